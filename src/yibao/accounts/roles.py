@@ -1,0 +1,82 @@
+"""Roles and what each may do.  Permissions are checked in services, not only in routes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    BUREAU_ADMIN = "bureau_admin"
+    BUREAU_ANALYST = "bureau_analyst"
+    BUREAU_REVIEWER = "bureau_reviewer"
+    RULE_ADMIN = "rule_admin"
+    HOSPITAL_USER = "hospital_user"
+    HIS_CLIENT = "his_client"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+    @property
+    def is_bureau(self) -> bool:
+        return self in BUREAU_ROLES
+
+    @property
+    def is_hospital(self) -> bool:
+        return self in (Role.HOSPITAL_USER, Role.HIS_CLIENT)
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.BUREAU_ADMIN: "医保局管理员",
+    Role.BUREAU_ANALYST: "测算分析员",
+    Role.BUREAU_REVIEWER: "结算审核员",
+    Role.RULE_ADMIN: "规则管理员",
+    Role.HOSPITAL_USER: "医院用户",
+    Role.HIS_CLIENT: "HIS系统接口",
+}
+
+BUREAU_ROLES = frozenset(
+    {Role.BUREAU_ADMIN, Role.BUREAU_ANALYST, Role.BUREAU_REVIEWER, Role.RULE_ADMIN}
+)
+
+
+class Permission(StrEnum):
+    VIEW_DASHBOARD = "view_dashboard"
+    VIEW_CASES = "view_cases"
+    VIEW_HOSPITALS = "view_hospitals"
+    MANAGE_USERS = "manage_users"
+    VIEW_AUDIT_LOG = "view_audit_log"
+    MEASURE = "measure"
+    REVIEW_SETTLEMENT = "review_settlement"
+    MANAGE_RULES = "manage_rules"
+    GROUP_CASES = "group_cases"
+    SUBMIT_LISTS = "submit_lists"
+    USE_HIS_API = "use_his_api"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.BUREAU_ADMIN: frozenset(
+        {
+            P.VIEW_DASHBOARD,
+            P.VIEW_CASES,
+            P.VIEW_HOSPITALS,
+            P.MANAGE_USERS,
+            P.VIEW_AUDIT_LOG,
+            P.GROUP_CASES,
+        }
+    ),
+    Role.BUREAU_ANALYST: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_CASES, P.VIEW_HOSPITALS, P.MEASURE, P.GROUP_CASES}
+    ),
+    Role.BUREAU_REVIEWER: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_CASES, P.VIEW_HOSPITALS, P.REVIEW_SETTLEMENT, P.GROUP_CASES}
+    ),
+    Role.RULE_ADMIN: frozenset({P.VIEW_DASHBOARD, P.VIEW_HOSPITALS, P.MANAGE_RULES}),
+    Role.HOSPITAL_USER: frozenset({P.VIEW_DASHBOARD, P.VIEW_CASES, P.GROUP_CASES, P.SUBMIT_LISTS}),
+    Role.HIS_CLIENT: frozenset({P.USE_HIS_API, P.SUBMIT_LISTS, P.GROUP_CASES, P.VIEW_CASES}),
+}
+
+
+def has_permission(role: Role | str, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[Role(role)]

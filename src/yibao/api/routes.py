@@ -1,0 +1,13 @@
+"""Assembly of the JSON API routers."""
+
+from fastapi import APIRouter, Depends
+
+from yibao.accounts.endpoints import router as accounts_router
+from yibao.api.deps import check_csrf
+from yibao.cases.endpoints import router as cases_router
+from yibao.regions.endpoints import router as regions_router
+
+router = APIRouter(dependencies=[Depends(check_csrf)])
+router.include_router(accounts_router)
+router.include_router(cases_router)
+router.include_router(regions_router)

@@ -1,0 +1,56 @@
+"""JSON API for cases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query
+
+from yibao.accounts.roles import Permission
+from yibao.api.deps import Db, require
+from yibao.cases import repository
+from yibao.cases.schemas import CaseDetail, CasePage, CaseSummary, FeeItem
+from yibao.kit.paging import clamp_page
+
+router = APIRouter(prefix="/api/cases", tags=["cases 结算清单"])
+
+
+@router.get("", response_model=CasePage, dependencies=[require(Permission.VIEW_CASES)])
+def list_cases(
+    db: Db,
+    page: int = Query(1, ge=1),
+    size: int = Query(50, ge=1, le=500),
+    hospital: str | None = None,
+    year: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    insutype: str | None = None,
+    principal_dx: str | None = None,
+    q: str | None = None,
+) -> CasePage:
+    page, size = clamp_page(page, size)
+    flt = repository.CaseFilter(
+        hospital_code=hospital,
+        year=year,
+        date_from=date_from,
+        date_to=date_to,
+        insutype=insutype,
+        principal_dx=principal_dx,
+        q=q,
+    )
+    result = repository.list_cases(db, flt, page, size)
+    return CasePage(
+        items=[CaseSummary.model_validate(c) for c in result.items],
+        total=result.total,
+        page=result.page,
+        size=result.size,
+        pages=result.pages,
+    )
+
+
+@router.get("/{case_id}", response_model=CaseDetail, dependencies=[require(Permission.VIEW_CASES)])
+def get_case(case_id: int, db: Db) -> CaseDetail:
+    case = repository.get_case(db, case_id)
+    data = {k: getattr(case, k) for k in CaseDetail.model_fields if k != "fees"}
+    data["fees"] = [FeeItem(code=c, name=n, amount=a) for c, n, a in case.fee_items()]
+    return CaseDetail.model_validate(data)

@@ -1,0 +1,98 @@
+"""Queries on cases.  The session's scope (accounts.scoping) limits every query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import Session
+
+from yibao.cases.models import Case, CaseDiagnosis
+from yibao.kit.errors import NotFound
+from yibao.kit.paging import Page
+from yibao.regions.models import Hospital
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    hospital_code: str | None = None
+    district: str | None = None
+    level: str | None = None
+    year: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    insutype: str | None = None
+    principal_dx: str | None = None
+    q: str | None = None  # setl_id / psn_no / name
+
+    def apply(self, stmt: Select[Any]) -> Select[Any]:
+        if self.hospital_code:
+            stmt = stmt.where(Case.hospital_code == self.hospital_code)
+        if self.district:
+            stmt = stmt.where(Case.region_code == self.district)
+        if self.level:
+            stmt = stmt.where(
+                Case.hospital_id.in_(select(Hospital.id).where(Hospital.level == self.level))
+            )
+        if self.year:
+            stmt = stmt.where(
+                Case.discharge_date >= date(self.year, 1, 1),
+                Case.discharge_date <= date(self.year, 12, 31),
+            )
+        if self.date_from:
+            stmt = stmt.where(Case.discharge_date >= self.date_from)
+        if self.date_to:
+            stmt = stmt.where(Case.discharge_date <= self.date_to)
+        if self.insutype:
+            stmt = stmt.where(Case.insutype == self.insutype)
+        if self.principal_dx:
+            stmt = stmt.where(
+                exists().where(
+                    CaseDiagnosis.case_id == Case.id,
+                    CaseDiagnosis.is_principal.is_(True),
+                    CaseDiagnosis.code.startswith(self.principal_dx),
+                )
+            )
+        if self.q:
+            term = self.q.strip()
+            stmt = stmt.where(
+                (Case.setl_id == term) | (Case.psn_no == term) | (Case.psn_name == term)
+            )
+        return stmt
+
+
+def list_cases(session: Session, flt: CaseFilter, page: int, size: int) -> Page[Case]:
+    base = flt.apply(select(Case))
+    total = session.scalar(flt.apply(select(func.count()).select_from(Case))) or 0
+    rows = session.scalars(
+        base.order_by(Case.discharge_date.desc(), Case.id.desc())
+        .offset((page - 1) * size)
+        .limit(size)
+    ).all()
+    return Page(list(rows), int(total), page, size)
+
+
+def get_case(session: Session, case_id: int) -> Case:
+    """A case in the caller's scope; another hospital's case is simply 'not found'."""
+    case = session.scalar(select(Case).where(Case.id == case_id))
+    if case is None:
+        raise NotFound(f"结算清单 {case_id} 不存在 / case not found")
+    return case
+
+
+def get_case_by_setl_id(session: Session, setl_id: str) -> Case:
+    case = session.scalar(select(Case).where(Case.setl_id == setl_id))
+    if case is None:
+        raise NotFound(f"结算清单 {setl_id} 不存在 / case not found")
+    return case
+
+
+def case_years(session: Session) -> list[int]:
+    years = session.execute(
+        select(func.min(Case.discharge_date), func.max(Case.discharge_date))
+    ).one()
+    if years[0] is None:
+        return []
+    return list(range(years[1].year, years[0].year - 1, -1))

@@ -1,0 +1,108 @@
+"""``yibao demo``."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.table import Table
+
+from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
+from yibao.cli.common import console, domain_errors, fail, progress_bar
+from yibao.config import get_settings
+from yibao.db.session import get_engine, unit_of_work
+from yibao.demo.seed import DEMO_PASSWORD, demo_exists, reset_demo, seed_demo
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def parse_years(text: str) -> list[int]:
+    try:
+        years = sorted({int(y) for y in text.replace(" ", "").split(",") if y})
+    except ValueError:
+        raise fail(f"--years 应为逗号分隔的年份，如 2023,2024,2025：{text!r}") from None
+    if not years or any(y < 2000 or y > 2100 for y in years):
+        raise fail(f"--years 年份应在 2000–2100 之间：{text!r}")
+    return years
+
+
+def print_logins(token: str | None = None) -> None:
+    from sqlalchemy import select
+
+    from yibao.accounts.models import User
+    from yibao.accounts.roles import Role
+
+    table = Table(title=f"演示账号（密码均为 {DEMO_PASSWORD}）/ demo logins", show_lines=False)
+    table.add_column("用户名")
+    table.add_column("角色")
+    table.add_column("范围")
+    with unit_of_work() as session:
+        users = list(
+            session.scalars(select(User).where(User.password_hash != "").order_by(User.id))
+        )
+        shown = [
+            u
+            for u in users
+            if not u.username.startswith("hosp") or u.username in ("hosp01", "hosp02")
+        ]
+        for u in shown:
+            scope = u.hospital.name if u.hospital else f"区划 {u.region_code}"
+            table.add_row(u.username, Role(u.role).label, scope)
+        more = len(users) - len(shown)
+    console.print(table)
+    if more:
+        console.print(f"另有 {more} 个医院账号 hosp03… 同一密码 / {more} more hospital logins")
+    if token:
+        console.print(f"HIS 接口令牌 his01（只显示一次）: [bold]{token}[/]")
+
+
+@app.command("seed")
+def seed(
+    seed_value: int | None = typer.Option(None, "--seed", help="随机种子（默认 YIBAO_DEMO_SEED）"),
+    cases_per_year: int | None = typer.Option(
+        None, min=1, max=5_000_000, help="每年病例数（默认 YIBAO_DEMO_CASES_PER_YEAR=20000）"
+    ),
+    years: str | None = typer.Option(None, help="年度，逗号分隔（默认 2023,2024,2025）"),
+    hospitals: int = typer.Option(30, min=3, max=500, help="医院数 / hospitals"),
+    reset: bool = typer.Option(False, help="先删除已有演示数据 / delete the demo region first"),
+    if_empty: bool = typer.Option(False, help="已有演示数据时跳过 / skip when already seeded"),
+) -> None:
+    """生成演示地区、医院、账号和三年结算清单 / seed the synthetic demo region."""
+    settings = get_settings()
+    year_list = parse_years(years or settings.demo_years)
+    per_year = cases_per_year or settings.demo_cases_per_year
+    seed_used = settings.demo_seed if seed_value is None else seed_value
+    with unit_of_work() as session:
+        set_scope(session, SYSTEM_SCOPE)
+        exists = demo_exists(session)
+    if exists and if_empty and not reset:
+        console.print("演示数据已存在，跳过生成 / demo data present, skipped")
+        return
+    started = time.perf_counter()
+    with domain_errors(), unit_of_work(get_engine()) as session:
+        set_scope(session, SYSTEM_SCOPE)
+        if reset and exists:
+            n = reset_demo(session)
+            console.print(f"已删除演示数据（{n:,} 例）/ demo region removed")
+        with progress_bar("生成演示病例 / generating cases", per_year * len(year_list)) as bar:
+            result = seed_demo(
+                session,
+                seed=seed_used,
+                years=year_list,
+                cases_per_year=per_year,
+                hospitals=hospitals,
+                progress=lambda n: bar.advance(bar.task_ids[0], n),
+            )
+        console.print("提交事务 / committing …")
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"演示数据已生成：医院 {result.hospitals}，病例 {result.cases:,}，诊断 {result.diagnoses:,}，"
+        f"手术 {result.procedures:,}，用时 {elapsed:.1f} 秒（种子 {seed_used}）"
+    )
+    print_logins(result.his_token)
+
+
+@app.command("logins")
+def logins() -> None:
+    """显示演示账号 / print the demo logins."""
+    print_logins()

@@ -1,0 +1,24 @@
+"""``yibao`` command line (Typer)."""
+
+from __future__ import annotations
+
+import typer
+
+from yibao.cli import bench, cases, db, demo, serve, users
+
+app = typer.Typer(
+    name="yibao",
+    help="Yibao 医保 DRG/DIP 平台命令行 / command line",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve", help="启动 Web 服务 / serve the web UI and API")(serve.serve)
+app.add_typer(db.app, name="db", help="数据库迁移 / database migrations")
+app.add_typer(demo.app, name="demo", help="演示数据 / demo data")
+app.add_typer(users.app, name="users", help="用户与令牌 / users and API tokens")
+app.add_typer(cases.app, name="cases", help="结算清单 / cases")
+app.add_typer(bench.app, name="bench", help="性能基准 / benchmarks")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,100 @@
+"""Fast bulk load of Polars frames into tables (COPY on PostgreSQL, executemany on SQLite).
+
+Used for demo seeding and batch intake.  Runs inside the caller's transaction: the
+session's connection is used, nothing commits here.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import polars as pl
+from sqlalchemy import Table, func, select, text
+from sqlalchemy.orm import Session
+
+
+def _sqlite_ready(df: pl.DataFrame) -> pl.DataFrame:
+    exprs = []
+    for name, dtype in df.schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, pl.Decimal):
+            exprs.append(col.cast(pl.Float64))
+        elif isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is not None:
+                col = col.dt.convert_time_zone("UTC")
+            exprs.append(col.dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+        elif dtype == pl.Date:
+            exprs.append(col.dt.strftime("%Y-%m-%d"))
+        elif dtype == pl.Boolean:
+            exprs.append(col.cast(pl.Int8))
+        else:
+            exprs.append(col)
+    return df.select(exprs)
+
+
+def _csv_ready(df: pl.DataFrame) -> pl.DataFrame:
+    exprs = []
+    for name, dtype in df.schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is None:
+                col = col.dt.replace_time_zone("UTC")
+            exprs.append(col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f+00"))
+        else:
+            exprs.append(col)
+    return df.select(exprs)
+
+
+def insert_frame(session: Session, table: Table, df: pl.DataFrame, chunk_rows: int = 50_000) -> int:
+    """Insert every row of ``df`` (columns named like the table's) into ``table``."""
+    if df.height == 0:
+        return 0
+    columns: Sequence[str] = df.columns
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:
+        raise ValueError(f"表 {table.name} 没有列 {unknown} / unknown columns")
+    conn = session.connection()
+    dialect = conn.dialect.name
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    if dialect == "postgresql":
+        cols = ", ".join(f'"{c}"' for c in columns)
+        with dbapi.cursor() as cur:  # type: ignore[attr-defined]
+            for start in range(0, df.height, chunk_rows):
+                buf = io.BytesIO()
+                _csv_ready(df.slice(start, chunk_rows)).write_csv(
+                    buf, include_header=False, null_value=""
+                )
+                sql = f'COPY "{table.name}" ({cols}) FROM STDIN WITH (FORMAT csv)'
+                with cur.copy(sql) as copy:
+                    copy.write(buf.getvalue())
+        return df.height
+    placeholders = ", ".join("?" for _ in columns)
+    cols = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table.name}" ({cols}) VALUES ({placeholders})'
+    cur = dbapi.cursor()
+    try:
+        for start in range(0, df.height, chunk_rows):
+            chunk = _sqlite_ready(df.slice(start, chunk_rows))
+            cur.executemany(sql, chunk.iter_rows())
+    finally:
+        cur.close()
+    return df.height
+
+
+def next_id(session: Session, table: Table, column: str = "id") -> int:
+    """One more than the largest id in ``table`` (for pre-assigning ids in bulk)."""
+    return int(session.scalar(select(func.coalesce(func.max(table.c[column]), 0))) or 0) + 1
+
+
+def sync_sequence(session: Session, table: Table, column: str = "id") -> None:
+    """After inserting explicit ids on PostgreSQL, move the id sequence past them."""
+    if session.connection().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column}'), "
+            f'COALESCE((SELECT MAX({column}) FROM "{table.name}"), 0) + 1, false)'
+        )
+    )

@@ -1,0 +1,17 @@
+"""Import every model module so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from yibao.accounts import models as accounts_models
+from yibao.audit import models as audit_models
+from yibao.cases import models as cases_models
+from yibao.db.base import Base
+from yibao.regions import models as regions_models
+from yibao.settlement import models as settlement_models
+
+__all__ = [
+    "Base",
+    "accounts_models",
+    "audit_models",
+    "cases_models",
+    "regions_models",
+    "settlement_models",
+]

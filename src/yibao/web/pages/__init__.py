@@ -1,0 +1,9 @@
+"""Browser pages (Jinja2 + HTMX)."""
+
+from fastapi import APIRouter
+
+from yibao.web.pages import admin, auth, cases, home, hospitals
+
+router = APIRouter(include_in_schema=False)
+for module in (auth, home, cases, hospitals, admin):
+    router.include_router(module.router)

@@ -1,0 +1,87 @@
+"""结算清单 list (filters, pagination) and detail."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from yibao.accounts.roles import Permission
+from yibao.api.deps import Db, require
+from yibao.cases import repository
+from yibao.kit.errors import ValidationFailed
+from yibao.kit.paging import clamp_page
+from yibao.regions.repository import districts_under, list_hospitals
+from yibao.web.render import render
+
+router = APIRouter()
+VIEW = require(Permission.VIEW_CASES)
+
+INSUTYPES = {"310": "职工医保", "390": "居民医保"}
+DISCHARGE_WAYS = {
+    "1": "医嘱离院",
+    "2": "医嘱转院",
+    "3": "转社区/乡镇卫生院",
+    "4": "非医嘱离院",
+    "5": "死亡",
+    "9": "其他",
+}
+
+
+def _int(value: str | None, field: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationFailed(f"{field} 必须是整数: {value!r}", field=field) from None
+
+
+def _date(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{field} 日期格式应为 YYYY-MM-DD: {value!r}", field=field) from None
+
+
+@router.get("/cases")
+def case_list(request: Request, db: Db, user=VIEW) -> Response:
+    qp = request.query_params
+    page, size = clamp_page(_int(qp.get("page"), "page"), _int(qp.get("size"), "size"))
+    flt = repository.CaseFilter(
+        hospital_code=qp.get("hospital") or None,
+        district=qp.get("district") or None,
+        level=qp.get("level") or None,
+        year=_int(qp.get("year"), "year"),
+        date_from=_date(qp.get("date_from"), "date_from"),
+        date_to=_date(qp.get("date_to"), "date_to"),
+        insutype=qp.get("insutype") or None,
+        principal_dx=(qp.get("principal_dx") or "").strip() or None,
+        q=(qp.get("q") or "").strip() or None,
+    )
+    result = repository.list_cases(db, flt, page, size)
+    is_bureau = user.hospital_id is None
+    ctx = {
+        "result": result,
+        "flt": flt,
+        "years": repository.case_years(db),
+        "hospitals": list_hospitals(db, size=500).items if is_bureau else [],
+        "districts": districts_under(db, user.region_code) if is_bureau else [],
+        "insutypes": INSUTYPES,
+        "is_bureau": is_bureau,
+    }
+    template = "cases/_table.html" if request.headers.get("hx-request") else "cases/list.html"
+    return render(request, template, ctx)
+
+
+@router.get("/cases/{case_id}")
+def case_detail(case_id: int, request: Request, db: Db, user=VIEW) -> Response:
+    case = repository.get_case(db, case_id)
+    return render(
+        request,
+        "cases/detail.html",
+        {"case": case, "insutypes": INSUTYPES, "discharge_ways": DISCHARGE_WAYS},
+    )

@@ -1,0 +1,41 @@
+"""Home page: real figures from the database, within the viewer's scope."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from yibao.api.deps import CurrentUser, Db
+from yibao.cases.service import overview
+from yibao.regions.models import region_prefix
+from yibao.web.render import render
+
+router = APIRouter()
+
+
+@router.get("/")
+def home(request: Request, db: Db, user: CurrentUser) -> Response:
+    if user.hospital is not None:
+        city = user.hospital.region_code[:4] + "00"
+        prefix = region_prefix(city)
+    else:
+        code = user.region_code or ""
+        prefix = region_prefix(code[:4] + "00" if not code.endswith("00") else code)
+    ov = overview(db, prefix)
+    charts = {
+        "by_month": {"x": [m for m, _ in ov.by_month], "y": [c for _, c in ov.by_month]},
+        "by_year": {
+            "x": [str(y) for y, _, _ in ov.by_year],
+            "cases": [c for _, c, _ in ov.by_year],
+            "cost": [round(float(s) / 10000, 1) for _, _, s in ov.by_year],
+        },
+        "by_level": [{"name": n, "value": c} for n, c in ov.by_level],
+        "by_insutype": [{"name": n, "value": c} for n, c in ov.by_insutype],
+    }
+    return render(
+        request,
+        "home.html",
+        {"ov": ov, "charts_json": json.dumps(charts, ensure_ascii=False)},
+    )

@@ -1,0 +1,99 @@
+"""Jinja2 rendering with the shared page context (user, navigation, CSRF token)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from yibao.accounts.roles import Permission, Role, has_permission
+from yibao.api.deps import Principal, csrf_token
+from yibao.kit.errors import DomainError
+from yibao.kit.money import format_yuan
+from yibao.kit.timeutil import local
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+    permission: Permission | None
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("/", "首页", None),
+    NavItem("/cases", "结算清单", Permission.VIEW_CASES),
+    NavItem("/hospitals", "医疗机构", Permission.VIEW_HOSPITALS),
+    NavItem("/admin/users", "用户管理", Permission.MANAGE_USERS),
+    NavItem("/admin/audit", "审计日志", Permission.VIEW_AUDIT_LOG),
+)
+
+
+def nav_for(user: Principal | None) -> list[NavItem]:
+    if user is None:
+        return []
+    return [n for n in NAV if n.permission is None or has_permission(user.role, n.permission)]
+
+
+def _fmt_dt(value: Any) -> str:
+    if value is None:
+        return "—"
+    return local(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _fmt_num(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return f"{value:,}"
+
+
+def _query(request: Request, **changes: Any) -> str:
+    params = dict(request.query_params)
+    for k, v in changes.items():
+        if v is None:
+            params.pop(k, None)
+        else:
+            params[k] = str(v)
+    return "?" + urlencode(params)
+
+
+templates.env.filters["yuan"] = lambda v: format_yuan(v if v is None else Decimal(v))
+templates.env.filters["dt"] = _fmt_dt
+templates.env.filters["num"] = _fmt_num
+templates.env.globals["role_label"] = lambda r: Role(r).label
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    user: Principal | None = getattr(request.state, "user", None)
+    ctx: dict[str, Any] = {
+        "user": user,
+        "nav": nav_for(user),
+        "csrf_token": csrf_token(request),
+        "path": request.url.path,
+        "query": lambda **kw: _query(request, **kw),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def render_error(request: Request, exc: DomainError) -> HTMLResponse:
+    titles = {403: "无权访问", 404: "未找到", 409: "冲突", 422: "输入有误"}
+    return render(
+        request,
+        "error.html",
+        {"title": titles.get(exc.http_status, "出错了"), "error": exc},
+        status_code=exc.http_status,
+    )
