@@ -16,7 +16,10 @@ def test_metrics_count_requests_per_route(client):  # type: ignore[no-untyped-de
     text = client.get("/metrics").text
     assert 'yibao_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert 'route="/api/cases",status="401"' in text
-    assert 'yibao_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/healthz"}' in text
+    assert (
+        'yibao_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/healthz"}'
+        in text
+    )
 
 
 def test_api_errors_are_json_with_chinese_message(client):  # type: ignore[no-untyped-def]

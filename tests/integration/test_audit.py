@@ -16,8 +16,12 @@ from yibao.kit.errors import Conflict, ValidationFailed
 def test_change_and_audit_commit_together(db):  # type: ignore[no-untyped-def]
     b.region(db, "990100")
     user = do_create_user(
-        db, username="alice", password="longpassword", role=Role.BUREAU_ANALYST,
-        region_code="990100", actor=b.TEST_ACTOR,
+        db,
+        username="alice",
+        password="longpassword",
+        role=Role.BUREAU_ANALYST,
+        region_code="990100",
+        actor=b.TEST_ACTOR,
     )
     db.commit()
     row = db.scalar(select(AuditLog).where(AuditLog.object_id == str(user.id)))
@@ -31,8 +35,12 @@ def test_rollback_leaves_neither_change_nor_audit(db):  # type: ignore[no-untype
     b.region(db, "990100")
     db.commit()
     do_create_user(
-        db, username="bob", password="longpassword", role=Role.BUREAU_ANALYST,
-        region_code="990100", actor=b.TEST_ACTOR,
+        db,
+        username="bob",
+        password="longpassword",
+        role=Role.BUREAU_ANALYST,
+        region_code="990100",
+        actor=b.TEST_ACTOR,
     )
     db.rollback()
     assert db.scalar(select(func.count()).select_from(User)) == 0
@@ -52,8 +60,11 @@ def test_rollback_leaves_neither_change_nor_audit(db):  # type: ignore[no-untype
 def test_bad_user_input_names_the_field(db, kwargs, exc, field):  # type: ignore[no-untyped-def]
     b.region(db, "990100")
     args = {
-        "username": "carol", "password": "longpassword", "role": Role.BUREAU_ANALYST,
-        "region_code": "990100", "actor": b.TEST_ACTOR,
+        "username": "carol",
+        "password": "longpassword",
+        "role": Role.BUREAU_ANALYST,
+        "region_code": "990100",
+        "actor": b.TEST_ACTOR,
     }
     args.update(kwargs)
     with pytest.raises(exc) as info:

@@ -30,5 +30,6 @@ def export(
                 session, out, year=year, progress=lambda n: bar.advance(bar.task_ids[0], n)
             )
     console.print(
-        f"已导出到 {out}: 病例 {counts['cases']:,}，诊断 {counts['diagnoses']:,}，手术 {counts['procedures']:,}"
+        f"已导出到 {out}: 病例 {counts['cases']:,}，诊断 {counts['diagnoses']:,}，"
+        f"手术 {counts['procedures']:,}"
     )

@@ -24,6 +24,7 @@ from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.bulk import insert_frame, next_id, sync_sequence
 from yibao.engines.synth import generate_cases, make_region
 from yibao.kit.errors import Conflict
+from yibao.kit.timeutil import utcnow
 from yibao.plans import plan_dir
 from yibao.regions.models import Hospital, Region
 from yibao.settlement.models import SettlementPeriod
@@ -83,7 +84,9 @@ def _demo_users(region_codes: list[str], hospitals: pl.DataFrame) -> list[dict[s
             "region_code": district,
         }
     )
-    for i, row in enumerate(hospitals.sort("code").iter_rows(named=True), start=1):
+    for i, row in enumerate(
+        hospitals.sort(["level", "code"], descending=[True, False]).iter_rows(named=True), start=1
+    ):
         users.append(
             {
                 "username": f"hosp{i:02d}",
@@ -92,7 +95,7 @@ def _demo_users(region_codes: list[str], hospitals: pl.DataFrame) -> list[dict[s
                 "hospital_code": row["code"],
             }
         )
-    first = hospitals.sort("code")["code"][0]
+    first = hospitals.sort(["level", "code"], descending=[True, False])["code"][0]
     users.append(
         {
             "username": "his01",
@@ -158,13 +161,14 @@ def seed_demo(
         CaseProcedure.__table__,
     )
     start_id = next_id(session, case_table)
+    created_at = utcnow()
     for batch in generate_cases(region, years, cases_per_year, seed, plan_dir()):
         cases = batch.cases.with_row_index("id", offset=start_id).with_columns(
             pl.col("id").cast(pl.Int64)
         )
         start_id += cases.height
         cases = cases.join(hospital_ids, on="hospital_code", how="left").with_columns(
-            source=pl.lit("demo")
+            source=pl.lit("demo"), created_at=pl.lit(created_at)
         )
         keys = cases.select(pl.col("setl_id"), pl.col("id").alias("case_id"))
         dx = batch.diagnoses.join(keys, on="setl_id").drop("setl_id")

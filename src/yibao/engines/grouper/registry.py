@@ -1,0 +1,106 @@
+"""Discover plan folders, compile plans on demand (cached), pick the plan valid on a date."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from yibao.engines.grouper.compiler import CompiledPlan, compile_plan
+from yibao.engines.grouper.errors import PlanNotFoundError
+from yibao.engines.grouper.plan import PlanMeta, load_plan, read_meta
+
+#: the plans shipped with the package (``src/yibao/plans``)
+PACKAGE_PLANS_DIR = Path(__file__).resolve().parents[2] / "plans"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInfo:
+    """A discovered plan folder and its metadata (no tables loaded)."""
+
+    meta: PlanMeta
+    path: Path
+
+    @property
+    def id(self) -> str:
+        """The plan id, e.g. ``chs-drg-1.1``."""
+        return self.meta.id
+
+
+class PlanRegistry:
+    """Plans found in some directories; each sub-folder with a ``plan.json`` is a plan.
+
+    ``dirs`` (e.g. ``YIBAO_PLANS_DIR``, read by the caller) are searched before the
+    package plans; when two folders carry the same id the first one found wins.
+    Compiled plans are cached; the registry is safe to share between threads.
+
+    >>> plans = PlanRegistry([Path("/srv/yibao/plans")])
+    >>> plans.for_date(date(2023, 5, 1)).id  # doctest: +SKIP
+    'chs-drg-1.1'
+    """
+
+    def __init__(self, dirs: Iterable[Path] = (), *, include_package: bool = True) -> None:
+        self.dirs = [Path(d) for d in dirs]
+        if include_package:
+            self.dirs.append(PACKAGE_PLANS_DIR)
+        self._lock = threading.Lock()
+        self._compiled: dict[str, CompiledPlan] = {}
+        self._infos: dict[str, PlanInfo] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-scan the directories (compiled plans already cached are kept)."""
+        found: dict[str, PlanInfo] = {}
+        for root in self.dirs:
+            if not root.is_dir():
+                continue
+            for folder in sorted(p for p in root.iterdir() if (p / "plan.json").is_file()):
+                meta = read_meta(folder)
+                found.setdefault(meta.id, PlanInfo(meta, folder))
+        with self._lock:
+            self._infos = found
+
+    def list_plans(self) -> list[PlanInfo]:
+        """All plans, oldest validity first."""
+        return sorted(self._infos.values(), key=lambda i: (i.meta.valid_from or date.min, i.id))
+
+    def info(self, plan_id: str) -> PlanInfo:
+        """Metadata of one plan; :class:`PlanNotFoundError` if unknown."""
+        found = self._infos.get(plan_id)
+        if found is None:
+            known = "、".join(sorted(self._infos)) or "无"
+            raise PlanNotFoundError(
+                f'找不到分组方案 "{plan_id}"（已有：{known}） (unknown plan "{plan_id}")'
+            )
+        return found
+
+    def get(self, plan_id: str) -> CompiledPlan:
+        """The compiled plan ``plan_id``, loaded and compiled on first use."""
+        info = self.info(plan_id)
+        with self._lock:
+            compiled = self._compiled.get(plan_id)
+            if compiled is None:
+                compiled = compile_plan(load_plan(info.path))
+                self._compiled[plan_id] = compiled
+            return compiled
+
+    def info_for_date(self, day: date) -> PlanInfo:
+        """The plan valid on ``day`` (discharge date).
+
+        Drafts are never chosen; retired plans still are for dates in their range.
+        When several plans are valid the one with the latest ``valid_from`` wins.
+        """
+        valid = [
+            i for i in self._infos.values() if i.meta.status != "draft" and i.meta.valid_on(day)
+        ]
+        if not valid:
+            raise PlanNotFoundError(
+                f"没有在 {day.isoformat()} 有效的分组方案 (no plan valid on {day.isoformat()})"
+            )
+        return max(valid, key=lambda i: (i.meta.valid_from or date.min, i.id))
+
+    def for_date(self, day: date) -> CompiledPlan:
+        """The compiled plan valid on ``day``; see :meth:`info_for_date`."""
+        return self.get(self.info_for_date(day).id)

@@ -1,0 +1,295 @@
+"""Explained grouping: a direct interpreter of the plan README that records every step.
+
+This path walks the condition trees of the plan as written (no bitsets), so it
+doubles as the reference implementation that the tests compare the fast path
+against.  Step codes are listed in :mod:`yibao.engines.grouper.results`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from yibao.engines.grouper.compiler import MDC_PREFIX, OR_KEY, CompiledPlan
+from yibao.engines.grouper.conditions import AllOf, AnyOf, Condition, Not, Prim
+from yibao.engines.grouper.inputs import (
+    CHECK_TRACE_CODES,
+    as_int,
+    as_sex,
+    check_message,
+    getter,
+    split_codes,
+)
+from yibao.engines.grouper.results import (
+    AMBIGUOUS_QY,
+    CHECK_FAILED,
+    DX_NOT_MAPPED,
+    OK,
+    PROC_NOT_MAPPED,
+    GroupResult,
+    TraceStep,
+    ok_message,
+    qy_message,
+)
+
+SPLIT_TEXT = {"always": "无条件", "mcc": "需有效 MCC", "cc_or_mcc": "需有效 CC 或 MCC"}
+_STATUS = {"dx_codes_mapped": DX_NOT_MAPPED, "proc_codes_mapped": PROC_NOT_MAPPED}
+
+
+@dataclass(frozen=True, slots=True)
+class _Case:
+    compiled: CompiledPlan
+    sex: int | None
+    age: int | None
+    age_days: int | None
+    weight: int | None
+    dx: list[str]
+    px: list[str]
+
+
+def trace_one(compiled: CompiledPlan, case: Any) -> GroupResult:
+    """Group one case and return the result with ``trace`` filled in."""
+    plan = compiled.plan
+    get = getter(case)
+    steps: list[TraceStep] = []
+    dx_codes = split_codes(get("diagnoses"), plan.code_separators, empty_is_none=False)
+    px_codes = split_codes(get("procedures"), plan.code_separators, empty_is_none=True)
+    roles = ("主要诊断", "其他诊断")
+    dx, bad_dx = _map_codes(steps, "MAP_DX", dx_codes, plan.dx_map, plan.dx_names, roles)
+    roles = ("主要手术操作", "其他手术操作")
+    px, bad_px = _map_codes(steps, "MAP_PROC", px_codes, plan.proc_map, plan.proc_names, roles)
+    ev = _Case(
+        compiled,
+        as_sex(get("sex"), plan.sex_values),
+        as_int(get("age_years")),
+        as_int(get("age_days")),
+        as_int(get("birth_weight_g")),
+        dx,
+        px,
+    )
+    n_dx = len(dx_codes)
+    for check in plan.input_checks:
+        failed, text, value = _check(ev, check, get, bad_dx, bad_px, n_dx)
+        steps.append(TraceStep(CHECK_TRACE_CODES[check], not failed, text))
+        if failed:
+            msg = check_message(check, value=value, newborn_days=plan.newborn_max_age_days)
+            status = _STATUS.get(check, CHECK_FAILED)
+            return _result(steps, GroupResult(status, *plan.no_group, None, msg))
+    return _result(steps, _walk(steps, ev))
+
+
+def _walk(steps: list[TraceStep], ev: _Case) -> GroupResult:
+    """The MDC walk with fall-through (plan README step 5)."""
+    plan = ev.compiled.plan
+    for letter in plan.mdc_order:
+        name = MDC_PREFIX + letter
+        ok, why = explain(plan.mdcs[letter].entry, ev)
+        if not ok:
+            text = f"{name} 入组条件不满足：{why}"
+            steps.append(TraceStep("MDC_SKIP", False, text, {"mdc": name}))
+            continue
+        steps.append(TraceStep("MDC_ENTRY", True, f"进入 {name}：{why}", {"mdc": name}))
+        found = _adrg_walk(steps, ev, letter)
+        if found is not None:
+            return found
+        text = f"{name} 的 {len(plan.mdcs[letter].adrgs)} 个 ADRG 均不符合，继续下一个 MDC"
+        steps.append(TraceStep("MDC_FALLTHROUGH", False, text, {"mdc": name}))
+    return ev.compiled.ungroupable
+
+
+def _adrg_walk(steps: list[TraceStep], ev: _Case, letter: str) -> GroupResult | None:
+    """The ADRG walk of one MDC (step 6): first true ADRG, QY test at its position."""
+    plan = ev.compiled.plan
+    mdc = plan.mdcs[letter]
+    name = MDC_PREFIX + letter
+    for pos in range(len(mdc.adrgs) + 1):
+        if mdc.qy.enabled and pos == mdc.qy.position:
+            ok, why = explain(mdc.qy.condition, ev)
+            if ok:
+                steps.append(TraceStep("QY_MATCH", True, f"{name} 歧义病案检验：{why}"))
+                msg = qy_message(name, mdc.qy.drg)
+                return GroupResult(AMBIGUOUS_QY, name, plan.qy_adrg, mdc.qy.drg, None, msg)
+        if pos == len(mdc.adrgs):
+            break
+        adrg = mdc.adrgs[pos]
+        ok, why = explain(plan.adrgs[adrg].condition, ev)
+        if ok:
+            text = f"ADRG {adrg} 条件满足（{name} 第 {pos + 1} 个 ADRG）：{why}"
+            steps.append(TraceStep("ADRG_MATCH", True, text, {"adrg": adrg}))
+            return _split(steps, ev, name, adrg)
+    return None
+
+
+def _result(steps: list[TraceStep], res: GroupResult) -> GroupResult:
+    data = {"status": res.status, "mdc": res.mdc, "adrg": res.adrg, "drg": res.drg}
+    steps.append(TraceStep("RESULT", res.status == OK, f"{res.status}：{res.message}", data))
+    return res._replace(trace=tuple(steps))
+
+
+def _map_codes(
+    steps: list[TraceStep],
+    code: str,
+    inputs: list[str],
+    mapping: Any,
+    names: Any,
+    roles: tuple[str, str],
+) -> tuple[list[str], str | None]:
+    out: list[str] = []
+    for i, inp in enumerate(inputs):
+        role = roles[0] if i == 0 else f"{roles[1]} {i}"
+        target = mapping.get(inp)
+        if target is None:
+            steps.append(TraceStep(code, False, f'{role} "{inp}" 不在映射表中', {"input": inp}))
+            return out, inp
+        name = names.get(target, "")
+        if target != inp:
+            text = f"{role} {inp} 映射为 {target} {name}".rstrip()
+        else:
+            text = f"{role} {inp} {name}（分组器编码，无需转换）"
+        steps.append(TraceStep(code, True, text, {"input": inp, "code": target}))
+        out.append(target)
+    return out, None
+
+
+def _check(
+    ev: _Case, check: str, get: Any, bad_dx: str | None, bad_px: str | None, n_dx: int
+) -> tuple[bool, str, Any]:
+    """(failed, text, offending value) of one input check."""
+    newborn = ev.compiled.plan.newborn_max_age_days
+    if check == "dx_codes_mapped":
+        if bad_dx is not None:
+            return True, f'诊断编码 "{bad_dx}" 无法转换', bad_dx
+        return False, "全部诊断编码可转换", None
+    if check == "proc_codes_mapped":
+        if bad_px is not None:
+            return True, f'手术操作编码 "{bad_px}" 无法转换', bad_px
+        return False, "全部手术操作编码可转换", None
+    if check == "sex_valid":
+        return ev.sex is None, f"性别 {get('sex')!r}", get("sex")
+    if check == "age_years_present":
+        return ev.age is None, f"年龄 {get('age_years')!r} 岁", get("age_years")
+    if check == "age_days_present_if_age_0":
+        if ev.age != 0:
+            return False, "年龄不为 0 岁，不要求日龄", None
+        return ev.age_days is None, f"0 岁，日龄 {get('age_days')!r}", None
+    if check == "birth_weight_present_if_newborn":
+        if ev.age != 0 or ev.age_days is None or ev.age_days > newborn:
+            return False, f"非日龄 ≤ {newborn} 天的新生儿，不要求出生体重", None
+        return ev.weight is None, f"新生儿出生体重 {get('birth_weight_g')!r} 克", None
+    return n_dx == 0, f"诊断 {n_dx} 个", None
+
+
+def _split(steps: list[TraceStep], ev: _Case, mdc: str, adrg: str) -> GroupResult:
+    plan = ev.compiled.plan
+    principal = ev.dx[0]
+    exclusion = plan.cc_exclusion.get(principal)
+    own = (
+        f"主要诊断 {principal} 的排除表 {exclusion}"
+        if exclusion
+        else f"主要诊断 {principal} 无排除表"
+    )
+    has_mcc = has_cc = seen = False
+    for i, code in enumerate(ev.dx[1:], start=1):
+        entry = plan.cc_mcc.get(code)
+        if entry is None:
+            continue
+        seen = True
+        data = {"code": code, "level": entry.level, "table": entry.table}
+        if exclusion is not None and exclusion == entry.table:
+            text = f"其他诊断 {i} {code} 是 {entry.level}（排除表 {entry.table}），被{own}排除"
+            steps.append(TraceStep("CC_EXCLUDED", False, text, data))
+            continue
+        has_mcc = has_mcc or entry.level == "MCC"
+        has_cc = has_cc or entry.level == "CC"
+        text = f"其他诊断 {i} {code} 是有效 {entry.level}（排除表 {entry.table}；{own}）"
+        steps.append(TraceStep(f"{entry.level}_FOUND", True, text, data))
+    if not seen:
+        text = "只有主要诊断，没有其他诊断" if len(ev.dx) == 1 else "其他诊断中没有 CC / MCC"
+        steps.append(TraceStep("CC_NONE", False, text))
+    parts = []
+    chosen = adrg  # no DRG found: the ADRG code is the DRG (plan README step 7)
+    for drg in plan.adrgs[adrg].drgs:
+        split = plan.drgs[drg].split
+        ok = split == "always" or has_mcc or (split == "cc_or_mcc" and has_cc)
+        parts.append(f"{drg}（{SPLIT_TEXT[split]}）{'满足' if ok else '不满足'}")
+        if ok:
+            chosen = drg
+            break
+    text = f"ADRG {adrg} 细分：{'；'.join(parts)} → {chosen}"
+    steps.append(TraceStep("DRG_SPLIT", True, text, {"drg": chosen}))
+    spec = plan.drgs.get(chosen)
+    name = spec.name if spec is not None else None
+    adrg = chosen[:3]  # plan README "Result": the first 3 characters of the DRG
+    return GroupResult(OK, mdc, adrg, chosen, name, ok_message(mdc, adrg, chosen, name))
+
+
+def explain(cond: Condition, ev: _Case) -> tuple[bool, str]:
+    """Evaluate ``cond`` on a case and say why, in Chinese (reference semantics)."""
+    if isinstance(cond, Prim):
+        return _explain_prim(cond, ev)
+    if isinstance(cond, Not):
+        ok, why = explain(cond.arg, ev)
+        return not ok, f"并非（{why}）"
+    results = [explain(arg, ev) for arg in cond.args]
+    if isinstance(cond, AllOf):
+        failed = [why for ok, why in results if not ok]
+        if failed:
+            return False, "；".join(failed)
+        return True, "，且".join(why for _, why in results)
+    assert isinstance(cond, AnyOf)
+    passed = [why for ok, why in results if ok]
+    if passed:
+        return True, passed[0]
+    return False, " 或 ".join(why for _, why in results)
+
+
+def _explain_prim(p: Prim, ev: _Case) -> tuple[bool, str]:  # one branch per primitive
+    c = ev.compiled
+    op, name = p.op, p.list_name or ""
+    uses_or = op.endswith("is_or") or op == "no_or_proc"
+    members = c.list_sets[OR_KEY] if uses_or else c.list_sets.get(name, frozenset())
+    if op == "true":
+        return True, "无条件"
+    if op == "principal_dx_in":
+        ok = ev.dx[0] in members
+        return ok, f"主要诊断 {ev.dx[0]} {'属于' if ok else '不属于'} {name}"
+    if op in ("any_dx_in", "any_proc_in", "any_proc_is_or", "no_or_proc"):
+        codes = ev.dx if op == "any_dx_in" else ev.px
+        hit = next((x for x in codes if x in members), None)
+        what = f"属于 {name}" if op.endswith("_in") else "是手术室手术"
+        kind = "诊断" if op == "any_dx_in" else "手术操作"
+        text = f"{kind} {hit} {what}" if hit is not None else f"没有{kind}{what}"
+        return (hit is None, text) if op == "no_or_proc" else (hit is not None, text)
+    if op in ("principal_proc_in", "principal_proc_is_or"):
+        if not ev.px:
+            return False, "没有手术操作"
+        ok = ev.px[0] in members
+        what = f"属于 {name}" if op == "principal_proc_in" else "是手术室手术"
+        return ok, f"主要手术操作 {ev.px[0]} {'' if ok else '不'}{what}"
+    if op == "sex_is":
+        return ev.sex == p.value, f"性别 {ev.sex} {'=' if ev.sex == p.value else '≠'} {p.value}"
+    if op == "age_years_eq":
+        ok = ev.age == p.value
+        return ok, f"年龄 {ev.age} 岁 {'=' if ok else '≠'} {p.value}"
+    if op == "age_days_le":
+        if ev.age_days is None or p.value is None:
+            return False, "日龄缺失"
+        ok = ev.age_days <= p.value
+        return ok, f"日龄 {ev.age_days} 天 {'≤' if ok else '>'} {p.value}"
+    if op == "birth_weight_range":
+        w = ev.weight
+        ok = bool(w) and (p.ge is None or w >= p.ge) and (p.lt is None or w < p.lt)  # type: ignore[operator]
+        return ok, f"出生体重 {w} 克 {'在' if ok else '不在'} [{p.ge or ''}, {p.lt or ''}) 内"
+    if op == "proc_tag_present":
+        tags = c.tag_maps[p.table or ""]
+        hit = next((x for x in ev.px if tags.get(x) == p.tag), None)
+        if hit is None:
+            return False, f"没有 {p.table} 标签 {p.tag} 的手术操作"
+        return True, f"手术操作 {hit} 有 {p.table} 标签 {p.tag}"
+    assert op == "trauma_site_count_ge"
+    sites = c.site_maps[p.sites or ""]
+    touched = sorted({sites[x] for x in ev.dx if x in sites})
+    labels = [c.plan.trauma_sites[p.sites or ""][i].site for i in touched]
+    ok = len(touched) >= (p.min_count or 0)
+    sign = "≥" if ok else "<"
+    return ok, f"创伤部位 {len(touched)} 个（{'、'.join(labels) or '无'}）{sign} {p.min_count}"
