@@ -16,6 +16,11 @@ from yibao.db import migrate
 from yibao.db.models import Base
 from yibao.db.session import make_engine, session_factory
 
+# Cheap argon2 parameters for tests only (the product default is 3 passes, 64 MiB).
+os.environ.setdefault("YIBAO_ARGON2_TIME_COST", "1")
+os.environ.setdefault("YIBAO_ARGON2_MEMORY_KIB", "1024")
+os.environ.setdefault("YIBAO_ARGON2_PARALLELISM", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     demo_seed: int = 20260101
     demo_cases_per_year: int = 20_000
     demo_years: str = "2023,2024,2025"
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
     login_max_failures: int = 5
     login_lock_minutes: int = 15
 

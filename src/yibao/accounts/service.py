@@ -21,19 +21,34 @@ from yibao.kit.errors import Conflict, Unauthorized, ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital, Region
 
-_hasher = PasswordHasher()
+_hasher: PasswordHasher | None = None
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,50}$")
 MIN_PASSWORD_LEN = 8
 TOKEN_PREFIX = "ybt_"
 
 
+def _password_hasher() -> PasswordHasher:
+    """argon2id with the cost from settings (YIBAO_ARGON2_*), built on first use."""
+    global _hasher
+    if _hasher is None:
+        from yibao.config import get_settings
+
+        s = get_settings()
+        _hasher = PasswordHasher(
+            time_cost=s.argon2_time_cost,
+            memory_cost=s.argon2_memory_kib,
+            parallelism=s.argon2_parallelism,
+        )
+    return _hasher
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _password_hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _password_hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -71,8 +86,13 @@ def do_create_user(
     region_code: str | None = None,
     hospital_code: str | None = None,
     actor: Actor,
+    password_hash: str | None = None,
 ) -> User:
-    """Create a user; bureau roles need a region, hospital roles a hospital."""
+    """Create a user; bureau roles need a region, hospital roles a hospital.
+
+    ``password_hash`` (an argon2 hash of ``password``) skips hashing again, for
+    seeding many accounts that share one demo password.
+    """
     if not USERNAME_RE.match(username):
         raise ValidationFailed(
             "用户名须为3–50位字母、数字或 _ . - / username: 3–50 letters, digits, _ . -",
@@ -117,7 +137,7 @@ def do_create_user(
     user = User(
         username=username,
         display_name=display_name or username,
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         role=role_enum.value,
         region_code=region_code,
         hospital_id=hospital_id,

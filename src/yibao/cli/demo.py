@@ -96,8 +96,8 @@ def seed(
         console.print("提交事务 / committing …")
     elapsed = time.perf_counter() - started
     console.print(
-        f"演示数据已生成：医院 {result.hospitals}，病例 {result.cases:,}，诊断 {result.diagnoses:,}，"
-        f"手术 {result.procedures:,}，"
+        f"演示数据已生成：医院 {result.hospitals}，病例 {result.cases:,}，"
+        f"诊断 {result.diagnoses:,}，手术 {result.procedures:,}，"
         f"用时 {elapsed:.1f} 秒（种子 {seed_used}）"
     )
     print_logins(result.his_token)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Role
-from yibao.accounts.service import do_create_api_token, do_create_user
+from yibao.accounts.service import do_create_api_token, do_create_user, hash_password
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.bulk import insert_frame, next_id, sync_sequence
@@ -148,8 +148,11 @@ def seed_demo(
     )
     district_codes = sorted(r for r in region.regions["code"] if r != CITY and r.startswith("9901"))
     result = SeedResult(hospitals=len(hosp_rows), cases=0, diagnoses=0, procedures=0)
+    shared_hash = hash_password(DEMO_PASSWORD)  # one argon2 hash for the shared demo password
     for spec in _demo_users(district_codes, region.hospitals):
-        user = do_create_user(session, password=DEMO_PASSWORD, actor=SEED_ACTOR, **spec)  # type: ignore[arg-type]
+        user = do_create_user(
+            session, password=DEMO_PASSWORD, password_hash=shared_hash, actor=SEED_ACTOR, **spec
+        )  # type: ignore[arg-type]
         scope = user.hospital.name if user.hospital else f"区划 {user.region_code}"
         result.users.append((user.username, Role(user.role).label, scope))
         if user.role == Role.HIS_CLIENT:

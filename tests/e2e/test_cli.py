@@ -1,0 +1,93 @@
+"""The CLI as a user runs it: help, wrong input gets a clear Chinese error."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from yibao.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def env(database_url, db, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    from yibao.config import get_settings
+    from yibao.db.session import get_engine
+
+    monkeypatch.setenv("YIBAO_DATABASE_URL", database_url)
+    monkeypatch.setenv("YIBAO_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def test_help_lists_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for cmd in ("serve", "db", "demo", "users", "bench", "cases"):
+        assert cmd in result.output
+
+
+def test_users_create_unknown_role_is_refused(env) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(
+        app,
+        ["users", "create", "zed", "--role", "boss", "--region", "990100", "--password", "x" * 10],
+    )
+    assert result.exit_code == 2
+    assert "未知角色" in result.output and "role" in result.output
+
+
+def test_users_create_and_token(env, db) -> None:  # type: ignore[no-untyped-def]
+    from tests import builders as b
+
+    h = b.hospital(db, "990102")
+    db.commit()
+    result = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "his9",
+            "--role",
+            "his_client",
+            "--hospital",
+            h.code,
+            "--password",
+            "longpassword",
+            "--token",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "ybt_" in result.output
+    again = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "his9",
+            "--role",
+            "his_client",
+            "--hospital",
+            h.code,
+            "--password",
+            "longpassword",
+        ],
+    )
+    assert again.exit_code == 2 and "已存在" in again.output
+
+
+def test_demo_seed_rejects_bad_years(env) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["demo", "seed", "--years", "twenty"])
+    assert result.exit_code == 2
+    assert "--years" in result.output
+
+
+def test_demo_seed_small_and_if_empty(env) -> None:  # type: ignore[no-untyped-def]
+    first = runner.invoke(app, ["demo", "seed", "--cases-per-year", "30", "--years", "2025"])
+    assert first.exit_code == 0, first.output
+    assert "hosp01" in first.output and "Demo@2026" in first.output
+    second = runner.invoke(app, ["demo", "seed", "--if-empty"])
+    assert second.exit_code == 0 and "跳过" in second.output
