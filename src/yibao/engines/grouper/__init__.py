@@ -15,6 +15,7 @@ from yibao.engines.grouper.cases_io import read_cases
 from yibao.engines.grouper.compiler import CompiledPlan, compile_plan
 from yibao.engines.grouper.diff import PlanDiff, diff_plans
 from yibao.engines.grouper.errors import CaseFileError, PlanError, PlanNotFoundError
+from yibao.engines.grouper.messages import with_messages
 from yibao.engines.grouper.plan import Plan, PlanMeta, load_plan, read_meta
 from yibao.engines.grouper.registry import PACKAGE_PLANS_DIR, PlanInfo, PlanRegistry
 from yibao.engines.grouper.results import STATUSES, TRACE_CODES, GroupResult, TraceStep
@@ -43,4 +44,5 @@ __all__ = [
     "load_plan",
     "read_cases",
     "read_meta",
+    "with_messages",
 ]

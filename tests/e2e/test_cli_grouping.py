@@ -1,0 +1,117 @@
+"""`yibao group`, `yibao plans`, `yibao bench` as a user runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import SHARED
+from yibao.cli.main import app
+
+runner = CliRunner()
+PUBLIC = SHARED / "data" / "chs-drg-1.1" / "cases-public.csv"
+needs_shared = pytest.mark.skipif(
+    not PUBLIC.exists(), reason=f"共享数据不存在（{PUBLIC}）/ ../shared not beside the repo"
+)
+
+
+@pytest.fixture()
+def sample(tmp_path: Path) -> Path:
+    if not PUBLIC.exists():
+        pytest.skip(f"共享数据不存在（{PUBLIC}）")
+    path = tmp_path / "sample.csv"
+    pl.read_csv(PUBLIC, infer_schema=False).head(300).write_csv(path)
+    return path
+
+
+@needs_shared
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_group_file_matches_expected(sample: Path, tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / f"out{suffix}"
+    result = runner.invoke(app, ["group", str(sample), "--plan", "chs-drg-1.1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    if suffix == ".csv":
+        frame = pl.read_csv(out, infer_schema=False)
+    elif suffix == ".parquet":
+        frame = pl.read_parquet(out)
+    else:
+        frame = pl.read_excel(out, engine="openpyxl", infer_schema_length=0)
+    assert frame.height == 300
+    for col in ("status", "mdc", "adrg", "drg"):
+        assert frame[col].to_list() == frame[f"{col}_input"].to_list(), col
+    bad = frame.filter(pl.col("status") != "ok")
+    assert bad.height > 0 and bad["message"].str.len_chars().min() > 4
+    assert frame.filter(pl.col("status") == "ok")["drg_name"].null_count() == 0
+
+
+@needs_shared
+def test_group_to_stdout_with_trace(sample: Path) -> None:
+    result = runner.invoke(app, ["group", str(sample), "--trace"])
+    assert result.exit_code == 0
+    assert "MDC_ENTRY" in result.output and "RESULT" in result.output
+
+
+@needs_shared
+def test_group_picks_plan_by_discharge_date(tmp_path: Path) -> None:
+    frame = pl.read_csv(PUBLIC, infer_schema=False).head(4)
+    frame = frame.with_columns(
+        pl.Series("discharge_date", ["2021-06-30", "2023-01-05", "", "2025-12-31"])
+    )
+    path = tmp_path / "dated.csv"
+    frame.write_csv(path)
+    out = tmp_path / "o.csv"
+    assert runner.invoke(app, ["group", str(path), "-o", str(out)]).exit_code == 0
+    plans = pl.read_csv(out, infer_schema=False)["plan_id"].to_list()
+    assert plans == ["chs-drg-1.0", "chs-drg-1.1", "chs-drg-1.1", "chs-drg-1.1"]
+
+
+def test_group_wrong_input_gets_clear_errors(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["group", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2 and "不存在" in missing.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("case_id,sex\n1,1\n", encoding="utf-8")
+    cols = runner.invoke(app, ["group", str(bad)])
+    assert cols.exit_code == 2 and "age_years" in cols.output and "缺少必需列" in cols.output
+    plan = runner.invoke(app, ["group", str(bad), "--plan", "chs-drg-9"])
+    assert plan.exit_code == 2
+    out = runner.invoke(app, ["group", str(bad), "-o", str(tmp_path / "x.json")])
+    assert out.exit_code == 2 and "输出文件类型" in out.output
+
+
+def test_plans_list_show_diff() -> None:
+    listed = runner.invoke(app, ["plans", "list"])
+    assert (
+        listed.exit_code == 0 and "chs-drg-1.1" in listed.output and "chs-drg-1.0" in listed.output
+    )
+    shown = runner.invoke(app, ["plans", "show", "chs-drg-1.1"])
+    assert shown.exit_code == 0 and "DRG 628" in shown.output
+    diff = runner.invoke(app, ["plans", "diff", "chs-drg-1.0", "chs-drg-1.1"])
+    assert diff.exit_code == 0
+    assert "新增 DRG" in diff.output and "AH11" in diff.output and "删除 DRG" in diff.output
+    same = runner.invoke(app, ["plans", "diff", "chs-drg-1.1", "chs-drg-1.1"])
+    assert "无差异" in same.output
+    unknown = runner.invoke(app, ["plans", "show", "nope"])
+    assert unknown.exit_code == 2 and "找不到分组方案" in unknown.output
+
+
+@needs_shared
+def test_bench_group_last_line(sample: Path) -> None:
+    result = runner.invoke(app, ["bench", "group", "--cases", str(sample), "--repeat", "2"])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    keys = [kv.split("=")[0] for kv in last.split()]
+    assert keys == ["group_cases", "batch_cases_per_s", "single_median_us", "single_p99_us"]
+    assert last.startswith("group_cases=600 ")
+
+
+def test_bench_generate_last_line(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["bench", "generate", "--cases", "2000", "--out", str(tmp_path / "g")]
+    )
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("generate_cases=2000 generate_s=")
+    assert pl.read_parquet(tmp_path / "g" / "cases.parquet").height == 2000
