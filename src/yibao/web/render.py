@@ -72,6 +72,7 @@ def _query(request: Request, **changes: Any) -> str:
 templates.env.filters["yuan"] = lambda v: format_yuan(v if v is None else Decimal(v))
 templates.env.filters["dt"] = _fmt_dt
 templates.env.filters["num"] = _fmt_num
+templates.env.filters["json_zh"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
 templates.env.globals["role_label"] = lambda r: Role(r).label
 
 
