@@ -51,10 +51,10 @@ def live_server(settings, db) -> Iterator[str]:  # type: ignore[no-untyped-def]
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30
     while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("live server did not start")
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("测试服务器未能启动 / live server did not start")
         time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
