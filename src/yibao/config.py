@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         default=None, description="额外的分组方案目录 / extra plan folders"
     )
     page_size: int = 50
+    job_workers: int = Field(default=1, ge=1, le=4, description="后台任务线程数 / job threads")
+    grouping_sync_max_rows: int = Field(
+        default=20_000, ge=0, description="批量分组：不超过此行数时同步返回结果 / sync batch size"
+    )
     demo_seed: int = 20260101
     demo_cases_per_year: int = 20_000
     demo_years: str = "2023,2024,2025"

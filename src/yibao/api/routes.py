@@ -5,9 +5,13 @@ from fastapi import APIRouter, Depends
 from yibao.accounts.endpoints import router as accounts_router
 from yibao.api.deps import check_csrf
 from yibao.cases.endpoints import router as cases_router
+from yibao.grouping.endpoints import router as grouping_router
+from yibao.jobs.endpoints import router as jobs_router
 from yibao.regions.endpoints import router as regions_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 router.include_router(accounts_router)
 router.include_router(cases_router)
 router.include_router(regions_router)
+router.include_router(grouping_router)
+router.include_router(jobs_router)

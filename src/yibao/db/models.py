@@ -4,6 +4,8 @@ from yibao.accounts import models as accounts_models
 from yibao.audit import models as audit_models
 from yibao.cases import models as cases_models
 from yibao.db.base import Base
+from yibao.grouping import models as grouping_models
+from yibao.jobs import models as jobs_models
 from yibao.regions import models as regions_models
 from yibao.settlement import models as settlement_models
 
@@ -12,6 +14,8 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "cases_models",
+    "grouping_models",
+    "jobs_models",
     "regions_models",
     "settlement_models",
 ]

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from yibao.web.pages import admin, auth, cases, home, hospitals
+from yibao.web.pages import admin, auth, cases, grouping, home, hospitals, jobs
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, home, cases, hospitals, admin):
+for module in (auth, home, cases, grouping, jobs, hospitals, admin):
     router.include_router(module.router)

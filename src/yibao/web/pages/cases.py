@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from yibao.accounts.roles import Permission
+from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, require
 from yibao.cases import repository
 from yibao.kit.errors import ValidationFailed
@@ -79,9 +79,19 @@ def case_list(request: Request, db: Db, user=VIEW) -> Response:
 
 @router.get("/cases/{case_id}")
 def case_detail(case_id: int, request: Request, db: Db, user=VIEW) -> Response:
+    from yibao.grouping.plans import STATUS_LABELS
+    from yibao.grouping.service import stored_groupings
+
     case = repository.get_case(db, case_id)
     return render(
         request,
         "cases/detail.html",
-        {"case": case, "insutypes": INSUTYPES, "discharge_ways": DISCHARGE_WAYS},
+        {
+            "case": case,
+            "insutypes": INSUTYPES,
+            "discharge_ways": DISCHARGE_WAYS,
+            "stored": stored_groupings(db, case.id),
+            "status_labels": STATUS_LABELS,
+            "can_group": has_permission(user.role, Permission.GROUP_CASES),
+        },
     )

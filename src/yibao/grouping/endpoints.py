@@ -1,0 +1,161 @@
+"""JSON API for grouping: plans, one case (with trace), stored cases, files, regrouping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from yibao.accounts.roles import Permission
+from yibao.api.deps import Db, request_actor, require
+from yibao.cases import repository as cases_repo
+from yibao.engines.grouper import PlanRegistry
+from yibao.grouping import tasks  # noqa: F401  (registers the job kinds)
+from yibao.grouping.files import UploadOutcome, do_group_upload
+from yibao.grouping.plans import list_plans, plan_info, plan_payload, plan_registry
+from yibao.grouping.schemas import (
+    CaseIn,
+    GroupOut,
+    JobAccepted,
+    PlanOut,
+    RegroupIn,
+    StoredCaseGroupOut,
+    parse_case_input,
+)
+from yibao.grouping.service import (
+    REGROUP_KIND,
+    case_input_of,
+    group_case_input,
+    result_payload,
+    stored_groupings,
+)
+from yibao.jobs.endpoints import runner_of
+from yibao.jobs.models import Job
+from yibao.jobs.service import do_submit_job
+from yibao.kit.errors import ValidationFailed
+
+router = APIRouter(prefix="/api/grouping", tags=["grouping 分组"])
+GROUP = require(Permission.GROUP_CASES)
+
+
+def registry_of(request: Request) -> PlanRegistry:
+    return plan_registry(request.app.state.settings)
+
+
+def accepted(job: Job) -> JSONResponse:
+    body = JobAccepted(
+        job_id=job.id,
+        status=job.status,
+        status_url=f"/api/jobs/{job.id}",
+        page_url=f"/jobs/{job.id}",
+    )
+    return JSONResponse(status_code=202, content=body.model_dump())
+
+
+def download(outcome: UploadOutcome) -> Response:
+    assert outcome.content is not None
+    return Response(
+        content=outcome.content,
+        media_type=outcome.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{outcome.filename}"',
+            "X-Yibao-Plan": outcome.plan.id if outcome.plan else "by-date",
+            "X-Yibao-Rows": str(outcome.rows),
+        },
+    )
+
+
+@router.get("/plans", response_model=list[PlanOut])
+def plans(request: Request, _user=GROUP) -> list[PlanOut]:
+    """Grouping plans known to this service, newest first."""
+    return [PlanOut.model_validate(plan_payload(i)) for i in list_plans(registry_of(request))]
+
+
+@router.post(
+    "/group",
+    response_model=GroupOut,
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": CaseIn.model_json_schema()}}}
+    },
+)
+def group(request: Request, _user=GROUP, body: Any = Body(...)) -> GroupOut:
+    """Pre-group one case: result and the explained trace.  Nothing is stored."""
+    case = parse_case_input(body)
+    single = group_case_input(registry_of(request), case)
+    return GroupOut.model_validate(result_payload(single))
+
+
+@router.get("/cases/{case_id}", response_model=StoredCaseGroupOut)
+def group_stored_case(
+    case_id: int, request: Request, db: Db, plan: str | None = None, _user=GROUP
+) -> StoredCaseGroupOut:
+    """Pre-group a stored case (in your scope) with its trace, and its stored results."""
+    case = cases_repo.get_case(db, case_id)
+    single = group_case_input(registry_of(request), case_input_of(case, plan))
+    stored = [
+        {
+            "plan_id": g.plan_id,
+            "plan_version": g.plan_version,
+            "status": g.status,
+            "mdc": g.mdc,
+            "adrg": g.adrg,
+            "drg": g.drg,
+            "drg_name": g.drg_name,
+            "grouped_at": g.grouped_at.isoformat(),
+        }
+        for g in stored_groupings(db, case.id)
+    ]
+    payload = {**result_payload(single), "case_pk": case.id, "setl_id": case.setl_id}
+    return StoredCaseGroupOut.model_validate({**payload, "stored": stored})
+
+
+@router.post("/batch", responses={202: {"model": JobAccepted}})
+def group_file(
+    request: Request,
+    db: Db,
+    user=GROUP,
+    file: UploadFile | None = File(None, description="CSV / Parquet / XLSX 病例文件"),
+    plan: str | None = Form(None, description="分组方案；不填则用当前有效方案"),
+    format: str = Form("csv", description="结果格式 csv / xlsx / parquet"),
+) -> Response:
+    """Group a case file: small files return the result file at once, large ones a job
+    (202; follow ``status_url``, then download ``/api/jobs/{id}/result``)."""
+    if file is None or not file.filename:
+        raise ValidationFailed("请选择要上传的病例文件（file）", field="file")
+    outcome = do_group_upload(
+        db,
+        runner_of(request),
+        request.app.state.settings,
+        registry_of(request),
+        filename=file.filename,
+        stream=file.file,
+        plan_id=(plan or "").strip() or None,
+        fmt=format,
+        actor=request_actor(request, user),
+    )
+    if outcome.job is not None:
+        return accepted(outcome.job)
+    return download(outcome)
+
+
+@router.post("/cases/regroup", status_code=202, response_model=JobAccepted)
+def regroup(body: RegroupIn, request: Request, db: Db, user=GROUP) -> JSONResponse:
+    """Group the stored cases in your scope (optionally one year / hospital / id list) as
+    a job; results go to ``case_groupings`` (one current row per case and plan)."""
+    if body.plan:
+        plan_info(registry_of(request), body.plan)  # unknown plan: 404 now, not in the job
+    job = do_submit_job(
+        db,
+        runner_of(request),
+        kind=REGROUP_KIND,
+        params={
+            "plan_id": body.plan,
+            "year": body.year,
+            "hospital": body.hospital,
+            "case_ids": body.case_ids,
+        },
+        actor=request_actor(request, user),
+        message="排队中：重新分组已存结算清单",
+    )
+    return accepted(job)

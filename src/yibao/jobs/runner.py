@@ -1,0 +1,417 @@
+"""Run jobs in a small thread pool inside the web process.
+
+Transactions (house rule 4, ADR 0003):
+
+* a job is created (``queued``) in the caller's transaction by
+  :func:`yibao.jobs.service.do_submit_job`; it is handed to the pool only after that
+  transaction commits (``after_commit`` hook), and dropped if it rolls back;
+* the worker claims it (``running``) in a short transaction of its own;
+* the job function works in **one** session, scoped like the job's owner; the job's
+  ``succeeded`` row is written in that same transaction, so its result rows commit
+  together with its success, or not at all;
+* a failure rolls that session back and records the Chinese error in a separate
+  short transaction; files the job wrote are removed;
+* progress goes to memory at once and to the ``jobs`` row in short separate
+  transactions (throttled; on SQLite skipped while the job itself holds the write
+  lock, so progress never waits for the work);
+* jobs still ``queued`` / ``running`` when the runner starts were cut off by a restart
+  and are marked failed (:meth:`JobRunner.recover`).  The runner therefore assumes one
+  web process per database (``yibao serve`` without ``--workers``).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Engine, Table, event, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from yibao.accounts.models import User
+from yibao.accounts.scoping import SYSTEM_SCOPE, Scope, set_scope
+from yibao.accounts.service import actor_of
+from yibao.audit.service import SYSTEM, Actor
+from yibao.jobs.models import Job
+from yibao.kit.errors import DomainError
+from yibao.kit.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+RESTART_MESSAGE = "服务重启，任务中断"
+RESTART_QUEUED_MESSAGE = "服务重启，任务未能执行，请重新提交"
+STOP_MESSAGE = "服务停止，任务中断"
+PROGRESS_INTERVAL_S = 0.5
+_PENDING_KEY = "yibao.jobs.pending"
+_jobs = cast(Table, Job.__table__)
+
+
+class JobInterrupted(Exception):
+    """Raised inside a job (by :meth:`JobContext.progress`) when the runner stops."""
+
+
+@dataclass
+class JobOutcome:
+    """What a job function returns: an optional result file in ``ctx.work_dir``, the
+    name offered for download, a JSON summary and a closing message (Chinese)."""
+
+    result_file: str | None = None
+    result_name: str | None = None
+    summary: dict[str, Any] | None = None
+    message: str | None = None
+
+
+JobFn = Callable[["JobContext"], JobOutcome | None]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    label: str
+    fn: JobFn
+
+
+_KINDS: dict[str, JobKind] = {}
+
+
+def job_kind(name: str, label: str) -> Callable[[JobFn], JobFn]:
+    """Register a job function under ``name`` (e.g. ``grouping.batch``) with a Chinese label."""
+
+    def register(fn: JobFn) -> JobFn:
+        _KINDS[name] = JobKind(name, label, fn)
+        return fn
+
+    return register
+
+
+def kind_label(name: str) -> str:
+    kind = _KINDS.get(name)
+    return kind.label if kind else name
+
+
+@dataclass
+class JobContext:
+    """Handed to a job function: its parameters, its unit-of-work session (scoped like
+    the owner, never commit it), the owner as audit actor, a folder for files, and
+    :meth:`progress`."""
+
+    job_id: int
+    kind: str
+    params: dict[str, Any]
+    session: Session
+    actor: Actor
+    work_dir: Path
+    settings: Any
+    _runner: JobRunner = field(repr=False)
+
+    def file(self, name: str) -> Path:
+        """A path in the job's folder (created on demand) for a result or scratch file."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        return self.work_dir / name
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        """Report progress; raises :class:`JobInterrupted` when the service is stopping."""
+        self._runner.report(self.job_id, done, total, message)
+        if self._runner.stopping:
+            raise JobInterrupted(STOP_MESSAGE)
+
+
+@dataclass
+class Live:
+    done: int = 0
+    total: int | None = None
+    message: str | None = None
+    written_at: float = 0.0
+
+
+def error_message(exc: BaseException) -> str:
+    """The Chinese message stored for a failed job."""
+    if isinstance(exc, DomainError):
+        return exc.message
+    if isinstance(exc, JobInterrupted):
+        return STOP_MESSAGE
+    text = str(exc).strip()
+    return (
+        f"任务执行出错（{type(exc).__name__}）：{text}"[:2000]
+        if text
+        else (f"任务执行出错（{type(exc).__name__}）")
+    )
+
+
+def scope_of_job(hospital_id: int | None, region_code: str | None) -> Scope:
+    if hospital_id is not None:
+        return Scope(hospital_id=hospital_id)
+    if region_code:
+        return Scope(region_code=region_code)
+    return SYSTEM_SCOPE
+
+
+class JobRunner:
+    """A thread pool (1–2 workers) that runs queued jobs; one per web process."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        jobs_dir: Path,
+        *,
+        workers: int = 1,
+        settings: Any = None,
+    ) -> None:
+        self._sessions = sessions
+        engine = sessions.kw.get("bind")
+        if not isinstance(engine, Engine):
+            raise TypeError("sessionmaker must be bound to an Engine")
+        self._engine = engine
+        self.jobs_dir = jobs_dir
+        self.settings = settings
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="yibao-job"
+        )
+        self._lock = threading.Lock()
+        self._live: dict[int, Live] = {}
+        self._pending: set[int] = set()
+        self._stopping = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def recover(self) -> int:
+        """Mark jobs left ``queued`` / ``running`` by a previous process as failed."""
+        now = utcnow()
+        try:
+            with self._engine.begin() as conn:
+                running = conn.execute(
+                    update(_jobs)
+                    .where(_jobs.c.status == "running")
+                    .values(status="failed", error=RESTART_MESSAGE, finished_at=now)
+                ).rowcount
+                queued = conn.execute(
+                    update(_jobs)
+                    .where(_jobs.c.status == "queued")
+                    .values(status="failed", error=RESTART_QUEUED_MESSAGE, finished_at=now)
+                ).rowcount
+        except SQLAlchemyError as exc:  # e.g. database not migrated yet
+            log.warning("jobs.recover skipped: %s", str(exc).splitlines()[0])
+            return 0
+        if running or queued:
+            log.warning("jobs.recover: %d running, %d queued jobs marked failed", running, queued)
+        return int(running or 0) + int(queued or 0)
+
+    def shutdown(self) -> None:
+        """Stop: running jobs are interrupted at their next progress report and fail;
+        queued ones are cancelled and marked failed."""
+        self._stopping.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            left = sorted(self._pending)
+            self._pending.clear()
+        for job_id in left:
+            self._mark_failed(job_id, RESTART_QUEUED_MESSAGE, only_status="queued")
+
+    # -- queue ---------------------------------------------------------------------
+
+    def job_dir(self, job_id: int) -> Path:
+        return self.jobs_dir / str(job_id)
+
+    def result_path(self, job: Job) -> Path | None:
+        if job.status != "succeeded" or not job.result_file:
+            return None
+        path = self.job_dir(job.id) / job.result_file
+        return path if path.is_file() else None
+
+    def enqueue(self, job_id: int) -> None:
+        """Hand a committed ``queued`` job to the pool."""
+        if self.stopping:
+            return
+        with self._lock:
+            self._pending.add(job_id)
+        self._executor.submit(self._run, job_id)
+
+    def enqueue_after_commit(self, session: Session, job_id: int) -> None:
+        """Enqueue ``job_id`` when ``session`` commits (nothing happens on rollback)."""
+        session.info.setdefault(_PENDING_KEY, []).append((self, job_id))
+
+    # -- progress ------------------------------------------------------------------
+
+    def live(self, job_id: int) -> Live | None:
+        """In-memory progress of a job running in this process."""
+        with self._lock:
+            return self._live.get(job_id)
+
+    def report(self, job_id: int, done: int, total: int | None, message: str | None) -> None:
+        with self._lock:
+            live = self._live.setdefault(job_id, Live())
+            live.done = done
+            if total is not None:
+                live.total = total
+            if message is not None:
+                live.message = message
+            now = time.monotonic()
+            due = now - live.written_at >= PROGRESS_INTERVAL_S or (
+                live.total is not None and done >= live.total
+            )
+            if due:
+                live.written_at = now
+            snapshot = (live.done, live.total, live.message)
+        if due:
+            self._write_progress(job_id, *snapshot)
+
+    def _write_progress(
+        self, job_id: int, done: int, total: int | None, message: str | None
+    ) -> None:
+        values: dict[str, Any] = {"progress_done": done}
+        if total is not None:
+            values["progress_total"] = total
+        if message is not None:
+            values["message"] = message[:500]
+        with self._engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            try:
+                if sqlite:  # never wait for the job's own write lock
+                    conn.exec_driver_sql("PRAGMA busy_timeout = 50")
+                conn.execute(
+                    update(_jobs)
+                    .where(_jobs.c.id == job_id, _jobs.c.status == "running")
+                    .values(**values)
+                )
+                conn.commit()
+            except OperationalError:
+                conn.rollback()
+                log.debug("job %s: progress not written (database busy)", job_id)
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA busy_timeout = 30000")
+                    conn.rollback()
+
+    # -- execution -----------------------------------------------------------------
+
+    def _run(self, job_id: int) -> None:
+        with self._lock:
+            self._pending.discard(job_id)
+        try:
+            self._execute(job_id)
+        except Exception:  # the pool must survive anything
+            log.exception("job %s: runner error", job_id)
+        finally:
+            with self._lock:
+                self._live.pop(job_id, None)
+
+    def _claim(self, job_id: int) -> dict[str, Any] | None:
+        with self._engine.begin() as conn:
+            claimed = conn.execute(
+                update(_jobs)
+                .where(_jobs.c.id == job_id, _jobs.c.status == "queued")
+                .values(status="running", started_at=utcnow(), message="运行中")
+            ).rowcount
+            if not claimed:
+                return None
+            row = conn.execute(select(_jobs).where(_jobs.c.id == job_id)).mappings().one()
+            return dict(row)
+
+    def _execute(self, job_id: int) -> None:
+        row = self._claim(job_id)
+        if row is None:
+            return
+        work_dir = self.job_dir(job_id)
+        session = self._sessions()
+        set_scope(session, scope_of_job(row["hospital_id"], row["region_code"]))
+        try:
+            kind = _KINDS.get(row["kind"])
+            if kind is None:
+                raise DomainError(f"未知的任务类型 {row['kind']} / unknown job kind")
+            owner = session.get(User, row["owner_id"]) if row["owner_id"] else None
+            ctx = JobContext(
+                job_id=job_id,
+                kind=row["kind"],
+                params=dict(row["params"] or {}),
+                session=session,
+                actor=actor_of(owner) if owner is not None else SYSTEM,
+                work_dir=work_dir,
+                settings=self.settings,
+                _runner=self,
+            )
+            outcome = kind.fn(ctx) or JobOutcome()
+            if self.stopping:
+                raise JobInterrupted(STOP_MESSAGE)
+            self._succeed(session, job_id, outcome)
+            session.commit()
+        except Exception as exc:
+            session.rollback()
+            if not isinstance(exc, DomainError | JobInterrupted):
+                log.exception("job %s (%s) failed", job_id, row["kind"])
+            self._mark_failed(job_id, error_message(exc))
+            shutil.rmtree(work_dir, ignore_errors=True)
+            return
+        finally:
+            session.close()
+        _keep_only(work_dir, outcome.result_file)
+
+    def _succeed(self, session: Session, job_id: int, outcome: JobOutcome) -> None:
+        job = session.get(Job, job_id, populate_existing=True)
+        if job is None:  # pragma: no cover - the claimed row is in the owner's scope
+            raise DomainError("任务记录不存在 / job row vanished")
+        live = self.live(job_id)
+        if live is not None:
+            job.progress_done = live.done
+            if live.total is not None:
+                job.progress_total = live.total
+        if job.progress_total is not None:
+            job.progress_done = job.progress_total
+        job.status = "succeeded"
+        job.finished_at = utcnow()
+        job.result_file = outcome.result_file
+        job.result_name = outcome.result_name
+        job.summary = outcome.summary
+        job.message = (outcome.message or "完成")[:500]
+        job.error = None
+
+    def _mark_failed(self, job_id: int, message: str, *, only_status: str | None = None) -> None:
+        conds = [_jobs.c.id == job_id]
+        if only_status:
+            conds.append(_jobs.c.status == only_status)
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    update(_jobs)
+                    .where(*conds)
+                    .values(status="failed", error=message[:2000], finished_at=utcnow())
+                )
+        except SQLAlchemyError:
+            log.exception("job %s: could not record the failure", job_id)
+
+
+def _keep_only(work_dir: Path, result_file: str | None) -> None:
+    """After success only the result file stays (uploaded inputs are not kept)."""
+    if not work_dir.is_dir():
+        return
+    if not result_file:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return
+    for path in work_dir.iterdir():
+        if path.name == result_file:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_committed(session: Session) -> None:
+    for runner, job_id in session.info.pop(_PENDING_KEY, ()):
+        runner.enqueue(job_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_uncommitted(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)

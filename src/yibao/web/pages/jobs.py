@@ -1,0 +1,29 @@
+"""任务 (jobs): progress page with HTMX polling until done, then the download link."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from yibao.api.deps import CurrentUser, Db
+from yibao.grouping.plans import STATUS_LABELS
+from yibao.jobs.endpoints import job_view, runner_of
+from yibao.jobs.service import get_job
+from yibao.web.render import render
+
+router = APIRouter()
+
+
+def _ctx(request: Request, db: Db, job_id: int) -> dict[str, object]:
+    job = get_job(db, job_id)  # another hospital's job: 404
+    return {"job": job, "view": job_view(job, runner_of(request)), "status_labels": STATUS_LABELS}
+
+
+@router.get("/jobs/{job_id}")
+def job_page(job_id: int, request: Request, db: Db, _user: CurrentUser) -> Response:
+    return render(request, "jobs/detail.html", _ctx(request, db, job_id))
+
+
+@router.get("/jobs/{job_id}/progress")
+def job_progress(job_id: int, request: Request, db: Db, _user: CurrentUser) -> Response:
+    return render(request, "jobs/_progress.html", _ctx(request, db, job_id))
