@@ -28,6 +28,7 @@ from yibao.engines.grouper import (
     read_cases,
     with_messages,
 )
+from yibao.grouping.plans import plan_registry
 
 app = typer.Typer(no_args_is_help=True)
 CHUNK_ROWS = 100_000
@@ -36,8 +37,7 @@ OUTPUT_TYPES = (".csv", ".parquet", ".xlsx")
 
 def registry() -> PlanRegistry:
     """Package plans plus YIBAO_PLANS_DIR (searched first, so a bureau can override)."""
-    extra = get_settings().plans_dir
-    return PlanRegistry([extra] if extra else [])
+    return plan_registry(get_settings())
 
 
 def _info(reg: PlanRegistry, plan_id: str):  # type: ignore[no-untyped-def]
