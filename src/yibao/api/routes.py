@@ -7,6 +7,7 @@ from yibao.api.deps import check_csrf
 from yibao.cases.endpoints import router as cases_router
 from yibao.grouping.endpoints import router as grouping_router
 from yibao.jobs.endpoints import router as jobs_router
+from yibao.measurement.endpoints import router as measurement_router
 from yibao.regions.endpoints import router as regions_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
@@ -15,3 +16,4 @@ router.include_router(cases_router)
 router.include_router(regions_router)
 router.include_router(grouping_router)
 router.include_router(jobs_router)
+router.include_router(measurement_router)

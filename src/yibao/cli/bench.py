@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from yibao.cli.common import console, fail, progress_bar
 
@@ -102,3 +103,38 @@ def group(
         single_median_us=r["single_median_us"],
         single_p99_us=r["single_p99_us"],
     )
+
+
+@app.command("measure")
+def measure(
+    cases_per_year: int = typer.Option(1_000_000, min=1, help="每年病例数（共 3 年）"),
+    data_dir: Path | None = typer.Option(
+        None, help="合成病例 Parquet 目录（不存在则生成，不计时；默认 var/bench/measure-<N>）"
+    ),
+    seed: int = typer.Option(1, help="随机种子"),
+) -> None:
+    """测算流水线速度：分组、排除、裁剪、权重、费率、模拟 / measurement pipeline speed."""
+    from yibao.config import get_settings
+    from yibao.engines.measure.bench import STAGES, run_benchmark
+
+    folder = data_dir or get_settings().var_dir / "bench" / f"measure-{cases_per_year}"
+    with progress_bar("测算基准 / measurement benchmark", None) as bar:
+        task = bar.task_ids[0]
+
+        def report(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        r = run_benchmark(cases_per_year, folder, seed=seed, progress=report)
+    if r.get("generated"):
+        console.print(f"已生成 3 × {cases_per_year:,} 例合成病例到 {folder}（不计时）")
+    table = Table("阶段 / stage", "秒 / s")
+    for name in STAGES:
+        key = f"{name}_s"
+        if key in r:
+            table.add_row(name, f"{r[key]:.2f}")
+    console.print(table)
+    console.print(
+        f"病例 {r['measure_cases']:,}，合计 {r['measure_total_s']:.2f} 秒；"
+        + "，".join(f"{k}={v}" for k, v in r.items() if k in ("drgs", "riv", "rate", "solved_rate"))
+    )
+    _figures(measure_cases=r["measure_cases"], measure_total_s=f"{r['measure_total_s']:.2f}")

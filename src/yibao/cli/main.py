@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from yibao.cli import bench, cases, db, demo, plans, serve, users
+from yibao.cli import bench, cases, db, demo, measure, plans, serve, users
 
 app = typer.Typer(
     name="yibao",
@@ -19,6 +19,7 @@ app.add_typer(users.app, name="users", help="用户与令牌 / users and API tok
 app.add_typer(cases.app, name="cases", help="结算清单 / cases")
 app.add_typer(plans.app, name="plans", help="分组方案 / grouping plans")
 app.command("group", help="对病例文件分组 / group a case file")(plans.group)
+app.add_typer(measure.app, name="measure", help="DRG 测算 / measurement")
 app.add_typer(bench.app, name="bench", help="性能基准 / benchmarks")
 
 

@@ -6,6 +6,7 @@ from yibao.cases import models as cases_models
 from yibao.db.base import Base
 from yibao.grouping import models as grouping_models
 from yibao.jobs import models as jobs_models
+from yibao.measurement import models as measurement_models
 from yibao.regions import models as regions_models
 from yibao.settlement import models as settlement_models
 
@@ -16,6 +17,7 @@ __all__ = [
     "cases_models",
     "grouping_models",
     "jobs_models",
+    "measurement_models",
     "regions_models",
     "settlement_models",
 ]

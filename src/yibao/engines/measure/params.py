@@ -1,0 +1,464 @@
+"""Parameters of the measurement steps: frozen Pydantic models with defaults.
+
+Every model is immutable, rejects unknown keys and serialises to JSON
+(``model_dump_json``), so a weight plan or a rate plan can be stored as versioned
+data together with the parameters that produced it.  Rule violations raise
+Pydantic's ``ValidationError`` with Chinese messages naming the field and the
+rule; :func:`parse_params` turns *every* validation problem (types included) into
+one :class:`~yibao.engines.measure.errors.MeasureError` in Chinese.
+
+Defaults follow ``docs/domain.md`` §1.2–§1.5; figures tagged [M] there are
+configurable defaults, not law.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Final, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from yibao.engines.measure.errors import MeasureError
+
+#: Hospital levels (医院等级 hosp_lv): "1" 一级, "2" 二级, "3" 三级.
+Level = Literal["1", "2", "3"]
+LEVELS: Final[tuple[str, ...]] = ("1", "2", "3")
+LEVEL_NAMES: Final[dict[str, str]] = {"1": "一级", "2": "二级", "3": "三级"}
+
+#: Columns that may be required to be present (non-null) by :class:`ExclusionRules`.
+CHECKABLE_COLUMNS: Final[tuple[str, ...]] = (
+    "year",
+    "hospital_code",
+    "hospital_level",
+    "status",
+    "drg",
+    "total_cost",
+    "los_days",
+    "discharge_way",
+    "discharge_dept",
+    "fund_payment",
+)
+
+_P = TypeVar("_P", bound=BaseModel)
+
+
+def rule(message: str) -> ValueError:
+    """A rule violation with a Chinese ``message`` naming the field (Pydantic wraps it
+    as a ``value_error``; :func:`explain` shows the message alone)."""
+    return ValueError(message)
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def check_levels(values: Mapping[str, object]) -> None:
+    """Raise a Chinese validation error unless every key is a hospital level."""
+    unknown = [k for k in values if k not in LEVELS]
+    if unknown:
+        raise rule(f"医院等级须为 1、2、3（收到 {'、'.join(unknown)}）")
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ExclusionRules(_Params):
+    """Which cases stay out of the case base (domain.md §1.2 "Case exclusions").
+
+    Each case gets the first reason that applies, in this order: ``missing``
+    (a ``required`` column is null), ``out_of_years``, ``los_out_of_range``
+    (``los_days`` < ``los_min_days`` or > ``los_max_days``), ``cost_below_floor``
+    (``total_cost`` < ``cost_floor``), ``ungroupable`` (status other than ``ok`` and
+    ``ambiguous_qy``: 0000, check failed, unmapped codes), ``ambiguous_qy`` (QY).
+    ``None`` turns a limit off.  Defaults: LOS window 1–60 days and a 5-yuan floor,
+    as in the 入组率 exclusions of S14 [S].
+    """
+
+    years: tuple[int, ...] | None = None
+    los_min_days: int | None = 1
+    los_max_days: int | None = 60
+    cost_floor: Decimal | None = Decimal("5")
+    exclude_ungroupable: bool = True
+    exclude_qy: bool = True
+    required: tuple[str, ...] = (
+        "year",
+        "hospital_code",
+        "hospital_level",
+        "status",
+        "drg",
+        "total_cost",
+        "los_days",
+    )
+
+    @field_validator("years")
+    @classmethod
+    def _years(cls, v: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if v is not None and (not v or len(set(v)) != len(v) or any(y < 1900 for y in v)):
+            raise rule("years：年度须为不重复的四位年份，且至少一个")
+        return v
+
+    @field_validator("cost_floor")
+    @classmethod
+    def _floor(cls, v: Decimal | None) -> Decimal | None:
+        if v is not None and v < 0:
+            raise rule(f"cost_floor：费用下限不能为负数（收到 {v}）")
+        return v
+
+    @field_validator("required")
+    @classmethod
+    def _required(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [c for c in v if c not in CHECKABLE_COLUMNS]
+        if unknown:
+            raise rule(
+                f"required：不能检查的字段 {'、'.join(unknown)}"
+                f"（可选：{'、'.join(CHECKABLE_COLUMNS)}）"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _window(self) -> ExclusionRules:
+        lo, hi = self.los_min_days, self.los_max_days
+        if lo is not None and hi is not None and lo > hi:
+            raise rule(f"los_min_days / los_max_days：住院天数下限 {lo} 大于上限 {hi}")
+        return self
+
+
+class TrimParams(_Params):
+    """Outlier trimming per DRG × year on case cost (domain.md §1.2).
+
+    * ``iqr`` (default, S2 [S]): keep Q1 − ``iqr_lower_k``·IQR ≤ cost ≤
+      Q3 + ``iqr_upper_k``·IQR (0.5 and 1.5);
+    * ``log_sd``: keep mean − ``sd_k``·SD ≤ ln(cost) ≤ mean + ``sd_k``·SD (3 SD) [M];
+    * ``percentile``: keep P(``lower_percentile``) ≤ cost ≤ P(``upper_percentile``)
+      (2.5 / 97.5) [M];
+    * ``none``: keep everything.
+
+    Quantiles interpolate linearly (type 7); SD uses ddof = 1.  Groups with fewer
+    than ``min_cases`` cases are not trimmed.
+    """
+
+    method: Literal["iqr", "log_sd", "percentile", "none"] = "iqr"
+    iqr_lower_k: Decimal = Decimal("0.5")
+    iqr_upper_k: Decimal = Decimal("1.5")
+    sd_k: Decimal = Decimal("3")
+    lower_percentile: Decimal = Decimal("2.5")
+    upper_percentile: Decimal = Decimal("97.5")
+    min_cases: int = 10
+
+    @field_validator("iqr_lower_k", "iqr_upper_k")
+    @classmethod
+    def _k(cls, v: Decimal) -> Decimal:
+        if v < 0:
+            raise rule(f"IQR 倍数必须大于或等于 0（收到 {v}）")
+        return v
+
+    @field_validator("sd_k")
+    @classmethod
+    def _sd(cls, v: Decimal) -> Decimal:
+        if v <= 0:
+            raise rule(f"sd_k：标准差倍数必须大于 0（收到 {v}）")
+        return v
+
+    @field_validator("min_cases")
+    @classmethod
+    def _min(cls, v: int) -> int:
+        if v < 1:
+            raise rule(f"min_cases：最少病例数必须至少为 1（收到 {v}）")
+        return v
+
+    @model_validator(mode="after")
+    def _percentiles(self) -> TrimParams:
+        lo, hi = self.lower_percentile, self.upper_percentile
+        if not (0 <= lo < hi <= 100):
+            raise rule(
+                "lower_percentile / upper_percentile："
+                f"须满足 0 ≤ 下百分位 {lo} < 上百分位 {hi} ≤ 100"
+            )
+        return self
+
+
+class WeightParams(_Params):
+    """Relative-weight computation (domain.md §1.2).
+
+    ``year_weights`` weight the yearly average costs oldest → newest (1:2:7, the DIP
+    convention S15, reused for DRG [M]); ``years`` names those years (default: the
+    distinct years of the case base, which must then be exactly as many).  A DRG with
+    fewer than ``min_cases`` cases (all years together, after trimming) takes the
+    weight of its ADRG (``fallback="adrg"``) or keeps its own weight flagged for
+    manual review (``"flag"``); an ADRG below the minimum too is flagged.
+    """
+
+    year_weights: tuple[Decimal, ...] = (Decimal(1), Decimal(2), Decimal(7))
+    years: tuple[int, ...] | None = None
+    min_cases: int = 10
+    fallback: Literal["adrg", "flag"] = "adrg"
+
+    @field_validator("year_weights")
+    @classmethod
+    def _weights(cls, v: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+        if not v or any(w <= 0 for w in v):
+            raise rule("year_weights：年度权重至少一个，且必须全部大于 0")
+        return v
+
+    @field_validator("min_cases")
+    @classmethod
+    def _min(cls, v: int) -> int:
+        if v < 1:
+            raise rule(f"min_cases：最少病例数必须至少为 1（收到 {v}）")
+        return v
+
+    @model_validator(mode="after")
+    def _years(self) -> WeightParams:
+        ys = self.years
+        if ys is not None:
+            if len(set(ys)) != len(ys) or list(ys) != sorted(ys):
+                raise rule("years：年度须不重复并按从早到晚排列")
+            if len(ys) != len(self.year_weights):
+                raise rule(
+                    f"years / year_weights：年度 {len(ys)} 个，"
+                    f"年度权重 {len(self.year_weights)} 个，须一一对应"
+                )
+        return self
+
+
+class Tilt(_Params):
+    """A policy tilt: multiply the weights of some MDCs / ADRGs / DRGs by ``factor``
+    (e.g. paediatrics ×1.1, domain.md §1.2 "Weight adjustment" [M]).  MDC codes as the
+    grouper writes them (``MDCP``); a bare letter (``P``) is accepted too."""
+
+    factor: Decimal
+    mdcs: tuple[str, ...] = ()
+    adrgs: tuple[str, ...] = ()
+    drgs: tuple[str, ...] = ()
+    reason: str = ""
+
+    @field_validator("factor")
+    @classmethod
+    def _factor(cls, v: Decimal) -> Decimal:
+        if v <= 0:
+            raise rule(f"factor：倾斜系数必须大于 0（收到 {v}）")
+        return v
+
+    @field_validator("mdcs")
+    @classmethod
+    def _mdcs(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(m if m.startswith("MDC") else f"MDC{m}" for m in v)
+
+    @model_validator(mode="after")
+    def _targets(self) -> Tilt:
+        if not (self.mdcs or self.adrgs or self.drgs):
+            raise rule("mdcs / adrgs / drgs：倾斜至少要指定一个 MDC、ADRG 或 DRG")
+        return self
+
+
+class Adjustments(_Params):
+    """Edits of a weight plan (domain.md §1.2 "Weight adjustment").
+
+    ``manual`` sets a DRG's weight outright (at most 4 decimals); ``tilts`` multiply
+    (several tilts hitting one DRG multiply together).  With ``budget_neutral`` every
+    DRG not set manually is then scaled by one factor so that the total weight
+    Σ volume × RW is unchanged; manual values are kept exactly as typed.
+    """
+
+    manual: dict[str, Decimal] = {}
+    tilts: tuple[Tilt, ...] = ()
+    budget_neutral: bool = True
+
+    @field_validator("manual")
+    @classmethod
+    def _manual(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        for drg, rw in v.items():
+            if rw <= 0 or _places(rw) > 4:
+                raise rule(f"manual.{drg}：人工权重必须大于 0 且最多 4 位小数（收到 {rw}）")
+        return v
+
+
+class RateParams(_Params):
+    """Budget and base rate (费率, domain.md §1.3).
+
+    Budget = ``budget`` if given, else ``last_total`` × (1 + ``growth``), where
+    ``last_total`` defaults to the total cost of the volume cases.  ``mode``:
+
+    * ``single``: rate = budget ÷ expected total weight;
+    * ``per_level``: one rate per hospital level, rate_L = budget_L ÷ weight_L, with
+      budget_L from ``level_budgets`` or the level's share of the last total;
+    * ``level_coefficients``: base = budget ÷ Σ_L c_L · weight_L and rate_L = base · c_L,
+      ``coefficients`` given or derived from the data as the level's cost index.
+
+    Rates are quantised to the fen; payment standards (RW × rate) to the yuan or the
+    fen (``rounding``), half up.
+    """
+
+    mode: Literal["single", "per_level", "level_coefficients"] = "single"
+    budget: Decimal | None = None
+    last_total: Decimal | None = None
+    growth: Decimal = Decimal(0)
+    level_budgets: dict[str, Decimal] | None = None
+    coefficients: dict[str, Decimal] | None = None
+    rounding: Literal["yuan", "fen"] = "fen"
+
+    @field_validator("budget", "last_total")
+    @classmethod
+    def _money(cls, v: Decimal | None) -> Decimal | None:
+        if v is not None and v <= 0:
+            raise rule(f"预算 / 上年总额必须大于 0（收到 {v}）")
+        return v
+
+    @field_validator("growth")
+    @classmethod
+    def _growth(cls, v: Decimal) -> Decimal:
+        if v <= -1:
+            raise rule(f"growth：增长率必须大于 -1（收到 {v}）")
+        return v
+
+    @field_validator("level_budgets", "coefficients")
+    @classmethod
+    def _positive(cls, v: dict[str, Decimal] | None) -> dict[str, Decimal] | None:
+        check_levels(v or {})
+        for level, x in (v or {}).items():
+            if x <= 0:
+                raise rule(f"{level} 级的取值必须大于 0（收到 {x}）")
+        return v
+
+    @model_validator(mode="after")
+    def _mode(self) -> RateParams:
+        if self.level_budgets is not None and self.mode != "per_level":
+            raise rule("level_budgets：只有 mode=per_level 时才能分级设定预算")
+        if self.coefficients is not None and self.mode != "level_coefficients":
+            raise rule("coefficients：只有 mode=level_coefficients 时才能设定等级系数")
+        if self.level_budgets is not None and self.budget is not None:
+            raise rule("budget / level_budgets：总预算与分级预算只能给出一个")
+        return self
+
+
+class SimulationParams(_Params):
+    """Case classification and payment in a simulation (domain.md §1.5, §1.7).
+
+    A case is high-multiplier (费用极高) when cost > ``high_multipliers[level]`` ×
+    standard (三级 3×, 二级 and 一级 2× [P] S3), low-multiplier (费用极低) when cost <
+    ``low_multiplier`` × standard (0.3 [M]).  High cases are paid by items
+    (``high_payment="items"``, [P] S3) or standard + the excess over the threshold
+    (``"excess"``, the point-method variant [M]); low, QY, ungroupable cases and
+    cases of DRGs without a standard are paid by items.
+
+    The fund's part of a payment is estimated with the case's actual fund ratio
+    (fund_payment ÷ total_cost, ``fund_share="actual"``) or a flat
+    ``fixed_fund_share``.  ``ratio_bins`` are the edges of the cost ÷ standard
+    distribution.  Multipliers have at most 4 decimals (exact integer comparisons).
+    """
+
+    high_multipliers: dict[str, Decimal] = {
+        "3": Decimal(3),
+        "2": Decimal(2),
+        "1": Decimal(2),
+    }
+    low_multiplier: Decimal = Decimal("0.3")
+    high_payment: Literal["items", "excess"] = "items"
+    fund_share: Literal["actual", "fixed"] = "actual"
+    fixed_fund_share: Decimal = Decimal("0.7")
+    ratio_bins: tuple[Decimal, ...] = tuple(
+        Decimal(x) for x in ("0.3", "0.5", "0.8", "1", "1.2", "1.5", "2", "3")
+    )
+
+    @field_validator("high_multipliers")
+    @classmethod
+    def _high(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        check_levels(v)
+        missing = [lv for lv in LEVELS if lv not in v]
+        if missing:
+            raise rule(f"high_multipliers：缺少 {'、'.join(missing)} 级医院的高倍率阈值")
+        for level, k in v.items():
+            if k <= 1 or _places(k) > 4:
+                raise rule(
+                    f"high_multipliers.{level}：高倍率阈值必须大于 1 且最多 4 位小数（收到 {k}）"
+                )
+        return v
+
+    @field_validator("low_multiplier")
+    @classmethod
+    def _low(cls, v: Decimal) -> Decimal:
+        if not (0 <= v < 1) or _places(v) > 4:
+            raise rule(
+                f"low_multiplier：低倍率阈值须在 0 到 1 之间（不含 1）且最多 4 位小数（收到 {v}）"
+            )
+        return v
+
+    @field_validator("fixed_fund_share")
+    @classmethod
+    def _share(cls, v: Decimal) -> Decimal:
+        if not (0 <= v <= 1):
+            raise rule(f"fixed_fund_share：基金支付比例须在 0 到 1 之间（收到 {v}）")
+        return v
+
+    @field_validator("ratio_bins")
+    @classmethod
+    def _bins(cls, v: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+        if not v or v[0] <= 0 or any(b <= a for a, b in itertools.pairwise(v)):
+            raise rule("ratio_bins：分段点须为正数并严格递增")
+        if any(_places(b) > 4 for b in v):
+            raise rule("ratio_bins：分段点最多 4 位小数")
+        return v
+
+
+_MESSAGES: Final[dict[str, str]] = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "不是可识别的参数",
+    "int_parsing": "必须是整数",
+    "int_type": "必须是整数",
+    "int_from_float": "必须是整数",
+    "decimal_parsing": "必须是数字",
+    "decimal_type": "必须是数字",
+    "float_parsing": "必须是数字",
+    "bool_parsing": "必须是 true 或 false",
+    "bool_type": "必须是 true 或 false",
+    "string_type": "必须是文本",
+    "tuple_type": "必须是列表",
+    "list_type": "必须是列表",
+    "dict_type": "必须是键值对象",
+    "model_type": "必须是对象",
+    "model_attributes_type": "必须是对象",
+}
+
+
+def explain(exc: ValidationError, model: str) -> list[str]:
+    """Chinese messages ``<model>.<field>：<rule>`` for every error in ``exc``."""
+    out: list[str] = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        where = ".".join((model, *loc))
+        kind = err["type"]
+        if kind == "value_error":  # our rules: the message names the field itself
+            text = str(err.get("ctx", {}).get("error", err["msg"]))
+            if not loc or text.startswith(loc[-1]):
+                out.append(".".join((model, *loc[:-1], text)))
+                continue
+        elif kind == "literal_error":
+            text = f"取值必须是 {err.get('ctx', {}).get('expected', '')}"
+        else:
+            text = _MESSAGES.get(kind, err["msg"])
+        received = err.get("input")
+        if kind not in ("missing", "value_error") and not isinstance(received, Mapping):
+            text += f"（收到 {received!r}）"
+        out.append(f"{where}：{text}")
+    return out
+
+
+def parse_params(model: type[_P], data: Mapping[str, Any] | str | bytes) -> _P:
+    """Build ``model`` from a mapping or JSON text; every problem → :class:`MeasureError`.
+
+    >>> parse_params(TrimParams, {"method": "iqr", "iqr_upper_k": "2"}).iqr_upper_k
+    Decimal('2')
+    """
+    try:
+        if isinstance(data, str | bytes):
+            return model.model_validate_json(data)
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = explain(exc, model.__name__)
+        first = exc.errors()[0]["loc"]
+        field = ".".join(str(p) for p in first) if first else None
+        raise MeasureError("；".join(problems), field=field, problems=problems) from None

@@ -1,0 +1,275 @@
+"""Simulated DRG payment of real cases under a payment standard table.
+
+Classification (domain.md §1.5) is exact integer arithmetic on fen: with cost c,
+standard s (fen) and multipliers scaled to 1/10,000 (k′ = 10,000·k):
+
+    high   ⇔ 10,000·c > k′_level · s        (费用极高, default 三级 3×, 二级/一级 2×)
+    low    ⇔ 10,000·c < low′ · s            (费用极低, default 0.3×)
+
+QY (``ambiguous_qy``) and ungroupable cases (any other status), and cases whose
+DRG × level has no standard, are paid by items; so are high cases unless
+``high_payment="excess"`` (standard + cost − k·standard) and low cases.  Sums are
+integer fen; summaries are ``Decimal(18, 2)``, sorted, so results are reproducible.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+import polars as pl
+
+from yibao.engines.caseframe import MONEY
+from yibao.engines.measure.frames import OK, QY, fen, money, require
+from yibao.engines.measure.params import SimulationParams
+
+CLASSES: Final[tuple[str, ...]] = ("normal", "high", "low", "qy", "ungroupable", "no_standard")
+CLASS_NAMES: Final[dict[str, str]] = {
+    "normal": "正常病例",
+    "high": "高倍率病例",
+    "low": "低倍率病例",
+    "qy": "歧义组病例",
+    "ungroupable": "无法入组病例",
+    "no_standard": "无支付标准病例",
+}
+_E4: Final = 10_000
+
+
+def _e4(value: Decimal) -> int:
+    """A multiplier with at most 4 decimals as an integer of 1/10,000."""
+    return int(value * _E4)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    """Output of :func:`simulate`.
+
+    ``cases``: one row per case (``setl_id``, ``hospital_code``, ``hospital_level``,
+    ``drg``, ``status``, ``payment_class``, ``total_cost``, ``payment_standard``,
+    ``cost_ratio`` (cost ÷ standard, 4 decimals), ``drg_payment``,
+    ``fund_estimate``, ``balance`` = payment − cost), input order.
+    ``totals`` (one row), ``by_hospital``, ``by_level``, ``by_drg``, ``by_class``:
+    ``cases``, counts per class, ``total_cost``, ``drg_payment``, ``balance``,
+    ``payment_ratio`` (payment ÷ cost), ``fund_estimate``, ``fund_actual``;
+    ``totals`` adds ``budget`` and ``budget_gap`` (payment − budget).
+    ``distribution``: cases per cost ÷ standard band (``ratio_bins``).
+    """
+
+    cases: pl.DataFrame
+    totals: pl.DataFrame
+    by_hospital: pl.DataFrame
+    by_level: pl.DataFrame
+    by_drg: pl.DataFrame
+    by_class: pl.DataFrame
+    distribution: pl.DataFrame
+
+
+def _classify(params: SimulationParams) -> pl.Expr:
+    high = pl.col("hospital_level").replace_strict(
+        {lv: _e4(k) for lv, k in params.high_multipliers.items()},
+        default=None,
+        return_dtype=pl.Int64,
+    )
+    c, s = pl.col("cost_fen") * _E4, pl.col("std_fen")
+    return (
+        pl.when(pl.col("status") == QY)
+        .then(pl.lit("qy"))
+        .when(pl.col("status") != OK)
+        .then(pl.lit("ungroupable"))
+        .when(s.is_null() | high.is_null())
+        .then(pl.lit("no_standard"))
+        .when(c > high * s)
+        .then(pl.lit("high"))
+        .when(c < _e4(params.low_multiplier) * s)
+        .then(pl.lit("low"))
+        .otherwise(pl.lit("normal"))
+    )
+
+
+def _payment(params: SimulationParams) -> pl.Expr:
+    """DRG payment in fen per class."""
+    cls, cost, std = pl.col("payment_class"), pl.col("cost_fen"), pl.col("std_fen")
+    if params.high_payment == "excess":
+        extra = pl.col("hospital_level").replace_strict(
+            {lv: _e4(k) - _E4 for lv, k in params.high_multipliers.items()},
+            default=None,
+            return_dtype=pl.Int64,
+        )
+        # standard + (cost − k·standard) = cost − (k − 1)·standard, rounded half up to the fen
+        excess = cost - (2 * extra * std + _E4) // (2 * _E4)
+        return pl.when(cls == "normal").then(std).when(cls == "high").then(excess).otherwise(cost)
+    return pl.when(cls == "normal").then(std).otherwise(cost)
+
+
+def _fund(params: SimulationParams, has_fund: bool) -> pl.Expr:
+    """Estimated fund part of the payment (fen): payment × actual fund ratio, or × a
+    fixed share; rounded half away from zero per case."""
+    pay = pl.col("pay_fen").cast(pl.Float64)
+    if params.fund_share == "actual" and has_fund:
+        ratio = pl.when(pl.col("cost_fen") > 0).then(
+            pl.col("fund_fen").cast(pl.Float64) / pl.col("cost_fen").cast(pl.Float64)
+        )
+        share = ratio.otherwise(0.0)
+    else:
+        share = pl.lit(float(params.fixed_fund_share))
+    return (pay * share).round(0, mode="half_away_from_zero").cast(pl.Int64)
+
+
+def classify_cases(
+    cases: pl.DataFrame, standards: pl.DataFrame, params: SimulationParams
+) -> pl.DataFrame:
+    """Cases with ``cost_fen``, ``std_fen``, ``payment_class``, ``pay_fen``,
+    ``fund_fen`` (actual, when ``fund_payment`` is given) and ``est_fen``."""
+    require(
+        cases,
+        ("setl_id", "hospital_code", "hospital_level", "status", "drg", "total_cost"),
+        "simulate",
+    )
+    require(standards, ("drg", "hospital_level", "payment_standard"), "simulate(standards)")
+    has_fund = "fund_payment" in cases.columns
+    std = standards.select("drg", "hospital_level", fen("payment_standard").alias("std_fen"))
+    keep = ["setl_id", "hospital_code", "hospital_level", "status", "drg"]
+    frame = cases.select(
+        *keep,
+        fen("total_cost").alias("cost_fen"),
+        fen("fund_payment").alias("fund_fen")
+        if has_fund
+        else pl.lit(None, dtype=pl.Int64).alias("fund_fen"),
+    ).join(std, on=["drg", "hospital_level"], how="left", maintain_order="left")
+    return (
+        frame.with_columns(_classify(params).alias("payment_class"))
+        .with_columns(_payment(params).alias("pay_fen"))
+        .with_columns(_fund(params, has_fund).alias("est_fen"))
+    )
+
+
+def _summary(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+    cls = pl.col("payment_class")
+    aggs = [
+        pl.len().cast(pl.Int64).alias("cases"),
+        *((cls == c).sum().cast(pl.Int64).alias(c) for c in CLASSES),
+        pl.col("cost_fen").sum().alias("c"),
+        pl.col("pay_fen").sum().alias("p"),
+        pl.col("est_fen").sum().alias("f"),
+        pl.col("fund_fen").sum().alias("a"),
+    ]
+    grouped = frame.group_by(list(keys)).agg(aggs).sort(list(keys)) if keys else frame.select(aggs)
+    ratio = pl.when(pl.col("c") > 0).then((pl.col("p") / pl.col("c")).round(4))
+    return grouped.select(
+        *keys,
+        "cases",
+        *CLASSES,
+        money(pl.col("c")).alias("total_cost"),
+        money(pl.col("p")).alias("drg_payment"),
+        money(pl.col("p") - pl.col("c")).alias("balance"),
+        ratio.alias("payment_ratio"),
+        money(pl.col("f")).alias("fund_estimate"),
+        money(pl.col("a")).alias("fund_actual"),
+    )
+
+
+def _distribution(frame: pl.DataFrame, bins: Sequence[Decimal]) -> pl.DataFrame:
+    """Cases, cost and payment per band of cost ÷ standard (exact integer bands)."""
+    edges = [_e4(b) for b in bins]
+    labels = [f"< {bins[0]}", *(f"{a}–{b}" for a, b in itertools.pairwise(bins)), f"≥ {bins[-1]}"]
+    c = pl.col("cost_fen") * _E4
+    band = pl.sum_horizontal([(c >= e * pl.col("std_fen")).cast(pl.Int32) for e in edges])
+    counted = (
+        frame.filter(
+            pl.col("std_fen").is_not_null()
+            & pl.col("payment_class").is_in(["normal", "high", "low"])
+        )
+        .group_by(band.alias("band"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("cases"),
+            pl.col("cost_fen").sum().alias("c"),
+            pl.col("pay_fen").sum().alias("p"),
+        )
+    )
+    order = pl.DataFrame(
+        {"band": list(range(len(labels))), "ratio_band": labels},
+        schema={"band": pl.Int32, "ratio_band": pl.String},
+    )
+    return order.join(counted, on="band", how="left", maintain_order="left").select(
+        "ratio_band",
+        pl.col("cases").fill_null(0),
+        money(pl.col("c").fill_null(0)).alias("total_cost"),
+        money(pl.col("p").fill_null(0)).alias("drg_payment"),
+    )
+
+
+def simulate(
+    cases: pl.DataFrame,
+    standards: pl.DataFrame,
+    params: SimulationParams | None = None,
+    *,
+    budget: Decimal | None = None,
+) -> SimulationResult:
+    """Classify each case and compute its simulated DRG payment (domain.md §1.5, §1.7).
+
+    ``cases``: one year's cases (measurement frame; keep QY / ungroupable cases in,
+    they are paid by items; drop cases with missing fields first).  ``standards``:
+    :func:`~yibao.engines.measure.payment_standards` output.  ``budget``: shown in
+    ``totals`` against the DRG payment.  Classification and payment rules: module
+    docstring; fund estimate: :class:`SimulationParams` (actual fund ratio by default).
+    """
+    params = params or SimulationParams()
+    frame = classify_cases(cases, standards, params)
+    target = pl.lit(budget, dtype=MONEY)
+    totals = _summary(frame, ()).with_columns(
+        target.alias("budget"), (pl.col("drg_payment") - target).cast(MONEY).alias("budget_gap")
+    )
+    by_class = _summary(frame, ("payment_class",))
+    order = pl.DataFrame(
+        {"payment_class": list(CLASSES), "class_name": [CLASS_NAMES[c] for c in CLASSES]}
+    )
+    by_class = order.join(by_class, on="payment_class", how="inner", maintain_order="left")
+    out = frame.select(
+        "setl_id",
+        "hospital_code",
+        "hospital_level",
+        "drg",
+        "status",
+        "payment_class",
+        money(pl.col("cost_fen")).alias("total_cost"),
+        money(pl.col("std_fen")).alias("payment_standard"),
+        (pl.col("cost_fen") / pl.col("std_fen")).round(4).alias("cost_ratio"),
+        money(pl.col("pay_fen")).alias("drg_payment"),
+        money(pl.col("est_fen")).alias("fund_estimate"),
+        money(pl.col("pay_fen") - pl.col("cost_fen")).alias("balance"),
+    )
+    return SimulationResult(
+        cases=out,
+        totals=totals,
+        by_hospital=_summary(frame, ("hospital_code", "hospital_level")),
+        by_level=_summary(frame, ("hospital_level",)),
+        by_drg=_summary(frame, ("drg",)),
+        by_class=by_class,
+        distribution=_distribution(frame, params.ratio_bins),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioComparison:
+    """Scenarios side by side: ``totals`` (one row per scenario), ``by_level`` and
+    ``by_hospital`` (long form, ``scenario`` first), in the order given."""
+
+    totals: pl.DataFrame
+    by_level: pl.DataFrame
+    by_hospital: pl.DataFrame
+
+
+def compare_scenarios(scenarios: Mapping[str, SimulationResult]) -> ScenarioComparison:
+    """Stack the summaries of several simulations under their scenario names."""
+
+    def stack(part: str) -> pl.DataFrame:
+        frames = [
+            getattr(result, part).select(pl.lit(name).alias("scenario"), pl.all())
+            for name, result in scenarios.items()
+        ]
+        return pl.concat(frames, how="vertical") if frames else pl.DataFrame()
+
+    return ScenarioComparison(stack("totals"), stack("by_level"), stack("by_hospital"))

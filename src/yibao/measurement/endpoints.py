@@ -1,0 +1,584 @@
+"""JSON API for measurement (测算): runs, weight plans, rate plans, simulations, standards."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+import polars as pl
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from yibao.accounts.models import User
+from yibao.accounts.roles import Permission
+from yibao.api.deps import Db, request_actor, require
+from yibao.engines import measure as m
+from yibao.grouping.plans import plan_info, plan_registry
+from yibao.jobs.endpoints import runner_of
+from yibao.jobs.service import do_submit_job
+from yibao.kit.errors import ValidationFailed
+from yibao.measurement import service as svc
+from yibao.measurement import tasks  # noqa: F401  (registers the job kind)
+from yibao.measurement.frames import case_frame, regroup_years
+from yibao.measurement.imports import read_standards_file
+from yibao.measurement.models import (
+    MeasurementRun,
+    PaymentStandardSet,
+    RatePlanRow,
+    RunFence,
+    Simulation,
+    WeightPlan,
+)
+
+router = APIRouter(prefix="/api/measurement", tags=["measurement 测算"])
+ANALYST = require(Permission.MEASURE)
+
+
+def region_of(user: User) -> str:
+    from yibao.regions.models import region_prefix
+
+    return region_prefix(user.region_code or "\x00")
+
+
+def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
+    """A frame as JSON rows, CSV or XLSX (every table can be exported)."""
+    if fmt == "csv":
+        return Response(
+            frame.write_csv().encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if fmt == "xlsx":
+        buf = io.BytesIO()
+        frame.write_excel(buf, worksheet=name[:31])
+        return Response(
+            buf.getvalue(),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return JSONResponse(svc._jsonable(frame.to_dicts()))
+
+
+Fmt = Literal["json", "csv", "xlsx"]
+
+
+# ---------------------------------------------------------------- runs
+
+
+class RunCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    plan_id: str = "chs-drg-1.1"
+    years: list[int] = Field(min_length=1, max_length=10)
+    exclusions: dict[str, Any] = {}
+    trim: dict[str, Any] = {}
+    weights: dict[str, Any] = {}
+
+
+def run_out(run: MeasurementRun) -> dict[str, Any]:
+    return svc._jsonable(
+        {
+            "id": run.id,
+            "name": run.name,
+            "plan_id": run.plan_id,
+            "plan_version": run.plan_version,
+            "years": run.years,
+            "status": run.status,
+            "job_id": run.job_id,
+            "params": run.params,
+            "summary": run.summary,
+            "created_by": run.created_by,
+            "created_at": run.created_at.isoformat(),
+        }
+    )
+
+
+@router.post("/runs", status_code=202)
+def create_run(body: RunCreate, request: Request, db: Db, user: User = ANALYST) -> JSONResponse:
+    info = plan_info(plan_registry(request.app.state.settings), body.plan_id)
+    actor = request_actor(request, user)
+    run = svc.do_create_run(
+        db,
+        region_code=user.region_code or "",
+        name=body.name,
+        plan_id=info.id,
+        plan_version=info.meta.version,
+        years=body.years,
+        params={"exclusions": body.exclusions, "trim": body.trim, "weights": body.weights},
+        actor=actor,
+    )
+    job = do_submit_job(
+        db,
+        runner_of(request),
+        kind=svc.RUN_KIND,
+        params={"run_id": run.id},
+        actor=actor,
+        message="排队中：DRG 测算",
+    )
+    run.job_id = job.id
+    return JSONResponse(status_code=202, content={**run_out(run), "job_url": f"/api/jobs/{job.id}"})
+
+
+@router.get("/runs")
+def list_runs(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
+    rows = db.scalars(
+        select(MeasurementRun)
+        .where(MeasurementRun.region_code.startswith(region_of(user)))
+        .order_by(MeasurementRun.id.desc())
+    )
+    return [run_out(r) for r in rows]
+
+
+@router.get("/runs/{run_id}")
+def get_run(run_id: int, db: Db, user: User = ANALYST) -> dict[str, Any]:
+    return run_out(svc.get_run(db, run_id, region_of(user)))
+
+
+@router.get("/runs/{run_id}/weights")
+def run_weights(
+    run_id: int,
+    db: Db,
+    user: User = ANALYST,
+    mdc: str | None = None,
+    flagged: bool | None = None,
+    format: Fmt = "json",
+) -> Response:
+    run = svc.get_run(db, run_id, region_of(user))
+    frame = svc.run_weights_frame(db, run.id)
+    if mdc:
+        frame = frame.filter(pl.col("mdc") == mdc)
+    if flagged is not None:
+        frame = frame.filter(pl.col("needs_review") == flagged)
+    return table_response(frame, format, f"run{run.id}_weights")
+
+
+@router.get("/runs/{run_id}/fences")
+def run_fences(
+    run_id: int,
+    db: Db,
+    user: User = ANALYST,
+    drg: str | None = None,
+    format: Fmt = "json",
+) -> Response:
+    run = svc.get_run(db, run_id, region_of(user))
+    stmt = select(RunFence).where(RunFence.run_id == run.id).order_by(RunFence.drg, RunFence.year)
+    if drg:
+        stmt = stmt.where(RunFence.drg == drg)
+    cols = ("drg", "year", "lower", "upper", "below", "above", "kept", "applied")
+    frame = pl.DataFrame(
+        [tuple(getattr(f, c) for c in cols) for f in db.scalars(stmt)],
+        schema=list(cols),
+        orient="row",
+    )
+    return table_response(frame, format, f"run{run.id}_fences")
+
+
+# ---------------------------------------------------------------- weight plans
+
+
+class WeightPlanCreate(BaseModel):
+    run_id: int
+    code: str = Field(min_length=1, max_length=40)
+    name: str = ""
+    adjustments: dict[str, Any] = {}
+
+
+class WeightPlanUpdate(BaseModel):
+    adjustments: dict[str, Any]
+
+
+def wp_out(plan: WeightPlan) -> dict[str, Any]:
+    return svc._jsonable(
+        {
+            "id": plan.id,
+            "code": plan.code,
+            "version": plan.version,
+            "name": plan.name,
+            "run_id": plan.run_id,
+            "status": plan.status,
+            "adjustments": plan.adjustments,
+            "total_before": plan.total_before,
+            "total_after": plan.total_after,
+            "scale": plan.scale,
+        }
+    )
+
+
+@router.post("/weight-plans", status_code=201)
+def create_weight_plan(
+    body: WeightPlanCreate, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    run = svc.get_run(db, body.run_id, region_of(user))
+    plan = svc.do_create_weight_plan(
+        db,
+        run=run,
+        code=body.code,
+        name=body.name,
+        adjustments=body.adjustments,
+        actor=request_actor(request, user),
+    )
+    return wp_out(plan)
+
+
+@router.get("/weight-plans")
+def list_weight_plans(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
+    rows = db.scalars(
+        select(WeightPlan)
+        .where(WeightPlan.region_code.startswith(region_of(user)))
+        .order_by(WeightPlan.code, WeightPlan.version.desc())
+    )
+    return [wp_out(p) for p in rows]
+
+
+@router.get("/weight-plans/{plan_id}")
+def get_weight_plan(plan_id: int, db: Db, user: User = ANALYST) -> dict[str, Any]:
+    return wp_out(svc.get_weight_plan(db, plan_id, region_of(user)))
+
+
+@router.get("/weight-plans/{plan_id}/items")
+def weight_plan_items(
+    plan_id: int,
+    db: Db,
+    user: User = ANALYST,
+    format: Fmt = "json",
+) -> Response:
+    plan = svc.get_weight_plan(db, plan_id, region_of(user))
+    return table_response(
+        svc.weight_plan_frame(db, plan.id), format, f"{plan.code}_v{plan.version}"
+    )
+
+
+@router.patch("/weight-plans/{plan_id}")
+def update_weight_plan(
+    plan_id: int, body: WeightPlanUpdate, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    plan = svc.get_weight_plan(db, plan_id, region_of(user))
+    svc.do_update_weight_plan(
+        db, plan, adjustments=body.adjustments, actor=request_actor(request, user)
+    )
+    return wp_out(plan)
+
+
+@router.post("/weight-plans/{plan_id}/{action}")
+def transition_weight_plan(
+    plan_id: int, action: str, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    plan = svc.get_weight_plan(db, plan_id, region_of(user))
+    svc.do_transition_weight_plan(db, plan, action, actor=request_actor(request, user))
+    return wp_out(plan)
+
+
+# ---------------------------------------------------------------- rate plans
+
+
+class RatePlanCreate(BaseModel):
+    weight_plan_id: int
+    name: str = ""
+    volume_year: int
+    params: dict[str, Any] = {}
+
+
+class RatesSet(BaseModel):
+    level_rates: dict[str, Decimal]
+
+
+def rp_out(row: RatePlanRow) -> dict[str, Any]:
+    return svc._jsonable(
+        {
+            "id": row.id,
+            "name": row.name,
+            "weight_plan_id": row.weight_plan_id,
+            "volume_year": row.volume_year,
+            "params": row.params,
+            "plan": row.plan,
+            "status": row.status,
+        }
+    )
+
+
+def year_frame(
+    request: Request, db: Db, user: User, plan_id: str, year: int, rules: m.ExclusionRules
+) -> pl.DataFrame:
+    """One year's cases grouped under ``plan_id`` (grouped now), after ``rules``."""
+    registry = plan_registry(request.app.state.settings)
+    regroup_years(db, registry, plan_id, [year], request_actor(request, user))
+    frame = case_frame(db, plan_id, [year])
+    return m.apply_exclusions(frame, rules.model_copy(update={"years": (year,)})).kept
+
+
+@router.post("/rate-plans", status_code=201)
+def create_rate_plan(
+    body: RatePlanCreate, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    wp = svc.get_weight_plan(db, body.weight_plan_id, region_of(user))
+    run = svc.get_run(db, wp.run_id, region_of(user))
+    rules = m.ExclusionRules.model_validate(run.params["exclusions"])
+    frame = year_frame(request, db, user, run.plan_id, body.volume_year, rules)
+    row = svc.do_create_rate_plan(
+        db,
+        weight_plan=wp,
+        name=body.name,
+        volume_year=body.volume_year,
+        params=body.params,
+        volume_frame=frame,
+        actor=request_actor(request, user),
+    )
+    return rp_out(row)
+
+
+@router.get("/rate-plans/{plan_id}")
+def get_rate_plan(plan_id: int, db: Db, user: User = ANALYST) -> dict[str, Any]:
+    return rp_out(svc.get_rate_plan(db, plan_id, region_of(user)))
+
+
+@router.put("/rate-plans/{plan_id}/rates")
+def set_rates(
+    plan_id: int, body: RatesSet, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    row = svc.get_rate_plan(db, plan_id, region_of(user))
+    svc.do_set_rates(db, row, body.level_rates, actor=request_actor(request, user))
+    return rp_out(row)
+
+
+# ---------------------------------------------------------------- simulations
+
+SIMULATION_RULES = m.ExclusionRules(
+    los_min_days=None,
+    los_max_days=None,
+    cost_floor=None,
+    exclude_ungroupable=False,
+    exclude_qy=False,
+)  # only cases with missing fields stay out of a simulation
+
+
+class SimulationCreate(BaseModel):
+    weight_plan_id: int
+    rate_plan_id: int
+    year: int
+    name: str = ""
+    params: dict[str, Any] = {}
+    solve_budget: bool = False
+
+
+def sim_out(sim: Simulation) -> dict[str, Any]:
+    return svc._jsonable(
+        {
+            "id": sim.id,
+            "name": sim.name,
+            "weight_plan_id": sim.weight_plan_id,
+            "rate_plan_id": sim.rate_plan_id,
+            "year": sim.year,
+            "params": sim.params,
+            "rates": sim.rates,
+            "results": sim.results,
+        }
+    )
+
+
+@router.post("/simulations", status_code=201)
+def create_simulation(
+    body: SimulationCreate, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    region = region_of(user)
+    wp = svc.get_weight_plan(db, body.weight_plan_id, region)
+    rate_row = svc.get_rate_plan(db, body.rate_plan_id, region)
+    if rate_row.weight_plan_id != wp.id:
+        raise ValidationFailed("rate_plan_id：费率方案不是基于该权重方案", field="rate_plan_id")
+    run = svc.get_run(db, wp.run_id, region)
+    frame = year_frame(request, db, user, run.plan_id, body.year, SIMULATION_RULES)
+    rates, result, extra = svc.run_simulation(
+        db,
+        weight_plan=wp,
+        rate_row=rate_row,
+        frame=frame,
+        params=body.params,
+        solve_budget=body.solve_budget,
+    )
+    sim = svc.do_save_simulation(
+        db,
+        weight_plan=wp,
+        rate_row=rate_row,
+        name=body.name,
+        year=body.year,
+        params=body.params,
+        rates=rates,
+        results=svc.simulation_results(result, extra),
+        actor=request_actor(request, user),
+    )
+    return sim_out(sim)
+
+
+@router.get("/simulations/{sim_id}")
+def get_simulation(sim_id: int, db: Db, user: User = ANALYST) -> dict[str, Any]:
+    return sim_out(svc.get_simulation(db, sim_id, region_of(user)))
+
+
+@router.get("/simulations")
+def compare_simulations(db: Db, ids: str, user: User = ANALYST) -> dict[str, Any]:
+    """Side-by-side totals and level figures of several scenarios (``ids=1,2,3``)."""
+    try:
+        wanted = [int(x) for x in ids.split(",") if x.strip()]
+    except ValueError:
+        raise ValidationFailed(f"ids：应为逗号分隔的编号（收到 {ids!r}）", field="ids") from None
+    sims = [svc.get_simulation(db, i, region_of(user)) for i in wanted]
+    return {
+        "scenarios": [
+            {
+                "id": s.id,
+                "name": s.name,
+                "year": s.year,
+                "rates": s.rates,
+                "totals": s.results.get("totals"),
+                "by_level": s.results.get("by_level"),
+                "by_class": s.results.get("by_class"),
+            }
+            for s in sims
+        ]
+    }
+
+
+# ---------------------------------------------------------------- indices
+
+
+@router.get("/indices")
+def indices(
+    request: Request,
+    db: Db,
+    weight_plan_id: int,
+    year: int,
+    user: User = ANALYST,
+    by: Literal["hospital", "department"] = "hospital",
+    format: Fmt = "json",
+) -> Response:
+    wp = svc.get_weight_plan(db, weight_plan_id, region_of(user))
+    run = svc.get_run(db, wp.run_id, region_of(user))
+    rules = m.ExclusionRules.model_validate(run.params["exclusions"])
+    frame = year_frame(request, db, user, run.plan_id, year, rules)
+    keys = ("hospital_code",) if by == "hospital" else ("hospital_code", "discharge_dept")
+    table = m.hospital_indices(frame, svc.weight_plan_frame(db, wp.id), by=keys)
+    return table_response(table, format, f"indices_{year}_{by}")
+
+
+# ---------------------------------------------------------------- standards
+
+
+class StandardsPublish(BaseModel):
+    weight_plan_id: int
+    rate_plan_id: int
+    valid_from: date
+    valid_to: date | None = None
+    name: str = ""
+
+
+def std_out(row: PaymentStandardSet) -> dict[str, Any]:
+    return svc._jsonable(
+        {
+            "id": row.id,
+            "name": row.name,
+            "plan_id": row.plan_id,
+            "source": row.source,
+            "weight_plan_id": row.weight_plan_id,
+            "rate_plan_id": row.rate_plan_id,
+            "valid_from": row.valid_from,
+            "valid_to": row.valid_to,
+            "status": row.status,
+            "checksum": row.checksum,
+        }
+    )
+
+
+@router.post("/standards", status_code=201)
+def publish_standards(
+    body: StandardsPublish, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    region = region_of(user)
+    wp = svc.get_weight_plan(db, body.weight_plan_id, region)
+    rate_row = svc.get_rate_plan(db, body.rate_plan_id, region)
+    if wp.status != "published":
+        raise ValidationFailed(
+            "weight_plan_id：只有已发布的权重方案才能生成支付标准", field="weight_plan_id"
+        )
+    if rate_row.weight_plan_id != wp.id:
+        raise ValidationFailed("rate_plan_id：费率方案不是基于该权重方案", field="rate_plan_id")
+    run = svc.get_run(db, wp.run_id, region)
+    table = m.payment_standards(svc.weight_plan_frame(db, wp.id), svc.rate_plan_of(rate_row))
+    row = svc.do_publish_standards(
+        db,
+        region_code=wp.region_code,
+        name=body.name,
+        plan_id=run.plan_id,
+        table=table,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+        source="measured",
+        weight_plan=wp,
+        rate_row=rate_row,
+        actor=request_actor(request, user),
+    )
+    return std_out(row)
+
+
+@router.post("/standards/import", status_code=201)
+async def import_standards(
+    request: Request,
+    db: Db,
+    user: User = ANALYST,
+    file: UploadFile = File(...),
+    plan_id: str = Form("chs-drg-1.1"),
+    valid_from: date = Form(...),
+    valid_to: date | None = Form(None),
+    name: str = Form(""),
+) -> dict[str, Any]:
+    registry = plan_registry(request.app.state.settings)
+    info = plan_info(registry, plan_id)
+    content = await file.read()
+    table = read_standards_file(content, file.filename or "upload", registry.get(info.id))
+    row = svc.do_publish_standards(
+        db,
+        region_code=user.region_code or "",
+        name=name or (file.filename or ""),
+        plan_id=info.id,
+        table=table,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        source="imported",
+        weight_plan=None,
+        rate_row=None,
+        actor=request_actor(request, user),
+    )
+    return std_out(row)
+
+
+@router.get("/standards")
+def list_standards(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
+    rows = db.scalars(
+        select(PaymentStandardSet)
+        .where(PaymentStandardSet.region_code.startswith(region_of(user)))
+        .order_by(PaymentStandardSet.valid_from.desc(), PaymentStandardSet.id.desc())
+    )
+    return [std_out(r) for r in rows]
+
+
+@router.get("/standards/{set_id}")
+def get_standards(
+    set_id: int,
+    db: Db,
+    user: User = ANALYST,
+    format: Fmt = "json",
+) -> Response:
+    row = svc.get_standard_set(db, set_id, region_of(user))
+    if format == "csv":
+        data = svc.standards_csv(svc.standards_frame(db, row.id))
+        return Response(
+            data,
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="standards_{row.id}.csv"'},
+        )
+    if format == "xlsx":
+        return table_response(svc.standards_frame(db, row.id), "xlsx", f"standards_{row.id}")
+    return JSONResponse(
+        {**std_out(row), "items": svc._jsonable(svc.standards_frame(db, row.id).to_dicts())}
+    )
