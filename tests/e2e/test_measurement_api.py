@@ -58,7 +58,7 @@ def _weight_plan(client, run_id: int, code: str):  # type: ignore[no-untyped-def
     items = client.get(f"/api/measurement/weight-plans/{plan['id']}/items").json()
     missing = [i["drg"] for i in items if i["relative_weight"] is None]
     if missing:  # DRGs without enough cases even at ADRG level get a manual weight
-        manual = {d: "1.0000" for d in missing}
+        manual = dict.fromkeys(missing, "1.0000")
         adj = {**body["adjustments"], "manual": manual}
         r = client.patch(f"/api/measurement/weight-plans/{plan['id']}", json={"adjustments": adj})
         assert r.status_code == 200, r.text
@@ -197,7 +197,7 @@ def test_measurement_errors_and_roles(analyst, client):  # type: ignore[no-untyp
         files={
             "file": (
                 "s.csv",
-                "drg,hospital_level,relative_weight,payment_standard\nZZ99,4,-1,x\n".encode(),
+                b"drg,hospital_level,relative_weight,payment_standard\nZZ99,4,-1,x\n",
             )
         },
         data={"valid_from": "2026-01-01"},
