@@ -115,3 +115,44 @@ def test_bench_generate_last_line(tmp_path: Path) -> None:
     last = result.output.strip().splitlines()[-1]
     assert last.startswith("generate_cases=2000 generate_s=")
     assert pl.read_parquet(tmp_path / "g" / "cases.parquet").height == 2000
+
+
+@needs_shared
+def test_local_plan_folder_needs_no_code_change(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A city's plan in YIBAO_PLANS_DIR is listed and chosen by discharge date."""
+    import json
+    import shutil
+
+    from yibao.config import get_settings
+    from yibao.plans import plan_dir
+
+    local = tmp_path / "plans" / "city-drg-2025"
+    shutil.copytree(plan_dir("chs-drg-1.1"), local)
+    plan_json = local / "plan.json"
+    text = plan_json.read_text(encoding="utf-8")
+    plan_json.write_text(text.replace('"id": "chs-drg-1.1"', '"id": "city-drg-2025"', 1), "utf-8")
+    meta = {
+        "id": "city-drg-2025",
+        "version": "2025.1",
+        "title": "演示市本地细分组 2025",
+        "valid_from": "2025-01-01",
+        "status": "published",
+    }
+    (local / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+    monkeypatch.setenv("YIBAO_PLANS_DIR", str(tmp_path / "plans"))
+    get_settings.cache_clear()
+    try:
+        listed = runner.invoke(app, ["plans", "list"])
+        assert listed.exit_code == 0 and "city-drg-2025" in listed.output
+        frame = (
+            pl.read_csv(PUBLIC, infer_schema=False)
+            .head(2)
+            .with_columns(pl.Series("discharge_date", ["2024-12-31", "2025-01-01"]))
+        )
+        frame.write_csv(tmp_path / "c.csv")
+        out = tmp_path / "o.csv"
+        result = runner.invoke(app, ["group", str(tmp_path / "c.csv"), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert pl.read_csv(out)["plan_id"].to_list() == ["chs-drg-1.1", "city-drg-2025"]
+    finally:
+        get_settings.cache_clear()
