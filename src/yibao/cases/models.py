@@ -115,7 +115,7 @@ class CaseDiagnosis(Base):
         ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    code: Mapped[str] = mapped_column(String(30))
+    code: Mapped[str] = mapped_column(String(30), index=True)
     is_principal: Mapped[bool] = mapped_column(Boolean)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from yibao.cases.models import Case, CaseDiagnosis
@@ -48,13 +48,15 @@ class CaseFilter:
         if self.insutype:
             stmt = stmt.where(Case.insutype == self.insutype)
         if self.principal_dx:
-            stmt = stmt.where(
-                exists().where(
-                    CaseDiagnosis.case_id == Case.id,
-                    CaseDiagnosis.is_principal.is_(True),
-                    CaseDiagnosis.code.startswith(self.principal_dx),
-                )
+            # a prefix as a code range, so the index on case_diagnoses.code is used
+            prefix = self.principal_dx
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            principal = select(CaseDiagnosis.case_id).where(
+                CaseDiagnosis.is_principal.is_(True),
+                CaseDiagnosis.code >= prefix,
+                CaseDiagnosis.code < upper,
             )
+            stmt = stmt.where(Case.id.in_(principal))
         if self.q:
             term = self.q.strip()
             stmt = stmt.where(
