@@ -34,6 +34,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/", "首页", None),
     NavItem("/cases", "结算清单", Permission.VIEW_CASES),
     NavItem("/grouping", "分组/预分组", Permission.GROUP_CASES),
+    NavItem("/measurement", "测算", Permission.MEASURE),
     NavItem("/hospitals", "医疗机构", Permission.VIEW_HOSPITALS),
     NavItem("/admin/users", "用户管理", Permission.MANAGE_USERS),
     NavItem("/admin/audit", "审计日志", Permission.VIEW_AUDIT_LOG),

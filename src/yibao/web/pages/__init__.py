@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from yibao.web.pages import admin, auth, cases, grouping, home, hospitals, jobs
+from yibao.web.pages import admin, auth, cases, grouping, home, hospitals, jobs, measurement
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, home, cases, grouping, jobs, hospitals, admin):
+for module in (auth, home, cases, grouping, jobs, hospitals, admin, measurement):
     router.include_router(module.router)

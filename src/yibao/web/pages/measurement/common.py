@@ -1,0 +1,217 @@
+"""Shared helpers of the 测算 pages: form parsing, error display, Excel export."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import polars as pl
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from yibao.accounts.models import User
+from yibao.accounts.roles import Permission
+from yibao.api.deps import check_csrf, require
+from yibao.engines import measure as m
+from yibao.engines.grouper import PlanRegistry
+from yibao.grouping.plans import plan_registry
+from yibao.kit.errors import DomainError, ValidationFailed
+from yibao.measurement import service as svc
+from yibao.measurement import views
+from yibao.measurement.models import STATUS_LABELS
+
+MEASURE = require(Permission.MEASURE)
+CSRF = [Depends(check_csrf)]
+TRANSITION_LABELS = {"approve": "审批", "publish": "发布", "reopen": "退回草稿", "retire": "停用"}
+TRANSITION_STYLES = {
+    "approve": "btn-primary",
+    "publish": "btn-success",
+    "reopen": "btn-outline-secondary",
+    "retire": "btn-outline-danger",
+}
+STATUS_BADGES = {
+    "queued": "bg-secondary",
+    "running": "bg-primary",
+    "succeeded": "bg-success",
+    "failed": "bg-danger",
+    "draft": "bg-secondary",
+    "approved": "bg-info text-dark",
+    "published": "bg-success",
+    "retired": "bg-dark",
+}
+COLUMN_LABELS = {
+    "hospital_code": "医院编码",
+    "hospital_name": "医院名称",
+    "hospital_level": "医院等级",
+    "discharge_dept": "出院科室",
+    "drg": "DRG",
+    "drg_name": "DRG 名称",
+    "mdc": "MDC",
+    "adrg": "ADRG",
+    "cases": "病例数",
+    "normal": "正常",
+    "high": "高倍率",
+    "low": "低倍率",
+    "qy": "歧义组",
+    "ungroupable": "无法入组",
+    "no_standard": "无支付标准",
+    "total_cost": "医疗总费用（元）",
+    "drg_payment": "DRG 支付（元）",
+    "balance": "盈亏（元）",
+    "payment_ratio": "支付/费用",
+    "fund_estimate": "基金支付估算（元）",
+    "fund_actual": "基金实际支付（元）",
+    "ratio_band": "费用/标准",
+    "payment_class": "类别代码",
+    "class_name": "类别",
+    "reason_code": "原因代码",
+    "reason": "排除原因",
+    "scenario": "方案",
+    "budget": "预算（元）",
+    "budget_gap": "支付-预算（元）",
+    "year": "年度",
+    "rates": "费率",
+}
+MONEY_COLUMNS = (
+    "total_cost",
+    "drg_payment",
+    "balance",
+    "fund_estimate",
+    "fund_actual",
+    "budget",
+    "budget_gap",
+)
+
+
+def registry_of(request: Request) -> PlanRegistry:
+    return plan_registry(request.app.state.settings)
+
+
+def prefix_of(user: User) -> str:
+    return views.region_of(user.region_code)
+
+
+def failure(db: Session, exc: Exception, model: str = "") -> dict[str, Any]:
+    """Roll the request back and describe the error for the form: message, field, status."""
+    db.rollback()
+    if isinstance(exc, ValidationError):
+        exc = ValidationFailed("；".join(m.explain(exc, model)))
+    if not isinstance(exc, DomainError):  # pragma: no cover - callers pass these two only
+        raise exc
+    return {
+        "message": views.zh_message(exc.message),
+        "field": views.error_field(exc),
+        "status": 422 if exc.http_status in (400, 404) else exc.http_status,
+    }
+
+
+def again(page: Callable[..., Response], err: dict[str, Any], which: str, **kw: Any) -> Response:
+    """Show the page again with the error on form ``which``."""
+    response = page(errors={which: err}, **kw)
+    response.status_code = err["status"]
+    return response
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def texts(form: FormData, name: str) -> list[str]:
+    return [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
+
+
+def values_of(form: FormData) -> dict[str, Any]:
+    """The submitted form for re-display (a list for a repeated name)."""
+    out: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if not isinstance(value, str) or key == "csrf_token":
+            continue
+        if key in out:
+            out[key] = [*out[key], value] if isinstance(out[key], list) else [out[key], value]
+        else:
+            out[key] = value
+    return out
+
+
+def as_int(raw: str, field: str, label: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationFailed(f"{label}：必须是整数（收到 {raw!r}）", field=field) from None
+
+
+def as_decimal(raw: str, field: str, label: str) -> Decimal:
+    try:
+        value = Decimal(raw.replace(",", ""))
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ValidationFailed(f"{label}：必须是数字（收到 {raw!r}）", field=field)
+    return value
+
+
+def as_date(raw: str, field: str, label: str) -> date | None:
+    """An optional ISO date (empty → None)."""
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(
+            f"{label}：格式应为 YYYY-MM-DD（收到 {raw!r}）", field=field
+        ) from None
+
+
+def required_date(raw: str, field: str, label: str) -> date:
+    value = as_date(raw, field, label)
+    if value is None:
+        raise ValidationFailed(f"{label}：必须填写", field=field)
+    return value
+
+
+def page_arg(request: Request, name: str = "page") -> int:
+    raw = request.query_params.get(name) or "1"
+    return int(raw) if raw.isdigit() else 1
+
+
+def xlsx(rows: list[dict[str, Any]] | pl.DataFrame, name: str) -> Response:
+    """A table as an Excel workbook with Chinese headers; money columns as numbers."""
+    frame = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows, infer_schema_length=None)
+    frame = frame.with_columns(
+        pl.col(c).cast(pl.Float64) for c in MONEY_COLUMNS if c in frame.columns
+    )
+    frame = frame.rename({c: COLUMN_LABELS[c] for c in frame.columns if c in COLUMN_LABELS})
+    buf = io.BytesIO()
+    frame.write_excel(buf, worksheet=name[:31], autofit=True)
+    return Response(
+        buf.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+def charts_json(data: dict[str, Any]) -> str:
+    """Chart data for ``measurement.js`` (safe inside a <script> block)."""
+    return json.dumps(svc._jsonable(data), ensure_ascii=False).replace("</", "<\\/")
+
+
+def base_context(**extra: Any) -> dict[str, Any]:
+    ctx: dict[str, Any] = {
+        "status_labels": STATUS_LABELS,
+        "status_badges": STATUS_BADGES,
+        "level_names": m.LEVEL_NAMES,
+        "class_names": m.CLASS_NAMES,
+        "source_labels": views.SOURCE_LABELS,
+        "errors": {},
+        "form": {},
+    }
+    ctx.update(extra)
+    return ctx
