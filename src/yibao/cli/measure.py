@@ -18,6 +18,7 @@ from yibao.db.session import unit_of_work
 from yibao.engines import measure as m
 from yibao.grouping.plans import plan_info, plan_registry
 from yibao.measurement import service as svc
+from yibao.measurement import workflows
 from yibao.measurement.frames import case_frame, regroup_years
 from yibao.regions.models import Region, region_prefix
 
@@ -131,8 +132,6 @@ def simulate(
     ),
 ) -> None:
     """模拟支付：按权重方案和费率方案对某年真实病例模拟 / simulate payment."""
-    from yibao.measurement.endpoints import SIMULATION_RULES
-
     sim_params = _json_option(params, "--params")
     registry = plan_registry(get_settings())
     with domain_errors(), unit_of_work() as session:
@@ -140,39 +139,30 @@ def simulate(
         prefix = region_prefix(region)
         wp = svc.get_weight_plan(session, weight_plan, prefix)
         rate_row = svc.get_rate_plan(session, rate_plan, prefix)
-        run = svc.get_run(session, wp.run_id, prefix)
-        regroup_years(session, registry, run.plan_id, [year], CLI_ACTOR)
-        rules = SIMULATION_RULES.model_copy(update={"years": (year,)})
-        frame = m.apply_exclusions(case_frame(session, run.plan_id, [year]), rules).kept
-        rates, result, extra = svc.run_simulation(
+        if rate_row.weight_plan_id != wp.id:
+            raise fail(f"费率方案 {rate_plan} 不是基于权重方案 {weight_plan}")
+        sim = workflows.create_simulation(
             session,
+            registry,
             weight_plan=wp,
             rate_row=rate_row,
-            frame=frame,
-            params=sim_params,
-            solve_budget=solve,
-        )
-        sim = svc.do_save_simulation(
-            session,
-            weight_plan=wp,
-            rate_row=rate_row,
+            run=svc.get_run(session, wp.run_id, prefix),
             name=name,
             year=year,
             params=sim_params,
-            rates=rates,
-            results=svc.simulation_results(result, extra),
+            solve_budget=solve,
             actor=CLI_ACTOR,
         )
-        sim_id = sim.id
-    t = result.totals.row(0, named=True)
+        sim_id, results = sim.id, sim.results
+    t = results["totals"]
     console.print(
         f"模拟 #{sim_id}（{year} 年 {t['cases']:,} 例）：DRG 支付 {t['drg_payment']:,} 元，"
         f"项目费用 {t['total_cost']:,} 元，结余 {t['balance']:,} 元，预算差 {t['budget_gap']}"
     )
-    if extra:
-        console.print(f"求解结果：{extra.get('solved')}")
+    if "solved" in results:
+        console.print(f"求解结果：{results['solved']}")
     levels = Table("等级", "病例", "DRG支付", "项目费用", "支付/费用")
-    for row in result.by_level.iter_rows(named=True):
+    for row in results["by_level"]:
         levels.add_row(
             m.LEVEL_NAMES.get(row["hospital_level"], row["hospital_level"]),
             f"{row['cases']:,}",
@@ -182,5 +172,5 @@ def simulate(
         )
     console.print(levels)
     if output:
-        _write(result.by_hospital, output)
+        _write(pl.DataFrame(results["by_hospital"]), output)
         console.print(f"按医院结果已写出 {output}")

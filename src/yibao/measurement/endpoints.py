@@ -16,15 +16,16 @@ from sqlalchemy import select
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
-from yibao.engines import measure as m
-from yibao.grouping.plans import plan_info, plan_registry
+from yibao.engines.grouper import PlanRegistry
+from yibao.grouping.plans import plan_registry
 from yibao.jobs.endpoints import runner_of
-from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import ValidationFailed
 from yibao.measurement import service as svc
-from yibao.measurement import tasks  # noqa: F401  (registers the job kind)
-from yibao.measurement.frames import case_frame, regroup_years
-from yibao.measurement.imports import read_standards_file
+from yibao.measurement import (
+    tasks,  # noqa: F401  (registers the job kind)
+    views,
+    workflows,
+)
 from yibao.measurement.models import (
     MeasurementRun,
     PaymentStandardSet,
@@ -39,9 +40,11 @@ ANALYST = require(Permission.MEASURE)
 
 
 def region_of(user: User) -> str:
-    from yibao.regions.models import region_prefix
+    return views.region_of(user.region_code)
 
-    return region_prefix(user.region_code or "\x00")
+
+def registry_of(request: Request) -> PlanRegistry:
+    return plan_registry(request.app.state.settings)
 
 
 def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
@@ -78,7 +81,8 @@ class RunCreate(BaseModel):
     weights: dict[str, Any] = {}
 
 
-def run_out(run: MeasurementRun) -> dict[str, Any]:
+def run_out(db: Db, run: MeasurementRun) -> dict[str, Any]:
+    state = views.run_with_state(db, run)
     return svc._jsonable(
         {
             "id": run.id,
@@ -86,7 +90,8 @@ def run_out(run: MeasurementRun) -> dict[str, Any]:
             "plan_id": run.plan_id,
             "plan_version": run.plan_version,
             "years": run.years,
-            "status": run.status,
+            "status": state.status,
+            "error": state.error,
             "job_id": run.job_id,
             "params": run.params,
             "summary": run.summary,
@@ -98,28 +103,20 @@ def run_out(run: MeasurementRun) -> dict[str, Any]:
 
 @router.post("/runs", status_code=202)
 def create_run(body: RunCreate, request: Request, db: Db, user: User = ANALYST) -> JSONResponse:
-    info = plan_info(plan_registry(request.app.state.settings), body.plan_id)
-    actor = request_actor(request, user)
-    run = svc.do_create_run(
-        db,
-        region_code=user.region_code or "",
-        name=body.name,
-        plan_id=info.id,
-        plan_version=info.meta.version,
-        years=body.years,
-        params={"exclusions": body.exclusions, "trim": body.trim, "weights": body.weights},
-        actor=actor,
-    )
-    job = do_submit_job(
+    run, job = workflows.start_run(
         db,
         runner_of(request),
-        kind=svc.RUN_KIND,
-        params={"run_id": run.id},
-        actor=actor,
-        message="排队中：DRG 测算",
+        registry_of(request),
+        region_code=user.region_code or "",
+        name=body.name,
+        plan_id=body.plan_id,
+        years=body.years,
+        params={"exclusions": body.exclusions, "trim": body.trim, "weights": body.weights},
+        actor=request_actor(request, user),
     )
-    run.job_id = job.id
-    return JSONResponse(status_code=202, content={**run_out(run), "job_url": f"/api/jobs/{job.id}"})
+    return JSONResponse(
+        status_code=202, content={**run_out(db, run), "job_url": f"/api/jobs/{job.id}"}
+    )
 
 
 @router.get("/runs")
@@ -129,12 +126,12 @@ def list_runs(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
         .where(MeasurementRun.region_code.startswith(region_of(user)))
         .order_by(MeasurementRun.id.desc())
     )
-    return [run_out(r) for r in rows]
+    return [run_out(db, r) for r in rows]
 
 
 @router.get("/runs/{run_id}")
 def get_run(run_id: int, db: Db, user: User = ANALYST) -> dict[str, Any]:
-    return run_out(svc.get_run(db, run_id, region_of(user)))
+    return run_out(db, svc.get_run(db, run_id, region_of(user)))
 
 
 @router.get("/runs/{run_id}/weights")
@@ -299,31 +296,19 @@ def rp_out(row: RatePlanRow) -> dict[str, Any]:
     )
 
 
-def year_frame(
-    request: Request, db: Db, user: User, plan_id: str, year: int, rules: m.ExclusionRules
-) -> pl.DataFrame:
-    """One year's cases grouped under ``plan_id`` (grouped now), after ``rules``."""
-    registry = plan_registry(request.app.state.settings)
-    regroup_years(db, registry, plan_id, [year], request_actor(request, user))
-    frame = case_frame(db, plan_id, [year])
-    return m.apply_exclusions(frame, rules.model_copy(update={"years": (year,)})).kept
-
-
 @router.post("/rate-plans", status_code=201)
 def create_rate_plan(
     body: RatePlanCreate, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
     wp = svc.get_weight_plan(db, body.weight_plan_id, region_of(user))
-    run = svc.get_run(db, wp.run_id, region_of(user))
-    rules = m.ExclusionRules.model_validate(run.params["exclusions"])
-    frame = year_frame(request, db, user, run.plan_id, body.volume_year, rules)
-    row = svc.do_create_rate_plan(
+    row = workflows.create_rate_plan(
         db,
+        registry_of(request),
         weight_plan=wp,
+        run=svc.get_run(db, wp.run_id, region_of(user)),
         name=body.name,
         volume_year=body.volume_year,
         params=body.params,
-        volume_frame=frame,
         actor=request_actor(request, user),
     )
     return rp_out(row)
@@ -344,14 +329,6 @@ def set_rates(
 
 
 # ---------------------------------------------------------------- simulations
-
-SIMULATION_RULES = m.ExclusionRules(
-    los_min_days=None,
-    los_max_days=None,
-    cost_floor=None,
-    exclude_ungroupable=False,
-    exclude_qy=False,
-)  # only cases with missing fields stay out of a simulation
 
 
 class SimulationCreate(BaseModel):
@@ -387,25 +364,16 @@ def create_simulation(
     rate_row = svc.get_rate_plan(db, body.rate_plan_id, region)
     if rate_row.weight_plan_id != wp.id:
         raise ValidationFailed("rate_plan_id：费率方案不是基于该权重方案", field="rate_plan_id")
-    run = svc.get_run(db, wp.run_id, region)
-    frame = year_frame(request, db, user, run.plan_id, body.year, SIMULATION_RULES)
-    rates, result, extra = svc.run_simulation(
+    sim = workflows.create_simulation(
         db,
+        registry_of(request),
         weight_plan=wp,
         rate_row=rate_row,
-        frame=frame,
-        params=body.params,
-        solve_budget=body.solve_budget,
-    )
-    sim = svc.do_save_simulation(
-        db,
-        weight_plan=wp,
-        rate_row=rate_row,
+        run=svc.get_run(db, wp.run_id, region),
         name=body.name,
         year=body.year,
         params=body.params,
-        rates=rates,
-        results=svc.simulation_results(result, extra),
+        solve_budget=body.solve_budget,
         actor=request_actor(request, user),
     )
     return sim_out(sim)
@@ -454,11 +422,15 @@ def indices(
     format: Fmt = "json",
 ) -> Response:
     wp = svc.get_weight_plan(db, weight_plan_id, region_of(user))
-    run = svc.get_run(db, wp.run_id, region_of(user))
-    rules = m.ExclusionRules.model_validate(run.params["exclusions"])
-    frame = year_frame(request, db, user, run.plan_id, year, rules)
-    keys = ("hospital_code",) if by == "hospital" else ("hospital_code", "discharge_dept")
-    table = m.hospital_indices(frame, svc.weight_plan_frame(db, wp.id), by=keys)
+    table = workflows.indices_table(
+        db,
+        registry_of(request),
+        weight_plan=wp,
+        run=svc.get_run(db, wp.run_id, region_of(user)),
+        year=year,
+        by=by,
+        actor=request_actor(request, user),
+    )
     return table_response(table, format, f"indices_{year}_{by}")
 
 
@@ -496,26 +468,14 @@ def publish_standards(
 ) -> dict[str, Any]:
     region = region_of(user)
     wp = svc.get_weight_plan(db, body.weight_plan_id, region)
-    rate_row = svc.get_rate_plan(db, body.rate_plan_id, region)
-    if wp.status != "published":
-        raise ValidationFailed(
-            "weight_plan_id：只有已发布的权重方案才能生成支付标准", field="weight_plan_id"
-        )
-    if rate_row.weight_plan_id != wp.id:
-        raise ValidationFailed("rate_plan_id：费率方案不是基于该权重方案", field="rate_plan_id")
-    run = svc.get_run(db, wp.run_id, region)
-    table = m.payment_standards(svc.weight_plan_frame(db, wp.id), svc.rate_plan_of(rate_row))
-    row = svc.do_publish_standards(
+    row = workflows.publish_standards(
         db,
-        region_code=wp.region_code,
+        weight_plan=wp,
+        rate_row=svc.get_rate_plan(db, body.rate_plan_id, region),
+        run=svc.get_run(db, wp.run_id, region),
         name=body.name,
-        plan_id=run.plan_id,
-        table=table,
         valid_from=body.valid_from,
         valid_to=body.valid_to,
-        source="measured",
-        weight_plan=wp,
-        rate_row=rate_row,
         actor=request_actor(request, user),
     )
     return std_out(row)
@@ -532,21 +492,16 @@ async def import_standards(
     valid_to: date | None = Form(None),
     name: str = Form(""),
 ) -> dict[str, Any]:
-    registry = plan_registry(request.app.state.settings)
-    info = plan_info(registry, plan_id)
-    content = await file.read()
-    table = read_standards_file(content, file.filename or "upload", registry.get(info.id))
-    row = svc.do_publish_standards(
+    row = workflows.import_standards(
         db,
+        registry_of(request),
         region_code=user.region_code or "",
-        name=name or (file.filename or ""),
-        plan_id=info.id,
-        table=table,
+        plan_id=plan_id,
+        content=await file.read(),
+        filename=file.filename or "upload",
+        name=name,
         valid_from=valid_from,
         valid_to=valid_to,
-        source="imported",
-        weight_plan=None,
-        rate_row=None,
         actor=request_actor(request, user),
     )
     return std_out(row)

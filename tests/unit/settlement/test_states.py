@@ -1,0 +1,123 @@
+"""The settlement-list state machine: every move allowed or refused, with Chinese errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from yibao.engines.settlement import (
+    ACTION_LABELS,
+    ROLE_LABELS,
+    STATE_LABELS,
+    TRANSITIONS,
+    Action,
+    IllegalTransition,
+    Role,
+    SettlementError,
+    State,
+    Transition,
+    allowed_actions,
+    transition,
+)
+
+ALLOWED = {(t.source, t.action): t for t in TRANSITIONS}
+REFUSED = [(s, a) for s, a in itertools.product(State, Action) if (s, a) not in ALLOWED]
+
+
+def test_labels_cover_everything() -> None:
+    assert set(STATE_LABELS) == set(State)
+    assert set(ACTION_LABELS) == set(Action)
+    assert set(ROLE_LABELS) == set(Role)
+    assert len(ALLOWED) == len(TRANSITIONS)  # one target per (state, action)
+
+
+@pytest.mark.parametrize("t", TRANSITIONS, ids=lambda t: f"{t.source}-{t.action}")
+def test_every_allowed_transition(t: Transition) -> None:
+    for role in t.roles:
+        assert transition(t.source, t.action, role, reason="原因") == t.target
+        assert transition(t.source.value, t.action.value, role.value, reason="x") == t.target
+    for role in set(Role) - t.roles:
+        with pytest.raises(IllegalTransition) as err:
+            transition(t.source, t.action, role, reason="原因")
+        assert f"角色「{ROLE_LABELS[role]}」({role.value})不能在状态" in err.value.message
+        assert "允许的角色" in err.value.message
+        assert err.value.http_status == 409
+
+
+@pytest.mark.parametrize("t", [t for t in TRANSITIONS if t.needs_reason], ids=str)
+def test_reason_is_required(t: Transition) -> None:
+    role = sorted(t.roles)[0]
+    for reason in (None, "", "   "):
+        with pytest.raises(IllegalTransition, match=r"必须填写原因（reason）"):
+            transition(t.source, t.action, role, reason=reason)
+
+
+def test_transitions_without_reason_need_none() -> None:
+    for t in TRANSITIONS:
+        if not t.needs_reason:
+            assert transition(t.source, t.action, sorted(t.roles)[0]) == t.target
+
+
+@pytest.mark.parametrize(("state", "action"), REFUSED, ids=lambda v: str(v))
+def test_every_other_move_is_refused(state: State, action: Action) -> None:
+    for role in Role:
+        with pytest.raises(IllegalTransition) as err:
+            transition(state, action, role, reason="原因")
+        message = err.value.message
+        assert message.startswith(f"结算清单当前状态为「{STATE_LABELS[state]}」({state.value})")
+        assert f"不能执行「{ACTION_LABELS[action]}」({action.value})" in message
+        options = allowed_actions(state)
+        if options:
+            assert all(f"({o.action.value})" in message for o in options)
+        else:
+            assert "终态" in message
+        assert (err.value.state, err.value.action, err.value.role) == (
+            state.value,
+            action.value,
+            role.value,
+        )
+
+
+def test_whole_lifecycle_paths() -> None:
+    s = State.INTAKE
+    for action, role, reason in (
+        ("qc_fail", "system", "主要诊断为空"),
+        ("resubmit", "hospital", None),
+        ("group", "system", None),
+        ("price", "system", None),
+        ("apply_special", "hospital", None),
+        ("reject_special", "expert", "不符合条件"),
+        ("file_appeal", "hospital", "使用了新技术"),
+        ("uphold_appeal", "bureau", None),
+        ("confirm", "bureau", None),
+        ("pay", "finance", None),
+    ):
+        s = transition(s, action, role, reason=reason)
+    assert s is State.PAID
+    s = State.UNDER_REVIEW
+    for action, role, reason in (
+        ("adjust", "reviewer", "超标准收费"),
+        ("file_appeal", "hospital", "收费合规"),
+        ("reject_appeal", "reviewer", "证据不足"),
+        ("confirm", "system", None),
+    ):
+        s = transition(s, action, role, reason=reason)
+    assert s is State.CONFIRMED
+
+
+def test_allowed_actions_and_terminal_state() -> None:
+    actions = {t.action for t in allowed_actions("under_review", "reviewer")}
+    assert actions == {Action.APPROVE, Action.RETURN, Action.ADJUST}
+    assert {t.action for t in allowed_actions("under_review", "hospital")} == {Action.APPLY_SPECIAL}
+    assert allowed_actions(State.PAID) == ()
+    assert TRANSITIONS[0].label == "已接收 —质控不通过→ 质控未通过（挂起）"
+
+
+def test_unknown_names() -> None:
+    with pytest.raises(SettlementError, match=r"state：不认识的取值 'nowhere'（可选：intake、"):
+        transition("nowhere", "approve", "reviewer")
+    with pytest.raises(SettlementError, match="action：不认识的取值"):
+        transition("intake", "fly", "system")
+    with pytest.raises(SettlementError, match="role：不认识的取值"):
+        transition("intake", "group", "mayor")
