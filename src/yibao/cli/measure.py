@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +18,7 @@ from yibao.config import get_settings
 from yibao.db.session import unit_of_work
 from yibao.engines import measure as m
 from yibao.grouping.plans import plan_info, plan_registry
+from yibao.kit.money import format_yuan
 from yibao.measurement import service as svc
 from yibao.measurement import workflows
 from yibao.measurement.frames import case_frame, regroup_years
@@ -36,6 +38,11 @@ def _json_option(text: str | None, name: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise fail(f'{name} 应为 JSON 对象，如 \'{{"method": "iqr"}}\'')
     return value
+
+
+def _yuan(value: object) -> str:
+    """A JSON money value (string or number) as 1,234.56."""
+    return format_yuan(None if value is None else Decimal(str(value)))
 
 
 def _write(frame: pl.DataFrame, output: Path) -> None:
@@ -156,8 +163,10 @@ def simulate(
         sim_id, results = sim.id, sim.results
     t = results["totals"]
     console.print(
-        f"模拟 #{sim_id}（{year} 年 {t['cases']:,} 例）：DRG 支付 {t['drg_payment']:,} 元，"
-        f"项目费用 {t['total_cost']:,} 元，结余 {t['balance']:,} 元，预算差 {t['budget_gap']}"
+        f"模拟 #{sim_id}（{year} 年 {int(t['cases']):,} 例）："
+        f"DRG 支付 {_yuan(t['drg_payment'])} 元，"
+        f"项目费用 {_yuan(t['total_cost'])} 元，结余 {_yuan(t['balance'])} 元，"
+        f"预算差 {_yuan(t['budget_gap'])} 元"
     )
     if "solved" in results:
         console.print(f"求解结果：{results['solved']}")
@@ -165,9 +174,9 @@ def simulate(
     for row in results["by_level"]:
         levels.add_row(
             m.LEVEL_NAMES.get(row["hospital_level"], row["hospital_level"]),
-            f"{row['cases']:,}",
-            f"{row['drg_payment']:,}",
-            f"{row['total_cost']:,}",
+            f"{int(row['cases']):,}",
+            _yuan(row["drg_payment"]),
+            _yuan(row["total_cost"]),
             f"{row['payment_ratio']}",
         )
     console.print(levels)
