@@ -1,0 +1,157 @@
+"""Money primitives: bill items add up to the total; fund + personal = total."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import field_validator
+
+from yibao.engines.qc.checks.base import (
+    CheckFn,
+    FieldRef,
+    Params,
+    PlanView,
+    Primitive,
+    Reporter,
+    check_setl_only,
+)
+from yibao.engines.qc.findings import Finding
+from yibao.engines.qc.intake import ParsedList
+from yibao.engines.qc.schema import SettlementList, label, parse_ref, path_of
+from yibao.engines.qc.values import to_decimal
+
+
+def _total(values: list[Decimal | None]) -> Decimal | None:
+    """Sum, or ``None`` when any value is ``None`` (unreadable)."""
+    total = Decimal(0)
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+class FeeSumParams(Params):
+    """Σ iteminfo.amt = setlinfo.medfee_sumamt; with ``check_item_parts`` also
+    甲类 + 乙类 + 全自费 + 其他 = 金额 for items that give the parts."""
+
+    tolerance: Decimal = Decimal("0.00")
+    check_item_parts: bool = True
+
+
+def _fee_sum(params: FeeSumParams, rep: Reporter, _plan: PlanView) -> CheckFn:
+    tol = params.tolerance
+
+    def check(p: ParsedList, msg: SettlementList, out: list[Finding]) -> None:
+        if not msg.iteminfo:
+            return
+        amounts = [to_decimal(item.amt) for item in msg.iteminfo]
+        total_text = msg.setlinfo.medfee_sumamt
+        total = to_decimal(total_text)
+        items = _total(amounts)
+        if total is not None and items is not None and abs(items - total) > tol:
+            problem = f"与收费项目金额合计 {items} 元不符（相差 {total - items} 元）"
+            where = "setlinfo.medfee_sumamt"
+            rep.emit(p, out, where, label("setlinfo", "medfee_sumamt"), total_text, problem)
+        if params.check_item_parts:
+            _item_parts(tol, rep, p, msg, amounts, out)
+
+    return check
+
+
+def _item_parts(
+    tol: Decimal,
+    rep: Reporter,
+    p: ParsedList,
+    msg: SettlementList,
+    amounts: list[Decimal | None],
+    out: list[Finding],
+) -> None:
+    for i, (item, amt) in enumerate(zip(msg.iteminfo, amounts, strict=True)):
+        a, b, c, d = item.claa_sumfee, item.clab_amt, item.fulamt_ownpay_amt, item.oth_amt
+        if amt is None or (a is None and b is None and c is None and d is None):
+            continue
+        summed = _total([Decimal(0) if t is None else to_decimal(t) for t in (a, b, c, d)])
+        if summed is not None and abs(summed - amt) > tol:
+            problem = f"不等于甲类 + 乙类 + 全自费 + 其他 = {summed} 元"
+            where = path_of("iteminfo", i, "amt")
+            rep.emit(p, out, where, label("iteminfo", "amt"), item.amt, problem)
+
+
+class PaymentSumParams(Params):
+    """fund (first filled of ``fund_fields``) + Σ ``personal_fields`` = medfee_sumamt;
+    Σ ``self_pay_fields`` ≤ Σ ``personal_fields`` (parts of what the person paid).
+    Skipped when no payment field is filled (a bare 4101A list)."""
+
+    tolerance: Decimal = Decimal("0.00")
+    fund_fields: tuple[FieldRef, ...] = ("setlinfo.fund_pay_sumamt", "setlinfo.hifp_pay")
+    personal_fields: tuple[FieldRef, ...] = ("setlinfo.acct_pay", "setlinfo.psn_cash_pay")
+    self_pay_fields: tuple[FieldRef, ...] = (
+        "setlinfo.fulamt_ownpay_amt",
+        "setlinfo.preselfpay_amt",
+    )
+
+    @field_validator("fund_fields", "personal_fields", "self_pay_fields")
+    @classmethod
+    def _setl(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        check_setl_only(value, "支付字段")
+        return value
+
+
+def _payment_sum(params: PaymentSumParams, rep: Reporter, _plan: PlanView) -> CheckFn:
+    fund_names = [parse_ref(r)[1] for r in params.fund_fields]
+    personal = [parse_ref(r)[1] for r in params.personal_fields]
+    self_pay = [parse_ref(r)[1] for r in params.self_pay_fields]
+    tol = params.tolerance
+    words = "、".join(label("setlinfo", n) for n in personal)
+
+    def check(p: ParsedList, msg: SettlementList, out: list[Finding]) -> None:
+        s = msg.setlinfo
+        total_text = s.medfee_sumamt
+        if total_text is None:
+            return
+        fund_name = None
+        for name in fund_names:
+            if getattr(s, name) is not None:
+                fund_name = name
+                break
+        texts = [getattr(s, n) for n in personal]
+        if fund_name is None and texts.count(None) == len(texts):
+            return  # no payment given (a bare 4101A list)
+        total = to_decimal(total_text)
+        fund = Decimal(0) if fund_name is None else to_decimal(getattr(s, fund_name))
+        person = _total([Decimal(0) if t is None else to_decimal(t) for t in texts])
+        if total is None or fund is None or person is None:
+            return  # unreadable amounts: the format rule reports them
+        if abs(fund + person - total) > tol:
+            shown = label("setlinfo", fund_name or fund_names[0])
+            problem = (
+                f"不等于{shown} {fund} + {words} {person} = {fund + person} 元"
+                f"（相差 {total - fund - person} 元）"
+            )
+            where = "setlinfo.medfee_sumamt"
+            rep.emit(p, out, where, label("setlinfo", "medfee_sumamt"), total_text, problem)
+        own_sum = Decimal(0)
+        for name in self_pay:
+            value = to_decimal(getattr(s, name))
+            if value is not None:
+                own_sum += value
+        if own_sum > person + tol:
+            first = self_pay[0]
+            others = "、".join(label("setlinfo", n) for n in self_pay[1:])
+            problem = (
+                f"与{others}合计 {own_sum} 元，超过个人负担 {person} 元（{words}）"
+                if others
+                else f"超过个人负担 {person} 元（{words}）"
+            )
+            rep.emit(
+                p, out, "setlinfo." + first, label("setlinfo", first), getattr(s, first), problem
+            )
+
+    return check
+
+
+PRIMITIVES = (
+    Primitive("fee_sum", "费用明细合计", FeeSumParams, _fee_sum),
+    Primitive("payment_sum", "支付合计", PaymentSumParams, _payment_sum),
+)
