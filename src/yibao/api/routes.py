@@ -9,6 +9,7 @@ from yibao.grouping.endpoints import router as grouping_router
 from yibao.jobs.endpoints import router as jobs_router
 from yibao.measurement.endpoints import router as measurement_router
 from yibao.regions.endpoints import router as regions_router
+from yibao.settlement.endpoints import router as settlement_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 router.include_router(accounts_router)
@@ -17,3 +18,4 @@ router.include_router(regions_router)
 router.include_router(grouping_router)
 router.include_router(jobs_router)
 router.include_router(measurement_router)
+router.include_router(settlement_router)

@@ -1,0 +1,159 @@
+"""Settlement-list intake over HTTP: QC with field-level errors, grouping, pricing,
+versions without duplicates, locked lists, scoping (SQLite / PostgreSQL)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from sqlalchemy import func, select
+
+from tests.e2e.test_http_scoping import _login
+from yibao.accounts.models import User
+from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
+from yibao.audit.service import Actor
+from yibao.cases.models import Case
+from yibao.demo.seed import DEMO_PASSWORD, seed_demo
+from yibao.engines.grouper import PlanRegistry
+from yibao.engines.measure import STANDARDS_SCHEMA
+from yibao.engines.qc import lists_to_flat
+from yibao.engines.qc.bench import inject_errors, synthetic_lists
+from yibao.measurement.service import do_publish_standards
+from yibao.settlement.models import SettlementList
+
+SEED = 9
+
+
+@pytest.fixture()
+def world(client, db):  # type: ignore[no-untyped-def]
+    set_scope(db, SYSTEM_SCOPE)
+    seed_demo(db, seed=SEED, years=[2023], cases_per_year=50)
+    plan = PlanRegistry().get("chs-drg-1.1")
+    drgs = sorted(plan.plan.drgs)
+    table = pl.DataFrame(
+        {
+            "drg": [d for d in drgs for _ in range(3)],
+            "hospital_level": ["1", "2", "3"] * len(drgs),
+            "relative_weight": [Decimal("1.0000")] * (3 * len(drgs)),
+            "base_rate": [Decimal("10000")] * (3 * len(drgs)),
+            "payment_standard": [Decimal("10000.00")] * (3 * len(drgs)),
+        },
+        schema=dict(STANDARDS_SCHEMA),
+    )
+    do_publish_standards(
+        db,
+        region_code="990100",
+        name="测试标准",
+        plan_id=plan.id,
+        table=table,
+        valid_from=date(2024, 1, 1),
+        valid_to=None,
+        source="imported",
+        weight_plan=None,
+        rate_row=None,
+        actor=Actor(None, "test"),
+    )
+    db.commit()
+    hosp01 = db.scalar(select(User).where(User.username == "hosp01"))
+    code = hosp01.hospital.code
+    lists = [
+        m
+        for m in synthetic_lists(600, plan, seed=SEED, year=2024)
+        if m["setlinfo"]["fixmedins_code"] == code
+    ]
+    other = next(
+        m
+        for m in synthetic_lists(60, plan, seed=SEED, year=2024)
+        if m["setlinfo"]["fixmedins_code"] != code
+    )
+    assert len(lists) >= 20
+    _login(client, "hosp01", DEMO_PASSWORD)
+    page = client.get("/", headers={"accept": "text/html"})
+    client.headers["x-csrf-token"] = page.text.split('"X-CSRF-Token": "', 1)[1].split('"', 1)[0]
+    return client, lists[:20], other
+
+
+def test_intake_qc_group_price(world, db):  # type: ignore[no-untyped-def]
+    client, lists, other = world
+    messages, expected = inject_errors(lists, share=0.3, seed=4)
+    assert expected
+    r = client.post("/api/settlement/lists", json={"lists": [*messages, other]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["received"] == 21
+    results = body["lists"]
+    for i, rule in expected.items():
+        out = results[i]
+        rules = {f["rule_id"] for f in out["findings"]}
+        assert rule in rules, (rule, out)
+        blocking = [f for f in out["findings"] if f["severity"] == "blocking"]
+        if blocking:
+            assert out["state"] == "qc_failed" and out["drg"] is None
+            f = blocking[0]
+            assert f["field"] and any("\u4e00" <= ch <= "\u9fff" for ch in f["message"])
+    clean = [results[i] for i in range(20) if i not in expected]
+    assert clean and all(o["state"] == "priced" and o["drg"] for o in clean)
+    assert {o["payment_class"] for o in clean} <= {"normal", "high", "low", "no_standard"}
+    assert results[20]["state"] == "refused" and results[20]["findings"][0]["rule_id"] == "INTAKE01"
+    # detail: explanation and formula terms
+    first = clean[0]
+    detail = client.get(f"/api/settlement/lists/{first['list_id']}").json()
+    assert detail["pricing"]["payment_standard"] == "10000.00"
+    assert detail["pricing"]["explanation"] and "term_deductible" in detail["pricing"]["terms"]
+    held = next(o for o in results[:20] if o["state"] == "qc_failed")
+    held_detail = client.get(f"/api/settlement/lists/{held['list_id']}").json()
+    assert held_detail["findings"] and held_detail["pricing"] is None
+
+
+def test_resubmission_versions_and_locking(world, db):  # type: ignore[no-untyped-def]
+    client, lists, _other = world
+    one = lists[0]
+    setl_id = one["setlinfo"]["setl_id"]
+    first = client.post("/api/settlement/lists", json=one).json()["lists"][0]
+    second = client.post("/api/settlement/lists", json=one).json()["lists"][0]
+    assert (first["version"], second["version"]) == (1, 2)
+    assert first["list_id"] == second["list_id"]
+    db.expire_all()
+    set_scope(db, SYSTEM_SCOPE)
+    assert db.scalar(select(func.count()).select_from(Case).where(Case.setl_id == setl_id)) == 1
+    row = db.get(SettlementList, first["list_id"])
+    case_id = row.case_id
+    row.state = "confirmed"
+    db.commit()
+    third = client.post("/api/settlement/lists", json=one).json()["lists"][0]
+    assert third["state"] == "refused" and third["findings"][0]["rule_id"] == "INTAKE02"
+    assert "已在确认的结算中" in third["findings"][0]["message"]
+    db.expire_all()
+    assert db.get(SettlementList, first["list_id"]).case_id == case_id  # nothing replaced
+
+
+def test_file_upload_and_bad_bodies(world, db):  # type: ignore[no-untyped-def]
+    client, lists, _other = world
+    flat = lists_to_flat(lists[:5])
+    buf = io.BytesIO()
+    pl.DataFrame(flat).write_csv(buf)
+    r = client.post("/api/settlement/lists/upload", files={"file": ("lists.csv", buf.getvalue())})
+    assert r.status_code == 200, r.text
+    assert r.json()["by_state"] == {"priced": 5}
+    bad = client.post(
+        "/api/settlement/lists", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert bad.status_code == 422 and "JSON" in bad.json()["error"]["message"]
+    wrong = client.post("/api/settlement/lists/upload", files={"file": ("x.txt", b"abc")})
+    assert wrong.status_code == 422 and "文件类型" in wrong.json()["error"]["message"]
+
+
+def test_scoping_of_lists(world, db):  # type: ignore[no-untyped-def]
+    client, lists, _other = world
+    out = client.post("/api/settlement/lists", json=lists[1]).json()["lists"][0]
+    client.post("/logout")
+    _login(client, "hosp02", DEMO_PASSWORD)
+    assert client.get(f"/api/settlement/lists/{out['list_id']}").status_code == 404
+    assert client.get("/api/settlement/lists").json()["total"] == 0
+    client.post("/logout")
+    _login(client, "reviewer", DEMO_PASSWORD)
+    assert client.get(f"/api/settlement/lists/{out['list_id']}").status_code == 200
+    assert client.post("/api/settlement/lists", json=lists[2]).status_code == 403
