@@ -156,3 +156,14 @@ def test_local_plan_folder_needs_no_code_change(tmp_path: Path, monkeypatch) -> 
         assert pl.read_csv(out)["plan_id"].to_list() == ["chs-drg-1.1", "city-drg-2025"]
     finally:
         get_settings.cache_clear()
+
+
+def test_bench_intake_last_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    result = runner.invoke(
+        app, ["bench", "intake", "--lists", "300", "--chunk", "100", "--database-url", url]
+    )
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("intake_lists=300 intake_lists_per_s=")
+    assert "'priced':" in result.output and "300}" in result.output

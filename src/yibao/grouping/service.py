@@ -217,10 +217,14 @@ class StoredRun:
         }
 
 
-def _replace_groupings(
+def store_groupings(
     session: Session, info: PlanInfo, grouped: pl.DataFrame, grouped_at: Any
 ) -> None:
-    """Delete then insert the (case, plan) results of ``grouped`` (same transaction)."""
+    """Delete then insert the (case, plan) results of ``grouped`` (same transaction).
+
+    ``grouped``: ``group_batch`` output with the case's ``id``, ``hospital_id`` and
+    ``region_code`` columns.
+    """
     ids = grouped["id"].to_list()
     for start in range(0, len(ids), ID_BATCH):
         session.execute(
@@ -305,7 +309,7 @@ def do_group_stored_cases(
             ]
         for info, part in parts:
             grouped = group_batch(compiled_plan(registry, info), part)
-            _replace_groupings(session, info, grouped, grouped_at)
+            store_groupings(session, info, grouped, grouped_at)
             run.add(info, status_counts(grouped))
         done += cases.height
         if progress:
