@@ -157,3 +157,14 @@ def test_scoping_of_lists(world, db):  # type: ignore[no-untyped-def]
     _login(client, "reviewer", DEMO_PASSWORD)
     assert client.get(f"/api/settlement/lists/{out['list_id']}").status_code == 200
     assert client.post("/api/settlement/lists", json=lists[2]).status_code == 403
+
+
+def test_setl_id_already_used_is_refused(world, db):  # type: ignore[no-untyped-def]
+    client, lists, _other = world
+    set_scope(db, SYSTEM_SCOPE)
+    used = db.scalar(select(Case.setl_id).limit(1))  # a demo case of another hospital, maybe
+    message = {**lists[3], "setlinfo": {**lists[3]["setlinfo"], "setl_id": used}}
+    r = client.post("/api/settlement/lists", json=message)
+    assert r.status_code == 200, r.text
+    out = r.json()["lists"][0]
+    assert out["state"] == "refused" and out["findings"][0]["rule_id"] == "INTAKE04"

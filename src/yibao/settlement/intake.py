@@ -119,9 +119,20 @@ def do_intake_lists(
                 f"结算清单 {out.setl_id} 在本批次中重复出现，以最后一份为准",
             )
     existing = _existing(session, wanted)
+    taken = _taken_ids(session, [s for k, s in wanted if k is not None and (k, s) not in existing])
     kept: list[tuple[int, SettlementList | None, Hospital]] = []
     for (hid, setl_id), i in wanted.items():
         row = existing.get((hid, setl_id))
+        if row is None and setl_id in taken:
+            outcomes[i] = _refused(
+                i,
+                setl_id,
+                "INTAKE04",
+                "setlinfo.setl_id",
+                f"结算ID setlinfo.setl_id = {setl_id!r} 已被其他结算数据使用："
+                "请核对结算ID（每份结算清单的结算ID必须唯一）",
+            )
+            continue
         if row is not None and row.state in LOCKED_STATES:
             outcomes[i] = _refused(
                 i,
@@ -209,6 +220,21 @@ class ListRow:
     version: int
     state: str
     orm: SettlementList | None = None
+
+
+def _taken_ids(session: Session, setl_ids: list[str]) -> set[str]:
+    """Settlement ids already used by stored cases (in any scope: ids must be unique)."""
+    taken: set[str] = set()
+    for start in range(0, len(setl_ids), 5000):
+        chunk = setl_ids[start : start + 5000]
+        taken.update(
+            session.scalars(
+                select(Case.setl_id)
+                .where(Case.setl_id.in_(chunk))
+                .execution_options(skip_scope=True)
+            )
+        )
+    return taken
 
 
 def _store_versions(

@@ -33,6 +33,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("/", "首页", None),
     NavItem("/cases", "结算清单", Permission.VIEW_CASES),
+    NavItem("/settlement/lists", "结算清单上传/质控", Permission.VIEW_CASES),
     NavItem("/grouping", "分组/预分组", Permission.GROUP_CASES),
     NavItem("/measurement", "测算", Permission.MEASURE),
     NavItem("/hospitals", "医疗机构", Permission.VIEW_HOSPITALS),

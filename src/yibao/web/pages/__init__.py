@@ -2,8 +2,18 @@
 
 from fastapi import APIRouter
 
-from yibao.web.pages import admin, auth, cases, grouping, home, hospitals, jobs, measurement
+from yibao.web.pages import (
+    admin,
+    auth,
+    cases,
+    grouping,
+    home,
+    hospitals,
+    jobs,
+    measurement,
+    settlement,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, home, cases, grouping, jobs, hospitals, admin, measurement):
+for module in (auth, home, cases, settlement, grouping, jobs, hospitals, admin, measurement):
     router.include_router(module.router)

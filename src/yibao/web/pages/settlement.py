@@ -1,0 +1,390 @@
+"""结算清单上传/质控: the lists in scope (filters, counts by state), file upload with
+the intake summary, a template CSV, and one list's QC findings, grouping and payment."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+
+from yibao.accounts.models import User
+from yibao.accounts.roles import Permission, has_permission
+from yibao.api.deps import Db, check_csrf, request_actor, require
+from yibao.cases.models import Case
+from yibao.engines.measure import CLASS_NAMES
+from yibao.engines.qc import FLAT_COLUMNS, lists_to_flat, read_flat
+from yibao.engines.qc.bench import synthetic_lists
+from yibao.engines.qc.flat import column_name
+from yibao.engines.settlement import STATE_LABELS
+from yibao.grouping.plans import plan_registry
+from yibao.grouping.service import stored_groupings
+from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.paging import Page, clamp_page
+from yibao.regions.models import Hospital
+from yibao.regions.repository import list_hospitals
+from yibao.settlement.endpoints import _messages
+from yibao.settlement.intake import ListOutcome, do_intake_lists
+from yibao.settlement.models import (
+    CasePricing,
+    QcFinding,
+    SettlementList,
+    SettlementListVersion,
+)
+from yibao.web.pages.cases import _int
+from yibao.web.render import render
+
+router = APIRouter()
+VIEW = require(Permission.VIEW_CASES)
+SUBMIT = require(Permission.SUBMIT_LISTS)
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_SHOWN = 300  # problem lists shown after an upload (the rest are on the list page)
+
+STATE_BADGES = {
+    "qc_failed": "danger",
+    "refused": "dark",
+    "priced": "success",
+    "grouped": "info",
+    "returned": "warning",
+    "adjusted": "warning",
+    "approved": "primary",
+    "confirmed": "primary",
+    "paid": "secondary",
+}
+SEVERITY = {"blocking": ("阻断", "danger"), "warning": ("提示", "warning")}
+SOURCES = {"api": "接口", "file": "文件", "his": "HIS"}
+#: formula terms of the pricing (terms JSON) → Chinese label, in display order
+TERM_LABELS = {
+    "cost_ratio": "费用 ÷ 支付标准",
+    "high_threshold": "高倍率界值",
+    "low_threshold": "低倍率界值",
+    "payment_basis": "支付依据",
+    "fund_formula": "基金支付公式",
+    "term_standard": "DRG 支付额（A）",
+    "term_self_pay_full": "全自费（B）",
+    "term_self_pay_first": "先行自付（C）",
+    "term_deductible": "起付线（D）",
+    "term_ratio": "统筹基金支付比例（R）",
+    "term_patient_payment": "个人负担",
+    "term_other_funds": "其他基金",
+    "policy_key": "待遇政策",
+    "reason_codes": "原因代码",
+}
+
+
+#: coded term values → Chinese (pricing engine: payment basis, fund formula)
+TERM_VALUES = {
+    "payment_basis": {
+        "standard": "按支付标准",
+        "excess": "支付标准 + 超出高倍率界值部分",
+        "special_standard": "特例单议核定金额",
+        "items": "按项目",
+        "items_fraction": "按项目 × 歧义组系数",
+    },
+    "fund_formula": {
+        "national": "(A − B − C − D) × R",
+        "local": "A − 个人负担 − 其他基金",
+        "actual": "按实际统筹基金",
+        "policy": "按待遇政策拆分",
+    },
+}
+
+
+def state_label(state: str) -> str:
+    if state == "refused":
+        return "拒收"
+    try:
+        return STATE_LABELS[state]  # type: ignore[index]
+    except KeyError:
+        return state
+
+
+# ------------------------------------------------------------------------------ list
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    state: str | None = None
+    hospital: str | None = None
+    blocking: bool = False
+    q: str | None = None
+
+    def apply(self, stmt: Select[Any], *, with_state: bool = True) -> Select[Any]:
+        if self.state and with_state:
+            stmt = stmt.where(SettlementList.state == self.state)
+        if self.hospital:
+            stmt = stmt.where(SettlementList.hospital_code == self.hospital)
+        if self.blocking:
+            stmt = stmt.where(SettlementList.blocking > 0)
+        if self.q:
+            stmt = stmt.where(SettlementList.setl_id.contains(self.q))
+        return stmt
+
+
+def _rows(db: Db, flt: ListFilter, page: int, size: int) -> Page[Any]:
+    """Lists in scope with hospital name and pricing (outer join), newest first."""
+    base = flt.apply(select(SettlementList.id))
+    total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
+    stmt = flt.apply(
+        select(SettlementList, Hospital.name, CasePricing)
+        .join(Hospital, Hospital.id == SettlementList.hospital_id)
+        .outerjoin(CasePricing, CasePricing.case_id == SettlementList.case_id)
+    )
+    stmt = stmt.order_by(SettlementList.received_at.desc(), SettlementList.id.desc())
+    rows = db.execute(stmt.offset((page - 1) * size).limit(size)).all()
+    return Page([tuple(r) for r in rows], total, page, size)
+
+
+def _state_counts(db: Db, flt: ListFilter) -> dict[str, int]:
+    stmt = flt.apply(
+        select(SettlementList.state, func.count()).group_by(SettlementList.state),
+        with_state=False,
+    )
+    return dict(sorted(((s, n) for s, n in db.execute(stmt).all()), key=lambda x: -x[1]))
+
+
+def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
+    qp = request.query_params
+    page, size = clamp_page(_int(qp.get("page"), "page"), _int(qp.get("size"), "size"))
+    is_bureau = user.hospital_id is None
+    flt = ListFilter(
+        state=qp.get("state") or None,
+        hospital=(qp.get("hospital") or None) if is_bureau else None,
+        blocking=qp.get("blocking") == "1",
+        q=(qp.get("q") or "").strip() or None,
+    )
+    return {
+        "flt": flt,
+        "result": _rows(db, flt, page, size),
+        "counts": _state_counts(db, flt),
+        "is_bureau": is_bureau,
+        "hospitals": list_hospitals(db, size=500).items if is_bureau else [],
+        "can_submit": has_permission(user.role, Permission.SUBMIT_LISTS),
+        "state_label": state_label,
+        "badges": STATE_BADGES,
+        "class_names": CLASS_NAMES,
+        "upload": None,
+        "upload_error": None,
+    }
+
+
+@router.get("/settlement/lists")
+def lists_page(request: Request, db: Db, user=VIEW) -> Response:
+    ctx = _list_context(request, db, user)
+    if request.headers.get("hx-request"):
+        return render(request, "settlement/_table.html", ctx)
+    return render(request, "settlement/lists.html", ctx)
+
+
+# ---------------------------------------------------------------------------- upload
+
+
+def _decode_csv(content: bytes) -> bytes:
+    """UTF-8 as is; a GBK file (Excel on Chinese Windows) re-encoded to UTF-8."""
+    try:
+        content.decode("utf-8")
+        return content
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("gb18030").encode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            "CSV 文件编码无法识别：请保存为 UTF-8（或 GBK）编码", field="file"
+        ) from None
+
+
+def _check_headers(headers: list[str], filename: str) -> None:
+    known = [h for h in headers if column_name(h) is not None]
+    if "setl_id" not in {column_name(h) for h in known}:
+        raise ValidationFailed(
+            f"文件 {filename} 缺少结算清单ID列（setl_id / 结算ID）：请下载模板，按模板的列名填写",
+            field="file",
+        )
+
+
+def parse_upload(filename: str, content: bytes) -> list[Any]:
+    """The file's 4101A messages (JSON array / object, flat CSV or Excel); Chinese errors."""
+    name = filename.lower()
+    if not content.strip():
+        raise ValidationFailed(f"文件 {filename} 是空的", field="file")
+    if len(content) > MAX_FILE_BYTES:
+        raise ValidationFailed("文件超过 50 MB：请分批上传", field="file")
+    try:
+        if name.endswith(".json"):
+            return _messages(json.loads(content))
+        if name.endswith(".csv"):
+            frame = pl.read_csv(io.BytesIO(_decode_csv(content)), infer_schema=False)
+        elif name.endswith((".xlsx", ".xlsm")):
+            frame = pl.read_excel(io.BytesIO(content), engine="openpyxl", infer_schema_length=0)
+        else:
+            raise ValidationFailed(f"文件类型应为 .csv、.xlsx 或 .json：{filename}", field="file")
+    except ValidationFailed:
+        raise
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(f"文件 {filename} 不是有效的 JSON：{exc}", field="file") from None
+    except Exception as exc:
+        raise ValidationFailed(f"无法读取文件 {filename}：{exc}", field="file") from None
+    _check_headers(frame.columns, filename)
+    return _messages(read_flat(frame))
+
+
+@dataclass(frozen=True)
+class UploadSummary:
+    filename: str
+    received: int
+    priced: int
+    grouped: int
+    held: int
+    refused: int
+    problems: list[ListOutcome]
+    accepted: list[ListOutcome]
+
+
+def _summary(filename: str, outcomes: list[ListOutcome]) -> UploadSummary:
+    def n(state: str) -> int:
+        return sum(o.state == state for o in outcomes)
+
+    problems = [o for o in outcomes if o.state in ("qc_failed", "refused")]
+    accepted = [o for o in outcomes if o.state not in ("qc_failed", "refused")]
+    return UploadSummary(
+        filename,
+        len(outcomes),
+        n("priced"),
+        n("grouped"),
+        n("qc_failed"),
+        n("refused"),
+        problems,
+        accepted,
+    )
+
+
+@router.post("/settlement/lists/upload", dependencies=[Depends(check_csrf)])
+async def upload_lists(
+    request: Request, db: Db, user=SUBMIT, file: UploadFile | None = File(None)
+) -> Response:
+    """Receive a file of lists; the page shows the summary and the held/refused lists."""
+    filename = (file.filename if file else "") or ""
+    try:
+        if file is None or not filename:
+            raise ValidationFailed("请选择要上传的文件（.csv、.xlsx 或 .json）", field="file")
+        messages = parse_upload(filename, await file.read())
+    except ValidationFailed as exc:
+        ctx = _list_context(request, db, user)
+        ctx["upload_error"] = exc.message
+        return render(request, "settlement/lists.html", ctx, status_code=422)
+    dbapi = db.get_bind().dialect.loaded_dbapi
+    try:
+        outcomes = do_intake_lists(
+            db,
+            messages,
+            registry=plan_registry(request.app.state.settings),
+            actor=request_actor(request, user),
+            source="file",
+        )
+        db.flush()
+    except (IntegrityError, dbapi.IntegrityError) as exc:
+        db.rollback()  # a conflict the intake does not screen: the whole file is dropped
+        ctx = _list_context(request, db, user)
+        detail = str(getattr(exc, "orig", exc))[:200]
+        ctx["upload_error"] = (
+            f"文件中的清单与已存储的数据冲突（如结算ID setl_id 已被其他来源的病例使用）：{detail}"
+        )
+        return render(request, "settlement/lists.html", ctx, status_code=409)
+    ctx = _list_context(request, db, user)
+    ctx["upload"] = _summary(filename, outcomes)
+    ctx["max_shown"] = MAX_SHOWN
+    ctx["severity"] = SEVERITY
+    return render(request, "settlement/lists.html", ctx)
+
+
+@router.get("/settlement/lists/template.csv")
+def template_csv(request: Request, db: Db, user=SUBMIT) -> Response:
+    """The flat columns with one clearly synthetic example row (本机构编码 for hospitals)."""
+    plan = plan_registry(request.app.state.settings).for_date(date.today())
+    message = synthetic_lists(1, plan, seed=20240101)[0]
+    setl = message["setlinfo"]
+    setl["setl_id"] = setl["bill_no"] = setl["biz_sn"] = "SAMPLE0001"
+    setl["psn_name"] = "合成示例（非真实患者）"
+    hospital = user.hospital
+    if hospital is not None:
+        setl["fixmedins_code"], setl["fixmedins_name"] = hospital.code, hospital.name
+    example = lists_to_flat([message]).row(0, named=True)
+    out = io.StringIO()
+    columns = list(FLAT_COLUMNS)
+    pl.DataFrame(
+        {c: [example.get(c)] for c in columns}, schema=dict.fromkeys(columns, pl.String)
+    ).write_csv(out)
+    return Response(
+        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="settlement-lists-template.csv"'},
+    )
+
+
+# ---------------------------------------------------------------------------- detail
+
+
+def _terms(pricing: CasePricing | None) -> list[tuple[str, str]]:
+    if pricing is None:
+        return []
+    terms = pricing.terms if isinstance(pricing.terms, dict) else json.loads(pricing.terms)
+    out = []
+    for key, label in TERM_LABELS.items():
+        value = terms.get(key)
+        if value is None or value == []:
+            continue
+        if isinstance(value, list):
+            text = "、".join(value)
+        else:
+            text = TERM_VALUES.get(key, {}).get(str(value), str(value))
+            if key == "fund_formula" and text != value:
+                text = f"{text}（{value}）"
+        out.append((label, text))
+    return out
+
+
+@router.get("/settlement/lists/{list_id}")
+def list_detail(list_id: int, request: Request, db: Db, user=VIEW) -> Response:
+    row = db.scalar(select(SettlementList).where(SettlementList.id == list_id))
+    if row is None:  # another hospital's (or region's) list looks like no list
+        raise NotFound(f"结算清单 {list_id} 不存在或不在您的权限范围内")
+    hospital = db.scalar(select(Hospital).where(Hospital.id == row.hospital_id))
+    findings = list(
+        db.scalars(select(QcFinding).where(QcFinding.list_id == row.id).order_by(QcFinding.id))
+    )
+    versions = list(
+        db.scalars(
+            select(SettlementListVersion)
+            .where(SettlementListVersion.list_id == row.id)
+            .order_by(SettlementListVersion.version.desc())
+        )
+    )
+    pricing, case, groupings = None, None, []
+    if row.case_id is not None:
+        pricing = db.scalar(select(CasePricing).where(CasePricing.case_id == row.case_id))
+        case = db.scalar(select(Case).where(Case.id == row.case_id))
+        groupings = stored_groupings(db, row.case_id)
+    ctx = {
+        "row": row,
+        "hospital": hospital,
+        "findings": findings,
+        "versions": versions,
+        "pricing": pricing,
+        "case": case,
+        "groupings": groupings,
+        "terms": _terms(pricing),
+        "state_label": state_label,
+        "badges": STATE_BADGES,
+        "severity": SEVERITY,
+        "sources": SOURCES,
+        "class_names": CLASS_NAMES,
+    }
+    return render(request, "settlement/detail.html", ctx)
