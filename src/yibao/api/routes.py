@@ -10,6 +10,7 @@ from yibao.jobs.endpoints import router as jobs_router
 from yibao.measurement.endpoints import router as measurement_router
 from yibao.regions.endpoints import router as regions_router
 from yibao.settlement.endpoints import router as settlement_router
+from yibao.settlement.review_endpoints import router as settlement_review_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 router.include_router(accounts_router)
@@ -19,3 +20,4 @@ router.include_router(grouping_router)
 router.include_router(jobs_router)
 router.include_router(measurement_router)
 router.include_router(settlement_router)
+router.include_router(settlement_review_router)

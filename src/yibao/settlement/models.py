@@ -7,7 +7,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.cases.models import ScopedRow
@@ -109,3 +119,117 @@ class CasePricing(ScopedRow, Base):
     explanation: Mapped[str] = mapped_column(String(1000))
     terms: Mapped[dict[str, Any]] = mapped_column(JSON)
     priced_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+# ------------------------------------------------------------------ review and confirmation
+
+CONFIRM_BATCH_STATUSES = {"running": "确认中", "done": "已完成"}
+
+
+class SettlementListEvent(ScopedRow, Base):
+    """One step of a list's lifecycle taken through the state machine (审核、退回、
+    调整、确认 …): the state history a hospital reads.  The audit log keeps the
+    same facts for the bureau."""
+
+    __tablename__ = "settlement_list_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("settlement_lists.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class SettlementAdjustment(ScopedRow, Base):
+    """A reviewer's adjustment (调整扣减) of a list's DRG payment.  The case's pricing
+    stays as it was; a list in state ``adjusted`` (or ``appeal_rejected``) is paid
+    ``adjusted_payment`` of its latest adjustment."""
+
+    __tablename__ = "settlement_adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("settlement_lists.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    version: Mapped[int] = mapped_column(Integer)
+    original_payment: Mapped[Decimal] = mapped_column(Money())
+    adjusted_payment: Mapped[Decimal] = mapped_column(Money())
+    original_fund: Mapped[Decimal] = mapped_column(Money())
+    adjusted_fund: Mapped[Decimal] = mapped_column(Money())
+    reason: Mapped[str] = mapped_column(String(500))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class SettlementConfirmBatch(ScopedRow, Base):
+    """One run (and its resumptions) of a period's settlement confirmation (确认结算).
+
+    ``running_key`` is ``<region>:<period>`` while the batch runs and NULL when done,
+    so one period of one region has at most one running batch (unique); a re-run
+    resumes it.  Counters move in the same transaction as each confirmed chunk.
+    """
+
+    __tablename__ = "settlement_confirm_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_id: Mapped[int | None] = mapped_column(ForeignKey("hospitals.id"))  # type: ignore[assignment]
+    period_id: Mapped[int] = mapped_column(ForeignKey("settlement_periods.id"), index=True)
+    period_code: Mapped[str] = mapped_column(String(7))
+    status: Mapped[str] = mapped_column(String(10), default="running")
+    running_key: Mapped[str | None] = mapped_column(String(20), unique=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed: Mapped[int] = mapped_column(Integer, default=0)
+    amount_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    fund_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_by: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+
+    __table_args__ = (
+        CheckConstraint("status in ('running','done')", name="status"),
+        Index("ix_settlement_confirm_batches_region_period", "region_code", "period_code"),
+    )
+
+    @property
+    def status_label(self) -> str:
+        return CONFIRM_BATCH_STATUSES.get(self.status, self.status)
+
+
+class SettlementConfirmation(ScopedRow, Base):
+    """The settlement record of one confirmed list: what the fund pays for it in the
+    period.  ``list_id`` is unique: a list is confirmed at most once."""
+
+    __tablename__ = "settlement_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("settlement_lists.id"), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("settlement_confirm_batches.id"), index=True)
+    setl_id: Mapped[str] = mapped_column(String(40))
+    hospital_code: Mapped[str] = mapped_column(String(12))
+    period_code: Mapped[str] = mapped_column(String(7))
+    drg: Mapped[str] = mapped_column(String(10))
+    payment_class: Mapped[str] = mapped_column(String(20))
+    drg_payment: Mapped[Decimal] = mapped_column(Money())
+    adjusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    amount_paid: Mapped[Decimal] = mapped_column(Money())
+    fund_amount: Mapped[Decimal] = mapped_column(Money())
+    confirmed_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_settlement_confirmations_region_period", "region_code", "period_code"),
+    )

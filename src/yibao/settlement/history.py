@@ -1,0 +1,116 @@
+"""A settlement list's history as its hospital and the bureau read it: the received
+versions, every state-machine step with its reason, the current adjustment and the
+confirmation record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.kit.errors import NotFound
+from yibao.settlement.models import (
+    SettlementConfirmation,
+    SettlementList,
+    SettlementListEvent,
+    SettlementListVersion,
+)
+from yibao.settlement.review import action_label, latest_adjustments, state_label
+
+
+def list_history(session: Session, list_id: int) -> dict[str, Any]:
+    """A list's state history (received versions and every machine step), the reason
+    of its latest return / adjustment, its adjustment and its confirmation."""
+    row = session.scalar(select(SettlementList).where(SettlementList.id == list_id))
+    if row is None:
+        raise NotFound(f"结算清单 {list_id} 不存在 / not found")
+    events = list(
+        session.scalars(
+            select(SettlementListEvent)
+            .where(SettlementListEvent.list_id == row.id)
+            .order_by(SettlementListEvent.id)
+        )
+    )
+    versions = session.scalars(
+        select(SettlementListVersion)
+        .where(SettlementListVersion.list_id == row.id)
+        .order_by(SettlementListVersion.id)
+    )
+    items: list[dict[str, Any]] = [
+        {
+            "at": v.received_at.isoformat(),
+            "action": "receive",
+            "action_label": action_label("receive"),
+            "from_state": None,
+            "to_state": v.state,
+            "to_state_label": state_label(v.state),
+            "version": v.version,
+            "reason": None,
+            "actor": v.received_by,
+            "role": None,
+            "details": None,
+        }
+        for v in versions
+    ]
+    items += [
+        {
+            "at": e.created_at.isoformat(),
+            "action": e.action,
+            "action_label": action_label(e.action),
+            "from_state": e.from_state,
+            "to_state": e.to_state,
+            "to_state_label": state_label(e.to_state),
+            "version": e.version,
+            "reason": e.reason,
+            "actor": e.actor_name,
+            "role": e.role,
+            "details": e.details,
+        }
+        for e in events
+    ]
+    items.sort(key=lambda item: item["at"])
+    with_reason = [e for e in events if e.reason and e.to_state == row.state]
+    latest = with_reason[-1] if with_reason else None
+    adj = latest_adjustments(session, [row]).get(row.id)
+    conf = session.scalar(
+        select(SettlementConfirmation).where(SettlementConfirmation.list_id == row.id)
+    )
+    return {
+        "list_id": row.id,
+        "setl_id": row.setl_id,
+        "hospital_code": row.hospital_code,
+        "version": row.version,
+        "state": row.state,
+        "state_label": state_label(row.state),
+        "reason": None
+        if latest is None
+        else {
+            "action": latest.action,
+            "action_label": action_label(latest.action),
+            "text": latest.reason,
+            "at": latest.created_at.isoformat(),
+            "actor": latest.actor_name,
+        },
+        "adjustment": None
+        if adj is None
+        else {
+            "original_payment": str(adj.original_payment),
+            "adjusted_payment": str(adj.adjusted_payment),
+            "original_fund": str(adj.original_fund),
+            "adjusted_fund": str(adj.adjusted_fund),
+            "reason": adj.reason,
+            "at": adj.created_at.isoformat(),
+        },
+        "confirmation": None
+        if conf is None
+        else {
+            "period": conf.period_code,
+            "batch_id": conf.batch_id,
+            "amount_paid": str(conf.amount_paid),
+            "fund_amount": str(conf.fund_amount),
+            "adjusted": conf.adjusted,
+            "confirmed_at": conf.confirmed_at.isoformat(),
+        },
+        "events": items,
+    }

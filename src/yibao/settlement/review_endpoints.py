@@ -1,0 +1,405 @@
+"""JSON API of settlement review and period confirmation.
+
+* ``/api/settlement/review`` — the reviewer's queue and decisions (approve, return,
+  adjust, bulk approve);
+* ``/api/settlement/periods`` — periods, their confirmation (a job) and records;
+* ``/api/settlement/lists/{id}/history`` — a list's state history with the reasons
+  (hospital users read their own lists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from yibao.accounts.models import User
+from yibao.accounts.roles import Permission
+from yibao.accounts.scoping import get_scope
+from yibao.api.deps import Db, request_actor, require
+from yibao.jobs.endpoints import runner_of
+from yibao.jobs.service import do_submit_job
+from yibao.kit.errors import Forbidden, ValidationFailed
+from yibao.kit.paging import clamp_page
+from yibao.settlement import tasks
+from yibao.settlement.confirm import batch_summary, do_start_confirmation, remaining_count
+from yibao.settlement.history import list_history
+from yibao.settlement.models import (
+    SettlementConfirmation,
+    SettlementConfirmBatch,
+    SettlementPeriod,
+)
+from yibao.settlement.review import (
+    ReviewFilter,
+    bulk_ids,
+    do_adjust_list,
+    do_approve_list,
+    do_bulk_approve_lists,
+    do_return_list,
+    do_start_review,
+    parse_period,
+    review_queue,
+    state_label,
+)
+
+REVIEW = require(Permission.REVIEW_SETTLEMENT)
+VIEW = require(Permission.VIEW_CASES)
+
+review_router = APIRouter(prefix="/api/settlement/review", tags=["settlement 结算审核"])
+periods_router = APIRouter(prefix="/api/settlement/periods", tags=["settlement 结算期间"])
+lists_router = APIRouter(prefix="/api/settlement/lists", tags=["settlement 结算清单"])
+
+
+class DecisionIn(BaseModel):
+    reason: str | None = Field(None, description="原因（退回、调整必填）")
+
+
+class AdjustIn(BaseModel):
+    reason: str | None = Field(None, description="调整原因（必填）")
+    drg_payment: str | int | float | None = Field(None, description="调整后的 DRG 支付金额（元）")
+
+
+class FilterIn(BaseModel):
+    hospital: str | None = None
+    drg: str | None = None
+    payment_class: str | None = None
+    state: str | None = None
+    has_warnings: bool | None = None
+    period: str | None = None
+
+    def to_filter(self) -> ReviewFilter:
+        return ReviewFilter(
+            hospital=self.hospital,
+            drg=self.drg,
+            payment_class=self.payment_class,
+            states=_states(self.state),
+            has_warnings=self.has_warnings,
+            period=self.period,
+        )
+
+
+class BulkIn(BaseModel):
+    ids: list[int] | None = Field(None, description="清单 id 列表")
+    filter: FilterIn | None = Field(None, description="或：按审核队列的筛选条件")
+    reason: str | None = None
+
+
+class ConfirmIn(BaseModel):
+    region: str | None = Field(None, description="区划；不填为本人所在区划")
+    chunk_size: int | None = Field(None, description="每个事务确认的清单数（默认 500）")
+
+
+def _states(value: str | None) -> tuple[str, ...]:
+    return tuple(s.strip() for s in (value or "").split(",") if s.strip())
+
+
+# --------------------------------------------------------------------------- review
+
+
+@review_router.get("")
+def queue(
+    db: Db,
+    user: User = REVIEW,
+    hospital: str | None = Query(None, description="医疗机构编码"),
+    drg: str | None = None,
+    payment_class: str | None = Query(None, description="normal / high / low / …"),
+    state: str | None = Query(None, description="状态，逗号分隔；默认 priced,under_review；all"),
+    has_warnings: bool | None = Query(None, description="是否有质控提示"),
+    period: str | None = Query(None, description="出院年月 YYYY-MM"),
+    page: int = 1,
+    size: int = 50,
+) -> dict[str, Any]:
+    """审核队列：按医疗机构、DRG、支付类别、状态、质控提示、出院年月筛选，分页。"""
+    page, size = clamp_page(page, size)
+    flt = ReviewFilter(hospital, drg, payment_class, _states(state), has_warnings, period)
+    result = review_queue(db, flt, page, size)
+    return {
+        "total": result.total,
+        "page": result.page,
+        "size": result.size,
+        "pages": result.pages,
+        "items": result.items,
+    }
+
+
+def _decision(db: Db, list_id: int, state: str) -> dict[str, Any]:
+    history = list_history(db, list_id)
+    return {
+        "id": list_id,
+        "setl_id": history["setl_id"],
+        "state": state,
+        "state_label": state_label(state),
+        "reason": history["reason"],
+        "adjustment": history["adjustment"],
+    }
+
+
+@review_router.post("/{list_id}/start")
+def start(list_id: int, request: Request, db: Db, user: User = REVIEW) -> dict[str, Any]:
+    """提交审核（已计价 → 审核中）。"""
+    state = do_start_review(db, list_id, user_role=user.role, actor=request_actor(request, user))
+    return _decision(db, list_id, state)
+
+
+@review_router.post("/{list_id}/approve")
+def approve(
+    list_id: int, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
+) -> dict[str, Any]:
+    """审核通过。"""
+    state = do_approve_list(
+        db,
+        list_id,
+        user_role=user.role,
+        actor=request_actor(request, user),
+        reason=body.reason if body else None,
+    )
+    return _decision(db, list_id, state)
+
+
+@review_router.post("/{list_id}/return")
+def return_list(
+    list_id: int, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
+) -> dict[str, Any]:
+    """退回医院（必须填写原因）。"""
+    state = do_return_list(
+        db,
+        list_id,
+        reason=body.reason if body else None,
+        user_role=user.role,
+        actor=request_actor(request, user),
+    )
+    return _decision(db, list_id, state)
+
+
+@review_router.post("/{list_id}/adjust")
+def adjust(
+    list_id: int, request: Request, db: Db, body: AdjustIn | None = None, user: User = REVIEW
+) -> dict[str, Any]:
+    """调整扣减：填写原因和调整后的 DRG 支付金额（原计价保留）。"""
+    body = body or AdjustIn(reason=None, drg_payment=None)
+    do_adjust_list(
+        db,
+        list_id,
+        reason=body.reason,
+        drg_payment=body.drg_payment,
+        user_role=user.role,
+        actor=request_actor(request, user),
+    )
+    return _decision(db, list_id, "adjusted")
+
+
+@review_router.post("/bulk-approve")
+def bulk_approve(body: BulkIn, request: Request, db: Db, user: User = REVIEW) -> dict[str, Any]:
+    """批量审核通过（ids 或筛选条件），一个事务；每份清单单独报告结果。"""
+    if body.ids is not None and body.filter is not None:
+        raise ValidationFailed("ids 与 filter 只能给出其一", field="ids")
+    if body.ids is not None:
+        ids = body.ids
+    elif body.filter is not None:
+        ids = bulk_ids(db, body.filter.to_filter())
+    else:
+        raise ValidationFailed("请给出要审核通过的清单 ids 或筛选条件 filter", field="ids")
+    if not ids:
+        return {"requested": 0, "approved": 0, "refused": 0, "results": []}
+    results = do_bulk_approve_lists(
+        db, ids, user_role=user.role, actor=request_actor(request, user), reason=body.reason
+    )
+    approved = sum(r.ok for r in results)
+    return {
+        "requested": len(results),
+        "approved": approved,
+        "refused": len(results) - approved,
+        "results": [asdict(r) for r in results],
+    }
+
+
+# --------------------------------------------------------------------------- lists
+
+
+@lists_router.get("/{list_id}/history")
+def history(list_id: int, db: Db, user: User = VIEW) -> dict[str, Any]:
+    """清单状态历史：接收的版本、审核 / 退回 / 调整 / 确认，以及退回或调整的原因。"""
+    return list_history(db, list_id)
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def _region(db: Db, user: User, region: str | None) -> str:
+    """The period's region: the given one (inside the user's area) or the user's own."""
+    code = (region or user.region_code or "").strip()
+    if not code:
+        raise ValidationFailed("请给出区划 region", field="region")
+    scope = get_scope(db)
+    if scope is None or not scope.allows(None, code):
+        raise Forbidden(f"区划 {code} 不在您的辖区内")
+    return code
+
+
+@periods_router.get("")
+def periods(
+    db: Db, user: User = REVIEW, region: str | None = None, year: int | None = None
+) -> dict[str, Any]:
+    """结算期间及其状态（本人辖区内）。"""
+    code = _region(db, user, region)
+    stmt = select(SettlementPeriod).where(SettlementPeriod.region_code == code)
+    if year:
+        stmt = stmt.where(SettlementPeriod.code.startswith(f"{year:04d}-"))
+    rows = db.scalars(stmt.order_by(SettlementPeriod.code.desc()).limit(240))
+    return {
+        "items": [
+            {
+                "id": p.id,
+                "region": p.region_code,
+                "period": p.code,
+                "start_date": p.start_date.isoformat(),
+                "end_date": p.end_date.isoformat(),
+                "status": p.status,
+                "status_label": p.status_label,
+            }
+            for p in rows
+        ]
+    }
+
+
+def _batches(db: Db, region: str, period: str) -> list[SettlementConfirmBatch]:
+    return list(
+        db.scalars(
+            select(SettlementConfirmBatch)
+            .where(
+                SettlementConfirmBatch.region_code == region,
+                SettlementConfirmBatch.period_code == period,
+            )
+            .order_by(SettlementConfirmBatch.id)
+        )
+    )
+
+
+@periods_router.get("/{period}")
+def period_detail(
+    period: str, db: Db, user: User = REVIEW, region: str | None = None
+) -> dict[str, Any]:
+    """结算期间：状态、确认批次、确认合计、待确认清单数。"""
+    parse_period(period)
+    code = _region(db, user, region)
+    row = db.scalar(
+        select(SettlementPeriod).where(
+            SettlementPeriod.region_code == code, SettlementPeriod.code == period
+        )
+    )
+    batches = _batches(db, code, period)
+    totals = db.execute(
+        select(
+            func.count(SettlementConfirmation.id),
+            func.sum(SettlementConfirmation.amount_paid),
+            func.sum(SettlementConfirmation.fund_amount),
+        ).where(SettlementConfirmation.batch_id.in_([b.id for b in batches] or [-1]))
+    ).one()
+    return {
+        "region": code,
+        "period": period,
+        "status": row.status if row else "open",
+        "status_label": row.status_label if row else "未结算",
+        "confirmed": int(totals[0] or 0),
+        "amount_paid": f"{totals[1] or 0:.2f}",
+        "fund_amount": f"{totals[2] or 0:.2f}",
+        "batches": [batch_summary(db, b) for b in batches],
+        "to_confirm": remaining_count(db, code, period),
+    }
+
+
+@periods_router.post("/{period}/confirm", status_code=202)
+def confirm(
+    period: str, request: Request, db: Db, body: ConfirmIn | None = None, user: User = REVIEW
+) -> JSONResponse:
+    """确认结算（作业）：本期间审核通过 / 调整的清单逐批确认，可中断后续跑。"""
+    body = body or ConfirmIn(region=None, chunk_size=None)
+    actor = request_actor(request, user)
+    batch = do_start_confirmation(
+        db,
+        region_code=_region(db, user, body.region),
+        period_code=period,
+        actor=actor,
+        chunk_size=body.chunk_size,
+    )
+    job = do_submit_job(
+        db,
+        runner_of(request),
+        kind=tasks.CONFIRM_KIND,
+        params={"batch_id": batch.id, "chunk_size": body.chunk_size},
+        actor=actor,
+        message=f"排队中：确认结算 {batch.period_code}",
+    )
+    batch.job_id = job.id
+    return JSONResponse(
+        status_code=202,
+        content={
+            "job_id": job.id,
+            "batch_id": batch.id,
+            "status": job.status,
+            "status_url": f"/api/jobs/{job.id}",
+            "resumed": batch.runs > 0,
+        },
+    )
+
+
+@periods_router.get("/{period}/confirmations")
+def confirmations(
+    period: str,
+    db: Db,
+    user: User = REVIEW,
+    region: str | None = None,
+    hospital: str | None = None,
+    page: int = 1,
+    size: int = 50,
+) -> dict[str, Any]:
+    """确认结算记录（分页）与合计。"""
+    parse_period(period)
+    page, size = clamp_page(page, size)
+    code = _region(db, user, region)
+    batch_ids = [b.id for b in _batches(db, code, period)] or [-1]
+    stmt = select(SettlementConfirmation).where(SettlementConfirmation.batch_id.in_(batch_ids))
+    if hospital:
+        stmt = stmt.where(SettlementConfirmation.hospital_code == hospital)
+    sub = stmt.subquery()
+    total, amount, fund = db.execute(
+        select(func.count(), func.sum(sub.c.amount_paid), func.sum(sub.c.fund_amount))
+    ).one()
+    rows = db.scalars(
+        stmt.order_by(SettlementConfirmation.id).offset((page - 1) * size).limit(size)
+    )
+    return {
+        "total": int(total or 0),
+        "amount_paid": f"{amount or 0:.2f}",
+        "fund_amount": f"{fund or 0:.2f}",
+        "page": page,
+        "size": size,
+        "items": [
+            {
+                "list_id": c.list_id,
+                "case_id": c.case_id,
+                "setl_id": c.setl_id,
+                "hospital_code": c.hospital_code,
+                "period": c.period_code,
+                "batch_id": c.batch_id,
+                "drg": c.drg,
+                "payment_class": c.payment_class,
+                "drg_payment": str(c.drg_payment),
+                "adjusted": c.adjusted,
+                "amount_paid": str(c.amount_paid),
+                "fund_amount": str(c.fund_amount),
+                "confirmed_at": c.confirmed_at.isoformat(),
+            }
+            for c in rows
+        ],
+    }
+
+
+router = APIRouter()
+router.include_router(review_router)
+router.include_router(periods_router)
+router.include_router(lists_router)
