@@ -11,6 +11,8 @@ from yibao.measurement.endpoints import router as measurement_router
 from yibao.regions.endpoints import router as regions_router
 from yibao.settlement.endpoints import router as settlement_router
 from yibao.settlement.review_endpoints import router as settlement_review_router
+from yibao.settlement.special_endpoints import router as settlement_special_router
+from yibao.settlement.statements_endpoints import router as settlement_statements_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 router.include_router(accounts_router)
@@ -21,3 +23,5 @@ router.include_router(jobs_router)
 router.include_router(measurement_router)
 router.include_router(settlement_router)
 router.include_router(settlement_review_router)
+router.include_router(settlement_statements_router)
+router.include_router(settlement_special_router)

@@ -251,6 +251,27 @@ def _adjustments(session: Session, rows: Sequence[Any]) -> dict[int, SettlementA
     return out
 
 
+def _special_decisions(session: Session, rows: Sequence[Any]) -> dict[int, tuple[Any, Any]]:
+    """(payment, fund) of approved special cases (特例单议) for the lists in ``rows``."""
+    from yibao.settlement.models import SpecialCaseApplication
+
+    wanted = [r.id for r in rows if r.state == State.SPECIAL_APPROVED]
+    if not wanted:
+        return {}
+    out: dict[int, tuple[Any, Any]] = {}
+    for app in session.scalars(
+        select(SpecialCaseApplication)
+        .where(
+            SpecialCaseApplication.list_id.in_(wanted),
+            SpecialCaseApplication.status == "approved",
+        )
+        .order_by(SpecialCaseApplication.id)
+    ):
+        if app.new_payment is not None:
+            out[app.list_id] = (app.new_payment, app.new_fund)
+    return out
+
+
 def do_confirm_chunk(
     session: Session, batch_id: int, *, actor: Actor, after_id: int = 0, limit: int
 ) -> ChunkResult:
@@ -276,6 +297,7 @@ def do_confirm_chunk(
     if not rows:
         return ChunkResult(0, after_id, ZERO, ZERO)
     adjustments = _adjustments(session, rows)
+    specials = _special_decisions(session, rows)
     by_source: dict[str, list[int]] = {}
     for r in rows:
         target = transition(r.state, Action.CONFIRM, role)  # the machine decides
@@ -301,6 +323,9 @@ def do_confirm_chunk(
         adj = adjustments.get(r.id)
         amount = adj.adjusted_payment if adj else r.drg_payment
         fund = adj.adjusted_fund if adj else r.fund_amount
+        if r.id in specials:  # an approved special case is paid as the panel decided
+            amount, special_fund = specials[r.id]
+            fund = special_fund if special_fund is not None else fund
         amount_sum += amount
         fund_sum += fund
         confirmations.append(

@@ -233,3 +233,87 @@ class SettlementConfirmation(ScopedRow, Base):
     __table_args__ = (
         Index("ix_settlement_confirmations_region_period", "region_code", "period_code"),
     )
+
+
+# ------------------------------------------------------------ special cases and appeals
+
+SPECIAL_STATUSES = {"applied": "评审中", "approved": "评审通过", "rejected": "评审不通过"}
+APPEAL_STATUSES = {"pending": "申诉中", "upheld": "申诉成立", "rejected": "申诉驳回"}
+
+
+class SpecialCaseApplication(ScopedRow, Base):
+    """A hospital's special-case application (特例单议申请) for one list, with the
+    quota figures it was admitted under, its attachments and the experts' decision.
+    An approval re-prices the list: ``new_payment`` (``method`` ``items``: the case's
+    total cost; ``amount``: the given amount); ``original_*`` keep the pricing."""
+
+    __tablename__ = "special_case_applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("settlement_lists.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    setl_id: Mapped[str] = mapped_column(String(40))
+    hospital_code: Mapped[str] = mapped_column(String(12))
+    period_code: Mapped[str] = mapped_column(String(7))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="applied")
+    reason: Mapped[str] = mapped_column(String(1000))
+    new_tech: Mapped[bool] = mapped_column(Boolean, default=False)
+    quota: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    from_state: Mapped[str] = mapped_column(String(20))
+    applied_by: Mapped[str] = mapped_column(String(100))
+    applied_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    method: Mapped[str | None] = mapped_column(String(10))
+    original_payment: Mapped[Decimal | None] = mapped_column(Money())
+    original_fund: Mapped[Decimal | None] = mapped_column(Money())
+    new_payment: Mapped[Decimal | None] = mapped_column(Money())
+    new_fund: Mapped[Decimal | None] = mapped_column(Money())
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+
+    __table_args__ = (
+        CheckConstraint("status in ('applied','approved','rejected')", name="status"),
+        Index("ix_special_case_applications_hospital_period", "hospital_id", "period_code"),
+    )
+
+    @property
+    def status_label(self) -> str:
+        return SPECIAL_STATUSES.get(self.status, self.status)
+
+
+class SettlementAppeal(ScopedRow, Base):
+    """A hospital's appeal (申诉) against an adjustment or a rejected special case,
+    filed before ``deadline`` (a business date, inclusive), and its decision."""
+
+    __tablename__ = "settlement_appeals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("settlement_lists.id", ondelete="CASCADE"), index=True
+    )
+    special_id: Mapped[int | None] = mapped_column(
+        ForeignKey("special_case_applications.id", ondelete="SET NULL")
+    )
+    setl_id: Mapped[str] = mapped_column(String(40))
+    hospital_code: Mapped[str] = mapped_column(String(12))
+    version: Mapped[int] = mapped_column(Integer)
+    contested_state: Mapped[str] = mapped_column(String(20))
+    decision_at: Mapped[datetime] = mapped_column(TZDateTime())
+    deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    reason: Mapped[str] = mapped_column(String(1000))
+    filed_by: Mapped[str] = mapped_column(String(100))
+    filed_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+
+    __table_args__ = (CheckConstraint("status in ('pending','upheld','rejected')", name="status"),)
+
+    @property
+    def status_label(self) -> str:
+        return APPEAL_STATUSES.get(self.status, self.status)

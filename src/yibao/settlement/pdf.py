@@ -1,0 +1,122 @@
+"""A hospital's monthly statement as a one-page PDF in Chinese (reportlab, built-in
+CID font STSong-Light: no font file needed)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+FONT = "STSong-Light"
+
+FIGURES: tuple[tuple[str, str], ...] = (
+    ("fund_drg", "按病组支付病例 基金支付"),
+    ("fund_items", "按项目支付病例 基金支付"),
+    ("fund_total", "基金支付合计"),
+    ("deductions", "审核调整扣减"),
+    ("settlement_amount", "本月结算金额"),
+    ("prepaid", "本月预拨金额"),
+    ("deposit_withheld", "预留质量保证金"),
+    ("advances", "已预付金额"),
+    ("net_payable", "本月应付净额"),
+)
+CLASSES = {
+    "normal": "正常病例",
+    "high": "高倍率病例",
+    "low": "低倍率病例",
+    "qy": "歧义病例",
+    "ungroupable": "不能入组",
+    "no_standard": "无支付标准",
+    "special": "特例单议",
+}
+
+
+def _font() -> None:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+
+def _table(rows: list[list[str]], widths: list[float]) -> Table:
+    table = Table(rows, colWidths=widths)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), FONT, 10),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
+                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+            ]
+        )
+    )
+    return table
+
+
+def statement_pdf(
+    statement: Mapping[str, Any], cases: pl.DataFrame, hospital_name: str = ""
+) -> bytes:
+    """One page: heading, the statement figures and the case count per payment class."""
+    _font()
+    title = ParagraphStyle("t", fontName=FONT, fontSize=16, leading=22, alignment=1)
+    body = ParagraphStyle("b", fontName=FONT, fontSize=10, leading=14)
+    rate = _pct(statement["deposit_rate"])
+    figures = [["项目", "金额（元）"]] + [
+        [label if key != "deposit_withheld" else f"{label}（{rate}）", f"{statement[key]:,.2f}"]
+        for key, label in FIGURES
+    ]
+    counts = (
+        cases.group_by("payment_class")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("amount_paid").sum().alias("paid"),
+            pl.col("fund_amount").sum().alias("fund"),
+        )
+        .sort("payment_class")
+    )
+    count_rows = [["病例类型", "病例数", "支付金额（元）", "基金支付（元）"]] + [
+        [CLASSES.get(c, c), str(n), f"{paid:,.2f}", f"{fund:,.2f}"]
+        for c, n, paid, fund in counts.rows()
+    ]
+    paid_sum, fund_sum = sum(r[2] for r in counts.rows()), sum(r[3] for r in counts.rows())
+    count_rows.append(["合计", str(cases.height), f"{paid_sum:,.2f}", f"{fund_sum:,.2f}"])
+    story = [
+        Paragraph("医疗保障基金 DRG 付费月度结算单", title),
+        Spacer(1, 4 * mm),
+        Paragraph(
+            f"结算期间：{statement['period']}；医疗机构：{statement['hospital_code']} "
+            f"{hospital_name}",
+            body,
+        ),
+        Paragraph(
+            f"病例数：{statement['cases']}（按病组 {statement['drg_cases']}，"
+            f"按项目 {statement['item_cases']}）",
+            body,
+        ),
+        Spacer(1, 4 * mm),
+        _table(figures, [90 * mm, 60 * mm]),
+        Spacer(1, 6 * mm),
+        Paragraph("病例数统计", body),
+        Spacer(1, 2 * mm),
+        _table(count_rows, [45 * mm, 25 * mm, 45 * mm, 45 * mm]),
+        Spacer(1, 6 * mm),
+        Paragraph("说明：本结算单根据已确认结算记录生成；质量保证金于年终考核后按得分返还。", body),
+    ]
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf, pagesize=A4, title=f"结算单 {statement['period']} {statement['hospital_code']}"
+    )
+    doc.build(story)
+    return buf.getvalue()
+
+
+def _pct(value: Any) -> str:
+    return f"{(Decimal(str(value)) * 100).normalize():f}%"

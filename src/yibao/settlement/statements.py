@@ -1,0 +1,213 @@
+"""Monthly statements and year-end clearing, derived from the stored confirmations.
+
+Nothing here is stored: a statement is recomputed (deterministically) from the
+period's :class:`SettlementConfirmation` rows and the case pricings, through the pure
+engine (:func:`monthly_statement`, :func:`year_end_clearing`).
+
+* The priced frame fed to the engine carries each case's *original* payment and fund
+  amount (the pricing); a reviewer's adjustment enters as a deduction in fund terms
+  (original fund − adjusted fund), so fund total − deductions = Σ confirmed fund.
+* Payment basis: from the pricing terms (``payment_basis``); ``normal`` cases without
+  terms count as ``standard``, every other class as ``items``.
+* Year-end clearing re-uses the confirmations of every ``YYYY-MM`` period of the year;
+  the relative weight is read from the payment-standard set used in pricing, the
+  item-paid part is the payment (``items``/``special``) or payment − standard
+  (``excess``), and patient + other funds = payment − priced fund.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.engines.caseframe import MONEY
+from yibao.engines.settlement.clearing import ClearingResult, year_end_clearing
+from yibao.engines.settlement.params import ClearingParams, StatementParams
+from yibao.engines.settlement.statements import monthly_statement
+from yibao.regions.models import Hospital, region_prefix
+from yibao.settlement.models import CasePricing, SettlementConfirmation
+from yibao.settlement.review import parse_period
+
+CASE_SCHEMA: dict[str, Any] = {
+    "period": pl.String,
+    "setl_id": pl.String,
+    "hospital_code": pl.String,
+    "hospital_level": pl.String,
+    "drg": pl.String,
+    "payment_class": pl.String,
+    "payment_basis": pl.String,
+    "standard_set_id": pl.Int64,
+    "payment_standard": MONEY,
+    "drg_payment": MONEY,
+    "adjusted": pl.Boolean,
+    "amount_paid": MONEY,
+    "original_fund": MONEY,
+    "fund_amount": MONEY,
+    "fund_deduction": MONEY,
+}
+
+
+def _basis(terms: Any, payment_class: str) -> str:
+    if isinstance(terms, str):
+        try:
+            terms = json.loads(terms)
+        except ValueError:
+            terms = None
+    basis = terms.get("payment_basis") if isinstance(terms, dict) else None
+    if basis:
+        return str(basis)
+    return "standard" if payment_class == "normal" else "items"
+
+
+def confirmed_cases(
+    session: Session,
+    region_code: str,
+    periods: list[str],
+    hospital_code: str | None = None,
+) -> pl.DataFrame:
+    """One row per confirmed list of ``periods`` in the region's subtree (sorted)."""
+    stmt = (
+        select(
+            SettlementConfirmation,
+            CasePricing.fund_amount,
+            CasePricing.terms,
+            CasePricing.standard_set_id,
+            CasePricing.payment_standard,
+            Hospital.level,
+        )
+        .outerjoin(CasePricing, CasePricing.case_id == SettlementConfirmation.case_id)
+        .outerjoin(Hospital, Hospital.code == SettlementConfirmation.hospital_code)
+        .where(
+            SettlementConfirmation.region_code.startswith(region_prefix(region_code)),
+            SettlementConfirmation.period_code.in_(periods),
+        )
+        .order_by(SettlementConfirmation.period_code, SettlementConfirmation.setl_id)
+    )
+    if hospital_code is not None:
+        stmt = stmt.where(SettlementConfirmation.hospital_code == hospital_code)
+    rows = []
+    for c, priced_fund, terms, set_id, standard, level in session.execute(stmt):
+        original = priced_fund if priced_fund is not None else c.fund_amount
+        rows.append(
+            (
+                c.period_code,
+                c.setl_id,
+                c.hospital_code,
+                level,
+                c.drg,
+                c.payment_class,
+                _basis(terms, c.payment_class),
+                set_id,
+                standard,
+                c.drg_payment,
+                c.adjusted,
+                c.amount_paid,
+                original,
+                c.fund_amount,
+                original - c.fund_amount,
+            )
+        )
+    return pl.DataFrame(rows, schema=CASE_SCHEMA, orient="row")
+
+
+def _priced(cases: pl.DataFrame) -> pl.DataFrame:
+    return cases.select(
+        "hospital_code",
+        "payment_basis",
+        pl.lit(Decimal("0.00")).cast(MONEY).alias("total_cost"),
+        "drg_payment",
+        pl.col("original_fund").alias("fund_amount"),
+    )
+
+
+def _deductions(cases: pl.DataFrame) -> pl.DataFrame:
+    return cases.select("hospital_code", pl.col("fund_deduction").alias("amount"))
+
+
+def period_statements(
+    session: Session,
+    region_code: str,
+    period: str,
+    *,
+    hospital_code: str | None = None,
+    params: StatementParams | None = None,
+    advances: Mapping[str, Decimal] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(statements, case detail) of a period: one statement row per hospital."""
+    parse_period(period)
+    cases = confirmed_cases(session, region_code, [period], hospital_code)
+    wanted = {h: a for h, a in (advances or {}).items() if h in set(cases["hospital_code"])}
+    frame = monthly_statement(
+        _priced(cases), params, period=period, adjustments=_deductions(cases), advances=wanted
+    )
+    return frame.drop("total_cost"), cases
+
+
+def _year_cases(session: Session, cases: pl.DataFrame) -> pl.DataFrame:
+    from yibao.measurement.service import standards_frame
+
+    weights = []
+    for set_id in cases["standard_set_id"].drop_nulls().unique().to_list():
+        std = standards_frame(session, int(set_id)).select(
+            pl.lit(set_id, dtype=pl.Int64).alias("standard_set_id"),
+            "drg",
+            "hospital_level",
+            "relative_weight",
+        )
+        weights.append(std)
+    joined = (
+        cases.join(pl.concat(weights), on=["standard_set_id", "drg", "hospital_level"], how="left")
+        if weights
+        else cases.with_columns(pl.lit(None, dtype=pl.Decimal(18, 4)).alias("relative_weight"))
+    )
+    basis = pl.col("payment_basis")
+    items = (
+        pl.when(basis == "standard")
+        .then(pl.lit(Decimal("0.00")))
+        .when(basis == "excess")
+        .then(pl.col("drg_payment") - pl.col("payment_standard").fill_null(Decimal(0)))
+        .otherwise(pl.col("drg_payment"))
+    )
+    return joined.select(
+        "setl_id",
+        "hospital_code",
+        "hospital_level",
+        "payment_class",
+        "payment_basis",
+        "relative_weight",
+        "drg_payment",
+        items.cast(MONEY).alias("items_part"),
+        (pl.col("drg_payment") - pl.col("original_fund")).cast(MONEY).alias("patient_other"),
+        pl.col("original_fund").alias("fund_amount"),
+    )
+
+
+def clearing(
+    session: Session,
+    region_code: str,
+    year: int,
+    *,
+    budget: Decimal,
+    scores: Mapping[str, Decimal | int],
+    params: ClearingParams,
+    statement_params: StatementParams | None = None,
+) -> ClearingResult:
+    """Year-end clearing of the region's confirmed cases of ``year``."""
+    periods = [f"{year:04d}-{m:02d}" for m in range(1, 13)]
+    cases = confirmed_cases(session, region_code, periods)
+    monthly = [
+        monthly_statement(
+            _priced(part),
+            statement_params or StatementParams(deposit_rate=params.deposit_rate),
+            period=str(key[0]),
+            adjustments=_deductions(part),
+        )
+        for key, part in cases.group_by("period", maintain_order=True)
+    ]
+    return year_end_clearing(_year_cases(session, cases), budget, monthly, scores, params)

@@ -1,0 +1,267 @@
+"""Monthly statements (月度结算单) and year-end clearing (年终清算) over HTTP.
+
+* ``GET /api/settlement/periods/{YYYY-MM}/statements`` — every hospital in scope (a
+  hospital user: its own only);
+* ``GET /api/settlement/periods/{YYYY-MM}/statements/{hospital}?format=json|xlsx|pdf``;
+* ``POST /api/settlement/years/{year}/clearing[?format=xlsx]`` — bureau reviewers and
+  admins only.
+
+Statements are derived from the confirmations on each request; nothing is stored.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+from typing import Any, Literal
+
+import polars as pl
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from yibao.accounts.models import User
+from yibao.accounts.roles import Permission, Role
+from yibao.accounts.scoping import get_scope
+from yibao.api.deps import Db, require
+from yibao.engines.settlement.params import (
+    ClearingParams,
+    StatementParams,
+    parse_settlement_params,
+)
+from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
+from yibao.regions.models import Hospital
+from yibao.settlement import statements as svc
+from yibao.settlement.pdf import statement_pdf
+
+VIEW = require(Permission.VIEW_CASES)
+STATEMENT_ROLES = {Role.BUREAU_REVIEWER.value, Role.BUREAU_ADMIN.value}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+router = APIRouter(tags=["settlement 结算单与清算"])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _own_hospital(db: Db, user: User) -> str | None:
+    """The hospital code of a hospital user (None for bureau users)."""
+    scope = get_scope(db)
+    if scope is None:
+        raise Forbidden("无数据范围 / no data scope")
+    if scope.hospital_id is None:
+        if user.role not in STATEMENT_ROLES:
+            raise Forbidden("仅结算审核员、医保局管理员或医院本身可查看结算单")
+        return None
+    return db.scalar(select(Hospital.code).where(Hospital.id == scope.hospital_id))
+
+
+def _region(db: Db, user: User, region: str | None) -> str:
+    scope = get_scope(db)
+    if scope is not None and scope.hospital_id is not None:  # a hospital: its own region
+        own = db.scalar(select(Hospital.region_code).where(Hospital.id == scope.hospital_id))
+        if own is None:
+            raise Forbidden("无数据范围 / no data scope")
+        return own
+    code = (region or user.region_code or "").strip()
+    if not code:
+        raise ValidationFailed("请给出区划 region", field="region")
+    if scope is None or not scope.allows(None, code):
+        raise Forbidden(f"区划 {code} 不在您的辖区内")
+    return code
+
+
+def _advances(text: str | None) -> dict[str, Decimal]:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError
+        return {str(k): Decimal(str(v)) for k, v in data.items()}
+    except (ValueError, ArithmeticError):
+        raise ValidationFailed(
+            'advances：已预付金额须为 JSON 对象 {"医院编码": 金额}', field="advances"
+        ) from None
+
+
+def _statement_params(deposit_rate: Decimal | None, prepay_share: Decimal | None) -> Any:
+    given = {"deposit_rate": deposit_rate, "prepay_share": prepay_share}
+    return parse_settlement_params(
+        StatementParams, {k: v for k, v in given.items() if v is not None}
+    )
+
+
+def _compute(
+    db: Db,
+    user: User,
+    period: str,
+    hospital: str | None,
+    *,
+    region: str | None,
+    deposit_rate: Decimal | None,
+    prepay_share: Decimal | None,
+    advances: str | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    own = _own_hospital(db, user)
+    if own is not None and hospital is not None and hospital != own:
+        raise NotFound(f"医院 {hospital} 的结算单不存在 / not found")
+    return svc.period_statements(
+        db,
+        _region(db, user, region),
+        period,
+        hospital_code=hospital or own,
+        params=_statement_params(deposit_rate, prepay_share),
+        advances=_advances(advances),
+    )
+
+
+@router.get("/api/settlement/periods/{period}/statements")
+def statements(
+    period: str,
+    db: Db,
+    user: User = VIEW,
+    region: str | None = None,
+    deposit_rate: Decimal | None = None,
+    prepay_share: Decimal | None = None,
+    advances: str | None = Query(None, description='{"医院编码": 已预付金额} (JSON)'),
+) -> dict[str, Any]:
+    """各医院月度结算单（医院用户仅本院）。"""
+    frame, cases = _compute(
+        db,
+        user,
+        period,
+        None,
+        region=region,
+        deposit_rate=deposit_rate,
+        prepay_share=prepay_share,
+        advances=advances,
+    )
+    return {"period": period, "cases": cases.height, "items": _jsonable(frame.to_dicts())}
+
+
+@router.get("/api/settlement/periods/{period}/statements/{hospital}", response_model=None)
+def statement(
+    period: str,
+    hospital: str,
+    db: Db,
+    user: User = VIEW,
+    format: Literal["json", "xlsx", "pdf"] = "json",
+    region: str | None = None,
+    deposit_rate: Decimal | None = None,
+    prepay_share: Decimal | None = None,
+    advances: str | None = None,
+) -> Response | dict[str, Any]:
+    """一家医院的月度结算单：JSON、Excel（汇总 + 病例明细）或 PDF。"""
+    frame, cases = _compute(
+        db,
+        user,
+        period,
+        hospital,
+        region=region,
+        deposit_rate=deposit_rate,
+        prepay_share=prepay_share,
+        advances=advances,
+    )
+    if frame.height == 0:
+        raise NotFound(f"医院 {hospital} 在 {period} 没有已确认结算的病例 / not found")
+    row = frame.row(0, named=True)
+    name = f"statement-{period}-{hospital}"
+    if format == "xlsx":
+        buf = io.BytesIO()
+        with _workbook(buf) as wb:
+            frame.write_excel(wb, worksheet="汇总")
+            cases.write_excel(wb, worksheet="病例明细")
+        return _download(buf.getvalue(), XLSX, f"{name}.xlsx")
+    if format == "pdf":
+        hospital_name = db.scalar(select(Hospital.name).where(Hospital.code == hospital)) or ""
+        return _download(statement_pdf(row, cases, hospital_name), "application/pdf", f"{name}.pdf")
+    return {"statement": _jsonable(row), "cases": _jsonable(cases.to_dicts())}
+
+
+def _workbook(buf: io.BytesIO) -> Any:
+    from xlsxwriter import Workbook
+
+    return Workbook(buf)
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+class ClearingIn(BaseModel):
+    budget: Decimal = Field(gt=0, description="年度预算（元）")
+    method: Literal["rate", "point"] = "rate"
+    assessment_scores: dict[str, Decimal] = Field(description="医院编码 → 年度考核得分")
+    region: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="其他清算参数")
+
+
+@router.post("/api/settlement/years/{year}/clearing", response_model=None)
+def clearing(
+    year: int,
+    body: ClearingIn,
+    db: Db,
+    user: User = VIEW,
+    format: Literal["json", "xlsx"] = "json",
+) -> Response | JSONResponse:
+    """年终清算：最终费率/点值、各医院清算金额与质量保证金返还（仅医保局审核员、管理员）。"""
+    scope = get_scope(db)
+    if user.role not in STATEMENT_ROLES or scope is None or scope.hospital_id is not None:
+        raise Forbidden("仅结算审核员或医保局管理员可进行年终清算")
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed(f"year：年度须在 2000 到 2100 之间（收到 {year}）", field="year")
+    params = parse_settlement_params(ClearingParams, {**body.params, "method": body.method})
+    result = svc.clearing(
+        db,
+        _region(db, user, body.region),
+        year,
+        budget=body.budget,
+        scores=body.assessment_scores,
+        params=params,
+    )
+    hospitals = result.hospitals
+    if format == "xlsx":
+        buf = io.BytesIO()
+        with _workbook(buf) as wb:
+            hospitals.write_excel(wb, worksheet="医院清算")
+            result.cases.write_excel(wb, worksheet="病例")
+        return _download(buf.getvalue(), XLSX, f"clearing-{year}.xlsx")
+    totals = {
+        k: str(hospitals[k].sum())
+        for k in (
+            "final_payment",
+            "final_fund",
+            "deposit_released",
+            "paid_during_year",
+            "clearing_amount",
+        )
+    }
+    return JSONResponse(
+        _jsonable(
+            {
+                "year": year,
+                "method": result.method,
+                "payment_budget": result.payment_budget,
+                "fixed_total": result.fixed_total,
+                "total_points": result.total_points,
+                "final_value": result.final_value,
+                "residual": result.residual,
+                "totals": totals,
+                "hospitals": hospitals.to_dicts(),
+            }
+        )
+    )
