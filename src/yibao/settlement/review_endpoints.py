@@ -22,11 +22,10 @@ from yibao.accounts.roles import Permission
 from yibao.accounts.scoping import get_scope
 from yibao.api.deps import Db, request_actor, require
 from yibao.jobs.endpoints import runner_of
-from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import Forbidden, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.settlement import tasks
-from yibao.settlement.confirm import batch_summary, do_start_confirmation, remaining_count
+from yibao.settlement.confirm import batch_summary, remaining_count
 from yibao.settlement.history import list_history
 from yibao.settlement.models import (
     SettlementConfirmation,
@@ -318,23 +317,14 @@ def confirm(
 ) -> JSONResponse:
     """确认结算（作业）：本期间审核通过 / 调整的清单逐批确认，可中断后续跑。"""
     body = body or ConfirmIn(region=None, chunk_size=None)
-    actor = request_actor(request, user)
-    batch = do_start_confirmation(
-        db,
-        region_code=_region(db, user, body.region),
-        period_code=period,
-        actor=actor,
-        chunk_size=body.chunk_size,
-    )
-    job = do_submit_job(
+    batch, job = tasks.submit_confirmation(
         db,
         runner_of(request),
-        kind=tasks.CONFIRM_KIND,
-        params={"batch_id": batch.id, "chunk_size": body.chunk_size},
-        actor=actor,
-        message=f"排队中：确认结算 {batch.period_code}",
+        region_code=_region(db, user, body.region),
+        period_code=period,
+        actor=request_actor(request, user),
+        chunk_size=body.chunk_size,
     )
-    batch.job_id = job.id
     return JSONResponse(
         status_code=202,
         content={

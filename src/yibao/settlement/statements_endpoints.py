@@ -26,6 +26,7 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, Role
 from yibao.accounts.scoping import get_scope
 from yibao.api.deps import Db, require
+from yibao.engines.settlement.clearing import ClearingResult
 from yibao.engines.settlement.params import (
     ClearingParams,
     StatementParams,
@@ -101,7 +102,7 @@ def _statement_params(deposit_rate: Decimal | None, prepay_share: Decimal | None
     )
 
 
-def _compute(
+def compute_statements(
     db: Db,
     user: User,
     period: str,
@@ -136,7 +137,7 @@ def statements(
     advances: str | None = Query(None, description='{"医院编码": 已预付金额} (JSON)'),
 ) -> dict[str, Any]:
     """各医院月度结算单（医院用户仅本院）。"""
-    frame, cases = _compute(
+    frame, cases = compute_statements(
         db,
         user,
         period,
@@ -162,7 +163,7 @@ def statement(
     advances: str | None = None,
 ) -> Response | dict[str, Any]:
     """一家医院的月度结算单：JSON、Excel（汇总 + 病例明细）或 PDF。"""
-    frame, cases = _compute(
+    frame, cases = compute_statements(
         db,
         user,
         period,
@@ -210,6 +211,25 @@ class ClearingIn(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="其他清算参数")
 
 
+def clearing_result(db: Db, user: User, year: int, body: ClearingIn) -> ClearingResult:
+    """The year-end clearing of the user's region (bureau reviewers and admins only);
+    the API and the clearing page both come here."""
+    scope = get_scope(db)
+    if user.role not in STATEMENT_ROLES or scope is None or scope.hospital_id is not None:
+        raise Forbidden("仅结算审核员或医保局管理员可进行年终清算")
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed(f"year：年度须在 2000 到 2100 之间（收到 {year}）", field="year")
+    params = parse_settlement_params(ClearingParams, {**body.params, "method": body.method})
+    return svc.clearing(
+        db,
+        _region(db, user, body.region),
+        year,
+        budget=body.budget,
+        scores=body.assessment_scores,
+        params=params,
+    )
+
+
 @router.post("/api/settlement/years/{year}/clearing", response_model=None)
 def clearing(
     year: int,
@@ -219,20 +239,7 @@ def clearing(
     format: Literal["json", "xlsx"] = "json",
 ) -> Response | JSONResponse:
     """年终清算：最终费率/点值、各医院清算金额与质量保证金返还（仅医保局审核员、管理员）。"""
-    scope = get_scope(db)
-    if user.role not in STATEMENT_ROLES or scope is None or scope.hospital_id is not None:
-        raise Forbidden("仅结算审核员或医保局管理员可进行年终清算")
-    if not 2000 <= year <= 2100:
-        raise ValidationFailed(f"year：年度须在 2000 到 2100 之间（收到 {year}）", field="year")
-    params = parse_settlement_params(ClearingParams, {**body.params, "method": body.method})
-    result = svc.clearing(
-        db,
-        _region(db, user, body.region),
-        year,
-        budget=body.budget,
-        scores=body.assessment_scores,
-        params=params,
-    )
+    result = clearing_result(db, user, year, body)
     hospitals = result.hospitals
     if format == "xlsx":
         buf = io.BytesIO()

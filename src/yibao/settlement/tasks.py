@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from yibao.accounts.scoping import SYSTEM_SCOPE, Scope, get_scope, set_scope
 from yibao.audit.service import Actor
 from yibao.db.session import session_factory
-from yibao.jobs.runner import JobContext, JobOutcome, job_kind
+from yibao.jobs.models import Job
+from yibao.jobs.runner import JobContext, JobOutcome, JobRunner, job_kind
+from yibao.jobs.service import do_submit_job
 from yibao.settlement.confirm import (
     ConcurrentChange,
     do_confirm_chunk,
@@ -155,6 +157,37 @@ def confirm_period(
         progress=progress,
         delay_s=delay_s,
     )
+
+
+def submit_confirmation(
+    session: Session,
+    runner: JobRunner,
+    *,
+    region_code: str,
+    period_code: str,
+    actor: Actor,
+    chunk_size: int | None = None,
+) -> tuple[SettlementConfirmBatch, Job]:
+    """Start (or resume) the period's batch and queue its job, in the caller's
+    transaction (the API and the page both come here); the runner starts the job
+    after the commit.  409 while the running batch's job is still queued / running."""
+    batch = do_start_confirmation(
+        session,
+        region_code=region_code,
+        period_code=period_code,
+        actor=actor,
+        chunk_size=chunk_size,
+    )
+    job = do_submit_job(
+        session,
+        runner,
+        kind=CONFIRM_KIND,
+        params={"batch_id": batch.id, "chunk_size": chunk_size, "period": batch.period_code},
+        actor=actor,
+        message=f"排队中：确认结算 {batch.period_code}",
+    )
+    batch.job_id = job.id
+    return batch, job
 
 
 @job_kind(CONFIRM_KIND, "确认结算（结算期间）")

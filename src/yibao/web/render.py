@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from yibao.api.deps import Principal, csrf_token
 from yibao.kit.errors import DomainError
 from yibao.kit.money import format_yuan
 from yibao.kit.timeutil import local
+from yibao.settlement.statements_endpoints import STATEMENT_ROLES
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -25,15 +27,38 @@ templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 @dataclass(frozen=True)
 class NavItem:
+    """A navigation entry, shown when the role has any of ``permission`` (and, with
+    ``roles``, is one of them)."""
+
     href: str
     label: str
-    permission: Permission | None
+    permission: Permission | tuple[Permission, ...] | None
+    roles: frozenset[str] | None = None
+
+    def visible_to(self, role: str) -> bool:
+        if self.roles is not None and role not in self.roles:
+            return False
+        if self.permission is None:
+            return True
+        wanted = self.permission if isinstance(self.permission, tuple) else (self.permission,)
+        return any(has_permission(role, p) for p in wanted)
 
 
+#: roles that read monthly statements: the bureau's reviewers and admins, and hospitals
+#: (their own); the statement service refuses the others.
+STATEMENT_READERS = frozenset(STATEMENT_ROLES | {r.value for r in Role if r.is_hospital})
 NAV: tuple[NavItem, ...] = (
     NavItem("/", "首页", None),
     NavItem("/cases", "结算清单", Permission.VIEW_CASES),
     NavItem("/settlement/lists", "结算清单上传/质控", Permission.VIEW_CASES),
+    NavItem("/settlement/review", "结算审核", Permission.REVIEW_SETTLEMENT),
+    NavItem("/settlement/periods", "结算确认", Permission.REVIEW_SETTLEMENT),
+    NavItem(
+        "/settlement/special",
+        "特例单议/申诉",
+        (Permission.SUBMIT_LISTS, Permission.REVIEW_SETTLEMENT),
+    ),
+    NavItem("/settlement/statements", "结算单", Permission.VIEW_CASES, STATEMENT_READERS),
     NavItem("/grouping", "分组/预分组", Permission.GROUP_CASES),
     NavItem("/measurement", "测算", Permission.MEASURE),
     NavItem("/hospitals", "医疗机构", Permission.VIEW_HOSPITALS),
@@ -45,12 +70,14 @@ NAV: tuple[NavItem, ...] = (
 def nav_for(user: Principal | None) -> list[NavItem]:
     if user is None:
         return []
-    return [n for n in NAV if n.permission is None or has_permission(user.role, n.permission)]
+    return [n for n in NAV if n.visible_to(user.role)]
 
 
 def _fmt_dt(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):  # ISO text, as the JSON-shaped service results give it
+        value = datetime.fromisoformat(value)
     return local(value).strftime("%Y-%m-%d %H:%M")
 
 

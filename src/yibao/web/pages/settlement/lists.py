@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -31,14 +31,19 @@ from yibao.kit.paging import Page, clamp_page
 from yibao.regions.models import Hospital
 from yibao.regions.repository import list_hospitals
 from yibao.settlement.endpoints import _messages
+from yibao.settlement.history import list_history
 from yibao.settlement.intake import ListOutcome, do_intake_lists
 from yibao.settlement.models import (
     CasePricing,
     QcFinding,
+    SettlementAppeal,
     SettlementList,
     SettlementListVersion,
+    SpecialCaseApplication,
 )
+from yibao.settlement.review import QUEUE_STATES
 from yibao.web.pages.cases import _int
+from yibao.web.pages.settlement.common import take_flash
 from yibao.web.render import render
 
 router = APIRouter()
@@ -351,8 +356,39 @@ def _terms(pricing: CasePricing | None) -> list[tuple[str, str]]:
     return out
 
 
+def _history(db: Db, list_id: int) -> dict[str, Any]:
+    """The list's history as the API gives it, with the times as datetimes."""
+    history = list_history(db, list_id)
+    for event in history["events"]:
+        event["at"] = datetime.fromisoformat(event["at"])
+    return history
+
+
+def _tracks(db: Db, list_id: int) -> tuple[list[Any], list[Any]]:
+    """The list's special-case applications and appeals, newest first."""
+    apps = db.scalars(
+        select(SpecialCaseApplication)
+        .where(SpecialCaseApplication.list_id == list_id)
+        .order_by(SpecialCaseApplication.id.desc())
+    )
+    appeals = db.scalars(
+        select(SettlementAppeal)
+        .where(SettlementAppeal.list_id == list_id)
+        .order_by(SettlementAppeal.id.desc())
+    )
+    return list(apps), list(appeals)
+
+
 @router.get("/settlement/lists/{list_id}")
 def list_detail(list_id: int, request: Request, db: Db, user=VIEW) -> Response:
+    return detail_page(request, db, user, list_id)
+
+
+def detail_page(
+    request: Request, db: Db, user: User, list_id: int, status_code: int = 200, **extra: Any
+) -> Response:
+    """One list: QC findings, versions, grouping, payment, its review history; the
+    decision forms for a reviewer while the list waits for review."""
     row = db.scalar(select(SettlementList).where(SettlementList.id == list_id))
     if row is None:  # another hospital's (or region's) list looks like no list
         raise NotFound(f"结算清单 {list_id} 不存在或不在您的权限范围内")
@@ -386,5 +422,15 @@ def list_detail(list_id: int, request: Request, db: Db, user=VIEW) -> Response:
         "severity": SEVERITY,
         "sources": SOURCES,
         "class_names": CLASS_NAMES,
+        "history": _history(db, row.id),
+        "can_review": has_permission(user.role, Permission.REVIEW_SETTLEMENT)
+        and row.state in QUEUE_STATES,
+        "is_reviewer": has_permission(user.role, Permission.REVIEW_SETTLEMENT),
+        "is_hospital": has_permission(user.role, Permission.SUBMIT_LISTS),
+        "specials_and_appeals": _tracks(db, row.id),
+        "flash": take_flash(request),
+        "error": None,
+        "form": {},
     }
-    return render(request, "settlement/detail.html", ctx)
+    ctx.update(extra)
+    return render(request, "settlement/detail.html", ctx, status_code=status_code)

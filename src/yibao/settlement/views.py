@@ -1,0 +1,323 @@
+"""Read-only queries behind the settlement pages (审核、结算确认、特例单议、结算单).
+
+Nothing here changes a row: every decision goes through the services
+(:mod:`~yibao.settlement.review`, :mod:`~yibao.settlement.special`,
+:mod:`~yibao.settlement.tasks`).  The figures come from the same pieces the services
+use — the state machine's transition table for what a list may do next, the special
+case quota engine for the quota, :func:`~yibao.settlement.confirm.pending_report`
+for the lists a confirmation would leave — so that a page shows what the service
+would decide.  All queries run in the session's data scope.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from yibao.cases.models import Case
+from yibao.engines.settlement import TRANSITIONS, Action, Role, State
+from yibao.engines.settlement.params import QuotaParams
+from yibao.engines.settlement.quota import special_case_quota
+from yibao.kit.paging import Page
+from yibao.kit.timeutil import local
+from yibao.regions.models import Hospital, region_prefix
+from yibao.settlement import special
+from yibao.settlement.confirm import CONFIRMABLE, FINAL, pending_report, remaining_count
+from yibao.settlement.models import (
+    CasePricing,
+    SettlementConfirmation,
+    SettlementConfirmBatch,
+    SettlementList,
+    SettlementListEvent,
+    SpecialCaseApplication,
+)
+from yibao.settlement.review import latest_adjustments, parse_period, state_label
+
+#: States from which a hospital may apply for a special case / file an appeal.
+SPECIAL_SOURCES: frozenset[str] = frozenset(
+    t.source.value
+    for t in TRANSITIONS
+    if t.action == Action.APPLY_SPECIAL and Role.HOSPITAL in t.roles
+)
+APPEAL_SOURCES: frozenset[str] = frozenset(
+    t.source.value
+    for t in TRANSITIONS
+    if t.action == Action.FILE_APPEAL and Role.HOSPITAL in t.roles
+)
+STATE_ORDER = {s.value: i for i, s in enumerate(State)}
+MAX_LISTED = 200
+
+
+def month_code(day: date) -> str:
+    return day.strftime("%Y-%m")
+
+
+def months_back(day: date, months: int) -> date:
+    """The first day of the month ``months`` months before ``day``'s month."""
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def latest_period(session: Session, *, confirmed: bool = False) -> str | None:
+    """``YYYY-MM`` of the latest discharge among the lists in scope (or of the latest
+    confirmation with ``confirmed``); None when there is none."""
+    if confirmed:
+        return session.scalar(select(func.max(SettlementConfirmation.period_code)))
+    latest = session.scalar(
+        select(func.max(Case.discharge_date)).join(
+            SettlementList, SettlementList.case_id == Case.id
+        )
+    )
+    return month_code(latest) if latest else None
+
+
+def confirmed_periods(session: Session, limit: int = 24) -> list[str]:
+    """The latest ``YYYY-MM`` periods with confirmed lists in scope, newest first."""
+    return list(
+        session.scalars(
+            select(SettlementConfirmation.period_code)
+            .distinct()
+            .order_by(SettlementConfirmation.period_code.desc())
+            .limit(limit)
+        )
+    )
+
+
+def period_overview(session: Session, region_code: str, period: str) -> dict[str, Any]:
+    """Counts by state of the period's lists (discharged in the month, hospitals in the
+    region's subtree; held lists by the discharge time of their message), the lists
+    still to confirm, the lists not yet final (``pending``, as a finished confirmation
+    reports them) and how many of those a confirmation would leave (``blocked``)."""
+    start, end = parse_period(period)
+    final = session.execute(
+        select(SettlementList.state, func.count())
+        .join(Case, Case.id == SettlementList.case_id)
+        .where(
+            SettlementList.region_code.startswith(region_prefix(region_code)),
+            SettlementList.state.in_(sorted(FINAL)),
+            Case.discharge_date >= start,
+            Case.discharge_date <= end,
+        )
+        .group_by(SettlementList.state)
+    ).all()
+    # the report a finished confirmation stores, computed now (a batch that is never saved)
+    probe = SettlementConfirmBatch(region_code=region_code, period_code=period)
+    pending = pending_report(session, probe)
+    counts = {**pending["by_state"], **{state: int(n) for state, n in final}}
+    ordered = sorted(counts.items(), key=lambda kv: STATE_ORDER.get(kv[0], 99))
+    to_confirm = remaining_count(session, region_code, period)
+    return {
+        "counts": [(s, state_label(s), n) for s, n in ordered],
+        "total": sum(counts.values()),
+        "to_confirm": to_confirm,
+        "pending": pending,
+        # not final and not confirmable: under review, returned, held, special case …
+        "blocked": pending["total"] - to_confirm,
+        "confirmable": CONFIRMABLE,
+    }
+
+
+# --------------------------------------------------------------------------- special cases
+
+
+def quota_status(
+    session: Session, hospital_id: int, hospital_code: str, period: str
+) -> dict[str, Any]:
+    """A hospital's special-case quota of a discharge month as the service admits
+    applications (:func:`special._admit`): DRG cases, slots, admitted so far."""
+    start, end = parse_period(period)
+    probe = SettlementList(hospital_id=hospital_id, hospital_code=hospital_code)  # never saved
+    cases, earlier = special._quota_frames(session, probe, start, end)
+    params = QuotaParams(order="applied")
+    none = pl.DataFrame(schema={"setl_id": pl.String, "hospital_code": pl.String})
+    quotas = special_case_quota(cases, none, params).quotas
+    mine = quotas.filter(pl.col("hospital_code") == hospital_code)
+    drg_cases = int(mine["drg_cases"][0]) if mine.height else 0
+    quota = int(mine["quota"][0]) if mine.height else 0
+    return {
+        "period": period,
+        "drg_cases": drg_cases,
+        "rate": params.rate,
+        "quota": quota,
+        "used": len(earlier),
+        "remaining": max(0, quota - len(earlier)),
+    }
+
+
+def special_window(today: date, rules: special.SpecialRules) -> tuple[date, list[str]]:
+    """The earliest discharge date still open for an application and the months open."""
+    earliest = months_back(today, rules.window_months)
+    months = [month_code(months_back(today, n)) for n in range(rules.window_months, -1, -1)]
+    return earliest, months
+
+
+def special_candidates(
+    session: Session, *, today: date, rules: special.SpecialRules, page: int, size: int
+) -> Page[dict[str, Any]]:
+    """The hospital's lists it may still apply for (state and window), newest first,
+    with the figures the eligibility criteria use (cost ÷ standard, length of stay)."""
+    earliest, _ = special_window(today, rules)
+    stmt = (
+        select(SettlementList, Case.discharge_date, Case.total_cost, Case.los_days, CasePricing)
+        .join(Case, Case.id == SettlementList.case_id)
+        .join(CasePricing, CasePricing.case_id == SettlementList.case_id)
+        .where(
+            SettlementList.state.in_(sorted(SPECIAL_SOURCES)),
+            Case.discharge_date >= earliest,
+            Case.discharge_date <= today,
+        )
+    )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(
+        stmt.order_by(Case.discharge_date.desc(), SettlementList.id.desc())
+        .offset((page - 1) * size)
+        .limit(size)
+    ).all()
+    applied = set(
+        session.scalars(
+            select(SpecialCaseApplication.list_id).where(
+                SpecialCaseApplication.list_id.in_([r[0].id for r in rows] or [-1])
+            )
+        )
+    )
+    items = []
+    for lst, discharge, total_cost, los, pricing in rows:
+        standard = pricing.payment_standard
+        items.append(
+            {
+                "id": lst.id,
+                "setl_id": lst.setl_id,
+                "state": lst.state,
+                "state_label": state_label(lst.state),
+                "discharge_date": discharge,
+                "period": month_code(discharge),
+                "deadline": special.month_end(discharge, rules.window_months),
+                "drg": pricing.drg,
+                "payment_class": pricing.payment_class,
+                "total_cost": total_cost,
+                "payment_standard": standard,
+                "cost_ratio": (total_cost / standard) if standard else None,
+                "los_days": los,
+                "drg_payment": pricing.drg_payment,
+                "applied_before": lst.id in applied,
+            }
+        )
+    return Page(items, int(total), page, size)
+
+
+def _decision(session: Session, row: SettlementList) -> SettlementListEvent | None:
+    """The event that put ``row`` in its current state (the decision a hospital reads
+    and appeals), None when there is none."""
+    try:
+        return special._decision_event(session, row)
+    except special.Refused:
+        return None
+
+
+def appeal_deadline(decided_at: datetime, rules: special.SpecialRules) -> date:
+    """The last day to appeal a decision taken at ``decided_at``, as
+    :func:`special.do_file_appeal` checks it (business dates, inclusive)."""
+    return local(decided_at).date() + timedelta(days=rules.appeal_days)
+
+
+def appeal_candidates(
+    session: Session, *, today: date, rules: special.SpecialRules
+) -> list[dict[str, Any]]:
+    """The hospital's lists whose decision it may appeal (adjusted, special case
+    rejected) with the decision, its reason and the deadline."""
+    rows = list(
+        session.scalars(
+            select(SettlementList)
+            .where(SettlementList.state.in_(sorted(APPEAL_SOURCES)))
+            .order_by(SettlementList.id.desc())
+            .limit(MAX_LISTED)
+        )
+    )
+    adjustments = latest_adjustments(session, rows)
+    out = []
+    for row in rows:
+        event = _decision(session, row)
+        if event is None:  # no decision to appeal (the service would refuse)
+            continue
+        deadline = appeal_deadline(event.created_at, rules)
+        adj = adjustments.get(row.id)
+        out.append(
+            {
+                "id": row.id,
+                "setl_id": row.setl_id,
+                "state": row.state,
+                "state_label": state_label(row.state),
+                "decided_at": event.created_at,
+                "reason": event.reason,
+                "actor": event.actor_name,
+                "original_payment": adj.original_payment if adj else None,
+                "adjusted_payment": adj.adjusted_payment if adj else None,
+                "deadline": deadline,
+                "days_left": (deadline - today).days,
+                "expired": today > deadline,
+            }
+        )
+    return out
+
+
+def returned_lists(session: Session) -> list[dict[str, Any]]:
+    """The hospital's returned lists with the reviewer's reason (corrected and sent
+    again, not appealed)."""
+    rows = list(
+        session.scalars(
+            select(SettlementList)
+            .where(SettlementList.state == State.RETURNED.value)
+            .order_by(SettlementList.id.desc())
+            .limit(MAX_LISTED)
+        )
+    )
+    out = []
+    for row in rows:
+        event = _decision(session, row)
+        out.append(
+            {
+                "id": row.id,
+                "setl_id": row.setl_id,
+                "decided_at": event.created_at if event else None,
+                "reason": event.reason if event else None,
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- clearing
+
+
+def clearing_hospitals(session: Session, region_code: str, year: int) -> list[tuple[str, str]]:
+    """(code, name) of the hospitals with confirmed lists in ``year`` (the ones the
+    year-end clearing needs an assessment score for)."""
+    periods = [f"{year:04d}-{m:02d}" for m in range(1, 13)]
+    codes = list(
+        session.scalars(
+            select(SettlementConfirmation.hospital_code)
+            .distinct()
+            .where(
+                SettlementConfirmation.region_code.startswith(region_prefix(region_code)),
+                SettlementConfirmation.period_code.in_(periods),
+            )
+        )
+    )
+    names = dict(
+        session.execute(select(Hospital.code, Hospital.name).where(Hospital.code.in_(codes))).all()
+    )
+    return sorted((c, names.get(c, c)) for c in codes)
+
+
+def hospital_names(session: Session, codes: list[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return dict(
+        session.execute(select(Hospital.code, Hospital.name).where(Hospital.code.in_(codes))).all()
+    )

@@ -1,0 +1,79 @@
+"""Shared helpers of the settlement pages: permissions, form fields, error display and
+the one-line message shown after a redirect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from yibao.accounts.models import User
+from yibao.accounts.roles import Permission, has_permission
+from yibao.api.deps import CurrentUser, check_csrf, require
+from yibao.kit.errors import DomainError, Forbidden
+
+REVIEW = require(Permission.REVIEW_SETTLEMENT)
+VIEW = require(Permission.VIEW_CASES)
+SUBMIT = require(Permission.SUBMIT_LISTS)
+CSRF = [Depends(check_csrf)]
+STATUS_BADGES = {
+    "applied": "info",
+    "pending": "info",
+    "approved": "success",
+    "upheld": "success",
+    "rejected": "danger",
+    "open": "secondary",
+    "closed": "success",
+    "running": "primary",
+    "done": "success",
+}
+
+
+def _special_user(user: CurrentUser) -> User:
+    """Hospital users (apply, appeal) and reviewers (decide) use the special-case page."""
+    if not (
+        has_permission(user.role, Permission.SUBMIT_LISTS)
+        or has_permission(user.role, Permission.REVIEW_SETTLEMENT)
+    ):
+        raise Forbidden(
+            "当前角色不能处理特例单议或申诉（需要 submit_lists 或 review_settlement 权限）"
+        )
+    return user
+
+
+SPECIAL_USER = Depends(_special_user)
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def failure(db: Session, exc: DomainError, **about: Any) -> dict[str, Any]:
+    """Roll the request back (nothing half-written stays) and describe the error for
+    the page: message, field, HTTP status and what it was about (list id, action …)."""
+    db.rollback()
+    return {"message": exc.message, "field": exc.field, "status": exc.http_status, **about}
+
+
+def flash(request: Request, message: str) -> None:
+    """A short message for the next page (after a redirect)."""
+    request.session["flash"] = message[:300]
+
+
+def take_flash(request: Request) -> str | None:
+    value = request.session.pop("flash", None)
+    return value if isinstance(value, str) else None
+
+
+def with_query(request: Request, path: str) -> str:
+    """``path`` with the request's query string (the filters of the page)."""
+    query = request.url.query
+    return f"{path}?{query}" if query else path
+
+
+def page_arg(request: Request, name: str = "page") -> int:
+    raw = request.query_params.get(name) or "1"
+    return max(1, int(raw)) if raw.isdigit() else 1

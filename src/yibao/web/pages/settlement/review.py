@@ -1,0 +1,209 @@
+"""结算审核 (bureau reviewers): the queue with its filters, per-list approve / return /
+adjust, bulk approve of the ticked lists (or of the whole filter) with a result per
+list.  Decisions call the review services the JSON API calls; a refused decision (an
+illegal state move, a missing reason, a bad amount) shows the service's Chinese
+message on the page and changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from yibao.accounts.models import User
+from yibao.api.deps import Db, request_actor
+from yibao.engines.measure import CLASS_NAMES
+from yibao.engines.settlement import ACTION_LABELS, Action, State
+from yibao.kit.errors import DomainError, NotFound, ValidationFailed
+from yibao.kit.paging import Page, clamp_page
+from yibao.regions.repository import list_hospitals
+from yibao.settlement.models import SettlementList
+from yibao.settlement.review import (
+    MAX_BULK,
+    QUEUE_STATES,
+    ReviewFilter,
+    bulk_ids,
+    do_adjust_list,
+    do_approve_list,
+    do_bulk_approve_lists,
+    do_return_list,
+    review_queue,
+    state_label,
+)
+from yibao.web.pages.cases import _int
+from yibao.web.pages.settlement import lists
+from yibao.web.pages.settlement.common import (
+    CSRF,
+    REVIEW,
+    failure,
+    flash,
+    take_flash,
+    text,
+    with_query,
+)
+from yibao.web.render import render
+
+router = APIRouter()
+QUEUE = "/settlement/review"
+WARNING_CHOICES = {"": "全部", "1": "有质控提示", "0": "无质控提示"}
+DECISIONS = {"approve": Action.APPROVE, "return": Action.RETURN, "adjust": Action.ADJUST}
+
+
+def queue_filter(params: Any) -> ReviewFilter:
+    """The queue's filter from the query string (``state`` empty: 待审核)."""
+    state = (params.get("state") or "").strip()
+    warnings = params.get("warnings") or ""
+    return ReviewFilter(
+        hospital=(params.get("hospital") or "").strip() or None,
+        drg=(params.get("drg") or "").strip() or None,
+        payment_class=(params.get("payment_class") or "").strip() or None,
+        states=(state,) if state else (),
+        has_warnings={"1": True, "0": False}.get(warnings),
+        period=(params.get("period") or "").strip() or None,
+    )
+
+
+def queue_context(request: Request, db: Db, **extra: Any) -> dict[str, Any]:
+    qp = request.query_params
+    page, size = clamp_page(_int(qp.get("page"), "page"), _int(qp.get("size"), "size"))
+    flt = queue_filter(qp)
+    filter_error = None
+    try:
+        result = review_queue(db, flt, page, size)
+    except DomainError as exc:  # a bad filter value: the page says which, the table is empty
+        filter_error = {"message": exc.message, "field": exc.field}
+        result = Page([], 0, page, size)
+    ctx: dict[str, Any] = {
+        "flt": flt,
+        "qp": qp,
+        "result": result,
+        "filter_error": filter_error,
+        "hospitals": list_hospitals(db, size=500).items,
+        "class_names": CLASS_NAMES,
+        "states": [(s.value, state_label(s.value)) for s in State],
+        "queue_states": QUEUE_STATES,
+        "warning_choices": WARNING_CHOICES,
+        "badges": lists.STATE_BADGES,
+        "state_label": state_label,
+        "action_labels": {k: ACTION_LABELS[a] for k, a in DECISIONS.items()},
+        "here": with_query(request, QUEUE),
+        "query_string": request.url.query,
+        "max_bulk": MAX_BULK,
+        "flash": take_flash(request),
+        "error": None,
+        "form": {},
+        "bulk": None,
+    }
+    ctx.update(extra)
+    return ctx
+
+
+def queue_page(request: Request, db: Db, status_code: int = 200, **extra: Any) -> Response:
+    ctx = queue_context(request, db, **extra)
+    if request.headers.get("hx-request") and not extra:
+        # 200 even for a bad filter: HTMX swaps only successful responses, and the
+        # partial carries the error message
+        return render(request, "settlement/_review_table.html", ctx)
+    if ctx["filter_error"] and status_code == 200:
+        status_code = 422
+    return render(request, "settlement/review.html", ctx, status_code=status_code)
+
+
+@router.get(QUEUE)
+def queue(request: Request, db: Db, user: User = REVIEW) -> Response:
+    return queue_page(request, db)
+
+
+def _decide(db: Db, request: Request, user: User, list_id: int, action: str, form: Any) -> str:
+    """Run one decision through the review service; the list's new state."""
+    actor = request_actor(request, user)
+    reason = text(form, "reason") or None
+    if action == "approve":
+        return do_approve_list(db, list_id, user_role=user.role, actor=actor, reason=reason)
+    if action == "return":
+        return do_return_list(db, list_id, reason=reason, user_role=user.role, actor=actor)
+    do_adjust_list(
+        db,
+        list_id,
+        reason=reason,
+        drg_payment=text(form, "drg_payment"),
+        user_role=user.role,
+        actor=actor,
+    )
+    return State.ADJUSTED.value
+
+
+@router.post(QUEUE + "/{list_id}/{action}", dependencies=CSRF)
+async def decide(
+    list_id: int, action: str, request: Request, db: Db, user: User = REVIEW
+) -> Response:
+    """审核通过 / 退回医院 / 调整扣减 of one list (from the queue or the list's page)."""
+    if action not in DECISIONS:
+        raise NotFound(f"没有审核操作 {action}（可选：approve、return、adjust）")
+    form = await request.form()
+    from_detail = text(form, "back") == "detail"
+    try:
+        state = _decide(db, request, user, list_id, action, form)
+        db.flush()
+    except DomainError as exc:
+        err = failure(db, exc, list_id=list_id, action=action)
+        shown = {"reason": text(form, "reason"), "drg_payment": text(form, "drg_payment")}
+        if from_detail:
+            return lists.detail_page(
+                request, db, user, list_id, status_code=err["status"], error=err, form=shown
+            )
+        return queue_page(request, db, status_code=err["status"], error=err, form=shown)
+    setl_id = db.scalar(select(SettlementList.setl_id).where(SettlementList.id == list_id))
+    flash(
+        request,
+        f"结算清单 {setl_id}：{ACTION_LABELS[DECISIONS[action]]}，当前状态为{state_label(state)}",
+    )
+    target = f"/settlement/lists/{list_id}" if from_detail else with_query(request, QUEUE)
+    return RedirectResponse(target, status_code=303)
+
+
+def _ticked(form: Any) -> list[int]:
+    ids = []
+    for raw in form.getlist("ids"):
+        try:
+            ids.append(int(raw))
+        except (TypeError, ValueError):
+            raise ValidationFailed(f"清单 ids：应为清单编号（收到 {raw!r}）", field="ids") from None
+    if not ids:
+        raise ValidationFailed("请先勾选要批量审核通过的清单（ids）", field="ids")
+    return ids
+
+
+@router.post(QUEUE + "/bulk-approve", dependencies=CSRF)
+async def bulk_approve(request: Request, db: Db, user: User = REVIEW) -> Response:
+    """批量审核通过: the ticked lists, or every list of the current filter; one
+    transaction, each list reported on its own (refused ones are left as they were)."""
+    form = await request.form()
+    try:
+        if text(form, "mode") == "filter":
+            ids = bulk_ids(db, queue_filter(request.query_params))
+            if not ids:
+                raise ValidationFailed("当前筛选条件下没有可审核的清单", field="filter")
+        else:
+            ids = _ticked(form)
+        results = do_bulk_approve_lists(
+            db,
+            ids,
+            user_role=user.role,
+            actor=request_actor(request, user),
+            reason=text(form, "reason") or None,
+        )
+        db.flush()
+    except DomainError as exc:
+        err = failure(db, exc, action="bulk")
+        return queue_page(request, db, status_code=err["status"], error=err)
+    approved = sum(r.ok for r in results)
+    bulk = {
+        "requested": len(results),
+        "approved": approved,
+        "refused": len(results) - approved,
+        "results": results,
+    }
+    return queue_page(request, db, bulk=bulk)

@@ -1,0 +1,231 @@
+"""结算单 and 年终清算.
+
+* ``/settlement/statements``: a period's monthly statements — every hospital of the
+  region with totals for the bureau (reviewers, admins), its own only for a hospital
+  user — with Excel and PDF downloads (the API's statement endpoint).
+* ``/settlement/clearing`` (bureau reviewers and admins): the year-end clearing form
+  (budget, method, assessment score of each hospital with confirmed lists) and its
+  result.
+
+Both go through the functions the API uses
+(:func:`~yibao.settlement.statements_endpoints.compute_statements`,
+:func:`~yibao.settlement.statements_endpoints.clearing_result`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from yibao.accounts.models import User
+from yibao.api.deps import Db
+from yibao.kit.errors import DomainError, Forbidden, ValidationFailed
+from yibao.kit.timeutil import local, utcnow
+from yibao.settlement import views
+from yibao.settlement.statements_endpoints import (
+    ClearingIn,
+    _own_hospital,
+    _region,
+    clearing_result,
+    compute_statements,
+)
+from yibao.web.pages.settlement.common import CSRF, VIEW, failure, text
+from yibao.web.render import render
+
+router = APIRouter()
+STATEMENT_SUMS = (
+    "cases",
+    "drg_cases",
+    "item_cases",
+    "drg_payment",
+    "item_payment",
+    "fund_total",
+    "deductions",
+    "settlement_amount",
+    "prepaid",
+    "deposit_withheld",
+    "advances",
+    "net_payable",
+)
+CLEARING_SUMS = (
+    "cases",
+    "provisional_payment",
+    "final_payment",
+    "final_fund",
+    "deposit",
+    "deposit_released",
+    "deposit_forfeited",
+    "paid_during_year",
+    "clearing_amount",
+)
+METHODS = {"rate": "费率法（预算 ÷ 总权重）", "point": "点数法（预算 ÷ 总点数）"}
+
+
+def _this_month() -> str:
+    return views.month_code(local(utcnow()).date())
+
+
+def _totals(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: sum(r[k] or 0 for r in rows) for k in keys}
+
+
+@router.get("/settlement/statements")
+def statements_page(request: Request, db: Db, user: User = VIEW) -> Response:
+    own = _own_hospital(db, user)  # 403 for bureau roles that don't read statements
+    period = (request.query_params.get("period") or "").strip()
+    period = period or views.latest_period(db, confirmed=True) or _this_month()
+    ctx: dict[str, Any] = {
+        "period": period,
+        "own": own,
+        "is_bureau": own is None,
+        "periods": views.confirmed_periods(db),
+        "rows": [],
+        "totals": None,
+        "names": {},
+        "period_error": None,
+    }
+    try:
+        frame, cases = compute_statements(
+            db,
+            user,
+            period,
+            None,
+            region=None,
+            deposit_rate=None,
+            prepay_share=None,
+            advances=None,
+        )
+    except ValidationFailed as exc:
+        ctx["period_error"] = exc.message
+        return render(request, "settlement/statements.html", ctx, status_code=422)
+    rows = frame.to_dicts()
+    ctx["rows"] = rows
+    ctx["cases"] = cases.height
+    ctx["names"] = views.hospital_names(db, [r["hospital_code"] for r in rows])
+    ctx["totals"] = _totals(rows, STATEMENT_SUMS) if len(rows) > 1 else None
+    return render(request, "settlement/statements.html", ctx)
+
+
+# --------------------------------------------------------------------------- clearing
+
+
+def _bureau(db: Db, user: User) -> str:
+    """The region of a bureau user who may run the clearing (403 otherwise)."""
+    if _own_hospital(db, user) is not None:
+        raise Forbidden("仅结算审核员或医保局管理员可进行年终清算")
+    return _region(db, user, None)
+
+
+def _year(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationFailed(
+            f"清算年度 year 须为 4 位年份（收到 {raw!r}）", field="year"
+        ) from None
+
+
+def _decimal(raw: str, field: str, label: str) -> Decimal:
+    try:
+        value = Decimal(raw.replace(",", ""))
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not raw or not value.is_finite():
+        raise ValidationFailed(f"{label} {field}：必须填写数字（收到 {raw!r}）", field=field)
+    return value
+
+
+def clearing_input(form: FormData, hospitals: list[tuple[str, str]]) -> ClearingIn:
+    """The clearing form as the API's request body (Chinese errors naming the field)."""
+    budget = _decimal(text(form, "budget"), "budget", "年度预算（元）")
+    if budget <= 0:
+        raise ValidationFailed(f"年度预算（元） budget：须大于 0（收到 {budget}）", field="budget")
+    method = text(form, "method") or "rate"
+    if method not in METHODS:
+        raise ValidationFailed(
+            f"清算方法 method：应为 rate（费率法）或 point（点数法）（收到 {method!r}）",
+            field="method",
+        )
+    scores = {}
+    for code, name in hospitals:
+        field = f"score_{code}"
+        score = _decimal(text(form, field), field, f"{name} 的年度考核得分")
+        if not 0 <= score <= 100:
+            raise ValidationFailed(
+                f"{name} 的年度考核得分 {field}：须在 0 到 100 之间（收到 {score}）", field=field
+            )
+        scores[code] = score
+    return ClearingIn.model_validate(
+        {"budget": budget, "method": method, "assessment_scores": scores}
+    )
+
+
+def clearing_page(
+    request: Request,
+    db: Db,
+    user: User,
+    year: int,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    region = _bureau(db, user)
+    hospitals = views.clearing_hospitals(db, region, year)
+    ctx: dict[str, Any] = {
+        "year": year,
+        "hospitals": hospitals,
+        "methods": METHODS,
+        "form": {"method": "rate"},
+        "result": None,
+        "error": None,
+    }
+    ctx.update(extra)
+    return render(request, "settlement/clearing.html", ctx, status_code=status_code)
+
+
+@router.get("/settlement/clearing")
+def clearing_view(request: Request, db: Db, user: User = VIEW) -> Response:
+    raw = (request.query_params.get("year") or "").strip()
+    latest = views.latest_period(db, confirmed=True) or _this_month()
+    return clearing_page(request, db, user, _year(raw) if raw else int(latest[:4]))
+
+
+@router.post("/settlement/clearing", dependencies=CSRF)
+async def run_clearing(request: Request, db: Db, user: User = VIEW) -> Response:
+    """Run the year-end clearing of the user's region and show the result (nothing is
+    stored: the clearing is computed from the confirmations)."""
+    form = await request.form()
+    shown = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    region = _bureau(db, user)
+    try:
+        year = _year(text(form, "year"))
+        hospitals = views.clearing_hospitals(db, region, year)
+        if not hospitals:
+            raise ValidationFailed(
+                f"清算年度 year：{year} 年没有已确认结算的病例，无法清算", field="year"
+            )
+        result = clearing_result(db, user, year, clearing_input(form, hospitals))
+    except DomainError as exc:
+        err = failure(db, exc, action="clearing")
+        year_shown = (
+            int(shown["year"]) if shown.get("year", "").isdigit() else int(_this_month()[:4])
+        )
+        return clearing_page(
+            request, db, user, year_shown, status_code=err["status"], error=err, form=shown
+        )
+    names = dict(hospitals)
+    rows = [{**r, "name": names.get(r["hospital_code"], "")} for r in result.hospitals.to_dicts()]
+    outcome = {
+        "method": result.method,
+        "payment_budget": result.payment_budget,
+        "fixed_total": result.fixed_total,
+        "total_points": result.total_points,
+        "final_value": result.final_value,
+        "residual": result.residual,
+        "rows": rows,
+        "totals": _totals(rows, CLEARING_SUMS),
+    }
+    return clearing_page(request, db, user, year, result=outcome, form=shown)
