@@ -7,26 +7,20 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import polars as pl
 import pytest
 from sqlalchemy import func, select
 
+from tests.builders.settlement import PLAN_ID, demo_world, login, plan_registry
 from tests.e2e.test_grouping_api import wait_job
-from tests.e2e.test_http_scoping import _login
 from yibao.accounts.models import User
 from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.models import AuditLog
-from yibao.audit.service import Actor
-from yibao.demo.seed import DEMO_PASSWORD, seed_demo
-from yibao.engines.grouper import PlanRegistry
-from yibao.engines.measure import STANDARDS_SCHEMA
+from yibao.demo.seed import DEMO_PASSWORD
 from yibao.engines.qc.bench import synthetic_lists
 from yibao.jobs.models import Job
-from yibao.measurement.service import do_publish_standards
 from yibao.settlement.models import (
     SettlementConfirmation,
     SettlementConfirmBatch,
@@ -40,56 +34,16 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _as(client, username: str) -> None:  # type: ignore[no-untyped-def]
-    """Log in as ``username`` and send its CSRF token with every request."""
-    if "x-csrf-token" in client.headers:
-        client.post("/logout")
-        del client.headers["x-csrf-token"]
-    assert _login(client, username, DEMO_PASSWORD).status_code == 303
-    page = client.get("/", headers={"accept": "text/html"})
-    client.headers["x-csrf-token"] = page.text.split('"X-CSRF-Token": "', 1)[1].split('"', 1)[0]
-
-
-def _publish_standards(db) -> None:  # type: ignore[no-untyped-def]
-    plan = PlanRegistry().get("chs-drg-1.1")
-    drgs = sorted(plan.plan.drgs)
-    table = pl.DataFrame(
-        {
-            "drg": [d for d in drgs for _ in range(3)],
-            "hospital_level": ["1", "2", "3"] * len(drgs),
-            "relative_weight": [Decimal("1.0000")] * (3 * len(drgs)),
-            "base_rate": [Decimal("10000")] * (3 * len(drgs)),
-            "payment_standard": [Decimal("10000.00")] * (3 * len(drgs)),
-        },
-        schema=dict(STANDARDS_SCHEMA),
-    )
-    do_publish_standards(
-        db,
-        region_code="990100",
-        name="测试标准",
-        plan_id=plan.id,
-        table=table,
-        valid_from=date(2024, 1, 1),
-        valid_to=None,
-        source="imported",
-        weight_plan=None,
-        rate_row=None,
-        actor=Actor(None, "test"),
-    )
+    """Log in as the demo user ``username`` and send its CSRF token with every request."""
+    login(client, username, DEMO_PASSWORD)
 
 
 @pytest.fixture()
 def world(client, db):  # type: ignore[no-untyped-def]
     """Demo region, standards, and priced lists: hosp01 8 in month A and 2 in month B,
     hosp02 one in month A."""
-    set_scope(db, SYSTEM_SCOPE)
-    seed_demo(db, seed=SEED, years=[2023], cases_per_year=50)
-    _publish_standards(db)
-    db.commit()
-    codes = {
-        u.username: u.hospital.code
-        for u in db.scalars(select(User).where(User.username.in_(["hosp01", "hosp02"])))
-    }
-    plan = PlanRegistry().get("chs-drg-1.1")
+    codes = demo_world(db, seed=SEED)
+    plan = plan_registry().get(PLAN_ID)
     by_month: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for m in synthetic_lists(1200, plan, seed=SEED, year=2024):
         info = m["setlinfo"]

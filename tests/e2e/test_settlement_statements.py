@@ -135,3 +135,56 @@ def test_year_end_clearing(world):  # type: ignore[no-untyped-def]
     assert client.post(f"/api/settlement/years/{year}/clearing", json=body).status_code == 403
     _as(client, "analyst")
     assert client.post(f"/api/settlement/years/{year}/clearing", json=body).status_code == 403
+
+
+def test_special_case_is_item_paid_in_the_statement(world, monkeypatch):  # type: ignore[no-untyped-def]
+    """A special case approved by items is an item-paid case paid its decided amount,
+    not a DRG case with a negative deduction (deductions come from adjustments only)."""
+    from tests.e2e.test_settlement_special import _clock, _in_window
+
+    client, month, h1 = world["client"], world["month_a"], world["codes"]["hosp01"]
+    _as(client, "reviewer")
+    queue = client.get("/api/settlement/review", params={"period": month, "size": 100}).json()
+    normal = next(
+        i["id"] for i in queue["items"] if i["id"] in world["a"] and i["payment_class"] == "normal"
+    )
+    _clock(monkeypatch, _in_window(month))
+    _as(client, "hosp01")
+    r = client.post(
+        f"/api/settlement/lists/{normal}/special-case", data={"reason": "新技术", "new_tech": "1"}
+    )
+    assert r.status_code == 200, r.text
+    _as(client, "reviewer")
+    r = client.post(
+        f"/api/settlement/special-cases/{r.json()['id']}/decide",
+        json={"decision": "approve", "method": "items"},
+    )
+    decision = r.json()["decision"]
+    assert D(decision["new_payment"]) != D(decision["original_payment"])
+    rest = [i for i in [*world["a"], world["other"]] if i != normal]
+    assert client.post("/api/settlement/review/bulk-approve", json={"ids": rest}).status_code == 200
+    r = client.post(f"/api/settlement/periods/{month}/confirm", json={})
+    assert wait_job(client, r.json()["job_id"])["status"] == "succeeded"
+    records = client.get(
+        f"/api/settlement/periods/{month}/confirmations", params={"hospital": h1, "size": 100}
+    ).json()["items"]
+    special = next(x for x in records if x["list_id"] == normal)
+    assert D(special["amount_paid"]) == D(decision["new_payment"])
+
+    body = client.get(f"/api/settlement/periods/{month}/statements/{h1}").json()
+    st, cases = body["statement"], body["cases"]
+    row = next(c for c in cases if c["setl_id"] == special["setl_id"])
+    assert (row["payment_class"], row["payment_basis"]) == ("special", "items")
+    assert D(row["drg_payment"]) == D(decision["new_payment"])
+    assert D(row["fund_deduction"]) == 0
+    others = [x for x in records if x["list_id"] != normal]
+    drg = [x for x in others if x["payment_class"] == "normal"]
+    assert st["drg_cases"] == len(drg) and st["item_cases"] == len(records) - len(drg)
+    assert D(st["item_payment"]) == D(decision["new_payment"]) + sum(
+        D(x["amount_paid"]) for x in others if x["payment_class"] != "normal"
+    )
+    assert D(st["fund_items"]) - D(decision["new_fund"]) == sum(
+        D(x["fund_amount"]) for x in others if x["payment_class"] != "normal"
+    )
+    assert D(st["deductions"]) == 0
+    assert D(st["settlement_amount"]) == sum(D(x["fund_amount"]) for x in records)

@@ -9,6 +9,10 @@ engine (:func:`monthly_statement`, :func:`year_end_clearing`).
   (original fund − adjusted fund), so fund total − deductions = Σ confirmed fund.
 * Payment basis: from the pricing terms (``payment_basis``); ``normal`` cases without
   terms count as ``standard``, every other class as ``items``.
+* A list paid as an approved special case (特例单议) enters with the decided payment
+  and fund, class ``special`` and the engine's special basis: ``items`` (按项目付费)
+  or ``special_standard`` (核定金额) — item-paid, not a DRG case with a negative
+  deduction.
 * Year-end clearing re-uses the confirmations of every ``YYYY-MM`` period of the year;
   the relative weight is read from the payment-standard set used in pricing, the
   item-paid part is the payment (``items``/``special``) or payment − standard
@@ -23,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from yibao.engines.caseframe import MONEY
@@ -31,9 +35,16 @@ from yibao.engines.settlement.clearing import ClearingResult, year_end_clearing
 from yibao.engines.settlement.params import ClearingParams, StatementParams
 from yibao.engines.settlement.statements import monthly_statement
 from yibao.regions.models import Hospital, region_prefix
-from yibao.settlement.models import CasePricing, SettlementConfirmation
+from yibao.settlement.models import (
+    CasePricing,
+    SettlementConfirmation,
+    SpecialCaseApplication,
+)
 from yibao.settlement.review import parse_period
 
+#: Payment basis of a special case by the decision's method (the pricing engine's
+#: bases: by items, or a fixed amount).
+SPECIAL_BASIS = {"items": "items", "amount": "special_standard"}
 CASE_SCHEMA: dict[str, Any] = {
     "period": pl.String,
     "setl_id": pl.String,
@@ -72,6 +83,7 @@ def confirmed_cases(
     hospital_code: str | None = None,
 ) -> pl.DataFrame:
     """One row per confirmed list of ``periods`` in the region's subtree (sorted)."""
+    special = SpecialCaseApplication
     stmt = (
         select(
             SettlementConfirmation,
@@ -80,9 +92,20 @@ def confirmed_cases(
             CasePricing.standard_set_id,
             CasePricing.payment_standard,
             Hospital.level,
+            special.method,
         )
         .outerjoin(CasePricing, CasePricing.case_id == SettlementConfirmation.case_id)
         .outerjoin(Hospital, Hospital.code == SettlementConfirmation.hospital_code)
+        .outerjoin(
+            special,
+            and_(  # the decision the confirmation paid (confirm.py: special_approved)
+                special.list_id == SettlementConfirmation.list_id,
+                special.case_id == SettlementConfirmation.case_id,
+                special.status == "approved",
+                special.new_payment == SettlementConfirmation.amount_paid,
+                SettlementConfirmation.adjusted.is_(False),
+            ),
+        )
         .where(
             SettlementConfirmation.region_code.startswith(region_prefix(region_code)),
             SettlementConfirmation.period_code.in_(periods),
@@ -91,9 +114,16 @@ def confirmed_cases(
     )
     if hospital_code is not None:
         stmt = stmt.where(SettlementConfirmation.hospital_code == hospital_code)
-    rows = []
-    for c, priced_fund, terms, set_id, standard, level in session.execute(stmt):
+    rows, seen = [], set()
+    for c, priced_fund, terms, set_id, standard, level, method in session.execute(stmt):
+        if c.id in seen:  # at most one row per confirmation
+            continue
+        seen.add(c.id)
         original = priced_fund if priced_fund is not None else c.fund_amount
+        cls, basis, payment = c.payment_class, _basis(terms, c.payment_class), c.drg_payment
+        if method is not None:  # paid as the special-case decision, nothing deducted
+            cls, basis = "special", SPECIAL_BASIS.get(method, "items")
+            payment, original = c.amount_paid, c.fund_amount
         rows.append(
             (
                 c.period_code,
@@ -101,11 +131,11 @@ def confirmed_cases(
                 c.hospital_code,
                 level,
                 c.drg,
-                c.payment_class,
-                _basis(terms, c.payment_class),
+                cls,
+                basis,
                 set_id,
                 standard,
-                c.drg_payment,
+                payment,
                 c.adjusted,
                 c.amount_paid,
                 original,
