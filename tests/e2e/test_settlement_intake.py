@@ -4,24 +4,18 @@ versions without duplicates, locked lists, scoping (SQLite / PostgreSQL)."""
 from __future__ import annotations
 
 import io
-from datetime import date
-from decimal import Decimal
 
 import polars as pl
 import pytest
 from sqlalchemy import func, select
 
+from tests.builders.settlement import PLAN_ID, demo_world, login, plan_registry
 from tests.e2e.test_http_scoping import _login
-from yibao.accounts.models import User
 from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
-from yibao.audit.service import Actor
 from yibao.cases.models import Case
-from yibao.demo.seed import DEMO_PASSWORD, seed_demo
-from yibao.engines.grouper import PlanRegistry
-from yibao.engines.measure import STANDARDS_SCHEMA
+from yibao.demo.seed import DEMO_PASSWORD
 from yibao.engines.qc import lists_to_flat
 from yibao.engines.qc.bench import inject_errors, synthetic_lists
-from yibao.measurement.service import do_publish_standards
 from yibao.settlement.models import SettlementList
 
 SEED = 9
@@ -29,36 +23,10 @@ SEED = 9
 
 @pytest.fixture()
 def world(client, db):  # type: ignore[no-untyped-def]
-    set_scope(db, SYSTEM_SCOPE)
-    seed_demo(db, seed=SEED, years=[2023], cases_per_year=50)
-    plan = PlanRegistry().get("chs-drg-1.1")
-    drgs = sorted(plan.plan.drgs)
-    table = pl.DataFrame(
-        {
-            "drg": [d for d in drgs for _ in range(3)],
-            "hospital_level": ["1", "2", "3"] * len(drgs),
-            "relative_weight": [Decimal("1.0000")] * (3 * len(drgs)),
-            "base_rate": [Decimal("10000")] * (3 * len(drgs)),
-            "payment_standard": [Decimal("10000.00")] * (3 * len(drgs)),
-        },
-        schema=dict(STANDARDS_SCHEMA),
-    )
-    do_publish_standards(
-        db,
-        region_code="990100",
-        name="测试标准",
-        plan_id=plan.id,
-        table=table,
-        valid_from=date(2024, 1, 1),
-        valid_to=None,
-        source="imported",
-        weight_plan=None,
-        rate_row=None,
-        actor=Actor(None, "test"),
-    )
-    db.commit()
-    hosp01 = db.scalar(select(User).where(User.username == "hosp01"))
-    code = hosp01.hospital.code
+    """The demo region with a flat published standard; hosp01 logged in.  Returns the
+    client, 20 clean lists of hosp01 and one list of another hospital."""
+    code = demo_world(db, seed=SEED)["hosp01"]
+    plan = plan_registry().get(PLAN_ID)
     lists = [
         m
         for m in synthetic_lists(600, plan, seed=SEED, year=2024)
@@ -70,9 +38,7 @@ def world(client, db):  # type: ignore[no-untyped-def]
         if m["setlinfo"]["fixmedins_code"] != code
     )
     assert len(lists) >= 20
-    _login(client, "hosp01", DEMO_PASSWORD)
-    page = client.get("/", headers={"accept": "text/html"})
-    client.headers["x-csrf-token"] = page.text.split('"X-CSRF-Token": "', 1)[1].split('"', 1)[0]
+    login(client, "hosp01", DEMO_PASSWORD)
     return client, lists[:20], other
 
 
@@ -128,6 +94,31 @@ def test_resubmission_versions_and_locking(world, db):  # type: ignore[no-untype
     assert "已在确认的结算中" in third["findings"][0]["message"]
     db.expire_all()
     assert db.get(SettlementList, first["list_id"]).case_id == case_id  # nothing replaced
+
+
+@pytest.mark.parametrize(
+    ("state", "replaced"),
+    [("approved", False), ("adjusted", False), ("special_applied", False), ("returned", True)],
+)
+def test_resubmission_follows_the_review_state(world, db, state, replaced):  # type: ignore[no-untyped-def]
+    """A list in review (approved, adjusted, in a special-case application …) is not
+    silently replaced; a returned list is corrected and re-sent as a new version."""
+    client, lists, _other = world
+    one = lists[1]
+    first = client.post("/api/settlement/lists", json=one).json()["lists"][0]
+    set_scope(db, SYSTEM_SCOPE)
+    row = db.get(SettlementList, first["list_id"])
+    row.state = state
+    db.commit()
+    again = client.post("/api/settlement/lists", json=one).json()["lists"][0]
+    db.expire_all()
+    if replaced:
+        assert (again["state"], again["version"]) == ("priced", 2)
+        return
+    assert again["state"] == "refused" and again["findings"][0]["rule_id"] == "INTAKE05"
+    assert "正在审核流程中" in again["findings"][0]["message"]
+    stored = db.get(SettlementList, first["list_id"])
+    assert (stored.state, stored.version) == (state, 1)
 
 
 def test_file_upload_and_bad_bodies(world, db):  # type: ignore[no-untyped-def]

@@ -134,7 +134,7 @@ def _load(db: Session) -> dict[int, Decimal]:
                 "blocking": 0,
                 "warnings": 0,
                 "source": "test",
-                "raw": {},
+                "discharge_month": None,
                 "received_at": now,
             }
         )

@@ -218,14 +218,20 @@ class StoredRun:
 
 
 def store_groupings(
-    session: Session, info: PlanInfo, grouped: pl.DataFrame, grouped_at: Any
+    session: Session,
+    info: PlanInfo,
+    grouped: pl.DataFrame,
+    grouped_at: Any,
+    *,
+    new_cases: bool = False,
 ) -> None:
     """Delete then insert the (case, plan) results of ``grouped`` (same transaction).
 
     ``grouped``: ``group_batch`` output with the case's ``id``, ``hospital_id`` and
-    ``region_code`` columns.
+    ``region_code`` columns.  ``new_cases``: the cases were inserted in this
+    transaction, so they have no earlier results to delete.
     """
-    ids = grouped["id"].to_list()
+    ids = [] if new_cases else grouped["id"].to_list()
     for start in range(0, len(ids), ID_BATCH):
         session.execute(
             delete(CaseGrouping)

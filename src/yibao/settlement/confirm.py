@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yibao.accounts.scoping import get_scope
@@ -109,11 +110,12 @@ def do_start_confirmation(
     chunk_size: int | None = None,
 ) -> SettlementConfirmBatch:
     """The running batch of the period (resumed), or a new one.  Refuses (409) while a
-    job of the running batch is still queued or running."""
+    job of the running batch is still queued or running, and when another request has
+    just started the period (both found no running batch; :func:`_new_batch`)."""
     period_code = period_code.strip()
     parse_period(period_code)
     _check_region(session, region_code)
-    size = chunk_size or DEFAULT_CHUNK
+    size = DEFAULT_CHUNK if chunk_size is None else chunk_size
     if not 1 <= size <= MAX_CHUNK:
         raise ValidationFailed(
             f"每批处理清单数 chunk_size 须在 1 到 {MAX_CHUNK} 之间（收到 {size}）",
@@ -142,23 +144,7 @@ def do_start_confirmation(
             region_code=region_code,
         )
         return batch
-    period = _period_row(session, region_code, period_code)
-    batch = SettlementConfirmBatch(
-        hospital_id=None,
-        region_code=region_code,
-        period_id=period.id,
-        period_code=period_code,
-        status="running",
-        running_key=key,
-        chunk_size=size,
-        runs=0,
-        confirmed=0,
-        amount_total=ZERO,
-        fund_total=ZERO,
-        started_by=actor.name,
-    )
-    session.add(batch)
-    session.flush()
+    batch = _new_batch(session, region_code, period_code, key, size, actor)
     record(
         session,
         actor,
@@ -168,6 +154,43 @@ def do_start_confirmation(
         after={"period": period_code, "region": region_code, "chunk_size": size},
         region_code=region_code,
     )
+    return batch
+
+
+def _new_batch(
+    session: Session, region_code: str, period_code: str, key: str, size: int, actor: Actor
+) -> SettlementConfirmBatch:
+    """Insert the period row (when missing) and the running batch.
+
+    Two first requests for the same period can both find no running batch before either
+    commits; the unique keys (period region + code, the batch's ``running_key``) then
+    stop the later one at this insert.  It answers 409 naming the period instead of a
+    500; its transaction is rolled back here (the failed flush has spoilt it anyway)."""
+    try:
+        period = _period_row(session, region_code, period_code)
+        batch = SettlementConfirmBatch(
+            hospital_id=None,
+            region_code=region_code,
+            period_id=period.id,
+            period_code=period_code,
+            status="running",
+            running_key=key,
+            chunk_size=size,
+            runs=0,
+            confirmed=0,
+            amount_total=ZERO,
+            fund_total=ZERO,
+            started_by=actor.name,
+        )
+        session.add(batch)
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(
+            f"结算期间 {period_code}（区划 {region_code}）正在确认中：另一个确认请求刚刚开始了"
+            "该期间的确认，请勿重复提交，稍后查看该期间的确认进度",
+            code="settlement_confirm_running",
+        ) from exc
     return batch
 
 
@@ -403,13 +426,6 @@ def do_confirm_chunk(
     return ChunkResult(len(rows), ids[-1], amount_sum, fund_sum)
 
 
-def _held_month(raw: Any) -> str | None:
-    """``YYYY-MM`` of a held list's discharge time (it has no case row)."""
-    info = raw.get("setlinfo") if isinstance(raw, dict) else None
-    value = info.get("dscg_time") if isinstance(info, dict) else None
-    return value[:7] if isinstance(value, str) and len(value) >= 7 else None
-
-
 def pending_report(session: Session, batch: SettlementConfirmBatch) -> dict[str, Any]:
     """Lists of the period that are not final (and so were not confirmed): by state,
     with the first :data:`PENDING_SAMPLE` named.  Held lists (no case) count by the
@@ -439,17 +455,16 @@ def pending_report(session: Session, batch: SettlementConfirmBatch) -> dict[str,
             SettlementList.setl_id,
             SettlementList.hospital_code,
             SettlementList.state,
-            SettlementList.raw,
         )
         .where(
             SettlementList.case_id.is_(None),
             SettlementList.region_code.startswith(prefix),
             SettlementList.state.not_in(sorted(FINAL)),
+            SettlementList.discharge_month == batch.period_code,
         )
         .order_by(SettlementList.id)
     ):
-        if _held_month(r.raw) == batch.period_code:
-            rows.append(r)
+        rows.append(r)
     counts = Counter(r.state for r in rows)
     return {
         "total": len(rows),

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
@@ -23,6 +23,8 @@ from yibao.engines.caseframe import to_grouper_input
 from yibao.engines.grouper import PlanRegistry, group_batch
 from yibao.engines.measure import STANDARDS_SCHEMA
 from yibao.engines.qc import Finding, check_batch, default_ruleset, to_case_frames
+from yibao.engines.qc.intake import gc_paused
+from yibao.engines.qc.values import to_date
 from yibao.engines.settlement import (
     PricingParams,
     State,
@@ -30,7 +32,6 @@ from yibao.engines.settlement import (
     prepare_settlement_cases,
     price_batch,
 )
-from yibao.grouping.models import CaseGrouping
 from yibao.grouping.plans import compiled_plan, plan_for_date, plan_info
 from yibao.grouping.service import store_groupings
 from yibao.kit.timeutil import utcnow
@@ -44,6 +45,11 @@ from yibao.settlement.models import (
 )
 
 LOCKED_STATES = frozenset({State.CONFIRMED, State.PAID})
+#: a stored list may be replaced by a new version only before review starts, after
+#: QC held it or after the reviewer returned it (the state machine's RESUBMIT)
+REPLACEABLE_STATES = frozenset(
+    {State.INTAKE, State.QC_FAILED, State.GROUPED, State.PRICED, State.RETURNED}
+)
 
 
 @dataclass
@@ -88,6 +94,62 @@ def _refused(index: int, setl_id: str | None, rule: str, field_: str, message: s
     )
 
 
+@dataclass
+class PreparedBatch:
+    """Parsed, checked lists and the case frames of those that may be grouped.
+
+    The CPU-only half of intake (no database): :func:`prepare_lists` can run in
+    another process while the previous batch is written (see ``settlement.bulk``).
+    Per list, by position: settlement id, institution code, discharge month, findings and the
+    message as received (JSON text); plain lists, cheap to pass between processes.
+    The frames hold the lists without blocking findings, the last occurrence of
+    each (institution, settlement id) only; ``list_index`` is the list's position.
+    """
+
+    setl_ids: list[str | None]
+    hospital_codes: list[str | None]
+    months: list[str | None]  # YYYY-MM of dscg_time as sent (None when not a date)
+    findings: list[list[Finding]]
+    raws: list[str]
+    cases: pl.DataFrame
+    diagnoses: pl.DataFrame
+    procedures: pl.DataFrame
+
+
+def prepare_lists(messages: list[Any], plan: Any) -> PreparedBatch:
+    """Parse + QC (rules checked against ``plan``) + case frames; never raises on bad data."""
+    with gc_paused():
+        batch = check_batch(messages, default_ruleset(), plan)
+        setl_ids: list[str | None] = []
+        codes: list[str | None] = []
+        months: list[str | None] = []
+        last: dict[tuple[str, str], int] = {}
+        for i, parsed in enumerate(batch.lists):
+            setl_id = parsed.setl_id
+            code = (parsed.message.setlinfo.fixmedins_code if parsed.message else None) or None
+            setl_ids.append(setl_id)
+            codes.append(code)
+            months.append(_month(parsed.message.setlinfo.dscg_time if parsed.message else None))
+            if setl_id and code:
+                last[(code, setl_id)] = i
+        raws = [parsed.raw_json() for parsed in batch.lists]
+        clean = [
+            batch.lists[i]
+            for i in sorted(last.values())
+            if not any(f.severity == "blocking" for f in batch.findings[i])
+        ]
+        cases, diagnoses, procedures = to_case_frames(clean, with_index=True)
+    return PreparedBatch(
+        setl_ids, codes, months, batch.findings, raws, cases, diagnoses, procedures
+    )
+
+
+def _month(value: Any) -> str | None:
+    """``YYYY-MM`` of a discharge time as sent (business time), when readable."""
+    day = to_date(value) if isinstance(value, str) else None
+    return None if day is None else f"{day.year:04d}-{day.month:02d}"
+
+
 def do_intake_lists(
     session: Session,
     messages: list[Any],
@@ -101,13 +163,34 @@ def do_intake_lists(
     Set-based: one query finds the lists already received, new lists and their
     versions and findings are written in bulk, so a batch of thousands stays fast.
     """
-    plan = registry.for_date(date.today())
-    batch = check_batch(messages, default_ruleset(), plan)
+    prepared = prepare_lists(messages, registry.for_date(date.today()))
+    return store_prepared(session, prepared, registry=registry, actor=actor, source=source)
+
+
+def store_prepared(
+    session: Session,
+    prepared: PreparedBatch,
+    *,
+    registry: PlanRegistry,
+    actor: Actor,
+    source: str = "api",
+) -> list[ListOutcome]:
+    """The database half of intake: screen, store versions and findings, group, price.
+
+    The cyclic garbage collector is paused meanwhile (see :func:`gc_paused`).
+    """
+    with gc_paused():
+        return _store(session, prepared, registry, actor, source)
+
+
+def _store(
+    session: Session, prepared: PreparedBatch, registry: PlanRegistry, actor: Actor, source: str
+) -> list[ListOutcome]:
     hospitals = {h.code: h for h in session.scalars(select(Hospital))}  # scoped by the session
     outcomes: list[ListOutcome] = []
     wanted: dict[tuple[int, str], int] = {}  # (hospital id, setl_id) → position, last wins
-    for i, parsed in enumerate(batch.lists):
-        outcomes.append(_screen(i, parsed, batch.findings[i], hospitals, wanted))
+    for i in range(len(prepared.setl_ids)):
+        outcomes.append(_screen(i, prepared, hospitals, wanted))
     latest = set(wanted.values())
     for i, out in enumerate(outcomes):
         if out.state == "pending" and i not in latest:
@@ -133,6 +216,8 @@ def do_intake_lists(
                 "请核对结算ID（每份结算清单的结算ID必须唯一）",
             )
             continue
+        if row is None:
+            taken.add(setl_id)  # a second institution with this new id in the same batch
         if row is not None and row.state in LOCKED_STATES:
             outcomes[i] = _refused(
                 i,
@@ -143,16 +228,28 @@ def do_intake_lists(
                 "如需更正请走申诉流程",
             )
             continue
+        if row is not None and row.state not in REPLACEABLE_STATES:
+            from yibao.settlement.review import state_label
+
+            outcomes[i] = _refused(
+                i,
+                setl_id,
+                "INTAKE05",
+                "setlinfo.setl_id",
+                f"结算清单 {setl_id} 正在审核流程中（状态：{state_label(row.state)}），"
+                "不能直接替换：请等待审核结果，或请审核人员先退回后再重新上传",
+            )
+            continue
         kept.append((i, row, hospitals[outcomes[i].hospital_code or ""]))
-    rows = _store_versions(session, batch, kept, source, actor)
-    accepted: list[tuple[int, Any, ListRow]] = []
+    rows = _store_versions(session, prepared, kept, source, actor)
+    accepted: list[tuple[int, ListRow]] = []
     for (i, _, _), row in zip(kept, rows, strict=True):
         out = outcomes[i]
         out.state, out.list_id, out.version = row.state, row.id, row.version
         if row.state == State.GROUPED:
-            accepted.append((i, batch.lists[i], row))
+            accepted.append((i, row))
     if accepted:
-        _load_cases(session, accepted, hospitals, registry, actor, outcomes)
+        _load_cases(session, prepared, accepted, hospitals, registry, actor, outcomes)
     record(
         session,
         actor,
@@ -160,7 +257,7 @@ def do_intake_lists(
         "settlement_list_batch",
         None,
         after={
-            "lists": len(messages),
+            "lists": len(prepared.setl_ids),
             "accepted": len(accepted),
             "held": sum(o.state == State.QC_FAILED for o in outcomes),
             "refused": sum(o.state == "refused" for o in outcomes),
@@ -172,14 +269,13 @@ def do_intake_lists(
 
 def _screen(
     i: int,
-    parsed: Any,
-    findings: list[Finding],
+    prepared: PreparedBatch,
     hospitals: dict[str, Hospital],
     wanted: dict[tuple[int, str], int],
 ) -> ListOutcome:
     """Refuse a list without id / with a foreign institution; remember the others."""
-    setl_id = parsed.setl_id
-    code = (parsed.message.setlinfo.fixmedins_code if parsed.message else None) or None
+    setl_id, code = prepared.setl_ids[i], prepared.hospital_codes[i]
+    findings = prepared.findings[i]
     if not setl_id or code is None:
         return ListOutcome(i, setl_id, "refused", findings=[_finding_dict(f) for f in findings])
     hospital = hospitals.get(code)
@@ -239,7 +335,7 @@ def _taken_ids(session: Session, setl_ids: list[str]) -> set[str]:
 
 def _store_versions(
     session: Session,
-    batch: Any,
+    prepared: PreparedBatch,
     kept: list[tuple[int, SettlementList | None, Hospital]],
     source: str,
     actor: Actor,
@@ -251,11 +347,10 @@ def _store_versions(
     old_cases: list[int] = []
     next_list = next_id(session, SettlementList.__table__)
     for i, row, hospital in kept:
-        findings = batch.findings[i]
+        findings = prepared.findings[i]
         blocking = sum(f.severity == "blocking" for f in findings)
         state = State.QC_FAILED if blocking else State.GROUPED
-        raw = batch.lists[i].raw_json()
-        setl_id = batch.lists[i].setl_id
+        setl_id = prepared.setl_ids[i]
         if row is None:
             new_rows.append(
                 {
@@ -270,7 +365,7 @@ def _store_versions(
                     "blocking": blocking,
                     "warnings": len(findings) - blocking,
                     "source": source,
-                    "raw": json.dumps(raw, ensure_ascii=False),
+                    "discharge_month": prepared.months[i],
                     "received_at": now,
                 }
             )
@@ -281,7 +376,8 @@ def _store_versions(
             old_cases.append(row.case_id)
             row.case_id = None
         row.version += 1
-        row.state, row.raw, row.source, row.received_at = state, raw, source, now
+        row.state, row.source, row.received_at = state, source, now
+        row.discharge_month = prepared.months[i]
         row.blocking, row.warnings = blocking, len(findings) - blocking
         rows.append(ListRow(row.id, setl_id, row.version, state, row))
     session.flush()
@@ -293,14 +389,15 @@ def _store_versions(
     ids = [r.id for r in rows]
     for start in range(0, len(old_cases), 5000):
         session.execute(delete(Case).where(Case.id.in_(old_cases[start : start + 5000])))
-    for start in range(0, len(ids), 5000):
-        session.execute(delete(QcFinding).where(QcFinding.list_id.in_(ids[start : start + 5000])))
-    raws = [json.dumps(batch.lists[i].raw_json(), ensure_ascii=False) for i, _, _ in kept]
+    replaced = [r.id for r in rows if r.orm is not None]  # new lists have no findings yet
+    for start in range(0, len(replaced), 5000):
+        chunk = replaced[start : start + 5000]
+        session.execute(delete(QcFinding).where(QcFinding.list_id.in_(chunk)))
     versions = pl.DataFrame(
         {
             "list_id": ids,
             "version": [r.version for r in rows],
-            "raw": raws,
+            "raw": [prepared.raws[i] for i, _, _ in kept],
             "state": [r.state for r in rows],
             "received_by": [actor.name] * len(rows),
             "received_at": [now] * len(rows),
@@ -317,7 +414,7 @@ def _store_versions(
             f.message[:1000],
         )
         for (i, _, _), r in zip(kept, rows, strict=True)
-        for f in batch.findings[i]
+        for f in prepared.findings[i]
     ]
     if found:
         cols = ["list_id", "rule_id", "severity", "field", "value", "message"]
@@ -327,14 +424,19 @@ def _store_versions(
 
 def _load_cases(
     session: Session,
-    accepted: list[tuple[int, Any, ListRow]],
+    prepared: PreparedBatch,
+    accepted: list[tuple[int, ListRow]],
     hospitals: dict[str, Hospital],
     registry: PlanRegistry,
     actor: Actor,
     outcomes: list[ListOutcome],
 ) -> None:
     """Accepted lists → cases (bulk) → stored grouping → pricing → list state."""
-    cases, diagnoses, procedures = to_case_frames([p for _, p, _ in accepted])
+    at = pl.Series([i for i, _ in accepted], dtype=pl.Int64)
+    cases, diagnoses, procedures = (
+        f.filter(pl.col("list_index").is_in(at.implode())).drop("list_index")
+        for f in (prepared.cases, prepared.diagnoses, prepared.procedures)
+    )
     start = next_id(session, Case.__table__)
     ids = pl.DataFrame(
         {"hospital_code": list(hospitals), "hospital_id": [h.id for h in hospitals.values()]}
@@ -356,12 +458,12 @@ def _load_cases(
     )
     sync_sequence(session, Case.__table__)
     case_of = dict(keys.iter_rows())
-    _group(session, registry, cases, diagnoses, procedures, actor)
-    priced = _price(session, list(case_of.values()), hospitals)
+    grouped = _group(session, registry, cases, diagnoses, procedures, actor)
+    priced = _price(session, cases, grouped, hospitals)
     cols = ("setl_id", "drg", "payment_class", "drg_payment", "fund_amount")
     by_setl = {r["setl_id"]: r for r in priced.select(cols).iter_rows(named=True)}
     updates = []
-    for i, _, row in accepted:
+    for i, row in accepted:
         p = by_setl.get(row.setl_id)
         out = outcomes[i]
         state = State.PRICED if p is not None else State.GROUPED
@@ -370,16 +472,36 @@ def _load_cases(
         if p is not None:
             out.drg, out.payment_class = p["drg"], p["payment_class"]
             out.drg_payment, out.fund_amount = str(p["drg_payment"]), str(p["fund_amount"])
+    _set_case_and_state(session, updates)
+    for _, row in accepted:
+        if row.orm is not None:
+            session.expire(row.orm)
+
+
+def _set_case_and_state(session: Session, updates: list[dict[str, Any]]) -> None:
+    """Point the lists at their new cases and set their state, in one statement on
+    PostgreSQL (``UPDATE … FROM unnest(…)``), by ``executemany`` elsewhere."""
     table = SettlementList.__table__
+    if session.connection().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "UPDATE settlement_lists AS s SET case_id = v.case_id, state = v.state "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:cases AS integer[]), "
+                "CAST(:states AS varchar[])) AS v(id, case_id, state) WHERE s.id = v.id"
+            ),
+            {
+                "ids": [u["b_id"] for u in updates],
+                "cases": [u["b_case"] for u in updates],
+                "states": [str(u["b_state"]) for u in updates],
+            },
+        )
+        return
     session.execute(
         update(table)
         .where(table.c.id == bindparam("b_id"))
         .values(case_id=bindparam("b_case"), state=bindparam("b_state")),
         updates,
     )
-    for _, _, row in accepted:
-        if row.orm is not None:
-            session.expire(row.orm)
 
 
 def _group(
@@ -389,8 +511,11 @@ def _group(
     diagnoses: pl.DataFrame,
     procedures: pl.DataFrame,
     actor: Actor,
-) -> None:
-    """Group the new cases from the frames in hand (plan by discharge date), store results."""
+) -> pl.DataFrame:
+    """Group the new cases from the frames in hand (plan by discharge date), store results.
+
+    Returns ``id, plan_id, status, drg`` of the grouped cases (none without a plan).
+    """
     frame = to_grouper_input(cases, diagnoses, procedures).join(
         cases.select(
             pl.col("setl_id").alias("case_id"), "id", "hospital_id", "region_code", "discharge_date"
@@ -406,14 +531,25 @@ def _group(
     )
     now = utcnow()
     counts: dict[str, int] = {}
+    results = [pl.DataFrame(schema=GROUPED_SCHEMA)]
     for (pid,), part in frame.group_by("plan_id", maintain_order=True):
         if pid is None:
             continue  # no plan valid on that discharge date: the case stays ungrouped
         info = plan_info(registry, str(pid))
         grouped = group_batch(compiled_plan(registry, info), part)
-        store_groupings(session, info, grouped, now)
+        store_groupings(session, info, grouped, now, new_cases=True)
         counts[str(pid)] = grouped.height
+        results.append(grouped.select(list(GROUPED_SCHEMA)).cast(GROUPED_SCHEMA))
     record(session, actor, "grouping.intake", "case_groupings", None, after={"plans": counts})
+    return pl.concat(results)
+
+
+GROUPED_SCHEMA: dict[str, Any] = {
+    "id": pl.Int64,
+    "plan_id": pl.String,
+    "status": pl.String,
+    "drg": pl.String,
+}
 
 
 def _standard_sets(session: Session, prefixes: set[str]) -> list[PaymentStandardSet]:
@@ -462,38 +598,27 @@ CASE_COLUMNS = (
 )
 
 
-def _price(session: Session, case_ids: list[int], hospitals: dict[str, Hospital]) -> pl.DataFrame:
-    """Price the cases with the standards valid on their discharge date; store the result.
+def _price(
+    session: Session, cases: pl.DataFrame, grouped: pl.DataFrame, hospitals: dict[str, Hospital]
+) -> pl.DataFrame:
+    """Price the new cases with the standards valid on their discharge date; store the result.
 
+    ``cases`` are the inserted case rows, ``grouped`` their grouping (:func:`_group`).
     Cases are priced in one batch per standard set (not per day), and the results are
     bulk-inserted.
     """
-    table = Case.__table__
-    rows = session.execute(
-        select(
-            *[table.c[c] for c in CASE_COLUMNS],
-            CaseGrouping.plan_id,
-            CaseGrouping.status,
-            CaseGrouping.drg,
-        )
-        .join(CaseGrouping, CaseGrouping.case_id == table.c.id)
-        .where(table.c.id.in_(case_ids))
-    ).all()
-    if not rows:
+    frame = cases.select(CASE_COLUMNS).join(grouped, on="id", how="inner")
+    if frame.height == 0:
         return pl.DataFrame()
-    frame = pl.DataFrame(
-        [tuple(r) for r in rows], schema=[*CASE_COLUMNS, "plan_id", "status", "drg"], orient="row"
+    frame = frame.with_columns(pl.col("region_code").str.slice(0, 4).alias("city"))
+    keys = frame.select("city", "discharge_date").unique()
+    sets = _standard_sets(session, set(keys["city"].drop_nulls()))
+    choice = pl.DataFrame(
+        [(c, d, None if c is None or d is None else _set_for(sets, c, d)) for c, d in keys.rows()],
+        schema={"city": pl.String, "discharge_date": pl.Date, "set_id": pl.Int64},
+        orient="row",
     )
-    city = {(r.region_code[:4], r.discharge_date) for r in rows}
-    sets = _standard_sets(session, {c for c, _ in city})
-    choice = {key: _set_for(sets, *key) for key in city}
-    frame = frame.with_columns(
-        pl.Series(
-            "set_id",
-            [choice[(r.region_code[:4], r.discharge_date)] for r in rows],
-            dtype=pl.Int64,
-        )
-    )
+    frame = frame.join(choice, on=["city", "discharge_date"], how="left", nulls_equal=True)
     levels = pl.DataFrame(
         {
             "code": [h.code for h in hospitals.values()],
@@ -551,8 +676,7 @@ def _terms(row: dict[str, Any]) -> str:
 
 
 def _store_pricing(session: Session, priced: pl.DataFrame) -> None:
-    ids = priced["id"].to_list()
-    session.execute(delete(CasePricing).where(CasePricing.case_id.in_(ids)))
+    """Insert the pricing of cases created in this transaction (none stored yet)."""
     terms = [_terms(r) for r in priced.select(TERMS).iter_rows(named=True)]
     rows = priced.select(
         pl.col("id").alias("case_id"),

@@ -57,7 +57,7 @@ class SettlementList(ScopedRow, Base):
     __tablename__ = "settlement_lists"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    setl_id: Mapped[str] = mapped_column(String(40))
+    setl_id: Mapped[str] = mapped_column(String(40), index=True)  # looked up on intake
     hospital_code: Mapped[str] = mapped_column(String(12))
     version: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[str] = mapped_column(String(20))
@@ -67,7 +67,8 @@ class SettlementList(ScopedRow, Base):
     blocking: Mapped[int] = mapped_column(Integer, default=0)
     warnings: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str] = mapped_column(String(10))
-    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: YYYY-MM of the message's dscg_time as sent (periods of held lists, which have no case)
+    discharge_month: Mapped[str | None] = mapped_column(String(7))
     received_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("hospital_id", "setl_id"),)

@@ -71,19 +71,31 @@ def _bounded(value: int | None, limit: int) -> int | None:
 
 
 def to_case_frames(
-    lists: Iterable[ParsedList],
+    lists: Iterable[ParsedList], *, with_index: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """``(cases, diagnoses, procedures)`` of the lists, in the caseframe schemas."""
+    """``(cases, diagnoses, procedures)`` of the lists, in the caseframe schemas.
+
+    ``with_index``: each frame gets a last column ``list_index`` (the list's
+    ``index``), which tells rows of lists sharing a settlement id apart.
+    """
     cases: list[dict[str, Any]] = []
     dx_rows: list[tuple[str | None, int, str, bool]] = []
     px_rows: list[tuple[str | None, int, str, bool, date | None]] = []
+    case_at: list[int | None] = []
+    dx_at: list[int | None] = []
+    px_at: list[int | None] = []
     for p in lists:
         msg = p.message
         if msg is None:
             continue
         cases.append(_case_row(msg))
-        dx_rows.extend(_dx_rows(msg))
-        px_rows.extend(_px_rows(msg))
+        dx, px = _dx_rows(msg), _px_rows(msg)
+        dx_rows.extend(dx)
+        px_rows.extend(px)
+        if with_index:
+            case_at.append(p.index)
+            dx_at.extend([p.index] * len(dx))
+            px_at.extend([p.index] * len(px))
     frame = pl.DataFrame(cases, schema={k: v for k, v in CASES.items() if k not in _TIMES})
     frame = frame.with_columns(
         pl.Series(name, [c[name] for c in cases], dtype=pl.Datetime("us")).dt.replace_time_zone(
@@ -93,6 +105,11 @@ def to_case_frames(
     ).select(list(CASES))
     diagnoses = pl.DataFrame(dx_rows, schema=DIAGNOSES, orient="row")
     procedures = pl.DataFrame(px_rows, schema=PROCEDURES, orient="row")
+    if with_index:
+        frame, diagnoses, procedures = (
+            f.with_columns(pl.Series("list_index", at, dtype=pl.Int64))
+            for f, at in ((frame, case_at), (diagnoses, dx_at), (procedures, px_at))
+        )
     return frame, diagnoses, procedures
 
 
