@@ -89,5 +89,13 @@ def test_demo_seed_small_and_if_empty(env) -> None:  # type: ignore[no-untyped-d
     first = runner.invoke(app, ["demo", "seed", "--cases-per-year", "30", "--years", "2025"])
     assert first.exit_code == 0, first.output
     assert "hosp01" in first.output and "Demo@2026" in first.output
+    assert "结算演示：支付标准" in first.output and "待审核" in first.output
     second = runner.invoke(app, ["demo", "seed", "--if-empty"])
     assert second.exit_code == 0 and "跳过" in second.output
+    # --reset removes the settlement workload too; --no-settlement seeds the history only
+    third = runner.invoke(
+        app,
+        ["demo", "seed", "--reset", "--no-settlement", "--cases-per-year", "30", "--years", "2025"],
+    )
+    assert third.exit_code == 0, third.output
+    assert "已删除演示数据" in third.output and "结算演示" not in third.output

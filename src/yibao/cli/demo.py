@@ -12,6 +12,8 @@ from yibao.cli.common import console, domain_errors, fail, progress_bar
 from yibao.config import get_settings
 from yibao.db.session import get_engine, unit_of_work
 from yibao.demo.seed import DEMO_PASSWORD, demo_exists, reset_demo, seed_demo
+from yibao.demo.settlement import default_lists_per_month, seed_settlement
+from yibao.grouping.plans import plan_registry
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -64,10 +66,21 @@ def seed(
     ),
     years: str | None = typer.Option(None, help="年度，逗号分隔（默认 2023,2024,2025）"),
     hospitals: int = typer.Option(30, min=3, max=500, help="医院数 / hospitals"),
+    settlement: bool = typer.Option(
+        True,
+        help="测算发布支付标准并生成最近两个月的结算清单、审核和确认 / settlement workload",
+    ),
+    lists_per_month: int | None = typer.Option(
+        None,
+        min=1,
+        max=4_000,
+        help="每个结算月的清单数（默认每年病例数的 1/20，30–2000）/ lists per month",
+    ),
     reset: bool = typer.Option(False, help="先删除已有演示数据 / delete the demo region first"),
     if_empty: bool = typer.Option(False, help="已有演示数据时跳过 / skip when already seeded"),
 ) -> None:
-    """生成演示地区、医院、账号和三年结算清单 / seed the synthetic demo region."""
+    """生成演示地区、医院、账号、三年历史病例，以及支付标准和最近两个月的结算业务 /
+    seed the synthetic demo region (with a settlement workload unless --no-settlement)."""
     settings = get_settings()
     year_list = parse_years(years or settings.demo_years)
     per_year = cases_per_year or settings.demo_cases_per_year
@@ -93,6 +106,18 @@ def seed(
                 hospitals=hospitals,
                 progress=lambda n: bar.advance(bar.task_ids[0], n),
             )
+        workload = None
+        if settlement:
+            workload = seed_settlement(
+                session,
+                seed=seed_used,
+                years=year_list,
+                registry=plan_registry(settings),
+                var_dir=settings.var_dir,
+                lists_per_month=lists_per_month or default_lists_per_month(per_year),
+                hospitals=hospitals,
+                step=lambda text: console.print(f"{text} …"),
+            )
         console.print("提交事务 / committing …")
     elapsed = time.perf_counter() - started
     console.print(
@@ -100,6 +125,8 @@ def seed(
         f"诊断 {result.diagnoses:,}，手术 {result.procedures:,}，"
         f"用时 {elapsed:.1f} 秒（种子 {seed_used}）"
     )
+    if workload is not None:
+        console.print(workload.summary())
     print_logins(result.his_token)
 
 

@@ -11,9 +11,10 @@ import calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
@@ -23,11 +24,36 @@ from yibao.audit.service import Actor, record
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.bulk import insert_frame, next_id, sync_sequence
 from yibao.engines.synth import generate_cases, make_region
+from yibao.grouping.models import CaseGrouping
+from yibao.jobs.models import Job
 from yibao.kit.errors import Conflict
 from yibao.kit.timeutil import utcnow
+from yibao.measurement.models import (
+    MeasurementRun,
+    PaymentStandardItem,
+    PaymentStandardSet,
+    RatePlanRow,
+    RunFence,
+    RunWeight,
+    Simulation,
+    WeightPlan,
+    WeightPlanItem,
+)
 from yibao.plans import plan_dir
 from yibao.regions.models import Hospital, Region
-from yibao.settlement.models import SettlementPeriod
+from yibao.settlement.models import (
+    CasePricing,
+    QcFinding,
+    SettlementAdjustment,
+    SettlementAppeal,
+    SettlementConfirmation,
+    SettlementConfirmBatch,
+    SettlementList,
+    SettlementListEvent,
+    SettlementListVersion,
+    SettlementPeriod,
+    SpecialCaseApplication,
+)
 
 DEMO_PASSWORD = "Demo@2026"
 CITY = "990100"
@@ -203,12 +229,13 @@ def seed_demo(
 
 
 def reset_demo(session: Session) -> int:
-    """Delete the demo region and everything in it (one transaction, no commit)."""
-    from sqlalchemy import delete
-
+    """Delete the demo region and everything in it: settlement, measurement and job rows
+    (:func:`reset_settlement`), cases, users, periods, hospitals
+    (one transaction, no commit)."""
     from yibao.accounts.models import ApiToken
     from yibao.audit.models import AuditLog
 
+    reset_settlement(session, "99")
     hospital_ids = select(Hospital.id).where(Hospital.region_code.startswith("99"))
     case_ids = select(Case.id).where(Case.region_code.startswith("99"))
     n = session.scalar(select(func.count(Case.id)).where(Case.region_code.startswith("99"))) or 0
@@ -231,3 +258,48 @@ def reset_demo(session: Session) -> int:
     session.execute(delete(Region).where(Region.code.startswith("99")))
     record(session, SEED_ACTOR, "demo.reset", "region", CITY, before={"cases": int(n)})
     return int(n)
+
+
+def reset_settlement(session: Session, prefix: str) -> None:
+    """Delete the settlement, measurement and job rows of the regions under ``prefix``
+    (before their cases, hospitals and users go)."""
+    lists = select(SettlementList.id).where(SettlementList.region_code.startswith(prefix))
+    scoped: tuple[Any, ...] = (SettlementAppeal, SpecialCaseApplication, SettlementConfirmation)
+    for model in scoped:
+        session.execute(delete(model).where(model.region_code.startswith(prefix)))
+    batches = SettlementConfirmBatch.region_code.startswith(prefix)
+    session.execute(delete(SettlementConfirmBatch).where(batches))
+    for model in (SettlementAdjustment, SettlementListEvent):
+        session.execute(delete(model).where(model.region_code.startswith(prefix)))
+    for child in (SettlementListVersion, QcFinding):
+        session.execute(delete(child).where(child.list_id.in_(lists)))
+    session.execute(delete(SettlementList).where(SettlementList.region_code.startswith(prefix)))
+    for table in (CasePricing, CaseGrouping):
+        session.execute(delete(table).where(table.region_code.startswith(prefix)))
+    _reset_measurement(session, prefix)
+    hospitals = select(Hospital.id).where(Hospital.region_code.startswith(prefix))
+    users = select(User.id).where(
+        User.region_code.startswith(prefix) | User.hospital_id.in_(hospitals)
+    )
+    session.execute(
+        delete(Job).where(
+            Job.region_code.startswith(prefix)
+            | Job.hospital_id.in_(hospitals)
+            | Job.owner_id.in_(users)
+        )
+    )
+
+
+def _reset_measurement(session: Session, prefix: str) -> None:
+    sets = select(PaymentStandardSet.id).where(PaymentStandardSet.region_code.startswith(prefix))
+    plans = select(WeightPlan.id).where(WeightPlan.region_code.startswith(prefix))
+    runs = select(MeasurementRun.id).where(MeasurementRun.region_code.startswith(prefix))
+    session.execute(delete(PaymentStandardItem).where(PaymentStandardItem.set_id.in_(sets)))
+    session.execute(delete(PaymentStandardSet).where(PaymentStandardSet.id.in_(sets)))
+    session.execute(delete(Simulation).where(Simulation.region_code.startswith(prefix)))
+    session.execute(delete(RatePlanRow).where(RatePlanRow.region_code.startswith(prefix)))
+    session.execute(delete(WeightPlanItem).where(WeightPlanItem.plan_id.in_(plans)))
+    session.execute(delete(WeightPlan).where(WeightPlan.id.in_(plans)))
+    session.execute(delete(RunWeight).where(RunWeight.run_id.in_(runs)))
+    session.execute(delete(RunFence).where(RunFence.run_id.in_(runs)))
+    session.execute(delete(MeasurementRun).where(MeasurementRun.id.in_(runs)))

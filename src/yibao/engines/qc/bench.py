@@ -18,14 +18,21 @@ from yibao.engines.grouper import CompiledPlan, PlanRegistry
 from yibao.engines.qc.engine import check_batch
 from yibao.engines.qc.frames import from_case_frames
 from yibao.engines.qc.ruleset import RuleSet, default_ruleset
-from yibao.engines.synth import generate_cases, make_region
+from yibao.engines.synth import Region, generate_cases, make_region
 
 Message = dict[str, Any]
 
 
-def synthetic_lists(n: int, plan: CompiledPlan, seed: int = 1, year: int = 2024) -> list[Message]:
-    """``n`` clean 4101A messages of synthetic cases (演示市) for ``plan``."""
-    region = make_region(seed)
+def synthetic_lists(
+    n: int, plan: CompiledPlan, seed: int = 1, year: int = 2024, *, region: Region | None = None
+) -> list[Message]:
+    """``n`` clean 4101A messages of synthetic cases (演示市) for ``plan``, discharged in
+    ``year`` (dates spread over the whole year).
+
+    ``region`` is the synthetic region whose hospitals treat the cases (default
+    ``make_region(seed)``, 30 hospitals); pass the demo's region to match its hospitals.
+    """
+    region = region or make_region(seed)
     names = dict(zip(region.hospitals["code"], region.hospitals["name"], strict=True))
     batches = generate_cases(region, [year], n, seed=seed, plan_dir=plan.plan.path, chunk_size=n)
     out: list[Message] = []
