@@ -83,6 +83,15 @@ class Refused(DomainError):
     code = "refused"
 
 
+#: applications are admitted to the quota in the order they were filed
+QUOTA_PARAMS = QuotaParams(order="applied")
+
+
+def appeal_deadline(decided_at: datetime, rules: SpecialRules) -> date:
+    """The last day to appeal a decision taken at ``decided_at`` (business dates, inclusive)."""
+    return local(decided_at).date() + timedelta(days=rules.appeal_days)
+
+
 def _today() -> date:
     return local(CLOCK()).date()
 
@@ -219,8 +228,7 @@ def _admit(
             "new_tech": [a.new_tech for a in earlier] + [new_tech],
         }
     )
-    params = QuotaParams(order="applied")
-    result = special_case_quota(cases, apps, params)
+    result = special_case_quota(cases, apps, QUOTA_PARAMS)
     mine = result.decisions.filter(pl.col("setl_id") == row.setl_id).row(0, named=True)
     summary = result.quotas.filter(pl.col("hospital_code") == row.hospital_code)
     drg_cases = int(summary["drg_cases"][0]) if summary.height else 0
@@ -228,7 +236,7 @@ def _admit(
     figures = {
         "period": period,
         "drg_cases": drg_cases,
-        "rate": str(params.rate),
+        "rate": str(QUOTA_PARAMS.rate),
         "quota": quota,
         "used_before": len(earlier),
         "rank": mine["rank"],
@@ -238,7 +246,7 @@ def _admit(
     if not mine["accepted"]:
         raise Refused(
             f"特例单议申请未受理：{mine['reason']}（规则 {mine['reason_code']}；"
-            f"本院 {period} DRG 结算病例 {drg_cases} 例，名额比例 {params.rate}，"
+            f"本院 {period} DRG 结算病例 {drg_cases} 例，名额比例 {QUOTA_PARAMS.rate}，"
             f"名额 {quota} 个，已受理 {len(earlier)} 个）"
         )
     return figures
@@ -413,7 +421,7 @@ def do_file_appeal(
     row = _lock_list(session, list_id)
     target = transition(row.state, Action.FILE_APPEAL, role, reason=text)
     event = _decision_event(session, row)
-    deadline = local(event.created_at).date() + timedelta(days=rules.appeal_days)
+    deadline = appeal_deadline(event.created_at, rules)
     now = CLOCK()
     if local(now).date() > deadline:
         raise Refused(

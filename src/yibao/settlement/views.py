@@ -11,7 +11,7 @@ would decide.  All queries run in the session's data scope.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -20,10 +20,8 @@ from sqlalchemy.orm import Session
 
 from yibao.cases.models import Case
 from yibao.engines.settlement import TRANSITIONS, Action, Role, State
-from yibao.engines.settlement.params import QuotaParams
 from yibao.engines.settlement.quota import special_case_quota
 from yibao.kit.paging import Page
-from yibao.kit.timeutil import local
 from yibao.regions.models import Hospital, region_prefix
 from yibao.settlement import special
 from yibao.settlement.confirm import CONFIRMABLE, FINAL, pending_report, remaining_count
@@ -135,16 +133,15 @@ def quota_status(
     start, end = parse_period(period)
     probe = SettlementList(hospital_id=hospital_id, hospital_code=hospital_code)  # never saved
     cases, earlier = special._quota_frames(session, probe, start, end)
-    params = QuotaParams(order="applied")
     none = pl.DataFrame(schema={"setl_id": pl.String, "hospital_code": pl.String})
-    quotas = special_case_quota(cases, none, params).quotas
+    quotas = special_case_quota(cases, none, special.QUOTA_PARAMS).quotas
     mine = quotas.filter(pl.col("hospital_code") == hospital_code)
     drg_cases = int(mine["drg_cases"][0]) if mine.height else 0
     quota = int(mine["quota"][0]) if mine.height else 0
     return {
         "period": period,
         "drg_cases": drg_cases,
-        "rate": params.rate,
+        "rate": special.QUOTA_PARAMS.rate,
         "quota": quota,
         "used": len(earlier),
         "remaining": max(0, quota - len(earlier)),
@@ -221,12 +218,6 @@ def _decision(session: Session, row: SettlementList) -> SettlementListEvent | No
         return None
 
 
-def appeal_deadline(decided_at: datetime, rules: special.SpecialRules) -> date:
-    """The last day to appeal a decision taken at ``decided_at``, as
-    :func:`special.do_file_appeal` checks it (business dates, inclusive)."""
-    return local(decided_at).date() + timedelta(days=rules.appeal_days)
-
-
 def appeal_candidates(
     session: Session, *, today: date, rules: special.SpecialRules
 ) -> list[dict[str, Any]]:
@@ -246,7 +237,7 @@ def appeal_candidates(
         event = _decision(session, row)
         if event is None:  # no decision to appeal (the service would refuse)
             continue
-        deadline = appeal_deadline(event.created_at, rules)
+        deadline = special.appeal_deadline(event.created_at, rules)
         adj = adjustments.get(row.id)
         out.append(
             {
