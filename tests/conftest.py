@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from yibao.config import Settings
 from yibao.db import migrate
 from yibao.db.models import Base
-from yibao.db.session import make_engine, session_factory
+from yibao.db.session import SQLITE_BEGIN, make_engine, session_factory
 
 # Cheap argon2 parameters for tests only (the product default is 3 passes, 64 MiB).
 os.environ.setdefault("YIBAO_ARGON2_TIME_COST", "1")
@@ -67,9 +67,12 @@ def _truncate(engine: Engine) -> None:
 
 @pytest.fixture()
 def db(engine: Engine) -> Iterator[Session]:
-    """A session on an empty, migrated database; the test commits what it needs."""
+    """A session on an empty, migrated database; the test commits what it needs.
+
+    On SQLite its reads run outside a transaction (pysqlite's own mode), so that,
+    as on PostgreSQL (read committed), each query sees what the app has committed."""
     _truncate(engine)
-    session = session_factory(engine)()
+    session = session_factory(engine.execution_options(**{SQLITE_BEGIN: "PYSQLITE"}))()
     try:
         yield session
     finally:

@@ -27,7 +27,16 @@ class Settings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     log_json: bool = False
-    session_max_age_s: int = 8 * 3600
+    session_max_age_s: int = Field(
+        default=8 * 3600, ge=60, description="会话最长有效期（秒）/ absolute session lifetime"
+    )
+    session_idle_timeout_s: int = Field(
+        default=30 * 60, ge=60, description="会话空闲超时（秒）/ idle timeout"
+    )
+    https: bool | None = Field(
+        default=None,
+        description="经 HTTPS 提供服务（Cookie 加 Secure）；空 = 按请求协议判断 / serve over HTTPS",
+    )
     plans_dir: Path | None = Field(
         default=None, description="额外的分组方案目录 / extra plan folders"
     )
@@ -35,6 +44,32 @@ class Settings(BaseSettings):
     job_workers: int = Field(default=1, ge=1, le=4, description="后台任务线程数 / job threads")
     grouping_sync_max_rows: int = Field(
         default=20_000, ge=0, description="批量分组：不超过此行数时同步返回结果 / sync batch size"
+    )
+    db_pool_size: int = Field(default=20, ge=1, description="数据库连接池 / pool size")
+    db_max_overflow: int = Field(default=20, ge=0, description="连接池溢出 / pool overflow")
+    db_lock_timeout_s: float = Field(
+        default=30.0, ge=0, description="PostgreSQL 锁等待上限（秒）/ lock wait limit"
+    )
+    sqlite_busy_timeout_s: float = Field(
+        default=30.0, ge=0, description="SQLite 写锁等待上限（秒）/ write-lock wait"
+    )
+    request_threads: int = Field(
+        default=40, ge=4, le=400, description="请求处理线程数 / request worker threads"
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="JSON/表单请求体上限 / body limit"
+    )
+    max_upload_bytes: int = Field(
+        default=128 * 1024 * 1024, ge=1024, description="文件上传请求体上限 / upload limit"
+    )
+    max_unzipped_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024, description="Excel 解压后大小上限 / xlsx limit"
+    )
+    max_upload_rows: int = Field(
+        default=2_000_000, ge=1, description="上传文件行数上限 / rows per uploaded file"
+    )
+    token_rate_per_minute: int = Field(
+        default=600, ge=0, description="每个接口令牌每分钟请求上限（0 = 不限）/ rate limit"
     )
     demo_seed: int = 20260101
     demo_cases_per_year: int = 20_000

@@ -244,3 +244,49 @@ def demo_world(session: Session, seed: int = 9) -> dict[str, str]:
     session.commit()
     users = session.scalars(select(User).where(User.username.in_(["hosp01", "hosp02"])))
     return {u.username: u.hospital.code for u in users}
+
+
+def approved_list(
+    session: Session,
+    hospital: Any,
+    *,
+    discharge_date: date = date(2025, 3, 10),
+    payment: Decimal | str = "8000.00",
+    state: str = "approved",
+) -> Any:
+    """A priced settlement list already through review (default: approved), with its
+    case and pricing, ready for period confirmation."""
+    from tests.builders import case
+    from yibao.settlement.models import CasePricing, SettlementList
+
+    c = case(session, hospital, discharge_date=discharge_date)
+    amount = money(payment)
+    session.add(
+        CasePricing(
+            case_id=c.id,
+            hospital_id=hospital.id,
+            region_code=hospital.region_code,
+            plan_id=PLAN_ID,
+            drg="FR23",
+            payment_class="normal",
+            payment_standard=amount,
+            drg_payment=amount,
+            fund_amount=(amount * Decimal("0.7")).quantize(CENT),
+            explanation="测试",
+            terms={},
+        )
+    )
+    row = SettlementList(
+        setl_id=c.setl_id,
+        hospital_id=hospital.id,
+        hospital_code=hospital.code,
+        region_code=hospital.region_code,
+        version=1,
+        state=state,
+        case_id=c.id,
+        source="test",
+        discharge_month=f"{discharge_date:%Y-%m}",
+    )
+    session.add(row)
+    session.flush()
+    return row

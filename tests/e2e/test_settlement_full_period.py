@@ -537,9 +537,9 @@ def _confirm(w: Walk) -> dict[str, Expected]:
         exp = next(e for e in paid.values() if e.list_id == x["list_id"])
         assert (D(x["amount_paid"]), D(x["fund_amount"])) == (exp.paid, exp.paid_fund), exp.key
         assert x["adjusted"] == (exp.key == "A6")
-    # a second run finds nothing left; confirmed lists are locked
+    # a second run finds nothing left (refused, nothing twice); confirmed lists are locked
     r = client.post(f"/api/settlement/periods/{w.period}/confirm", json={})
-    assert wait_job(client, r.json()["job_id"])["summary"]["confirmed"] == 0
+    assert r.status_code == 422 and "没有待确认的清单" in _error(r), r.text
     r = client.post(f"/api/settlement/review/{w.id('A1')}/return", json={"reason": "再审"})
     assert r.status_code == 409 and "已确认结算" in _error(r)
     login(client, "hosp_a")
@@ -674,7 +674,7 @@ def test_one_settlement_period(walk, db):  # type: ignore[no-untyped-def]
     paid = _confirm(walk)
     statements = _statements(walk, paid)
     _clearing(walk, paid, statements)
-    db.expire_all()
+    db.rollback()  # end the read snapshot: see what the app committed
     set_scope(db, SYSTEM_SCOPE)
     rows = db.execute(
         select(SettlementConfirmation.list_id, func.count()).group_by(

@@ -218,9 +218,9 @@ def test_review_and_confirm(world, db):  # type: ignore[no-untyped-def]
     assert by_list[a[3]]["drg_payment"] == adjustment["original_payment"]
     detail = client.get(f"/api/settlement/periods/{month_a}").json()
     assert detail["status"] == "open" and detail["confirmed"] == 8 and detail["to_confirm"] == 0
-    # again: nothing left, nothing confirmed twice
+    # again: nothing left to confirm — refused, the period stays open, nothing twice
     r = client.post(f"/api/settlement/periods/{month_a}/confirm", json={})
-    assert wait_job(client, r.json()["job_id"])["summary"]["confirmed"] == 0
+    assert r.status_code == 422 and "没有待确认的清单" in _error(r), r.text
     # month B: every list final → the period closes
     r = client.post(f"/api/settlement/periods/{month_b}/confirm", json={})
     summary_b = wait_job(client, r.json()["job_id"])["summary"]
@@ -230,7 +230,7 @@ def test_review_and_confirm(world, db):  # type: ignore[no-untyped-def]
     illegal = client.post(f"/api/settlement/review/{a[0]}/approve")
     assert illegal.status_code == 409 and "已确认结算" in _error(illegal)
 
-    db.expire_all()
+    db.rollback()  # end the read snapshot: see what the app committed
     set_scope(db, SYSTEM_SCOPE)
     assert db.scalar(select(func.count()).select_from(SettlementConfirmation)) == 10
     states = dict(

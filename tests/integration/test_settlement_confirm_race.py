@@ -8,6 +8,10 @@ not let the IntegrityError out as a 500 — and nothing of it may be left behind
 
 The interleaving is forced, not hoped for: the second session's first write waits
 until the first session has committed (a ``before_flush`` hook commits the first).
+
+PostgreSQL only: on SQLite writing transactions are serialised (``BEGIN IMMEDIATE``,
+ADR 0009), so the second cannot read before the first commits and this interleaving
+cannot happen; the HTTP race test (tests/e2e) covers SQLite.
 """
 
 from __future__ import annotations
@@ -20,11 +24,16 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from tests import builders as b
+from tests.builders.settlement import approved_list
 from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.service import Actor
 from yibao.db.session import session_factory
 from yibao.kit.errors import Conflict
-from yibao.settlement.confirm import do_finish_confirmation, do_start_confirmation
+from yibao.settlement.confirm import (
+    do_confirm_chunk,
+    do_finish_confirmation,
+    do_start_confirmation,
+)
 from yibao.settlement.models import SettlementConfirmBatch, SettlementPeriod
 
 PERIOD = "2025-03"
@@ -33,7 +42,10 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 @pytest.fixture()
 def sessions(engine: Engine, db: Session) -> Iterator[tuple[Session, Session]]:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serialises writing transactions: this interleaving cannot occur")
     b.region(db, "990100")
+    approved_list(db, b.hospital(db, "990102"))  # something to confirm in the period
     db.commit()
     factory = session_factory(engine)
     first, second = factory(), factory()
@@ -67,7 +79,7 @@ def _race(first: Session, second: Session) -> Conflict:
 
 
 def _counts(db: Session) -> tuple[int, int, int]:
-    db.expire_all()
+    db.rollback()  # end the read snapshot: see what the app committed
     running = select(func.count()).where(SettlementConfirmBatch.status == "running")
     return (
         db.scalar(select(func.count()).select_from(SettlementPeriod)) or 0,
@@ -91,8 +103,12 @@ def test_race_on_the_running_batch_of_an_existing_period(sessions, db: Session) 
     first, second = sessions
     done = _start(first, "earlier")
     first.flush()
-    do_finish_confirmation(first, done.id, actor=Actor(None, "earlier"))
+    earlier = Actor(None, "earlier")
+    do_confirm_chunk(first, done.id, actor=earlier, after_id=0, limit=100)
+    do_finish_confirmation(first, done.id, actor=earlier)
     first.commit()
+    approved_list(db, b.hospital(db, "990102"))  # approved after the earlier batch
+    db.commit()
     error = _race(first, second)
     assert error.http_status == 409 and PERIOD in str(error)
     assert _counts(db) == (1, 2, 1)

@@ -19,7 +19,7 @@ from yibao.accounts.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.audit.models import AuditLog
 from yibao.audit.service import record
 from yibao.cases.models import Case
-from yibao.db.session import session_factory
+from yibao.db.session import session_factory, writer
 from yibao.jobs.models import Job
 from yibao.jobs.runner import (
     RESTART_MESSAGE,
@@ -86,7 +86,7 @@ def _wait(ctx: JobContext) -> JobOutcome:
 @pytest.fixture()
 def runner(db: Session, engine: Engine, tmp_path: Path) -> Iterator[JobRunner]:
     release.clear()
-    r = JobRunner(session_factory(engine), tmp_path / "jobs", workers=2)
+    r = JobRunner(session_factory(writer(engine)), tmp_path / "jobs", workers=2)
     yield r
     release.set()
     r.shutdown()
@@ -103,6 +103,7 @@ def wait(engine: Engine, job_id: int, statuses: tuple[str, ...] = ("succeeded", 
     deadline = time.monotonic() + 15
     with session_factory(engine)() as s:
         while True:
+            s.rollback()  # a new read snapshot each time
             job = s.get(Job, job_id, populate_existing=True)
             assert job is not None
             if job.status in statuses or time.monotonic() > deadline:
@@ -111,7 +112,7 @@ def wait(engine: Engine, job_id: int, statuses: tuple[str, ...] = ("succeeded", 
 
 
 def _work_rows(db: Session) -> list[AuditLog]:
-    db.expire_all()
+    db.rollback()  # end the read snapshot: see what the app committed
     return list(db.scalars(select(AuditLog).where(AuditLog.action == "test.work")))
 
 
@@ -170,7 +171,7 @@ def test_progress_is_reported_while_running(db, engine, runner) -> None:  # type
     wait(engine, job_id, ("running",))
     deadline = time.monotonic() + 10
     while True:  # written to the jobs row in short transactions
-        db.expire_all()
+        db.rollback()  # end the read snapshot: see what the app committed
         row = db.get(Job, job_id)
         if (row is not None and row.progress_done > 0) or time.monotonic() > deadline:
             break
@@ -214,7 +215,7 @@ def test_restart_marks_cut_off_jobs_failed(db, engine, tmp_path) -> None:  # typ
         assert fresh.recover() == 2
     finally:
         fresh.shutdown()
-    db.expire_all()
+    db.rollback()  # end the read snapshot: see what the app committed
     jobs = {j.status if j.error is None else j.error: j for j in db.scalars(select(Job))}
     assert set(jobs) == {RESTART_MESSAGE, "服务重启，任务未能执行，请重新提交", "succeeded"}
     assert jobs[RESTART_MESSAGE].status == "failed" and jobs[RESTART_MESSAGE].finished_at

@@ -57,3 +57,23 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime())
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class WebSession(Base):
+    """A browser login, kept on the server so that logout and a password change end it.
+
+    The browser's signed cookie holds only a random session key; its SHA-256 is
+    stored here.  A session ends when revoked (logout, password change, account
+    disabled), after ``idle`` minutes without use or at ``expires_at``.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    ip: Mapped[str | None] = mapped_column(String(45))

@@ -10,14 +10,14 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import ApiToken, User
 from yibao.accounts.roles import Role
 from yibao.accounts.scoping import Scope
 from yibao.audit.service import Actor, record
-from yibao.kit.errors import Conflict, Unauthorized, ValidationFailed
+from yibao.kit.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital, Region
 
@@ -76,6 +76,42 @@ def _user_snapshot(user: User) -> dict[str, object]:
     }
 
 
+#: who may create whom: a user creates roles of a rank at most its own
+ROLE_RANK: dict[Role, int] = {
+    Role.BUREAU_ADMIN: 3,
+    Role.BUREAU_ANALYST: 2,
+    Role.BUREAU_REVIEWER: 2,
+    Role.RULE_ADMIN: 2,
+    Role.HOSPITAL_USER: 1,
+    Role.HIS_CLIENT: 1,
+}
+
+
+def check_can_create(
+    creator: User, role: Role, region_code: str | None, hospital: Hospital | None
+) -> None:
+    """403 unless ``creator`` may create a ``role`` user there: a role at or below its
+    own, in its own region subtree (bureau) or its own hospital (hospital users)."""
+    mine = Role(creator.role)
+    if ROLE_RANK[role] > ROLE_RANK[mine]:
+        raise Forbidden(
+            f"不能创建比自己权限更高的角色：您是{mine.label}，不能创建{role.label}"
+            " / cannot create a higher role"
+        )
+    scope = scope_of(creator)
+    if hospital is not None:
+        if not scope.allows(hospital.id, hospital.region_code):
+            raise Forbidden(
+                f"医疗机构 {hospital.code} 不在您的辖区内，不能为其创建用户"
+                " / hospital outside your scope"
+            )
+    elif scope.hospital_id is not None or not scope.allows(None, region_code):
+        raise Forbidden(
+            f"医保区划 {region_code} 不在您的辖区内，不能在该区划创建用户"
+            " / region outside your scope"
+        )
+
+
 def do_create_user(
     session: Session,
     *,
@@ -86,12 +122,16 @@ def do_create_user(
     region_code: str | None = None,
     hospital_code: str | None = None,
     actor: Actor,
+    creator: User | None = None,
     password_hash: str | None = None,
 ) -> User:
     """Create a user; bureau roles need a region, hospital roles a hospital.
 
-    ``password_hash`` (an argon2 hash of ``password``) skips hashing again, for
-    seeding many accounts that share one demo password.
+    ``creator`` is the logged-in user who asks (None: the command line or the demo
+    seed, which run with the operator's authority): it may only create roles at or
+    below its own (:data:`ROLE_RANK`), inside its own region or hospital
+    (:func:`check_can_create`).  ``password_hash`` (an argon2 hash of ``password``)
+    skips hashing again.
     """
     if not USERNAME_RE.match(username):
         raise ValidationFailed(
@@ -113,19 +153,34 @@ def do_create_user(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已存在 / username exists", field="username")
     hospital_id = None
+    hospital: Hospital | None = None
     if role_enum.is_hospital:
         if not hospital_code:
             raise ValidationFailed(
                 "医院角色必须指定医疗机构编码 / hospital roles need --hospital",
                 field="hospital_code",
             )
-        hospital = session.scalar(select(Hospital).where(Hospital.code == hospital_code))
+        hospital = session.scalar(
+            select(Hospital)
+            .where(Hospital.code == hospital_code)
+            .execution_options(skip_scope=True)
+        )
         if hospital is None:
             raise ValidationFailed(
                 f"医疗机构 {hospital_code} 不存在 / unknown hospital", field="hospital_code"
             )
+        if region_code and region_code != hospital.region_code:
+            raise ValidationFailed(
+                f"医院角色的区划由医疗机构决定（{hospital.region_code}），不能另填 {region_code}",
+                field="region_code",
+            )
         hospital_id, region_code = hospital.id, None
     else:
+        if hospital_code:
+            raise ValidationFailed(
+                f"医保局角色（{role_enum.label}）不属于医疗机构，不能指定医疗机构编码",
+                field="hospital_code",
+            )
         if not region_code:
             raise ValidationFailed(
                 "医保局角色必须指定医保区划 / bureau roles need --region", field="region_code"
@@ -134,6 +189,8 @@ def do_create_user(
             raise ValidationFailed(
                 f"医保区划 {region_code} 不存在 / unknown region", field="region_code"
             )
+    if creator is not None:
+        check_can_create(creator, role_enum, region_code, hospital)
     user = User(
         username=username,
         display_name=display_name or username,
@@ -156,6 +213,139 @@ class LoginSettings:
     lock_minutes: int = 15
 
 
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A login attempt as counted before the password is checked (:func:`do_begin_login`).
+
+    ``seq`` is this attempt's number in the account's failure count; None when the
+    user is unknown or the account was locked (the attempt is then not counted).
+    """
+
+    username: str
+    user_id: int | None
+    seq: int | None
+    ip: str | None
+
+
+_dummy_hash: str | None = None
+
+
+def _verify_nothing(password: str) -> None:
+    """Spend the time of a real verification (unknown user, locked account), so that
+    timing tells nothing about which usernames exist."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password(secrets.token_urlsafe(16))
+    verify_password(_dummy_hash, password)
+
+
+def login_failed_message(cfg: LoginSettings) -> str:
+    """One message for every failure (wrong password, unknown user, locked account):
+    the answer never tells whether a username exists."""
+    return (
+        f"用户名或密码错误（连续输错 {cfg.max_failures} 次，账号将锁定 {cfg.lock_minutes} 分钟）"
+        " / wrong username or password"
+    )
+
+
+def do_begin_login(
+    session: Session, username: str, *, ip: str | None = None, settings: LoginSettings | None = None
+) -> LoginAttempt:
+    """Count a login attempt *before* its password is checked: one atomic UPDATE adds
+    it to the failure count and sets the lock when the count reaches the limit.  The
+    caller commits at once (so parallel attempts see each other), then calls
+    :func:`do_finish_login`.  A locked account's attempt is not counted."""
+    cfg = settings or LoginSettings()
+    user_id = session.scalar(select(User.id).where(User.username == username))
+    if user_id is None:
+        return LoginAttempt(username, None, None, ip)
+    now = utcnow()
+    expired = User.locked_until.is_not(None)  # (the WHERE keeps only run-out locks)
+    count = case((expired, 1), else_=User.failed_logins + 1)
+    seq = session.execute(
+        update(User)
+        .where(User.id == user_id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(
+            failed_logins=count,
+            locked_until=case(
+                (count >= cfg.max_failures, now + timedelta(minutes=cfg.lock_minutes)),
+                else_=None,
+            ),
+        )
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    return LoginAttempt(username, user_id, seq, ip)
+
+
+def do_finish_login(
+    session: Session,
+    attempt: LoginAttempt,
+    password: str,
+    *,
+    settings: LoginSettings | None = None,
+) -> User:
+    """Check the password of a counted attempt.  Every failure is audited; the caller
+    must commit even when this raises (the web layer does).
+
+    Success needs the right password *and* no lock set by other attempts while this
+    one was checked: 19 wrong passwords sent together with the right one lock the
+    account and the right one is refused too.
+    """
+    cfg = settings or LoginSettings()
+    failed = Unauthorized(login_failed_message(cfg))
+    if attempt.user_id is None:
+        _verify_nothing(password)
+        record(
+            session,
+            Actor(None, attempt.username[:50] or "?", ip=attempt.ip),
+            "auth.login_failed",
+            "user",
+            None,
+            after={"username": attempt.username[:50], "reason": "unknown_user"},
+        )
+        raise failed
+    user = session.get(User, attempt.user_id, populate_existing=True)
+    assert user is not None
+    actor = actor_of(user, attempt.ip)
+    if attempt.seq is None:
+        _verify_nothing(password)
+        record(session, actor, "auth.login_failed", "user", user.id, after={"reason": "locked"})
+        raise failed
+    if not verify_password(user.password_hash, password):
+        reason: dict[str, object] = {"reason": "wrong_password", "failed_logins": attempt.seq}
+        if attempt.seq >= cfg.max_failures:
+            reason["locked_minutes"] = cfg.lock_minutes
+        record(session, actor, "auth.login_failed", "user", user.id, after=reason)
+        raise failed
+    if not user.is_active:
+        record(session, actor, "auth.login_failed", "user", user.id, after={"reason": "inactive"})
+        raise Unauthorized("账号已停用，请联系管理员 / account disabled")
+    now = utcnow()
+    done = session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.locked_until.is_(None), User.failed_logins == attempt.seq),
+        )
+        .values(failed_logins=0, locked_until=None, last_login_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        record(
+            session,
+            actor,
+            "auth.login_failed",
+            "user",
+            user.id,
+            after={"reason": "locked_meanwhile"},
+        )
+        raise failed
+    session.refresh(user)
+    record(session, actor, "auth.login", "user", user.id)
+    return user
+
+
 def do_login(
     session: Session,
     username: str,
@@ -164,46 +354,38 @@ def do_login(
     ip: str | None = None,
     settings: LoginSettings | None = None,
 ) -> User:
-    """Check a password.  Every failure is audited; repeated failures lock the account.
+    """Both halves in the caller's transaction (command line, tests); the web login
+    commits between them (:func:`do_begin_login`)."""
+    attempt = do_begin_login(session, username, ip=ip, settings=settings)
+    return do_finish_login(session, attempt, password, settings=settings)
 
-    The caller must commit even when this raises, so that the failure is kept
-    (the web layer does).
-    """
-    cfg = settings or LoginSettings()
-    user = session.scalar(select(User).where(User.username == username))
-    now = utcnow()
-    if user is None:
-        record(
-            session,
-            Actor(None, username or "?", ip=ip),
-            "auth.login_failed",
-            "user",
-            None,
-            after={"username": username, "reason": "unknown_user"},
+
+def do_change_password(
+    session: Session,
+    user: User,
+    current: str,
+    new: str,
+    *,
+    actor: Actor,
+    keep_session: str | None = None,
+) -> int:
+    """Change a user's own password; every other browser session of the user ends.
+    Returns the number of sessions ended."""
+    from yibao.accounts.sessions import do_end_user_sessions
+
+    if not verify_password(user.password_hash, current):
+        raise ValidationFailed("当前密码不正确 / current password is wrong", field="current")
+    if len(new) < MIN_PASSWORD_LEN:
+        raise ValidationFailed(
+            f"新密码至少{MIN_PASSWORD_LEN}位 / password needs {MIN_PASSWORD_LEN}+ characters",
+            field="new",
         )
-        raise Unauthorized("用户名或密码错误 / wrong username or password")
-    actor = actor_of(user, ip)
-    if user.locked_until is not None and user.locked_until > now:
-        record(session, actor, "auth.login_failed", "user", user.id, after={"reason": "locked"})
-        raise Unauthorized(
-            "账号因多次密码错误已被暂时锁定，请稍后再试 / account temporarily locked"
-        )
-    if not user.is_active:
-        record(session, actor, "auth.login_failed", "user", user.id, after={"reason": "inactive"})
-        raise Unauthorized("账号已停用 / account disabled")
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        reason = {"reason": "wrong_password", "failed_logins": user.failed_logins}
-        if user.failed_logins >= cfg.max_failures:
-            user.locked_until = now + timedelta(minutes=cfg.lock_minutes)
-            reason["locked_until"] = user.locked_until.isoformat()
-        record(session, actor, "auth.login_failed", "user", user.id, after=reason)
-        raise Unauthorized("用户名或密码错误 / wrong username or password")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    record(session, actor, "auth.login", "user", user.id)
-    return user
+    if new == current:
+        raise ValidationFailed("新密码不能与当前密码相同 / choose a new password", field="new")
+    user.password_hash = hash_password(new)
+    ended = do_end_user_sessions(session, user.id, keep=keep_session)
+    record(session, actor, "user.password_change", "user", user.id, after={"sessions_ended": ended})
+    return ended
 
 
 def do_create_api_token(session: Session, user: User, name: str, *, actor: Actor) -> str:
@@ -235,11 +417,15 @@ def do_revoke_api_token(session: Session, token: ApiToken, *, actor: Actor) -> N
     )
 
 
-def user_for_token(session: Session, plain: str) -> User | None:
-    """The active user of a valid, unrevoked token, or None."""
-    digest = hashlib.sha256(plain.encode()).hexdigest()
+def user_for_token(session: Session, plain: str) -> tuple[User, int] | None:
+    """The active user and token id of a valid, unrevoked token, or None.
+
+    Reads only: the token's last use is bookkeeping, written outside the request's
+    transaction (:mod:`yibao.api.touch`)."""
+    if not plain or len(plain) > 200:
+        return None
+    digest = hashlib.sha256(plain.encode("utf-8", "replace")).hexdigest()
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
-    token.last_used_at = utcnow()
-    return token.user
+    return token.user, token.id

@@ -6,35 +6,37 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from starlette.middleware.sessions import SessionMiddleware
 
 from yibao import __version__
+from yibao.api import errors
+from yibao.api.cookies import SessionCookieMiddleware
+from yibao.api.headers import SecurityHeadersMiddleware
+from yibao.api.limits import BodyLimitMiddleware
 from yibao.api.metrics import MetricsMiddleware, metrics_endpoint
 from yibao.config import Settings, get_settings
-from yibao.db.session import make_engine, session_factory
-from yibao.kit.errors import DomainError, Unauthorized
+from yibao.db.session import make_engine, reader, session_factory, writer
 from yibao.logs import configure_logging
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
-
-
-def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", ""
-    )
+HEALTH_TIMEOUT_S = 3.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    engine = make_engine(settings.effective_database_url)
+    health_limiter = anyio.CapacityLimiter(2)  # health checks never queue behind requests
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # request handlers run in worker threads: as many as the database pool serves
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
         app.state.engine.dispose()
 
@@ -42,66 +44,67 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Yibao 医保 DRG/DIP",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the vendored Swagger UI (no CDN, no inline script)
+        redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    engine = make_engine(settings.effective_database_url)
     app.state.engine = engine
-    app.state.sessionmaker = session_factory(engine)
+    app.state.sessionmaker = session_factory(writer(engine))
+    app.state.read_sessionmaker = session_factory(reader(engine))
     app.state.settings = settings
 
+    # the last added is the outermost: metrics → headers → body limit → session cookie
     app.add_middleware(
-        SessionMiddleware,
+        SessionCookieMiddleware,
         secret_key=settings.resolved_secret_key(),
-        session_cookie="yibao_session",
         max_age=settings.session_max_age_s,
-        same_site="lax",
-        https_only=False,
+        https=settings.https,
     )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
     app.add_middleware(MetricsMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    errors.install(app)
 
-    @app.exception_handler(DomainError)
-    async def _domain_error(request: Request, exc: DomainError) -> Response:
-        if _wants_html(request):
-            if isinstance(exc, Unauthorized):
-                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-            from yibao.web.render import render_error
-
-            return render_error(request, exc)
-        return JSONResponse(status_code=exc.http_status, content={"error": exc.to_dict()})
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
-        details = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
-            for e in exc.errors()
-        ]
-        return JSONResponse(
-            status_code=422,
-            content={
-                "error": {
-                    "code": "validation_failed",
-                    "message": "请求数据格式错误 / invalid request payload",
-                    "details": details,
-                }
-            },
-        )
+    def _ping() -> str:
+        with reader(engine).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return engine.dialect.name
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> JSONResponse:
+    async def healthz() -> JSONResponse:
+        """Liveness and database check; answers within a few seconds whatever the load
+        (its own threads, a time limit), 503 when the database does not answer."""
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with anyio.fail_after(HEALTH_TIMEOUT_S):
+                name = await anyio.to_thread.run_sync(
+                    _ping, limiter=health_limiter, abandon_on_cancel=True
+                )
+        except TimeoutError:
+            return JSONResponse(
+                status_code=503,
+                content={"status": "error", "database": "数据库在 3 秒内没有响应 / timeout"},
+            )
         except Exception as exc:
             return JSONResponse(
                 status_code=503, content={"status": "error", "database": str(exc)[:200]}
             )
-        return JSONResponse(
-            {"status": "ok", "database": engine.dialect.name, "version": __version__}
-        )
+        return JSONResponse({"status": "ok", "database": name, "version": __version__})
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(request: Request) -> Response:
+        from yibao.api.deps import csrf_token
+        from yibao.web.render import templates
+
+        return templates.TemplateResponse(
+            request, "api_docs.html", {"csrf_token": csrf_token(request)}
+        )
 
     from yibao.api.routes import router as api_router
     from yibao.web.pages import router as web_router

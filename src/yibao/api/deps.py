@@ -1,23 +1,45 @@
-"""Request dependencies: one DB transaction per request, the principal, permissions."""
+"""Request dependencies: one DB transaction per request, the principal, permissions.
+
+The request/transaction model (ADR 0009):
+
+1. :func:`receive_body` reads the whole body (and parses a form) on the event loop
+   **before** any database work, within the size limits of
+   :mod:`yibao.api.limits`.
+2. Handlers are plain ``def`` functions: FastAPI runs them, and :func:`get_db`,
+   in worker threads, so no database call ever blocks the event loop and no
+   transaction is held across an ``await``.
+3. :func:`get_db` commits when the handler returns and **before the response is
+   sent** (``Depends(..., scope="function")``): a client that sees 200 can rely on
+   the write being durable.  GET/HEAD requests use a read-only transaction that
+   never waits for writers (SQLite) — see :mod:`yibao.db.session`.
+4. Bookkeeping writes (an API token's or a browser session's last use) are kept out
+   of the business transaction: throttled, written after the commit in a short
+   transaction of their own (:mod:`yibao.api.touch`).
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.accounts.scoping import set_scope
 from yibao.accounts.service import actor_of, scope_of, user_for_token
+from yibao.accounts.sessions import SESSION_KEY, active_session
+from yibao.api import touch
+from yibao.api.limits import check_rate, read_body
 from yibao.audit.service import Actor
 from yibao.kit.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 @dataclass(frozen=True)
@@ -48,9 +70,41 @@ class Principal:
         )
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit when the handler returns, roll back on error."""
-    session: Session = request.app.state.sessionmaker()
+@dataclass(frozen=True)
+class Received:
+    """The request body, read in full before the handler and its transaction run."""
+
+    raw: bytes
+    form: FormData | None
+
+
+async def receive_body(request: Request) -> Received:
+    """Read the body (bounded) and, for a form, parse it — on the event loop, before
+    any database work (every :data:`Db` depends on this)."""
+    if request.method in SAFE_METHODS:
+        return Received(b"", None)
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        form = await request.form()
+        return Received(b"", form)
+    return Received(await read_body(request), None)
+
+
+Body = Annotated[Received, Depends(receive_body)]
+
+
+def posted_form(received: Body) -> FormData:
+    """The posted form (empty when the request carried none)."""
+    return received.form if received.form is not None else FormData()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
+
+
+def get_db(request: Request, _received: Body) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    state = request.app.state
+    factory = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
+    session: Session = factory()
     request.state.db = session
     try:
         yield session
@@ -60,9 +114,10 @@ def get_db(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+    touch.flush(request)  # bookkeeping after the business transaction, never inside it
 
 
-Db = Annotated[Session, Depends(get_db)]
+Db = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def csrf_token(request: Request) -> str:
@@ -73,18 +128,27 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def check_csrf(request: Request) -> None:
-    """Unsafe requests authenticated by the session cookie must carry the CSRF token."""
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else None
+
+
+def check_csrf(request: Request, received: Body) -> None:
+    """Unsafe requests authenticated by the session cookie must carry the CSRF token.
+
+    A Bearer token is exempt only on the JSON API; browser pages never take one.
+    """
     if request.method in SAFE_METHODS or "user_id" not in request.session:
         return
-    if request.headers.get("authorization", "").lower().startswith("bearer "):
+    if is_api(request) and _bearer(request) is not None:
         return
     sent = request.headers.get("x-csrf-token")
-    if sent is None and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        form = await request.form()
-        value = form.get("csrf_token")
+    if sent is None and received.form is not None:
+        value = received.form.get("csrf_token")
         sent = value if isinstance(value, str) else None
     expected = request.session.get("csrf")
     if not expected or not sent or not secrets.compare_digest(sent, expected):
@@ -92,18 +156,35 @@ async def check_csrf(request: Request) -> None:
 
 
 def optional_user(request: Request, db: Db) -> User | None:
-    """The principal from a Bearer token or the browser session; sets the data scope."""
+    """The principal from a Bearer token (API only) or the browser session; sets the
+    data scope."""
     user: User | None = None
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        user = user_for_token(db, auth[7:].strip())
-        if user is None:
+    plain = _bearer(request)
+    if plain is not None:
+        if not is_api(request):
+            raise Unauthorized(
+                "接口令牌只能用于 /api 接口，浏览器页面请用账号登录 / "
+                "API tokens are for /api only; log in to use the pages"
+            )
+        found = user_for_token(db, plain)
+        if found is None:
             raise Unauthorized("API 令牌无效或已吊销 / invalid or revoked API token")
-    elif (uid := request.session.get("user_id")) is not None:
-        user = db.get(User, uid)
-        if user is None or not user.is_active:
+        user, token_id = found
+        check_rate(request, f"token:{token_id}")
+        touch.later(request, touch.TOKEN, token_id)
+    elif request.session.get("user_id") is not None:
+        found_session = active_session(
+            db, request.session.get(SESSION_KEY), request.app.state.settings
+        )
+        if found_session is None or found_session.user_id != request.session.get("user_id"):
             request.session.clear()
-            user = None
+        else:
+            candidate = db.get(User, found_session.user_id)
+            if candidate is None or not candidate.is_active:
+                request.session.clear()
+            else:
+                user = candidate
+                touch.later(request, touch.SESSION, found_session.id)
     if user is not None:
         set_scope(db, scope_of(user))
         request.state.user = Principal.of(user)
@@ -119,7 +200,7 @@ def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require(permission: Permission):  # type: ignore[no-untyped-def]
+def require(permission: Permission) -> Any:
     """Dependency factory: 403 unless the user's role has ``permission``."""
 
     def _dep(user: CurrentUser) -> User:

@@ -83,18 +83,24 @@ def insert_frame(session: Session, table: Table, df: pl.DataFrame, chunk_rows: i
     return df.height
 
 
-def next_id(session: Session, table: Table, column: str = "id") -> int:
-    """One more than the largest id in ``table`` (for pre-assigning ids in bulk)."""
-    return int(session.scalar(select(func.coalesce(func.max(table.c[column]), 0))) or 0) + 1
+def reserve_ids(session: Session, table: Table, count: int, column: str = "id") -> list[int]:
+    """``count`` new ids for rows about to be bulk-inserted into ``table``, ascending.
 
-
-def sync_sequence(session: Session, table: Table, column: str = "id") -> None:
-    """After inserting explicit ids on PostgreSQL, move the id sequence past them."""
-    if session.connection().dialect.name != "postgresql":
-        return
-    session.execute(
-        text(
-            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column}'), "
-            f'COALESCE((SELECT MAX({column}) FROM "{table.name}"), 0) + 1, false)'
-        )
-    )
+    PostgreSQL takes them from the column's sequence (``nextval``), so concurrent
+    transactions never collide and nobody waits; they need not be contiguous.
+    SQLite has one writer at a time (``BEGIN IMMEDIATE``, see ``db.session``), so the
+    block after the largest id is free for this transaction.
+    """
+    if count <= 0:
+        return []
+    if session.connection().dialect.name == "postgresql":
+        rows = session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, :column)) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"table": table.name, "column": column, "n": count},
+        ).scalars()
+        return sorted(int(v) for v in rows)
+    start = int(session.scalar(select(func.coalesce(func.max(table.c[column]), 0))) or 0) + 1
+    return list(range(start, start + count))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,7 +23,7 @@ from yibao.accounts.roles import Role
 from yibao.accounts.service import do_create_api_token, do_create_user, hash_password
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
-from yibao.db.bulk import insert_frame, next_id, sync_sequence
+from yibao.db.bulk import insert_frame, reserve_ids
 from yibao.engines.synth import generate_cases, make_region
 from yibao.grouping.models import CaseGrouping
 from yibao.jobs.models import Job
@@ -174,10 +175,14 @@ def seed_demo(
     )
     district_codes = sorted(r for r in region.regions["code"] if r != CITY and r.startswith("9901"))
     result = SeedResult(hospitals=len(hosp_rows), cases=0, diagnoses=0, procedures=0)
-    shared_hash = hash_password(DEMO_PASSWORD)  # one argon2 hash for the shared demo password
-    for spec in _demo_users(district_codes, region.hospitals):
+    specs = _demo_users(district_codes, region.hospitals)
+    # each account its own salt (one shared hash would let one cracked account open all);
+    # argon2 releases the GIL, so the hashes are computed side by side
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        hashes = list(pool.map(lambda _spec: hash_password(DEMO_PASSWORD), specs))
+    for spec, password_hash in zip(specs, hashes, strict=True):
         user = do_create_user(
-            session, password=DEMO_PASSWORD, password_hash=shared_hash, actor=SEED_ACTOR, **spec
+            session, password=DEMO_PASSWORD, password_hash=password_hash, actor=SEED_ACTOR, **spec
         )  # type: ignore[arg-type]
         scope = user.hospital.name if user.hospital else f"区划 {user.region_code}"
         result.users.append((user.username, Role(user.role).label, scope))
@@ -189,13 +194,10 @@ def seed_demo(
         CaseDiagnosis.__table__,
         CaseProcedure.__table__,
     )
-    start_id = next_id(session, case_table)
     created_at = utcnow()
     for batch in generate_cases(region, years, cases_per_year, seed, plan_dir()):
-        cases = batch.cases.with_row_index("id", offset=start_id).with_columns(
-            pl.col("id").cast(pl.Int64)
-        )
-        start_id += cases.height
+        ids = reserve_ids(session, case_table, batch.cases.height)
+        cases = batch.cases.with_columns(pl.Series("id", ids, dtype=pl.Int64))
         cases = cases.join(hospital_ids, on="hospital_code", how="left").with_columns(
             source=pl.lit("demo"), created_at=pl.lit(created_at)
         )
@@ -210,7 +212,6 @@ def seed_demo(
         result.procedures += px.height
         if progress:
             progress(cases.height)
-    sync_sequence(session, case_table)
     record(
         session,
         SEED_ACTOR,

@@ -32,6 +32,7 @@ from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner
 from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import ValidationFailed
+from yibao.kit.tables import TableLimits, check_xlsx, table_limits
 
 BATCH_KIND = "grouping.batch"
 OUTPUT_FORMATS = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}
@@ -45,10 +46,25 @@ XLSX_MAX_ROWS = 1_048_575
 BATCH_CHUNK_ROWS = 50_000
 
 
-def read_case_file(path: Path, display_name: str | None = None) -> pl.DataFrame:
-    """A case file as grouper input (extra columns kept as text); 422 when unreadable."""
+def read_case_file(
+    path: Path, display_name: str | None = None, limits: TableLimits | None = None
+) -> pl.DataFrame:
+    """A case file as grouper input (extra columns kept as text); 422 when unreadable,
+    when an Excel file would unpack beyond the limit or has too many rows."""
+    limits = limits or TableLimits()
+    shown = display_name or path.name
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        with path.open("rb") as fh:
+            check_xlsx(fh, shown, limits)
     try:
-        return read_cases(path, keep_extra=True)
+        df = read_cases(path, keep_extra=True)
+        if df.height > limits.max_rows:
+            raise ValidationFailed(
+                f"文件 {shown} 有 {df.height:,} 行，超过上限 {limits.max_rows:,} 行：请拆分后上传",
+                code="case_file",
+                field="file",
+            )
+        return df
     except CaseFileError as exc:
         message = str(exc)
         if display_name:
@@ -199,7 +215,7 @@ def do_group_upload(
     try:
         with tmp.open("wb") as out:
             shutil.copyfileobj(stream, out, 1 << 20)
-        df = read_case_file(tmp, display_name=filename)
+        df = read_case_file(tmp, display_name=filename, limits=table_limits(settings))
         row_plans(registry, df, info)  # a discharge date without a plan: 422 now
         plan_label = info.id if info else "by-date"
         name = result_name(filename, plan_label, fmt)

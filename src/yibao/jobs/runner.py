@@ -39,6 +39,7 @@ from yibao.accounts.models import User
 from yibao.accounts.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.accounts.service import actor_of
 from yibao.audit.service import SYSTEM, Actor
+from yibao.db.session import reader, short_transaction
 from yibao.jobs.models import Job
 from yibao.kit.errors import DomainError
 from yibao.kit.timeutil import utcnow
@@ -274,24 +275,15 @@ class JobRunner:
             values["progress_total"] = total
         if message is not None:
             values["message"] = message[:500]
-        with self._engine.connect() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            try:
-                if sqlite:  # never wait for the job's own write lock
-                    conn.exec_driver_sql("PRAGMA busy_timeout = 50")
+        try:
+            with short_transaction(self._engine, wait_ms=50) as conn:  # never wait for the job
                 conn.execute(
                     update(_jobs)
                     .where(_jobs.c.id == job_id, _jobs.c.status == "running")
                     .values(**values)
                 )
-                conn.commit()
-            except OperationalError:
-                conn.rollback()
-                log.debug("job %s: progress not written (database busy)", job_id)
-            finally:
-                if sqlite:
-                    conn.exec_driver_sql("PRAGMA busy_timeout = 30000")
-                    conn.rollback()
+        except OperationalError:
+            log.debug("job %s: progress not written (database busy)", job_id)
 
     # -- execution -----------------------------------------------------------------
 
@@ -323,19 +315,22 @@ class JobRunner:
         if row is None:
             return
         work_dir = self.job_dir(job_id)
+        actor = self._owner(row["owner_id"])
+        # the job's session begins its transaction on first use (on SQLite: takes the
+        # write lock then), so a job that commits in sessions of its own never waits
+        # for its own main session
         session = self._sessions()
         set_scope(session, scope_of_job(row["hospital_id"], row["region_code"]))
         try:
             kind = _KINDS.get(row["kind"])
             if kind is None:
                 raise DomainError(f"未知的任务类型 {row['kind']} / unknown job kind")
-            owner = session.get(User, row["owner_id"]) if row["owner_id"] else None
             ctx = JobContext(
                 job_id=job_id,
                 kind=row["kind"],
                 params=dict(row["params"] or {}),
                 session=session,
-                actor=actor_of(owner) if owner is not None else SYSTEM,
+                actor=actor,
                 work_dir=work_dir,
                 settings=self.settings,
                 _runner=self,
@@ -355,6 +350,14 @@ class JobRunner:
         finally:
             session.close()
         _keep_only(work_dir, outcome.result_file)
+
+    def _owner(self, owner_id: int | None) -> Actor:
+        """The job owner as audit actor, read in a short read-only session."""
+        if owner_id is None:
+            return SYSTEM
+        with Session(reader(self._engine)) as session:
+            owner = session.get(User, owner_id)
+            return actor_of(owner) if owner is not None else SYSTEM
 
     def _succeed(self, session: Session, job_id: int, outcome: JobOutcome) -> None:
         job = session.get(Job, job_id, populate_existing=True)

@@ -51,3 +51,24 @@ class Conflict(DomainError):
 class ValidationFailed(DomainError):
     http_status = 422
     code = "validation_failed"
+
+
+class TooLarge(DomainError):
+    http_status = 413
+    code = "too_large"
+
+
+class TooManyRequests(DomainError):
+    http_status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Busy(DomainError):
+    """The database could not take the work now (a lock wait ran out): try again."""
+
+    http_status = 503
+    code = "busy"

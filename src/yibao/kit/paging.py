@@ -28,8 +28,12 @@ class Page(Generic[T]):
         return self.page < self.pages
 
 
+#: pages beyond this are empty anyway; it keeps OFFSET far inside 64 bits
+MAX_PAGE = 1_000_000
+
+
 def clamp_page(page: int | None, size: int | None, default_size: int = 50) -> tuple[int, int]:
-    """Sanitise page/size from a query string (page ≥ 1, 1 ≤ size ≤ 500)."""
-    p = max(1, page or 1)
+    """Sanitise page/size from a query string (1 ≤ page ≤ 1,000,000, 1 ≤ size ≤ 500)."""
+    p = min(MAX_PAGE, max(1, page or 1))
     s = min(500, max(1, size or default_size))
     return p, s

@@ -482,7 +482,7 @@ def publish_standards(
 
 
 @router.post("/standards/import", status_code=201)
-async def import_standards(
+def import_standards(
     request: Request,
     db: Db,
     user: User = ANALYST,
@@ -497,7 +497,7 @@ async def import_standards(
         registry_of(request),
         region_code=user.region_code or "",
         plan_id=plan_id,
-        content=await file.read(),
+        content=file.file.read(),
         filename=file.filename or "upload",
         name=name,
         valid_from=valid_from,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal, InvalidOperation
 
 import polars as pl
@@ -10,6 +9,7 @@ import polars as pl
 from yibao.engines.grouper import CompiledPlan
 from yibao.engines.measure import STANDARDS_SCHEMA
 from yibao.kit.errors import ValidationFailed
+from yibao.kit.tables import TableLimits, read_table
 
 #: accepted headers (English or Chinese) → column
 HEADERS = {
@@ -24,15 +24,8 @@ MAX_ERRORS = 20
 
 
 def _read(content: bytes, filename: str) -> pl.DataFrame:
-    name = filename.lower()
-    try:
-        if name.endswith((".xlsx", ".xlsm")):
-            return pl.read_excel(io.BytesIO(content), engine="openpyxl", infer_schema_length=0)
-        if name.endswith(".csv"):
-            return pl.read_csv(io.BytesIO(content), infer_schema=False, encoding="utf8-lossy")
-    except Exception as exc:
-        raise ValidationFailed(f"无法读取文件 {filename}：{exc}", field="file") from None
-    raise ValidationFailed(f"文件类型应为 .xlsx 或 .csv：{filename}", field="file")
+    """An all-text table, read within the upload limits (no zip bomb, bounded rows)."""
+    return read_table(content, filename, TableLimits(max_rows=100_000))
 
 
 def _decimal(text: str | None, places: int) -> Decimal | None:

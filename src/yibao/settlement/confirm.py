@@ -34,7 +34,7 @@ from yibao.cases.models import Case
 from yibao.engines.settlement import TRANSITIONS, Action, Role, State, transition
 from yibao.jobs.models import Job
 from yibao.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from yibao.kit.timeutil import utcnow
+from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Region, region_prefix
 from yibao.settlement.models import (
     CasePricing,
@@ -144,6 +144,7 @@ def do_start_confirmation(
             region_code=region_code,
         )
         return batch
+    _check_confirmable(session, region_code, period_code)
     batch = _new_batch(session, region_code, period_code, key, size, actor)
     record(
         session,
@@ -155,6 +156,25 @@ def do_start_confirmation(
         region_code=region_code,
     )
     return batch
+
+
+def _check_confirmable(session: Session, region_code: str, period_code: str) -> None:
+    """A new confirmation needs a month that is over and lists ready to confirm: a
+    future or current month, or one with nothing approved, is refused (422) and left
+    open, never closed empty."""
+    _, end = parse_period(period_code)
+    today = local(utcnow()).date()
+    if end >= today:
+        raise ValidationFailed(
+            f"结算期间 {period_code} 尚未结束（截至 {end.isoformat()}），月份结束后才能确认结算",
+            field="period",
+        )
+    if remaining_count(session, region_code, period_code) == 0:
+        raise ValidationFailed(
+            f"结算期间 {period_code}（区划 {region_code}）没有待确认的清单："
+            "只有审核通过（或调整、特例单议已决定）的清单才能确认结算",
+            field="period",
+        )
 
 
 def _new_batch(

@@ -2,48 +2,27 @@
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import asdict
 from typing import Any
 
-import polars as pl
 from fastapi import APIRouter, File, Request, UploadFile
 from sqlalchemy import func, select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, request_actor, require
-from yibao.engines.qc import read_flat
+from yibao.api.deps import Body, Db, request_actor, require
+from yibao.api.limits import parse_json
 from yibao.grouping.plans import plan_registry
-from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.errors import NotFound
 from yibao.kit.paging import clamp_page
+from yibao.kit.tables import table_limits
+from yibao.settlement.files import list_messages, read_list_file
 from yibao.settlement.intake import do_intake_lists
 from yibao.settlement.models import CasePricing, QcFinding, SettlementList
 
 router = APIRouter(prefix="/api/settlement", tags=["settlement 结算清单"])
 SUBMIT = require(Permission.SUBMIT_LISTS)
 VIEW = require(Permission.VIEW_CASES)
-MAX_LISTS = 10_000
-
-
-def _messages(body: Any) -> list[Any]:
-    """One 4101A message, ``{"lists": [...]}``, an NHSA envelope ``{"input": ...}`` or a list."""
-    if isinstance(body, list):
-        messages = body
-    elif isinstance(body, dict) and isinstance(body.get("lists"), list):
-        messages = body["lists"]
-    elif isinstance(body, dict):
-        messages = [body]
-    else:
-        raise ValidationFailed(
-            '请求体应为结算清单对象（含 setlinfo）、对象数组或 {"lists": [...]}', field="body"
-        )
-    if not messages:
-        raise ValidationFailed("没有结算清单 / no lists", field="lists")
-    if len(messages) > MAX_LISTS:
-        raise ValidationFailed(f"一次最多上传 {MAX_LISTS} 份清单（收到 {len(messages)} 份）")
-    return messages
 
 
 def _intake(
@@ -63,39 +42,19 @@ def _intake(
 
 
 @router.post("/lists")
-async def submit_lists(request: Request, db: Db, user: User = SUBMIT) -> dict[str, Any]:
+def submit_lists(request: Request, body: Body, db: Db, user: User = SUBMIT) -> dict[str, Any]:
     """4101A 结算清单上传 (JSON)：每份清单返回状态、质控问题、分组与支付。"""
-    try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(f"请求体不是有效的 JSON：{exc}", field="body") from None
-    return _intake(request, db, user, _messages(body), "api")
+    return _intake(request, db, user, list_messages(parse_json(body.raw)), "api")
 
 
 @router.post("/lists/upload")
-async def upload_lists(
+def upload_lists(
     request: Request, db: Db, user: User = SUBMIT, file: UploadFile = File(...)
 ) -> dict[str, Any]:
     """批量上传：JSON（清单数组）、CSV 或 Excel（平铺格式，见 FLAT_COLUMNS）。"""
-    name = (file.filename or "").lower()
-    content = await file.read()
-    try:
-        if name.endswith(".json"):
-            messages = _messages(json.loads(content))
-        elif name.endswith(".csv"):
-            messages = read_flat(pl.read_csv(io.BytesIO(content), infer_schema=False))
-        elif name.endswith((".xlsx", ".xlsm")):
-            frame = pl.read_excel(io.BytesIO(content), engine="openpyxl", infer_schema_length=0)
-            messages = read_flat(frame)
-        else:
-            raise ValidationFailed(
-                f"文件类型应为 .json、.csv 或 .xlsx：{file.filename}", field="file"
-            )
-    except ValidationFailed:
-        raise
-    except Exception as exc:
-        raise ValidationFailed(f"无法读取文件 {file.filename}：{exc}", field="file") from None
-    return _intake(request, db, user, _messages(messages), "file")
+    limits = table_limits(request.app.state.settings)
+    messages = read_list_file(file.filename or "", file.file, limits)
+    return _intake(request, db, user, messages, "file")
 
 
 def _list_out(row: SettlementList) -> dict[str, Any]:

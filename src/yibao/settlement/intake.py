@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
-from yibao.db.bulk import insert_frame, next_id, sync_sequence
+from yibao.db.bulk import insert_frame, reserve_ids
 from yibao.engines.caseframe import to_grouper_input
 from yibao.engines.grouper import PlanRegistry, group_batch
 from yibao.engines.measure import STANDARDS_SCHEMA
@@ -345,16 +345,19 @@ def _store_versions(
     rows: list[ListRow] = []
     new_rows: list[dict[str, Any]] = []
     old_cases: list[int] = []
-    next_list = next_id(session, SettlementList.__table__)
+    new_ids = iter(
+        reserve_ids(session, SettlementList.__table__, sum(row is None for _, row, _ in kept))
+    )
     for i, row, hospital in kept:
         findings = prepared.findings[i]
         blocking = sum(f.severity == "blocking" for f in findings)
         state = State.QC_FAILED if blocking else State.GROUPED
         setl_id = prepared.setl_ids[i]
         if row is None:
+            list_id = next(new_ids)
             new_rows.append(
                 {
-                    "id": next_list,
+                    "id": list_id,
                     "setl_id": setl_id,
                     "hospital_id": hospital.id,
                     "hospital_code": hospital.code,
@@ -369,8 +372,7 @@ def _store_versions(
                     "received_at": now,
                 }
             )
-            rows.append(ListRow(next_list, setl_id, 1, state))
-            next_list += 1
+            rows.append(ListRow(list_id, setl_id, 1, state))
             continue
         if row.case_id is not None:  # the earlier version's case is replaced
             old_cases.append(row.case_id)
@@ -385,7 +387,6 @@ def _store_versions(
         schema = {"case_id": pl.Int64, "received_at": pl.Datetime("us", "UTC")}
         frame = pl.DataFrame(new_rows, schema_overrides=schema)
         insert_frame(session, SettlementList.__table__, frame)
-        sync_sequence(session, SettlementList.__table__)
     ids = [r.id for r in rows]
     for start in range(0, len(old_cases), 5000):
         session.execute(delete(Case).where(Case.id.in_(old_cases[start : start + 5000])))
@@ -437,17 +438,15 @@ def _load_cases(
         f.filter(pl.col("list_index").is_in(at.implode())).drop("list_index")
         for f in (prepared.cases, prepared.diagnoses, prepared.procedures)
     )
-    start = next_id(session, Case.__table__)
+    new_ids = reserve_ids(session, Case.__table__, cases.height)
     ids = pl.DataFrame(
         {"hospital_code": list(hospitals), "hospital_id": [h.id for h in hospitals.values()]}
     )
-    cases = (
-        cases.with_row_index("id", offset=start)
-        .with_columns(
-            pl.col("id").cast(pl.Int64), source=pl.lit("upload"), created_at=pl.lit(utcnow())
-        )
-        .join(ids, on="hospital_code", how="left")
-    )
+    cases = cases.with_columns(
+        pl.Series("id", new_ids, dtype=pl.Int64),
+        source=pl.lit("upload"),
+        created_at=pl.lit(utcnow()),
+    ).join(ids, on="hospital_code", how="left")
     keys = cases.select("setl_id", pl.col("id").alias("case_id"))
     insert_frame(session, Case.__table__, cases)
     insert_frame(
@@ -456,7 +455,6 @@ def _load_cases(
     insert_frame(
         session, CaseProcedure.__table__, procedures.join(keys, on="setl_id").drop("setl_id")
     )
-    sync_sequence(session, Case.__table__)
     case_of = dict(keys.iter_rows())
     grouped = _group(session, registry, cases, diagnoses, procedures, actor)
     priced = _price(session, cases, grouped, hospitals)

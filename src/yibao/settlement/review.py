@@ -86,12 +86,15 @@ def parse_period(code: str, *, field_name: str = "period") -> tuple[date, date]:
     text = (code or "").strip()
     try:
         year, month = text.split("-")
-        if len(year) != 4 or len(month) != 2:
+        if len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
+            raise ValueError
+        if not 1900 <= int(year) <= 2999:
             raise ValueError
         start = date(int(year), int(month), 1)
     except ValueError:
         raise ValidationFailed(
-            f"结算期间 {field_name} 应为 YYYY-MM 格式的年月（收到 {code!r}）", field=field_name
+            f"结算期间 {field_name} 应为 YYYY-MM 格式的年月（1900–2999 年，收到 {code[:20]!r}）",
+            field=field_name,
         ) from None
     nxt = date(start.year + start.month // 12, start.month % 12 + 1, 1)
     return start, date.fromordinal(nxt.toordinal() - 1)

@@ -52,7 +52,7 @@ def _list_state(db: Db, list_id: int) -> str | None:
 
 
 @router.post("/lists/{list_id}/special-case")
-async def apply_special(
+def apply_special(
     list_id: int,
     request: Request,
     db: Db,
@@ -65,7 +65,8 @@ async def apply_special(
     rules = special.SpecialRules()
     loaded: list[tuple[str, bytes]] = []
     for f in files:
-        data = await f.read(rules.max_attachment_bytes + 1)
+        f.file.seek(0)
+        data = f.file.read(rules.max_attachment_bytes + 1)
         loaded.append((f.filename or "", data))
     app = special.do_apply_special_case(
         db,

@@ -1,4 +1,4 @@
-"""Login and logout."""
+"""Login, logout and the user's own password."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from yibao.accounts.service import LoginSettings, do_login
-from yibao.api.deps import Db, check_csrf, csrf_token
-from yibao.kit.errors import Unauthorized
+from yibao.accounts.service import (
+    LoginSettings,
+    do_begin_login,
+    do_change_password,
+    do_finish_login,
+)
+from yibao.accounts.sessions import SESSION_KEY, do_end_session, do_start_session
+from yibao.api.deps import CurrentUser, Db, check_csrf, csrf_token, request_actor
+from yibao.kit.errors import DomainError, Unauthorized
 from yibao.web.render import render
 
 router = APIRouter()
@@ -35,10 +41,10 @@ def login_form(request: Request, next: str | None = None) -> Response:
 def login(
     request: Request,
     db: Db,
-    username: str = Form(""),
-    password: str = Form(""),
-    csrf: str = Form("", alias="csrf_token"),
-    next: str = Form("/"),
+    username: str = Form("", max_length=200),
+    password: str = Form("", max_length=1000),
+    csrf: str = Form("", alias="csrf_token", max_length=200),
+    next: str = Form("/", max_length=2000),
 ) -> Response:
     if not csrf or csrf != request.session.get("csrf"):
         return render(
@@ -52,30 +58,63 @@ def login(
             status_code=403,
         )
     settings = request.app.state.settings
+    cfg = LoginSettings(settings.login_max_failures, settings.login_lock_minutes)
     ip = request.client.host if request.client else None
+    # the attempt is counted and committed before the password is checked, so that
+    # parallel attempts see each other (lock-out cannot be raced)
+    attempt = do_begin_login(db, username.strip(), ip=ip, settings=cfg)
+    db.commit()
     try:
-        user = do_login(
-            db,
-            username.strip(),
-            password,
-            ip=ip,
-            settings=LoginSettings(settings.login_max_failures, settings.login_lock_minutes),
-        )
+        user = do_finish_login(db, attempt, password, settings=cfg)
     except Unauthorized as exc:
-        db.commit()  # keep the failure in the audit log and the lock-out counter
+        db.commit()  # keep the failure in the audit log
         return render(
             request,
             "login.html",
             {"next": _safe_next(next), "error": exc.message, "username": username},
             status_code=401,
         )
+    key = do_start_session(db, user, lifetime_s=settings.session_max_age_s, ip=ip)
     request.session.clear()
     request.session["user_id"] = user.id
+    request.session[SESSION_KEY] = key
     csrf_token(request)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)])
-def logout(request: Request) -> Response:
+def logout(request: Request, db: Db) -> Response:
+    do_end_session(db, request.session.get(SESSION_KEY))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password")
+def password_form(request: Request, user: CurrentUser) -> Response:
+    return render(request, "password.html", {"error": None, "done": False})
+
+
+@router.post("/account/password", dependencies=[Depends(check_csrf)])
+def change_password(
+    request: Request,
+    db: Db,
+    user: CurrentUser,
+    current: str = Form("", max_length=1000),
+    new: str = Form("", max_length=1000),
+    confirm: str = Form("", max_length=1000),
+) -> Response:
+    try:
+        if new != confirm:
+            raise DomainError("两次输入的新密码不一致 / passwords differ", field="confirm")
+        with db.begin_nested():
+            do_change_password(
+                db,
+                user,
+                current,
+                new,
+                actor=request_actor(request, user),
+                keep_session=request.session.get(SESSION_KEY),
+            )
+    except DomainError as exc:
+        return render(request, "password.html", {"error": exc, "done": False}, status_code=400)
+    return render(request, "password.html", {"error": None, "done": True})

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, check_csrf, request_actor, require
+from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
 from yibao.cases import repository as cases_repo
 from yibao.cases.models import Case
 from yibao.grouping.endpoints import download, registry_of
@@ -117,9 +117,8 @@ def grouping_page(request: Request, db: Db, user=GROUP) -> Response:
 
 
 @router.post("/grouping/group", dependencies=[Depends(check_csrf)])
-async def grouping_submit(request: Request, db: Db, user=GROUP) -> Response:
+def grouping_submit(request: Request, form: PostedForm, db: Db, user=GROUP) -> Response:
     """Group the form's case; HTMX gets the result fragment, a plain post the whole page."""
-    form = await request.form()
     data = {k: v for k in FORM_FIELDS if isinstance(v := form.get(k), str)}
     result: SingleResult | None = None
     errors: list[dict[str, str]] = []

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, request_actor
+from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.cases.repository import case_years
 from yibao.engines import measure as m
 from yibao.kit.errors import DomainError, ValidationFailed
@@ -183,10 +183,9 @@ def adjustments_of(form: FormData) -> dict[str, Any]:
 
 
 @router.post("/weight-plans/{plan_id}/adjustments", dependencies=CSRF)
-async def update_adjustments(
-    plan_id: int, request: Request, db: Db, user: User = MEASURE
+def update_adjustments(
+    plan_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
 ) -> Response:
-    form = await request.form()
     plan = svc.get_weight_plan(db, plan_id, prefix_of(user))
     try:
         svc.do_update_weight_plan(
@@ -210,9 +209,10 @@ async def update_adjustments(
 
 
 @router.post("/weight-plans/{plan_id}/transition", dependencies=CSRF)
-async def transition(plan_id: int, request: Request, db: Db, user: User = MEASURE) -> Response:
+def transition(
+    plan_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+) -> Response:
     """审批 / 发布 / 退回草稿 / 停用 (the service checks the state machine)."""
-    form = await request.form()
     plan = svc.get_weight_plan(db, plan_id, prefix_of(user))
     try:
         svc.do_transition_weight_plan(
@@ -255,10 +255,9 @@ def rate_params_of(form: FormData) -> tuple[int, dict[str, Any]]:
 
 
 @router.post("/weight-plans/{plan_id}/rate-plans", dependencies=CSRF)
-async def create_rate_plan(
-    plan_id: int, request: Request, db: Db, user: User = MEASURE
+def create_rate_plan(
+    plan_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
 ) -> Response:
-    form = await request.form()
     prefix = prefix_of(user)
     plan = svc.get_weight_plan(db, plan_id, prefix)
     run = svc.get_run(db, plan.run_id, prefix)
@@ -351,8 +350,9 @@ def level_rates_of(form: FormData) -> dict[str, Decimal]:
 
 
 @router.post("/rate-plans/{rate_id}/rates", dependencies=CSRF)
-async def set_rates(rate_id: int, request: Request, db: Db, user: User = MEASURE) -> Response:
-    form = await request.form()
+def set_rates(
+    rate_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+) -> Response:
     row = svc.get_rate_plan(db, rate_id, prefix_of(user))
     try:
         svc.do_set_rates(db, row, level_rates_of(form), actor=request_actor(request, user))
@@ -383,8 +383,9 @@ def sim_params_of(form: FormData) -> tuple[int, dict[str, Any]]:
 
 
 @router.post("/rate-plans/{rate_id}/simulations", dependencies=CSRF)
-async def run_simulation(rate_id: int, request: Request, db: Db, user: User = MEASURE) -> Response:
-    form = await request.form()
+def run_simulation(
+    rate_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+) -> Response:
     prefix = prefix_of(user)
     row = svc.get_rate_plan(db, rate_id, prefix)
     plan = svc.get_weight_plan(db, row.weight_plan_id, prefix)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, request_actor
+from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.cases.repository import case_years
 from yibao.engines import measure as m
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
@@ -112,9 +112,8 @@ def run_params(form: FormData) -> tuple[list[int], dict[str, Any]]:
 
 
 @router.post("/runs", dependencies=CSRF)
-async def start_run(request: Request, db: Db, user: User = MEASURE) -> Response:
+def start_run(request: Request, form: PostedForm, db: Db, user: User = MEASURE) -> Response:
     """Start a base run from the form, then follow it on the job page."""
-    form = await request.form()
     try:
         years, params = run_params(form)
         _run, job = workflows.start_run(
@@ -231,10 +230,9 @@ def tilt_of(form: FormData) -> dict[str, Any]:
 
 
 @router.post("/runs/{run_id}/weight-plans", dependencies=CSRF)
-async def create_weight_plan(
-    run_id: int, request: Request, db: Db, user: User = MEASURE
+def create_weight_plan(
+    run_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
 ) -> Response:
-    form = await request.form()
     run = svc.get_run(db, run_id, prefix_of(user))
     try:
         plan = svc.do_create_weight_plan(

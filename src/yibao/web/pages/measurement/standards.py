@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, request_actor
+from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.grouping.plans import list_plans, plan_payload
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
@@ -75,9 +75,8 @@ def standards_page(request: Request, db: Db, user: User = MEASURE) -> Response:
 
 
 @router.post("/standards", dependencies=CSRF)
-async def publish(request: Request, db: Db, user: User = MEASURE) -> Response:
+def publish(request: Request, form: PostedForm, db: Db, user: User = MEASURE) -> Response:
     """Publish the standards of a published weight plan and one of its rate plans."""
-    form = await request.form()
     prefix = prefix_of(user)
     try:
         wp_raw, rp_raw = text(form, "weight_plan_id"), text(form, "rate_plan_id")
@@ -109,14 +108,14 @@ async def publish(request: Request, db: Db, user: User = MEASURE) -> Response:
 
 
 @router.post("/standards/import", dependencies=CSRF)
-async def import_file(request: Request, db: Db, user: User = MEASURE) -> Response:
+def import_file(request: Request, form: PostedForm, db: Db, user: User = MEASURE) -> Response:
     """Import a bureau's existing table (xlsx / csv); all or nothing, row errors shown."""
-    form = await request.form()
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise ValidationFailed("文件：请选择要导入的 .xlsx 或 .csv 文件", field="file")
-        content = await upload.read()
+        upload.file.seek(0)
+        content = upload.file.read()
         row = workflows.import_standards(
             db,
             registry_of(request),

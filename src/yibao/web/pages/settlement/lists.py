@@ -20,17 +20,17 @@ from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, check_csrf, request_actor, require
 from yibao.cases.models import Case
 from yibao.engines.measure import CLASS_NAMES
-from yibao.engines.qc import FLAT_COLUMNS, lists_to_flat, read_flat
+from yibao.engines.qc import FLAT_COLUMNS, lists_to_flat
 from yibao.engines.qc.bench import synthetic_lists
-from yibao.engines.qc.flat import column_name
 from yibao.engines.settlement import STATE_LABELS
 from yibao.grouping.plans import plan_registry
 from yibao.grouping.service import stored_groupings
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.paging import Page, clamp_page
+from yibao.kit.tables import table_limits
 from yibao.regions.models import Hospital
 from yibao.regions.repository import list_hospitals
-from yibao.settlement.endpoints import _messages
+from yibao.settlement.files import read_list_file
 from yibao.settlement.history import list_history
 from yibao.settlement.intake import ListOutcome, do_intake_lists
 from yibao.settlement.models import (
@@ -49,7 +49,6 @@ from yibao.web.render import render
 router = APIRouter()
 VIEW = require(Permission.VIEW_CASES)
 SUBMIT = require(Permission.SUBMIT_LISTS)
-MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_SHOWN = 300  # problem lists shown after an upload (the rest are on the list page)
 
 STATE_BADGES = {
@@ -191,56 +190,6 @@ def lists_page(request: Request, db: Db, user=VIEW) -> Response:
 # ---------------------------------------------------------------------------- upload
 
 
-def _decode_csv(content: bytes) -> bytes:
-    """UTF-8 as is; a GBK file (Excel on Chinese Windows) re-encoded to UTF-8."""
-    try:
-        content.decode("utf-8")
-        return content
-    except UnicodeDecodeError:
-        pass
-    try:
-        return content.decode("gb18030").encode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationFailed(
-            "CSV 文件编码无法识别：请保存为 UTF-8（或 GBK）编码", field="file"
-        ) from None
-
-
-def _check_headers(headers: list[str], filename: str) -> None:
-    known = [h for h in headers if column_name(h) is not None]
-    if "setl_id" not in {column_name(h) for h in known}:
-        raise ValidationFailed(
-            f"文件 {filename} 缺少结算清单ID列（setl_id / 结算ID）：请下载模板，按模板的列名填写",
-            field="file",
-        )
-
-
-def parse_upload(filename: str, content: bytes) -> list[Any]:
-    """The file's 4101A messages (JSON array / object, flat CSV or Excel); Chinese errors."""
-    name = filename.lower()
-    if not content.strip():
-        raise ValidationFailed(f"文件 {filename} 是空的", field="file")
-    if len(content) > MAX_FILE_BYTES:
-        raise ValidationFailed("文件超过 50 MB：请分批上传", field="file")
-    try:
-        if name.endswith(".json"):
-            return _messages(json.loads(content))
-        if name.endswith(".csv"):
-            frame = pl.read_csv(io.BytesIO(_decode_csv(content)), infer_schema=False)
-        elif name.endswith((".xlsx", ".xlsm")):
-            frame = pl.read_excel(io.BytesIO(content), engine="openpyxl", infer_schema_length=0)
-        else:
-            raise ValidationFailed(f"文件类型应为 .csv、.xlsx 或 .json：{filename}", field="file")
-    except ValidationFailed:
-        raise
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(f"文件 {filename} 不是有效的 JSON：{exc}", field="file") from None
-    except Exception as exc:
-        raise ValidationFailed(f"无法读取文件 {filename}：{exc}", field="file") from None
-    _check_headers(frame.columns, filename)
-    return _messages(read_flat(frame))
-
-
 @dataclass(frozen=True)
 class UploadSummary:
     filename: str
@@ -272,7 +221,7 @@ def _summary(filename: str, outcomes: list[ListOutcome]) -> UploadSummary:
 
 
 @router.post("/settlement/lists/upload", dependencies=[Depends(check_csrf)])
-async def upload_lists(
+def upload_lists(
     request: Request, db: Db, user=SUBMIT, file: UploadFile | None = File(None)
 ) -> Response:
     """Receive a file of lists; the page shows the summary and the held/refused lists."""
@@ -280,7 +229,7 @@ async def upload_lists(
     try:
         if file is None or not filename:
             raise ValidationFailed("请选择要上传的文件（.csv、.xlsx 或 .json）", field="file")
-        messages = parse_upload(filename, await file.read())
+        messages = read_list_file(filename, file.file, table_limits(request.app.state.settings))
     except ValidationFailed as exc:
         ctx = _list_context(request, db, user)
         ctx["upload_error"] = exc.message

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, request_actor
+from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.jobs.endpoints import runner_of
 from yibao.jobs.models import Job
 from yibao.kit.errors import DomainError, ValidationFailed
@@ -101,11 +101,10 @@ def _chunk_size(raw: str) -> int | None:
 
 
 @router.post(PAGE + "/{period}/confirm", dependencies=CSRF)
-async def start_confirmation(
-    period: str, request: Request, db: Db, user: User = REVIEW
+def start_confirmation(
+    period: str, request: Request, form: PostedForm, db: Db, user: User = REVIEW
 ) -> Response:
     """确认结算: start (or resume) the period's batch and queue its job."""
-    form = await request.form()
     try:
         batch, job = tasks.submit_confirmation(
             db,

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, request_actor
+from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.settlement import ACTION_LABELS, Action, State
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
@@ -136,13 +136,12 @@ def _decide(db: Db, request: Request, user: User, list_id: int, action: str, for
 
 
 @router.post(QUEUE + "/{list_id}/{action}", dependencies=CSRF)
-async def decide(
-    list_id: int, action: str, request: Request, db: Db, user: User = REVIEW
+def decide(
+    list_id: int, action: str, request: Request, form: PostedForm, db: Db, user: User = REVIEW
 ) -> Response:
     """审核通过 / 退回医院 / 调整扣减 of one list (from the queue or the list's page)."""
     if action not in DECISIONS:
         raise NotFound(f"没有审核操作 {action}（可选：approve、return、adjust）")
-    form = await request.form()
     from_detail = text(form, "back") == "detail"
     try:
         state = _decide(db, request, user, list_id, action, form)
@@ -177,10 +176,9 @@ def _ticked(form: Any) -> list[int]:
 
 
 @router.post(QUEUE + "/bulk-approve", dependencies=CSRF)
-async def bulk_approve(request: Request, db: Db, user: User = REVIEW) -> Response:
+def bulk_approve(request: Request, form: PostedForm, db: Db, user: User = REVIEW) -> Response:
     """批量审核通过: the ticked lists, or every list of the current filter; one
     transaction, each list reported on its own (refused ones are left as they were)."""
-    form = await request.form()
     try:
         if text(form, "mode") == "filter":
             ids = bulk_ids(db, queue_filter(request.query_params))

@@ -24,7 +24,7 @@ from starlette.datastructures import UploadFile
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
-from yibao.api.deps import Db, request_actor
+from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.engines.measure import CLASS_NAMES
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
@@ -149,20 +149,22 @@ def _shown(form: Any) -> dict[str, str]:
     return {k: text(form, k) for k in ("reason", "method", "amount", "decision", "new_tech")}
 
 
-async def _files(form: Any, rules: special.SpecialRules) -> list[tuple[str, bytes]]:
+def _files(form: Any, rules: special.SpecialRules) -> list[tuple[str, bytes]]:
     """The chosen files (an empty file input sends one nameless part: skipped); each
     read up to one byte past the limit so that the service can refuse it."""
     out = []
     for f in form.getlist("files"):
         if isinstance(f, UploadFile) and f.filename:
-            out.append((f.filename, await f.read(rules.max_attachment_bytes + 1)))
+            f.file.seek(0)
+            out.append((f.filename, f.file.read(rules.max_attachment_bytes + 1)))
     return out
 
 
 @router.post("/settlement/lists/{list_id}/special-case", dependencies=CSRF)
-async def apply(list_id: int, request: Request, db: Db, user: User = SUBMIT) -> Response:
+def apply(
+    list_id: int, request: Request, form: PostedForm, db: Db, user: User = SUBMIT
+) -> Response:
     """申请特例单议 (hospital): reason, new technology flag, attachments."""
-    form = await request.form()
     rules = special.SpecialRules()
     try:
         app = special.do_apply_special_case(
@@ -170,7 +172,7 @@ async def apply(list_id: int, request: Request, db: Db, user: User = SUBMIT) -> 
             list_id,
             reason=text(form, "reason") or None,
             new_tech=bool(form.get("new_tech")),
-            files=await _files(form, rules),
+            files=_files(form, rules),
             user_role=user.role,
             actor=request_actor(request, user),
             var_dir=request.app.state.settings.var_dir,
@@ -191,9 +193,10 @@ async def apply(list_id: int, request: Request, db: Db, user: User = SUBMIT) -> 
 
 
 @router.post("/settlement/lists/{list_id}/appeal", dependencies=CSRF)
-async def appeal(list_id: int, request: Request, db: Db, user: User = SUBMIT) -> Response:
+def appeal(
+    list_id: int, request: Request, form: PostedForm, db: Db, user: User = SUBMIT
+) -> Response:
     """提出申诉 (hospital) against an adjustment or a rejected special case."""
-    form = await request.form()
     try:
         row = special.do_file_appeal(
             db,
@@ -221,11 +224,10 @@ def _decision(form: Any, allowed: dict[str, str]) -> str:
 
 
 @router.post(PAGE + "/{special_id}/decide", dependencies=CSRF)
-async def decide_special(
-    special_id: int, request: Request, db: Db, user: User = REVIEW
+def decide_special(
+    special_id: int, request: Request, form: PostedForm, db: Db, user: User = REVIEW
 ) -> Response:
     """特例单议评审 (reviewer records the expert panel's decision)."""
-    form = await request.form()
     try:
         decision = _decision(form, {"approve": "通过", "reject": "不通过"})
         app = special.do_decide_special_case(
@@ -248,9 +250,10 @@ async def decide_special(
 
 
 @router.post("/settlement/appeals/{appeal_id}/decide", dependencies=CSRF)
-async def decide_appeal(appeal_id: int, request: Request, db: Db, user: User = REVIEW) -> Response:
+def decide_appeal(
+    appeal_id: int, request: Request, form: PostedForm, db: Db, user: User = REVIEW
+) -> Response:
     """申诉处理: uphold or reject (a reason is required to reject)."""
-    form = await request.form()
     try:
         decision = _decision(form, {"uphold": "申诉成立", "reject": "驳回"})
         row = special.do_decide_appeal(

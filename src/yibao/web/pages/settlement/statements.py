@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db
+from yibao.api.deps import Db, PostedForm
 from yibao.kit.errors import DomainError, Forbidden, ValidationFailed
 from yibao.kit.timeutil import local, utcnow
 from yibao.settlement import views
@@ -194,10 +194,9 @@ def clearing_view(request: Request, db: Db, user: User = VIEW) -> Response:
 
 
 @router.post("/settlement/clearing", dependencies=CSRF)
-async def run_clearing(request: Request, db: Db, user: User = VIEW) -> Response:
+def run_clearing(request: Request, form: PostedForm, db: Db, user: User = VIEW) -> Response:
     """Run the year-end clearing of the user's region and show the result (nothing is
     stored: the clearing is computed from the confirmations)."""
-    form = await request.form()
     shown = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     region = _bureau(db, user)
     try:

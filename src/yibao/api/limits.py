@@ -1,0 +1,174 @@
+"""Resource limits: request body size, JSON depth, per-token request rate.
+
+* :class:`BodyLimitMiddleware` refuses a body larger than the configured limit
+  (``YIBAO_MAX_BODY_BYTES`` for JSON and forms, ``YIBAO_MAX_UPLOAD_BYTES`` for
+  multipart uploads) with 413 — at once when ``Content-Length`` says so, otherwise as
+  soon as the streamed body passes the limit — so a 100 MB body never reaches memory.
+* :func:`parse_json` turns a body into Python objects, with a clear Chinese 4xx for
+  bad text, nesting deeper than the decoder allows and lone surrogates.
+* :func:`check_rate` is a token bucket per API token and process
+  (``YIBAO_TOKEN_RATE_PER_MINUTE``): a HIS system that floods the server gets 429
+  with ``Retry-After`` instead of starving everyone else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from typing import Any
+
+from fastapi import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from yibao.kit.errors import TooLarge, TooManyRequests, ValidationFailed
+
+_MB = 1024 * 1024
+
+
+def _mb(n: int) -> str:
+    return f"{n / _MB:.0f} MB" if n >= _MB else f"{n / 1024:.0f} KB"
+
+
+def body_limit(scope: Scope, max_body: int, max_upload: int) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type" and value.startswith(b"multipart/form-data"):
+            return max_upload
+    return max_body
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        f"请求体过大：上限 {_mb(limit)}（可用 YIBAO_MAX_BODY_BYTES / YIBAO_MAX_UPLOAD_BYTES 调整）"
+        f"，请分批上传 / request body over {_mb(limit)}"
+    )
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI middleware: bounds the request body (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, max_body: int, max_upload: int) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_upload = max_upload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope, self.max_body, self.max_upload)
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > limit:
+                    await _send_error(send, 413, _too_large(limit).message, "too_large")
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _too_large(limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _send_error(send: Send, status: int, message: str, code: str) -> None:
+    body = json.dumps(
+        {"error": {"code": code, "message": message, "field": None}}, ensure_ascii=False
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(request: Request) -> bytes:
+    """The whole body (bounded by :class:`BodyLimitMiddleware`)."""
+    return await request.body()
+
+
+def parse_json(raw: bytes, field: str = "body") -> Any:
+    """JSON text → Python objects; a clear 4xx for bad text, deep nesting or lone
+    surrogates (which no database can store)."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(
+            f"请求体不是 UTF-8 编码的文本（第 {exc.start} 字节）/ body is not UTF-8", field=field
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            f"请求体不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列 {exc.msg} / invalid JSON",
+            field=field,
+        ) from None
+    except RecursionError:
+        raise ValidationFailed(
+            "请求体 JSON 嵌套过深 / JSON nested too deeply", field=field
+        ) from None
+    if "\\u" in text and _LONE_SURROGATE.search(text):
+        raise ValidationFailed(
+            "请求体含有无效的 Unicode 代理字符（\\uD800–\\uDFFF 未成对）/ lone surrogate in JSON",
+            field=field,
+        )
+    return value
+
+
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+class _Bucket:
+    __slots__ = ("stamp", "tokens")
+
+    def __init__(self, tokens: float, stamp: float) -> None:
+        self.tokens = tokens
+        self.stamp = stamp
+
+
+_buckets: dict[str, _Bucket] = {}
+_buckets_lock = threading.Lock()
+
+
+def check_rate(request: Request, key: str) -> None:
+    """Token bucket: ``YIBAO_TOKEN_RATE_PER_MINUTE`` requests a minute per ``key``,
+    bursts up to the same number; 429 beyond it."""
+    per_minute = request.app.state.settings.token_rate_per_minute
+    if per_minute <= 0:
+        return
+    rate = per_minute / 60.0
+    now = time.monotonic()
+    with _buckets_lock:
+        bucket = _buckets.get(key)
+        if bucket is None:
+            bucket = _buckets[key] = _Bucket(float(per_minute), now)
+        bucket.tokens = min(float(per_minute), bucket.tokens + (now - bucket.stamp) * rate)
+        bucket.stamp = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return
+        wait = int((1.0 - bucket.tokens) / rate) + 1
+    raise TooManyRequests(
+        f"请求过于频繁：每个接口令牌每分钟最多 {per_minute} 次，请 {wait} 秒后重试"
+        " / rate limit exceeded",
+        retry_after_s=wait,
+    )

@@ -1,0 +1,219 @@
+"""Reading uploaded tables (CSV, Excel, JSON) safely: bounded and with Chinese errors.
+
+An upload is untrusted: a 162 KB ``.xlsx`` can unpack to gigabytes (a zip bomb) and
+a CSV can hold millions of rows.  Every reader here
+
+* checks an Excel file's zip directory first: the declared unpacked size of all its
+  parts must stay under ``max_unzipped_bytes`` (Python's zip reader never unpacks
+  more than a part declares, so the check cannot be lied around);
+* streams Excel rows (openpyxl read-only mode) and stops at ``max_rows``;
+* reads every cell as text (codes keep their leading zeros);
+* raises :class:`~yibao.kit.errors.ValidationFailed` naming the file and the rule.
+
+Callers run it in a worker thread (request handlers are plain functions), never on
+the event loop.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import IO, Any
+
+import polars as pl
+
+from yibao.kit.errors import ValidationFailed
+
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TableLimits:
+    """Bounds for one uploaded file."""
+
+    max_unzipped_bytes: int = 256 * _MB
+    max_rows: int = 2_000_000
+    max_columns: int = 1_000
+
+
+def table_limits(settings: Any) -> TableLimits:
+    """The configured limits (``YIBAO_MAX_UNZIPPED_BYTES``, ``YIBAO_MAX_UPLOAD_ROWS``)."""
+    return TableLimits(
+        max_unzipped_bytes=settings.max_unzipped_bytes, max_rows=settings.max_upload_rows
+    )
+
+
+def _size(n: int) -> str:
+    return f"{n / _MB:,.0f} MB"
+
+
+def _binary(source: bytes | IO[bytes]) -> IO[bytes]:
+    if isinstance(source, bytes | bytearray):
+        return io.BytesIO(source)
+    source.seek(0)
+    return source
+
+
+def check_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> None:
+    """Refuse a file that is not an Excel workbook or would unpack beyond the limit."""
+    stream = _binary(source)
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ValidationFailed(
+            f"文件 {filename} 不是有效的 Excel（.xlsx）文件：请用 Excel 另存为 .xlsx 后再上传",
+            field="file",
+        ) from None
+    unpacked = sum(max(0, i.file_size) for i in infos)
+    if len(infos) > 10_000 or unpacked > limits.max_unzipped_bytes:
+        raise ValidationFailed(
+            f"文件 {filename} 解压后超过 {_size(limits.max_unzipped_bytes)}"
+            f"（声明 {_size(unpacked)}）：文件过大或已损坏，请拆分后上传，或改用 CSV",
+            field="file",
+        )
+    stream.seek(0)
+
+
+def read_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> pl.DataFrame:
+    """The first sheet of a workbook as an all-text frame (header row = column names)."""
+    check_xlsx(source, filename, limits)
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(_binary(source), read_only=True, data_only=True)
+    except Exception as exc:
+        raise ValidationFailed(
+            f"无法读取 Excel 文件 {filename}：{type(exc).__name__}", field="file"
+        ) from None
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            raise ValidationFailed(f"Excel 文件 {filename} 没有工作表", field="file")
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise ValidationFailed(f"Excel 文件 {filename} 是空的", field="file")
+        names = _header(header, filename, limits)
+        width = len(names)
+        columns: list[list[str | None]] = [[] for _ in range(width)]
+        count = 0
+        for row in rows:
+            if row is None or all(v is None or v == "" for v in row):
+                continue
+            count += 1
+            if count > limits.max_rows:
+                raise _too_many_rows(filename, limits)
+            for i in range(width):
+                value = row[i] if i < len(row) else None
+                columns[i].append(_cell(value))
+    finally:
+        book.close()
+    return pl.DataFrame(
+        {
+            name: pl.Series(name, col, dtype=pl.String)
+            for name, col in zip(names, columns, strict=True)
+        }
+    )
+
+
+def _header(header: tuple[Any, ...], filename: str, limits: TableLimits) -> list[str]:
+    names: list[str] = []
+    for i, value in enumerate(header):
+        text = "" if value is None else str(value).strip()
+        names.append(text or f"column_{i + 1}")
+    while names and names[-1].startswith("column_"):
+        names.pop()  # trailing empty header cells
+    if not names:
+        raise ValidationFailed(f"文件 {filename} 第 1 行（表头）是空的", field="file")
+    if len(names) > limits.max_columns:
+        raise ValidationFailed(
+            f"文件 {filename} 有 {len(names)} 列，超过上限 {limits.max_columns} 列", field="file"
+        )
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return unique
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ").removesuffix(" 00:00:00")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    text = str(value)
+    return text if text != "" else None
+
+
+def _too_many_rows(filename: str, limits: TableLimits) -> ValidationFailed:
+    return ValidationFailed(
+        f"文件 {filename} 超过 {limits.max_rows:,} 行的上限：请拆分后分批上传", field="file"
+    )
+
+
+def decode_text(content: bytes, filename: str) -> str:
+    """UTF-8 (with or without BOM) as is; a GBK file (Excel on Chinese Windows) decoded."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            f"文件 {filename} 的编码无法识别：请保存为 UTF-8（或 GBK）编码", field="file"
+        ) from None
+
+
+def read_csv(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> pl.DataFrame:
+    """A CSV file as an all-text frame (UTF-8 or GBK)."""
+    content = source if isinstance(source, bytes | bytearray) else _binary(source).read()
+    if b"\x00" in content[:4096]:
+        raise ValidationFailed(f"文件 {filename} 不是文本格式的 CSV（含二进制内容）", field="file")
+    text = decode_text(bytes(content), filename)
+    try:
+        frame = pl.read_csv(io.StringIO(text), infer_schema=False, n_rows=limits.max_rows + 1)
+    except Exception as exc:
+        raise ValidationFailed(
+            f"无法读取 CSV 文件 {filename}：{str(exc).splitlines()[0][:200]}", field="file"
+        ) from None
+    if frame.height > limits.max_rows:
+        raise _too_many_rows(filename, limits)
+    if frame.width > limits.max_columns:
+        raise ValidationFailed(
+            f"文件 {filename} 有 {frame.width} 列，超过上限 {limits.max_columns} 列", field="file"
+        )
+    return frame
+
+
+def read_json(source: bytes | IO[bytes], filename: str) -> Any:
+    """A JSON file as Python objects; Chinese errors for bad text or deep nesting."""
+    content = source if isinstance(source, bytes | bytearray) else _binary(source).read()
+    try:
+        return json.loads(decode_text(bytes(content), filename))
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            f"文件 {filename} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列 {exc.msg}",
+            field="file",
+        ) from None
+    except RecursionError:
+        raise ValidationFailed(f"文件 {filename} 的 JSON 嵌套过深", field="file") from None
+
+
+def read_table(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> pl.DataFrame:
+    """A ``.csv`` / ``.xlsx`` upload as an all-text frame, by its file name."""
+    name = filename.lower()
+    if name.endswith((".xlsx", ".xlsm")):
+        return read_xlsx(source, filename, limits)
+    if name.endswith((".csv", ".txt")):
+        return read_csv(source, filename, limits)
+    raise ValidationFailed(f"文件类型应为 .csv 或 .xlsx：{filename}", field="file")

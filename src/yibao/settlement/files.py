@@ -1,0 +1,70 @@
+"""Settlement lists as they arrive: a JSON body or an uploaded file (JSON, CSV, Excel).
+
+One reader for the API and the pages.  Files are read within the upload limits of
+:mod:`yibao.kit.tables` (no zip bomb, bounded rows), in the request's worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from yibao.engines.qc import read_flat
+from yibao.engines.qc.flat import column_name
+from yibao.kit.errors import ValidationFailed
+from yibao.kit.tables import TableLimits, read_json, read_table
+
+#: lists in one request (JSON body or file)
+MAX_LISTS = 10_000
+
+
+def list_messages(body: Any) -> list[Any]:
+    """One 4101A message, ``{"lists": [...]}``, an NHSA envelope ``{"input": ...}`` or a list."""
+    if isinstance(body, list):
+        messages = body
+    elif isinstance(body, dict) and isinstance(body.get("lists"), list):
+        messages = body["lists"]
+    elif isinstance(body, dict):
+        messages = [body]
+    else:
+        raise ValidationFailed(
+            '请求体应为结算清单对象（含 setlinfo）、对象数组或 {"lists": [...]}', field="body"
+        )
+    if not messages:
+        raise ValidationFailed("没有结算清单 / no lists", field="lists")
+    if len(messages) > MAX_LISTS:
+        raise ValidationFailed(
+            f"一次最多上传 {MAX_LISTS:,} 份清单（收到 {len(messages):,} 份）：请分批上传",
+            field="lists",
+        )
+    return messages
+
+
+def _check_headers(headers: list[str], filename: str) -> None:
+    if "setl_id" not in {column_name(h) for h in headers}:
+        raise ValidationFailed(
+            f"文件 {filename} 缺少结算清单ID列（setl_id / 结算ID）：请下载模板，按模板的列名填写",
+            field="file",
+        )
+
+
+def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits) -> list[Any]:
+    """The 4101A messages of an uploaded file (JSON array / object, flat CSV or Excel)."""
+    name = filename.lower()
+    if not name.endswith((".json", ".csv", ".xlsx", ".xlsm")):
+        raise ValidationFailed(
+            f"文件类型应为 .csv、.xlsx 或 .json：{filename or '（未命名）'}", field="file"
+        )
+    if isinstance(stream, bytes | bytearray):
+        empty = not bytes(stream).strip()
+    else:
+        stream.seek(0)
+        empty = not stream.read(4096).strip()
+        stream.seek(0)
+    if empty:
+        raise ValidationFailed(f"文件 {filename} 是空的", field="file")
+    if name.endswith(".json"):
+        return list_messages(read_json(stream, filename))
+    limited = TableLimits(limits.max_unzipped_bytes, min(limits.max_rows, MAX_LISTS))
+    frame = read_table(stream, filename, limited)
+    _check_headers(frame.columns, filename)
+    return list_messages(read_flat(frame))
