@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     request_threads: int = Field(
         default=40, ge=4, le=400, description="请求处理线程数 / request worker threads"
     )
+    write_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=200,
+        description="同时处理的写请求数（空 = SQLite 4，PostgreSQL 16）/ concurrent writes",
+    )
+    write_queue_timeout_s: float = Field(
+        default=60.0, ge=1, description="写请求排队上限（秒）/ write queue wait"
+    )
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024, description="JSON/表单请求体上限 / body limit"
     )

@@ -9,7 +9,6 @@ from yibao.accounts import service
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, Role
 from yibao.api.deps import CurrentUser, Db, request_actor, require
-from yibao.kit.errors import Forbidden
 
 router = APIRouter(prefix="/api", tags=["accounts 账号"])
 
@@ -24,12 +23,12 @@ class MeOut(BaseModel):
 
 
 class UserCreate(BaseModel):
-    username: str = Field(min_length=1, max_length=50)
-    password: str = Field(min_length=1, max_length=200)
-    role: str
-    display_name: str | None = None
-    region_code: str | None = None
-    hospital_code: str | None = None
+    username: str = Field(min_length=1, max_length=50, description="用户名")
+    password: str = Field(min_length=1, max_length=200, description="初始密码（至少 8 位）")
+    role: str = Field(max_length=30, description="角色")
+    display_name: str | None = Field(None, max_length=100, description="姓名")
+    region_code: str | None = Field(None, max_length=6, description="医保区划（医保局角色）")
+    hospital_code: str | None = Field(None, max_length=12, description="医疗机构编码（医院角色）")
 
 
 @router.get("/me", response_model=MeOut)
@@ -48,12 +47,11 @@ def me(user: CurrentUser) -> MeOut:
 def create_user(
     body: UserCreate, request: Request, db: Db, admin: User = require(Permission.MANAGE_USERS)
 ) -> MeOut:
-    actor = request_actor(request, admin)
+    """创建用户：只能创建不高于自己的角色，且在自己的辖区（或本机构）内。"""
+    role_is_hospital = body.role in {r.value for r in Role} and Role(body.role).is_hospital
     region = body.region_code
-    if body.hospital_code is None:
+    if not role_is_hospital and not body.hospital_code:
         region = region or admin.region_code
-        if region and not service.scope_of(admin).allows(None, region):
-            raise Forbidden(f"不能为辖区外的区划 {region} 创建用户 / region outside your scope")
     user = service.do_create_user(
         db,
         username=body.username,
@@ -62,6 +60,7 @@ def create_user(
         display_name=body.display_name,
         region_code=region,
         hospital_code=body.hospital_code,
-        actor=actor,
+        actor=request_actor(request, admin),
+        creator=admin,
     )
     return me(user)

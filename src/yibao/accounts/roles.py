@@ -54,6 +54,20 @@ class Permission(StrEnum):
     USE_HIS_API = "use_his_api"
 
 
+PERMISSION_LABELS: dict[Permission, str] = {
+    Permission.VIEW_DASHBOARD: "查看首页",
+    Permission.VIEW_CASES: "查看结算清单",
+    Permission.VIEW_HOSPITALS: "查看医疗机构",
+    Permission.MANAGE_USERS: "用户管理",
+    Permission.VIEW_AUDIT_LOG: "查看审计日志",
+    Permission.MEASURE: "测算",
+    Permission.REVIEW_SETTLEMENT: "结算审核",
+    Permission.MANAGE_RULES: "规则管理",
+    Permission.GROUP_CASES: "分组",
+    Permission.SUBMIT_LISTS: "上传结算清单",
+    Permission.USE_HIS_API: "HIS 接口",
+}
+
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.BUREAU_ADMIN: frozenset(

@@ -99,17 +99,44 @@ def check_can_create(
             " / cannot create a higher role"
         )
     scope = scope_of(creator)
-    if hospital is not None:
-        if not scope.allows(hospital.id, hospital.region_code):
+    if role.is_hospital:
+        if hospital is not None and not scope.allows(hospital.id, hospital.region_code):
             raise Forbidden(
-                f"医疗机构 {hospital.code} 不在您的辖区内，不能为其创建用户"
+                f"医疗机构 {hospital.code} 在您的辖区外，不能为其创建用户"
                 " / hospital outside your scope"
             )
-    elif scope.hospital_id is not None or not scope.allows(None, region_code):
+    elif scope.hospital_id is not None:
+        raise Forbidden("医院用户不能创建医保局角色 / hospitals cannot create bureau users")
+    elif region_code is not None and not scope.allows(None, region_code):
         raise Forbidden(
-            f"医保区划 {region_code} 不在您的辖区内，不能在该区划创建用户"
+            f"医保区划 {region_code[:10]} 在您的辖区外，不能在该区划创建用户"
             " / region outside your scope"
         )
+
+
+def _hospital(session: Session, code: str) -> Hospital | None:
+    if len(code) > 12:
+        return None
+    return session.scalar(
+        select(Hospital).where(Hospital.code == code).execution_options(skip_scope=True)
+    )
+
+
+def _check_fields(username: str, password: str, display_name: str | None) -> None:
+    if not USERNAME_RE.match(username):
+        raise ValidationFailed(
+            "用户名须为3–50位字母、数字或 _ . - / username: 3–50 letters, digits, _ . -",
+            field="username",
+        )
+    if len(password) < MIN_PASSWORD_LEN:
+        raise ValidationFailed(
+            f"密码至少{MIN_PASSWORD_LEN}位 / password needs {MIN_PASSWORD_LEN}+ characters",
+            field="password",
+        )
+    if len(password) > 200:
+        raise ValidationFailed("密码最长 200 位 / password too long", field="password")
+    if display_name is not None and len(display_name) > 100:
+        raise ValidationFailed("姓名最长 100 个字符 / display name too long", field="display_name")
 
 
 def do_create_user(
@@ -133,45 +160,38 @@ def do_create_user(
     (:func:`check_can_create`).  ``password_hash`` (an argon2 hash of ``password``)
     skips hashing again.
     """
-    if not USERNAME_RE.match(username):
-        raise ValidationFailed(
-            "用户名须为3–50位字母、数字或 _ . - / username: 3–50 letters, digits, _ . -",
-            field="username",
-        )
-    if len(password) < MIN_PASSWORD_LEN:
-        raise ValidationFailed(
-            f"密码至少{MIN_PASSWORD_LEN}位 / password needs {MIN_PASSWORD_LEN}+ characters",
-            field="password",
-        )
     try:
         role_enum = Role(role)
     except ValueError:
-        allowed = ", ".join(r.value for r in Role)
+        allowed = "、".join(f"{r.value}（{r.label}）" for r in Role)
         raise ValidationFailed(
-            f"未知角色 {role!r}，可选: {allowed} / unknown role", field="role"
+            f"未知角色 {role[:30]!r}，可选：{allowed} / unknown role", field="role"
         ) from None
+    hospital = _hospital(session, hospital_code) if hospital_code else None
+    if creator is not None:  # who may do this first: a refusal says nothing about the data
+        if role_enum.is_hospital and hospital is None and hospital_code:
+            raise ValidationFailed(
+                f"医疗机构 {hospital_code[:20]} 不存在 / unknown hospital", field="hospital_code"
+            )
+        check_can_create(creator, role_enum, region_code, hospital)
+    _check_fields(username, password, display_name)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已存在 / username exists", field="username")
     hospital_id = None
-    hospital: Hospital | None = None
     if role_enum.is_hospital:
         if not hospital_code:
             raise ValidationFailed(
                 "医院角色必须指定医疗机构编码 / hospital roles need --hospital",
                 field="hospital_code",
             )
-        hospital = session.scalar(
-            select(Hospital)
-            .where(Hospital.code == hospital_code)
-            .execution_options(skip_scope=True)
-        )
         if hospital is None:
             raise ValidationFailed(
-                f"医疗机构 {hospital_code} 不存在 / unknown hospital", field="hospital_code"
+                f"医疗机构 {hospital_code[:20]} 不存在 / unknown hospital", field="hospital_code"
             )
         if region_code and region_code != hospital.region_code:
             raise ValidationFailed(
-                f"医院角色的区划由医疗机构决定（{hospital.region_code}），不能另填 {region_code}",
+                f"医院角色的区划由医疗机构决定（{hospital.region_code}），"
+                f"不能另填 {region_code[:10]}",
                 field="region_code",
             )
         hospital_id, region_code = hospital.id, None
@@ -185,12 +205,10 @@ def do_create_user(
             raise ValidationFailed(
                 "医保局角色必须指定医保区划 / bureau roles need --region", field="region_code"
             )
-        if session.get(Region, region_code) is None:
+        if len(region_code) != 6 or session.get(Region, region_code) is None:
             raise ValidationFailed(
-                f"医保区划 {region_code} 不存在 / unknown region", field="region_code"
+                f"医保区划 {region_code[:10]} 不存在 / unknown region", field="region_code"
             )
-    if creator is not None:
-        check_can_create(creator, role_enum, region_code, hospital)
     user = User(
         username=username,
         display_name=display_name or username,

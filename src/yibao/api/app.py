@@ -17,7 +17,7 @@ from yibao import __version__
 from yibao.api import errors
 from yibao.api.cookies import SessionCookieMiddleware
 from yibao.api.headers import SecurityHeadersMiddleware
-from yibao.api.limits import BodyLimitMiddleware
+from yibao.api.limits import BodyLimitMiddleware, WriteGate, write_concurrency
 from yibao.api.metrics import MetricsMiddleware, metrics_endpoint
 from yibao.config import Settings, get_settings
 from yibao.db.session import make_engine, reader, session_factory, writer
@@ -31,7 +31,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     engine = make_engine(settings.effective_database_url)
-    health_limiter = anyio.CapacityLimiter(2)  # health checks never queue behind requests
+    # health checks have their own threads and connections: they never queue behind requests
+    health_engine = make_engine(settings.effective_database_url, pool_size=1, max_overflow=1)
+    health_limiter = anyio.CapacityLimiter(2)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -39,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
         app.state.engine.dispose()
+        app.state.aux_engine.dispose()
+        health_engine.dispose()
 
     app = FastAPI(
         title="Yibao 医保 DRG/DIP",
@@ -49,6 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.engine = engine
+    # bookkeeping (last use of tokens and sessions) never waits for the request pool
+    app.state.aux_engine = make_engine(
+        settings.effective_database_url, pool_size=2, max_overflow=4, pool_timeout_s=1
+    )
+    app.state.write_gate = WriteGate(
+        write_concurrency(settings, engine.dialect.name), settings.write_queue_timeout_s
+    )
     app.state.sessionmaker = session_factory(writer(engine))
     app.state.read_sessionmaker = session_factory(reader(engine))
     app.state.settings = settings
@@ -71,9 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
 
     def _ping() -> str:
-        with reader(engine).connect() as conn:
+        with reader(health_engine).connect() as conn:
             conn.execute(text("SELECT 1"))
-        return engine.dialect.name
+        return health_engine.dialect.name
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -20,7 +20,7 @@ The request/transaction model (ADR 0009):
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -29,13 +29,14 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
-from yibao.accounts.roles import Permission, has_permission
+from yibao.accounts.roles import PERMISSION_LABELS, Permission, Role, has_permission
 from yibao.accounts.scoping import set_scope
 from yibao.accounts.service import actor_of, scope_of, user_for_token
 from yibao.accounts.sessions import SESSION_KEY, active_session
 from yibao.api import touch
 from yibao.api.limits import check_rate, read_body
 from yibao.audit.service import Actor
+from yibao.db.session import reader
 from yibao.kit.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -78,18 +79,23 @@ class Received:
     form: FormData | None
 
 
-async def receive_body(request: Request) -> Received:
+async def receive_body(request: Request) -> AsyncIterator[Received]:
     """Read the body (bounded) and, for a form, parse it — on the event loop, before
-    any database work (every :data:`Db` depends on this)."""
+    any database work (every :data:`Db` depends on this); then, for a writing
+    request, wait on the event loop for a turn at the write gate
+    (:class:`~yibao.api.limits.WriteGate`), held until the handler has committed."""
     if request.method in SAFE_METHODS:
-        return Received(b"", None)
+        yield Received(b"", None)
+        return
     if request.headers.get("content-type", "").startswith(FORM_TYPES):
-        form = await request.form()
-        return Received(b"", form)
-    return Received(await read_body(request), None)
+        received = Received(b"", await request.form())
+    else:
+        received = Received(await read_body(request), None)
+    async with request.app.state.write_gate.slot():
+        yield received
 
 
-Body = Annotated[Received, Depends(receive_body)]
+Body = Annotated[Received, Depends(receive_body, scope="function")]
 
 
 def posted_form(received: Body) -> FormData:
@@ -155,10 +161,7 @@ def check_csrf(request: Request, received: Body) -> None:
         raise Forbidden("CSRF 校验失败，请刷新页面后重试 / CSRF check failed", code="csrf")
 
 
-def optional_user(request: Request, db: Db) -> User | None:
-    """The principal from a Bearer token (API only) or the browser session; sets the
-    data scope."""
-    user: User | None = None
+def _authenticate(request: Request, db: Session) -> User | None:
     plain = _bearer(request)
     if plain is not None:
         if not is_api(request):
@@ -172,19 +175,38 @@ def optional_user(request: Request, db: Db) -> User | None:
         user, token_id = found
         check_rate(request, f"token:{token_id}")
         touch.later(request, touch.TOKEN, token_id)
-    elif request.session.get("user_id") is not None:
-        found_session = active_session(
-            db, request.session.get(SESSION_KEY), request.app.state.settings
-        )
-        if found_session is None or found_session.user_id != request.session.get("user_id"):
-            request.session.clear()
-        else:
-            candidate = db.get(User, found_session.user_id)
-            if candidate is None or not candidate.is_active:
-                request.session.clear()
-            else:
-                user = candidate
-                touch.later(request, touch.SESSION, found_session.id)
+        return user
+    if request.session.get("user_id") is None:
+        return None
+    live = active_session(db, request.session.get(SESSION_KEY), request.app.state.settings)
+    if live is None or live.user_id != request.session.get("user_id"):
+        request.session.clear()
+        return None
+    candidate = db.get(User, live.user_id)
+    if candidate is None or not candidate.is_active:
+        request.session.clear()
+        return None
+    touch.later(request, touch.SESSION, live.id)
+    return candidate
+
+
+def optional_user(request: Request, db: Db) -> User | None:
+    """The principal from a Bearer token (API only) or the browser session; sets the
+    data scope.
+
+    On SQLite a writing request looks the principal up in a short read-only session
+    of its own: its business transaction (which holds the write lock from its first
+    statement) then starts only when the handler first touches the database, after
+    any CPU-only preparation (parsing and checking an upload, say)."""
+    if request.method in SAFE_METHODS or db.get_bind().dialect.name != "sqlite":
+        user = _authenticate(request, db)
+    else:
+        with Session(reader(request.app.state.engine), expire_on_commit=False) as lookup:
+            user = _authenticate(request, lookup)
+            if user is not None:
+                lookup.expunge_all()
+        if user is not None:
+            user = db.merge(user, load=False)
     if user is not None:
         set_scope(db, scope_of(user))
         request.state.user = Principal.of(user)
@@ -206,7 +228,8 @@ def require(permission: Permission) -> Any:
     def _dep(user: CurrentUser) -> User:
         if not has_permission(user.role, permission):
             raise Forbidden(
-                f"当前角色无此权限（{permission.value}）/ your role lacks this permission"
+                f"无权操作：当前角色（{Role(user.role).label}）没有“{PERMISSION_LABELS[permission]}”"
+                "权限 / your role lacks this permission"
             )
         return user
 

@@ -6,6 +6,9 @@
   soon as the streamed body passes the limit — so a 100 MB body never reaches memory.
 * :func:`parse_json` turns a body into Python objects, with a clear Chinese 4xx for
   bad text, nesting deeper than the decoder allows and lone surrogates.
+* :class:`WriteGate` admits at most ``YIBAO_WRITE_CONCURRENCY`` writing requests to
+  the worker threads at a time; the others wait on the event loop (no thread held),
+  so pages and reads always find a free thread however many hospitals upload at once.
 * :func:`check_rate` is a token bucket per API token and process
   (``YIBAO_TOKEN_RATE_PER_MINUTE``): a HIS system that floods the server gets 429
   with ``Retry-After`` instead of starving everyone else.
@@ -13,16 +16,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
 import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from yibao.kit.errors import TooLarge, TooManyRequests, ValidationFailed
+from yibao.kit.errors import Busy, TooLarge, TooManyRequests, ValidationFailed
 
 _MB = 1024 * 1024
 
@@ -135,6 +142,46 @@ _LONE_SURROGATE = re.compile(
     r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
     r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 )
+
+
+class WriteGate:
+    """At most ``limit`` writing requests in the worker threads; the rest queue on the
+    event loop, in order, for at most ``timeout_s`` (then 503, nothing written)."""
+
+    def __init__(self, limit: int, timeout_s: float) -> None:
+        self.limit = limit
+        self.timeout_s = timeout_s
+        self._per_loop: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        sem = self._per_loop.get(loop)
+        if sem is None:
+            sem = self._per_loop[loop] = asyncio.Semaphore(self.limit)
+        return sem
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        sem = self._semaphore()
+        try:
+            await asyncio.wait_for(sem.acquire(), self.timeout_s)
+        except TimeoutError:
+            raise Busy(
+                f"系统繁忙：写入请求排队超过 {self.timeout_s:.0f} 秒，本次请求未做任何修改，"
+                "请稍后重试 / too many writes queued, retry"
+            ) from None
+        try:
+            yield
+        finally:
+            sem.release()
+
+
+def write_concurrency(settings: Any, dialect: str) -> int:
+    if settings.write_concurrency:
+        return int(settings.write_concurrency)
+    return 4 if dialect == "sqlite" else 16
 
 
 class _Bucket:

@@ -65,7 +65,7 @@ def flush(request: Request) -> None:
     now = utcnow()
     cutoff = now - timedelta(seconds=INTERVAL_S)
     try:
-        with short_transaction(request.app.state.engine, wait_ms=200) as conn:
+        with short_transaction(request.app.state.aux_engine, wait_ms=200) as conn:
             for kind, row_id in sorted(due):
                 table, column = _COLUMNS[kind]
                 assert isinstance(table, Table)

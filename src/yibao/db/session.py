@@ -10,8 +10,9 @@ Concurrency model (ADR 0009):
   (a deferred transaction that read first cannot wait: SQLite refuses its upgrade
   at once when another writer committed meanwhile).  Read-only work (GET pages,
   health checks) starts a deferred transaction that never waits for writers (WAL).
-  Writers from several threads or processes are therefore serialised, and a request
-  that cannot get the lock within the timeout gets a clear 503, never a 500.
+  Writers are therefore serialised — within a process in arrival order
+  (:mod:`yibao.db.sqlite`) — and a request that cannot get the lock within the
+  timeout gets a clear 503, never a 500.
 * **PostgreSQL** runs transactions side by side; ids come from sequences
   (:func:`yibao.db.bulk.reserve_ids`), the connection pool is sized for the
   request threads (``YIBAO_DB_POOL_SIZE``), a lock wait longer than
@@ -24,18 +25,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.config import get_settings
+from yibao.db.sqlite import LOCK_WAIT_MS, SQLITE_BEGIN, sqlite_engine
 
-#: execution option read by the SQLite ``begin`` hook: ``IMMEDIATE`` or ``DEFERRED``
-SQLITE_BEGIN = "yibao_sqlite_begin"
-#: execution option: how long (ms) a transaction waits for a lock before giving up
-LOCK_WAIT_MS = "yibao_lock_wait_ms"
+__all__ = ["LOCK_WAIT_MS", "SQLITE_BEGIN", "make_engine", "reader", "session_factory", "writer"]
 
 
 def make_engine(
@@ -45,13 +43,15 @@ def make_engine(
     max_overflow: int | None = None,
     busy_timeout_s: float | None = None,
     lock_timeout_s: float | None = None,
+    pool_timeout_s: float = 30,
 ) -> Engine:
     """Create an engine (SQLite: WAL, foreign keys, busy timeout, BEGIN IMMEDIATE)."""
     settings = get_settings()
+    size = settings.db_pool_size if pool_size is None else pool_size
+    overflow = settings.db_max_overflow if max_overflow is None else max_overflow
     if url.startswith("sqlite"):
-        return _sqlite_engine(
-            url, settings.sqlite_busy_timeout_s if busy_timeout_s is None else busy_timeout_s
-        )
+        busy = settings.sqlite_busy_timeout_s if busy_timeout_s is None else busy_timeout_s
+        return sqlite_engine(url, busy, size, overflow, pool_timeout_s)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     connect_args: dict[str, Any] = {"application_name": "yibao"}
@@ -66,49 +66,11 @@ def make_engine(
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=settings.db_pool_size if pool_size is None else pool_size,
-        max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
-        pool_timeout=30,
+        pool_size=size,
+        max_overflow=overflow,
+        pool_timeout=pool_timeout_s,
         connect_args=connect_args if url.startswith("postgresql") else {},
     )
-
-
-def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
-    path = url.split("///", 1)[-1]
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": busy_timeout_s}
-    )
-    busy_ms = int(busy_timeout_s * 1000)
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        # SQLAlchemy, not pysqlite, starts transactions (see _sqlite_begin)
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-        options = conn.get_execution_options()
-        mode = options.get(SQLITE_BEGIN, "DEFERRED")
-        dbapi_conn = conn.connection.dbapi_connection
-        wait = int(options.get(LOCK_WAIT_MS, busy_ms))
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={wait}")
-        if mode == "PYSQLITE":
-            # pysqlite's own behaviour: reads outside a transaction (each sees the
-            # latest commit), BEGIN before the first write; for test sessions only
-            dbapi_conn.isolation_level = ""
-            return
-        dbapi_conn.isolation_level = None
-        conn.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
 
 
 def writer(engine: Engine) -> Engine:

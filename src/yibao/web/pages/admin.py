@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, Role
-from yibao.accounts.service import do_create_user, scope_of
+from yibao.accounts.service import do_create_user
 from yibao.api.deps import Db, check_csrf, request_actor, require
 from yibao.audit.models import AuditLog
-from yibao.kit.errors import DomainError, Forbidden
+from yibao.kit.errors import DomainError
 from yibao.kit.paging import Page, clamp_page
 from yibao.regions.models import Hospital, region_prefix
 from yibao.regions.repository import districts_under, list_hospitals
@@ -75,8 +75,6 @@ def create_user(
     try:
         is_hospital_role = role in {r.value for r in Role} and Role(role).is_hospital
         region = None if is_hospital_role else (region_code or admin.region_code)
-        if region and not scope_of(admin).allows(None, region):
-            raise Forbidden(f"不能为辖区外的区划 {region} 创建用户")
         with db.begin_nested():
             do_create_user(
                 db,
@@ -87,6 +85,7 @@ def create_user(
                 region_code=region,
                 hospital_code=(hospital_code or None) if is_hospital_role else None,
                 actor=request_actor(request, admin),
+                creator=admin,
             )
     except DomainError as exc:
         return _user_page(request, db, admin, form=form, error=exc)
