@@ -24,7 +24,7 @@ CITY, OWN, SIBLING = "990100", "990102", "990103"
 @pytest.fixture()
 def world(db):  # type: ignore[no-untyped-def]
     h_own = b.hospital(db, OWN, code="H99010200001")
-    h_other = b.hospital(db, SIBLING, code="H99010300001")
+    b.hospital(db, SIBLING, code="H99010300001")
     creators = {
         "city_admin": b.user(db, Role.BUREAU_ADMIN, region_code=CITY, username="city_admin"),
         "district_admin": b.user(db, Role.BUREAU_ADMIN, region_code=OWN, username="district_admin"),
