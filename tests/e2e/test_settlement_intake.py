@@ -151,11 +151,23 @@ def test_scoping_of_lists(world, db):  # type: ignore[no-untyped-def]
 
 
 def test_setl_id_already_used_is_refused(world, db):  # type: ignore[no-untyped-def]
+    """An id of one of the hospital's own stored cases (not from a list) is refused;
+    an id another hospital uses is this hospital's to use — and the answer says
+    nothing about the other hospital."""
     client, lists, _other = world
     set_scope(db, SYSTEM_SCOPE)
-    used = db.scalar(select(Case.setl_id).limit(1))  # a demo case of another hospital, maybe
-    message = {**lists[3], "setlinfo": {**lists[3]["setlinfo"], "setl_id": used}}
+    code = lists[0]["setlinfo"]["fixmedins_code"]
+    own = db.scalar(select(Case.setl_id).where(Case.hospital_code == code).limit(1))
+    theirs_case = db.scalar(select(Case).where(Case.hospital_code != code).limit(1))
+    message = {**lists[3], "setlinfo": {**lists[3]["setlinfo"], "setl_id": own}}
     r = client.post("/api/settlement/lists", json=message)
     assert r.status_code == 200, r.text
     out = r.json()["lists"][0]
     assert out["state"] == "refused" and out["findings"][0]["rule_id"] == "INTAKE04"
+    assert "本机构" in out["findings"][0]["message"]
+    message = {**lists[4], "setlinfo": {**lists[4]["setlinfo"], "setl_id": theirs_case.setl_id}}
+    r = client.post("/api/settlement/lists", json=message)
+    assert r.status_code == 200, r.text
+    out = r.json()["lists"][0]
+    assert out["state"] == "priced", out
+    assert theirs_case.hospital_code not in r.text

@@ -144,13 +144,15 @@ def test_bad_files_store_nothing(world, db) -> None:  # type: ignore[no-untyped-
         assert r.status_code == 422, (name, r.status_code)
         error = r.text.split('data-testid="upload-error"', 1)[1].split("</div>", 1)[0]
         assert message in html.unescape(error) and "未保存任何清单" in error
-    # a setl_id already used by a stored case (not from a list): that list is refused
+    # a setl_id already used by one of the hospital's stored cases (not from a list):
+    # that list is refused
     set_scope(db, SYSTEM_SCOPE)
-    taken = db.scalar(select(Case.setl_id).limit(1))
+    code = lists[1]["setlinfo"]["fixmedins_code"]
+    taken = db.scalar(select(Case.setl_id).where(Case.hospital_code == code).limit(1))
     clash = copy.deepcopy(lists[1])
     clash["setlinfo"]["setl_id"] = taken
     r = _upload(client, "clash.json", json.dumps([lists[0], clash]).encode())
-    assert r.status_code == 200 and "INTAKE04" in r.text and "已被其他结算数据使用" in r.text
+    assert r.status_code == 200 and "INTAKE04" in r.text and "本机构的其他病例数据" in r.text
     db.rollback()  # end the read snapshot: see what the app committed
     set_scope(db, SYSTEM_SCOPE)
     assert db.scalar(select(func.count()).select_from(SettlementList)) == 1  # the other list

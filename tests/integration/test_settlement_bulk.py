@@ -19,7 +19,7 @@ from yibao.engines.qc.bench import inject_errors, synthetic_lists
 from yibao.grouping.models import CaseGrouping
 from yibao.settlement.bulk import intake_stream
 from yibao.settlement.intake import do_intake_lists
-from yibao.settlement.models import CasePricing, QcFinding, SettlementList, SettlementListVersion
+from yibao.settlement.models import CasePricing, SettlementList, SettlementListVersion
 
 ACTOR = Actor(None, "bulk-test")
 
@@ -86,22 +86,34 @@ def test_stream_equals_single_call(db, engine, settings, workers):  # type: igno
     assert row.discharge_month == dscg[:7]
 
 
-def test_same_new_id_from_two_institutions_is_taken_once(db):  # type: ignore[no-untyped-def]
+def test_same_new_id_from_two_institutions_is_each_ones_own(db):  # type: ignore[no-untyped-def]
+    """Settlement ids are per hospital: the same new id from two institutions in one
+    batch gives two lists and two cases, each grouped and priced from its own codes."""
     demo_world(db)
     messages = [m for m in _messages(200, "C") if m["setlinfo"]["gend"] in {"1", "2"}]
     codes: dict[str, dict] = {}
     for m in messages:  # a clean list of two different institutions
         codes.setdefault(m["setlinfo"]["fixmedins_code"], m)
     first, second = list(codes.values())[:2]
+    alone = [
+        do_intake_lists(db, [copy.deepcopy(m)], registry=plan_registry(), actor=ACTOR)[0]
+        for m in (first, second)
+    ]
+    db.rollback()
     second = copy.deepcopy(second)
     second["setlinfo"]["setl_id"] = first["setlinfo"]["setl_id"]
     set_scope(db, SYSTEM_SCOPE)
     out = do_intake_lists(db, [first, second], registry=plan_registry(), actor=ACTOR)
     db.commit()
-    assert out[0].state != "refused"
-    assert out[1].state == "refused" and out[1].findings[0]["rule_id"] == "INTAKE04"
-    assert "已被其他结算数据使用" in out[1].findings[0]["message"]
+    assert [o.state for o in out] == [a.state for a in alone]
+    assert [(o.drg, o.drg_payment) for o in out] == [(a.drg, a.drg_payment) for a in alone]
     setl_id = first["setlinfo"]["setl_id"]
-    assert db.scalar(select(func.count()).select_from(Case).where(Case.setl_id == setl_id)) <= 1
-    assert db.scalar(select(func.count()).select_from(SettlementList)) == 1
-    assert db.scalar(select(func.count()).select_from(QcFinding)) == len(out[0].findings)
+    stored = db.scalars(select(Case).where(Case.setl_id == setl_id).order_by(Case.id)).all()
+    assert [c.hospital_code for c in stored] == [
+        first["setlinfo"]["fixmedins_code"],
+        second["setlinfo"]["fixmedins_code"],
+    ]
+    for case, message in zip(stored, (first, second), strict=True):
+        sent = sorted(d["diag_code"] for d in message["diseinfo"] if d.get("diag_code"))
+        assert sorted(d.code for d in case.diagnoses) == sent
+    assert db.scalar(select(func.count()).select_from(SettlementList)) == 2

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -39,7 +40,8 @@ class Case(ScopedRow, Base):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    setl_id: Mapped[str] = mapped_column(String(30), unique=True)
+    #: the hospital's settlement id: unique per hospital (each hospital its own namespace)
+    setl_id: Mapped[str] = mapped_column(String(30), index=True)
     mdtrt_id: Mapped[str] = mapped_column(String(30))
     hospital_code: Mapped[str] = mapped_column(String(12))
     psn_no: Mapped[str] = mapped_column(String(30), index=True)
@@ -90,6 +92,7 @@ class Case(ScopedRow, Base):
     )
 
     __table_args__ = (
+        UniqueConstraint("hospital_id", "setl_id"),
         Index("ix_cases_hospital_discharge", "hospital_id", "discharge_date"),
         Index("ix_cases_region_discharge", "region_code", "discharge_date"),
         Index("ix_cases_discharge_date", "discharge_date"),

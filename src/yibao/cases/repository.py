@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from yibao.cases.models import Case, CaseDiagnosis
-from yibao.kit.errors import NotFound
+from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.paging import Page
 from yibao.regions.models import Hospital
 
@@ -84,11 +84,24 @@ def get_case(session: Session, case_id: int) -> Case:
     return case
 
 
-def get_case_by_setl_id(session: Session, setl_id: str) -> Case:
-    case = session.scalar(select(Case).where(Case.setl_id == setl_id))
-    if case is None:
+def get_case_by_setl_id(session: Session, setl_id: str, hospital_code: str | None = None) -> Case:
+    """A case by settlement id in the caller's scope.  Settlement ids are unique per
+    hospital: a bureau user who sees several hospitals with the id is asked to name
+    the hospital."""
+    stmt = select(Case).where(Case.setl_id == setl_id)
+    if hospital_code:
+        stmt = stmt.where(Case.hospital_code == hospital_code)
+    found = session.scalars(stmt.order_by(Case.id).limit(10)).all()
+    if not found:
         raise NotFound(f"结算清单 {setl_id} 不存在 / case not found")
-    return case
+    if len(found) > 1:
+        codes = "、".join(c.hospital_code for c in found)
+        raise ValidationFailed(
+            f"结算ID {setl_id} 在多家医疗机构（{codes}）都有："
+            "请从结算清单列表打开，或同时指定医疗机构",
+            field="setl_id",
+        )
+    return found[0]
 
 
 def case_years(session: Session) -> list[int]:

@@ -202,22 +202,20 @@ def _store(
                 f"结算清单 {out.setl_id} 在本批次中重复出现，以最后一份为准",
             )
     existing = _existing(session, wanted)
-    taken = _taken_ids(session, [s for k, s in wanted if k is not None and (k, s) not in existing])
+    taken = _taken_ids(session, [k for k in wanted if k not in existing])
     kept: list[tuple[int, SettlementList | None, Hospital]] = []
     for (hid, setl_id), i in wanted.items():
         row = existing.get((hid, setl_id))
-        if row is None and setl_id in taken:
+        if row is None and (hid, setl_id) in taken:
             outcomes[i] = _refused(
                 i,
                 setl_id,
                 "INTAKE04",
                 "setlinfo.setl_id",
-                f"结算ID setlinfo.setl_id = {setl_id!r} 已被其他结算数据使用："
-                "请核对结算ID（每份结算清单的结算ID必须唯一）",
+                f"结算ID setlinfo.setl_id = {setl_id!r} 已被本机构的其他病例数据使用"
+                "（不是经结算清单上传的病例）：请核对结算ID（本机构每份结算清单的结算ID必须唯一）",
             )
             continue
-        if row is None:
-            taken.add(setl_id)  # a second institution with this new id in the same batch
         if row is not None and row.state in LOCKED_STATES:
             outcomes[i] = _refused(
                 i,
@@ -318,18 +316,25 @@ class ListRow:
     orm: SettlementList | None = None
 
 
-def _taken_ids(session: Session, setl_ids: list[str]) -> set[str]:
-    """Settlement ids already used by stored cases (in any scope: ids must be unique)."""
-    taken: set[str] = set()
-    for start in range(0, len(setl_ids), 5000):
-        chunk = setl_ids[start : start + 5000]
-        taken.update(
-            session.scalars(
-                select(Case.setl_id)
-                .where(Case.setl_id.in_(chunk))
-                .execution_options(skip_scope=True)
+def _taken_ids(session: Session, keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    """(hospital id, settlement id) pairs already used by a stored case of that hospital
+    that is not a settlement list's (e.g. historical cases loaded for measurement).
+
+    Settlement ids are the hospital's own (ADR 0009): a case of *another* hospital with
+    the same id neither blocks this list nor is revealed by the answer."""
+    taken: set[tuple[int, str]] = set()
+    by_hospital: dict[int, list[str]] = {}
+    for hid, setl_id in keys:
+        by_hospital.setdefault(hid, []).append(setl_id)
+    for hid, setl_ids in by_hospital.items():
+        for start in range(0, len(setl_ids), 5000):
+            chunk = setl_ids[start : start + 5000]
+            taken.update(
+                (hid, s)
+                for s in session.scalars(
+                    select(Case.setl_id).where(Case.hospital_id == hid, Case.setl_id.in_(chunk))
+                )
             )
-        )
     return taken
 
 
@@ -432,10 +437,15 @@ def _load_cases(
     actor: Actor,
     outcomes: list[ListOutcome],
 ) -> None:
-    """Accepted lists → cases (bulk) → stored grouping → pricing → list state."""
+    """Accepted lists → cases (bulk) → stored grouping → pricing → list state.
+
+    Rows are keyed by the list's position in the batch (``list_index``), not by the
+    settlement id: two hospitals may use the same id (each its own namespace).  The
+    grouping and pricing engines key cases by settlement id, so such a batch is
+    grouped and priced in rounds in which every id occurs once."""
     at = pl.Series([i for i, _ in accepted], dtype=pl.Int64)
     cases, diagnoses, procedures = (
-        f.filter(pl.col("list_index").is_in(at.implode())).drop("list_index")
+        f.filter(pl.col("list_index").is_in(at.implode()))
         for f in (prepared.cases, prepared.diagnoses, prepared.procedures)
     )
     new_ids = reserve_ids(session, Case.__table__, cases.height)
@@ -447,25 +457,30 @@ def _load_cases(
         source=pl.lit("upload"),
         created_at=pl.lit(utcnow()),
     ).join(ids, on="hospital_code", how="left")
-    keys = cases.select("setl_id", pl.col("id").alias("case_id"))
-    insert_frame(session, Case.__table__, cases)
-    insert_frame(
-        session, CaseDiagnosis.__table__, diagnoses.join(keys, on="setl_id").drop("setl_id")
-    )
-    insert_frame(
-        session, CaseProcedure.__table__, procedures.join(keys, on="setl_id").drop("setl_id")
-    )
+    keys = cases.select("list_index", pl.col("id").alias("case_id"))
+    insert_frame(session, Case.__table__, cases.drop("list_index"))
+    for model, codes in ((CaseDiagnosis, diagnoses), (CaseProcedure, procedures)):
+        rows = codes.join(keys, on="list_index").drop("setl_id", "list_index")
+        insert_frame(session, model.__table__, rows)
     case_of = dict(keys.iter_rows())
-    grouped = _group(session, registry, cases, diagnoses, procedures, actor)
-    priced = _price(session, cases, grouped, hospitals)
-    cols = ("setl_id", "drg", "payment_class", "drg_payment", "fund_amount")
-    by_setl = {r["setl_id"]: r for r in priced.select(cols).iter_rows(named=True)}
+    cols = ("list_index", "drg", "payment_class", "drg_payment", "fund_amount")
+    by_index: dict[int, dict[str, Any]] = {}
+    rounds = cases.with_columns(pl.col("setl_id").cum_count().over("setl_id").alias("_round"))
+    for (_,), part in rounds.group_by("_round", maintain_order=True):
+        part = part.drop("_round")
+        in_part = part["list_index"].implode()
+        dx, px = (f.filter(pl.col("list_index").is_in(in_part)) for f in (diagnoses, procedures))
+        grouped = _group(session, registry, part.drop("list_index"), dx, px, actor)
+        priced = _price(session, part.drop("list_index"), grouped, hospitals)
+        if priced.height:
+            priced = priced.join(part.select("id", "list_index"), on="id")
+            by_index.update((r["list_index"], r) for r in priced.select(cols).iter_rows(named=True))
     updates = []
     for i, row in accepted:
-        p = by_setl.get(row.setl_id)
+        p = by_index.get(i)
         out = outcomes[i]
         state = State.PRICED if p is not None else State.GROUPED
-        updates.append({"b_id": row.id, "b_case": case_of[row.setl_id], "b_state": state})
+        updates.append({"b_id": row.id, "b_case": case_of[i], "b_state": state})
         out.state = row.state = state
         if p is not None:
             out.drg, out.payment_class = p["drg"], p["payment_class"]

@@ -33,7 +33,7 @@ from yibao.grouping.service import (
 from yibao.jobs.endpoints import runner_of
 from yibao.jobs.runner import kind_label
 from yibao.jobs.service import do_submit_job, recent_jobs
-from yibao.kit.errors import DomainError, NotFound
+from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.regions.repository import list_hospitals
 from yibao.web.pages.cases import DISCHARGE_WAYS, _int
 from yibao.web.render import render
@@ -107,10 +107,12 @@ def grouping_page(request: Request, db: Db, user=GROUP) -> Response:
         )
     if setl_id:
         try:
-            case = cases_repo.get_case_by_setl_id(db, setl_id)
-        except NotFound as exc:
+            case = cases_repo.get_case_by_setl_id(
+                db, setl_id, (qp.get("hospital") or "").strip() or None
+            )
+        except (NotFound, ValidationFailed) as exc:
             ctx = _context(request, db, user, lookup_error=exc.message, setl_id=setl_id)
-            return render(request, "grouping/page.html", ctx, status_code=404)
+            return render(request, "grouping/page.html", ctx, status_code=exc.http_status)
         ctx = _context(request, db, user, setl_id=setl_id, **_load_case(request, db, case, plan))
         return render(request, "grouping/page.html", ctx)
     return render(request, "grouping/page.html", _context(request, db, user))
