@@ -360,6 +360,10 @@ def do_finish_login(
         )
         raise failed
     session.refresh(user)
+    if _password_hasher().check_needs_rehash(user.password_hash):
+        # hashed with older cost settings: brought up to the current ones, so that
+        # every account (and the unknown-user check) takes the same time
+        user.password_hash = hash_password(password)
     record(session, actor, "auth.login", "user", user.id)
     return user
 
