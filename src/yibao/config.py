@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     token_rate_per_minute: int = Field(
         default=600, ge=0, description="每个接口令牌每分钟请求上限（0 = 不限）/ rate limit"
     )
+    figures_cache_s: float = Field(
+        default=60.0, ge=0, description="首页统计图表缓存秒数（0 = 不缓存）/ dashboard cache"
+    )
     demo_seed: int = 20260101
     demo_cases_per_year: int = 20_000
     demo_years: str = "2023,2024,2025"

@@ -35,3 +35,35 @@ def test_role_permissions() -> None:
     assert not has_permission(Role.HOSPITAL_USER, Permission.VIEW_HOSPITALS)
     assert has_permission(Role.BUREAU_ADMIN, Permission.MANAGE_USERS)
     assert all(r.label for r in Role)
+
+
+def test_ttl_cache_computes_once_per_key_and_expires() -> None:
+    import threading
+    import time
+
+    from yibao.kit.cache import TTLCache
+
+    cache: TTLCache[int] = TTLCache(max_entries=2)
+    calls: list[str] = []
+
+    def slow(key: str) -> int:
+        calls.append(key)
+        time.sleep(0.05)
+        return len(calls)
+
+    threads = [
+        threading.Thread(target=cache.get, args=("a", 60, lambda: slow("a"))) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == ["a"]  # eight at once, computed once
+    assert cache.get("a", 60, lambda: slow("a")) == 1
+    time.sleep(0.02)
+    assert cache.get("a", 0.01, lambda: slow("a")) == 2  # older than 10 ms: computed again
+    assert cache.get("b", 0, lambda: slow("b")) == 3  # ttl 0: never cached
+    assert cache.get("b", 0, lambda: slow("b")) == 4
+    cache.get("c", 60, lambda: 7)
+    cache.get("d", 60, lambda: 8)
+    assert cache.get("a", 60, lambda: -1) == -1  # at most two keys kept: the oldest went

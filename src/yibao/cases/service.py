@@ -13,8 +13,10 @@ import pyarrow.parquet as pq
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
+from yibao.accounts.scoping import get_scope
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.engines.caseframe import CASES, DIAGNOSES, PROCEDURES
+from yibao.kit.cache import TTLCache
 from yibao.regions.models import HOSPITAL_LEVELS, Hospital
 from yibao.settlement.models import SettlementPeriod
 
@@ -35,12 +37,56 @@ class Overview:
     latest_periods: list[SettlementPeriod] = field(default_factory=list)
 
 
-def overview(session: Session, period_region_prefix: str | None) -> Overview:
+@dataclass(frozen=True)
+class _CaseFigures:
+    cases: int
+    hospitals: int
+    total_cost: Decimal
+    avg_los: float
+    by_year: list[tuple[int, int, Decimal]]
+    by_month: list[tuple[str, int]]
+    by_level: list[tuple[str, int]]
+    by_insutype: list[tuple[str, int]]
+
+
+#: case aggregates per data scope (computed over every case of the region: cached)
+_FIGURES: TTLCache[_CaseFigures] = TTLCache()
+
+
+def overview(
+    session: Session, period_region_prefix: str | None, *, cache_s: float = 0
+) -> Overview:
     """Figures from the database, within the session's scope.
 
     Settlement periods are kept per city; ``period_region_prefix`` selects the ones
-    the viewer's region belongs to.
+    the viewer's region belongs to.  The case aggregates (a scan of every case in
+    scope) may be up to ``cache_s`` seconds old; the periods are always current.
     """
+    scope = get_scope(session)
+    key = (scope.hospital_id, scope.region_code, scope.is_global) if scope else None
+    figures = _FIGURES.get(key, cache_s, lambda: _case_figures(session))
+    pq_stmt = select(SettlementPeriod)
+    if period_region_prefix:
+        pq_stmt = pq_stmt.where(SettlementPeriod.region_code.startswith(period_region_prefix))
+    periods = list(session.scalars(pq_stmt.order_by(SettlementPeriod.code.desc())))
+    n, total = figures.cases, figures.total_cost
+    return Overview(
+        cases=n,
+        hospitals=figures.hospitals,
+        periods=len(periods),
+        open_periods=sum(1 for p in periods if p.status == "open"),
+        total_cost=total,
+        avg_cost=(total / n).quantize(Decimal("0.01")) if n else Decimal(0),
+        avg_los=figures.avg_los,
+        by_year=figures.by_year,
+        by_month=figures.by_month,
+        by_level=figures.by_level,
+        by_insutype=figures.by_insutype,
+        latest_periods=periods[:6],
+    )
+
+
+def _case_figures(session: Session) -> _CaseFigures:
     n, total, los = session.execute(
         select(
             func.count(Case.id),
@@ -49,10 +95,6 @@ def overview(session: Session, period_region_prefix: str | None) -> Overview:
         )
     ).one()
     hospitals = session.scalar(select(func.count(Hospital.id))) or 0
-    pq_stmt = select(SettlementPeriod)
-    if period_region_prefix:
-        pq_stmt = pq_stmt.where(SettlementPeriod.region_code.startswith(period_region_prefix))
-    periods = list(session.scalars(pq_stmt.order_by(SettlementPeriod.code.desc())))
     year = extract("year", Case.discharge_date)
     by_year = [
         (int(y), int(c), Decimal(s or 0))
@@ -92,21 +134,15 @@ def overview(session: Session, period_region_prefix: str | None) -> Overview:
             .order_by(Case.insutype)
         )
     ]
-    n = int(n or 0)
-    total = Decimal(total or 0)
-    return Overview(
-        cases=n,
+    return _CaseFigures(
+        cases=int(n or 0),
         hospitals=int(hospitals),
-        periods=len(periods),
-        open_periods=sum(1 for p in periods if p.status == "open"),
-        total_cost=total,
-        avg_cost=(total / n).quantize(Decimal("0.01")) if n else Decimal(0),
+        total_cost=Decimal(total or 0),
         avg_los=float(los or 0),
         by_year=by_year,
         by_month=by_month,
         by_level=by_level,
         by_insutype=by_insutype,
-        latest_periods=periods[:6],
     )
 
 

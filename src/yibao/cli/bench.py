@@ -209,3 +209,45 @@ def intake(
         f"每事务 {chunk:,} 份，{workers} 个解析质控进程）；状态 {states}"
     )
     _figures(intake_lists=lists, intake_lists_per_s=round(rate))
+
+
+@app.command("web")
+def web(
+    clients: int = typer.Option(80, min=1, max=1000, help="同时在线用户数 / concurrent users"),
+    seconds: float = typer.Option(30, min=1, max=3600, help="持续秒数 / duration"),
+    database_url: str | None = typer.Option(
+        None, help="数据库（默认临时 SQLite；空库先生成演示数据）/ database URL"
+    ),
+    workers: int = typer.Option(1, min=1, max=16, help="服务进程数 / server processes"),
+    seed: int = typer.Option(1, help="随机种子"),
+) -> None:
+    """多用户并发访问：页面与接口读取为主，夹带少量清单上传 / many users at once."""
+    from yibao.cli.bench_web import bench_web
+
+    try:
+        result = bench_web(
+            clients=clients,
+            seconds=seconds,
+            database_url=database_url,
+            workers=workers,
+            seed=seed,
+            say=lambda text: console.print(text),
+        )
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"{result['requests']:,} 个请求，{result['per_s']:,.0f} 个/秒；"
+        f"p50 {result['p50_ms']:,.0f} ms，p90 {result['p90_ms']:,.0f} ms，"
+        f"p99 {result['p99_ms']:,.0f} ms；错误 {result['errors']}（{result['database']}，"
+        f"{workers} 个服务进程）；状态 {result['statuses']}"
+    )
+    if result["error_kinds"]:
+        console.print(f"错误分布：{result['error_kinds']}")
+    _figures(
+        web_requests=result["requests"],
+        web_per_s=round(result["per_s"]),
+        p50_ms=round(result["p50_ms"]),
+        p90_ms=round(result["p90_ms"]),
+        p99_ms=round(result["p99_ms"]),
+        errors=result["errors"],
+    )

@@ -119,6 +119,7 @@ def seed(
                 step=lambda text: console.print(f"{text} …"),
             )
         console.print("提交事务 / committing …")
+    refresh_statistics()
     elapsed = time.perf_counter() - started
     console.print(
         f"演示数据已生成：医院 {result.hospitals}，病例 {result.cases:,}，"
@@ -128,6 +129,16 @@ def seed(
     if workload is not None:
         console.print(workload.summary())
     print_logins(result.his_token)
+
+
+def refresh_statistics() -> None:
+    """After a bulk load, give PostgreSQL's planner current row counts (the first
+    autovacuum may come only minutes later, and the pages would meanwhile scan)."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
 
 
 @app.command("logins")

@@ -23,7 +23,7 @@ def home(request: Request, db: Db, user: CurrentUser) -> Response:
     else:
         code = user.region_code or ""
         prefix = region_prefix(code[:4] + "00" if not code.endswith("00") else code)
-    ov = overview(db, prefix)
+    ov = overview(db, prefix, cache_s=request.app.state.settings.figures_cache_s)
     charts = {
         "by_month": {"x": [m for m, _ in ov.by_month], "y": [c for _, c in ov.by_month]},
         "by_year": {
