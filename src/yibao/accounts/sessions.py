@@ -46,18 +46,28 @@ def do_start_session(
     return key
 
 
-def active_session(session: Session, key: Any, settings: Any) -> WebSession | None:
-    """The live session of a cookie's key, or None (unknown, revoked, idle, expired)."""
+def active_session(
+    session: Session, key: Any, settings: Any
+) -> tuple[WebSession, User] | None:
+    """The live session of a cookie's key and its user, in one query; None when the
+    key is unknown, the session revoked, idle or expired, or the user disabled."""
     if not isinstance(key, str) or not key or len(key) > 100:
         return None
-    row = session.scalar(select(WebSession).where(WebSession.key_hash == _hash(key)))
-    if row is None or row.revoked_at is not None:
+    found = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.key_hash == _hash(key))
+    ).first()
+    if found is None:
+        return None
+    row, user = found
+    if row.revoked_at is not None or not user.is_active:
         return None
     now = utcnow()
     idle = timedelta(seconds=settings.session_idle_timeout_s)
     if row.expires_at <= now or row.last_seen_at + idle <= now:
         return None
-    return row
+    return row, user
 
 
 def do_end_session(session: Session, key: Any) -> None:

@@ -178,16 +178,13 @@ def _authenticate(request: Request, db: Session) -> User | None:
         return user
     if request.session.get("user_id") is None:
         return None
-    live = active_session(db, request.session.get(SESSION_KEY), request.app.state.settings)
-    if live is None or live.user_id != request.session.get("user_id"):
+    found = active_session(db, request.session.get(SESSION_KEY), request.app.state.settings)
+    if found is None or found[1].id != request.session.get("user_id"):
         request.session.clear()
         return None
-    candidate = db.get(User, live.user_id)
-    if candidate is None or not candidate.is_active:
-        request.session.clear()
-        return None
+    live, user = found
     touch.later(request, touch.SESSION, live.id)
-    return candidate
+    return user
 
 
 def optional_user(request: Request, db: Db) -> User | None:

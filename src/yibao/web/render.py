@@ -23,6 +23,7 @@ from yibao.settlement.statements_endpoints import STATEMENT_ROLES
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.auto_reload = False  # templates are package files: no stat() on every render
 
 
 @dataclass(frozen=True)
