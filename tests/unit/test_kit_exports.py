@@ -42,6 +42,8 @@ def test_csv_safe_prefixes_formula_text_only() -> None:
 
 def test_csv_safe_neutralises_headers_and_leaves_clean_frames_alone() -> None:
     assert csv_safe(pl.DataFrame({"=cmd": ["x"], "ok": [1]})).columns == ["'=cmd", "ok"]
+    both = pl.DataFrame({"=x": ["a"], "'=x": ["b"]})
+    assert csv_safe(both).columns == ["''=x", "'=x"]
     clean = pl.DataFrame({"drg": ["QS25"], "when": [date(2025, 3, 1)], "rw": [Decimal("1.2")]})
     assert csv_safe(clean).equals(clean)
 

@@ -84,5 +84,12 @@ def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
         .alias(c)
         for c in text
     )
-    renamed = {c: neutralise(c) for c in out.columns if neutralise(c) != c}
+    taken, renamed = set(out.columns), {}
+    for name in out.columns:
+        safe = neutralise(name)
+        if safe != name:
+            while safe in taken:  # "=x" beside a column "'=x": names stay unique
+                safe = "'" + safe
+            taken.add(safe)
+            renamed[name] = safe
     return out.rename(renamed) if renamed else out
