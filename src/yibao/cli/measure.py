@@ -18,6 +18,7 @@ from yibao.config import get_settings
 from yibao.db.session import unit_of_work
 from yibao.engines import measure as m
 from yibao.grouping.plans import plan_info, plan_registry
+from yibao.kit.exports import csv_safe, write_xlsx
 from yibao.kit.money import format_yuan
 from yibao.measurement import service as svc
 from yibao.measurement import workflows
@@ -48,9 +49,9 @@ def _yuan(value: object) -> str:
 def _write(frame: pl.DataFrame, output: Path) -> None:
     suffix = output.suffix.lower()
     if suffix == ".csv":
-        frame.write_csv(output)
+        csv_safe(frame).write_csv(output)
     elif suffix == ".xlsx":
-        frame.write_excel(output, worksheet="测算结果")
+        write_xlsx(frame, output, worksheet="测算结果")
     elif suffix == ".parquet":
         frame.write_parquet(output)
     else:

@@ -29,6 +29,7 @@ from yibao.engines.grouper import (
     with_messages,
 )
 from yibao.grouping.plans import plan_registry
+from yibao.kit.exports import csv_safe, write_xlsx
 
 app = typer.Typer(no_args_is_help=True)
 CHUNK_ROWS = 100_000
@@ -126,18 +127,18 @@ def _pick_plans(reg: PlanRegistry, cases: pl.DataFrame, plan_id: str | None) -> 
 
 def _write(frame: pl.DataFrame, output: Path | None) -> None:
     if output is None:
-        frame.write_csv(sys.stdout)
+        csv_safe(frame).write_csv(sys.stdout)
         return
     suffix = output.suffix.lower()
     if suffix not in OUTPUT_TYPES:
         raise fail(f"输出文件类型应为 {'/'.join(OUTPUT_TYPES)}：{output}")
     output.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        frame.write_csv(output)
+        csv_safe(frame).write_csv(output)
     elif suffix == ".parquet":
         frame.write_parquet(output)
     else:
-        frame.write_excel(output, worksheet="分组结果")
+        write_xlsx(frame, output, worksheet="分组结果")
 
 
 def group(

@@ -32,6 +32,7 @@ from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner
 from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import ValidationFailed
+from yibao.kit.exports import csv_safe, write_xlsx
 from yibao.kit.tables import TableLimits, check_xlsx, table_limits
 
 BATCH_KIND = "grouping.batch"
@@ -148,9 +149,10 @@ def check_format(fmt: str | None) -> str:
 
 
 def write_result(df: pl.DataFrame, fmt: str, target: Path | IO[bytes]) -> None:
-    """Write a grouped frame as CSV (UTF-8 with BOM, for Excel), XLSX or Parquet."""
+    """Write a grouped frame as CSV (UTF-8 with BOM, for Excel), XLSX or Parquet; text
+    stays text (:mod:`yibao.kit.exports`)."""
     if fmt == "csv":
-        df.write_csv(target, include_bom=True)
+        csv_safe(df).write_csv(target, include_bom=True)
     elif fmt == "parquet":
         df.write_parquet(target)
     else:
@@ -159,7 +161,7 @@ def write_result(df: pl.DataFrame, fmt: str, target: Path | IO[bytes]) -> None:
                 f"XLSX 最多 {XLSX_MAX_ROWS:,} 行，本批 {df.height:,} 行，请选择 CSV 或 Parquet",
                 field="format",
             )
-        df.write_excel(target, worksheet="分组结果")
+        write_xlsx(df, target, worksheet="分组结果")
 
 
 def result_name(upload_name: str, plan_id: str, fmt: str) -> str:

@@ -20,6 +20,7 @@ from yibao.engines.grouper import PlanRegistry
 from yibao.grouping.plans import plan_registry
 from yibao.jobs.endpoints import runner_of
 from yibao.kit.errors import ValidationFailed
+from yibao.kit.exports import csv_safe, write_xlsx
 from yibao.measurement import service as svc
 from yibao.measurement import (
     tasks,  # noqa: F401  (registers the job kind)
@@ -48,16 +49,16 @@ def registry_of(request: Request) -> PlanRegistry:
 
 
 def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
-    """A frame as JSON rows, CSV or XLSX (every table can be exported)."""
+    """A frame as JSON rows, CSV or XLSX (every table can be exported; text stays text)."""
     if fmt == "csv":
         return Response(
-            frame.write_csv().encode("utf-8-sig"),
+            csv_safe(frame).write_csv().encode("utf-8-sig"),
             media_type="text/csv; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="{name}.csv"'},
         )
     if fmt == "xlsx":
         buf = io.BytesIO()
-        frame.write_excel(buf, worksheet=name[:31])
+        write_xlsx(frame, buf, worksheet=name[:31])
         return Response(
             buf.getvalue(),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

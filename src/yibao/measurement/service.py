@@ -21,6 +21,7 @@ from yibao.audit.service import Actor, record
 from yibao.db.bulk import insert_frame
 from yibao.engines import measure as m
 from yibao.kit.errors import Conflict, NotFound, ValidationFailed
+from yibao.kit.exports import csv_safe
 from yibao.kit.timeutil import utcnow
 from yibao.measurement.models import (
     MeasurementRun,
@@ -566,9 +567,11 @@ STANDARD_COLUMNS = ("drg", "hospital_level", "relative_weight", "base_rate", "pa
 
 
 def standards_csv(table: pl.DataFrame) -> bytes:
-    """The published table as CSV bytes: fixed columns and order (reproducible)."""
+    """The published table as CSV bytes: fixed columns and order (reproducible), text
+    that begins like a formula neutralised (the download is these bytes, the checksum
+    their SHA-256)."""
     ordered = table.select(STANDARD_COLUMNS).sort("drg", "hospital_level")
-    return ordered.write_csv().encode("utf-8")
+    return csv_safe(ordered).write_csv().encode("utf-8")
 
 
 def do_publish_standards(

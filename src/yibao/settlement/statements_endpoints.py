@@ -33,6 +33,7 @@ from yibao.engines.settlement.params import (
     parse_settlement_params,
 )
 from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
+from yibao.kit.exports import write_xlsx
 from yibao.regions.models import Hospital
 from yibao.settlement import statements as svc
 from yibao.settlement.pdf import statement_pdf
@@ -179,20 +180,12 @@ def statement(
     name = f"statement-{period}-{hospital}"
     if format == "xlsx":
         buf = io.BytesIO()
-        with _workbook(buf) as wb:
-            frame.write_excel(wb, worksheet="汇总")
-            cases.write_excel(wb, worksheet="病例明细")
+        write_xlsx({"汇总": frame, "病例明细": cases}, buf)
         return _download(buf.getvalue(), XLSX, f"{name}.xlsx")
     if format == "pdf":
         hospital_name = db.scalar(select(Hospital.name).where(Hospital.code == hospital)) or ""
         return _download(statement_pdf(row, cases, hospital_name), "application/pdf", f"{name}.pdf")
     return {"statement": _jsonable(row), "cases": _jsonable(cases.to_dicts())}
-
-
-def _workbook(buf: io.BytesIO) -> Any:
-    from xlsxwriter import Workbook
-
-    return Workbook(buf)
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
@@ -243,9 +236,7 @@ def clearing(
     hospitals = result.hospitals
     if format == "xlsx":
         buf = io.BytesIO()
-        with _workbook(buf) as wb:
-            hospitals.write_excel(wb, worksheet="医院清算")
-            result.cases.write_excel(wb, worksheet="病例")
+        write_xlsx({"医院清算": hospitals, "病例": result.cases}, buf)
         return _download(buf.getvalue(), XLSX, f"clearing-{year}.xlsx")
     totals = {
         k: str(hospitals[k].sum())

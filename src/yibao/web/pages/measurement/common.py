@@ -23,6 +23,7 @@ from yibao.engines import measure as m
 from yibao.engines.grouper import PlanRegistry
 from yibao.grouping.plans import plan_registry
 from yibao.kit.errors import DomainError, ValidationFailed
+from yibao.kit.exports import write_xlsx
 from yibao.measurement import service as svc
 from yibao.measurement import views
 from yibao.measurement.models import STATUS_LABELS
@@ -190,7 +191,7 @@ def xlsx(rows: list[dict[str, Any]] | pl.DataFrame, name: str) -> Response:
     )
     frame = frame.rename({c: COLUMN_LABELS[c] for c in frame.columns if c in COLUMN_LABELS})
     buf = io.BytesIO()
-    frame.write_excel(buf, worksheet=name[:31], autofit=True)
+    write_xlsx(frame, buf, worksheet=name[:31], autofit=True)
     return Response(
         buf.getvalue(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -26,6 +26,7 @@ from yibao.engines.settlement import STATE_LABELS
 from yibao.grouping.plans import plan_registry
 from yibao.grouping.service import stored_groupings
 from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.exports import csv_safe
 from yibao.kit.paging import Page, clamp_page
 from yibao.kit.tables import table_limits
 from yibao.regions.models import Hospital
@@ -273,8 +274,10 @@ def template_csv(request: Request, db: Db, user=SUBMIT) -> Response:
     example = lists_to_flat([message]).row(0, named=True)
     out = io.StringIO()
     columns = list(FLAT_COLUMNS)
-    pl.DataFrame(
-        {c: [example.get(c)] for c in columns}, schema=dict.fromkeys(columns, pl.String)
+    csv_safe(
+        pl.DataFrame(
+            {c: [example.get(c)] for c in columns}, schema=dict.fromkeys(columns, pl.String)
+        )
     ).write_csv(out)
     return Response(
         ("\ufeff" + out.getvalue()).encode("utf-8"),

@@ -1,0 +1,95 @@
+"""Spreadsheet and CSV exports that stay data: a cell never becomes a formula or a link.
+
+Text in an export comes from users (a settlement id, a patient's or hospital's name, an
+extra column of an uploaded case file).  Written naively, ``=HYPERLINK("http://…")``
+turns into a live formula when the file is opened (formula / CSV injection, OWASP):
+
+* **Excel**: every workbook comes from :func:`safe_workbook`, whose xlsxwriter options
+  write strings as strings (``strings_to_formulas``, ``strings_to_urls`` and
+  ``strings_to_numbers`` off); the text is kept exactly.  :func:`write_xlsx` writes
+  polars frames through it, one worksheet each.
+* **CSV** has no cell types, so :func:`csv_safe` prefixes a single quote ``'`` to text
+  that begins with ``=`` ``+`` ``-`` ``@``, a tab or a carriage return (in text columns
+  and in the header; numeric columns stay numbers).
+
+Nothing here is an export by itself: callers pass the frames and the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from xlsxwriter import Workbook
+
+#: Characters that make a spreadsheet program read a CSV cell as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+#: xlsxwriter options of every exported workbook: strings as strings, and otherwise
+#: the options polars uses for the workbooks it creates itself (NaN/inf as Excel
+#: errors, ISO dates), so a sheet looks the same whoever opened the workbook.
+WORKBOOK_OPTIONS: dict[str, Any] = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "nan_inf_to_errors": True,
+    "default_date_format": "yyyy-mm-dd;@",
+}
+
+XlsxTarget = str | Path | IO[bytes]
+
+
+def safe_workbook(target: XlsxTarget) -> Workbook:
+    """An xlsxwriter workbook on ``target`` (a path or a binary buffer) that writes
+    every string as a string; close it (or use it in a ``with`` block)."""
+    from xlsxwriter import Workbook
+
+    return Workbook(target, WORKBOOK_OPTIONS)
+
+
+def write_xlsx(
+    sheets: pl.DataFrame | Mapping[str, pl.DataFrame],
+    target: XlsxTarget,
+    *,
+    worksheet: str = "Sheet1",
+    autofit: bool = False,
+) -> None:
+    """Write one frame (to ``worksheet``) or ``{sheet name: frame}`` in order to an
+    ``.xlsx`` through :func:`safe_workbook`; polars formats each sheet as usual."""
+    frames = {worksheet: sheets} if isinstance(sheets, pl.DataFrame) else sheets
+    with safe_workbook(target) as wb:
+        for name, frame in frames.items():
+            frame.write_excel(wb, worksheet=name, autofit=autofit)
+
+
+def neutralise(text: str) -> str:
+    """``text`` with a leading ``'`` when it begins like a formula."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` ready for CSV: text that begins with ``=`` ``+`` ``-`` ``@``, a tab or a
+    carriage return gets a leading ``'`` (text columns and column names); numbers,
+    dates and the other values are left as they are."""
+    text = [c for c, dtype in df.schema.items() if dtype in (pl.String, pl.Categorical, pl.Enum)]
+    out = df.with_columns(
+        pl.when(pl.col(c).cast(pl.String).str.contains(_FORMULA_START))
+        .then(pl.lit("'") + pl.col(c).cast(pl.String))
+        .otherwise(pl.col(c).cast(pl.String))
+        .alias(c)
+        for c in text
+    )
+    taken, renamed = set(out.columns), {}
+    for name in out.columns:
+        safe = neutralise(name)
+        if safe != name:
+            while safe in taken:  # "=x" beside a column "'=x": names stay unique
+                safe = "'" + safe
+            taken.add(safe)
+            renamed[name] = safe
+    return out.rename(renamed) if renamed else out
