@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -32,6 +32,7 @@ from yibao.engines.qc.schema import (
     path_of,
 )
 from yibao.engines.qc.values import (
+    MAX_READ_CHARS,
     decimal_places,
     to_date,
     to_datetime,
@@ -202,6 +203,8 @@ def _format_problem(params: FormatParams) -> Callable[[str, str], str | None]:
     year_text = f"年份超出 {params.min_year}–{params.max_year}"
 
     def problem(kind: str, value: str) -> str | None:
+        if len(value) > MAX_READ_CHARS:
+            return f"过长（{len(value)} 个字符），无法读取"
         if kind == "datetime":
             dt = to_datetime(value)
             if dt is None:
@@ -221,16 +224,27 @@ def _format_problem(params: FormatParams) -> Callable[[str, str], str | None]:
         if kind == "int":
             number: Decimal | int | None = to_int(value)
             if number is None:
-                return "不是整数"
+                return _too_large(value) or "不是整数"
         else:
             number = to_decimal(value)
             if number is None:
-                return "不是数字"
+                return _too_large(value) or "不是数字"
             if kind == "money" and decimal_places(number) > params.money_places:
                 return f"超过 {params.money_places} 位小数（金额精确到分）"
         return "不能为负数" if params.non_negative and number < 0 else None
 
     return problem
+
+
+def _too_large(value: str) -> str | None:
+    """The problem of a number too large to read (``1e+300``), else ``None``."""
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    if number.is_finite() and number.adjusted() >= MAX_READ_CHARS:
+        return f"数值过大（超过 {MAX_READ_CHARS} 位整数），无法读取"
+    return None
 
 
 # --- pattern -----------------------------------------------------------------------
