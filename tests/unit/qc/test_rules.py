@@ -230,6 +230,32 @@ CASES: list[tuple[str, str, Any, str, str | None]] = [
         "diseinfo[2].diag_code",
         "I10.x00",
     ),
+    ("QC029", "good", _set("setlinfo.setl_id", "S" * 31), "setlinfo.setl_id", "S" * 31),
+    ("QC029", "good", _set("setlinfo.psn_name", "张" * 51), "setlinfo.psn_name", "张" * 51),
+    (
+        "QC029",
+        "good",
+        _set("oprninfo[0].oper_dr_code", "D" * 21),
+        "oprninfo[0].oper_dr_code",
+        "D" * 21,
+    ),
+    ("QC029", "good", _set("iteminfo[1].amt", "1e+20"), "iteminfo[1].amt", "1e+20"),
+    ("QC029", "good", lambda m: m.update(icuinfo=m["icuinfo"] * 51), "icuinfo", None),
+    ("QC030", "good", _set("setlinfo.psn_name", "张\x00三"), "setlinfo.psn_name", "张\\x00三"),
+    (
+        "QC030",
+        "good",
+        _set("diseinfo[1].diag_name", "高血压\udc80"),
+        "diseinfo[1].diag_name",
+        "高血压\\udc80",
+    ),
+    (
+        "QC030",
+        "good",
+        _set("setlinfo.curr_addr", "北京\n朝阳"),
+        "setlinfo.curr_addr",
+        "北京\\x0a朝阳",
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ Pure engine (stdlib, Pydantic, Polars, ``yibao.kit``, ``yibao.engines.*``); see
 
 * :mod:`.schema` — Pydantic models of the 4101A message (+ ``iteminfo``);
 * :mod:`.intake` — lenient parsing that never raises (``QC000`` findings);
+* :mod:`.limits` — spec lengths and characters; ``identity_problems`` for intake;
 * :mod:`.ruleset` — rule sets as versioned JSON data (``rulesets/default.json``);
 * :mod:`.checks` — the generic check primitives the rules name;
 * :mod:`.engine` — compile a rule set against a plan, check one list or a batch;
@@ -40,6 +41,7 @@ from yibao.engines.qc.flat import (
 )
 from yibao.engines.qc.frames import from_case_frames, raw_frame, to_case_frames
 from yibao.engines.qc.intake import ParsedList, parse_list, parse_lists
+from yibao.engines.qc.limits import IDENTITY_FIELDS, identity_problems
 from yibao.engines.qc.ruleset import (
     DEFAULT_RULESET,
     KIND_LABELS,
@@ -53,8 +55,10 @@ from yibao.engines.qc.ruleset import (
 from yibao.engines.qc.schema import (
     FIELD_KINDS,
     FIELD_LABELS,
+    FIELD_LIMITS,
     BldInfo,
     DiseInfo,
+    FieldLimit,
     IcuInfo,
     ItemInfo,
     OprnInfo,
@@ -66,13 +70,16 @@ __all__ = [
     "DEFAULT_RULESET",
     "FIELD_KINDS",
     "FIELD_LABELS",
+    "FIELD_LIMITS",
     "FINDING_COLUMNS",
     "FLAT_COLUMNS",
+    "IDENTITY_FIELDS",
     "KIND_LABELS",
     "PRIMITIVES",
     "STRUCTURE_RULE",
     "BldInfo",
     "DiseInfo",
+    "FieldLimit",
     "Finding",
     "IcuInfo",
     "ItemInfo",
@@ -92,6 +99,7 @@ __all__ = [
     "default_ruleset",
     "flat_to_lists",
     "from_case_frames",
+    "identity_problems",
     "lists_to_flat",
     "load_ruleset",
     "parse_list",

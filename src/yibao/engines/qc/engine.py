@@ -19,9 +19,13 @@ from pydantic import ValidationError
 
 from yibao.engines.grouper import CompiledPlan, Plan
 from yibao.engines.qc.checks import PRIMITIVES, CheckFn, PlanView, Reporter
-from yibao.engines.qc.findings import Finding
+from yibao.engines.qc.findings import STRUCTURE_NAME, STRUCTURE_RULE, Finding, Severity
 from yibao.engines.qc.intake import ParsedList, gc_paused, parse_list
 from yibao.engines.qc.ruleset import RuleSet, RuleSetError, explain
+from yibao.engines.qc.values import safe_value
+
+#: findings listed per rule and list; a hostile list (10,000 diagnoses) cannot flood storage
+MAX_FINDINGS_PER_RULE = 50
 
 FINDING_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
     "index": pl.Int64,
@@ -68,17 +72,26 @@ class QcChecker:
                 ) from None
 
     def check(self, item: ParsedList | object) -> list[Finding]:
-        """Findings of one list (a :class:`ParsedList` or a raw message)."""
+        """Findings of one list (a :class:`ParsedList` or a raw message).
+
+        At most :data:`MAX_FINDINGS_PER_RULE` findings per rule (and of the intake's
+        ``QC000``) are listed; the rest are counted in one more finding.
+        """
         p = item if isinstance(item, ParsedList) else parse_list(item)
         out = list(p.problems)
+        if len(out) > MAX_FINDINGS_PER_RULE:
+            _cap(out, 0, STRUCTURE_RULE, STRUCTURE_NAME, "structure")
         msg = p.message
         if msg is None:
             return out
         for rep, check in self._checks:
+            start = len(out)
             try:
                 check(p, msg, out)
             except Exception as exc:  # a rule must never stop a batch
                 out.append(_internal(rep, exc))
+            if len(out) - start > MAX_FINDINGS_PER_RULE:
+                _cap(out, start, rep.rule_id, rep.name, rep.kind)
         return out
 
     def check_batch(self, items: Iterable[ParsedList | object]) -> QcBatch:
@@ -98,11 +111,28 @@ class QcChecker:
 
 def _internal(rep: Reporter, exc: Exception) -> Finding:
     """A blocking finding for a rule that failed on unexpected data (a bug to report)."""
+    error = safe_value(f"{type(exc).__name__}: {exc}", 300)
     message = (
-        f"规则 {rep.rule_id} {rep.name} 无法检查此清单（{type(exc).__name__}: {exc}）："
-        "清单暂缓处理，请联系系统管理员"
+        f"规则 {rep.rule_id} {rep.name} 无法检查此清单（{error}）：清单暂缓处理，请联系系统管理员"
     )
     return Finding(rep.rule_id, "blocking", "$", None, message, "internal")
+
+
+def _cap(out: list[Finding], start: int, rule_id: str, name: str, kind: str) -> None:
+    """Keep the first :data:`MAX_FINDINGS_PER_RULE` findings from ``start`` on and
+    count the others in one finding (on their common node, else ``$``)."""
+    keep = start + MAX_FINDINGS_PER_RULE
+    rest = out[keep:]
+    del out[keep:]
+    heads = {f.field.split(".", 1)[0].split("[", 1)[0] for f in rest}
+    where = heads.pop() if len(heads) == 1 else "$"
+    severity: Severity = "blocking" if any(f.blocking for f in rest) else rest[0].severity
+    message = (
+        f"规则 {rule_id} {name} 在此清单中另有 {len(rest)} 处问题未逐条列出"
+        f"（每条规则最多列出 {MAX_FINDINGS_PER_RULE} 处）："
+        "请按已列出的问题逐一检查同类数据后重新上传"
+    )
+    out.append(Finding(rule_id, severity, where, None, message, kind))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from yibao.engines.qc.values import MAX_SHOWN_CHARS, safe_value
+
 Severity = Literal["blocking", "warning"]
 SEVERITIES: Final[tuple[str, ...]] = ("blocking", "warning")
 SEVERITY_LABELS: Final[dict[str, str]] = {"blocking": "阻断", "warning": "提示"}
@@ -50,8 +52,13 @@ class Finding:
 
 
 def structure_finding(field: str, value: str | None, problem: str, label: str = "") -> Finding:
-    """A blocking ``QC000`` finding of the intake (malformed message or value type)."""
+    """A blocking ``QC000`` finding of the intake (malformed message or value type).
+
+    ``value`` is a short rendering of the offending value; it is escaped and cut
+    (:func:`~yibao.engines.qc.values.safe_value`) before it is shown or kept.
+    """
     shown = f"{label} {field}".lstrip()
+    value = safe_value(value, MAX_SHOWN_CHARS)
     if value is not None:
         shown += f" = {value}"
     message = (

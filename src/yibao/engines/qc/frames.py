@@ -126,7 +126,7 @@ def _case_row(msg: SettlementList) -> dict[str, Any]:
         _INT16,
     )
     weights = to_weights(s.nwb_bir_wt) or to_weights(s.mul_nwb_bir_wt)
-    weight = int(weights[0].to_integral_value(ROUND_HALF_UP)) if weights else None
+    weight = _bounded(int(weights[0].to_integral_value(ROUND_HALF_UP)) if weights else None, _INT32)
     los = _bounded(to_int(s.act_ipt_days), _INT32)
     if los is None and adm is not None and dscg is not None:
         los = max((dscg.date() - adm.date()).days, 1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,8 +41,14 @@ from yibao.engines.qc.schema import (
     label,
     path_of,
 )
-from yibao.engines.qc.values import show
+from yibao.engines.qc.values import MAX_READ_CHARS, escape, show
 
+#: integers of more than :data:`MAX_READ_CHARS` digits are not read (nor turned into text)
+_MAX_INT_BITS = math.ceil(MAX_READ_CHARS * math.log2(10))
+
+#: [M] items read per list node (the rule set's own limit is lower: QC029 ``max_items``);
+#: the rest of a longer node is not read, so one hostile list cannot take minutes
+MAX_NODE_ITEMS = 1000
 #: one validator per list node: a whole array is validated in one call
 _LIST_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "diseinfo": TypeAdapter(list[DiseInfo]),
@@ -60,7 +67,8 @@ class ParsedList:
     structural ``problems`` are reported).  ``raw`` is the input object unchanged,
     ``index`` its position in a batch (row number of a flat file).  ``bad_paths``
     are the values and items dropped as the wrong type: the rules do not report
-    them again as missing.
+    them again as missing.  ``sizes``: the number of items received in a list node
+    that had more than :data:`MAX_NODE_ITEMS` (only those are read).
     """
 
     raw: object
@@ -69,6 +77,7 @@ class ParsedList:
     bad_paths: set[str] = field(default_factory=set)
     index: int | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
 
     @property
     def setl_id(self) -> str | None:
@@ -76,8 +85,23 @@ class ParsedList:
         return None if self.message is None else self.message.setlinfo.setl_id
 
     def raw_json(self) -> str:
-        """The input as JSON text for storage (non-JSON values as strings)."""
-        return json.dumps(self.raw, ensure_ascii=False, default=str)
+        """The input as JSON text for storage; never raises, always storable.
+
+        Non-JSON values become strings.  What no database can keep as JSON is
+        rewritten, so SQLite and PostgreSQL store the same text: NUL (which
+        PostgreSQL's JSON rejects) and lone surrogates (not UTF-8) become the escape
+        text ``\\x00`` / ``\\udc80`` (as in findings), NaN and infinities strings,
+        non-string keys strings, integers of more than 4,300 digits and anything
+        nested deeper than :data:`MAX_RAW_DEPTH` levels a placeholder text.
+        """
+        try:
+            text = json.dumps(self.raw, ensure_ascii=False, default=str, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            text = None
+        if text is None or "\\u0000" in text or _SURROGATE.search(text) is not None:
+            storable = _storable(self.raw, 0)
+            text = json.dumps(storable, ensure_ascii=False, allow_nan=False)
+        return text
 
 
 def parse_list(obj: object, index: int | None = None) -> ParsedList:
@@ -164,6 +188,12 @@ def _items(out: ParsedList, node: str, raw: Any) -> list[Node]:
         )
         out.bad_paths.add(node)
         return []
+    if len(raw) > MAX_NODE_ITEMS:
+        out.sizes[node] = len(raw)
+        limit = MAX_NODE_ITEMS
+        problem = f"共 {len(raw)} 条，超过可处理的上限 {limit} 条（只检查了前 {limit} 条）"
+        out.problems.append(structure_finding(node, None, problem, NODE_LABELS[node]))
+        raw = raw[:MAX_NODE_ITEMS]
     cleaned: list[dict[str, str]] = []
     for i, item in enumerate(raw):
         if _is_obj(item):
@@ -200,7 +230,11 @@ def _clean(out: ParsedList, node: str, index: int | None, obj: Mapping[Any, Any]
             text = _text(value)
             if text is None:
                 where = path_of(node, index, name)
-                problem = "的类型无效（应为文本、数字或日期）"
+                problem = (
+                    f"的位数过多（超过 {MAX_READ_CHARS} 位），无法读取"
+                    if type(value) is int
+                    else "的类型无效（应为文本、数字或日期）"
+                )
                 out.problems.append(
                     structure_finding(where, _brief(value), problem, label(node, name))
                 )
@@ -217,13 +251,12 @@ def _clean(out: ParsedList, node: str, index: int | None, obj: Mapping[Any, Any]
 def _text(value: object) -> str | None:
     """Scalar → stripped text ("" for blank); ``None`` for a non-scalar."""
     kind = type(value)
-    if kind is str:
-        return str(value).strip()
-    if kind is int:
-        return str(value)
-    if kind is float:
-        number = float(value)  # type: ignore[arg-type]
-        return format(number, ".15g") if math.isfinite(number) else None
+    if isinstance(value, str):
+        return str.strip(value)
+    if kind is int and isinstance(value, int):  # not bool
+        return str(value) if value.bit_length() <= _MAX_INT_BITS else None
+    if kind is float and isinstance(value, float):
+        return format(value, ".15g") if math.isfinite(value) else None
     if isinstance(value, Decimal):
         return str(value) if value.is_finite() else None
     if isinstance(value, datetime):
@@ -233,12 +266,80 @@ def _text(value: object) -> str | None:
     return None
 
 
-def _brief(value: object) -> str:
+#: nesting kept by :meth:`ParsedList.raw_json` (4101A needs 3: message, node, item)
+MAX_RAW_DEPTH = 32
+_DEEP = "（嵌套层数过多，已省略）"
+_HUGE_INT = "（整数位数过多，已省略）"
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _storable(value: object, depth: int) -> object:
+    """A JSON-safe copy of ``value`` (see :meth:`ParsedList.raw_json`)."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(_escape_match, value) if _UNSTORABLE.search(value) else value
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        try:
+            int.__repr__(value)  # Python refuses text of more than 4,300 digits
+        except ValueError:
+            return _HUGE_INT
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth >= MAX_RAW_DEPTH and isinstance(value, Mapping | list | tuple):
+        return _DEEP
+    if isinstance(value, Mapping):
+        return {str(_storable(k, depth)): _storable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v, depth + 1) for v in value]
     try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
+        text = str(value)
+    except Exception:  # an object whose str() fails: keep its type name
+        text = type(value).__name__
+    return _storable(text, depth)
+
+
+def _escape_match(match: re.Match[str]) -> str:
+    return escape(match.group())
+
+
+def _brief(value: object) -> str:
+    """A short JSON-like rendering of a wrong-typed value (never raises, ≤ 60 chars)."""
+    text = _render(value, 0)
     return show(text)[1:-1] if len(text) > 60 else text
+
+
+def _render(value: object, depth: int) -> str:
+    """JSON-like text of the first few members, first levels, first characters."""
+    if isinstance(value, str):
+        return '"' + escape(value[:61]) + '"'
+    if isinstance(value, Mapping | list | tuple):
+        if depth >= 2:
+            return "{…}" if isinstance(value, Mapping) else "[…]"
+        if isinstance(value, Mapping):
+            items = [f"{_render(k, 2)}: {_render(v, depth + 1)}" for k, v in _first(value.items())]
+            return "{" + ", ".join(items) + (", …" if len(value) > 3 else "") + "}"
+        items = [_render(v, depth + 1) for v in _first(value)]
+        return "[" + ", ".join(items) + (", …" if len(value) > 3 else "") + "]"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+        return "（超长整数）"
+    try:
+        return escape(str(value)[:61])
+    except Exception:  # an object whose str() fails: its type name
+        return type(value).__name__
+
+
+def _first(items: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if len(out) == 3:
+            break
+        out.append(item)
+    return out
 
 
 __all__ = [

@@ -4,10 +4,18 @@ Every reader returns ``None`` for a missing *or* unreadable value; the QC format
 rule reports the unreadable ones, so the other rules can simply skip ``None``.
 Datetimes come back *naive* in business time (Asia/Shanghai): a value without an
 offset is taken as business time, one with an offset is converted.
+
+The readers are safe on hostile text: a value longer than :data:`MAX_READ_CHARS`
+or a number of more than :data:`MAX_READ_CHARS` integer digits is unreadable
+(``None``) without being parsed, so no rule does big-number maths or slow parsing
+(no spec value is that long; the length rule reports such values).  Values shown
+in messages or kept in findings go through :func:`show` / :func:`safe_value`,
+which escape control characters and lone surrogates and cut long text.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Final
@@ -17,24 +25,35 @@ from yibao.kit.timeutil import BUSINESS_TZ
 _DT_FORMATS: Final = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d%H%M%S", "%Y%m%d")
 #: characters that separate several newborn weights (multiple births)
 WEIGHT_SEPARATORS: Final[tuple[str, ...]] = (",", "，", "、")
+#: longest text the readers parse, and most integer digits of a readable number
+MAX_READ_CHARS: Final = 100
+#: most characters of a finding's ``value`` (the ``qc_findings.value`` column)
+MAX_VALUE_CHARS: Final = 200
+#: characters a message value is cut to
+MAX_SHOWN_CHARS: Final = 60
+#: C0 and C1 control characters (incl. DEL) and lone surrogates (not encodable as UTF-8)
+UNSAFE_CHARS: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_ASCII_INT: Final = re.compile("[0-9]{1,9}")
 
 
 def to_decimal(text: str | None) -> Decimal | None:
     """``"12.50"`` → ``Decimal("12.50")``; blanks, NaN, infinities and garbage → ``None``."""
-    if text is None:
+    if text is None or len(text) > MAX_READ_CHARS:
         return None
     try:
         value = Decimal(text)
     except (InvalidOperation, ValueError):
         return None
-    return value if value.is_finite() else None
+    if not value.is_finite() or value.adjusted() >= MAX_READ_CHARS:
+        return None  # NaN, infinities, and numbers like 1e999999999 (no int() of those)
+    return value
 
 
 def to_int(text: str | None) -> int | None:
     """A whole number (``"5"``, ``"5.0"``); fractions and garbage → ``None``."""
     if text is None:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= MAX_READ_CHARS:
         return int(text)
     value = to_decimal(text)
     if value is None or value != value.to_integral_value():
@@ -50,7 +69,7 @@ def to_datetime(text: str | None) -> datetime | None:
     is converted to business time (Asia/Shanghai) and the offset dropped, so all
     values of a list compare directly; :func:`aware` attaches the zone.
     """
-    if text is None:
+    if text is None or len(text) > MAX_READ_CHARS:
         return None
     try:
         value: datetime | None = datetime.fromisoformat(text)
@@ -59,7 +78,10 @@ def to_datetime(text: str | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is not None:
-        return value.astimezone(BUSINESS_TZ).replace(tzinfo=None)
+        try:
+            return value.astimezone(BUSINESS_TZ).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in Shanghai
+            return None
     return value
 
 
@@ -93,7 +115,7 @@ def to_date(text: str | None) -> date | None:
 
 def to_weights(text: str | None) -> list[Decimal] | None:
     """``"3250"`` or ``"2100,2250"`` → grams; ``None`` if any part is not a number."""
-    if text is None:
+    if text is None or len(text) > MAX_READ_CHARS:
         return None
     parts = [text]
     for sep in WEIGHT_SEPARATORS:
@@ -110,10 +132,10 @@ def to_weights(text: str | None) -> list[Decimal] | None:
 
 def to_duration(text: str | None, separator: str = "/") -> tuple[int, int, int] | None:
     """``"1/13/24"`` → ``(1, 13, 24)`` (days, hours, minutes); any other shape → ``None``."""
-    if text is None:
+    if text is None or len(text) > MAX_READ_CHARS:
         return None
-    parts = text.split(separator)
-    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+    parts = [p.strip() for p in text.split(separator)]
+    if len(parts) != 3 or not all(_ASCII_INT.fullmatch(p) for p in parts):
         return None
     days, hours, minutes = (int(p) for p in parts)
     return days, hours, minutes
@@ -125,12 +147,49 @@ def decimal_places(value: Decimal) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
+def escape(text: str) -> str:
+    r"""``text`` with control characters and lone surrogates written as escapes.
+
+    C0/C1 controls become ``\xNN`` (NUL → ``\x00``), lone surrogates ``\uDXXX``, so
+    the result is printable, encodable as UTF-8 and storable in any text column.
+
+    >>> escape("a\x00b\udc80")
+    'a\\x00b\\udc80'
+    """
+    if UNSAFE_CHARS.search(text) is None:
+        return text
+    return UNSAFE_CHARS.sub(_escape_char, text)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def safe_value(value: object, limit: int = MAX_VALUE_CHARS) -> str | None:
+    """``value`` as text that is safe to store and show: escaped (:func:`escape`), at
+    most ``limit`` characters; a longer value is cut, with ``…`` and its real length.
+
+    >>> safe_value("S" * 100_000, 30)
+    'SSSSSSSSSSSSSSS…（共 100000 个字符）'
+    """
+    if value is None:
+        return None
+    text = value if type(value) is str else str(value)
+    head = escape(text[: limit + 1])  # escaping only lengthens: enough to fill ``limit``
+    if len(text) <= limit and len(head) <= limit:
+        return head
+    tail = f"…（共 {len(text)} 个字符）"
+    return head[: max(limit - len(tail), 0)] + tail
+
+
 def show(value: object) -> str:
-    """A value quoted for a Chinese message: ``'X99.999'`` (no escapes)."""
-    text = str(value)
-    if len(text) > 60:
-        text = text[:57] + "…"
-    return f"'{text}'"
+    """A value quoted for a Chinese message: ``'X99.999'``, escaped, at most 60 characters."""
+    text = value if type(value) is str else str(value)
+    head = escape(text[: MAX_SHOWN_CHARS + 1])
+    if len(head) > MAX_SHOWN_CHARS:
+        head = head[: MAX_SHOWN_CHARS - 3] + "…"
+    return f"'{head}'"
 
 
 def fmt_dt(value: datetime | date) -> str:

@@ -19,7 +19,7 @@ from yibao.engines.grouper import CompiledPlan, Plan
 from yibao.engines.qc.findings import Finding, Severity
 from yibao.engines.qc.intake import ParsedList
 from yibao.engines.qc.schema import FIELD_KINDS, LIST_NODES, Node, SettlementList, parse_ref
-from yibao.engines.qc.values import show, to_date, to_datetime
+from yibao.engines.qc.values import safe_value, show, to_date, to_datetime
 
 #: check function: (parsed list, its message, findings to append to)
 CheckFn = Callable[[ParsedList, SettlementList, list[Finding]], None]
@@ -70,7 +70,9 @@ class PlanView:
 class Reporter:
     """Builds the findings of one rule.
 
-    Message shape: ``<字段> <路径> = '<值>' <问题>（规则 <id> <名称>）：<建议>``.
+    Message shape: ``<字段> <路径> = '<值>' <问题>（规则 <id> <名称>）：<建议>``.  The
+    value is escaped and cut in the message (:func:`~yibao.engines.qc.values.show`)
+    and in the finding (:func:`~yibao.engines.qc.values.safe_value`).
     """
 
     __slots__ = ("advice", "kind", "name", "rule_id", "severity")
@@ -98,7 +100,8 @@ class Reporter:
         message = f"{shown} {problem}（规则 {self.rule_id} {self.name}）"
         if self.advice:
             message += f"：{self.advice}"
-        out.append(Finding(self.rule_id, self.severity, path, value, message, self.kind))
+        kept = safe_value(value)  # escaped and cut: safe to store and show
+        out.append(Finding(self.rule_id, self.severity, path, kept, message, self.kind))
 
 
 def _is_bad(bad: set[str], path: str) -> bool:

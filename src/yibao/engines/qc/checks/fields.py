@@ -1,10 +1,12 @@
-"""Field-level primitives: completeness, value domains, formats, patterns, ranges."""
+"""Field-level primitives: completeness, value domains, formats, patterns, ranges,
+spec lengths and characters."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from itertools import chain
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -22,16 +24,22 @@ from yibao.engines.qc.checks.base import (
 )
 from yibao.engines.qc.findings import Finding
 from yibao.engines.qc.intake import ParsedList
+from yibao.engines.qc.limits import char_problem, length_problem
 from yibao.engines.qc.schema import (
     FIELD_KINDS,
+    FIELD_LIMITS,
     LIST_NODES,
     NODE_LABELS,
+    FieldLimit,
+    Node,
     SettlementList,
     label,
     parse_ref,
     path_of,
 )
 from yibao.engines.qc.values import (
+    MAX_READ_CHARS,
+    UNSAFE_CHARS,
     decimal_places,
     to_date,
     to_datetime,
@@ -202,6 +210,8 @@ def _format_problem(params: FormatParams) -> Callable[[str, str], str | None]:
     year_text = f"年份超出 {params.min_year}–{params.max_year}"
 
     def problem(kind: str, value: str) -> str | None:
+        if len(value) > MAX_READ_CHARS:
+            return f"过长（{len(value)} 个字符），无法读取"
         if kind == "datetime":
             dt = to_datetime(value)
             if dt is None:
@@ -221,16 +231,27 @@ def _format_problem(params: FormatParams) -> Callable[[str, str], str | None]:
         if kind == "int":
             number: Decimal | int | None = to_int(value)
             if number is None:
-                return "不是整数"
+                return _too_large(value) or "不是整数"
         else:
             number = to_decimal(value)
             if number is None:
-                return "不是数字"
+                return _too_large(value) or "不是数字"
             if kind == "money" and decimal_places(number) > params.money_places:
                 return f"超过 {params.money_places} 位小数（金额精确到分）"
         return "不能为负数" if params.non_negative and number < 0 else None
 
     return problem
+
+
+def _too_large(value: str) -> str | None:
+    """The problem of a number too large to read (``1e+300``), else ``None``."""
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    if number.is_finite() and number.adjusted() >= MAX_READ_CHARS:
+        return f"数值过大（超过 {MAX_READ_CHARS} 位整数），无法读取"
+    return None
 
 
 # --- pattern -----------------------------------------------------------------------
@@ -344,6 +365,104 @@ def _duration(params: DurationParams, rep: Reporter, _plan: PlanView) -> CheckFn
     return check
 
 
+# --- field_length ------------------------------------------------------------------
+
+
+class LengthParams(Params):
+    """Every field within its spec length (:data:`~yibao.engines.qc.schema.FIELD_LIMITS`,
+    checked by :func:`~yibao.engines.qc.limits.length_problem`); ``max_items``: list
+    node → most items."""
+
+    max_items: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("max_items")
+    @classmethod
+    def _nodes(cls, value: dict[str, int]) -> dict[str, int]:
+        for node, n in value.items():
+            if node not in LIST_NODES or n < 1:
+                raise ValueError(f"max_items 的键须为列表节点、值须 ≥ 1（收到 {node}: {n}）")
+        return value
+
+
+def _length(params: LengthParams, rep: Reporter, _plan: PlanView) -> CheckFn:
+    nodes = [(node, limits, _quick_limits(limits)) for node, limits in FIELD_LIMITS.items()]
+    max_items = list(params.max_items.items())
+
+    def check(p: ParsedList, msg: SettlementList, out: list[Finding]) -> None:
+        for node, n in max_items:
+            have = p.sizes.get(node) or len(getattr(msg, node))
+            if have > n:
+                problem = f"共 {have} 条，超过上限 {n} 条"
+                rep.emit(p, out, node, NODE_LABELS[node], None, problem)
+        for node, limits, quick in nodes:
+            rows = [msg.setlinfo] if node == "setlinfo" else getattr(msg, node)
+            for i, item in enumerate(rows):
+                values = item.__dict__
+                for name in item.model_fields_set:
+                    value = values[name]
+                    if value is None:
+                        continue
+                    size, number = quick[name]
+                    if len(value) <= size and not (number and ("e" in value or "E" in value)):
+                        continue  # short enough for any problem (an exponent can hide digits)
+                    issue = length_problem(limits[name], value)
+                    if issue is not None:
+                        where = path_of(node, None if node == "setlinfo" else i, name)
+                        rep.emit(p, out, where, label(node, name), value, issue)
+
+    return check
+
+
+def _quick_limits(limits: dict[str, FieldLimit]) -> dict[str, tuple[int, bool]]:
+    """field → (length up to which the value needs no closer look, is a number).
+
+    Text: its limit.  A number: its integer digits (a shorter number cannot have
+    more), unless written with an exponent.  Several values: 0 (always looked at).
+    """
+    out: dict[str, tuple[int, bool]] = {}
+    for name, limit in limits.items():
+        if limit.part_chars is not None:
+            out[name] = (0, False)
+        elif limit.digits is not None:
+            out[name] = (min(limit.chars, limit.digits[0] - limit.digits[1]), True)
+        else:
+            out[name] = (limit.chars, False)
+    return out
+
+
+# --- field_chars -------------------------------------------------------------------
+
+
+class CharsParams(Params):
+    """No field may hold a control character (C0, DEL, C1: none is allowed) or a
+    lone surrogate (:func:`~yibao.engines.qc.limits.char_problem`); no parameters."""
+
+
+def _chars(_params: CharsParams, rep: Reporter, _plan: PlanView) -> CheckFn:
+    search = UNSAFE_CHARS.search
+
+    def check(p: ParsedList, msg: SettlementList, out: list[Finding]) -> None:
+        items: list[Node] = [msg.setlinfo]
+        for node in LIST_NODES:
+            items.extend(getattr(msg, node))
+        # one search over all values of the list; field by field only when it hits
+        every = chain.from_iterable([item.__dict__.values() for item in items])
+        if search(" ".join(filter(None, every))) is None:
+            return
+        rows: list[tuple[str, int | None, Node]] = [("setlinfo", None, msg.setlinfo)]
+        for node in LIST_NODES:
+            rows.extend((node, i, item) for i, item in enumerate(getattr(msg, node)))
+        for node, i, item in rows:
+            for name, value in item.__dict__.items():
+                if value is None or search(value) is None:
+                    continue
+                problem = char_problem(value)
+                if problem is not None:
+                    rep.emit(p, out, path_of(node, i, name), label(node, name), value, problem)
+
+    return check
+
+
 PRIMITIVES = (
     Primitive("required_fields", "必填字段", RequiredParams, _required),
     Primitive("value_domain", "字典值域", DomainParams, _domain),
@@ -351,4 +470,6 @@ PRIMITIVES = (
     Primitive("pattern", "编码格式（正则）", PatternParams, _pattern),
     Primitive("newborn_weight", "新生儿体重范围", WeightParams, _weight),
     Primitive("duration", "时长格式（天/时/分）", DurationParams, _duration),
+    Primitive("field_length", "字段长度（接口规范）", LengthParams, _length),
+    Primitive("field_chars", "字段字符（无控制字符）", CharsParams, _chars),
 )
