@@ -46,9 +46,7 @@ def do_start_session(
     return key
 
 
-def active_session(
-    session: Session, key: Any, settings: Any
-) -> tuple[WebSession, User] | None:
+def active_session(session: Session, key: Any, settings: Any) -> tuple[WebSession, User] | None:
     """The live session of a cookie's key and its user, in one query; None when the
     key is unknown, the session revoked, idle or expired, or the user disabled."""
     if not isinstance(key, str) or not key or len(key) > 100:

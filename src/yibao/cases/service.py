@@ -53,9 +53,7 @@ class _CaseFigures:
 _FIGURES: TTLCache[_CaseFigures] = TTLCache()
 
 
-def overview(
-    session: Session, period_region_prefix: str | None, *, cache_s: float = 0
-) -> Overview:
+def overview(session: Session, period_region_prefix: str | None, *, cache_s: float = 0) -> Overview:
     """Figures from the database, within the session's scope.
 
     Settlement periods are kept per city; ``period_region_prefix`` selects the ones

@@ -22,7 +22,13 @@ from yibao.db.bulk import insert_frame, reserve_ids
 from yibao.engines.caseframe import to_grouper_input
 from yibao.engines.grouper import PlanRegistry, group_batch
 from yibao.engines.measure import STANDARDS_SCHEMA
-from yibao.engines.qc import Finding, check_batch, default_ruleset, to_case_frames
+from yibao.engines.qc import (
+    Finding,
+    check_batch,
+    default_ruleset,
+    identity_problems,
+    to_case_frames,
+)
 from yibao.engines.qc.intake import gc_paused
 from yibao.engines.qc.values import to_date
 from yibao.engines.settlement import (
@@ -127,6 +133,10 @@ def prepare_lists(messages: list[Any], plan: Any) -> PreparedBatch:
         for i, parsed in enumerate(batch.lists):
             setl_id = parsed.setl_id
             code = (parsed.message.setlinfo.fixmedins_code if parsed.message else None) or None
+            bad = identity_problems(parsed)
+            if bad:  # an unusable key (too long, control characters): refused, not stored
+                batch.findings[i][:0] = bad
+                setl_id = code = None
             setl_ids.append(setl_id)
             codes.append(code)
             months.append(_month(parsed.message.setlinfo.dscg_time if parsed.message else None))
