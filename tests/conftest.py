@@ -88,6 +88,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key",
         log_level="WARNING",
         figures_cache_s=0,  # each test sees the figures of its own data
+        count_cache_s=0,
     )
 
 

@@ -45,8 +45,8 @@ class Settings(BaseSettings):
     grouping_sync_max_rows: int = Field(
         default=20_000, ge=0, description="批量分组：不超过此行数时同步返回结果 / sync batch size"
     )
-    db_pool_size: int = Field(default=20, ge=1, description="数据库连接池 / pool size")
-    db_max_overflow: int = Field(default=20, ge=0, description="连接池溢出 / pool overflow")
+    db_pool_size: int = Field(default=24, ge=4, description="数据库连接池 / pool size")
+    db_max_overflow: int = Field(default=8, ge=0, description="连接池溢出 / pool overflow")
     db_lock_timeout_s: float = Field(
         default=30.0, ge=0, description="PostgreSQL 锁等待上限（秒）/ lock wait limit"
     )
@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="SQLite 写锁等待上限（秒）/ write-lock wait"
     )
     request_threads: int = Field(
-        default=40, ge=4, le=400, description="请求处理线程数 / request worker threads"
+        default=32, ge=4, le=400, description="请求处理线程数 / request worker threads"
     )
     write_concurrency: int | None = Field(
         default=None,
@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     )
     figures_cache_s: float = Field(
         default=60.0, ge=0, description="首页统计图表缓存秒数（0 = 不缓存）/ dashboard cache"
+    )
+    count_cache_s: float = Field(
+        default=15.0, ge=0, description="病例列表总数缓存秒数（0 = 不缓存）/ list totals cache"
     )
     demo_seed: int = 20260101
     demo_cases_per_year: int = 20_000

@@ -17,7 +17,7 @@ from yibao import __version__
 from yibao.api import errors
 from yibao.api.cookies import SessionCookieMiddleware
 from yibao.api.headers import SecurityHeadersMiddleware
-from yibao.api.limits import BodyLimitMiddleware, WriteGate, write_concurrency
+from yibao.api.limits import BodyLimitMiddleware, request_gate, write_gate
 from yibao.api.metrics import MetricsMiddleware, metrics_endpoint
 from yibao.config import Settings, get_settings
 from yibao.db.session import make_engine, reader, session_factory, writer
@@ -57,9 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.aux_engine = make_engine(
         settings.effective_database_url, pool_size=2, max_overflow=4, pool_timeout_s=1
     )
-    app.state.write_gate = WriteGate(
-        write_concurrency(settings, engine.dialect.name), settings.write_queue_timeout_s
-    )
+    app.state.write_gate = write_gate(settings, engine.dialect.name)
+    app.state.request_gate = request_gate(settings)
     app.state.sessionmaker = session_factory(writer(engine))
     app.state.read_sessionmaker = session_factory(reader(engine))
     app.state.settings = settings

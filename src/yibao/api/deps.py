@@ -20,10 +20,12 @@ The request/transaction model (ADR 0009):
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -81,24 +83,27 @@ class Received:
 
 async def receive_body(request: Request) -> AsyncIterator[Received]:
     """Read the body (bounded) and, for a form, parse it — on the event loop, before
-    any database work (every :data:`Db` depends on this); then, for a writing
-    request, wait on the event loop for a turn at the write gate
-    (:class:`~yibao.api.limits.WriteGate`), held until the handler has committed."""
+    any database work (every :data:`Db` depends on this); then wait on the event loop
+    for a turn at the gates (:class:`~yibao.api.limits.Gate`: writers first at the
+    write gate, then every request at the request gate), held until the handler has
+    committed."""
+    state = request.app.state
     if request.method in SAFE_METHODS:
-        yield Received(b"", None)
+        async with state.request_gate.slot():
+            yield Received(b"", None)
         return
     if request.headers.get("content-type", "").startswith(FORM_TYPES):
         received = Received(b"", await request.form())
     else:
         received = Received(await read_body(request), None)
-    async with request.app.state.write_gate.slot():
+    async with state.write_gate.slot(), state.request_gate.slot():
         yield received
 
 
 Body = Annotated[Received, Depends(receive_body, scope="function")]
 
 
-def posted_form(received: Body) -> FormData:
+async def posted_form(received: Body) -> FormData:
     """The posted form (empty when the request carried none)."""
     return received.form if received.form is not None else FormData()
 
@@ -106,21 +111,39 @@ def posted_form(received: Body) -> FormData:
 PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
-def get_db(request: Request, _received: Body) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
+def _end(session: Session, request: Request, commit: bool) -> None:
+    """Commit (or roll back) and close the request's session; then the bookkeeping,
+    outside the business transaction."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+        touch.flush(request)
+
+
+async def get_db(request: Request, _received: Body) -> AsyncIterator[Session]:
+    """One transaction per request, committed before the response is sent.
+
+    The session is made on the event loop (no I/O); the commit runs in a worker
+    thread, shielded from cancellation, so a client that goes away cannot leave a
+    transaction half-ended.  Handlers and the principal's look-up use the session in
+    worker threads, one at a time.
+    """
     state = request.app.state
     factory = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
     session: Session = factory()
     request.state.db = session
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_end, session, request, False)
         raise
-    finally:
-        session.close()
-    touch.flush(request)  # bookkeeping after the business transaction, never inside it
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(_end, session, request, True)
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
@@ -143,7 +166,7 @@ def _bearer(request: Request) -> str | None:
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
 
 
-def check_csrf(request: Request, received: Body) -> None:
+async def check_csrf(request: Request, received: Body) -> None:
     """Unsafe requests authenticated by the session cookie must carry the CSRF token.
 
     A Bearer token is exempt only on the JSON API; browser pages never take one.
@@ -210,7 +233,7 @@ def optional_user(request: Request, db: Db) -> User | None:
     return user
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         raise Unauthorized("请先登录 / login required")
     return user
@@ -222,7 +245,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require(permission: Permission) -> Any:
     """Dependency factory: 403 unless the user's role has ``permission``."""
 
-    def _dep(user: CurrentUser) -> User:
+    async def _dep(user: CurrentUser) -> User:
         if not has_permission(user.role, permission):
             raise Forbidden(
                 f"无权操作：当前角色（{Role(user.role).label}）没有“{PERMISSION_LABELS[permission]}”"

@@ -6,9 +6,10 @@
   soon as the streamed body passes the limit — so a 100 MB body never reaches memory.
 * :func:`parse_json` turns a body into Python objects, with a clear Chinese 4xx for
   bad text, nesting deeper than the decoder allows and lone surrogates.
-* :class:`WriteGate` admits at most ``YIBAO_WRITE_CONCURRENCY`` writing requests to
-  the worker threads at a time; the others wait on the event loop (no thread held),
-  so pages and reads always find a free thread however many hospitals upload at once.
+* :class:`Gate`: admission on the event loop, before a request takes a thread or a
+  database connection — at most as many requests as pooled connections, and at most
+  ``YIBAO_WRITE_CONCURRENCY`` writers, so pages and reads always find a free thread
+  however many hospitals upload at once.
 * :func:`check_rate` is a token bucket per API token and process
   (``YIBAO_TOKEN_RATE_PER_MINUTE``): a HIS system that floods the server gets 429
   with ``Retry-After`` instead of starving everyone else.
@@ -144,13 +145,23 @@ _LONE_SURROGATE = re.compile(
 )
 
 
-class WriteGate:
-    """At most ``limit`` writing requests in the worker threads; the rest queue on the
-    event loop, in order, for at most ``timeout_s`` (then 503, nothing written)."""
+class Gate:
+    """At most ``limit`` requests past this point; the rest queue on the event loop, in
+    order, for at most ``timeout_s`` (then 503, nothing done).
 
-    def __init__(self, limit: int, timeout_s: float) -> None:
-        self.limit = limit
+    Two gates guard the worker threads and the database pool (:func:`admission`): the
+    *request gate* admits no more requests than there are pooled connections, so an
+    admitted request never waits for a connection while holding a thread, nor for a
+    thread while holding a connection (with more requests than connections, each
+    holding one while the others wait for it, the server deadlocked until the pool
+    timeout); the *write gate* admits few writers, which on SQLite queue for one lock
+    anyway, so that they never take all the threads from readers.
+    """
+
+    def __init__(self, limit: int, timeout_s: float, busy: str) -> None:
+        self.limit = max(1, limit)
         self.timeout_s = timeout_s
+        self.busy = busy
         self._per_loop: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
@@ -168,14 +179,30 @@ class WriteGate:
         try:
             await asyncio.wait_for(sem.acquire(), self.timeout_s)
         except TimeoutError:
-            raise Busy(
-                f"系统繁忙：写入请求排队超过 {self.timeout_s:.0f} 秒，本次请求未做任何修改，"
-                "请稍后重试 / too many writes queued, retry"
-            ) from None
+            raise Busy(self.busy.format(seconds=round(self.timeout_s))) from None
         try:
             yield
         finally:
             sem.release()
+
+
+def write_gate(settings: Any, dialect: str) -> Gate:
+    return Gate(
+        write_concurrency(settings, dialect),
+        settings.write_queue_timeout_s,
+        "系统繁忙：写入请求排队超过 {seconds} 秒，本次请求未做任何修改，请稍后重试"
+        " / too many writes queued, retry",
+    )
+
+
+def request_gate(settings: Any) -> Gate:
+    """As many requests as the pool has connections, less those the job threads use."""
+    connections = settings.db_pool_size + settings.db_max_overflow - settings.job_workers - 2
+    return Gate(
+        min(settings.request_threads, connections),
+        settings.write_queue_timeout_s,
+        "系统繁忙：请求排队超过 {seconds} 秒，请稍后重试 / server busy, retry",
+    )
 
 
 def write_concurrency(settings: Any, dialect: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
@@ -18,6 +18,7 @@ router = APIRouter(prefix="/api/cases", tags=["cases 结算清单"])
 @router.get("", response_model=CasePage, dependencies=[require(Permission.VIEW_CASES)])
 def list_cases(
     db: Db,
+    request: Request,
     page: int = Query(1, ge=1),
     size: int = Query(50, ge=1, le=500),
     hospital: str | None = None,
@@ -38,7 +39,14 @@ def list_cases(
         principal_dx=principal_dx,
         q=q,
     )
-    result = repository.list_cases(db, flt, page, size)
+    result = repository.list_cases(
+        db,
+        flt,
+        page,
+        size,
+        with_codes=False,
+        total_cache_s=request.app.state.settings.count_cache_s,
+    )
     return CasePage(
         items=[CaseSummary.model_validate(c) for c in result.items],
         total=result.total,

@@ -7,9 +7,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
+from yibao.accounts.scoping import get_scope
 from yibao.cases.models import Case, CaseDiagnosis
+from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.paging import Page
 from yibao.regions.models import Hospital
@@ -65,9 +67,33 @@ class CaseFilter:
         return stmt
 
 
-def list_cases(session: Session, flt: CaseFilter, page: int, size: int) -> Page[Case]:
+#: totals of case lists per scope and filter (a count over every case in scope)
+_TOTALS: TTLCache[int] = TTLCache()
+
+
+def list_cases(
+    session: Session,
+    flt: CaseFilter,
+    page: int,
+    size: int,
+    *,
+    with_codes: bool = True,
+    total_cache_s: float = 0,
+) -> Page[Case]:
+    """A page of cases, newest discharge first.  ``with_codes`` loads the diagnoses and
+    procedures with them (the page shows the principal ones; the API does not).  The
+    total may be up to ``total_cache_s`` seconds old (counting every case of a region
+    is the costly part); the rows are always current."""
     base = flt.apply(select(Case))
-    total = session.scalar(flt.apply(select(func.count()).select_from(Case))) or 0
+    if not with_codes:
+        base = base.options(lazyload(Case.diagnoses), lazyload(Case.procedures))
+    scope = get_scope(session)
+    key = (scope, flt) if scope is not None else None
+    total = _TOTALS.get(
+        key,
+        total_cache_s if key is not None else 0,
+        lambda: int(session.scalar(flt.apply(select(func.count()).select_from(Case))) or 0),
+    )
     rows = session.scalars(
         base.order_by(Case.discharge_date.desc(), Case.id.desc())
         .offset((page - 1) * size)

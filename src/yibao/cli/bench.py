@@ -239,7 +239,8 @@ def web(
         f"{result['requests']:,} 个请求，{result['per_s']:,.0f} 个/秒；"
         f"p50 {result['p50_ms']:,.0f} ms，p90 {result['p90_ms']:,.0f} ms，"
         f"p99 {result['p99_ms']:,.0f} ms；错误 {result['errors']}（{result['database']}，"
-        f"{workers} 个服务进程）；状态 {result['statuses']}"
+        f"{workers} 个服务进程）；状态 {result['statuses']}；"
+        f"压测进程占用 CPU {result['generator_cpu_share']:.0%}"
     )
     if result["error_kinds"]:
         console.print(f"错误分布：{result['error_kinds']}")

@@ -103,6 +103,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    generator_cpu_s: float = 0.0
 
 
 def free_port() -> int:
@@ -317,6 +318,7 @@ async def drive(
     users = await make_users(base, clients, env, rng)
     tally = Tally()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     stop_at = time.monotonic() + seconds
     seq = [0]
     try:
@@ -326,6 +328,7 @@ async def drive(
     finally:
         for u in users:
             await u.http.aclose()
+    tally.generator_cpu_s = time.process_time() - cpu_started
     return tally, time.perf_counter() - started
 
 
@@ -378,4 +381,5 @@ def bench_web(
             "statuses": dict(sorted(tally.statuses.items())),
             "error_kinds": tally.errors.most_common(10),
             "database": url.split(":", 1)[0],
+            "generator_cpu_share": tally.generator_cpu_s / elapsed if elapsed else 0.0,
         }

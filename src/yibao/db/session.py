@@ -22,12 +22,14 @@ Concurrency model (ADR 0009):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.config import get_settings
@@ -63,14 +65,41 @@ def make_engine(
         connect_args["options"] = (
             f"-c lock_timeout={ms} -c idle_in_transaction_session_timeout={ms * 10}"
         )
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=size,
         max_overflow=overflow,
         pool_timeout=pool_timeout_s,
         connect_args=connect_args if url.startswith("postgresql") else {},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+#: a pooled connection unused for longer than this is checked before it is handed out
+IDLE_PING_S = 30.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling, but only for connections that sat idle: a
+    connection used a moment ago is alive, and pinging it on every checkout cost a
+    round trip per request.  A dead one is replaced before the request sees it (the
+    server was restarted, a firewall dropped it)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        record.info["yibao_checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, _proxy):  # type: ignore[no-untyped-def]
+        since = record.info.get("yibao_checked_in")
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            dbapi_conn.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as exc:
+            raise DisconnectionError("stale pooled connection") from exc
 
 
 def writer(engine: Engine) -> Engine:

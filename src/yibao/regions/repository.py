@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from yibao.accounts.scoping import get_scope
+from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound
 from yibao.kit.paging import Page
 from yibao.regions.models import Hospital, Region, region_prefix
@@ -31,6 +35,60 @@ def list_hospitals(
         stmt.order_by(Hospital.level.desc(), Hospital.code).offset((page - 1) * size).limit(size)
     ).all()
     return Page(list(rows), int(total), page, size)
+
+
+@dataclass(frozen=True)
+class HospitalChoice:
+    """A hospital as a filter or form choice."""
+
+    code: str
+    name: str
+    level: str
+    region_code: str
+
+
+#: the hospitals a scope may choose from (the register changes rarely)
+_CHOICES: TTLCache[list[HospitalChoice]] = TTLCache()
+
+
+def hospital_choices(session: Session, *, cache_s: float = 0) -> list[HospitalChoice]:
+    """Every hospital in the session's scope, best level first, for drop-down lists;
+    at most ``cache_s`` seconds old."""
+
+    def load() -> list[HospitalChoice]:
+        rows = session.execute(
+            select(Hospital.code, Hospital.name, Hospital.level, Hospital.region_code).order_by(
+                Hospital.level.desc(), Hospital.code
+            )
+        )
+        return [HospitalChoice(*r) for r in rows]
+
+    scope = get_scope(session)
+    return _CHOICES.get(scope, cache_s if scope is not None else 0, load)
+
+
+#: cases per hospital (a count over every case of the hospitals shown)
+_CASE_COUNTS: TTLCache[dict[int, int]] = TTLCache()
+
+
+def case_counts(session: Session, hospital_ids: list[int], *, cache_s: float = 0) -> dict[int, int]:
+    """Stored cases per hospital id, at most ``cache_s`` seconds old."""
+    from yibao.cases.models import Case
+
+    if not hospital_ids:
+        return {}
+
+    def load() -> dict[int, int]:
+        rows = session.execute(
+            select(Case.hospital_id, func.count(Case.id))
+            .where(Case.hospital_id.in_(hospital_ids))
+            .group_by(Case.hospital_id)
+        )
+        return {int(h): int(n) for h, n in rows}
+
+    scope = get_scope(session)
+    key = (scope, tuple(sorted(hospital_ids)))
+    return _CASE_COUNTS.get(key, cache_s if scope is not None else 0, load)
 
 
 def get_hospital_by_code(session: Session, code: str) -> Hospital:

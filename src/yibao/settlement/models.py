@@ -71,7 +71,12 @@ class SettlementList(ScopedRow, Base):
     discharge_month: Mapped[str | None] = mapped_column(String(7))
     received_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
 
-    __table_args__ = (UniqueConstraint("hospital_id", "setl_id"),)
+    __table_args__ = (
+        UniqueConstraint("hospital_id", "setl_id"),
+        # the list pages show the newest first; the periods the latest month
+        Index("ix_settlement_lists_received_at", "received_at", "id"),
+        Index("ix_settlement_lists_discharge_month", "discharge_month"),
+    )
 
 
 class SettlementListVersion(Base):

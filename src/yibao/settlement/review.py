@@ -156,37 +156,100 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+_QUEUE_COLUMNS = (
+    SettlementList.id,
+    SettlementList.setl_id,
+    SettlementList.hospital_code,
+    SettlementList.state,
+    SettlementList.version,
+    SettlementList.case_id,
+    SettlementList.warnings,
+    Case.discharge_date,
+    CasePricing.drg,
+    CasePricing.payment_class,
+    CasePricing.payment_standard,
+    CasePricing.drg_payment,
+    CasePricing.fund_amount,
+    Hospital.name,
+)
+
+
+def _queue_count(session: Session, flt: ReviewFilter) -> int:
+    """The queue's size; the case and pricing joins only when a filter needs them."""
+    if flt.drg or flt.payment_class or flt.period:
+        stmt = _queue_select(flt).with_only_columns(func.count(SettlementList.id))
+    else:
+        stmt = select(func.count(SettlementList.id))
+        states = flt.effective_states()
+        if states is not None:
+            stmt = stmt.where(SettlementList.state.in_(states))
+        if flt.hospital:
+            stmt = stmt.where(SettlementList.hospital_code == flt.hospital.strip())
+        if flt.has_warnings is True:
+            stmt = stmt.where(SettlementList.warnings > 0)
+        elif flt.has_warnings is False:
+            stmt = stmt.where(SettlementList.warnings == 0)
+    return int(session.scalar(stmt) or 0)
+
+
 def review_queue(session: Session, flt: ReviewFilter, page: int, size: int) -> Page[dict[str, Any]]:
-    """One page of the queue (in the session's scope), oldest list first."""
-    stmt = _queue_select(flt)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    """One page of the queue (in the session's scope), oldest list first.
+
+    Reads plain columns (no ORM objects): the queue is the reviewers' most used page."""
+    total = _queue_count(session, flt)
     rows = session.execute(
-        stmt.order_by(SettlementList.id).offset((page - 1) * size).limit(size)
+        _queue_select(flt)
+        .with_only_columns(*_QUEUE_COLUMNS)
+        .order_by(SettlementList.id)
+        .offset((page - 1) * size)
+        .limit(size)
     ).all()
-    adjusted = latest_adjustments(session, [r[0] for r in rows if r[0].state in ADJUSTED_STATES])
+    adjusted = _adjusted_payments(
+        session, [(r.id, r.case_id) for r in rows if r.state in ADJUSTED_STATES]
+    )
     items = []
-    for lst, discharge, pricing, hospital_name in rows:
-        adj = adjusted.get(lst.id)
+    for r in rows:
+        adj = adjusted.get(r.id)
         items.append(
             {
-                "id": lst.id,
-                "setl_id": lst.setl_id,
-                "hospital_code": lst.hospital_code,
-                "hospital_name": hospital_name,
-                "state": lst.state,
-                "state_label": state_label(lst.state),
-                "version": lst.version,
-                "discharge_date": discharge.isoformat() if discharge else None,
-                "drg": pricing.drg if pricing else None,
-                "payment_class": pricing.payment_class if pricing else None,
-                "payment_standard": _money(pricing.payment_standard) if pricing else None,
-                "drg_payment": _money(pricing.drg_payment) if pricing else None,
-                "fund_amount": _money(pricing.fund_amount) if pricing else None,
-                "adjusted_payment": _money(adj.adjusted_payment) if adj else None,
-                "warnings": lst.warnings,
+                "id": r.id,
+                "setl_id": r.setl_id,
+                "hospital_code": r.hospital_code,
+                "hospital_name": r.name,
+                "state": r.state,
+                "state_label": state_label(r.state),
+                "version": r.version,
+                "discharge_date": r.discharge_date.isoformat() if r.discharge_date else None,
+                "drg": r.drg,
+                "payment_class": r.payment_class,
+                "payment_standard": _money(r.payment_standard),
+                "drg_payment": _money(r.drg_payment),
+                "fund_amount": _money(r.fund_amount),
+                "adjusted_payment": _money(adj),
+                "warnings": r.warnings,
             }
         )
     return Page(items, total, page, size)
+
+
+def _adjusted_payments(session: Session, lists: list[tuple[int, int | None]]) -> dict[int, Decimal]:
+    """The latest adjusted payment of each (list id, current case id)."""
+    if not lists:
+        return {}
+    case_of = dict(lists)
+    out: dict[int, Decimal] = {}
+    for list_id, case_id, amount in session.execute(
+        select(
+            SettlementAdjustment.list_id,
+            SettlementAdjustment.case_id,
+            SettlementAdjustment.adjusted_payment,
+        )
+        .where(SettlementAdjustment.list_id.in_(list(case_of)))
+        .order_by(SettlementAdjustment.id)
+    ):
+        if case_id == case_of[list_id]:
+            out[list_id] = amount
+    return out
 
 
 def latest_adjustments(

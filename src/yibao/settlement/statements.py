@@ -27,13 +27,15 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from yibao.accounts.scoping import get_scope
 from yibao.engines.caseframe import MONEY
 from yibao.engines.settlement.clearing import ClearingResult, year_end_clearing
 from yibao.engines.settlement.params import ClearingParams, StatementParams
 from yibao.engines.settlement.statements import monthly_statement
+from yibao.kit.cache import TTLCache
 from yibao.regions.models import Hospital, region_prefix
 from yibao.settlement.models import (
     CasePricing,
@@ -168,9 +170,56 @@ def period_statements(
     hospital_code: str | None = None,
     params: StatementParams | None = None,
     advances: Mapping[str, Decimal] | None = None,
+    cache_s: float = 0,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(statements, case detail) of a period: one statement row per hospital."""
+    """(statements, case detail) of a period: one statement row per hospital.
+
+    Confirmations are written once and never change, so a computed statement is kept
+    (for ``cache_s`` seconds) under the count and last id of the period's
+    confirmations in scope: a new confirmation makes a new key."""
     parse_period(period)
+    version = _confirmation_version(session, region_code, period, hospital_code)
+    key = (
+        get_scope(session),
+        region_code,
+        period,
+        hospital_code,
+        params.model_dump_json() if params is not None else None,
+        tuple(sorted((advances or {}).items())),
+        version,
+    )
+    return _STATEMENTS.get(
+        key,
+        cache_s,
+        lambda: _compute(session, region_code, period, hospital_code, params, advances),
+    )
+
+
+#: computed statements, by scope, arguments and the version of the confirmations
+_STATEMENTS: TTLCache[tuple[pl.DataFrame, pl.DataFrame]] = TTLCache(max_entries=256)
+
+
+def _confirmation_version(
+    session: Session, region_code: str, period: str, hospital_code: str | None
+) -> tuple[int, int]:
+    stmt = select(func.count(SettlementConfirmation.id), func.max(SettlementConfirmation.id)).where(
+        SettlementConfirmation.region_code.startswith(region_prefix(region_code)),
+        SettlementConfirmation.period_code == period,
+    )
+    if hospital_code is not None:
+        stmt = stmt.where(SettlementConfirmation.hospital_code == hospital_code)
+    count, last = session.execute(stmt).one()
+    return int(count or 0), int(last or 0)
+
+
+def _compute(
+    session: Session,
+    region_code: str,
+    period: str,
+    hospital_code: str | None,
+    params: StatementParams | None,
+    advances: Mapping[str, Decimal] | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     cases = confirmed_cases(session, region_code, [period], hospital_code)
     wanted = {h: a for h, a in (advances or {}).items() if h in set(cases["hospital_code"])}
     frame = monthly_statement(

@@ -113,6 +113,7 @@ def compute_statements(
     deposit_rate: Decimal | None,
     prepay_share: Decimal | None,
     advances: str | None,
+    cache_s: float = 0,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     own = _own_hospital(db, user)
     if own is not None and hospital is not None and hospital != own:
@@ -124,6 +125,7 @@ def compute_statements(
         hospital_code=hospital or own,
         params=_statement_params(deposit_rate, prepay_share),
         advances=_advances(advances),
+        cache_s=cache_s,
     )
 
 

@@ -68,12 +68,9 @@ def latest_period(session: Session, *, confirmed: bool = False) -> str | None:
     confirmation with ``confirmed``); None when there is none."""
     if confirmed:
         return session.scalar(select(func.max(SettlementConfirmation.period_code)))
-    latest = session.scalar(
-        select(func.max(Case.discharge_date)).join(
-            SettlementList, SettlementList.case_id == Case.id
-        )
-    )
-    return month_code(latest) if latest else None
+    # the month each list says it was discharged in (held lists too), by its index
+    latest: str | None = session.scalar(select(func.max(SettlementList.discharge_month)))
+    return latest
 
 
 def confirmed_periods(session: Session, limit: int = 24) -> list[str]:

@@ -14,7 +14,7 @@ from yibao.audit.models import AuditLog
 from yibao.kit.errors import DomainError
 from yibao.kit.paging import Page, clamp_page
 from yibao.regions.models import Hospital, region_prefix
-from yibao.regions.repository import districts_under, list_hospitals
+from yibao.regions.repository import districts_under, hospital_choices
 from yibao.web.pages.cases import _int
 from yibao.web.render import render
 
@@ -39,7 +39,7 @@ def _user_page(request: Request, db: Db, admin: User, **extra: object) -> Respon
         "result": _users_in_scope(db, admin, page, size),
         "roles": list(Role),
         "regions": districts_under(db, admin.region_code),
-        "hospitals": list_hospitals(db, size=500).items,
+        "hospitals": hospital_choices(db, cache_s=request.app.state.settings.figures_cache_s),
         "form": {},
         "error": None,
         "created": None,

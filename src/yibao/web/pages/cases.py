@@ -12,7 +12,7 @@ from yibao.api.deps import Db, require
 from yibao.cases import repository
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.paging import clamp_page
-from yibao.regions.repository import districts_under, list_hospitals
+from yibao.regions.repository import districts_under, hospital_choices
 from yibao.web.render import render
 
 router = APIRouter()
@@ -62,13 +62,17 @@ def case_list(request: Request, db: Db, user=VIEW) -> Response:
         principal_dx=(qp.get("principal_dx") or "").strip() or None,
         q=(qp.get("q") or "").strip() or None,
     )
-    result = repository.list_cases(db, flt, page, size)
+    result = repository.list_cases(
+        db, flt, page, size, total_cache_s=request.app.state.settings.count_cache_s
+    )
     is_bureau = user.hospital_id is None
     ctx = {
         "result": result,
         "flt": flt,
         "years": repository.case_years(db),
-        "hospitals": list_hospitals(db, size=500).items if is_bureau else [],
+        "hospitals": hospital_choices(db, cache_s=request.app.state.settings.figures_cache_s)
+        if is_bureau
+        else [],
         "districts": districts_under(db, user.region_code) if is_bureau else [],
         "insutypes": INSUTYPES,
         "is_bureau": is_bureau,

@@ -34,7 +34,7 @@ from yibao.jobs.endpoints import runner_of
 from yibao.jobs.runner import kind_label
 from yibao.jobs.service import do_submit_job, recent_jobs
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
-from yibao.regions.repository import list_hospitals
+from yibao.regions.repository import hospital_choices
 from yibao.web.pages.cases import DISCHARGE_WAYS, _int
 from yibao.web.render import render
 
@@ -67,7 +67,9 @@ def _context(request: Request, db: Db, user: User, **extra: Any) -> dict[str, An
         "status_labels": STATUS_LABELS,
         "reasons": PLAN_REASONS,
         "is_bureau": is_bureau,
-        "hospitals": list_hospitals(db, size=500).items if is_bureau else [],
+        "hospitals": hospital_choices(db, cache_s=request.app.state.settings.figures_cache_s)
+        if is_bureau
+        else [],
         "years": cases_repo.case_years(db),
         "jobs": recent_jobs(db, kinds=(BATCH_KIND, REGROUP_KIND), owner_id=user.id, limit=8),
         "kind_label": kind_label,

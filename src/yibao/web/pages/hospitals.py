@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
 
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
-from yibao.cases.models import Case
 from yibao.kit.paging import clamp_page
 from yibao.regions.models import HOSPITAL_LEVELS
-from yibao.regions.repository import districts_under, list_hospitals
+from yibao.regions.repository import case_counts, districts_under, list_hospitals
 from yibao.web.pages.cases import _int
 from yibao.web.render import render
 
@@ -30,17 +28,8 @@ def hospital_list(request: Request, db: Db, user=require(Permission.VIEW_HOSPITA
         page=page,
         size=size,
     )
-    ids = [h.id for h in result.items]
-    counts = (
-        dict(
-            db.execute(
-                select(Case.hospital_id, func.count(Case.id))
-                .where(Case.hospital_id.in_(ids))
-                .group_by(Case.hospital_id)
-            ).all()
-        )
-        if ids
-        else {}
+    counts = case_counts(
+        db, [h.id for h in result.items], cache_s=request.app.state.settings.figures_cache_s
     )
     regions = {r.code: r.name for r in districts_under(db, user.region_code)}
     return render(

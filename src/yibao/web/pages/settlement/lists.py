@@ -30,7 +30,7 @@ from yibao.kit.exports import csv_safe
 from yibao.kit.paging import Page, clamp_page
 from yibao.kit.tables import table_limits
 from yibao.regions.models import Hospital
-from yibao.regions.repository import list_hospitals
+from yibao.regions.repository import hospital_choices
 from yibao.settlement.files import read_list_file
 from yibao.settlement.history import list_history
 from yibao.settlement.intake import ListOutcome, do_intake_lists
@@ -170,7 +170,9 @@ def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
         "result": _rows(db, flt, page, size),
         "counts": _state_counts(db, flt),
         "is_bureau": is_bureau,
-        "hospitals": list_hospitals(db, size=500).items if is_bureau else [],
+        "hospitals": hospital_choices(db, cache_s=request.app.state.settings.figures_cache_s)
+        if is_bureau
+        else [],
         "can_submit": has_permission(user.role, Permission.SUBMIT_LISTS),
         "state_label": state_label,
         "badges": STATE_BADGES,

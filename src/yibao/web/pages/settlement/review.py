@@ -18,7 +18,7 @@ from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.settlement import ACTION_LABELS, Action, State
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import Page, clamp_page
-from yibao.regions.repository import list_hospitals
+from yibao.regions.repository import hospital_choices
 from yibao.settlement.models import SettlementList
 from yibao.settlement.review import (
     MAX_BULK,
@@ -80,7 +80,7 @@ def queue_context(request: Request, db: Db, **extra: Any) -> dict[str, Any]:
         "qp": qp,
         "result": result,
         "filter_error": filter_error,
-        "hospitals": list_hospitals(db, size=500).items,
+        "hospitals": hospital_choices(db, cache_s=request.app.state.settings.figures_cache_s),
         "class_names": CLASS_NAMES,
         "states": [(s.value, state_label(s.value)) for s in State],
         "queue_states": QUEUE_STATES,

@@ -98,6 +98,7 @@ def statements_page(request: Request, db: Db, user: User = VIEW) -> Response:
             deposit_rate=None,
             prepay_share=None,
             advances=None,
+            cache_s=request.app.state.settings.figures_cache_s,
         )
     except ValidationFailed as exc:
         ctx["period_error"] = exc.message
