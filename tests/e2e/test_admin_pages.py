@@ -36,7 +36,7 @@ def test_admin_creates_user_and_sees_audit(client, db):  # type: ignore[no-untyp
     }
     r = client.post("/admin/users", data=form, headers=HTML, follow_redirects=False)
     assert r.status_code == 303, r.text
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     clerk = db.scalar(select(User).where(User.username == "clerk"))
     assert clerk is not None and clerk.hospital_id == h.id and clerk.region_code is None
     audit = client.get("/admin/audit", headers=HTML)
@@ -80,5 +80,5 @@ def test_admin_form_errors_are_specific_and_store_nothing(client, db):  # type: 
         headers=HTML,
     )
     assert no_csrf.status_code == 403
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     assert db.scalar(select(User).where(User.username.in_(["newbie", "x1"]))) is None

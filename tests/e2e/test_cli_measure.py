@@ -37,7 +37,7 @@ def test_measure_weights_and_simulate(env, db, tmp_path):  # type: ignore[no-unt
     weights = pl.read_csv(out)
     assert weights.height > 100 and "relative_weight" in weights.columns
 
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     set_scope(db, Scope(region_code="990100"))
     run = db.scalar(select(MeasurementRun).order_by(MeasurementRun.id.desc()))
     assert run is not None and run.status == "succeeded"

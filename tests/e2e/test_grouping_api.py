@@ -278,7 +278,7 @@ def test_large_batch_becomes_a_job(client, db) -> None:  # type: ignore[no-untyp
     # the upload is not kept, only the result; the submission is audited
     folder = client.app.state.jobs.job_dir(accepted["job_id"])
     assert [p.name for p in folder.iterdir()] == ["result.csv"]
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     audit = db.scalar(select(AuditLog).where(AuditLog.action == "job.submit"))
     assert audit is not None and audit.after["total"] == 300 and audit.actor_name == "hosp_a"
 
@@ -291,7 +291,7 @@ def test_regroup_stored_cases_job(client, db) -> None:  # type: ignore[no-untype
     job = wait_job(client, r.json()["job_id"])
     assert job["status"] == "succeeded", job
     assert job["summary"]["total"] == 2 and job["progress"]["done"] == 2
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     stored = db.scalars(select(CaseGrouping).order_by(CaseGrouping.case_id)).all()
     assert [g.case_id for g in stored] == [c.id for c in a_cases]  # only hospital A's
     for g, row in zip(stored, rows[:2], strict=True):
@@ -309,7 +309,7 @@ def test_regroup_stored_cases_job(client, db) -> None:  # type: ignore[no-untype
     h = login(client, "analyst")
     r = client.post("/api/grouping/cases/regroup", json={"year": 2024}, headers=h)
     assert wait_job(client, r.json()["job_id"])["summary"]["grouped"] == 3
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     assert len(db.scalars(select(CaseGrouping)).all()) == 3
     assert b_case.id in {g.case_id for g in db.scalars(select(CaseGrouping))}
     r = client.post("/api/grouping/cases/regroup", json={"plan": "nope"}, headers=h)

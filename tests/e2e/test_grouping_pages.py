@@ -150,5 +150,5 @@ def test_job_page_polls_while_running(client, db) -> None:  # type: ignore[no-un
     fragment = client.get(f"/jobs/{job.id}/progress", headers=HTML)
     assert "<html" not in fragment.text and 'data-status="running"' in fragment.text
     assert client.get(f"/api/jobs/{job.id}/result").status_code == 409
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     assert db.scalar(select(Job.status).where(Job.id == job.id)) == "running"

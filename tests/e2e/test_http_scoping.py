@@ -95,7 +95,7 @@ def test_wrong_password_refused_and_logged(client, db):  # type: ignore[no-untyp
     assert r.status_code == 401
     assert "用户名或密码错误" in r.text
     assert client.get("/api/me").status_code == 401
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     rows = db.scalars(select(AuditLog).where(AuditLog.action == "auth.login_failed")).all()
     assert len(rows) == 1
     assert rows[0].actor_name == "hosp_a"
@@ -135,7 +135,7 @@ def test_csrf_required_for_session_posts(client, db):  # type: ignore[no-untyped
     r = client.post("/api/users", json=body, headers={"x-csrf-token": token})
     assert r.status_code == 201, r.text
     # the creation is in the audit log, in the same transaction
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     row = db.scalar(
         select(AuditLog).where(AuditLog.action == "user.create", AuditLog.actor_name == "boss")
     )

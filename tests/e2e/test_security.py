@@ -68,7 +68,7 @@ def test_lockout_holds_in_parallel(clerk, db, database_url, tmp_path):  # type: 
     with live_server(database_url, tmp_path / "var") as server:
         statuses = _parallel_logins(server.base, ["wrong-password"] * 30)
         assert set(statuses) == {401}
-        db.rollback()
+        db.expire_all()
         user = db.scalar(select(User).where(User.username == "clerk"))
         assert user.failed_logins == 5 and user.locked_until is not None
         # locked: even the right password is refused, with the same message
@@ -81,7 +81,7 @@ def test_right_password_among_wrong_ones_in_parallel_is_refused(clerk, db, datab
     with live_server(database_url, tmp_path / "var") as server:
         statuses = _parallel_logins(server.base, ["wrong-password"] * 19 + [b.PASSWORD])
     assert statuses == [401] * 20, statuses
-    db.rollback()
+    db.expire_all()
     user = db.scalar(select(User).where(User.username == "clerk"))
     assert user.locked_until is not None and user.last_login_at is None
 

@@ -63,7 +63,7 @@ def test_simultaneous_first_confirm_requests(client, db, monkeypatch):  # type: 
     started = next(r for r in answers if r.status_code == 202).json()
     assert wait_job(client, started["job_id"])["status"] == "succeeded"
 
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     assert db.scalar(select(func.count()).select_from(SettlementPeriod)) == 1
     batches = db.scalars(select(SettlementConfirmBatch)).all()
     assert [x.id for x in batches] == [started["batch_id"]]

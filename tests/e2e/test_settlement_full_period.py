@@ -674,7 +674,7 @@ def test_one_settlement_period(walk, db):  # type: ignore[no-untyped-def]
     paid = _confirm(walk)
     statements = _statements(walk, paid)
     _clearing(walk, paid, statements)
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     set_scope(db, SYSTEM_SCOPE)
     rows = db.execute(
         select(SettlementConfirmation.list_id, func.count()).group_by(

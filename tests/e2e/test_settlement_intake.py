@@ -82,7 +82,7 @@ def test_resubmission_versions_and_locking(world, db):  # type: ignore[no-untype
     second = client.post("/api/settlement/lists", json=one).json()["lists"][0]
     assert (first["version"], second["version"]) == (1, 2)
     assert first["list_id"] == second["list_id"]
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     set_scope(db, SYSTEM_SCOPE)
     assert db.scalar(select(func.count()).select_from(Case).where(Case.setl_id == setl_id)) == 1
     row = db.get(SettlementList, first["list_id"])
@@ -92,7 +92,7 @@ def test_resubmission_versions_and_locking(world, db):  # type: ignore[no-untype
     third = client.post("/api/settlement/lists", json=one).json()["lists"][0]
     assert third["state"] == "refused" and third["findings"][0]["rule_id"] == "INTAKE02"
     assert "已在确认的结算中" in third["findings"][0]["message"]
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     assert db.get(SettlementList, first["list_id"]).case_id == case_id  # nothing replaced
 
 
@@ -111,7 +111,7 @@ def test_resubmission_follows_the_review_state(world, db, state, replaced):  # t
     row.state = state
     db.commit()
     again = client.post("/api/settlement/lists", json=one).json()["lists"][0]
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     if replaced:
         assert (again["state"], again["version"]) == ("priced", 2)
         return

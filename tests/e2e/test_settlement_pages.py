@@ -153,7 +153,7 @@ def test_bad_files_store_nothing(world, db) -> None:  # type: ignore[no-untyped-
     clash["setlinfo"]["setl_id"] = taken
     r = _upload(client, "clash.json", json.dumps([lists[0], clash]).encode())
     assert r.status_code == 200 and "INTAKE04" in r.text and "本机构的其他病例数据" in r.text
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     set_scope(db, SYSTEM_SCOPE)
     assert db.scalar(select(func.count()).select_from(SettlementList)) == 1  # the other list
     assert client.get("/settlement/lists", headers=HTML).status_code == 200

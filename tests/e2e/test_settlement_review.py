@@ -230,7 +230,7 @@ def test_review_and_confirm(world, db):  # type: ignore[no-untyped-def]
     illegal = client.post(f"/api/settlement/review/{a[0]}/approve")
     assert illegal.status_code == 409 and "已确认结算" in _error(illegal)
 
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     set_scope(db, SYSTEM_SCOPE)
     assert db.scalar(select(func.count()).select_from(SettlementConfirmation)) == 10
     states = dict(

@@ -65,7 +65,7 @@ def _rows(text: str, testid: str) -> list[str]:
 
 
 def _states(db, ids: list[int]) -> dict[int, str]:  # type: ignore[no-untyped-def]
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     set_scope(db, SYSTEM_SCOPE)
     rows = db.execute(
         select(SettlementList.id, SettlementList.state).where(SettlementList.id.in_(ids))
@@ -260,7 +260,7 @@ def test_period_confirmation_page(world, db):  # type: ignore[no-untyped-def]  #
 
     r = _post(client, f"/settlement/periods/{month}/confirm", {"chunk_size": "2"})
     assert r.status_code == 303 and r.headers["location"] == f"/settlement/periods?period={month}"
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     job = db.scalar(select(Job).where(Job.kind == "settlement.confirm"))
     assert job is not None and job.params["period"] == month and job.params["chunk_size"] == 2
     doc = client.get(r.headers["location"], headers=HTML).text
@@ -460,7 +460,7 @@ def test_special_case_and_appeal_pages(world, db, monkeypatch):  # type: ignore[
     doc = client.get("/settlement/special", headers=HTML).text
     appealable = _testid(doc, "appealable", "</table>")
     assert _rows(appealable, "appealable-row") == [str(a[4])]
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     event_day = local(datetime.now(UTC)).date()
     deadline = re.search(r'data-deadline="([\d-]+)"', appealable).group(1)
     assert (datetime.fromisoformat(deadline).date() - event_day).days == 15

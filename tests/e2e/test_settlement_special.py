@@ -175,7 +175,7 @@ def test_special_cases_and_appeals(world, db, monkeypatch, tmp_path):  # type: i
     r = client.post(f"/api/settlement/periods/{world['month_a']}/confirm", json={})
     assert r.status_code == 202, r.text
     assert wait_job(client, r.json()["job_id"], timeout=60)["status"] == "succeeded"
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     paid = db.scalar(select(SettlementConfirmation).where(SettlementConfirmation.list_id == a[0]))
     assert paid is not None and paid.amount_paid == total_cost
 

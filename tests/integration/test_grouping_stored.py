@@ -71,7 +71,7 @@ def stored_case(
 
 
 def _groupings(db: Session) -> dict[tuple[int, str], CaseGrouping]:
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     rows = db.scalars(select(CaseGrouping).execution_options(skip_scope=True)).all()
     return {(g.case_id, g.plan_id): g for g in rows}
 

@@ -20,7 +20,7 @@ def test_queries_are_filtered_by_hospital_scope(db):  # type: ignore[no-untyped-
     db.commit()
     a_setl, b_setl, b_id, b_name = ca.setl_id, cb.setl_id, cb.id, cb.psn_name
     set_scope(db, Scope(hospital_id=ha.id))
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     assert db.scalars(select(Case.setl_id)).all() == [a_setl]
     assert db.scalar(select(func.count()).select_from(Case)) == 1
     assert db.scalar(select(Case).where(Case.id == b_id)) is None

@@ -76,7 +76,7 @@ def test_stream_equals_single_call(db, engine, settings, workers):  # type: igno
     assert [o.state for o in streamed] == [o.state for o in single]
     assert {o.state for o in single} >= {"priced", "qc_failed"}
     assert [o.findings for o in streamed] == [o.findings for o in single]
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     assert _summary(db, "A") == _summary(db, "B")
     # the message is stored as received, as a JSON object, with the list's version
     row = db.scalar(select(SettlementList).where(SettlementList.setl_id == "B000007"))

@@ -234,7 +234,7 @@ def test_confirm_resumes_after_sigkill(db, engine, database_url):  # type: ignor
     assert report["batch_id"] == batch_id and report["runs"] == 2
     assert report["status"] == "done" and report["confirmed"] == N_LISTS
 
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     rows = db.execute(select(SettlementConfirmation.list_id, SettlementConfirmation.amount_paid))
     paid = dict(rows.all())
     assert set(paid) == set(payable)  # no list lost, none extra (no April, no pending)
@@ -282,7 +282,7 @@ def test_confirm_resumes_after_sigkill(db, engine, database_url):  # type: ignor
     )
     assert again["batch_id"] != batch_id and again["confirmed"] == N_PENDING
     assert again["period_status"] == "closed" and again["pending"]["total"] == 0
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     assert db.scalar(select(func.count()).select_from(SettlementConfirmation)) == (
         N_LISTS + N_PENDING
     )

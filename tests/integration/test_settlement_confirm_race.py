@@ -79,7 +79,7 @@ def _race(first: Session, second: Session) -> Conflict:
 
 
 def _counts(db: Session) -> tuple[int, int, int]:
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     running = select(func.count()).where(SettlementConfirmBatch.status == "running")
     return (
         db.scalar(select(func.count()).select_from(SettlementPeriod)) or 0,

@@ -112,7 +112,7 @@ def wait(engine: Engine, job_id: int, statuses: tuple[str, ...] = ("succeeded", 
 
 
 def _work_rows(db: Session) -> list[AuditLog]:
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     return list(db.scalars(select(AuditLog).where(AuditLog.action == "test.work")))
 
 
@@ -171,7 +171,7 @@ def test_progress_is_reported_while_running(db, engine, runner) -> None:  # type
     wait(engine, job_id, ("running",))
     deadline = time.monotonic() + 10
     while True:  # written to the jobs row in short transactions
-        db.rollback()  # end the read snapshot: see what the app committed
+        db.expire_all()
         row = db.get(Job, job_id)
         if (row is not None and row.progress_done > 0) or time.monotonic() > deadline:
             break
@@ -215,7 +215,7 @@ def test_restart_marks_cut_off_jobs_failed(db, engine, tmp_path) -> None:  # typ
         assert fresh.recover() == 2
     finally:
         fresh.shutdown()
-    db.rollback()  # end the read snapshot: see what the app committed
+    db.expire_all()
     jobs = {j.status if j.error is None else j.error: j for j in db.scalars(select(Job))}
     assert set(jobs) == {RESTART_MESSAGE, "服务重启，任务未能执行，请重新提交", "succeeded"}
     assert jobs[RESTART_MESSAGE].status == "failed" and jobs[RESTART_MESSAGE].finished_at
@@ -242,3 +242,67 @@ def test_jobs_and_grouping_do_not_import_web_or_cli() -> None:
         if name.startswith(("yibao.web", "yibao.cli", "yibao.api"))
     ]
     assert not bad, bad
+
+
+def test_a_runner_starting_leaves_the_jobs_of_live_runners_alone(db, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Several web processes share the database: a runner that starts fails only the jobs
+    of runners that are gone (ended process, no heartbeat), never a live runner's."""
+    import os
+    import subprocess
+    from datetime import timedelta
+
+    from yibao.kit.timeutil import utcnow
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    host = __import__("socket").gethostname()[:50]
+    now = utcnow()
+    live = JobRunner(session_factory(writer(engine)), tmp_path / "a")
+    rows = {
+        "live": Job(kind="test.ok", status="running", params={}, runner=live.id, heartbeat_at=now),
+        "ended": Job(
+            kind="test.ok",
+            status="running",
+            params={},
+            runner=f"{host}:{ended.pid}:x1",
+            heartbeat_at=now,
+        ),
+        "quiet": Job(
+            kind="test.ok",
+            status="queued",
+            params={},
+            runner="other-host:4242:x2",
+            heartbeat_at=now - timedelta(minutes=10),
+        ),
+        "beating": Job(
+            kind="test.ok",
+            status="running",
+            params={},
+            runner="other-host:4243:x3",
+            heartbeat_at=now,
+        ),
+        "stopped": Job(
+            kind="test.ok",
+            status="running",
+            params={},
+            runner=f"{host}:{os.getpid()}:gone",
+            heartbeat_at=now,
+        ),
+    }
+    db.add_all(rows.values())
+    db.commit()
+    fresh = JobRunner(session_factory(writer(engine)), tmp_path / "b")
+    try:
+        assert fresh.recover() == 3
+    finally:
+        fresh.shutdown()
+        live.shutdown()
+    db.expire_all()
+    status = {name: db.get(Job, job.id).status for name, job in rows.items()}
+    assert status == {
+        "live": "running",
+        "ended": "failed",
+        "quiet": "failed",
+        "beating": "running",
+        "stopped": "failed",
+    }

@@ -45,6 +45,9 @@ class Job(ScopedRow, Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    #: the runner (host:pid:token) that queued or runs the job, and its last sign of life
+    runner: Mapped[str | None] = mapped_column(String(80))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(TZDateTime())
 
     __table_args__ = (
         CheckConstraint("status in ('queued','running','succeeded','failed')", name="status"),

@@ -14,15 +14,22 @@ Transactions (house rule 4, ADR 0003):
 * progress goes to memory at once and to the ``jobs`` row in short separate
   transactions (throttled; on SQLite skipped while the job itself holds the write
   lock, so progress never waits for the work);
-* jobs still ``queued`` / ``running`` when the runner starts were cut off by a restart
-  and are marked failed (:meth:`JobRunner.recover`).  The runner therefore assumes one
-  web process per database (``yibao serve`` without ``--workers``).
+* each job row names the runner that queued or runs it (``host:pid:token``); every
+  runner marks its jobs alive every :data:`HEARTBEAT_S` seconds.  Jobs whose runner is
+  gone — its process ended on this host, or no sign of life for :data:`STALE_S`
+  seconds — were cut off by a restart or a crash and are marked failed
+  (:meth:`JobRunner.recover`, at start and with each heartbeat).  Several web
+  processes (``yibao serve --workers N``, or several hosts) can therefore share a
+  database without failing each other's jobs.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +57,10 @@ RESTART_MESSAGE = "服务重启，任务中断"
 RESTART_QUEUED_MESSAGE = "服务重启，任务未能执行，请重新提交"
 STOP_MESSAGE = "服务停止，任务中断"
 PROGRESS_INTERVAL_S = 0.5
+HEARTBEAT_S = 15.0
+STALE_S = 90.0
+#: runners alive in this process (a runner of this process not in it has shut down)
+_LIVE_RUNNERS: set[str] = set()
 _PENDING_KEY = "yibao.jobs.pending"
 _jobs = cast(Table, Job.__table__)
 
@@ -179,6 +190,10 @@ class JobRunner:
         self._live: dict[int, Live] = {}
         self._pending: set[int] = set()
         self._stopping = threading.Event()
+        self.id = f"{socket.gethostname()[:50]}:{os.getpid()}:{secrets.token_hex(4)}"
+        _LIVE_RUNNERS.add(self.id)
+        self._heart = threading.Thread(target=self._beat, name="yibao-job-heartbeat", daemon=True)
+        self._heart.start()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -187,31 +202,80 @@ class JobRunner:
         return self._stopping.is_set()
 
     def recover(self) -> int:
-        """Mark jobs left ``queued`` / ``running`` by a previous process as failed."""
+        """Mark jobs left ``queued`` / ``running`` by runners that are gone as failed."""
         now = utcnow()
         try:
             with self._engine.begin() as conn:
-                running = conn.execute(
-                    update(_jobs)
-                    .where(_jobs.c.status == "running")
-                    .values(status="failed", error=RESTART_MESSAGE, finished_at=now)
-                ).rowcount
-                queued = conn.execute(
-                    update(_jobs)
-                    .where(_jobs.c.status == "queued")
-                    .values(status="failed", error=RESTART_QUEUED_MESSAGE, finished_at=now)
-                ).rowcount
+                rows = conn.execute(
+                    select(_jobs.c.id, _jobs.c.status, _jobs.c.runner, _jobs.c.heartbeat_at).where(
+                        _jobs.c.status.in_(("queued", "running"))
+                    )
+                ).all()
+                dead = [r for r in rows if self._is_gone(r.runner, r.heartbeat_at, now)]
+                for status, message in (
+                    ("running", RESTART_MESSAGE),
+                    ("queued", RESTART_QUEUED_MESSAGE),
+                ):
+                    ids = [r.id for r in dead if r.status == status]
+                    if ids:
+                        conn.execute(
+                            update(_jobs)
+                            .where(_jobs.c.id.in_(ids), _jobs.c.status == status)
+                            .values(status="failed", error=message, finished_at=now)
+                        )
         except SQLAlchemyError as exc:  # e.g. database not migrated yet
             log.warning("jobs.recover skipped: %s", str(exc).splitlines()[0])
             return 0
-        if running or queued:
-            log.warning("jobs.recover: %d running, %d queued jobs marked failed", running, queued)
-        return int(running or 0) + int(queued or 0)
+        if dead:
+            log.warning("jobs.recover: %d jobs of stopped runners marked failed", len(dead))
+        return len(dead)
+
+    def _is_gone(self, runner: str | None, heartbeat: Any, now: Any) -> bool:
+        """A job's runner has stopped: no runner recorded (before migration 0012), a
+        runner of this host whose process ended (or of this process, shut down), or
+        no heartbeat for :data:`STALE_S` seconds."""
+        if runner is None:
+            return True
+        if runner == self.id:
+            return False
+        host, _, rest = runner.partition(":")
+        pid_text = rest.partition(":")[0]
+        if host == socket.gethostname()[:50] and pid_text.isdigit():
+            pid = int(pid_text)
+            if pid == os.getpid():
+                return runner not in _LIVE_RUNNERS
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                pass
+        return heartbeat is None or (now - heartbeat).total_seconds() > STALE_S
+
+    def _beat(self) -> None:
+        """Every :data:`HEARTBEAT_S` seconds: this runner's jobs are alive; others'
+        jobs whose runner is gone are failed."""
+        while not self._stopping.wait(HEARTBEAT_S):
+            try:
+                with short_transaction(self._engine, wait_ms=500) as conn:
+                    conn.execute(
+                        update(_jobs)
+                        .where(
+                            _jobs.c.runner == self.id,
+                            _jobs.c.status.in_(("queued", "running")),
+                        )
+                        .values(heartbeat_at=utcnow())
+                    )
+            except SQLAlchemyError:
+                log.debug("job heartbeat skipped (database busy)")
+                continue
+            self.recover()
 
     def shutdown(self) -> None:
         """Stop: running jobs are interrupted at their next progress report and fail;
         queued ones are cancelled and marked failed."""
         self._stopping.set()
+        _LIVE_RUNNERS.discard(self.id)
         self._executor.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             left = sorted(self._pending)
@@ -300,10 +364,17 @@ class JobRunner:
 
     def _claim(self, job_id: int) -> dict[str, Any] | None:
         with self._engine.begin() as conn:
+            now = utcnow()
             claimed = conn.execute(
                 update(_jobs)
                 .where(_jobs.c.id == job_id, _jobs.c.status == "queued")
-                .values(status="running", started_at=utcnow(), message="运行中")
+                .values(
+                    status="running",
+                    started_at=now,
+                    message="运行中",
+                    runner=self.id,
+                    heartbeat_at=now,
+                )
             ).rowcount
             if not claimed:
                 return None

@@ -14,6 +14,7 @@ from yibao.audit.service import Actor, record
 from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner, kind_label
 from yibao.kit.errors import Forbidden, NotFound
+from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital
 
 
@@ -68,6 +69,8 @@ def do_submit_job(
         owner_id=actor.user_id,
         hospital_id=hospital_id,
         region_code=region_code,
+        runner=runner.id,
+        heartbeat_at=utcnow(),
     )
     session.add(job)
     session.flush()
