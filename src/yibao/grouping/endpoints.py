@@ -33,6 +33,7 @@ from yibao.grouping.service import (
 from yibao.jobs.endpoints import runner_of
 from yibao.jobs.models import Job
 from yibao.jobs.service import do_submit_job
+from yibao.kit.bounds import DbId
 from yibao.kit.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/grouping", tags=["grouping 分组"])
@@ -88,7 +89,7 @@ def group(request: Request, _user=GROUP, body: Any = Body(...)) -> GroupOut:
 
 @router.get("/cases/{case_id}", response_model=StoredCaseGroupOut)
 def group_stored_case(
-    case_id: int, request: Request, db: Db, plan: str | None = None, _user=GROUP
+    case_id: DbId, request: Request, db: Db, plan: str | None = None, _user=GROUP
 ) -> StoredCaseGroupOut:
     """Pre-group a stored case (in your scope) with its trace, and its stored results."""
     case = cases_repo.get_case(db, case_id)
