@@ -35,7 +35,7 @@ from yibao.jobs.runner import kind_label
 from yibao.jobs.service import do_submit_job, recent_jobs
 from yibao.kit.errors import DomainError, NotFound
 from yibao.regions.repository import list_hospitals
-from yibao.web.pages.cases import DISCHARGE_WAYS, _int
+from yibao.web.pages.cases import DISCHARGE_WAYS, _int, _year
 from yibao.web.render import render
 
 router = APIRouter()
@@ -188,7 +188,7 @@ def grouping_regroup(
             kind=REGROUP_KIND,
             params={
                 "plan_id": plan_id,
-                "year": _int(year, "year"),
+                "year": _year(year),
                 "hospital": hospital.strip() or None,
                 "case_ids": None,
             },
