@@ -4,7 +4,8 @@ The request/transaction model (ADR 0009):
 
 1. :func:`receive_body` reads the whole body (and parses a form) on the event loop
    **before** any database work, within the size limits of
-   :mod:`yibao.api.limits`.
+   :mod:`yibao.api.limits`, and refuses text no database stores (NUL, lone
+   surrogates) in it, the query and the path.
 2. Handlers are plain ``def`` functions: FastAPI runs them, and :func:`get_db`,
    in worker threads, so no database call ever blocks the event loop and no
    transaction is held across an ``await``.
@@ -34,7 +35,7 @@ from yibao.accounts.scoping import set_scope
 from yibao.accounts.service import actor_of, scope_of, user_for_token
 from yibao.accounts.sessions import SESSION_KEY, active_session
 from yibao.api import touch
-from yibao.api.limits import check_rate, read_body
+from yibao.api.limits import check_rate, check_text_input, read_body
 from yibao.audit.service import Actor
 from yibao.db.session import reader
 from yibao.kit.errors import Forbidden, Unauthorized
@@ -81,16 +82,19 @@ class Received:
 
 async def receive_body(request: Request) -> AsyncIterator[Received]:
     """Read the body (bounded) and, for a form, parse it — on the event loop, before
-    any database work (every :data:`Db` depends on this); then, for a writing
+    any database work (every :data:`Db` depends on this); refuse NUL and lone
+    surrogates (:func:`~yibao.api.limits.check_text_input`); then, for a writing
     request, wait on the event loop for a turn at the write gate
     (:class:`~yibao.api.limits.WriteGate`), held until the handler has committed."""
     if request.method in SAFE_METHODS:
+        check_text_input(request, None, b"")
         yield Received(b"", None)
         return
     if request.headers.get("content-type", "").startswith(FORM_TYPES):
         received = Received(b"", await request.form())
     else:
         received = Received(await read_body(request), None)
+    check_text_input(request, received.form, received.raw)
     async with request.app.state.write_gate.slot():
         yield received
 
