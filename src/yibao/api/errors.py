@@ -28,6 +28,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -96,6 +97,42 @@ VALIDATION_TEXT = {
 }
 
 LOCATION = {"body": "请求体", "query": "查询参数", "path": "路径参数", "header": "请求头"}
+
+
+class FieldErrorOut(BaseModel):
+    field: str = Field(description="字段")
+    message: str = Field(description="该字段的问题（中文）")
+
+
+class ErrorBodyOut(BaseModel):
+    code: str = Field(description="错误代码，如 validation_failed、not_found、forbidden")
+    message: str = Field(description="说明（中文，附英文摘要）")
+    field: str | None = Field(None, description="出错的字段（若有）")
+    details: list[FieldErrorOut] | None = Field(None, description="逐字段的问题（若有）")
+
+
+class ErrorOut(BaseModel):
+    """Every error of the JSON API has this shape."""
+
+    error: ErrorBodyOut
+
+
+#: the error answers every operation of the JSON API may give (documented in its
+#: OpenAPI instead of FastAPI's default 422 shape, which this API never sends)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": HTTP_MESSAGES.get(status, text)}
+    for status, text in (
+        (400, ""),
+        (401, ""),
+        (403, ""),
+        (404, ""),
+        (409, "与当前状态冲突 / conflict"),
+        (413, ""),
+        (422, ""),
+        (429, ""),
+        (503, "系统繁忙，请稍后重试 / busy, retry"),
+    )
+}
 
 
 def _field(loc: tuple[Any, ...]) -> str:
