@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
+from yibao.api.openapi import CSV, PARQUET, XLSX, file_answers
 from yibao.cases import repository as cases_repo
 from yibao.engines.grouper import PlanRegistry
 from yibao.grouping import tasks  # noqa: F401  (registers the job kinds)
@@ -111,7 +112,13 @@ def group_stored_case(
     return StoredCaseGroupOut.model_validate({**payload, "stored": stored})
 
 
-@router.post("/batch", responses={202: {"model": JobAccepted}})
+@router.post(
+    "/batch",
+    responses={
+        **file_answers(CSV, XLSX, PARQUET, json=False, description="分组结果文件"),
+        202: {"model": JobAccepted},
+    },
+)
 def group_file(
     request: Request,
     db: Db,

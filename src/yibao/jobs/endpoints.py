@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from yibao.api.deps import CurrentUser, Db
+from yibao.api.openapi import CSV, JSON, PARQUET, XLSX, file_answers
 from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner, kind_label
 from yibao.jobs.service import get_job
@@ -118,7 +119,10 @@ def job_status(job_id: DbId, request: Request, db: Db, _user: CurrentUser) -> Jo
     return job_view(get_job(db, job_id), runner_of(request))
 
 
-@router.get("/{job_id}/result")
+@router.get(
+    "/{job_id}/result",
+    responses=file_answers(CSV, XLSX, PARQUET, JSON, json=False, description="任务结果文件"),
+)
 def job_result(job_id: DbId, request: Request, db: Db, _user: CurrentUser) -> FileResponse:
     job = get_job(db, job_id)
     if job.status != "succeeded":

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
+from yibao.api.openapi import CSV, XLSX, file_answers
 from yibao.engines.grouper import PlanRegistry
 from yibao.grouping.plans import plan_registry
 from yibao.jobs.endpoints import runner_of
@@ -59,7 +60,7 @@ def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
         frame.write_excel(buf, worksheet=name[:31])
         return Response(
             buf.getvalue(),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            media_type=XLSX,
             headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
         )
     return JSONResponse(svc._jsonable(frame.to_dicts()))
@@ -133,7 +134,7 @@ def get_run(run_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
     return run_out(db, svc.get_run(db, run_id, region_of(user)))
 
 
-@router.get("/runs/{run_id}/weights")
+@router.get("/runs/{run_id}/weights", responses=file_answers(CSV, XLSX))
 def run_weights(
     run_id: DbId,
     db: Db,
@@ -151,7 +152,7 @@ def run_weights(
     return table_response(frame, format, f"run{run.id}_weights")
 
 
-@router.get("/runs/{run_id}/fences")
+@router.get("/runs/{run_id}/fences", responses=file_answers(CSV, XLSX))
 def run_fences(
     run_id: DbId,
     db: Db,
@@ -234,7 +235,7 @@ def get_weight_plan(plan_id: DbId, db: Db, user: User = ANALYST) -> dict[str, An
     return wp_out(svc.get_weight_plan(db, plan_id, region_of(user)))
 
 
-@router.get("/weight-plans/{plan_id}/items")
+@router.get("/weight-plans/{plan_id}/items", responses=file_answers(CSV, XLSX))
 def weight_plan_items(
     plan_id: DbId,
     db: Db,
@@ -522,7 +523,7 @@ def list_standards(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
     return [std_out(r) for r in rows]
 
 
-@router.get("/standards/{set_id}")
+@router.get("/standards/{set_id}", responses=file_answers(CSV, XLSX))
 def get_standards(
     set_id: DbId,
     db: Db,

@@ -26,6 +26,7 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, Role
 from yibao.accounts.scoping import get_scope
 from yibao.api.deps import Db, require
+from yibao.api.openapi import PDF, XLSX, file_answers
 from yibao.engines.settlement.clearing import ClearingResult
 from yibao.engines.settlement.params import (
     ClearingParams,
@@ -40,7 +41,6 @@ from yibao.settlement.pdf import statement_pdf
 
 VIEW = require(Permission.VIEW_CASES)
 STATEMENT_ROLES = {Role.BUREAU_REVIEWER.value, Role.BUREAU_ADMIN.value}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter(tags=["settlement 结算单与清算"])
 
@@ -156,7 +156,11 @@ def statements(
     return {"period": period, "cases": cases.height, "items": _jsonable(frame.to_dicts())}
 
 
-@router.get("/api/settlement/periods/{period}/statements/{hospital}", response_model=None)
+@router.get(
+    "/api/settlement/periods/{period}/statements/{hospital}",
+    response_model=None,
+    responses=file_answers(XLSX, PDF),
+)
 def statement(
     period: str,
     hospital: str,
@@ -236,7 +240,9 @@ def clearing_result(db: Db, user: User, year: int, body: ClearingIn) -> Clearing
     )
 
 
-@router.post("/api/settlement/years/{year}/clearing", response_model=None)
+@router.post(
+    "/api/settlement/years/{year}/clearing", response_model=None, responses=file_answers(XLSX)
+)
 def clearing(
     year: Year,
     body: ClearingIn,
