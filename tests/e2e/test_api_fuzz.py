@@ -1,18 +1,20 @@
 """Schemathesis over every operation of the JSON API, as five roles: whatever the input,
 no answer is a server error (issue 9, item 10).
 
-The demo region is built once per role (:func:`tests.builders.settlement.demo_world`);
-each role then sends, for every operation of ``/api/openapi.json``, cases that
-schemathesis draws from the schema — valid ones and ones that break it (negative mode:
-wrong types, out-of-range numbers, missing fields …) — through the app in this process.
-A case is a finding when the answer is 5xx, when it is the database safety net of
-:mod:`yibao.api.errors` (a value the request model should have refused), or when a
-2xx/422 body does not match the schema the API documents.  All findings of a role are
-collected and reported together (operation, status, request, body excerpt).
+The demo region is built once per role (:func:`tests.builders.settlement.demo_world`),
+with a dozen settlement lists of hosp01 received through intake.  Each role then sends,
+for every operation of ``/api/openapi.json``, cases that schemathesis draws from the
+schema — valid ones and ones that break it (negative mode: wrong types, out-of-range
+numbers, missing fields …) — through the app in this process.  A case is a finding when
+the answer is 5xx, when it is the database safety net of :mod:`yibao.api.errors` (a
+value the request model should have refused), or when its status, content type or body
+is not what the OpenAPI document says.  All findings of a role are reported together
+(operation → status × count, then an example request and answer of each).
 
-Bounded and deterministic: :data:`MAX_EXAMPLES` cases per operation and role, a fixed
-seed per operation, no shrinking, no example database.  Unsafe operations run too (a
-throwaway database); jobs are small because the world is.
+Bounded and deterministic: :data:`PROBE_EXAMPLES` cases per operation to learn whether
+the role may use it, :data:`MAX_EXAMPLES` when it may; a fixed seed per operation, no
+shrinking, no example database.  Unsafe operations run too (a throwaway database); jobs
+are small because the world is.
 """
 
 from __future__ import annotations
@@ -39,11 +41,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.builders import TEST_ACTOR
-from tests.builders.settlement import demo_world
+from tests.builders.settlement import PLAN_ID, demo_world, plan_registry
 from yibao.accounts.models import User
 from yibao.accounts.service import do_create_api_token
 from yibao.api.app import create_app
 from yibao.demo.seed import DEMO_PASSWORD
+from yibao.engines.qc.bench import synthetic_lists
 
 #: cases per operation and role (both generation modes together)
 MAX_EXAMPLES = 25
@@ -52,6 +55,10 @@ MAX_EXAMPLES = 25
 PROBE_EXAMPLES = 3
 #: the run's seed; each operation gets its own, derived from this and its label
 SEED = 20260910
+#: cases per operation with an id in its path, sent once more with id 1 (which exists)
+EXISTING_EXAMPLES = 10
+#: settlement lists submitted before the run (ids 1 … LISTS exist)
+LISTS = 12
 #: seconds one request may take before it counts as a finding
 REQUEST_TIMEOUT_S = 30.0
 #: what every answer must pass: no 5xx, a documented status, content type and body
@@ -123,16 +130,22 @@ def _request_line(case: Any) -> str:
 
 
 def _fuzz_operation(
-    operation: Any, client: asgi.ASGIClient, tally: Tally, max_examples: int
+    operation: Any,
+    client: asgi.ASGIClient,
+    tally: Tally,
+    max_examples: int,
+    path_parameters: dict[str, Any] | None = None,
 ) -> set[int]:
-    """Send ``max_examples`` cases of ``operation``; the statuses it answered."""
+    """Send ``max_examples`` cases of ``operation`` (with ``path_parameters`` fixed, if
+    given); the statuses it answered."""
     statuses: set[int] = set()
     strategy = st.one_of(
-        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+        operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
     )
+    seed = SEED ^ zlib.crc32(operation.label.encode()) ^ (1 if path_parameters else 0)
 
-    @hypothesis.seed(SEED ^ zlib.crc32(operation.label.encode()))
+    @hypothesis.seed(seed)
     @hypothesis.settings(
         max_examples=max_examples,
         phases=[Phase.generate],  # no shrinking, no replay of an example database
@@ -155,7 +168,7 @@ def _fuzz_operation(
         status = response.status_code
         statuses.add(status)
         tally.by_status[status] = tally.by_status.get(status, 0) + 1
-        text = response.text
+        text = response.content.decode("utf-8", errors="replace")  # a file, too
         if status >= 500 or '"code":"db_value_rejected"' in text.replace(" ", ""):
             tally.findings.append(
                 Finding(operation.label, status, _request_line(case), _excerpt(text))
@@ -179,20 +192,40 @@ def _fuzz_operation(
     return statuses
 
 
+def _token(db: Any, username: str) -> str:
+    user = db.query(User).filter_by(username=username).one()
+    token = do_create_api_token(db, user, "fuzz", actor=TEST_ACTOR)
+    db.commit()
+    return token
+
+
+def _submit_lists(client: asgi.ASGIClient, hospital_code: str) -> None:
+    """Settlement lists of the hospital through intake, so that the small ids the fuzzer
+    draws name lists, versions and events that exist."""
+    plan = plan_registry().get(PLAN_ID)
+    lists = [
+        m
+        for m in synthetic_lists(300, plan, seed=SEED % 1000, year=2024)
+        if m["setlinfo"]["fixmedins_code"] == hospital_code
+    ][:LISTS]
+    r = client.post("/api/settlement/lists", json={"lists": lists})
+    assert r.status_code == 200 and r.json()["received"] == len(lists) > 0, r.text[:300]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("username", list(ROLES))
 def test_no_server_error_on_any_input(username, db, settings):  # type: ignore[no-untyped-def]
-    demo_world(db)
+    codes = demo_world(db)
     settings = settings.model_copy(update={"token_rate_per_minute": 0})  # the fuzzer is fast
     app = create_app(settings)
     client = asgi.get_client(app)
     with client:
         try:
+            client.headers["authorization"] = f"Bearer {_token(db, 'his01')}"
+            _submit_lists(client, codes["hosp01"])
+            del client.headers["authorization"]
             if ROLES[username] == "token":
-                user = db.query(User).filter_by(username=username).one()
-                token = do_create_api_token(db, user, "fuzz", actor=TEST_ACTOR)
-                db.commit()
-                client.headers["authorization"] = f"Bearer {token}"
+                client.headers["authorization"] = f"Bearer {_token(db, username)}"
             else:
                 _login(client, username)
             schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
@@ -201,9 +234,13 @@ def test_no_server_error_on_any_input(username, db, settings):  # type: ignore[n
             assert len(operations) >= 50
             for operation in operations:
                 # the same seed: the probe's cases are the first of the full run
-                if _fuzz_operation(operation, client, tally, PROBE_EXAMPLES) != {403}:
-                    tally.used += 1
-                    _fuzz_operation(operation, client, tally, MAX_EXAMPLES)
+                if _fuzz_operation(operation, client, tally, PROBE_EXAMPLES) == {403}:
+                    continue
+                tally.used += 1
+                _fuzz_operation(operation, client, tally, MAX_EXAMPLES)
+                ids = dict.fromkeys(re.findall(r"\{(\w+_id)\}", operation.path), 1)
+                if ids:  # drawn ids rarely exist: once more on rows that do
+                    _fuzz_operation(operation, client, tally, EXISTING_EXAMPLES, ids)
         finally:
             asgi.shutdown_lifespans()  # job threads and connection pools end with the test
     summary = ", ".join(f"{k}×{v}" for k, v in sorted(tally.by_status.items()))
