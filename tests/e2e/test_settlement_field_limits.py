@@ -5,6 +5,7 @@ answered and its other lists stored; both databases keep exactly the same."""
 from __future__ import annotations
 
 import copy
+import json
 
 from sqlalchemy import func, select
 
@@ -31,11 +32,15 @@ def test_limits_hold_only_the_offending_lists(client, db):  # type: ignore[no-un
     batch[13]["setlinfo"]["psn_name"] = "李\x00四"
     batch[17]["diseinfo"][0]["diag_name"] = "名" * 101
     batch[19]["setlinfo"]["setl_id"] = "S2024\x00NUL"
+    batch[23]["setlinfo"]["psn_name"] = "王\ud800五"  # a lone surrogate
     login(client, "hosp01", DEMO_PASSWORD)
-    r = client.post("/api/settlement/lists", json=batch)
+    body = json.dumps(batch)  # escapes the lone surrogate as \ud800, as a HIS would send it
+    r = client.post(
+        "/api/settlement/lists", content=body, headers={"content-type": "application/json"}
+    )
     assert r.status_code == 200, r.text[:500]
     out = r.json()["lists"]
-    refused, held = {3, 7, 19}, {11, 13, 17}
+    refused, held = {3, 7, 19}, {11, 13, 17, 23}
     for i, o in enumerate(out):
         if i in refused:
             assert o["state"] == "refused" and o["list_id"] is None, o
@@ -50,6 +55,7 @@ def test_limits_hold_only_the_offending_lists(client, db):  # type: ignore[no-un
     assert "长度 51" in by_rule[11]["QC029"]["message"] and "50" in by_rule[11]["QC029"]["message"]
     assert "\\x00" in by_rule[13]["QC030"]["value"]
     set_scope(db, SYSTEM_SCOPE)
+    assert "QC030" in {f["rule_id"] for f in out[23]["findings"]}
     stored = db.scalar(select(func.count()).select_from(SettlementList))
     assert stored == 97  # refused keys are not stored, on either database
     longest = db.scalar(select(func.max(func.length(SettlementList.setl_id))))

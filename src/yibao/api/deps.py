@@ -4,7 +4,8 @@ The request/transaction model (ADR 0009):
 
 1. :func:`receive_body` reads the whole body (and parses a form) on the event loop
    **before** any database work, within the size limits of
-   :mod:`yibao.api.limits`.
+   :mod:`yibao.api.limits`, and refuses text no database stores (NUL, lone
+   surrogates) in it, the query and the path.
 2. Handlers are plain ``def`` functions: FastAPI runs them, and :func:`get_db`,
    in worker threads, so no database call ever blocks the event loop and no
    transaction is held across an ``await``.
@@ -36,7 +37,7 @@ from yibao.accounts.scoping import set_scope
 from yibao.accounts.service import actor_of, scope_of, user_for_token
 from yibao.accounts.sessions import SESSION_KEY, active_session
 from yibao.api import touch
-from yibao.api.limits import check_rate, read_body
+from yibao.api.limits import check_rate, check_text_input, read_body
 from yibao.audit.service import Actor
 from yibao.db.session import reader
 from yibao.kit.errors import Forbidden, Unauthorized
@@ -83,12 +84,14 @@ class Received:
 
 async def receive_body(request: Request) -> AsyncIterator[Received]:
     """Read the body (bounded) and, for a form, parse it — on the event loop, before
-    any database work (every :data:`Db` depends on this); then wait on the event loop
+    any database work (every :data:`Db` depends on this); refuse NUL and lone
+    surrogates (:func:`~yibao.api.limits.check_text_input`); then wait on the event loop
     for a turn at the gates (:class:`~yibao.api.limits.Gate`: writers first at the
     write gate, then every request at the request gate), held until the handler has
     committed."""
     state = request.app.state
     if request.method in SAFE_METHODS:
+        check_text_input(request, None, b"")
         async with state.request_gate.slot():
             yield Received(b"", None)
         return
@@ -96,6 +99,7 @@ async def receive_body(request: Request) -> AsyncIterator[Received]:
         received = Received(b"", await request.form())
     else:
         received = Received(await read_body(request), None)
+    check_text_input(request, received.form, received.raw)
     async with state.write_gate.slot(), state.request_gate.slot():
         yield received
 

@@ -8,6 +8,13 @@ bad input, never an internal name.
   JSON shape with a Chinese message.
 * A lock wait that ran out (SQLite busy, PostgreSQL ``lock_timeout``) → 503 "busy,
   try again" with ``Retry-After``; nothing was written.
+* A value the database refused (a number beyond its integer, a text longer than its
+  column …: SQLAlchemy ``DataError``, psycopg's ``DataError`` from a bulk ``COPY``,
+  SQLite's integer ``OverflowError``) → 422
+  ``db_value_rejected``, logged as a warning with a reference.  This is a safety net
+  only: request values are bounded where they are declared (:mod:`yibao.kit.bounds`),
+  and the API fuzz test counts every answer of the net as a finding.
+  ``IntegrityError`` (a constraint) is not in it: that stays a conflict or a bug.
 * Anything else → 500 with a reference number that is also in the log.
 """
 
@@ -17,14 +24,16 @@ import logging
 import secrets
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DBAPIError, OperationalError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from yibao.kit.errors import Busy, DomainError, TooManyRequests, Unauthorized
+from yibao.kit.errors import Busy, DomainError, TooManyRequests, Unauthorized, ValidationFailed
 
 log = logging.getLogger("yibao.errors")
 
@@ -90,6 +99,42 @@ VALIDATION_TEXT = {
 LOCATION = {"body": "请求体", "query": "查询参数", "path": "路径参数", "header": "请求头"}
 
 
+class FieldErrorOut(BaseModel):
+    field: str = Field(description="字段")
+    message: str = Field(description="该字段的问题（中文）")
+
+
+class ErrorBodyOut(BaseModel):
+    code: str = Field(description="错误代码，如 validation_failed、not_found、forbidden")
+    message: str = Field(description="说明（中文，附英文摘要）")
+    field: str | None = Field(None, description="出错的字段（若有）")
+    details: list[FieldErrorOut] | None = Field(None, description="逐字段的问题（若有）")
+
+
+class ErrorOut(BaseModel):
+    """Every error of the JSON API has this shape."""
+
+    error: ErrorBodyOut
+
+
+#: the error answers every operation of the JSON API may give (documented in its
+#: OpenAPI instead of FastAPI's default 422 shape, which this API never sends)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": HTTP_MESSAGES.get(status, text)}
+    for status, text in (
+        (400, ""),
+        (401, ""),
+        (403, ""),
+        (404, ""),
+        (409, "与当前状态冲突 / conflict"),
+        (413, ""),
+        (422, ""),
+        (429, ""),
+        (503, "系统繁忙，请稍后重试 / busy, retry"),
+    )
+}
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in LOCATION:
@@ -122,8 +167,10 @@ def _wants_html(request: Request) -> bool:
     )
 
 
-def _json(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message, "field": None}
+def _json(
+    status: int, code: str, message: str, field: str | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message, "field": field}
     body.update(extra)
     return JSONResponse(status_code=status, content={"error": body})
 
@@ -170,7 +217,8 @@ def install(app: FastAPI) -> None:
             from yibao.web.render import render_error
 
             return render_error(request, ValidationFailed(message))
-        return _json(422, "validation_failed", message, details=details)
+        field = details[0]["field"] if details else None
+        return _json(422, "validation_failed", message, field=field, details=details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -190,6 +238,18 @@ def install(app: FastAPI) -> None:
     async def _db_error(request: Request, exc: DBAPIError) -> Response:
         if _busy(exc):
             return await _domain_error(request, _busy_error())
+        if isinstance(exc, DataError):
+            return await _domain_error(request, _value_rejected(request, exc))
+        return _server_error(exc)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _copy_data_error(request: Request, exc: psycopg.DataError) -> Response:
+        return await _domain_error(request, _value_rejected(request, exc))
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        if SQLITE_OVERFLOW in str(exc):
+            return await _domain_error(request, _value_rejected(request, exc))
         return _server_error(exc)
 
     @app.exception_handler(PoolTimeout)
@@ -199,6 +259,27 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
         return _server_error(exc)
+
+
+#: what pysqlite says of an int beyond 64 bits
+SQLITE_OVERFLOW = "too large to convert to SQLite INTEGER"
+
+
+def _value_rejected(request: Request, exc: BaseException) -> ValidationFailed:
+    """The safety net's answer: the database refused a value the request carried."""
+    ref = secrets.token_hex(4)
+    log.warning(
+        "value refused by the database ref=%s %s %s: the request model should bound it",
+        ref,
+        request.method,
+        request.url.path,
+        exc_info=exc,
+    )
+    return ValidationFailed(
+        f"请求中的数值或文本超出数据库允许的范围（数字过大、文本过长或含有不允许的字符），"
+        f"本次请求未做任何修改（参考编号 {ref}）/ value refused by the database",
+        code="db_value_rejected",
+    )
 
 
 def _busy_error() -> Busy:

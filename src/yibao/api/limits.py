@@ -5,7 +5,11 @@
   multipart uploads) with 413 — at once when ``Content-Length`` says so, otherwise as
   soon as the streamed body passes the limit — so a 100 MB body never reaches memory.
 * :func:`parse_json` turns a body into Python objects, with a clear Chinese 4xx for
-  bad text, nesting deeper than the decoder allows and lone surrogates.
+  bad text, nesting deeper than the decoder allows, lone surrogates and NUL.
+* :func:`check_text_input` refuses text that no database stores before any handler
+  runs: NUL (``\x00``, which PostgreSQL refuses in every text) in a query, a path, a
+  form field or a JSON body, and lone UTF-16 surrogates (``"\ud800"``, which no UTF-8
+  driver can encode) in a JSON body — 422 naming the parameter.
 * :class:`Gate`: admission on the event loop, before a request takes a thread or a
   database connection — at most as many requests as pooled connections, and at most
   ``YIBAO_WRITE_CONCURRENCY`` writers, so pages and reads always find a free thread
@@ -28,6 +32,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Request
+from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yibao.kit.errors import Busy, TooLarge, TooManyRequests, ValidationFailed
@@ -112,9 +117,11 @@ async def read_body(request: Request) -> bytes:
     return await request.body()
 
 
-def parse_json(raw: bytes, field: str = "body") -> Any:
-    """JSON text → Python objects; a clear 4xx for bad text, deep nesting or lone
-    surrogates (which no database can store)."""
+def parse_json(raw: bytes, field: str = "body", *, text_checked_per_item: bool = False) -> Any:
+    """JSON text → Python objects; a clear 4xx for bad text, deep nesting, lone
+    surrogates and NUL (which no database can store) — unless the caller checks the
+    strings of each item itself (``text_checked_per_item``: settlement-list intake
+    holds only the list with such a value, QC030)."""
     try:
         text = raw.decode("utf-8")
         value = json.loads(text)
@@ -131,18 +138,86 @@ def parse_json(raw: bytes, field: str = "body") -> Any:
         raise ValidationFailed(
             "请求体 JSON 嵌套过深 / JSON nested too deeply", field=field
         ) from None
-    if "\\u" in text and _LONE_SURROGATE.search(text):
-        raise ValidationFailed(
-            "请求体含有无效的 Unicode 代理字符（\\uD800–\\uDFFF 未成对）/ lone surrogate in JSON",
-            field=field,
-        )
+    if not text_checked_per_item:
+        _check_json_escapes(text, field)
     return value
 
 
-_LONE_SURROGATE = re.compile(
-    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+#: a \u escape of NUL or of a surrogate: only then is a body scanned escape by escape
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+#: one escape sequence of a JSON string (so "\\\\u0000" is a backslash and "u0000")
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+
+NUL_JSON = "请求体含有 NUL 控制字符（\\u0000），文本中不允许 / NUL character in JSON"
+SURROGATE_JSON = (
+    "请求体含有无效的 Unicode 代理字符（\\uD800–\\uDFFF 未成对）/ lone surrogate in JSON"
 )
+
+
+def json_escape_problem(text: str) -> str | None:
+    """The Chinese reason why the strings of JSON ``text`` cannot be stored — an escaped
+    NUL or a lone UTF-16 surrogate — or None.  Exact (escaped backslashes are skipped)
+    and cheap: only a text with such an escape at all is scanned escape by escape."""
+    if "\\u" not in text or _SUSPECT_ESCAPE.search(text) is None:
+        return None
+    high_ends = -1  # where the escape of a high surrogate ended, waiting for its pair
+    for m in _ESCAPE.finditer(text):
+        hex4 = m.group(1)
+        point = int(hex4, 16) if hex4 else -1
+        if high_ends >= 0:
+            if m.start() == high_ends and 0xDC00 <= point <= 0xDFFF:
+                high_ends = -1
+                continue
+            return SURROGATE_JSON
+        if point == 0:
+            return NUL_JSON
+        if 0xD800 <= point <= 0xDBFF:
+            high_ends = m.end()
+        elif 0xDC00 <= point <= 0xDFFF:
+            return SURROGATE_JSON
+    return SURROGATE_JSON if high_ends >= 0 else None
+
+
+def _check_json_escapes(text: str, field: str = "body") -> None:
+    problem = json_escape_problem(text)
+    if problem is not None:
+        raise ValidationFailed(problem, field=field)
+
+
+def _nul(where: str, name: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{where} {name}：不能含有 NUL 控制字符（\\x00）/ NUL character not allowed", field=name
+    )
+
+
+def checks_text_per_item(endpoint: Any) -> Any:
+    """Mark an endpoint whose JSON body is a batch it checks item by item: NUL or a
+    lone surrogate in one item is that item's finding, not a refusal of the batch."""
+    endpoint.yibao_checks_text_per_item = True
+    return endpoint
+
+
+def _per_item(request: Request) -> bool:
+    route = request.scope.get("route")
+    return bool(getattr(getattr(route, "endpoint", None), "yibao_checks_text_per_item", False))
+
+
+def check_text_input(request: Request, form: FormData | None, raw: bytes) -> None:
+    """Refuse, before any database work, text that no database stores: NUL in the
+    query, the path, a form field or a JSON body; lone surrogates in a JSON body (query,
+    path and form text are decoded from UTF-8 and cannot carry them)."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise _nul("查询参数", name.replace("\x00", "\\x00"))
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise _nul("路径参数", name)
+    if form is not None:
+        for name, item in form.multi_items():
+            if "\x00" in name or (isinstance(item, str) and "\x00" in item):
+                raise _nul("表单字段", name.replace("\x00", "\\x00"))
+    if raw and b"\\u" in raw and not _per_item(request):
+        _check_json_escapes(raw.decode("utf-8", errors="replace"))
 
 
 class Gate:

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends
 
 from yibao.accounts.endpoints import router as accounts_router
 from yibao.api.deps import check_csrf
+from yibao.api.errors import ERROR_RESPONSES
 from yibao.cases.endpoints import router as cases_router
 from yibao.grouping.endpoints import router as grouping_router
 from yibao.jobs.endpoints import router as jobs_router
@@ -14,7 +15,7 @@ from yibao.settlement.review_endpoints import router as settlement_review_router
 from yibao.settlement.special_endpoints import router as settlement_special_router
 from yibao.settlement.statements_endpoints import router as settlement_statements_router
 
-router = APIRouter(dependencies=[Depends(check_csrf)])
+router = APIRouter(dependencies=[Depends(check_csrf)], responses=ERROR_RESPONSES)
 router.include_router(accounts_router)
 router.include_router(cases_router)
 router.include_router(regions_router)

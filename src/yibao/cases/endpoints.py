@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
 from yibao.cases import repository
 from yibao.cases.schemas import CaseDetail, CasePage, CaseSummary, FeeItem
+from yibao.kit.bounds import Day, DbId, PageNo, PageSize, Year
 from yibao.kit.paging import clamp_page
 
 router = APIRouter(prefix="/api/cases", tags=["cases 结算清单"])
@@ -19,12 +18,12 @@ router = APIRouter(prefix="/api/cases", tags=["cases 结算清单"])
 def list_cases(
     db: Db,
     request: Request,
-    page: int = Query(1, ge=1),
-    size: int = Query(50, ge=1, le=500),
+    page: PageNo = 1,
+    size: PageSize = 50,
     hospital: str | None = None,
-    year: int | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    year: Year | None = None,
+    date_from: Day | None = None,
+    date_to: Day | None = None,
     insutype: str | None = None,
     principal_dx: str | None = None,
     q: str | None = None,
@@ -57,7 +56,7 @@ def list_cases(
 
 
 @router.get("/{case_id}", response_model=CaseDetail, dependencies=[require(Permission.VIEW_CASES)])
-def get_case(case_id: int, db: Db) -> CaseDetail:
+def get_case(case_id: DbId, db: Db) -> CaseDetail:
     case = repository.get_case(db, case_id)
     data = {k: getattr(case, k) for k in CaseDetail.model_fields if k != "fees"}
     data["fees"] = [FeeItem(code=c, name=n, amount=a) for c, n, a in case.fee_items()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -52,12 +53,12 @@ class CaseFilter:
         if self.principal_dx:
             # a prefix as a code range, so the index on case_diagnoses.code is used
             prefix = self.principal_dx
-            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
             principal = select(CaseDiagnosis.case_id).where(
-                CaseDiagnosis.is_principal.is_(True),
-                CaseDiagnosis.code >= prefix,
-                CaseDiagnosis.code < upper,
+                CaseDiagnosis.is_principal.is_(True), CaseDiagnosis.code >= prefix
             )
+            if prefix[-1] != chr(sys.maxunicode):  # the last code point has no successor
+                upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+                principal = principal.where(CaseDiagnosis.code < upper)
             stmt = stmt.where(Case.id.in_(principal))
         if self.q:
             term = self.q.strip()

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
+from yibao.api.openapi import CSV, PARQUET, XLSX, file_answers
 from yibao.cases import repository as cases_repo
 from yibao.engines.grouper import PlanRegistry
 from yibao.grouping import tasks  # noqa: F401  (registers the job kinds)
@@ -33,6 +34,7 @@ from yibao.grouping.service import (
 from yibao.jobs.endpoints import runner_of
 from yibao.jobs.models import Job
 from yibao.jobs.service import do_submit_job
+from yibao.kit.bounds import DbId
 from yibao.kit.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/grouping", tags=["grouping 分组"])
@@ -88,7 +90,7 @@ def group(request: Request, _user=GROUP, body: Any = Body(...)) -> GroupOut:
 
 @router.get("/cases/{case_id}", response_model=StoredCaseGroupOut)
 def group_stored_case(
-    case_id: int, request: Request, db: Db, plan: str | None = None, _user=GROUP
+    case_id: DbId, request: Request, db: Db, plan: str | None = None, _user=GROUP
 ) -> StoredCaseGroupOut:
     """Pre-group a stored case (in your scope) with its trace, and its stored results."""
     case = cases_repo.get_case(db, case_id)
@@ -110,7 +112,13 @@ def group_stored_case(
     return StoredCaseGroupOut.model_validate({**payload, "stored": stored})
 
 
-@router.post("/batch", responses={202: {"model": JobAccepted}})
+@router.post(
+    "/batch",
+    responses={
+        **file_answers(CSV, XLSX, PARQUET, json=False, description="分组结果文件"),
+        202: {"model": JobAccepted},
+    },
+)
 def group_file(
     request: Request,
     db: Db,

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from yibao.kit.bounds import DbId, Year
 from yibao.kit.errors import ValidationFailed
 
 #: field → (Chinese label, description) in form order
@@ -312,10 +313,12 @@ class StoredCaseGroupOut(GroupOut):
 
 
 class RegroupIn(BaseModel):
-    plan: str | None = Field(None, description="分组方案；不填则按每例出院日期选方案")
-    year: int | None = Field(None, ge=1990, le=2100, description="出院年度")
-    hospital: str | None = Field(None, description="医疗机构编码（医保局用户）")
-    case_ids: list[int] | None = Field(None, max_length=100_000, description="结算清单 id 列表")
+    plan: str | None = Field(
+        None, max_length=40, description="分组方案；不填则按每例出院日期选方案"
+    )
+    year: Year | None = Field(None, description="出院年度")
+    hospital: str | None = Field(None, max_length=12, description="医疗机构编码（医保局用户）")
+    case_ids: list[DbId] | None = Field(None, max_length=100_000, description="结算清单 id 列表")
 
 
 class JobAccepted(BaseModel):

@@ -13,9 +13,11 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from yibao.api.deps import CurrentUser, Db
+from yibao.api.openapi import CSV, JSON, PARQUET, XLSX, file_answers
 from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner, kind_label
 from yibao.jobs.service import get_job
+from yibao.kit.bounds import DbId
 from yibao.kit.errors import Conflict, NotFound
 
 MEDIA_TYPES = {
@@ -113,12 +115,15 @@ def job_view(job: Job, runner: JobRunner) -> JobOut:
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def job_status(job_id: int, request: Request, db: Db, _user: CurrentUser) -> JobOut:
+def job_status(job_id: DbId, request: Request, db: Db, _user: CurrentUser) -> JobOut:
     return job_view(get_job(db, job_id), runner_of(request))
 
 
-@router.get("/{job_id}/result")
-def job_result(job_id: int, request: Request, db: Db, _user: CurrentUser) -> FileResponse:
+@router.get(
+    "/{job_id}/result",
+    responses=file_answers(CSV, XLSX, PARQUET, JSON, json=False, description="任务结果文件"),
+)
+def job_result(job_id: DbId, request: Request, db: Db, _user: CurrentUser) -> FileResponse:
     job = get_job(db, job_id)
     if job.status != "succeeded":
         raise Conflict(f"任务 {job_id} 尚未完成（{job.status_label}），没有结果文件")

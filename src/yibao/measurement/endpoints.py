@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import io
-from datetime import date
-from decimal import Decimal
 from typing import Any, Literal
 
 import polars as pl
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -16,9 +14,11 @@ from sqlalchemy import select
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
+from yibao.api.openapi import CSV, XLSX, file_answers
 from yibao.engines.grouper import PlanRegistry
 from yibao.grouping.plans import plan_registry
 from yibao.jobs.endpoints import runner_of
+from yibao.kit.bounds import INT4_MAX, Day, DbId, Number, Year
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.exports import csv_safe, write_xlsx
 from yibao.measurement import service as svc
@@ -61,7 +61,7 @@ def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
         write_xlsx(frame, buf, worksheet=name[:31])
         return Response(
             buf.getvalue(),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            media_type=XLSX,
             headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
         )
     return JSONResponse(svc._jsonable(frame.to_dicts()))
@@ -75,8 +75,8 @@ Fmt = Literal["json", "csv", "xlsx"]
 
 class RunCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    plan_id: str = "chs-drg-1.1"
-    years: list[int] = Field(min_length=1, max_length=10)
+    plan_id: str = Field("chs-drg-1.1", max_length=40)
+    years: list[Year] = Field(min_length=1, max_length=10)
     exclusions: dict[str, Any] = {}
     trim: dict[str, Any] = {}
     weights: dict[str, Any] = {}
@@ -131,13 +131,13 @@ def list_runs(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
 
 
 @router.get("/runs/{run_id}")
-def get_run(run_id: int, db: Db, user: User = ANALYST) -> dict[str, Any]:
+def get_run(run_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
     return run_out(db, svc.get_run(db, run_id, region_of(user)))
 
 
-@router.get("/runs/{run_id}/weights")
+@router.get("/runs/{run_id}/weights", responses=file_answers(CSV, XLSX))
 def run_weights(
-    run_id: int,
+    run_id: DbId,
     db: Db,
     user: User = ANALYST,
     mdc: str | None = None,
@@ -153,9 +153,9 @@ def run_weights(
     return table_response(frame, format, f"run{run.id}_weights")
 
 
-@router.get("/runs/{run_id}/fences")
+@router.get("/runs/{run_id}/fences", responses=file_answers(CSV, XLSX))
 def run_fences(
-    run_id: int,
+    run_id: DbId,
     db: Db,
     user: User = ANALYST,
     drg: str | None = None,
@@ -178,9 +178,9 @@ def run_fences(
 
 
 class WeightPlanCreate(BaseModel):
-    run_id: int
+    run_id: DbId
     code: str = Field(min_length=1, max_length=40)
-    name: str = ""
+    name: str = Field("", max_length=100)
     adjustments: dict[str, Any] = {}
 
 
@@ -232,13 +232,13 @@ def list_weight_plans(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
 
 
 @router.get("/weight-plans/{plan_id}")
-def get_weight_plan(plan_id: int, db: Db, user: User = ANALYST) -> dict[str, Any]:
+def get_weight_plan(plan_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
     return wp_out(svc.get_weight_plan(db, plan_id, region_of(user)))
 
 
-@router.get("/weight-plans/{plan_id}/items")
+@router.get("/weight-plans/{plan_id}/items", responses=file_answers(CSV, XLSX))
 def weight_plan_items(
-    plan_id: int,
+    plan_id: DbId,
     db: Db,
     user: User = ANALYST,
     format: Fmt = "json",
@@ -251,7 +251,7 @@ def weight_plan_items(
 
 @router.patch("/weight-plans/{plan_id}")
 def update_weight_plan(
-    plan_id: int, body: WeightPlanUpdate, request: Request, db: Db, user: User = ANALYST
+    plan_id: DbId, body: WeightPlanUpdate, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
     plan = svc.get_weight_plan(db, plan_id, region_of(user))
     svc.do_update_weight_plan(
@@ -262,7 +262,7 @@ def update_weight_plan(
 
 @router.post("/weight-plans/{plan_id}/{action}")
 def transition_weight_plan(
-    plan_id: int, action: str, request: Request, db: Db, user: User = ANALYST
+    plan_id: DbId, action: str, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
     plan = svc.get_weight_plan(db, plan_id, region_of(user))
     svc.do_transition_weight_plan(db, plan, action, actor=request_actor(request, user))
@@ -273,14 +273,14 @@ def transition_weight_plan(
 
 
 class RatePlanCreate(BaseModel):
-    weight_plan_id: int
-    name: str = ""
-    volume_year: int
+    weight_plan_id: DbId
+    name: str = Field("", max_length=100)
+    volume_year: Year
     params: dict[str, Any] = {}
 
 
 class RatesSet(BaseModel):
-    level_rates: dict[str, Decimal]
+    level_rates: dict[str, Number]
 
 
 def rp_out(row: RatePlanRow) -> dict[str, Any]:
@@ -316,13 +316,13 @@ def create_rate_plan(
 
 
 @router.get("/rate-plans/{plan_id}")
-def get_rate_plan(plan_id: int, db: Db, user: User = ANALYST) -> dict[str, Any]:
+def get_rate_plan(plan_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
     return rp_out(svc.get_rate_plan(db, plan_id, region_of(user)))
 
 
 @router.put("/rate-plans/{plan_id}/rates")
 def set_rates(
-    plan_id: int, body: RatesSet, request: Request, db: Db, user: User = ANALYST
+    plan_id: DbId, body: RatesSet, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
     row = svc.get_rate_plan(db, plan_id, region_of(user))
     svc.do_set_rates(db, row, body.level_rates, actor=request_actor(request, user))
@@ -333,10 +333,10 @@ def set_rates(
 
 
 class SimulationCreate(BaseModel):
-    weight_plan_id: int
-    rate_plan_id: int
-    year: int
-    name: str = ""
+    weight_plan_id: DbId
+    rate_plan_id: DbId
+    year: Year
+    name: str = Field("", max_length=100)
     params: dict[str, Any] = {}
     solve_budget: bool = False
 
@@ -381,17 +381,23 @@ def create_simulation(
 
 
 @router.get("/simulations/{sim_id}")
-def get_simulation(sim_id: int, db: Db, user: User = ANALYST) -> dict[str, Any]:
+def get_simulation(sim_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
     return sim_out(svc.get_simulation(db, sim_id, region_of(user)))
 
 
 @router.get("/simulations")
-def compare_simulations(db: Db, ids: str, user: User = ANALYST) -> dict[str, Any]:
+def compare_simulations(
+    db: Db,
+    ids: str = Query(max_length=200, description="方案编号，逗号分隔，如 1,2,3"),
+    user: User = ANALYST,
+) -> dict[str, Any]:
     """Side-by-side totals and level figures of several scenarios (``ids=1,2,3``)."""
     try:
         wanted = [int(x) for x in ids.split(",") if x.strip()]
     except ValueError:
         raise ValidationFailed(f"ids：应为逗号分隔的编号（收到 {ids!r}）", field="ids") from None
+    if not all(1 <= i <= INT4_MAX for i in wanted):
+        raise ValidationFailed(f"ids：编号应在 1 到 {INT4_MAX} 之间（收到 {ids!r}）", field="ids")
     sims = [svc.get_simulation(db, i, region_of(user)) for i in wanted]
     return {
         "scenarios": [
@@ -416,8 +422,8 @@ def compare_simulations(db: Db, ids: str, user: User = ANALYST) -> dict[str, Any
 def indices(
     request: Request,
     db: Db,
-    weight_plan_id: int,
-    year: int,
+    weight_plan_id: DbId,
+    year: Year,
     user: User = ANALYST,
     by: Literal["hospital", "department"] = "hospital",
     format: Fmt = "json",
@@ -439,11 +445,11 @@ def indices(
 
 
 class StandardsPublish(BaseModel):
-    weight_plan_id: int
-    rate_plan_id: int
-    valid_from: date
-    valid_to: date | None = None
-    name: str = ""
+    weight_plan_id: DbId
+    rate_plan_id: DbId
+    valid_from: Day
+    valid_to: Day | None = None
+    name: str = Field("", max_length=100)
 
 
 def std_out(row: PaymentStandardSet) -> dict[str, Any]:
@@ -488,10 +494,10 @@ def import_standards(
     db: Db,
     user: User = ANALYST,
     file: UploadFile = File(...),
-    plan_id: str = Form("chs-drg-1.1"),
-    valid_from: date = Form(...),
-    valid_to: date | None = Form(None),
-    name: str = Form(""),
+    plan_id: str = Form("chs-drg-1.1", max_length=40),
+    valid_from: Day = Form(...),
+    valid_to: Day | None = Form(None),
+    name: str = Form("", max_length=100),
 ) -> dict[str, Any]:
     row = workflows.import_standards(
         db,
@@ -518,9 +524,9 @@ def list_standards(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
     return [std_out(r) for r in rows]
 
 
-@router.get("/standards/{set_id}")
+@router.get("/standards/{set_id}", responses=file_answers(CSV, XLSX))
 def get_standards(
-    set_id: int,
+    set_id: DbId,
     db: Db,
     user: User = ANALYST,
     format: Fmt = "json",

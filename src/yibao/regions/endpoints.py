@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
+from yibao.kit.bounds import PageNo, PageSize
 from yibao.regions import repository
 
 router = APIRouter(prefix="/api/hospitals", tags=["hospitals 医疗机构"])
@@ -34,8 +35,8 @@ def list_hospitals(
     district: str | None = None,
     level: str | None = None,
     q: str | None = None,
-    page: int = Query(1, ge=1),
-    size: int = Query(50, ge=1, le=500),
+    page: PageNo = 1,
+    size: PageSize = 50,
 ) -> HospitalPage:
     res = repository.list_hospitals(db, district=district, level=level, q=q, page=page, size=size)
     return HospitalPage(

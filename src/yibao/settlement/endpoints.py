@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Body, Db, request_actor, require
-from yibao.api.limits import parse_json
+from yibao.api.limits import checks_text_per_item, parse_json
 from yibao.grouping.plans import plan_registry
+from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.errors import NotFound
 from yibao.kit.paging import clamp_page
 from yibao.kit.tables import table_limits
@@ -42,9 +43,12 @@ def _intake(
 
 
 @router.post("/lists")
+@checks_text_per_item
 def submit_lists(request: Request, body: Body, db: Db, user: User = SUBMIT) -> dict[str, Any]:
     """4101A 结算清单上传 (JSON)：每份清单返回状态、质控问题、分组与支付。"""
-    return _intake(request, db, user, list_messages(parse_json(body.raw)), "api")
+    return _intake(
+        request, db, user, list_messages(parse_json(body.raw, text_checked_per_item=True)), "api"
+    )
 
 
 @router.post("/lists/upload")
@@ -78,8 +82,8 @@ def list_lists(
     user: User = VIEW,
     state: str | None = None,
     hospital: str | None = None,
-    page: int = 1,
-    size: int = 50,
+    page: PageNo = 1,
+    size: PageSize = 50,
 ) -> dict[str, Any]:
     page, size = clamp_page(page, size)
     stmt = select(SettlementList)
@@ -93,7 +97,7 @@ def list_lists(
 
 
 @router.get("/lists/{list_id}")
-def get_list(list_id: int, db: Db, user: User = VIEW) -> dict[str, Any]:
+def get_list(list_id: DbId, db: Db, user: User = VIEW) -> dict[str, Any]:
     row = db.scalar(select(SettlementList).where(SettlementList.id == list_id))
     if row is None:
         raise NotFound(f"结算清单 {list_id} 不存在 / not found")

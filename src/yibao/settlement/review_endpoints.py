@@ -22,10 +22,11 @@ from yibao.accounts.roles import Permission
 from yibao.accounts.scoping import get_scope
 from yibao.api.deps import Db, request_actor, require
 from yibao.jobs.endpoints import runner_of
+from yibao.kit.bounds import DbId, PageNo, PageSize, Year
 from yibao.kit.errors import Forbidden, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.settlement import tasks
-from yibao.settlement.confirm import batch_summary, remaining_count
+from yibao.settlement.confirm import MAX_CHUNK, batch_summary, remaining_count
 from yibao.settlement.history import list_history
 from yibao.settlement.models import (
     SettlementConfirmation,
@@ -82,14 +83,16 @@ class FilterIn(BaseModel):
 
 
 class BulkIn(BaseModel):
-    ids: list[int] | None = Field(None, description="清单 id 列表")
+    ids: list[DbId] | None = Field(None, description="清单 id 列表")
     filter: FilterIn | None = Field(None, description="或：按审核队列的筛选条件")
     reason: str | None = None
 
 
 class ConfirmIn(BaseModel):
     region: str | None = Field(None, description="区划；不填为本人所在区划")
-    chunk_size: int | None = Field(None, description="每个事务确认的清单数（默认 500）")
+    chunk_size: int | None = Field(
+        None, ge=1, le=MAX_CHUNK, description=f"每个事务确认的清单数（默认 500，最多 {MAX_CHUNK}）"
+    )
 
 
 def _states(value: str | None) -> tuple[str, ...]:
@@ -109,8 +112,8 @@ def queue(
     state: str | None = Query(None, description="状态，逗号分隔；默认 priced,under_review；all"),
     has_warnings: bool | None = Query(None, description="是否有质控提示"),
     period: str | None = Query(None, description="出院年月 YYYY-MM"),
-    page: int = 1,
-    size: int = 50,
+    page: PageNo = 1,
+    size: PageSize = 50,
 ) -> dict[str, Any]:
     """审核队列：按医疗机构、DRG、支付类别、状态、质控提示、出院年月筛选，分页。"""
     page, size = clamp_page(page, size)
@@ -138,7 +141,7 @@ def _decision(db: Db, list_id: int, state: str) -> dict[str, Any]:
 
 
 @review_router.post("/{list_id}/start")
-def start(list_id: int, request: Request, db: Db, user: User = REVIEW) -> dict[str, Any]:
+def start(list_id: DbId, request: Request, db: Db, user: User = REVIEW) -> dict[str, Any]:
     """提交审核（已计价 → 审核中）。"""
     state = do_start_review(db, list_id, user_role=user.role, actor=request_actor(request, user))
     return _decision(db, list_id, state)
@@ -146,7 +149,7 @@ def start(list_id: int, request: Request, db: Db, user: User = REVIEW) -> dict[s
 
 @review_router.post("/{list_id}/approve")
 def approve(
-    list_id: int, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
+    list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
 ) -> dict[str, Any]:
     """审核通过。"""
     state = do_approve_list(
@@ -161,7 +164,7 @@ def approve(
 
 @review_router.post("/{list_id}/return")
 def return_list(
-    list_id: int, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
+    list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
 ) -> dict[str, Any]:
     """退回医院（必须填写原因）。"""
     state = do_return_list(
@@ -176,7 +179,7 @@ def return_list(
 
 @review_router.post("/{list_id}/adjust")
 def adjust(
-    list_id: int, request: Request, db: Db, body: AdjustIn | None = None, user: User = REVIEW
+    list_id: DbId, request: Request, db: Db, body: AdjustIn | None = None, user: User = REVIEW
 ) -> dict[str, Any]:
     """调整扣减：填写原因和调整后的 DRG 支付金额（原计价保留）。"""
     body = body or AdjustIn(reason=None, drg_payment=None)
@@ -220,7 +223,7 @@ def bulk_approve(body: BulkIn, request: Request, db: Db, user: User = REVIEW) ->
 
 
 @lists_router.get("/{list_id}/history")
-def history(list_id: int, db: Db, user: User = VIEW) -> dict[str, Any]:
+def history(list_id: DbId, db: Db, user: User = VIEW) -> dict[str, Any]:
     """清单状态历史：接收的版本、审核 / 退回 / 调整 / 确认，以及退回或调整的原因。"""
     return list_history(db, list_id)
 
@@ -241,7 +244,7 @@ def _region(db: Db, user: User, region: str | None) -> str:
 
 @periods_router.get("")
 def periods(
-    db: Db, user: User = REVIEW, region: str | None = None, year: int | None = None
+    db: Db, user: User = REVIEW, region: str | None = None, year: Year | None = None
 ) -> dict[str, Any]:
     """结算期间及其状态（本人辖区内）。"""
     code = _region(db, user, region)
@@ -344,8 +347,8 @@ def confirmations(
     user: User = REVIEW,
     region: str | None = None,
     hospital: str | None = None,
-    page: int = 1,
-    size: int = 50,
+    page: PageNo = 1,
+    size: PageSize = 50,
 ) -> dict[str, Any]:
     """确认结算记录（分页）与合计。"""
     parse_period(period)

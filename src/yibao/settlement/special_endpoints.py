@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
+from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.paging import clamp_page
 from yibao.settlement import special
 from yibao.settlement.models import SettlementList
@@ -53,7 +54,7 @@ def _list_state(db: Db, list_id: int) -> str | None:
 
 @router.post("/lists/{list_id}/special-case")
 def apply_special(
-    list_id: int,
+    list_id: DbId,
     request: Request,
     db: Db,
     user: User = SUBMIT,
@@ -89,8 +90,8 @@ def special_cases(
     status: str | None = None,
     hospital: str | None = None,
     period: str | None = None,
-    page: int = 1,
-    size: int = 50,
+    page: PageNo = 1,
+    size: PageSize = 50,
 ) -> dict[str, Any]:
     """特例单议申请列表（本人辖区 / 本院），按状态、医疗机构、出院年月筛选。"""
     page, size = clamp_page(page, size)
@@ -102,7 +103,7 @@ def special_cases(
 
 @router.post("/special-cases/{special_id}/decide")
 def decide_special(
-    special_id: int, body: SpecialDecisionIn, request: Request, db: Db, user: User = REVIEW
+    special_id: DbId, body: SpecialDecisionIn, request: Request, db: Db, user: User = REVIEW
 ) -> dict[str, Any]:
     """特例单议评审：通过（按项目付费或核定金额，重新计价）或不通过（必须填写原因）。"""
     app = special.do_decide_special_case(
@@ -120,7 +121,7 @@ def decide_special(
 
 @router.post("/lists/{list_id}/appeal")
 def appeal(
-    list_id: int, request: Request, db: Db, body: AppealIn | None = None, user: User = SUBMIT
+    list_id: DbId, request: Request, db: Db, body: AppealIn | None = None, user: User = SUBMIT
 ) -> dict[str, Any]:
     """提出申诉（医疗机构）：对调整扣减或特例单议不通过，在决定后规定天数内。"""
     row = special.do_file_appeal(
@@ -139,8 +140,8 @@ def appeals(
     user: User = VIEW,
     status: str | None = None,
     hospital: str | None = None,
-    page: int = 1,
-    size: int = 50,
+    page: PageNo = 1,
+    size: PageSize = 50,
 ) -> dict[str, Any]:
     """申诉列表（本人辖区 / 本院）。"""
     page, size = clamp_page(page, size)
@@ -150,7 +151,7 @@ def appeals(
 
 @router.post("/appeals/{appeal_id}/decide")
 def decide_appeal(
-    appeal_id: int, body: AppealDecisionIn, request: Request, db: Db, user: User = REVIEW
+    appeal_id: DbId, body: AppealDecisionIn, request: Request, db: Db, user: User = REVIEW
 ) -> dict[str, Any]:
     """申诉处理：申诉成立或驳回（驳回必须填写原因）。"""
     row = special.do_decide_appeal(

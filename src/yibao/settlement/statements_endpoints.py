@@ -26,12 +26,14 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, Role
 from yibao.accounts.scoping import get_scope
 from yibao.api.deps import Db, require
+from yibao.api.openapi import PDF, XLSX, file_answers
 from yibao.engines.settlement.clearing import ClearingResult
 from yibao.engines.settlement.params import (
     ClearingParams,
     StatementParams,
     parse_settlement_params,
 )
+from yibao.kit.bounds import MONEY_MAX, Money, Number, Year, is_tame
 from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.kit.exports import write_xlsx
 from yibao.regions.models import Hospital
@@ -40,7 +42,6 @@ from yibao.settlement.pdf import statement_pdf
 
 VIEW = require(Permission.VIEW_CASES)
 STATEMENT_ROLES = {Role.BUREAU_REVIEWER.value, Role.BUREAU_ADMIN.value}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter(tags=["settlement 结算单与清算"])
 
@@ -89,10 +90,15 @@ def _advances(text: str | None) -> dict[str, Decimal]:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError
-        return {str(k): Decimal(str(v)) for k, v in data.items()}
-    except (ValueError, ArithmeticError):
+        amounts = {str(k): Decimal(str(v)) for k, v in data.items()}
+        if not all(is_tame(a) and abs(a) <= MONEY_MAX for a in amounts.values()):
+            raise ValueError
+        return amounts
+    except (ValueError, ArithmeticError, RecursionError):
         raise ValidationFailed(
-            'advances：已预付金额须为 JSON 对象 {"医院编码": 金额}', field="advances"
+            'advances：已预付金额须为 JSON 对象 {"医院编码": 金额}，金额为数字，'
+            f"绝对值不超过 {MONEY_MAX} 元",
+            field="advances",
         ) from None
 
 
@@ -135,8 +141,8 @@ def statements(
     db: Db,
     user: User = VIEW,
     region: str | None = None,
-    deposit_rate: Decimal | None = None,
-    prepay_share: Decimal | None = None,
+    deposit_rate: Number | None = None,
+    prepay_share: Number | None = None,
     advances: str | None = Query(None, description='{"医院编码": 已预付金额} (JSON)'),
 ) -> dict[str, Any]:
     """各医院月度结算单（医院用户仅本院）。"""
@@ -153,7 +159,11 @@ def statements(
     return {"period": period, "cases": cases.height, "items": _jsonable(frame.to_dicts())}
 
 
-@router.get("/api/settlement/periods/{period}/statements/{hospital}", response_model=None)
+@router.get(
+    "/api/settlement/periods/{period}/statements/{hospital}",
+    response_model=None,
+    responses=file_answers(XLSX, PDF),
+)
 def statement(
     period: str,
     hospital: str,
@@ -161,9 +171,9 @@ def statement(
     user: User = VIEW,
     format: Literal["json", "xlsx", "pdf"] = "json",
     region: str | None = None,
-    deposit_rate: Decimal | None = None,
-    prepay_share: Decimal | None = None,
-    advances: str | None = None,
+    deposit_rate: Number | None = None,
+    prepay_share: Number | None = None,
+    advances: str | None = Query(None, description='{"医院编码": 已预付金额} (JSON)'),
 ) -> Response | dict[str, Any]:
     """一家医院的月度结算单：JSON、Excel（汇总 + 病例明细）或 PDF。"""
     frame, cases = compute_statements(
@@ -199,9 +209,9 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
 
 
 class ClearingIn(BaseModel):
-    budget: Decimal = Field(gt=0, description="年度预算（元）")
+    budget: Money = Field(gt=0, description="年度预算（元）")
     method: Literal["rate", "point"] = "rate"
-    assessment_scores: dict[str, Decimal] = Field(description="医院编码 → 年度考核得分")
+    assessment_scores: dict[str, Number] = Field(description="医院编码 → 年度考核得分")
     region: str | None = None
     params: dict[str, Any] = Field(default_factory=dict, description="其他清算参数")
 
@@ -225,9 +235,11 @@ def clearing_result(db: Db, user: User, year: int, body: ClearingIn) -> Clearing
     )
 
 
-@router.post("/api/settlement/years/{year}/clearing", response_model=None)
+@router.post(
+    "/api/settlement/years/{year}/clearing", response_model=None, responses=file_answers(XLSX)
+)
 def clearing(
-    year: int,
+    year: Year,
     body: ClearingIn,
     db: Db,
     user: User = VIEW,

@@ -211,3 +211,22 @@ def test_clearing_errors() -> None:
     bands = [{"min_score": 60, "share": 1}, {"min_score": 90, "share": 1}]
     with pytest.raises(SettlementError, match="release_bands：各档最低分须从高到低严格递减"):
         parse_settlement_params(ClearingParams, {"release_bands": bands})
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"method": "point", "point_scale": "1e999999999"}, "point_scale：点数倍数须为不超过"),
+        ({"level_coefficients": {"3": "1e999999999"}}, r"level_coefficients\.3：等级系数"),
+        ({"missing_score": "1e999999999"}, "missing_score"),
+        ({"release_bands": [{"min_score": "-1e999999999", "share": 1}]}, "min_score"),
+        ({"deposit_rate": "1e999999999"}, "deposit_rate"),
+    ],
+)
+def test_clearing_params_refuse_numbers_no_computation_survives(
+    params: dict[str, object], message: str
+) -> None:
+    """A positive integer of a billion digits is still a positive integer: every
+    parameter is bounded, and checked without arithmetic that would overflow."""
+    with pytest.raises(SettlementError, match=message):
+        parse_settlement_params(ClearingParams, params)

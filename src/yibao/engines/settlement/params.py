@@ -19,13 +19,33 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from yibao.engines.measure.params import SimulationParams, check_levels, explain
 from yibao.engines.settlement.errors import SettlementError
+from yibao.kit.bounds import is_tame
 
 _P = TypeVar("_P", bound=BaseModel)
 
 
 def _places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
+    """Decimals of ``value`` without trailing zeros (``1.500`` → 1), from its digits
+    alone: ``normalize()`` overflows for ``Decimal("1e999999999")``."""
+    _sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0 or not any(digits):
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - trailing)
+
+
+#: the largest point scale, level coefficient and assessment score a region may set: far
+#: beyond any policy, and small enough that no figure derived from them runs to
+#: billions of digits (``Decimal("1e999999999")`` is a valid positive integer)
+MAX_POINT_SCALE = Decimal(1_000_000)
+MAX_COEFFICIENT = Decimal(100)
+MAX_SCORE = Decimal(1000)
+
+
+def _score(value: Decimal | None, field: str) -> Decimal | None:
+    if value is not None and not (is_tame(value) and abs(value) <= MAX_SCORE):
+        raise ValueError(f"{field}：考核得分须在 -{MAX_SCORE} 到 {MAX_SCORE} 之间（收到 {value}）")
+    return value
 
 
 def _share(value: Decimal, field: str, *, zero: bool = True) -> Decimal:
@@ -173,6 +193,12 @@ class ReleaseBand(_Params):
     def _s(cls, v: Decimal) -> Decimal:
         return _share(v, "share：返还比例")
 
+    @field_validator("min_score")
+    @classmethod
+    def _min(cls, v: Decimal) -> Decimal:
+        _score(v, "min_score：最低分")
+        return v
+
 
 class ClearingParams(_Params):
     """Year-end clearing (年终清算, domain.md §1.3, §1.7, §2.3).
@@ -220,8 +246,10 @@ class ClearingParams(_Params):
     @field_validator("point_scale")
     @classmethod
     def _scale(cls, v: Decimal) -> Decimal:
-        if v <= 0 or _places(v) > 0:
-            raise ValueError(f"point_scale：点数倍数须为正整数（收到 {v}）")
+        if v <= 0 or _places(v) > 0 or v > MAX_POINT_SCALE:
+            raise ValueError(
+                f"point_scale：点数倍数须为不超过 {MAX_POINT_SCALE} 的正整数（收到 {v}）"
+            )
         return v
 
     @field_validator("level_coefficients")
@@ -229,9 +257,10 @@ class ClearingParams(_Params):
     def _coef(cls, v: dict[str, Decimal] | None) -> dict[str, Decimal] | None:
         check_levels(v or {})
         for level, c in (v or {}).items():
-            if c <= 0 or _places(c) > 4:
+            if c <= 0 or _places(c) > 4 or c > MAX_COEFFICIENT:
                 raise ValueError(
-                    f"level_coefficients.{level}：等级系数须大于 0 且最多 4 位小数（收到 {c}）"
+                    f"level_coefficients.{level}：等级系数须大于 0、不超过 {MAX_COEFFICIENT}"
+                    f" 且最多 4 位小数（收到 {c}）"
                 )
         return v
 
@@ -251,6 +280,11 @@ class ClearingParams(_Params):
     @classmethod
     def _deposit(cls, v: Decimal) -> Decimal:
         return _share(v, "deposit_rate：质量保证金比例")
+
+    @field_validator("missing_score")
+    @classmethod
+    def _missing(cls, v: Decimal | None) -> Decimal | None:
+        return _score(v, "missing_score：缺少得分时使用的得分")
 
     @field_validator("release_bands")
     @classmethod

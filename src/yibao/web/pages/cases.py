@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, require
 from yibao.cases import repository
+from yibao.kit.bounds import INT4_MAX, YEAR_MAX, YEAR_MIN, DbId, in_int4
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.regions.repository import districts_under, hospital_choices
@@ -33,9 +34,23 @@ def _int(value: str | None, field: str) -> int | None:
     if not value:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ValidationFailed(f"{field} 必须是整数: {value!r}", field=field) from None
+    if not in_int4(number):
+        raise ValidationFailed(
+            f"{field} 必须是绝对值不超过 {INT4_MAX} 的整数: {value!r}", field=field
+        )
+    return number
+
+
+def _year(value: str | None, field: str = "year") -> int | None:
+    year = _int(value, field)
+    if year is not None and not YEAR_MIN <= year <= YEAR_MAX:
+        raise ValidationFailed(
+            f"{field} 年度应在 {YEAR_MIN} 到 {YEAR_MAX} 之间: {value!r}", field=field
+        )
+    return year
 
 
 def _date(value: str | None, field: str) -> date | None:
@@ -55,7 +70,7 @@ def case_list(request: Request, db: Db, user=VIEW) -> Response:
         hospital_code=qp.get("hospital") or None,
         district=qp.get("district") or None,
         level=qp.get("level") or None,
-        year=_int(qp.get("year"), "year"),
+        year=_year(qp.get("year")),
         date_from=_date(qp.get("date_from"), "date_from"),
         date_to=_date(qp.get("date_to"), "date_to"),
         insutype=qp.get("insutype") or None,
@@ -82,7 +97,7 @@ def case_list(request: Request, db: Db, user=VIEW) -> Response:
 
 
 @router.get("/cases/{case_id}")
-def case_detail(case_id: int, request: Request, db: Db, user=VIEW) -> Response:
+def case_detail(case_id: DbId, request: Request, db: Db, user=VIEW) -> Response:
     from yibao.grouping.plans import STATUS_LABELS
     from yibao.grouping.service import stored_groupings
 

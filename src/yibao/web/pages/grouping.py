@@ -35,7 +35,7 @@ from yibao.jobs.runner import kind_label
 from yibao.jobs.service import do_submit_job, recent_jobs
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.regions.repository import hospital_choices
-from yibao.web.pages.cases import DISCHARGE_WAYS, _int
+from yibao.web.pages.cases import DISCHARGE_WAYS, _int, _year
 from yibao.web.render import render
 
 router = APIRouter()
@@ -192,7 +192,7 @@ def grouping_regroup(
             kind=REGROUP_KIND,
             params={
                 "plan_id": plan_id,
-                "year": _int(year, "year"),
+                "year": _year(year),
                 "hospital": hospital.strip() or None,
                 "case_ids": None,
             },

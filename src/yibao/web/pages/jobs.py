@@ -9,6 +9,7 @@ from yibao.api.deps import CurrentUser, Db
 from yibao.grouping.plans import STATUS_LABELS
 from yibao.jobs.endpoints import job_view, runner_of
 from yibao.jobs.service import get_job
+from yibao.kit.bounds import DbId
 from yibao.web.render import render
 
 router = APIRouter()
@@ -20,10 +21,10 @@ def _ctx(request: Request, db: Db, job_id: int) -> dict[str, object]:
 
 
 @router.get("/jobs/{job_id}")
-def job_page(job_id: int, request: Request, db: Db, _user: CurrentUser) -> Response:
+def job_page(job_id: DbId, request: Request, db: Db, _user: CurrentUser) -> Response:
     return render(request, "jobs/detail.html", _ctx(request, db, job_id))
 
 
 @router.get("/jobs/{job_id}/progress")
-def job_progress(job_id: int, request: Request, db: Db, _user: CurrentUser) -> Response:
+def job_progress(job_id: DbId, request: Request, db: Db, _user: CurrentUser) -> Response:
     return render(request, "jobs/_progress.html", _ctx(request, db, job_id))

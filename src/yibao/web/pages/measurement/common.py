@@ -22,8 +22,10 @@ from yibao.api.deps import check_csrf, require
 from yibao.engines import measure as m
 from yibao.engines.grouper import PlanRegistry
 from yibao.grouping.plans import plan_registry
+from yibao.kit.bounds import INT4_MAX, in_int4, is_tame
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.exports import write_xlsx
+from yibao.kit.paging import page_number
 from yibao.measurement import service as svc
 from yibao.measurement import views
 from yibao.measurement.models import STATUS_LABELS
@@ -144,9 +146,14 @@ def values_of(form: FormData) -> dict[str, Any]:
 
 def as_int(raw: str, field: str, label: str) -> int:
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
-        raise ValidationFailed(f"{label}：必须是整数（收到 {raw!r}）", field=field) from None
+        number = None
+    if number is None or not in_int4(number):
+        raise ValidationFailed(
+            f"{label}：必须是绝对值不超过 {INT4_MAX} 的整数（收到 {raw!r}）", field=field
+        )
+    return number
 
 
 def as_decimal(raw: str, field: str, label: str) -> Decimal:
@@ -154,8 +161,10 @@ def as_decimal(raw: str, field: str, label: str) -> Decimal:
         value = Decimal(raw.replace(",", ""))
     except InvalidOperation:
         value = Decimal("NaN")
-    if not value.is_finite():
-        raise ValidationFailed(f"{label}：必须是数字（收到 {raw!r}）", field=field)
+    if not is_tame(value):
+        raise ValidationFailed(
+            f"{label}：必须是数字，绝对值小于 10^18（收到 {raw!r}）", field=field
+        )
     return value
 
 
@@ -179,8 +188,7 @@ def required_date(raw: str, field: str, label: str) -> date:
 
 
 def page_arg(request: Request, name: str = "page") -> int:
-    raw = request.query_params.get(name) or "1"
-    return int(raw) if raw.isdigit() else 1
+    return page_number(request.query_params.get(name))
 
 
 def xlsx(rows: list[dict[str, Any]] | pl.DataFrame, name: str) -> Response:

@@ -16,6 +16,7 @@ from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.cases.repository import case_years
 from yibao.engines import measure as m
+from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
@@ -138,7 +139,7 @@ def weight_plan_view(request: Request, db: Db, user: User, plan_id: int, **extra
 
 
 @router.get("/weight-plans/{plan_id}")
-def weight_plan_page(plan_id: int, request: Request, db: Db, user: User = MEASURE) -> Response:
+def weight_plan_page(plan_id: DbId, request: Request, db: Db, user: User = MEASURE) -> Response:
     return weight_plan_view(request, db, user, plan_id)
 
 
@@ -184,7 +185,7 @@ def adjustments_of(form: FormData) -> dict[str, Any]:
 
 @router.post("/weight-plans/{plan_id}/adjustments", dependencies=CSRF)
 def update_adjustments(
-    plan_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+    plan_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
 ) -> Response:
     plan = svc.get_weight_plan(db, plan_id, prefix_of(user))
     try:
@@ -210,7 +211,7 @@ def update_adjustments(
 
 @router.post("/weight-plans/{plan_id}/transition", dependencies=CSRF)
 def transition(
-    plan_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+    plan_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
 ) -> Response:
     """审批 / 发布 / 退回草稿 / 停用 (the service checks the state machine)."""
     plan = svc.get_weight_plan(db, plan_id, prefix_of(user))
@@ -256,7 +257,7 @@ def rate_params_of(form: FormData) -> tuple[int, dict[str, Any]]:
 
 @router.post("/weight-plans/{plan_id}/rate-plans", dependencies=CSRF)
 def create_rate_plan(
-    plan_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+    plan_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
 ) -> Response:
     prefix = prefix_of(user)
     plan = svc.get_weight_plan(db, plan_id, prefix)
@@ -329,7 +330,7 @@ def rate_plan_view(request: Request, db: Db, user: User, rate_id: int, **extra: 
 
 
 @router.get("/rate-plans/{rate_id}")
-def rate_plan_page(rate_id: int, request: Request, db: Db, user: User = MEASURE) -> Response:
+def rate_plan_page(rate_id: DbId, request: Request, db: Db, user: User = MEASURE) -> Response:
     return rate_plan_view(request, db, user, rate_id)
 
 
@@ -351,7 +352,7 @@ def level_rates_of(form: FormData) -> dict[str, Decimal]:
 
 @router.post("/rate-plans/{rate_id}/rates", dependencies=CSRF)
 def set_rates(
-    rate_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+    rate_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
 ) -> Response:
     row = svc.get_rate_plan(db, rate_id, prefix_of(user))
     try:
@@ -384,7 +385,7 @@ def sim_params_of(form: FormData) -> tuple[int, dict[str, Any]]:
 
 @router.post("/rate-plans/{rate_id}/simulations", dependencies=CSRF)
 def run_simulation(
-    rate_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+    rate_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
 ) -> Response:
     prefix = prefix_of(user)
     row = svc.get_rate_plan(db, rate_id, prefix)

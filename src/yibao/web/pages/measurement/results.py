@@ -12,6 +12,7 @@ from yibao.accounts.models import User
 from yibao.api.deps import Db, request_actor
 from yibao.cases.repository import case_years
 from yibao.engines import measure as m
+from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
@@ -115,7 +116,7 @@ def sim_names(request: Request, db: Db, sim: Simulation, prefix: str) -> dict[st
 
 
 @router.get("/simulations/{sim_id}")
-def simulation_page(sim_id: int, request: Request, db: Db, user: User = MEASURE) -> Response:
+def simulation_page(sim_id: DbId, request: Request, db: Db, user: User = MEASURE) -> Response:
     prefix = prefix_of(user)
     sim = svc.get_simulation(db, sim_id, prefix)
     plan = svc.get_weight_plan(db, sim.weight_plan_id, prefix)
@@ -164,7 +165,7 @@ def simulation_page(sim_id: int, request: Request, db: Db, user: User = MEASURE)
 
 @router.get("/simulations/{sim_id}/export/{part}")
 def simulation_export(
-    sim_id: int, part: str, request: Request, db: Db, user: User = MEASURE
+    sim_id: DbId, part: str, request: Request, db: Db, user: User = MEASURE
 ) -> Response:
     prefix = prefix_of(user)
     sim = svc.get_simulation(db, sim_id, prefix)

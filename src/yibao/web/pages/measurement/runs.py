@@ -16,6 +16,7 @@ from yibao.cases.repository import case_years
 from yibao.engines import measure as m
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
 from yibao.jobs.endpoints import runner_of
+from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
@@ -199,19 +200,19 @@ def run_page_view(request: Request, db: Db, user: User, run_id: int, **extra: An
 
 
 @router.get("/runs/{run_id}")
-def run_page(run_id: int, request: Request, db: Db, user: User = MEASURE) -> Response:
+def run_page(run_id: DbId, request: Request, db: Db, user: User = MEASURE) -> Response:
     return run_page_view(request, db, user, run_id)
 
 
 @router.get("/runs/{run_id}/distribution")
-def run_distribution(run_id: int, drg: str, db: Db, user: User = MEASURE) -> JSONResponse:
+def run_distribution(run_id: DbId, drg: str, db: Db, user: User = MEASURE) -> JSONResponse:
     """A DRG's case costs per year with its trim fences (the run page's chart)."""
     run = svc.get_run(db, run_id, prefix_of(user))
     return JSONResponse(views.drg_distribution(db, run, drg.strip().upper()))
 
 
 @router.get("/runs/{run_id}/exclusions/export")
-def run_exclusions_export(run_id: int, db: Db, user: User = MEASURE) -> Response:
+def run_exclusions_export(run_id: DbId, db: Db, user: User = MEASURE) -> Response:
     run = svc.get_run(db, run_id, prefix_of(user))
     rows = (run.summary or {}).get("exclusions") or []
     return xlsx(rows or pl.DataFrame({"reason": []}), f"run{run.id}_exclusions")
@@ -231,7 +232,7 @@ def tilt_of(form: FormData) -> dict[str, Any]:
 
 @router.post("/runs/{run_id}/weight-plans", dependencies=CSRF)
 def create_weight_plan(
-    run_id: int, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+    run_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
 ) -> Response:
     run = svc.get_run(db, run_id, prefix_of(user))
     try:

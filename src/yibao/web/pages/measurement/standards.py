@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.grouping.plans import list_plans, plan_payload
+from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
@@ -140,7 +141,7 @@ def import_file(request: Request, form: PostedForm, db: Db, user: User = MEASURE
 
 
 @router.get("/standards/{set_id}")
-def standard_set_page(set_id: int, request: Request, db: Db, user: User = MEASURE) -> Response:
+def standard_set_page(set_id: DbId, request: Request, db: Db, user: User = MEASURE) -> Response:
     """One published set: its items (filter by DRG / level, paged) and downloads."""
     row = svc.get_standard_set(db, set_id, prefix_of(user))
     frame = svc.standards_frame(db, row.id)

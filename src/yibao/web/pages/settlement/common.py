@@ -13,6 +13,7 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import CurrentUser, check_csrf, require
 from yibao.kit.errors import DomainError, Forbidden
+from yibao.kit.paging import page_number
 
 REVIEW = require(Permission.REVIEW_SETTLEMENT)
 VIEW = require(Permission.VIEW_CASES)
@@ -75,5 +76,4 @@ def with_query(request: Request, path: str) -> str:
 
 
 def page_arg(request: Request, name: str = "page") -> int:
-    raw = request.query_params.get(name) or "1"
-    return max(1, int(raw)) if raw.isdigit() else 1
+    return page_number(request.query_params.get(name))

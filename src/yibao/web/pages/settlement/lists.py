@@ -25,6 +25,7 @@ from yibao.engines.qc.bench import synthetic_lists
 from yibao.engines.settlement import STATE_LABELS
 from yibao.grouping.plans import plan_registry
 from yibao.grouping.service import stored_groupings
+from yibao.kit.bounds import DbId
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.exports import csv_safe
 from yibao.kit.paging import Page, clamp_page
@@ -334,7 +335,7 @@ def _tracks(db: Db, list_id: int) -> tuple[list[Any], list[Any]]:
 
 
 @router.get("/settlement/lists/{list_id}")
-def list_detail(list_id: int, request: Request, db: Db, user=VIEW) -> Response:
+def list_detail(list_id: DbId, request: Request, db: Db, user=VIEW) -> Response:
     return detail_page(request, db, user, list_id)
 
 

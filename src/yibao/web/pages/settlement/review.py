@@ -16,6 +16,7 @@ from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.settlement import ACTION_LABELS, Action, State
+from yibao.kit.bounds import INT4_MAX, DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import Page, clamp_page
 from yibao.regions.repository import hospital_choices
@@ -137,7 +138,7 @@ def _decide(db: Db, request: Request, user: User, list_id: int, action: str, for
 
 @router.post(QUEUE + "/{list_id}/{action}", dependencies=CSRF)
 def decide(
-    list_id: int, action: str, request: Request, form: PostedForm, db: Db, user: User = REVIEW
+    list_id: DbId, action: str, request: Request, form: PostedForm, db: Db, user: User = REVIEW
 ) -> Response:
     """审核通过 / 退回医院 / 调整扣减 of one list (from the queue or the list's page)."""
     if action not in DECISIONS:
@@ -167,9 +168,12 @@ def _ticked(form: Any) -> list[int]:
     ids = []
     for raw in form.getlist("ids"):
         try:
-            ids.append(int(raw))
+            number = int(raw)
         except (TypeError, ValueError):
-            raise ValidationFailed(f"清单 ids：应为清单编号（收到 {raw!r}）", field="ids") from None
+            number = 0
+        if not 1 <= number <= INT4_MAX:
+            raise ValidationFailed(f"清单 ids：应为清单编号（收到 {raw!r}）", field="ids")
+        ids.append(number)
     if not ids:
         raise ValidationFailed("请先勾选要批量审核通过的清单（ids）", field="ids")
     return ids

@@ -26,6 +26,7 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.engines.measure import CLASS_NAMES
+from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.kit.timeutil import local
@@ -162,7 +163,7 @@ def _files(form: Any, rules: special.SpecialRules) -> list[tuple[str, bytes]]:
 
 @router.post("/settlement/lists/{list_id}/special-case", dependencies=CSRF)
 def apply(
-    list_id: int, request: Request, form: PostedForm, db: Db, user: User = SUBMIT
+    list_id: DbId, request: Request, form: PostedForm, db: Db, user: User = SUBMIT
 ) -> Response:
     """申请特例单议 (hospital): reason, new technology flag, attachments."""
     rules = special.SpecialRules()
@@ -194,7 +195,7 @@ def apply(
 
 @router.post("/settlement/lists/{list_id}/appeal", dependencies=CSRF)
 def appeal(
-    list_id: int, request: Request, form: PostedForm, db: Db, user: User = SUBMIT
+    list_id: DbId, request: Request, form: PostedForm, db: Db, user: User = SUBMIT
 ) -> Response:
     """提出申诉 (hospital) against an adjustment or a rejected special case."""
     try:
@@ -225,7 +226,7 @@ def _decision(form: Any, allowed: dict[str, str]) -> str:
 
 @router.post(PAGE + "/{special_id}/decide", dependencies=CSRF)
 def decide_special(
-    special_id: int, request: Request, form: PostedForm, db: Db, user: User = REVIEW
+    special_id: DbId, request: Request, form: PostedForm, db: Db, user: User = REVIEW
 ) -> Response:
     """特例单议评审 (reviewer records the expert panel's decision)."""
     try:
@@ -251,7 +252,7 @@ def decide_special(
 
 @router.post("/settlement/appeals/{appeal_id}/decide", dependencies=CSRF)
 def decide_appeal(
-    appeal_id: int, request: Request, form: PostedForm, db: Db, user: User = REVIEW
+    appeal_id: DbId, request: Request, form: PostedForm, db: Db, user: User = REVIEW
 ) -> Response:
     """申诉处理: uphold or reject (a reason is required to reject)."""
     try:
@@ -276,7 +277,7 @@ def decide_appeal(
 
 @router.get(PAGE + "/{special_id}/attachments/{index}")
 def attachment(
-    special_id: int, index: int, request: Request, db: Db, user: User = VIEW
+    special_id: DbId, index: int, request: Request, db: Db, user: User = VIEW
 ) -> Response:
     """One attachment of an application (its hospital and the bureau in scope)."""
     app = db.scalar(select(SpecialCaseApplication).where(SpecialCaseApplication.id == special_id))

@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm
+from yibao.kit.bounds import is_tame
 from yibao.kit.errors import DomainError, Forbidden, ValidationFailed
 from yibao.kit.timeutil import local, utcnow
 from yibao.settlement import views
@@ -122,12 +123,10 @@ def _bureau(db: Db, user: User) -> str:
 
 
 def _year(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed(
-            f"清算年度 year 须为 4 位年份（收到 {raw!r}）", field="year"
-        ) from None
+    text = raw.strip()
+    if not (len(text) == 4 and text.isascii() and text.isdigit()):
+        raise ValidationFailed(f"清算年度 year 须为 4 位年份（收到 {raw[:20]!r}）", field="year")
+    return int(text)
 
 
 def _decimal(raw: str, field: str, label: str) -> Decimal:
@@ -135,8 +134,10 @@ def _decimal(raw: str, field: str, label: str) -> Decimal:
         value = Decimal(raw.replace(",", ""))
     except InvalidOperation:
         value = Decimal("NaN")
-    if not raw or not value.is_finite():
-        raise ValidationFailed(f"{label} {field}：必须填写数字（收到 {raw!r}）", field=field)
+    if not raw or not is_tame(value):
+        raise ValidationFailed(
+            f"{label} {field}：必须填写数字，绝对值小于 10^18（收到 {raw!r}）", field=field
+        )
     return value
 
 
@@ -210,9 +211,10 @@ def run_clearing(request: Request, form: PostedForm, db: Db, user: User = VIEW) 
         result = clearing_result(db, user, year, clearing_input(form, hospitals))
     except DomainError as exc:
         err = failure(db, exc, action="clearing")
-        year_shown = (
-            int(shown["year"]) if shown.get("year", "").isdigit() else int(_this_month()[:4])
-        )
+        try:
+            year_shown = _year(shown.get("year", ""))
+        except ValidationFailed:
+            year_shown = int(_this_month()[:4])
         return clearing_page(
             request, db, user, year_shown, status_code=err["status"], error=err, form=shown
         )
