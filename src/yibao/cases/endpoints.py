@@ -43,7 +43,6 @@ def list_cases(
         flt,
         page,
         size,
-        with_codes=False,
         total_cache_s=request.app.state.settings.count_cache_s,
     )
     return CasePage(
