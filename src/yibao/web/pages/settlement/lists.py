@@ -134,18 +134,54 @@ class ListFilter:
         return stmt
 
 
+@dataclass(frozen=True)
+class _ListRow:
+    id: int
+    setl_id: str
+    version: int
+    state: str
+    blocking: int
+    warnings: int
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class _Priced:
+    drg: str
+    payment_class: str
+    drg_payment: Any
+    fund_amount: Any
+
+
 def _rows(db: Db, flt: ListFilter, page: int, size: int) -> Page[Any]:
-    """Lists in scope with hospital name and pricing (outer join), newest first."""
+    """Lists in scope with hospital name and pricing (outer join), newest first; plain
+    columns, no ORM objects (the page is read by many users at once)."""
     base = flt.apply(select(SettlementList.id))
     total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
     stmt = flt.apply(
-        select(SettlementList, Hospital.name, CasePricing)
+        select(
+            SettlementList.id,
+            SettlementList.setl_id,
+            SettlementList.version,
+            SettlementList.state,
+            SettlementList.blocking,
+            SettlementList.warnings,
+            SettlementList.received_at,
+            Hospital.name,
+            CasePricing.drg,
+            CasePricing.payment_class,
+            CasePricing.drg_payment,
+            CasePricing.fund_amount,
+        )
         .join(Hospital, Hospital.id == SettlementList.hospital_id)
         .outerjoin(CasePricing, CasePricing.case_id == SettlementList.case_id)
     )
     stmt = stmt.order_by(SettlementList.received_at.desc(), SettlementList.id.desc())
     rows = db.execute(stmt.offset((page - 1) * size).limit(size)).all()
-    return Page([tuple(r) for r in rows], total, page, size)
+    items = [
+        (_ListRow(*r[:7]), r[7], None if r[8] is None else _Priced(*r[8:12])) for r in rows
+    ]
+    return Page(items, total, page, size)
 
 
 def _state_counts(db: Db, flt: ListFilter) -> dict[str, int]:
