@@ -45,6 +45,8 @@ class _Tables:
 
     dx_keys: pl.Series
     px_keys: pl.Series
+    dx_index: dict[str, int]  # code → position in dx_keys (small batches look up here)
+    px_index: dict[str, int]
     dx_codes: list[str]
     px_codes: list[str]
     dx_bits_t: Words  # (W, n_dx + 1); last column: dummy (all zero)
@@ -85,6 +87,8 @@ def _tables(c: CompiledPlan) -> _Tables:
     tables = _Tables(
         dx_keys=pl.Series([k for k, _ in dx_items], dtype=pl.String),
         px_keys=pl.Series([k for k, _ in px_items], dtype=pl.String),
+        dx_index={k: i for i, (k, _) in enumerate(dx_items)},
+        px_index={k: i for i, (k, _) in enumerate(px_items)},
         dx_codes=[r[0] for _, r in dx_items],
         px_codes=[r[0] for _, r in px_items],
         dx_bits_t=np.ascontiguousarray(dx_bits.T),
@@ -115,9 +119,9 @@ class _Codes:
 
 
 def _codes_query(
-    c: CompiledPlan, df: pl.DataFrame, name: str, keys: pl.Series, *, empty_is_none: bool
+    c: CompiledPlan, df: pl.DataFrame, name: str, *, empty_is_none: bool
 ) -> pl.LazyFrame:
-    """One row per code: ``case`` (row number) and ``idx`` (index in ``keys``, -1 unknown)."""
+    """One row per code: ``case`` (row number) and the ``code`` text."""
     col = pl.col(name)
     rows = pl.int_range(pl.len(), dtype=pl.Int64).alias("case")
     if isinstance(df.schema[name], pl.List):
@@ -132,19 +136,27 @@ def _codes_query(
         if empty_is_none:  # an empty procedure field means "no procedures"
             query = query.filter(pl.col("code") != "")
         query = query.with_columns(pl.col("code").str.split(first))
+    return query.explode("code")
+
+
+#: up to this many codes a dict lookup beats hashing the whole dictionary (a few
+#: settlement lists at intake); larger batches map them in one vectorised pass
+SMALL_LOOKUP = 4096
+
+
+def _code_index(codes: pl.Series, keys: pl.Series, index: dict[str, int]) -> npt.NDArray[np.int32]:
+    """Position of each code in ``keys`` (-1: not in the map, or null)."""
+    if codes.len() <= SMALL_LOOKUP:
+        found = (index.get(code, -1) if code is not None else -1 for code in codes.to_list())
+        return np.fromiter(found, dtype=np.int32, count=codes.len())
     values = pl.Series(np.arange(keys.len(), dtype=np.int32))
-    return query.explode("code").select(
-        "case",
-        pl.col("code")
-        .replace_strict(keys, values, default=-1, return_dtype=pl.Int32)
-        .fill_null(-1)
-        .alias("idx"),
-    )
+    mapped = codes.replace_strict(keys, values, default=-1, return_dtype=pl.Int32).fill_null(-1)
+    return mapped.to_numpy()
 
 
-def _codes(frame: pl.DataFrame, n: int) -> _Codes:
+def _codes(frame: pl.DataFrame, n: int, keys: pl.Series, index: dict[str, int]) -> _Codes:
     case = frame.get_column("case").to_numpy()
-    idx = frame.get_column("idx").to_numpy()
+    idx = _code_index(frame.get_column("code"), keys, index)
     count = np.bincount(case, minlength=n)
     starts = np.cumsum(count) - count
     bad = np.zeros(n, dtype=bool)
@@ -217,13 +229,13 @@ def _outcomes(compiled: CompiledPlan, t: _Tables, df: pl.DataFrame) -> Ints:
         _sex_expr(df, plan.sex_values),
         *(_int_expr(df, col).alias(col) for col in ("age_years", "age_days", "birth_weight_g")),
     )
-    queries = [_codes_query(compiled, df, "diagnoses", t.dx_keys, empty_is_none=False), facts]
+    queries = [_codes_query(compiled, df, "diagnoses", empty_is_none=False), facts]
     if "procedures" in df.columns:
-        queries.append(_codes_query(compiled, df, "procedures", t.px_keys, empty_is_none=True))
+        queries.append(_codes_query(compiled, df, "procedures", empty_is_none=True))
     frames = pl.collect_all(queries)
-    dx = _codes(frames[0], n)
-    no_px = pl.DataFrame(schema={"case": pl.Int64, "idx": pl.Int32})
-    px = _codes(frames[2] if len(frames) > 2 else no_px, n)
+    dx = _codes(frames[0], n, t.dx_keys, t.dx_index)
+    no_px = pl.DataFrame(schema={"case": pl.Int64, "code": pl.String})
+    px = _codes(frames[2] if len(frames) > 2 else no_px, n, t.px_keys, t.px_index)
     env = _Env(compiled, t, n, dx, px, frames[1])
 
     # candidate terms, one uint64 row per word of the term bitset: shape (W, n)
