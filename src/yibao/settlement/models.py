@@ -87,7 +87,8 @@ class SettlementListVersion(Base):
         ForeignKey("settlement_lists.id", ondelete="CASCADE"), index=True
     )
     version: Mapped[int] = mapped_column(Integer)
-    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the message as received (kept for audit and export; pages list versions without it)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     state: Mapped[str] = mapped_column(String(20))
     received_by: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)

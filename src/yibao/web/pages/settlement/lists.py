@@ -178,9 +178,7 @@ def _rows(db: Db, flt: ListFilter, page: int, size: int) -> Page[Any]:
     )
     stmt = stmt.order_by(SettlementList.received_at.desc(), SettlementList.id.desc())
     rows = db.execute(stmt.offset((page - 1) * size).limit(size)).all()
-    items = [
-        (_ListRow(*r[:7]), r[7], None if r[8] is None else _Priced(*r[8:12])) for r in rows
-    ]
+    items = [(_ListRow(*r[:7]), r[7], None if r[8] is None else _Priced(*r[8:12])) for r in rows]
     return Page(items, total, page, size)
 
 
