@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="SQLite 写锁等待上限（秒）/ write-lock wait"
     )
     request_threads: int = Field(
-        default=32, ge=4, le=400, description="请求处理线程数 / request worker threads"
+        default=8, ge=4, le=400, description="请求处理线程数 / request worker threads"
     )
     write_concurrency: int | None = Field(
         default=None,
