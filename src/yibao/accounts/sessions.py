@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User, WebSession
@@ -46,19 +46,38 @@ def do_start_session(
     return key
 
 
-def active_session(session: Session, key: Any, settings: Any) -> tuple[WebSession, User] | None:
+class LiveSession(NamedTuple):
+    """The columns of a session row that the check on every request needs."""
+
+    id: int
+    revoked_at: datetime | None
+    expires_at: datetime
+    last_seen_at: datetime
+
+
+#: built once: the check runs on every request of every browser user
+_LIVE = (
+    select(
+        WebSession.id,
+        WebSession.revoked_at,
+        WebSession.expires_at,
+        WebSession.last_seen_at,
+        User,
+    )
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.key_hash == bindparam("key_hash"))
+)
+
+
+def active_session(session: Session, key: Any, settings: Any) -> tuple[LiveSession, User] | None:
     """The live session of a cookie's key and its user, in one query; None when the
     key is unknown, the session revoked, idle or expired, or the user disabled."""
     if not isinstance(key, str) or not key or len(key) > 100:
         return None
-    found = session.execute(
-        select(WebSession, User)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.key_hash == _hash(key))
-    ).first()
+    found = session.execute(_LIVE, {"key_hash": _hash(key)}).first()
     if found is None:
         return None
-    row, user = found
+    row, user = LiveSession(*found[:4]), found[4]
     if row.revoked_at is not None or not user.is_active:
         return None
     now = utcnow()
