@@ -19,12 +19,22 @@ from yibao.settlement.models import (
 from yibao.settlement.review import action_label, latest_adjustments, state_label
 
 
-def list_history(session: Session, list_id: int) -> dict[str, Any]:
+def list_history(
+    session: Session,
+    list_id: int,
+    *,
+    loaded: tuple[SettlementList, list[SettlementListVersion]] | None = None,
+) -> dict[str, Any]:
     """A list's state history (received versions and every machine step), the reason
-    of its latest return / adjustment, its adjustment and its confirmation."""
-    row = session.scalar(select(SettlementList).where(SettlementList.id == list_id))
-    if row is None:
-        raise NotFound(f"结算清单 {list_id} 不存在 / not found")
+    of its latest return / adjustment, its adjustment and its confirmation.  ``loaded``:
+    the list and its versions when the caller has read them already (the list page)."""
+    if loaded is not None:
+        row, known_versions = loaded
+    else:
+        found = session.scalar(select(SettlementList).where(SettlementList.id == list_id))
+        if found is None:
+            raise NotFound(f"结算清单 {list_id} 不存在 / not found")
+        row, known_versions = found, None
     events = list(
         session.scalars(
             select(SettlementListEvent)
@@ -32,10 +42,14 @@ def list_history(session: Session, list_id: int) -> dict[str, Any]:
             .order_by(SettlementListEvent.id)
         )
     )
-    versions = session.scalars(
-        select(SettlementListVersion)
-        .where(SettlementListVersion.list_id == row.id)
-        .order_by(SettlementListVersion.id)
+    versions = (
+        sorted(known_versions, key=lambda v: v.id)
+        if known_versions is not None
+        else session.scalars(
+            select(SettlementListVersion)
+            .where(SettlementListVersion.list_id == row.id)
+            .order_by(SettlementListVersion.id)
+        )
     )
     items: list[dict[str, Any]] = [
         {

@@ -153,11 +153,9 @@ class _Priced:
     fund_amount: Any
 
 
-def _rows(db: Db, flt: ListFilter, page: int, size: int) -> Page[Any]:
-    """Lists in scope with hospital name and pricing (outer join), newest first; plain
-    columns, no ORM objects (the page is read by many users at once)."""
-    base = flt.apply(select(SettlementList.id))
-    total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
+def _rows(db: Db, flt: ListFilter, page: int, size: int, total: int) -> Page[Any]:
+    """One page of the ``total`` lists in scope, with hospital name and pricing (outer
+    join), newest first; plain columns, no ORM objects (many users read it at once)."""
     stmt = flt.apply(
         select(
             SettlementList.id,
@@ -200,10 +198,12 @@ def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
         blocking=qp.get("blocking") == "1",
         q=(qp.get("q") or "").strip() or None,
     )
+    counts = _state_counts(db, flt)  # every filter but the state: the total follows from it
+    total = counts.get(flt.state, 0) if flt.state else sum(counts.values())
     return {
         "flt": flt,
-        "result": _rows(db, flt, page, size),
-        "counts": _state_counts(db, flt),
+        "result": _rows(db, flt, page, size, total),
+        "counts": counts,
         "is_bureau": is_bureau,
         "hospitals": hospital_choices(db, cache_s=request.app.state.settings.figures_cache_s)
         if is_bureau
@@ -345,9 +345,9 @@ def _terms(pricing: CasePricing | None) -> list[tuple[str, str]]:
     return out
 
 
-def _history(db: Db, list_id: int) -> dict[str, Any]:
+def _history(db: Db, row: SettlementList, versions: list[Any]) -> dict[str, Any]:
     """The list's history as the API gives it, with the times as datetimes."""
-    history = list_history(db, list_id)
+    history = list_history(db, row.id, loaded=(row, versions))
     for event in history["events"]:
         event["at"] = datetime.fromisoformat(event["at"])
     return history
@@ -411,7 +411,7 @@ def detail_page(
         "severity": SEVERITY,
         "sources": SOURCES,
         "class_names": CLASS_NAMES,
-        "history": _history(db, row.id),
+        "history": _history(db, row, versions),
         "can_review": has_permission(user.role, Permission.REVIEW_SETTLEMENT)
         and row.state in QUEUE_STATES,
         "is_reviewer": has_permission(user.role, Permission.REVIEW_SETTLEMENT),
