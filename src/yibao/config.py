@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     count_cache_s: float = Field(
         default=15.0, ge=0, description="病例列表总数缓存秒数（0 = 不缓存）/ list totals cache"
     )
+    warm_up: bool = Field(
+        default=False,
+        description="启动后在后台预编译页面模板与当前分组方案（yibao serve 默认开启）/ warm up",
+    )
     demo_seed: int = 20260101
     demo_cases_per_year: int = 20_000
     demo_years: str = "2023,2024,2025"

@@ -74,6 +74,7 @@ def live_server(
         "YIBAO_VAR_DIR": str(var_dir),
         "YIBAO_SECRET_KEY": "test-secret-key",
         "YIBAO_LOG_LEVEL": "WARNING",
+        "YIBAO_WARM_UP": "false",  # a second of CPU per start; tests/unit/test_warm_up.py
         **(env or {}),
     }
     cmd = [sys.executable, "-c", SERVE, "serve", "--port", str(port), "--workers", str(workers)]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 
 import anyio
@@ -25,6 +28,20 @@ from yibao.logs import configure_logging
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 HEALTH_TIMEOUT_S = 3.0
+log = logging.getLogger(__name__)
+
+
+def warm_up(settings: Settings) -> None:
+    """Compile the page templates and the grouping plan valid today, so the first users
+    after a (re)start do not wait for it (about a second of CPU per process)."""
+    from yibao.grouping.plans import plan_registry
+    from yibao.web.render import compile_templates
+
+    try:
+        compile_templates()
+        plan_registry(settings).for_date(date.today())
+    except Exception:  # a plan problem shows on first use, with its own message
+        log.warning("warm-up incomplete", exc_info=True)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,6 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # request handlers run in worker threads: as many as the database pool serves
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        if settings.warm_up:
+            threading.Thread(
+                target=warm_up, args=(settings,), name="yibao-warm-up", daemon=True
+            ).start()
         yield
         app.state.engine.dispose()
         app.state.aux_engine.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 import uvicorn
 
@@ -15,6 +17,9 @@ def serve(
     reload: bool = typer.Option(False, help="开发时自动重载 / auto-reload"),
 ) -> None:
     """启动 Web 界面与 API / serve the web UI and the API."""
+    # each server process compiles templates and today's plan in the background at start
+    os.environ.setdefault("YIBAO_WARM_UP", "true")
+    get_settings.cache_clear()
     settings = get_settings()
     uvicorn.run(
         "yibao.api.app:create_app",

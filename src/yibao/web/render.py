@@ -107,6 +107,14 @@ templates.env.filters["json_zh"] = lambda v: json.dumps(v, ensure_ascii=False, s
 templates.env.globals["role_label"] = lambda r: Role(r).label
 
 
+def compile_templates() -> int:
+    """Compile every page template now (they are cached for the life of the process)."""
+    names = templates.env.list_templates(extensions=["html"])
+    for name in names:
+        templates.env.get_template(name)
+    return len(names)
+
+
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
