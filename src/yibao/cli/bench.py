@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import tempfile
 import time
@@ -218,11 +219,16 @@ def web(
     database_url: str | None = typer.Option(
         None, help="数据库（默认临时 SQLite；空库先生成演示数据）/ database URL"
     ),
-    workers: int = typer.Option(1, min=1, max=16, help="服务进程数 / server processes"),
+    workers: int | None = typer.Option(
+        None, min=1, max=16, help="服务进程数（默认每个 CPU 核一个）/ server processes"
+    ),
     seed: int = typer.Option(1, help="随机种子"),
 ) -> None:
     """多用户并发访问：页面与接口读取为主，夹带少量清单上传 / many users at once."""
     from yibao.cli.bench_web import bench_web
+
+    # as deployed: one server process per core (threads do not add capacity, ADR 0009)
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
 
     try:
         result = bench_web(
@@ -242,6 +248,12 @@ def web(
         f"{workers} 个服务进程）；状态 {result['statuses']}；"
         f"压测进程占用 CPU {result['generator_cpu_share']:.0%}"
     )
+    console.print(f"上传清单 {result['lists_sent']:,} 份；耗时最多的请求（次数、p50、合计）：")
+    for name, n, p50, total in result["slowest"]:
+        console.print(
+            f"  {name:<40} {n:>6,} 次  p50 {p50:>6,.0f} ms  合计 {total:>6,.1f} s",
+            soft_wrap=True,
+        )
     if result["error_kinds"]:
         console.print(f"错误分布：{result['error_kinds']}")
     _figures(

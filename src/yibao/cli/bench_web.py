@@ -85,8 +85,10 @@ MIX: dict[str, list[Step]] = {
         Step(4, "GET", "/api/cases?size=50"),
     ],
     "his": [
-        Step(8, "GET", "/api/settlement/lists?size=20"),
-        Step(2, "POST", "/api/settlement/lists"),
+        # a HIS polls its lists and now and then sends two new ones: at 200 requests/s
+        # about one submission a second, many times a city's real discharges per hour
+        Step(18, "GET", "/api/settlement/lists?size=20"),
+        Step(1, "POST", "/api/settlement/lists"),
     ],
 }
 #: how the simulated users are spread over the roles
@@ -192,6 +194,9 @@ class Tally:
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     generator_cpu_s: float = 0.0
+    #: seconds spent per kind of request ("GET /cases"), for the summary
+    per_step: dict[str, list[float]] = field(default_factory=dict)
+    lists_sent: int = 0
 
 
 def free_port() -> int:
@@ -376,8 +381,12 @@ async def run_user(
         except (httpx.HTTPError, OSError) as exc:
             tally.errors[type(exc).__name__] += 1
             status = 0
-        tally.latencies.append(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        tally.latencies.append(took)
+        tally.per_step.setdefault(f"{step.method} {step.path}", []).append(took)
         tally.statuses[status] += 1
+        if body is not None and status == 200:
+            tally.lists_sent += len(body)
         if status >= 500 or status == 0 or status >= 400:
             tally.errors[f"{step.method} {step.path} → {status}"] += 1
 
@@ -463,4 +472,12 @@ def bench_web(
             "error_kinds": tally.errors.most_common(10),
             "database": url.split(":", 1)[0],
             "generator_cpu_share": tally.generator_cpu_s / elapsed if elapsed else 0.0,
+            "lists_sent": tally.lists_sent,
+            "slowest": sorted(
+                (
+                    (name, len(times), percentile(times, 0.5) * 1000, sum(times))
+                    for name, times in tally.per_step.items()
+                ),
+                key=lambda row: -row[3],
+            )[:6],
         }
