@@ -23,7 +23,7 @@ from yibao.api.headers import SecurityHeadersMiddleware
 from yibao.api.limits import BodyLimitMiddleware, request_gate, write_gate
 from yibao.api.metrics import MetricsMiddleware, metrics_endpoint
 from yibao.config import Settings, get_settings
-from yibao.db.session import make_engine, reader, session_factory, writer
+from yibao.db.session import make_engine, read_requests, reader, session_factory, writer
 from yibao.logs import configure_logging
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.write_gate = write_gate(settings, engine.dialect.name)
     app.state.request_gate = request_gate(settings)
     app.state.sessionmaker = session_factory(writer(engine))
-    app.state.read_sessionmaker = session_factory(reader(engine))
+    app.state.read_sessionmaker = session_factory(read_requests(engine), read_only=True)
     app.state.settings = settings
 
     # the last added is the outermost: metrics → headers → body limit → session cookie

@@ -35,7 +35,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from yibao.config import get_settings
 from yibao.db.sqlite import LOCK_WAIT_MS, SQLITE_BEGIN, sqlite_engine
 
-__all__ = ["LOCK_WAIT_MS", "SQLITE_BEGIN", "make_engine", "reader", "session_factory", "writer"]
+__all__ = [
+    "LOCK_WAIT_MS",
+    "SQLITE_BEGIN",
+    "make_engine",
+    "read_requests",
+    "reader",
+    "session_factory",
+    "writer",
+]
 
 
 def make_engine(
@@ -113,6 +121,19 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
 
 
+def read_requests(engine: Engine) -> Engine:
+    """The engine for requests that only read (GET, HEAD, OPTIONS).
+
+    On PostgreSQL these run without a transaction block (autocommit): under READ
+    COMMITTED, PostgreSQL's level here, every statement takes its own snapshot inside a
+    transaction as well, so pages see exactly what they saw before, without the BEGIN
+    and COMMIT round trips on every page.  SQLite keeps its deferred transaction (one
+    snapshot for the page, and no round trips to save)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return reader(engine)
+
+
 @contextmanager
 def short_transaction(engine: Engine, wait_ms: int = 200) -> Iterator[Connection]:
     """A small write transaction that waits at most ``wait_ms`` for a lock and then
@@ -130,8 +151,20 @@ def get_engine(url: str | None = None) -> Engine:
     return make_engine(url or get_settings().effective_database_url)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``read_only`` sessions refuse to write rows (the sessions
+    of GET requests, which on PostgreSQL run in autocommit: see :func:`read_requests`)."""
+    info = {READ_ONLY: True} if read_only else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
+
+
+READ_ONLY = "yibao_read_only"
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_when_read_only(session: Session, _ctx: object, _instances: object) -> None:
+    if session.info.get(READ_ONLY):
+        raise RuntimeError("只读请求（GET）不能修改数据 / a read-only request tried to write")
 
 
 @contextmanager
