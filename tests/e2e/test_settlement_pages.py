@@ -19,6 +19,7 @@ from yibao.cases.models import Case
 from yibao.demo.seed import DEMO_PASSWORD
 from yibao.engines.qc import lists_to_flat, read_flat
 from yibao.engines.qc.bench import inject_errors
+from yibao.kit.money import format_yuan
 from yibao.settlement.models import SettlementList
 
 HTML = {"accept": "text/html"}
@@ -115,6 +116,8 @@ def test_upload_summary_list_and_detail(world, db) -> None:  # type: ignore[no-u
     assert 'data-testid="drg-payment"' in d.text and "10,000.00" in d.text  # the standard
     assert "费用 ÷ 支付标准" in d.text and "起付线（D）" in d.text
     assert f'href="/cases/{row.case_id}"' in d.text and 'data-testid="drg"' in d.text
+    total = db.scalar(select(Case.total_cost).where(Case.id == row.case_id))
+    assert f"<th>医疗总费用</th><td>{format_yuan(total)} 元</td>" in d.text
     held_row = db.scalar(select(SettlementList).where(SettlementList.state == "qc_failed"))
     d = client.get(f"/settlement/lists/{held_row.id}", headers=HTML)
     assert 'data-testid="qc-findings"' in d.text and "阻断" in d.text and "未计价" in d.text

@@ -395,7 +395,9 @@ def detail_page(
     pricing, case, groupings = None, None, []
     if row.case_id is not None:
         pricing = db.scalar(select(CasePricing).where(CasePricing.case_id == row.case_id))
-        case = db.scalar(select(Case).where(Case.id == row.case_id))
+        # the page shows the case's total cost only: not the case with its codes
+        total_cost = db.scalar(select(Case.total_cost).where(Case.id == row.case_id))
+        case = None if total_cost is None else {"total_cost": total_cost}
         groupings = stored_groupings(db, row.case_id)
     ctx = {
         "row": row,
