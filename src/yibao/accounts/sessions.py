@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User, WebSession
@@ -103,4 +103,5 @@ def do_end_user_sessions(session: Session, user_id: int, *, keep: str | None = N
     stmt = update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
     if keep:
         stmt = stmt.where(WebSession.key_hash != _hash(keep))
-    return int(session.execute(stmt.values(revoked_at=utcnow())).rowcount or 0)
+    done = cast(CursorResult[Any], session.execute(stmt.values(revoked_at=utcnow())))
+    return int(done.rowcount or 0)

@@ -7,7 +7,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from fastapi import APIRouter, Depends, File, Request, UploadFile
@@ -115,6 +115,9 @@ def state_label(state: str) -> str:
 # ------------------------------------------------------------------------------ list
 
 
+SelectT = TypeVar("SelectT", bound=Select)  # type: ignore[type-arg]
+
+
 @dataclass(frozen=True)
 class ListFilter:
     state: str | None = None
@@ -122,7 +125,7 @@ class ListFilter:
     blocking: bool = False
     q: str | None = None
 
-    def apply(self, stmt: Select[Any], *, with_state: bool = True) -> Select[Any]:
+    def apply(self, stmt: SelectT, *, with_state: bool = True) -> SelectT:
         if self.state and with_state:
             stmt = stmt.where(SettlementList.state == self.state)
         if self.hospital:
@@ -176,7 +179,10 @@ def _rows(db: Db, flt: ListFilter, page: int, size: int, total: int) -> Page[Any
     )
     stmt = stmt.order_by(SettlementList.received_at.desc(), SettlementList.id.desc())
     rows = db.execute(stmt.offset((page - 1) * size).limit(size)).all()
-    items = [(_ListRow(*r[:7]), r[7], None if r[8] is None else _Priced(*r[8:12])) for r in rows]
+    items = [
+        (_ListRow(*r[:7]), r[7], None if r[8] is None else _Priced(r[8], r[9], r[10], r[11]))
+        for r in rows
+    ]
     return Page(items, total, page, size)
 
 
