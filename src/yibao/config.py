@@ -80,6 +80,23 @@ class Settings(BaseSettings):
     token_rate_per_minute: int = Field(
         default=600, ge=0, description="每个接口令牌每分钟请求上限（0 = 不限）/ rate limit"
     )
+    adjust_second_review_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="调整金额超过清单支付金额的此比例时须另一位审核员复核（0 = 全部复核）"
+        " / adjustments beyond this share of the payment need a second reviewer",
+    )
+    adjust_max_increase_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=10,
+        description="调增最多为清单支付金额的此比例 / most an addition may add, as a share",
+    )
+    publish_four_eyes: bool = Field(
+        default=False,
+        description="发布权重方案与支付标准须另一位用户批准 / publishing needs a second user",
+    )
     figures_cache_s: float = Field(
         default=60.0, ge=0, description="首页统计图表缓存秒数（0 = 不缓存）/ dashboard cache"
     )

@@ -32,6 +32,7 @@ from yibao.jobs.models import Job
 from yibao.kit.timeutil import local
 from yibao.settlement import special
 from yibao.settlement.models import (
+    CasePricing,
     SettlementAdjustment,
     SettlementAppeal,
     SettlementConfirmBatch,
@@ -71,6 +72,17 @@ def _states(db, ids: list[int]) -> dict[int, str]:  # type: ignore[no-untyped-de
         select(SettlementList.id, SettlementList.state).where(SettlementList.id.in_(ids))
     )
     return dict(rows.all())
+
+
+def _lowered(db, list_id: int, share: str = "0.9") -> Decimal:  # type: ignore[no-untyped-def]
+    """A deduction one reviewer may make alone: the priced payment × ``share``."""
+    set_scope(db, SYSTEM_SCOPE)
+    priced = db.scalar(
+        select(CasePricing.drg_payment)
+        .join(SettlementList, SettlementList.case_id == CasePricing.case_id)
+        .where(SettlementList.id == list_id)
+    )
+    return (priced * Decimal(share)).quantize(Decimal("0.01"))
 
 
 def _nav(client) -> str:  # type: ignore[no-untyped-def]
@@ -127,10 +139,18 @@ def test_queue_filters_and_decisions(world, db):  # type: ignore[no-untyped-def]
         assert r.status_code == 422, amount
         error = _testid(r.text, "decision-error")
         assert "drg_payment" in error and words in error and HAN.search(error), error
+    lowered = _lowered(db, a[2], "0.8")  # within one reviewer's share
+    priced = _lowered(db, a[2], "1")
     r = _post(
         client,
         f"/settlement/review/{a[2]}/adjust",
-        {"reason": "高套分组，按核定金额支付", "drg_payment": "8000.00"},
+        {"reason": "高套分组，按核定金额支付", "drg_payment": str(priced + 1)},
+    )
+    assert r.status_code == 422 and "须低于原支付金额" in _testid(r.text, "decision-error")
+    r = _post(
+        client,
+        f"/settlement/review/{a[2]}/adjust",
+        {"reason": "高套分组，按核定金额支付", "drg_payment": str(lowered)},
     )
     assert r.status_code == 303
 
@@ -142,7 +162,7 @@ def test_queue_filters_and_decisions(world, db):  # type: ignore[no-untyped-def]
     assert _states(db, a[:3]) == {a[0]: "approved", a[1]: "returned", a[2]: "adjusted"}
     set_scope(db, SYSTEM_SCOPE)
     adj = db.scalar(select(SettlementAdjustment).where(SettlementAdjustment.list_id == a[2]))
-    assert adj.adjusted_payment == Decimal("8000.00") and adj.reason == "高套分组，按核定金额支付"
+    assert adj.adjusted_payment == lowered and adj.reason == "高套分组，按核定金额支付"
     audit = dict(
         db.execute(
             select(AuditLog.action, func.count())
@@ -158,7 +178,7 @@ def test_queue_filters_and_decisions(world, db):  # type: ignore[no-untyped-def]
     assert "退回医院" in history and reason in history and "提交审核" in history
     assert reason in _testid(doc, "latest-reason") and 'data-testid="review-card"' not in doc
     doc = client.get(f"/settlement/lists/{a[2]}", headers=HTML).text
-    assert "8,000.00" in _testid(doc, "adjusted-payment", "</td>")
+    assert f"{lowered:,}" in _testid(doc, "adjusted-payment", "</td>")
     doc = client.get(f"/settlement/lists/{a[3]}", headers=HTML).text
     assert 'data-testid="review-card"' in doc and 'name="back" value="detail"' in doc
     r = _post(client, f"/settlement/review/{a[3]}/return", {"reason": "", "back": "detail"})
@@ -450,7 +470,8 @@ def test_special_case_and_appeal_pages(world, db, monkeypatch):  # type: ignore[
 
     # adjust a[4], return a[5]; the hospital appeals the adjustment before the deadline
     r = client.post(
-        f"/api/settlement/review/{a[4]}/adjust", json={"reason": "高套", "drg_payment": "1.00"}
+        f"/api/settlement/review/{a[4]}/adjust",
+        json={"reason": "高套", "drg_payment": str(_lowered(db, a[4]))},
     )
     assert r.status_code == 200
     r = client.post(f"/api/settlement/review/{a[5]}/return", json={"reason": "资料不全"})

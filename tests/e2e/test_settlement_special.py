@@ -15,6 +15,14 @@ from yibao.settlement import special
 from yibao.settlement.models import SettlementListEvent, SpecialCaseApplication
 
 
+def _deducted(client, list_id: int) -> str:  # type: ignore[no-untyped-def]
+    """A deduction one reviewer may make alone: 90 % of the list's priced payment."""
+    priced = Decimal(
+        client.get(f"/api/settlement/lists/{list_id}").json()["pricing"]["drg_payment"]
+    )
+    return str((priced * Decimal("0.9")).quantize(Decimal("0.01")))
+
+
 def _clock(monkeypatch, when: datetime) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(special, "CLOCK", lambda: when)
 
@@ -100,7 +108,8 @@ def test_special_cases_and_appeals(world, db, monkeypatch, tmp_path):  # type: i
 
     # adjust a[4] → the hospital appeals within the deadline → reviewer rejects
     r = client.post(
-        f"/api/settlement/review/{a[4]}/adjust", json={"reason": "高套", "drg_payment": "1.00"}
+        f"/api/settlement/review/{a[4]}/adjust",
+        json={"reason": "高套", "drg_payment": _deducted(client, a[4])},
     )
     assert r.status_code == 200, r.text
     r = client.post(f"/api/settlement/review/{a[5]}/return", json={"reason": "资料不全"})
@@ -134,7 +143,8 @@ def test_special_cases_and_appeals(world, db, monkeypatch, tmp_path):  # type: i
 
     # adjust a[6]; an appeal after the deadline is refused
     r = client.post(
-        f"/api/settlement/review/{a[6]}/adjust", json={"reason": "高套", "drg_payment": "2.00"}
+        f"/api/settlement/review/{a[6]}/adjust",
+        json={"reason": "高套", "drg_payment": _deducted(client, a[6])},
     )
     assert r.status_code == 200
     _clock(monkeypatch, now + timedelta(days=17))

@@ -95,6 +95,12 @@ def _demo_users(region_codes: list[str], hospitals: pl.DataFrame) -> list[dict[s
             "role": Role.BUREAU_REVIEWER,
             "region_code": CITY,
         },
+        {  # a second reviewer: adjustments beyond the second-review share need two
+            "username": "reviewer2",
+            "display_name": "演示市结算复核员",
+            "role": Role.BUREAU_REVIEWER,
+            "region_code": CITY,
+        },
         {
             "username": "ruleadmin",
             "display_name": "演示市规则管理员",

@@ -265,7 +265,13 @@ def transition_weight_plan(
     plan_id: DbId, action: str, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
     plan = svc.get_weight_plan(db, plan_id, region_of(user))
-    svc.do_transition_weight_plan(db, plan, action, actor=request_actor(request, user))
+    svc.do_transition_weight_plan(
+        db,
+        plan,
+        action,
+        actor=request_actor(request, user),
+        four_eyes=request.app.state.settings.publish_four_eyes,
+    )
     return wp_out(plan)
 
 
@@ -484,7 +490,18 @@ def publish_standards(
         valid_from=body.valid_from,
         valid_to=body.valid_to,
         actor=request_actor(request, user),
+        four_eyes=request.app.state.settings.publish_four_eyes,
     )
+    return std_out(row)
+
+
+@router.post("/standards/{set_id}/approve")
+def approve_standards(
+    set_id: DbId, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    """批准发布待批准的支付标准（启用双人复核时；须由提交人以外的用户批准）。"""
+    row = svc.get_standard_set(db, set_id, region_of(user))
+    svc.do_approve_standards(db, row, actor=request_actor(request, user))
     return std_out(row)
 
 
@@ -510,6 +527,7 @@ def import_standards(
         valid_from=valid_from,
         valid_to=valid_to,
         actor=request_actor(request, user),
+        four_eyes=request.app.state.settings.publish_four_eyes,
     )
     return std_out(row)
 

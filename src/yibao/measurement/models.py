@@ -24,6 +24,7 @@ STATUS_LABELS = {
     "failed": "失败",
     "draft": "草稿",
     "approved": "已审批",
+    "pending": "待批准发布",
     "published": "已发布",
     "retired": "已停用",
 }

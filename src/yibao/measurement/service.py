@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record
 from yibao.db.bulk import insert_frame
 from yibao.engines import measure as m
-from yibao.kit.errors import Conflict, NotFound, ValidationFailed
+from yibao.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.kit.exports import csv_safe
 from yibao.kit.timeutil import utcnow
 from yibao.measurement.models import (
@@ -355,15 +355,22 @@ WEIGHT_TRANSITIONS = {
 
 
 def do_transition_weight_plan(
-    session: Session, plan: WeightPlan, action: str, *, actor: Actor
+    session: Session, plan: WeightPlan, action: str, *, actor: Actor, four_eyes: bool = False
 ) -> WeightPlan:
-    """draft → approved → published (→ retired); approved can be reopened to draft."""
+    """draft → approved → published (→ retired); approved can be reopened to draft.
+
+    ``four_eyes`` (``YIBAO_PUBLISH_FOUR_EYES``): the plan is approved by a user other
+    than the one who made it, so no weight reaches publication on one person's word."""
     if action not in WEIGHT_TRANSITIONS:
         raise ValidationFailed(
             f"action：未知操作 {action!r}（可选 {', '.join(WEIGHT_TRANSITIONS)}）"
         )
     allowed, target = WEIGHT_TRANSITIONS[action]
     _require_status(plan, allowed, "权重方案")
+    if four_eyes and action == "approve" and plan.created_by == actor.name:
+        raise Forbidden(
+            f"已启用双人复核：权重方案须由创建人（{plan.created_by}）以外的用户审批 / four-eyes"
+        )
     if action == "approve":
         missing = session.scalar(
             select(func.count())
@@ -574,6 +581,55 @@ def standards_csv(table: pl.DataFrame) -> bytes:
     return csv_safe(ordered).write_csv().encode("utf-8")
 
 
+def _overlapping_sets(
+    session: Session,
+    region_code: str,
+    plan_id: str,
+    valid_from: date,
+    valid_to: date | None,
+    exclude: int | None = None,
+) -> list[PaymentStandardSet]:
+    """Published sets of the plan (other than ``exclude``) whose validity overlaps; 409
+    when one starts on or after ``valid_from`` (only an open earlier set can be closed)."""
+    out = []
+    for prev in session.scalars(
+        select(PaymentStandardSet).where(
+            PaymentStandardSet.region_code == region_code,
+            PaymentStandardSet.plan_id == plan_id,
+            PaymentStandardSet.status == "published",
+            PaymentStandardSet.id != (exclude or 0),
+        )
+    ).all():
+        ends = prev.valid_to or date.max
+        if not (prev.valid_from <= (valid_to or date.max) and valid_from <= ends):
+            continue
+        if prev.valid_from >= valid_from:
+            raise Conflict(
+                f"有效期与已发布的支付标准 {prev.id}（{prev.valid_from} 起）重叠",
+                field="valid_from",
+            )
+        out.append(prev)
+    return out
+
+
+def _close_earlier(session: Session, row: PaymentStandardSet, actor: Actor) -> None:
+    """Close the open earlier sets the day before ``row`` starts (audited)."""
+    for prev in _overlapping_sets(
+        session, row.region_code, row.plan_id, row.valid_from, row.valid_to, exclude=row.id
+    ):
+        before = {"valid_to": prev.valid_to}
+        prev.valid_to = row.valid_from - timedelta(days=1)
+        record(
+            session,
+            actor,
+            "measurement.standards.close",
+            "payment_standard_set",
+            prev.id,
+            before=before,
+            after={"valid_to": prev.valid_to},
+        )
+
+
 def do_publish_standards(
     session: Session,
     *,
@@ -587,39 +643,16 @@ def do_publish_standards(
     weight_plan: WeightPlan | None,
     rate_row: RatePlanRow | None,
     actor: Actor,
+    four_eyes: bool = False,
 ) -> PaymentStandardSet:
     """Store a payment standard table; an open earlier set of the same plan is closed
-    the day before ``valid_from`` (audited), overlapping closed sets are refused."""
+    the day before ``valid_from`` (audited), overlapping closed sets are refused.
+
+    ``four_eyes`` (``YIBAO_PUBLISH_FOUR_EYES``): the table is stored ``pending`` (not
+    used for pricing) until another user approves it (:func:`do_approve_standards`)."""
     if valid_to is not None and valid_to < valid_from:
         raise ValidationFailed("valid_to：失效日期早于生效日期", field="valid_to")
-    previous = session.scalars(
-        select(PaymentStandardSet).where(
-            PaymentStandardSet.region_code == region_code,
-            PaymentStandardSet.plan_id == plan_id,
-            PaymentStandardSet.status == "published",
-        )
-    ).all()
-    for prev in previous:
-        ends = prev.valid_to or date.max
-        overlaps = prev.valid_from <= (valid_to or date.max) and valid_from <= ends
-        if not overlaps:
-            continue
-        if prev.valid_from >= valid_from:
-            raise Conflict(
-                f"有效期与已发布的支付标准 {prev.id}（{prev.valid_from} 起）重叠",
-                field="valid_from",
-            )
-        before = {"valid_to": prev.valid_to}
-        prev.valid_to = valid_from - timedelta(days=1)
-        record(
-            session,
-            actor,
-            "measurement.standards.close",
-            "payment_standard_set",
-            prev.id,
-            before=before,
-            after={"valid_to": prev.valid_to},
-        )
+    _overlapping_sets(session, region_code, plan_id, valid_from, valid_to)  # 409 early
     data = standards_csv(table)
     row = PaymentStandardSet(
         region_code=region_code,
@@ -630,7 +663,7 @@ def do_publish_standards(
         source=source,
         valid_from=valid_from,
         valid_to=valid_to,
-        status="published",
+        status="pending" if four_eyes else "published",
         checksum=hashlib.sha256(data).hexdigest(),
         created_by=actor.name,
     )
@@ -645,12 +678,14 @@ def do_publish_standards(
         pl.col("payment_standard").cast(pl.Decimal(18, 2)),
     ).sort("drg", "hospital_level")
     insert_frame(session, PaymentStandardItem.__table__, items)
-    if rate_row is not None:
-        rate_row.status = "published"
+    if not four_eyes:
+        _close_earlier(session, row, actor)
+        if rate_row is not None:
+            rate_row.status = "published"
     record(
         session,
         actor,
-        "measurement.standards.publish",
+        "measurement.standards.request" if four_eyes else "measurement.standards.publish",
         "payment_standard_set",
         row.id,
         after={
@@ -661,7 +696,47 @@ def do_publish_standards(
             "items": items.height,
             "checksum": row.checksum,
             "source": source,
+            "status": row.status,
         },
+    )
+    return row
+
+
+def _status_label(status: str) -> str:
+    from yibao.measurement.models import STATUS_LABELS
+
+    return STATUS_LABELS.get(status, status)
+
+
+def do_approve_standards(
+    session: Session, row: PaymentStandardSet, *, actor: Actor
+) -> PaymentStandardSet:
+    """A pending payment standard table published by a second user (双人复核): earlier
+    open sets are closed now, the rate plan marked published."""
+    if row.status != "pending":
+        raise Conflict(
+            f"支付标准 {row.id} 当前为“{_status_label(row.status)}”，"
+            "只有待批准的支付标准可以批准发布",
+            field="status",
+        )
+    if row.created_by == actor.name:
+        raise Forbidden(
+            f"已启用双人复核：支付标准须由提交人（{row.created_by}）以外的用户批准发布 / four-eyes"
+        )
+    _close_earlier(session, row, actor)
+    row.status = "published"
+    if row.rate_plan_id is not None:
+        rate_row = session.get(RatePlanRow, row.rate_plan_id)
+        if rate_row is not None:
+            rate_row.status = "published"
+    record(
+        session,
+        actor,
+        "measurement.standards.publish",
+        "payment_standard_set",
+        row.id,
+        before={"status": "pending"},
+        after={"status": "published", "requested_by": row.created_by, "checksum": row.checksum},
     )
     return row
 

@@ -225,6 +225,7 @@ def publish_standards(
     valid_from: date,
     valid_to: date | None,
     actor: Actor,
+    four_eyes: bool = False,
 ) -> PaymentStandardSet:
     """As ``POST /api/measurement/standards``."""
     if weight_plan.status != "published":
@@ -248,6 +249,7 @@ def publish_standards(
         weight_plan=weight_plan,
         rate_row=rate_row,
         actor=actor,
+        four_eyes=four_eyes,
     )
 
 
@@ -263,6 +265,7 @@ def import_standards(
     valid_from: date,
     valid_to: date | None,
     actor: Actor,
+    four_eyes: bool = False,
 ) -> PaymentStandardSet:
     """As ``POST /api/measurement/standards/import``."""
     info = plan_info(registry, plan_id)
@@ -279,4 +282,5 @@ def import_standards(
         weight_plan=None,
         rate_row=None,
         actor=actor,
+        four_eyes=four_eyes,
     )

@@ -280,7 +280,10 @@ def _adjustments(session: Session, rows: Sequence[Any]) -> dict[int, SettlementA
     out: dict[int, SettlementAdjustment] = {}
     for adj in session.scalars(
         select(SettlementAdjustment)
-        .where(SettlementAdjustment.list_id.in_(list(wanted)))
+        .where(
+            SettlementAdjustment.list_id.in_(list(wanted)),
+            SettlementAdjustment.status == "effective",
+        )
         .order_by(SettlementAdjustment.id)
     ):
         if adj.case_id == wanted[adj.list_id]:

@@ -16,7 +16,14 @@ from yibao.settlement.models import (
     SettlementListEvent,
     SettlementListVersion,
 )
-from yibao.settlement.review import action_label, latest_adjustments, state_label
+from yibao.settlement.review import (
+    ADJUST_KINDS,
+    action_label,
+    adjustment_view,
+    latest_adjustments,
+    pending_adjustment,
+    state_label,
+)
 
 
 def list_history(
@@ -87,6 +94,7 @@ def list_history(
     with_reason = [e for e in events if e.reason and e.to_state == row.state]
     latest = with_reason[-1] if with_reason else None
     adj = latest_adjustments(session, [row]).get(row.id)
+    pending = pending_adjustment(session, row.id)
     conf = session.scalar(
         select(SettlementConfirmation).where(SettlementConfirmation.list_id == row.id)
     )
@@ -115,7 +123,11 @@ def list_history(
             "adjusted_fund": str(adj.adjusted_fund),
             "reason": adj.reason,
             "at": adj.created_at.isoformat(),
+            "kind": adj.kind,
+            "kind_label": ADJUST_KINDS.get(adj.kind, adj.kind),
+            "second_reviewer": adj.decided_by_name,
         },
+        "pending_adjustment": None if pending is None else adjustment_view(pending),
         "confirmation": None
         if conf is None
         else {

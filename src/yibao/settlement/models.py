@@ -157,9 +157,17 @@ class SettlementListEvent(ScopedRow, Base):
 
 
 class SettlementAdjustment(ScopedRow, Base):
-    """A reviewer's adjustment (调整扣减) of a list's DRG payment.  The case's pricing
-    stays as it was; a list in state ``adjusted`` (or ``appeal_rejected``) is paid
-    ``adjusted_payment`` of its latest adjustment."""
+    """A reviewer's adjustment of a list's DRG payment: a deduction (调整扣减, ``kind``
+    ``deduct``, lower than the pricing) or an addition (调增, ``add``, higher, within a
+    limit).  The case's pricing stays as it was; a list in state ``adjusted`` (or
+    ``appeal_rejected``) is paid ``adjusted_payment`` of its latest *effective*
+    adjustment.
+
+    ``status``: ``effective`` (in force), ``pending`` (beyond the second-review share:
+    waits for a second reviewer, the list stays under review), ``rejected`` (the
+    second reviewer refused it), ``reverted`` (withdrawn or reverted before
+    confirmation).  Nothing is deleted: every row stays as the record of who did what.
+    """
 
     __tablename__ = "settlement_adjustments"
 
@@ -177,6 +185,20 @@ class SettlementAdjustment(ScopedRow, Base):
     actor_id: Mapped[int | None] = mapped_column(Integer)
     actor_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(10), default="deduct", server_default="deduct")
+    status: Mapped[str] = mapped_column(
+        String(10), default="effective", server_default="effective", index=True
+    )
+    #: the second reviewer's decision (pending → effective / rejected), or who reverted it
+    decided_by_id: Mapped[int | None] = mapped_column(Integer)
+    decided_by_name: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+
+    @property
+    def change(self) -> Decimal:
+        """adjusted − original payment: negative for a deduction, positive for an addition."""
+        return self.adjusted_payment - self.original_payment
 
 
 class SettlementConfirmBatch(ScopedRow, Base):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -36,6 +36,7 @@ from yibao.engines.settlement import (
 )
 from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.kit.paging import Page
+from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital
 from yibao.settlement.models import (
     CasePricing,
@@ -53,7 +54,19 @@ QUEUE_STATES: tuple[str, ...] = (State.PRICED, State.UNDER_REVIEW)
 ADJUSTED_STATES = frozenset({State.ADJUSTED, State.APPEAL_REJECTED})
 REASON_REQUIRED = {
     Action.RETURN: "退回医院",
-    Action.ADJUST: "调整扣减",
+    Action.ADJUST: "调整支付",
+    Action.REVERT_ADJUST: "撤销调整",
+}
+#: adjustment kinds: a deduction lowers the payment, an addition raises it
+ADJUST_KINDS = {"deduct": "调整扣减", "add": "调增"}
+#: only effective adjustments are paid (pending ones wait for a second reviewer)
+EFFECTIVE = "effective"
+PENDING = "pending"
+ADJUST_STATUS_LABELS = {
+    "effective": "已生效",
+    "pending": "待复核",
+    "rejected": "复核不同意",
+    "reverted": "已撤销",
 }
 
 
@@ -64,11 +77,20 @@ def state_label(state: str) -> str:
         return state
 
 
+#: events that record a step outside the state machine (the list's state stays)
+NOTE_LABELS = {
+    "receive": "接收清单",
+    "request_adjust": "提出调整（待复核）",
+    "reject_adjust": "复核不同意调整",
+    "withdraw_adjust": "撤回待复核的调整",
+}
+
+
 def action_label(action: str) -> str:
     try:
         return ACTION_LABELS[Action(action)]
     except ValueError:
-        return {"receive": "接收清单"}.get(action, action)
+        return NOTE_LABELS.get(action, action)
 
 
 def reviewer_role(user_role: str) -> Role:
@@ -207,9 +229,13 @@ def review_queue(session: Session, flt: ReviewFilter, page: int, size: int) -> P
     adjusted = _adjusted_payments(
         session, [(r.id, r.case_id) for r in rows if r.state in ADJUSTED_STATES]
     )
+    waiting = pending_adjustments(
+        session, [r.id for r in rows if r.state == State.UNDER_REVIEW.value]
+    )
     items = []
     for r in rows:
         adj = adjusted.get(r.id)
+        pending = waiting.get(r.id)
         items.append(
             {
                 "id": r.id,
@@ -227,6 +253,7 @@ def review_queue(session: Session, flt: ReviewFilter, page: int, size: int) -> P
                 "fund_amount": _money(r.fund_amount),
                 "adjusted_payment": _money(adj),
                 "warnings": r.warnings,
+                "pending_adjustment": None if pending is None else adjustment_view(pending),
             }
         )
     return Page(items, total, page, size)
@@ -244,7 +271,10 @@ def _adjusted_payments(session: Session, lists: list[tuple[int, int | None]]) ->
             SettlementAdjustment.case_id,
             SettlementAdjustment.adjusted_payment,
         )
-        .where(SettlementAdjustment.list_id.in_(list(case_of)))
+        .where(
+            SettlementAdjustment.list_id.in_(list(case_of)),
+            SettlementAdjustment.status == EFFECTIVE,
+        )
         .order_by(SettlementAdjustment.id)
     ):
         if case_id == case_of[list_id]:
@@ -264,7 +294,10 @@ def latest_adjustments(
     for start in range(0, len(ids), 1000):
         for adj in session.scalars(
             select(SettlementAdjustment)
-            .where(SettlementAdjustment.list_id.in_(ids[start : start + 1000]))
+            .where(
+                SettlementAdjustment.list_id.in_(ids[start : start + 1000]),
+                SettlementAdjustment.status == EFFECTIVE,
+            )
             .order_by(SettlementAdjustment.id)
         ):
             if adj.case_id == by_id[adj.list_id].case_id:
@@ -391,6 +424,7 @@ def do_approve_list(
     text = _clean_reason(Action.APPROVE, reason)
     row = _lock_list(session, list_id)
     steps = plan_steps(row.state, Action.APPROVE, role, text)
+    _refuse_if_pending(session, row)
     _apply(session, row, steps, role=role, actor=actor, reason=text)
     return steps[-1].target
 
@@ -403,6 +437,7 @@ def do_return_list(
     text = _clean_reason(Action.RETURN, reason)
     row = _lock_list(session, list_id)
     steps = plan_steps(row.state, Action.RETURN, role, text)
+    _refuse_if_pending(session, row)
     _apply(session, row, steps, role=role, actor=actor, reason=text)
     return steps[-1].target
 
@@ -443,6 +478,199 @@ def adjusted_fund(fund: Decimal, original: Decimal, adjusted: Decimal) -> Decima
     return (fund * adjusted / original).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+@dataclass(frozen=True)
+class AdjustPolicy:
+    """The bureau's bounds on adjustments (settings ``YIBAO_ADJUST_*``, ADR 0010).
+
+    ``second_review_share``: an adjustment that changes the payment by more than this
+    share of the list's priced payment waits for a second reviewer (0 = every one,
+    1 = only deductions to below nothing, i.e. none); ``max_increase_share``: an
+    addition raises the payment by at most this share of it."""
+
+    second_review_share: Decimal = Decimal("0.50")
+    max_increase_share: Decimal = Decimal("0.50")
+
+    @classmethod
+    def of(cls, settings: Any) -> AdjustPolicy:
+        return cls(
+            Decimal(str(settings.adjust_second_review_share)),
+            Decimal(str(settings.adjust_max_increase_share)),
+        )
+
+    def ceiling(self, original: Decimal | str) -> Decimal:
+        """The highest payment an addition may set."""
+        base = Decimal(str(original))
+        return (base * (1 + self.max_increase_share)).quantize(CENT, rounding=ROUND_DOWN)
+
+    def needs_second_review(self, original: Decimal, adjusted: Decimal) -> bool:
+        return abs(adjusted - original) > original * self.second_review_share
+
+
+def _parse_kind(kind: Any) -> str:
+    text = str(kind or "deduct").strip()
+    if text not in ADJUST_KINDS:
+        raise ValidationFailed(
+            f"调整类型 kind 应为 deduct（调整扣减）或 add（调增）（收到 {text[:20]!r}）",
+            field="kind",
+        )
+    return text
+
+
+def _check_bounds(kind: str, original: Decimal, amount: Decimal, policy: AdjustPolicy) -> None:
+    """A deduction lowers the payment and never raises it; an addition raises it,
+    within :attr:`AdjustPolicy.max_increase_share` (Chinese 422 otherwise)."""
+    if kind == "deduct" and amount >= original:
+        raise ValidationFailed(
+            f"调整扣减后的 DRG 支付金额须低于原支付金额 {original} 元（收到 {amount} 元）；"
+            "需要提高支付时请用“调增”并说明原因",
+            field="drg_payment",
+        )
+    if kind == "add":
+        ceiling = policy.ceiling(original)
+        if amount <= original:
+            raise ValidationFailed(
+                f"调增后的 DRG 支付金额须高于原支付金额 {original} 元（收到 {amount} 元）；"
+                "降低支付请用“调整扣减”",
+                field="drg_payment",
+            )
+        if amount > ceiling:
+            share = (policy.max_increase_share * 100).normalize()
+            raise ValidationFailed(
+                f"调增后的 DRG 支付金额最多为原支付金额的 {100 + share:f}%，即 {ceiling} 元"
+                f"（收到 {amount} 元）；更高的支付请走特例单议",
+                field="drg_payment",
+            )
+
+
+def pending_adjustment(session: Session, list_id: int) -> SettlementAdjustment | None:
+    """The list's adjustment waiting for a second reviewer, if any."""
+    return session.scalar(
+        select(SettlementAdjustment)
+        .where(SettlementAdjustment.list_id == list_id, SettlementAdjustment.status == PENDING)
+        .order_by(SettlementAdjustment.id.desc())
+        .limit(1)
+    )
+
+
+def pending_adjustments(
+    session: Session, list_ids: Iterable[int]
+) -> dict[int, SettlementAdjustment]:
+    """{list id: its pending adjustment} for ``list_ids``."""
+    ids = list(list_ids)
+    out: dict[int, SettlementAdjustment] = {}
+    for start in range(0, len(ids), 1000):
+        for adj in session.scalars(
+            select(SettlementAdjustment).where(
+                SettlementAdjustment.list_id.in_(ids[start : start + 1000]),
+                SettlementAdjustment.status == PENDING,
+            )
+        ):
+            out[adj.list_id] = adj
+    return out
+
+
+def waiting_adjustments(session: Session, limit: int = 500) -> list[SettlementAdjustment]:
+    """Pending adjustments in the session's scope, oldest first."""
+    return list(
+        session.scalars(
+            select(SettlementAdjustment)
+            .where(SettlementAdjustment.status == PENDING)
+            .order_by(SettlementAdjustment.id)
+            .limit(limit)
+        )
+    )
+
+
+def adjustment_view(adj: SettlementAdjustment) -> dict[str, Any]:
+    """An adjustment as the API and the pages show it."""
+    return {
+        "id": adj.id,
+        "list_id": adj.list_id,
+        "kind": adj.kind,
+        "kind_label": ADJUST_KINDS.get(adj.kind, adj.kind),
+        "status": adj.status,
+        "status_label": ADJUST_STATUS_LABELS.get(adj.status, adj.status),
+        "original_payment": str(adj.original_payment),
+        "adjusted_payment": str(adj.adjusted_payment),
+        "change": str(adj.change),
+        "original_fund": str(adj.original_fund),
+        "adjusted_fund": str(adj.adjusted_fund),
+        "reason": adj.reason,
+        "actor": adj.actor_name,
+        "actor_id": adj.actor_id,
+        "at": adj.created_at.isoformat() if adj.created_at else None,
+        "decided_by": adj.decided_by_name,
+        "decided_at": adj.decided_at.isoformat() if adj.decided_at else None,
+        "decision_reason": adj.decision_reason,
+    }
+
+
+def _refuse_if_pending(session: Session, row: SettlementList) -> None:
+    adj = pending_adjustment(session, row.id)
+    if adj is not None:
+        raise IllegalTransition(
+            f"结算清单 {row.setl_id} 有一项待复核的调整（{ADJUST_KINDS.get(adj.kind, adj.kind)}"
+            f"至 {adj.adjusted_payment} 元，{adj.actor_name} 提出）：请先由另一位审核员复核，"
+            "或撤回该调整",
+            state=row.state,
+            action=Action.ADJUST.value,
+            role=Role.REVIEWER.value,
+        )
+
+
+def _note(
+    session: Session,
+    row: SettlementList,
+    action: str,
+    *,
+    role: Role,
+    actor: Actor,
+    reason: str | None,
+    details: dict[str, Any],
+) -> None:
+    """An event that does not move the list (a pending adjustment asked for, refused,
+    withdrawn) and its audit row."""
+    session.add(
+        SettlementListEvent(
+            list_id=row.id,
+            hospital_id=row.hospital_id,
+            region_code=row.region_code,
+            version=row.version,
+            action=action,
+            from_state=row.state,
+            to_state=row.state,
+            role=role.value,
+            reason=reason,
+            details=details,
+            actor_id=actor.user_id,
+            actor_name=actor.name,
+        )
+    )
+    record(
+        session,
+        actor,
+        f"settlement.{action}",
+        "settlement_list",
+        row.id,
+        before={"state": row.state},
+        after={"state": row.state, "setl_id": row.setl_id, "reason": reason, **details},
+        region_code=row.region_code,
+        hospital_id=row.hospital_id,
+    )
+
+
+def _adjust_details(adj: SettlementAdjustment) -> dict[str, Any]:
+    return {
+        "adjustment_id": adj.id,
+        "kind": adj.kind,
+        "original_payment": str(adj.original_payment),
+        "adjusted_payment": str(adj.adjusted_payment),
+        "original_fund": str(adj.original_fund),
+        "adjusted_fund": str(adj.adjusted_fund),
+        "status": adj.status,
+    }
+
+
 def do_adjust_list(
     session: Session,
     list_id: int,
@@ -451,13 +679,23 @@ def do_adjust_list(
     drg_payment: Any,
     user_role: str,
     actor: Actor,
+    kind: Any = "deduct",
+    policy: AdjustPolicy | None = None,
 ) -> SettlementAdjustment:
-    """调整扣减: a new DRG payment with a reason; the original pricing is kept."""
+    """调整扣减 / 调增: a new DRG payment with a reason; the original pricing is kept.
+
+    A deduction must lower the payment, an addition raise it within the policy's
+    limit.  A change beyond :attr:`AdjustPolicy.second_review_share` of the payment
+    is recorded as ``pending``: the list stays under review until a second reviewer
+    approves (:func:`do_decide_adjustment`); other decisions on it wait."""
+    policy = policy or AdjustPolicy()
     role = reviewer_role(user_role)
+    how = _parse_kind(kind)
     text = _clean_reason(Action.ADJUST, reason)
     amount = parse_amount(drg_payment)
     row = _lock_list(session, list_id)
     steps = plan_steps(row.state, Action.ADJUST, role, text)
+    _refuse_if_pending(session, row)
     pricing = (
         session.scalar(select(CasePricing).where(CasePricing.case_id == row.case_id))
         if row.case_id
@@ -467,12 +705,16 @@ def do_adjust_list(
         raise ValidationFailed(
             f"结算清单 {row.setl_id} 没有计价结果，不能调整支付金额", field="drg_payment"
         )
+    _check_bounds(how, pricing.drg_payment, amount, policy)
+    second = policy.needs_second_review(pricing.drg_payment, amount)
     adj = SettlementAdjustment(
         list_id=row.id,
         case_id=row.case_id,
         hospital_id=row.hospital_id,
         region_code=row.region_code,
         version=row.version,
+        kind=how,
+        status=PENDING if second else EFFECTIVE,
         original_payment=pricing.drg_payment,
         adjusted_payment=amount,
         original_fund=pricing.fund_amount,
@@ -482,13 +724,143 @@ def do_adjust_list(
         actor_name=actor.name,
     )
     session.add(adj)
-    details = {
-        "original_payment": str(adj.original_payment),
-        "adjusted_payment": str(adj.adjusted_payment),
-        "original_fund": str(adj.original_fund),
-        "adjusted_fund": str(adj.adjusted_fund),
-    }
-    _apply(session, row, steps, role=role, actor=actor, reason=text, details=details)
+    session.flush()
+    if second:  # up to under review only; the adjustment itself waits
+        if len(steps) > 1:
+            _apply(session, row, steps[:-1], role=role, actor=actor, reason=None)
+        _note(
+            session,
+            row,
+            "request_adjust",
+            role=role,
+            actor=actor,
+            reason=text,
+            details=_adjust_details(adj),
+        )
+    else:
+        _apply(
+            session, row, steps, role=role, actor=actor, reason=text, details=_adjust_details(adj)
+        )
+    return adj
+
+
+def _lock_adjustment(session: Session, adjustment_id: int) -> SettlementAdjustment:
+    adj = session.scalar(
+        select(SettlementAdjustment)
+        .where(SettlementAdjustment.id == adjustment_id)
+        .with_for_update()
+    )
+    if adj is None:
+        raise NotFound(f"调整记录 {adjustment_id} 不存在或不在您的辖区 / not found")
+    return adj
+
+
+def do_decide_adjustment(
+    session: Session,
+    adjustment_id: int,
+    *,
+    approve: bool,
+    reason: str | None,
+    user_role: str,
+    actor: Actor,
+) -> SettlementAdjustment:
+    """The second reviewer's decision on a pending adjustment (双人复核): approve →
+    the list moves to ``adjusted`` and is paid the adjustment; refuse (with a reason)
+    → the list stays under review at its priced payment.  The reviewer who asked for
+    the adjustment cannot decide it."""
+    role = reviewer_role(user_role)
+    text = (reason or "").strip() or None
+    if not approve and text is None:
+        raise ValidationFailed(
+            "不同意调整时必须填写原因 reason（将告知提出调整的审核员）", field="reason"
+        )
+    if text is not None and len(text) > 500:
+        raise ValidationFailed(f"原因 reason 最多 500 字（收到 {len(text)} 字）", field="reason")
+    adj = _lock_adjustment(session, adjustment_id)
+    row = _lock_list(session, adj.list_id)
+    if adj.status != PENDING:
+        raise IllegalTransition(
+            f"调整记录 {adj.id} 当前不是待复核状态（{adj.status}），不能再复核",
+            state=row.state,
+            action=Action.ADJUST.value,
+            role=role.value,
+        )
+    if adj.actor_id is not None and adj.actor_id == actor.user_id:
+        raise Forbidden("调整须由另一位审核员复核：不能复核自己提出的调整 / four-eyes")
+    adj.decided_by_id = actor.user_id
+    adj.decided_by_name = actor.name
+    adj.decided_at = utcnow()
+    adj.decision_reason = text
+    if not approve:
+        adj.status = "rejected"
+        _note(
+            session,
+            row,
+            "reject_adjust",
+            role=role,
+            actor=actor,
+            reason=text,
+            details=_adjust_details(adj),
+        )
+        return adj
+    if adj.case_id != row.case_id or adj.version != row.version:
+        raise IllegalTransition(
+            f"结算清单 {row.setl_id} 在提出调整后已重新上传或重新计价，该调整不再适用，"
+            "请撤回后重新调整",
+            state=row.state,
+            action=Action.ADJUST.value,
+            role=role.value,
+        )
+    steps = plan_steps(row.state, Action.ADJUST, role, adj.reason)
+    adj.status = EFFECTIVE
+    details = {**_adjust_details(adj), "second_reviewer": actor.name}
+    _apply(session, row, steps, role=role, actor=actor, reason=adj.reason, details=details)
+    return adj
+
+
+def do_revert_adjustment(
+    session: Session, list_id: int, *, reason: str | None, user_role: str, actor: Actor
+) -> SettlementAdjustment:
+    """撤销调整 before confirmation: a pending adjustment is withdrawn (the list stays
+    under review); an effective one is reverted (adjusted / appeal_rejected → under
+    review, paid its pricing again until a new decision).  A reason is required."""
+    role = reviewer_role(user_role)
+    text = _clean_reason(Action.REVERT_ADJUST, reason)
+    row = _lock_list(session, list_id)
+    pending = pending_adjustment(session, row.id)
+    now = utcnow()
+    if pending is not None:
+        pending.status = "reverted"
+        pending.decided_by_id, pending.decided_by_name = actor.user_id, actor.name
+        pending.decided_at, pending.decision_reason = now, text
+        _note(
+            session,
+            row,
+            "withdraw_adjust",
+            role=role,
+            actor=actor,
+            reason=text,
+            details=_adjust_details(pending),
+        )
+        return pending
+    target = transition(row.state, Action.REVERT_ADJUST, role, reason=text)
+    adj = latest_adjustments(session, [row]).get(row.id)
+    if adj is None:
+        raise ValidationFailed(
+            f"结算清单 {row.setl_id} 没有生效的调整记录，无需撤销", field="list_id"
+        )
+    adj.status = "reverted"
+    adj.decided_by_id, adj.decided_by_name = actor.user_id, actor.name
+    adj.decided_at, adj.decision_reason = now, text
+    _apply(
+        session,
+        row,
+        [Step(State(row.state), Action.REVERT_ADJUST, target)],
+        role=role,
+        actor=actor,
+        reason=text,
+        details=_adjust_details(adj),
+    )
     return adj
 
 
@@ -544,12 +916,25 @@ def do_bulk_approve_lists(
             .with_for_update()
         ):
             rows[found.id] = found
+    waiting = pending_adjustments(session, rows)
     results: list[BulkResult] = []
     for list_id in wanted:
         row = rows.get(list_id)
         if row is None:
             results.append(
                 BulkResult(list_id, False, message=f"结算清单 {list_id} 不存在或不在您的辖区")
+            )
+            continue
+        if list_id in waiting:
+            results.append(
+                BulkResult(
+                    list_id,
+                    False,
+                    row.setl_id,
+                    row.state,
+                    row.state,
+                    "有待复核的调整，请先复核或撤回该调整",
+                )
             )
             continue
         before = row.state

@@ -31,19 +31,25 @@ from yibao.settlement.history import list_history
 from yibao.settlement.models import (
     SettlementConfirmation,
     SettlementConfirmBatch,
+    SettlementList,
     SettlementPeriod,
 )
 from yibao.settlement.review import (
+    AdjustPolicy,
     ReviewFilter,
+    adjustment_view,
     bulk_ids,
     do_adjust_list,
     do_approve_list,
     do_bulk_approve_lists,
+    do_decide_adjustment,
     do_return_list,
+    do_revert_adjustment,
     do_start_review,
     parse_period,
     review_queue,
     state_label,
+    waiting_adjustments,
 )
 
 REVIEW = require(Permission.REVIEW_SETTLEMENT)
@@ -61,6 +67,9 @@ class DecisionIn(BaseModel):
 class AdjustIn(BaseModel):
     reason: str | None = Field(None, description="调整原因（必填）")
     drg_payment: str | int | float | None = Field(None, description="调整后的 DRG 支付金额（元）")
+    kind: str | None = Field(
+        None, description="deduct = 调整扣减（低于原支付，默认）；add = 调增（高于原支付，有上限）"
+    )
 
 
 class FilterIn(BaseModel):
@@ -137,6 +146,7 @@ def _decision(db: Db, list_id: int, state: str) -> dict[str, Any]:
         "state_label": state_label(state),
         "reason": history["reason"],
         "adjustment": history["adjustment"],
+        "pending_adjustment": history["pending_adjustment"],
     }
 
 
@@ -182,16 +192,82 @@ def adjust(
     list_id: DbId, request: Request, db: Db, body: AdjustIn | None = None, user: User = REVIEW
 ) -> dict[str, Any]:
     """调整扣减：填写原因和调整后的 DRG 支付金额（原计价保留）。"""
-    body = body or AdjustIn(reason=None, drg_payment=None)
-    do_adjust_list(
+    body = body or AdjustIn(reason=None, drg_payment=None, kind=None)
+    adj = do_adjust_list(
         db,
         list_id,
         reason=body.reason,
         drg_payment=body.drg_payment,
+        kind=body.kind,
+        user_role=user.role,
+        actor=request_actor(request, user),
+        policy=AdjustPolicy.of(request.app.state.settings),
+    )
+    return _decision(db, list_id, "adjusted" if adj.status == "effective" else "under_review")
+
+
+@review_router.post("/{list_id}/revert-adjustment")
+def revert_adjustment(
+    list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
+) -> dict[str, Any]:
+    """撤销调整（确认结算前）：撤回待复核的调整，或撤销已生效的调整（清单回到审核中）；必须填写原因。"""
+    do_revert_adjustment(
+        db,
+        list_id,
+        reason=body.reason if body else None,
         user_role=user.role,
         actor=request_actor(request, user),
     )
-    return _decision(db, list_id, "adjusted")
+    state = db.scalar(select(SettlementList.state).where(SettlementList.id == list_id))
+    return _decision(db, list_id, str(state))
+
+
+@review_router.get("/adjustments")
+def adjustments_waiting(db: Db, user: User = REVIEW) -> dict[str, Any]:
+    """待复核的调整（本人辖区内，最早的在前）：须由提出人以外的审核员同意或不同意。"""
+    items = [{**adjustment_view(a), "mine": a.actor_id == user.id} for a in waiting_adjustments(db)]
+    return {"total": len(items), "items": items}
+
+
+@review_router.post("/adjustments/{adjustment_id}/approve")
+def approve_adjustment(
+    adjustment_id: DbId,
+    request: Request,
+    db: Db,
+    body: DecisionIn | None = None,
+    user: User = REVIEW,
+) -> dict[str, Any]:
+    """复核同意调整（不能复核自己提出的调整）：清单进入“已调整支付”。"""
+    adj = do_decide_adjustment(
+        db,
+        adjustment_id,
+        approve=True,
+        reason=body.reason if body else None,
+        user_role=user.role,
+        actor=request_actor(request, user),
+    )
+    return _decision(db, adj.list_id, "adjusted")
+
+
+@review_router.post("/adjustments/{adjustment_id}/reject")
+def reject_adjustment(
+    adjustment_id: DbId,
+    request: Request,
+    db: Db,
+    body: DecisionIn | None = None,
+    user: User = REVIEW,
+) -> dict[str, Any]:
+    """复核不同意调整（必须填写原因）：清单留在审核中，按原计价支付。"""
+    adj = do_decide_adjustment(
+        db,
+        adjustment_id,
+        approve=False,
+        reason=body.reason if body else None,
+        user_role=user.role,
+        actor=request_actor(request, user),
+    )
+    state = db.scalar(select(SettlementList.state).where(SettlementList.id == adj.list_id))
+    return _decision(db, adj.list_id, str(state))
 
 
 @review_router.post("/bulk-approve")

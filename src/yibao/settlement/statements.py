@@ -6,7 +6,8 @@ engine (:func:`monthly_statement`, :func:`year_end_clearing`).
 
 * The priced frame fed to the engine carries each case's *original* payment and fund
   amount (the pricing); a reviewer's adjustment enters as a deduction in fund terms
-  (original fund − adjusted fund), so fund total − deductions = Σ confirmed fund.
+  (original fund − adjusted fund) and an addition (调增) as an addition, shown apart,
+  so fund total − deductions + additions = Σ confirmed fund.
 * Payment basis: from the pricing terms (``payment_basis``); ``normal`` cases without
   terms count as ``standard``, every other class as ``items``.
 * A list paid as an approved special case (特例单议) enters with the decided payment
@@ -159,7 +160,21 @@ def _priced(cases: pl.DataFrame) -> pl.DataFrame:
 
 
 def _deductions(cases: pl.DataFrame) -> pl.DataFrame:
-    return cases.select("hospital_code", pl.col("fund_deduction").alias("amount"))
+    """Review deductions in fund terms (an adjustment that lowered the payment)."""
+    cut = pl.col("fund_deduction")
+    return cases.select(
+        "hospital_code",
+        pl.when(cut > 0).then(cut).otherwise(pl.lit(Decimal("0.00"))).cast(MONEY).alias("amount"),
+    )
+
+
+def _additions(cases: pl.DataFrame) -> pl.DataFrame:
+    """Review additions (调增) in fund terms, shown apart from the deductions."""
+    cut = pl.col("fund_deduction")
+    return cases.select(
+        "hospital_code",
+        pl.when(cut < 0).then(-cut).otherwise(pl.lit(Decimal("0.00"))).cast(MONEY).alias("amount"),
+    )
 
 
 def period_statements(
@@ -223,7 +238,12 @@ def _compute(
     cases = confirmed_cases(session, region_code, [period], hospital_code)
     wanted = {h: a for h, a in (advances or {}).items() if h in set(cases["hospital_code"])}
     frame = monthly_statement(
-        _priced(cases), params, period=period, adjustments=_deductions(cases), advances=wanted
+        _priced(cases),
+        params,
+        period=period,
+        adjustments=_deductions(cases),
+        additions=_additions(cases),
+        advances=wanted,
     )
     return frame.drop("total_cost"), cases
 
@@ -286,6 +306,7 @@ def clearing(
             statement_params or StatementParams(deposit_rate=params.deposit_rate),
             period=str(key[0]),
             adjustments=_deductions(part),
+            additions=_additions(part),
         )
         for key, part in cases.group_by("period", maintain_order=True)
     ]

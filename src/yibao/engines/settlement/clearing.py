@@ -13,7 +13,8 @@ reimbursement ratio [S] S15)::
     per hospital:
     fund due      = Σ final payment − Σ patient and other-fund amounts      (fund_basis="total")
                   = Σ priced fund + Σ (final − provisional payment)     (fund_basis="priced")
-    final fund    = fund due − deductions of the year (monthly statements)
+    final fund    = fund due − deductions of the year (monthly statements, net of
+                    the review additions 调增)
     deposit       = max(0, final fund) × deposit_rate;  released = deposit × share(score)
     clearing      = final fund − (deposit − released) − paid during the year
 
@@ -145,15 +146,26 @@ def _release_share(score: Decimal, params: ClearingParams) -> Decimal:
 def _monthly_sums(
     statements: pl.DataFrame | Sequence[pl.DataFrame],
 ) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
-    """{hospital: (deductions, paid during the year, deposits withheld)}."""
+    """{hospital: (deductions net of additions, paid during the year, deposits withheld)}."""
     frames = [statements] if isinstance(statements, pl.DataFrame) else list(statements)
     for frame in frames:
         require(frame, STATEMENT_KEYS, "year_end_clearing(monthly_statements)")
     if not frames:
         return {}
+
+    def net(frame: pl.DataFrame) -> pl.DataFrame:
+        if "additions" not in frame.columns:
+            return frame
+        # review additions (调增) net against the deductions here
+        return frame.with_columns(
+            (pl.col("deductions").cast(MONEY) - pl.col("additions").cast(MONEY)).cast(MONEY)
+        )
+
     stacked = pl.concat(
         [
-            f.select(pl.col(k).cast(MONEY) if k != "hospital_code" else k for k in STATEMENT_KEYS)
+            net(f).select(
+                pl.col(k).cast(MONEY) if k != "hospital_code" else k for k in STATEMENT_KEYS
+            )
             for f in frames
         ]
     )

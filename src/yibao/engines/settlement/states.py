@@ -8,6 +8,7 @@
     grouped ──price──▶ priced ──submit_review──▶ under_review ──approve──▶ approved
       ▲                  │ ▲regroup               │return ▶ returned ──resubmit──▶ intake
       └──────regroup─────┘ │                      │adjust ▶ adjusted ──file_appeal──▶ appealed
+                           │                      ◀──revert_adjust── adjusted / appeal_rejected
                            │withdraw_special      │                     uphold ▶ approved
     priced / under_review / approved ──apply_special──▶ special_applied   reject ▶ appeal_rejected
     special_applied ──approve_special──▶ special_approved
@@ -66,6 +67,7 @@ class Action(StrEnum):
     APPROVE = "approve"
     RETURN = "return"
     ADJUST = "adjust"
+    REVERT_ADJUST = "revert_adjust"
     APPLY_SPECIAL = "apply_special"
     WITHDRAW_SPECIAL = "withdraw_special"
     APPROVE_SPECIAL = "approve_special"
@@ -96,7 +98,7 @@ STATE_LABELS: Final[dict[State, str]] = {
     State.UNDER_REVIEW: "审核中",
     State.APPROVED: "审核通过",
     State.RETURNED: "已退回医院",
-    State.ADJUSTED: "已调整扣减",
+    State.ADJUSTED: "已调整支付",
     State.SPECIAL_APPLIED: "特例单议申请中",
     State.SPECIAL_APPROVED: "特例单议通过",
     State.SPECIAL_REJECTED: "特例单议未通过",
@@ -115,7 +117,8 @@ ACTION_LABELS: Final[dict[Action, str]] = {
     Action.SUBMIT_REVIEW: "提交审核",
     Action.APPROVE: "审核通过",
     Action.RETURN: "退回医院",
-    Action.ADJUST: "调整扣减",
+    Action.ADJUST: "调整支付",
+    Action.REVERT_ADJUST: "撤销调整",
     Action.APPLY_SPECIAL: "申请特例单议",
     Action.WITHDRAW_SPECIAL: "撤回特例单议申请",
     Action.APPROVE_SPECIAL: "特例单议评审通过",
@@ -183,6 +186,8 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     _t(S.APPROVED, A.APPLY_SPECIAL, S.SPECIAL_APPLIED, R.HOSPITAL),
     _t(S.RETURNED, A.RESUBMIT, S.INTAKE, R.HOSPITAL),
     _t(S.ADJUSTED, A.FILE_APPEAL, S.APPEALED, R.HOSPITAL, reason=True),
+    _t(S.ADJUSTED, A.REVERT_ADJUST, S.UNDER_REVIEW, R.REVIEWER, reason=True),
+    _t(S.APPEAL_REJECTED, A.REVERT_ADJUST, S.UNDER_REVIEW, R.REVIEWER, reason=True),
     _t(S.APPEALED, A.UPHOLD_APPEAL, S.APPROVED, R.REVIEWER, R.BUREAU),
     _t(S.APPEALED, A.REJECT_APPEAL, S.APPEAL_REJECTED, R.REVIEWER, R.BUREAU, reason=True),
     _t(S.SPECIAL_APPLIED, A.WITHDRAW_SPECIAL, S.PRICED, R.HOSPITAL),

@@ -46,6 +46,7 @@ STATUS_BADGES = {
     "failed": "bg-danger",
     "draft": "bg-secondary",
     "approved": "bg-info text-dark",
+    "pending": "bg-warning text-dark",
     "published": "bg-success",
     "retired": "bg-dark",
 }

@@ -217,7 +217,11 @@ def transition(
     plan = svc.get_weight_plan(db, plan_id, prefix_of(user))
     try:
         svc.do_transition_weight_plan(
-            db, plan, text(form, "action"), actor=request_actor(request, user)
+            db,
+            plan,
+            text(form, "action"),
+            actor=request_actor(request, user),
+            four_eyes=request.app.state.settings.publish_four_eyes,
         )
     except DomainError as exc:
         err = failure(db, exc)

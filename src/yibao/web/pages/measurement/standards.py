@@ -97,6 +97,7 @@ def publish(request: Request, form: PostedForm, db: Db, user: User = MEASURE) ->
             valid_from=required_date(text(form, "valid_from"), "valid_from", "生效日期"),
             valid_to=as_date(text(form, "valid_to"), "valid_to", "失效日期"),
             actor=request_actor(request, user),
+            four_eyes=request.app.state.settings.publish_four_eyes,
         )
     except DomainError as exc:
         err = failure(db, exc)
@@ -128,6 +129,7 @@ def import_file(request: Request, form: PostedForm, db: Db, user: User = MEASURE
             valid_from=required_date(text(form, "valid_from"), "valid_from", "生效日期"),
             valid_to=as_date(text(form, "valid_to"), "valid_to", "失效日期"),
             actor=request_actor(request, user),
+            four_eyes=request.app.state.settings.publish_four_eyes,
         )
     except DomainError as exc:
         err = failure(db, exc)
@@ -140,8 +142,29 @@ def import_file(request: Request, form: PostedForm, db: Db, user: User = MEASURE
     return RedirectResponse(f"/measurement/standards/{row.id}", status_code=303)
 
 
+@router.post("/standards/{set_id}/approve", dependencies=CSRF)
+def approve(
+    set_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+) -> Response:
+    """批准发布 a pending table (four-eyes: another user than the one who submitted it)."""
+    row = svc.get_standard_set(db, set_id, prefix_of(user))
+    try:
+        svc.do_approve_standards(db, row, actor=request_actor(request, user))
+    except DomainError as exc:
+        err = failure(db, exc)
+        return standard_set_page(set_id, request, db, user, error=err, status_code=err["status"])
+    return RedirectResponse(f"/measurement/standards/{set_id}", status_code=303)
+
+
 @router.get("/standards/{set_id}")
-def standard_set_page(set_id: DbId, request: Request, db: Db, user: User = MEASURE) -> Response:
+def standard_set_page(
+    set_id: DbId,
+    request: Request,
+    db: Db,
+    user: User = MEASURE,
+    error: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
     """One published set: its items (filter by DRG / level, paged) and downloads."""
     row = svc.get_standard_set(db, set_id, prefix_of(user))
     frame = svc.standards_frame(db, row.id)
@@ -164,5 +187,7 @@ def standard_set_page(set_id: DbId, request: Request, db: Db, user: User = MEASU
         level=level,
         sources=views.STANDARD_SOURCES,
         total=views.standard_item_counts(db, [row.id]).get(row.id, 0),
+        approve_error=error,
+        can_approve=row.status == "pending" and row.created_by != user.username,
     )
-    return render(request, "measurement/standard_set.html", ctx)
+    return render(request, "measurement/standard_set.html", ctx, status_code=status_code)

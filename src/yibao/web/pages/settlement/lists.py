@@ -43,7 +43,7 @@ from yibao.settlement.models import (
     SettlementListVersion,
     SpecialCaseApplication,
 )
-from yibao.settlement.review import QUEUE_STATES
+from yibao.settlement.review import ADJUSTED_STATES, QUEUE_STATES, AdjustPolicy
 from yibao.web.pages.cases import _int
 from yibao.web.pages.settlement.common import take_flash
 from yibao.web.render import render
@@ -422,6 +422,10 @@ def detail_page(
         "history": _history(db, row, versions),
         "can_review": has_permission(user.role, Permission.REVIEW_SETTLEMENT)
         and row.state in QUEUE_STATES,
+        "can_revert": has_permission(user.role, Permission.REVIEW_SETTLEMENT)
+        and row.state in ADJUSTED_STATES,
+        "adjust_policy": AdjustPolicy.of(request.app.state.settings),
+        "viewer_id": user.id,
         "is_reviewer": has_permission(user.role, Permission.REVIEW_SETTLEMENT),
         "is_hospital": has_permission(user.role, Permission.SUBMIT_LISTS),
         "specials_and_appeals": _tracks(db, row.id),

@@ -15,21 +15,24 @@ from sqlalchemy import select
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.engines.measure import CLASS_NAMES
-from yibao.engines.settlement import ACTION_LABELS, Action, State
+from yibao.engines.settlement import Action, State
 from yibao.kit.bounds import INT4_MAX, DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import Page, clamp_page
 from yibao.regions.repository import hospital_choices
-from yibao.settlement.models import SettlementList
+from yibao.settlement.models import SettlementAdjustment, SettlementList
 from yibao.settlement.review import (
     MAX_BULK,
     QUEUE_STATES,
+    AdjustPolicy,
     ReviewFilter,
     bulk_ids,
     do_adjust_list,
     do_approve_list,
     do_bulk_approve_lists,
+    do_decide_adjustment,
     do_return_list,
+    do_revert_adjustment,
     review_queue,
     state_label,
 )
@@ -49,7 +52,20 @@ from yibao.web.render import render
 router = APIRouter()
 QUEUE = "/settlement/review"
 WARNING_CHOICES = {"": "全部", "1": "有质控提示", "0": "无质控提示"}
-DECISIONS = {"approve": Action.APPROVE, "return": Action.RETURN, "adjust": Action.ADJUST}
+DECISIONS = {
+    "approve": Action.APPROVE,
+    "return": Action.RETURN,
+    "adjust": Action.ADJUST,
+    "increase": Action.ADJUST,
+    "revert": Action.REVERT_ADJUST,
+}
+DECISION_LABELS = {
+    "approve": "审核通过",
+    "return": "退回医院",
+    "adjust": "调整扣减",
+    "increase": "调增",
+    "revert": "撤销调整",
+}
 
 
 def queue_filter(params: Any) -> ReviewFilter:
@@ -88,7 +104,8 @@ def queue_context(request: Request, db: Db, **extra: Any) -> dict[str, Any]:
         "warning_choices": WARNING_CHOICES,
         "badges": lists.STATE_BADGES,
         "state_label": state_label,
-        "action_labels": {k: ACTION_LABELS[a] for k, a in DECISIONS.items()},
+        "action_labels": DECISION_LABELS,
+        "adjust_policy": AdjustPolicy.of(request.app.state.settings),
         "here": with_query(request, QUEUE),
         "query_string": request.url.query,
         "max_bulk": MAX_BULK,
@@ -125,14 +142,21 @@ def _decide(db: Db, request: Request, user: User, list_id: int, action: str, for
         return do_approve_list(db, list_id, user_role=user.role, actor=actor, reason=reason)
     if action == "return":
         return do_return_list(db, list_id, reason=reason, user_role=user.role, actor=actor)
-    do_adjust_list(
+    if action == "revert":
+        do_revert_adjustment(db, list_id, reason=reason, user_role=user.role, actor=actor)
+        return str(db.scalar(select(SettlementList.state).where(SettlementList.id == list_id)))
+    adj = do_adjust_list(
         db,
         list_id,
         reason=reason,
         drg_payment=text(form, "drg_payment"),
+        kind="add" if action == "increase" else "deduct",
         user_role=user.role,
         actor=actor,
+        policy=AdjustPolicy.of(request.app.state.settings),
     )
+    if adj.status == "pending":
+        return "pending"
     return State.ADJUSTED.value
 
 
@@ -140,9 +164,10 @@ def _decide(db: Db, request: Request, user: User, list_id: int, action: str, for
 def decide(
     list_id: DbId, action: str, request: Request, form: PostedForm, db: Db, user: User = REVIEW
 ) -> Response:
-    """审核通过 / 退回医院 / 调整扣减 of one list (from the queue or the list's page)."""
+    """审核通过 / 退回医院 / 调整扣减 / 调增 / 撤销调整 of one list (from the queue or the
+    list's page)."""
     if action not in DECISIONS:
-        raise NotFound(f"没有审核操作 {action}（可选：approve、return、adjust）")
+        raise NotFound(f"没有审核操作 {action}（可选：{'、'.join(DECISIONS)}）")
     from_detail = text(form, "back") == "detail"
     try:
         state = _decide(db, request, user, list_id, action, form)
@@ -156,12 +181,64 @@ def decide(
             )
         return queue_page(request, db, status_code=err["status"], error=err, form=shown)
     setl_id = db.scalar(select(SettlementList.setl_id).where(SettlementList.id == list_id))
-    flash(
-        request,
-        f"结算清单 {setl_id}：{ACTION_LABELS[DECISIONS[action]]}，当前状态为{state_label(state)}",
-    )
+    if state == "pending":
+        flash(
+            request,
+            f"结算清单 {setl_id}：{DECISION_LABELS[action]}已提交，变动较大，"
+            "须由另一位审核员复核同意后生效",
+        )
+    else:
+        flash(
+            request,
+            f"结算清单 {setl_id}：{DECISION_LABELS[action]}，当前状态为{state_label(state)}",
+        )
     target = f"/settlement/lists/{list_id}" if from_detail else with_query(request, QUEUE)
     return RedirectResponse(target, status_code=303)
+
+
+@router.post(QUEUE + "/adjustments/{adjustment_id}/{verdict}", dependencies=CSRF)
+def decide_adjustment(
+    adjustment_id: DbId,
+    verdict: str,
+    request: Request,
+    form: PostedForm,
+    db: Db,
+    user: User = REVIEW,
+) -> Response:
+    """复核同意 / 不同意 a pending adjustment (on the list's page)."""
+    if verdict not in ("approve", "reject"):
+        raise NotFound(f"没有复核操作 {verdict}（可选：approve、reject）")
+    list_id = db.scalar(
+        select(SettlementAdjustment.list_id).where(SettlementAdjustment.id == adjustment_id)
+    )
+    if list_id is None:
+        raise NotFound(f"调整记录 {adjustment_id} 不存在或不在您的辖区")
+    try:
+        do_decide_adjustment(
+            db,
+            adjustment_id,
+            approve=verdict == "approve",
+            reason=text(form, "reason") or None,
+            user_role=user.role,
+            actor=request_actor(request, user),
+        )
+        db.flush()
+    except DomainError as exc:
+        err = failure(db, exc, list_id=list_id, action=f"second-{verdict}")
+        return lists.detail_page(
+            request,
+            db,
+            user,
+            list_id,
+            status_code=err["status"],
+            error=err,
+            form={"reason": text(form, "reason")},
+        )
+    row = db.scalar(select(SettlementList).where(SettlementList.id == list_id))
+    assert row is not None
+    word = "复核同意，调整生效" if verdict == "approve" else "复核不同意，调整未生效"
+    flash(request, f"结算清单 {row.setl_id}：{word}，当前状态为{state_label(row.state)}")
+    return RedirectResponse(f"/settlement/lists/{list_id}", status_code=303)
 
 
 def _ticked(form: Any) -> list[int]:

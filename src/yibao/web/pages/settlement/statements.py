@@ -46,6 +46,7 @@ STATEMENT_SUMS = (
     "item_payment",
     "fund_total",
     "deductions",
+    "additions",
     "settlement_amount",
     "prepaid",
     "deposit_withheld",
