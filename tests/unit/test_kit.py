@@ -84,3 +84,14 @@ def test_ttl_cache_computes_once_per_key_and_expires() -> None:
     cache.get("c", 60, lambda: 7)
     cache.get("d", 60, lambda: 8)
     assert cache.get("a", 60, lambda: -1) == -1  # at most two keys kept: the oldest went
+
+
+def test_ratio_text_never_rounds_onto_a_threshold() -> None:
+    from yibao.kit.money import ratio_text
+
+    assert ratio_text("30000.40", "10000.00") == "3.00004"  # just above 3×: not "3.0000"
+    assert ratio_text("29999.60", "10000.00") == "2.99996"
+    assert ratio_text("30000.00", "10000.00") == "3.0000"  # exactly on it
+    assert ratio_text("25000.01", "10000.00") == "2.500001"
+    assert ratio_text("12345.67", "10000.00") == "1.2346"
+    assert ratio_text("1.00", "3.00") == "0.3333"

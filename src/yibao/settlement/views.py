@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from yibao.cases.models import Case
 from yibao.engines.settlement import TRANSITIONS, Action, Role, State
 from yibao.engines.settlement.quota import special_case_quota
+from yibao.kit.money import ratio_text
 from yibao.kit.paging import Page
 from yibao.regions.models import Hospital, region_prefix
 from yibao.settlement import special
@@ -198,6 +199,7 @@ def special_candidates(
                 "total_cost": total_cost,
                 "payment_standard": standard,
                 "cost_ratio": (total_cost / standard) if standard else None,
+                "cost_ratio_text": ratio_text(total_cost, standard) if standard else None,
                 "los_days": los,
                 "drg_payment": pricing.drg_payment,
                 "applied_before": lst.id in applied,

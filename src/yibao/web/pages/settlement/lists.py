@@ -7,6 +7,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import polars as pl
@@ -28,6 +29,7 @@ from yibao.grouping.service import stored_groupings
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.exports import csv_safe
+from yibao.kit.money import ratio_text
 from yibao.kit.paging import Page, clamp_page
 from yibao.kit.tables import table_limits
 from yibao.regions.models import Hospital
@@ -332,7 +334,7 @@ def template_csv(request: Request, db: Db, user=SUBMIT) -> Response:
 # ---------------------------------------------------------------------------- detail
 
 
-def _terms(pricing: CasePricing | None) -> list[tuple[str, str]]:
+def _terms(pricing: CasePricing | None, total_cost: Decimal | None = None) -> list[tuple[str, str]]:
     if pricing is None:
         return []
     terms = pricing.terms if isinstance(pricing.terms, dict) else json.loads(pricing.terms)
@@ -340,6 +342,10 @@ def _terms(pricing: CasePricing | None) -> list[tuple[str, str]]:
     for key, label in TERM_LABELS.items():
         value = terms.get(key)
         if value is None or value == []:
+            continue
+        if key == "cost_ratio" and total_cost is not None and pricing.payment_standard:
+            # never "3.0000" for a case just above a 3× threshold
+            out.append((label, ratio_text(total_cost, pricing.payment_standard)))
             continue
         if isinstance(value, list):
             text = "、".join(value)
@@ -413,7 +419,7 @@ def detail_page(
         "pricing": pricing,
         "case": case,
         "groupings": groupings,
-        "terms": _terms(pricing),
+        "terms": _terms(pricing, case["total_cost"] if case else None),
         "state_label": state_label,
         "badges": STATE_BADGES,
         "severity": SEVERITY,
