@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         le=10,
         description="调增最多为清单支付金额的此比例 / most an addition may add, as a share",
     )
+    budget_tolerance: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="发布支付标准时模拟支付与预算的允许偏差（比例）/ budget tolerance",
+    )
     publish_four_eyes: bool = Field(
         default=False,
         description="发布权重方案与支付标准须另一位用户批准 / publishing needs a second user",

@@ -129,7 +129,12 @@ def test_measurement_end_to_end(analyst):  # type: ignore[no-untyped-def]
 
     r = client.post(
         "/api/measurement/standards",
-        json={"weight_plan_id": plan["id"], "rate_plan_id": rate["id"], "valid_from": "2026-01-01"},
+        json={
+            "weight_plan_id": plan["id"],
+            "rate_plan_id": rate["id"],
+            "valid_from": "2026-01-01",
+            "confirm_budget_gap": True,  # the unsolved rate (test_measurement_budget)
+        },
     )
     assert r.status_code == 201, r.text
     first = r.json()
@@ -163,6 +168,7 @@ def test_measurement_end_to_end(analyst):  # type: ignore[no-untyped-def]
             "weight_plan_id": plan2["id"],
             "rate_plan_id": rate2["id"],
             "valid_from": "2027-01-01",
+            "confirm_budget_gap": True,
         },
     ).json()
     assert second["checksum"] == first["checksum"]

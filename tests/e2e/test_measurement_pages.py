@@ -404,16 +404,24 @@ def test_measurement_pages_end_to_end(analyst) -> None:  # type: ignore[no-untyp
         {"weight_plan_id": str(plan_id), "rate_plan_id": str(rate_id), "valid_from": ""},
     )
     assert bad.status_code == 422 and "生效日期：必须填写" in text(bad)
-    r = post(
-        client,
-        "/measurement/standards",
-        {
-            "weight_plan_id": str(plan_id),
-            "rate_plan_id": str(rate_id),
-            "valid_from": "2026-01-01",
-            "name": "2026 支付标准",
-        },
-    )
+    form = {
+        "weight_plan_id": str(plan_id),
+        "rate_plan_id": str(rate_id),
+        "valid_from": "2026-01-01",
+        "name": "2026 支付标准",
+    }
+    # the unsolved rate misses the budget: the page says by how much and asks to confirm
+    missed = post(client, "/measurement/standards", form)
+    assert missed.status_code == 409 and "超过允许偏差" in text(missed)
+    assert 'data-testid="confirm-budget-gap"' in missed.text
+    # apply the solved rate from its simulation, then publish
+    page = client.get(f"/measurement/simulations/{sims[1]}", headers=HTML)
+    assert 'data-testid="apply-rates-form"' in page.text
+    r = post(client, f"/measurement/simulations/{sims[1]}/apply-rates")
+    assert r.status_code == 303
+    page = client.get(f"/measurement/simulations/{sims[1]}", headers=HTML)
+    assert "已采用本次求解的费率" in page.text
+    r = post(client, "/measurement/standards", form)
     set_id = created_id(r, "/measurement/standards/")
     page = text(client.get(f"/measurement/standards/{set_id}", headers=HTML))
     checksum = re.search(r'data-testid="checksum">([0-9a-f]{64})<', page).group(1)

@@ -4,6 +4,8 @@ month waiting in the reviewer's queue."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,13 +13,14 @@ from tests.builders.settlement import plan_registry
 from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.cases.models import Case
 from yibao.demo.seed import CITY, reset_demo, seed_demo
-from yibao.demo.settlement import seed_settlement, settlement_months
+from yibao.demo.settlement import DEMO_BUDGET_TOLERANCE, seed_settlement, settlement_months
 from yibao.grouping.models import CaseGrouping
 from yibao.kit.timeutil import local, utcnow
 from yibao.measurement.models import (
     MeasurementRun,
     PaymentStandardSet,
     RatePlanRow,
+    Simulation,
     WeightPlan,
 )
 from yibao.settlement.models import (
@@ -77,6 +80,13 @@ def test_standards_are_measured_and_published(db, seeded):  # type: ignore[no-un
     assert run is not None and run.status == "succeeded" and run.years == YEARS
     rate = db.get(RatePlanRow, standards.rate_plan_id)
     assert rate is not None and rate.status == "published"
+    # the published rate is the one a simulation solved for the budget (issue 10.2)
+    (sim,) = db.scalars(select(Simulation)).all()
+    assert "solved" in sim.results and rate.plan == sim.rates
+    gap = abs(Decimal(sim.results["totals"]["budget_gap"]))
+    assert gap <= Decimal(sim.results["totals"]["budget"]) * DEMO_BUDGET_TOLERANCE
+    # and the budget covers every case the simulation pays (ADR 0011)
+    assert Decimal(rate.params["last_total"]) == Decimal(sim.results["totals"]["total_cost"])
     # every list with a case was priced with the measured standards
     assert not db.scalar(
         select(func.count())

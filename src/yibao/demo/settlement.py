@@ -85,6 +85,9 @@ LIST_NUMBER_OFFSET = 900_000_000
 ERROR_SHARE = 0.08
 #: the rate plan of the demo: one base rate × each level's cost index from the data
 RATE_PARAMS: dict[str, Any] = {"mode": "level_coefficients"}
+#: the demo's published standards meet the budget within this share (the default
+#: ``YIBAO_BUDGET_TOLERANCE``)
+DEMO_BUDGET_TOLERANCE = Decimal("0.01")
 RETURN_REASONS = (
     "主要诊断与病案首页不一致，请核对主要诊断选择后重新上传",
     "手术操作缺少麻醉方式和麻醉医师，请补充手术信息后重新上传",
@@ -186,8 +189,8 @@ def publish_demo_standards(
     for action in ("approve", "publish"):
         svc.do_transition_weight_plan(session, plan, action, actor=actor)
     newest = years[-1]
-    volume = workflows.year_frame(
-        session, registry, info.id, newest, workflows.run_rules(run), actor, regroup=False
+    paid = workflows.year_frame(
+        session, registry, info.id, newest, workflows.SIMULATION_RULES, actor, regroup=False
     )
     rate = svc.do_create_rate_plan(
         session,
@@ -195,9 +198,27 @@ def publish_demo_standards(
         name=f"演示 {valid_from.year} 年费率（{newest} 年病例量，预算持平）",
         volume_year=newest,
         params=RATE_PARAMS,
-        volume_frame=volume,
+        volume_frame=workflows.measured_cases(paid, run, newest),
+        paid_total=workflows.paid_total(paid),
         actor=actor,
     )
+    # the rate that meets the budget: solved by simulation and applied, as an analyst
+    # would (the first rate ignores that outliers are paid by items)
+    rates, result, extra = svc.run_simulation(
+        session, weight_plan=plan, rate_row=rate, frame=paid, params={}, solve_budget=True
+    )
+    sim = svc.do_save_simulation(
+        session,
+        weight_plan=plan,
+        rate_row=rate,
+        name=f"演示：按预算求解 {valid_from.year} 年费率（{newest} 年病例）",
+        year=newest,
+        params={},
+        rates=rates,
+        results=svc.simulation_results(result, extra),
+        actor=actor,
+    )
+    svc.do_apply_simulation_rates(session, sim, rate, actor=actor)
     return workflows.publish_standards(
         session,
         weight_plan=plan,
@@ -207,6 +228,8 @@ def publish_demo_standards(
         valid_from=valid_from,
         valid_to=None,
         actor=actor,
+        registry=registry,
+        budget_tolerance=DEMO_BUDGET_TOLERANCE,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from typing import Any, Literal
 
 import polars as pl
@@ -386,6 +387,18 @@ def create_simulation(
     return sim_out(sim)
 
 
+@router.post("/simulations/{sim_id}/apply-rates")
+def apply_simulation_rates(
+    sim_id: DbId, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    """应用求解的费率：把按预算求解的费率写入该模拟所用的费率方案（草稿）。"""
+    region = region_of(user)
+    sim = svc.get_simulation(db, sim_id, region)
+    row = svc.get_rate_plan(db, sim.rate_plan_id, region)
+    svc.do_apply_simulation_rates(db, sim, row, actor=request_actor(request, user))
+    return rp_out(row)
+
+
 @router.get("/simulations/{sim_id}")
 def get_simulation(sim_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
     return sim_out(svc.get_simulation(db, sim_id, region_of(user)))
@@ -456,6 +469,9 @@ class StandardsPublish(BaseModel):
     valid_from: Day
     valid_to: Day | None = None
     name: str = Field("", max_length=100)
+    confirm_budget_gap: bool = Field(
+        False, description="模拟支付与预算偏差超过允许范围时，确认仍按此费率发布"
+    )
 
 
 def std_out(row: PaymentStandardSet) -> dict[str, Any]:
@@ -491,6 +507,9 @@ def publish_standards(
         valid_to=body.valid_to,
         actor=request_actor(request, user),
         four_eyes=request.app.state.settings.publish_four_eyes,
+        registry=registry_of(request),
+        budget_tolerance=Decimal(str(request.app.state.settings.budget_tolerance)),
+        confirm_budget_gap=body.confirm_budget_gap,
     )
     return std_out(row)
 

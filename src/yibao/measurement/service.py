@@ -433,11 +433,20 @@ def do_create_rate_plan(
     params: dict[str, Any],
     volume_frame: pl.DataFrame,
     actor: Actor,
+    paid_total: Decimal | None = None,
 ) -> RatePlanRow:
-    """Budget and rates from the weight plan and ``volume_year``'s case base."""
+    """Budget and rates from the weight plan and ``volume_year``'s case base.
+
+    ``paid_total``: the total cost of every case of the year that the DRG budget pays
+    (the cases a simulation pays, item-paid ones included, ADR 0011); the budget is
+    based on it unless the parameters give a budget or a last total."""
     parsed = m.parse_params(m.RateParams, params)
     if volume_frame.height == 0:
         raise ValidationFailed(f"volume_year：{volume_year} 年没有可用病例", field="volume_year")
+    if paid_total is not None and parsed.budget is None and parsed.last_total is None:
+        parsed = m.parse_params(
+            m.RateParams, {**parsed.model_dump(mode="json"), "last_total": str(paid_total)}
+        )
     rates = m.compute_rates(
         weight_plan_frame(session, weight_plan.id), m.expected_volume(volume_frame), parsed
     )
@@ -486,6 +495,43 @@ def do_set_rates(
         after=row.plan,
     )
     return row
+
+
+def do_apply_simulation_rates(
+    session: Session, sim: Simulation, row: RatePlanRow, *, actor: Actor
+) -> RatePlanRow:
+    """应用求解的费率: the rates a budget-solving simulation found become the rate
+    plan's rates (draft only; the budget and the weights stay)."""
+    if sim.rate_plan_id != row.id:
+        raise ValidationFailed("模拟不是基于该费率方案", field="rate_plan_id")
+    if not isinstance(sim.results, dict) or "solved" not in sim.results:
+        raise Conflict("这次模拟没有求解费率（勾选“按预算求解费率”后重新模拟）", field="simulation")
+    _require_status(row, ("draft",), "费率方案")
+    before = row.plan
+    solved = m.RatePlan.model_validate(sim.rates)
+    row.plan = solved.model_dump(mode="json")
+    record(
+        session,
+        actor,
+        "measurement.rate_plan.apply_simulation",
+        "rate_plan",
+        row.id,
+        before=before,
+        after={"simulation_id": sim.id, "plan": row.plan},
+    )
+    return row
+
+
+def budget_gap(result: m.SimulationResult) -> tuple[Decimal, Decimal, Decimal] | None:
+    """(simulated DRG payment, budget, gap) of a simulation's totals, or None without
+    a budget."""
+    if result.totals.height == 0:
+        return None
+    totals = result.totals.row(0, named=True)
+    if totals.get("budget") is None:
+        return None
+    payment, budget = Decimal(totals["drg_payment"]), Decimal(totals["budget"])
+    return payment, budget, payment - budget
 
 
 # --------------------------------------------------------------------------- simulation
@@ -644,6 +690,7 @@ def do_publish_standards(
     rate_row: RatePlanRow | None,
     actor: Actor,
     four_eyes: bool = False,
+    budget_gap: dict[str, str] | None = None,
 ) -> PaymentStandardSet:
     """Store a payment standard table; an open earlier set of the same plan is closed
     the day before ``valid_from`` (audited), overlapping closed sets are refused.
@@ -697,6 +744,7 @@ def do_publish_standards(
             "checksum": row.checksum,
             "source": source,
             "status": row.status,
+            **({"budget_gap_confirmed": budget_gap} if budget_gap else {}),
         },
     )
     return row

@@ -9,6 +9,7 @@ here commits; the request does.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -24,7 +25,8 @@ from yibao.grouping.plans import plan_info
 from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner
 from yibao.jobs.service import do_submit_job
-from yibao.kit.errors import ValidationFailed
+from yibao.kit.errors import Conflict, ValidationFailed
+from yibao.kit.money import format_yuan
 from yibao.measurement import service as svc
 from yibao.measurement import tasks  # noqa: F401  (registers the job kind)
 from yibao.measurement.frames import case_frame, regroup_years
@@ -143,16 +145,76 @@ def create_rate_plan(
 ) -> RatePlanRow:
     """As ``POST /api/measurement/rate-plans``."""
     m.parse_params(m.RateParams, params)  # parameter errors before any grouping
-    frame = year_frame(session, registry, run.plan_id, volume_year, run_rules(run), actor)
+    paid = year_frame(session, registry, run.plan_id, volume_year, SIMULATION_RULES, actor)
     return svc.do_create_rate_plan(
         session,
         weight_plan=weight_plan,
         name=name,
         volume_year=volume_year,
         params=params,
-        volume_frame=frame,
+        volume_frame=measured_cases(paid, run, volume_year),
+        paid_total=paid_total(paid),
         actor=actor,
     )
+
+
+def measured_cases(paid: pl.DataFrame, run: MeasurementRun, year: int) -> pl.DataFrame:
+    """The year's case base of the run (its exclusions) out of the paid cases."""
+    if paid.height == 0:
+        return paid
+    rules = run_rules(run).model_copy(update={"years": (year,)})
+    return m.apply_exclusions(paid, rules).kept
+
+
+def paid_total(paid: pl.DataFrame) -> Decimal | None:
+    """Total cost of the cases a simulation pays: what the DRG budget covers (ADR 0011:
+    LOS-excluded, ungroupable and QY cases are paid, by items, and counted)."""
+    if paid.height == 0:
+        return None
+    total = paid.select(pl.col("total_cost").cast(pl.Decimal(18, 2)).sum()).item()
+    return Decimal(total)
+
+
+def check_budget(
+    session: Session,
+    registry: PlanRegistry,
+    *,
+    weight_plan: WeightPlan,
+    rate_row: RatePlanRow,
+    run: MeasurementRun,
+    tolerance: Decimal,
+    actor: Actor,
+) -> dict[str, Any] | None:
+    """Simulate the rate plan's volume year with its rates: None when the simulated
+    payment meets the budget within ``tolerance`` (a share), else the figures."""
+    rates = svc.rate_plan_of(rate_row)
+    if rates.budget is None:
+        return None
+    year = rate_row.volume_year
+    frame = year_frame(session, registry, run.plan_id, year, SIMULATION_RULES, actor)
+    if frame.height == 0:
+        return None
+    table = m.payment_standards(svc.weight_plan_frame(session, weight_plan.id), rates)
+    gap = svc.budget_gap(m.simulate(frame, table, m.SimulationParams(), budget=rates.budget))
+    if gap is None:
+        return None
+    payment, budget, diff = gap
+    if abs(diff) <= budget * tolerance:
+        return None
+    return {
+        "year": year,
+        "payment": payment,
+        "budget": budget,
+        "gap": diff,
+        "share": (diff / budget).quantize(Decimal("0.0001")),
+        "tolerance": tolerance,
+    }
+
+
+class BudgetMissed(Conflict):
+    """Publishing standards whose simulated payment misses the budget (409)."""
+
+    code = "budget_gap"
 
 
 def create_simulation(
@@ -226,14 +288,42 @@ def publish_standards(
     valid_to: date | None,
     actor: Actor,
     four_eyes: bool = False,
+    registry: PlanRegistry | None = None,
+    budget_tolerance: Decimal | None = None,
+    confirm_budget_gap: bool = False,
 ) -> PaymentStandardSet:
-    """As ``POST /api/measurement/standards``."""
+    """As ``POST /api/measurement/standards``.
+
+    With ``registry`` and ``budget_tolerance``: the rate plan's volume year is
+    simulated first; a payment that misses the budget by more than the tolerance
+    raises :class:`BudgetMissed` (with the figures) unless ``confirm_budget_gap``, and
+    the confirmed gap is written into the audit row."""
     if weight_plan.status != "published":
         raise ValidationFailed(
             "weight_plan_id：只有已发布的权重方案才能生成支付标准", field="weight_plan_id"
         )
     if rate_row.weight_plan_id != weight_plan.id:
         raise ValidationFailed("rate_plan_id：费率方案不是基于该权重方案", field="rate_plan_id")
+    gap = None
+    if registry is not None and budget_tolerance is not None:
+        gap = check_budget(
+            session,
+            registry,
+            weight_plan=weight_plan,
+            rate_row=rate_row,
+            run=run,
+            tolerance=budget_tolerance,
+            actor=actor,
+        )
+        if gap is not None and not confirm_budget_gap:
+            raise BudgetMissed(
+                f"按费率方案 #{rate_row.id} 模拟 {gap['year']} 年病例：DRG 支付 "
+                f"{format_yuan(gap['payment'])} 元，预算 {format_yuan(gap['budget'])} 元，"
+                f"相差 {format_yuan(gap['gap'])} 元（{gap['share'] * 100:+.2f}%），"
+                f"超过允许偏差 {budget_tolerance * 100:.2f}%。可先在模拟中按预算求解费率"
+                "并应用到费率方案；确需按此费率发布，请确认后再发布",
+                field="confirm_budget_gap",
+            )
     table = m.payment_standards(
         svc.weight_plan_frame(session, weight_plan.id), svc.rate_plan_of(rate_row)
     )
@@ -250,6 +340,7 @@ def publish_standards(
         rate_row=rate_row,
         actor=actor,
         four_eyes=four_eyes,
+        budget_gap=None if gap is None else {k: str(v) for k, v in gap.items()},
     )
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import polars as pl
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, request_actor
+from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.cases.repository import case_years
 from yibao.engines import measure as m
 from yibao.kit.bounds import DbId
@@ -19,6 +19,7 @@ from yibao.measurement import service as svc
 from yibao.measurement import views, workflows
 from yibao.measurement.models import Simulation
 from yibao.web.pages.measurement.common import (
+    CSRF,
     MEASURE,
     as_int,
     base_context,
@@ -115,8 +116,33 @@ def sim_names(request: Request, db: Db, sim: Simulation, prefix: str) -> dict[st
     return views.drg_names(registry_of(request), run.plan_id)
 
 
+@router.post("/simulations/{sim_id}/apply-rates", dependencies=CSRF)
+def apply_rates(
+    sim_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+) -> Response:
+    """应用求解的费率 to the simulation's rate plan (draft)."""
+    prefix = prefix_of(user)
+    sim = svc.get_simulation(db, sim_id, prefix)
+    row = svc.get_rate_plan(db, sim.rate_plan_id, prefix)
+    try:
+        svc.do_apply_simulation_rates(db, sim, row, actor=request_actor(request, user))
+    except DomainError as exc:
+        err = failure(db, exc)
+        return simulation_page(
+            sim_id, request, db, user, apply_error=err, status_code=err["status"]
+        )
+    return RedirectResponse(f"/measurement/simulations/{sim_id}", status_code=303)
+
+
 @router.get("/simulations/{sim_id}")
-def simulation_page(sim_id: DbId, request: Request, db: Db, user: User = MEASURE) -> Response:
+def simulation_page(
+    sim_id: DbId,
+    request: Request,
+    db: Db,
+    user: User = MEASURE,
+    apply_error: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
     prefix = prefix_of(user)
     sim = svc.get_simulation(db, sim_id, prefix)
     plan = svc.get_weight_plan(db, sim.weight_plan_id, prefix)
@@ -159,8 +185,10 @@ def simulation_page(sim_id: DbId, request: Request, db: Db, user: User = MEASURE
         rates=m.RatePlan.model_validate(sim.rates),
         others=[s for s in views.simulations(db, prefix) if s.id != sim.id],
         charts=charts_json(charts),
+        applied=rate_row.plan == sim.rates and "solved" in res,
+        apply_error=apply_error,
     )
-    return render(request, "measurement/simulation.html", ctx)
+    return render(request, "measurement/simulation.html", ctx, status_code=status_code)
 
 
 @router.get("/simulations/{sim_id}/export/{part}")

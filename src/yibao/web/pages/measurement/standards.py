@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -98,9 +99,13 @@ def publish(request: Request, form: PostedForm, db: Db, user: User = MEASURE) ->
             valid_to=as_date(text(form, "valid_to"), "valid_to", "失效日期"),
             actor=request_actor(request, user),
             four_eyes=request.app.state.settings.publish_four_eyes,
+            registry=registry_of(request),
+            budget_tolerance=Decimal(str(request.app.state.settings.budget_tolerance)),
+            confirm_budget_gap=text(form, "confirm_budget_gap") == "1",
         )
     except DomainError as exc:
         err = failure(db, exc)
+        err["budget_gap"] = isinstance(exc, workflows.BudgetMissed)
 
         def page(**kw: Any) -> Response:
             return standards_view(request, db, user, **kw)
