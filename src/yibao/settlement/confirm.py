@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, insert, select, update
+from sqlalchemy import CursorResult, Select, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,8 @@ CONFIRMABLE: frozenset[str] = frozenset(
 )
 #: A period closes when every list discharged in it is in one of these.
 FINAL: frozenset[str] = frozenset({State.CONFIRMED.value, State.PAID.value})
+#: nothing more to do for the period: settled, or closed out when the period closed
+DONE: frozenset[str] = FINAL | {State.CLOSED_OUT.value}
 DEFAULT_CHUNK = 500
 MAX_CHUNK = 5_000
 PENDING_SAMPLE = 100
@@ -231,6 +233,28 @@ def _window(region_code: str, period_code: str) -> tuple[str, date, date]:
     return region_prefix(region_code), start, end
 
 
+def in_period(start: date, end: date) -> Any:
+    """Lists (with a case) that settle in the period: discharged in it and not carried
+    elsewhere, or carried into it from an earlier closed period."""
+    code = f"{start:%Y-%m}"
+    return or_(
+        SettlementList.carried_to == code,
+        and_(
+            SettlementList.carried_to.is_(None),
+            Case.discharge_date >= start,
+            Case.discharge_date <= end,
+        ),
+    )
+
+
+def _held_in_period(code: str) -> Any:
+    """Held lists (no case) that settle in the period, by their message's month."""
+    return or_(
+        SettlementList.carried_to == code,
+        and_(SettlementList.carried_to.is_(None), SettlementList.discharge_month == code),
+    )
+
+
 def _candidates(prefix: str, start: date, end: date) -> Select[*tuple[Any, ...]]:
     """Priced lists of the period in a confirmable state (oldest id first)."""
     return (
@@ -253,8 +277,7 @@ def _candidates(prefix: str, start: date, end: date) -> Select[*tuple[Any, ...]]
         .where(
             SettlementList.region_code.startswith(prefix),
             SettlementList.state.in_(sorted(CONFIRMABLE)),
-            Case.discharge_date >= start,
-            Case.discharge_date <= end,
+            in_period(start, end),
         )
     )
 
@@ -453,41 +476,7 @@ def pending_report(session: Session, batch: SettlementConfirmBatch) -> dict[str,
     """Lists of the period that are not final (and so were not confirmed): by state,
     with the first :data:`PENDING_SAMPLE` named.  Held lists (no case) count by the
     discharge time of their message."""
-    prefix, start, end = _window(batch.region_code, batch.period_code)
-    rows = list(
-        session.execute(
-            select(
-                SettlementList.id,
-                SettlementList.setl_id,
-                SettlementList.hospital_code,
-                SettlementList.state,
-            )
-            .join(Case, Case.id == SettlementList.case_id)
-            .where(
-                SettlementList.region_code.startswith(prefix),
-                SettlementList.state.not_in(sorted(FINAL)),
-                Case.discharge_date >= start,
-                Case.discharge_date <= end,
-            )
-            .order_by(SettlementList.id)
-        ).all()
-    )
-    for r in session.execute(
-        select(
-            SettlementList.id,
-            SettlementList.setl_id,
-            SettlementList.hospital_code,
-            SettlementList.state,
-        )
-        .where(
-            SettlementList.case_id.is_(None),
-            SettlementList.region_code.startswith(prefix),
-            SettlementList.state.not_in(sorted(FINAL)),
-            SettlementList.discharge_month == batch.period_code,
-        )
-        .order_by(SettlementList.id)
-    ):
-        rows.append(r)
+    rows = pending_lists(session, batch.region_code, batch.period_code)
     counts = Counter(r.state for r in rows)
     return {
         "total": len(rows),
@@ -503,6 +492,46 @@ def pending_report(session: Session, batch: SettlementConfirmBatch) -> dict[str,
             for r in rows[:PENDING_SAMPLE]
         ],
     }
+
+
+def pending_lists(session: Session, region_code: str, period_code: str) -> list[Any]:
+    """(id, setl_id, hospital_code, state) of the period's lists with something left to
+    do: neither settled nor closed out (oldest first; held lists last)."""
+    prefix, start, end = _window(region_code, period_code)
+    rows = list(
+        session.execute(
+            select(
+                SettlementList.id,
+                SettlementList.setl_id,
+                SettlementList.hospital_code,
+                SettlementList.state,
+            )
+            .join(Case, Case.id == SettlementList.case_id)
+            .where(
+                SettlementList.region_code.startswith(prefix),
+                SettlementList.state.not_in(sorted(DONE)),
+                in_period(start, end),
+            )
+            .order_by(SettlementList.id)
+        ).all()
+    )
+    for r in session.execute(
+        select(
+            SettlementList.id,
+            SettlementList.setl_id,
+            SettlementList.hospital_code,
+            SettlementList.state,
+        )
+        .where(
+            SettlementList.case_id.is_(None),
+            SettlementList.region_code.startswith(prefix),
+            SettlementList.state.not_in(sorted(DONE)),
+            _held_in_period(period_code),
+        )
+        .order_by(SettlementList.id)
+    ):
+        rows.append(r)
+    return rows
 
 
 def do_finish_confirmation(session: Session, batch_id: int, *, actor: Actor) -> dict[str, Any]:
@@ -572,4 +601,173 @@ def batch_summary(session: Session, batch: SettlementConfirmBatch) -> dict[str, 
         "started_at": batch.started_at.isoformat() if batch.started_at else None,
         "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
         "pending": batch.pending,
+    }
+
+
+# --------------------------------------------------------------------------- closing
+
+CLOSE_WAYS = {"carry": "结转到下一期间", "close_out": "关闭（不予结算）"}
+#: states whose lists may be closed out with their period (the machine's close_out)
+CLOSABLE: frozenset[str] = frozenset(
+    t.source.value for t in TRANSITIONS if t.action == Action.CLOSE_OUT
+)
+
+
+def next_period(code: str) -> str:
+    start, _ = parse_period(code)
+    return f"{start.year + start.month // 12:04d}-{start.month % 12 + 1:02d}"
+
+
+def do_close_period(
+    session: Session,
+    *,
+    region_code: str,
+    period_code: str,
+    how: str,
+    reason: str | None,
+    actor: Actor,
+) -> dict[str, Any]:
+    """Close a period whose confirmable lists are all confirmed (结算期间关闭).
+
+    The lists still open in it (held by QC, returned, priced or under review) are
+    either carried to the next period (``carry``: they settle there when decided) or
+    closed out (``close_out``: terminal, the reason told to the hospital).  A reason is
+    required; lists in a special-case or appeal track must be decided first (409).
+    One event per list, one audit row; the period records who, when, why and counts."""
+    parse_period(period_code)
+    _check_region(session, region_code)
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationFailed("关闭结算期间须填写原因 reason（记入审计日志）", field="reason")
+    if len(text) > 500:
+        raise ValidationFailed(f"原因 reason 最多 500 字（收到 {len(text)} 字）", field="reason")
+    if how not in CLOSE_WAYS:
+        raise ValidationFailed(
+            f"处理方式 how 应为 carry（结转到下一期间）或 close_out（关闭，不予结算）"
+            f"（收到 {str(how)[:20]!r}）",
+            field="how",
+        )
+    _, end = parse_period(period_code)
+    if end >= local(utcnow()).date():
+        raise ValidationFailed(
+            f"结算期间 {period_code} 尚未结束（截至 {end.isoformat()}），不能关闭", field="period"
+        )
+    period = _period_row(session, region_code, period_code)
+    period = session.scalar(
+        select(SettlementPeriod).where(SettlementPeriod.id == period.id).with_for_update()
+    )
+    assert period is not None
+    if period.status == "closed":
+        raise Conflict(f"结算期间 {period_code}（区划 {region_code}）已关闭", field="period")
+    if session.scalar(
+        select(SettlementConfirmBatch.id).where(
+            SettlementConfirmBatch.running_key == running_key(region_code, period_code)
+        )
+    ):
+        raise Conflict(f"结算期间 {period_code} 正在确认中：请等确认完成后再关闭", field="period")
+    left = remaining_count(session, region_code, period_code)
+    if left:
+        raise Conflict(
+            f"结算期间 {period_code} 还有 {left} 份清单可以确认结算：请先确认结算，再关闭期间",
+            field="period",
+        )
+    rows = pending_lists(session, region_code, period_code)
+    role = confirm_role(actor)
+    if how == "close_out":
+        blocked = [r for r in rows if r.state not in CLOSABLE]
+        if blocked:
+            named = "、".join(f"{r.setl_id}（{state_label(r.state)}）" for r in blocked[:10])
+            raise Conflict(
+                f"结算期间 {period_code} 有 {len(blocked)} 份清单在特例单议或申诉中，"
+                f"须先处理后才能关闭：{named}",
+                field="period",
+            )
+    target = next_period(period_code) if how == "carry" else None
+    if target is not None:
+        _period_row(session, region_code, target)
+    now = utcnow()
+    by_state: dict[str, list[int]] = {}
+    for r in rows:
+        by_state.setdefault(r.state, []).append(r.id)
+    for state, ids in by_state.items():
+        if how == "close_out":
+            transition(state, Action.CLOSE_OUT, role, reason=text)  # the machine decides
+        values: dict[str, Any] = (
+            {"carried_to": target} if how == "carry" else {"state": State.CLOSED_OUT.value}
+        )
+        result = session.execute(
+            update(SettlementList)
+            .where(SettlementList.id.in_(ids), SettlementList.state == state)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if cast(CursorResult[Any], result).rowcount != len(ids):
+            raise ConcurrentChange(
+                "关闭期间时有清单的状态已被其他操作改变，本次未做任何修改，请刷新后重试"
+            )
+    details = {"period": period_code, "how": how, "to_period": target}
+    lists = session.execute(
+        select(
+            SettlementList.id,
+            SettlementList.hospital_id,
+            SettlementList.region_code,
+            SettlementList.version,
+        ).where(SettlementList.id.in_([r.id for r in rows] or [-1]))
+    ).all()
+    state_of = {r.id: r.state for r in rows}
+    events = [
+        {
+            "list_id": lst.id,
+            "hospital_id": lst.hospital_id,
+            "region_code": lst.region_code,
+            "version": lst.version,
+            "action": "carry_over" if how == "carry" else Action.CLOSE_OUT.value,
+            "from_state": state_of[lst.id],
+            "to_state": state_of[lst.id] if how == "carry" else State.CLOSED_OUT.value,
+            "role": role.value,
+            "reason": text,
+            "details": details,
+            "actor_id": actor.user_id,
+            "actor_name": actor.name,
+            "created_at": now,
+        }
+        for lst in lists
+    ]
+    if events:
+        session.execute(insert(SettlementListEvent), events)
+    period.status = "closed"
+    period.closed_at, period.closed_by, period.closed_reason = now, actor.name, text
+    period.carried = len(rows) if how == "carry" else 0
+    period.closed_out = len(rows) if how == "close_out" else 0
+    record(
+        session,
+        actor,
+        "settlement.period.close",
+        "settlement_period",
+        period.id,
+        before={"status": "open"},
+        after={
+            "status": "closed",
+            "period": period_code,
+            "region": region_code,
+            "how": how,
+            "reason": text,
+            "carried": period.carried,
+            "closed_out": period.closed_out,
+            "to_period": target,
+            "list_ids": [r.id for r in rows][:1000],
+        },
+        region_code=region_code,
+    )
+    return {
+        "region": region_code,
+        "period": period_code,
+        "status": period.status,
+        "status_label": period.status_label,
+        "how": how,
+        "how_label": CLOSE_WAYS[how],
+        "carried": period.carried,
+        "closed_out": period.closed_out,
+        "to_period": target,
+        "reason": text,
     }

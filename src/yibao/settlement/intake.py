@@ -236,6 +236,16 @@ def _store(
                 "如需更正请走申诉流程",
             )
             continue
+        if row is not None and row.state == State.CLOSED_OUT:
+            outcomes[i] = _refused(
+                i,
+                setl_id,
+                "INTAKE02",
+                "setlinfo.setl_id",
+                f"结算清单 {setl_id} 已随结算期间关闭（不予结算），不能再上传："
+                "如有异议请联系医保经办机构",
+            )
+            continue
         if row is not None and row.state not in REPLACEABLE_STATES:
             from yibao.settlement.review import state_label
 

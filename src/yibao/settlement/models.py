@@ -24,7 +24,7 @@ from yibao.cases.models import ScopedRow
 from yibao.db.base import Base, Money, TZDateTime
 from yibao.kit.timeutil import utcnow
 
-PERIOD_STATUSES = {"open": "未结算", "closed": "已结算"}
+PERIOD_STATUSES = {"open": "未结算", "closed": "已结算（期间关闭）"}
 
 
 class SettlementPeriod(Base):
@@ -36,6 +36,13 @@ class SettlementPeriod(Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="open")
+    #: how the period was closed by hand (do_close_period): who, when, why, and how
+    #: many open lists were carried to the next period or closed out
+    closed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    closed_reason: Mapped[str | None] = mapped_column(String(500))
+    carried: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    closed_out: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (UniqueConstraint("region_code", "code"),)
 
@@ -70,6 +77,9 @@ class SettlementList(ScopedRow, Base):
     #: YYYY-MM of the message's dscg_time as sent (periods of held lists, which have no case)
     discharge_month: Mapped[str | None] = mapped_column(String(7))
     received_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    #: YYYY-MM of the period the list settles in when its discharge month's period was
+    #: closed with the list still open (carried over); None: its discharge month
+    carried_to: Mapped[str | None] = mapped_column(String(7), index=True)
 
     __table_args__ = (
         UniqueConstraint("hospital_id", "setl_id"),

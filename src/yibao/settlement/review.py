@@ -83,6 +83,7 @@ NOTE_LABELS = {
     "request_adjust": "提出调整（待复核）",
     "reject_adjust": "复核不同意调整",
     "withdraw_adjust": "撤回待复核的调整",
+    "carry_over": "结转到下一结算期间",
 }
 
 

@@ -26,7 +26,12 @@ from yibao.kit.bounds import DbId, PageNo, PageSize, Year
 from yibao.kit.errors import Forbidden, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.settlement import tasks
-from yibao.settlement.confirm import MAX_CHUNK, batch_summary, remaining_count
+from yibao.settlement.confirm import (
+    MAX_CHUNK,
+    batch_summary,
+    do_close_period,
+    remaining_count,
+)
 from yibao.settlement.history import list_history
 from yibao.settlement.models import (
     SettlementConfirmation,
@@ -51,6 +56,7 @@ from yibao.settlement.review import (
     state_label,
     waiting_adjustments,
 )
+from yibao.settlement.views import period_labels
 
 REVIEW = require(Permission.REVIEW_SETTLEMENT)
 VIEW = require(Permission.VIEW_CASES)
@@ -327,7 +333,8 @@ def periods(
     stmt = select(SettlementPeriod).where(SettlementPeriod.region_code == code)
     if year:
         stmt = stmt.where(SettlementPeriod.code.startswith(f"{year:04d}-"))
-    rows = db.scalars(stmt.order_by(SettlementPeriod.code.desc()).limit(240))
+    rows = list(db.scalars(stmt.order_by(SettlementPeriod.code.desc()).limit(240)))
+    labels = period_labels(db, rows)
     return {
         "items": [
             {
@@ -337,7 +344,7 @@ def periods(
                 "start_date": p.start_date.isoformat(),
                 "end_date": p.end_date.isoformat(),
                 "status": p.status,
-                "status_label": p.status_label,
+                "status_label": labels[p.id],
             }
             for p in rows
         ]
@@ -381,7 +388,16 @@ def period_detail(
         "region": code,
         "period": period,
         "status": row.status if row else "open",
-        "status_label": row.status_label if row else "未结算",
+        "status_label": period_labels(db, [row])[row.id] if row else "未结算",
+        "closed": None
+        if row is None or row.status != "closed"
+        else {
+            "at": row.closed_at.isoformat() if row.closed_at else None,
+            "by": row.closed_by,
+            "reason": row.closed_reason,
+            "carried": row.carried,
+            "closed_out": row.closed_out,
+        },
         "confirmed": int(totals[0] or 0),
         "amount_paid": f"{totals[1] or 0:.2f}",
         "fund_amount": f"{totals[2] or 0:.2f}",
@@ -413,6 +429,30 @@ def confirm(
             "status_url": f"/api/jobs/{job.id}",
             "resumed": batch.runs > 0,
         },
+    )
+
+
+class CloseIn(BaseModel):
+    region: str | None = Field(None, description="区划（默认本人的）")
+    how: str | None = Field(
+        None, description="carry = 未结清单结转到下一期间；close_out = 关闭（不予结算）"
+    )
+    reason: str | None = Field(None, description="原因（必填，记入审计日志）")
+
+
+@periods_router.post("/{period}/close")
+def close_period(
+    period: str, request: Request, db: Db, body: CloseIn | None = None, user: User = REVIEW
+) -> dict[str, Any]:
+    """关闭结算期间：可确认的清单已全部确认后，其余未结清单结转到下一期间或关闭（须填原因）。"""
+    body = body or CloseIn(region=None, how=None, reason=None)
+    return do_close_period(
+        db,
+        region_code=_region(db, user, body.region),
+        period_code=period,
+        how=body.how or "",
+        reason=body.reason,
+        actor=request_actor(request, user),
     )
 
 

@@ -11,6 +11,7 @@ would decide.  All queries run in the session's data scope.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -25,13 +26,20 @@ from yibao.kit.money import ratio_text
 from yibao.kit.paging import Page
 from yibao.regions.models import Hospital, region_prefix
 from yibao.settlement import special
-from yibao.settlement.confirm import CONFIRMABLE, FINAL, pending_report, remaining_count
+from yibao.settlement.confirm import (
+    CONFIRMABLE,
+    DONE,
+    in_period,
+    pending_report,
+    remaining_count,
+)
 from yibao.settlement.models import (
     CasePricing,
     SettlementConfirmation,
     SettlementConfirmBatch,
     SettlementList,
     SettlementListEvent,
+    SettlementPeriod,
     SpecialCaseApplication,
 )
 from yibao.settlement.review import latest_adjustments, parse_period, state_label
@@ -86,6 +94,35 @@ def confirmed_periods(session: Session, limit: int = 24) -> list[str]:
     )
 
 
+def period_labels(session: Session, periods: Iterable[SettlementPeriod]) -> dict[int, str]:
+    """The state a person reads for each period: 未结算; 已确认，N 份待处理 (confirmed,
+    with held or returned lists still open: close it by carrying or closing them out);
+    已关闭 with what was carried or closed out."""
+    rows = list(periods)
+    done: dict[int, int] = {}
+    for period_id, pending in session.execute(
+        select(SettlementConfirmBatch.period_id, SettlementConfirmBatch.pending)
+        .where(
+            SettlementConfirmBatch.period_id.in_([p.id for p in rows] or [-1]),
+            SettlementConfirmBatch.status == "done",
+        )
+        .order_by(SettlementConfirmBatch.id)
+    ):
+        done[period_id] = int((pending or {}).get("total") or 0)
+    out = {}
+    for p in rows:
+        if p.status == "closed":
+            parts = [f"结转 {p.carried} 份"] if p.carried else []
+            parts += [f"关闭 {p.closed_out} 份"] if p.closed_out else []
+            out[p.id] = "已结算" + (f"（{'，'.join(parts)}）" if parts else "")
+        elif p.id in done:
+            left = done[p.id]
+            out[p.id] = f"已确认，{left} 份待处理（可结转或关闭）" if left else "已确认"
+        else:
+            out[p.id] = "未结算"
+    return out
+
+
 def period_overview(session: Session, region_code: str, period: str) -> dict[str, Any]:
     """Counts by state of the period's lists (discharged in the month, hospitals in the
     region's subtree; held lists by the discharge time of their message), the lists
@@ -97,9 +134,8 @@ def period_overview(session: Session, region_code: str, period: str) -> dict[str
         .join(Case, Case.id == SettlementList.case_id)
         .where(
             SettlementList.region_code.startswith(region_prefix(region_code)),
-            SettlementList.state.in_(sorted(FINAL)),
-            Case.discharge_date >= start,
-            Case.discharge_date <= end,
+            SettlementList.state.in_(sorted(DONE)),
+            in_period(start, end),
         )
         .group_by(SettlementList.state)
     ).all()

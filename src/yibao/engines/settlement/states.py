@@ -16,6 +16,8 @@
                                          uphold ▶ special_approved, reject ▶ appeal_rejected
     approved / adjusted / appeal_rejected / special_approved / special_rejected
       ──confirm──▶ confirmed (in a period's confirmed settlement) ──pay──▶ paid
+    qc_failed / priced / under_review / returned ──close_out──▶ closed_out (a period
+      closed with its open lists closed out, with a reason)
 
 Every transition names the roles allowed to take it and whether a reason is required
 (returning, adjusting, rejecting and appealing must say why).  The flow follows
@@ -53,6 +55,7 @@ class State(StrEnum):
     APPEAL_REJECTED = "appeal_rejected"
     CONFIRMED = "confirmed"
     PAID = "paid"
+    CLOSED_OUT = "closed_out"
 
 
 class Action(StrEnum):
@@ -77,6 +80,7 @@ class Action(StrEnum):
     REJECT_APPEAL = "reject_appeal"
     CONFIRM = "confirm"
     PAY = "pay"
+    CLOSE_OUT = "close_out"
 
 
 class Role(StrEnum):
@@ -107,6 +111,7 @@ STATE_LABELS: Final[dict[State, str]] = {
     State.APPEAL_REJECTED: "申诉驳回",
     State.CONFIRMED: "已确认结算",
     State.PAID: "已拨付",
+    State.CLOSED_OUT: "已关闭（不予结算）",
 }
 ACTION_LABELS: Final[dict[Action, str]] = {
     Action.QC_FAIL: "质控不通过",
@@ -128,6 +133,7 @@ ACTION_LABELS: Final[dict[Action, str]] = {
     Action.REJECT_APPEAL: "驳回申诉",
     Action.CONFIRM: "确认结算",
     Action.PAY: "拨付",
+    Action.CLOSE_OUT: "关闭清单（不予结算）",
 }
 ROLE_LABELS: Final[dict[Role, str]] = {
     Role.SYSTEM: "系统",
@@ -205,6 +211,11 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     ),
     *(_t(s, A.CONFIRM, S.CONFIRMED, R.BUREAU, R.SYSTEM) for s in _CONFIRMABLE),
     _t(S.CONFIRMED, A.PAY, S.PAID, R.FINANCE, R.BUREAU),
+    # closing a period: the lists still open in it are closed out with a reason
+    *(
+        _t(s, A.CLOSE_OUT, S.CLOSED_OUT, R.BUREAU, reason=True)
+        for s in (S.QC_FAILED, S.PRICED, S.UNDER_REVIEW, S.RETURNED)
+    ),
 )
 TERMINAL_STATES: Final[frozenset[State]] = frozenset(
     s for s in State if not any(t.source == s for t in TRANSITIONS)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from yibao.api.deps import CurrentUser, Db
 from yibao.cases.service import overview
 from yibao.regions.models import region_prefix
+from yibao.settlement.views import period_labels
 from yibao.web.render import render
 
 router = APIRouter()
@@ -37,5 +38,9 @@ def home(request: Request, db: Db, user: CurrentUser) -> Response:
     return render(
         request,
         "home.html",
-        {"ov": ov, "charts_json": json.dumps(charts, ensure_ascii=False)},
+        {
+            "ov": ov,
+            "charts_json": json.dumps(charts, ensure_ascii=False),
+            "period_labels": period_labels(db, ov.latest_periods),
+        },
     )

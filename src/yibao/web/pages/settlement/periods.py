@@ -18,6 +18,7 @@ from yibao.jobs.models import Job
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.timeutil import local, utcnow
 from yibao.settlement import tasks, views
+from yibao.settlement.confirm import do_close_period
 from yibao.settlement.review import parse_period, state_label
 from yibao.settlement.review_endpoints import _region, period_detail, periods
 from yibao.web.pages.settlement.common import (
@@ -124,3 +125,31 @@ def start_confirmation(
     resumed = "（续跑未完成的批次）" if batch.runs > 0 else ""
     flash(request, f"已提交确认结算任务 #{job.id}：结算期间 {batch.period_code}{resumed}")
     return RedirectResponse(f"{PAGE}?period={batch.period_code}", status_code=303)
+
+
+@router.post(PAGE + "/{period}/close", dependencies=CSRF)
+def close(period: str, request: Request, form: PostedForm, db: Db, user: User = REVIEW) -> Response:
+    """关闭结算期间: carry the open lists to the next period or close them out."""
+    try:
+        done = do_close_period(
+            db,
+            region_code=_region(db, user, None),
+            period_code=period.strip(),
+            how=text(form, "how"),
+            reason=text(form, "reason"),
+            actor=request_actor(request, user),
+        )
+        db.flush()
+    except DomainError as exc:
+        err = failure(db, exc, action="close")
+        shown = {"how": text(form, "how"), "reason": text(form, "reason")}
+        return period_page(
+            request, db, user, period.strip(), status_code=err["status"], error=err, form=shown
+        )
+    what = (
+        f"{done['carried']} 份未结清单结转到 {done['to_period']}"
+        if done["how"] == "carry"
+        else f"{done['closed_out']} 份未结清单已关闭（不予结算）"
+    )
+    flash(request, f"结算期间 {done['period']} 已关闭：{what}")
+    return RedirectResponse(f"{PAGE}?period={done['period']}", status_code=303)
