@@ -15,6 +15,7 @@ from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.paging import Page
+from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital
 
 
@@ -182,3 +183,11 @@ def case_years(session: Session) -> list[int]:
     if years[0] is None:
         return []
     return list(range(years[1].year, years[0].year - 1, -1))
+
+
+def complete_years(years: list[int], today: date | None = None) -> list[int]:
+    """Of ``years``, those already over (before the current year in business time):
+    what measurement, rate plans and indices default to — never the partial current
+    year (ascending)."""
+    current = (today or local(utcnow()).date()).year
+    return sorted(y for y in years if y < current)

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
-from yibao.cases.repository import case_years
+from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
@@ -127,7 +127,7 @@ def weight_plan_view(request: Request, db: Db, user: User, plan_id: int, **extra
         case_years=sorted(years),
         adjust=adjustment_form(plan.adjustments or {}),
         form={
-            "volume_year": str(max(years)) if years else "",
+            "volume_year": str(max(complete_years(years) or years)) if years else "",
             "mode": "single",
             "rounding": "fen",
             "growth_pct": "0",

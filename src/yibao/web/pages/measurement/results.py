@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
-from yibao.cases.repository import case_years
+from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
@@ -309,7 +309,8 @@ def indices_page(request: Request, db: Db, user: User = MEASURE) -> Response:
         year_raw = qp.get("year") or ""
         default = next((p for p in plans if p.status == "published"), plans[0] if plans else None)
         plan_id = as_int(plan_raw, "weight_plan_id", "权重方案") if plan_raw else None
-        year = as_int(year_raw, "year", "年度") if year_raw else (years[-1] if years else None)
+        done = complete_years(years) or years
+        year = as_int(year_raw, "year", "年度") if year_raw else (done[-1] if done else None)
         plan = svc.get_weight_plan(db, plan_id, prefix) if plan_id else default
         ctx.update(plan=plan, year=year)
         if plan is not None and year is not None:

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
-from yibao.cases.repository import case_years
+from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
 from yibao.jobs.endpoints import runner_of
@@ -53,7 +53,7 @@ def run_defaults(years: list[int]) -> dict[str, Any]:
     ex, tr, wp = m.ExclusionRules(), m.TrimParams(), m.WeightParams()
     return {
         "name": "",
-        "years": [str(y) for y in sorted(years)[-3:]],
+        "years": [str(y) for y in complete_years(years)[-3:]],
         "exclusions.los_min_days": str(ex.los_min_days),
         "exclusions.los_max_days": str(ex.los_max_days),
         "exclusions.cost_floor": str(ex.cost_floor),
@@ -80,6 +80,7 @@ def overview_page(
         ov=views.overview(db, prefix_of(user)),
         plans=[plan_payload(i) for i in list_plans(registry)],
         case_years=sorted(years),
+        partial_years=sorted(set(years) - set(complete_years(years))),
         trim_methods=TRIM_METHODS,
         form=form or defaults,
         **extra,
