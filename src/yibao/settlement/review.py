@@ -134,6 +134,8 @@ class ReviewFilter:
     states: tuple[str, ...] = ()
     has_warnings: bool | None = None
     period: str | None = None
+    #: a settlement id, or its beginning (at least 4 characters)
+    setl_id: str | None = None
 
     def effective_states(self) -> tuple[str, ...] | None:
         if not self.states:
@@ -172,7 +174,22 @@ def _queue_select(flt: ReviewFilter) -> Select[*tuple[Any, ...]]:
     if flt.period:
         start, end = parse_period(flt.period)
         stmt = stmt.where(Case.discharge_date >= start, Case.discharge_date <= end)
-    return stmt
+    return _by_setl_id(stmt, flt)
+
+
+def _by_setl_id(stmt: Any, flt: ReviewFilter) -> Any:
+    """Exact settlement id, or ids beginning with at least 4 given characters."""
+    text = (flt.setl_id or "").strip()
+    if not text:
+        return stmt
+    if len(text) > 40:
+        raise ValidationFailed(
+            f"结算ID setl_id 最长 40 个字符（收到 {len(text)} 个）", field="setl_id"
+        )
+    if len(text) < 4:
+        return stmt.where(SettlementList.setl_id == text)
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return stmt.where(SettlementList.setl_id.like(escaped + "%", escape="\\"))
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -188,6 +205,7 @@ _QUEUE_COLUMNS = (
     SettlementList.case_id,
     SettlementList.warnings,
     Case.discharge_date,
+    CasePricing.plan_id,
     CasePricing.drg,
     CasePricing.payment_class,
     CasePricing.payment_standard,
@@ -199,7 +217,7 @@ _QUEUE_COLUMNS = (
 
 def _queue_count(session: Session, flt: ReviewFilter) -> int:
     """The queue's size; the case and pricing joins only when a filter needs them."""
-    if flt.drg or flt.payment_class or flt.period:
+    if flt.drg or flt.payment_class or flt.period or flt.setl_id:
         stmt = _queue_select(flt).with_only_columns(func.count(SettlementList.id))
     else:
         stmt = select(func.count(SettlementList.id))
@@ -247,6 +265,7 @@ def review_queue(session: Session, flt: ReviewFilter, page: int, size: int) -> P
                 "state_label": state_label(r.state),
                 "version": r.version,
                 "discharge_date": r.discharge_date.isoformat() if r.discharge_date else None,
+                "plan_id": r.plan_id,
                 "drg": r.drg,
                 "payment_class": r.payment_class,
                 "payment_standard": _money(r.payment_standard),

@@ -85,6 +85,7 @@ class FilterIn(BaseModel):
     state: str | None = None
     has_warnings: bool | None = None
     period: str | None = None
+    setl_id: str | None = None
 
     def to_filter(self) -> ReviewFilter:
         return ReviewFilter(
@@ -94,6 +95,7 @@ class FilterIn(BaseModel):
             states=_states(self.state),
             has_warnings=self.has_warnings,
             period=self.period,
+            setl_id=self.setl_id,
         )
 
 
@@ -127,12 +129,13 @@ def queue(
     state: str | None = Query(None, description="状态，逗号分隔；默认 priced,under_review；all"),
     has_warnings: bool | None = Query(None, description="是否有质控提示"),
     period: str | None = Query(None, description="出院年月 YYYY-MM"),
+    setl_id: str | None = Query(None, max_length=40, description="结算ID（或至少 4 位的开头）"),
     page: PageNo = 1,
     size: PageSize = 50,
 ) -> dict[str, Any]:
     """审核队列：按医疗机构、DRG、支付类别、状态、质控提示、出院年月筛选，分页。"""
     page, size = clamp_page(page, size)
-    flt = ReviewFilter(hospital, drg, payment_class, _states(state), has_warnings, period)
+    flt = ReviewFilter(hospital, drg, payment_class, _states(state), has_warnings, period, setl_id)
     result = review_queue(db, flt, page, size)
     return {
         "total": result.total,

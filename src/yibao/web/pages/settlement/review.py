@@ -16,6 +16,7 @@ from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.settlement import Action, State
+from yibao.grouping.plans import plan_registry
 from yibao.kit.bounds import INT4_MAX, DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import Page, clamp_page
@@ -79,6 +80,7 @@ def queue_filter(params: Any) -> ReviewFilter:
         states=(state,) if state else (),
         has_warnings={"1": True, "0": False}.get(warnings),
         period=(params.get("period") or "").strip() or None,
+        setl_id=(params.get("setl_id") or "").strip() or None,
     )
 
 
@@ -106,6 +108,7 @@ def queue_context(request: Request, db: Db, **extra: Any) -> dict[str, Any]:
         "state_label": state_label,
         "action_labels": DECISION_LABELS,
         "adjust_policy": AdjustPolicy.of(request.app.state.settings),
+        "drg_names": _drg_names(request, result.items),
         "here": with_query(request, QUEUE),
         "query_string": request.url.query,
         "max_bulk": MAX_BULK,
@@ -116,6 +119,21 @@ def queue_context(request: Request, db: Db, **extra: Any) -> dict[str, Any]:
     }
     ctx.update(extra)
     return ctx
+
+
+def _drg_names(request: Request, items: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """{(plan, DRG): name} for the rows shown (names from the grouping plans)."""
+    registry = plan_registry(request.app.state.settings)
+    out: dict[tuple[str, str], str] = {}
+    for plan_id in {r["plan_id"] for r in items if r.get("plan_id")}:
+        try:
+            drgs = registry.get(plan_id).plan.drgs
+        except Exception:  # an unknown plan only loses the names
+            continue
+        for r in items:
+            if r.get("plan_id") == plan_id and r.get("drg") in drgs:
+                out[(plan_id, r["drg"])] = drgs[r["drg"]].name
+    return out
 
 
 def queue_page(request: Request, db: Db, status_code: int = 200, **extra: Any) -> Response:
