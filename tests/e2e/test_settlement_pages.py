@@ -170,9 +170,20 @@ def test_template_csv_round_trips(world, db) -> None:  # type: ignore[no-untyped
     assert "setl_id" in frame.columns[0] and frame.height == 1
     assert "合成示例" in r.content.decode("utf-8-sig")
     assert read_flat(frame)[0]["setlinfo"]["setl_id"] == "SAMPLE0001"
+    # the example row as downloaded is refused as an example (issue 10.7) …
     up = _upload(client, "template.csv", r.content)
     assert up.status_code == 200 and _count(up.text, "n-received") == 1
-    assert _count(up.text, "n-refused") == 0  # the example row is the user's hospital
+    assert _count(up.text, "n-refused") == 1 and "上传模板中的示例行" in up.text
+    set_scope(db, SYSTEM_SCOPE)
+    assert not db.scalar(
+        select(func.count()).select_from(SettlementList).where(
+            SettlementList.setl_id == "SAMPLE0001"
+        )
+    )
+    # … and a row filled in from it is taken (the example is the user's own hospital)
+    own = r.content.decode("utf-8-sig").replace("SAMPLE0001", "S2024000123456")
+    up = _upload(client, "template.csv", own.encode("utf-8-sig"))
+    assert up.status_code == 200 and _count(up.text, "n-refused") == 0
 
 
 def test_scoping_and_permissions(world, db) -> None:  # type: ignore[no-untyped-def]  # noqa: F811

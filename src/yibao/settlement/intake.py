@@ -51,6 +51,10 @@ from yibao.settlement.models import (
 )
 
 LOCKED_STATES = frozenset({State.CONFIRMED, State.PAID})
+#: the upload template's example row carries this settlement id (SAMPLE0001): a file
+#: sent with the example still in it must not create a list
+TEMPLATE_SAMPLE_PREFIX = "SAMPLE"
+TEMPLATE_SAMPLE_ID = TEMPLATE_SAMPLE_PREFIX + "0001"
 #: a stored list may be replaced by a new version only before review starts, after
 #: QC held it or after the reviewer returned it (the state machine's RESUBMIT)
 REPLACEABLE_STATES = frozenset(
@@ -83,7 +87,16 @@ def _finding_dict(f: Finding) -> dict[str, Any]:
     }
 
 
-def _refused(index: int, setl_id: str | None, rule: str, field_: str, message: str) -> ListOutcome:
+def _refused(
+    index: int,
+    setl_id: str | None,
+    rule: str,
+    field_: str,
+    message: str,
+    value: str | None = None,
+) -> ListOutcome:
+    """A list refused whole: one blocking finding on ``field_`` with the offending
+    ``value`` (the settlement id unless another field is at fault)."""
     return ListOutcome(
         index,
         setl_id,
@@ -93,7 +106,7 @@ def _refused(index: int, setl_id: str | None, rule: str, field_: str, message: s
                 "rule_id": rule,
                 "severity": "blocking",
                 "field": field_,
-                "value": setl_id,
+                "value": setl_id if value is None else value,
                 "message": message,
             }
         ],
@@ -296,6 +309,15 @@ def _screen(
     findings = prepared.findings[i]
     if not setl_id or code is None:
         return ListOutcome(i, setl_id, "refused", findings=[_finding_dict(f) for f in findings])
+    if setl_id.upper().startswith(TEMPLATE_SAMPLE_PREFIX):
+        return _refused(
+            i,
+            setl_id,
+            "INTAKE06",
+            "setlinfo.setl_id",
+            f"结算ID setlinfo.setl_id = {setl_id!r} 是上传模板中的示例行，不是真实结算清单："
+            "请删除示例行，填入本机构的结算清单后再上传",
+        )
     hospital = hospitals.get(code)
     if hospital is None:
         return _refused(
@@ -305,6 +327,7 @@ def _screen(
             "setlinfo.fixmedins_code",
             f"定点医疗机构编码 setlinfo.fixmedins_code = {code!r} "
             "不存在或不属于您的机构/辖区：只能上传本机构的结算清单",
+            value=code,
         )
     key = (hospital.id, setl_id)
     out = ListOutcome(i, setl_id, "pending", findings=[_finding_dict(f) for f in findings])

@@ -376,3 +376,17 @@ def test_disabled_rule_does_not_run(good: Message, ruleset: RuleSet, plan: Compi
     good["setlinfo"]["gend"] = "3"
     rules = ruleset.with_rule("QC003", enabled=False)
     assert not [f for f in check_list(good, rules, plan) if f.rule_id == "QC003"]
+
+
+def test_unknown_codes_suggest_the_nearest_valid_ones(
+    good: Message, ruleset: RuleSet, plan: CompiledPlan
+) -> None:
+    # a letter O for a zero, and a code one digit short (issue 10.7)
+    good["diseinfo"][0]["diag_code"] = "J18.9O0"
+    good["diseinfo"][2]["diag_code"] = "E11.90"
+    findings = [f for f in check_list(good, ruleset, plan) if f.rule_id == "QC008"]
+    by_field = {f.field: f.message for f in findings}
+    first, third = by_field["diseinfo[0].diag_code"], by_field["diseinfo[2].diag_code"]
+    assert "相近的有效编码：" in first and "J18.900（" in first.split("相近的有效编码：")[1]
+    assert "E11.900" in third.split("相近的有效编码：")[1]
+    assert CJK.search(first.split("J18.900（")[1])  # with its Chinese name

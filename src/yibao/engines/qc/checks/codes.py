@@ -3,6 +3,7 @@ principal diagnosis / procedure, sex-specific diagnoses, unsuitable principals."
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Literal
 
@@ -53,19 +54,59 @@ class CodeParams(Params):
     diag_types: tuple[str, ...] = ("1",)
 
 
+class _Nearest:
+    """The valid codes closest to an unknown one (same first characters, then by
+    similarity): a suggestion for the hospital's coder.  Built on first use."""
+
+    def __init__(self, known: Mapping[str, str], names: Mapping[str, str]) -> None:
+        self._known, self._names = known, names
+        self._by_prefix: dict[str, list[str]] | None = None
+
+    def __call__(self, code: str, limit: int = 3) -> list[tuple[str, str]]:
+        if self._by_prefix is None:
+            index: dict[str, list[str]] = {}
+            for valid in self._known:
+                for n in (1, 3):
+                    index.setdefault(valid[:n].upper(), []).append(valid)
+            self._by_prefix = index
+        text = code.strip().upper()
+        found: list[str] = []
+        for n in (3, 1):
+            pool = self._by_prefix.get(text[:n], [])
+            found = difflib.get_close_matches(text, pool, n=limit * 4, cutoff=0.6)
+            if found:
+                break
+
+        def rank(c: str) -> tuple[float, int, int, str]:
+            same = sum(a == b for a, b in zip(text, c.upper(), strict=False))
+            ratio = difflib.SequenceMatcher(None, text, c.upper()).ratio()
+            return (-ratio, -same, abs(len(c) - len(text)), c)
+
+        best = sorted(found, key=rank)[:limit]
+        return [
+            (c, self._names.get(c) or self._names.get(self._known.get(c, ""), "")) for c in best
+        ]
+
+
 def _code_valid(params: CodeParams, rep: Reporter, plan: PlanView) -> CheckFn:
     refs = [parse_ref(ref) for ref in params.fields]
-    known, _names = _tables(plan, params.dictionary)
+    known, names = _tables(plan, params.dictionary)
     problem = (
         f"不在{params.dictionary_name}中（分组方案 {plan.id} 的{_WHAT[params.dictionary]}编码表）"
     )
     types = params.diag_types
+    nearest = _Nearest(known, names)
 
     def check(p: ParsedList, msg: SettlementList, out: list[Finding]) -> None:
         for node, name in refs:
             for i, code in values(msg, node, name):
                 if code is not None and code not in known and _type_ok(msg, node, i, types):
-                    rep.emit(p, out, path_of(node, i, name), label(node, name), code, problem)
+                    close = nearest(str(code))
+                    text = problem
+                    if close:
+                        shown = "、".join(f"{c}（{n}）" if n else c for c, n in close)
+                        text = f"{problem}；相近的有效编码：{shown}"
+                    rep.emit(p, out, path_of(node, i, name), label(node, name), code, text)
 
     return check
 

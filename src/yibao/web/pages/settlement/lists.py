@@ -36,7 +36,7 @@ from yibao.regions.models import Hospital
 from yibao.regions.repository import hospital_choices
 from yibao.settlement.files import read_list_file
 from yibao.settlement.history import list_history
-from yibao.settlement.intake import ListOutcome, do_intake_lists
+from yibao.settlement.intake import TEMPLATE_SAMPLE_ID, ListOutcome, do_intake_lists
 from yibao.settlement.models import (
     CasePricing,
     QcFinding,
@@ -311,7 +311,7 @@ def template_csv(request: Request, db: Db, user=SUBMIT) -> Response:
     plan = plan_registry(request.app.state.settings).for_date(date.today())
     message = synthetic_lists(1, plan, seed=20240101)[0]
     setl = message["setlinfo"]
-    setl["setl_id"] = setl["bill_no"] = setl["biz_sn"] = "SAMPLE0001"
+    setl["setl_id"] = setl["bill_no"] = setl["biz_sn"] = TEMPLATE_SAMPLE_ID  # refused on intake
     setl["psn_name"] = "合成示例（非真实患者）"
     hospital = user.hospital
     if hospital is not None:
