@@ -176,9 +176,9 @@ def test_template_csv_round_trips(world, db) -> None:  # type: ignore[no-untyped
     assert _count(up.text, "n-refused") == 1 and "上传模板中的示例行" in up.text
     set_scope(db, SYSTEM_SCOPE)
     assert not db.scalar(
-        select(func.count()).select_from(SettlementList).where(
-            SettlementList.setl_id == "SAMPLE0001"
-        )
+        select(func.count())
+        .select_from(SettlementList)
+        .where(SettlementList.setl_id == "SAMPLE0001")
     )
     # … and a row filled in from it is taken (the example is the user's own hospital)
     own = r.content.decode("utf-8-sig").replace("SAMPLE0001", "S2024000123456")

@@ -54,7 +54,7 @@ CONFIRMABLE: frozenset[str] = frozenset(
 #: A period closes when every list discharged in it is in one of these.
 FINAL: frozenset[str] = frozenset({State.CONFIRMED.value, State.PAID.value})
 #: nothing more to do for the period: settled, or closed out when the period closed
-DONE: frozenset[str] = FINAL | {State.CLOSED_OUT.value}
+DONE: frozenset[str] = FINAL | {State.CLOSED_OUT.value, State.WITHDRAWN.value}
 DEFAULT_CHUNK = 500
 MAX_CHUNK = 5_000
 PENDING_SAMPLE = 100

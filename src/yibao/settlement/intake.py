@@ -58,7 +58,7 @@ TEMPLATE_SAMPLE_ID = TEMPLATE_SAMPLE_PREFIX + "0001"
 #: a stored list may be replaced by a new version only before review starts, after
 #: QC held it or after the reviewer returned it (the state machine's RESUBMIT)
 REPLACEABLE_STATES = frozenset(
-    {State.INTAKE, State.QC_FAILED, State.GROUPED, State.PRICED, State.RETURNED}
+    {State.INTAKE, State.QC_FAILED, State.GROUPED, State.PRICED, State.RETURNED, State.WITHDRAWN}
 )
 
 
@@ -529,6 +529,7 @@ def _load_cases(
             out.drg, out.payment_class = p["drg"], p["payment_class"]
             out.drg_payment, out.fund_amount = str(p["drg_payment"]), str(p["fund_amount"])
     _set_case_and_state(session, updates)
+    _flag_duplicates(session, cases, accepted, outcomes)
     for _, row in accepted:
         if row.orm is not None:
             session.expire(row.orm)
@@ -750,3 +751,82 @@ def _store_pricing(session: Session, priced: pl.DataFrame) -> None:
         pl.lit(utcnow()).alias("priced_at"),
     )
     insert_frame(session, CasePricing.__table__, rows)
+
+
+#: the same visit already billed under another settlement id: a warning for the reviewer
+DUPLICATE_RULE = "INTAKE07"
+
+
+def _flag_duplicates(
+    session: Session,
+    cases: pl.DataFrame,
+    accepted: list[tuple[int, ListRow]],
+    outcomes: list[ListOutcome],
+) -> None:
+    """A list whose visit (the hospital's 就诊ID mdtrt_id and the person's psn_no) is
+    already on another of the hospital's lists, under another settlement id, gets a
+    warning finding naming that list: a probable duplicate for the reviewer (it is not
+    held: a corrected list legitimately gets a new id once the old one is withdrawn or
+    closed out, which are not counted)."""
+    if cases.height == 0:
+        return
+    mine = {
+        (r["hospital_id"], r["mdtrt_id"], r["psn_no"]): (r["list_index"], r["setl_id"])
+        for r in cases.select(
+            "hospital_id", "mdtrt_id", "psn_no", "list_index", "setl_id"
+        ).iter_rows(named=True)
+        if r["mdtrt_id"] and r["psn_no"]
+    }
+    people = sorted({k[2] for k in mine})
+    others: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
+    for start in range(0, len(people), 5000):
+        for hid, mdtrt, psn, setl_id, state in session.execute(
+            select(
+                Case.hospital_id,
+                Case.mdtrt_id,
+                Case.psn_no,
+                SettlementList.setl_id,
+                SettlementList.state,
+            )
+            .join(SettlementList, SettlementList.case_id == Case.id)
+            .where(
+                Case.psn_no.in_(people[start : start + 5000]),
+                SettlementList.state.not_in([State.CLOSED_OUT.value, State.WITHDRAWN.value]),
+            )
+        ):
+            key = (hid, mdtrt, psn)
+            if key in mine and setl_id != mine[key][1]:
+                others.setdefault(key, []).append((setl_id, state))
+    if not others:
+        return
+    from yibao.settlement.review import state_label
+
+    list_of = dict(accepted)
+    found, warned = [], []
+    for key, twins in others.items():
+        i, _ = mine[key]
+        named = "、".join(f"{s}（{state_label(st)}）" for s, st in sorted(twins)[:5])
+        message = (
+            f"同一就诊（就诊ID mdtrt_id = {key[1]!r}，人员编号 psn_no = {key[2]!r}）"
+            f"已有结算清单 {named}：可能重复结算，请审核人员核对（规则 {DUPLICATE_RULE}）"
+        )
+        row = list_of[i]
+        found.append((row.id, DUPLICATE_RULE, "warning", "setlinfo.mdtrt_id", key[1], message))
+        warned.append(row.id)
+        outcomes[i].findings.append(
+            {
+                "rule_id": DUPLICATE_RULE,
+                "severity": "warning",
+                "field": "setlinfo.mdtrt_id",
+                "value": key[1],
+                "message": message,
+            }
+        )
+    cols = ["list_id", "rule_id", "severity", "field", "value", "message"]
+    insert_frame(session, QcFinding.__table__, pl.DataFrame(found, schema=cols, orient="row"))
+    session.execute(
+        update(SettlementList)
+        .where(SettlementList.id.in_(warned))
+        .values(warnings=SettlementList.warnings + 1)
+        .execution_options(synchronize_session=False)
+    )

@@ -462,6 +462,31 @@ def do_return_list(
     return steps[-1].target
 
 
+def do_withdraw_list(
+    session: Session, list_id: int, *, reason: str | None, user_role: str, actor: Actor
+) -> State:
+    """撤回清单 by its hospital before review (held, grouped, priced or returned), with a
+    reason; it is no longer reviewed or settled, and may be sent again later."""
+    if not has_permission(user_role, Permission.SUBMIT_LISTS):
+        raise Forbidden("只有医疗机构用户可以撤回本机构的结算清单")
+    text = (reason or "").strip() or None
+    if text is None:
+        raise ValidationFailed("撤回原因 reason 不能为空（审核人员可见）", field="reason")
+    if len(text) > 500:
+        raise ValidationFailed(f"原因 reason 最多 500 字（收到 {len(text)} 字）", field="reason")
+    row = _lock_list(session, list_id)
+    target = transition(row.state, Action.WITHDRAW, Role.HOSPITAL, reason=text)
+    _apply(
+        session,
+        row,
+        [Step(State(row.state), Action.WITHDRAW, target)],
+        role=Role.HOSPITAL,
+        actor=actor,
+        reason=text,
+    )
+    return target
+
+
 def parse_amount(value: Any, field_name: str = "drg_payment") -> Decimal:
     """A money amount ≥ 0 with at most 2 decimals (422 in Chinese otherwise)."""
     if value is None or (isinstance(value, str) and not value.strip()):

@@ -51,6 +51,7 @@ from yibao.settlement.review import (
     do_return_list,
     do_revert_adjustment,
     do_start_review,
+    do_withdraw_list,
     parse_period,
     review_queue,
     state_label,
@@ -305,6 +306,21 @@ def bulk_approve(body: BulkIn, request: Request, db: Db, user: User = REVIEW) ->
 
 
 # --------------------------------------------------------------------------- lists
+
+
+@lists_router.post("/{list_id}/withdraw")
+def withdraw(
+    list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = VIEW
+) -> dict[str, Any]:
+    """撤回清单（医疗机构，审核开始前；须填原因）：不再审核、不再结算，之后可重新上传。"""
+    state = do_withdraw_list(
+        db,
+        list_id,
+        reason=body.reason if body else None,
+        user_role=user.role,
+        actor=request_actor(request, user),
+    )
+    return _decision(db, list_id, state)
 
 
 @lists_router.get("/{list_id}/history")

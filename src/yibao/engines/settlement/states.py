@@ -18,6 +18,8 @@
       ──confirm──▶ confirmed (in a period's confirmed settlement) ──pay──▶ paid
     qc_failed / priced / under_review / returned ──close_out──▶ closed_out (a period
       closed with its open lists closed out, with a reason)
+    qc_failed / grouped / priced / returned ──withdraw──▶ withdrawn ──resubmit──▶ intake
+      (the hospital takes a list back before review)
 
 Every transition names the roles allowed to take it and whether a reason is required
 (returning, adjusting, rejecting and appealing must say why).  The flow follows
@@ -56,6 +58,7 @@ class State(StrEnum):
     CONFIRMED = "confirmed"
     PAID = "paid"
     CLOSED_OUT = "closed_out"
+    WITHDRAWN = "withdrawn"
 
 
 class Action(StrEnum):
@@ -81,6 +84,7 @@ class Action(StrEnum):
     CONFIRM = "confirm"
     PAY = "pay"
     CLOSE_OUT = "close_out"
+    WITHDRAW = "withdraw"
 
 
 class Role(StrEnum):
@@ -112,6 +116,7 @@ STATE_LABELS: Final[dict[State, str]] = {
     State.CONFIRMED: "已确认结算",
     State.PAID: "已拨付",
     State.CLOSED_OUT: "已关闭（不予结算）",
+    State.WITHDRAWN: "已撤回（医疗机构）",
 }
 ACTION_LABELS: Final[dict[Action, str]] = {
     Action.QC_FAIL: "质控不通过",
@@ -134,6 +139,7 @@ ACTION_LABELS: Final[dict[Action, str]] = {
     Action.CONFIRM: "确认结算",
     Action.PAY: "拨付",
     Action.CLOSE_OUT: "关闭清单（不予结算）",
+    Action.WITHDRAW: "撤回清单",
 }
 ROLE_LABELS: Final[dict[Role, str]] = {
     Role.SYSTEM: "系统",
@@ -216,6 +222,13 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
         _t(s, A.CLOSE_OUT, S.CLOSED_OUT, R.BUREAU, reason=True)
         for s in (S.QC_FAILED, S.PRICED, S.UNDER_REVIEW, S.RETURNED)
     ),
+    # the hospital withdraws a list before review (a duplicate, sent by mistake) …
+    *(
+        _t(s, A.WITHDRAW, S.WITHDRAWN, R.HOSPITAL, reason=True)
+        for s in (S.QC_FAILED, S.GROUPED, S.PRICED, S.RETURNED)
+    ),
+    # … and may send it again later
+    _t(S.WITHDRAWN, A.RESUBMIT, S.INTAKE, R.HOSPITAL),
 )
 TERMINAL_STATES: Final[frozenset[State]] = frozenset(
     s for s in State if not any(t.source == s for t in TRANSITIONS)

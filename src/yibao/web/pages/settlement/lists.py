@@ -12,22 +12,22 @@ from typing import Any, TypeVar
 
 import polars as pl
 from fastapi import APIRouter, Depends, File, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
-from yibao.api.deps import Db, check_csrf, request_actor, require
+from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
 from yibao.cases.models import Case
 from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.qc import FLAT_COLUMNS, lists_to_flat
 from yibao.engines.qc.bench import synthetic_lists
-from yibao.engines.settlement import STATE_LABELS
+from yibao.engines.settlement import STATE_LABELS, TRANSITIONS, Action
 from yibao.grouping.plans import plan_registry
 from yibao.grouping.service import stored_groupings
 from yibao.kit.bounds import DbId
-from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.exports import csv_safe
 from yibao.kit.money import ratio_text
 from yibao.kit.paging import Page, clamp_page
@@ -45,7 +45,12 @@ from yibao.settlement.models import (
     SettlementListVersion,
     SpecialCaseApplication,
 )
-from yibao.settlement.review import ADJUSTED_STATES, QUEUE_STATES, AdjustPolicy
+from yibao.settlement.review import (
+    ADJUSTED_STATES,
+    QUEUE_STATES,
+    AdjustPolicy,
+    do_withdraw_list,
+)
 from yibao.web.pages.cases import _int
 from yibao.web.pages.settlement.common import take_flash
 from yibao.web.render import render
@@ -55,6 +60,8 @@ VIEW = require(Permission.VIEW_CASES)
 SUBMIT = require(Permission.SUBMIT_LISTS)
 MAX_SHOWN = 300  # problem lists shown after an upload (the rest are on the list page)
 
+#: states from which the hospital may withdraw a list (the machine's withdraw)
+WITHDRAWABLE = frozenset(t.source.value for t in TRANSITIONS if t.action == Action.WITHDRAW)
 STATE_BADGES = {
     "qc_failed": "danger",
     "refused": "dark",
@@ -65,6 +72,8 @@ STATE_BADGES = {
     "approved": "primary",
     "confirmed": "primary",
     "paid": "secondary",
+    "withdrawn": "secondary",
+    "closed_out": "dark",
 }
 SEVERITY = {"blocking": ("阻断", "danger"), "warning": ("提示", "warning")}
 SOURCES = {"api": "接口", "file": "文件", "his": "HIS"}
@@ -434,10 +443,36 @@ def detail_page(
         "viewer_id": user.id,
         "is_reviewer": has_permission(user.role, Permission.REVIEW_SETTLEMENT),
         "is_hospital": has_permission(user.role, Permission.SUBMIT_LISTS),
+        "can_withdraw": has_permission(user.role, Permission.SUBMIT_LISTS)
+        and row.state in WITHDRAWABLE,
         "specials_and_appeals": _tracks(db, row.id),
         "flash": take_flash(request),
         "error": None,
         "form": {},
+        "withdraw_error": None,
     }
     ctx.update(extra)
     return render(request, "settlement/detail.html", ctx, status_code=status_code)
+
+
+@router.post("/settlement/lists/{list_id}/withdraw", dependencies=[Depends(check_csrf)])
+def withdraw(list_id: DbId, request: Request, db: Db, form: PostedForm, user=SUBMIT) -> Response:
+    """撤回清单 (the hospital, before review) from the list's page."""
+    reason = form.get("reason")
+    try:
+        do_withdraw_list(
+            db,
+            list_id,
+            reason=reason if isinstance(reason, str) else None,
+            user_role=user.role,
+            actor=request_actor(request, user),
+        )
+        db.flush()
+    except DomainError as exc:
+        db.rollback()
+        err = {"message": exc.message, "field": exc.field, "status": exc.http_status}
+        return detail_page(
+            request, db, user, list_id, status_code=exc.http_status, withdraw_error=err
+        )
+    request.session["flash"] = "已撤回该结算清单：不再审核、不再结算；如需结算可重新上传"
+    return RedirectResponse(f"/settlement/lists/{list_id}", status_code=303)
