@@ -31,7 +31,7 @@ class UserCreate(BaseModel):
     hospital_code: str | None = Field(None, max_length=12, description="医疗机构编码（医院角色）")
 
 
-@router.get("/me", response_model=MeOut)
+@router.get("/me", response_model=MeOut, summary="当前登录用户：角色、辖区或所属医疗机构、权限")
 def me(user: CurrentUser) -> MeOut:
     return MeOut(
         username=user.username,

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from yibao import __version__
-from yibao.api import errors
+from yibao.api import errors, openapi
 from yibao.api.cookies import SessionCookieMiddleware
 from yibao.api.headers import SecurityHeadersMiddleware
 from yibao.api.limits import BodyLimitMiddleware, request_gate, write_gate
@@ -142,4 +142,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(api_router)
     app.include_router(web_router)
+    openapi.install(app)
     return app

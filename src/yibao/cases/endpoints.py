@@ -14,7 +14,12 @@ from yibao.kit.paging import clamp_page
 router = APIRouter(prefix="/api/cases", tags=["cases 结算清单"])
 
 
-@router.get("", response_model=CasePage, dependencies=[require(Permission.VIEW_CASES)])
+@router.get(
+    "",
+    response_model=CasePage,
+    dependencies=[require(Permission.VIEW_CASES)],
+    summary="病例列表（本人权限内，可筛选，分页）",
+)
 def list_cases(
     db: Db,
     request: Request,
@@ -54,7 +59,12 @@ def list_cases(
     )
 
 
-@router.get("/{case_id}", response_model=CaseDetail, dependencies=[require(Permission.VIEW_CASES)])
+@router.get(
+    "/{case_id}",
+    response_model=CaseDetail,
+    dependencies=[require(Permission.VIEW_CASES)],
+    summary="一个病例：基本信息、诊断与手术操作",
+)
 def get_case(case_id: DbId, db: Db) -> CaseDetail:
     case = repository.get_case(db, case_id)
     data = {k: getattr(case, k) for k in CaseDetail.model_fields if k != "fees"}

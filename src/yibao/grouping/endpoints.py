@@ -68,7 +68,7 @@ def download(outcome: UploadOutcome) -> Response:
     )
 
 
-@router.get("/plans", response_model=list[PlanOut])
+@router.get("/plans", response_model=list[PlanOut], summary="分组方案列表（最新的在前）")
 def plans(request: Request, _user=GROUP) -> list[PlanOut]:
     """Grouping plans known to this service, newest first."""
     return [PlanOut.model_validate(plan_payload(i)) for i in list_plans(registry_of(request))]
@@ -80,6 +80,7 @@ def plans(request: Request, _user=GROUP) -> list[PlanOut]:
     openapi_extra={
         "requestBody": {"content": {"application/json": {"schema": CaseIn.model_json_schema()}}}
     },
+    summary="预分组一个病例：分组结果与逐步说明（不保存）",
 )
 def group(request: Request, _user=GROUP, body: Any = Body(...)) -> GroupOut:
     """Pre-group one case: result and the explained trace.  Nothing is stored."""
@@ -88,7 +89,11 @@ def group(request: Request, _user=GROUP, body: Any = Body(...)) -> GroupOut:
     return GroupOut.model_validate(result_payload(single))
 
 
-@router.get("/cases/{case_id}", response_model=StoredCaseGroupOut)
+@router.get(
+    "/cases/{case_id}",
+    response_model=StoredCaseGroupOut,
+    summary="预分组一个已入库病例（本人权限内）及其已保存的分组结果",
+)
 def group_stored_case(
     case_id: DbId, request: Request, db: Db, plan: str | None = None, _user=GROUP
 ) -> StoredCaseGroupOut:
@@ -118,6 +123,7 @@ def group_stored_case(
         **file_answers(CSV, XLSX, PARQUET, json=False, description="分组结果文件"),
         202: {"model": JobAccepted},
     },
+    summary="批量分组病例文件：小文件直接返回结果文件，大文件转为后台任务",
 )
 def group_file(
     request: Request,
@@ -147,7 +153,12 @@ def group_file(
     return download(outcome)
 
 
-@router.post("/cases/regroup", status_code=202, response_model=JobAccepted)
+@router.post(
+    "/cases/regroup",
+    status_code=202,
+    response_model=JobAccepted,
+    summary="重新分组本人权限内的已入库病例（可按年度、医院、病例编号），后台任务",
+)
 def regroup(body: RegroupIn, request: Request, db: Db, user=GROUP) -> JSONResponse:
     """Group the stored cases in your scope (optionally one year / hospital / id list) as
     a job; results go to ``case_groupings`` (one current row per case and plan)."""

@@ -114,7 +114,7 @@ def job_view(job: Job, runner: JobRunner) -> JobOut:
     )
 
 
-@router.get("/{job_id}", response_model=JobOut)
+@router.get("/{job_id}", response_model=JobOut, summary="后台任务状态与进度")
 def job_status(job_id: DbId, request: Request, db: Db, _user: CurrentUser) -> JobOut:
     return job_view(get_job(db, job_id), runner_of(request))
 
@@ -122,6 +122,7 @@ def job_status(job_id: DbId, request: Request, db: Db, _user: CurrentUser) -> Jo
 @router.get(
     "/{job_id}/result",
     responses=file_answers(CSV, XLSX, PARQUET, JSON, json=False, description="任务结果文件"),
+    summary="下载后台任务的结果文件",
 )
 def job_result(job_id: DbId, request: Request, db: Db, _user: CurrentUser) -> FileResponse:
     job = get_job(db, job_id)

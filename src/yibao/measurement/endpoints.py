@@ -103,7 +103,7 @@ def run_out(db: Db, run: MeasurementRun) -> dict[str, Any]:
     )
 
 
-@router.post("/runs", status_code=202)
+@router.post("/runs", status_code=202, summary="新建基础测算（后台任务）：排除、裁剪、相对权重")
 def create_run(body: RunCreate, request: Request, db: Db, user: User = ANALYST) -> JSONResponse:
     run, job = workflows.start_run(
         db,
@@ -121,7 +121,7 @@ def create_run(body: RunCreate, request: Request, db: Db, user: User = ANALYST) 
     )
 
 
-@router.get("/runs")
+@router.get("/runs", summary="基础测算列表（本人辖区）")
 def list_runs(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
     rows = db.scalars(
         select(MeasurementRun)
@@ -131,12 +131,16 @@ def list_runs(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
     return [run_out(db, r) for r in rows]
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", summary="一次基础测算：参数、状态与结果概要")
 def get_run(run_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
     return run_out(db, svc.get_run(db, run_id, region_of(user)))
 
 
-@router.get("/runs/{run_id}/weights", responses=file_answers(CSV, XLSX))
+@router.get(
+    "/runs/{run_id}/weights",
+    responses=file_answers(CSV, XLSX),
+    summary="基础测算的 DRG 相对权重（JSON、CSV 或 Excel）",
+)
 def run_weights(
     run_id: DbId,
     db: Db,
@@ -154,7 +158,11 @@ def run_weights(
     return table_response(frame, format, f"run{run.id}_weights")
 
 
-@router.get("/runs/{run_id}/fences", responses=file_answers(CSV, XLSX))
+@router.get(
+    "/runs/{run_id}/fences",
+    responses=file_answers(CSV, XLSX),
+    summary="基础测算的裁剪界值（各 DRG × 年度，JSON、CSV 或 Excel）",
+)
 def run_fences(
     run_id: DbId,
     db: Db,
@@ -206,7 +214,7 @@ def wp_out(plan: WeightPlan) -> dict[str, Any]:
     )
 
 
-@router.post("/weight-plans", status_code=201)
+@router.post("/weight-plans", status_code=201, summary="由基础测算新建权重方案（可调整、倾斜）")
 def create_weight_plan(
     body: WeightPlanCreate, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
@@ -222,7 +230,7 @@ def create_weight_plan(
     return wp_out(plan)
 
 
-@router.get("/weight-plans")
+@router.get("/weight-plans", summary="权重方案列表（本人辖区）")
 def list_weight_plans(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
     rows = db.scalars(
         select(WeightPlan)
@@ -232,12 +240,16 @@ def list_weight_plans(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
     return [wp_out(p) for p in rows]
 
 
-@router.get("/weight-plans/{plan_id}")
+@router.get("/weight-plans/{plan_id}", summary="一个权重方案：状态、调整与合计")
 def get_weight_plan(plan_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
     return wp_out(svc.get_weight_plan(db, plan_id, region_of(user)))
 
 
-@router.get("/weight-plans/{plan_id}/items", responses=file_answers(CSV, XLSX))
+@router.get(
+    "/weight-plans/{plan_id}/items",
+    responses=file_answers(CSV, XLSX),
+    summary="权重方案的各 DRG 权重（JSON、CSV 或 Excel）",
+)
 def weight_plan_items(
     plan_id: DbId,
     db: Db,
@@ -250,7 +262,7 @@ def weight_plan_items(
     )
 
 
-@router.patch("/weight-plans/{plan_id}")
+@router.patch("/weight-plans/{plan_id}", summary="修改草稿权重方案的调整（倾斜、人工权重）")
 def update_weight_plan(
     plan_id: DbId, body: WeightPlanUpdate, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
@@ -261,7 +273,7 @@ def update_weight_plan(
     return wp_out(plan)
 
 
-@router.post("/weight-plans/{plan_id}/{action}")
+@router.post("/weight-plans/{plan_id}/{action}", summary="权重方案审批、发布、退回草稿或停用")
 def transition_weight_plan(
     plan_id: DbId, action: str, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
@@ -304,7 +316,7 @@ def rp_out(row: RatePlanRow) -> dict[str, Any]:
     )
 
 
-@router.post("/rate-plans", status_code=201)
+@router.post("/rate-plans", status_code=201, summary="新建费率方案：预算与各级费率")
 def create_rate_plan(
     body: RatePlanCreate, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
@@ -322,12 +334,12 @@ def create_rate_plan(
     return rp_out(row)
 
 
-@router.get("/rate-plans/{plan_id}")
+@router.get("/rate-plans/{plan_id}", summary="一个费率方案：预算、费率与参数")
 def get_rate_plan(plan_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
     return rp_out(svc.get_rate_plan(db, plan_id, region_of(user)))
 
 
-@router.put("/rate-plans/{plan_id}/rates")
+@router.put("/rate-plans/{plan_id}/rates", summary="手工设定草稿费率方案的各级费率")
 def set_rates(
     plan_id: DbId, body: RatesSet, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
@@ -363,7 +375,11 @@ def sim_out(sim: Simulation) -> dict[str, Any]:
     )
 
 
-@router.post("/simulations", status_code=201)
+@router.post(
+    "/simulations",
+    status_code=201,
+    summary="模拟测算：按支付标准模拟一年病例的支付（可按预算求解费率）",
+)
 def create_simulation(
     body: SimulationCreate, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
@@ -399,12 +415,12 @@ def apply_simulation_rates(
     return rp_out(row)
 
 
-@router.get("/simulations/{sim_id}")
+@router.get("/simulations/{sim_id}", summary="一次模拟测算的结果")
 def get_simulation(sim_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
     return sim_out(svc.get_simulation(db, sim_id, region_of(user)))
 
 
-@router.get("/simulations")
+@router.get("/simulations", summary="对比多个模拟方案的合计与各级结果")
 def compare_simulations(
     db: Db,
     ids: str = Query(max_length=200, description="方案编号，逗号分隔，如 1,2,3"),
@@ -437,7 +453,7 @@ def compare_simulations(
 # ---------------------------------------------------------------- indices
 
 
-@router.get("/indices")
+@router.get("/indices", summary="医院（或科室）CMI、费用与时间消耗指数、低风险死亡率")
 def indices(
     request: Request,
     db: Db,
@@ -491,7 +507,9 @@ def std_out(row: PaymentStandardSet) -> dict[str, Any]:
     )
 
 
-@router.post("/standards", status_code=201)
+@router.post(
+    "/standards", status_code=201, summary="由权重方案与费率方案发布支付标准（先校验预算偏差）"
+)
 def publish_standards(
     body: StandardsPublish, request: Request, db: Db, user: User = ANALYST
 ) -> dict[str, Any]:
@@ -524,7 +542,7 @@ def approve_standards(
     return std_out(row)
 
 
-@router.post("/standards/import", status_code=201)
+@router.post("/standards/import", status_code=201, summary="导入已有的支付标准表（Excel 或 CSV）")
 def import_standards(
     request: Request,
     db: Db,
@@ -551,7 +569,7 @@ def import_standards(
     return std_out(row)
 
 
-@router.get("/standards")
+@router.get("/standards", summary="支付标准列表（本人辖区）")
 def list_standards(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
     rows = db.scalars(
         select(PaymentStandardSet)
@@ -561,7 +579,11 @@ def list_standards(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
     return [std_out(r) for r in rows]
 
 
-@router.get("/standards/{set_id}", responses=file_answers(CSV, XLSX))
+@router.get(
+    "/standards/{set_id}",
+    responses=file_answers(CSV, XLSX),
+    summary="一套支付标准（JSON、CSV 或 Excel）",
+)
 def get_standards(
     set_id: DbId,
     db: Db,

@@ -29,7 +29,12 @@ class HospitalPage(BaseModel):
     size: int
 
 
-@router.get("", response_model=HospitalPage, dependencies=[require(Permission.VIEW_HOSPITALS)])
+@router.get(
+    "",
+    response_model=HospitalPage,
+    dependencies=[require(Permission.VIEW_HOSPITALS)],
+    summary="医疗机构列表（本人辖区）",
+)
 def list_hospitals(
     db: Db,
     district: str | None = None,

@@ -76,7 +76,7 @@ def _list_out(row: SettlementList) -> dict[str, Any]:
     }
 
 
-@router.get("/lists")
+@router.get("/lists", summary="结算清单列表（本人权限内，按状态、医院、出院年月筛选，分页）")
 def list_lists(
     db: Db,
     user: User = VIEW,
@@ -96,7 +96,7 @@ def list_lists(
     return {"total": total, "page": page, "size": size, "items": [_list_out(r) for r in rows]}
 
 
-@router.get("/lists/{list_id}")
+@router.get("/lists/{list_id}", summary="一份结算清单：质控问题、版本、分组与支付")
 def get_list(list_id: DbId, db: Db, user: User = VIEW) -> dict[str, Any]:
     row = db.scalar(select(SettlementList).where(SettlementList.id == list_id))
     if row is None:
