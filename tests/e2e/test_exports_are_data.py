@@ -127,9 +127,9 @@ def test_statement_workbook_keeps_settlement_ids_as_text(confirmed) -> None:  # 
     assert book.sheetnames == ["汇总", "病例明细"]
     cases = book["病例明细"]
     header = [c.value for c in cases[1]]
-    ids = [row[header.index("setl_id")].value for row in cases.iter_rows(min_row=2)]
+    ids = [row[header.index("结算ID")].value for row in cases.iter_rows(min_row=2)]
     assert sorted(ids) == stored
-    money = [row[header.index("amount_paid")] for row in cases.iter_rows(min_row=2)]
+    money = [row[header.index("确认支付（元）")] for row in cases.iter_rows(min_row=2)]
     assert all(c.data_type == "n" and c.value > 0 for c in money)  # numbers stay numbers
 
 

@@ -93,3 +93,36 @@ def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
             taken.add(safe)
             renamed[name] = safe
     return out.rename(renamed) if renamed else out
+
+
+def labelled(
+    df: pl.DataFrame,
+    labels: Mapping[str, str],
+    values: Mapping[str, Mapping[Any, str]] | None = None,
+) -> pl.DataFrame:
+    """``df`` for people: the values of the columns in ``values`` replaced by their
+    words (codes kept where no word is known; booleans as 是 / 否 when mapped), then
+    the columns renamed by ``labels`` (the others keep their names)."""
+    changes = []
+    for column, words in (values or {}).items():
+        if column not in df.columns:
+            continue
+        if df.schema[column] == pl.Boolean:
+            changes.append(
+                pl.col(column)
+                .replace_strict(
+                    {True: words.get(True, "是"), False: words.get(False, "否")},
+                    default=None,
+                    return_dtype=pl.String,
+                )
+                .alias(column)
+            )
+        else:
+            text = pl.col(column).cast(pl.String)
+            changes.append(
+                text.replace_strict({str(k): v for k, v in words.items()}, default=text).alias(
+                    column
+                )
+            )
+    out = df.with_columns(changes) if changes else df
+    return out.rename({c: labels[c] for c in out.columns if c in labels})

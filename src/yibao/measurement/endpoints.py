@@ -21,7 +21,7 @@ from yibao.grouping.plans import plan_registry
 from yibao.jobs.endpoints import runner_of
 from yibao.kit.bounds import INT4_MAX, Day, DbId, Number, Year
 from yibao.kit.errors import ValidationFailed
-from yibao.kit.exports import csv_safe, write_xlsx
+from yibao.kit.exports import csv_safe, labelled, write_xlsx
 from yibao.measurement import service as svc
 from yibao.measurement import (
     tasks,  # noqa: F401  (registers the job kind)
@@ -59,7 +59,8 @@ def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
         )
     if fmt == "xlsx":
         buf = io.BytesIO()
-        write_xlsx(frame, buf, worksheet=name[:31])
+        shown = labelled(frame, views.EXPORT_LABELS, views.EXPORT_VALUES)
+        write_xlsx(shown, buf, worksheet=name[:31], autofit=True)
         return Response(
             buf.getvalue(),
             media_type=XLSX,

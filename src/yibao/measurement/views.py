@@ -438,3 +438,69 @@ def drg_distribution(
             }
         )
     return {"drg": drg, "years": years}
+
+
+#: Chinese headers of measurement exports (pages and API Excel files); the standards
+#: headers are ones the standards import reads back (DRG、医院等级、相对权重、费率、支付标准)
+EXPORT_LABELS: dict[str, str] = {
+    "hospital_code": "医院编码",
+    "hospital_name": "医院名称",
+    "hospital_level": "医院等级",
+    "discharge_dept": "出院科室",
+    "drg": "DRG",
+    "drg_name": "DRG 名称",
+    "mdc": "MDC",
+    "adrg": "ADRG",
+    "cases": "病例数",
+    "normal": "正常",
+    "high": "高倍率",
+    "low": "低倍率",
+    "qy": "歧义组",
+    "ungroupable": "无法入组",
+    "no_standard": "无支付标准",
+    "total_cost": "医疗总费用（元）",
+    "drg_payment": "DRG 支付（元）",
+    "balance": "盈亏（元）",
+    "payment_ratio": "支付/费用",
+    "fund_estimate": "基金支付估算（元）",
+    "fund_actual": "基金实际支付（元）",
+    "ratio_band": "费用/标准",
+    "payment_class": "类别代码",
+    "class_name": "类别",
+    "reason_code": "原因代码",
+    "reason": "排除原因",
+    "scenario": "方案",
+    "budget": "预算（元）",
+    "budget_gap": "支付-预算（元）",
+    "year": "年度",
+    "rates": "费率",
+    "relative_weight": "相对权重",
+    "base_rate": "费率",
+    "payment_standard": "支付标准",
+    "rw_source": "权重来源",
+    "needs_review": "需人工复核",
+    "volume": "病例量",
+    "cases_kept": "保留病例数",
+    "cost_mean": "例均费用（元）",
+    "cv": "变异系数",
+    "lower": "下界（元）",
+    "upper": "上界（元）",
+    "below": "低于下界",
+    "above": "高于上界",
+    "kept": "保留",
+    "applied": "是否裁剪",
+    "q1": "下四分位数（元）",
+    "q3": "上四分位数（元）",
+    "p_low": "下百分位数（元）",
+    "p_high": "上百分位数（元）",
+    "mean_log": "对数均值",
+    "sd_log": "对数标准差",
+    "cmi": "CMI",
+    "cost_index": "费用消耗指数",
+    "time_index": "时间消耗指数",
+    "low_risk_mortality": "低风险死亡率",
+}
+#: values shown in words in measurement Excel exports
+EXPORT_VALUES: dict[str, dict[Any, str]] = {
+    "hospital_level": {"1": "一级", "2": "二级", "3": "三级"}
+}

@@ -17,6 +17,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from yibao.settlement.labels import PAYMENT_CLASSES
+
 FONT = "STSong-Light"
 
 FIGURES: tuple[tuple[str, str], ...] = (
@@ -31,15 +33,7 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("advances", "已预付金额"),
     ("net_payable", "本月应付净额"),
 )
-CLASSES = {
-    "normal": "正常病例",
-    "high": "高倍率病例",
-    "low": "低倍率病例",
-    "qy": "歧义病例",
-    "ungroupable": "不能入组",
-    "no_standard": "无支付标准",
-    "special": "特例单议",
-}
+CLASSES = PAYMENT_CLASSES
 
 
 def _font() -> None:

@@ -38,6 +38,7 @@ from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.kit.exports import write_xlsx
 from yibao.regions.models import Hospital
 from yibao.settlement import statements as svc
+from yibao.settlement.labels import for_people
 from yibao.settlement.pdf import statement_pdf
 
 VIEW = require(Permission.VIEW_CASES)
@@ -192,7 +193,7 @@ def statement(
     name = f"statement-{period}-{hospital}"
     if format == "xlsx":
         buf = io.BytesIO()
-        write_xlsx({"汇总": frame, "病例明细": cases}, buf)
+        write_xlsx({"汇总": for_people(frame), "病例明细": for_people(cases)}, buf, autofit=True)
         return _download(buf.getvalue(), XLSX, f"{name}.xlsx")
     if format == "pdf":
         hospital_name = db.scalar(select(Hospital.name).where(Hospital.code == hospital)) or ""
@@ -250,7 +251,8 @@ def clearing(
     hospitals = result.hospitals
     if format == "xlsx":
         buf = io.BytesIO()
-        write_xlsx({"医院清算": hospitals, "病例": result.cases}, buf)
+        sheets = {"医院清算": for_people(hospitals), "病例": for_people(result.cases)}
+        write_xlsx(sheets, buf, autofit=True)
         return _download(buf.getvalue(), XLSX, f"clearing-{year}.xlsx")
     totals = {
         k: str(hospitals[k].sum())
