@@ -95,3 +95,20 @@ def test_ratio_text_never_rounds_onto_a_threshold() -> None:
     assert ratio_text("25000.01", "10000.00") == "2.500001"
     assert ratio_text("12345.67", "10000.00") == "1.2346"
     assert ratio_text("1.00", "3.00") == "0.3333"
+
+
+def test_table_errors_name_no_parser_internals() -> None:
+    import pytest
+
+    from yibao.kit.errors import ValidationFailed
+    from yibao.kit.tables import TableLimits, read_csv, read_xlsx
+
+    limits = TableLimits(max_rows=100, max_columns=50, max_unzipped_bytes=10_000_000)
+    with pytest.raises(ValidationFailed) as err:
+        read_xlsx(b"PK\x03\x04 not really a workbook", "a.xlsx", limits)
+    assert "zip" not in err.value.message.lower() and "Excel" in err.value.message
+    with pytest.raises(ValidationFailed) as err:
+        read_csv(b"a,b\n1,2\n3,4,5\n", "a.csv", limits)
+    message = err.value.message
+    assert "a.csv" in message and "列数多于表头" in message
+    assert not any(w in message.lower() for w in ("polars", "schema", "error"))

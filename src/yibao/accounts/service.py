@@ -181,7 +181,7 @@ def do_create_user(
     if role_enum.is_hospital:
         if not hospital_code:
             raise ValidationFailed(
-                "医院角色必须指定医疗机构编码 / hospital roles need --hospital",
+                "医院用户和 HIS 接口账号必须指定所属医疗机构编码",
                 field="hospital_code",
             )
         if hospital is None:

@@ -85,9 +85,11 @@ def read_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> 
 
     try:
         book = load_workbook(_binary(source), read_only=True, data_only=True)
-    except Exception as exc:
+    except Exception:
         raise ValidationFailed(
-            f"无法读取 Excel 文件 {filename}：{type(exc).__name__}", field="file"
+            f"无法读取 Excel 文件 {filename}：文件已损坏或不是 Excel 工作簿，"
+            "请用 Excel 打开后另存为 .xlsx 再上传",
+            field="file",
         ) from None
     try:
         sheet = book.worksheets[0] if book.worksheets else None
@@ -184,7 +186,7 @@ def read_csv(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> p
         frame = pl.read_csv(io.StringIO(text), infer_schema=False, n_rows=limits.max_rows + 1)
     except Exception as exc:
         raise ValidationFailed(
-            f"无法读取 CSV 文件 {filename}：{str(exc).splitlines()[0][:200]}", field="file"
+            f"无法读取 CSV 文件 {filename}：{_csv_problem(exc)}", field="file"
         ) from None
     if frame.height > limits.max_rows:
         raise _too_many_rows(filename, limits)
@@ -217,3 +219,13 @@ def read_table(source: bytes | IO[bytes], filename: str, limits: TableLimits) ->
     if name.endswith((".csv", ".txt")):
         return read_csv(source, filename, limits)
     raise ValidationFailed(f"文件类型应为 .csv 或 .xlsx：{filename}", field="file")
+
+
+def _csv_problem(exc: Exception) -> str:
+    """What is wrong with a CSV file, in words a user acts on (not the parser's text)."""
+    text = str(exc).lower()
+    if "more fields" in text or "fields than" in text:
+        return "某些行的列数多于表头（多了逗号？文本中的逗号须用英文双引号括起来）"
+    if "quote" in text:
+        return "引号不成对（文本中的双引号须写成两个双引号）"
+    return "格式有误：请确认是逗号分隔、第一行为表头的 CSV 文件（UTF-8 或 GBK 编码）"
