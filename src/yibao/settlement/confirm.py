@@ -652,9 +652,9 @@ def do_close_period(
         raise ValidationFailed(
             f"结算期间 {period_code} 尚未结束（截至 {end.isoformat()}），不能关闭", field="period"
         )
-    period = _period_row(session, region_code, period_code)
+    row = _period_row(session, region_code, period_code)
     period = session.scalar(
-        select(SettlementPeriod).where(SettlementPeriod.id == period.id).with_for_update()
+        select(SettlementPeriod).where(SettlementPeriod.id == row.id).with_for_update()
     )
     assert period is not None
     if period.status == "closed":

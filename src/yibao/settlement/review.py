@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -45,6 +45,8 @@ from yibao.settlement.models import (
     SettlementListEvent,
 )
 
+#: a select statement of any shape (the queue's rows, its count)
+SelectT = TypeVar("SelectT", bound=Select[Any])
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999999999.99")
 MAX_BULK = 5_000
@@ -177,7 +179,7 @@ def _queue_select(flt: ReviewFilter) -> Select[*tuple[Any, ...]]:
     return _by_setl_id(stmt, flt)
 
 
-def _by_setl_id(stmt: Any, flt: ReviewFilter) -> Any:
+def _by_setl_id(stmt: SelectT, flt: ReviewFilter) -> SelectT:
     """Exact settlement id, or ids beginning with at least 4 given characters."""
     text = (flt.setl_id or "").strip()
     if not text:
