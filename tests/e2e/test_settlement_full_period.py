@@ -599,7 +599,7 @@ def _statements(w: Walk, paid: dict[str, Expected]) -> dict[str, dict[str, Any]]
             summary, cases = wb["汇总"], wb["病例明细"]
             head = [c.value for c in summary[1]]
             row = dict(zip(head, [c.value for c in summary[2]], strict=True))
-            assert D(str(row["net_payable"])) == D(figures[a]["net_payable"])
+            assert D(str(row["本月应付净额（元）"])) == D(figures[a]["net_payable"])
             assert cases.max_row == 1 + figures[a]["cases"]
         else:
             assert r.content.startswith(b"%PDF")
