@@ -58,8 +58,9 @@ def test_stream_equals_single_call(db, engine, settings, workers):  # type: igno
     demo_world(db)
     messages = _messages(240, "A")
     twins = [copy.deepcopy(m) for m in messages]
-    for m in twins:
+    for m in twins:  # other ids and other visits: not duplicates of the A lists (INTAKE07)
         m["setlinfo"]["setl_id"] = "B" + m["setlinfo"]["setl_id"][1:]
+        m["setlinfo"]["mdtrt_id"] = "N" + str(m["setlinfo"]["mdtrt_id"])[1:]
     set_scope(db, SYSTEM_SCOPE)
     single = do_intake_lists(db, messages, registry=plan_registry(), actor=ACTOR)
     db.commit()
