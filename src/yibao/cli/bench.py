@@ -182,8 +182,9 @@ def intake(
     console.print(f"生成 {lists:,} 份合成结算清单（不计时）…")
     messages = synthetic_lists(lists, plan, seed=seed, year=2024)
     run = f"B{int(_time.time())}"  # fresh settlement ids, so every list is a new intake
-    for n, m in enumerate(messages):
+    for n, m in enumerate(messages):  # new visits too: not duplicates of a previous run
         m["setlinfo"]["setl_id"] = f"{run}{n:08d}"
+        m["setlinfo"]["mdtrt_id"] = f"M{run}{n:08d}"
     actor = Actor(None, "bench")
     states: dict[str, int] = {}
     chunks = (messages[offset : offset + chunk] for offset in range(0, lists, chunk))

@@ -343,11 +343,13 @@ def submissions(count: int, seed: int) -> list[dict[str, Any]]:
 
 
 def _submission(user: User, pool: list[dict[str, Any]], seq: int) -> list[dict[str, Any]]:
-    """Two lists of the HIS user's hospital, with settlement ids never used before."""
+    """Two lists of the HIS user's hospital, with settlement and visit ids never used
+    before (new visits, not duplicates of earlier ones)."""
     out = []
     for i in range(2):
         m = pool[(seq * 2 + i) % len(pool)]
-        setl = {**m["setlinfo"], "setl_id": f"W{os.getpid() % 10000:04d}{seq:07d}{i}"}
+        new_id = f"W{os.getpid() % 10000:04d}{seq:07d}{i}"
+        setl = {**m["setlinfo"], "setl_id": new_id, "mdtrt_id": "M" + new_id}
         if user.hospital_code:
             setl["fixmedins_code"] = user.hospital_code
         out.append({**m, "setlinfo": setl})
