@@ -41,7 +41,11 @@ def _font() -> None:
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 
-def _table(rows: list[list[str]], widths: list[float]) -> Table:
+def _table(rows: list[list[str]], widths: list[float], *, seal: bool = False) -> Table:
+    if seal:  # the signature block: room to sign and to stamp, no grid
+        table = Table(rows, colWidths=widths, rowHeights=[14 * mm] + [9 * mm] * (len(rows) - 1))
+        table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 10)]))
+        return table
     table = Table(rows, colWidths=widths)
     table.setStyle(
         TableStyle(
@@ -57,9 +61,14 @@ def _table(rows: list[list[str]], widths: list[float]) -> Table:
 
 
 def statement_pdf(
-    statement: Mapping[str, Any], cases: pl.DataFrame, hospital_name: str = ""
+    statement: Mapping[str, Any],
+    cases: pl.DataFrame,
+    hospital_name: str = "",
+    bureau: str = "",
+    issued: str = "",
 ) -> bytes:
-    """One page: heading, the statement figures and the case count per payment class."""
+    """One page: heading with the bureau, period and hospital, the statement figures,
+    the case count per payment class, and the signature and seal block of both sides."""
     _font()
     title = ParagraphStyle("t", fontName=FONT, fontSize=16, leading=22, alignment=1)
     body = ParagraphStyle("b", fontName=FONT, fontSize=10, leading=14)
@@ -84,8 +93,9 @@ def statement_pdf(
     paid_sum, fund_sum = sum(r[2] for r in counts.rows()), sum(r[3] for r in counts.rows())
     count_rows.append(["合计", str(cases.height), f"{paid_sum:,.2f}", f"{fund_sum:,.2f}"])
     story = [
-        Paragraph("医疗保障基金 DRG 付费月度结算单", title),
+        Paragraph(f"{bureau}医疗保障基金 DRG 付费月度结算单", title),
         Spacer(1, 4 * mm),
+        Paragraph(f"经办机构：{bureau or '—'}；出具日期：{issued or '—'}", body),
         Paragraph(
             f"结算期间：{statement['period']}；医疗机构：{statement['hospital_code']} "
             f"{hospital_name}",
@@ -104,6 +114,17 @@ def statement_pdf(
         _table(count_rows, [45 * mm, 25 * mm, 45 * mm, 45 * mm]),
         Spacer(1, 6 * mm),
         Paragraph("说明：本结算单根据已确认结算记录生成；质量保证金于年终考核后按得分返还。", body),
+        Spacer(1, 10 * mm),
+        _table(
+            [
+                ["医保经办机构（盖章）", "医疗机构（盖章）"],
+                ["经办人：", "经办人："],
+                ["复核人：", "负责人："],
+                ["日期：    年   月   日", "日期：    年   月   日"],
+            ],
+            [80 * mm, 80 * mm],
+            seal=True,
+        ),
     ]
     buf = io.BytesIO()
     doc = SimpleDocTemplate(

@@ -36,7 +36,8 @@ from yibao.engines.settlement.params import (
 from yibao.kit.bounds import MONEY_MAX, Money, Number, Year, is_tame
 from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.kit.exports import write_xlsx
-from yibao.regions.models import Hospital
+from yibao.kit.timeutil import local, utcnow
+from yibao.regions.models import Hospital, Region
 from yibao.settlement import statements as svc
 from yibao.settlement.labels import for_people
 from yibao.settlement.pdf import statement_pdf
@@ -196,8 +197,19 @@ def statement(
         write_xlsx({"汇总": for_people(frame), "病例明细": for_people(cases)}, buf, autofit=True)
         return _download(buf.getvalue(), XLSX, f"{name}.xlsx")
     if format == "pdf":
-        hospital_name = db.scalar(select(Hospital.name).where(Hospital.code == hospital)) or ""
-        return _download(statement_pdf(row, cases, hospital_name), "application/pdf", f"{name}.pdf")
+        found = db.execute(
+            select(Hospital.name, Hospital.region_code).where(Hospital.code == hospital)
+        ).first()
+        hospital_name, region = (found[0], found[1]) if found else ("", "")
+        city = (
+            db.scalar(select(Region.name).where(Region.code == region[:4] + "00"))
+            if region
+            else None
+        )
+        bureau = f"{city}医疗保障局" if city else ""
+        issued = local(utcnow()).date().isoformat()
+        pdf = statement_pdf(row, cases, hospital_name, bureau=bureau, issued=issued)
+        return _download(pdf, "application/pdf", f"{name}.pdf")
     return {"statement": _jsonable(row), "cases": _jsonable(cases.to_dicts())}
 
 
