@@ -410,32 +410,52 @@ def _lock_list(session: Session, list_id: int) -> SettlementList:
     return row
 
 
-def _clean_reason(action: Action, reason: str | None) -> str | None:
+def _reason_text(reason: str | None, *, missing: str | None = None) -> str | None:
+    """The trimmed reason (at most 500 characters); ``missing``: the message when a
+    reason is required and none was given."""
     text = (reason or "").strip() or None
-    if text is None and action in REASON_REQUIRED:
-        raise ValidationFailed(
-            f"原因 reason 不能为空：{REASON_REQUIRED[action]}必须填写原因（将告知医疗机构）",
-            field="reason",
-        )
+    if text is None and missing is not None:
+        raise ValidationFailed(missing, field="reason")
     if text is not None and len(text) > 500:
         raise ValidationFailed(f"原因 reason 最多 500 字（收到 {len(text)} 字）", field="reason")
     return text
+
+
+def _clean_reason(action: Action, reason: str | None) -> str | None:
+    required = REASON_REQUIRED.get(action)
+    missing = (
+        f"原因 reason 不能为空：{required}必须填写原因（将告知医疗机构）" if required else None
+    )
+    return _reason_text(reason, missing=missing)
+
+
+def _step(
+    session: Session,
+    row: SettlementList,
+    action: Action,
+    role: Role,
+    *,
+    actor: Actor,
+    reason: str | None,
+) -> State:
+    """One machine step on ``row`` (the machine decides), with its event and audit row."""
+    target = transition(row.state, action, role, reason=reason)
+    _apply(
+        session,
+        row,
+        [Step(State(row.state), action, target)],
+        role=role,
+        actor=actor,
+        reason=reason,
+    )
+    return target
 
 
 def do_start_review(session: Session, list_id: int, *, user_role: str, actor: Actor) -> State:
     """priced → under_review (提交审核)."""
     role = reviewer_role(user_role)
     row = _lock_list(session, list_id)
-    target = transition(row.state, Action.SUBMIT_REVIEW, role)
-    _apply(
-        session,
-        row,
-        [Step(State(row.state), Action.SUBMIT_REVIEW, target)],
-        role=role,
-        actor=actor,
-        reason=None,
-    )
-    return target
+    return _step(session, row, Action.SUBMIT_REVIEW, role, actor=actor, reason=None)
 
 
 def do_approve_list(
@@ -471,22 +491,9 @@ def do_withdraw_list(
     reason; it is no longer reviewed or settled, and may be sent again later."""
     if not has_permission(user_role, Permission.SUBMIT_LISTS):
         raise Forbidden("只有医疗机构用户可以撤回本机构的结算清单")
-    text = (reason or "").strip() or None
-    if text is None:
-        raise ValidationFailed("撤回原因 reason 不能为空（审核人员可见）", field="reason")
-    if len(text) > 500:
-        raise ValidationFailed(f"原因 reason 最多 500 字（收到 {len(text)} 字）", field="reason")
+    text = _reason_text(reason, missing="撤回原因 reason 不能为空（审核人员可见）")
     row = _lock_list(session, list_id)
-    target = transition(row.state, Action.WITHDRAW, Role.HOSPITAL, reason=text)
-    _apply(
-        session,
-        row,
-        [Step(State(row.state), Action.WITHDRAW, target)],
-        role=Role.HOSPITAL,
-        actor=actor,
-        reason=text,
-    )
-    return target
+    return _step(session, row, Action.WITHDRAW, Role.HOSPITAL, actor=actor, reason=text)
 
 
 def parse_amount(value: Any, field_name: str = "drg_payment") -> Decimal:
@@ -816,13 +823,8 @@ def do_decide_adjustment(
     → the list stays under review at its priced payment.  The reviewer who asked for
     the adjustment cannot decide it."""
     role = reviewer_role(user_role)
-    text = (reason or "").strip() or None
-    if not approve and text is None:
-        raise ValidationFailed(
-            "不同意调整时必须填写原因 reason（将告知提出调整的审核员）", field="reason"
-        )
-    if text is not None and len(text) > 500:
-        raise ValidationFailed(f"原因 reason 最多 500 字（收到 {len(text)} 字）", field="reason")
+    missing = None if approve else "不同意调整时必须填写原因 reason（将告知提出调整的审核员）"
+    text = _reason_text(reason, missing=missing)
     adj = _lock_adjustment(session, adjustment_id)
     row = _lock_list(session, adj.list_id)
     if adj.status != PENDING:
