@@ -119,3 +119,12 @@ def case(session: Session, hospital: Hospital, **kw: Any) -> Case:
     session.add(c)
     session.flush()
     return c
+
+
+def benefit_policies(session: Session, policies: Any = None) -> int:
+    """Publish benefit policies through the bureau's path (default: the demo policies
+    of 990100 and 990200 shipped with the engine); what intake prices lists with."""
+    from yibao.benefits.service import do_seed_policies
+    from yibao.engines.settlement import demo_policies
+
+    return do_seed_policies(session, policies or demo_policies(), actor=TEST_ACTOR)

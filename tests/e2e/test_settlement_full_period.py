@@ -226,6 +226,7 @@ def walk(client, db):  # type: ignore[no-untyped-def]
     b.user(db, Role.HOSPITAL_USER, hospital=ha, username="hosp_a")
     b.user(db, Role.HOSPITAL_USER, hospital=hb, username="hosp_b")
     b.user(db, Role.BUREAU_REVIEWER, region_code="990100", username="reviewer")
+    b.benefit_policies(db)
     drgs = sorted({g.drg for g, _ in PLAN.values()})
     published = publish_standards(db, standards_table(drgs, weight=weight, base_rates=BASE_RATES))
     db.commit()

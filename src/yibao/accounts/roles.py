@@ -52,6 +52,8 @@ class Permission(StrEnum):
     GROUP_CASES = "group_cases"
     SUBMIT_LISTS = "submit_lists"
     USE_HIS_API = "use_his_api"
+    VIEW_POLICIES = "view_policies"
+    MANAGE_POLICIES = "manage_policies"
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -66,6 +68,8 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.GROUP_CASES: "分组",
     Permission.SUBMIT_LISTS: "上传结算清单",
     Permission.USE_HIS_API: "HIS 接口",
+    Permission.VIEW_POLICIES: "查看待遇政策",
+    Permission.MANAGE_POLICIES: "维护待遇政策",
 }
 
 P = Permission
@@ -78,13 +82,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_USERS,
             P.VIEW_AUDIT_LOG,
             P.GROUP_CASES,
+            P.VIEW_POLICIES,
+            P.MANAGE_POLICIES,
         }
     ),
     Role.BUREAU_ANALYST: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_CASES, P.VIEW_HOSPITALS, P.MEASURE, P.GROUP_CASES}
+        | {P.VIEW_POLICIES}
     ),
     Role.BUREAU_REVIEWER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_CASES, P.VIEW_HOSPITALS, P.REVIEW_SETTLEMENT, P.GROUP_CASES}
+        | {P.VIEW_POLICIES}
     ),
     Role.RULE_ADMIN: frozenset({P.VIEW_DASHBOARD, P.VIEW_HOSPITALS, P.MANAGE_RULES}),
     Role.HOSPITAL_USER: frozenset({P.VIEW_DASHBOARD, P.VIEW_CASES, P.GROUP_CASES, P.SUBMIT_LISTS}),

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from yibao.accounts.endpoints import router as accounts_router
 from yibao.api.deps import check_csrf
 from yibao.api.errors import ERROR_RESPONSES
+from yibao.benefits.endpoints import router as benefits_router
 from yibao.cases.endpoints import router as cases_router
 from yibao.grouping.endpoints import router as grouping_router
 from yibao.jobs.endpoints import router as jobs_router
@@ -26,3 +27,4 @@ router.include_router(settlement_router)
 router.include_router(settlement_review_router)
 router.include_router(settlement_statements_router)
 router.include_router(settlement_special_router)
+router.include_router(benefits_router)

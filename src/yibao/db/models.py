@@ -2,6 +2,7 @@
 
 from yibao.accounts import models as accounts_models
 from yibao.audit import models as audit_models
+from yibao.benefits import models as benefits_models
 from yibao.cases import models as cases_models
 from yibao.db.base import Base
 from yibao.grouping import models as grouping_models
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "audit_models",
+    "benefits_models",
     "cases_models",
     "grouping_models",
     "jobs_models",

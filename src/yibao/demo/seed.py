@@ -22,8 +22,11 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Role
 from yibao.accounts.service import do_create_api_token, do_create_user, hash_password
 from yibao.audit.service import Actor, record
+from yibao.benefits.models import StoredPolicy
+from yibao.benefits.service import do_seed_policies
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.bulk import insert_frame, reserve_ids
+from yibao.engines.settlement import demo_policies
 from yibao.engines.synth import generate_cases, make_region
 from yibao.grouping.models import CaseGrouping
 from yibao.jobs.models import Job
@@ -195,6 +198,8 @@ def seed_demo(
         if user.role == Role.HIS_CLIENT:
             result.his_token = do_create_api_token(session, user, "demo HIS", actor=SEED_ACTOR)
     session.add_all(_periods(years))
+    # the demo's benefit policies go through the bureau's own path: import, then publish
+    do_seed_policies(session, demo_policies(), actor=SEED_ACTOR)
     case_table, dx_table, px_table = (
         Case.__table__,
         CaseDiagnosis.__table__,
@@ -258,6 +263,7 @@ def reset_demo(session: Session) -> int:
     )
     session.execute(delete(User).where(User.id.in_(user_ids)))
     session.execute(delete(SettlementPeriod).where(SettlementPeriod.region_code.startswith("99")))
+    session.execute(delete(StoredPolicy).where(StoredPolicy.region_code.startswith("99")))
     session.execute(delete(Hospital).where(Hospital.region_code.startswith("99")))
     session.execute(
         delete(Region).where(Region.code.startswith("99"), Region.parent_code.is_not(None))

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
+from yibao.benefits.service import policy_set
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.bulk import insert_frame, reserve_ids
 from yibao.engines.caseframe import to_grouper_input
@@ -34,7 +35,6 @@ from yibao.engines.qc.values import to_date
 from yibao.engines.settlement import (
     PricingParams,
     State,
-    demo_policies,
     prepare_settlement_cases,
     price_batch,
 )
@@ -682,7 +682,7 @@ def _price(
             "level": [h.level for h in hospitals.values()],
         }
     )
-    policies = demo_policies()
+    policies = policy_set(session)
     params = PricingParams(missing_policy="actual")
     from yibao.measurement.service import standards_frame
 

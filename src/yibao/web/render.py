@@ -62,6 +62,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/settlement/statements", "结算单", Permission.VIEW_CASES, STATEMENT_READERS),
     NavItem("/grouping", "分组/预分组", Permission.GROUP_CASES),
     NavItem("/measurement", "测算", Permission.MEASURE),
+    NavItem("/benefits/policies", "待遇政策", Permission.VIEW_POLICIES),
     NavItem("/hospitals", "医疗机构", Permission.VIEW_HOSPITALS),
     NavItem("/admin/users", "用户管理", Permission.MANAGE_USERS),
     NavItem("/admin/audit", "审计日志", Permission.VIEW_AUDIT_LOG),

@@ -210,11 +210,17 @@ def test_item_fund_from_policy_and_other_funds() -> None:
     assert row["patient_other"] == D("5000.00")
 
 
-def test_annual_cap_on_drg_fund_is_optional() -> None:
-    assert price("9000", fund_paid_ytd="399000")["fund_amount"] == D("5920.00")
-    capped = price("9000", PricingParams(cap_drg_fund=True), fund_paid_ytd="399000")
+def test_annual_cap_limits_the_drg_fund_by_default() -> None:
+    """ADR 0013: the pooled fund never pays a person more than its annual cap, so the
+    DRG fund amount is capped too (400,000 cap, 399,000 already paid this year)."""
+    capped = price("9000", fund_paid_ytd="399000")
     assert capped["fund_amount"] == D("1000.00")
     assert "受年度封顶线限制为 1000.00 元" in capped["explanation"]
+    assert "FUND_CAPPED" in capped["reason_codes"]
+    assert price("9000", fund_paid_ytd="0")["fund_amount"] == D("5920.00")
+    # the bare national formula of §1.7, for a bureau that settles the cap elsewhere
+    bare = price("9000", PricingParams(cap_drg_fund=False), fund_paid_ytd="399000")
+    assert bare["fund_amount"] == D("5920.00")
 
 
 def test_output_schema_and_reason_codes_are_known(demo: PolicySet) -> None:

@@ -80,8 +80,9 @@ class PricingParams(_Params):
     * ``missing_policy``: when no policy of the insured place is valid on the discharge
       date — ``error`` (default), ``treating_place`` (use the treating place's policy,
       with its cross-region rule) or ``actual`` (the case's actual pooled fund).
-    * ``cap_drg_fund``: apply the remaining annual cap to the DRG fund amount too (the
-      national formula has no cap term, so off by default).
+    * ``cap_drg_fund``: the remaining annual cap (封顶线) limits the DRG fund amount too:
+      the pooled fund never pays more for a person in a year than its cap, whatever the
+      payment method (ADR 0013; off reproduces the bare national formula of §1.7).
     * ``include_drafts``: price with draft policies as well (simulation only).
     """
 
@@ -90,7 +91,7 @@ class PricingParams(_Params):
     qy_fraction: Decimal = Decimal(1)
     items_fund: Literal["actual", "policy"] = "actual"
     missing_policy: Literal["error", "treating_place", "actual"] = "error"
-    cap_drg_fund: bool = False
+    cap_drg_fund: bool = True
     include_drafts: bool = False
 
     @field_validator("qy_fraction")

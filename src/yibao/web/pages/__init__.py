@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from yibao.web.pages import (
     admin,
     auth,
+    benefits,
     cases,
     grouping,
     home,
@@ -15,5 +16,16 @@ from yibao.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, home, cases, settlement, grouping, jobs, hospitals, admin, measurement):
+for module in (
+    auth,
+    home,
+    cases,
+    settlement,
+    grouping,
+    jobs,
+    hospitals,
+    admin,
+    measurement,
+    benefits,
+):
     router.include_router(module.router)
