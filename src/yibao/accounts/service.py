@@ -17,7 +17,7 @@ from yibao.accounts.models import ApiToken, User
 from yibao.accounts.roles import Role
 from yibao.accounts.scoping import Scope
 from yibao.audit.service import Actor, record
-from yibao.kit.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
+from yibao.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital, Region
 
@@ -451,3 +451,168 @@ def user_for_token(session: Session, plain: str) -> tuple[User, int] | None:
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     return token.user, token.id
+
+
+# ---------------------------------------------------------------- administration
+
+
+def check_can_manage(admin: User, target: User) -> None:
+    """403 unless ``admin`` may manage ``target``: not itself, a role at or below its
+    own, inside its region subtree (or its hospital)."""
+    if admin.id == target.id:
+        raise Forbidden("不能停用、修改自己的账号角色或重置自己的密码；修改密码请用“修改密码”")
+    mine, theirs = Role(admin.role), Role(target.role)
+    if ROLE_RANK[theirs] > ROLE_RANK[mine]:
+        raise Forbidden(
+            f"不能管理比自己权限更高的用户：您是{mine.label}，{target.username} 是{theirs.label}"
+        )
+    scope = scope_of(admin)
+    region = target.region_code or (target.hospital.region_code if target.hospital else None)
+    if not scope.allows(target.hospital_id, region):
+        raise Forbidden(f"用户 {target.username} 不在您的辖区内 / user outside your scope")
+
+
+def get_managed_user(session: Session, admin: User, user_id: int) -> User:
+    """A user ``admin`` may see and manage (404 when outside its scope)."""
+    target = session.get(User, user_id)
+    if target is None:
+        raise NotFound(f"用户 {user_id} 不存在 / no such user")
+    try:
+        check_can_manage(admin, target)
+    except Forbidden as exc:
+        if "辖区" in exc.message:
+            raise NotFound(f"用户 {user_id} 不存在 / no such user") from None
+    return target
+
+
+def _reason(reason: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationFailed("原因：请填写操作原因（记入审计日志）", field="reason")
+    if len(text) > 500:
+        raise ValidationFailed("原因：最长 500 个字符", field="reason")
+    return text
+
+
+def do_set_user_active(
+    session: Session, admin: User, target: User, active: bool, *, reason: str, actor: Actor
+) -> int:
+    """Disable (every session ends, its API tokens stop working) or re-enable a user.
+    Returns the number of sessions ended."""
+    from yibao.accounts.sessions import do_end_user_sessions
+
+    check_can_manage(admin, target)
+    why = _reason(reason)
+    if target.is_active == active:
+        raise Conflict(f"用户 {target.username} 已经是{'启用' if active else '停用'}状态")
+    before = _user_snapshot(target)
+    target.is_active = active
+    if active:
+        target.failed_logins = 0
+        target.locked_until = None
+    ended = 0 if active else do_end_user_sessions(session, target.id)
+    record(
+        session,
+        actor,
+        "user.enable" if active else "user.disable",
+        "user",
+        target.id,
+        before=before,
+        after={**_user_snapshot(target), "reason": why, "sessions_ended": ended},
+    )
+    return ended
+
+
+def do_reset_password(
+    session: Session, admin: User, target: User, new: str, *, reason: str, actor: Actor
+) -> int:
+    """An administrator sets a new password for a user who lost theirs: every session of
+    the user ends, a lock-out is lifted.  The password itself is never recorded."""
+    from yibao.accounts.sessions import do_end_user_sessions
+
+    check_can_manage(admin, target)
+    why = _reason(reason)
+    _check_fields(target.username, new, None)
+    target.password_hash = hash_password(new)
+    target.failed_logins = 0
+    target.locked_until = None
+    ended = do_end_user_sessions(session, target.id)
+    record(
+        session,
+        actor,
+        "user.password_reset",
+        "user",
+        target.id,
+        after={"reason": why, "sessions_ended": ended},
+    )
+    return ended
+
+
+def do_change_role(
+    session: Session, admin: User, target: User, role: str, *, reason: str, actor: Actor
+) -> int:
+    """Change a user's role within its kind (bureau roles among themselves, hospital
+    roles among themselves), never above the admin's own; the user's sessions end so
+    that the new permissions apply at once."""
+    from yibao.accounts.sessions import do_end_user_sessions
+
+    check_can_manage(admin, target)
+    why = _reason(reason)
+    if role not in {r.value for r in Role}:
+        raise ValidationFailed(f"角色：不认识的角色 {role[:30]!r}", field="role")
+    new, old = Role(role), Role(target.role)
+    if new == old:
+        raise Conflict(f"用户 {target.username} 已经是{new.label}")
+    if new.is_hospital != old.is_hospital:
+        raise ValidationFailed(
+            f"角色：{old.label}不能改为{new.label}（医院角色与医保局角色之间不能互改，请新建用户）",
+            field="role",
+        )
+    check_can_create(admin, new, target.region_code, target.hospital)
+    before = _user_snapshot(target)
+    target.role = new.value
+    ended = do_end_user_sessions(session, target.id)
+    record(
+        session,
+        actor,
+        "user.role_change",
+        "user",
+        target.id,
+        before=before,
+        after={**_user_snapshot(target), "reason": why, "sessions_ended": ended},
+    )
+    return ended
+
+
+def user_tokens(session: Session, target: User) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == target.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def do_issue_token(session: Session, admin: User, target: User, name: str, *, actor: Actor) -> str:
+    """A new API token for a HIS client user (shown once)."""
+    check_can_manage(admin, target)
+    if target.role != Role.HIS_CLIENT:
+        raise ValidationFailed("接口令牌只能发给 HIS 接口用户 / tokens are for HIS clients")
+    label = (name or "").strip()
+    if not label or len(label) > 100:
+        raise ValidationFailed("令牌名称：请填写 1–100 个字符（如 HIS 厂商和系统名）", field="name")
+    if not target.is_active:
+        raise Conflict(f"用户 {target.username} 已停用，不能发放令牌")
+    return do_create_api_token(session, target, label, actor=actor)
+
+
+def do_revoke_user_token(
+    session: Session, admin: User, target: User, token_id: int, *, actor: Actor
+) -> ApiToken:
+    check_can_manage(admin, target)
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != target.id:
+        raise NotFound(f"令牌 {token_id} 不存在 / no such token")
+    if token.revoked_at is not None:
+        raise Conflict(f"令牌 {token.prefix}… 已吊销")
+    do_revoke_api_token(session, token, actor=actor)
+    return token

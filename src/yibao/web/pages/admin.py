@@ -8,10 +8,20 @@ from sqlalchemy import func, select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, Role
-from yibao.accounts.service import do_create_user
-from yibao.api.deps import Db, check_csrf, request_actor, require
+from yibao.accounts.service import (
+    do_change_role,
+    do_create_user,
+    do_issue_token,
+    do_reset_password,
+    do_revoke_user_token,
+    do_set_user_active,
+    get_managed_user,
+    user_tokens,
+)
+from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
 from yibao.audit.models import AuditLog
-from yibao.kit.errors import DomainError
+from yibao.kit.bounds import DbId
+from yibao.kit.errors import DomainError, NotFound
 from yibao.kit.paging import Page, clamp_page
 from yibao.regions.models import Hospital, region_prefix
 from yibao.regions.repository import districts_under, hospital_choices
@@ -121,3 +131,78 @@ def audit_log(request: Request, db: Db, admin=require(Permission.VIEW_AUDIT_LOG)
             "actions": actions,
         },
     )
+
+
+MANAGE = require(Permission.MANAGE_USERS)
+#: page action → (service call, message shown after it)
+_DONE = {
+    "disable": "已停用，该用户的登录会话已全部失效",
+    "enable": "已重新启用",
+    "password": "密码已重置，该用户的登录会话已全部失效；请通过安全渠道告知新密码",
+    "role": "角色已修改，该用户需重新登录",
+    "revoke": "令牌已吊销",
+}
+
+
+def _manage_page(request: Request, db: Db, admin: User, target: User, **extra: object) -> Response:
+    ctx: dict[str, object] = {
+        "target": target,
+        "roles": [r for r in Role if r.is_hospital == Role(target.role).is_hospital],
+        "tokens": user_tokens(db, target) if target.role == Role.HIS_CLIENT else [],
+        "error": None,
+        "done": _DONE.get(request.query_params.get("done") or ""),
+        "issued": None,
+    }
+    ctx.update(extra)
+    error = extra.get("error")
+    status = (
+        200 if error is None else (422 if error.http_status in (400, 404) else error.http_status)
+    )  # type: ignore[attr-defined]
+    return render(request, "admin/user.html", ctx, status_code=status)
+
+
+@router.get("/users/{user_id}")
+def user_page(user_id: DbId, request: Request, db: Db, admin=MANAGE) -> Response:
+    return _manage_page(request, db, admin, get_managed_user(db, admin, user_id))
+
+
+@router.post("/users/{user_id}/{action}", dependencies=[Depends(check_csrf)])
+def user_action(
+    user_id: DbId, action: str, request: Request, form: PostedForm, db: Db, admin=MANAGE
+) -> Response:
+    target = get_managed_user(db, admin, user_id)
+    actor = request_actor(request, admin)
+
+    def field(name: str) -> str:
+        value = form.get(name)
+        return value if isinstance(value, str) else ""
+
+    try:
+        with db.begin_nested():
+            if action in ("disable", "enable"):
+                do_set_user_active(
+                    db, admin, target, action == "enable", reason=field("reason"), actor=actor
+                )
+            elif action == "password":
+                do_reset_password(
+                    db, admin, target, field("password"), reason=field("reason"), actor=actor
+                )
+            elif action == "role":
+                do_change_role(
+                    db, admin, target, field("role"), reason=field("reason"), actor=actor
+                )
+            elif action == "token":
+                plain = do_issue_token(db, admin, target, field("name"), actor=actor)
+            elif action == "revoke":
+                token_id = _int(field("token_id"), "token_id") or 0
+                do_revoke_user_token(db, admin, target, token_id, actor=actor)
+            else:
+                raise NotFound(f"没有这个操作：{action[:30]}")
+    except DomainError as exc:
+        db.rollback()
+        db.refresh(target)
+        return _manage_page(request, db, admin, target, error=exc, form=dict(form))
+    if action == "token":
+        # the plain token is shown once, on this answer; it is committed before it is sent
+        return _manage_page(request, db, admin, target, issued=plain)
+    return RedirectResponse(f"/admin/users/{target.id}?done={action}", status_code=303)
