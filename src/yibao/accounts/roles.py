@@ -54,6 +54,7 @@ class Permission(StrEnum):
     USE_HIS_API = "use_his_api"
     VIEW_POLICIES = "view_policies"
     MANAGE_POLICIES = "manage_policies"
+    MANAGE_HOSPITALS = "manage_hospitals"
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -70,6 +71,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.USE_HIS_API: "HIS 接口",
     Permission.VIEW_POLICIES: "查看待遇政策",
     Permission.MANAGE_POLICIES: "维护待遇政策",
+    Permission.MANAGE_HOSPITALS: "维护医疗机构",
 }
 
 P = Permission
@@ -84,6 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.GROUP_CASES,
             P.VIEW_POLICIES,
             P.MANAGE_POLICIES,
+            P.MANAGE_HOSPITALS,
         }
     ),
     Role.BUREAU_ANALYST: frozenset(
