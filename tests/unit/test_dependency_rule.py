@@ -37,7 +37,17 @@ def test_engines_are_pure() -> None:
 
 def test_domains_do_not_import_web_or_cli() -> None:
     bad = []
-    for domain in ("accounts", "cases", "regions", "audit", "settlement", "db", "kit", "demo"):
+    for domain in (
+        "accounts",
+        "benefits",
+        "cases",
+        "regions",
+        "audit",
+        "settlement",
+        "db",
+        "kit",
+        "demo",
+    ):
         for path in (SRC / domain).rglob("*.py"):
             if path.name.endswith("endpoints.py"):
                 continue  # JSON endpoints (endpoints.py, <topic>_endpoints.py) import api.deps

@@ -1003,4 +1003,20 @@ def do_bulk_approve_lists(
                 steps=[s.action.value for s in steps],
             )
         )
+    approved = [r for r in results if r.ok]
+    # one row for the whole action (the audit page shows it instead of one per list)
+    record(
+        session,
+        actor,
+        "settlement.bulk_approve",
+        "settlement_list_batch",
+        None,
+        after={
+            "requested": len(wanted),
+            "approved": len(approved),
+            "refused": len(results) - len(approved),
+            "reason": text,
+            "setl_ids": [r.setl_id for r in approved[:10]],
+        },
+    )
     return results

@@ -19,7 +19,8 @@ from yibao.accounts.service import (
     user_tokens,
 )
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
-from yibao.audit.models import AuditLog
+from yibao.audit.labels import action_label, describe, object_label
+from yibao.audit.repository import audit_actions, audit_rows
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound
 from yibao.kit.paging import Page, clamp_page
@@ -106,29 +107,29 @@ def create_user(
 def audit_log(request: Request, db: Db, admin=require(Permission.VIEW_AUDIT_LOG)) -> Response:
     qp = request.query_params
     page, size = clamp_page(_int(qp.get("page"), "page"), _int(qp.get("size"), "size"))
-    prefix = region_prefix(admin.region_code or "")
-    stmt = select(AuditLog).where(
-        AuditLog.region_code.startswith(prefix) | AuditLog.region_code.is_(None)
-    )
-    action = (qp.get("action") or "").strip()
-    if action:
-        stmt = stmt.where(AuditLog.action.startswith(action))
-    actor = (qp.get("actor") or "").strip()
-    if actor:
-        stmt = stmt.where(AuditLog.actor_name == actor)
-    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.scalars(stmt.order_by(AuditLog.id.desc()).offset((page - 1) * size).limit(size)).all()
-    actions = [
-        a for (a,) in db.execute(select(AuditLog.action).distinct().order_by(AuditLog.action))
-    ]
+    action = (qp.get("action") or "").strip()[:100]
+    actor = (qp.get("actor") or "").strip()[:100]
+    each_list = qp.get("each") == "1"
     return render(
         request,
         "admin/audit.html",
         {
-            "result": Page(list(rows), int(total), page, size),
+            "result": audit_rows(
+                db,
+                admin.region_code,
+                action=action,
+                actor=actor,
+                each_list=each_list,
+                page=page,
+                size=size,
+            ),
             "action": action,
             "actor": actor,
-            "actions": actions,
+            "each_list": each_list,
+            "actions": [(a, action_label(a)) for a in audit_actions(db)],
+            "action_label": action_label,
+            "object_label": object_label,
+            "describe": describe,
         },
     )
 

@@ -1,0 +1,28 @@
+"""The audit log page in Chinese (issue 10.11): actions, objects and before/after in
+words, a bulk approval shown as one summarised row (its per-list rows on request)."""
+
+from __future__ import annotations
+
+from tests.e2e.test_settlement_review import _as, world  # noqa: F401  (fixture)
+
+HTML = {"accept": "text/html"}
+
+
+def test_audit_page_reads_in_chinese_and_summarises_bulk_actions(world, db):  # type: ignore[no-untyped-def]  # noqa: F811
+    client, a = world["client"], world["a"]
+    _as(client, "reviewer")
+    r = client.post(
+        "/api/settlement/review/bulk-approve", json={"ids": a[:5], "reason": "抽查无异常"}
+    )
+    assert r.status_code == 200, r.text
+    _as(client, "admin")
+    page = client.get("/admin/audit", headers=HTML).text
+    assert page.count('data-action="settlement.bulk_approve"') == 1
+    assert 'data-action="settlement.approve"' not in page
+    assert "批量审核通过" in page and "通过数：</span>5" in page and "抽查无异常" in page
+    assert "接收结算清单" in page  # settlement.intake, in words
+    assert '"bulk"' not in page and "settlement_list_batch" not in page
+    each = client.get("/admin/audit?each=1&action=settlement.approve", headers=HTML).text
+    assert each.count('data-action="settlement.approve"') == 5
+    assert "待审核" in each or "审核通过" in each  # states in words, not codes
+    assert "submit_review" not in each
