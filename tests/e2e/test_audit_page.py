@@ -26,3 +26,24 @@ def test_audit_page_reads_in_chinese_and_summarises_bulk_actions(world, db):  # 
     assert each.count('data-action="settlement.approve"') == 5
     assert "待审核" in each or "审核通过" in each  # states in words, not codes
     assert "submit_review" not in each
+
+
+def test_hospital_home_shows_its_own_figures(world, db):  # type: ignore[no-untyped-def]  # noqa: F811
+    client, a = world["client"], world["a"]
+    _as(client, "reviewer")
+    r = client.post(f"/api/settlement/review/{a[0]}/return", json={"reason": "主要诊断填写有误"})
+    assert r.status_code == 200, r.text
+    r = client.post("/api/settlement/review/bulk-approve", json={"ids": a[1:4]})
+    assert r.status_code == 200, r.text
+    _as(client, "hosp01")
+    page = client.get("/", headers=HTML).text
+    assert 'data-testid="hospital-todo"' in page
+    todo = page.split('data-testid="hospital-todo"', 1)[1]
+    assert 'data-testid="todo-returned">1<' in todo
+    assert 'data-testid="todo-waiting">6 ' in todo  # 10 priced lists: 1 returned, 3 approved
+    assert "3 份清单" in todo
+    cmi = todo.split('data-testid="todo-cmi">', 1)[1].split("<", 1)[0]
+    assert float(cmi) > 0
+    assert "特例单议申请" in todo
+    _as(client, "reviewer")  # a bureau user has no hospital panel
+    assert 'data-testid="hospital-todo"' not in client.get("/", headers=HTML).text

@@ -129,6 +129,36 @@ FIELDS: dict[str, str] = {
     "plans": "分组方案",
     "carried": "结转",
     "closed_out": "关闭",
+    "standard_set_id": "支付标准",
+    "months": "月份",
+    "confirmed": "已确认",
+    "pending": "待处理",
+    "period_status": "期间状态",
+    "chunk_size": "每批份数",
+    "adjustment_id": "调整编号",
+    "by_status": "分组状态",
+    "filter": "条件",
+    "version": "版本",
+    "cases": "病例数",
+    "no_plan": "无分组方案",
+    "year": "年度",
+    "hospital": "医疗机构",
+    "case_ids": "病例",
+    "weight_plan_id": "权重方案",
+    "rate_plan_id": "费率方案",
+    "base_rate": "费率",
+    "base_rates": "费率",
+    "budget": "预算",
+    "budget_gap": "与预算差额",
+    "method": "方式",
+    "new_payment": "新支付",
+    "new_fund": "新基金支付",
+    "quota": "名额",
+    "sessions": "会话",
+    "batch_id": "批次",
+    "list_id": "清单",
+    "special_case_id": "特例单议申请",
+    "application_id": "申请编号",
 }
 VALUES: dict[str, dict[Any, str]] = {
     "role": {r.value: r.label for r in Role},
@@ -159,6 +189,11 @@ def _value(key: str, value: Any) -> str:
         more = f" …（共 {len(value)} 项）" if len(value) > LIST_ITEMS else ""
         return "、".join(shown) + more
     if isinstance(value, dict):
+        if key in ("states", "state", "by_state"):  # {state: count} (maybe per period)
+            states = VALUES["state"]
+            return "；".join(
+                f"{states.get(k, k)} {_value(key, v)}" for k, v in list(value.items())[:LIST_ITEMS]
+            )
         return "；".join(f"{_field(k)} {_value(k, v)}" for k, v in list(value.items())[:LIST_ITEMS])
     if value is None:
         return "—"

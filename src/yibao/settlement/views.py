@@ -347,3 +347,78 @@ def hospital_names(session: Session, codes: list[str]) -> dict[str, str]:
     return dict(
         session.execute(select(Hospital.code, Hospital.name).where(Hospital.code.in_(codes))).all()
     )
+
+
+# --------------------------------------------------------------------------- hospital home
+
+
+#: list states waiting for the bureau's review, and approved ones not yet confirmed
+WAITING_STATES = (State.PRICED.value, State.UNDER_REVIEW.value)
+TO_CONFIRM_STATES = (State.APPROVED.value, State.ADJUSTED.value, State.SPECIAL_APPROVED.value)
+
+
+def hospital_home(
+    session: Session, hospital: Hospital, *, today: date, rules: special.SpecialRules
+) -> dict[str, Any]:
+    """A hospital's own figures for its home page (the session is scoped to it): CMI of
+    its priced cases in its latest year, lists it must act on, what waits for the
+    bureau, the amount approved and not yet confirmed, its last confirmed month, and
+    the deadlines (special-case applications, appeals) still open."""
+    from yibao.measurement.models import PaymentStandardItem
+
+    year = session.scalar(
+        select(func.max(Case.discharge_date)).join(CasePricing, CasePricing.case_id == Case.id)
+    )
+    cmi = cmi_cases = None
+    if year is not None:
+        weight = session.execute(
+            select(func.avg(PaymentStandardItem.relative_weight), func.count())
+            .select_from(CasePricing)
+            .join(Case, Case.id == CasePricing.case_id)
+            .join(
+                PaymentStandardItem,
+                (PaymentStandardItem.set_id == CasePricing.standard_set_id)
+                & (PaymentStandardItem.drg == CasePricing.drg)
+                & (PaymentStandardItem.hospital_level == hospital.level),
+            )
+            .where(Case.discharge_date >= date(year.year, 1, 1))
+        ).one()
+        cmi, cmi_cases = weight[0], int(weight[1])
+    by_state = dict(
+        session.execute(
+            select(SettlementList.state, func.count()).group_by(SettlementList.state)
+        ).all()
+    )
+    to_confirm = session.execute(
+        select(func.count(), func.coalesce(func.sum(CasePricing.drg_payment), 0))
+        .select_from(SettlementList)
+        .join(CasePricing, CasePricing.case_id == SettlementList.case_id)
+        .where(SettlementList.state.in_(TO_CONFIRM_STATES))
+    ).one()
+    last_period = session.scalar(select(func.max(SettlementConfirmation.period_code)))
+    last = None
+    if last_period is not None:
+        paid, fund, n = session.execute(
+            select(
+                func.sum(SettlementConfirmation.amount_paid),
+                func.sum(SettlementConfirmation.fund_amount),
+                func.count(),
+            ).where(SettlementConfirmation.period_code == last_period)
+        ).one()
+        last = {"period": last_period, "amount_paid": paid, "fund_amount": fund, "lists": n}
+    earliest, _ = special_window(today, rules)
+    appeals = [a for a in appeal_candidates(session, today=today, rules=rules) if not a["expired"]]
+    return {
+        "year": year.year if year else None,
+        "cmi": None if cmi is None else round(float(cmi), 4),
+        "cmi_cases": cmi_cases or 0,
+        "qc_failed": by_state.get(State.QC_FAILED.value, 0),
+        "returned": by_state.get(State.RETURNED.value, 0),
+        "waiting": sum(by_state.get(s, 0) for s in WAITING_STATES),
+        "to_confirm": int(to_confirm[0]),
+        "to_confirm_amount": to_confirm[1],
+        "last": last,
+        "special_deadline": special.month_end(earliest, rules.window_months),
+        "special_earliest": earliest,
+        "appeals": sorted(appeals, key=lambda a: a["deadline"])[:5],
+    }

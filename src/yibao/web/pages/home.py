@@ -9,8 +9,10 @@ from fastapi.responses import Response
 
 from yibao.api.deps import CurrentUser, Db
 from yibao.cases.service import overview
+from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import region_prefix
-from yibao.settlement.views import period_labels
+from yibao.settlement import special
+from yibao.settlement.views import hospital_home, period_labels
 from yibao.web.render import render
 
 router = APIRouter()
@@ -18,9 +20,12 @@ router = APIRouter()
 
 @router.get("/")
 def home(request: Request, db: Db, user: CurrentUser) -> Response:
+    todo = None
     if user.hospital is not None:
         city = user.hospital.region_code[:4] + "00"
         prefix = region_prefix(city)
+        today = local(utcnow()).date()
+        todo = hospital_home(db, user.hospital, today=today, rules=special.SpecialRules())
     else:
         code = user.region_code or ""
         prefix = region_prefix(code[:4] + "00" if not code.endswith("00") else code)
@@ -42,5 +47,6 @@ def home(request: Request, db: Db, user: CurrentUser) -> Response:
             "ov": ov,
             "charts_json": json.dumps(charts, ensure_ascii=False),
             "period_labels": period_labels(db, ov.latest_periods),
+            "todo": todo,
         },
     )
