@@ -25,7 +25,13 @@ def home(request: Request, db: Db, user: CurrentUser) -> Response:
         city = user.hospital.region_code[:4] + "00"
         prefix = region_prefix(city)
         today = local(utcnow()).date()
-        todo = hospital_home(db, user.hospital, today=today, rules=special.SpecialRules())
+        todo = hospital_home(
+            db,
+            user.hospital,
+            today=today,
+            rules=special.SpecialRules(),
+            cache_s=request.app.state.settings.figures_cache_s,
+        )
     else:
         code = user.region_code or ""
         prefix = region_prefix(code[:4] + "00" if not code.endswith("00") else code)
