@@ -30,6 +30,7 @@ YES_NO: Final[dict[Any, str]] = {True: "是", False: "否"}
 COLUMNS: Final = {
     "period": "结算期间",
     "hospital_code": "医疗机构编码",
+    "hospital_name": "医疗机构名称",
     "hospital_level": "医院等级",
     "cases": "病例数",
     "drg_cases": "按病组支付病例数",

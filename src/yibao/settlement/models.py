@@ -356,3 +356,25 @@ class SettlementAppeal(ScopedRow, Base):
     @property
     def status_label(self) -> str:
         return APPEAL_STATUSES.get(self.status, self.status)
+
+
+class SettlementClearing(Base):
+    """A saved year-end clearing (年终清算) of a region: its inputs (budget, method,
+    assessment scores, parameters) and its result per hospital, as computed from the
+    confirmations when it was saved.  Each save is a new row (a bureau may clear again
+    after a late correction); the latest is the one in force."""
+
+    __tablename__ = "settlement_clearings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(10))
+    budget: Mapped[Decimal] = mapped_column(Money())
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)
+    final_value: Mapped[str] = mapped_column(String(40))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    hospitals: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    clearing_total: Mapped[Decimal] = mapped_column(Money())
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)

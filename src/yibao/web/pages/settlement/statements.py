@@ -18,14 +18,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from starlette.datastructures import FormData
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, PostedForm
-from yibao.kit.bounds import is_tame
+from yibao.api.deps import Db, PostedForm, request_actor
+from yibao.kit.bounds import DbId, is_tame
 from yibao.kit.errors import DomainError, Forbidden, ValidationFailed
+from yibao.kit.tables import read_table, table_limits
 from yibao.kit.timeutil import local, utcnow
+from yibao.settlement import statements as svc
 from yibao.settlement import views
 from yibao.settlement.statements_endpoints import (
     ClearingIn,
@@ -142,8 +144,11 @@ def _decimal(raw: str, field: str, label: str) -> Decimal:
     return value
 
 
-def clearing_input(form: FormData, hospitals: list[tuple[str, str]]) -> ClearingIn:
-    """The clearing form as the API's request body (Chinese errors naming the field)."""
+def clearing_input(
+    form: FormData, hospitals: list[tuple[str, str]], scores: dict[str, Decimal] | None = None
+) -> ClearingIn:
+    """The clearing form as the API's request body (Chinese errors naming the field);
+    ``scores`` from an uploaded table replace the typed ones."""
     budget = _decimal(text(form, "budget"), "budget", "年度预算（元）")
     if budget <= 0:
         raise ValidationFailed(f"年度预算（元） budget：须大于 0（收到 {budget}）", field="budget")
@@ -152,6 +157,10 @@ def clearing_input(form: FormData, hospitals: list[tuple[str, str]]) -> Clearing
         raise ValidationFailed(
             f"清算方法 method：应为 rate（费率法）或 point（点数法）（收到 {method!r}）",
             field="method",
+        )
+    if scores is not None:
+        return ClearingIn.model_validate(
+            {"budget": budget, "method": method, "assessment_scores": scores}
         )
     scores = {}
     for code, name in hospitals:
@@ -184,6 +193,8 @@ def clearing_page(
         "form": {"method": "rate"},
         "result": None,
         "error": None,
+        "saved": svc.saved_clearings(db, region, year),
+        "saved_row": None,
     }
     ctx.update(extra)
     return render(request, "settlement/clearing.html", ctx, status_code=status_code)
@@ -198,8 +209,9 @@ def clearing_view(request: Request, db: Db, user: User = VIEW) -> Response:
 
 @router.post("/settlement/clearing", dependencies=CSRF)
 def run_clearing(request: Request, form: PostedForm, db: Db, user: User = VIEW) -> Response:
-    """Run the year-end clearing of the user's region and show the result (nothing is
-    stored: the clearing is computed from the confirmations)."""
+    """Run the year-end clearing of the user's region: 试算 shows the result, 保存
+    keeps it (inputs and per-hospital result, audited) and opens it.  Scores are typed
+    in or taken from an uploaded table (机构编码, 考核得分)."""
     shown = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     region = _bureau(db, user)
     try:
@@ -209,7 +221,29 @@ def run_clearing(request: Request, form: PostedForm, db: Db, user: User = VIEW) 
             raise ValidationFailed(
                 f"清算年度 year：{year} 年没有已确认结算的病例，无法清算", field="year"
             )
-        result = clearing_result(db, user, year, clearing_input(form, hospitals))
+        upload = form.get("scores_file")
+        scores = None
+        if isinstance(upload, UploadFile) and upload.filename:
+            upload.file.seek(0)
+            table = read_table(
+                upload.file.read(), upload.filename, table_limits(request.app.state.settings)
+            )
+            scores = svc.scores_from_table(table, hospitals, upload.filename)
+            shown |= {f"score_{code}": str(score) for code, score in scores.items()}
+        body = clearing_input(form, hospitals, scores)
+        result = clearing_result(db, user, year, body)
+        if text(form, "action") == "save":
+            saved = svc.do_save_clearing(
+                db,
+                region,
+                year,
+                budget=body.budget,
+                method=body.method,
+                scores=body.assessment_scores,
+                result=result,
+                actor=request_actor(request, user),
+            )
+            return RedirectResponse(f"/settlement/clearing/{saved.id}", status_code=303)
     except DomainError as exc:
         err = failure(db, exc, action="clearing")
         try:
@@ -221,8 +255,14 @@ def run_clearing(request: Request, form: PostedForm, db: Db, user: User = VIEW) 
         )
     names = dict(hospitals)
     rows = [{**r, "name": names.get(r["hospital_code"], "")} for r in result.hospitals.to_dicts()]
-    outcome = {
-        "method": result.method,
+    return clearing_page(
+        request, db, user, year, result=_outcome(result.method, result, rows), form=shown
+    )
+
+
+def _outcome(method: str, result: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "method": method,
         "payment_budget": result.payment_budget,
         "fixed_total": result.fixed_total,
         "total_points": result.total_points,
@@ -231,4 +271,54 @@ def run_clearing(request: Request, form: PostedForm, db: Db, user: User = VIEW) 
         "rows": rows,
         "totals": _totals(rows, CLEARING_SUMS),
     }
-    return clearing_page(request, db, user, year, result=outcome, form=shown)
+
+
+@router.get("/settlement/clearing/scores-template.xlsx")
+def scores_template(request: Request, db: Db, user: User = VIEW) -> Response:
+    """考核得分模板: the hospitals being cleared, a blank score column."""
+    year = _year((request.query_params.get("year") or "").strip())
+    hospitals = views.clearing_hospitals(db, _bureau(db, user), year)
+    return _xlsx(svc.scores_template(hospitals), f"clearing-scores-{year}.xlsx")
+
+
+def _xlsx(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/settlement/clearing/{clearing_id}.xlsx")
+def saved_clearing_xlsx(clearing_id: DbId, db: Db, user: User = VIEW) -> Response:
+    row = svc.get_clearing(db, clearing_id, _bureau(db, user))
+    names = views.hospital_names(db, [h["hospital_code"] for h in row.hospitals])
+    return _xlsx(svc.clearing_workbook(row, names), f"clearing-{row.year}-{row.id}.xlsx")
+
+
+@router.get("/settlement/clearing/{clearing_id}")
+def saved_clearing(clearing_id: DbId, request: Request, db: Db, user: User = VIEW) -> Response:
+    row = svc.get_clearing(db, clearing_id, _bureau(db, user))
+    names = views.hospital_names(db, [h["hospital_code"] for h in row.hospitals])
+    rows = [
+        {
+            **{
+                k: (Decimal(v) if isinstance(v, str) and k != "hospital_code" else v)
+                for k, v in h.items()
+            },
+            "name": names.get(h["hospital_code"], ""),
+        }
+        for h in row.hospitals
+    ]
+    summary = {k: Decimal(v) for k, v in row.summary.items()}
+    result = {
+        "method": row.method,
+        **summary,
+        "final_value": row.final_value,
+        "rows": rows,
+        "totals": _totals(rows, CLEARING_SUMS),
+    }
+    form = {"method": row.method, "budget": str(row.budget)} | {
+        f"score_{k}": v for k, v in row.scores.items()
+    }
+    return clearing_page(request, db, user, row.year, result=result, form=form, saved_row=row)
