@@ -103,6 +103,10 @@ class Settings(BaseSettings):
         default=False,
         description="发布权重方案与支付标准须另一位用户批准 / publishing needs a second user",
     )
+    pdf_font: Path | None = Field(
+        default=None,
+        description="PDF 嵌入的中文 TrueType 字体（空 = 自动查找文泉驿等系统字体）/ PDF CJK font",
+    )
     figures_cache_s: float = Field(
         default=60.0, ge=0, description="首页统计图表缓存秒数（0 = 不缓存）/ dashboard cache"
     )

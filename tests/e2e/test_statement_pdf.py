@@ -4,38 +4,19 @@ page's content stream."""
 
 from __future__ import annotations
 
-import base64
-import re
-import zlib
+import io
+
+import pytest
+from pypdf import PdfReader
 
 from tests.e2e.test_settlement_review import _as
 from tests.e2e.test_settlement_statements import _confirm_month_a, world  # noqa: F401
-
-_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-
-def _unescape(m: re.Match[bytes]) -> bytes:
-    code = m.group(1)
-    if code[:1].isdigit():
-        return bytes([int(code, 8) & 0xFF])
-    return _ESCAPES.get(code, code)
+from yibao.settlement.pdf import FONT_CANDIDATES
 
 
-def _page_text(pdf: bytes) -> bytes:
-    """The decoded content streams (ASCII85 + Flate, as ReportLab writes them), with
-    the escapes of their literal strings resolved."""
-    out = b""
-    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
-        try:
-            out += zlib.decompress(base64.a85decode(raw.strip().removesuffix(b"~>")))
-        except (ValueError, zlib.error):
-            continue
-    return re.sub(rb"\\([0-7]{1,3}|.)", _unescape, out, flags=re.S)
-
-
-def _in_page(text: str, page: bytes) -> bool:
-    """Chinese text in a CID-font page is its UCS-2 (big-endian) code units."""
-    return text.encode("utf-16-be") in page
+def _text(pdf: bytes) -> str:
+    """The page's text as a PDF reader extracts it (through the fonts' ToUnicode maps)."""
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def test_pdf_statement_names_bureau_and_has_a_seal_block(world):  # type: ignore[no-untyped-def]  # noqa: F811
@@ -47,8 +28,7 @@ def test_pdf_statement_names_bureau_and_has_a_seal_block(world):  # type: ignore
         params={"format": "pdf"},
     )
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
-    page = _page_text(r.content)
-    assert page, "no content stream decoded"
+    page = _text(r.content)
     for text in (
         "医疗保障局",
         "经办机构",
@@ -57,4 +37,30 @@ def test_pdf_statement_names_bureau_and_has_a_seal_block(world):  # type: ignore
         "医疗机构（盖章）",
         "复核人",
     ):
-        assert _in_page(text, page), text
+        assert text in page, text
+    assert "演示" in page and world["month_a"] in page
+
+
+def test_pdf_statement_embeds_its_chinese_font(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    """The glyphs travel with the file (a subset of a TrueType CJK font), so the
+    statement prints the same on a computer without Chinese fonts."""
+    if not any(p.is_file() for p in FONT_CANDIDATES):
+        pytest.skip("no CJK TrueType font on this machine (.ci/run installs fonts-wqy-microhei)")
+    client, codes = world["client"], world["codes"]
+    _confirm_month_a(world)
+    _as(client, "reviewer")
+    r = client.get(
+        f"/api/settlement/periods/{world['month_a']}/statements/{codes['hosp01']}",
+        params={"format": "pdf"},
+    )
+    fonts = set()
+    for page in PdfReader(io.BytesIO(r.content)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            embedded = descriptor is not None and "/FontFile2" in descriptor.get_object()
+            fonts.add((str(font["/BaseFont"]), embedded))
+    # every font but the 14 standard ones every reader has (reportlab's default Helvetica)
+    standard = ("/Helvetica", "/Times", "/Courier", "/Symbol", "/ZapfDingbats")
+    own = {(name, embedded) for name, embedded in fonts if not name.startswith(standard)}
+    assert own and all(embedded for _name, embedded in own), fonts

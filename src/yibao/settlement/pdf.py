@@ -1,11 +1,18 @@
-"""A hospital's monthly statement as a one-page PDF in Chinese (reportlab, built-in
-CID font STSong-Light: no font file needed)."""
+"""A hospital's monthly statement as a one-page PDF in Chinese (reportlab).
+
+The Chinese glyphs are embedded (subset) from a TrueType font found on the machine
+(``YIBAO_PDF_FONT``, else Debian's WenQuanYi / AR PL / Droid fonts), so the PDF reads
+the same on any computer and prints as issued.  Without one the built-in CID font
+STSong-Light is used: not embedded, the reader's own Song font draws the text."""
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
 from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -15,11 +22,22 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from yibao.settlement.labels import PAYMENT_CLASSES
 
 FONT = "STSong-Light"
+EMBEDDED = "YibaoCJK"
+#: TrueType (glyf) CJK fonts of Debian packages, in order of preference; Noto CJK is
+#: CFF-based, which reportlab cannot embed
+FONT_CANDIDATES: tuple[Path, ...] = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+    Path("/usr/share/fonts/truetype/arphic/uming.ttc"),
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+)
+log = logging.getLogger(__name__)
 
 FIGURES: tuple[tuple[str, str], ...] = (
     ("fund_drg", "按病组支付病例 基金支付"),
@@ -36,21 +54,35 @@ FIGURES: tuple[tuple[str, str], ...] = (
 CLASSES = PAYMENT_CLASSES
 
 
-def _font() -> None:
+@functools.cache
+def pdf_font(path: Path | None = None) -> str:
+    """The registered font name: an embedded TrueType CJK font (``path``, else the
+    first of :data:`FONT_CANDIDATES` present), or the CID font when there is none."""
+    for candidate in [path] if path is not None else list(FONT_CANDIDATES):
+        if candidate is None or not candidate.is_file():
+            continue
+        try:
+            pdfmetrics.registerFont(TTFont(EMBEDDED, str(candidate), subfontIndex=0))
+            return EMBEDDED
+        except Exception as exc:  # a font reportlab cannot read: say which, then go on
+            log.warning("PDF 字体 %s 无法使用（%s），改用内置 CID 字体", candidate, exc)
+    if path is not None:
+        log.warning("PDF 字体 %s 不存在，改用内置 CID 字体（不嵌入）", path)
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    return FONT
 
 
-def _table(rows: list[list[str]], widths: list[float], *, seal: bool = False) -> Table:
+def _table(rows: list[list[str]], widths: list[float], font: str, *, seal: bool = False) -> Table:
     if seal:  # the signature block: room to sign and to stamp, no grid
         table = Table(rows, colWidths=widths, rowHeights=[14 * mm] + [9 * mm] * (len(rows) - 1))
-        table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 10)]))
+        table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), font, 10)]))
         return table
     table = Table(rows, colWidths=widths)
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), FONT, 10),
+                ("FONT", (0, 0), (-1, -1), font, 10),
                 ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
                 ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
@@ -66,12 +98,14 @@ def statement_pdf(
     hospital_name: str = "",
     bureau: str = "",
     issued: str = "",
+    font_path: Path | None = None,
 ) -> bytes:
     """One page: heading with the bureau, period and hospital, the statement figures,
-    the case count per payment class, and the signature and seal block of both sides."""
-    _font()
-    title = ParagraphStyle("t", fontName=FONT, fontSize=16, leading=22, alignment=1)
-    body = ParagraphStyle("b", fontName=FONT, fontSize=10, leading=14)
+    the case count per payment class, and the signature and seal block of both sides
+    (font: :func:`pdf_font`)."""
+    font = pdf_font(font_path)
+    title = ParagraphStyle("t", fontName=font, fontSize=16, leading=22, alignment=1)
+    body = ParagraphStyle("b", fontName=font, fontSize=10, leading=14)
     rate = _pct(statement["deposit_rate"])
     figures = [["项目", "金额（元）"]] + [
         [label if key != "deposit_withheld" else f"{label}（{rate}）", f"{statement[key]:,.2f}"]
@@ -107,11 +141,11 @@ def statement_pdf(
             body,
         ),
         Spacer(1, 4 * mm),
-        _table(figures, [90 * mm, 60 * mm]),
+        _table(figures, [90 * mm, 60 * mm], font),
         Spacer(1, 6 * mm),
         Paragraph("病例数统计", body),
         Spacer(1, 2 * mm),
-        _table(count_rows, [45 * mm, 25 * mm, 45 * mm, 45 * mm]),
+        _table(count_rows, [45 * mm, 25 * mm, 45 * mm, 45 * mm], font),
         Spacer(1, 6 * mm),
         Paragraph("说明：本结算单根据已确认结算记录生成；质量保证金于年终考核后按得分返还。", body),
         Spacer(1, 10 * mm),
@@ -123,6 +157,7 @@ def statement_pdf(
                 ["日期：    年   月   日", "日期：    年   月   日"],
             ],
             [80 * mm, 80 * mm],
+            font,
             seal=True,
         ),
     ]

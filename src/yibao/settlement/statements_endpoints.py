@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import polars as pl
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -169,6 +169,7 @@ def statements(
 def statement(
     period: str,
     hospital: str,
+    request: Request,
     db: Db,
     user: User = VIEW,
     format: Literal["json", "xlsx", "pdf"] = "json",
@@ -208,7 +209,14 @@ def statement(
         )
         bureau = f"{city}医疗保障局" if city else ""
         issued = local(utcnow()).date().isoformat()
-        pdf = statement_pdf(row, cases, hospital_name, bureau=bureau, issued=issued)
+        pdf = statement_pdf(
+            row,
+            cases,
+            hospital_name,
+            bureau=bureau,
+            issued=issued,
+            font_path=request.app.state.settings.pdf_font,
+        )
         return _download(pdf, "application/pdf", f"{name}.pdf")
     return {"statement": _jsonable(row), "cases": _jsonable(cases.to_dicts())}
 
