@@ -24,11 +24,16 @@ INT64 = 2**63  # one past SQLite's integer
 DIGITS20 = 99_999_999_999_999_999_999  # 20 digits, beyond 64 bits
 
 
+#: what a person should never read: TrimParams.sd_k, ExclusionRules.cost_floor
+INTERNAL = re.compile(r"[A-Z][a-z]+(Params|Rules)\.|\b[a-z]+_[a-z_]+：")
+
+
 def refused(r: Any, status: int = 422) -> dict[str, Any]:
     """The answer is ``status`` with the error shape and a Chinese message."""
     assert r.status_code == status, (r.request.method, r.request.url, r.status_code, r.text[:400])
     error = r.json()["error"]
     assert CJK.search(error["message"]), error
+    assert not INTERNAL.search(error["message"]), error  # no engine class or field path
     return error
 
 
@@ -90,7 +95,7 @@ def test_integers_beyond_32_and_64_bits_and_20_digit_pages_in_queries(world):  #
         refused(client.get(f"/api/measurement/indices?{query}"))
     for ids in (f"1,{INT32}", str(DIGITS20)):
         error = refused(client.get("/api/measurement/simulations", params={"ids": ids}))
-        assert "ids" in error["message"]
+        assert error["field"] == "ids" and "编号" in error["message"]
 
 
 def test_integers_beyond_32_and_64_bits_in_bodies(world):  # type: ignore[no-untyped-def]
@@ -104,7 +109,7 @@ def test_integers_beyond_32_and_64_bits_in_bodies(world):  # type: ignore[no-unt
         error = refused(
             client.post("/api/measurement/weight-plans", json={"run_id": value, "code": "x"})
         )
-        assert "请求体 run_id" in error["message"], error
+        assert error["field"] == "run_id" and "请求体 测算运行" in error["message"], error
         refused(
             client.post(
                 "/api/measurement/simulations",
@@ -118,7 +123,7 @@ def test_year_0_and_149710(world):  # type: ignore[no-untyped-def]
     client = as_user(world, "reviewer")
     for year in (0, 149710, -1):
         error = refused(client.get(f"/api/cases?year={year}"))
-        assert error["field"] == "year" and "查询参数 year：应不" in error["message"], error
+        assert error["field"] == "year" and "查询参数 年度：应不" in error["message"], error
         refused(client.get(f"/api/settlement/periods?year={year}"))
         refused(client.post("/api/grouping/cases/regroup", json={"year": year}))
         refused(
@@ -138,7 +143,7 @@ def test_year_0_and_149710(world):  # type: ignore[no-untyped-def]
     for day in ("0000-01-01", "149710-01-01"):
         body = {"weight_plan_id": 1, "rate_plan_id": 1, "valid_from": day}
         error = refused(client.post("/api/measurement/standards", json=body))
-        assert "valid_from" in error["message"], error
+        assert error["field"] == "valid_from" and "生效日期" in error["message"], error
         body = {"weight_plan_id": 1, "rate_plan_id": 1, "valid_from": "2024-01-01", "valid_to": day}
         refused(client.post("/api/measurement/standards", json=body))
 
@@ -200,7 +205,7 @@ def test_numbers_no_computation_survives(world):  # type: ignore[no-untyped-def]
     error = refused(
         client.get("/api/settlement/periods/2025-01/statements", params={"advances": advances})
     )
-    assert "advances" in error["message"], error
+    assert error["field"] == "advances" and "已预付金额" in error["message"], error
     client = as_user(world, "analyst")
     refused(
         client.put(

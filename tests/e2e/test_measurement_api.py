@@ -193,11 +193,15 @@ def test_measurement_errors_and_roles(analyst, client):  # type: ignore[no-untyp
     bad = client.post(
         "/api/measurement/runs", json={"name": "x", "years": [2025], "trim": {"method": "mad"}}
     )
-    assert bad.status_code == 422 and "TrimParams.method" in bad.json()["error"]["message"]
+    error = bad.json()["error"]
+    assert bad.status_code == 422 and error["message"].startswith("方法：取值必须是"), error
+    assert "TrimParams" not in error["message"] and error["field"] == "method"
     weights = client.post(
         "/api/measurement/runs", json={"name": "x", "years": [2024, 2025]}
     )  # default year weights 1:2:7 need three years
-    assert weights.status_code == 422 and "year_weights" in weights.json()["error"]["message"]
+    error = weights.json()["error"]
+    assert weights.status_code == 422 and "年度权重" in error["message"]
+    assert "year_weights" in error["field"] and "year_weights" not in error["message"]
     broken = client.post(
         "/api/measurement/standards/import",
         files={

@@ -77,7 +77,7 @@ def test_a_deduction_never_raises_the_payment(world, db):  # type: ignore[no-unt
         assert "须低于原支付金额" in message and str(payment) in message and "调增" in message
         assert r.json()["error"]["field"] == "drg_payment"
     r = _adjust(client, a[0], payment, kind="maybe")
-    assert r.status_code == 422 and "kind" in _error(r)
+    assert r.status_code == 422 and "调整类型" in _error(r) and r.json()["error"]["field"] == "kind"
     assert _adjustments(db, a[0]) == [] and _state(db, a[0]) == "priced"
 
     lowered = (payment * D("0.9")).quantize(CENT)

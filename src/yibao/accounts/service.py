@@ -203,7 +203,7 @@ def do_create_user(
             )
         if not region_code:
             raise ValidationFailed(
-                "医保局角色必须指定医保区划 / bureau roles need --region", field="region_code"
+                "医保局角色必须指定医保区划 / bureau roles need a region", field="region_code"
             )
         if len(region_code) != 6 or session.get(Region, region_code) is None:
             raise ValidationFailed(

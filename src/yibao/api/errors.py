@@ -33,6 +33,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yibao.api.wording import humanize, label
 from yibao.kit.errors import Busy, DomainError, TooManyRequests, Unauthorized, ValidationFailed
 
 log = logging.getLogger("yibao.errors")
@@ -155,8 +156,9 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
         except (KeyError, IndexError, ValueError):
             rule = "取值不正确"
         name = _field(loc)
+        shown = label(name) or name
         details.append(
-            {"field": name, "message": f"{where}{' ' if where else ''}{name}：{rule}".strip()}
+            {"field": name, "message": f"{where}{' ' if where else ''}{shown}：{rule}".strip()}
         )
     return details
 
@@ -201,7 +203,8 @@ def install(app: FastAPI) -> None:
             from yibao.web.render import render_error
 
             return render_error(request, exc)
-        response = JSONResponse(status_code=exc.http_status, content={"error": exc.to_dict()})
+        body = {**exc.to_dict(), "message": humanize(exc.message)}
+        response = JSONResponse(status_code=exc.http_status, content={"error": body})
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after_s)
         if isinstance(exc, Busy):

@@ -96,7 +96,8 @@ _FIELD_AT = re.compile(r"(^|；)([A-Za-z_][\w.]*)(?=：| / )")
 
 
 def zh_message(message: str) -> str:
-    """Prefix each ``path：`` in an error message with its Chinese field name."""
+    """Replace each ``path：`` in an error message with its Chinese field name (the
+    path itself stays in the error's ``field``)."""
 
     def sub(match: re.Match[str]) -> str:
         path = match.group(2)
@@ -105,7 +106,7 @@ def zh_message(message: str) -> str:
         for width in range(len(parts), 0, -1):  # the longest known part: TrimParams.min_cases
             for start in range(len(parts) - width + 1):
                 label = label or FIELD_LABELS.get(".".join(parts[start : start + width]))
-        return f"{match.group(1)}{label}（{path}）" if label else match.group(0)
+        return f"{match.group(1)}{label}" if label else match.group(0)
 
     return _FIELD_AT.sub(sub, message)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from yibao.accounts.roles import Permission, Role, has_permission
 from yibao.api.deps import Principal, csrf_token
+from yibao.api.wording import humanize
 from yibao.kit.errors import DomainError
 from yibao.kit.money import format_yuan
 from yibao.kit.timeutil import local
@@ -128,7 +130,24 @@ def render(
         "query": lambda **kw: _query(request, **kw),
     }
     ctx.update(context or {})
+    for key in ("error", "errors"):
+        if ctx.get(key):
+            ctx[key] = _humane(ctx[key])
     return templates.TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def _humane(value: Any) -> Any:
+    """An error for a page with its message in the user's words (:func:`humanize`):
+    a DomainError (copied, not changed), a dict with a ``message``, or a dict of them."""
+    if isinstance(value, DomainError):
+        shown = copy.copy(value)
+        shown.message = humanize(value.message)
+        return shown
+    if isinstance(value, dict):
+        if isinstance(value.get("message"), str):
+            return {**value, "message": humanize(value["message"])}
+        return {k: _humane(v) for k, v in value.items()}
+    return value
 
 
 def render_error(request: Request, exc: DomainError) -> HTMLResponse:
