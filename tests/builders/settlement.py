@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tests.builders import PASSWORD, TEST_ACTOR
 from yibao.accounts.models import User
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import seed_demo
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.measure import STANDARDS_SCHEMA

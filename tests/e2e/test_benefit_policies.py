@@ -21,9 +21,9 @@ from sqlalchemy import select
 from tests import builders as b
 from tests.builders.settlement import login, publish_standards, settlement_list, standards_table
 from yibao.accounts.roles import Role
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.models import AuditLog
 from yibao.benefits.models import StoredPolicy
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.settlement.models import CasePricing, SettlementList
 
 D = Decimal

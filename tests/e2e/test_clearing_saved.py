@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from tests.e2e.test_settlement_review import world  # noqa: F401  (fixture)
 from tests.e2e.test_settlement_review_pages import HTML, _confirm_month_a, _post, _testid
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.models import AuditLog
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.settlement.models import SettlementClearing
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -6,8 +6,8 @@ import polars as pl
 from sqlalchemy import select
 
 from tests.e2e.test_cli import env, runner  # noqa: F401  (fixture)
-from yibao.accounts.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.cli.main import app
+from yibao.db.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.demo.seed import seed_demo
 from yibao.measurement import service as svc
 from yibao.measurement.models import MeasurementRun

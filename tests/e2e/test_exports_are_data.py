@@ -27,8 +27,8 @@ from tests import builders as b
 from tests.builders.settlement import demo_world, login, settlement_list
 from tests.e2e.test_grouping_api import wait_job
 from yibao.accounts.roles import Role
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.cases.models import Case
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD, seed_demo
 from yibao.regions.models import Hospital
 

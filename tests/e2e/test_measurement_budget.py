@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from tests.e2e.test_measurement_api import _run, _weight_plan, analyst  # noqa: F401
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.models import AuditLog
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 
 
 def _rate_plan(client, plan_id: int) -> dict:  # type: ignore[no-untyped-def,type-arg]

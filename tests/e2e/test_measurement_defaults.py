@@ -8,8 +8,8 @@ import re
 from datetime import date
 
 from tests.e2e.test_http_scoping import _login
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.cases.repository import complete_years
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD, seed_demo
 from yibao.kit.timeutil import local, utcnow
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.test_grouping_api import wait_job
 from tests.e2e.test_http_scoping import _login
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD, seed_demo
 from yibao.jobs.models import Job
 from yibao.measurement.models import MeasurementRun

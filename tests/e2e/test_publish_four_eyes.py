@@ -9,10 +9,10 @@ from sqlalchemy import select
 from tests.e2e.test_http_scoping import _login
 from tests.e2e.test_measurement_api import _run, _weight_plan, analyst  # noqa: F401
 from yibao.accounts.roles import Role
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.accounts.service import do_create_user
 from yibao.audit.models import AuditLog
 from yibao.audit.service import SYSTEM
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD
 from yibao.measurement.models import PaymentStandardSet
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from tests.e2e.test_grouping_api import wait_job
 from tests.e2e.test_settlement_review import _as, _error, world  # noqa: F401  (fixture)
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.models import AuditLog
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.settlement.models import (
     CasePricing,
     SettlementAdjustment,

@@ -10,7 +10,7 @@ import json
 from sqlalchemy import func, select
 
 from tests.builders.settlement import PLAN_ID, demo_world, login, plan_registry
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD
 from yibao.engines.qc.bench import synthetic_lists
 from yibao.settlement.models import QcFinding, SettlementList

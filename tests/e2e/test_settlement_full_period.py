@@ -45,7 +45,7 @@ from tests.builders.settlement import (
 )
 from tests.e2e.test_grouping_api import wait_job
 from yibao.accounts.roles import Role
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.engines.qc import lists_to_flat
 from yibao.kit.timeutil import local, utcnow
 from yibao.settlement.models import SettlementConfirmation

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from tests.builders.settlement import PLAN_ID, demo_world, login, plan_registry
 from tests.e2e.test_http_scoping import _login
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.cases.models import Case
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD
 from yibao.engines.qc import lists_to_flat
 from yibao.engines.qc.bench import inject_errors, synthetic_lists

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from tests.e2e.test_http_scoping import _login
 from tests.e2e.test_settlement_intake import world  # noqa: F401  (fixture)
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.cases.models import Case
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD
 from yibao.engines.qc import lists_to_flat, read_flat
 from yibao.engines.qc.bench import inject_errors

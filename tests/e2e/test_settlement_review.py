@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from tests.builders.settlement import PLAN_ID, demo_world, login, plan_registry
 from tests.e2e.test_grouping_api import wait_job
 from yibao.accounts.models import User
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.models import AuditLog
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD
 from yibao.engines.qc.bench import synthetic_lists
 from yibao.jobs.models import Job

@@ -26,8 +26,8 @@ from tests.e2e.test_browser import live_server, page  # noqa: F401  (fixtures)
 from tests.e2e.test_grouping_api import wait_job
 from tests.e2e.test_settlement_review import _as, world  # noqa: F401  (fixture)
 from tests.e2e.test_settlement_statements import _confirm_month_a
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.models import AuditLog
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.jobs.models import Job
 from yibao.kit.timeutil import local
 from yibao.settlement import special

@@ -14,8 +14,8 @@ from tests.builders import PASSWORD
 from tests.builders.settlement import login
 from yibao.accounts.models import User
 from yibao.accounts.roles import Role
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.models import AuditLog
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 
 HTML = {"accept": "text/html"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from tests import builders as b
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.cases.models import CaseDiagnosis
 from yibao.cases.repository import CaseFilter, list_cases
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 
 
 def _case(db, hospital, principal: str, **kw):  # type: ignore[no-untyped-def]

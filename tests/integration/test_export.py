@@ -8,8 +8,8 @@ from decimal import Decimal
 import polars as pl
 
 from tests import builders as b
-from yibao.accounts.scoping import Scope, set_scope
 from yibao.cases.service import export_parquet
+from yibao.db.scoping import Scope, set_scope
 from yibao.engines.caseframe import CASES, DIAGNOSES, PROCEDURES, to_grouper_input
 
 

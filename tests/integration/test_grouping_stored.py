@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from tests import builders as b
 from tests.conftest import SHARED
-from yibao.accounts.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.audit.models import AuditLog
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.cases.repository import CaseFilter
+from yibao.db.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.grouping.models import CaseGrouping
 from yibao.grouping.plans import plan_registry
 from yibao.grouping.service import do_group_stored_cases

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests import builders as b
-from yibao.accounts.scoping import Scope, set_scope
 from yibao.cases.models import Case
+from yibao.db.scoping import Scope, set_scope
 from yibao.kit.errors import Forbidden
 from yibao.regions.models import Hospital
 

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 
 from yibao.accounts.models import ApiToken, User
 from yibao.accounts.roles import Role
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.accounts.service import do_login
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.cases.service import export_parquet
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD, reset_demo, seed_demo
 from yibao.engines.caseframe import FEE_COLUMNS, to_grouper_input
 from yibao.engines.grouper import PlanRegistry, group_batch

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.builders.settlement import plan_registry
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.cases.models import Case
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import CITY, reset_demo, seed_demo
 from yibao.demo.settlement import DEMO_BUDGET_TOLERANCE, seed_settlement, settlement_months
 from yibao.grouping.models import CaseGrouping

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.builders.settlement import PLAN_ID, demo_world, plan_registry
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.service import Actor
 from yibao.cases.models import Case
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.db.session import session_factory
 from yibao.engines.qc.bench import inject_errors, synthetic_lists
 from yibao.grouping.models import CaseGrouping

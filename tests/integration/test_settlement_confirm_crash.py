@@ -22,10 +22,10 @@ from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from tests import builders as b
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.models import AuditLog
 from yibao.audit.service import Actor
 from yibao.cases.models import Case
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.db.session import session_factory
 from yibao.engines.caseframe import FEE_COLUMNS
 from yibao.settlement.models import (

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from tests import builders as b
 from tests.builders.settlement import approved_list
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.audit.service import Actor
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.db.session import session_factory
 from yibao.kit.errors import Conflict
 from yibao.settlement.confirm import (

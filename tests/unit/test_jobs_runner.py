@@ -15,10 +15,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests import builders as b
-from yibao.accounts.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.audit.models import AuditLog
 from yibao.audit.service import record
 from yibao.cases.models import Case
+from yibao.db.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.db.session import session_factory, writer
 from yibao.jobs.models import Job
 from yibao.jobs.runner import (

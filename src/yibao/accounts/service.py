@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from yibao.accounts.models import ApiToken, User
 from yibao.accounts.roles import Role
-from yibao.accounts.scoping import Scope
 from yibao.audit.service import Actor, record
+from yibao.db.scoping import Scope
 from yibao.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital, Region

@@ -3,7 +3,7 @@
 Column names equal :mod:`yibao.engines.caseframe`, so the table exports to Parquet
 and Polars reads it directly.  Rows are scoped: a hospital user only ever sees rows
 with its ``hospital_id``, a bureau user only rows under its region (see
-:mod:`yibao.accounts.scoping`).
+:mod:`yibao.db.scoping`).
 """
 
 from __future__ import annotations
@@ -24,16 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yibao.db.base import Base, Money, TZDateTime
+from yibao.db.scoping import ScopedRow
 from yibao.engines.caseframe import FEE_CATEGORIES
 from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital
-
-
-class ScopedRow:
-    """Mixin for rows that belong to one hospital in one region (scoped rows)."""
-
-    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
-    region_code: Mapped[str] = mapped_column(String(6))
 
 
 class Case(ScopedRow, Base):

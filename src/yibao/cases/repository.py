@@ -1,4 +1,4 @@
-"""Queries on cases.  The session's scope (accounts.scoping) limits every query."""
+"""Queries on cases.  The session's scope (db.scoping) limits every query."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from yibao.accounts.scoping import get_scope
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
+from yibao.db.scoping import get_scope
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.paging import Page

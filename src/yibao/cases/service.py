@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
-from yibao.accounts.scoping import get_scope
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
+from yibao.db.scoping import get_scope
 from yibao.engines.caseframe import CASES, DIAGNOSES, PROCEDURES
 from yibao.kit.cache import TTLCache
 from yibao.regions.models import HOSPITAL_LEVELS, Hospital

@@ -158,10 +158,10 @@ def intake(
     import time as _time
     from datetime import date
 
-    from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
     from yibao.audit.service import Actor
     from yibao.config import get_settings
     from yibao.db.migrate import upgrade
+    from yibao.db.scoping import SYSTEM_SCOPE, set_scope
     from yibao.db.session import make_engine, session_factory
     from yibao.demo.seed import demo_exists, seed_demo
     from yibao.engines.qc.bench import synthetic_lists

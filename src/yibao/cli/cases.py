@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 from sqlalchemy import func, select
 
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.cases.models import Case
 from yibao.cases.service import export_parquet
 from yibao.cli.common import console, progress_bar
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.db.session import unit_of_work
 
 app = typer.Typer(no_args_is_help=True)

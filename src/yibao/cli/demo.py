@@ -7,9 +7,9 @@ import time
 import typer
 from rich.table import Table
 
-from yibao.accounts.scoping import SYSTEM_SCOPE, set_scope
 from yibao.cli.common import console, domain_errors, fail, progress_bar
 from yibao.config import get_settings
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.db.session import get_engine, unit_of_work
 from yibao.demo.seed import DEMO_PASSWORD, demo_exists, reset_demo, seed_demo
 from yibao.demo.settlement import default_lists_per_month, seed_settlement

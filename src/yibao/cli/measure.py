@@ -10,11 +10,11 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from yibao.accounts.scoping import Scope, set_scope
 from yibao.audit.service import Actor
 from yibao.cli.common import console, domain_errors, fail, progress_bar
 from yibao.cli.demo import parse_years
 from yibao.config import get_settings
+from yibao.db.scoping import Scope, set_scope
 from yibao.db.session import unit_of_work
 from yibao.engines import measure as m
 from yibao.grouping.plans import plan_info, plan_registry

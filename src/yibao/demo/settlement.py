@@ -38,10 +38,10 @@ from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Role
-from yibao.accounts.scoping import SYSTEM_SCOPE, Scope, get_scope, set_scope
 from yibao.accounts.service import actor_of
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case
+from yibao.db.scoping import SYSTEM_SCOPE, Scope, get_scope, set_scope
 from yibao.demo.seed import CITY, SEED_ACTOR
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.qc.bench import inject_errors, synthetic_lists

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yibao.cases.models import ScopedRow
 from yibao.db.base import Base, TZDateTime
+from yibao.db.scoping import ScopedRow
 from yibao.kit.timeutil import utcnow
 
 

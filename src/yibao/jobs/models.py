@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yibao.cases.models import ScopedRow
 from yibao.db.base import Base, TZDateTime
+from yibao.db.scoping import ScopedRow
 from yibao.kit.timeutil import utcnow
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")

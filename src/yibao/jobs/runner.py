@@ -43,9 +43,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.accounts.models import User
-from yibao.accounts.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.accounts.service import actor_of
 from yibao.audit.service import SYSTEM, Actor
+from yibao.db.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.db.session import reader, short_transaction
 from yibao.jobs.models import Job
 from yibao.kit.errors import DomainError

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.accounts.scoping import Scope, get_scope
 from yibao.audit.service import Actor, record
+from yibao.db.scoping import Scope, get_scope
 from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner, kind_label
 from yibao.kit.errors import Forbidden, NotFound

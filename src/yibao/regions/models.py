@@ -8,7 +8,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, TZDateTime
+from yibao.db.scoping import HospitalRow, region_prefix
 from yibao.kit.timeutil import utcnow
+
+__all__ = ["HOSPITAL_LEVELS", "REGION_LEVELS", "Hospital", "Region", "region_prefix"]
 
 REGION_LEVELS = {"province": "省", "city": "市", "district": "区县"}
 HOSPITAL_LEVELS = {"1": "一级", "2": "二级", "3": "三级"}
@@ -28,14 +31,12 @@ class Region(Base):
     )
 
 
-class Hospital(Base):
+class Hospital(HospitalRow, Base):
     __tablename__ = "hospitals"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(1))
-    region_code: Mapped[str] = mapped_column(String(6), ForeignKey("regions.code"), index=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
 
     __table_args__ = (
@@ -46,12 +47,3 @@ class Hospital(Base):
     @property
     def level_name(self) -> str:
         return HOSPITAL_LEVELS.get(self.level, self.level)
-
-
-def region_prefix(code: str) -> str:
-    """Codes of a region's subtree share this prefix: 990000 → 99, 990100 → 9901."""
-    if code.endswith("0000"):
-        return code[:2]
-    if code.endswith("00"):
-        return code[:4]
-    return code

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yibao.accounts.scoping import get_scope
+from yibao.db.scoping import get_scope
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound
 from yibao.kit.paging import Page

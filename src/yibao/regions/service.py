@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.accounts.scoping import Scope
 from yibao.audit.service import Actor, record
+from yibao.db.scoping import Scope
 from yibao.kit.errors import Conflict, Forbidden, ValidationFailed
 from yibao.regions.models import HOSPITAL_LEVELS, Hospital, Region
 

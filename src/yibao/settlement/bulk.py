@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from yibao.accounts.scoping import Scope, set_scope
 from yibao.audit.service import Actor
+from yibao.db.scoping import Scope, set_scope
 from yibao.grouping.plans import plan_registry
 from yibao.settlement.intake import ListOutcome, PreparedBatch, prepare_lists, store_prepared
 

@@ -28,9 +28,9 @@ from sqlalchemy import CursorResult, Select, and_, func, insert, or_, select, up
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yibao.accounts.scoping import get_scope
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case
+from yibao.db.scoping import get_scope
 from yibao.engines.settlement import TRANSITIONS, Action, Role, State, transition
 from yibao.jobs.models import Job
 from yibao.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed

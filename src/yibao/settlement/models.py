@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yibao.cases.models import ScopedRow
 from yibao.db.base import Base, Money, TZDateTime
+from yibao.db.scoping import ScopedRow
 from yibao.kit.timeutil import utcnow
 
 PERIOD_STATUSES = {"open": "未结算", "closed": "已结算（期间关闭）"}

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
-from yibao.accounts.scoping import get_scope
 from yibao.api.deps import Db, request_actor, require
+from yibao.db.scoping import get_scope
 from yibao.jobs.endpoints import runner_of
 from yibao.kit.bounds import DbId, PageNo, PageSize, Year
 from yibao.kit.errors import Forbidden, ValidationFailed

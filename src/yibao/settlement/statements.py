@@ -32,8 +32,8 @@ import polars as pl
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from yibao.accounts.scoping import get_scope
 from yibao.audit.service import Actor, record
+from yibao.db.scoping import get_scope
 from yibao.engines.caseframe import MONEY
 from yibao.engines.settlement.clearing import ClearingResult, year_end_clearing
 from yibao.engines.settlement.params import ClearingParams, StatementParams

@@ -24,9 +24,9 @@ from sqlalchemy import select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, Role
-from yibao.accounts.scoping import get_scope
 from yibao.api.deps import Db, require
 from yibao.api.openapi import PDF, XLSX, file_answers
+from yibao.db.scoping import get_scope
 from yibao.engines.settlement.clearing import ClearingResult
 from yibao.engines.settlement.params import (
     ClearingParams,

@@ -22,8 +22,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from yibao.accounts.scoping import SYSTEM_SCOPE, Scope, get_scope, set_scope
 from yibao.audit.service import Actor
+from yibao.db.scoping import SYSTEM_SCOPE, Scope, get_scope, set_scope
 from yibao.db.session import session_factory
 from yibao.jobs.models import Job
 from yibao.jobs.runner import JobContext, JobOutcome, JobRunner, job_kind

@@ -1,10 +1,12 @@
-"""Data scoping enforced in the ORM session, below the HTTP layer.
+"""Data scoping enforced in the ORM session, below the HTTP layer: the base of every
+domain's tables.
 
 A session carries a :class:`Scope` in ``session.info["scope"]``.  Every ORM SELECT,
-UPDATE and DELETE on a scoped entity (cases and any row with ``hospital_id`` /
-``region_code`` via :class:`~yibao.cases.models.ScopedRow`, and hospitals) gets the
-scope's criteria added, and a flush that would write a row outside the scope is
-refused.  A hospital user therefore cannot read or change another hospital's rows
+UPDATE and DELETE on a scoped entity gets the scope's criteria added, and a flush that
+would write a row outside the scope is refused.  Scoped entities are the rows that
+belong to one hospital in one region (:class:`ScopedRow`: cases, groupings, settlement
+lists, jobs …) and the hospitals themselves (:class:`HospitalRow`, whose own id is the
+hospital).  A hospital user therefore cannot read or change another hospital's rows
 even through a query written carelessly; a bureau user only sees its region subtree.
 """
 
@@ -12,12 +14,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy import ForeignKey, String, event
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
-from yibao.cases.models import ScopedRow
 from yibao.kit.errors import Forbidden
-from yibao.regions.models import Hospital, region_prefix
+
+
+def region_prefix(code: str) -> str:
+    """Codes of a region's subtree share this prefix: 990000 → 99, 990100 → 9901."""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
+class ScopedRow:
+    """Mixin for rows that belong to one hospital in one region (scoped rows)."""
+
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    region_code: Mapped[str] = mapped_column(String(6))
+
+
+class HospitalRow:
+    """Mixin for the hospital register: the row's own ``id`` is the hospital a scope
+    names, its ``region_code`` the region it lies in."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), ForeignKey("regions.code"), index=True)
 
 
 @dataclass(frozen=True)
@@ -67,7 +91,7 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
             with_loader_criteria(
                 ScopedRow, lambda cls: cls.hospital_id == hid, include_aliases=True
             ),
-            with_loader_criteria(Hospital, lambda cls: cls.id == hid, include_aliases=True),
+            with_loader_criteria(HospitalRow, lambda cls: cls.id == hid, include_aliases=True),
         )
     else:
         prefix = scope.region_prefix or "\x00no-region"
@@ -76,7 +100,7 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
                 ScopedRow, lambda cls: cls.region_code.startswith(prefix), include_aliases=True
             ),
             with_loader_criteria(
-                Hospital, lambda cls: cls.region_code.startswith(prefix), include_aliases=True
+                HospitalRow, lambda cls: cls.region_code.startswith(prefix), include_aliases=True
             ),
         )
 
@@ -89,7 +113,7 @@ def _check_scope_on_write(session: Session, _ctx: object, _instances: object) ->
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, ScopedRow):
             ok = scope.allows(obj.hospital_id, obj.region_code)
-        elif isinstance(obj, Hospital):
+        elif isinstance(obj, HospitalRow):
             ok = scope.allows(obj.id, obj.region_code)
         else:
             continue
