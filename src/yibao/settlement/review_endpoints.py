@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
-from yibao.db.scoping import get_scope
 from yibao.jobs.endpoints import runner_of
 from yibao.kit.bounds import DbId, PageNo, PageSize, Year
-from yibao.kit.errors import Forbidden, ValidationFailed
+from yibao.kit.errors import ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.settlement import tasks
+from yibao.settlement.auth import region_for
 from yibao.settlement.confirm import (
     MAX_CHUNK,
     batch_summary,
@@ -332,23 +332,12 @@ def history(list_id: DbId, db: Db, user: User = VIEW) -> dict[str, Any]:
 # --------------------------------------------------------------------------- periods
 
 
-def _region(db: Db, user: User, region: str | None) -> str:
-    """The period's region: the given one (inside the user's area) or the user's own."""
-    code = (region or user.region_code or "").strip()
-    if not code:
-        raise ValidationFailed("请给出区划 region", field="region")
-    scope = get_scope(db)
-    if scope is None or not scope.allows(None, code):
-        raise Forbidden(f"区划 {code} 不在您的辖区内")
-    return code
-
-
 @periods_router.get("")
 def periods(
     db: Db, user: User = REVIEW, region: str | None = None, year: Year | None = None
 ) -> dict[str, Any]:
     """结算期间及其状态（本人辖区内）。"""
-    code = _region(db, user, region)
+    code = region_for(db, user, region)
     stmt = select(SettlementPeriod).where(SettlementPeriod.region_code == code)
     if year:
         stmt = stmt.where(SettlementPeriod.code.startswith(f"{year:04d}-"))
@@ -389,7 +378,7 @@ def period_detail(
 ) -> dict[str, Any]:
     """结算期间：状态、确认批次、确认合计、待确认清单数。"""
     parse_period(period)
-    code = _region(db, user, region)
+    code = region_for(db, user, region)
     row = db.scalar(
         select(SettlementPeriod).where(
             SettlementPeriod.region_code == code, SettlementPeriod.code == period
@@ -434,7 +423,7 @@ def confirm(
     batch, job = tasks.submit_confirmation(
         db,
         runner_of(request),
-        region_code=_region(db, user, body.region),
+        region_code=region_for(db, user, body.region),
         period_code=period,
         actor=request_actor(request, user),
         chunk_size=body.chunk_size,
@@ -467,7 +456,7 @@ def close_period(
     body = body or CloseIn(region=None, how=None, reason=None)
     return do_close_period(
         db,
-        region_code=_region(db, user, body.region),
+        region_code=region_for(db, user, body.region),
         period_code=period,
         how=body.how or "",
         reason=body.reason,
@@ -488,7 +477,7 @@ def confirmations(
     """确认结算记录（分页）与合计。"""
     parse_period(period)
     page, size = clamp_page(page, size)
-    code = _region(db, user, region)
+    code = region_for(db, user, region)
     batch_ids = [b.id for b in _batches(db, code, period)] or [-1]
     stmt = select(SettlementConfirmation).where(SettlementConfirmation.batch_id.in_(batch_ids))
     if hospital:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from yibao.accounts.models import User
-from yibao.accounts.roles import Permission, Role
+from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
 from yibao.api.openapi import PDF, XLSX, file_answers
 from yibao.db.scoping import get_scope
@@ -39,11 +39,11 @@ from yibao.kit.exports import write_xlsx
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital, Region
 from yibao.settlement import statements as svc
+from yibao.settlement.auth import STATEMENT_ROLES, own_hospital, region_for
 from yibao.settlement.labels import for_people
 from yibao.settlement.pdf import statement_pdf
 
 VIEW = require(Permission.VIEW_CASES)
-STATEMENT_ROLES = {Role.BUREAU_REVIEWER.value, Role.BUREAU_ADMIN.value}
 
 router = APIRouter(tags=["settlement 结算单与清算"])
 
@@ -56,33 +56,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     return value
-
-
-def _own_hospital(db: Db, user: User) -> str | None:
-    """The hospital code of a hospital user (None for bureau users)."""
-    scope = get_scope(db)
-    if scope is None:
-        raise Forbidden("无数据范围 / no data scope")
-    if scope.hospital_id is None:
-        if user.role not in STATEMENT_ROLES:
-            raise Forbidden("仅结算审核员、医保局管理员或医院本身可查看结算单")
-        return None
-    return db.scalar(select(Hospital.code).where(Hospital.id == scope.hospital_id))
-
-
-def _region(db: Db, user: User, region: str | None) -> str:
-    scope = get_scope(db)
-    if scope is not None and scope.hospital_id is not None:  # a hospital: its own region
-        own = db.scalar(select(Hospital.region_code).where(Hospital.id == scope.hospital_id))
-        if own is None:
-            raise Forbidden("无数据范围 / no data scope")
-        return own
-    code = (region or user.region_code or "").strip()
-    if not code:
-        raise ValidationFailed("请给出区划 region", field="region")
-    if scope is None or not scope.allows(None, code):
-        raise Forbidden(f"区划 {code} 不在您的辖区内")
-    return code
 
 
 def _advances(text: str | None) -> dict[str, Decimal]:
@@ -123,12 +96,12 @@ def compute_statements(
     advances: str | None,
     cache_s: float = 0,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    own = _own_hospital(db, user)
+    own = own_hospital(db, user)
     if own is not None and hospital is not None and hospital != own:
         raise NotFound(f"医院 {hospital} 的结算单不存在 / not found")
     return svc.period_statements(
         db,
-        _region(db, user, region),
+        region_for(db, user, region),
         period,
         hospital_code=hospital or own,
         params=_statement_params(deposit_rate, prepay_share),
@@ -248,7 +221,7 @@ def clearing_result(db: Db, user: User, year: int, body: ClearingIn) -> Clearing
     params = parse_settlement_params(ClearingParams, {**body.params, "method": body.method})
     return svc.clearing(
         db,
-        _region(db, user, body.region),
+        region_for(db, user, body.region),
         year,
         budget=body.budget,
         scores=body.assessment_scores,

@@ -21,7 +21,7 @@ from yibao.api.wording import humanize
 from yibao.kit.errors import DomainError
 from yibao.kit.money import format_yuan
 from yibao.kit.timeutil import local
-from yibao.settlement.statements_endpoints import STATEMENT_ROLES
+from yibao.settlement.auth import STATEMENT_ROLES
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)

@@ -18,9 +18,10 @@ from yibao.jobs.models import Job
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.timeutil import local, utcnow
 from yibao.settlement import tasks, views
+from yibao.settlement.auth import region_for
 from yibao.settlement.confirm import do_close_period
 from yibao.settlement.review import parse_period, state_label
-from yibao.settlement.review_endpoints import _region, period_detail, periods
+from yibao.settlement.review_endpoints import period_detail, periods
 from yibao.web.pages.settlement.common import (
     CSRF,
     REVIEW,
@@ -51,7 +52,7 @@ def period_page(
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
-    region = _region(db, user, None)
+    region = region_for(db, user, None)
     ctx: dict[str, Any] = {
         "period": period,
         "region": region,
@@ -110,7 +111,7 @@ def start_confirmation(
         batch, job = tasks.submit_confirmation(
             db,
             runner_of(request),
-            region_code=_region(db, user, None),
+            region_code=region_for(db, user, None),
             period_code=period,
             actor=request_actor(request, user),
             chunk_size=_chunk_size(text(form, "chunk_size")),
@@ -133,7 +134,7 @@ def close(period: str, request: Request, form: PostedForm, db: Db, user: User = 
     try:
         done = do_close_period(
             db,
-            region_code=_region(db, user, None),
+            region_code=region_for(db, user, None),
             period_code=period.strip(),
             how=text(form, "how"),
             reason=text(form, "reason"),

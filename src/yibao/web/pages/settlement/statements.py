@@ -29,10 +29,9 @@ from yibao.kit.tables import read_table, table_limits
 from yibao.kit.timeutil import local, utcnow
 from yibao.settlement import statements as svc
 from yibao.settlement import views
+from yibao.settlement.auth import own_hospital, region_for
 from yibao.settlement.statements_endpoints import (
     ClearingIn,
-    _own_hospital,
-    _region,
     clearing_result,
     compute_statements,
 )
@@ -79,7 +78,7 @@ def _totals(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]
 
 @router.get("/settlement/statements")
 def statements_page(request: Request, db: Db, user: User = VIEW) -> Response:
-    own = _own_hospital(db, user)  # 403 for bureau roles that don't read statements
+    own = own_hospital(db, user)  # 403 for bureau roles that don't read statements
     period = (request.query_params.get("period") or "").strip()
     period = period or views.latest_period(db, confirmed=True) or _this_month()
     ctx: dict[str, Any] = {
@@ -120,9 +119,9 @@ def statements_page(request: Request, db: Db, user: User = VIEW) -> Response:
 
 def _bureau(db: Db, user: User) -> str:
     """The region of a bureau user who may run the clearing (403 otherwise)."""
-    if _own_hospital(db, user) is not None:
+    if own_hospital(db, user) is not None:
         raise Forbidden("仅结算审核员或医保局管理员可进行年终清算")
-    return _region(db, user, None)
+    return region_for(db, user, None)
 
 
 def _year(raw: str) -> int:
