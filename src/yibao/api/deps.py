@@ -27,7 +27,7 @@ from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -40,6 +40,7 @@ from yibao.api.limits import check_rate, check_text_input, read_body
 from yibao.audit.service import Actor
 from yibao.db.scoping import set_scope
 from yibao.db.session import reader
+from yibao.jobs.runner import JobRunner
 from yibao.kit.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -263,3 +264,30 @@ def require(permission: Permission) -> Any:
 def request_actor(request: Request, user: User) -> Actor:
     ip = request.client.host if request.client else None
     return actor_of(user, ip)
+
+
+# ----------------------------------------------------------------------- job runner
+
+
+def start_runner(app: FastAPI) -> JobRunner:
+    """Create the process's runner on ``app.state.jobs`` and recover interrupted jobs."""
+    settings = app.state.settings
+    runner = JobRunner(
+        app.state.sessionmaker,
+        settings.var_dir / "jobs",
+        workers=settings.job_workers,
+        settings=settings,
+    )
+    app.state.jobs = runner
+    runner.recover()
+    return runner
+
+
+def runner_of(request: Request) -> JobRunner:
+    runner = getattr(request.app.state, "jobs", None)
+    if runner is None:  # app used without its lifespan (e.g. a bare TestClient)
+        runner = start_runner(request.app)
+    return runner
+
+
+Runner = Annotated[JobRunner, Depends(runner_of)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, request_actor, require
+from yibao.api.deps import Db, request_actor, require, runner_of
 from yibao.api.openapi import CSV, PARQUET, XLSX, file_answers
 from yibao.cases import repository as cases_repo
 from yibao.engines.grouper import PlanRegistry
@@ -31,7 +31,6 @@ from yibao.grouping.service import (
     result_payload,
     stored_groupings,
 )
-from yibao.jobs.endpoints import runner_of
 from yibao.jobs.models import Job
 from yibao.jobs.service import do_submit_job
 from yibao.kit.bounds import DbId

@@ -14,11 +14,10 @@ from sqlalchemy import select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, request_actor, require
+from yibao.api.deps import Db, request_actor, require, runner_of
 from yibao.api.openapi import CSV, XLSX, file_answers
 from yibao.engines.grouper import PlanRegistry
 from yibao.grouping.plans import plan_registry
-from yibao.jobs.endpoints import runner_of
 from yibao.kit.bounds import INT4_MAX, Day, DbId, Number, Year
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.exports import csv_safe, labelled, write_xlsx

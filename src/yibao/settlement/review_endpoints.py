@@ -19,8 +19,7 @@ from sqlalchemy import func, select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, request_actor, require
-from yibao.jobs.endpoints import runner_of
+from yibao.api.deps import Db, request_actor, require, runner_of
 from yibao.kit.bounds import DbId, PageNo, PageSize, Year
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.paging import clamp_page

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
+from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require, runner_of
 from yibao.cases import repository as cases_repo
 from yibao.cases.models import Case
 from yibao.grouping.endpoints import download, registry_of
@@ -30,7 +30,6 @@ from yibao.grouping.service import (
     group_case_input,
     stored_groupings,
 )
-from yibao.jobs.endpoints import runner_of
 from yibao.jobs.runner import kind_label
 from yibao.jobs.service import do_submit_job, recent_jobs
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from yibao.api.deps import CurrentUser, Db
+from yibao.api.deps import CurrentUser, Db, runner_of
 from yibao.grouping.plans import STATUS_LABELS
-from yibao.jobs.endpoints import job_view, runner_of
+from yibao.jobs.schemas import job_view
 from yibao.jobs.service import get_job
 from yibao.kit.bounds import DbId
 from yibao.web.render import render

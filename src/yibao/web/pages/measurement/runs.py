@@ -11,11 +11,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, PostedForm, request_actor
+from yibao.api.deps import Db, PostedForm, request_actor, runner_of
 from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
-from yibao.jobs.endpoints import runner_of
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page

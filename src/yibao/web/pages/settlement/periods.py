@@ -12,8 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, PostedForm, request_actor
-from yibao.jobs.endpoints import runner_of
+from yibao.api.deps import Db, PostedForm, request_actor, runner_of
 from yibao.jobs.models import Job
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.timeutil import local, utcnow
