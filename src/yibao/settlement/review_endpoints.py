@@ -23,20 +23,16 @@ from yibao.api.deps import Db, request_actor, require, runner_of
 from yibao.kit.bounds import DbId, PageNo, PageSize, Year
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.paging import clamp_page
-from yibao.settlement import tasks
+from yibao.settlement import tasks, views
 from yibao.settlement.auth import region_for
 from yibao.settlement.confirm import (
     MAX_CHUNK,
-    batch_summary,
     do_close_period,
-    remaining_count,
 )
 from yibao.settlement.history import list_history
 from yibao.settlement.models import (
     SettlementConfirmation,
-    SettlementConfirmBatch,
     SettlementList,
-    SettlementPeriod,
 )
 from yibao.settlement.review import (
     AdjustPolicy,
@@ -56,7 +52,6 @@ from yibao.settlement.review import (
     state_label,
     waiting_adjustments,
 )
-from yibao.settlement.views import period_labels
 
 REVIEW = require(Permission.REVIEW_SETTLEMENT)
 VIEW = require(Permission.VIEW_CASES)
@@ -336,39 +331,7 @@ def periods(
     db: Db, user: User = REVIEW, region: str | None = None, year: Year | None = None
 ) -> dict[str, Any]:
     """结算期间及其状态（本人辖区内）。"""
-    code = region_for(db, user, region)
-    stmt = select(SettlementPeriod).where(SettlementPeriod.region_code == code)
-    if year:
-        stmt = stmt.where(SettlementPeriod.code.startswith(f"{year:04d}-"))
-    rows = list(db.scalars(stmt.order_by(SettlementPeriod.code.desc()).limit(240)))
-    labels = period_labels(db, rows)
-    return {
-        "items": [
-            {
-                "id": p.id,
-                "region": p.region_code,
-                "period": p.code,
-                "start_date": p.start_date.isoformat(),
-                "end_date": p.end_date.isoformat(),
-                "status": p.status,
-                "status_label": labels[p.id],
-            }
-            for p in rows
-        ]
-    }
-
-
-def _batches(db: Db, region: str, period: str) -> list[SettlementConfirmBatch]:
-    return list(
-        db.scalars(
-            select(SettlementConfirmBatch)
-            .where(
-                SettlementConfirmBatch.region_code == region,
-                SettlementConfirmBatch.period_code == period,
-            )
-            .order_by(SettlementConfirmBatch.id)
-        )
-    )
+    return views.period_list(db, region_for(db, user, region), year)
 
 
 @periods_router.get("/{period}")
@@ -376,41 +339,7 @@ def period_detail(
     period: str, db: Db, user: User = REVIEW, region: str | None = None
 ) -> dict[str, Any]:
     """结算期间：状态、确认批次、确认合计、待确认清单数。"""
-    parse_period(period)
-    code = region_for(db, user, region)
-    row = db.scalar(
-        select(SettlementPeriod).where(
-            SettlementPeriod.region_code == code, SettlementPeriod.code == period
-        )
-    )
-    batches = _batches(db, code, period)
-    totals = db.execute(
-        select(
-            func.count(SettlementConfirmation.id),
-            func.sum(SettlementConfirmation.amount_paid),
-            func.sum(SettlementConfirmation.fund_amount),
-        ).where(SettlementConfirmation.batch_id.in_([b.id for b in batches] or [-1]))
-    ).one()
-    return {
-        "region": code,
-        "period": period,
-        "status": row.status if row else "open",
-        "status_label": period_labels(db, [row])[row.id] if row else "未结算",
-        "closed": None
-        if row is None or row.status != "closed"
-        else {
-            "at": row.closed_at.isoformat() if row.closed_at else None,
-            "by": row.closed_by,
-            "reason": row.closed_reason,
-            "carried": row.carried,
-            "closed_out": row.closed_out,
-        },
-        "confirmed": int(totals[0] or 0),
-        "amount_paid": f"{totals[1] or 0:.2f}",
-        "fund_amount": f"{totals[2] or 0:.2f}",
-        "batches": [batch_summary(db, b) for b in batches],
-        "to_confirm": remaining_count(db, code, period),
-    }
+    return views.period_summary(db, region_for(db, user, region), period)
 
 
 @periods_router.post("/{period}/confirm", status_code=202)
@@ -477,7 +406,7 @@ def confirmations(
     parse_period(period)
     page, size = clamp_page(page, size)
     code = region_for(db, user, region)
-    batch_ids = [b.id for b in _batches(db, code, period)] or [-1]
+    batch_ids = [b.id for b in views.period_batches(db, code, period)] or [-1]
     stmt = select(SettlementConfirmation).where(SettlementConfirmation.batch_id.in_(batch_ids))
     if hospital:
         stmt = stmt.where(SettlementConfirmation.hospital_code == hospital)

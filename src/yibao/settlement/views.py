@@ -30,6 +30,7 @@ from yibao.settlement import special
 from yibao.settlement.confirm import (
     CONFIRMABLE,
     DONE,
+    batch_summary,
     in_period,
     pending_report,
     remaining_count,
@@ -480,3 +481,81 @@ def open_appeals(
                 }
             )
     return sorted(out, key=lambda a: a["deadline"])[:limit]
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def period_list(db: Session, code: str, year: int | None = None) -> dict[str, Any]:
+    """The region's settlement periods (newest first, at most 240) and their status."""
+    stmt = select(SettlementPeriod).where(SettlementPeriod.region_code == code)
+    if year:
+        stmt = stmt.where(SettlementPeriod.code.startswith(f"{year:04d}-"))
+    rows = list(db.scalars(stmt.order_by(SettlementPeriod.code.desc()).limit(240)))
+    labels = period_labels(db, rows)
+    return {
+        "items": [
+            {
+                "id": p.id,
+                "region": p.region_code,
+                "period": p.code,
+                "start_date": p.start_date.isoformat(),
+                "end_date": p.end_date.isoformat(),
+                "status": p.status,
+                "status_label": labels[p.id],
+            }
+            for p in rows
+        ]
+    }
+
+
+def period_batches(db: Session, region: str, period: str) -> list[SettlementConfirmBatch]:
+    return list(
+        db.scalars(
+            select(SettlementConfirmBatch)
+            .where(
+                SettlementConfirmBatch.region_code == region,
+                SettlementConfirmBatch.period_code == period,
+            )
+            .order_by(SettlementConfirmBatch.id)
+        )
+    )
+
+
+def period_summary(db: Session, code: str, period: str) -> dict[str, Any]:
+    """A period of a region: status, closing, confirmation batches and totals, lists
+    still to confirm."""
+    parse_period(period)
+    row = db.scalar(
+        select(SettlementPeriod).where(
+            SettlementPeriod.region_code == code, SettlementPeriod.code == period
+        )
+    )
+    batches = period_batches(db, code, period)
+    totals = db.execute(
+        select(
+            func.count(SettlementConfirmation.id),
+            func.sum(SettlementConfirmation.amount_paid),
+            func.sum(SettlementConfirmation.fund_amount),
+        ).where(SettlementConfirmation.batch_id.in_([b.id for b in batches] or [-1]))
+    ).one()
+    return {
+        "region": code,
+        "period": period,
+        "status": row.status if row else "open",
+        "status_label": period_labels(db, [row])[row.id] if row else "未结算",
+        "closed": None
+        if row is None or row.status != "closed"
+        else {
+            "at": row.closed_at.isoformat() if row.closed_at else None,
+            "by": row.closed_by,
+            "reason": row.closed_reason,
+            "carried": row.carried,
+            "closed_out": row.closed_out,
+        },
+        "confirmed": int(totals[0] or 0),
+        "amount_paid": f"{totals[1] or 0:.2f}",
+        "fund_amount": f"{totals[2] or 0:.2f}",
+        "batches": [batch_summary(db, b) for b in batches],
+        "to_confirm": remaining_count(db, code, period),
+    }

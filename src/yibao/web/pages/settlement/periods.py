@@ -20,7 +20,6 @@ from yibao.settlement import tasks, views
 from yibao.settlement.auth import region_for
 from yibao.settlement.confirm import do_close_period
 from yibao.settlement.review import parse_period, state_label
-from yibao.settlement.review_endpoints import period_detail, periods
 from yibao.web.pages.settlement.common import (
     CSRF,
     REVIEW,
@@ -55,7 +54,7 @@ def period_page(
     ctx: dict[str, Any] = {
         "period": period,
         "region": region,
-        "recent": periods(db, user, region=region)["items"][:24],
+        "recent": views.period_list(db, region)["items"][:24],
         "detail": None,
         "overview": None,
         "jobs": {},
@@ -73,7 +72,7 @@ def period_page(
         ctx["period_error"] = exc.message
         status_code = 422 if status_code == 200 else status_code
     else:
-        detail = period_detail(period, db, user, region=region)
+        detail = views.period_summary(db, region, period)
         ids = [b["job_id"] for b in detail["batches"] if b["job_id"]]
         jobs = db.scalars(select(Job).where(Job.id.in_(ids or [-1])))
         ctx["detail"] = detail
