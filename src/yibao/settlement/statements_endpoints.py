@@ -19,27 +19,24 @@ from typing import Any, Literal
 import polars as pl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
 from yibao.api.openapi import PDF, XLSX, file_answers
-from yibao.db.scoping import get_scope
-from yibao.engines.settlement.clearing import ClearingResult
 from yibao.engines.settlement.params import (
-    ClearingParams,
     StatementParams,
     parse_settlement_params,
 )
-from yibao.kit.bounds import MONEY_MAX, Money, Number, Year, is_tame
-from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
+from yibao.kit.bounds import MONEY_MAX, Number, Year, is_tame
+from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.exports import write_xlsx
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital, Region
 from yibao.settlement import statements as svc
-from yibao.settlement.auth import STATEMENT_ROLES, own_hospital, region_for
+from yibao.settlement.auth import own_hospital, region_for
+from yibao.settlement.clearing import ClearingIn, clearing_result
 from yibao.settlement.labels import for_people
 from yibao.settlement.pdf import statement_pdf
 
@@ -199,33 +196,6 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
         content,
         media_type=media_type,
         headers={"content-disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-class ClearingIn(BaseModel):
-    budget: Money = Field(gt=0, description="年度预算（元）")
-    method: Literal["rate", "point"] = "rate"
-    assessment_scores: dict[str, Number] = Field(description="医院编码 → 年度考核得分")
-    region: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict, description="其他清算参数")
-
-
-def clearing_result(db: Db, user: User, year: int, body: ClearingIn) -> ClearingResult:
-    """The year-end clearing of the user's region (bureau reviewers and admins only);
-    the API and the clearing page both come here."""
-    scope = get_scope(db)
-    if user.role not in STATEMENT_ROLES or scope is None or scope.hospital_id is not None:
-        raise Forbidden("仅结算审核员或医保局管理员可进行年终清算")
-    if not 2000 <= year <= 2100:
-        raise ValidationFailed(f"year：年度须在 2000 到 2100 之间（收到 {year}）", field="year")
-    params = parse_settlement_params(ClearingParams, {**body.params, "method": body.method})
-    return svc.clearing(
-        db,
-        region_for(db, user, body.region),
-        year,
-        budget=body.budget,
-        scores=body.assessment_scores,
-        params=params,
     )
 
 

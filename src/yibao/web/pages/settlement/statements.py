@@ -27,14 +27,10 @@ from yibao.kit.bounds import DbId, is_tame
 from yibao.kit.errors import DomainError, Forbidden, ValidationFailed
 from yibao.kit.tables import read_table, table_limits
 from yibao.kit.timeutil import local, utcnow
-from yibao.settlement import statements as svc
-from yibao.settlement import views
+from yibao.settlement import clearing, views
 from yibao.settlement.auth import own_hospital, region_for
-from yibao.settlement.statements_endpoints import (
-    ClearingIn,
-    clearing_result,
-    compute_statements,
-)
+from yibao.settlement.clearing import ClearingIn, clearing_result
+from yibao.settlement.statements_endpoints import compute_statements
 from yibao.web.pages.settlement.common import CSRF, VIEW, failure, text
 from yibao.web.render import render
 
@@ -192,7 +188,7 @@ def clearing_page(
         "form": {"method": "rate"},
         "result": None,
         "error": None,
-        "saved": svc.saved_clearings(db, region, year),
+        "saved": clearing.saved_clearings(db, region, year),
         "saved_row": None,
     }
     ctx.update(extra)
@@ -227,12 +223,12 @@ def run_clearing(request: Request, form: PostedForm, db: Db, user: User = VIEW) 
             table = read_table(
                 upload.file.read(), upload.filename, table_limits(request.app.state.settings)
             )
-            scores = svc.scores_from_table(table, hospitals, upload.filename)
+            scores = clearing.scores_from_table(table, hospitals, upload.filename)
             shown |= {f"score_{code}": str(score) for code, score in scores.items()}
         body = clearing_input(form, hospitals, scores)
         result = clearing_result(db, user, year, body)
         if text(form, "action") == "save":
-            saved = svc.do_save_clearing(
+            saved = clearing.do_save_clearing(
                 db,
                 region,
                 year,
@@ -277,7 +273,7 @@ def scores_template(request: Request, db: Db, user: User = VIEW) -> Response:
     """考核得分模板: the hospitals being cleared, a blank score column."""
     year = _year((request.query_params.get("year") or "").strip())
     hospitals = views.clearing_hospitals(db, _bureau(db, user), year)
-    return _xlsx(svc.scores_template(hospitals), f"clearing-scores-{year}.xlsx")
+    return _xlsx(clearing.scores_template(hospitals), f"clearing-scores-{year}.xlsx")
 
 
 def _xlsx(content: bytes, filename: str) -> Response:
@@ -290,14 +286,14 @@ def _xlsx(content: bytes, filename: str) -> Response:
 
 @router.get("/settlement/clearing/{clearing_id}.xlsx")
 def saved_clearing_xlsx(clearing_id: DbId, db: Db, user: User = VIEW) -> Response:
-    row = svc.get_clearing(db, clearing_id, _bureau(db, user))
+    row = clearing.get_clearing(db, clearing_id, _bureau(db, user))
     names = views.hospital_names(db, [h["hospital_code"] for h in row.hospitals])
-    return _xlsx(svc.clearing_workbook(row, names), f"clearing-{row.year}-{row.id}.xlsx")
+    return _xlsx(clearing.clearing_workbook(row, names), f"clearing-{row.year}-{row.id}.xlsx")
 
 
 @router.get("/settlement/clearing/{clearing_id}")
 def saved_clearing(clearing_id: DbId, request: Request, db: Db, user: User = VIEW) -> Response:
-    row = svc.get_clearing(db, clearing_id, _bureau(db, user))
+    row = clearing.get_clearing(db, clearing_id, _bureau(db, user))
     names = views.hospital_names(db, [h["hospital_code"] for h in row.hospitals])
     rows = [
         {
