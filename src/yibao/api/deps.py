@@ -28,6 +28,7 @@ from typing import Annotated, Any
 import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -40,6 +41,9 @@ from yibao.api.limits import check_rate, check_text_input, read_body
 from yibao.audit.service import Actor
 from yibao.db.scoping import set_scope
 from yibao.db.session import reader
+from yibao.engines.grouper import PlanRegistry
+from yibao.grouping.files import UploadOutcome
+from yibao.grouping.plans import plan_registry
 from yibao.jobs.runner import JobRunner
 from yibao.kit.errors import Forbidden, Unauthorized
 
@@ -291,3 +295,25 @@ def runner_of(request: Request) -> JobRunner:
 
 
 Runner = Annotated[JobRunner, Depends(runner_of)]
+
+
+# ----------------------------------------------------------------------- grouping plans
+
+
+def registry_of(request: Request) -> PlanRegistry:
+    """The process's grouping plans (compiled once, shared by the API and the pages)."""
+    return plan_registry(request.app.state.settings)
+
+
+def grouped_file(outcome: UploadOutcome) -> Response:
+    """A grouped upload as the download the API and the grouping page answer with."""
+    assert outcome.content is not None
+    return Response(
+        content=outcome.content,
+        media_type=outcome.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{outcome.filename}"',
+            "X-Yibao-Plan": outcome.plan.id if outcome.plan else "by-date",
+            "X-Yibao-Rows": str(outcome.rows),
+        },
+    )

@@ -8,13 +8,12 @@ from fastapi import APIRouter, Body, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, request_actor, require, runner_of
+from yibao.api.deps import Db, grouped_file, registry_of, request_actor, require, runner_of
 from yibao.api.openapi import CSV, PARQUET, XLSX, file_answers
 from yibao.cases import repository as cases_repo
-from yibao.engines.grouper import PlanRegistry
 from yibao.grouping import tasks  # noqa: F401  (registers the job kinds)
-from yibao.grouping.files import UploadOutcome, do_group_upload
-from yibao.grouping.plans import list_plans, plan_info, plan_payload, plan_registry
+from yibao.grouping.files import do_group_upload
+from yibao.grouping.plans import list_plans, plan_info, plan_payload
 from yibao.grouping.schemas import (
     CaseIn,
     GroupOut,
@@ -40,10 +39,6 @@ router = APIRouter(prefix="/api/grouping", tags=["grouping 分组"])
 GROUP = require(Permission.GROUP_CASES)
 
 
-def registry_of(request: Request) -> PlanRegistry:
-    return plan_registry(request.app.state.settings)
-
-
 def accepted(job: Job) -> JSONResponse:
     body = JobAccepted(
         job_id=job.id,
@@ -52,19 +47,6 @@ def accepted(job: Job) -> JSONResponse:
         page_url=f"/jobs/{job.id}",
     )
     return JSONResponse(status_code=202, content=body.model_dump())
-
-
-def download(outcome: UploadOutcome) -> Response:
-    assert outcome.content is not None
-    return Response(
-        content=outcome.content,
-        media_type=outcome.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{outcome.filename}"',
-            "X-Yibao-Plan": outcome.plan.id if outcome.plan else "by-date",
-            "X-Yibao-Rows": str(outcome.rows),
-        },
-    )
 
 
 @router.get("/plans", response_model=list[PlanOut], summary="分组方案列表（最新的在前）")
@@ -149,7 +131,7 @@ def group_file(
     )
     if outcome.job is not None:
         return accepted(outcome.job)
-    return download(outcome)
+    return grouped_file(outcome)
 
 
 @router.post(

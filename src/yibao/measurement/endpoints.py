@@ -14,10 +14,8 @@ from sqlalchemy import select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, request_actor, require, runner_of
+from yibao.api.deps import Db, registry_of, request_actor, require, runner_of
 from yibao.api.openapi import CSV, XLSX, file_answers
-from yibao.engines.grouper import PlanRegistry
-from yibao.grouping.plans import plan_registry
 from yibao.kit.bounds import INT4_MAX, Day, DbId, Number, Year
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.exports import csv_safe, labelled, write_xlsx
@@ -42,10 +40,6 @@ ANALYST = require(Permission.MEASURE)
 
 def region_of(user: User) -> str:
     return views.region_of(user.region_code)
-
-
-def registry_of(request: Request) -> PlanRegistry:
-    return plan_registry(request.app.state.settings)
 
 
 def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:

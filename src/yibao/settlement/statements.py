@@ -31,13 +31,21 @@ import polars as pl
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from yibao.accounts.models import User
 from yibao.db.scoping import get_scope
 from yibao.engines.caseframe import MONEY
 from yibao.engines.settlement.clearing import ClearingResult, year_end_clearing
-from yibao.engines.settlement.params import ClearingParams, StatementParams
+from yibao.engines.settlement.params import (
+    ClearingParams,
+    StatementParams,
+    parse_settlement_params,
+)
 from yibao.engines.settlement.statements import monthly_statement
+from yibao.kit.bounds import MONEY_MAX, is_tame
 from yibao.kit.cache import TTLCache
+from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.regions.models import Hospital, region_prefix
+from yibao.settlement.auth import own_hospital, region_for
 from yibao.settlement.models import (
     CasePricing,
     SettlementConfirmation,
@@ -311,3 +319,60 @@ def clearing(
         for key, part in cases.group_by("period", maintain_order=True)
     ]
     return year_end_clearing(_year_cases(session, cases), budget, monthly, scores, params)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _advances(text: str | None) -> dict[str, Decimal]:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError
+        amounts = {str(k): Decimal(str(v)) for k, v in data.items()}
+        if not all(is_tame(a) and abs(a) <= MONEY_MAX for a in amounts.values()):
+            raise ValueError
+        return amounts
+    except (ValueError, ArithmeticError, RecursionError):
+        raise ValidationFailed(
+            'advances：已预付金额须为 JSON 对象 {"医院编码": 金额}，金额为数字，'
+            f"绝对值不超过 {MONEY_MAX} 元",
+            field="advances",
+        ) from None
+
+
+def _statement_params(deposit_rate: Decimal | None, prepay_share: Decimal | None) -> Any:
+    given = {"deposit_rate": deposit_rate, "prepay_share": prepay_share}
+    return parse_settlement_params(
+        StatementParams, {k: v for k, v in given.items() if v is not None}
+    )
+
+
+def compute_statements(
+    db: Session,
+    user: User,
+    period: str,
+    hospital: str | None,
+    *,
+    region: str | None,
+    deposit_rate: Decimal | None,
+    prepay_share: Decimal | None,
+    advances: str | None,
+    cache_s: float = 0,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A period's statements as the user may see them: a hospital only its own, a
+    bureau reviewer or admin any hospital of its region."""
+    own = own_hospital(db, user)
+    if own is not None and hospital is not None and hospital != own:
+        raise NotFound(f"医院 {hospital} 的结算单不存在 / not found")
+    return period_statements(
+        db,
+        region_for(db, user, region),
+        period,
+        hospital_code=hospital or own,
+        params=_statement_params(deposit_rate, prepay_share),
+        advances=_advances(advances),
+        cache_s=cache_s,
+    )

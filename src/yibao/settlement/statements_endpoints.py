@@ -12,11 +12,9 @@ Statements are derived from the confirmations on each request; nothing is stored
 from __future__ import annotations
 
 import io
-import json
 from decimal import Decimal
 from typing import Any, Literal
 
-import polars as pl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
@@ -25,20 +23,15 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
 from yibao.api.openapi import PDF, XLSX, file_answers
-from yibao.engines.settlement.params import (
-    StatementParams,
-    parse_settlement_params,
-)
-from yibao.kit.bounds import MONEY_MAX, Number, Year, is_tame
-from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.bounds import Number, Year
+from yibao.kit.errors import NotFound
 from yibao.kit.exports import write_xlsx
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital, Region
-from yibao.settlement import statements as svc
-from yibao.settlement.auth import own_hospital, region_for
 from yibao.settlement.clearing import ClearingIn, clearing_result
 from yibao.settlement.labels import for_people
 from yibao.settlement.pdf import statement_pdf
+from yibao.settlement.statements import compute_statements
 
 VIEW = require(Permission.VIEW_CASES)
 
@@ -53,58 +46,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     return value
-
-
-def _advances(text: str | None) -> dict[str, Decimal]:
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError
-        amounts = {str(k): Decimal(str(v)) for k, v in data.items()}
-        if not all(is_tame(a) and abs(a) <= MONEY_MAX for a in amounts.values()):
-            raise ValueError
-        return amounts
-    except (ValueError, ArithmeticError, RecursionError):
-        raise ValidationFailed(
-            'advances：已预付金额须为 JSON 对象 {"医院编码": 金额}，金额为数字，'
-            f"绝对值不超过 {MONEY_MAX} 元",
-            field="advances",
-        ) from None
-
-
-def _statement_params(deposit_rate: Decimal | None, prepay_share: Decimal | None) -> Any:
-    given = {"deposit_rate": deposit_rate, "prepay_share": prepay_share}
-    return parse_settlement_params(
-        StatementParams, {k: v for k, v in given.items() if v is not None}
-    )
-
-
-def compute_statements(
-    db: Db,
-    user: User,
-    period: str,
-    hospital: str | None,
-    *,
-    region: str | None,
-    deposit_rate: Decimal | None,
-    prepay_share: Decimal | None,
-    advances: str | None,
-    cache_s: float = 0,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    own = own_hospital(db, user)
-    if own is not None and hospital is not None and hospital != own:
-        raise NotFound(f"医院 {hospital} 的结算单不存在 / not found")
-    return svc.period_statements(
-        db,
-        region_for(db, user, region),
-        period,
-        hospital_code=hospital or own,
-        params=_statement_params(deposit_rate, prepay_share),
-        advances=_advances(advances),
-        cache_s=cache_s,
-    )
 
 
 @router.get("/api/settlement/periods/{period}/statements")

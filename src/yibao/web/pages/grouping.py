@@ -9,10 +9,18 @@ from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require, runner_of
+from yibao.api.deps import (
+    Db,
+    PostedForm,
+    check_csrf,
+    grouped_file,
+    registry_of,
+    request_actor,
+    require,
+    runner_of,
+)
 from yibao.cases import repository as cases_repo
 from yibao.cases.models import Case
-from yibao.grouping.endpoints import download, registry_of
 from yibao.grouping.files import BATCH_KIND, do_group_upload
 from yibao.grouping.plans import (
     PLAN_REASONS,
@@ -168,7 +176,7 @@ def grouping_batch(
         return render(request, "grouping/page.html", ctx, status_code=exc.http_status)
     if outcome.job is not None:
         return RedirectResponse(f"/jobs/{outcome.job.id}", status_code=303)
-    return download(outcome)
+    return grouped_file(outcome)
 
 
 @router.post("/grouping/regroup", dependencies=[Depends(check_csrf)])

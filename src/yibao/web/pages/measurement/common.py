@@ -20,8 +20,6 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import check_csrf, require
 from yibao.engines import measure as m
-from yibao.engines.grouper import PlanRegistry
-from yibao.grouping.plans import plan_registry
 from yibao.kit.bounds import INT4_MAX, in_int4, is_tame
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.exports import write_xlsx
@@ -60,10 +58,6 @@ MONEY_COLUMNS = (
     "budget",
     "budget_gap",
 )
-
-
-def registry_of(request: Request) -> PlanRegistry:
-    return plan_registry(request.app.state.settings)
 
 
 def prefix_of(user: User) -> str:

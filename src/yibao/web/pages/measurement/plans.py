@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, PostedForm, request_actor
+from yibao.api.deps import Db, PostedForm, registry_of, request_actor
 from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
 from yibao.kit.bounds import DbId
@@ -33,7 +33,6 @@ from yibao.web.pages.measurement.common import (
     failure,
     page_arg,
     prefix_of,
-    registry_of,
     text,
     values_of,
 )

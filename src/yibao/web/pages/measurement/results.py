@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, PostedForm, request_actor
+from yibao.api.deps import Db, PostedForm, registry_of, request_actor
 from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
 from yibao.kit.bounds import DbId
@@ -27,7 +27,6 @@ from yibao.web.pages.measurement.common import (
     failure,
     page_arg,
     prefix_of,
-    registry_of,
     xlsx,
 )
 from yibao.web.render import render

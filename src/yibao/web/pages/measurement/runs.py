@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, PostedForm, request_actor, runner_of
+from yibao.api.deps import Db, PostedForm, registry_of, request_actor, runner_of
 from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
@@ -30,7 +30,6 @@ from yibao.web.pages.measurement.common import (
     failure,
     page_arg,
     prefix_of,
-    registry_of,
     text,
     texts,
     values_of,

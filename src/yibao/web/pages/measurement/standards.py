@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, PostedForm, request_actor
+from yibao.api.deps import Db, PostedForm, registry_of, request_actor
 from yibao.grouping.plans import list_plans, plan_payload
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
@@ -28,7 +28,6 @@ from yibao.web.pages.measurement.common import (
     failure,
     page_arg,
     prefix_of,
-    registry_of,
     required_date,
     text,
     values_of,
