@@ -26,7 +26,7 @@ from yibao.kit.errors import DomainError, NotFound
 from yibao.kit.paging import Page, clamp_page
 from yibao.regions.models import Hospital, region_prefix
 from yibao.regions.repository import districts_under, hospital_choices
-from yibao.web.pages.cases import _int
+from yibao.web.forms import int_param
 from yibao.web.render import render
 
 router = APIRouter(prefix="/admin")
@@ -45,7 +45,7 @@ def _users_in_scope(db: Db, admin: User, page: int, size: int) -> Page[User]:
 
 def _user_page(request: Request, db: Db, admin: User, **extra: object) -> Response:
     qp = request.query_params
-    page, size = clamp_page(_int(qp.get("page"), "page"), _int(qp.get("size"), "size"))
+    page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
     ctx = {
         "result": _users_in_scope(db, admin, page, size),
         "roles": list(Role),
@@ -106,7 +106,7 @@ def create_user(
 @router.get("/audit")
 def audit_log(request: Request, db: Db, admin=require(Permission.VIEW_AUDIT_LOG)) -> Response:
     qp = request.query_params
-    page, size = clamp_page(_int(qp.get("page"), "page"), _int(qp.get("size"), "size"))
+    page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
     action = (qp.get("action") or "").strip()[:100]
     actor = (qp.get("actor") or "").strip()[:100]
     each_list = qp.get("each") == "1"
@@ -195,7 +195,7 @@ def user_action(
             elif action == "token":
                 plain = do_issue_token(db, admin, target, field("name"), actor=actor)
             elif action == "revoke":
-                token_id = _int(field("token_id"), "token_id") or 0
+                token_id = int_param(field("token_id"), "token_id") or 0
                 do_revoke_user_token(db, admin, target, token_id, actor=actor)
             else:
                 raise NotFound(f"没有这个操作：{action[:30]}")

@@ -10,10 +10,11 @@ from fastapi.responses import Response
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, require
 from yibao.cases import repository
-from yibao.kit.bounds import INT4_MAX, YEAR_MAX, YEAR_MIN, DbId, in_int4
+from yibao.kit.bounds import YEAR_MAX, YEAR_MIN, DbId
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.regions.repository import districts_under, hospital_choices
+from yibao.web.forms import int_param
 from yibao.web.render import render
 
 router = APIRouter()
@@ -30,22 +31,8 @@ DISCHARGE_WAYS = {
 }
 
 
-def _int(value: str | None, field: str) -> int | None:
-    if not value:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValidationFailed(f"{field} 必须是整数: {value!r}", field=field) from None
-    if not in_int4(number):
-        raise ValidationFailed(
-            f"{field} 必须是绝对值不超过 {INT4_MAX} 的整数: {value!r}", field=field
-        )
-    return number
-
-
 def _year(value: str | None, field: str = "year") -> int | None:
-    year = _int(value, field)
+    year = int_param(value, field)
     if year is not None and not YEAR_MIN <= year <= YEAR_MAX:
         raise ValidationFailed(
             f"{field} 年度应在 {YEAR_MIN} 到 {YEAR_MAX} 之间: {value!r}", field=field
@@ -65,7 +52,7 @@ def _date(value: str | None, field: str) -> date | None:
 @router.get("/cases")
 def case_list(request: Request, db: Db, user=VIEW) -> Response:
     qp = request.query_params
-    page, size = clamp_page(_int(qp.get("page"), "page"), _int(qp.get("size"), "size"))
+    page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
     flt = repository.CaseFilter(
         hospital_code=qp.get("hospital") or None,
         district=qp.get("district") or None,

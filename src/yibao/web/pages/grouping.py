@@ -42,7 +42,8 @@ from yibao.jobs.runner import kind_label
 from yibao.jobs.service import do_submit_job, recent_jobs
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.regions.repository import hospital_choices
-from yibao.web.pages.cases import DISCHARGE_WAYS, _int, _year
+from yibao.web.forms import int_param
+from yibao.web.pages.cases import DISCHARGE_WAYS, _year
 from yibao.web.render import render
 
 router = APIRouter()
@@ -105,7 +106,7 @@ def grouping_page(request: Request, db: Db, user=GROUP) -> Response:
     """The form; ``?case_id=`` / ``?setl_id=`` prefill it from a stored case (in scope)."""
     qp = request.query_params
     plan = (qp.get("plan") or "").strip() or None
-    case_id = _int(qp.get("case_id"), "case_id")
+    case_id = int_param(qp.get("case_id"), "case_id")
     setl_id = (qp.get("setl_id") or "").strip()
     if case_id is not None:
         case = cases_repo.get_case(db, case_id)  # another hospital's case: 404

@@ -20,7 +20,7 @@ from yibao.regions.repository import (
     list_hospitals,
 )
 from yibao.regions.service import do_create_hospital, do_update_hospital
-from yibao.web.pages.cases import _int
+from yibao.web.forms import int_param
 from yibao.web.render import render
 
 router = APIRouter()
@@ -33,7 +33,7 @@ def hospitals_page(request: Request, db: Db, user=require(Permission.VIEW_HOSPIT
 
 def hospital_list(request: Request, db: Db, user: Any, **extra: Any) -> Response:
     qp = request.query_params
-    page, size = clamp_page(_int(qp.get("page"), "page"), _int(qp.get("size"), "size"))
+    page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
     result = list_hospitals(
         db,
         district=qp.get("district") or None,

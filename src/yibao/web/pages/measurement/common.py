@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import polars as pl
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -23,7 +23,6 @@ from yibao.engines import measure as m
 from yibao.kit.bounds import INT4_MAX, in_int4, is_tame
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.exports import write_xlsx
-from yibao.kit.paging import page_number
 from yibao.measurement import service as svc
 from yibao.measurement import views
 from yibao.measurement.models import STATUS_LABELS
@@ -85,15 +84,6 @@ def again(page: Callable[..., Response], err: dict[str, Any], which: str, **kw: 
     return response
 
 
-def text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def texts(form: FormData, name: str) -> list[str]:
-    return [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
-
-
 def values_of(form: FormData) -> dict[str, Any]:
     """The submitted form for re-display (a list for a repeated name)."""
     out: dict[str, Any] = {}
@@ -148,10 +138,6 @@ def required_date(raw: str, field: str, label: str) -> date:
     if value is None:
         raise ValidationFailed(f"{label}：必须填写", field=field)
     return value
-
-
-def page_arg(request: Request, name: str = "page") -> int:
-    return page_number(request.query_params.get(name))
 
 
 def xlsx(rows: list[dict[str, Any]] | pl.DataFrame, name: str) -> Response:

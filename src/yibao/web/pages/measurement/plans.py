@@ -21,6 +21,7 @@ from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
 from yibao.measurement import views, workflows
+from yibao.web.forms import page_arg, text
 from yibao.web.pages.measurement.common import (
     CSRF,
     MEASURE,
@@ -31,9 +32,7 @@ from yibao.web.pages.measurement.common import (
     as_int,
     base_context,
     failure,
-    page_arg,
     prefix_of,
-    text,
     values_of,
 )
 from yibao.web.render import render

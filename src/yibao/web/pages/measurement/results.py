@@ -18,6 +18,7 @@ from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
 from yibao.measurement import views, workflows
 from yibao.measurement.models import Simulation
+from yibao.web.forms import page_arg
 from yibao.web.pages.measurement.common import (
     CSRF,
     MEASURE,
@@ -25,7 +26,6 @@ from yibao.web.pages.measurement.common import (
     base_context,
     charts_json,
     failure,
-    page_arg,
     prefix_of,
     xlsx,
 )

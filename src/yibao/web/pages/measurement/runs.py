@@ -20,6 +20,7 @@ from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
 from yibao.measurement import views, workflows
+from yibao.web.forms import page_arg, text, texts
 from yibao.web.pages.measurement.common import (
     CSRF,
     MEASURE,
@@ -28,10 +29,7 @@ from yibao.web.pages.measurement.common import (
     base_context,
     charts_json,
     failure,
-    page_arg,
     prefix_of,
-    text,
-    texts,
     values_of,
     xlsx,
 )

@@ -18,6 +18,7 @@ from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
 from yibao.measurement import views, workflows
+from yibao.web.forms import page_arg, text
 from yibao.web.pages.measurement.common import (
     CSRF,
     MEASURE,
@@ -26,10 +27,8 @@ from yibao.web.pages.measurement.common import (
     as_int,
     base_context,
     failure,
-    page_arg,
     prefix_of,
     required_date,
-    text,
     values_of,
 )
 from yibao.web.render import render

@@ -7,13 +7,11 @@ from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import CurrentUser, check_csrf, require
 from yibao.kit.errors import DomainError, Forbidden
-from yibao.kit.paging import page_number
 
 REVIEW = require(Permission.REVIEW_SETTLEMENT)
 VIEW = require(Permission.VIEW_CASES)
@@ -47,11 +45,6 @@ def _special_user(user: CurrentUser) -> User:
 SPECIAL_USER = Depends(_special_user)
 
 
-def text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def failure(db: Session, exc: DomainError, **about: Any) -> dict[str, Any]:
     """Roll the request back (nothing half-written stays) and describe the error for
     the page: message, field, HTTP status and what it was about (list id, action …)."""
@@ -73,7 +66,3 @@ def with_query(request: Request, path: str) -> str:
     """``path`` with the request's query string (the filters of the page)."""
     query = request.url.query
     return f"{path}?{query}" if query else path
-
-
-def page_arg(request: Request, name: str = "page") -> int:
-    return page_number(request.query_params.get(name))

@@ -51,7 +51,7 @@ from yibao.settlement.review import (
     AdjustPolicy,
     do_withdraw_list,
 )
-from yibao.web.pages.cases import _int
+from yibao.web.forms import int_param
 from yibao.web.pages.settlement.common import take_flash
 from yibao.web.render import render
 
@@ -207,7 +207,7 @@ def _state_counts(db: Db, flt: ListFilter) -> dict[str, int]:
 
 def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
     qp = request.query_params
-    page, size = clamp_page(_int(qp.get("page"), "page"), _int(qp.get("size"), "size"))
+    page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
     is_bureau = user.hospital_id is None
     flt = ListFilter(
         state=qp.get("state") or None,

@@ -37,17 +37,9 @@ from yibao.settlement.review import (
     review_queue,
     state_label,
 )
-from yibao.web.pages.cases import _int
+from yibao.web.forms import int_param, text
 from yibao.web.pages.settlement import lists
-from yibao.web.pages.settlement.common import (
-    CSRF,
-    REVIEW,
-    failure,
-    flash,
-    take_flash,
-    text,
-    with_query,
-)
+from yibao.web.pages.settlement.common import CSRF, REVIEW, failure, flash, take_flash, with_query
 from yibao.web.render import render
 
 router = APIRouter()
@@ -86,7 +78,7 @@ def queue_filter(params: Any) -> ReviewFilter:
 
 def queue_context(request: Request, db: Db, **extra: Any) -> dict[str, Any]:
     qp = request.query_params
-    page, size = clamp_page(_int(qp.get("page"), "page"), _int(qp.get("size"), "size"))
+    page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
     flt = queue_filter(qp)
     filter_error = None
     try:

@@ -33,6 +33,7 @@ from yibao.kit.timeutil import local
 from yibao.regions.models import Hospital
 from yibao.settlement import special, views
 from yibao.settlement.models import APPEAL_STATUSES, SPECIAL_STATUSES, SpecialCaseApplication
+from yibao.web.forms import page_arg, text
 from yibao.web.pages.settlement.common import (
     CSRF,
     REVIEW,
@@ -42,9 +43,7 @@ from yibao.web.pages.settlement.common import (
     VIEW,
     failure,
     flash,
-    page_arg,
     take_flash,
-    text,
 )
 from yibao.web.render import render
 
