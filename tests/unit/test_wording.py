@@ -26,6 +26,8 @@ from yibao.api.wording import humanize
             "weights.year_weights：之和须为 1；TrimParams.method：取值",
             "年度权重：之和须为 1；方法：取值",
         ),
+        ("advances：已预付金额须为 JSON 对象", "已预付金额须为 JSON 对象"),
+        ("year：年度须在 2000 到 2100 之间", "年度须在 2000 到 2100 之间"),
         # data is left alone: a username, a settlement id, a file name
         ("用户 hosp_a 不在您的辖区内", "用户 hosp_a 不在您的辖区内"),
         ("结算清单 S_2024_001 已确认", "结算清单 S_2024_001 已确认"),

@@ -194,6 +194,8 @@ _OPENING = re.compile(rf"(^|[；。\n]\s*)({_PATH})(?=\s*：| / )")
 _REPEATED = re.compile(rf"(?<=[\u4e00-\u9fff）)]) ({_PATH})(?=\s*：|\s+[\u4e00-\u9fff])")
 #: a path in brackets after its label: 标准差倍数（TrimParams.sd_k）
 _BRACKETED = re.compile(rf"（({_PATH})）")
+#: a clause whose rule starts with the field's own name again
+_ECHO = re.compile(r"(^|[；。\n]\s*)([\u4e00-\u9fff][^：；\s]{0,15})：(?=\2)")
 #: an engine parameter class prefix anywhere (TrimParams.sd_k → sd_k)
 _CLASS = re.compile(r"\b[A-Z][A-Za-z]*(?:Params|Rules|Policy)\.(?=[a-z_])")
 
@@ -238,4 +240,6 @@ def humanize(message: str) -> str:
     text = _BRACKETED.sub(bracketed, message)
     text = _REPEATED.sub(repeated, text)
     text = _OPENING.sub(opening, text)
+    # a label that the rule itself repeats: 已预付金额：已预付金额须为… → 已预付金额须为…
+    text = _ECHO.sub(r"\1", text)
     return _CLASS.sub("", text)
