@@ -113,6 +113,21 @@ def test_measurement_end_to_end(analyst):  # type: ignore[no-untyped-def]
         sims.append(r.json())
     totals = sims[1]["results"]["totals"]
     assert abs(Decimal(totals["drg_payment"]) - Decimal(totals["budget"])) < Decimal(50)
+    # the fund's part by the insured places' published policies (issue 10.3)
+    body = {
+        "weight_plan_id": plan["id"],
+        "rate_plan_id": rate["id"],
+        "year": 2025,
+        "name": "按待遇政策估算基金",
+        "params": {"fund_share": "policy"},
+    }
+    r = client.post("/api/measurement/simulations", json=body)
+    assert r.status_code == 201, r.text
+    by_policy = r.json()["results"]["totals"]
+    by_actual = sims[0]["results"]["totals"]
+    assert by_policy["drg_payment"] == by_actual["drg_payment"]
+    assert 0 < Decimal(by_policy["fund_estimate"]) < Decimal(by_policy["drg_payment"])
+    assert by_policy["fund_estimate"] != by_actual["fund_estimate"]
     classes = {c["payment_class"] for c in sims[0]["results"]["by_class"]}
     assert {"normal", "high", "low"} <= classes
     assert len(sims[0]["results"]["by_hospital"]) == 30

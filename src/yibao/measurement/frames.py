@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor
 from yibao.cases.models import Case
 from yibao.cases.repository import CaseFilter
+from yibao.engines.caseframe import MONEY
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.measure import MEASURE_CASES
 from yibao.grouping.models import CaseGrouping
@@ -44,9 +45,20 @@ def regroup_years(
     return grouped
 
 
+#: case columns beyond the measurement frame that a simulation by benefit policy reads
+POLICY_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
+    "insured_region_code": pl.String,
+    "region_code": pl.String,
+    "insutype": pl.String,
+    "self_pay_full": MONEY,
+    "self_pay_first": MONEY,
+}
+
+
 def case_frame(session: Session, plan_id: str, years: list[int]) -> pl.DataFrame:
     """One row per case of ``years`` (session scope) with its stored grouping under
-    ``plan_id``, in the columns of :data:`yibao.engines.measure.MEASURE_CASES`.
+    ``plan_id``, in the columns of :data:`yibao.engines.measure.MEASURE_CASES` and the
+    policy inputs a simulation by benefit policy reads (:data:`POLICY_COLUMNS`).
 
     Cases never grouped under the plan get null grouping columns, which the
     exclusion step reports as missing fields.
@@ -67,6 +79,11 @@ def case_frame(session: Session, plan_id: str, years: list[int]) -> pl.DataFrame
             Case.discharge_way,
             Case.total_cost,
             Case.fund_payment,
+            Case.insured_region_code,
+            Case.region_code,
+            Case.insutype,
+            Case.self_pay_full,
+            Case.self_pay_first,
         )
         .join(Hospital, Hospital.id == Case.hospital_id)
         .outerjoin(
@@ -80,13 +97,14 @@ def case_frame(session: Session, plan_id: str, years: list[int]) -> pl.DataFrame
     names = [
         "setl_id", "discharge_date", "hospital_code", "hospital_level", "discharge_dept",
         "status", "mdc", "adrg", "drg", "los_days", "discharge_way", "total_cost",
-        "fund_payment",
+        "fund_payment", *POLICY_COLUMNS,
     ]  # fmt: skip
     raw = pl.DataFrame(
         [tuple(r) for r in rows], schema=names, orient="row", infer_schema_length=None
     )
+    schema = MEASURE_CASES | {"discharge_date": pl.Date} | POLICY_COLUMNS
     if raw.height == 0:
-        return pl.DataFrame(schema=MEASURE_CASES)
+        return pl.DataFrame(schema=schema)
     frame = raw.with_columns(pl.col("discharge_date").dt.year().cast(pl.Int32).alias("year"))
     frame = frame.filter(pl.col("year").is_in(years))
-    return frame.select([pl.col(c).cast(t) for c, t in MEASURE_CASES.items()])
+    return frame.select([pl.col(c).cast(t) for c, t in schema.items()])

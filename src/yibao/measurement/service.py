@@ -18,8 +18,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
+from yibao.benefits.service import policy_set
 from yibao.db.bulk import insert_frame
 from yibao.engines import measure as m
+from yibao.engines.settlement import policy_fund_fen
 from yibao.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.kit.exports import csv_safe
 from yibao.kit.timeutil import utcnow
@@ -559,7 +561,11 @@ def run_simulation(
             "roots": solution.roots,
         }
     table = m.payment_standards(weights, rates)
-    result = m.simulate(frame, table, sim_params, budget=rates.budget)
+    fund = None
+    if sim_params.fund_share == "policy":  # the insured places' published policies
+        policies = policy_set(session)
+        fund = lambda classified: policy_fund_fen(classified, policies)  # noqa: E731
+    result = m.simulate(frame, table, sim_params, budget=rates.budget, fund=fund)
     return rates, result, extra
 
 

@@ -346,9 +346,11 @@ class SimulationParams(_Params):
     cases of DRGs without a standard are paid by items.
 
     The fund's part of a payment is estimated with the case's actual fund ratio
-    (fund_payment ÷ total_cost, ``fund_share="actual"``) or a flat
-    ``fixed_fund_share``.  ``ratio_bins`` are the edges of the cost ÷ standard
-    distribution.  Multipliers have at most 4 decimals (exact integer comparisons).
+    (fund_payment ÷ total_cost, ``fund_share="actual"``), a flat
+    ``fixed_fund_share``, or the insured place's benefit policy valid on the discharge
+    date (``"policy"``: the caller passes the computation, see :func:`simulate`).
+    ``ratio_bins`` are the edges of the cost ÷ standard distribution.  Multipliers
+    have at most 4 decimals (exact integer comparisons).
     """
 
     high_multipliers: dict[str, Decimal] = {
@@ -358,7 +360,7 @@ class SimulationParams(_Params):
     }
     low_multiplier: Decimal = Decimal("0.3")
     high_payment: Literal["items", "excess"] = "items"
-    fund_share: Literal["actual", "fixed"] = "actual"
+    fund_share: Literal["actual", "fixed", "policy"] = "actual"
     fixed_fund_share: Decimal = Decimal("0.7")
     ratio_bins: tuple[Decimal, ...] = tuple(
         Decimal(x) for x in ("0.3", "0.5", "0.8", "1", "1.2", "1.5", "2", "3")

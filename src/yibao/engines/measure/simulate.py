@@ -15,7 +15,7 @@ integer fen; summaries are ``Decimal(18, 2)``, sorted, so results are reproducib
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -23,6 +23,7 @@ from typing import Final
 import polars as pl
 
 from yibao.engines.caseframe import MONEY
+from yibao.engines.measure.errors import MeasureError
 from yibao.engines.measure.frames import OK, QY, fen, money, require
 from yibao.engines.measure.params import SimulationParams
 
@@ -118,11 +119,30 @@ def _fund(params: SimulationParams, has_fund: bool) -> pl.Expr:
     return (pay * share).round(0, mode="half_away_from_zero").cast(pl.Int64)
 
 
+#: case columns a policy-based fund estimate reads (kept through the classification)
+POLICY_INPUTS: Final = (
+    "discharge_date",
+    "insured_region_code",
+    "region_code",
+    "insutype",
+    "self_pay_full",
+    "self_pay_first",
+)
+#: computes each case's fund part (fen, Int64) from the classified frame
+FundEstimate = Callable[[pl.DataFrame], pl.Series]
+
+
 def classify_cases(
-    cases: pl.DataFrame, standards: pl.DataFrame, params: SimulationParams
+    cases: pl.DataFrame,
+    standards: pl.DataFrame,
+    params: SimulationParams,
+    fund: FundEstimate | None = None,
 ) -> pl.DataFrame:
     """Cases with ``cost_fen``, ``std_fen``, ``payment_class``, ``pay_fen``,
-    ``fund_fen`` (actual, when ``fund_payment`` is given) and ``est_fen``."""
+    ``fund_fen`` (actual, when ``fund_payment`` is given) and ``est_fen``.
+
+    With ``fund_share="policy"``, ``fund`` computes ``est_fen`` from that frame (which
+    keeps the :data:`POLICY_INPUTS` columns the cases have)."""
     require(
         cases,
         ("setl_id", "hospital_code", "hospital_level", "status", "drg", "total_cost"),
@@ -132,6 +152,7 @@ def classify_cases(
     has_fund = "fund_payment" in cases.columns
     std = standards.select("drg", "hospital_level", fen("payment_standard").alias("std_fen"))
     keep = ["setl_id", "hospital_code", "hospital_level", "status", "drg"]
+    keep += [c for c in POLICY_INPUTS if c in cases.columns]
     frame = cases.select(
         *keep,
         fen("total_cost").alias("cost_fen"),
@@ -139,11 +160,17 @@ def classify_cases(
         if has_fund
         else pl.lit(None, dtype=pl.Int64).alias("fund_fen"),
     ).join(std, on=["drg", "hospital_level"], how="left", maintain_order="left")
-    return (
-        frame.with_columns(_classify(params).alias("payment_class"))
-        .with_columns(_payment(params).alias("pay_fen"))
-        .with_columns(_fund(params, has_fund).alias("est_fen"))
+    frame = frame.with_columns(_classify(params).alias("payment_class")).with_columns(
+        _payment(params).alias("pay_fen")
     )
+    if params.fund_share != "policy":
+        return frame.with_columns(_fund(params, has_fund).alias("est_fen"))
+    if fund is None:
+        raise MeasureError(
+            "fund_share：按待遇政策估算基金支付需要参保地的待遇政策（由测算服务提供）",
+            field="fund_share",
+        )
+    return frame.with_columns(fund(frame).cast(pl.Int64).alias("est_fen"))
 
 
 def _summary(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
@@ -207,6 +234,7 @@ def simulate(
     params: SimulationParams | None = None,
     *,
     budget: Decimal | None = None,
+    fund: FundEstimate | None = None,
 ) -> SimulationResult:
     """Classify each case and compute its simulated DRG payment (domain.md §1.5, §1.7).
 
@@ -217,7 +245,7 @@ def simulate(
     docstring; fund estimate: :class:`SimulationParams` (actual fund ratio by default).
     """
     params = params or SimulationParams()
-    frame = classify_cases(cases, standards, params)
+    frame = classify_cases(cases, standards, params, fund)
     target = pl.lit(budget, dtype=MONEY)
     totals = _summary(frame, ()).with_columns(
         target.alias("budget"), (pl.col("drg_payment") - target).cast(MONEY).alias("budget_gap")

@@ -3,7 +3,12 @@ monthly statements and year-end clearing.  Pure (stdlib, Pydantic, Polars,
 ``yibao.kit``, ``yibao.engines.*``); see ``docs/adr/0006-settlement-engine.md``.
 """
 
-from yibao.engines.settlement.benefit import BenefitSplit, benefit_split, fund_terms
+from yibao.engines.settlement.benefit import (
+    BenefitSplit,
+    benefit_split,
+    fund_terms,
+    policy_fund_fen,
+)
 from yibao.engines.settlement.clearing import ClearingResult, year_end_clearing
 from yibao.engines.settlement.errors import IllegalTransition, SettlementError
 from yibao.engines.settlement.explain import CLASS_NAMES, REASONS
@@ -90,6 +95,7 @@ __all__ = [
     "monthly_statement",
     "parse_policy",
     "parse_settlement_params",
+    "policy_fund_fen",
     "pooling_region",
     "prepare_settlement_cases",
     "price_batch",

@@ -24,7 +24,7 @@ import polars as pl
 
 from yibao.engines.measure.params import LEVEL_NAMES, LEVELS
 from yibao.engines.settlement.errors import SettlementError
-from yibao.engines.settlement.frames import E4, SettlementCase
+from yibao.engines.settlement.frames import E4, SettlementCase, fen, half_up_div
 from yibao.engines.settlement.policy import (
     SCOPE_NAMES,
     SCOPES,
@@ -375,3 +375,45 @@ def attach_policies(
         found = pl.concat([found, other.with_columns(pl.lit(True).alias("policy_fallback"))])
     out = frame.join(found, on="_i", how="left", maintain_order="left")
     return out.with_columns(pl.col("policy_fallback").fill_null(False)), k
+
+
+def policy_fund_fen(frame: pl.DataFrame, policies: PolicySet) -> pl.Series:
+    """The fund part (fen) of each case's ``pay_fen`` under its insured place's policy
+    valid on the discharge date: the national formula of §1.7 on the payment, limited
+    by the annual cap (ADR 0013), for a simulation (``fund_share="policy"``).
+
+    ``frame``: the measurement engine's classified cases (``pay_fen``, ``cost_fen``,
+    ``fund_fen``, ``hospital_level`` and the policy inputs ``discharge_date``,
+    ``insured_region_code``, ``region_code``, ``insutype``, ``self_pay_full``,
+    ``self_pay_first``).  A case without a policy keeps its actual fund ratio
+    (payment × fund ÷ cost, half up), as pricing's ``missing_policy="actual"`` does.
+    """
+    needed = ("discharge_date", "insured_region_code", "insutype", "pay_fen", "cost_fen")
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise SettlementError(
+            f"按待遇政策估算基金支付缺少病例字段：{'、'.join(missing)}", field="fund_share"
+        )
+    zero = pl.lit(0, pl.Int64)
+
+    def money_fen(column: str) -> pl.Expr:
+        return fen(column).fill_null(0) if column in frame.columns else zero
+
+    region = pl.col("region_code") if "region_code" in frame.columns else pl.lit(None, pl.String)
+    cases = frame.with_row_index("_i").with_columns(
+        money_fen("self_pay_full").alias("sf_fen"),
+        money_fen("self_pay_first").alias("sp_fen"),
+        zero.alias("ded_paid_fen"),
+        zero.alias("ytd_fen"),
+        region.alias("region_code"),
+    )
+    joined, k = attach_policies(cases, policies, fallback_treating=False)
+    pay, cost = pl.col("pay_fen"), pl.col("cost_fen")
+    wide = pay.cast(pl.Int128) * pl.col("fund_fen").fill_null(0).cast(pl.Int128)
+    actual = (
+        pl.when(cost > 0).then(half_up_div(wide, cost.cast(pl.Int128)).cast(pl.Int64)).otherwise(0)
+    )
+    out = joined.with_columns(*fund_columns(pay, k, "n_", cap=True)).sort("_i")
+    return out.select(
+        pl.when(pl.col("policy_key").is_not_null()).then(pl.col("n_fund")).otherwise(actual)
+    ).to_series()
