@@ -33,6 +33,7 @@ lint: setup
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy src/yibao/engines src/yibao/kit
+	$(BIN)/lint-imports
 
 bench-generate: setup
 	$(BIN)/yibao bench generate --cases 1000000
