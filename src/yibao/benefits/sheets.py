@@ -61,8 +61,17 @@ POLICY_COLUMNS = (
     "out_of_province_cut",
     "source",
 )
-REQUIRED = ("code", "version", "name", "region_code", "insutype", "valid_from", "annual_cap")
-REQUIRED += ("level", "deductible")
+REQUIRED: tuple[str, ...] = (
+    "code",
+    "version",
+    "name",
+    "region_code",
+    "insutype",
+    "valid_from",
+    "annual_cap",
+    "level",
+    "deductible",
+)
 _LEVEL_WORDS = {name: code for code, name in LEVEL_NAMES.items()} | {
     f"{name}医院": code for code, name in LEVEL_NAMES.items()
 }

@@ -467,7 +467,7 @@ def open_appeals(
         )
         .group_by(SettlementList.id, SettlementList.setl_id, SettlementList.state)
     ).all()
-    out = []
+    out: list[dict[str, Any]] = []
     for list_id, setl_id, state, at in rows:
         deadline = special.appeal_deadline(at, rules)
         if deadline >= today:

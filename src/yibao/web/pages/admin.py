@@ -145,6 +145,10 @@ _DONE = {
 }
 
 
+def _status(error: DomainError) -> int:
+    return 422 if error.http_status in (400, 404) else error.http_status
+
+
 def _manage_page(request: Request, db: Db, admin: User, target: User, **extra: object) -> Response:
     ctx: dict[str, object] = {
         "target": target,
@@ -156,20 +160,23 @@ def _manage_page(request: Request, db: Db, admin: User, target: User, **extra: o
     }
     ctx.update(extra)
     error = extra.get("error")
-    status = (
-        200 if error is None else (422 if error.http_status in (400, 404) else error.http_status)
-    )  # type: ignore[attr-defined]
+    status = 200 if not isinstance(error, DomainError) else _status(error)
     return render(request, "admin/user.html", ctx, status_code=status)
 
 
 @router.get("/users/{user_id}")
-def user_page(user_id: DbId, request: Request, db: Db, admin=MANAGE) -> Response:
+def user_page(user_id: DbId, request: Request, db: Db, admin: User = MANAGE) -> Response:
     return _manage_page(request, db, admin, get_managed_user(db, admin, user_id))
 
 
 @router.post("/users/{user_id}/{action}", dependencies=[Depends(check_csrf)])
 def user_action(
-    user_id: DbId, action: str, request: Request, form: PostedForm, db: Db, admin=MANAGE
+    user_id: DbId,
+    action: str,
+    request: Request,
+    form: PostedForm,
+    db: Db,
+    admin: User = MANAGE,
 ) -> Response:
     target = get_managed_user(db, admin, user_id)
     actor = request_actor(request, admin)

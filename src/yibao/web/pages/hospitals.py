@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.accounts.service import scope_of
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
@@ -78,7 +79,7 @@ def _field(form: Any, name: str) -> str:
 
 
 @router.post("/hospitals", dependencies=[Depends(check_csrf)])
-def create_hospital(request: Request, form: PostedForm, db: Db, user=MANAGE) -> Response:
+def create_hospital(request: Request, form: PostedForm, db: Db, user: User = MANAGE) -> Response:
     try:
         with db.begin_nested():
             h = do_create_hospital(
@@ -115,12 +116,14 @@ def _edit_page(request: Request, db: Db, user: Any, hospital: Any, **extra: Any)
 
 
 @router.get("/hospitals/{code}")
-def edit_page(code: str, request: Request, db: Db, user=MANAGE) -> Response:
+def edit_page(code: str, request: Request, db: Db, user: User = MANAGE) -> Response:
     return _edit_page(request, db, user, get_hospital_by_code(db, code[:20]))
 
 
 @router.post("/hospitals/{code}", dependencies=[Depends(check_csrf)])
-def update_hospital(code: str, request: Request, form: PostedForm, db: Db, user=MANAGE) -> Response:
+def update_hospital(
+    code: str, request: Request, form: PostedForm, db: Db, user: User = MANAGE
+) -> Response:
     hospital = get_hospital_by_code(db, code[:20])
     try:
         with db.begin_nested():
