@@ -19,3 +19,44 @@ def test_warm_up_compiles_templates_and_todays_plan(tmp_path) -> None:  # type: 
     assert len(templates.env.cache) >= len(names)
     registry = plan_registry(settings)
     assert registry.info_for_date(date.today()).id in registry._compiled
+
+
+def test_warm_up_resolves_every_route_before_the_first_request(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """FastAPI builds an included route's models when a request first reaches it; the
+    first users after a restart paid for it (a few seconds of CPU per process under
+    load).  After warm-up no request builds any."""
+    from fastapi import routing
+    from fastapi.testclient import TestClient
+
+    from yibao.api.app import create_app
+
+    if not hasattr(routing, "_EffectiveRouteContext"):  # pragma: no cover - other FastAPI
+        return
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'r.db'}", var_dir=tmp_path)
+    app = create_app(settings)
+    warm_up(settings, app)
+    built = []
+    original = routing._EffectiveRouteContext.from_api_route.__func__
+
+    def counting(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(1)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(routing._EffectiveRouteContext, "from_api_route", classmethod(counting))
+    client = TestClient(app)
+    for path in ("/login", "/api/me", "/settlement/lists", "/api/settlement/lists", "/cases"):
+        client.get(path)
+    client.post("/api/settlement/lists", json=[])
+    assert built == []
+
+
+def test_settling_for_serving_freezes_what_is_loaded() -> None:
+    import gc
+
+    from yibao.api.app import settle_for_serving
+
+    try:
+        settle_for_serving()
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

@@ -7,7 +7,10 @@ import os
 import typer
 import uvicorn
 
+from yibao.cli.workers import balances_by_port, run_workers
 from yibao.config import get_settings
+
+APP = "yibao.api.app:create_app"
 
 
 def serve(
@@ -21,13 +24,17 @@ def serve(
     os.environ.setdefault("YIBAO_WARM_UP", "true")
     get_settings.cache_clear()
     settings = get_settings()
-    uvicorn.run(
-        "yibao.api.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        reload=reload,
-        access_log=False,
-        log_level=settings.log_level.lower(),
-    )
+    options = {
+        "factory": True,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "workers": workers,
+        "reload": reload,
+        "access_log": False,
+        "log_level": settings.log_level.lower(),
+    }
+    if workers > 1 and not reload and balances_by_port():
+        # each process its own socket: connections spread evenly (yibao.cli.workers)
+        run_workers(uvicorn.Config(APP, **options))
+    else:
+        uvicorn.run(APP, **options)
