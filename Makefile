@@ -32,7 +32,7 @@ test-pg: setup
 lint: setup
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
-	$(BIN)/mypy src/yibao/engines src/yibao/kit
+	$(BIN)/mypy src/yibao
 	$(BIN)/lint-imports
 
 bench-generate: setup

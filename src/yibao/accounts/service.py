@@ -7,10 +7,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import CursorResult, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import ApiToken, User
@@ -340,14 +341,17 @@ def do_finish_login(
         record(session, actor, "auth.login_failed", "user", user.id, after={"reason": "inactive"})
         raise Unauthorized("账号已停用，请联系管理员 / account disabled")
     now = utcnow()
-    done = session.execute(
-        update(User)
-        .where(
-            User.id == user.id,
-            or_(User.locked_until.is_(None), User.failed_logins == attempt.seq),
-        )
-        .values(failed_logins=0, locked_until=None, last_login_at=now)
-        .execution_options(synchronize_session=False)
+    done = cast(
+        CursorResult[Any],
+        session.execute(
+            update(User)
+            .where(
+                User.id == user.id,
+                or_(User.locked_until.is_(None), User.failed_logins == attempt.seq),
+            )
+            .values(failed_logins=0, locked_until=None, last_login_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if not done:
         record(

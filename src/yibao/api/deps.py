@@ -210,13 +210,13 @@ def _authenticate(request: Request, db: Session) -> User | None:
         return user
     if request.session.get("user_id") is None:
         return None
-    found = active_session(db, request.session.get(SESSION_KEY), request.app.state.settings)
-    if found is None or found[1].id != request.session.get("user_id"):
+    active = active_session(db, request.session.get(SESSION_KEY), request.app.state.settings)
+    if active is None or active[1].id != request.session.get("user_id"):
         request.session.clear()
         return None
-    live, user = found
+    live, person = active
     touch.later(request, touch.SESSION, live.id)
-    return user
+    return person
 
 
 def optional_user(request: Request, db: Db) -> User | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,9 @@ from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.paging import Page
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital
+
+#: a SELECT of any columns (SQLAlchemy types a statement by its column types)
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class CaseFilter:
     principal_dx: str | None = None
     q: str | None = None  # setl_id / psn_no / name
 
-    def apply(self, stmt: Select[Any]) -> Select[Any]:
+    def apply(self, stmt: SelectT) -> SelectT:
         if self.hospital_code:
             stmt = stmt.where(Case.hospital_code == self.hospital_code)
         if self.district:
@@ -145,7 +148,7 @@ def list_cases(
         .offset((page - 1) * size)
         .limit(size)
     ).all()
-    return Page([CaseRow(*r) for r in rows], int(total), page, size)
+    return Page([CaseRow(*cast(tuple[Any, ...], r)) for r in rows], int(total), page, size)
 
 
 def get_case(session: Session, case_id: int) -> Case:

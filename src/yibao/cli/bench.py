@@ -6,12 +6,17 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from yibao.cli.common import console, fail, progress_bar
+
+if TYPE_CHECKING:
+    from yibao.engines.synth import CaseBatch
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -39,7 +44,7 @@ def generate(
         region = make_region(seed)
         with progress_bar("生成 / generating", per_year * years) as bar:
 
-            def batches():  # type: ignore[no-untyped-def]
+            def batches() -> Iterator[CaseBatch]:
                 for b in generate_cases(region, year_list, per_year, seed, plan_dir()):
                     bar.advance(bar.task_ids[0], b.cases.height)
                     yield b

@@ -24,17 +24,27 @@ def serve(
     os.environ.setdefault("YIBAO_WARM_UP", "true")
     get_settings.cache_clear()
     settings = get_settings()
-    options = {
-        "factory": True,
-        "host": host or settings.host,
-        "port": port or settings.port,
-        "workers": workers,
-        "reload": reload,
-        "access_log": False,
-        "log_level": settings.log_level.lower(),
-    }
+    config = uvicorn.Config(
+        APP,
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )
     if workers > 1 and not reload and balances_by_port():
         # each process its own socket: connections spread evenly (yibao.cli.workers)
-        run_workers(uvicorn.Config(APP, **options))
+        run_workers(config)
     else:
-        uvicorn.run(APP, **options)
+        uvicorn.run(
+            APP,
+            factory=True,
+            host=config.host,
+            port=config.port,
+            workers=workers,
+            reload=reload,
+            access_log=False,
+            log_level=settings.log_level.lower(),
+        )

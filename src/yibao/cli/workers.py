@@ -42,10 +42,10 @@ class OwnSocketProcess(multiprocess.Process):
     address of the placeholder socket the supervisor holds."""
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
-        placeholder = (sockets or [None])[0]
-        if placeholder is None:
+        if not sockets:
             super().target(sockets)
             return
+        placeholder = sockets[0]
         host, port = placeholder.getsockname()[:2]
         placeholder.close()
         super().target([reuse_port_socket(host, port)])

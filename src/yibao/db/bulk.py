@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import FromClause, Table, func, select, text
 from sqlalchemy.orm import Session
 
 
@@ -46,8 +47,18 @@ def _csv_ready(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(exprs)
 
 
-def insert_frame(session: Session, table: Table, df: pl.DataFrame, chunk_rows: int = 50_000) -> int:
+def _table(table: FromClause) -> Table:
+    """A mapped class's ``__table__`` (typed as a FromClause) as the Table it is."""
+    if not isinstance(table, Table):
+        raise TypeError(f"{table!r} is not a table")
+    return table
+
+
+def insert_frame(
+    session: Session, table: FromClause, df: pl.DataFrame, chunk_rows: int = 50_000
+) -> int:
     """Insert every row of ``df`` (columns named like the table's) into ``table``."""
+    table = _table(table)
     if df.height == 0:
         return 0
     columns: Sequence[str] = df.columns
@@ -77,13 +88,13 @@ def insert_frame(session: Session, table: Table, df: pl.DataFrame, chunk_rows: i
     try:
         for start in range(0, df.height, chunk_rows):
             chunk = _sqlite_ready(df.slice(start, chunk_rows))
-            cur.executemany(sql, chunk.iter_rows())
+            cur.executemany(sql, cast(Any, chunk.iter_rows()))
     finally:
         cur.close()
     return df.height
 
 
-def reserve_ids(session: Session, table: Table, count: int, column: str = "id") -> list[int]:
+def reserve_ids(session: Session, table: FromClause, count: int, column: str = "id") -> list[int]:
     """``count`` new ids for rows about to be bulk-inserted into ``table``, ascending.
 
     PostgreSQL takes them from the column's sequence (``nextval``), so concurrent
@@ -91,6 +102,7 @@ def reserve_ids(session: Session, table: Table, count: int, column: str = "id") 
     SQLite has one writer at a time (``BEGIN IMMEDIATE``, see ``db.session``), so the
     block after the largest id is free for this transaction.
     """
+    table = _table(table)
     if count <= 0:
         return []
     if session.connection().dialect.name == "postgresql":

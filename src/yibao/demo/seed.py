@@ -12,10 +12,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import polars as pl
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
@@ -78,8 +78,18 @@ def demo_exists(session: Session) -> bool:
     return session.get(Region, CITY) is not None
 
 
-def _demo_users(region_codes: list[str], hospitals: pl.DataFrame) -> list[dict[str, str | None]]:
-    users: list[dict[str, str | None]] = [
+class DemoUser(TypedDict):
+    """One demo account, as ``do_create_user`` takes it."""
+
+    username: str
+    display_name: str
+    role: str
+    region_code: NotRequired[str]
+    hospital_code: NotRequired[str]
+
+
+def _demo_users(region_codes: list[str], hospitals: pl.DataFrame) -> list[DemoUser]:
+    users: list[DemoUser] = [
         {
             "username": "admin",
             "display_name": "演示市医保局管理员",
@@ -192,7 +202,7 @@ def seed_demo(
     for spec, password_hash in zip(specs, hashes, strict=True):
         user = do_create_user(
             session, password=DEMO_PASSWORD, password_hash=password_hash, actor=SEED_ACTOR, **spec
-        )  # type: ignore[arg-type]
+        )
         scope = user.hospital.name if user.hospital else f"区划 {user.region_code}"
         result.users.append((user.username, Role(user.role).label, scope))
         if user.role == Role.HIS_CLIENT:
@@ -258,9 +268,7 @@ def reset_demo(session: Session) -> int:
         User.hospital_id.in_(hospital_ids) | User.region_code.startswith("99")
     )
     session.execute(delete(ApiToken).where(ApiToken.user_id.in_(user_ids)))
-    session.execute(
-        AuditLog.__table__.update().where(AuditLog.actor_id.in_(user_ids)).values(actor_id=None)
-    )
+    session.execute(update(AuditLog).where(AuditLog.actor_id.in_(user_ids)).values(actor_id=None))
     session.execute(delete(User).where(User.id.in_(user_ids)))
     session.execute(delete(SettlementPeriod).where(SettlementPeriod.region_code.startswith("99")))
     session.execute(delete(StoredPolicy).where(StoredPolicy.region_code.startswith("99")))

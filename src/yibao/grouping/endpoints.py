@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, grouped_file, registry_of, request_actor, require, runner_of
 from yibao.api.openapi import CSV, PARQUET, XLSX, file_answers
@@ -50,7 +51,7 @@ def accepted(job: Job) -> JSONResponse:
 
 
 @router.get("/plans", response_model=list[PlanOut], summary="分组方案列表（最新的在前）")
-def plans(request: Request, _user=GROUP) -> list[PlanOut]:
+def plans(request: Request, _user: User = GROUP) -> list[PlanOut]:
     """Grouping plans known to this service, newest first."""
     return [PlanOut.model_validate(plan_payload(i)) for i in list_plans(registry_of(request))]
 
@@ -63,7 +64,7 @@ def plans(request: Request, _user=GROUP) -> list[PlanOut]:
     },
     summary="预分组一个病例：分组结果与逐步说明（不保存）",
 )
-def group(request: Request, _user=GROUP, body: Any = Body(...)) -> GroupOut:
+def group(request: Request, _user: User = GROUP, body: Any = Body(...)) -> GroupOut:
     """Pre-group one case: result and the explained trace.  Nothing is stored."""
     case = parse_case_input(body)
     single = group_case_input(registry_of(request), case)
@@ -76,7 +77,7 @@ def group(request: Request, _user=GROUP, body: Any = Body(...)) -> GroupOut:
     summary="预分组一个已入库病例（本人权限内）及其已保存的分组结果",
 )
 def group_stored_case(
-    case_id: DbId, request: Request, db: Db, plan: str | None = None, _user=GROUP
+    case_id: DbId, request: Request, db: Db, plan: str | None = None, _user: User = GROUP
 ) -> StoredCaseGroupOut:
     """Pre-group a stored case (in your scope) with its trace, and its stored results."""
     case = cases_repo.get_case(db, case_id)
@@ -109,7 +110,7 @@ def group_stored_case(
 def group_file(
     request: Request,
     db: Db,
-    user=GROUP,
+    user: User = GROUP,
     file: UploadFile | None = File(None, description="CSV / Parquet / XLSX 病例文件"),
     plan: str | None = Form(None, description="分组方案；不填则用当前有效方案"),
     format: str = Form("csv", description="结果格式 csv / xlsx / parquet"),
@@ -140,7 +141,7 @@ def group_file(
     response_model=JobAccepted,
     summary="重新分组本人权限内的已入库病例（可按年度、医院、病例编号），后台任务",
 )
-def regroup(body: RegroupIn, request: Request, db: Db, user=GROUP) -> JSONResponse:
+def regroup(body: RegroupIn, request: Request, db: Db, user: User = GROUP) -> JSONResponse:
     """Group the stored cases in your scope (optionally one year / hospital / id list) as
     a job; results go to ``case_groupings`` (one current row per case and plan)."""
     if body.plan:

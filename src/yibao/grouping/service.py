@@ -254,7 +254,7 @@ def store_groupings(
         "drg_name",
         pl.lit(grouped_at).alias("grouped_at"),
     )
-    insert_frame(session, CaseGrouping.__table__, rows)  # type: ignore[arg-type]
+    insert_frame(session, CaseGrouping.__table__, rows)
 
 
 def do_group_stored_cases(

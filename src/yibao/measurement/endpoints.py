@@ -79,7 +79,7 @@ class RunCreate(BaseModel):
 
 def run_out(db: Db, run: MeasurementRun) -> dict[str, Any]:
     state = views.run_with_state(db, run)
-    return svc._jsonable(
+    return svc.jsonable_record(
         {
             "id": run.id,
             "name": run.name,
@@ -192,7 +192,7 @@ class WeightPlanUpdate(BaseModel):
 
 
 def wp_out(plan: WeightPlan) -> dict[str, Any]:
-    return svc._jsonable(
+    return svc.jsonable_record(
         {
             "id": plan.id,
             "code": plan.code,
@@ -297,7 +297,7 @@ class RatesSet(BaseModel):
 
 
 def rp_out(row: RatePlanRow) -> dict[str, Any]:
-    return svc._jsonable(
+    return svc.jsonable_record(
         {
             "id": row.id,
             "name": row.name,
@@ -355,7 +355,7 @@ class SimulationCreate(BaseModel):
 
 
 def sim_out(sim: Simulation) -> dict[str, Any]:
-    return svc._jsonable(
+    return svc.jsonable_record(
         {
             "id": sim.id,
             "name": sim.name,
@@ -485,7 +485,7 @@ class StandardsPublish(BaseModel):
 
 
 def std_out(row: PaymentStandardSet) -> dict[str, Any]:
-    return svc._jsonable(
+    return svc.jsonable_record(
         {
             "id": row.id,
             "name": row.name,

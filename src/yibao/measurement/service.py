@@ -175,6 +175,11 @@ def _asdict(obj: Any) -> dict[str, Any]:
     return dict(obj._asdict())
 
 
+def jsonable_record(value: dict[str, Any]) -> dict[str, Any]:
+    """A record with its decimals as strings and its dates in ISO form, for JSON."""
+    return {str(k): _jsonable(v) for k, v in value.items()}
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -235,7 +240,7 @@ def run_weights_frame(session: Session, run_id: int) -> pl.DataFrame:
         .where(RunWeight.run_id == run_id)
         .order_by(RunWeight.drg)
     ).all()  # fmt: skip
-    schema = {
+    schema: dict[str, Any] = {
         "mdc": pl.String, "adrg": pl.String, "drg": pl.String, "cases": pl.Int64,
         "volume": pl.Int64, "mean_cost": pl.Decimal(18, 2), "cv": pl.Float64,
         "relative_weight": pl.Decimal(18, 4), "rw_source": pl.String,
@@ -415,7 +420,7 @@ def weight_plan_frame(session: Session, plan_id: int) -> pl.DataFrame:
         .where(WeightPlanItem.plan_id == plan_id)
         .order_by(WeightPlanItem.drg)
     ).all()
-    schema = {
+    schema: dict[str, Any] = {
         "mdc": pl.String, "adrg": pl.String, "drg": pl.String, "cases": pl.Int64,
         "base_relative_weight": pl.Decimal(18, 4), "relative_weight": pl.Decimal(18, 4),
         "rw_source": pl.String, "adjustment": pl.String,

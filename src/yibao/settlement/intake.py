@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import Table, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
@@ -274,11 +274,11 @@ def _store(
         kept.append((i, row, hospitals[outcomes[i].hospital_code or ""]))
     rows = _store_versions(session, prepared, kept, source, actor)
     accepted: list[tuple[int, ListRow]] = []
-    for (i, _, _), row in zip(kept, rows, strict=True):
+    for (i, _, _), stored in zip(kept, rows, strict=True):
         out = outcomes[i]
-        out.state, out.list_id, out.version = row.state, row.id, row.version
-        if row.state == State.GROUPED:
-            accepted.append((i, row))
+        out.state, out.list_id, out.version = stored.state, stored.id, stored.version
+        if stored.state == State.GROUPED:
+            accepted.append((i, stored))
     if accepted:
         _load_cases(session, prepared, accepted, hospitals, registry, actor, outcomes)
     record(
@@ -401,6 +401,7 @@ def _store_versions(
         blocking = sum(f.severity == "blocking" for f in findings)
         state = State.QC_FAILED if blocking else State.GROUPED
         setl_id = prepared.setl_ids[i]
+        assert setl_id is not None  # screened above: a list without one is refused
         if row is None:
             list_id = next(new_ids)
             new_rows.append(
@@ -432,7 +433,7 @@ def _store_versions(
         rows.append(ListRow(row.id, setl_id, row.version, state, row))
     session.flush()
     if new_rows:
-        schema = {"case_id": pl.Int64, "received_at": pl.Datetime("us", "UTC")}
+        schema: dict[str, Any] = {"case_id": pl.Int64, "received_at": pl.Datetime("us", "UTC")}
         frame = pl.DataFrame(new_rows, schema_overrides=schema)
         insert_frame(session, SettlementList.__table__, frame)
     ids = [r.id for r in rows]
@@ -538,7 +539,7 @@ def _load_cases(
 def _set_case_and_state(session: Session, updates: list[dict[str, Any]]) -> None:
     """Point the lists at their new cases and set their state, in one statement on
     PostgreSQL (``UPDATE … FROM unnest(…)``), by ``executemany`` elsewhere."""
-    table = SettlementList.__table__
+    table = cast(Table, SettlementList.__table__)
     if session.connection().dialect.name == "postgresql":
         session.execute(
             text(
@@ -601,7 +602,8 @@ def _group(
     return pl.concat(results)
 
 
-GROUPED_SCHEMA: dict[str, Any] = {
+#: column → Polars type (keys typed Any: Polars' ``cast`` takes selectors as keys too)
+GROUPED_SCHEMA: dict[Any, Any] = {
     "id": pl.Int64,
     "plan_id": pl.String,
     "status": pl.String,

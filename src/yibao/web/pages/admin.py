@@ -60,7 +60,7 @@ def _user_page(request: Request, db: Db, admin: User, **extra: object) -> Respon
 
 
 @router.get("/users")
-def users(request: Request, db: Db, admin=require(Permission.MANAGE_USERS)) -> Response:
+def users(request: Request, db: Db, admin: User = require(Permission.MANAGE_USERS)) -> Response:
     return _user_page(request, db, admin, created=request.query_params.get("created"))
 
 
@@ -68,7 +68,7 @@ def users(request: Request, db: Db, admin=require(Permission.MANAGE_USERS)) -> R
 def create_user(
     request: Request,
     db: Db,
-    admin=require(Permission.MANAGE_USERS),
+    admin: User = require(Permission.MANAGE_USERS),
     username: str = Form(""),
     display_name: str = Form(""),
     password: str = Form(""),
@@ -104,7 +104,9 @@ def create_user(
 
 
 @router.get("/audit")
-def audit_log(request: Request, db: Db, admin=require(Permission.VIEW_AUDIT_LOG)) -> Response:
+def audit_log(
+    request: Request, db: Db, admin: User = require(Permission.VIEW_AUDIT_LOG)
+) -> Response:
     qp = request.query_params
     page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
     action = (qp.get("action") or "").strip()[:100]

@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, require
 from yibao.cases import repository
@@ -50,7 +51,7 @@ def _date(value: str | None, field: str) -> date | None:
 
 
 @router.get("/cases")
-def case_list(request: Request, db: Db, user=VIEW) -> Response:
+def case_list(request: Request, db: Db, user: User = VIEW) -> Response:
     qp = request.query_params
     page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
     flt = repository.CaseFilter(
@@ -84,7 +85,7 @@ def case_list(request: Request, db: Db, user=VIEW) -> Response:
 
 
 @router.get("/cases/{case_id}")
-def case_detail(case_id: DbId, request: Request, db: Db, user=VIEW) -> Response:
+def case_detail(case_id: DbId, request: Request, db: Db, user: User = VIEW) -> Response:
     from yibao.grouping.plans import STATUS_LABELS
     from yibao.grouping.service import stored_groupings
 

@@ -102,7 +102,7 @@ def _load_case(request: Request, db: Db, case: Case, plan: str | None) -> dict[s
 
 
 @router.get("/grouping")
-def grouping_page(request: Request, db: Db, user=GROUP) -> Response:
+def grouping_page(request: Request, db: Db, user: User = GROUP) -> Response:
     """The form; ``?case_id=`` / ``?setl_id=`` prefill it from a stored case (in scope)."""
     qp = request.query_params
     plan = (qp.get("plan") or "").strip() or None
@@ -129,7 +129,7 @@ def grouping_page(request: Request, db: Db, user=GROUP) -> Response:
 
 
 @router.post("/grouping/group", dependencies=[Depends(check_csrf)])
-def grouping_submit(request: Request, form: PostedForm, db: Db, user=GROUP) -> Response:
+def grouping_submit(request: Request, form: PostedForm, db: Db, user: User = GROUP) -> Response:
     """Group the form's case; HTMX gets the result fragment, a plain post the whole page."""
     data = {k: v for k in FORM_FIELDS if isinstance(v := form.get(k), str)}
     result: SingleResult | None = None
@@ -152,7 +152,7 @@ def grouping_submit(request: Request, form: PostedForm, db: Db, user=GROUP) -> R
 def grouping_batch(
     request: Request,
     db: Db,
-    user=GROUP,
+    user: User = GROUP,
     file: UploadFile | None = File(None),
     plan: str = Form(""),
     format: str = Form("csv"),
@@ -184,7 +184,7 @@ def grouping_batch(
 def grouping_regroup(
     request: Request,
     db: Db,
-    user=GROUP,
+    user: User = GROUP,
     plan: str = Form(""),
     year: str = Form(""),
     hospital: str = Form(""),

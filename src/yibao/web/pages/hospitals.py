@@ -28,7 +28,9 @@ router = APIRouter()
 
 
 @router.get("/hospitals")
-def hospitals_page(request: Request, db: Db, user=require(Permission.VIEW_HOSPITALS)) -> Response:
+def hospitals_page(
+    request: Request, db: Db, user: User = require(Permission.VIEW_HOSPITALS)
+) -> Response:
     return hospital_list(request, db, user)
 
 

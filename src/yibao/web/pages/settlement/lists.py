@@ -235,7 +235,7 @@ def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
 
 
 @router.get("/settlement/lists")
-def lists_page(request: Request, db: Db, user=VIEW) -> Response:
+def lists_page(request: Request, db: Db, user: User = VIEW) -> Response:
     ctx = _list_context(request, db, user)
     if request.headers.get("hx-request"):
         return render(request, "settlement/_table.html", ctx)
@@ -277,7 +277,7 @@ def _summary(filename: str, outcomes: list[ListOutcome]) -> UploadSummary:
 
 @router.post("/settlement/lists/upload", dependencies=[Depends(check_csrf)])
 def upload_lists(
-    request: Request, db: Db, user=SUBMIT, file: UploadFile | None = File(None)
+    request: Request, db: Db, user: User = SUBMIT, file: UploadFile | None = File(None)
 ) -> Response:
     """Receive a file of lists; the page shows the summary and the held/refused lists."""
     filename = (file.filename if file else "") or ""
@@ -315,7 +315,7 @@ def upload_lists(
 
 
 @router.get("/settlement/lists/template.csv")
-def template_csv(request: Request, db: Db, user=SUBMIT) -> Response:
+def template_csv(request: Request, db: Db, user: User = SUBMIT) -> Response:
     """The flat columns with one clearly synthetic example row (本机构编码 for hospitals)."""
     plan = plan_registry(request.app.state.settings).for_date(date.today())
     message = synthetic_lists(1, plan, seed=20240101)[0]
@@ -390,7 +390,7 @@ def _tracks(db: Db, list_id: int) -> tuple[list[Any], list[Any]]:
 
 
 @router.get("/settlement/lists/{list_id}")
-def list_detail(list_id: DbId, request: Request, db: Db, user=VIEW) -> Response:
+def list_detail(list_id: DbId, request: Request, db: Db, user: User = VIEW) -> Response:
     return detail_page(request, db, user, list_id)
 
 
@@ -456,7 +456,9 @@ def detail_page(
 
 
 @router.post("/settlement/lists/{list_id}/withdraw", dependencies=[Depends(check_csrf)])
-def withdraw(list_id: DbId, request: Request, db: Db, form: PostedForm, user=SUBMIT) -> Response:
+def withdraw(
+    list_id: DbId, request: Request, db: Db, form: PostedForm, user: User = SUBMIT
+) -> Response:
     """撤回清单 (the hospital, before review) from the list's page."""
     reason = form.get("reason")
     try:
