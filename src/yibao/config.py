@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -138,7 +139,6 @@ class Settings(BaseSettings):
         path = self.var_dir / "secret.key"
         if path.exists():
             return path.read_text().strip()
-        import secrets
 
         self.var_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)

@@ -43,7 +43,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.builders import TEST_ACTOR
 from tests.builders.settlement import PLAN_ID, demo_world, plan_registry
 from yibao.accounts.models import User
-from yibao.accounts.service import do_create_api_token
+from yibao.accounts.tokens import do_create_api_token
 from yibao.api.app import create_app
 from yibao.demo.seed import DEMO_PASSWORD
 from yibao.engines.qc.bench import synthetic_lists

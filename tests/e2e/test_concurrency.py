@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select, text
 from tests.builders.settlement import demo_world, settlement_list
 from tests.e2e.server import live_server
 from yibao.accounts.models import User
-from yibao.accounts.service import do_create_api_token
+from yibao.accounts.tokens import do_create_api_token
 from yibao.audit.service import Actor
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD

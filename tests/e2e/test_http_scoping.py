@@ -111,7 +111,7 @@ def test_repeated_failures_lock_the_account(client, db):  # type: ignore[no-unty
 
 
 def test_api_token_principal_is_scoped(client, db):  # type: ignore[no-untyped-def]
-    from yibao.accounts.service import do_create_api_token
+    from yibao.accounts.tokens import do_create_api_token
 
     ha, _hb, _hc, ca, cb, _cc = _world(db)
     his = b.user(db, Role.HIS_CLIENT, hospital=ha, username="his_a")

@@ -21,7 +21,7 @@ from tests.builders.settlement import demo_world, login
 from tests.e2e.server import live_server
 from yibao.accounts.models import User, WebSession
 from yibao.accounts.roles import Role
-from yibao.accounts.service import do_create_api_token
+from yibao.accounts.tokens import do_create_api_token
 from yibao.api.app import create_app
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD

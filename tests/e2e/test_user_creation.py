@@ -14,7 +14,8 @@ from tests import builders as b
 from tests.builders.settlement import login
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, Role, has_permission
-from yibao.accounts.service import ROLE_RANK, check_can_create, do_create_api_token
+from yibao.accounts.service import ROLE_RANK, check_can_create
+from yibao.accounts.tokens import do_create_api_token
 from yibao.kit.errors import Forbidden
 
 _names = itertools.count(1)

@@ -6,9 +6,9 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
+from yibao.accounts.login import do_login
 from yibao.accounts.models import ApiToken, User
 from yibao.accounts.roles import Role
-from yibao.accounts.service import do_login
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.cases.service import export_parquet
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from yibao.accounts import service
+from yibao.accounts import service, tokens
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, Role
 from yibao.api.deps import CurrentUser, Db, request_actor, require
@@ -191,7 +191,7 @@ def list_tokens(user_id: DbId, db: Db, admin: User = MANAGE) -> list[TokenOut]:
             last_used_at=t.last_used_at,
             revoked_at=t.revoked_at,
         )
-        for t in service.user_tokens(db, target)
+        for t in tokens.user_tokens(db, target)
     ]
 
 
@@ -205,9 +205,7 @@ def issue_token(
     user_id: DbId, body: TokenIn, request: Request, db: Db, admin: User = MANAGE
 ) -> TokenIssued:
     target = _target(db, admin, user_id)
-    plain = service.do_issue_token(
-        db, admin, target, body.name, actor=request_actor(request, admin)
-    )
+    plain = tokens.do_issue_token(db, admin, target, body.name, actor=request_actor(request, admin))
     return TokenIssued(token=plain, prefix=plain[:12])
 
 
@@ -216,5 +214,5 @@ def revoke_token(
     user_id: DbId, token_id: DbId, request: Request, db: Db, admin: User = MANAGE
 ) -> Response:
     target = _target(db, admin, user_id)
-    service.do_revoke_user_token(db, admin, target, token_id, actor=request_actor(request, admin))
+    tokens.do_revoke_user_token(db, admin, target, token_id, actor=request_actor(request, admin))
     return Response(status_code=204)

@@ -1,39 +1,34 @@
-"""Accounts: passwords (argon2), login with lock-out, API tokens.  Never commits."""
+"""Accounts: passwords (argon2), creating users, changing passwords, and the
+administration of users within an administrator's reach.  Login is in
+:mod:`yibao.accounts.login`, API tokens in :mod:`yibao.accounts.tokens`.  Never commits."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, case, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.accounts.models import ApiToken, User
+from yibao.accounts.models import User
 from yibao.accounts.roles import Role
+from yibao.accounts.sessions import do_end_user_sessions
 from yibao.audit.service import Actor, record
+from yibao.config import get_settings
 from yibao.db.scoping import Scope
-from yibao.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
-from yibao.kit.timeutil import utcnow
+from yibao.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.regions.models import Hospital, Region
 
 _hasher: PasswordHasher | None = None
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,50}$")
 MIN_PASSWORD_LEN = 8
-TOKEN_PREFIX = "ybt_"
 
 
 def _password_hasher() -> PasswordHasher:
     """argon2id with the cost from settings (YIBAO_ARGON2_*), built on first use."""
     global _hasher
     if _hasher is None:
-        from yibao.config import get_settings
-
         s = get_settings()
         _hasher = PasswordHasher(
             time_cost=s.argon2_time_cost,
@@ -226,166 +221,6 @@ def do_create_user(
     return user
 
 
-@dataclass(frozen=True)
-class LoginSettings:
-    max_failures: int = 5
-    lock_minutes: int = 15
-
-
-@dataclass(frozen=True)
-class LoginAttempt:
-    """A login attempt as counted before the password is checked (:func:`do_begin_login`).
-
-    ``seq`` is this attempt's number in the account's failure count; None when the
-    user is unknown or the account was locked (the attempt is then not counted).
-    """
-
-    username: str
-    user_id: int | None
-    seq: int | None
-    ip: str | None
-
-
-_dummy_hash: str | None = None
-
-
-def _verify_nothing(password: str) -> None:
-    """Spend the time of a real verification (unknown user, locked account), so that
-    timing tells nothing about which usernames exist."""
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = hash_password(secrets.token_urlsafe(16))
-    verify_password(_dummy_hash, password)
-
-
-def login_failed_message(cfg: LoginSettings) -> str:
-    """One message for every failure (wrong password, unknown user, locked account):
-    the answer never tells whether a username exists."""
-    return (
-        f"用户名或密码错误（连续输错 {cfg.max_failures} 次，账号将锁定 {cfg.lock_minutes} 分钟）"
-        " / wrong username or password"
-    )
-
-
-def do_begin_login(
-    session: Session, username: str, *, ip: str | None = None, settings: LoginSettings | None = None
-) -> LoginAttempt:
-    """Count a login attempt *before* its password is checked: one atomic UPDATE adds
-    it to the failure count and sets the lock when the count reaches the limit.  The
-    caller commits at once (so parallel attempts see each other), then calls
-    :func:`do_finish_login`.  A locked account's attempt is not counted."""
-    cfg = settings or LoginSettings()
-    user_id = session.scalar(select(User.id).where(User.username == username))
-    if user_id is None:
-        return LoginAttempt(username, None, None, ip)
-    now = utcnow()
-    expired = User.locked_until.is_not(None)  # (the WHERE keeps only run-out locks)
-    count = case((expired, 1), else_=User.failed_logins + 1)
-    seq = session.execute(
-        update(User)
-        .where(User.id == user_id, or_(User.locked_until.is_(None), User.locked_until <= now))
-        .values(
-            failed_logins=count,
-            locked_until=case(
-                (count >= cfg.max_failures, now + timedelta(minutes=cfg.lock_minutes)),
-                else_=None,
-            ),
-        )
-        .returning(User.failed_logins)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    return LoginAttempt(username, user_id, seq, ip)
-
-
-def do_finish_login(
-    session: Session,
-    attempt: LoginAttempt,
-    password: str,
-    *,
-    settings: LoginSettings | None = None,
-) -> User:
-    """Check the password of a counted attempt.  Every failure is audited; the caller
-    must commit even when this raises (the web layer does).
-
-    Success needs the right password *and* no lock set by other attempts while this
-    one was checked: 19 wrong passwords sent together with the right one lock the
-    account and the right one is refused too.
-    """
-    cfg = settings or LoginSettings()
-    failed = Unauthorized(login_failed_message(cfg))
-    if attempt.user_id is None:
-        _verify_nothing(password)
-        record(
-            session,
-            Actor(None, attempt.username[:50] or "?", ip=attempt.ip),
-            "auth.login_failed",
-            "user",
-            None,
-            after={"username": attempt.username[:50], "reason": "unknown_user"},
-        )
-        raise failed
-    user = session.get(User, attempt.user_id, populate_existing=True)
-    assert user is not None
-    actor = actor_of(user, attempt.ip)
-    if attempt.seq is None:
-        _verify_nothing(password)
-        record(session, actor, "auth.login_failed", "user", user.id, after={"reason": "locked"})
-        raise failed
-    if not verify_password(user.password_hash, password):
-        reason: dict[str, object] = {"reason": "wrong_password", "failed_logins": attempt.seq}
-        if attempt.seq >= cfg.max_failures:
-            reason["locked_minutes"] = cfg.lock_minutes
-        record(session, actor, "auth.login_failed", "user", user.id, after=reason)
-        raise failed
-    if not user.is_active:
-        record(session, actor, "auth.login_failed", "user", user.id, after={"reason": "inactive"})
-        raise Unauthorized("账号已停用，请联系管理员 / account disabled")
-    now = utcnow()
-    done = cast(
-        CursorResult[Any],
-        session.execute(
-            update(User)
-            .where(
-                User.id == user.id,
-                or_(User.locked_until.is_(None), User.failed_logins == attempt.seq),
-            )
-            .values(failed_logins=0, locked_until=None, last_login_at=now)
-            .execution_options(synchronize_session=False)
-        ),
-    ).rowcount
-    if not done:
-        record(
-            session,
-            actor,
-            "auth.login_failed",
-            "user",
-            user.id,
-            after={"reason": "locked_meanwhile"},
-        )
-        raise failed
-    session.refresh(user)
-    if _password_hasher().check_needs_rehash(user.password_hash):
-        # hashed with older cost settings: brought up to the current ones, so that
-        # every account (and the unknown-user check) takes the same time
-        user.password_hash = hash_password(password)
-    record(session, actor, "auth.login", "user", user.id)
-    return user
-
-
-def do_login(
-    session: Session,
-    username: str,
-    password: str,
-    *,
-    ip: str | None = None,
-    settings: LoginSettings | None = None,
-) -> User:
-    """Both halves in the caller's transaction (command line, tests); the web login
-    commits between them (:func:`do_begin_login`)."""
-    attempt = do_begin_login(session, username, ip=ip, settings=settings)
-    return do_finish_login(session, attempt, password, settings=settings)
-
-
 def do_change_password(
     session: Session,
     user: User,
@@ -397,7 +232,6 @@ def do_change_password(
 ) -> int:
     """Change a user's own password; every other browser session of the user ends.
     Returns the number of sessions ended."""
-    from yibao.accounts.sessions import do_end_user_sessions
 
     if not verify_password(user.password_hash, current):
         raise ValidationFailed("当前密码不正确 / current password is wrong", field="current")
@@ -412,49 +246,6 @@ def do_change_password(
     ended = do_end_user_sessions(session, user.id, keep=keep_session)
     record(session, actor, "user.password_change", "user", user.id, after={"sessions_ended": ended})
     return ended
-
-
-def do_create_api_token(session: Session, user: User, name: str, *, actor: Actor) -> str:
-    """Create a token for a (HIS client) user; the plain token is returned once only."""
-    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(
-        user_id=user.id,
-        name=name,
-        prefix=plain[:12],
-        token_hash=hashlib.sha256(plain.encode()).hexdigest(),
-    )
-    session.add(token)
-    session.flush()
-    record(
-        session,
-        actor,
-        "api_token.create",
-        "api_token",
-        token.id,
-        after={"user": user.username, "name": name, "prefix": token.prefix},
-    )
-    return plain
-
-
-def do_revoke_api_token(session: Session, token: ApiToken, *, actor: Actor) -> None:
-    token.revoked_at = utcnow()
-    record(
-        session, actor, "api_token.revoke", "api_token", token.id, after={"prefix": token.prefix}
-    )
-
-
-def user_for_token(session: Session, plain: str) -> tuple[User, int] | None:
-    """The active user and token id of a valid, unrevoked token, or None.
-
-    Reads only: the token's last use is bookkeeping, written outside the request's
-    transaction (:mod:`yibao.api.touch`)."""
-    if not plain or len(plain) > 200:
-        return None
-    digest = hashlib.sha256(plain.encode("utf-8", "replace")).hexdigest()
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-    if token is None or token.revoked_at is not None or not token.user.is_active:
-        return None
-    return token.user, token.id
 
 
 # ---------------------------------------------------------------- administration
@@ -503,7 +294,6 @@ def do_set_user_active(
 ) -> int:
     """Disable (every session ends, its API tokens stop working) or re-enable a user.
     Returns the number of sessions ended."""
-    from yibao.accounts.sessions import do_end_user_sessions
 
     check_can_manage(admin, target)
     why = _reason(reason)
@@ -532,7 +322,6 @@ def do_reset_password(
 ) -> int:
     """An administrator sets a new password for a user who lost theirs: every session of
     the user ends, a lock-out is lifted.  The password itself is never recorded."""
-    from yibao.accounts.sessions import do_end_user_sessions
 
     check_can_manage(admin, target)
     why = _reason(reason)
@@ -558,7 +347,6 @@ def do_change_role(
     """Change a user's role within its kind (bureau roles among themselves, hospital
     roles among themselves), never above the admin's own; the user's sessions end so
     that the new permissions apply at once."""
-    from yibao.accounts.sessions import do_end_user_sessions
 
     check_can_manage(admin, target)
     why = _reason(reason)
@@ -586,37 +374,3 @@ def do_change_role(
         after={**_user_snapshot(target), "reason": why, "sessions_ended": ended},
     )
     return ended
-
-
-def user_tokens(session: Session, target: User) -> list[ApiToken]:
-    return list(
-        session.scalars(
-            select(ApiToken).where(ApiToken.user_id == target.id).order_by(ApiToken.id.desc())
-        )
-    )
-
-
-def do_issue_token(session: Session, admin: User, target: User, name: str, *, actor: Actor) -> str:
-    """A new API token for a HIS client user (shown once)."""
-    check_can_manage(admin, target)
-    if target.role != Role.HIS_CLIENT:
-        raise ValidationFailed("接口令牌只能发给 HIS 接口用户 / tokens are for HIS clients")
-    label = (name or "").strip()
-    if not label or len(label) > 100:
-        raise ValidationFailed("令牌名称：请填写 1–100 个字符（如 HIS 厂商和系统名）", field="name")
-    if not target.is_active:
-        raise Conflict(f"用户 {target.username} 已停用，不能发放令牌")
-    return do_create_api_token(session, target, label, actor=actor)
-
-
-def do_revoke_user_token(
-    session: Session, admin: User, target: User, token_id: int, *, actor: Actor
-) -> ApiToken:
-    check_can_manage(admin, target)
-    token = session.get(ApiToken, token_id)
-    if token is None or token.user_id != target.id:
-        raise NotFound(f"令牌 {token_id} 不存在 / no such token")
-    if token.revoked_at is not None:
-        raise Conflict(f"令牌 {token.prefix}… 已吊销")
-    do_revoke_api_token(session, token, actor=actor)
-    return token

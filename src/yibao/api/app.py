@@ -20,12 +20,17 @@ from sqlalchemy import text
 from yibao import __version__
 from yibao.api import errors, openapi
 from yibao.api.cookies import SessionCookieMiddleware
+from yibao.api.deps import csrf_token
 from yibao.api.headers import SecurityHeadersMiddleware
 from yibao.api.limits import BodyLimitMiddleware, request_gate, write_gate
 from yibao.api.metrics import MetricsMiddleware, metrics_endpoint
+from yibao.api.routes import router as api_router
 from yibao.config import Settings, get_settings
 from yibao.db.session import make_engine, read_requests, reader, session_factory, writer
+from yibao.grouping.plans import plan_registry
 from yibao.logs import configure_logging
+from yibao.web.pages import router as web_router
+from yibao.web.render import compile_templates, templates
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 HEALTH_TIMEOUT_S = 3.0
@@ -46,8 +51,6 @@ def warm_up(settings: Settings, app: FastAPI | None = None) -> None:
     """Compile the page templates, the grouping plan valid today and the routes, so the
     first users after a (re)start do not wait for it (about a second of CPU per
     process)."""
-    from yibao.grouping.plans import plan_registry
-    from yibao.web.render import compile_templates
 
     try:
         compile_templates()
@@ -158,15 +161,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs(request: Request) -> Response:
-        from yibao.api.deps import csrf_token
-        from yibao.web.render import templates
 
         return templates.TemplateResponse(
             request, "api_docs.html", {"csrf_token": csrf_token(request)}
         )
-
-    from yibao.api.routes import router as api_router
-    from yibao.web.pages import router as web_router
 
     app.include_router(api_router)
     app.include_router(web_router)

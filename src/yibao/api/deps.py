@@ -34,8 +34,9 @@ from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import PERMISSION_LABELS, Permission, Role, has_permission
-from yibao.accounts.service import actor_of, scope_of, user_for_token
+from yibao.accounts.service import actor_of, scope_of
 from yibao.accounts.sessions import SESSION_KEY, active_session
+from yibao.accounts.tokens import user_for_token
 from yibao.api import touch
 from yibao.api.limits import check_rate, check_text_input, read_body
 from yibao.audit.service import Actor

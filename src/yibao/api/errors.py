@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yibao.api.wording import humanize, label
 from yibao.kit.errors import Busy, DomainError, TooManyRequests, Unauthorized, ValidationFailed
+from yibao.web.render import render_error
 
 log = logging.getLogger("yibao.errors")
 
@@ -200,7 +201,6 @@ def install(app: FastAPI) -> None:
         if _wants_html(request):
             if isinstance(exc, Unauthorized):
                 return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-            from yibao.web.render import render_error
 
             return render_error(request, exc)
         body = {**exc.to_dict(), "message": humanize(exc.message)}
@@ -216,9 +216,6 @@ def install(app: FastAPI) -> None:
         details = validation_details(exc)
         message = "请求数据格式错误：" + "；".join(d["message"] for d in details[:5])
         if _wants_html(request):
-            from yibao.kit.errors import ValidationFailed
-            from yibao.web.render import render_error
-
             return render_error(request, ValidationFailed(message))
         field = details[0]["field"] if details else None
         return _json(422, "validation_failed", message, field=field, details=details)
@@ -229,8 +226,6 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 400 and exc.detail and "pars" in str(exc.detail):
             message = "请求体无法解析（格式错误或嵌套过深）/ the body could not be parsed"
         if _wants_html(request) and exc.status_code in (403, 404, 405):
-            from yibao.web.render import render_error
-
             return render_error(request, DomainError(message, http_status=exc.status_code))
         response = _json(exc.status_code, f"http_{exc.status_code}", message)
         for name, value in (exc.headers or {}).items():

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Role
-from yibao.accounts.service import do_create_api_token, do_create_user
+from yibao.accounts.service import do_create_user
+from yibao.accounts.tokens import do_create_api_token
 from yibao.audit.service import Actor
 from yibao.cli.common import console, domain_errors, fail
 from yibao.db.session import unit_of_work

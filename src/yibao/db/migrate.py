@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+from yibao.db.session import make_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -20,8 +23,6 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (creates an SQLite file's folder if needed)."""
-    from yibao.db.session import make_engine
-
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
@@ -33,10 +34,6 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def current(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    from yibao.db.session import make_engine
-
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

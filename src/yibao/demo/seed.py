@@ -18,9 +18,11 @@ import polars as pl
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from yibao.accounts.models import User
+from yibao.accounts.models import ApiToken, User
 from yibao.accounts.roles import Role
-from yibao.accounts.service import do_create_api_token, do_create_user, hash_password
+from yibao.accounts.service import do_create_user, hash_password
+from yibao.accounts.tokens import do_create_api_token
+from yibao.audit.models import AuditLog
 from yibao.audit.service import Actor, record
 from yibao.benefits.models import StoredPolicy
 from yibao.benefits.service import do_seed_policies
@@ -254,8 +256,6 @@ def reset_demo(session: Session) -> int:
     """Delete the demo region and everything in it: settlement, measurement and job rows
     (:func:`reset_settlement`), cases, users, periods, hospitals
     (one transaction, no commit)."""
-    from yibao.accounts.models import ApiToken
-    from yibao.audit.models import AuditLog
 
     reset_settlement(session, "99")
     hospital_ids = select(Hospital.id).where(Hospital.region_code.startswith("99"))

@@ -74,6 +74,7 @@ from yibao.settlement.review import (
     do_bulk_approve_lists,
     do_return_list,
     parse_period,
+    state_label,
 )
 
 Message = dict[str, Any]
@@ -132,7 +133,6 @@ class SettlementSeedResult:
 
     def summary(self) -> str:
         """One Chinese line for the seed output."""
-        from yibao.settlement.review import state_label
 
         def states(month: str) -> str:
             counts = self.states.get(month, {})

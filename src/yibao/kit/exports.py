@@ -19,12 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import polars as pl
-
-if TYPE_CHECKING:
-    from xlsxwriter import Workbook
+from xlsxwriter import Workbook
 
 #: Characters that make a spreadsheet program read a CSV cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -47,8 +45,6 @@ XlsxTarget = str | Path | IO[bytes]
 def safe_workbook(target: XlsxTarget) -> Workbook:
     """An xlsxwriter workbook on ``target`` (a path or a binary buffer) that writes
     every string as a string; close it (or use it in a ``with`` block)."""
-    from xlsxwriter import Workbook
-
     return Workbook(target, WORKBOOK_OPTIONS)
 
 

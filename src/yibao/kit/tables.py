@@ -24,6 +24,7 @@ from datetime import date, datetime, time
 from typing import IO, Any
 
 import polars as pl
+from openpyxl import load_workbook
 
 from yibao.kit.errors import ValidationFailed
 
@@ -81,7 +82,6 @@ def check_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) ->
 def read_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> pl.DataFrame:
     """The first sheet of a workbook as an all-text frame (header row = column names)."""
     check_xlsx(source, filename, limits)
-    from openpyxl import load_workbook
 
     try:
         book = load_workbook(_binary(source), read_only=True, data_only=True)

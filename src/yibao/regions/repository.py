@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from yibao.cases.models import Case
 from yibao.db.scoping import get_scope
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound
@@ -73,7 +74,6 @@ _CASE_COUNTS: TTLCache[dict[int, int]] = TTLCache()
 
 def case_counts(session: Session, hospital_ids: list[int], *, cache_s: float = 0) -> dict[int, int]:
     """Stored cases per hospital id, at most ``cache_s`` seconds old."""
-    from yibao.cases.models import Case
 
     if not hospital_ids:
         return {}

@@ -44,6 +44,7 @@ from yibao.engines.settlement.statements import monthly_statement
 from yibao.kit.bounds import MONEY_MAX, is_tame
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.measurement.service import standards_frame
 from yibao.regions.models import Hospital, region_prefix
 from yibao.settlement.auth import own_hospital, region_for
 from yibao.settlement.models import (
@@ -257,7 +258,6 @@ def _compute(
 
 
 def _year_cases(session: Session, cases: pl.DataFrame) -> pl.DataFrame:
-    from yibao.measurement.service import standards_frame
 
     weights = []
     for set_id in cases["standard_set_id"].drop_nulls().unique().to_list():

@@ -11,13 +11,11 @@ from yibao.accounts.roles import Permission, Role
 from yibao.accounts.service import (
     do_change_role,
     do_create_user,
-    do_issue_token,
     do_reset_password,
-    do_revoke_user_token,
     do_set_user_active,
     get_managed_user,
-    user_tokens,
 )
+from yibao.accounts.tokens import do_issue_token, do_revoke_user_token, user_tokens
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
 from yibao.audit.labels import action_label, describe, object_label
 from yibao.audit.repository import audit_actions, audit_rows

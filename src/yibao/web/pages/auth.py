@@ -7,12 +7,8 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from yibao.accounts.service import (
-    LoginSettings,
-    do_begin_login,
-    do_change_password,
-    do_finish_login,
-)
+from yibao.accounts.login import LoginSettings, do_begin_login, do_finish_login
+from yibao.accounts.service import do_change_password
 from yibao.accounts.sessions import SESSION_KEY, do_end_session, do_start_session
 from yibao.api.deps import CurrentUser, Db, check_csrf, csrf_token, request_actor
 from yibao.kit.errors import DomainError, Unauthorized

@@ -11,6 +11,8 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, require
 from yibao.cases import repository
+from yibao.grouping.plans import STATUS_LABELS
+from yibao.grouping.service import stored_groupings
 from yibao.kit.bounds import YEAR_MAX, YEAR_MIN, DbId
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.paging import clamp_page
@@ -86,8 +88,6 @@ def case_list(request: Request, db: Db, user: User = VIEW) -> Response:
 
 @router.get("/cases/{case_id}")
 def case_detail(case_id: DbId, request: Request, db: Db, user: User = VIEW) -> Response:
-    from yibao.grouping.plans import STATUS_LABELS
-    from yibao.grouping.service import stored_groupings
 
     case = repository.get_case(db, case_id)
     return render(
