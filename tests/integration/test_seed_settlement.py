@@ -13,7 +13,8 @@ from tests.builders.settlement import plan_registry
 from yibao.cases.models import Case
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import CITY, reset_demo, seed_demo
-from yibao.demo.settlement import DEMO_BUDGET_TOLERANCE, seed_settlement, settlement_months
+from yibao.demo.settlement import seed_settlement, settlement_months
+from yibao.demo.standards import DEMO_BUDGET_TOLERANCE
 from yibao.grouping.models import CaseGrouping
 from yibao.kit.timeutil import local, utcnow
 from yibao.measurement.models import (

@@ -89,6 +89,7 @@ def do_begin_login(
     return LoginAttempt(username, user_id, seq, ip)
 
 
+# long: each way a login ends (unknown, locked, wrong, lock reached, success) is audited
 def do_finish_login(
     session: Session,
     attempt: LoginAttempt,

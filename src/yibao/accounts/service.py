@@ -135,6 +135,7 @@ def _check_fields(username: str, password: str, display_name: str | None) -> Non
         raise ValidationFailed("姓名最长 100 个字符 / display name too long", field="display_name")
 
 
+# long: the rules (role, region, hospital, creator's reach) read as one checklist
 def do_create_user(
     session: Session,
     *,

@@ -75,6 +75,7 @@ def prepare_to_serve(settings: Settings, app: FastAPI) -> None:
     settle_for_serving()
 
 
+# long: the app is assembled in one place (engines, middleware order, health, routers)
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)

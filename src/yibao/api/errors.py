@@ -193,6 +193,7 @@ def _busy(exc: BaseException) -> bool:
     return False
 
 
+# long: one closure per error type, sharing the HTML-or-JSON decision of this function
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 

@@ -146,6 +146,7 @@ def measure(
     _figures(measure_cases=r["measure_cases"], measure_total_s=f"{r['measure_total_s']:.2f}")
 
 
+# long: a benchmark's set-up, timed part and report stay together so what is timed is visible
 @app.command("intake")
 def intake(
     lists: int = typer.Option(100_000, min=1, help="结算清单份数"),

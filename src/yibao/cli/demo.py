@@ -58,6 +58,7 @@ def print_logins(token: str | None = None) -> None:
         console.print(f"HIS 接口令牌 his01（只显示一次）: [bold]{token}[/]")
 
 
+# long: the command's options and its step-by-step console report
 @app.command("seed")
 def seed(
     seed_value: int | None = typer.Option(None, "--seed", help="随机种子（默认 YIBAO_DEMO_SEED）"),

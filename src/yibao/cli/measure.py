@@ -58,6 +58,7 @@ def _write(frame: pl.DataFrame, output: Path) -> None:
         raise fail(f"输出文件类型应为 .csv/.xlsx/.parquet：{output}")
 
 
+# long: the command's options and its step-by-step console report
 @app.command("weights")
 def weights(
     years: str = typer.Option(..., help="历史年度，逗号分隔，如 2023,2024,2025"),

@@ -78,6 +78,7 @@ def _lock_for(path: str) -> FairLock:
         return _locks.setdefault(key, FairLock())
 
 
+# long: the pragmas and the BEGIN/queue event hooks must be installed together on one engine
 def sqlite_engine(
     url: str, busy_timeout_s: float, pool_size: int, overflow: int, pool_timeout_s: float = 30
 ) -> Engine:

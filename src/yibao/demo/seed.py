@@ -90,6 +90,7 @@ class DemoUser(TypedDict):
     hospital_code: NotRequired[str]
 
 
+# long: the demo accounts as one literal list, readable as data
 def _demo_users(region_codes: list[str], hospitals: pl.DataFrame) -> list[DemoUser]:
     users: list[DemoUser] = [
         {
@@ -172,6 +173,7 @@ def _periods(years: list[int]) -> list[SettlementPeriod]:
     return out
 
 
+# long: the demo region is seeded in one ordered sequence of bulk loads
 def seed_demo(
     session: Session,
     *,

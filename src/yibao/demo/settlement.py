@@ -43,18 +43,14 @@ from yibao.audit.service import Actor, record
 from yibao.cases.models import Case
 from yibao.db.scoping import SYSTEM_SCOPE, Scope, get_scope, set_scope
 from yibao.demo.seed import CITY, SEED_ACTOR
+from yibao.demo.standards import publish_demo_standards
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.qc.bench import inject_errors, synthetic_lists
 from yibao.engines.synth import Region, make_region
-from yibao.grouping.plans import plan_for_date
 from yibao.kit.money import format_yuan
 from yibao.kit.timeutil import local, utcnow
-from yibao.measurement import service as svc
-from yibao.measurement import workflows
-from yibao.measurement.frames import case_frame, regroup_years
 from yibao.measurement.models import (
     PaymentStandardItem,
-    PaymentStandardSet,
     RatePlanRow,
 )
 from yibao.settlement import special
@@ -84,11 +80,6 @@ Step = Callable[[str], None]
 #: the ids of the history's cases of the same year (numbered from 1)
 LIST_NUMBER_OFFSET = 900_000_000
 ERROR_SHARE = 0.08
-#: the rate plan of the demo: one base rate × each level's cost index from the data
-RATE_PARAMS: dict[str, Any] = {"mode": "level_coefficients"}
-#: the demo's published standards meet the budget within this share (the default
-#: ``YIBAO_BUDGET_TOLERANCE``)
-DEMO_BUDGET_TOLERANCE = Decimal("0.01")
 RETURN_REASONS = (
     "主要诊断与病案首页不一致，请核对主要诊断选择后重新上传",
     "手术操作缺少麻醉方式和麻醉医师，请补充手术信息后重新上传",
@@ -150,87 +141,6 @@ class SettlementSeedResult:
 
 
 # --------------------------------------------------------------------------- standards
-
-
-def publish_demo_standards(
-    session: Session,
-    registry: PlanRegistry,
-    *,
-    region_code: str,
-    years: list[int],
-    valid_from: date,
-    actor: Actor,
-) -> PaymentStandardSet:
-    """Base run → weight plan (approve, publish) → rate plan → published standards."""
-    info = plan_for_date(registry, valid_from)
-    if info is None:
-        raise ValueError(f"{valid_from} 没有有效的分组方案，无法测算演示支付标准")
-    weights = {} if len(years) == 3 else {"year_weights": [1] * len(years)}  # 3 years: 1:2:7
-    run = svc.do_create_run(
-        session,
-        region_code=region_code,
-        name=f"演示基础测算 {years[0]}–{years[-1]}",
-        plan_id=info.id,
-        plan_version=info.meta.version,
-        years=years,
-        params={"weights": weights},
-        actor=actor,
-    )
-    regroup_years(session, registry, info.id, years, actor)
-    svc.execute_run(session, run, case_frame(session, info.id, years))
-    plan = svc.do_create_weight_plan(
-        session,
-        run=run,
-        code=f"DEMO-{valid_from.year}",
-        name=f"演示 {valid_from.year} 年权重方案",
-        adjustments={},
-        actor=actor,
-    )
-    for action in ("approve", "publish"):
-        svc.do_transition_weight_plan(session, plan, action, actor=actor)
-    newest = years[-1]
-    paid = workflows.year_frame(
-        session, registry, info.id, newest, workflows.SIMULATION_RULES, actor, regroup=False
-    )
-    rate = svc.do_create_rate_plan(
-        session,
-        weight_plan=plan,
-        name=f"演示 {valid_from.year} 年费率（{newest} 年病例量，预算持平）",
-        volume_year=newest,
-        params=RATE_PARAMS,
-        volume_frame=workflows.measured_cases(paid, run, newest),
-        paid_total=workflows.paid_total(paid),
-        actor=actor,
-    )
-    # the rate that meets the budget: solved by simulation and applied, as an analyst
-    # would (the first rate ignores that outliers are paid by items)
-    rates, result, extra = svc.run_simulation(
-        session, weight_plan=plan, rate_row=rate, frame=paid, params={}, solve_budget=True
-    )
-    sim = svc.do_save_simulation(
-        session,
-        weight_plan=plan,
-        rate_row=rate,
-        name=f"演示：按预算求解 {valid_from.year} 年费率（{newest} 年病例）",
-        year=newest,
-        params={},
-        rates=rates,
-        results=svc.simulation_results(result, extra),
-        actor=actor,
-    )
-    svc.do_apply_simulation_rates(session, sim, rate, actor=actor)
-    return workflows.publish_standards(
-        session,
-        weight_plan=plan,
-        rate_row=rate,
-        run=run,
-        name=f"演示市 {valid_from.year} 年 DRG 支付标准",
-        valid_from=valid_from,
-        valid_to=None,
-        actor=actor,
-        registry=registry,
-        budget_tolerance=DEMO_BUDGET_TOLERANCE,
-    )
 
 
 # --------------------------------------------------------------------------- lists
@@ -433,6 +343,7 @@ def list_states(session: Session, months: list[str]) -> dict[str, dict[str, int]
     return out
 
 
+# long: two months of settlement business replayed in order through the real services
 def seed_settlement(
     session: Session,
     *,

@@ -187,6 +187,7 @@ class UploadOutcome:
         return MEDIA_TYPES[self.fmt]
 
 
+# long: small files are grouped at once, large ones queued; both paths share the checks above them
 def do_group_upload(
     session: Session,
     runner: JobRunner,

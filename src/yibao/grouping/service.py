@@ -257,6 +257,7 @@ def store_groupings(
     insert_frame(session, CaseGrouping.__table__, rows)
 
 
+# long: read, group and store in one pass per plan, within one transaction
 def do_group_stored_cases(
     session: Session,
     registry: PlanRegistry,

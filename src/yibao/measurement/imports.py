@@ -38,6 +38,7 @@ def _decimal(text: str | None, places: int) -> Decimal | None:
     return value.quantize(Decimal(1).scaleb(-places)) if value.is_finite() else None
 
 
+# long: one validation per column with row-level messages, all-or-nothing
 def read_standards_file(content: bytes, filename: str, plan: CompiledPlan) -> pl.DataFrame:
     """Parse and validate a standards table; all-or-nothing with row-level Chinese errors.
 

@@ -277,6 +277,7 @@ def indices_table(
 # --------------------------------------------------------------------- standards
 
 
+# long: the checks before publishing standards (run, plans, rates, overlaps) in one sequence
 def publish_standards(
     session: Session,
     *,

@@ -26,6 +26,7 @@ from yibao.settlement.review import (
 )
 
 
+# long: the events of every source (versions, steps, decisions) merged into one timeline
 def list_history(
     session: Session,
     list_id: int,

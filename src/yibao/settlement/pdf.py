@@ -92,6 +92,7 @@ def _table(rows: list[list[str]], widths: list[float], font: str, *, seal: bool 
     return table
 
 
+# long: the page is laid out top to bottom in one drawing sequence
 def statement_pdf(
     statement: Mapping[str, Any],
     cases: pl.DataFrame,

@@ -88,6 +88,7 @@ def _basis(terms: Any, payment_class: str) -> str:
     return "standard" if payment_class == "normal" else "items"
 
 
+# long: one query joining the periods' lists, cases, pricings and confirmations
 def confirmed_cases(
     session: Session,
     region_code: str,

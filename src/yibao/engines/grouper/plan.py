@@ -58,6 +58,7 @@ INPUT_CHECKS: Mapping[str, str] = {
 }
 
 
+# long: each plan file is read and validated in turn, with the place named in every error
 def load_plan(path: Path) -> Plan:
     """Read and validate the plan folder ``path`` (or its ``plan.json``).
 

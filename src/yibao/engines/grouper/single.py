@@ -25,6 +25,7 @@ from yibao.engines.grouper.trace import trace_one
 _CHECK_STATUS = {"dx_codes_mapped": DX_NOT_MAPPED, "proc_codes_mapped": PROC_NOT_MAPPED}
 
 
+# long: the grouping steps (MDC, ADRG, CC exclusion, split) in the national order, one trace
 def group_one(
     compiled: CompiledPlan, case: Mapping[str, Any] | object, *, trace: bool = False
 ) -> GroupResult:

@@ -98,6 +98,7 @@ def _log_fences(params: TrimParams) -> tuple[pl.Expr, pl.Expr]:
 LOG_TOLERANCE = 1e-12
 
 
+# long: the trimming methods share one per-DRG×year pass; splitting would repeat the grouping
 def trim_outliers(cases: pl.DataFrame, params: TrimParams | None = None) -> TrimResult:
     """Trim cost outliers per DRG × year with the method of ``params``.
 

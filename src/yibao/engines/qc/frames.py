@@ -221,6 +221,7 @@ def _s(value: object) -> str | None:
     return str(value)
 
 
+# long: one vectorised expression per 4101A field, kept next to each other
 def from_case_frames(
     cases: pl.DataFrame,
     diagnoses: pl.DataFrame,

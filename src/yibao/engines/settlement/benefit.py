@@ -152,6 +152,7 @@ def resolve_policy(
     return found
 
 
+# long: the benefit rules (deductible, ratios by band, caps) in the order the policy applies them
 def benefit_split(
     case: SettlementCase,
     policies: BenefitPolicy | PolicySet,

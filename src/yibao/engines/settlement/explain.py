@@ -141,6 +141,7 @@ def _ratio_text() -> pl.Expr:
     return pl.format("{}.{}", whole, frac)
 
 
+# long: one Chinese explanation per payment class, side by side
 def _class_text() -> pl.Expr:
     cls, basis = pl.col("cls"), pl.col("basis")
     level = pl.col("hospital_level").replace_strict(LEVEL_NAMES, default="未知等级")
@@ -217,6 +218,7 @@ def _class_text() -> pl.Expr:
     )
 
 
+# long: one Chinese explanation per fund formula, side by side
 def _fund_text() -> pl.Expr:
     kind = pl.col("fund_kind")
     policy = pl.format(

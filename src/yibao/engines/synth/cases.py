@@ -315,6 +315,7 @@ def _money(
     return money.fen_to_decimal({"total_cost": fen, **fees, **pays})
 
 
+# long: every column of a synthetic chunk is drawn in one place so their correlations stay visible
 def _chunk(
     model: Model,
     hosp: _Hospitals,

@@ -235,6 +235,7 @@ def build_model(plan_dir: Path, seed: int) -> Model:
     return _finish(plan, book, pbook, pools, tpl, fallback, rows, rng)
 
 
+# long: the final cost adjustments of the synthetic model applied in one vectorised pass
 def _finish(
     plan: PlanData,
     book: pl_.CodeBook,

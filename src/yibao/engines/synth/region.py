@@ -84,6 +84,7 @@ def _split(hospitals: int) -> tuple[int, int, int]:
     return tertiary, secondary, max(0, hospitals - tertiary - secondary)
 
 
+# long: the synthetic city, its districts and hospitals built as one literal description
 def make_region(seed: int, hospitals: int = 30) -> Region:
     """Build the synthetic city 演示市 (990100) with 5–6 districts and ``hospitals``
     hospitals of three levels (by default 6 三级, 12 二级, 12 一级).
