@@ -47,7 +47,7 @@ def test_simultaneous_first_confirm_requests(client, db, monkeypatch):  # type: 
             barrier.wait()  # both have found no running batch and no period row
         return period_row(*args, **kwargs)
 
-    monkeypatch.setattr(confirm, "_period_row", together)
+    monkeypatch.setattr(confirm.service, "_period_row", together)
     url = f"/api/settlement/periods/{PERIOD}/confirm"
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda c: c.post(url, json={}), [client, other]))
@@ -68,7 +68,7 @@ def test_simultaneous_first_confirm_requests(client, db, monkeypatch):  # type: 
     batches = db.scalars(select(SettlementConfirmBatch)).all()
     assert [x.id for x in batches] == [started["batch_id"]]
     # once the first is done, a list approved later can be confirmed (a new batch)
-    monkeypatch.setattr(confirm, "_period_row", period_row)
+    monkeypatch.setattr(confirm.service, "_period_row", period_row)
     nothing = other.post(url, json={})
     assert nothing.status_code == 422 and "没有待确认的清单" in nothing.text, nothing.text
     approved_list(db, b.hospital(db, "990102"))

@@ -1,0 +1,234 @@
+"""Queries of period confirmation: a period's lists, what is left, batches, reports.
+
+The lists that settle in a period (discharged in it or carried into it), those still
+confirmable (:func:`remaining_count`) and those with something left to do
+(:func:`pending_lists`, :func:`pending_report`), the effective adjustments and the
+approved special cases that set a list's payment, a batch locked for a chunk and a
+batch as the API shows it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from yibao.cases.models import Case
+from yibao.engines.settlement import State
+from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.regions.models import region_prefix
+from yibao.settlement.confirm.states import CONFIRMABLE, DONE
+from yibao.settlement.models import (
+    CasePricing,
+    SettlementAdjustment,
+    SettlementConfirmBatch,
+    SettlementList,
+    SettlementPeriod,
+    SpecialCaseApplication,
+)
+from yibao.settlement.review import ADJUSTED_STATES, parse_period, state_label
+
+PENDING_SAMPLE = 100
+
+
+def lock_batch(session: Session, batch_id: int) -> SettlementConfirmBatch:
+    batch = session.scalar(
+        select(SettlementConfirmBatch)
+        .where(SettlementConfirmBatch.id == batch_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if batch is None:
+        raise NotFound(f"确认结算批次 {batch_id} 不存在 / not found")
+    return batch
+
+
+def _window(region_code: str, period_code: str) -> tuple[str, date, date]:
+    start, end = parse_period(period_code)
+    return region_prefix(region_code), start, end
+
+
+def in_period(start: date, end: date) -> Any:
+    """Lists (with a case) that settle in the period: discharged in it and not carried
+    elsewhere, or carried into it from an earlier closed period."""
+    code = f"{start:%Y-%m}"
+    return or_(
+        SettlementList.carried_to == code,
+        and_(
+            SettlementList.carried_to.is_(None),
+            Case.discharge_date >= start,
+            Case.discharge_date <= end,
+        ),
+    )
+
+
+def _held_in_period(code: str) -> Any:
+    """Held lists (no case) that settle in the period, by their message's month."""
+    return or_(
+        SettlementList.carried_to == code,
+        and_(SettlementList.carried_to.is_(None), SettlementList.discharge_month == code),
+    )
+
+
+def _candidates(prefix: str, start: date, end: date) -> Select[*tuple[Any, ...]]:
+    """Priced lists of the period in a confirmable state (oldest id first)."""
+    return (
+        select(
+            SettlementList.id,
+            SettlementList.state,
+            SettlementList.setl_id,
+            SettlementList.hospital_id,
+            SettlementList.region_code,
+            SettlementList.hospital_code,
+            SettlementList.case_id,
+            SettlementList.version,
+            CasePricing.drg,
+            CasePricing.payment_class,
+            CasePricing.drg_payment,
+            CasePricing.fund_amount,
+        )
+        .join(Case, Case.id == SettlementList.case_id)
+        .join(CasePricing, CasePricing.case_id == SettlementList.case_id)
+        .where(
+            SettlementList.region_code.startswith(prefix),
+            SettlementList.state.in_(sorted(CONFIRMABLE)),
+            in_period(start, end),
+        )
+    )
+
+
+def remaining_count(session: Session, region_code: str, period_code: str) -> int:
+    """Lists of the period still waiting for confirmation (in the session's scope)."""
+    stmt = _candidates(*_window(region_code, period_code))
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def _adjustments(session: Session, rows: Sequence[Any]) -> dict[int, SettlementAdjustment]:
+    wanted = {r.id: r.case_id for r in rows if r.state in ADJUSTED_STATES}
+    if not wanted:
+        return {}
+    out: dict[int, SettlementAdjustment] = {}
+    for adj in session.scalars(
+        select(SettlementAdjustment)
+        .where(
+            SettlementAdjustment.list_id.in_(list(wanted)),
+            SettlementAdjustment.status == "effective",
+        )
+        .order_by(SettlementAdjustment.id)
+    ):
+        if adj.case_id == wanted[adj.list_id]:
+            out[adj.list_id] = adj
+    missing = sorted(set(wanted) - set(out))
+    if missing:
+        raise ValidationFailed(
+            f"结算清单 {missing[:10]} 处于调整状态但没有调整记录，无法确定支付金额",
+            field="adjusted_payment",
+        )
+    return out
+
+
+def _special_decisions(session: Session, rows: Sequence[Any]) -> dict[int, tuple[Any, Any]]:
+    """(payment, fund) of approved special cases (特例单议) for the lists in ``rows``."""
+    wanted = [r.id for r in rows if r.state == State.SPECIAL_APPROVED]
+    if not wanted:
+        return {}
+    out: dict[int, tuple[Any, Any]] = {}
+    for app in session.scalars(
+        select(SpecialCaseApplication)
+        .where(
+            SpecialCaseApplication.list_id.in_(wanted),
+            SpecialCaseApplication.status == "approved",
+        )
+        .order_by(SpecialCaseApplication.id)
+    ):
+        if app.new_payment is not None:
+            out[app.list_id] = (app.new_payment, app.new_fund)
+    return out
+
+
+def pending_report(session: Session, batch: SettlementConfirmBatch) -> dict[str, Any]:
+    """Lists of the period that are not final (and so were not confirmed): by state,
+    with the first :data:`PENDING_SAMPLE` named.  Held lists (no case) count by the
+    discharge time of their message."""
+    rows = pending_lists(session, batch.region_code, batch.period_code)
+    counts = Counter(r.state for r in rows)
+    return {
+        "total": len(rows),
+        "by_state": dict(sorted(counts.items())),
+        "lists": [
+            {
+                "id": r.id,
+                "setl_id": r.setl_id,
+                "hospital_code": r.hospital_code,
+                "state": r.state,
+                "state_label": state_label(r.state),
+            }
+            for r in rows[:PENDING_SAMPLE]
+        ],
+    }
+
+
+def pending_lists(session: Session, region_code: str, period_code: str) -> list[Any]:
+    """(id, setl_id, hospital_code, state) of the period's lists with something left to
+    do: neither settled nor closed out (oldest first; held lists last)."""
+    prefix, start, end = _window(region_code, period_code)
+    rows = list(
+        session.execute(
+            select(
+                SettlementList.id,
+                SettlementList.setl_id,
+                SettlementList.hospital_code,
+                SettlementList.state,
+            )
+            .join(Case, Case.id == SettlementList.case_id)
+            .where(
+                SettlementList.region_code.startswith(prefix),
+                SettlementList.state.not_in(sorted(DONE)),
+                in_period(start, end),
+            )
+            .order_by(SettlementList.id)
+        ).all()
+    )
+    for r in session.execute(
+        select(
+            SettlementList.id,
+            SettlementList.setl_id,
+            SettlementList.hospital_code,
+            SettlementList.state,
+        )
+        .where(
+            SettlementList.case_id.is_(None),
+            SettlementList.region_code.startswith(prefix),
+            SettlementList.state.not_in(sorted(DONE)),
+            _held_in_period(period_code),
+        )
+        .order_by(SettlementList.id)
+    ):
+        rows.append(r)
+    return rows
+
+
+def batch_summary(session: Session, batch: SettlementConfirmBatch) -> dict[str, Any]:
+    period = session.get(SettlementPeriod, batch.period_id)
+    return {
+        "batch_id": batch.id,
+        "region": batch.region_code,
+        "period": batch.period_code,
+        "status": batch.status,
+        "status_label": batch.status_label,
+        "period_status": period.status if period else None,
+        "runs": batch.runs,
+        "chunk_size": batch.chunk_size,
+        "confirmed": batch.confirmed,
+        "amount_paid": str(batch.amount_total),
+        "fund_amount": str(batch.fund_total),
+        "job_id": batch.job_id,
+        "started_by": batch.started_by,
+        "started_at": batch.started_at.isoformat() if batch.started_at else None,
+        "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
+        "pending": batch.pending,
+    }
