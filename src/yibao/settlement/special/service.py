@@ -1,55 +1,35 @@
-"""Special cases (特例单议, domain.md §1.6) and appeals (申诉) of settlement lists.
+"""Operations on special cases and appeals: apply, decide, file an appeal, decide it.
 
-* A hospital applies for one of its ``priced`` / ``under_review`` / ``approved`` lists
-  with a reason and optional attachments, until the end of the ``window_months``-th
-  month after the discharge month (default 1: an April discharge may be applied for
-  until 31 May).  Eligibility and the quota (5 ‰ of the hospital's DRG cases of the
-  discharge month, ADR 0006) are the engine's :func:`special_case_quota`, served in
-  order of application (``order="applied"``) so an admitted application never loses
-  its slot to a later one.  A refusal is a 409 naming the rule and the quota figures.
-* A reviewer records the expert panel's decision (the machine's ``expert`` role):
-  approve with a payment method — ``items`` (按项目付费: the case's total cost becomes
-  the DRG payment) or ``amount`` (a given amount) — or reject with a reason.  The
-  approval re-prices the list on the application row; the case pricing is kept.
-* A hospital appeals an ``adjusted`` list or a ``special_rejected`` one with a reason
-  until ``appeal_days`` (default 15) days after the decision (business date, inclusive).
-  A reviewer upholds it (adjusted → approved, paid its pricing again; special → special
-  approved with a payment method) or rejects it with a reason.
-
-Every step goes through the state machine (409 before anything is written) and adds a
-list event and an audit row in the caller's transaction; nothing here commits.
+A hospital applies for a special case (window, eligibility and quota by the engine,
+attachments stored under the var directory) or files an appeal (within the deadline);
+a reviewer records the expert panel's decision on either, re-pricing the list on the
+application row when approved.  Each step goes through the state machine and writes
+a list event and an audit row in the caller's transaction; nothing here commits.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.accounts.roles import Permission, has_permission
 from yibao.audit.service import Actor
 from yibao.cases.models import Case
-from yibao.engines.settlement import Action, Role, State, transition
-from yibao.engines.settlement.params import QuotaParams
+from yibao.engines.settlement import Action, State, transition
 from yibao.engines.settlement.quota import special_case_quota
-from yibao.engines.settlement.states import allowed_actions
-from yibao.kit.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from yibao.kit.paging import Page
-from yibao.kit.timeutil import local, utcnow
+from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.timeutil import local
 from yibao.settlement.models import (
     CasePricing,
     SettlementAppeal,
     SettlementList,
-    SettlementListEvent,
     SpecialCaseApplication,
 )
 from yibao.settlement.review import (
@@ -59,77 +39,20 @@ from yibao.settlement.review import (
     adjusted_fund,
     parse_amount,
     reviewer_role,
-    state_label,
 )
-
-#: The clock (tests replace it); business dates are taken in Asia/Shanghai.
-CLOCK: Callable[[], datetime] = utcnow
-METHODS = {"items": "按项目付费（病例总费用）", "amount": "按核定金额"}
-
-
-class SpecialRules(BaseSettings):
-    """Configurable limits (environment ``YIBAO_SPECIAL_*``)."""
-
-    model_config = SettingsConfigDict(env_prefix="YIBAO_SPECIAL_")
-
-    window_months: int = 1
-    appeal_days: int = 15
-    max_attachment_bytes: int = 10 * 1024 * 1024
-    max_attachments: int = 10
-
-
-class Refused(DomainError):
-    http_status = 409
-    code = "refused"
-
-
-#: applications are admitted to the quota in the order they were filed
-QUOTA_PARAMS = QuotaParams(order="applied")
-
-
-def appeal_deadline(decided_at: datetime, rules: SpecialRules) -> date:
-    """The last day to appeal a decision taken at ``decided_at`` (business dates, inclusive)."""
-    return local(decided_at).date() + timedelta(days=rules.appeal_days)
-
-
-def _today() -> date:
-    return local(CLOCK()).date()
-
-
-def month_end(day: date, months_after: int) -> date:
-    """The last day of the month ``months_after`` months after ``day``'s month."""
-    index = day.year * 12 + day.month - 1 + months_after + 1
-    return date(index // 12, index % 12 + 1, 1) - timedelta(days=1)
-
-
-def hospital_role(user_role: str) -> Role:
-    if not has_permission(user_role, Permission.SUBMIT_LISTS):
-        raise Forbidden("只有医疗机构用户可以申请特例单议或申诉（需要 submit_lists 权限）")
-    return Role.HOSPITAL
-
-
-def bureau_role(user_role: str, state: str, action: Action) -> Role:
-    """The machine role a reviewer takes for ``action``: ``reviewer`` where the machine
-    allows it, else ``expert`` (recording the panel's decision), else ``bureau``."""
-    reviewer_role(user_role)
-    for t in allowed_actions(state):
-        if t.action == action:
-            for role in (Role.REVIEWER, Role.EXPERT, Role.BUREAU):
-                if role in t.roles:
-                    return role
-    return Role.REVIEWER
-
-
-def _text(value: str | None, what: str, limit: int, *, required: bool = True) -> str | None:
-    text = (value or "").strip() or None
-    if text is None and required:
-        raise ValidationFailed(f"原因 reason 不能为空：{what}必须填写原因", field="reason")
-    if text is not None and len(text) > limit:
-        raise ValidationFailed(
-            f"原因 reason 最多 {limit} 字（收到 {len(text)} 字）", field="reason"
-        )
-    return text
-
+from yibao.settlement.special.repository import _decision_event, _quota_frames
+from yibao.settlement.special.rules import (
+    METHODS,
+    QUOTA_PARAMS,
+    Refused,
+    SpecialRules,
+    _now,
+    _text,
+    appeal_deadline,
+    bureau_role,
+    hospital_role,
+    month_end,
+)
 
 _UNSAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 
@@ -156,59 +79,6 @@ def _store_files(files: list[tuple[str, bytes]], folder: Path) -> list[dict[str,
         (folder / stored).write_bytes(data)
         out.append({"name": original, "stored_as": stored, "size": len(data)})
     return out
-
-
-# --------------------------------------------------------------------------- apply
-
-
-def _quota_frames(
-    session: Session, row: SettlementList, start: date, end: date
-) -> tuple[pl.DataFrame, list[SpecialCaseApplication]]:
-    cases = session.execute(
-        select(
-            SettlementList.setl_id,
-            Case.total_cost,
-            CasePricing.payment_standard,
-            CasePricing.payment_class,
-            Case.los_days,
-        )
-        .join(Case, Case.id == SettlementList.case_id)
-        .join(CasePricing, CasePricing.case_id == Case.id)
-        .where(
-            SettlementList.hospital_id == row.hospital_id,
-            Case.discharge_date >= start,
-            Case.discharge_date <= end,
-        )
-    ).all()
-    frame = pl.DataFrame(
-        {
-            "setl_id": [c[0] for c in cases],
-            "hospital_code": [row.hospital_code] * len(cases),
-            "total_cost": [c[1] for c in cases],
-            "payment_standard": [c[2] for c in cases],
-            "payment_class": [c[3] for c in cases],
-            "los_days": [c[4] for c in cases],
-        },
-        schema_overrides={
-            "total_cost": pl.Decimal(18, 2),
-            "payment_standard": pl.Decimal(18, 2),
-            "setl_id": pl.String,
-            "hospital_code": pl.String,
-            "payment_class": pl.String,
-            "los_days": pl.Int32,
-        },
-    )
-    earlier = list(
-        session.scalars(
-            select(SpecialCaseApplication)
-            .where(
-                SpecialCaseApplication.hospital_id == row.hospital_id,
-                SpecialCaseApplication.period_code == start.strftime("%Y-%m"),
-            )
-            .order_by(SpecialCaseApplication.id)
-        )
-    )
-    return frame, earlier
 
 
 def _admit(
@@ -252,6 +122,7 @@ def _admit(
     return figures
 
 
+# Long: window, quota, the application row and its stored files, rolled back together.
 def do_apply_special_case(
     session: Session,
     list_id: int,
@@ -276,7 +147,7 @@ def do_apply_special_case(
     if case is None or pricing is None:
         raise Refused(f"结算清单 {row.setl_id} 没有计价结果，不能申请特例单议")
     deadline = month_end(case.discharge_date, rules.window_months)
-    now = CLOCK()
+    now = _now()
     if local(now).date() > deadline:
         raise Refused(
             f"已超过特例单议申请期限：出院日期 {case.discharge_date}，"
@@ -316,9 +187,6 @@ def do_apply_special_case(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return app
-
-
-# --------------------------------------------------------------------------- decide
 
 
 def _lock_special(session: Session, special_id: int) -> SpecialCaseApplication:
@@ -384,25 +252,10 @@ def do_decide_special_case(
     app.status = "approved" if approve else "rejected"
     app.decision_reason = text
     app.decided_by = actor.name
-    app.decided_at = CLOCK()
+    app.decided_at = _now()
     step = Step(State(row.state), action, target)
     _apply(session, row, [step], role=role, actor=actor, reason=text, details=details)
     return app
-
-
-# --------------------------------------------------------------------------- appeals
-
-
-def _decision_event(session: Session, row: SettlementList) -> SettlementListEvent:
-    event = session.scalar(
-        select(SettlementListEvent)
-        .where(SettlementListEvent.list_id == row.id, SettlementListEvent.to_state == row.state)
-        .order_by(SettlementListEvent.id.desc())
-        .limit(1)
-    )
-    if event is None:
-        raise Refused(f"结算清单 {row.setl_id} 没有可申诉的审核决定")
-    return event
 
 
 def do_file_appeal(
@@ -422,7 +275,7 @@ def do_file_appeal(
     target = transition(row.state, Action.FILE_APPEAL, role, reason=text)
     event = _decision_event(session, row)
     deadline = appeal_deadline(event.created_at, rules)
-    now = CLOCK()
+    now = _now()
     if local(now).date() > deadline:
         raise Refused(
             f"已超过申诉期限：审核决定日期 {local(event.created_at).date()}，"
@@ -491,123 +344,11 @@ def do_decide_appeal(
         app.status = "approved"
         app.decision_reason = text
         app.decided_by = actor.name
-        app.decided_at = CLOCK()
+        app.decided_at = _now()
     appeal.status = "upheld" if uphold else "rejected"
     appeal.decision_reason = text
     appeal.decided_by = actor.name
-    appeal.decided_at = CLOCK()
+    appeal.decided_at = _now()
     step = Step(State(row.state), action, target)
     _apply(session, row, [step], role=role, actor=actor, reason=text, details=details)
     return appeal
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def special_out(app: SpecialCaseApplication, list_state: str | None = None) -> dict[str, Any]:
-    return {
-        "id": app.id,
-        "list_id": app.list_id,
-        "setl_id": app.setl_id,
-        "hospital_code": app.hospital_code,
-        "period": app.period_code,
-        "status": app.status,
-        "status_label": app.status_label,
-        "list_state": list_state,
-        "list_state_label": state_label(list_state) if list_state else None,
-        "reason": app.reason,
-        "new_tech": app.new_tech,
-        "quota": app.quota,
-        "attachments": [{"name": a["name"], "size": a["size"]} for a in app.attachments or []],
-        "applied_by": app.applied_by,
-        "applied_at": app.applied_at.isoformat(),
-        "decision": None
-        if app.decided_at is None
-        else {
-            "method": app.method,
-            "method_label": METHODS.get(app.method or ""),
-            "original_payment": _money(app.original_payment),
-            "new_payment": _money(app.new_payment),
-            "original_fund": _money(app.original_fund),
-            "new_fund": _money(app.new_fund),
-            "reason": app.decision_reason,
-            "by": app.decided_by,
-            "at": app.decided_at.isoformat(),
-        },
-    }
-
-
-def appeal_out(appeal: SettlementAppeal, list_state: str | None = None) -> dict[str, Any]:
-    return {
-        "id": appeal.id,
-        "list_id": appeal.list_id,
-        "special_id": appeal.special_id,
-        "setl_id": appeal.setl_id,
-        "hospital_code": appeal.hospital_code,
-        "contested_state": appeal.contested_state,
-        "contested_state_label": state_label(appeal.contested_state),
-        "decision_at": appeal.decision_at.isoformat(),
-        "deadline": appeal.deadline.isoformat(),
-        "status": appeal.status,
-        "status_label": appeal.status_label,
-        "list_state": list_state,
-        "reason": appeal.reason,
-        "filed_by": appeal.filed_by,
-        "filed_at": appeal.filed_at.isoformat(),
-        "decision_reason": appeal.decision_reason,
-        "decided_by": appeal.decided_by,
-        "decided_at": appeal.decided_at.isoformat() if appeal.decided_at else None,
-    }
-
-
-def _page(
-    session: Session, stmt: Select[Any], model: Any, page: int, size: int
-) -> list[tuple[Any, str]]:
-    rows = session.execute(
-        stmt.add_columns(SettlementList.state)
-        .join(SettlementList, SettlementList.id == model.list_id)
-        .order_by(model.id.desc())
-        .offset((page - 1) * size)
-        .limit(size)
-    ).all()
-    return [(r[0], r[1]) for r in rows]
-
-
-def list_special_cases(
-    session: Session,
-    *,
-    status: str | None,
-    hospital: str | None,
-    period: str | None,
-    page: int,
-    size: int,
-) -> Page[dict[str, Any]]:
-    """Special-case applications in the session's scope, newest first."""
-    stmt = select(SpecialCaseApplication)
-    if status:
-        stmt = stmt.where(SpecialCaseApplication.status == status.strip())
-    if hospital:
-        stmt = stmt.where(SpecialCaseApplication.hospital_code == hospital.strip())
-    if period:
-        stmt = stmt.where(SpecialCaseApplication.period_code == period.strip())
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = _page(session, stmt, SpecialCaseApplication, page, size)
-    return Page([special_out(a, s) for a, s in rows], total, page, size)
-
-
-def list_appeals(
-    session: Session, *, status: str | None, hospital: str | None, page: int, size: int
-) -> Page[dict[str, Any]]:
-    """Appeals in the session's scope, newest first."""
-    stmt = select(SettlementAppeal)
-    if status:
-        stmt = stmt.where(SettlementAppeal.status == status.strip())
-    if hospital:
-        stmt = stmt.where(SettlementAppeal.hospital_code == hospital.strip())
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = _page(session, stmt, SettlementAppeal, page, size)
-    return Page([appeal_out(a, s) for a, s in rows], total, page, size)
