@@ -1,13 +1,18 @@
-"""Reading what a browser sent, the same way on every page: form fields, integer
-query parameters and page numbers, with Chinese errors that name the field."""
+"""Reading what a browser sent and answering it, the same way on every page: form
+fields, integer query parameters and page numbers (Chinese errors that name the field),
+a failed action described for its form, and the one-line message shown after a
+redirect."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from yibao.kit.bounds import INT4_MAX, in_int4
-from yibao.kit.errors import ValidationFailed
+from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import page_number
 
 
@@ -40,3 +45,21 @@ def int_param(value: str | None, field: str) -> int | None:
 def page_arg(request: Request, name: str = "page") -> int:
     """The page number of a listing (1 when absent or unreadable)."""
     return page_number(request.query_params.get(name))
+
+
+def failure(db: Session, exc: DomainError, **about: Any) -> dict[str, Any]:
+    """Roll the request back (nothing half-written stays) and describe the error for
+    the page: message, field, HTTP status and what it was about (list id, action …)."""
+    db.rollback()
+    return {"message": exc.message, "field": exc.field, "status": exc.http_status, **about}
+
+
+def flash(request: Request, message: str) -> None:
+    """A short message for the next page (after a redirect)."""
+    request.session["flash"] = message[:300]
+
+
+def take_flash(request: Request) -> str | None:
+    """The message left for this page by :func:`flash`, once."""
+    value = request.session.pop("flash", None)
+    return value if isinstance(value, str) else None

@@ -44,6 +44,10 @@ ADJUST_STATUS_LABELS = {
 
 
 def state_label(state: str) -> str:
+    """The Chinese name of a list's state; "refused" is the intake's answer for a list
+    it did not store (拒收); an unknown value is shown as it is."""
+    if state == "refused":
+        return "拒收"
     try:
         return STATE_LABELS[State(state)]
     except ValueError:

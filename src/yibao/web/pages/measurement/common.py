@@ -26,6 +26,7 @@ from yibao.kit.exports import write_xlsx
 from yibao.measurement import service as svc
 from yibao.measurement import views
 from yibao.measurement.models import STATUS_LABELS
+from yibao.web import forms
 
 MEASURE = require(Permission.MEASURE)
 CSRF = [Depends(check_csrf)]
@@ -64,13 +65,16 @@ def prefix_of(user: User) -> str:
 
 
 def failure(db: Session, exc: Exception, model: str = "") -> dict[str, Any]:
-    """Roll the request back and describe the error for the form: message, field, status."""
-    db.rollback()
+    """:func:`yibao.web.forms.failure` for the measurement forms: a schema's validation
+    error explained field by field, the message in Chinese, a missing object or a bad
+    request shown on the form (422)."""
     if isinstance(exc, ValidationError):
         exc = ValidationFailed("；".join(m.explain(exc, model)))
     if not isinstance(exc, DomainError):  # pragma: no cover - callers pass these two only
         raise exc
+    described = forms.failure(db, exc)
     return {
+        **described,
         "message": views.zh_message(exc.message),
         "field": views.error_field(exc),
         "status": 422 if exc.http_status in (400, 404) else exc.http_status,

@@ -3,15 +3,12 @@ the one-line message shown after a redirect."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import CurrentUser, check_csrf, require
-from yibao.kit.errors import DomainError, Forbidden
+from yibao.kit.errors import Forbidden
 
 REVIEW = require(Permission.REVIEW_SETTLEMENT)
 VIEW = require(Permission.VIEW_CASES)
@@ -43,23 +40,6 @@ def _special_user(user: CurrentUser) -> User:
 
 
 SPECIAL_USER = Depends(_special_user)
-
-
-def failure(db: Session, exc: DomainError, **about: Any) -> dict[str, Any]:
-    """Roll the request back (nothing half-written stays) and describe the error for
-    the page: message, field, HTTP status and what it was about (list id, action …)."""
-    db.rollback()
-    return {"message": exc.message, "field": exc.field, "status": exc.http_status, **about}
-
-
-def flash(request: Request, message: str) -> None:
-    """A short message for the next page (after a redirect)."""
-    request.session["flash"] = message[:300]
-
-
-def take_flash(request: Request) -> str | None:
-    value = request.session.pop("flash", None)
-    return value if isinstance(value, str) else None
 
 
 def with_query(request: Request, path: str) -> str:

@@ -23,7 +23,7 @@ from yibao.cases.models import Case
 from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.qc import FLAT_COLUMNS, lists_to_flat
 from yibao.engines.qc.bench import synthetic_lists
-from yibao.engines.settlement import STATE_LABELS, TRANSITIONS, Action
+from yibao.engines.settlement import TRANSITIONS, Action
 from yibao.grouping.plans import plan_registry
 from yibao.grouping.service import stored_groupings
 from yibao.kit.bounds import DbId
@@ -50,9 +50,9 @@ from yibao.settlement.review import (
     QUEUE_STATES,
     AdjustPolicy,
     do_withdraw_list,
+    state_label,
 )
-from yibao.web.forms import int_param
-from yibao.web.pages.settlement.common import take_flash
+from yibao.web.forms import flash, int_param, take_flash
 from yibao.web.render import render
 
 router = APIRouter()
@@ -112,15 +112,6 @@ TERM_VALUES = {
         "policy": "按待遇政策拆分",
     },
 }
-
-
-def state_label(state: str) -> str:
-    if state == "refused":
-        return "拒收"
-    try:
-        return STATE_LABELS[state]  # type: ignore[index]
-    except KeyError:
-        return state
 
 
 # ------------------------------------------------------------------------------ list
@@ -476,5 +467,5 @@ def withdraw(
         return detail_page(
             request, db, user, list_id, status_code=exc.http_status, withdraw_error=err
         )
-    request.session["flash"] = "已撤回该结算清单：不再审核、不再结算；如需结算可重新上传"
+    flash(request, "已撤回该结算清单：不再审核、不再结算；如需结算可重新上传")
     return RedirectResponse(f"/settlement/lists/{list_id}", status_code=303)

@@ -20,15 +20,8 @@ from yibao.settlement import tasks, views
 from yibao.settlement.auth import region_for
 from yibao.settlement.confirm import do_close_period
 from yibao.settlement.review import parse_period, state_label
-from yibao.web.forms import text
-from yibao.web.pages.settlement.common import (
-    CSRF,
-    REVIEW,
-    STATUS_BADGES,
-    failure,
-    flash,
-    take_flash,
-)
+from yibao.web.forms import failure, flash, take_flash, text
+from yibao.web.pages.settlement.common import CSRF, REVIEW, STATUS_BADGES
 from yibao.web.render import render
 
 router = APIRouter()

@@ -37,9 +37,9 @@ from yibao.settlement.review import (
     review_queue,
     state_label,
 )
-from yibao.web.forms import int_param, text
+from yibao.web.forms import failure, flash, int_param, take_flash, text
 from yibao.web.pages.settlement import lists
-from yibao.web.pages.settlement.common import CSRF, REVIEW, failure, flash, take_flash, with_query
+from yibao.web.pages.settlement.common import CSRF, REVIEW, with_query
 from yibao.web.render import render
 
 router = APIRouter()

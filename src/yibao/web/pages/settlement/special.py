@@ -33,7 +33,7 @@ from yibao.kit.timeutil import local
 from yibao.regions.models import Hospital
 from yibao.settlement import special, views
 from yibao.settlement.models import APPEAL_STATUSES, SPECIAL_STATUSES, SpecialCaseApplication
-from yibao.web.forms import page_arg, text
+from yibao.web.forms import failure, flash, page_arg, take_flash, text
 from yibao.web.pages.settlement.common import (
     CSRF,
     REVIEW,
@@ -41,9 +41,6 @@ from yibao.web.pages.settlement.common import (
     STATUS_BADGES,
     SUBMIT,
     VIEW,
-    failure,
-    flash,
-    take_flash,
 )
 from yibao.web.render import render
 
