@@ -107,3 +107,10 @@ def recent_jobs(
     if owner_id is not None:
         stmt = stmt.where(Job.owner_id == owner_id)
     return list(session.scalars(stmt.order_by(Job.id.desc()).limit(limit)))
+
+
+def jobs_by_id(session: Session, ids: list[int]) -> dict[int, Job]:
+    """The jobs with these ids, in the session's scope, by id."""
+    if not ids:
+        return {}
+    return {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(ids)))}

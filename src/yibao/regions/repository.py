@@ -104,3 +104,11 @@ def districts_under(session: Session, region_code: str | None) -> list[Region]:
     if region_code:
         stmt = stmt.where(Region.code.startswith(region_prefix(region_code)))
     return list(session.scalars(stmt))
+
+
+def hospital_ids(session: Session, codes: set[str]) -> dict[str, int]:
+    """The ids of the hospitals with these codes, in the session's scope."""
+    if not codes:
+        return {}
+    rows = session.execute(select(Hospital.code, Hospital.id).where(Hospital.code.in_(codes)))
+    return {str(code): int(hid) for code, hid in rows.tuples()}

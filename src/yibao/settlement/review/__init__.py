@@ -39,8 +39,10 @@ from yibao.settlement.review.repository import _lock_list as _lock_list
 from yibao.settlement.review.repository import _money as _money
 from yibao.settlement.review.repository import _queue_count as _queue_count
 from yibao.settlement.review.repository import _queue_select as _queue_select
+from yibao.settlement.review.repository import adjustment_list_id as adjustment_list_id
 from yibao.settlement.review.repository import adjustment_view as adjustment_view
 from yibao.settlement.review.repository import bulk_ids as bulk_ids
+from yibao.settlement.review.repository import get_list as get_list
 from yibao.settlement.review.repository import latest_adjustments as latest_adjustments
 from yibao.settlement.review.repository import pending_adjustment as pending_adjustment
 from yibao.settlement.review.repository import pending_adjustments as pending_adjustments

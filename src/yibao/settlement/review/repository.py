@@ -290,3 +290,15 @@ def bulk_ids(session: Session, flt: ReviewFilter) -> list[int]:
             f"筛选结果超过一次批量审核上限 {MAX_BULK} 份，请缩小筛选范围", field="filter"
         )
     return ids
+
+
+def get_list(session: Session, list_id: int) -> SettlementList | None:
+    """A list in the session's scope (None: absent, or another hospital's or region's)."""
+    return session.scalar(select(SettlementList).where(SettlementList.id == list_id))
+
+
+def adjustment_list_id(session: Session, adjustment_id: int) -> int | None:
+    """The list an adjustment belongs to, when the adjustment is in the session's scope."""
+    return session.scalar(
+        select(SettlementAdjustment.list_id).where(SettlementAdjustment.id == adjustment_id)
+    )

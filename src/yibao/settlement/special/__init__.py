@@ -38,6 +38,7 @@ from yibao.settlement.special.repository import _money as _money
 from yibao.settlement.special.repository import _page as _page
 from yibao.settlement.special.repository import _quota_frames as _quota_frames
 from yibao.settlement.special.repository import appeal_out as appeal_out
+from yibao.settlement.special.repository import get_application as get_application
 from yibao.settlement.special.repository import list_appeals as list_appeals
 from yibao.settlement.special.repository import list_special_cases as list_special_cases
 from yibao.settlement.special.repository import special_out as special_out

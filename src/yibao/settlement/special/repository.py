@@ -198,3 +198,10 @@ def list_appeals(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = _page(session, stmt, SettlementAppeal, page, size)
     return Page([appeal_out(a, s) for a, s in rows], total, page, size)
+
+
+def get_application(session: Session, special_id: int) -> SpecialCaseApplication | None:
+    """An application in the session's scope (None: absent or another hospital's)."""
+    return session.scalar(
+        select(SpecialCaseApplication).where(SpecialCaseApplication.id == special_id)
+    )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
 
 from yibao.accounts.models import User
+from yibao.accounts.repository import users_in_reach
 from yibao.accounts.roles import Permission, Role
 from yibao.accounts.service import (
     do_change_role,
@@ -21,8 +21,7 @@ from yibao.audit.labels import action_label, describe, object_label
 from yibao.audit.repository import audit_actions, audit_rows
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound
-from yibao.kit.paging import Page, clamp_page
-from yibao.regions.models import Hospital, region_prefix
+from yibao.kit.paging import clamp_page
 from yibao.regions.repository import districts_under, hospital_choices
 from yibao.web.forms import int_param
 from yibao.web.render import render
@@ -30,22 +29,11 @@ from yibao.web.render import render
 router = APIRouter(prefix="/admin")
 
 
-def _users_in_scope(db: Db, admin: User, page: int, size: int) -> Page[User]:
-    prefix = region_prefix(admin.region_code or "")
-    hospital_ids = select(Hospital.id)  # scoped by the session to the admin's region
-    stmt = select(User).where(
-        User.region_code.startswith(prefix) | User.hospital_id.in_(hospital_ids)
-    )
-    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.scalars(stmt.order_by(User.id).offset((page - 1) * size).limit(size)).all()
-    return Page(list(rows), int(total), page, size)
-
-
 def _user_page(request: Request, db: Db, admin: User, **extra: object) -> Response:
     qp = request.query_params
     page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
     ctx = {
-        "result": _users_in_scope(db, admin, page, size),
+        "result": users_in_reach(db, admin, page, size),
         "roles": list(Role),
         "regions": districts_under(db, admin.region_code),
         "hospitals": hospital_choices(db, cache_s=request.app.state.settings.figures_cache_s),

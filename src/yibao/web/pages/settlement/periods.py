@@ -9,11 +9,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor, runner_of
-from yibao.jobs.models import Job
+from yibao.jobs.service import jobs_by_id
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.timeutil import local, utcnow
 from yibao.settlement import tasks, views
@@ -67,10 +66,10 @@ def period_page(
     else:
         detail = views.period_summary(db, region, period)
         ids = [b["job_id"] for b in detail["batches"] if b["job_id"]]
-        jobs = db.scalars(select(Job).where(Job.id.in_(ids or [-1])))
+        jobs = jobs_by_id(db, ids)
         ctx["detail"] = detail
         ctx["overview"] = views.period_overview(db, region, period)
-        ctx["jobs"] = {j.id: j for j in jobs}
+        ctx["jobs"] = jobs
         ctx["active"] = any(j.status in ("queued", "running") for j in ctx["jobs"].values())
     ctx.update(extra)
     return render(request, "settlement/periods.html", ctx, status_code=status_code)

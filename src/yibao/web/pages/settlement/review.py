@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
@@ -21,12 +20,12 @@ from yibao.kit.bounds import INT4_MAX, DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import Page, clamp_page
 from yibao.regions.repository import hospital_choices
-from yibao.settlement.models import SettlementAdjustment, SettlementList
 from yibao.settlement.review import (
     MAX_BULK,
     QUEUE_STATES,
     AdjustPolicy,
     ReviewFilter,
+    adjustment_list_id,
     bulk_ids,
     do_adjust_list,
     do_approve_list,
@@ -34,6 +33,7 @@ from yibao.settlement.review import (
     do_decide_adjustment,
     do_return_list,
     do_revert_adjustment,
+    get_list,
     review_queue,
     state_label,
 )
@@ -154,7 +154,8 @@ def _decide(db: Db, request: Request, user: User, list_id: int, action: str, for
         return do_return_list(db, list_id, reason=reason, user_role=user.role, actor=actor)
     if action == "revert":
         do_revert_adjustment(db, list_id, reason=reason, user_role=user.role, actor=actor)
-        return str(db.scalar(select(SettlementList.state).where(SettlementList.id == list_id)))
+        reverted = get_list(db, list_id)
+        return reverted.state if reverted is not None else ""
     adj = do_adjust_list(
         db,
         list_id,
@@ -190,7 +191,8 @@ def decide(
                 request, db, user, list_id, status_code=err["status"], error=err, form=shown
             )
         return queue_page(request, db, status_code=err["status"], error=err, form=shown)
-    setl_id = db.scalar(select(SettlementList.setl_id).where(SettlementList.id == list_id))
+    decided = get_list(db, list_id)
+    setl_id = decided.setl_id if decided is not None else None
     if state == "pending":
         flash(
             request,
@@ -218,9 +220,7 @@ def decide_adjustment(
     """复核同意 / 不同意 a pending adjustment (on the list's page)."""
     if verdict not in ("approve", "reject"):
         raise NotFound(f"没有复核操作 {verdict}（可选：approve、reject）")
-    list_id = db.scalar(
-        select(SettlementAdjustment.list_id).where(SettlementAdjustment.id == adjustment_id)
-    )
+    list_id = adjustment_list_id(db, adjustment_id)
     if list_id is None:
         raise NotFound(f"调整记录 {adjustment_id} 不存在或不在您的辖区")
     try:
@@ -244,7 +244,7 @@ def decide_adjustment(
             error=err,
             form={"reason": text(form, "reason")},
         )
-    row = db.scalar(select(SettlementList).where(SettlementList.id == list_id))
+    row = get_list(db, list_id)
     assert row is not None
     word = "复核同意，调整生效" if verdict == "approve" else "复核不同意，调整未生效"
     flash(request, f"结算清单 {row.setl_id}：{word}，当前状态为{state_label(row.state)}")

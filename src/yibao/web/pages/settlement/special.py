@@ -19,7 +19,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from yibao.accounts.models import User
@@ -30,9 +29,9 @@ from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.kit.timeutil import local
-from yibao.regions.models import Hospital
+from yibao.regions.repository import hospital_ids
 from yibao.settlement import special, views
-from yibao.settlement.models import APPEAL_STATUSES, SPECIAL_STATUSES, SpecialCaseApplication
+from yibao.settlement.models import APPEAL_STATUSES, SPECIAL_STATUSES
 from yibao.web.forms import failure, flash, page_arg, take_flash, text
 from yibao.web.pages.settlement.common import (
     CSRF,
@@ -63,11 +62,7 @@ def _status(request: Request, name: str, default: str, allowed: dict[str, str]) 
 def _live_quotas(db: Db, items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     """Today's quota figures of each (hospital, month) among the applications shown."""
     pairs = {(i["hospital_code"], i["period"]) for i in items}
-    ids = dict(
-        db.execute(
-            select(Hospital.code, Hospital.id).where(Hospital.code.in_({h for h, _ in pairs}))
-        ).all()
-    )
+    ids = hospital_ids(db, {h for h, _ in pairs})
     return {(h, p): views.quota_status(db, ids[h], h, p) for h, p in sorted(pairs) if h in ids}
 
 
@@ -276,7 +271,7 @@ def attachment(
     special_id: DbId, index: int, request: Request, db: Db, user: User = VIEW
 ) -> Response:
     """One attachment of an application (its hospital and the bureau in scope)."""
-    app = db.scalar(select(SpecialCaseApplication).where(SpecialCaseApplication.id == special_id))
+    app = special.get_application(db, special_id)
     if app is None:  # another hospital's application looks like none
         raise NotFound(f"特例单议申请 {special_id} 不存在或不在您的权限范围内")
     files = app.attachments or []
