@@ -111,4 +111,4 @@ def hospital_ids(session: Session, codes: set[str]) -> dict[str, int]:
     if not codes:
         return {}
     rows = session.execute(select(Hospital.code, Hospital.id).where(Hospital.code.in_(codes)))
-    return {str(code): int(hid) for code, hid in rows.tuples()}
+    return {str(code): int(hid) for code, hid in rows}
