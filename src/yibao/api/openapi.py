@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import TypeAdapter
 
 from yibao.api.cookies import COOKIE
 
@@ -34,6 +35,25 @@ def file_answers(
     content: dict[str, Any] = {JSON: {}} if json else {}
     content.update({m: {"schema": _FILE_SCHEMA} for m in media_types})
     return {200: {"description": description, "content": content}}
+
+
+#: component schemas that request bodies read by hand refer to (:func:`json_body`)
+_BODY_SCHEMAS: dict[str, Any] = {}
+
+
+def json_body(annotation: Any, description: str) -> dict[str, Any]:
+    """``openapi_extra=`` documenting a JSON request body of type ``annotation`` (a
+    Pydantic model, or ``list[Model]``) for a route that reads its body itself (within
+    the size limits of :mod:`yibao.api.limits`)."""
+    schema = TypeAdapter(annotation).json_schema(ref_template="#/components/schemas/{model}")
+    _BODY_SCHEMAS.update(schema.pop("$defs", {}))
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {JSON: {"schema": schema}},
+        }
+    }
 
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -83,7 +103,10 @@ def install(app: FastAPI) -> None:
                     better = _summary(op)
                     if better:
                         op["summary"] = better
-        spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        components = spec.setdefault("components", {})
+        for name, schema in _BODY_SCHEMAS.items():
+            components.setdefault("schemas", {}).setdefault(name, schema)
+        components["securitySchemes"] = SECURITY_SCHEMES
         spec["security"] = [{name: []} for name in SECURITY_SCHEMES]
         app.openapi_schema = spec
         return spec
