@@ -1,0 +1,86 @@
+"""Intake's CPU half: parse and QC the 4101A messages, build the case frames.
+
+No database here: :func:`prepare_lists` turns a batch of settlement-list messages into
+a :class:`PreparedBatch` (per list its settlement id, institution, discharge month,
+findings and raw text; the case frames of the lists that may be grouped), so that it
+can run in a worker process while the previous batch is written
+(:mod:`yibao.settlement.bulk`).  Screening and storing are in
+:mod:`~yibao.settlement.intake.screen` and :mod:`~yibao.settlement.intake.store`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from yibao.engines.qc import (
+    Finding,
+    check_batch,
+    default_ruleset,
+    identity_problems,
+    to_case_frames,
+)
+from yibao.engines.qc.intake import gc_paused
+from yibao.engines.qc.values import to_date
+
+
+@dataclass
+class PreparedBatch:
+    """Parsed, checked lists and the case frames of those that may be grouped.
+
+    The CPU-only half of intake (no database): :func:`prepare_lists` can run in
+    another process while the previous batch is written (see ``settlement.bulk``).
+    Per list, by position: settlement id, institution code, discharge month, findings and the
+    message as received (JSON text); plain lists, cheap to pass between processes.
+    The frames hold the lists without blocking findings, the last occurrence of
+    each (institution, settlement id) only; ``list_index`` is the list's position.
+    """
+
+    setl_ids: list[str | None]
+    hospital_codes: list[str | None]
+    months: list[str | None]  # YYYY-MM of dscg_time as sent (None when not a date)
+    findings: list[list[Finding]]
+    raws: list[str]
+    cases: pl.DataFrame
+    diagnoses: pl.DataFrame
+    procedures: pl.DataFrame
+
+
+def prepare_lists(messages: list[Any], plan: Any) -> PreparedBatch:
+    """Parse + QC (rules checked against ``plan``) + case frames; never raises on bad data."""
+    with gc_paused():
+        batch = check_batch(messages, default_ruleset(), plan)
+        setl_ids: list[str | None] = []
+        codes: list[str | None] = []
+        months: list[str | None] = []
+        last: dict[tuple[str, str], int] = {}
+        for i, parsed in enumerate(batch.lists):
+            setl_id = parsed.setl_id
+            code = (parsed.message.setlinfo.fixmedins_code if parsed.message else None) or None
+            bad = identity_problems(parsed)
+            if bad:  # an unusable key (too long, control characters): refused, not stored
+                batch.findings[i][:0] = bad
+                setl_id = code = None
+            setl_ids.append(setl_id)
+            codes.append(code)
+            months.append(_month(parsed.message.setlinfo.dscg_time if parsed.message else None))
+            if setl_id and code:
+                last[(code, setl_id)] = i
+        raws = [parsed.raw_json() for parsed in batch.lists]
+        clean = [
+            batch.lists[i]
+            for i in sorted(last.values())
+            if not any(f.severity == "blocking" for f in batch.findings[i])
+        ]
+        cases, diagnoses, procedures = to_case_frames(clean, with_index=True)
+    return PreparedBatch(
+        setl_ids, codes, months, batch.findings, raws, cases, diagnoses, procedures
+    )
+
+
+def _month(value: Any) -> str | None:
+    """``YYYY-MM`` of a discharge time as sent (business time), when readable."""
+    day = to_date(value) if isinstance(value, str) else None
+    return None if day is None else f"{day.year:04d}-{day.month:02d}"

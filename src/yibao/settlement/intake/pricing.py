@@ -1,0 +1,224 @@
+"""Intake's grouping and pricing of the cases it has just created.
+
+The new cases are grouped from the frames in hand (the plan valid on each discharge
+date), the results stored; then priced with the published payment standards valid
+on their discharge date, one batch per standard set, and the pricing bulk-inserted.
+Called by :func:`~yibao.settlement.intake.store._load_cases` in the caller's
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.audit.service import Actor, record
+from yibao.benefits.service import policy_set
+from yibao.db.bulk import insert_frame
+from yibao.engines.caseframe import to_grouper_input
+from yibao.engines.grouper import PlanRegistry, group_batch
+from yibao.engines.measure import STANDARDS_SCHEMA
+from yibao.engines.settlement import PricingParams, prepare_settlement_cases, price_batch
+from yibao.grouping.plans import compiled_plan, plan_for_date, plan_info
+from yibao.grouping.service import store_groupings
+from yibao.kit.timeutil import utcnow
+from yibao.measurement.models import PaymentStandardSet
+from yibao.measurement.service import standards_frame
+from yibao.regions.models import Hospital
+from yibao.settlement.models import CasePricing
+
+
+def _group(
+    session: Session,
+    registry: PlanRegistry,
+    cases: pl.DataFrame,
+    diagnoses: pl.DataFrame,
+    procedures: pl.DataFrame,
+    actor: Actor,
+) -> pl.DataFrame:
+    """Group the new cases from the frames in hand (plan by discharge date), store results.
+
+    Returns ``id, plan_id, status, drg`` of the grouped cases (none without a plan).
+    """
+    frame = to_grouper_input(cases, diagnoses, procedures).join(
+        cases.select(
+            pl.col("setl_id").alias("case_id"), "id", "hospital_id", "region_code", "discharge_date"
+        ),
+        on="case_id",
+    )
+    days = frame["discharge_date"].unique().to_list()
+    plans = {d: plan_for_date(registry, d) for d in days}
+    frame = frame.with_columns(
+        pl.col("discharge_date")
+        .replace_strict({d: p.id if p else None for d, p in plans.items()}, return_dtype=pl.String)
+        .alias("plan_id")
+    )
+    now = utcnow()
+    counts: dict[str, int] = {}
+    results = [pl.DataFrame(schema=GROUPED_SCHEMA)]
+    for (pid,), part in frame.group_by("plan_id", maintain_order=True):
+        if pid is None:
+            continue  # no plan valid on that discharge date: the case stays ungrouped
+        info = plan_info(registry, str(pid))
+        grouped = group_batch(compiled_plan(registry, info), part)
+        store_groupings(session, info, grouped, now, new_cases=True)
+        counts[str(pid)] = grouped.height
+        results.append(grouped.select(list(GROUPED_SCHEMA)).cast(GROUPED_SCHEMA))
+    record(session, actor, "grouping.intake", "case_groupings", None, after={"plans": counts})
+    return pl.concat(results)
+
+
+#: column → Polars type (keys typed Any: Polars' ``cast`` takes selectors as keys too)
+GROUPED_SCHEMA: dict[Any, Any] = {
+    "id": pl.Int64,
+    "plan_id": pl.String,
+    "status": pl.String,
+    "drg": pl.String,
+}
+
+
+def _standard_sets(session: Session, prefixes: set[str]) -> list[PaymentStandardSet]:
+    """Published payment standard sets of the regions, newest first."""
+    found: list[PaymentStandardSet] = []
+    for prefix in sorted(prefixes):
+        found.extend(
+            session.scalars(
+                select(PaymentStandardSet).where(
+                    PaymentStandardSet.region_code.startswith(prefix),
+                    PaymentStandardSet.status == "published",
+                )
+            )
+        )
+    return sorted(found, key=lambda s: (s.valid_from, s.id), reverse=True)
+
+
+def _set_for(sets: list[PaymentStandardSet], prefix: str, day: date) -> int | None:
+    for s in sets:
+        if (
+            s.region_code.startswith(prefix)
+            and s.valid_from <= day
+            and (s.valid_to is None or s.valid_to >= day)
+        ):
+            return s.id
+    return None
+
+
+EMPTY_STANDARDS = pl.DataFrame(schema=dict(STANDARDS_SCHEMA))
+CASE_COLUMNS = (
+    "id",
+    "hospital_id",
+    "setl_id",
+    "hospital_code",
+    "region_code",
+    "insured_region_code",
+    "insutype",
+    "discharge_date",
+    "los_days",
+    "total_cost",
+    "self_pay_full",
+    "self_pay_first",
+    "fund_payment",
+    "account_payment",
+    "cash_payment",
+)
+
+
+def _price(
+    session: Session, cases: pl.DataFrame, grouped: pl.DataFrame, hospitals: dict[str, Hospital]
+) -> pl.DataFrame:
+    """Price the new cases with the standards valid on their discharge date; store the result.
+
+    ``cases`` are the inserted case rows, ``grouped`` their grouping (:func:`_group`).
+    Cases are priced in one batch per standard set (not per day), and the results are
+    bulk-inserted.
+    """
+    frame = cases.select(CASE_COLUMNS).join(grouped, on="id", how="inner")
+    if frame.height == 0:
+        return pl.DataFrame()
+    frame = frame.with_columns(pl.col("region_code").str.slice(0, 4).alias("city"))
+    keys = frame.select("city", "discharge_date").unique()
+    sets = _standard_sets(session, set(keys["city"].drop_nulls()))
+    choice = pl.DataFrame(
+        [(c, d, None if c is None or d is None else _set_for(sets, c, d)) for c, d in keys.rows()],
+        schema={"city": pl.String, "discharge_date": pl.Date, "set_id": pl.Int64},
+        orient="row",
+    )
+    frame = frame.join(choice, on=["city", "discharge_date"], how="left", nulls_equal=True)
+    levels = pl.DataFrame(
+        {
+            "code": [h.code for h in hospitals.values()],
+            "level": [h.level for h in hospitals.values()],
+        }
+    )
+    policies = policy_set(session)
+    params = PricingParams(missing_policy="actual")
+    out = []
+    for (set_id,), part in frame.group_by("set_id", maintain_order=True):
+        standards = EMPTY_STANDARDS if set_id is None else standards_frame(session, int(set_id))
+        grouped = part.select(pl.col("setl_id").alias("case_id"), "status", "drg")
+        settle = prepare_settlement_cases(part, grouped, levels)
+        priced = price_batch(settle, standards, policies, params)
+        out.append(
+            priced.join(
+                part.select("setl_id", "id", "hospital_id", "region_code", "plan_id", "set_id"),
+                on="setl_id",
+            )
+        )
+    priced = pl.concat(out, how="diagonal_relaxed")
+    _store_pricing(session, priced)
+    return priced
+
+
+TERMS = (
+    "payment_standard",
+    "cost_ratio",
+    "high_threshold",
+    "low_threshold",
+    "fund_formula",
+    "term_standard",
+    "term_self_pay_full",
+    "term_self_pay_first",
+    "term_deductible",
+    "term_ratio",
+    "term_patient_payment",
+    "term_other_funds",
+    "reason_codes",
+    "payment_basis",
+    "policy_key",
+)
+
+
+def _terms(row: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            k: None if row.get(k) is None else (row[k] if isinstance(row[k], list) else str(row[k]))
+            for k in TERMS
+        },
+        ensure_ascii=False,
+    )
+
+
+def _store_pricing(session: Session, priced: pl.DataFrame) -> None:
+    """Insert the pricing of cases created in this transaction (none stored yet)."""
+    terms = [_terms(r) for r in priced.select(TERMS).iter_rows(named=True)]
+    rows = priced.select(
+        pl.col("id").alias("case_id"),
+        "hospital_id",
+        "region_code",
+        "plan_id",
+        pl.col("set_id").alias("standard_set_id"),
+        "drg",
+        "payment_class",
+        "payment_standard",
+        "drg_payment",
+        "fund_amount",
+        pl.col("explanation").fill_null("").str.slice(0, 1000),
+        pl.Series("terms", terms, dtype=pl.String),
+        pl.lit(utcnow()).alias("priced_at"),
+    )
+    insert_frame(session, CasePricing.__table__, rows)

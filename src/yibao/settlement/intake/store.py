@@ -1,0 +1,368 @@
+"""Intake's database half: screen, store lists and versions, create cases, group, price.
+
+:func:`do_intake_lists` receives a batch of 4101A messages in the caller's
+transaction (prepare, then :func:`store_prepared`).  Storing writes new lists in bulk
+or new versions of the stored ones, their versions and findings, the cases of the
+lists QC let through (grouped and priced by :mod:`~yibao.settlement.intake.pricing`),
+points the lists at their cases and warns of probable duplicate visits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, cast
+
+import polars as pl
+from sqlalchemy import Table, bindparam, delete, select, text, update
+from sqlalchemy.orm import Session
+
+from yibao.audit.service import Actor, record
+from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
+from yibao.db.bulk import insert_frame, reserve_ids
+from yibao.engines.grouper import PlanRegistry
+from yibao.engines.qc.intake import gc_paused
+from yibao.engines.settlement import State
+from yibao.kit.timeutil import utcnow
+from yibao.regions.models import Hospital
+from yibao.settlement.intake.prepare import PreparedBatch, prepare_lists
+from yibao.settlement.intake.pricing import _group, _price
+from yibao.settlement.intake.screen import ListOutcome, screen_lists
+from yibao.settlement.models import QcFinding, SettlementList, SettlementListVersion
+from yibao.settlement.review import state_label
+
+
+@dataclass
+class ListRow:
+    """A stored list as the intake sees it (new rows are bulk-inserted, not ORM objects)."""
+
+    id: int
+    setl_id: str
+    version: int
+    state: str
+    orm: SettlementList | None = None
+
+
+def do_intake_lists(
+    session: Session,
+    messages: list[Any],
+    *,
+    registry: PlanRegistry,
+    actor: Actor,
+    source: str = "api",
+) -> list[ListOutcome]:
+    """Receive settlement lists (4101A dicts) into the session's scope.
+
+    Set-based: one query finds the lists already received, new lists and their
+    versions and findings are written in bulk, so a batch of thousands stays fast.
+    """
+    prepared = prepare_lists(messages, registry.for_date(date.today()))
+    return store_prepared(session, prepared, registry=registry, actor=actor, source=source)
+
+
+def store_prepared(
+    session: Session,
+    prepared: PreparedBatch,
+    *,
+    registry: PlanRegistry,
+    actor: Actor,
+    source: str = "api",
+) -> list[ListOutcome]:
+    """The database half of intake: screen, store versions and findings, group, price.
+
+    The cyclic garbage collector is paused meanwhile (see :func:`gc_paused`).
+    """
+    with gc_paused():
+        return _store(session, prepared, registry, actor, source)
+
+
+def _store(
+    session: Session, prepared: PreparedBatch, registry: PlanRegistry, actor: Actor, source: str
+) -> list[ListOutcome]:
+    hospitals = {h.code: h for h in session.scalars(select(Hospital))}  # scoped by the session
+    outcomes, kept = screen_lists(session, prepared, hospitals)
+    rows = _store_versions(session, prepared, kept, source, actor)
+    accepted: list[tuple[int, ListRow]] = []
+    for (i, _, _), stored in zip(kept, rows, strict=True):
+        out = outcomes[i]
+        out.state, out.list_id, out.version = stored.state, stored.id, stored.version
+        if stored.state == State.GROUPED:
+            accepted.append((i, stored))
+    if accepted:
+        _load_cases(session, prepared, accepted, hospitals, registry, actor, outcomes)
+    record(
+        session,
+        actor,
+        "settlement.intake",
+        "settlement_list_batch",
+        None,
+        after={
+            "lists": len(prepared.setl_ids),
+            "accepted": len(accepted),
+            "held": sum(o.state == State.QC_FAILED for o in outcomes),
+            "refused": sum(o.state == "refused" for o in outcomes),
+            "source": source,
+        },
+    )
+    return outcomes
+
+
+# long: one pass over the kept lists builds the new rows and the new versions together
+def _store_versions(
+    session: Session,
+    prepared: PreparedBatch,
+    kept: list[tuple[int, SettlementList | None, Hospital]],
+    source: str,
+    actor: Actor,
+) -> list[ListRow]:
+    """New lists (bulk insert) or new versions of earlier ones; findings replaced."""
+    now = utcnow()
+    rows: list[ListRow] = []
+    new_rows: list[dict[str, Any]] = []
+    old_cases: list[int] = []
+    new_ids = iter(
+        reserve_ids(session, SettlementList.__table__, sum(row is None for _, row, _ in kept))
+    )
+    for i, row, hospital in kept:
+        findings = prepared.findings[i]
+        blocking = sum(f.severity == "blocking" for f in findings)
+        state = State.QC_FAILED if blocking else State.GROUPED
+        setl_id = prepared.setl_ids[i]
+        assert setl_id is not None  # screened above: a list without one is refused
+        if row is None:
+            list_id = next(new_ids)
+            new_rows.append(
+                {
+                    "id": list_id,
+                    "setl_id": setl_id,
+                    "hospital_id": hospital.id,
+                    "hospital_code": hospital.code,
+                    "region_code": hospital.region_code,
+                    "version": 1,
+                    "state": state,
+                    "case_id": None,
+                    "blocking": blocking,
+                    "warnings": len(findings) - blocking,
+                    "source": source,
+                    "discharge_month": prepared.months[i],
+                    "received_at": now,
+                }
+            )
+            rows.append(ListRow(list_id, setl_id, 1, state))
+            continue
+        if row.case_id is not None:  # the earlier version's case is replaced
+            old_cases.append(row.case_id)
+            row.case_id = None
+        row.version += 1
+        row.state, row.source, row.received_at = state, source, now
+        row.discharge_month = prepared.months[i]
+        row.blocking, row.warnings = blocking, len(findings) - blocking
+        rows.append(ListRow(row.id, setl_id, row.version, state, row))
+    session.flush()
+    if new_rows:
+        schema: dict[str, Any] = {"case_id": pl.Int64, "received_at": pl.Datetime("us", "UTC")}
+        frame = pl.DataFrame(new_rows, schema_overrides=schema)
+        insert_frame(session, SettlementList.__table__, frame)
+    ids = [r.id for r in rows]
+    for start in range(0, len(old_cases), 5000):
+        session.execute(delete(Case).where(Case.id.in_(old_cases[start : start + 5000])))
+    replaced = [r.id for r in rows if r.orm is not None]  # new lists have no findings yet
+    for start in range(0, len(replaced), 5000):
+        chunk = replaced[start : start + 5000]
+        session.execute(delete(QcFinding).where(QcFinding.list_id.in_(chunk)))
+    versions = pl.DataFrame(
+        {
+            "list_id": ids,
+            "version": [r.version for r in rows],
+            "raw": [prepared.raws[i] for i, _, _ in kept],
+            "state": [r.state for r in rows],
+            "received_by": [actor.name] * len(rows),
+            "received_at": [now] * len(rows),
+        }
+    )
+    insert_frame(session, SettlementListVersion.__table__, versions)
+    found = [
+        (
+            r.id,
+            f.rule_id,
+            f.severity,
+            f.field[:100],
+            None if f.value is None else str(f.value)[:200],
+            f.message[:1000],
+        )
+        for (i, _, _), r in zip(kept, rows, strict=True)
+        for f in prepared.findings[i]
+    ]
+    if found:
+        cols = ["list_id", "rule_id", "severity", "field", "value", "message"]
+        insert_frame(session, QcFinding.__table__, pl.DataFrame(found, schema=cols, orient="row"))
+    return rows
+
+
+# long: one straight pipeline (cases, codes, rounds of grouping and pricing, list states)
+def _load_cases(
+    session: Session,
+    prepared: PreparedBatch,
+    accepted: list[tuple[int, ListRow]],
+    hospitals: dict[str, Hospital],
+    registry: PlanRegistry,
+    actor: Actor,
+    outcomes: list[ListOutcome],
+) -> None:
+    """Accepted lists → cases (bulk) → stored grouping → pricing → list state.
+
+    Rows are keyed by the list's position in the batch (``list_index``), not by the
+    settlement id: two hospitals may use the same id (each its own namespace).  The
+    grouping and pricing engines key cases by settlement id, so such a batch is
+    grouped and priced in rounds in which every id occurs once."""
+    at = pl.Series([i for i, _ in accepted], dtype=pl.Int64)
+    cases, diagnoses, procedures = (
+        f.filter(pl.col("list_index").is_in(at.implode()))
+        for f in (prepared.cases, prepared.diagnoses, prepared.procedures)
+    )
+    new_ids = reserve_ids(session, Case.__table__, cases.height)
+    ids = pl.DataFrame(
+        {"hospital_code": list(hospitals), "hospital_id": [h.id for h in hospitals.values()]}
+    )
+    cases = cases.with_columns(
+        pl.Series("id", new_ids, dtype=pl.Int64),
+        source=pl.lit("upload"),
+        created_at=pl.lit(utcnow()),
+    ).join(ids, on="hospital_code", how="left")
+    keys = cases.select("list_index", pl.col("id").alias("case_id"))
+    insert_frame(session, Case.__table__, cases.drop("list_index"))
+    for model, codes in ((CaseDiagnosis, diagnoses), (CaseProcedure, procedures)):
+        rows = codes.join(keys, on="list_index").drop("setl_id", "list_index")
+        insert_frame(session, model.__table__, rows)
+    case_of = dict(keys.iter_rows())
+    cols = ("list_index", "drg", "payment_class", "drg_payment", "fund_amount")
+    by_index: dict[int, dict[str, Any]] = {}
+    rounds = cases.with_columns(pl.col("setl_id").cum_count().over("setl_id").alias("_round"))
+    for (_,), part in rounds.group_by("_round", maintain_order=True):
+        part = part.drop("_round")
+        in_part = part["list_index"].implode()
+        dx, px = (f.filter(pl.col("list_index").is_in(in_part)) for f in (diagnoses, procedures))
+        grouped = _group(session, registry, part.drop("list_index"), dx, px, actor)
+        priced = _price(session, part.drop("list_index"), grouped, hospitals)
+        if priced.height:
+            priced = priced.join(part.select("id", "list_index"), on="id")
+            by_index.update((r["list_index"], r) for r in priced.select(cols).iter_rows(named=True))
+    updates = []
+    for i, row in accepted:
+        p = by_index.get(i)
+        out = outcomes[i]
+        state = State.PRICED if p is not None else State.GROUPED
+        updates.append({"b_id": row.id, "b_case": case_of[i], "b_state": state})
+        out.state = row.state = state
+        if p is not None:
+            out.drg, out.payment_class = p["drg"], p["payment_class"]
+            out.drg_payment, out.fund_amount = str(p["drg_payment"]), str(p["fund_amount"])
+    _set_case_and_state(session, updates)
+    _flag_duplicates(session, cases, accepted, outcomes)
+    for _, row in accepted:
+        if row.orm is not None:
+            session.expire(row.orm)
+
+
+def _set_case_and_state(session: Session, updates: list[dict[str, Any]]) -> None:
+    """Point the lists at their new cases and set their state, in one statement on
+    PostgreSQL (``UPDATE … FROM unnest(…)``), by ``executemany`` elsewhere."""
+    table = cast(Table, SettlementList.__table__)
+    if session.connection().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "UPDATE settlement_lists AS s SET case_id = v.case_id, state = v.state "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:cases AS integer[]), "
+                "CAST(:states AS varchar[])) AS v(id, case_id, state) WHERE s.id = v.id"
+            ),
+            {
+                "ids": [u["b_id"] for u in updates],
+                "cases": [u["b_case"] for u in updates],
+                "states": [str(u["b_state"]) for u in updates],
+            },
+        )
+        return
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(case_id=bindparam("b_case"), state=bindparam("b_state")),
+        updates,
+    )
+
+
+#: the same visit already billed under another settlement id: a warning for the reviewer
+DUPLICATE_RULE = "INTAKE07"
+
+
+# long: one query for the visits, then the warning rows, outcomes and counters together
+def _flag_duplicates(
+    session: Session,
+    cases: pl.DataFrame,
+    accepted: list[tuple[int, ListRow]],
+    outcomes: list[ListOutcome],
+) -> None:
+    """A list whose visit (the hospital's 就诊ID mdtrt_id and the person's psn_no) is
+    already on another of the hospital's lists, under another settlement id, gets a
+    warning finding naming that list: a probable duplicate for the reviewer (it is not
+    held: a corrected list legitimately gets a new id once the old one is withdrawn or
+    closed out, which are not counted)."""
+    if cases.height == 0:
+        return
+    mine = {
+        (r["hospital_id"], r["mdtrt_id"], r["psn_no"]): (r["list_index"], r["setl_id"])
+        for r in cases.select(
+            "hospital_id", "mdtrt_id", "psn_no", "list_index", "setl_id"
+        ).iter_rows(named=True)
+        if r["mdtrt_id"] and r["psn_no"]
+    }
+    people = sorted({k[2] for k in mine})
+    others: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
+    for start in range(0, len(people), 5000):
+        for hid, mdtrt, psn, setl_id, state in session.execute(
+            select(
+                Case.hospital_id,
+                Case.mdtrt_id,
+                Case.psn_no,
+                SettlementList.setl_id,
+                SettlementList.state,
+            )
+            .join(SettlementList, SettlementList.case_id == Case.id)
+            .where(
+                Case.psn_no.in_(people[start : start + 5000]),
+                SettlementList.state.not_in([State.CLOSED_OUT.value, State.WITHDRAWN.value]),
+            )
+        ):
+            key = (hid, mdtrt, psn)
+            if key in mine and setl_id != mine[key][1]:
+                others.setdefault(key, []).append((setl_id, state))
+    if not others:
+        return
+    list_of = dict(accepted)
+    found, warned = [], []
+    for key, twins in others.items():
+        i, _ = mine[key]
+        named = "、".join(f"{s}（{state_label(st)}）" for s, st in sorted(twins)[:5])
+        message = (
+            f"同一就诊（就诊ID mdtrt_id = {key[1]!r}，人员编号 psn_no = {key[2]!r}）"
+            f"已有结算清单 {named}：可能重复结算，请审核人员核对（规则 {DUPLICATE_RULE}）"
+        )
+        row = list_of[i]
+        found.append((row.id, DUPLICATE_RULE, "warning", "setlinfo.mdtrt_id", key[1], message))
+        warned.append(row.id)
+        outcomes[i].findings.append(
+            {
+                "rule_id": DUPLICATE_RULE,
+                "severity": "warning",
+                "field": "setlinfo.mdtrt_id",
+                "value": key[1],
+                "message": message,
+            }
+        )
+    cols = ["list_id", "rule_id", "severity", "field", "value", "message"]
+    insert_frame(session, QcFinding.__table__, pl.DataFrame(found, schema=cols, orient="row"))
+    session.execute(
+        update(SettlementList)
+        .where(SettlementList.id.in_(warned))
+        .values(warnings=SettlementList.warnings + 1)
+        .execution_options(synchronize_session=False)
+    )
