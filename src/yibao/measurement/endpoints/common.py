@@ -1,0 +1,48 @@
+"""What the measurement endpoints share: the analyst requirement, the user's region,
+the export formats and a table answered as JSON rows, CSV or XLSX.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Literal
+
+import polars as pl
+from fastapi.responses import JSONResponse, Response
+
+from yibao.accounts.models import User
+from yibao.accounts.roles import Permission
+from yibao.api.deps import require
+from yibao.api.openapi import XLSX
+from yibao.kit.exports import csv_safe, labelled, write_xlsx
+from yibao.measurement import service as svc
+from yibao.measurement import views
+
+ANALYST = require(Permission.MEASURE)
+
+
+def region_of(user: User) -> str:
+    return views.region_of(user.region_code)
+
+
+def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
+    """A frame as JSON rows, CSV or XLSX (every table can be exported; text stays text)."""
+    if fmt == "csv":
+        return Response(
+            csv_safe(frame).write_csv().encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if fmt == "xlsx":
+        buf = io.BytesIO()
+        shown = labelled(frame, views.EXPORT_LABELS, views.EXPORT_VALUES)
+        write_xlsx(shown, buf, worksheet=name[:31], autofit=True)
+        return Response(
+            buf.getvalue(),
+            media_type=XLSX,
+            headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return JSONResponse(svc._jsonable(frame.to_dicts()))
+
+
+Fmt = Literal["json", "csv", "xlsx"]

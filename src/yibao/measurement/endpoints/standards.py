@@ -1,0 +1,150 @@
+"""Measurement API: payment standards (支付标准) — publish from a weight plan and a rate
+plan, approve a pending table, import a table, list them, read one (JSON, CSV, XLSX).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from yibao.accounts.models import User
+from yibao.api.deps import Db, registry_of, request_actor
+from yibao.api.openapi import CSV, XLSX, file_answers
+from yibao.kit.bounds import Day, DbId
+from yibao.measurement import service as svc
+from yibao.measurement import workflows
+from yibao.measurement.endpoints.common import ANALYST, Fmt, region_of, table_response
+from yibao.measurement.models import PaymentStandardSet
+
+router = APIRouter()
+
+
+class StandardsPublish(BaseModel):
+    weight_plan_id: DbId
+    rate_plan_id: DbId
+    valid_from: Day
+    valid_to: Day | None = None
+    name: str = Field("", max_length=100)
+    confirm_budget_gap: bool = Field(
+        False, description="模拟支付与预算偏差超过允许范围时，确认仍按此费率发布"
+    )
+
+
+def std_out(row: PaymentStandardSet) -> dict[str, Any]:
+    return svc.jsonable_record(
+        {
+            "id": row.id,
+            "name": row.name,
+            "plan_id": row.plan_id,
+            "source": row.source,
+            "weight_plan_id": row.weight_plan_id,
+            "rate_plan_id": row.rate_plan_id,
+            "valid_from": row.valid_from,
+            "valid_to": row.valid_to,
+            "status": row.status,
+            "checksum": row.checksum,
+        }
+    )
+
+
+@router.post(
+    "/standards", status_code=201, summary="由权重方案与费率方案发布支付标准（先校验预算偏差）"
+)
+def publish_standards(
+    body: StandardsPublish, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    region = region_of(user)
+    wp = svc.get_weight_plan(db, body.weight_plan_id, region)
+    row = workflows.publish_standards(
+        db,
+        weight_plan=wp,
+        rate_row=svc.get_rate_plan(db, body.rate_plan_id, region),
+        run=svc.get_run(db, wp.run_id, region),
+        name=body.name,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+        actor=request_actor(request, user),
+        four_eyes=request.app.state.settings.publish_four_eyes,
+        registry=registry_of(request),
+        budget_tolerance=Decimal(str(request.app.state.settings.budget_tolerance)),
+        confirm_budget_gap=body.confirm_budget_gap,
+    )
+    return std_out(row)
+
+
+@router.post("/standards/{set_id}/approve")
+def approve_standards(
+    set_id: DbId, request: Request, db: Db, user: User = ANALYST
+) -> dict[str, Any]:
+    """批准发布待批准的支付标准（启用双人复核时；须由提交人以外的用户批准）。"""
+    row = svc.get_standard_set(db, set_id, region_of(user))
+    svc.do_approve_standards(db, row, actor=request_actor(request, user))
+    return std_out(row)
+
+
+@router.post("/standards/import", status_code=201, summary="导入已有的支付标准表（Excel 或 CSV）")
+def import_standards(
+    request: Request,
+    db: Db,
+    user: User = ANALYST,
+    file: UploadFile = File(...),
+    plan_id: str = Form("chs-drg-1.1", max_length=40),
+    valid_from: Day = Form(...),
+    valid_to: Day | None = Form(None),
+    name: str = Form("", max_length=100),
+) -> dict[str, Any]:
+    row = workflows.import_standards(
+        db,
+        registry_of(request),
+        region_code=user.region_code or "",
+        plan_id=plan_id,
+        content=file.file.read(),
+        filename=file.filename or "upload",
+        name=name,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        actor=request_actor(request, user),
+        four_eyes=request.app.state.settings.publish_four_eyes,
+    )
+    return std_out(row)
+
+
+@router.get("/standards", summary="支付标准列表（本人辖区）")
+def list_standards(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
+    rows = db.scalars(
+        select(PaymentStandardSet)
+        .where(PaymentStandardSet.region_code.startswith(region_of(user)))
+        .order_by(PaymentStandardSet.valid_from.desc(), PaymentStandardSet.id.desc())
+    )
+    return [std_out(r) for r in rows]
+
+
+@router.get(
+    "/standards/{set_id}",
+    responses=file_answers(CSV, XLSX),
+    summary="一套支付标准（JSON、CSV 或 Excel）",
+)
+def get_standards(
+    set_id: DbId,
+    db: Db,
+    user: User = ANALYST,
+    format: Fmt = "json",
+) -> Response:
+    row = svc.get_standard_set(db, set_id, region_of(user))
+    if format == "csv":
+        data = svc.standards_csv(svc.standards_frame(db, row.id))
+        return Response(
+            data,
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="standards_{row.id}.csv"'},
+        )
+    if format == "xlsx":
+        return table_response(svc.standards_frame(db, row.id), "xlsx", f"standards_{row.id}")
+    return JSONResponse(
+        {**std_out(row), "items": svc._jsonable(svc.standards_frame(db, row.id).to_dicts())}
+    )
