@@ -11,15 +11,22 @@ from fastapi.responses import Response
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, registry_of, request_actor
+from yibao.api.openapi import CSV, XLSX, file_answers
 from yibao.kit.bounds import DbId, Year
 from yibao.measurement import service as svc
 from yibao.measurement import workflows
 from yibao.measurement.endpoints.common import ANALYST, Fmt, region_of, table_response
+from yibao.measurement.schemas import IndexRow
 
 router = APIRouter()
 
 
-@router.get("/indices", summary="医院（或科室）CMI、费用与时间消耗指数、低风险死亡率")
+@router.get(
+    "/indices",
+    response_model=list[IndexRow],
+    responses=file_answers(CSV, XLSX),
+    summary="医院（或科室）CMI、费用与时间消耗指数、低风险死亡率",
+)
 def indices(
     request: Request,
     db: Db,

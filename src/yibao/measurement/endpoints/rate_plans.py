@@ -7,28 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, registry_of, request_actor
-from yibao.kit.bounds import DbId, Number, Year
+from yibao.kit.bounds import DbId
 from yibao.measurement import service as svc
 from yibao.measurement import workflows
 from yibao.measurement.endpoints.common import ANALYST, region_of
 from yibao.measurement.models import RatePlanRow
+from yibao.measurement.schemas import RatePlanCreate, RatePlanOut, RatesSet
 
 router = APIRouter()
-
-
-class RatePlanCreate(BaseModel):
-    weight_plan_id: DbId
-    name: str = Field("", max_length=100)
-    volume_year: Year
-    params: dict[str, Any] = {}
-
-
-class RatesSet(BaseModel):
-    level_rates: dict[str, Number]
 
 
 def rp_out(row: RatePlanRow) -> dict[str, Any]:
@@ -48,7 +37,7 @@ def rp_out(row: RatePlanRow) -> dict[str, Any]:
 @router.post("/rate-plans", status_code=201, summary="新建费率方案：预算与各级费率")
 def create_rate_plan(
     body: RatePlanCreate, request: Request, db: Db, user: User = ANALYST
-) -> dict[str, Any]:
+) -> RatePlanOut:
     wp = svc.get_weight_plan(db, body.weight_plan_id, region_of(user))
     row = workflows.create_rate_plan(
         db,
@@ -60,18 +49,18 @@ def create_rate_plan(
         params=body.params,
         actor=request_actor(request, user),
     )
-    return rp_out(row)
+    return RatePlanOut.model_validate(rp_out(row))
 
 
 @router.get("/rate-plans/{plan_id}", summary="一个费率方案：预算、费率与参数")
-def get_rate_plan(plan_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
-    return rp_out(svc.get_rate_plan(db, plan_id, region_of(user)))
+def get_rate_plan(plan_id: DbId, db: Db, user: User = ANALYST) -> RatePlanOut:
+    return RatePlanOut.model_validate(rp_out(svc.get_rate_plan(db, plan_id, region_of(user))))
 
 
 @router.put("/rate-plans/{plan_id}/rates", summary="手工设定草稿费率方案的各级费率")
 def set_rates(
     plan_id: DbId, body: RatesSet, request: Request, db: Db, user: User = ANALYST
-) -> dict[str, Any]:
+) -> RatePlanOut:
     row = svc.get_rate_plan(db, plan_id, region_of(user))
     svc.do_set_rates(db, row, body.level_rates, actor=request_actor(request, user))
-    return rp_out(row)
+    return RatePlanOut.model_validate(rp_out(row))

@@ -9,28 +9,19 @@ from typing import Any
 import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, registry_of, request_actor, runner_of
 from yibao.api.openapi import CSV, XLSX, file_answers
-from yibao.kit.bounds import DbId, Year
+from yibao.kit.bounds import DbId
 from yibao.measurement import service as svc
 from yibao.measurement import views, workflows
 from yibao.measurement.endpoints.common import ANALYST, Fmt, region_of, table_response
 from yibao.measurement.models import MeasurementRun, RunFence
+from yibao.measurement.schemas import RunCreate, RunFenceRow, RunOut, RunStarted, RunWeightRow
 
 router = APIRouter()
-
-
-class RunCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    plan_id: str = Field("chs-drg-1.1", max_length=40)
-    years: list[Year] = Field(min_length=1, max_length=10)
-    exclusions: dict[str, Any] = {}
-    trim: dict[str, Any] = {}
-    weights: dict[str, Any] = {}
 
 
 def run_out(db: Db, run: MeasurementRun) -> dict[str, Any]:
@@ -53,8 +44,14 @@ def run_out(db: Db, run: MeasurementRun) -> dict[str, Any]:
     )
 
 
-@router.post("/runs", status_code=202, summary="新建基础测算（后台任务）：排除、裁剪、相对权重")
+@router.post(
+    "/runs",
+    status_code=202,
+    response_model=RunStarted,
+    summary="新建基础测算（后台任务）：排除、裁剪、相对权重",
+)
 def create_run(body: RunCreate, request: Request, db: Db, user: User = ANALYST) -> JSONResponse:
+    # answered as before through JSONResponse (json.dumps), the body checked by the model
     run, job = workflows.start_run(
         db,
         runner_of(request),
@@ -66,28 +63,28 @@ def create_run(body: RunCreate, request: Request, db: Db, user: User = ANALYST) 
         params={"exclusions": body.exclusions, "trim": body.trim, "weights": body.weights},
         actor=request_actor(request, user),
     )
-    return JSONResponse(
-        status_code=202, content={**run_out(db, run), "job_url": f"/api/jobs/{job.id}"}
-    )
+    started = RunStarted.model_validate({**run_out(db, run), "job_url": f"/api/jobs/{job.id}"})
+    return JSONResponse(status_code=202, content=started.model_dump())
 
 
 @router.get("/runs", summary="基础测算列表（本人辖区）")
-def list_runs(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
+def list_runs(db: Db, user: User = ANALYST) -> list[RunOut]:
     rows = db.scalars(
         select(MeasurementRun)
         .where(MeasurementRun.region_code.startswith(region_of(user)))
         .order_by(MeasurementRun.id.desc())
     )
-    return [run_out(db, r) for r in rows]
+    return [RunOut.model_validate(run_out(db, r)) for r in rows]
 
 
 @router.get("/runs/{run_id}", summary="一次基础测算：参数、状态与结果概要")
-def get_run(run_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
-    return run_out(db, svc.get_run(db, run_id, region_of(user)))
+def get_run(run_id: DbId, db: Db, user: User = ANALYST) -> RunOut:
+    return RunOut.model_validate(run_out(db, svc.get_run(db, run_id, region_of(user))))
 
 
 @router.get(
     "/runs/{run_id}/weights",
+    response_model=list[RunWeightRow],
     responses=file_answers(CSV, XLSX),
     summary="基础测算的 DRG 相对权重（JSON、CSV 或 Excel）",
 )
@@ -110,6 +107,7 @@ def run_weights(
 
 @router.get(
     "/runs/{run_id}/fences",
+    response_model=list[RunFenceRow],
     responses=file_answers(CSV, XLSX),
     summary="基础测算的裁剪界值（各 DRG × 年度，JSON、CSV 或 Excel）",
 )

@@ -7,28 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, registry_of, request_actor
-from yibao.kit.bounds import INT4_MAX, DbId, Year
+from yibao.kit.bounds import INT4_MAX, DbId
 from yibao.kit.errors import ValidationFailed
 from yibao.measurement import service as svc
 from yibao.measurement import workflows
 from yibao.measurement.endpoints.common import ANALYST, region_of
 from yibao.measurement.endpoints.rate_plans import rp_out
 from yibao.measurement.models import Simulation
+from yibao.measurement.schemas import (
+    RatePlanOut,
+    SimulationComparison,
+    SimulationCreate,
+    SimulationOut,
+)
 
 router = APIRouter()
-
-
-class SimulationCreate(BaseModel):
-    weight_plan_id: DbId
-    rate_plan_id: DbId
-    year: Year
-    name: str = Field("", max_length=100)
-    params: dict[str, Any] = {}
-    solve_budget: bool = False
 
 
 def sim_out(sim: Simulation) -> dict[str, Any]:
@@ -53,7 +49,7 @@ def sim_out(sim: Simulation) -> dict[str, Any]:
 )
 def create_simulation(
     body: SimulationCreate, request: Request, db: Db, user: User = ANALYST
-) -> dict[str, Any]:
+) -> SimulationOut:
     region = region_of(user)
     wp = svc.get_weight_plan(db, body.weight_plan_id, region)
     rate_row = svc.get_rate_plan(db, body.rate_plan_id, region)
@@ -71,24 +67,24 @@ def create_simulation(
         solve_budget=body.solve_budget,
         actor=request_actor(request, user),
     )
-    return sim_out(sim)
+    return SimulationOut.model_validate(sim_out(sim))
 
 
 @router.post("/simulations/{sim_id}/apply-rates")
 def apply_simulation_rates(
     sim_id: DbId, request: Request, db: Db, user: User = ANALYST
-) -> dict[str, Any]:
+) -> RatePlanOut:
     """应用求解的费率：把按预算求解的费率写入该模拟所用的费率方案（草稿）。"""
     region = region_of(user)
     sim = svc.get_simulation(db, sim_id, region)
     row = svc.get_rate_plan(db, sim.rate_plan_id, region)
     svc.do_apply_simulation_rates(db, sim, row, actor=request_actor(request, user))
-    return rp_out(row)
+    return RatePlanOut.model_validate(rp_out(row))
 
 
 @router.get("/simulations/{sim_id}", summary="一次模拟测算的结果")
-def get_simulation(sim_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
-    return sim_out(svc.get_simulation(db, sim_id, region_of(user)))
+def get_simulation(sim_id: DbId, db: Db, user: User = ANALYST) -> SimulationOut:
+    return SimulationOut.model_validate(sim_out(svc.get_simulation(db, sim_id, region_of(user))))
 
 
 @router.get("/simulations", summary="对比多个模拟方案的合计与各级结果")
@@ -96,7 +92,7 @@ def compare_simulations(
     db: Db,
     ids: str = Query(max_length=200, description="方案编号，逗号分隔，如 1,2,3"),
     user: User = ANALYST,
-) -> dict[str, Any]:
+) -> SimulationComparison:
     """Side-by-side totals and level figures of several scenarios (``ids=1,2,3``)."""
     try:
         wanted = [int(x) for x in ids.split(",") if x.strip()]
@@ -105,17 +101,19 @@ def compare_simulations(
     if not all(1 <= i <= INT4_MAX for i in wanted):
         raise ValidationFailed(f"ids：编号应在 1 到 {INT4_MAX} 之间（收到 {ids!r}）", field="ids")
     sims = [svc.get_simulation(db, i, region_of(user)) for i in wanted]
-    return {
-        "scenarios": [
-            {
-                "id": s.id,
-                "name": s.name,
-                "year": s.year,
-                "rates": s.rates,
-                "totals": s.results.get("totals"),
-                "by_level": s.results.get("by_level"),
-                "by_class": s.results.get("by_class"),
-            }
-            for s in sims
-        ]
-    }
+    return SimulationComparison.model_validate(
+        {
+            "scenarios": [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "year": s.year,
+                    "rates": s.rates,
+                    "totals": s.results.get("totals"),
+                    "by_level": s.results.get("by_level"),
+                    "by_class": s.results.get("by_class"),
+                }
+                for s in sims
+            ]
+        }
+    )

@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from yibao.accounts.models import User
@@ -20,19 +19,9 @@ from yibao.measurement import service as svc
 from yibao.measurement import workflows
 from yibao.measurement.endpoints.common import ANALYST, Fmt, region_of, table_response
 from yibao.measurement.models import PaymentStandardSet
+from yibao.measurement.schemas import StandardSetDetail, StandardSetOut, StandardsPublish
 
 router = APIRouter()
-
-
-class StandardsPublish(BaseModel):
-    weight_plan_id: DbId
-    rate_plan_id: DbId
-    valid_from: Day
-    valid_to: Day | None = None
-    name: str = Field("", max_length=100)
-    confirm_budget_gap: bool = Field(
-        False, description="模拟支付与预算偏差超过允许范围时，确认仍按此费率发布"
-    )
 
 
 def std_out(row: PaymentStandardSet) -> dict[str, Any]:
@@ -57,7 +46,7 @@ def std_out(row: PaymentStandardSet) -> dict[str, Any]:
 )
 def publish_standards(
     body: StandardsPublish, request: Request, db: Db, user: User = ANALYST
-) -> dict[str, Any]:
+) -> StandardSetOut:
     region = region_of(user)
     wp = svc.get_weight_plan(db, body.weight_plan_id, region)
     row = workflows.publish_standards(
@@ -74,17 +63,17 @@ def publish_standards(
         budget_tolerance=Decimal(str(request.app.state.settings.budget_tolerance)),
         confirm_budget_gap=body.confirm_budget_gap,
     )
-    return std_out(row)
+    return StandardSetOut.model_validate(std_out(row))
 
 
 @router.post("/standards/{set_id}/approve")
 def approve_standards(
     set_id: DbId, request: Request, db: Db, user: User = ANALYST
-) -> dict[str, Any]:
+) -> StandardSetOut:
     """批准发布待批准的支付标准（启用双人复核时；须由提交人以外的用户批准）。"""
     row = svc.get_standard_set(db, set_id, region_of(user))
     svc.do_approve_standards(db, row, actor=request_actor(request, user))
-    return std_out(row)
+    return StandardSetOut.model_validate(std_out(row))
 
 
 @router.post("/standards/import", status_code=201, summary="导入已有的支付标准表（Excel 或 CSV）")
@@ -97,7 +86,7 @@ def import_standards(
     valid_from: Day = Form(...),
     valid_to: Day | None = Form(None),
     name: str = Form("", max_length=100),
-) -> dict[str, Any]:
+) -> StandardSetOut:
     row = workflows.import_standards(
         db,
         registry_of(request),
@@ -111,21 +100,22 @@ def import_standards(
         actor=request_actor(request, user),
         four_eyes=request.app.state.settings.publish_four_eyes,
     )
-    return std_out(row)
+    return StandardSetOut.model_validate(std_out(row))
 
 
 @router.get("/standards", summary="支付标准列表（本人辖区）")
-def list_standards(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
+def list_standards(db: Db, user: User = ANALYST) -> list[StandardSetOut]:
     rows = db.scalars(
         select(PaymentStandardSet)
         .where(PaymentStandardSet.region_code.startswith(region_of(user)))
         .order_by(PaymentStandardSet.valid_from.desc(), PaymentStandardSet.id.desc())
     )
-    return [std_out(r) for r in rows]
+    return [StandardSetOut.model_validate(std_out(r)) for r in rows]
 
 
 @router.get(
     "/standards/{set_id}",
+    response_model=StandardSetDetail,
     responses=file_answers(CSV, XLSX),
     summary="一套支付标准（JSON、CSV 或 Excel）",
 )
@@ -145,6 +135,8 @@ def get_standards(
         )
     if format == "xlsx":
         return table_response(svc.standards_frame(db, row.id), "xlsx", f"standards_{row.id}")
-    return JSONResponse(
+    # answered as before through JSONResponse (json.dumps), the body checked by the model
+    detail = StandardSetDetail.model_validate(
         {**std_out(row), "items": svc._jsonable(svc.standards_frame(db, row.id).to_dicts())}
     )
+    return JSONResponse(detail.model_dump())

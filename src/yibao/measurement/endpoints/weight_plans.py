@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from yibao.accounts.models import User
@@ -18,19 +17,14 @@ from yibao.kit.bounds import DbId
 from yibao.measurement import service as svc
 from yibao.measurement.endpoints.common import ANALYST, Fmt, region_of, table_response
 from yibao.measurement.models import WeightPlan
+from yibao.measurement.schemas import (
+    WeightPlanCreate,
+    WeightPlanItemRow,
+    WeightPlanOut,
+    WeightPlanUpdate,
+)
 
 router = APIRouter()
-
-
-class WeightPlanCreate(BaseModel):
-    run_id: DbId
-    code: str = Field(min_length=1, max_length=40)
-    name: str = Field("", max_length=100)
-    adjustments: dict[str, Any] = {}
-
-
-class WeightPlanUpdate(BaseModel):
-    adjustments: dict[str, Any]
 
 
 def wp_out(plan: WeightPlan) -> dict[str, Any]:
@@ -53,7 +47,7 @@ def wp_out(plan: WeightPlan) -> dict[str, Any]:
 @router.post("/weight-plans", status_code=201, summary="由基础测算新建权重方案（可调整、倾斜）")
 def create_weight_plan(
     body: WeightPlanCreate, request: Request, db: Db, user: User = ANALYST
-) -> dict[str, Any]:
+) -> WeightPlanOut:
     run = svc.get_run(db, body.run_id, region_of(user))
     plan = svc.do_create_weight_plan(
         db,
@@ -63,26 +57,27 @@ def create_weight_plan(
         adjustments=body.adjustments,
         actor=request_actor(request, user),
     )
-    return wp_out(plan)
+    return WeightPlanOut.model_validate(wp_out(plan))
 
 
 @router.get("/weight-plans", summary="权重方案列表（本人辖区）")
-def list_weight_plans(db: Db, user: User = ANALYST) -> list[dict[str, Any]]:
+def list_weight_plans(db: Db, user: User = ANALYST) -> list[WeightPlanOut]:
     rows = db.scalars(
         select(WeightPlan)
         .where(WeightPlan.region_code.startswith(region_of(user)))
         .order_by(WeightPlan.code, WeightPlan.version.desc())
     )
-    return [wp_out(p) for p in rows]
+    return [WeightPlanOut.model_validate(wp_out(p)) for p in rows]
 
 
 @router.get("/weight-plans/{plan_id}", summary="一个权重方案：状态、调整与合计")
-def get_weight_plan(plan_id: DbId, db: Db, user: User = ANALYST) -> dict[str, Any]:
-    return wp_out(svc.get_weight_plan(db, plan_id, region_of(user)))
+def get_weight_plan(plan_id: DbId, db: Db, user: User = ANALYST) -> WeightPlanOut:
+    return WeightPlanOut.model_validate(wp_out(svc.get_weight_plan(db, plan_id, region_of(user))))
 
 
 @router.get(
     "/weight-plans/{plan_id}/items",
+    response_model=list[WeightPlanItemRow],
     responses=file_answers(CSV, XLSX),
     summary="权重方案的各 DRG 权重（JSON、CSV 或 Excel）",
 )
@@ -101,18 +96,18 @@ def weight_plan_items(
 @router.patch("/weight-plans/{plan_id}", summary="修改草稿权重方案的调整（倾斜、人工权重）")
 def update_weight_plan(
     plan_id: DbId, body: WeightPlanUpdate, request: Request, db: Db, user: User = ANALYST
-) -> dict[str, Any]:
+) -> WeightPlanOut:
     plan = svc.get_weight_plan(db, plan_id, region_of(user))
     svc.do_update_weight_plan(
         db, plan, adjustments=body.adjustments, actor=request_actor(request, user)
     )
-    return wp_out(plan)
+    return WeightPlanOut.model_validate(wp_out(plan))
 
 
 @router.post("/weight-plans/{plan_id}/{action}", summary="权重方案审批、发布、退回草稿或停用")
 def transition_weight_plan(
     plan_id: DbId, action: str, request: Request, db: Db, user: User = ANALYST
-) -> dict[str, Any]:
+) -> WeightPlanOut:
     plan = svc.get_weight_plan(db, plan_id, region_of(user))
     svc.do_transition_weight_plan(
         db,
@@ -121,4 +116,4 @@ def transition_weight_plan(
         actor=request_actor(request, user),
         four_eyes=request.app.state.settings.publish_four_eyes,
     )
-    return wp_out(plan)
+    return WeightPlanOut.model_validate(wp_out(plan))
