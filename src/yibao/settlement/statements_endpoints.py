@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from yibao.accounts.models import User
@@ -31,6 +31,7 @@ from yibao.regions.models import Hospital, Region
 from yibao.settlement.clearing import ClearingIn, clearing_result
 from yibao.settlement.labels import for_people
 from yibao.settlement.pdf import statement_pdf
+from yibao.settlement.schemas import ClearingOut, StatementOut, StatementsOut
 from yibao.settlement.statements import compute_statements
 
 VIEW = require(Permission.VIEW_CASES)
@@ -57,7 +58,7 @@ def statements(
     deposit_rate: Number | None = None,
     prepay_share: Number | None = None,
     advances: str | None = Query(None, description='{"医院编码": 已预付金额} (JSON)'),
-) -> dict[str, Any]:
+) -> StatementsOut:
     """各医院月度结算单（医院用户仅本院）。"""
     frame, cases = compute_statements(
         db,
@@ -69,12 +70,14 @@ def statements(
         prepay_share=prepay_share,
         advances=advances,
     )
-    return {"period": period, "cases": cases.height, "items": _jsonable(frame.to_dicts())}
+    return StatementsOut.model_validate(
+        {"period": period, "cases": cases.height, "items": _jsonable(frame.to_dicts())}
+    )
 
 
 @router.get(
     "/api/settlement/periods/{period}/statements/{hospital}",
-    response_model=None,
+    response_model=StatementOut,
     responses=file_answers(XLSX, PDF),
 )
 def statement(
@@ -88,7 +91,7 @@ def statement(
     deposit_rate: Number | None = None,
     prepay_share: Number | None = None,
     advances: str | None = Query(None, description='{"医院编码": 已预付金额} (JSON)'),
-) -> Response | dict[str, Any]:
+) -> Response | StatementOut:
     """一家医院的月度结算单：JSON、Excel（汇总 + 病例明细）或 PDF。"""
     frame, cases = compute_statements(
         db,
@@ -129,7 +132,9 @@ def statement(
             font_path=request.app.state.settings.pdf_font,
         )
         return _download(pdf, "application/pdf", f"{name}.pdf")
-    return {"statement": _jsonable(row), "cases": _jsonable(cases.to_dicts())}
+    return StatementOut.model_validate(
+        {"statement": _jsonable(row), "cases": _jsonable(cases.to_dicts())}
+    )
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
@@ -141,7 +146,9 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
 
 
 @router.post(
-    "/api/settlement/years/{year}/clearing", response_model=None, responses=file_answers(XLSX)
+    "/api/settlement/years/{year}/clearing",
+    response_model=ClearingOut,
+    responses=file_answers(XLSX),
 )
 def clearing(
     year: Year,
@@ -149,7 +156,7 @@ def clearing(
     db: Db,
     user: User = VIEW,
     format: Literal["json", "xlsx"] = "json",
-) -> Response | JSONResponse:
+) -> Response | ClearingOut:
     """年终清算：最终费率/点值、各医院清算金额与质量保证金返还（仅医保局审核员、管理员）。"""
     result = clearing_result(db, user, year, body)
     hospitals = result.hospitals
@@ -168,7 +175,7 @@ def clearing(
             "clearing_amount",
         )
     }
-    return JSONResponse(
+    return ClearingOut.model_validate(
         _jsonable(
             {
                 "year": year,

@@ -10,10 +10,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
@@ -51,6 +49,18 @@ from yibao.settlement.review import (
     review_queue,
     state_label,
     waiting_adjustments,
+)
+from yibao.settlement.schemas import (
+    BulkApproveOut,
+    ConfirmationPage,
+    ConfirmJobOut,
+    DecisionOut,
+    HistoryOut,
+    PeriodCloseOut,
+    PeriodListOut,
+    PeriodSummaryOut,
+    ReviewQueueOut,
+    WaitingAdjustmentsOut,
 )
 
 REVIEW = require(Permission.REVIEW_SETTLEMENT)
@@ -127,35 +137,39 @@ def queue(
     setl_id: str | None = Query(None, max_length=40, description="结算ID（或至少 4 位的开头）"),
     page: PageNo = 1,
     size: PageSize = 50,
-) -> dict[str, Any]:
+) -> ReviewQueueOut:
     """审核队列：按医疗机构、DRG、支付类别、状态、质控提示、出院年月筛选，分页。"""
     page, size = clamp_page(page, size)
     flt = ReviewFilter(hospital, drg, payment_class, _states(state), has_warnings, period, setl_id)
     result = review_queue(db, flt, page, size)
-    return {
-        "total": result.total,
-        "page": result.page,
-        "size": result.size,
-        "pages": result.pages,
-        "items": result.items,
-    }
+    return ReviewQueueOut.model_validate(
+        {
+            "total": result.total,
+            "page": result.page,
+            "size": result.size,
+            "pages": result.pages,
+            "items": result.items,
+        }
+    )
 
 
-def _decision(db: Db, list_id: int, state: str) -> dict[str, Any]:
+def _decision(db: Db, list_id: int, state: str) -> DecisionOut:
     history = list_history(db, list_id)
-    return {
-        "id": list_id,
-        "setl_id": history["setl_id"],
-        "state": state,
-        "state_label": state_label(state),
-        "reason": history["reason"],
-        "adjustment": history["adjustment"],
-        "pending_adjustment": history["pending_adjustment"],
-    }
+    return DecisionOut.model_validate(
+        {
+            "id": list_id,
+            "setl_id": history["setl_id"],
+            "state": state,
+            "state_label": state_label(state),
+            "reason": history["reason"],
+            "adjustment": history["adjustment"],
+            "pending_adjustment": history["pending_adjustment"],
+        }
+    )
 
 
 @review_router.post("/{list_id}/start")
-def start(list_id: DbId, request: Request, db: Db, user: User = REVIEW) -> dict[str, Any]:
+def start(list_id: DbId, request: Request, db: Db, user: User = REVIEW) -> DecisionOut:
     """提交审核（已计价 → 审核中）。"""
     state = do_start_review(db, list_id, user_role=user.role, actor=request_actor(request, user))
     return _decision(db, list_id, state)
@@ -164,7 +178,7 @@ def start(list_id: DbId, request: Request, db: Db, user: User = REVIEW) -> dict[
 @review_router.post("/{list_id}/approve")
 def approve(
     list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
-) -> dict[str, Any]:
+) -> DecisionOut:
     """审核通过。"""
     state = do_approve_list(
         db,
@@ -179,7 +193,7 @@ def approve(
 @review_router.post("/{list_id}/return")
 def return_list(
     list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
-) -> dict[str, Any]:
+) -> DecisionOut:
     """退回医院（必须填写原因）。"""
     state = do_return_list(
         db,
@@ -194,7 +208,7 @@ def return_list(
 @review_router.post("/{list_id}/adjust")
 def adjust(
     list_id: DbId, request: Request, db: Db, body: AdjustIn | None = None, user: User = REVIEW
-) -> dict[str, Any]:
+) -> DecisionOut:
     """调整扣减：填写原因和调整后的 DRG 支付金额（原计价保留）。"""
     body = body or AdjustIn(reason=None, drg_payment=None, kind=None)
     adj = do_adjust_list(
@@ -213,7 +227,7 @@ def adjust(
 @review_router.post("/{list_id}/revert-adjustment")
 def revert_adjustment(
     list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
-) -> dict[str, Any]:
+) -> DecisionOut:
     """撤销调整（确认结算前）：撤回待复核的调整，或撤销已生效的调整（清单回到审核中）；必须填写原因。"""
     do_revert_adjustment(
         db,
@@ -227,10 +241,10 @@ def revert_adjustment(
 
 
 @review_router.get("/adjustments")
-def adjustments_waiting(db: Db, user: User = REVIEW) -> dict[str, Any]:
+def adjustments_waiting(db: Db, user: User = REVIEW) -> WaitingAdjustmentsOut:
     """待复核的调整（本人辖区内，最早的在前）：须由提出人以外的审核员同意或不同意。"""
     items = [{**adjustment_view(a), "mine": a.actor_id == user.id} for a in waiting_adjustments(db)]
-    return {"total": len(items), "items": items}
+    return WaitingAdjustmentsOut.model_validate({"total": len(items), "items": items})
 
 
 @review_router.post("/adjustments/{adjustment_id}/approve")
@@ -240,7 +254,7 @@ def approve_adjustment(
     db: Db,
     body: DecisionIn | None = None,
     user: User = REVIEW,
-) -> dict[str, Any]:
+) -> DecisionOut:
     """复核同意调整（不能复核自己提出的调整）：清单进入“已调整支付”。"""
     adj = do_decide_adjustment(
         db,
@@ -260,7 +274,7 @@ def reject_adjustment(
     db: Db,
     body: DecisionIn | None = None,
     user: User = REVIEW,
-) -> dict[str, Any]:
+) -> DecisionOut:
     """复核不同意调整（必须填写原因）：清单留在审核中，按原计价支付。"""
     adj = do_decide_adjustment(
         db,
@@ -275,7 +289,7 @@ def reject_adjustment(
 
 
 @review_router.post("/bulk-approve")
-def bulk_approve(body: BulkIn, request: Request, db: Db, user: User = REVIEW) -> dict[str, Any]:
+def bulk_approve(body: BulkIn, request: Request, db: Db, user: User = REVIEW) -> BulkApproveOut:
     """批量审核通过（ids 或筛选条件），一个事务；每份清单单独报告结果。"""
     if body.ids is not None and body.filter is not None:
         raise ValidationFailed("ids 与 filter 只能给出其一", field="ids")
@@ -286,17 +300,19 @@ def bulk_approve(body: BulkIn, request: Request, db: Db, user: User = REVIEW) ->
     else:
         raise ValidationFailed("请给出要审核通过的清单 ids 或筛选条件 filter", field="ids")
     if not ids:
-        return {"requested": 0, "approved": 0, "refused": 0, "results": []}
+        return BulkApproveOut(requested=0, approved=0, refused=0, results=[])
     results = do_bulk_approve_lists(
         db, ids, user_role=user.role, actor=request_actor(request, user), reason=body.reason
     )
     approved = sum(r.ok for r in results)
-    return {
-        "requested": len(results),
-        "approved": approved,
-        "refused": len(results) - approved,
-        "results": [asdict(r) for r in results],
-    }
+    return BulkApproveOut.model_validate(
+        {
+            "requested": len(results),
+            "approved": approved,
+            "refused": len(results) - approved,
+            "results": [asdict(r) for r in results],
+        }
+    )
 
 
 # --------------------------------------------------------------------------- lists
@@ -305,7 +321,7 @@ def bulk_approve(body: BulkIn, request: Request, db: Db, user: User = REVIEW) ->
 @lists_router.post("/{list_id}/withdraw")
 def withdraw(
     list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = VIEW
-) -> dict[str, Any]:
+) -> DecisionOut:
     """撤回清单（医疗机构，审核开始前；须填原因）：不再审核、不再结算，之后可重新上传。"""
     state = do_withdraw_list(
         db,
@@ -318,9 +334,9 @@ def withdraw(
 
 
 @lists_router.get("/{list_id}/history")
-def history(list_id: DbId, db: Db, user: User = VIEW) -> dict[str, Any]:
+def history(list_id: DbId, db: Db, user: User = VIEW) -> HistoryOut:
     """清单状态历史：接收的版本、审核 / 退回 / 调整 / 确认，以及退回或调整的原因。"""
-    return list_history(db, list_id)
+    return HistoryOut.model_validate(list_history(db, list_id))
 
 
 # --------------------------------------------------------------------------- periods
@@ -329,23 +345,25 @@ def history(list_id: DbId, db: Db, user: User = VIEW) -> dict[str, Any]:
 @periods_router.get("")
 def periods(
     db: Db, user: User = REVIEW, region: str | None = None, year: Year | None = None
-) -> dict[str, Any]:
+) -> PeriodListOut:
     """结算期间及其状态（本人辖区内）。"""
-    return views.period_list(db, region_for(db, user, region), year)
+    return PeriodListOut.model_validate(views.period_list(db, region_for(db, user, region), year))
 
 
 @periods_router.get("/{period}")
 def period_detail(
     period: str, db: Db, user: User = REVIEW, region: str | None = None
-) -> dict[str, Any]:
+) -> PeriodSummaryOut:
     """结算期间：状态、确认批次、确认合计、待确认清单数。"""
-    return views.period_summary(db, region_for(db, user, region), period)
+    return PeriodSummaryOut.model_validate(
+        views.period_summary(db, region_for(db, user, region), period)
+    )
 
 
 @periods_router.post("/{period}/confirm", status_code=202)
 def confirm(
     period: str, request: Request, db: Db, body: ConfirmIn | None = None, user: User = REVIEW
-) -> JSONResponse:
+) -> ConfirmJobOut:
     """确认结算（作业）：本期间审核通过 / 调整的清单逐批确认，可中断后续跑。"""
     body = body or ConfirmIn(region=None, chunk_size=None)
     batch, job = tasks.submit_confirmation(
@@ -356,15 +374,12 @@ def confirm(
         actor=request_actor(request, user),
         chunk_size=body.chunk_size,
     )
-    return JSONResponse(
-        status_code=202,
-        content={
-            "job_id": job.id,
-            "batch_id": batch.id,
-            "status": job.status,
-            "status_url": f"/api/jobs/{job.id}",
-            "resumed": batch.runs > 0,
-        },
+    return ConfirmJobOut(
+        job_id=job.id,
+        batch_id=batch.id,
+        status=job.status,
+        status_url=f"/api/jobs/{job.id}",
+        resumed=batch.runs > 0,
     )
 
 
@@ -379,10 +394,10 @@ class CloseIn(BaseModel):
 @periods_router.post("/{period}/close")
 def close_period(
     period: str, request: Request, db: Db, body: CloseIn | None = None, user: User = REVIEW
-) -> dict[str, Any]:
+) -> PeriodCloseOut:
     """关闭结算期间：可确认的清单已全部确认后，其余未结清单结转到下一期间或关闭（须填原因）。"""
     body = body or CloseIn(region=None, how=None, reason=None)
-    return do_close_period(
+    closed = do_close_period(
         db,
         region_code=region_for(db, user, body.region),
         period_code=period,
@@ -390,6 +405,7 @@ def close_period(
         reason=body.reason,
         actor=request_actor(request, user),
     )
+    return PeriodCloseOut.model_validate(closed)
 
 
 @periods_router.get("/{period}/confirmations")
@@ -401,7 +417,7 @@ def confirmations(
     hospital: str | None = None,
     page: PageNo = 1,
     size: PageSize = 50,
-) -> dict[str, Any]:
+) -> ConfirmationPage:
     """确认结算记录（分页）与合计。"""
     parse_period(period)
     page, size = clamp_page(page, size)
@@ -417,31 +433,33 @@ def confirmations(
     rows = db.scalars(
         stmt.order_by(SettlementConfirmation.id).offset((page - 1) * size).limit(size)
     )
-    return {
-        "total": int(total or 0),
-        "amount_paid": f"{amount or 0:.2f}",
-        "fund_amount": f"{fund or 0:.2f}",
-        "page": page,
-        "size": size,
-        "items": [
-            {
-                "list_id": c.list_id,
-                "case_id": c.case_id,
-                "setl_id": c.setl_id,
-                "hospital_code": c.hospital_code,
-                "period": c.period_code,
-                "batch_id": c.batch_id,
-                "drg": c.drg,
-                "payment_class": c.payment_class,
-                "drg_payment": str(c.drg_payment),
-                "adjusted": c.adjusted,
-                "amount_paid": str(c.amount_paid),
-                "fund_amount": str(c.fund_amount),
-                "confirmed_at": c.confirmed_at.isoformat(),
-            }
-            for c in rows
-        ],
-    }
+    return ConfirmationPage.model_validate(
+        {
+            "total": int(total or 0),
+            "amount_paid": f"{amount or 0:.2f}",
+            "fund_amount": f"{fund or 0:.2f}",
+            "page": page,
+            "size": size,
+            "items": [
+                {
+                    "list_id": c.list_id,
+                    "case_id": c.case_id,
+                    "setl_id": c.setl_id,
+                    "hospital_code": c.hospital_code,
+                    "period": c.period_code,
+                    "batch_id": c.batch_id,
+                    "drg": c.drg,
+                    "payment_class": c.payment_class,
+                    "drg_payment": str(c.drg_payment),
+                    "adjusted": c.adjusted,
+                    "amount_paid": str(c.amount_paid),
+                    "fund_amount": str(c.fund_amount),
+                    "confirmed_at": c.confirmed_at.isoformat(),
+                }
+                for c in rows
+            ],
+        }
+    )
 
 
 router = APIRouter()

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
@@ -21,6 +21,7 @@ from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.paging import clamp_page
 from yibao.settlement import special
 from yibao.settlement.models import SettlementList
+from yibao.settlement.schemas import AppealOut, AppealPage, SpecialCaseOut, SpecialCasePage
 
 REVIEW = require(Permission.REVIEW_SETTLEMENT)
 SUBMIT = require(Permission.SUBMIT_LISTS)
@@ -61,7 +62,7 @@ def apply_special(
     reason: str | None = Form(None, description="申请理由（必填）"),
     new_tech: bool = Form(False, description="是否使用新药品、新耗材、新技术"),
     files: list[UploadFile] = File(default_factory=list, description="附件"),
-) -> dict[str, Any]:
+) -> SpecialCaseOut:
     """申请特例单议（医疗机构）：理由必填，可附附件；受申请期限、资格条件和名额限制。"""
     rules = special.SpecialRules()
     loaded: list[tuple[str, bytes]] = []
@@ -80,7 +81,7 @@ def apply_special(
         var_dir=request.app.state.settings.var_dir,
         rules=rules,
     )
-    return special.special_out(app, _list_state(db, list_id))
+    return SpecialCaseOut.model_validate(special.special_out(app, _list_state(db, list_id)))
 
 
 @router.get("/special-cases")
@@ -92,19 +93,21 @@ def special_cases(
     period: str | None = None,
     page: PageNo = 1,
     size: PageSize = 50,
-) -> dict[str, Any]:
+) -> SpecialCasePage:
     """特例单议申请列表（本人辖区 / 本院），按状态、医疗机构、出院年月筛选。"""
     page, size = clamp_page(page, size)
     result = special.list_special_cases(
         db, status=status, hospital=hospital, period=period, page=page, size=size
     )
-    return {"total": result.total, "page": page, "size": size, "items": result.items}
+    return SpecialCasePage.model_validate(
+        {"total": result.total, "page": page, "size": size, "items": result.items}
+    )
 
 
 @router.post("/special-cases/{special_id}/decide")
 def decide_special(
     special_id: DbId, body: SpecialDecisionIn, request: Request, db: Db, user: User = REVIEW
-) -> dict[str, Any]:
+) -> SpecialCaseOut:
     """特例单议评审：通过（按项目付费或核定金额，重新计价）或不通过（必须填写原因）。"""
     app = special.do_decide_special_case(
         db,
@@ -116,13 +119,13 @@ def decide_special(
         user_role=user.role,
         actor=request_actor(request, user),
     )
-    return special.special_out(app, _list_state(db, app.list_id))
+    return SpecialCaseOut.model_validate(special.special_out(app, _list_state(db, app.list_id)))
 
 
 @router.post("/lists/{list_id}/appeal")
 def appeal(
     list_id: DbId, request: Request, db: Db, body: AppealIn | None = None, user: User = SUBMIT
-) -> dict[str, Any]:
+) -> AppealOut:
     """提出申诉（医疗机构）：对调整扣减或特例单议不通过，在决定后规定天数内。"""
     row = special.do_file_appeal(
         db,
@@ -131,7 +134,7 @@ def appeal(
         user_role=user.role,
         actor=request_actor(request, user),
     )
-    return special.appeal_out(row, _list_state(db, list_id))
+    return AppealOut.model_validate(special.appeal_out(row, _list_state(db, list_id)))
 
 
 @router.get("/appeals")
@@ -142,17 +145,19 @@ def appeals(
     hospital: str | None = None,
     page: PageNo = 1,
     size: PageSize = 50,
-) -> dict[str, Any]:
+) -> AppealPage:
     """申诉列表（本人辖区 / 本院）。"""
     page, size = clamp_page(page, size)
     result = special.list_appeals(db, status=status, hospital=hospital, page=page, size=size)
-    return {"total": result.total, "page": page, "size": size, "items": result.items}
+    return AppealPage.model_validate(
+        {"total": result.total, "page": page, "size": size, "items": result.items}
+    )
 
 
 @router.post("/appeals/{appeal_id}/decide")
 def decide_appeal(
     appeal_id: DbId, body: AppealDecisionIn, request: Request, db: Db, user: User = REVIEW
-) -> dict[str, Any]:
+) -> AppealOut:
     """申诉处理：申诉成立或驳回（驳回必须填写原因）。"""
     row = special.do_decide_appeal(
         db,
@@ -164,4 +169,4 @@ def decide_appeal(
         user_role=user.role,
         actor=request_actor(request, user),
     )
-    return special.appeal_out(row, _list_state(db, row.list_id))
+    return AppealOut.model_validate(special.appeal_out(row, _list_state(db, row.list_id)))

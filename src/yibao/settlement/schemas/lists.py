@@ -1,7 +1,4 @@
-"""What the settlement-list API answers (and, for the 4101A intake, what it takes):
-the contract HIS vendors and bureau integrators code against (issue 11 item 3).
-
-Amounts are strings of yuan with two decimals ("12000.00"), never floats."""
+"""What the settlement-list API answers: intake outcomes, lists, findings, pricing."""
 
 from __future__ import annotations
 
