@@ -8,43 +8,36 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
-from yibao.cases.models import Case
 from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.qc import FLAT_COLUMNS, lists_to_flat
 from yibao.engines.qc.bench import synthetic_lists
 from yibao.engines.settlement import TRANSITIONS, Action
 from yibao.grouping.plans import plan_registry
-from yibao.grouping.service import stored_groupings
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.exports import csv_safe
 from yibao.kit.money import ratio_text
-from yibao.kit.paging import Page, clamp_page
+from yibao.kit.paging import clamp_page
 from yibao.kit.tables import table_limits
-from yibao.regions.models import Hospital
 from yibao.regions.repository import hospital_choices
 from yibao.settlement.files import read_list_file
 from yibao.settlement.history import list_history
 from yibao.settlement.intake import TEMPLATE_SAMPLE_ID, ListOutcome, do_intake_lists
 from yibao.settlement.models import (
     CasePricing,
-    QcFinding,
-    SettlementAppeal,
     SettlementList,
-    SettlementListVersion,
-    SpecialCaseApplication,
 )
+from yibao.settlement.repository import ListFilter, get_list_detail, list_rows, state_counts
 from yibao.settlement.review import (
     ADJUSTED_STATES,
     QUEUE_STATES,
@@ -117,85 +110,6 @@ TERM_VALUES = {
 # ------------------------------------------------------------------------------ list
 
 
-SelectT = TypeVar("SelectT", bound=Select)  # type: ignore[type-arg]
-
-
-@dataclass(frozen=True)
-class ListFilter:
-    state: str | None = None
-    hospital: str | None = None
-    blocking: bool = False
-    q: str | None = None
-
-    def apply(self, stmt: SelectT, *, with_state: bool = True) -> SelectT:
-        if self.state and with_state:
-            stmt = stmt.where(SettlementList.state == self.state)
-        if self.hospital:
-            stmt = stmt.where(SettlementList.hospital_code == self.hospital)
-        if self.blocking:
-            stmt = stmt.where(SettlementList.blocking > 0)
-        if self.q:
-            stmt = stmt.where(SettlementList.setl_id.contains(self.q))
-        return stmt
-
-
-@dataclass(frozen=True)
-class _ListRow:
-    id: int
-    setl_id: str
-    version: int
-    state: str
-    blocking: int
-    warnings: int
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class _Priced:
-    drg: str
-    payment_class: str
-    drg_payment: Any
-    fund_amount: Any
-
-
-def _rows(db: Db, flt: ListFilter, page: int, size: int, total: int) -> Page[Any]:
-    """One page of the ``total`` lists in scope, with hospital name and pricing (outer
-    join), newest first; plain columns, no ORM objects (many users read it at once)."""
-    stmt = flt.apply(
-        select(
-            SettlementList.id,
-            SettlementList.setl_id,
-            SettlementList.version,
-            SettlementList.state,
-            SettlementList.blocking,
-            SettlementList.warnings,
-            SettlementList.received_at,
-            Hospital.name,
-            CasePricing.drg,
-            CasePricing.payment_class,
-            CasePricing.drg_payment,
-            CasePricing.fund_amount,
-        )
-        .join(Hospital, Hospital.id == SettlementList.hospital_id)
-        .outerjoin(CasePricing, CasePricing.case_id == SettlementList.case_id)
-    )
-    stmt = stmt.order_by(SettlementList.received_at.desc(), SettlementList.id.desc())
-    rows = db.execute(stmt.offset((page - 1) * size).limit(size)).all()
-    items = [
-        (_ListRow(*r[:7]), r[7], None if r[8] is None else _Priced(r[8], r[9], r[10], r[11]))
-        for r in rows
-    ]
-    return Page(items, total, page, size)
-
-
-def _state_counts(db: Db, flt: ListFilter) -> dict[str, int]:
-    stmt = flt.apply(
-        select(SettlementList.state, func.count()).group_by(SettlementList.state),
-        with_state=False,
-    )
-    return dict(sorted(((s, n) for s, n in db.execute(stmt).all()), key=lambda x: -x[1]))
-
-
 def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
     qp = request.query_params
     page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
@@ -206,11 +120,11 @@ def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
         blocking=qp.get("blocking") == "1",
         q=(qp.get("q") or "").strip() or None,
     )
-    counts = _state_counts(db, flt)  # every filter but the state: the total follows from it
+    counts = state_counts(db, flt)  # every filter but the state: the total follows from it
     total = counts.get(flt.state, 0) if flt.state else sum(counts.values())
     return {
         "flt": flt,
-        "result": _rows(db, flt, page, size, total),
+        "result": list_rows(db, flt, page, size, total),
         "counts": counts,
         "is_bureau": is_bureau,
         "hospitals": hospital_choices(db, cache_s=request.app.state.settings.figures_cache_s)
@@ -365,21 +279,6 @@ def _history(db: Db, row: SettlementList, versions: list[Any]) -> dict[str, Any]
     return history
 
 
-def _tracks(db: Db, list_id: int) -> tuple[list[Any], list[Any]]:
-    """The list's special-case applications and appeals, newest first."""
-    apps = db.scalars(
-        select(SpecialCaseApplication)
-        .where(SpecialCaseApplication.list_id == list_id)
-        .order_by(SpecialCaseApplication.id.desc())
-    )
-    appeals = db.scalars(
-        select(SettlementAppeal)
-        .where(SettlementAppeal.list_id == list_id)
-        .order_by(SettlementAppeal.id.desc())
-    )
-    return list(apps), list(appeals)
-
-
 @router.get("/settlement/lists/{list_id}")
 def list_detail(list_id: DbId, request: Request, db: Db, user: User = VIEW) -> Response:
     return detail_page(request, db, user, list_id)
@@ -390,42 +289,25 @@ def detail_page(
 ) -> Response:
     """One list: QC findings, versions, grouping, payment, its review history; the
     decision forms for a reviewer while the list waits for review."""
-    row = db.scalar(select(SettlementList).where(SettlementList.id == list_id))
-    if row is None:  # another hospital's (or region's) list looks like no list
+    found = get_list_detail(db, list_id)
+    if found is None:  # another hospital's (or region's) list looks like no list
         raise NotFound(f"结算清单 {list_id} 不存在或不在您的权限范围内")
-    hospital = db.scalar(select(Hospital).where(Hospital.id == row.hospital_id))
-    findings = list(
-        db.scalars(select(QcFinding).where(QcFinding.list_id == row.id).order_by(QcFinding.id))
-    )
-    versions = list(
-        db.scalars(
-            select(SettlementListVersion)
-            .where(SettlementListVersion.list_id == row.id)
-            .order_by(SettlementListVersion.version.desc())
-        )
-    )
-    pricing, case, groupings = None, None, []
-    if row.case_id is not None:
-        pricing = db.scalar(select(CasePricing).where(CasePricing.case_id == row.case_id))
-        # the page shows the case's total cost only: not the case with its codes
-        total_cost = db.scalar(select(Case.total_cost).where(Case.id == row.case_id))
-        case = None if total_cost is None else {"total_cost": total_cost}
-        groupings = stored_groupings(db, row.case_id)
+    row, pricing, case = found.row, found.pricing, found.case
     ctx = {
         "row": row,
-        "hospital": hospital,
-        "findings": findings,
-        "versions": versions,
+        "hospital": found.hospital,
+        "findings": found.findings,
+        "versions": found.versions,
         "pricing": pricing,
         "case": case,
-        "groupings": groupings,
+        "groupings": found.groupings,
         "terms": _terms(pricing, case["total_cost"] if case else None),
         "state_label": state_label,
         "badges": STATE_BADGES,
         "severity": SEVERITY,
         "sources": SOURCES,
         "class_names": CLASS_NAMES,
-        "history": _history(db, row, versions),
+        "history": _history(db, row, found.versions),
         "can_review": has_permission(user.role, Permission.REVIEW_SETTLEMENT)
         and row.state in QUEUE_STATES,
         "can_revert": has_permission(user.role, Permission.REVIEW_SETTLEMENT)
@@ -436,7 +318,7 @@ def detail_page(
         "is_hospital": has_permission(user.role, Permission.SUBMIT_LISTS),
         "can_withdraw": has_permission(user.role, Permission.SUBMIT_LISTS)
         and row.state in WITHDRAWABLE,
-        "specials_and_appeals": _tracks(db, row.id),
+        "specials_and_appeals": (found.specials, found.appeals),
         "flash": take_flash(request),
         "error": None,
         "form": {},

@@ -1,0 +1,164 @@
+"""Queries on stored settlement lists as the list pages read them: one page of lists with
+hospital and payment, the counts by state, and one list with everything its page shows.
+The session's scope (db.scoping) limits every query to the caller's region or hospital."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from yibao.cases.models import Case
+from yibao.grouping.service import stored_groupings
+from yibao.kit.paging import Page
+from yibao.regions.models import Hospital
+from yibao.settlement.models import (
+    CasePricing,
+    QcFinding,
+    SettlementAppeal,
+    SettlementList,
+    SettlementListVersion,
+    SpecialCaseApplication,
+)
+
+#: a SELECT of any columns (SQLAlchemy types a statement by its column types)
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """The list page's filters: state, hospital, held by QC, settlement id contains."""
+
+    state: str | None = None
+    hospital: str | None = None
+    blocking: bool = False
+    q: str | None = None
+
+    def apply(self, stmt: SelectT, *, with_state: bool = True) -> SelectT:
+        if self.state and with_state:
+            stmt = stmt.where(SettlementList.state == self.state)
+        if self.hospital:
+            stmt = stmt.where(SettlementList.hospital_code == self.hospital)
+        if self.blocking:
+            stmt = stmt.where(SettlementList.blocking > 0)
+        if self.q:
+            stmt = stmt.where(SettlementList.setl_id.contains(self.q))
+        return stmt
+
+
+@dataclass(frozen=True)
+class ListRow:
+    id: int
+    setl_id: str
+    version: int
+    state: str
+    blocking: int
+    warnings: int
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Priced:
+    drg: str
+    payment_class: str
+    drg_payment: Any
+    fund_amount: Any
+
+
+def list_rows(
+    session: Session, flt: ListFilter, page: int, size: int, total: int
+) -> Page[tuple[ListRow, str, Priced | None]]:
+    """One page of the ``total`` lists in scope, with hospital name and pricing (outer
+    join), newest first; plain columns, no ORM objects (many users read it at once)."""
+    stmt = flt.apply(
+        select(
+            SettlementList.id,
+            SettlementList.setl_id,
+            SettlementList.version,
+            SettlementList.state,
+            SettlementList.blocking,
+            SettlementList.warnings,
+            SettlementList.received_at,
+            Hospital.name,
+            CasePricing.drg,
+            CasePricing.payment_class,
+            CasePricing.drg_payment,
+            CasePricing.fund_amount,
+        )
+        .join(Hospital, Hospital.id == SettlementList.hospital_id)
+        .outerjoin(CasePricing, CasePricing.case_id == SettlementList.case_id)
+    )
+    stmt = stmt.order_by(SettlementList.received_at.desc(), SettlementList.id.desc())
+    rows = session.execute(stmt.offset((page - 1) * size).limit(size)).all()
+    items: list[tuple[ListRow, str, Priced | None]] = [
+        (ListRow(*r[:7]), r[7], None if r[8] is None else Priced(r[8], r[9], r[10], r[11]))
+        for r in rows
+    ]
+    return Page(items, total, page, size)
+
+
+def state_counts(session: Session, flt: ListFilter) -> dict[str, int]:
+    """Lists by state under every filter but the state, most first."""
+    stmt = flt.apply(
+        select(SettlementList.state, func.count()).group_by(SettlementList.state),
+        with_state=False,
+    )
+    return dict(sorted(((s, n) for s, n in session.execute(stmt).all()), key=lambda x: -x[1]))
+
+
+@dataclass(frozen=True)
+class ListDetail:
+    """One list with what its page shows (the history comes from settlement.history)."""
+
+    row: SettlementList
+    hospital: Hospital | None
+    findings: list[QcFinding]
+    versions: list[SettlementListVersion]  # newest first
+    pricing: CasePricing | None
+    #: the case's total cost only (the page shows no codes of the case)
+    case: dict[str, Decimal] | None
+    groupings: list[Any]
+    specials: list[SpecialCaseApplication]  # newest first
+    appeals: list[SettlementAppeal]  # newest first
+
+
+def get_list_detail(session: Session, list_id: int) -> ListDetail | None:
+    """One list in scope with its findings, versions, payment, grouping results,
+    special-case applications and appeals; None for a list out of scope or absent."""
+    row = session.scalar(select(SettlementList).where(SettlementList.id == list_id))
+    if row is None:
+        return None
+    hospital = session.scalar(select(Hospital).where(Hospital.id == row.hospital_id))
+    findings = list(
+        session.scalars(select(QcFinding).where(QcFinding.list_id == row.id).order_by(QcFinding.id))
+    )
+    versions = list(
+        session.scalars(
+            select(SettlementListVersion)
+            .where(SettlementListVersion.list_id == row.id)
+            .order_by(SettlementListVersion.version.desc())
+        )
+    )
+    pricing, case, groupings = None, None, []
+    if row.case_id is not None:
+        pricing = session.scalar(select(CasePricing).where(CasePricing.case_id == row.case_id))
+        total_cost = session.scalar(select(Case.total_cost).where(Case.id == row.case_id))
+        case = None if total_cost is None else {"total_cost": total_cost}
+        groupings = stored_groupings(session, row.case_id)
+    specials = session.scalars(
+        select(SpecialCaseApplication)
+        .where(SpecialCaseApplication.list_id == row.id)
+        .order_by(SpecialCaseApplication.id.desc())
+    )
+    appeals = session.scalars(
+        select(SettlementAppeal)
+        .where(SettlementAppeal.list_id == row.id)
+        .order_by(SettlementAppeal.id.desc())
+    )
+    return ListDetail(
+        row, hospital, findings, versions, pricing, case, groupings, list(specials), list(appeals)
+    )
