@@ -186,7 +186,12 @@ _CONFIRMABLE: Final = (
 TRANSITIONS: Final[tuple[Transition, ...]] = (
     _t(S.INTAKE, A.QC_FAIL, S.QC_FAILED, R.SYSTEM, R.REVIEWER, reason=True),
     _t(S.INTAKE, A.GROUP, S.GROUPED, R.SYSTEM),
-    _t(S.QC_FAILED, A.RESUBMIT, S.INTAKE, R.HOSPITAL),
+    # the hospital sends a new version of a list (same settlement id) before review
+    # starts, after QC held it, after the reviewer returned it, or after withdrawing it
+    *(
+        _t(s, A.RESUBMIT, S.INTAKE, R.HOSPITAL)
+        for s in (S.INTAKE, S.QC_FAILED, S.GROUPED, S.PRICED, S.RETURNED, S.WITHDRAWN)
+    ),
     _t(S.GROUPED, A.PRICE, S.PRICED, R.SYSTEM),
     _t(S.PRICED, A.REGROUP, S.GROUPED, R.SYSTEM, R.REVIEWER),
     _t(S.PRICED, A.SUBMIT_REVIEW, S.UNDER_REVIEW, R.SYSTEM, R.REVIEWER),
@@ -196,7 +201,6 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     _t(S.UNDER_REVIEW, A.ADJUST, S.ADJUSTED, R.REVIEWER, reason=True),
     _t(S.UNDER_REVIEW, A.APPLY_SPECIAL, S.SPECIAL_APPLIED, R.HOSPITAL),
     _t(S.APPROVED, A.APPLY_SPECIAL, S.SPECIAL_APPLIED, R.HOSPITAL),
-    _t(S.RETURNED, A.RESUBMIT, S.INTAKE, R.HOSPITAL),
     _t(S.ADJUSTED, A.FILE_APPEAL, S.APPEALED, R.HOSPITAL, reason=True),
     _t(S.ADJUSTED, A.REVERT_ADJUST, S.UNDER_REVIEW, R.REVIEWER, reason=True),
     _t(S.APPEAL_REJECTED, A.REVERT_ADJUST, S.UNDER_REVIEW, R.REVIEWER, reason=True),
@@ -227,8 +231,7 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
         _t(s, A.WITHDRAW, S.WITHDRAWN, R.HOSPITAL, reason=True)
         for s in (S.QC_FAILED, S.GROUPED, S.PRICED, S.RETURNED)
     ),
-    # … and may send it again later
-    _t(S.WITHDRAWN, A.RESUBMIT, S.INTAKE, R.HOSPITAL),
+    # … and may send it again later (RESUBMIT above)
 )
 TERMINAL_STATES: Final[frozenset[State]] = frozenset(
     s for s in State if not any(t.source == s for t in TRANSITIONS)

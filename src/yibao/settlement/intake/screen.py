@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from yibao.cases.models import Case
 from yibao.engines.qc import Finding
-from yibao.engines.settlement import State
+from yibao.engines.settlement import Action, Role, State, allowed_actions
 from yibao.regions.models import Hospital
 from yibao.settlement.intake.prepare import PreparedBatch
 from yibao.settlement.models import SettlementList
@@ -30,10 +30,11 @@ LOCKED_STATES = frozenset({State.CONFIRMED, State.PAID})
 #: sent with the example still in it must not create a list
 TEMPLATE_SAMPLE_PREFIX = "SAMPLE"
 TEMPLATE_SAMPLE_ID = TEMPLATE_SAMPLE_PREFIX + "0001"
-#: a stored list may be replaced by a new version only before review starts, after
-#: QC held it or after the reviewer returned it (the state machine's RESUBMIT)
+#: a stored list may be replaced by a new version where the state machine lets its
+#: hospital RESUBMIT it: before review starts, after QC held it, after the reviewer
+#: returned it, or after the hospital withdrew it
 REPLACEABLE_STATES = frozenset(
-    {State.INTAKE, State.QC_FAILED, State.GROUPED, State.PRICED, State.RETURNED, State.WITHDRAWN}
+    s for s in State if any(t.action == Action.RESUBMIT for t in allowed_actions(s, Role.HOSPITAL))
 )
 
 
