@@ -55,13 +55,16 @@ POLICY_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
 }
 
 
-def case_frame(session: Session, plan_id: str, years: list[int]) -> pl.DataFrame:
+def case_frame(
+    session: Session, plan_id: str, years: list[int], *, drg: str | None = None
+) -> pl.DataFrame:
     """One row per case of ``years`` (session scope) with its stored grouping under
     ``plan_id``, in the columns of :data:`yibao.engines.measure.MEASURE_CASES` and the
     policy inputs a simulation by benefit policy reads (:data:`POLICY_COLUMNS`).
 
     Cases never grouped under the plan get null grouping columns, which the
-    exclusion step reports as missing fields.
+    exclusion step reports as missing fields.  With ``drg``: only the cases grouped
+    into that DRG under the plan (a DRG's page).
     """
     lo, hi = date(min(years), 1, 1), date(max(years), 12, 31)
     stmt = (
@@ -86,13 +89,14 @@ def case_frame(session: Session, plan_id: str, years: list[int]) -> pl.DataFrame
             Case.self_pay_first,
         )
         .join(Hospital, Hospital.id == Case.hospital_id)
-        .outerjoin(
-            CaseGrouping,
-            (CaseGrouping.case_id == Case.id) & (CaseGrouping.plan_id == plan_id),
-        )
         .where(Case.discharge_date >= lo, Case.discharge_date <= hi)
         .order_by(Case.setl_id)
     )
+    grouped = (CaseGrouping.case_id == Case.id) & (CaseGrouping.plan_id == plan_id)
+    if drg is None:
+        stmt = stmt.outerjoin(CaseGrouping, grouped)
+    else:
+        stmt = stmt.join(CaseGrouping, grouped).where(CaseGrouping.drg == drg)
     rows = session.execute(stmt).all()
     names = [
         "setl_id", "discharge_date", "hospital_code", "hospital_level", "discharge_dept",

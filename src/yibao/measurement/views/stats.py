@@ -7,19 +7,16 @@ the trimmed cases); and one page of a result frame.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import polars as pl
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from yibao.cases.models import Case
 from yibao.engines import measure as m
-from yibao.grouping.models import CaseGrouping
 from yibao.kit.paging import Page
+from yibao.measurement.frames import case_frame
 from yibao.measurement.models import MeasurementRun, RunFence
-from yibao.regions.models import Hospital
 
 
 def trim_by_year(session: Session, run_id: int) -> list[dict[str, Any]]:
@@ -86,55 +83,8 @@ def page_rows(frame: pl.DataFrame, page: int, size: int) -> Page[dict[str, Any]]
 
 
 def _drg_case_frame(session: Session, plan_id: str, years: list[int], drg: str) -> pl.DataFrame:
-    """The measurement frame of one DRG's cases (as :func:`case_frame`, one DRG only)."""
-    lo, hi = date(min(years), 1, 1), date(max(years), 12, 31)
-    stmt = (
-        select(
-            Case.setl_id,
-            Case.discharge_date,
-            Case.hospital_code,
-            Hospital.level,
-            Case.discharge_dept,
-            CaseGrouping.status,
-            CaseGrouping.mdc,
-            CaseGrouping.adrg,
-            CaseGrouping.drg,
-            Case.los_days,
-            Case.discharge_way,
-            Case.total_cost,
-            Case.fund_payment,
-        )
-        .join(Hospital, Hospital.id == Case.hospital_id)
-        .join(CaseGrouping, CaseGrouping.case_id == Case.id)
-        .where(CaseGrouping.plan_id == plan_id, CaseGrouping.drg == drg)
-        .where(Case.discharge_date >= lo, Case.discharge_date <= hi)
-        .order_by(Case.setl_id)
-    )
-    cols = [
-        "setl_id",
-        "discharge_date",
-        "hospital_code",
-        "hospital_level",
-        "discharge_dept",
-        "status",
-        "mdc",
-        "adrg",
-        "drg",
-        "los_days",
-        "discharge_way",
-        "total_cost",
-        "fund_payment",
-    ]
-    raw = pl.DataFrame(
-        [tuple(r) for r in session.execute(stmt).all()],
-        schema=cols,
-        orient="row",
-        infer_schema_length=None,
-    )
-    if raw.height == 0:
-        return pl.DataFrame(schema=m.MEASURE_CASES)
-    frame = raw.with_columns(pl.col("discharge_date").dt.year().cast(pl.Int32).alias("year"))
-    return frame.select([pl.col(c).cast(t) for c, t in m.MEASURE_CASES.items()])
+    """The measurement frame of one DRG's cases (:func:`case_frame` for one DRG)."""
+    return case_frame(session, plan_id, years, drg=drg).select(list(m.MEASURE_CASES))
 
 
 def drg_distribution(
