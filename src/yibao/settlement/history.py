@@ -20,8 +20,7 @@ from yibao.settlement.review import (
     ADJUST_KINDS,
     action_label,
     adjustment_view,
-    latest_adjustments,
-    pending_adjustment,
+    list_adjustments,
     state_label,
 )
 
@@ -94,8 +93,7 @@ def list_history(
     items.sort(key=lambda item: item["at"])
     with_reason = [e for e in events if e.reason and e.to_state == row.state]
     latest = with_reason[-1] if with_reason else None
-    adj = latest_adjustments(session, [row]).get(row.id)
-    pending = pending_adjustment(session, row.id)
+    adj, pending = list_adjustments(session, row)
     conf = session.scalar(
         select(SettlementConfirmation).where(SettlementConfirmation.list_id == row.id)
     )

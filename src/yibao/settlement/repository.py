@@ -129,10 +129,14 @@ class ListDetail:
 def get_list_detail(session: Session, list_id: int) -> ListDetail | None:
     """One list in scope with its findings, versions, payment, grouping results,
     special-case applications and appeals; None for a list out of scope or absent."""
-    row = session.scalar(select(SettlementList).where(SettlementList.id == list_id))
-    if row is None:
+    found = session.execute(
+        select(SettlementList, Hospital)
+        .outerjoin(Hospital, Hospital.id == SettlementList.hospital_id)
+        .where(SettlementList.id == list_id)
+    ).first()
+    if found is None:
         return None
-    hospital = session.scalar(select(Hospital).where(Hospital.id == row.hospital_id))
+    row, hospital = found
     findings = list(
         session.scalars(select(QcFinding).where(QcFinding.list_id == row.id).order_by(QcFinding.id))
     )
@@ -145,9 +149,14 @@ def get_list_detail(session: Session, list_id: int) -> ListDetail | None:
     )
     pricing, case, groupings = None, None, []
     if row.case_id is not None:
-        pricing = session.scalar(select(CasePricing).where(CasePricing.case_id == row.case_id))
-        total_cost = session.scalar(select(Case.total_cost).where(Case.id == row.case_id))
-        case = None if total_cost is None else {"total_cost": total_cost}
+        costed = session.execute(
+            select(Case.total_cost, CasePricing)
+            .outerjoin(CasePricing, CasePricing.case_id == Case.id)
+            .where(Case.id == row.case_id)
+        ).first()
+        if costed is not None:
+            total_cost, pricing = costed
+            case = None if total_cost is None else {"total_cost": total_cost}
         groupings = stored_groupings(session, row.case_id)
     specials = session.scalars(
         select(SpecialCaseApplication)

@@ -44,6 +44,7 @@ from yibao.settlement.review.repository import adjustment_view as adjustment_vie
 from yibao.settlement.review.repository import bulk_ids as bulk_ids
 from yibao.settlement.review.repository import get_list as get_list
 from yibao.settlement.review.repository import latest_adjustments as latest_adjustments
+from yibao.settlement.review.repository import list_adjustments as list_adjustments
 from yibao.settlement.review.repository import pending_adjustment as pending_adjustment
 from yibao.settlement.review.repository import pending_adjustments as pending_adjustments
 from yibao.settlement.review.repository import review_queue as review_queue

@@ -218,6 +218,28 @@ def _lock_list(session: Session, list_id: int) -> SettlementList:
     return row
 
 
+def list_adjustments(
+    session: Session, row: SettlementList
+) -> tuple[SettlementAdjustment | None, SettlementAdjustment | None]:
+    """One list's latest effective adjustment of its current case and its adjustment
+    waiting for a second reviewer, in one query (the list's page shows both)."""
+    effective: SettlementAdjustment | None = None
+    pending: SettlementAdjustment | None = None
+    for adj in session.scalars(
+        select(SettlementAdjustment)
+        .where(
+            SettlementAdjustment.list_id == row.id,
+            SettlementAdjustment.status.in_((EFFECTIVE, PENDING)),
+        )
+        .order_by(SettlementAdjustment.id)
+    ):
+        if adj.status == PENDING:
+            pending = adj
+        elif adj.case_id == row.case_id:
+            effective = adj
+    return effective, pending
+
+
 def pending_adjustment(session: Session, list_id: int) -> SettlementAdjustment | None:
     """The list's adjustment waiting for a second reviewer, if any."""
     return session.scalar(
