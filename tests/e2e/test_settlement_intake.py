@@ -171,3 +171,37 @@ def test_setl_id_already_used_is_refused(world, db):  # type: ignore[no-untyped-
     out = r.json()["lists"][0]
     assert out["state"] == "priced", out
     assert theirs_case.hospital_code not in r.text
+
+
+def test_intake_records_grouping_and_pricing_steps(world, db):  # type: ignore[no-untyped-def]
+    """Each accepted list's history shows the machine's grouping step (with its plan
+    and DRG) and pricing step (with the payment); a list QC held has neither."""
+    client, lists, _ = world
+    messages, expected = inject_errors(lists, share=0.3, seed=4)
+    results = client.post("/api/settlement/lists", json={"lists": messages}).json()["lists"]
+    priced = next(o for o in results if o["state"] == "priced")
+    history = client.get(f"/api/settlement/lists/{priced['list_id']}/history").json()
+    steps = {e["action"]: e for e in history["events"]}
+    assert [e["action"] for e in history["events"]] == ["receive", "group", "price"]
+    group, price = steps["group"], steps["price"]
+    assert (group["from_state"], group["to_state"]) == ("intake", "grouped")
+    assert (price["from_state"], price["to_state"]) == ("grouped", "priced")
+    assert group["role"] == price["role"] == "system"
+    assert group["details"]["drg"] == priced["drg"] and group["details"]["plan_id"] == PLAN_ID
+    assert price["details"] == {
+        "drg_payment": priced["drg_payment"],
+        "fund_amount": priced["fund_amount"],
+    }
+    assert group["action_label"] == "分组" and price["action_label"] == "计价"
+    held = next(o for o in results if o["state"] == "qc_failed")
+    held_history = client.get(f"/api/settlement/lists/{held['list_id']}/history").json()
+    assert [e["action"] for e in held_history["events"]] == ["receive"]
+
+
+def test_list_page_shows_the_grouping_and_pricing_steps(world, db):  # type: ignore[no-untyped-def]
+    client, lists, _ = world
+    out = client.post("/api/settlement/lists", json={"lists": lists[:3]}).json()["lists"]
+    priced = next(o for o in out if o["state"] == "priced")
+    page = client.get(f"/settlement/lists/{priced['list_id']}").text
+    assert 'data-action="group"' in page and 'data-action="price"' in page
+    assert f"<code>{priced['drg']}</code>" in page and "DRG 支付" in page

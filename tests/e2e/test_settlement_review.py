@@ -182,7 +182,7 @@ def test_review_and_confirm(world, db):  # type: ignore[no-untyped-def]
     history = client.get(f"/api/settlement/lists/{a[2]}/history").json()
     assert history["state"] == "returned" and history["reason"]["text"] == reason
     actions = [e["action"] for e in history["events"]]
-    assert actions == ["receive", "submit_review", "return"]
+    assert actions == ["receive", "group", "price", "submit_review", "return"]
     adjusted = client.get(f"/api/settlement/lists/{a[3]}/history").json()
     assert adjusted["reason"]["text"] == "高套分组，按核定金额支付"
     assert adjusted["adjustment"]["adjusted_payment"] == "8000.00"

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Table, bindparam, delete, select, text, update
+from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
@@ -22,13 +22,18 @@ from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.bulk import insert_frame, reserve_ids
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.qc.intake import gc_paused
-from yibao.engines.settlement import State
+from yibao.engines.settlement import Action, Role, State, transition
 from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital
 from yibao.settlement.intake.prepare import PreparedBatch, prepare_lists
 from yibao.settlement.intake.pricing import _group, _price
 from yibao.settlement.intake.screen import ListOutcome, screen_lists
-from yibao.settlement.models import QcFinding, SettlementList, SettlementListVersion
+from yibao.settlement.models import (
+    QcFinding,
+    SettlementList,
+    SettlementListEvent,
+    SettlementListVersion,
+)
 from yibao.settlement.review import state_label
 
 
@@ -41,6 +46,7 @@ class ListRow:
     version: int
     state: str
     orm: SettlementList | None = None
+    hospital: Hospital | None = None
 
 
 def do_intake_lists(
@@ -148,7 +154,7 @@ def _store_versions(
                     "received_at": now,
                 }
             )
-            rows.append(ListRow(list_id, setl_id, 1, state))
+            rows.append(ListRow(list_id, setl_id, 1, state, hospital=hospital))
             continue
         if row.case_id is not None:  # the earlier version's case is replaced
             old_cases.append(row.case_id)
@@ -157,7 +163,7 @@ def _store_versions(
         row.state, row.source, row.received_at = state, source, now
         row.discharge_month = prepared.months[i]
         row.blocking, row.warnings = blocking, len(findings) - blocking
-        rows.append(ListRow(row.id, setl_id, row.version, state, row))
+        rows.append(ListRow(row.id, setl_id, row.version, state, row, hospital))
     session.flush()
     if new_rows:
         schema: dict[str, Any] = {"case_id": pl.Int64, "received_at": pl.Datetime("us", "UTC")}
@@ -237,12 +243,17 @@ def _load_cases(
     case_of = dict(keys.iter_rows())
     cols = ("list_index", "drg", "payment_class", "drg_payment", "fund_amount")
     by_index: dict[int, dict[str, Any]] = {}
+    groups: dict[int, dict[str, Any]] = {}
     rounds = cases.with_columns(pl.col("setl_id").cum_count().over("setl_id").alias("_round"))
     for (_,), part in rounds.group_by("_round", maintain_order=True):
         part = part.drop("_round")
         in_part = part["list_index"].implode()
         dx, px = (f.filter(pl.col("list_index").is_in(in_part)) for f in (diagnoses, procedures))
         grouped = _group(session, registry, part.drop("list_index"), dx, px, actor)
+        in_groups = grouped.join(part.select("id", "list_index"), on="id")
+        groups.update(
+            (r["list_index"], r) for r in in_groups.select(GROUP_COLS).iter_rows(named=True)
+        )
         priced = _price(session, part.drop("list_index"), grouped, hospitals)
         if priced.height:
             priced = priced.join(part.select("id", "list_index"), on="id")
@@ -258,10 +269,59 @@ def _load_cases(
             out.drg, out.payment_class = p["drg"], p["payment_class"]
             out.drg_payment, out.fund_amount = str(p["drg_payment"]), str(p["fund_amount"])
     _set_case_and_state(session, updates)
+    _record_steps(session, accepted, groups, by_index, actor)
     _flag_duplicates(session, cases, accepted, outcomes)
     for _, row in accepted:
         if row.orm is not None:
             session.expire(row.orm)
+
+
+#: what the grouping step of a list records (its plan, grouping status and DRG)
+GROUP_COLS = ("list_index", "plan_id", "status", "drg")
+
+
+def _record_steps(
+    session: Session,
+    accepted: list[tuple[int, ListRow]],
+    groups: dict[int, dict[str, Any]],
+    priced: dict[int, dict[str, Any]],
+    actor: Actor,
+) -> None:
+    """The state history of the accepted lists: the grouping step of each, and the
+    pricing step of those a payment standard priced (steps asked of the state
+    machine, written in bulk like the lists)."""
+    group = transition(State.INTAKE, Action.GROUP, Role.SYSTEM)
+    price = transition(group, Action.PRICE, Role.SYSTEM)
+    now = utcnow()
+    events: list[dict[str, Any]] = []
+    for i, row in accepted:
+        assert row.hospital is not None  # every accepted list was screened to a hospital
+        p = priced.get(i)
+        g = groups.get(i)
+        grouping = None if g is None else {k: g[k] for k in GROUP_COLS if k != "list_index"}
+        steps = [(Action.GROUP, State.INTAKE, group, grouping)]
+        if p is not None:
+            money = {"drg_payment": str(p["drg_payment"]), "fund_amount": str(p["fund_amount"])}
+            steps.append((Action.PRICE, group, price, money))
+        events += [
+            {
+                "list_id": row.id,
+                "hospital_id": row.hospital.id,
+                "region_code": row.hospital.region_code,
+                "version": row.version,
+                "action": action.value,
+                "from_state": source.value,
+                "to_state": target.value,
+                "role": Role.SYSTEM.value,
+                "reason": None,
+                "details": details,
+                "actor_id": actor.user_id,
+                "actor_name": actor.name,
+                "created_at": now,
+            }
+            for action, source, target, details in steps
+        ]
+    session.execute(insert(SettlementListEvent), events)
 
 
 def _set_case_and_state(session: Session, updates: list[dict[str, Any]]) -> None:
