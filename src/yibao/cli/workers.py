@@ -39,15 +39,15 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 
 class OwnSocketProcess(multiprocess.Process):
     """A uvicorn worker that listens on its own ``SO_REUSEPORT`` socket, bound to the
-    address of the placeholder socket the supervisor holds."""
+    address of the socket the supervisor holds (bound, never listening)."""
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
         if not sockets:
             super().target(sockets)
             return
-        placeholder = sockets[0]
-        host, port = placeholder.getsockname()[:2]
-        placeholder.close()
+        inherited = sockets[0]
+        host, port = inherited.getsockname()[:2]
+        inherited.close()
         super().target([reuse_port_socket(host, port)])
 
 
