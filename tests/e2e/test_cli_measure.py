@@ -11,7 +11,7 @@ from yibao.db.scoping import SYSTEM_SCOPE, Scope, set_scope
 from yibao.demo.seed import seed_demo
 from yibao.measurement import service as svc
 from yibao.measurement.models import MeasurementRun
-from yibao.measurement.views import region_of
+from yibao.measurement.service import region_of
 
 
 def test_measure_weights_and_simulate(env, db, tmp_path):  # type: ignore[no-untyped-def]  # noqa: F811

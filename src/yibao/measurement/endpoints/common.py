@@ -16,13 +16,12 @@ from yibao.api.deps import require
 from yibao.api.openapi import XLSX
 from yibao.kit.exports import csv_safe, labelled, write_xlsx
 from yibao.measurement import service as svc
-from yibao.measurement import views
 
 ANALYST = require(Permission.MEASURE)
 
 
 def region_of(user: User) -> str:
-    return views.region_of(user.region_code)
+    return svc.region_of(user.region_code)
 
 
 def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
@@ -35,7 +34,7 @@ def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
         )
     if fmt == "xlsx":
         buf = io.BytesIO()
-        shown = labelled(frame, views.EXPORT_LABELS, views.EXPORT_VALUES)
+        shown = labelled(frame, svc.EXPORT_LABELS, svc.EXPORT_VALUES)
         write_xlsx(shown, buf, worksheet=name[:31], autofit=True)
         return Response(
             buf.getvalue(),

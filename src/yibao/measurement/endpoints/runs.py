@@ -16,7 +16,7 @@ from yibao.api.deps import Db, registry_of, request_actor, runner_of
 from yibao.api.openapi import CSV, XLSX, file_answers
 from yibao.kit.bounds import DbId
 from yibao.measurement import service as svc
-from yibao.measurement import views, workflows
+from yibao.measurement import workflows
 from yibao.measurement.endpoints.common import ANALYST, Fmt, region_of, table_response
 from yibao.measurement.models import MeasurementRun, RunFence
 from yibao.measurement.schemas import RunCreate, RunFenceRow, RunOut, RunStarted, RunWeightRow
@@ -25,7 +25,7 @@ router = APIRouter()
 
 
 def run_out(db: Db, run: MeasurementRun) -> dict[str, Any]:
-    state = views.run_with_state(db, run)
+    state = svc.run_with_state(db, run)
     return svc.jsonable_record(
         {
             "id": run.id,

@@ -1,8 +1,9 @@
 """Lookups and helpers shared by the measurement services.
 
-An object of a user's region by id (404 outside the region), the status guard of
-the draft-only operations (409 with the status in words), and records made JSON-safe
-(decimals as strings, dates in ISO form) for audit rows, stored results and answers.
+The region prefix a user sees, an object of that region by id (404 outside the
+region), the status guard of the draft-only operations (409 with the status in words),
+and records made JSON-safe (decimals as strings, dates in ISO form) for audit rows,
+stored results and answers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from yibao.measurement.models import (
     Simulation,
     WeightPlan,
 )
+from yibao.regions.models import region_prefix
+
+
+def region_of(region_code: str | None) -> str:
+    """The region prefix a bureau user sees (no region: nothing)."""
+    return region_prefix(region_code or "\x00")
 
 
 def _get(session: Session, model: type[Any], obj_id: int, label: str, region: str) -> Any:

@@ -3,7 +3,9 @@
 A run's parameters are validated when it is created (exclusions, trimming, weights);
 the run itself is executed as a job (:mod:`yibao.measurement.tasks`) on the case
 frame of its years: exclusions, trimming, relative weights and the quality report,
-whose weights and trim fences are stored and whose summary is kept on the run.
+whose weights and trim fences are stored and whose summary is kept on the run.  While
+its job is queued or running, or after it failed, the analyst sees the job's status
+(:func:`run_state`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record
 from yibao.db.bulk import insert_frame
 from yibao.engines import measure as m
+from yibao.jobs.models import Job
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.timeutil import utcnow
-from yibao.measurement.models import MeasurementRun, RunFence, RunWeight
+from yibao.measurement.models import STATUS_LABELS, MeasurementRun, RunFence, RunWeight
 from yibao.measurement.service.common import _jsonable
 
 RUN_KIND = "measurement.run"
@@ -182,3 +185,33 @@ def run_weights_frame(session: Session, run_id: int) -> pl.DataFrame:
         "needs_review": pl.Boolean, "note": pl.String,
     }  # fmt: skip
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunState:
+    """A run's status as the analyst sees it: the run's own, or its job's."""
+
+    status: str
+    label: str
+    error: str | None
+    job: Job | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+
+def run_state(run: MeasurementRun, job: Job | None) -> RunState:
+    status = run.status
+    error = run.error
+    if status != "succeeded" and job is not None:
+        if job.status in ("queued", "running", "failed"):
+            status = job.status
+        if job.status == "failed":
+            error = job.error or error
+    return RunState(status, STATUS_LABELS.get(status, status), error, job)
+
+
+def run_with_state(session: Session, run: MeasurementRun) -> RunState:
+    job = session.get(Job, run.job_id) if run.job_id else None
+    return run_state(run, job)

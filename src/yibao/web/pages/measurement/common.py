@@ -24,7 +24,6 @@ from yibao.kit.bounds import INT4_MAX, in_int4, is_tame
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.exports import write_xlsx
 from yibao.measurement import service as svc
-from yibao.measurement import views
 from yibao.measurement.models import STATUS_LABELS
 from yibao.web import forms
 
@@ -48,7 +47,7 @@ STATUS_BADGES = {
     "published": "bg-success",
     "retired": "bg-dark",
 }
-COLUMN_LABELS = views.EXPORT_LABELS
+COLUMN_LABELS = svc.EXPORT_LABELS
 MONEY_COLUMNS = (
     "total_cost",
     "drg_payment",
@@ -61,7 +60,7 @@ MONEY_COLUMNS = (
 
 
 def prefix_of(user: User) -> str:
-    return views.region_of(user.region_code)
+    return svc.region_of(user.region_code)
 
 
 def failure(db: Session, exc: Exception, model: str = "") -> dict[str, Any]:
@@ -75,8 +74,8 @@ def failure(db: Session, exc: Exception, model: str = "") -> dict[str, Any]:
     described = forms.failure(db, exc)
     return {
         **described,
-        "message": views.zh_message(exc.message),
-        "field": views.error_field(exc),
+        "message": svc.zh_message(exc.message),
+        "field": svc.error_field(exc),
         "status": 422 if exc.http_status in (400, 404) else exc.http_status,
     }
 
@@ -171,7 +170,7 @@ def base_context(**extra: Any) -> dict[str, Any]:
         "status_badges": STATUS_BADGES,
         "level_names": m.LEVEL_NAMES,
         "class_names": m.CLASS_NAMES,
-        "source_labels": views.SOURCE_LABELS,
+        "source_labels": svc.SOURCE_LABELS,
         "errors": {},
         "form": {},
     }

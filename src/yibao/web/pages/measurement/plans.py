@@ -20,7 +20,7 @@ from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
-from yibao.measurement import views, workflows
+from yibao.measurement import workflows
 from yibao.web.forms import page_arg, text
 from yibao.web.pages.measurement.common import (
     CSRF,
@@ -78,7 +78,7 @@ def items_view(request: Request, frame: pl.DataFrame, names: dict[str, str]) -> 
             pl.col("drg").str.contains(q.upper(), literal=True) | pl.col("drg").is_in(named)
         )
     page, size = clamp_page(page_arg(request), None, default_size=50)
-    return {"items": views.page_rows(shown, page, size), "iflt": flt}
+    return {"items": svc.page_rows(shown, page, size), "iflt": flt}
 
 
 def adjustment_form(adjustments: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def weight_plan_view(request: Request, db: Db, user: User, plan_id: int, **extra
     plan = svc.get_weight_plan(db, plan_id, prefix)
     run = svc.get_run(db, plan.run_id, prefix)
     frame = svc.weight_plan_frame(db, plan.id)
-    names = views.drg_names(registry_of(request), run.plan_id)
+    names = svc.drg_names(registry_of(request), run.plan_id)
     missing = frame.filter(pl.col("relative_weight").is_null())["drg"].to_list()
     years = case_years(db)
     ctx = base_context(
@@ -120,7 +120,7 @@ def weight_plan_view(request: Request, db: Db, user: User, plan_id: int, **extra
         sources=sorted(frame["rw_source"].unique().to_list()),
         missing=missing,
         drg_names=names,
-        rate_plans=views.rate_plans(db, prefix, weight_plan_id=plan.id),
+        rate_plans=svc.list_rate_plans(db, prefix, weight_plan_id=plan.id),
         rate_modes=RATE_MODES,
         case_years=sorted(years),
         adjust=adjustment_form(plan.adjustments or {}),
@@ -322,7 +322,7 @@ def rate_plan_view(request: Request, db: Db, user: User, rate_id: int, **extra: 
         levels=levels,
         weight_plan=plan,
         rate_modes=RATE_MODES,
-        sims=views.simulations(db, prefix, rate_plan_id=row.id),
+        sims=svc.list_simulations(db, prefix, rate_plan_id=row.id),
         case_years=sorted(years),
         rates_form={f"rate_{lv}": str(r) for lv, r in rates.level_rates.items()},
         form={**sim_defaults(), "year": str(row.volume_year), "name": ""},

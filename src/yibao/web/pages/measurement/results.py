@@ -16,7 +16,7 @@ from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
-from yibao.measurement import views, workflows
+from yibao.measurement import workflows
 from yibao.measurement.models import Simulation
 from yibao.web.forms import page_arg
 from yibao.web.pages.measurement.common import (
@@ -62,7 +62,7 @@ def hospital_rows(db: Db, sim: Simulation) -> pl.DataFrame:
     rows = sim.results.get("by_hospital") or []
     if not rows:
         return pl.DataFrame()
-    names = views.hospital_names(db)
+    names = svc.hospital_names(db)
     frame = _frame(rows)
     return frame.with_columns(
         pl.col("hospital_code")
@@ -112,7 +112,7 @@ def _sorted_drgs(frame: pl.DataFrame, key: str, q: str) -> pl.DataFrame:
 def sim_names(request: Request, db: Db, sim: Simulation, prefix: str) -> dict[str, str]:
     plan = svc.get_weight_plan(db, sim.weight_plan_id, prefix)
     run = svc.get_run(db, plan.run_id, prefix)
-    return views.drg_names(registry_of(request), run.plan_id)
+    return svc.drg_names(registry_of(request), run.plan_id)
 
 
 @router.post("/simulations/{sim_id}/apply-rates", dependencies=CSRF)
@@ -175,14 +175,14 @@ def simulation_page(
         by_level=res.get("by_level") or [],
         distribution=res.get("distribution") or [],
         hospitals=hospitals.to_dicts(),
-        drgs=views.page_rows(drgs, page, size),
+        drgs=svc.page_rows(drgs, page, size),
         hsort=hsort,
         dsort=dsort,
         dq=dq,
         hospital_sorts=HOSPITAL_SORTS,
         drg_sorts=DRG_SORTS,
         rates=m.RatePlan.model_validate(sim.rates),
-        others=[s for s in views.simulations(db, prefix) if s.id != sim.id],
+        others=[s for s in svc.list_simulations(db, prefix) if s.id != sim.id],
         charts=charts_json(charts),
         applied=rate_row.plan == sim.rates and "solved" in res,
         apply_error=apply_error,
@@ -276,7 +276,7 @@ def compare_page(request: Request, db: Db, user: User = MEASURE) -> Response:
         rows=rows,
         levels=compare_levels(sims),
         ids=",".join(str(s.id) for s in sims),
-        all_sims=views.simulations(db, prefix),
+        all_sims=svc.list_simulations(db, prefix),
         errors=errors,
         charts=charts_json({"compare": rows, "compare_levels": compare_levels(sims)}),
     )
@@ -299,7 +299,7 @@ def indices_page(request: Request, db: Db, user: User = MEASURE) -> Response:
     """CMI, cost / time consumption index and low-risk mortality per hospital."""
     prefix = prefix_of(user)
     qp = request.query_params
-    plans = views.weight_plans(db, prefix)
+    plans = svc.list_weight_plans(db, prefix)
     years = sorted(case_years(db))
     by = "department" if qp.get("by") == "department" else "hospital"
     ctx = base_context(plans=plans, case_years=years, by=by, table=None, rows=None)
@@ -331,7 +331,7 @@ def indices_page(request: Request, db: Db, user: User = MEASURE) -> Response:
 
 
 def _indices_rows(request: Request, db: Db, table: pl.DataFrame, by: str) -> dict[str, Any]:
-    names = views.hospital_names(db)
+    names = svc.hospital_names(db)
     frame = table.with_columns(
         pl.col("hospital_code")
         .replace_strict({c: n for c, (n, _l) in names.items()}, default=pl.col("hospital_code"))
@@ -353,6 +353,6 @@ def _indices_rows(request: Request, db: Db, table: pl.DataFrame, by: str) -> dic
         *(["discharge_dept"] if by != "hospital" else []),
     )
     return {
-        "rows": views.page_rows(ordered, page, size),
+        "rows": svc.page_rows(ordered, page, size),
         "charts": charts_json({"indices": chart.to_dicts(), "by": by}),
     }

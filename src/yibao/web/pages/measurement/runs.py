@@ -19,7 +19,7 @@ from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
-from yibao.measurement import views, workflows
+from yibao.measurement import workflows
 from yibao.web.forms import page_arg, text, texts
 from yibao.web.pages.measurement.common import (
     CSRF,
@@ -73,7 +73,7 @@ def overview_page(
     except NotFound:
         defaults["plan"] = ""
     ctx = base_context(
-        ov=views.overview(db, prefix_of(user)),
+        ov=svc.overview(db, prefix_of(user)),
         plans=[plan_payload(i) for i in list_plans(registry)],
         case_years=sorted(years),
         partial_years=sorted(set(years) - set(complete_years(years))),
@@ -167,29 +167,29 @@ def weights_view(request: Request, frame: pl.DataFrame, names: dict[str, str]) -
         export += f"&mdc={flt['mdc']}"
     if flt["flagged"]:
         export += "&flagged=true"
-    return {"weights": views.page_rows(shown, page, size), "wflt": flt, "weights_export": export}
+    return {"weights": svc.page_rows(shown, page, size), "wflt": flt, "weights_export": export}
 
 
 def run_page_view(request: Request, db: Db, user: User, run_id: int, **extra: Any) -> Response:
     run = svc.get_run(db, run_id, prefix_of(user))
-    ctx = base_context(run=run, state=views.run_with_state(db, run))
+    ctx = base_context(run=run, state=svc.run_with_state(db, run))
     ctx["form"] = {"budget_neutral": "on", "code": request.query_params.get("code", "")}
     if run.status == "succeeded":
         frame = svc.run_weights_frame(db, run.id)
-        names = views.drg_names(registry_of(request), run.plan_id)
+        names = svc.drg_names(registry_of(request), run.plan_id)
         top = frame.sort(["cases", "drg"], descending=[True, False])
         summary = run.summary or {}
         ctx.update(
             summary=summary,
             quality=summary.get("quality") or {},
-            trim_years=views.trim_by_year(db, run.id),
+            trim_years=svc.trim_by_year(db, run.id),
             mdcs=sorted(frame["mdc"].unique().to_list()),
             sources=sorted(frame["rw_source"].unique().to_list()),
             drg_options=list(frame.sort("drg").select("drg", "cases").iter_rows()),
             default_drg=top["drg"][0] if top.height else "",
             drg_names=names,
-            run_plans=[p for p in views.weight_plans(db, prefix_of(user)) if p.run_id == run.id],
-            charts=charts_json({"run_id": run.id, "rw_mdc": views.rw_by_mdc(frame)}),
+            run_plans=[p for p in svc.list_weight_plans(db, prefix_of(user)) if p.run_id == run.id],
+            charts=charts_json({"run_id": run.id, "rw_mdc": svc.rw_by_mdc(frame)}),
             **weights_view(request, frame, names),
         )
     ctx.update(extra)
@@ -205,7 +205,7 @@ def run_page(run_id: DbId, request: Request, db: Db, user: User = MEASURE) -> Re
 def run_distribution(run_id: DbId, drg: str, db: Db, user: User = MEASURE) -> JSONResponse:
     """A DRG's case costs per year with its trim fences (the run page's chart)."""
     run = svc.get_run(db, run_id, prefix_of(user))
-    return JSONResponse(views.drg_distribution(db, run, drg.strip().upper()))
+    return JSONResponse(svc.drg_distribution(db, run, drg.strip().upper()))
 
 
 @router.get("/runs/{run_id}/exclusions/export")

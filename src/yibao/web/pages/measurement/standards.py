@@ -17,7 +17,7 @@ from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
-from yibao.measurement import views, workflows
+from yibao.measurement import workflows
 from yibao.web.forms import page_arg, text
 from yibao.web.pages.measurement.common import (
     CSRF,
@@ -46,19 +46,19 @@ def split_rows(message: str) -> tuple[str, list[str]]:
 
 def standards_view(request: Request, db: Db, user: User, **extra: Any) -> Response:
     prefix = prefix_of(user)
-    sets = views.standard_sets(db, prefix)
-    published = views.weight_plans(db, prefix, status="published")
+    sets = svc.list_standard_sets(db, prefix)
+    published = svc.list_weight_plans(db, prefix, status="published")
     ids = {p.id for p in published}
-    rate_rows = [r for r in views.rate_plans(db, prefix) if r.weight_plan_id in ids]
+    rate_rows = [r for r in svc.list_rate_plans(db, prefix) if r.weight_plan_id in ids]
     qp = request.query_params
     ctx = base_context(
         sets=sets,
-        counts=views.standard_item_counts(db, [s.id for s in sets]),
+        counts=svc.standard_item_counts(db, [s.id for s in sets]),
         published=published,
-        plan_labels={p.id: f"{p.code} v{p.version}" for p in views.weight_plans(db, prefix)},
+        plan_labels={p.id: f"{p.code} v{p.version}" for p in svc.list_weight_plans(db, prefix)},
         rate_rows=rate_rows,
         plans=[plan_payload(i) for i in list_plans(registry_of(request))],
-        sources=views.STANDARD_SOURCES,
+        sources=svc.STANDARD_SOURCES,
         form={
             "weight_plan_id": qp.get("weight_plan_id") or "",
             "rate_plan_id": qp.get("rate_plan_id") or "",
@@ -171,7 +171,7 @@ def standard_set_page(
     """One published set: its items (filter by DRG / level, paged) and downloads."""
     row = svc.get_standard_set(db, set_id, prefix_of(user))
     frame = svc.standards_frame(db, row.id)
-    names = views.drg_names(registry_of(request), row.plan_id)
+    names = svc.drg_names(registry_of(request), row.plan_id)
     qp = request.query_params
     q, level = (qp.get("q") or "").strip(), qp.get("level") or ""
     if q:
@@ -184,12 +184,12 @@ def standard_set_page(
     page, size = clamp_page(page_arg(request), None, default_size=50)
     ctx = base_context(
         row=row,
-        items=views.page_rows(frame, page, size),
+        items=svc.page_rows(frame, page, size),
         drg_names=names,
         q=q,
         level=level,
-        sources=views.STANDARD_SOURCES,
-        total=views.standard_item_counts(db, [row.id]).get(row.id, 0),
+        sources=svc.STANDARD_SOURCES,
+        total=svc.standard_item_counts(db, [row.id]).get(row.id, 0),
         approve_error=error,
         can_approve=row.status == "pending" and row.created_by != user.username,
     )

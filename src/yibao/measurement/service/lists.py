@@ -1,9 +1,8 @@
-"""Overview lists of the measurement pages and a run's state.
+"""The measurement objects of a region, listed, and the names the tables show.
 
-The objects of a region (runs with their state, weight plans, rate plans,
-simulations, standard sets with their item counts), a run's status as the analyst
-sees it (its own, or its job's while that runs or after it failed), and the names of
-hospitals and DRGs the tables show.
+The overview of a region (runs with their state, weight plans, rate plans,
+simulations, standard sets with their item counts), each list on its own (filtered by
+status, weight plan or rate plan), and the names of hospitals and DRGs.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from sqlalchemy.orm import Session
 from yibao.engines.grouper import PlanRegistry
 from yibao.jobs.models import Job
 from yibao.measurement.models import (
-    STATUS_LABELS,
     MeasurementRun,
     PaymentStandardItem,
     PaymentStandardSet,
@@ -24,42 +22,8 @@ from yibao.measurement.models import (
     Simulation,
     WeightPlan,
 )
-from yibao.regions.models import Hospital, region_prefix
-
-
-def region_of(region_code: str | None) -> str:
-    """The region prefix a bureau user sees (no region: nothing)."""
-    return region_prefix(region_code or "\x00")
-
-
-@dataclass(frozen=True)
-class RunState:
-    """A run's status as the analyst sees it: the run's own, or its job's."""
-
-    status: str
-    label: str
-    error: str | None
-    job: Job | None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ("queued", "running")
-
-
-def run_state(run: MeasurementRun, job: Job | None) -> RunState:
-    status = run.status
-    error = run.error
-    if status != "succeeded" and job is not None:
-        if job.status in ("queued", "running", "failed"):
-            status = job.status
-        if job.status == "failed":
-            error = job.error or error
-    return RunState(status, STATUS_LABELS.get(status, status), error, job)
-
-
-def run_with_state(session: Session, run: MeasurementRun) -> RunState:
-    job = session.get(Job, run.job_id) if run.job_id else None
-    return run_state(run, job)
+from yibao.measurement.service.runs import RunState, run_state
+from yibao.regions.models import Hospital
 
 
 @dataclass
@@ -83,25 +47,25 @@ def overview(session: Session, prefix: str, limit: int = 50) -> Overview:
     )
     job_ids = [r.job_id for r in runs if r.job_id]
     jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
-    sets = standard_sets(session, prefix)
+    sets = list_standard_sets(session, prefix)
     return Overview(
         runs=[(r, run_state(r, jobs.get(r.job_id or 0))) for r in runs],
-        weight_plans=weight_plans(session, prefix),
-        rate_plans=rate_plans(session, prefix),
-        simulations=simulations(session, prefix, limit=limit),
+        weight_plans=list_weight_plans(session, prefix),
+        rate_plans=list_rate_plans(session, prefix),
+        simulations=list_simulations(session, prefix, limit=limit),
         standards=sets,
         item_counts=standard_item_counts(session, [s.id for s in sets]),
     )
 
 
-def weight_plans(session: Session, prefix: str, status: str | None = None) -> list[WeightPlan]:
+def list_weight_plans(session: Session, prefix: str, status: str | None = None) -> list[WeightPlan]:
     stmt = select(WeightPlan).where(WeightPlan.region_code.startswith(prefix))
     if status:
         stmt = stmt.where(WeightPlan.status == status)
     return list(session.scalars(stmt.order_by(WeightPlan.code, WeightPlan.version.desc())))
 
 
-def rate_plans(
+def list_rate_plans(
     session: Session, prefix: str, weight_plan_id: int | None = None
 ) -> list[RatePlanRow]:
     stmt = select(RatePlanRow).where(RatePlanRow.region_code.startswith(prefix))
@@ -110,7 +74,7 @@ def rate_plans(
     return list(session.scalars(stmt.order_by(RatePlanRow.id.desc())))
 
 
-def simulations(
+def list_simulations(
     session: Session, prefix: str, rate_plan_id: int | None = None, limit: int = 200
 ) -> list[Simulation]:
     stmt = select(Simulation).where(Simulation.region_code.startswith(prefix))
@@ -119,7 +83,7 @@ def simulations(
     return list(session.scalars(stmt.order_by(Simulation.id.desc()).limit(limit)))
 
 
-def standard_sets(session: Session, prefix: str) -> list[PaymentStandardSet]:
+def list_standard_sets(session: Session, prefix: str) -> list[PaymentStandardSet]:
     return list(
         session.scalars(
             select(PaymentStandardSet)
