@@ -51,7 +51,7 @@ def test_measure_weights_and_simulate(env, db, tmp_path):  # type: ignore[no-unt
     )
     from yibao.config import get_settings
     from yibao.grouping.plans import plan_registry
-    from yibao.measurement.workflows import create_rate_plan
+    from yibao.measurement.service import create_rate_plan
 
     rate = create_rate_plan(
         db,

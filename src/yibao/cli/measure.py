@@ -21,7 +21,6 @@ from yibao.grouping.plans import plan_info, plan_registry
 from yibao.kit.exports import csv_safe, write_xlsx
 from yibao.kit.money import format_yuan
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
 from yibao.measurement.frames import case_frame, regroup_years
 from yibao.regions.models import Region, region_prefix
 
@@ -150,7 +149,7 @@ def simulate(
         rate_row = svc.get_rate_plan(session, rate_plan, prefix)
         if rate_row.weight_plan_id != wp.id:
             raise fail(f"费率方案 {rate_plan} 不是基于权重方案 {weight_plan}")
-        sim = workflows.create_simulation(
+        sim = svc.create_simulation(
             session,
             registry,
             weight_plan=wp,

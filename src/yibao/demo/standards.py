@@ -16,7 +16,6 @@ from yibao.audit.service import Actor
 from yibao.engines.grouper import PlanRegistry
 from yibao.grouping.plans import plan_for_date
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
 from yibao.measurement.frames import case_frame, regroup_years
 from yibao.measurement.models import (
     PaymentStandardSet,
@@ -67,8 +66,8 @@ def publish_demo_standards(
     for action in ("approve", "publish"):
         svc.do_transition_weight_plan(session, plan, action, actor=actor)
     newest = years[-1]
-    paid = workflows.year_frame(
-        session, registry, info.id, newest, workflows.SIMULATION_RULES, actor, regroup=False
+    paid = svc.year_frame(
+        session, registry, info.id, newest, svc.SIMULATION_RULES, actor, regroup=False
     )
     rate = svc.do_create_rate_plan(
         session,
@@ -76,8 +75,8 @@ def publish_demo_standards(
         name=f"演示 {valid_from.year} 年费率（{newest} 年病例量，预算持平）",
         volume_year=newest,
         params=RATE_PARAMS,
-        volume_frame=workflows.measured_cases(paid, run, newest),
-        paid_total=workflows.paid_total(paid),
+        volume_frame=svc.measured_cases(paid, run, newest),
+        paid_total=svc.paid_total(paid),
         actor=actor,
     )
     # the rate that meets the budget: solved by simulation and applied, as an analyst
@@ -97,7 +96,7 @@ def publish_demo_standards(
         actor=actor,
     )
     svc.do_apply_simulation_rates(session, sim, rate, actor=actor)
-    return workflows.publish_standards(
+    return svc.publish_standards(
         session,
         weight_plan=plan,
         rate_row=rate,

@@ -14,7 +14,6 @@ from yibao.api.deps import Db, registry_of, request_actor
 from yibao.api.openapi import CSV, XLSX, file_answers
 from yibao.kit.bounds import DbId, Year
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
 from yibao.measurement.endpoints.common import ANALYST, Fmt, region_of, table_response
 from yibao.measurement.schemas import IndexRow
 
@@ -37,7 +36,7 @@ def indices(
     format: Fmt = "json",
 ) -> Response:
     wp = svc.get_weight_plan(db, weight_plan_id, region_of(user))
-    table = workflows.indices_table(
+    table = svc.indices_table(
         db,
         registry_of(request),
         weight_plan=wp,

@@ -12,7 +12,6 @@ from yibao.accounts.models import User
 from yibao.api.deps import Db, registry_of, request_actor
 from yibao.kit.bounds import DbId
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
 from yibao.measurement.endpoints.common import ANALYST, region_of
 from yibao.measurement.models import RatePlanRow
 from yibao.measurement.schemas import RatePlanCreate, RatePlanOut, RatesSet
@@ -39,7 +38,7 @@ def create_rate_plan(
     body: RatePlanCreate, request: Request, db: Db, user: User = ANALYST
 ) -> RatePlanOut:
     wp = svc.get_weight_plan(db, body.weight_plan_id, region_of(user))
-    row = workflows.create_rate_plan(
+    row = svc.create_rate_plan(
         db,
         registry_of(request),
         weight_plan=wp,

@@ -16,7 +16,6 @@ from yibao.api.deps import Db, registry_of, request_actor, runner_of
 from yibao.api.openapi import CSV, XLSX, file_answers
 from yibao.kit.bounds import DbId
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
 from yibao.measurement.endpoints.common import ANALYST, Fmt, region_of, table_response
 from yibao.measurement.models import MeasurementRun, RunFence
 from yibao.measurement.schemas import RunCreate, RunFenceRow, RunOut, RunStarted, RunWeightRow
@@ -52,7 +51,7 @@ def run_out(db: Db, run: MeasurementRun) -> dict[str, Any]:
 )
 def create_run(body: RunCreate, request: Request, db: Db, user: User = ANALYST) -> JSONResponse:
     # answered as before through JSONResponse (json.dumps), the body checked by the model
-    run, job = workflows.start_run(
+    run, job = svc.start_run(
         db,
         runner_of(request),
         registry_of(request),

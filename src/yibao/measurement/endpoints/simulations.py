@@ -13,7 +13,6 @@ from yibao.api.deps import Db, registry_of, request_actor
 from yibao.kit.bounds import INT4_MAX, DbId
 from yibao.kit.errors import ValidationFailed
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
 from yibao.measurement.endpoints.common import ANALYST, region_of
 from yibao.measurement.endpoints.rate_plans import rp_out
 from yibao.measurement.models import Simulation
@@ -55,7 +54,7 @@ def create_simulation(
     rate_row = svc.get_rate_plan(db, body.rate_plan_id, region)
     if rate_row.weight_plan_id != wp.id:
         raise ValidationFailed("rate_plan_id：费率方案不是基于该权重方案", field="rate_plan_id")
-    sim = workflows.create_simulation(
+    sim = svc.create_simulation(
         db,
         registry_of(request),
         weight_plan=wp,

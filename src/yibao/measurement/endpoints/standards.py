@@ -16,7 +16,6 @@ from yibao.api.deps import Db, registry_of, request_actor
 from yibao.api.openapi import CSV, XLSX, file_answers
 from yibao.kit.bounds import Day, DbId
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
 from yibao.measurement.endpoints.common import ANALYST, Fmt, region_of, table_response
 from yibao.measurement.models import PaymentStandardSet
 from yibao.measurement.schemas import StandardSetDetail, StandardSetOut, StandardsPublish
@@ -49,7 +48,7 @@ def publish_standards(
 ) -> StandardSetOut:
     region = region_of(user)
     wp = svc.get_weight_plan(db, body.weight_plan_id, region)
-    row = workflows.publish_standards(
+    row = svc.publish_standards(
         db,
         weight_plan=wp,
         rate_row=svc.get_rate_plan(db, body.rate_plan_id, region),
@@ -87,7 +86,7 @@ def import_standards(
     valid_to: Day | None = Form(None),
     name: str = Form("", max_length=100),
 ) -> StandardSetOut:
-    row = workflows.import_standards(
+    row = svc.import_standards(
         db,
         registry_of(request),
         region_code=user.region_code or "",

@@ -1,7 +1,8 @@
 """Rate plans (费率方案): budget and level rates of a weight plan.
 
 A rate plan is computed from a weight plan and a year's case volume (its budget from
-the parameters or the year's paid total); in draft the analyst may set the level
+the parameters or the year's paid total; :func:`create_rate_plan` takes both from the
+year's cases under the run's plan); in draft the analyst may set the level
 rates by hand or take the rates a budget-solving simulation found.  Also the gap
 between a simulation's payment and the budget.
 """
@@ -16,10 +17,17 @@ from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
 from yibao.engines import measure as m
+from yibao.engines.grouper import PlanRegistry
 from yibao.kit.errors import Conflict, ValidationFailed
-from yibao.measurement.models import RatePlanRow, Simulation, WeightPlan
+from yibao.measurement.models import MeasurementRun, RatePlanRow, Simulation, WeightPlan
 from yibao.measurement.service.common import _require_status
 from yibao.measurement.service.weight_plans import weight_plan_frame
+from yibao.measurement.service.year_frames import (
+    SIMULATION_RULES,
+    measured_cases,
+    paid_total,
+    year_frame,
+)
 
 
 def do_create_rate_plan(
@@ -69,6 +77,32 @@ def do_create_rate_plan(
         after={"weight_plan_id": weight_plan.id, "params": row.params, "plan": row.plan},
     )
     return row
+
+
+def create_rate_plan(
+    session: Session,
+    registry: PlanRegistry,
+    *,
+    weight_plan: WeightPlan,
+    run: MeasurementRun,
+    name: str,
+    volume_year: int,
+    params: dict[str, Any],
+    actor: Actor,
+) -> RatePlanRow:
+    """As ``POST /api/measurement/rate-plans``."""
+    m.parse_params(m.RateParams, params)  # parameter errors before any grouping
+    paid = year_frame(session, registry, run.plan_id, volume_year, SIMULATION_RULES, actor)
+    return do_create_rate_plan(
+        session,
+        weight_plan=weight_plan,
+        name=name,
+        volume_year=volume_year,
+        params=params,
+        volume_frame=measured_cases(paid, run, volume_year),
+        paid_total=paid_total(paid),
+        actor=actor,
+    )
 
 
 def rate_plan_of(row: RatePlanRow) -> m.RatePlan:

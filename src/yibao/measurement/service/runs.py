@@ -1,7 +1,8 @@
 """Measurement base runs (基础测算): create a run, execute it, read its weights.
 
 A run's parameters are validated when it is created (exclusions, trimming, weights);
-the run itself is executed as a job (:mod:`yibao.measurement.tasks`) on the case
+:func:`start_run` creates it and submits its job, which
+(:mod:`yibao.measurement.tasks`) executes the run on the case
 frame of its years: exclusions, trimming, relative weights and the quality report,
 whose weights and trim fences are stored and whose summary is kept on the run.  While
 its job is queued or running, or after it failed, the analyst sees the job's status
@@ -21,7 +22,11 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record
 from yibao.db.bulk import insert_frame
 from yibao.engines import measure as m
+from yibao.engines.grouper import PlanRegistry
+from yibao.grouping.plans import plan_info
 from yibao.jobs.models import Job
+from yibao.jobs.runner import JobRunner
+from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.measurement.models import STATUS_LABELS, MeasurementRun, RunFence, RunWeight
@@ -85,6 +90,42 @@ def do_create_run(
         after={"name": run.name, "plan_id": plan_id, "years": years, "params": clean},
     )
     return run
+
+
+def start_run(
+    session: Session,
+    runner: JobRunner,
+    registry: PlanRegistry,
+    *,
+    region_code: str,
+    name: str,
+    plan_id: str,
+    years: list[int],
+    params: dict[str, Any],
+    actor: Actor,
+) -> tuple[MeasurementRun, Job]:
+    """Create a run and submit its job (as ``POST /api/measurement/runs``)."""
+    info = plan_info(registry, plan_id)
+    run = do_create_run(
+        session,
+        region_code=region_code,
+        name=name,
+        plan_id=info.id,
+        plan_version=info.meta.version,
+        years=years,
+        params=params,
+        actor=actor,
+    )
+    job = do_submit_job(
+        session,
+        runner,
+        kind=RUN_KIND,
+        params={"run_id": run.id},
+        actor=actor,
+        message="排队中：DRG 测算",
+    )
+    run.job_id = job.id
+    return run, job
 
 
 def execute_run(session: Session, run: MeasurementRun, frame: pl.DataFrame) -> dict[str, Any]:

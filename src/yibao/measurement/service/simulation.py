@@ -2,7 +2,8 @@
 
 The cases are paid by the payment standards the two plans make (optionally with the
 rates solved for the budget, and the fund share from the published policies), the
-results are summarised JSON-safe and saved as a simulation the pages compare.
+results are summarised JSON-safe and saved as a simulation the pages compare
+(:func:`create_simulation`: the year's cases under the run's plan, all of it).
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record
 from yibao.benefits.service import policy_set
 from yibao.engines import measure as m
+from yibao.engines.grouper import PlanRegistry
 from yibao.engines.settlement import policy_fund_fen
-from yibao.measurement.models import RatePlanRow, Simulation, WeightPlan
+from yibao.kit.errors import ValidationFailed
+from yibao.measurement.models import MeasurementRun, RatePlanRow, Simulation, WeightPlan
 from yibao.measurement.service.common import _jsonable
 from yibao.measurement.service.rate_plans import rate_plan_of
 from yibao.measurement.service.weight_plans import weight_plan_frame
+from yibao.measurement.service.year_frames import SIMULATION_RULES, year_frame
 
 
 def run_simulation(
@@ -101,3 +105,42 @@ def do_save_simulation(
         after={"name": sim.name, "year": year, "totals": results.get("totals")},
     )
     return sim
+
+
+def create_simulation(
+    session: Session,
+    registry: PlanRegistry,
+    *,
+    weight_plan: WeightPlan,
+    rate_row: RatePlanRow,
+    run: MeasurementRun,
+    name: str,
+    year: int,
+    params: dict[str, Any],
+    solve_budget: bool,
+    actor: Actor,
+) -> Simulation:
+    """As ``POST /api/measurement/simulations``."""
+    m.parse_params(m.SimulationParams, params)
+    frame = year_frame(session, registry, run.plan_id, year, SIMULATION_RULES, actor)
+    if frame.height == 0:
+        raise ValidationFailed(f"year：{year} 年没有可用病例", field="year")
+    rates, result, extra = run_simulation(
+        session,
+        weight_plan=weight_plan,
+        rate_row=rate_row,
+        frame=frame,
+        params=params,
+        solve_budget=solve_budget,
+    )
+    return do_save_simulation(
+        session,
+        weight_plan=weight_plan,
+        rate_row=rate_row,
+        name=name,
+        year=year,
+        params=params,
+        rates=rates,
+        results=simulation_results(result, extra),
+        actor=actor,
+    )

@@ -1,15 +1,19 @@
 """Payment standards (支付标准): publish, approve and read a standard table.
 
-Publishing stores a table (its CSV bytes checksummed) and closes the open earlier set
-of the same plan the day before the new one starts (overlaps are refused); with four
-eyes the table waits, ``pending``, until another user approves it.  Pricing reads a
-set back as the engine's standards frame.
+A table is measured from a published weight plan and its rate plan (optionally
+after a simulation of the rate plan's volume year checked the budget) or imported
+from a file.  Publishing stores a table (its CSV bytes checksummed) and closes the
+open earlier set of the same plan the day before the new one starts (overlaps are
+refused); with four eyes the table waits, ``pending``, until another user approves
+it.  Pricing reads a set back as the engine's standards frame.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
 import polars as pl
 from sqlalchemy import select
@@ -18,15 +22,23 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record
 from yibao.db.bulk import insert_frame
 from yibao.engines import measure as m
+from yibao.engines.grouper import PlanRegistry
+from yibao.grouping.plans import plan_info
 from yibao.kit.errors import Conflict, Forbidden, ValidationFailed
 from yibao.kit.exports import csv_safe
+from yibao.kit.money import format_yuan
+from yibao.measurement.imports import read_standards_file
 from yibao.measurement.models import (
+    MeasurementRun,
     PaymentStandardItem,
     PaymentStandardSet,
     RatePlanRow,
     WeightPlan,
 )
 from yibao.measurement.service.common import _status_label
+from yibao.measurement.service.rate_plans import budget_gap, rate_plan_of
+from yibao.measurement.service.weight_plans import weight_plan_frame
+from yibao.measurement.service.year_frames import SIMULATION_RULES, year_frame
 
 STANDARD_COLUMNS = ("drg", "hospital_level", "relative_weight", "base_rate", "payment_standard")
 
@@ -161,6 +173,147 @@ def do_publish_standards(
         },
     )
     return row
+
+
+def check_budget(
+    session: Session,
+    registry: PlanRegistry,
+    *,
+    weight_plan: WeightPlan,
+    rate_row: RatePlanRow,
+    run: MeasurementRun,
+    tolerance: Decimal,
+    actor: Actor,
+) -> dict[str, Any] | None:
+    """Simulate the rate plan's volume year with its rates: None when the simulated
+    payment meets the budget within ``tolerance`` (a share), else the figures."""
+    rates = rate_plan_of(rate_row)
+    if rates.budget is None:
+        return None
+    year = rate_row.volume_year
+    frame = year_frame(session, registry, run.plan_id, year, SIMULATION_RULES, actor)
+    if frame.height == 0:
+        return None
+    table = m.payment_standards(weight_plan_frame(session, weight_plan.id), rates)
+    gap = budget_gap(m.simulate(frame, table, m.SimulationParams(), budget=rates.budget))
+    if gap is None:
+        return None
+    payment, budget, diff = gap
+    if abs(diff) <= budget * tolerance:
+        return None
+    return {
+        "year": year,
+        "payment": payment,
+        "budget": budget,
+        "gap": diff,
+        "share": (diff / budget).quantize(Decimal("0.0001")),
+        "tolerance": tolerance,
+    }
+
+
+class BudgetMissed(Conflict):
+    """Publishing standards whose simulated payment misses the budget (409)."""
+
+    code = "budget_gap"
+
+
+# long: the checks before publishing standards (run, plans, rates, overlaps) in one sequence
+def publish_standards(
+    session: Session,
+    *,
+    weight_plan: WeightPlan,
+    rate_row: RatePlanRow,
+    run: MeasurementRun,
+    name: str,
+    valid_from: date,
+    valid_to: date | None,
+    actor: Actor,
+    four_eyes: bool = False,
+    registry: PlanRegistry | None = None,
+    budget_tolerance: Decimal | None = None,
+    confirm_budget_gap: bool = False,
+) -> PaymentStandardSet:
+    """As ``POST /api/measurement/standards``.
+
+    With ``registry`` and ``budget_tolerance``: the rate plan's volume year is
+    simulated first; a payment that misses the budget by more than the tolerance
+    raises :class:`BudgetMissed` (with the figures) unless ``confirm_budget_gap``, and
+    the confirmed gap is written into the audit row."""
+    if weight_plan.status != "published":
+        raise ValidationFailed(
+            "weight_plan_id：只有已发布的权重方案才能生成支付标准", field="weight_plan_id"
+        )
+    if rate_row.weight_plan_id != weight_plan.id:
+        raise ValidationFailed("rate_plan_id：费率方案不是基于该权重方案", field="rate_plan_id")
+    gap = None
+    if registry is not None and budget_tolerance is not None:
+        gap = check_budget(
+            session,
+            registry,
+            weight_plan=weight_plan,
+            rate_row=rate_row,
+            run=run,
+            tolerance=budget_tolerance,
+            actor=actor,
+        )
+        if gap is not None and not confirm_budget_gap:
+            raise BudgetMissed(
+                f"按费率方案 #{rate_row.id} 模拟 {gap['year']} 年病例：DRG 支付 "
+                f"{format_yuan(gap['payment'])} 元，预算 {format_yuan(gap['budget'])} 元，"
+                f"相差 {format_yuan(gap['gap'])} 元（{gap['share'] * 100:+.2f}%），"
+                f"超过允许偏差 {budget_tolerance * 100:.2f}%。可先在模拟中按预算求解费率"
+                "并应用到费率方案；确需按此费率发布，请确认后再发布",
+                field="confirm_budget_gap",
+            )
+    table = m.payment_standards(weight_plan_frame(session, weight_plan.id), rate_plan_of(rate_row))
+    return do_publish_standards(
+        session,
+        region_code=weight_plan.region_code,
+        name=name,
+        plan_id=run.plan_id,
+        table=table,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        source="measured",
+        weight_plan=weight_plan,
+        rate_row=rate_row,
+        actor=actor,
+        four_eyes=four_eyes,
+        budget_gap=None if gap is None else {k: str(v) for k, v in gap.items()},
+    )
+
+
+def import_standards(
+    session: Session,
+    registry: PlanRegistry,
+    *,
+    region_code: str,
+    plan_id: str,
+    content: bytes,
+    filename: str,
+    name: str,
+    valid_from: date,
+    valid_to: date | None,
+    actor: Actor,
+    four_eyes: bool = False,
+) -> PaymentStandardSet:
+    """As ``POST /api/measurement/standards/import``."""
+    info = plan_info(registry, plan_id)
+    table = read_standards_file(content, filename, registry.get(info.id))
+    return do_publish_standards(
+        session,
+        region_code=region_code,
+        name=name or filename,
+        plan_id=info.id,
+        table=table,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        source="imported",
+        weight_plan=None,
+        rate_row=None,
+        actor=actor,
+        four_eyes=four_eyes,
+    )
 
 
 def do_approve_standards(

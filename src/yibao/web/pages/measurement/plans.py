@@ -20,7 +20,6 @@ from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
 from yibao.web.forms import page_arg, text
 from yibao.web.pages.measurement.common import (
     CSRF,
@@ -266,7 +265,7 @@ def create_rate_plan(
     run = svc.get_run(db, plan.run_id, prefix)
     try:
         volume_year, params = rate_params_of(form)
-        row = workflows.create_rate_plan(
+        row = svc.create_rate_plan(
             db,
             registry_of(request),
             weight_plan=plan,
@@ -395,7 +394,7 @@ def run_simulation(
     run = svc.get_run(db, plan.run_id, prefix)
     try:
         year, params = sim_params_of(form)
-        sim = workflows.create_simulation(
+        sim = svc.create_simulation(
             db,
             registry_of(request),
             weight_plan=plan,

@@ -16,7 +16,6 @@ from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
 from yibao.measurement.models import Simulation
 from yibao.web.forms import page_arg
 from yibao.web.pages.measurement.common import (
@@ -314,7 +313,7 @@ def indices_page(request: Request, db: Db, user: User = MEASURE) -> Response:
         ctx.update(plan=plan, year=year)
         if plan is not None and year is not None:
             run = svc.get_run(db, plan.run_id, prefix)
-            table = workflows.indices_table(
+            table = svc.indices_table(
                 db,
                 registry_of(request),
                 weight_plan=plan,

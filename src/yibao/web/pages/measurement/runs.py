@@ -19,7 +19,7 @@ from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
+from yibao.measurement import tasks  # noqa: F401  (registers the job kind)
 from yibao.web.forms import page_arg, text, texts
 from yibao.web.pages.measurement.common import (
     CSRF,
@@ -114,7 +114,7 @@ def start_run(request: Request, form: PostedForm, db: Db, user: User = MEASURE) 
     """Start a base run from the form, then follow it on the job page."""
     try:
         years, params = run_params(form)
-        _run, job = workflows.start_run(
+        _run, job = svc.start_run(
             db,
             runner_of(request),
             registry_of(request),

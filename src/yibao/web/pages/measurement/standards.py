@@ -17,7 +17,6 @@ from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
-from yibao.measurement import workflows
 from yibao.web.forms import page_arg, text
 from yibao.web.pages.measurement.common import (
     CSRF,
@@ -87,7 +86,7 @@ def publish(request: Request, form: PostedForm, db: Db, user: User = MEASURE) ->
         plan = svc.get_weight_plan(db, as_int(wp_raw, "weight_plan_id", "权重方案"), prefix)
         rate_row = svc.get_rate_plan(db, as_int(rp_raw, "rate_plan_id", "费率方案"), prefix)
         run = svc.get_run(db, plan.run_id, prefix)
-        row = workflows.publish_standards(
+        row = svc.publish_standards(
             db,
             weight_plan=plan,
             rate_row=rate_row,
@@ -103,7 +102,7 @@ def publish(request: Request, form: PostedForm, db: Db, user: User = MEASURE) ->
         )
     except DomainError as exc:
         err = failure(db, exc)
-        err["budget_gap"] = isinstance(exc, workflows.BudgetMissed)
+        err["budget_gap"] = isinstance(exc, svc.BudgetMissed)
 
         def page(**kw: Any) -> Response:
             return standards_view(request, db, user, **kw)
@@ -121,7 +120,7 @@ def import_file(request: Request, form: PostedForm, db: Db, user: User = MEASURE
             raise ValidationFailed("文件：请选择要导入的 .xlsx 或 .csv 文件", field="file")
         upload.file.seek(0)
         content = upload.file.read()
-        row = workflows.import_standards(
+        row = svc.import_standards(
             db,
             registry_of(request),
             region_code=user.region_code or "",
