@@ -177,7 +177,7 @@ def test_intake_records_grouping_and_pricing_steps(world, db):  # type: ignore[n
     """Each accepted list's history shows the machine's grouping step (with its plan
     and DRG) and pricing step (with the payment); a list QC held has neither."""
     client, lists, _ = world
-    messages, expected = inject_errors(lists, share=0.3, seed=4)
+    messages, _ = inject_errors(lists, share=0.3, seed=4)
     results = client.post("/api/settlement/lists", json={"lists": messages}).json()["lists"]
     priced = next(o for o in results if o["state"] == "priced")
     history = client.get(f"/api/settlement/lists/{priced['list_id']}/history").json()
