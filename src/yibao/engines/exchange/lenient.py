@@ -1,0 +1,247 @@
+"""Reading what HIS systems really send (issue 12 item 6, ADR 0015).
+
+A message is loosened towards its model before the model validates it, and every
+liberty taken becomes a warning (``warn_msg``):
+
+* a whole number where text is expected is read as that text (``440300`` → ``"440300"``);
+* numeric text where a number is expected is read as the number (``"12.50"`` → 12.50);
+* surrounding blanks are removed; an empty or blank string, like ``null``, means absent
+  (no warning: the spec's clients do it everywhere);
+* a key in other letter case (``SignIn`` for ``signIn``) is read as the model's key;
+* an object where an array of objects is expected is read as an array of one;
+* keys the model does not define are ignored.
+
+Anything else that does not fit — a decimal or ``true`` where text is expected, text
+that is no number, a required field that is absent, text over its length — is refused
+with :class:`Refused`, whose message is Chinese first and names the field.
+"""
+
+from __future__ import annotations
+
+import types
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Refused(Exception):
+    """A message, or one field of it, that cannot be read: answered with infcode −1,
+    nothing done.  ``message`` is Chinese first and names the field."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+#: field name → what a HIS developer reads in the spec (Chinese first in every message)
+LABELS: dict[str, str] = {
+    "infno": "交易编号",
+    "msgid": "发送方报文ID",
+    "mdtrtarea_admvs": "就医地医保区划",
+    "insuplc_admdvs": "参保地医保区划",
+    "recer_sys_code": "接收方系统代码",
+    "dev_no": "设备编号",
+    "dev_safe_info": "设备安全信息",
+    "cainfo": "数字签名信息",
+    "signtype": "签名类型",
+    "infver": "接口版本号",
+    "opter_type": "经办人类别",
+    "opter": "经办人",
+    "opter_name": "经办人姓名",
+    "inf_time": "交易时间",
+    "fixmedins_code": "定点医药机构编号",
+    "fixmedins_name": "定点医药机构名称",
+    "sign_no": "交易签到流水号",
+    "input": "交易输入",
+    "signIn": "签到信息",
+    "signOut": "签退信息",
+    "opter_no": "操作员编号",
+    "mac": "MAC 地址",
+    "ip": "IP 地址",
+    "setlinfo": "结算清单信息",
+    "payinfo": "基金支付信息",
+    "opspdiseinfo": "门诊慢特病诊断信息",
+    "diseinfo": "诊断信息",
+    "iteminfo": "收费项目信息",
+    "oprninfo": "手术操作信息",
+    "icuinfo": "重症监护信息",
+    "bldinfo": "输血信息",
+}
+
+#: pydantic error type → the rule in Chinese ({…} filled from the error's context)
+RULES: dict[str, str] = {
+    "missing": "必填",
+    "string_type": "应为文本",
+    "string_too_short": "不能为空",
+    "string_too_long": "长度不能超过 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "decimal_type": "应为数字",
+    "decimal_parsing": "应为数字",
+    "decimal_max_digits": "数字位数过多（最多 {max_digits} 位）",
+    "decimal_max_places": "小数位数过多（最多 {decimal_places} 位）",
+    "finite_number": "应为有限数字",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "dict_type": "应为 JSON 对象",
+    "model_type": "应为 JSON 对象",
+    "model_attributes_type": "应为 JSON 对象",
+    "list_type": "应为数组",
+    "too_long": "最多 {max_length} 项",
+    "too_short": "至少 {min_length} 项",
+    "literal_error": "取值应为 {expected} 之一",
+    "value_error": "{error}",
+}
+
+
+def label(path: str) -> str:
+    """``交易编号（infno）`` for a field path; the path alone when it has no Chinese name."""
+    last = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    name = LABELS.get(last)
+    return f"{name}（{path}）" if name else path
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type inside ``Annotated[…]`` and ``X | None``."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _unwrap(args[0])
+    return annotation
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _kind(annotation: Any) -> tuple[str, Any]:
+    tp = _unwrap(annotation)
+    if tp is str:
+        return "text", tp
+    if tp is int:
+        return "int", tp
+    if tp in (Decimal, float):
+        return "number", tp
+    if _is_model(tp):
+        return "model", tp
+    if get_origin(tp) is list:
+        inner = _unwrap(get_args(tp)[0]) if get_args(tp) else Any
+        return "list", inner
+    return "other", tp
+
+
+def loosen(model: type[BaseModel], data: Any, path: str, warnings: list[str]) -> Any:
+    """``data`` brought as near to ``model`` as can be done unambiguously (see the
+    module docstring); what still does not fit is left for the model to refuse."""
+    if not isinstance(data, dict):
+        return data
+    fields = model.model_fields
+    by_lower = {name.lower(): name for name in fields}
+    out: dict[str, Any] = {}
+    ignored: list[str] = []
+    for key, value in data.items():
+        name = key if key in fields else by_lower.get(str(key).lower())
+        if name is None or (name != key and name in data):
+            ignored.append(str(key))
+            continue
+        where = f"{path}.{name}" if path else name
+        if name != key:
+            warnings.append(f"{label(where)}：字段名应为 {name}，已将 {key} 按 {name} 读取")
+        loose = _loosen_value(fields[name].annotation, value, where, warnings)
+        if loose is not None:
+            out[name] = loose
+    if ignored:
+        shown = "、".join(ignored[:8]) + (f" 等 {len(ignored)} 个" if len(ignored) > 8 else "")
+        warnings.append(f"{path or '报文'}：忽略未定义的字段 {shown}")
+    return out
+
+
+def _loosen_value(annotation: Any, value: Any, where: str, warnings: list[str]) -> Any:
+    kind, tp = _kind(annotation)
+    if value is None:
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None  # "" and blanks mean absent
+    if kind == "text":
+        if isinstance(value, int) and not isinstance(value, bool):
+            warnings.append(f"{label(where)}：应为文本，已将数字 {value} 按文本读取")
+            return str(value)
+        if isinstance(value, str) and value != value.strip():
+            warnings.append(f"{label(where)}：已去除首尾空白")
+            return value.strip()
+        return value
+    if kind in ("int", "number"):
+        if isinstance(value, bool):
+            raise Refused(where, f"{label(where)}：应为数字，不能是 {str(value).lower()}")
+        if isinstance(value, str):
+            return _number(value.strip(), tp, where, warnings)
+        return value
+    if kind == "model":
+        return loosen(tp, value, where, warnings)
+    if kind == "list":
+        if isinstance(value, dict):
+            warnings.append(f"{label(where)}：应为数组，已将单个对象按一项的数组读取")
+            value = [value]
+        if isinstance(value, list) and _is_model(tp):
+            return [loosen(tp, v, f"{where}[{i}]", warnings) for i, v in enumerate(value)]
+    return value
+
+
+def _number(text: str, tp: Any, where: str, warnings: list[str]) -> Any:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text  # the model refuses it: 应为数字
+    if not number.is_finite():
+        return text
+    if tp is int:
+        if number != number.to_integral_value():
+            return text
+        warnings.append(f"{label(where)}：应为数字，已将文本“{text}”按数字读取")
+        return int(number)
+    warnings.append(f"{label(where)}：应为数字，已将文本“{text}”按数字读取")
+    return number
+
+
+def refusal(exc: ValidationError, path: str = "") -> Refused:
+    """The first problem of ``exc`` as a refusal naming its field (and how many more)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    where = path
+    for part in first.get("loc", ()):
+        if isinstance(part, int):
+            where += f"[{part}]"
+        else:
+            where = f"{where}.{part}" if where else str(part)
+    ctx = dict(first.get("ctx") or {})
+    template = RULES.get(str(first.get("type")), "取值不正确")
+    try:
+        rule = template.format(**ctx)
+    except (KeyError, IndexError, ValueError):
+        rule = "取值不正确"
+    if first.get("type") == "string_too_long" and isinstance(first.get("input"), str):
+        rule += f"（收到 {len(first['input'])} 个字符）"
+    more = f"（另有 {len(errors) - 1} 处问题）" if len(errors) > 1 else ""
+    return Refused(where or None, f"{label(where) if where else '报文'}：{rule}{more}")
+
+
+def read(model: type[M], data: Any, path: str = "") -> tuple[M, list[str]]:
+    """``data`` read as ``model``, loosened first; the warnings of what was loosened.
+    Raises :class:`Refused` naming the first field that cannot be read."""
+    warnings: list[str] = []
+    loose = loosen(model, data, path, warnings)
+    try:
+        return model.model_validate(loose), warnings
+    except ValidationError as exc:
+        raise refusal(exc, path) from None
