@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         default=False,
         description="启动后在后台预编译页面模板与当前分组方案（yibao serve 默认开启）/ warm up",
     )
+    exchange_sign_in_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 7,
+        description="交易接口签到（9001）的有效时长（小时）/ how long a sign_no is valid",
+    )
     demo_seed: int = 20260101
     demo_cases_per_year: int = 20_000
     demo_years: str = "2023,2024,2025"

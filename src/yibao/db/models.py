@@ -5,6 +5,7 @@ from yibao.audit import models as audit_models
 from yibao.benefits import models as benefits_models
 from yibao.cases import models as cases_models
 from yibao.db.base import Base
+from yibao.exchange import models as exchange_models
 from yibao.grouping import models as grouping_models
 from yibao.jobs import models as jobs_models
 from yibao.measurement import models as measurement_models
@@ -17,6 +18,7 @@ __all__ = [
     "audit_models",
     "benefits_models",
     "cases_models",
+    "exchange_models",
     "grouping_models",
     "jobs_models",
     "measurement_models",
