@@ -167,8 +167,13 @@ def csrf_token(request: Request) -> str:
     return token
 
 
+#: paths that take API tokens: the JSON API, and the path of NHSA's platform that HIS
+#: systems hard-code (the transaction gateway's alias, ``yibao.exchange``)
+API_PREFIXES = ("/api/", "/fsi/api/")
+
+
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith(API_PREFIXES)
 
 
 def _bearer(request: Request) -> str | None:

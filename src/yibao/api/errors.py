@@ -33,6 +33,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yibao.api.deps import is_api
 from yibao.api.wording import humanize, label
 from yibao.kit.errors import Busy, DomainError, TooManyRequests, Unauthorized, ValidationFailed
 from yibao.web.render import render_error
@@ -165,9 +166,7 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", ""
-    )
+    return not is_api(request) and "text/html" in request.headers.get("accept", "")
 
 
 def _json(
