@@ -7,6 +7,7 @@ from yibao.api.deps import check_csrf
 from yibao.api.errors import ERROR_RESPONSES
 from yibao.benefits.endpoints import router as benefits_router
 from yibao.cases.endpoints import router as cases_router
+from yibao.exchange.endpoints import router as exchange_router
 from yibao.grouping.endpoints import router as grouping_router
 from yibao.jobs.endpoints import router as jobs_router
 from yibao.measurement.endpoints import router as measurement_router
@@ -28,3 +29,4 @@ router.include_router(settlement_review_router)
 router.include_router(settlement_statements_router)
 router.include_router(settlement_special_router)
 router.include_router(benefits_router)
+router.include_router(exchange_router)

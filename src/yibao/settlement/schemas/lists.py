@@ -55,7 +55,7 @@ class ListOut(BaseModel):
     case_id: int | None
     blocking: int = Field(description="阻断性质控问题数")
     warnings: int = Field(description="提示性质控问题数")
-    source: str = Field(description="api（接口）或 file（文件上传）")
+    source: str = Field(description="api（接口）、file（文件上传）或 his（HIS 交易接口 4101A）")
     received_at: str = Field(description="接收时间（ISO 8601，UTC）")
 
 

@@ -1,0 +1,106 @@
+"""The journal of messages: find a stored response by msgid, claim a msgid, store the
+response (ADR 0015).  Never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yibao.engines.exchange import mask_ids, ref_msgid
+from yibao.exchange.models import ExchangeMessage
+from yibao.exchange.registry import Institution
+
+
+def stored_response(session: Session, hospital_id: int, msgid: str) -> dict[str, Any] | None:
+    """The response already given to the institution's message ``msgid``, if any."""
+    return session.scalar(
+        select(ExchangeMessage.response).where(
+            ExchangeMessage.hospital_id == hospital_id, ExchangeMessage.msgid == msgid
+        )
+    )
+
+
+def claim(
+    session: Session,
+    institution: Institution,
+    *,
+    msgid: str | None,
+    infno: str | None,
+    sign_no: str | None,
+    user_id: int | None,
+    received: datetime,
+    request: Any,
+) -> ExchangeMessage | None:
+    """Insert the message's journal row (its response follows in the same
+    transaction); None when another transaction holds ``msgid`` already — on
+    PostgreSQL the insert waits for that transaction and fails on the unique
+    constraint once it commits, so its response can then be read."""
+    row = ExchangeMessage(
+        hospital_id=institution.id,
+        region_code=institution.region_code,
+        msgid=msgid,
+        infno=infno[:10] if infno else None,
+        sign_no=sign_no[:30] if sign_no else None,
+        user_id=user_id,
+        infcode=-1,
+        inf_refmsgid="",
+        received_at=received,
+        answered_at=received,
+        request=request,
+        response={},
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        if msgid is None:
+            raise
+        return None
+    row.inf_refmsgid = ref_msgid(institution.admvs, received, row.id)
+    return row
+
+
+def finish(
+    session: Session,
+    row: ExchangeMessage,
+    answer: dict[str, Any],
+    *,
+    answered: datetime,
+    keep_msgid: bool = True,
+) -> None:
+    """Store the response on the row.  ``keep_msgid`` False frees the msgid (a failure
+    a retry may not meet again), so a retry is processed anew."""
+    row.infcode = int(answer["infcode"])
+    row.err_msg = answer["err_msg"]
+    row.warn_msg = answer["warn_msg"]
+    row.answered_at = answered
+    row.response = answer
+    if not keep_msgid:
+        row.msgid = None
+    session.flush()
+
+
+def shown(row: ExchangeMessage, *, reveal_ids: bool) -> dict[str, Any]:
+    """A journal row as a page or an export shows it: ID numbers masked unless the
+    reader may see them."""
+    request, response = row.request, row.response
+    if not reveal_ids:
+        request, response = mask_ids(request), mask_ids(response)
+    return {
+        "id": row.id,
+        "msgid": row.msgid,
+        "infno": row.infno,
+        "infcode": row.infcode,
+        "err_msg": row.err_msg,
+        "warn_msg": row.warn_msg,
+        "inf_refmsgid": row.inf_refmsgid,
+        "received_at": row.received_at,
+        "answered_at": row.answered_at,
+        "request": request,
+        "response": response,
+    }

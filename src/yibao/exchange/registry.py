@@ -1,0 +1,90 @@
+"""The transactions the gateway answers: infno → handler and input model.
+
+A handler is a plain function ``(call, input) -> output model``.  It writes its
+business effect (and audit rows) in ``call.session`` and never commits; to refuse it
+raises :class:`~yibao.engines.exchange.Refused` or a
+:class:`~yibao.kit.errors.DomainError`, and then nothing it wrote is kept (it runs in a
+savepoint).  A new transaction is one more :class:`Transaction` in
+:mod:`yibao.exchange.transactions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from yibao.accounts.roles import Permission
+from yibao.audit.service import Actor
+from yibao.config import Settings
+from yibao.engines.exchange import Envelope
+
+
+@dataclass(frozen=True)
+class Institution:
+    """The institution a token speaks for (its hospital)."""
+
+    id: int
+    code: str
+    name: str
+    region_code: str
+
+    @property
+    def admvs(self) -> str:
+        """The pooling region (city) of the institution: the receiver's admdvs."""
+        return self.region_code[:4] + "00"
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler gets besides its input."""
+
+    session: Session
+    institution: Institution
+    actor: Actor
+    settings: Settings
+    envelope: Envelope
+    message_id: int
+    received_at: datetime
+
+
+Handler = Callable[[Call, Any], BaseModel]
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """One transaction: its code, name, input model and handler; whether it needs a
+    valid sign_no of the institution, and a permission beyond using the gateway."""
+
+    infno: str
+    name: str
+    input_model: type[BaseModel]
+    handler: Handler
+    needs_sign_no: bool = True
+    permission: Permission | None = None
+
+
+class Registry:
+    """Transactions by infno (looked up without regard to letter case)."""
+
+    def __init__(self, transactions: Iterable[Transaction]) -> None:
+        self._by_code: dict[str, Transaction] = {}
+        for t in transactions:
+            key = t.infno.upper()
+            if key in self._by_code:
+                raise ValueError(f"transaction {t.infno} registered twice")
+            self._by_code[key] = t
+
+    def find(self, infno: str) -> Transaction | None:
+        return self._by_code.get(infno.strip().upper())
+
+    def __iter__(self) -> Any:
+        return iter(self._by_code.values())
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted(t.infno for t in self._by_code.values())

@@ -1,0 +1,221 @@
+"""The gateway: one message in, one response out, exactly once per msgid (ADR 0015).
+
+:func:`do_exchange` first reads the whole message without the database (body,
+envelope, institution, transaction, input: :func:`read_message`), then
+
+1. answers a msgid the institution used before with the stored response, doing
+   nothing again;
+2. claims the msgid with the message's journal row (of parallel retries one claims
+   it; the others answer its response once it commits);
+3. checks the sign_no and runs the transaction's handler in a savepoint: a refusal
+   rolls back everything the handler wrote;
+4. stores the response on the journal row.
+
+All of it happens in the caller's transaction (the request's), so the business
+effect and its journal row are committed together or not at all.  A message that is
+refused is journaled as well (infcode −1) and changes nothing else.  A database that
+is busy is not an answer: the error goes up (503), nothing is written, and a retry
+with the same msgid is processed anew.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import psycopg
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from yibao.accounts.roles import PERMISSION_LABELS, has_permission
+from yibao.audit.service import Actor
+from yibao.config import Settings
+from yibao.engines.exchange import (
+    Envelope,
+    Refused,
+    label,
+    parse_body,
+    peek_msgid,
+    read_envelope,
+    read_input,
+    response,
+    storable,
+)
+from yibao.exchange import journal
+from yibao.exchange.registry import Call, Institution, Registry, Transaction
+from yibao.exchange.signin import check_sign_no
+from yibao.exchange.transactions import TRANSACTIONS
+from yibao.kit.errors import Busy, DomainError
+from yibao.kit.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: how much of a body that is no JSON the journal keeps
+RAW_TEXT_KEPT = 2000
+
+
+@dataclass
+class Reading:
+    """What a message says, read without the database, and whether it can be done."""
+
+    request: Any
+    msgid: str | None = None
+    infno: str | None = None
+    sign_no: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    refused: Refused | None = None
+    envelope: Envelope | None = None
+    transaction: Transaction | None = None
+    data: BaseModel | None = None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value).strip() or None
+
+
+def read_message(
+    raw: bytes, institution: Institution, role: str, registry: Registry = TRANSACTIONS
+) -> Reading:
+    """Read a request body as far as it goes; ``refused`` says why it stops."""
+    try:
+        doc, warnings = parse_body(raw)
+    except Refused as exc:
+        text = raw[:RAW_TEXT_KEPT].decode("utf-8", errors="replace")
+        return Reading(request=storable({"raw_text": text}), refused=exc)
+    reading = Reading(request=storable(doc), msgid=peek_msgid(doc), warnings=warnings)
+    if isinstance(doc, dict):
+        reading.infno, reading.sign_no = _text(doc.get("infno")), _text(doc.get("sign_no"))
+    try:
+        _read(reading, doc, institution, role, registry)
+    except Refused as exc:
+        reading.refused = exc
+    return reading
+
+
+def _read(
+    reading: Reading, doc: Any, institution: Institution, role: str, registry: Registry
+) -> None:
+    envelope, raw_input, warnings = read_envelope(doc)
+    reading.envelope, reading.infno, reading.sign_no = envelope, envelope.infno, envelope.sign_no
+    reading.warnings += warnings
+    if envelope.fixmedins_code != institution.code:
+        raise Refused(
+            "fixmedins_code",
+            f"{label('fixmedins_code')}：{envelope.fixmedins_code} 不是本接口令牌所属机构"
+            f"（{institution.code}）的编号，只能以本机构的名义发送报文",
+        )
+    transaction = registry.find(envelope.infno)
+    if transaction is None:
+        raise Refused(
+            "infno",
+            f"{label('infno')}：不支持的交易 {envelope.infno}"
+            f"（目前支持 {'、'.join(registry.codes)}）",
+        )
+    if transaction.infno != envelope.infno:
+        reading.warnings.append(
+            f"{label('infno')}：应为 {transaction.infno}，已将 {envelope.infno} 按"
+            f" {transaction.infno} 读取"
+        )
+    if transaction.permission is not None and not has_permission(role, transaction.permission):
+        raise Refused(
+            "infno",
+            f"无权办理交易 {transaction.infno}（{transaction.name}）：接口用户没有"
+            f"“{PERMISSION_LABELS[transaction.permission]}”权限",
+        )
+    reading.data, more = read_input(transaction.input_model, raw_input)
+    reading.transaction = transaction
+    reading.warnings += more
+
+
+def do_exchange(
+    session: Session,
+    raw: bytes,
+    *,
+    institution: Institution,
+    role: str,
+    actor: Actor,
+    user_id: int | None,
+    settings: Settings,
+    registry: Registry = TRANSACTIONS,
+) -> dict[str, Any]:
+    """Answer one message of ``institution`` (see the module docstring); never
+    commits.  Returns the response envelope."""
+    received = utcnow()
+    reading = read_message(raw, institution, role, registry)
+    if reading.msgid is not None:
+        stored = journal.stored_response(session, institution.id, reading.msgid)
+        if stored is not None:
+            return stored
+    row = journal.claim(
+        session,
+        institution,
+        msgid=reading.msgid,
+        infno=reading.infno,
+        sign_no=reading.sign_no,
+        user_id=user_id,
+        received=received,
+        request=reading.request,
+    )
+    if row is None:
+        assert reading.msgid is not None
+        stored = journal.stored_response(session, institution.id, reading.msgid)
+        if stored is None:  # the holder rolled back after all: the client may retry
+            raise Busy("系统繁忙：同一报文ID的另一笔报文正在处理，请稍后重试 / busy, retry")
+        log.info("msgid %s of %s answered by a parallel message", reading.msgid, institution.code)
+        return stored
+    refused, output, keep_msgid = reading.refused, None, True
+    if refused is None:
+        call = Call(
+            session, institution, actor, settings, _given(reading.envelope), row.id, received
+        )
+        output, refused, keep_msgid = _run(call, reading)
+    answered = utcnow()
+    answer = response(
+        ref=row.inf_refmsgid,
+        received=received,
+        responded=answered,
+        output=output,
+        error=refused.message if refused is not None else None,
+        warnings=reading.warnings,
+    )
+    journal.finish(session, row, answer, answered=answered, keep_msgid=keep_msgid)
+    return answer
+
+
+def _given(value: T | None) -> T:
+    if value is None:
+        raise AssertionError("read_message left a readable message incomplete")
+    return value
+
+
+def _run(call: Call, reading: Reading) -> tuple[dict[str, Any] | None, Refused | None, bool]:
+    """The transaction's output, or the refusal; and whether the msgid stays taken
+    (not after a failure a retry may not meet: a conflict, an internal error)."""
+    transaction = _given(reading.transaction)
+    try:
+        if transaction.needs_sign_no:
+            check_sign_no(call.session, call.institution, call.envelope.sign_no, call.received_at)
+        with call.session.begin_nested():
+            output = transaction.handler(call, reading.data)
+        return output.model_dump(mode="json"), None, True
+    except Refused as exc:
+        return None, exc, True
+    except DomainError as exc:
+        return None, Refused(exc.field, exc.message), True
+    except (IntegrityError, psycopg.IntegrityError):  # psycopg's own: a bulk COPY
+        log.warning("transaction %s of %s conflicted", transaction.infno, call.institution.code)
+        text = "与同时处理的另一笔交易冲突，本次交易未做任何修改，请稍后重试"
+        return None, Refused(None, text), False
+    except (DBAPIError, psycopg.Error):
+        raise  # busy or a refused value: the request fails as a whole, nothing is kept
+    except Exception:
+        ref = secrets.token_hex(4)
+        log.exception("transaction %s failed ref=%s", transaction.infno, ref)
+        text = f"系统内部错误（参考编号 {ref}），本次交易未做任何修改，请稍后重试或联系医保局"
+        return None, Refused(None, text), False
