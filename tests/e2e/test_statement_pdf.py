@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from tests.e2e.test_settlement_review import _as
 from tests.e2e.test_settlement_statements import _confirm_month_a, world  # noqa: F401
-from yibao.settlement.pdf import FONT_CANDIDATES
+from yibao.settlement.statements.pdf import FONT_CANDIDATES
 
 
 def _text(pdf: bytes) -> str:

@@ -34,7 +34,7 @@ from yibao.settlement.models import (
     SpecialCaseApplication,
 )
 from yibao.settlement.review import ReviewFilter, parse_period, review_queue
-from yibao.settlement.statements import period_statements
+from yibao.settlement.statements.service import period_statements
 
 YEARS = [2023, 2024, 2025]
 PER_MONTH = 60

@@ -15,7 +15,7 @@ from yibao.regions.endpoints import router as regions_router
 from yibao.settlement.endpoints import router as settlement_router
 from yibao.settlement.review.endpoints import router as settlement_review_router
 from yibao.settlement.special.endpoints import router as settlement_special_router
-from yibao.settlement.statements_endpoints import router as settlement_statements_router
+from yibao.settlement.statements.endpoints import router as settlement_statements_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)], responses=ERROR_RESPONSES)
 router.include_router(accounts_router)

@@ -1,7 +1,7 @@
 """Year-end clearing (年终清算) as the bureau runs it: the request (budget, method,
 assessment scores), who may run it, the scores read from an uploaded table, and the
 saved clearings with their Excel export.  The computation itself is
-:func:`yibao.settlement.statements.clearing` over the year's confirmations."""
+:func:`yibao.settlement.statements.service.clearing` over the year's confirmations."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from yibao.kit.bounds import Money, Number
 from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.kit.exports import write_xlsx
 from yibao.regions.models import region_prefix
-from yibao.settlement import statements as svc
 from yibao.settlement.auth import STATEMENT_ROLES, region_for
 from yibao.settlement.labels import for_people
 from yibao.settlement.models import SettlementClearing
+from yibao.settlement.statements import service as svc
 
 
 class ClearingIn(BaseModel):

@@ -30,7 +30,7 @@ from yibao.kit.timeutil import local, utcnow
 from yibao.settlement import clearing, views
 from yibao.settlement.auth import own_hospital, region_for
 from yibao.settlement.clearing import ClearingIn, clearing_result
-from yibao.settlement.statements import compute_statements
+from yibao.settlement.statements.service import compute_statements
 from yibao.web.forms import failure, text
 from yibao.web.pages.settlement.common import CSRF, VIEW
 from yibao.web.render import render

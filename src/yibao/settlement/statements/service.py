@@ -1,19 +1,13 @@
 """Monthly statements and year-end clearing, derived from the stored confirmations.
 
 Nothing here is stored: a statement is recomputed (deterministically) from the
-period's :class:`SettlementConfirmation` rows and the case pricings, through the pure
+period's :class:`SettlementConfirmation` rows and the case pricings
+(:func:`~yibao.settlement.statements.repository.confirmed_cases`), through the pure
 engine (:func:`monthly_statement`, :func:`year_end_clearing`).
 
-* The priced frame fed to the engine carries each case's *original* payment and fund
-  amount (the pricing); a reviewer's adjustment enters as a deduction in fund terms
-  (original fund − adjusted fund) and an addition (调增) as an addition, shown apart,
-  so fund total − deductions + additions = Σ confirmed fund.
-* Payment basis: from the pricing terms (``payment_basis``); ``normal`` cases without
-  terms count as ``standard``, every other class as ``items``.
-* A list paid as an approved special case (特例单议) enters with the decided payment
-  and fund, class ``special`` and the engine's special basis: ``items`` (按项目付费)
-  or ``special_standard`` (核定金额) — item-paid, not a DRG case with a negative
-  deduction.
+* A reviewer's adjustment enters as a deduction in fund terms (original fund −
+  adjusted fund) and an addition (调增) as an addition, shown apart, so fund total −
+  deductions + additions = Σ confirmed fund.
 * Year-end clearing re-uses the confirmations of every ``YYYY-MM`` period of the year;
   the relative weight is read from the payment-standard set used in pricing, the
   item-paid part is the payment (``items``/``special``) or payment − standard
@@ -28,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
@@ -45,118 +38,9 @@ from yibao.kit.bounds import MONEY_MAX, is_tame
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.measurement.service import standards_frame
-from yibao.regions.models import Hospital, region_prefix
 from yibao.settlement.auth import own_hospital, region_for
-from yibao.settlement.models import (
-    CasePricing,
-    SettlementConfirmation,
-    SpecialCaseApplication,
-)
 from yibao.settlement.review import parse_period
-
-#: Payment basis of a special case by the decision's method (the pricing engine's
-#: bases: by items, or a fixed amount).
-SPECIAL_BASIS = {"items": "items", "amount": "special_standard"}
-CASE_SCHEMA: dict[str, Any] = {
-    "period": pl.String,
-    "setl_id": pl.String,
-    "hospital_code": pl.String,
-    "hospital_level": pl.String,
-    "drg": pl.String,
-    "payment_class": pl.String,
-    "payment_basis": pl.String,
-    "standard_set_id": pl.Int64,
-    "payment_standard": MONEY,
-    "drg_payment": MONEY,
-    "adjusted": pl.Boolean,
-    "amount_paid": MONEY,
-    "original_fund": MONEY,
-    "fund_amount": MONEY,
-    "fund_deduction": MONEY,
-}
-
-
-def _basis(terms: Any, payment_class: str) -> str:
-    if isinstance(terms, str):
-        try:
-            terms = json.loads(terms)
-        except ValueError:
-            terms = None
-    basis = terms.get("payment_basis") if isinstance(terms, dict) else None
-    if basis:
-        return str(basis)
-    return "standard" if payment_class == "normal" else "items"
-
-
-# long: one query joining the periods' lists, cases, pricings and confirmations
-def confirmed_cases(
-    session: Session,
-    region_code: str,
-    periods: list[str],
-    hospital_code: str | None = None,
-) -> pl.DataFrame:
-    """One row per confirmed list of ``periods`` in the region's subtree (sorted)."""
-    special = SpecialCaseApplication
-    stmt = (
-        select(
-            SettlementConfirmation,
-            CasePricing.fund_amount,
-            CasePricing.terms,
-            CasePricing.standard_set_id,
-            CasePricing.payment_standard,
-            Hospital.level,
-            special.method,
-        )
-        .outerjoin(CasePricing, CasePricing.case_id == SettlementConfirmation.case_id)
-        .outerjoin(Hospital, Hospital.code == SettlementConfirmation.hospital_code)
-        .outerjoin(
-            special,
-            and_(  # the decision the confirmation paid (confirm.py: special_approved)
-                special.list_id == SettlementConfirmation.list_id,
-                special.case_id == SettlementConfirmation.case_id,
-                special.status == "approved",
-                special.new_payment == SettlementConfirmation.amount_paid,
-                SettlementConfirmation.adjusted.is_(False),
-            ),
-        )
-        .where(
-            SettlementConfirmation.region_code.startswith(region_prefix(region_code)),
-            SettlementConfirmation.period_code.in_(periods),
-        )
-        .order_by(SettlementConfirmation.period_code, SettlementConfirmation.setl_id)
-    )
-    if hospital_code is not None:
-        stmt = stmt.where(SettlementConfirmation.hospital_code == hospital_code)
-    rows, seen = [], set()
-    for c, priced_fund, terms, set_id, standard, level, method in session.execute(stmt):
-        if c.id in seen:  # at most one row per confirmation
-            continue
-        seen.add(c.id)
-        original = priced_fund if priced_fund is not None else c.fund_amount
-        cls, basis, payment = c.payment_class, _basis(terms, c.payment_class), c.drg_payment
-        if method is not None:  # paid as the special-case decision, nothing deducted
-            cls, basis = "special", SPECIAL_BASIS.get(method, "items")
-            payment, original = c.amount_paid, c.fund_amount
-        rows.append(
-            (
-                c.period_code,
-                c.setl_id,
-                c.hospital_code,
-                level,
-                c.drg,
-                cls,
-                basis,
-                set_id,
-                standard,
-                payment,
-                c.adjusted,
-                c.amount_paid,
-                original,
-                c.fund_amount,
-                original - c.fund_amount,
-            )
-        )
-    return pl.DataFrame(rows, schema=CASE_SCHEMA, orient="row")
+from yibao.settlement.statements.repository import confirmation_version, confirmed_cases
 
 
 def _priced(cases: pl.DataFrame) -> pl.DataFrame:
@@ -203,7 +87,7 @@ def period_statements(
     (for ``cache_s`` seconds) under the count and last id of the period's
     confirmations in scope: a new confirmation makes a new key."""
     parse_period(period)
-    version = _confirmation_version(session, region_code, period, hospital_code)
+    version = confirmation_version(session, region_code, period, hospital_code)
     key = (
         get_scope(session),
         region_code,
@@ -222,19 +106,6 @@ def period_statements(
 
 #: computed statements, by scope, arguments and the version of the confirmations
 _STATEMENTS: TTLCache[tuple[pl.DataFrame, pl.DataFrame]] = TTLCache(max_entries=256)
-
-
-def _confirmation_version(
-    session: Session, region_code: str, period: str, hospital_code: str | None
-) -> tuple[int, int]:
-    stmt = select(func.count(SettlementConfirmation.id), func.max(SettlementConfirmation.id)).where(
-        SettlementConfirmation.region_code.startswith(region_prefix(region_code)),
-        SettlementConfirmation.period_code == period,
-    )
-    if hospital_code is not None:
-        stmt = stmt.where(SettlementConfirmation.hospital_code == hospital_code)
-    count, last = session.execute(stmt).one()
-    return int(count or 0), int(last or 0)
 
 
 def _compute(

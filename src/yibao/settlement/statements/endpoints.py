@@ -30,9 +30,9 @@ from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital, Region
 from yibao.settlement.clearing import ClearingIn, clearing_result
 from yibao.settlement.labels import for_people
-from yibao.settlement.pdf import statement_pdf
 from yibao.settlement.schemas import ClearingOut, StatementOut, StatementsOut
-from yibao.settlement.statements import compute_statements
+from yibao.settlement.statements.pdf import statement_pdf
+from yibao.settlement.statements.service import compute_statements
 
 VIEW = require(Permission.VIEW_CASES)
 
