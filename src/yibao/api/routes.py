@@ -12,6 +12,7 @@ from yibao.grouping.endpoints import router as grouping_router
 from yibao.jobs.endpoints import router as jobs_router
 from yibao.measurement.endpoints import router as measurement_router
 from yibao.regions.endpoints import router as regions_router
+from yibao.settlement.clearing.endpoints import router as settlement_clearing_router
 from yibao.settlement.endpoints import router as settlement_router
 from yibao.settlement.review.endpoints import router as settlement_review_router
 from yibao.settlement.special.endpoints import router as settlement_special_router
@@ -27,6 +28,7 @@ router.include_router(measurement_router)
 router.include_router(settlement_router)
 router.include_router(settlement_review_router)
 router.include_router(settlement_statements_router)
+router.include_router(settlement_clearing_router)
 router.include_router(settlement_special_router)
 router.include_router(benefits_router)
 router.include_router(exchange_router)

@@ -1,19 +1,17 @@
-"""Monthly statements (月度结算单) and year-end clearing (年终清算) over HTTP.
+"""Monthly statements (月度结算单) over HTTP.
 
 * ``GET /api/settlement/periods/{YYYY-MM}/statements`` — every hospital in scope (a
   hospital user: its own only);
-* ``GET /api/settlement/periods/{YYYY-MM}/statements/{hospital}?format=json|xlsx|pdf``;
-* ``POST /api/settlement/years/{year}/clearing[?format=xlsx]`` — bureau reviewers and
-  admins only.
+* ``GET /api/settlement/periods/{YYYY-MM}/statements/{hospital}?format=json|xlsx|pdf``.
 
 Statements are derived from the confirmations on each request; nothing is stored.
+The year-end clearing's route shares the tag: :mod:`yibao.settlement.clearing.endpoints`.
 """
 
 from __future__ import annotations
 
 import io
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -23,30 +21,20 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
 from yibao.api.openapi import PDF, XLSX, file_answers
-from yibao.kit.bounds import Number, Year
+from yibao.kit.bounds import Number
 from yibao.kit.errors import NotFound
 from yibao.kit.exports import write_xlsx
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital, Region
-from yibao.settlement.clearing import ClearingIn, clearing_result
+from yibao.settlement.answers import download, jsonable
 from yibao.settlement.labels import for_people
-from yibao.settlement.schemas import ClearingOut, StatementOut, StatementsOut
+from yibao.settlement.schemas import StatementOut, StatementsOut
 from yibao.settlement.statements.pdf import statement_pdf
 from yibao.settlement.statements.service import compute_statements
 
 VIEW = require(Permission.VIEW_CASES)
 
 router = APIRouter(tags=["settlement 结算单与清算"])
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 @router.get("/api/settlement/periods/{period}/statements")
@@ -71,7 +59,7 @@ def statements(
         advances=advances,
     )
     return StatementsOut.model_validate(
-        {"period": period, "cases": cases.height, "items": _jsonable(frame.to_dicts())}
+        {"period": period, "cases": cases.height, "items": jsonable(frame.to_dicts())}
     )
 
 
@@ -110,7 +98,7 @@ def statement(
     if format == "xlsx":
         buf = io.BytesIO()
         write_xlsx({"汇总": for_people(frame), "病例明细": for_people(cases)}, buf, autofit=True)
-        return _download(buf.getvalue(), XLSX, f"{name}.xlsx")
+        return download(buf.getvalue(), XLSX, f"{name}.xlsx")
     if format == "pdf":
         found = db.execute(
             select(Hospital.name, Hospital.region_code).where(Hospital.code == hospital)
@@ -131,62 +119,7 @@ def statement(
             issued=issued,
             font_path=request.app.state.settings.pdf_font,
         )
-        return _download(pdf, "application/pdf", f"{name}.pdf")
+        return download(pdf, "application/pdf", f"{name}.pdf")
     return StatementOut.model_validate(
-        {"statement": _jsonable(row), "cases": _jsonable(cases.to_dicts())}
-    )
-
-
-def _download(content: bytes, media_type: str, filename: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-@router.post(
-    "/api/settlement/years/{year}/clearing",
-    response_model=ClearingOut,
-    responses=file_answers(XLSX),
-)
-def clearing(
-    year: Year,
-    body: ClearingIn,
-    db: Db,
-    user: User = VIEW,
-    format: Literal["json", "xlsx"] = "json",
-) -> Response | ClearingOut:
-    """年终清算：最终费率/点值、各医院清算金额与质量保证金返还（仅医保局审核员、管理员）。"""
-    result = clearing_result(db, user, year, body)
-    hospitals = result.hospitals
-    if format == "xlsx":
-        buf = io.BytesIO()
-        sheets = {"医院清算": for_people(hospitals), "病例": for_people(result.cases)}
-        write_xlsx(sheets, buf, autofit=True)
-        return _download(buf.getvalue(), XLSX, f"clearing-{year}.xlsx")
-    totals = {
-        k: str(hospitals[k].sum())
-        for k in (
-            "final_payment",
-            "final_fund",
-            "deposit_released",
-            "paid_during_year",
-            "clearing_amount",
-        )
-    }
-    return ClearingOut.model_validate(
-        _jsonable(
-            {
-                "year": year,
-                "method": result.method,
-                "payment_budget": result.payment_budget,
-                "fixed_total": result.fixed_total,
-                "total_points": result.total_points,
-                "final_value": result.final_value,
-                "residual": result.residual,
-                "totals": totals,
-                "hospitals": hospitals.to_dicts(),
-            }
-        )
+        {"statement": jsonable(row), "cases": jsonable(cases.to_dicts())}
     )

@@ -1,17 +1,13 @@
-"""Monthly statements and year-end clearing, derived from the stored confirmations.
+"""Monthly statements, derived from the stored confirmations.
 
 Nothing here is stored: a statement is recomputed (deterministically) from the
 period's :class:`SettlementConfirmation` rows and the case pricings
 (:func:`~yibao.settlement.statements.repository.confirmed_cases`), through the pure
-engine (:func:`monthly_statement`, :func:`year_end_clearing`).
-
-* A reviewer's adjustment enters as a deduction in fund terms (original fund −
-  adjusted fund) and an addition (调增) as an addition, shown apart, so fund total −
-  deductions + additions = Σ confirmed fund.
-* Year-end clearing re-uses the confirmations of every ``YYYY-MM`` period of the year;
-  the relative weight is read from the payment-standard set used in pricing, the
-  item-paid part is the payment (``items``/``special``) or payment − standard
-  (``excess``), and patient + other funds = payment − priced fund.
+engine (:func:`monthly_statement`).  A reviewer's adjustment enters as a deduction in
+fund terms (original fund − adjusted fund) and an addition (调增) as an addition,
+shown apart, so fund total − deductions + additions = Σ confirmed fund.  The year-end
+clearing (:mod:`yibao.settlement.clearing`) feeds the same three frames to the engine
+for every month of the year.
 """
 
 from __future__ import annotations
@@ -27,23 +23,18 @@ from sqlalchemy.orm import Session
 from yibao.accounts.models import User
 from yibao.db.scoping import get_scope
 from yibao.engines.caseframe import MONEY
-from yibao.engines.settlement.clearing import ClearingResult, year_end_clearing
-from yibao.engines.settlement.params import (
-    ClearingParams,
-    StatementParams,
-    parse_settlement_params,
-)
+from yibao.engines.settlement.params import StatementParams, parse_settlement_params
 from yibao.engines.settlement.statements import monthly_statement
 from yibao.kit.bounds import MONEY_MAX, is_tame
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound, ValidationFailed
-from yibao.measurement.service import standards_frame
 from yibao.settlement.auth import own_hospital, region_for
 from yibao.settlement.review import parse_period
 from yibao.settlement.statements.repository import confirmation_version, confirmed_cases
 
 
-def _priced(cases: pl.DataFrame) -> pl.DataFrame:
+def priced_frame(cases: pl.DataFrame) -> pl.DataFrame:
+    """The engine's priced cases: each case's original payment and fund amount."""
     return cases.select(
         "hospital_code",
         "payment_basis",
@@ -53,7 +44,7 @@ def _priced(cases: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _deductions(cases: pl.DataFrame) -> pl.DataFrame:
+def deductions_frame(cases: pl.DataFrame) -> pl.DataFrame:
     """Review deductions in fund terms (an adjustment that lowered the payment)."""
     cut = pl.col("fund_deduction")
     return cases.select(
@@ -62,7 +53,7 @@ def _deductions(cases: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _additions(cases: pl.DataFrame) -> pl.DataFrame:
+def additions_frame(cases: pl.DataFrame) -> pl.DataFrame:
     """Review additions (调增) in fund terms, shown apart from the deductions."""
     cut = pl.col("fund_deduction")
     return cases.select(
@@ -119,78 +110,14 @@ def _compute(
     cases = confirmed_cases(session, region_code, [period], hospital_code)
     wanted = {h: a for h, a in (advances or {}).items() if h in set(cases["hospital_code"])}
     frame = monthly_statement(
-        _priced(cases),
+        priced_frame(cases),
         params,
         period=period,
-        adjustments=_deductions(cases),
-        additions=_additions(cases),
+        adjustments=deductions_frame(cases),
+        additions=additions_frame(cases),
         advances=wanted,
     )
     return frame.drop("total_cost"), cases
-
-
-def _year_cases(session: Session, cases: pl.DataFrame) -> pl.DataFrame:
-
-    weights = []
-    for set_id in cases["standard_set_id"].drop_nulls().unique().to_list():
-        std = standards_frame(session, int(set_id)).select(
-            pl.lit(set_id, dtype=pl.Int64).alias("standard_set_id"),
-            "drg",
-            "hospital_level",
-            "relative_weight",
-        )
-        weights.append(std)
-    joined = (
-        cases.join(pl.concat(weights), on=["standard_set_id", "drg", "hospital_level"], how="left")
-        if weights
-        else cases.with_columns(pl.lit(None, dtype=pl.Decimal(18, 4)).alias("relative_weight"))
-    )
-    basis = pl.col("payment_basis")
-    items = (
-        pl.when(basis == "standard")
-        .then(pl.lit(Decimal("0.00")))
-        .when(basis == "excess")
-        .then(pl.col("drg_payment") - pl.col("payment_standard").fill_null(Decimal(0)))
-        .otherwise(pl.col("drg_payment"))
-    )
-    return joined.select(
-        "setl_id",
-        "hospital_code",
-        "hospital_level",
-        "payment_class",
-        "payment_basis",
-        "relative_weight",
-        "drg_payment",
-        items.cast(MONEY).alias("items_part"),
-        (pl.col("drg_payment") - pl.col("original_fund")).cast(MONEY).alias("patient_other"),
-        pl.col("original_fund").alias("fund_amount"),
-    )
-
-
-def clearing(
-    session: Session,
-    region_code: str,
-    year: int,
-    *,
-    budget: Decimal,
-    scores: Mapping[str, Decimal | int],
-    params: ClearingParams,
-    statement_params: StatementParams | None = None,
-) -> ClearingResult:
-    """Year-end clearing of the region's confirmed cases of ``year``."""
-    periods = [f"{year:04d}-{m:02d}" for m in range(1, 13)]
-    cases = confirmed_cases(session, region_code, periods)
-    monthly = [
-        monthly_statement(
-            _priced(part),
-            statement_params or StatementParams(deposit_rate=params.deposit_rate),
-            period=str(key[0]),
-            adjustments=_deductions(part),
-            additions=_additions(part),
-        )
-        for key, part in cases.group_by("period", maintain_order=True)
-    ]
-    return year_end_clearing(_year_cases(session, cases), budget, monthly, scores, params)
 
 
 # --------------------------------------------------------------------------- requests

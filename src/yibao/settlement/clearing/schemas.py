@@ -1,0 +1,18 @@
+"""What a year-end clearing takes: the budget, the method and each hospital's
+assessment score (the API's body; the clearing page builds the same model)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from yibao.kit.bounds import Money, Number
+
+
+class ClearingIn(BaseModel):
+    budget: Money = Field(gt=0, description="年度预算（元）")
+    method: Literal["rate", "point"] = "rate"
+    assessment_scores: dict[str, Number] = Field(description="医院编码 → 年度考核得分")
+    region: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="其他清算参数")

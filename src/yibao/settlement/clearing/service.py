@@ -1,0 +1,181 @@
+"""Year-end clearing (年终清算) as the bureau runs it: the computation over the year's
+confirmed cases, who may run it, and a clearing kept with its inputs (audited).
+
+The clearing re-uses the confirmations of every ``YYYY-MM`` period of the year and
+the statement frames of each month (:mod:`yibao.settlement.statements`); the relative
+weight is read from the payment-standard set used in pricing, the item-paid part is
+the payment (``items``/``special``) or payment − standard (``excess``), and patient +
+other funds = payment − priced fund.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from yibao.accounts.models import User
+from yibao.audit.service import Actor, record
+from yibao.db.scoping import get_scope
+from yibao.engines.caseframe import MONEY
+from yibao.engines.settlement.clearing import ClearingResult, year_end_clearing
+from yibao.engines.settlement.params import (
+    ClearingParams,
+    StatementParams,
+    parse_settlement_params,
+)
+from yibao.engines.settlement.statements import monthly_statement
+from yibao.kit.errors import Forbidden, ValidationFailed
+from yibao.measurement.service import standards_frame
+from yibao.settlement.auth import STATEMENT_ROLES, region_for
+from yibao.settlement.clearing.schemas import ClearingIn
+from yibao.settlement.models import SettlementClearing
+from yibao.settlement.statements.repository import confirmed_cases
+from yibao.settlement.statements.service import (
+    additions_frame,
+    deductions_frame,
+    priced_frame,
+)
+
+
+def _year_cases(session: Session, cases: pl.DataFrame) -> pl.DataFrame:
+    """The year's cases as the clearing engine reads them: relative weight (from the
+    standard set each was priced with), item-paid part and patient + other funds."""
+    weights = []
+    for set_id in cases["standard_set_id"].drop_nulls().unique().to_list():
+        std = standards_frame(session, int(set_id)).select(
+            pl.lit(set_id, dtype=pl.Int64).alias("standard_set_id"),
+            "drg",
+            "hospital_level",
+            "relative_weight",
+        )
+        weights.append(std)
+    joined = (
+        cases.join(pl.concat(weights), on=["standard_set_id", "drg", "hospital_level"], how="left")
+        if weights
+        else cases.with_columns(pl.lit(None, dtype=pl.Decimal(18, 4)).alias("relative_weight"))
+    )
+    basis = pl.col("payment_basis")
+    items = (
+        pl.when(basis == "standard")
+        .then(pl.lit(Decimal("0.00")))
+        .when(basis == "excess")
+        .then(pl.col("drg_payment") - pl.col("payment_standard").fill_null(Decimal(0)))
+        .otherwise(pl.col("drg_payment"))
+    )
+    return joined.select(
+        "setl_id",
+        "hospital_code",
+        "hospital_level",
+        "payment_class",
+        "payment_basis",
+        "relative_weight",
+        "drg_payment",
+        items.cast(MONEY).alias("items_part"),
+        (pl.col("drg_payment") - pl.col("original_fund")).cast(MONEY).alias("patient_other"),
+        pl.col("original_fund").alias("fund_amount"),
+    )
+
+
+def year_clearing(
+    session: Session,
+    region_code: str,
+    year: int,
+    *,
+    budget: Decimal,
+    scores: Mapping[str, Decimal | int],
+    params: ClearingParams,
+    statement_params: StatementParams | None = None,
+) -> ClearingResult:
+    """Year-end clearing of the region's confirmed cases of ``year``."""
+    periods = [f"{year:04d}-{m:02d}" for m in range(1, 13)]
+    cases = confirmed_cases(session, region_code, periods)
+    monthly = [
+        monthly_statement(
+            priced_frame(part),
+            statement_params or StatementParams(deposit_rate=params.deposit_rate),
+            period=str(key[0]),
+            adjustments=deductions_frame(part),
+            additions=additions_frame(part),
+        )
+        for key, part in cases.group_by("period", maintain_order=True)
+    ]
+    return year_end_clearing(_year_cases(session, cases), budget, monthly, scores, params)
+
+
+def clearing_result(db: Session, user: User, year: int, body: ClearingIn) -> ClearingResult:
+    """The year-end clearing of the user's region (bureau reviewers and admins only);
+    the API and the clearing page both come here."""
+    scope = get_scope(db)
+    if user.role not in STATEMENT_ROLES or scope is None or scope.hospital_id is not None:
+        raise Forbidden("仅结算审核员或医保局管理员可进行年终清算")
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed(f"year：年度须在 2000 到 2100 之间（收到 {year}）", field="year")
+    params = parse_settlement_params(ClearingParams, {**body.params, "method": body.method})
+    return year_clearing(
+        db,
+        region_for(db, user, body.region),
+        year,
+        budget=body.budget,
+        scores=body.assessment_scores,
+        params=params,
+    )
+
+
+def do_save_clearing(
+    session: Session,
+    region_code: str,
+    year: int,
+    *,
+    budget: Decimal,
+    method: str,
+    scores: Mapping[str, Decimal | int],
+    result: ClearingResult,
+    actor: Actor,
+) -> SettlementClearing:
+    """Keep a clearing's inputs and per-hospital result (audited)."""
+    hospitals = [
+        {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+        for row in result.hospitals.to_dicts()
+    ]
+    total = sum((Decimal(str(h["clearing_amount"])) for h in hospitals), Decimal(0))
+    summary = {
+        "payment_budget": str(result.payment_budget),
+        "fixed_total": str(result.fixed_total),
+        "total_points": str(result.total_points),
+        "residual": str(result.residual),
+    }
+    row = SettlementClearing(
+        region_code=region_code,
+        year=year,
+        method=method,
+        budget=budget,
+        scores={k: str(v) for k, v in scores.items()},
+        final_value=str(result.final_value),
+        summary=summary,
+        hospitals=hospitals,
+        clearing_total=total,
+        created_by=actor.name,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor,
+        "settlement.clearing.save",
+        "settlement_clearing",
+        row.id,
+        after={
+            "year": year,
+            "region": region_code,
+            "method": method,
+            "budget": budget,
+            "final_value": row.final_value,
+            "hospitals": len(hospitals),
+            "clearing_total": total,
+        },
+        region_code=region_code,
+    )
+    return row
