@@ -10,14 +10,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Protocol
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require, runner_of
+from yibao.audit.service import Actor
 from yibao.kit.bounds import DbId, PageNo, PageSize, Year
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.paging import clamp_page
@@ -168,6 +171,55 @@ def _decision(db: Db, list_id: int, state: str) -> DecisionOut:
     )
 
 
+class ListDecision(Protocol):
+    """``do_approve_list``, ``do_return_list``, ``do_withdraw_list``: the list's new state."""
+
+    def __call__(
+        self, session: Session, list_id: int, /, *, reason: str | None, user_role: str, actor: Actor
+    ) -> str: ...
+
+
+def _decide_list(
+    do: ListDecision,
+    list_id: int,
+    request: Request,
+    db: Session,
+    body: DecisionIn | None,
+    user: User,
+) -> DecisionOut:
+    """Take the decision ``do`` on a list as this user, with the body's reason if any."""
+    reason = body.reason if body else None
+    state = do(db, list_id, reason=reason, user_role=user.role, actor=request_actor(request, user))
+    return _decision(db, list_id, state)
+
+
+def _decide_adjustment(
+    adjustment_id: int,
+    request: Request,
+    db: Session,
+    body: DecisionIn | None,
+    user: User,
+    *,
+    approve: bool,
+) -> DecisionOut:
+    """The second reviewer's yes (the list is ``adjusted``) or no to an adjustment."""
+    adj = do_decide_adjustment(
+        db,
+        adjustment_id,
+        approve=approve,
+        reason=body.reason if body else None,
+        user_role=user.role,
+        actor=request_actor(request, user),
+    )
+    return _decision(db, adj.list_id, "adjusted") if approve else _as_now(db, adj.list_id)
+
+
+def _as_now(db: Session, list_id: int) -> DecisionOut:
+    """The list in the state it is in now (after a step that does not return it)."""
+    state = db.scalar(select(SettlementList.state).where(SettlementList.id == list_id))
+    return _decision(db, list_id, str(state))
+
+
 @review_router.post("/{list_id}/start")
 def start(list_id: DbId, request: Request, db: Db, user: User = REVIEW) -> DecisionOut:
     """提交审核（已计价 → 审核中）。"""
@@ -180,14 +232,7 @@ def approve(
     list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
 ) -> DecisionOut:
     """审核通过。"""
-    state = do_approve_list(
-        db,
-        list_id,
-        user_role=user.role,
-        actor=request_actor(request, user),
-        reason=body.reason if body else None,
-    )
-    return _decision(db, list_id, state)
+    return _decide_list(do_approve_list, list_id, request, db, body, user)
 
 
 @review_router.post("/{list_id}/return")
@@ -195,14 +240,7 @@ def return_list(
     list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = REVIEW
 ) -> DecisionOut:
     """退回医院（必须填写原因）。"""
-    state = do_return_list(
-        db,
-        list_id,
-        reason=body.reason if body else None,
-        user_role=user.role,
-        actor=request_actor(request, user),
-    )
-    return _decision(db, list_id, state)
+    return _decide_list(do_return_list, list_id, request, db, body, user)
 
 
 @review_router.post("/{list_id}/adjust")
@@ -236,8 +274,7 @@ def revert_adjustment(
         user_role=user.role,
         actor=request_actor(request, user),
     )
-    state = db.scalar(select(SettlementList.state).where(SettlementList.id == list_id))
-    return _decision(db, list_id, str(state))
+    return _as_now(db, list_id)
 
 
 @review_router.get("/adjustments")
@@ -256,15 +293,7 @@ def approve_adjustment(
     user: User = REVIEW,
 ) -> DecisionOut:
     """复核同意调整（不能复核自己提出的调整）：清单进入“已调整支付”。"""
-    adj = do_decide_adjustment(
-        db,
-        adjustment_id,
-        approve=True,
-        reason=body.reason if body else None,
-        user_role=user.role,
-        actor=request_actor(request, user),
-    )
-    return _decision(db, adj.list_id, "adjusted")
+    return _decide_adjustment(adjustment_id, request, db, body, user, approve=True)
 
 
 @review_router.post("/adjustments/{adjustment_id}/reject")
@@ -276,16 +305,7 @@ def reject_adjustment(
     user: User = REVIEW,
 ) -> DecisionOut:
     """复核不同意调整（必须填写原因）：清单留在审核中，按原计价支付。"""
-    adj = do_decide_adjustment(
-        db,
-        adjustment_id,
-        approve=False,
-        reason=body.reason if body else None,
-        user_role=user.role,
-        actor=request_actor(request, user),
-    )
-    state = db.scalar(select(SettlementList.state).where(SettlementList.id == adj.list_id))
-    return _decision(db, adj.list_id, str(state))
+    return _decide_adjustment(adjustment_id, request, db, body, user, approve=False)
 
 
 @review_router.post("/bulk-approve")
@@ -323,14 +343,7 @@ def withdraw(
     list_id: DbId, request: Request, db: Db, body: DecisionIn | None = None, user: User = VIEW
 ) -> DecisionOut:
     """撤回清单（医疗机构，审核开始前；须填原因）：不再审核、不再结算，之后可重新上传。"""
-    state = do_withdraw_list(
-        db,
-        list_id,
-        reason=body.reason if body else None,
-        user_role=user.role,
-        actor=request_actor(request, user),
-    )
-    return _decision(db, list_id, state)
+    return _decide_list(do_withdraw_list, list_id, request, db, body, user)
 
 
 @lists_router.get("/{list_id}/history")
