@@ -17,7 +17,7 @@ from itertools import count
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, bindparam, select, text
 
 from tests.builders.settlement import demo_world, settlement_list
 from tests.e2e.server import live_server
@@ -89,6 +89,40 @@ def test_two_his_requests_at_once_both_answer(world, database_url, tmp_path):  #
             assert r.json()["received"] == 20
             assert set(r.json()["by_state"]) <= {"priced", "grouped"}, r.json()["by_state"]
         assert httpx.get(server.url("/healthz"), timeout=5).status_code == 200
+
+
+def test_parallel_retries_of_one_new_list_all_answer(world, database_url, engine, tmp_path):  # type: ignore[no-untyped-def]
+    """A HIS that thinks its upload timed out sends it again while the first is still
+    being stored: every copy is answered 200 (each a new version, as if sent one after
+    the other), never a 500 from the unique (hospital, settlement id) constraint."""
+    hospitals, token = world
+    auth = {"Authorization": f"Bearer {token}"}
+    copies = 4
+    with live_server(database_url, tmp_path / "var", workers=2) as server:
+        url = server.url("/api/settlement/lists")
+        bodies = [_lists(hospitals["hosp01"], 1, f"RT{n}") for n in range(3)]
+        for body in bodies:
+            with ThreadPoolExecutor(copies) as pool:
+                answers = list(
+                    pool.map(
+                        lambda sent: httpx.post(url, json=sent, headers=auth, timeout=60),
+                        [body] * copies,
+                    )
+                )
+            assert [r.status_code for r in answers] == [200] * copies, [
+                r.text[:300] for r in answers
+            ]
+            versions = sorted(r.json()["lists"][0]["version"] for r in answers)
+            assert versions == list(range(1, copies + 1))
+    setl_ids = [b[0]["setlinfo"]["setl_id"] for b in bodies]  # type: ignore[index]
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT setl_id, version FROM settlement_lists WHERE setl_id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": setl_ids},
+        ).all()
+    assert sorted(stored) == sorted((s, copies) for s in setl_ids)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

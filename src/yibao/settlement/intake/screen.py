@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.cases.models import Case
+from yibao.db import locks
 from yibao.engines.qc import Finding
 from yibao.engines.settlement import Action, Role, State, allowed_actions
 from yibao.regions.models import Hospital
@@ -109,6 +110,9 @@ def screen_lists(
                 "setlinfo.setl_id",
                 f"结算清单 {out.setl_id} 在本批次中重复出现，以最后一份为准",
             )
+    # a list being stored by a parallel request (a HIS retrying) is waited for and then
+    # found, as if it had come later, instead of failing on the unique constraint
+    locks.hold(session, "settlement_intake", (hid for hid, _ in wanted))
     existing = _existing(session, wanted)
     taken = _taken_ids(session, [k for k in wanted if k not in existing])
     kept: list[tuple[int, SettlementList | None, Hospital]] = []
