@@ -22,7 +22,7 @@ from yibao.api import errors, openapi
 from yibao.api.cookies import SessionCookieMiddleware
 from yibao.api.deps import csrf_token
 from yibao.api.headers import SecurityHeadersMiddleware
-from yibao.api.limits import BodyLimitMiddleware, request_gate, write_gate
+from yibao.api.limits import BodyLimitMiddleware, RateBuckets, request_gate, write_gate
 from yibao.api.metrics import MetricsMiddleware, metrics_endpoint
 from yibao.api.routes import router as api_router
 from yibao.config import Settings, get_settings
@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.write_gate = write_gate(settings, engine.dialect.name)
     app.state.request_gate = request_gate(settings)
+    app.state.rate_buckets = RateBuckets()
     app.state.sessionmaker = session_factory(writer(engine))
     app.state.read_sessionmaker = session_factory(read_requests(engine), read_only=True)
     app.state.settings = settings

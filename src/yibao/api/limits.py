@@ -294,8 +294,13 @@ class _Bucket:
         self.stamp = stamp
 
 
-_buckets: dict[str, _Bucket] = {}
-_buckets_lock = threading.Lock()
+class RateBuckets:
+    """The token buckets of one application (``app.state.rate_buckets``): each app
+    counts its own clients, so two apps in one process (tests, say) never share."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, _Bucket] = {}
+        self.lock = threading.Lock()
 
 
 def check_rate(request: Request, key: str) -> None:
@@ -306,10 +311,11 @@ def check_rate(request: Request, key: str) -> None:
         return
     rate = per_minute / 60.0
     now = time.monotonic()
-    with _buckets_lock:
-        bucket = _buckets.get(key)
+    state: RateBuckets = request.app.state.rate_buckets
+    with state.lock:
+        bucket = state.buckets.get(key)
         if bucket is None:
-            bucket = _buckets[key] = _Bucket(float(per_minute), now)
+            bucket = state.buckets[key] = _Bucket(float(per_minute), now)
         bucket.tokens = min(float(per_minute), bucket.tokens + (now - bucket.stamp) * rate)
         bucket.stamp = now
         if bucket.tokens >= 1.0:
