@@ -17,8 +17,8 @@ from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.db.session import session_factory
 from yibao.engines.qc.bench import inject_errors, synthetic_lists
 from yibao.grouping.models import CaseGrouping
-from yibao.settlement.bulk import intake_stream
 from yibao.settlement.intake import do_intake_lists
+from yibao.settlement.intake.bulk import intake_stream
 from yibao.settlement.models import CasePricing, SettlementList, SettlementListVersion
 
 ACTOR = Actor(None, "bulk-test")

@@ -172,7 +172,7 @@ def intake(
     from yibao.demo.seed import demo_exists, seed_demo
     from yibao.engines.qc.bench import synthetic_lists
     from yibao.grouping.plans import plan_registry
-    from yibao.settlement.bulk import intake_stream
+    from yibao.settlement.intake.bulk import intake_stream
 
     url = database_url or get_settings().effective_database_url
     upgrade(url)

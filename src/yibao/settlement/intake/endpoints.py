@@ -16,8 +16,8 @@ from yibao.api.openapi import json_body
 from yibao.engines.qc.schema import SettlementList as List4101A
 from yibao.grouping.plans import plan_registry
 from yibao.kit.tables import table_limits
-from yibao.settlement.files import list_messages, read_list_file
 from yibao.settlement.intake import do_intake_lists
+from yibao.settlement.intake.files import list_messages, read_list_file
 from yibao.settlement.schemas import IntakeOut
 
 router = APIRouter(prefix="/api/settlement", tags=["settlement 结算清单"])

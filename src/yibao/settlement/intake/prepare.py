@@ -4,7 +4,7 @@ No database here: :func:`prepare_lists` turns a batch of settlement-list message
 a :class:`PreparedBatch` (per list its settlement id, institution, discharge month,
 findings and raw text; the case frames of the lists that may be grouped), so that it
 can run in a worker process while the previous batch is written
-(:mod:`yibao.settlement.bulk`).  Screening and storing are in
+(:mod:`yibao.settlement.intake.bulk`).  Screening and storing are in
 :mod:`~yibao.settlement.intake.screen` and :mod:`~yibao.settlement.intake.store`.
 """
 
@@ -31,7 +31,7 @@ class PreparedBatch:
     """Parsed, checked lists and the case frames of those that may be grouped.
 
     The CPU-only half of intake (no database): :func:`prepare_lists` can run in
-    another process while the previous batch is written (see ``settlement.bulk``).
+    another process while the previous batch is written (see ``settlement.intake.bulk``).
     Per list, by position: settlement id, institution code, discharge month, findings and the
     message as received (JSON text); plain lists, cheap to pass between processes.
     The frames hold the lists without blocking findings, the last occurrence of

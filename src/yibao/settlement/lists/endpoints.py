@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
@@ -16,7 +15,8 @@ from yibao.api.deps import Db, require
 from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.errors import NotFound
 from yibao.kit.paging import clamp_page
-from yibao.settlement.models import CasePricing, QcFinding, SettlementList
+from yibao.settlement.lists.repository import ListFilter, list_page, list_with_findings
+from yibao.settlement.models import SettlementList
 from yibao.settlement.schemas import ListDetailOut, ListPage
 
 router = APIRouter(prefix="/api/settlement", tags=["settlement 结算清单"])
@@ -49,31 +49,23 @@ def list_lists(
     size: PageSize = 50,
 ) -> ListPage:
     page, size = clamp_page(page, size)
-    stmt = select(SettlementList)
-    if state:
-        stmt = stmt.where(SettlementList.state == state)
-    if hospital:
-        stmt = stmt.where(SettlementList.hospital_code == hospital)
-    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.scalars(stmt.order_by(SettlementList.id.desc()).offset((page - 1) * size).limit(size))
+    found = list_page(db, ListFilter(state=state, hospital=hospital), page, size)
     return ListPage.model_validate(
-        {"total": total, "page": page, "size": size, "items": [_list_out(r) for r in rows]}
+        {
+            "total": found.total,
+            "page": page,
+            "size": size,
+            "items": [_list_out(r) for r in found.items],
+        }
     )
 
 
 @router.get("/lists/{list_id}", summary="一份结算清单：质控问题、版本、分组与支付")
 def get_list(list_id: DbId, db: Db, user: User = VIEW) -> ListDetailOut:
-    row = db.scalar(select(SettlementList).where(SettlementList.id == list_id))
-    if row is None:
+    found = list_with_findings(db, list_id)
+    if found is None:
         raise NotFound(f"结算清单 {list_id} 不存在 / not found")
-    findings = db.scalars(
-        select(QcFinding).where(QcFinding.list_id == row.id).order_by(QcFinding.id)
-    )
-    pricing = (
-        db.scalar(select(CasePricing).where(CasePricing.case_id == row.case_id))
-        if row.case_id
-        else None
-    )
+    row, findings, pricing = found
     return ListDetailOut.model_validate(
         {
             **_list_out(row),

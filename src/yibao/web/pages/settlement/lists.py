@@ -30,14 +30,14 @@ from yibao.kit.money import ratio_text
 from yibao.kit.paging import clamp_page
 from yibao.kit.tables import table_limits
 from yibao.regions.repository import hospital_choices
-from yibao.settlement.files import read_list_file
 from yibao.settlement.history import list_history
 from yibao.settlement.intake import TEMPLATE_SAMPLE_ID, ListOutcome, do_intake_lists
+from yibao.settlement.intake.files import read_list_file
+from yibao.settlement.lists.repository import ListFilter, get_list_detail, list_rows, state_counts
 from yibao.settlement.models import (
     CasePricing,
     SettlementList,
 )
-from yibao.settlement.repository import ListFilter, get_list_detail, list_rows, state_counts
 from yibao.settlement.review import (
     ADJUSTED_STATES,
     QUEUE_STATES,

@@ -8,8 +8,8 @@
   result.
 
 Both go through the functions the API uses
-(:func:`~yibao.settlement.statements_endpoints.compute_statements`,
-:func:`~yibao.settlement.statements_endpoints.clearing_result`).
+(:func:`~yibao.settlement.statements.service.compute_statements`,
+:func:`~yibao.settlement.clearing.service.clearing_result`).
 """
 
 from __future__ import annotations

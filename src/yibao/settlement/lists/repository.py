@@ -171,3 +171,32 @@ def get_list_detail(session: Session, list_id: int) -> ListDetail | None:
     return ListDetail(
         row, hospital, findings, versions, pricing, case, groupings, list(specials), list(appeals)
     )
+
+
+def list_page(session: Session, flt: ListFilter, page: int, size: int) -> Page[SettlementList]:
+    """One page of the lists in scope under ``flt`` (the API's list), newest id first."""
+    stmt = flt.apply(select(SettlementList))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(SettlementList.id.desc()).offset((page - 1) * size).limit(size)
+    )
+    return Page(list(rows), total, page, size)
+
+
+def list_with_findings(
+    session: Session, list_id: int
+) -> tuple[SettlementList, list[QcFinding], CasePricing | None] | None:
+    """One list in scope with its QC findings and its pricing (the API's list);
+    None for a list out of scope or absent."""
+    found = session.execute(
+        select(SettlementList, CasePricing)
+        .outerjoin(CasePricing, CasePricing.case_id == SettlementList.case_id)
+        .where(SettlementList.id == list_id)
+    ).first()
+    if found is None:
+        return None
+    row, pricing = found
+    findings = session.scalars(
+        select(QcFinding).where(QcFinding.list_id == row.id).order_by(QcFinding.id)
+    )
+    return row, list(findings), pricing
