@@ -13,6 +13,7 @@ from yibao.jobs.endpoints import router as jobs_router
 from yibao.measurement.endpoints import router as measurement_router
 from yibao.regions.endpoints import router as regions_router
 from yibao.settlement.clearing.endpoints import router as settlement_clearing_router
+from yibao.settlement.confirm.endpoints import router as settlement_periods_router
 from yibao.settlement.intake.endpoints import router as settlement_intake_router
 from yibao.settlement.lists.endpoints import router as settlement_lists_router
 from yibao.settlement.review.endpoints import router as settlement_review_router
@@ -29,6 +30,7 @@ router.include_router(measurement_router)
 router.include_router(settlement_intake_router)
 router.include_router(settlement_lists_router)
 router.include_router(settlement_review_router)
+router.include_router(settlement_periods_router)
 router.include_router(settlement_statements_router)
 router.include_router(settlement_clearing_router)
 router.include_router(settlement_special_router)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -25,6 +26,7 @@ from yibao.settlement.confirm.states import CONFIRMABLE, DONE
 from yibao.settlement.models import (
     CasePricing,
     SettlementAdjustment,
+    SettlementConfirmation,
     SettlementConfirmBatch,
     SettlementList,
     SettlementPeriod,
@@ -232,3 +234,33 @@ def batch_summary(session: Session, batch: SettlementConfirmBatch) -> dict[str, 
         "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
         "pending": batch.pending,
     }
+
+
+@dataclass(frozen=True)
+class ConfirmationRecords:
+    """One page of a period's confirmation records with the totals of all of them."""
+
+    items: list[SettlementConfirmation]
+    total: int
+    amount_paid: Any  # the database's sum (a Decimal, or a number on SQLite), 0 when none
+    fund_amount: Any
+
+
+def confirmation_page(
+    session: Session, batch_ids: Sequence[int], hospital: str | None, page: int, size: int
+) -> ConfirmationRecords:
+    """The confirmation records of ``batch_ids`` (a period's batches), of one hospital
+    when given, in confirmation order, with their count and sums."""
+    stmt = select(SettlementConfirmation).where(
+        SettlementConfirmation.batch_id.in_(list(batch_ids) or [-1])
+    )
+    if hospital:
+        stmt = stmt.where(SettlementConfirmation.hospital_code == hospital)
+    sub = stmt.subquery()
+    total, amount, fund = session.execute(
+        select(func.count(), func.sum(sub.c.amount_paid), func.sum(sub.c.fund_amount))
+    ).one()
+    rows = session.scalars(
+        stmt.order_by(SettlementConfirmation.id).offset((page - 1) * size).limit(size)
+    )
+    return ConfirmationRecords(list(rows), int(total or 0), amount or 0, fund or 0)

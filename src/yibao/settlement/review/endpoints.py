@@ -14,25 +14,18 @@ from typing import Protocol
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, request_actor, require, runner_of
+from yibao.api.deps import Db, request_actor, require
 from yibao.audit.service import Actor
-from yibao.kit.bounds import DbId, PageNo, PageSize, Year
+from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.paging import clamp_page
-from yibao.settlement import tasks, views
-from yibao.settlement.auth import region_for
-from yibao.settlement.confirm import (
-    MAX_CHUNK,
-    do_close_period,
-)
 from yibao.settlement.history import list_history
 from yibao.settlement.models import (
-    SettlementConfirmation,
     SettlementList,
 )
 from yibao.settlement.review import (
@@ -48,20 +41,14 @@ from yibao.settlement.review import (
     do_revert_adjustment,
     do_start_review,
     do_withdraw_list,
-    parse_period,
     review_queue,
     state_label,
     waiting_adjustments,
 )
 from yibao.settlement.schemas import (
     BulkApproveOut,
-    ConfirmationPage,
-    ConfirmJobOut,
     DecisionOut,
     HistoryOut,
-    PeriodCloseOut,
-    PeriodListOut,
-    PeriodSummaryOut,
     ReviewQueueOut,
     WaitingAdjustmentsOut,
 )
@@ -70,7 +57,6 @@ REVIEW = require(Permission.REVIEW_SETTLEMENT)
 VIEW = require(Permission.VIEW_CASES)
 
 review_router = APIRouter(prefix="/api/settlement/review", tags=["settlement 结算审核"])
-periods_router = APIRouter(prefix="/api/settlement/periods", tags=["settlement 结算期间"])
 lists_router = APIRouter(prefix="/api/settlement/lists", tags=["settlement 结算清单"])
 
 
@@ -111,13 +97,6 @@ class BulkIn(BaseModel):
     ids: list[DbId] | None = Field(None, description="清单 id 列表")
     filter: FilterIn | None = Field(None, description="或：按审核队列的筛选条件")
     reason: str | None = None
-
-
-class ConfirmIn(BaseModel):
-    region: str | None = Field(None, description="区划；不填为本人所在区划")
-    chunk_size: int | None = Field(
-        None, ge=1, le=MAX_CHUNK, description=f"每个事务确认的清单数（默认 500，最多 {MAX_CHUNK}）"
-    )
 
 
 def _states(value: str | None) -> tuple[str, ...]:
@@ -352,130 +331,6 @@ def history(list_id: DbId, db: Db, user: User = VIEW) -> HistoryOut:
     return HistoryOut.model_validate(list_history(db, list_id))
 
 
-# --------------------------------------------------------------------------- periods
-
-
-@periods_router.get("")
-def periods(
-    db: Db, user: User = REVIEW, region: str | None = None, year: Year | None = None
-) -> PeriodListOut:
-    """结算期间及其状态（本人辖区内）。"""
-    return PeriodListOut.model_validate(views.period_list(db, region_for(db, user, region), year))
-
-
-@periods_router.get("/{period}")
-def period_detail(
-    period: str, db: Db, user: User = REVIEW, region: str | None = None
-) -> PeriodSummaryOut:
-    """结算期间：状态、确认批次、确认合计、待确认清单数。"""
-    return PeriodSummaryOut.model_validate(
-        views.period_summary(db, region_for(db, user, region), period)
-    )
-
-
-@periods_router.post("/{period}/confirm", status_code=202)
-def confirm(
-    period: str, request: Request, db: Db, body: ConfirmIn | None = None, user: User = REVIEW
-) -> ConfirmJobOut:
-    """确认结算（作业）：本期间审核通过 / 调整的清单逐批确认，可中断后续跑。"""
-    body = body or ConfirmIn(region=None, chunk_size=None)
-    batch, job = tasks.submit_confirmation(
-        db,
-        runner_of(request),
-        region_code=region_for(db, user, body.region),
-        period_code=period,
-        actor=request_actor(request, user),
-        chunk_size=body.chunk_size,
-    )
-    return ConfirmJobOut(
-        job_id=job.id,
-        batch_id=batch.id,
-        status=job.status,
-        status_url=f"/api/jobs/{job.id}",
-        resumed=batch.runs > 0,
-    )
-
-
-class CloseIn(BaseModel):
-    region: str | None = Field(None, description="区划（默认本人的）")
-    how: str | None = Field(
-        None, description="carry = 未结清单结转到下一期间；close_out = 关闭（不予结算）"
-    )
-    reason: str | None = Field(None, description="原因（必填，记入审计日志）")
-
-
-@periods_router.post("/{period}/close")
-def close_period(
-    period: str, request: Request, db: Db, body: CloseIn | None = None, user: User = REVIEW
-) -> PeriodCloseOut:
-    """关闭结算期间：可确认的清单已全部确认后，其余未结清单结转到下一期间或关闭（须填原因）。"""
-    body = body or CloseIn(region=None, how=None, reason=None)
-    closed = do_close_period(
-        db,
-        region_code=region_for(db, user, body.region),
-        period_code=period,
-        how=body.how or "",
-        reason=body.reason,
-        actor=request_actor(request, user),
-    )
-    return PeriodCloseOut.model_validate(closed)
-
-
-@periods_router.get("/{period}/confirmations")
-def confirmations(
-    period: str,
-    db: Db,
-    user: User = REVIEW,
-    region: str | None = None,
-    hospital: str | None = None,
-    page: PageNo = 1,
-    size: PageSize = 50,
-) -> ConfirmationPage:
-    """确认结算记录（分页）与合计。"""
-    parse_period(period)
-    page, size = clamp_page(page, size)
-    code = region_for(db, user, region)
-    batch_ids = [b.id for b in views.period_batches(db, code, period)] or [-1]
-    stmt = select(SettlementConfirmation).where(SettlementConfirmation.batch_id.in_(batch_ids))
-    if hospital:
-        stmt = stmt.where(SettlementConfirmation.hospital_code == hospital)
-    sub = stmt.subquery()
-    total, amount, fund = db.execute(
-        select(func.count(), func.sum(sub.c.amount_paid), func.sum(sub.c.fund_amount))
-    ).one()
-    rows = db.scalars(
-        stmt.order_by(SettlementConfirmation.id).offset((page - 1) * size).limit(size)
-    )
-    return ConfirmationPage.model_validate(
-        {
-            "total": int(total or 0),
-            "amount_paid": f"{amount or 0:.2f}",
-            "fund_amount": f"{fund or 0:.2f}",
-            "page": page,
-            "size": size,
-            "items": [
-                {
-                    "list_id": c.list_id,
-                    "case_id": c.case_id,
-                    "setl_id": c.setl_id,
-                    "hospital_code": c.hospital_code,
-                    "period": c.period_code,
-                    "batch_id": c.batch_id,
-                    "drg": c.drg,
-                    "payment_class": c.payment_class,
-                    "drg_payment": str(c.drg_payment),
-                    "adjusted": c.adjusted,
-                    "amount_paid": str(c.amount_paid),
-                    "fund_amount": str(c.fund_amount),
-                    "confirmed_at": c.confirmed_at.isoformat(),
-                }
-                for c in rows
-            ],
-        }
-    )
-
-
 router = APIRouter()
 router.include_router(review_router)
-router.include_router(periods_router)
 router.include_router(lists_router)
