@@ -35,7 +35,6 @@ from yibao.settlement.review.repository import _QUEUE_COLUMNS as _QUEUE_COLUMNS
 from yibao.settlement.review.repository import SelectT as SelectT
 from yibao.settlement.review.repository import _adjusted_payments as _adjusted_payments
 from yibao.settlement.review.repository import _by_setl_id as _by_setl_id
-from yibao.settlement.review.repository import _lock_list as _lock_list
 from yibao.settlement.review.repository import _money as _money
 from yibao.settlement.review.repository import _queue_count as _queue_count
 from yibao.settlement.review.repository import _queue_select as _queue_select
@@ -45,6 +44,7 @@ from yibao.settlement.review.repository import bulk_ids as bulk_ids
 from yibao.settlement.review.repository import get_list as get_list
 from yibao.settlement.review.repository import latest_adjustments as latest_adjustments
 from yibao.settlement.review.repository import list_adjustments as list_adjustments
+from yibao.settlement.review.repository import lock_list as lock_list
 from yibao.settlement.review.repository import pending_adjustment as pending_adjustment
 from yibao.settlement.review.repository import pending_adjustments as pending_adjustments
 from yibao.settlement.review.repository import review_queue as review_queue
@@ -53,10 +53,10 @@ from yibao.settlement.review.schemas import MAX_BULK as MAX_BULK
 from yibao.settlement.review.schemas import BulkResult as BulkResult
 from yibao.settlement.review.schemas import ReviewFilter as ReviewFilter
 from yibao.settlement.review.schemas import parse_period as parse_period
-from yibao.settlement.review.service import _apply as _apply
 from yibao.settlement.review.service import _note as _note
 from yibao.settlement.review.service import _refuse_if_pending as _refuse_if_pending
 from yibao.settlement.review.service import _step as _step
+from yibao.settlement.review.service import apply_steps as apply_steps
 from yibao.settlement.review.service import do_approve_list as do_approve_list
 from yibao.settlement.review.service import do_bulk_approve_lists as do_bulk_approve_lists
 from yibao.settlement.review.service import do_return_list as do_return_list
@@ -71,9 +71,9 @@ from yibao.settlement.review.states import PENDING as PENDING
 from yibao.settlement.review.states import QUEUE_STATES as QUEUE_STATES
 from yibao.settlement.review.states import REASON_REQUIRED as REASON_REQUIRED
 from yibao.settlement.review.states import Step as Step
-from yibao.settlement.review.states import _clean_reason as _clean_reason
-from yibao.settlement.review.states import _reason_text as _reason_text
 from yibao.settlement.review.states import action_label as action_label
+from yibao.settlement.review.states import clean_reason as clean_reason
 from yibao.settlement.review.states import plan_steps as plan_steps
+from yibao.settlement.review.states import reason_text as reason_text
 from yibao.settlement.review.states import reviewer_role as reviewer_role
 from yibao.settlement.review.states import state_label as state_label

@@ -22,19 +22,19 @@ from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.settlement.models import CasePricing, SettlementAdjustment
 from yibao.settlement.review.repository import (
-    _lock_list,
     latest_adjustments,
+    lock_list,
     pending_adjustment,
 )
-from yibao.settlement.review.service import _apply, _note, _refuse_if_pending
+from yibao.settlement.review.service import _note, _refuse_if_pending, apply_steps
 from yibao.settlement.review.states import (
     ADJUST_KINDS,
     EFFECTIVE,
     PENDING,
     Step,
-    _clean_reason,
-    _reason_text,
+    clean_reason,
     plan_steps,
+    reason_text,
     reviewer_role,
 )
 
@@ -175,9 +175,9 @@ def do_adjust_list(
     policy = policy or AdjustPolicy()
     role = reviewer_role(user_role)
     how = _parse_kind(kind)
-    text = _clean_reason(Action.ADJUST, reason)
+    text = clean_reason(Action.ADJUST, reason)
     amount = parse_amount(drg_payment)
-    row = _lock_list(session, list_id)
+    row = lock_list(session, list_id)
     steps = plan_steps(row.state, Action.ADJUST, role, text)
     _refuse_if_pending(session, row)
     pricing = (
@@ -211,7 +211,7 @@ def do_adjust_list(
     session.flush()
     if second:  # up to under review only; the adjustment itself waits
         if len(steps) > 1:
-            _apply(session, row, steps[:-1], role=role, actor=actor, reason=None)
+            apply_steps(session, row, steps[:-1], role=role, actor=actor, reason=None)
         _note(
             session,
             row,
@@ -222,7 +222,7 @@ def do_adjust_list(
             details=_adjust_details(adj),
         )
     else:
-        _apply(
+        apply_steps(
             session, row, steps, role=role, actor=actor, reason=text, details=_adjust_details(adj)
         )
     return adj
@@ -254,9 +254,9 @@ def do_decide_adjustment(
     the adjustment cannot decide it."""
     role = reviewer_role(user_role)
     missing = None if approve else "不同意调整时必须填写原因 reason（将告知提出调整的审核员）"
-    text = _reason_text(reason, missing=missing)
+    text = reason_text(reason, missing=missing)
     adj = _lock_adjustment(session, adjustment_id)
-    row = _lock_list(session, adj.list_id)
+    row = lock_list(session, adj.list_id)
     if adj.status != PENDING:
         raise IllegalTransition(
             f"调整记录 {adj.id} 当前不是待复核状态（{adj.status}），不能再复核",
@@ -293,7 +293,7 @@ def do_decide_adjustment(
     steps = plan_steps(row.state, Action.ADJUST, role, adj.reason)
     adj.status = EFFECTIVE
     details = {**_adjust_details(adj), "second_reviewer": actor.name}
-    _apply(session, row, steps, role=role, actor=actor, reason=adj.reason, details=details)
+    apply_steps(session, row, steps, role=role, actor=actor, reason=adj.reason, details=details)
     return adj
 
 
@@ -304,8 +304,8 @@ def do_revert_adjustment(
     under review); an effective one is reverted (adjusted / appeal_rejected → under
     review, paid its pricing again until a new decision).  A reason is required."""
     role = reviewer_role(user_role)
-    text = _clean_reason(Action.REVERT_ADJUST, reason)
-    row = _lock_list(session, list_id)
+    text = clean_reason(Action.REVERT_ADJUST, reason)
+    row = lock_list(session, list_id)
     pending = pending_adjustment(session, row.id)
     now = utcnow()
     if pending is not None:
@@ -331,7 +331,7 @@ def do_revert_adjustment(
     adj.status = "reverted"
     adj.decided_by_id, adj.decided_by_name = actor.user_id, actor.name
     adj.decided_at, adj.decision_reason = now, text
-    _apply(
+    apply_steps(
         session,
         row,
         [Step(State(row.state), Action.REVERT_ADJUST, target)],

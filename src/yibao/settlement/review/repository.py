@@ -209,7 +209,7 @@ def latest_adjustments(
     return out
 
 
-def _lock_list(session: Session, list_id: int) -> SettlementList:
+def lock_list(session: Session, list_id: int) -> SettlementList:
     row = session.scalar(
         select(SettlementList).where(SettlementList.id == list_id).with_for_update()
     )

@@ -1,6 +1,6 @@
 """Decisions on settlement lists: start review, approve, return, withdraw, bulk approve.
 
-Every move goes through the pure state machine (:func:`plan_steps`); :func:`_apply`
+Every move goes through the pure state machine (:func:`plan_steps`); :func:`apply_steps`
 writes one :class:`SettlementListEvent` per step and one audit row, :func:`_note` an
 event that leaves the state as it is.  A list with an adjustment waiting for a second
 reviewer takes no other decision (:func:`_refuse_if_pending`).  Nothing here commits.
@@ -19,7 +19,7 @@ from yibao.engines.settlement import Action, IllegalTransition, Role, State, tra
 from yibao.kit.errors import Forbidden, ValidationFailed
 from yibao.settlement.models import SettlementList, SettlementListEvent
 from yibao.settlement.review.repository import (
-    _lock_list,
+    lock_list,
     pending_adjustment,
     pending_adjustments,
 )
@@ -27,14 +27,14 @@ from yibao.settlement.review.schemas import MAX_BULK, BulkResult
 from yibao.settlement.review.states import (
     ADJUST_KINDS,
     Step,
-    _clean_reason,
-    _reason_text,
+    clean_reason,
     plan_steps,
+    reason_text,
     reviewer_role,
 )
 
 
-def _apply(
+def apply_steps(
     session: Session,
     row: SettlementList,
     steps: list[Step],
@@ -95,7 +95,7 @@ def _step(
 ) -> State:
     """One machine step on ``row`` (the machine decides), with its event and audit row."""
     target = transition(row.state, action, role, reason=reason)
-    _apply(
+    apply_steps(
         session,
         row,
         [Step(State(row.state), action, target)],
@@ -109,7 +109,7 @@ def _step(
 def do_start_review(session: Session, list_id: int, *, user_role: str, actor: Actor) -> State:
     """priced → under_review (提交审核)."""
     role = reviewer_role(user_role)
-    row = _lock_list(session, list_id)
+    row = lock_list(session, list_id)
     return _step(session, row, Action.SUBMIT_REVIEW, role, actor=actor, reason=None)
 
 
@@ -118,11 +118,11 @@ def do_approve_list(
 ) -> State:
     """审核通过 (under_review, or priced via submit_review → approved)."""
     role = reviewer_role(user_role)
-    text = _clean_reason(Action.APPROVE, reason)
-    row = _lock_list(session, list_id)
+    text = clean_reason(Action.APPROVE, reason)
+    row = lock_list(session, list_id)
     steps = plan_steps(row.state, Action.APPROVE, role, text)
     _refuse_if_pending(session, row)
-    _apply(session, row, steps, role=role, actor=actor, reason=text)
+    apply_steps(session, row, steps, role=role, actor=actor, reason=text)
     return steps[-1].target
 
 
@@ -131,11 +131,11 @@ def do_return_list(
 ) -> State:
     """退回医院 with a required reason; the hospital corrects and resubmits."""
     role = reviewer_role(user_role)
-    text = _clean_reason(Action.RETURN, reason)
-    row = _lock_list(session, list_id)
+    text = clean_reason(Action.RETURN, reason)
+    row = lock_list(session, list_id)
     steps = plan_steps(row.state, Action.RETURN, role, text)
     _refuse_if_pending(session, row)
-    _apply(session, row, steps, role=role, actor=actor, reason=text)
+    apply_steps(session, row, steps, role=role, actor=actor, reason=text)
     return steps[-1].target
 
 
@@ -146,8 +146,8 @@ def do_withdraw_list(
     reason; it is no longer reviewed or settled, and may be sent again later."""
     if not has_permission(user_role, Permission.SUBMIT_LISTS):
         raise Forbidden("只有医疗机构用户可以撤回本机构的结算清单")
-    text = _reason_text(reason, missing="撤回原因 reason 不能为空（审核人员可见）")
-    row = _lock_list(session, list_id)
+    text = reason_text(reason, missing="撤回原因 reason 不能为空（审核人员可见）")
+    row = lock_list(session, list_id)
     return _step(session, row, Action.WITHDRAW, Role.HOSPITAL, actor=actor, reason=text)
 
 
@@ -220,7 +220,7 @@ def do_bulk_approve_lists(
     with the Chinese reason and left as it was; the others are approved.
     """
     role = reviewer_role(user_role)
-    text = _clean_reason(Action.APPROVE, reason)
+    text = clean_reason(Action.APPROVE, reason)
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         raise ValidationFailed("请给出要审核通过的清单 ids 或筛选条件 filter", field="ids")
@@ -263,7 +263,9 @@ def do_bulk_approve_lists(
         except IllegalTransition as exc:
             results.append(BulkResult(list_id, False, row.setl_id, before, before, exc.message))
             continue
-        _apply(session, row, steps, role=role, actor=actor, reason=text, details={"bulk": True})
+        apply_steps(
+            session, row, steps, role=role, actor=actor, reason=text, details={"bulk": True}
+        )
         results.append(
             BulkResult(
                 list_id,

@@ -99,7 +99,7 @@ def plan_steps(state: str, action: Action, role: Role, reason: str | None) -> li
     return steps
 
 
-def _reason_text(reason: str | None, *, missing: str | None = None) -> str | None:
+def reason_text(reason: str | None, *, missing: str | None = None) -> str | None:
     """The trimmed reason (at most 500 characters); ``missing``: the message when a
     reason is required and none was given."""
     text = (reason or "").strip() or None
@@ -110,9 +110,9 @@ def _reason_text(reason: str | None, *, missing: str | None = None) -> str | Non
     return text
 
 
-def _clean_reason(action: Action, reason: str | None) -> str | None:
+def clean_reason(action: Action, reason: str | None) -> str | None:
     required = REASON_REQUIRED.get(action)
     missing = (
         f"原因 reason 不能为空：{required}必须填写原因（将告知医疗机构）" if required else None
     )
-    return _reason_text(reason, missing=missing)
+    return reason_text(reason, missing=missing)

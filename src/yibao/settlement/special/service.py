@@ -34,9 +34,9 @@ from yibao.settlement.models import (
 )
 from yibao.settlement.review import (
     Step,
-    _apply,
-    _lock_list,
     adjusted_fund,
+    apply_steps,
+    lock_list,
     parse_amount,
     reviewer_role,
 )
@@ -140,7 +140,7 @@ def do_apply_special_case(
     role = hospital_role(user_role)
     text = _text(reason, "申请特例单议", 1000)
     _check_files(files, rules)
-    row = _lock_list(session, list_id)
+    row = lock_list(session, list_id)
     target = transition(row.state, Action.APPLY_SPECIAL, role)
     case = session.get(Case, row.case_id) if row.case_id else None
     pricing = session.get(CasePricing, row.case_id) if row.case_id else None
@@ -181,7 +181,7 @@ def do_apply_special_case(
         app.attachments = _store_files(files, folder) if files else []
         details = {"special_id": app.id, "quota": figures, "attachments": len(files)}
         step = Step(State(row.state), Action.APPLY_SPECIAL, target)
-        _apply(session, row, [step], role=role, actor=actor, reason=text, details=details)
+        apply_steps(session, row, [step], role=role, actor=actor, reason=text, details=details)
         session.flush()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -245,7 +245,7 @@ def do_decide_special_case(
     action = Action.APPROVE_SPECIAL if approve else Action.REJECT_SPECIAL
     text = _text(reason, "特例单议评审不通过", 500, required=not approve)
     app = _lock_special(session, special_id)
-    row = _lock_list(session, app.list_id)
+    row = lock_list(session, app.list_id)
     role = bureau_role(user_role, row.state, action)
     target = transition(row.state, action, role, reason=text)
     details = _reprice(session, app, method, amount) if approve else {"special_id": app.id}
@@ -254,7 +254,7 @@ def do_decide_special_case(
     app.decided_by = actor.name
     app.decided_at = _now()
     step = Step(State(row.state), action, target)
-    _apply(session, row, [step], role=role, actor=actor, reason=text, details=details)
+    apply_steps(session, row, [step], role=role, actor=actor, reason=text, details=details)
     return app
 
 
@@ -271,7 +271,7 @@ def do_file_appeal(
     rules = rules or SpecialRules()
     role = hospital_role(user_role)
     text = _text(reason, "申诉", 1000)
-    row = _lock_list(session, list_id)
+    row = lock_list(session, list_id)
     target = transition(row.state, Action.FILE_APPEAL, role, reason=text)
     event = _decision_event(session, row)
     deadline = appeal_deadline(event.created_at, rules)
@@ -309,7 +309,7 @@ def do_file_appeal(
     session.flush()
     details = {"appeal_id": appeal.id, "deadline": deadline.isoformat()}
     step = Step(State(row.state), Action.FILE_APPEAL, target)
-    _apply(session, row, [step], role=role, actor=actor, reason=text, details=details)
+    apply_steps(session, row, [step], role=role, actor=actor, reason=text, details=details)
     return appeal
 
 
@@ -334,7 +334,7 @@ def do_decide_appeal(
     )
     if appeal is None:
         raise NotFound(f"申诉 {appeal_id} 不存在或不在您的辖区 / not found")
-    row = _lock_list(session, appeal.list_id)
+    row = lock_list(session, appeal.list_id)
     role = bureau_role(user_role, row.state, action)
     target = transition(row.state, action, role, reason=text)
     details: dict[str, Any] = {"appeal_id": appeal.id}
@@ -350,5 +350,5 @@ def do_decide_appeal(
     appeal.decided_by = actor.name
     appeal.decided_at = _now()
     step = Step(State(row.state), action, target)
-    _apply(session, row, [step], role=role, actor=actor, reason=text, details=details)
+    apply_steps(session, row, [step], role=role, actor=actor, reason=text, details=details)
     return appeal
