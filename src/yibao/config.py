@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_s: float = Field(
         default=30.0, ge=0, description="SQLite 写锁等待上限（秒）/ write-lock wait"
     )
+    inline_reads: bool = Field(
+        default=True,
+        description="PostgreSQL：轻量查询页面在事件循环中直接处理 / light reads on the loop",
+    )
+    inline_read_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="轻量查询的语句时限（秒）/ light read time limit"
+    )
     request_threads: int = Field(
         default=8, ge=4, le=400, description="请求处理线程数 / request worker threads"
     )

@@ -12,6 +12,7 @@ from yibao.accounts import service, tokens
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, Role
 from yibao.api.deps import CurrentUser, Db, request_actor, require
+from yibao.api.inline import light_read
 from yibao.kit.bounds import DbId
 
 router = APIRouter(prefix="/api", tags=["accounts 账号"])
@@ -36,6 +37,7 @@ class UserCreate(BaseModel):
 
 
 @router.get("/me", response_model=MeOut, summary="当前登录用户：角色、辖区或所属医疗机构、权限")
+@light_read
 def me(user: CurrentUser) -> MeOut:
     return MeOut(
         username=user.username,

@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.engine.dispose()
         app.state.aux_engine.dispose()
+        if inline_engine is not None:
+            inline_engine.dispose()
         health_engine.dispose()
 
     app = FastAPI(
@@ -115,6 +117,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_buckets = RateBuckets()
     app.state.sessionmaker = session_factory(writer(engine))
     app.state.read_sessionmaker = session_factory(read_requests(engine), read_only=True)
+    # light reads served on the event loop (api.inline) have a pool of their own, with a
+    # short lock wait and a statement time limit: PostgreSQL only
+    inline_engine = None
+    if settings.inline_reads and engine.dialect.name == "postgresql":
+        inline_engine = make_engine(
+            settings.effective_database_url,
+            pool_size=2,
+            max_overflow=2,
+            pool_timeout_s=1,
+            lock_timeout_s=1,
+            statement_timeout_s=settings.inline_read_timeout_s,
+        )
+    app.state.inline_sessionmaker = (
+        None
+        if inline_engine is None
+        else session_factory(read_requests(inline_engine), read_only=True)
+    )
     app.state.settings = settings
 
     # the last added is the outermost: metrics → headers → body limit → session cookie

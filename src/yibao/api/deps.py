@@ -38,6 +38,7 @@ from yibao.accounts.service import actor_of, scope_of
 from yibao.accounts.sessions import SESSION_KEY, active_session
 from yibao.accounts.tokens import user_for_token
 from yibao.api import touch
+from yibao.api.inline import is_light, runs_inline
 from yibao.api.limits import check_rate, check_text_input, read_body
 from yibao.audit.service import Actor
 from yibao.db.scoping import set_scope
@@ -143,9 +144,27 @@ async def get_db(request: Request, _received: Body) -> AsyncIterator[Session]:
     worker threads, one at a time.
     """
     state = request.app.state
-    factory = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
+    inline = (
+        request.method in SAFE_METHODS
+        and state.inline_sessionmaker is not None
+        and is_light(getattr(request.scope.get("route"), "endpoint", None))
+    )
+    request.state.inline = inline
+    if inline:  # a light read on the event loop (api.inline): no transaction to end
+        factory = state.inline_sessionmaker
+    elif request.method in SAFE_METHODS:
+        factory = state.read_sessionmaker
+    else:
+        factory = state.sessionmaker
     session: Session = factory()
     request.state.db = session
+    if inline:
+        try:
+            yield session
+        finally:
+            session.close()
+            touch.flush_later(request)
+        return
     try:
         yield session
     except BaseException:
@@ -225,9 +244,17 @@ def _authenticate(request: Request, db: Session) -> User | None:
     return person
 
 
-def optional_user(request: Request, db: Db) -> User | None:
+async def optional_user(request: Request, db: Db) -> User | None:
     """The principal from a Bearer token (API only) or the browser session; sets the
-    data scope.
+    data scope.  Looked up in a worker thread, or on the event loop for a light read
+    served there (:mod:`yibao.api.inline`)."""
+    if runs_inline(request):
+        return _principal(request, db)
+    return await anyio.to_thread.run_sync(_principal, request, db)
+
+
+def _principal(request: Request, db: Session) -> User | None:
+    """The principal of :func:`optional_user`.
 
     On SQLite a writing request looks the principal up in a short read-only session
     of its own: its business transaction (which holds the write lock from its first

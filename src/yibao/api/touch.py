@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from fastapi import Request
-from sqlalchemy import Table, or_, update
+from sqlalchemy import Engine, Table, or_, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from yibao.accounts.models import ApiToken, WebSession
@@ -56,16 +57,34 @@ def _due(notes: set[tuple[str, int]], now: float) -> list[tuple[str, int]]:
 
 def flush(request: Request) -> None:
     """Write the noted last-use times (throttled); never raises."""
+    due = _noted_due(request)
+    if due:
+        _write(request.app.state.aux_engine, due)
+
+
+def flush_later(request: Request) -> None:
+    """:func:`flush` from a request served on the event loop: what is due (rarely
+    anything: once a minute per row) is written by a background thread, so the loop
+    never waits for the database's locks."""
+    due = _noted_due(request)
+    if due:
+        _background.submit(_write, request.app.state.aux_engine, due)
+
+
+#: one thread for the last-use writes of requests served on the event loop
+_background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yibao-touch")
+
+
+def _noted_due(request: Request) -> list[tuple[str, int]]:
     notes: set[tuple[str, int]] = getattr(request.state, "touches", set())
-    if not notes:
-        return
-    due = _due(notes, time.monotonic())
-    if not due:
-        return
+    return _due(notes, time.monotonic()) if notes else []
+
+
+def _write(engine: Engine, due: list[tuple[str, int]]) -> None:
     now = utcnow()
     cutoff = now - timedelta(seconds=INTERVAL_S)
     try:
-        with short_transaction(request.app.state.aux_engine, wait_ms=200) as conn:
+        with short_transaction(engine, wait_ms=200) as conn:
             for kind, row_id in sorted(due):
                 table, column = _COLUMNS[kind]
                 assert isinstance(table, Table)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
+from yibao.api.inline import light_read
 from yibao.cases import repository
 from yibao.cases.schemas import CaseDetail, CasePage, CaseSummary, FeeItem
 from yibao.kit.bounds import Day, DbId, PageNo, PageSize, Year
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/api/cases", tags=["cases 结算清单"])
     dependencies=[require(Permission.VIEW_CASES)],
     summary="病例列表（本人权限内，可筛选，分页）",
 )
+@light_read
 def list_cases(
     db: Db,
     request: Request,

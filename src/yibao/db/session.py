@@ -54,6 +54,7 @@ def make_engine(
     busy_timeout_s: float | None = None,
     lock_timeout_s: float | None = None,
     pool_timeout_s: float = 30,
+    statement_timeout_s: float | None = None,
 ) -> Engine:
     """Create an engine (SQLite: WAL, foreign keys, busy timeout, BEGIN IMMEDIATE)."""
     settings = get_settings()
@@ -73,6 +74,8 @@ def make_engine(
         connect_args["options"] = (
             f"-c lock_timeout={ms} -c idle_in_transaction_session_timeout={ms * 10}"
         )
+        if statement_timeout_s:
+            connect_args["options"] += f" -c statement_timeout={int(statement_timeout_s * 1000)}"
     engine = create_engine(
         url,
         pool_size=size,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, registry_of, request_actor
+from yibao.api.inline import light_read
 from yibao.api.openapi import CSV, XLSX, file_answers
 from yibao.kit.bounds import Day, DbId
 from yibao.measurement import service as svc
@@ -103,6 +104,7 @@ def import_standards(
 
 
 @router.get("/standards", summary="支付标准列表（本人辖区）")
+@light_read
 def list_standards(db: Db, user: User = ANALYST) -> list[StandardSetOut]:
     rows = db.scalars(
         select(PaymentStandardSet)

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
+from yibao.api.inline import light_read
 from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.errors import NotFound
 from yibao.kit.paging import clamp_page
@@ -40,6 +41,7 @@ def _list_out(row: SettlementList) -> dict[str, Any]:
 
 
 @router.get("/lists", summary="结算清单列表（本人权限内，按状态、医院、出院年月筛选，分页）")
+@light_read
 def list_lists(
     db: Db,
     user: User = VIEW,
@@ -61,6 +63,7 @@ def list_lists(
 
 
 @router.get("/lists/{list_id}", summary="一份结算清单：质控问题、版本、分组与支付")
+@light_read
 def get_list(list_id: DbId, db: Db, user: User = VIEW) -> ListDetailOut:
     found = list_with_findings(db, list_id)
     if found is None:

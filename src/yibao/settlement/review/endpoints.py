@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
+from yibao.api.inline import light_read
 from yibao.audit.service import Actor
 from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.errors import ValidationFailed
@@ -107,6 +108,7 @@ def _states(value: str | None) -> tuple[str, ...]:
 
 
 @review_router.get("")
+@light_read
 def queue(
     db: Db,
     user: User = REVIEW,

@@ -17,6 +17,7 @@ from yibao.accounts.service import (
 )
 from yibao.accounts.tokens import do_issue_token, do_revoke_user_token, user_tokens
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
+from yibao.api.inline import light_read
 from yibao.audit.labels import action_label, describe, object_label
 from yibao.audit.repository import audit_actions, audit_rows
 from yibao.kit.bounds import DbId
@@ -46,6 +47,7 @@ def _user_page(request: Request, db: Db, admin: User, **extra: object) -> Respon
 
 
 @router.get("/users")
+@light_read
 def users(request: Request, db: Db, admin: User = require(Permission.MANAGE_USERS)) -> Response:
     return _user_page(request, db, admin, created=request.query_params.get("created"))
 
@@ -90,6 +92,7 @@ def create_user(
 
 
 @router.get("/audit")
+@light_read
 def audit_log(
     request: Request, db: Db, admin: User = require(Permission.VIEW_AUDIT_LOG)
 ) -> Response:

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, require
+from yibao.api.inline import light_read
 from yibao.cases import repository
 from yibao.grouping.plans import STATUS_LABELS
 from yibao.grouping.service import stored_groupings
@@ -53,6 +54,7 @@ def _date(value: str | None, field: str) -> date | None:
 
 
 @router.get("/cases")
+@light_read
 def case_list(request: Request, db: Db, user: User = VIEW) -> Response:
     qp = request.query_params
     page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from yibao.api.deps import CurrentUser, Db
+from yibao.api.inline import light_read
 from yibao.cases.service import overview
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import region_prefix
@@ -19,6 +20,7 @@ router = APIRouter()
 
 
 @router.get("/")
+@light_read
 def home(request: Request, db: Db, user: CurrentUser) -> Response:
     todo = None
     if user.hospital is not None:

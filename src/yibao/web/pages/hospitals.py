@@ -11,6 +11,7 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.accounts.service import scope_of
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
+from yibao.api.inline import light_read
 from yibao.kit.errors import DomainError
 from yibao.kit.paging import clamp_page
 from yibao.regions.models import HOSPITAL_LEVELS
@@ -28,6 +29,7 @@ router = APIRouter()
 
 
 @router.get("/hospitals")
+@light_read
 def hospitals_page(
     request: Request, db: Db, user: User = require(Permission.VIEW_HOSPITALS)
 ) -> Response:

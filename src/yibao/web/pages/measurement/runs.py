@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, registry_of, request_actor, runner_of
+from yibao.api.inline import light_read
 from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
@@ -85,6 +86,7 @@ def overview_page(
 
 
 @router.get("")
+@light_read
 def overview(request: Request, db: Db, user: User = MEASURE) -> Response:
     return overview_page(request, db, user)
 

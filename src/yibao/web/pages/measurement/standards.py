@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, registry_of, request_actor
+from yibao.api.inline import light_read
 from yibao.grouping.plans import list_plans, plan_payload
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
@@ -69,6 +70,7 @@ def standards_view(request: Request, db: Db, user: User, **extra: Any) -> Respon
 
 
 @router.get("/standards")
+@light_read
 def standards_page(request: Request, db: Db, user: User = MEASURE) -> Response:
     return standards_view(request, db, user)
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
+from yibao.api.inline import light_read
 from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.qc import FLAT_COLUMNS, lists_to_flat
 from yibao.engines.qc.bench import synthetic_lists
@@ -140,6 +141,7 @@ def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
 
 
 @router.get("/settlement/lists")
+@light_read
 def lists_page(request: Request, db: Db, user: User = VIEW) -> Response:
     ctx = _list_context(request, db, user)
     if request.headers.get("hx-request"):
@@ -280,6 +282,7 @@ def _history(db: Db, row: SettlementList, versions: list[Any]) -> dict[str, Any]
 
 
 @router.get("/settlement/lists/{list_id}")
+@light_read
 def list_detail(list_id: DbId, request: Request, db: Db, user: User = VIEW) -> Response:
     return detail_page(request, db, user, list_id)
 

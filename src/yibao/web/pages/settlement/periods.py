@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor, runner_of
+from yibao.api.inline import light_read
 from yibao.jobs.service import jobs_by_id
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.timeutil import local, utcnow
@@ -76,6 +77,7 @@ def period_page(
 
 
 @router.get(PAGE)
+@light_read
 def period_view(request: Request, db: Db, user: User = REVIEW) -> Response:
     period = (request.query_params.get("period") or "").strip() or _default_period(db)
     return period_page(request, db, user, period)

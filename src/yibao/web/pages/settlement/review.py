@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
+from yibao.api.inline import light_read
 from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.settlement import Action, State
 from yibao.grouping.plans import plan_registry
@@ -140,6 +141,7 @@ def queue_page(request: Request, db: Db, status_code: int = 200, **extra: Any) -
 
 
 @router.get(QUEUE)
+@light_read
 def queue(request: Request, db: Db, user: User = REVIEW) -> Response:
     return queue_page(request, db)
 
