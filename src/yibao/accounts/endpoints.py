@@ -39,6 +39,11 @@ class UserCreate(BaseModel):
 @router.get("/me", response_model=MeOut, summary="当前登录用户：角色、辖区或所属医疗机构、权限")
 @light_read
 def me(user: CurrentUser) -> MeOut:
+    return me_out(user)
+
+
+def me_out(user: User) -> MeOut:
+    """A user as /api/me shows it (also the answer of a user's creation)."""
     return MeOut(
         username=user.username,
         display_name=user.display_name,
@@ -69,7 +74,7 @@ def create_user(
         actor=request_actor(request, admin),
         creator=admin,
     )
-    return me(user)
+    return me_out(user)
 
 
 MANAGE = require(Permission.MANAGE_USERS)
