@@ -11,10 +11,9 @@ from yibao.accounts.roles import Permission
 from yibao.api.deps import Body, Db, request_actor, require
 from yibao.api.limits import checks_text_per_item
 from yibao.api.openapi import json_body
-from yibao.exchange.registry import Institution
+from yibao.exchange.registry import institution_of
 from yibao.exchange.schemas import EnvelopeIn, ExchangeOut
 from yibao.exchange.service import do_exchange
-from yibao.kit.errors import Forbidden
 
 router = APIRouter(tags=["exchange 交易接口"])
 HIS = require(Permission.USE_HIS_API)
@@ -39,13 +38,10 @@ def call_service(request: Request, body: Body, db: Db, user: User = HIS) -> JSON
 
     报文不完全符合规范但含义可确定时照常办理，并在 warn_msg 中说明；无法确定的拒绝办理，
     err_msg 指明字段。每条报文与应答都记入交易日志。"""
-    hospital = user.hospital
-    if hospital is None:
-        raise Forbidden("交易接口只供定点医药机构的 HIS 接口用户使用 / institutions only")
     answer = do_exchange(
         db,
         body.raw,
-        institution=Institution(hospital.id, hospital.code, hospital.name, hospital.region_code),
+        institution=institution_of(user),
         role=user.role,
         actor=request_actor(request, user),
         user_id=user.id,

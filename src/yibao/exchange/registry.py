@@ -18,10 +18,12 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.audit.service import Actor
 from yibao.config import Settings
 from yibao.engines.exchange import Envelope
+from yibao.kit.errors import Forbidden
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,15 @@ class Institution:
     def admvs(self) -> str:
         """The pooling region (city) of the institution: the receiver's admdvs."""
         return self.region_code[:4] + "00"
+
+
+def institution_of(user: User) -> Institution:
+    """The institution whose HIS client ``user`` is (both bindings); 403 for a user of
+    no institution."""
+    hospital = user.hospital
+    if hospital is None:
+        raise Forbidden("交易接口只供定点医药机构的 HIS 接口用户使用 / institutions only")
+    return Institution(hospital.id, hospital.code, hospital.name, hospital.region_code)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -54,8 +55,11 @@ from yibao.kit.timeutil import utcnow
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: how much of a body that is no JSON the journal keeps
+#: how much of a body that cannot be read the journal keeps
 RAW_TEXT_KEPT = 2000
+#: reads a body into the envelope (a JSON object) and the warnings, or raises
+#: :class:`Refused`: :func:`parse_body` for JSON, the SOAP binding's reader for XML
+BodyParser = Callable[[bytes], tuple[Any, list[str]]]
 
 
 @dataclass
@@ -80,11 +84,17 @@ def _text(value: Any) -> str | None:
 
 
 def read_message(
-    raw: bytes, institution: Institution, role: str, registry: Registry = TRANSACTIONS
+    raw: bytes,
+    institution: Institution,
+    role: str,
+    registry: Registry = TRANSACTIONS,
+    parse: BodyParser = parse_body,
 ) -> Reading:
-    """Read a request body as far as it goes; ``refused`` says why it stops."""
+    """Read a request body as far as it goes; ``refused`` says why it stops.  ``parse``
+    turns the body into the envelope; what else it raises (the SOAP binding's
+    ``NotACall``) goes up before anything is written."""
     try:
-        doc, warnings = parse_body(raw)
+        doc, warnings = parse(raw)
     except Refused as exc:
         text = raw[:RAW_TEXT_KEPT].decode("utf-8", errors="replace")
         return Reading(request=storable({"raw_text": text}), refused=exc)
@@ -143,11 +153,13 @@ def do_exchange(
     user_id: int | None,
     settings: Settings,
     registry: Registry = TRANSACTIONS,
+    parse: BodyParser = parse_body,
 ) -> dict[str, Any]:
     """Answer one message of ``institution`` (see the module docstring); never
-    commits.  Returns the response envelope."""
+    commits.  Returns the response envelope.  ``parse`` reads the body into the
+    envelope: JSON (the default) or the SOAP binding's XML."""
     received = utcnow()
-    reading = read_message(raw, institution, role, registry)
+    reading = read_message(raw, institution, role, registry, parse)
     if reading.msgid is not None:
         stored = journal.stored_response(session, institution.id, reading.msgid)
         if stored is not None:

@@ -151,21 +151,29 @@ def parse_body(raw: bytes) -> tuple[Any, list[str]]:
         raise Refused(
             None, f"请求体不是 UTF-8 编码的文本（第 {exc.start} 字节），请以 UTF-8 发送报文"
         ) from None
+    return load_json(text), warnings
+
+
+def load_json(text: str, field: str | None = None) -> Any:
+    """JSON ``text`` — the body, or the field ``field`` that carries JSON as text (the
+    SOAP binding's ``input``) — as Python objects; refuses text that is no JSON, is
+    nested too deeply or carries text no database stores."""
+    where = "请求体" if field is None else f"{label(field)}："
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise Refused(
-            None, f"请求体不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列 {exc.msg}"
+            field, f"{where}不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列 {exc.msg}"
         ) from None
     except (ValueError, RecursionError):
-        raise Refused(None, "请求体不是可读的 JSON（数字过长或嵌套过深）") from None
-    _check_text(doc)
-    return doc, warnings
+        raise Refused(field, f"{where}不是可读的 JSON（数字过长或嵌套过深）") from None
+    _check_text(doc, field or "")
+    return doc
 
 
-def _check_text(doc: Any) -> None:
+def _check_text(doc: Any, root: str = "") -> None:
     """Depth and stored-text check, without recursion (a hostile body may be deep)."""
-    stack: list[tuple[Any, str, int]] = [(doc, "", 0)]
+    stack: list[tuple[Any, str, int]] = [(doc, root, 0)]
     while stack:
         value, path, depth = stack.pop()
         if depth > MAX_DEPTH:
