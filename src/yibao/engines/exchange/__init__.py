@@ -1,6 +1,7 @@
 """Message rules of the transaction gateway (NHSA 定点医药机构接口): the request
 envelope read leniently, the response envelope, transaction inputs and outputs, and
-the masking of ID numbers.  Pure (stdlib, Pydantic, ``yibao.kit``); see
+the masking of ID numbers, the SOAP binding (XML read with defusedxml, the
+WSDL).  Pure (stdlib, Pydantic, defusedxml, ``yibao.kit``); see
 ``docs/adr/0015-transaction-gateway.md``.
 """
 

@@ -57,6 +57,7 @@ LABELS: dict[str, str] = {
     "fixmedins_name": "定点医药机构名称",
     "sign_no": "交易签到流水号",
     "input": "交易输入",
+    "message": "整条报文",
     "signIn": "签到信息",
     "signOut": "签退信息",
     "opter_no": "操作员编号",
