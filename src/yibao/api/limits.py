@@ -27,7 +27,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -58,6 +58,11 @@ def _too_large(limit: int) -> TooLarge:
     )
 
 
+#: how a refusal is written on a path whose clients read no JSON: path → (status,
+#: message) → (content type, body).  The gateway's SOAP binding registers its paths.
+REFUSAL_WRITERS: dict[str, Callable[[int, str], tuple[bytes, bytes]]] = {}
+
+
 class BodyLimitMiddleware:
     """Pure ASGI middleware: bounds the request body (see the module docstring)."""
 
@@ -78,7 +83,8 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = -1
                 if declared > limit:
-                    await _send_error(send, 413, _too_large(limit).message, "too_large")
+                    message = _too_large(limit).message
+                    await _send_error(send, 413, message, "too_large", scope.get("path", ""))
                     return
         seen = 0
 
@@ -94,16 +100,20 @@ class BodyLimitMiddleware:
         await self.app(scope, limited, send)
 
 
-async def _send_error(send: Send, status: int, message: str, code: str) -> None:
-    body = json.dumps(
-        {"error": {"code": code, "message": message, "field": None}}, ensure_ascii=False
-    ).encode()
+async def _send_error(send: Send, status: int, message: str, code: str, path: str) -> None:
+    writer = REFUSAL_WRITERS.get(path)
+    if writer is not None:
+        content_type, body = writer(status, message)
+    else:
+        content_type = b"application/json; charset=utf-8"
+        error = {"code": code, "message": message, "field": None}
+        body = json.dumps({"error": error}, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

@@ -65,7 +65,8 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "scheme": "bearer",
         "description": "医院信息系统（HIS）的接口令牌：Authorization: Bearer ybt_…"
         "（管理员用 yibao users token 签发，可吊销），只能用于 /api 接口"
-        "和交易接口的国家平台路径 /fsi/api/rsfComIfsService/callService",
+        "和交易接口的国家平台路径 /fsi/api/rsfComIfsService/callService（SOAP 绑定为同一"
+        "目录下的 soap，WSDL 见 /api/exchange/soap?wsdl）",
     },
     "浏览器会话": {
         "type": "apiKey",

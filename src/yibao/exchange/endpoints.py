@@ -1,5 +1,6 @@
 """JSON API of the transaction gateway: one endpoint dispatching by infno, also under
-the path NHSA's platform uses (HIS vendors hard-code it)."""
+the path NHSA's platform uses (HIS vendors hard-code it); its SOAP binding is
+:mod:`yibao.exchange.soap_endpoints`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from yibao.api.openapi import json_body
 from yibao.exchange.registry import institution_of
 from yibao.exchange.schemas import EnvelopeIn, ExchangeOut
 from yibao.exchange.service import do_exchange
+from yibao.exchange.soap_endpoints import router as soap_router
 
 router = APIRouter(tags=["exchange 交易接口"])
 HIS = require(Permission.USE_HIS_API)
@@ -58,3 +60,6 @@ router.add_api_route(
     summary="交易接口（国家医保信息平台的路径，与 /api/exchange 相同）",
     openapi_extra=BODY,
 )
+
+#: the SOAP binding of the same service (WSDL and callService; ADR 0015, "SOAP binding")
+router.include_router(soap_router)
