@@ -1,4 +1,5 @@
-"""Architecture rule: engines import only the standard library, kit, pydantic, numpy, polars."""
+"""Architecture rule: engines import only the standard library, kit, pydantic, numpy, polars
+(and defusedxml: the standard library's XML parser with its dangerous features off)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "yibao"
-ALLOWED_THIRD_PARTY = {"numpy", "polars", "pydantic", "pyarrow"}
+ALLOWED_THIRD_PARTY = {"numpy", "polars", "pydantic", "pyarrow", "defusedxml"}
 ALLOWED_YIBAO = ("yibao.engines", "yibao.kit")
 
 
