@@ -4,9 +4,11 @@ from yibao.accounts import models as accounts_models
 from yibao.audit import models as audit_models
 from yibao.benefits import models as benefits_models
 from yibao.cases import models as cases_models
+from yibao.catalogue import models as catalogue_models
 from yibao.db.base import Base
 from yibao.exchange import models as exchange_models
 from yibao.grouping import models as grouping_models
+from yibao.insured import models as insured_models
 from yibao.jobs import models as jobs_models
 from yibao.measurement import models as measurement_models
 from yibao.regions import models as regions_models
@@ -18,8 +20,10 @@ __all__ = [
     "audit_models",
     "benefits_models",
     "cases_models",
+    "catalogue_models",
     "exchange_models",
     "grouping_models",
+    "insured_models",
     "jobs_models",
     "measurement_models",
     "regions_models",

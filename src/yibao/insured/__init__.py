@@ -1,0 +1,2 @@
+"""Insured persons (参保人员), personal accounts and annual cumulative figures
+(ADR 0016)."""
