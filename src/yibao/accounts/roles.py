@@ -55,6 +55,10 @@ class Permission(StrEnum):
     VIEW_POLICIES = "view_policies"
     MANAGE_POLICIES = "manage_policies"
     MANAGE_HOSPITALS = "manage_hospitals"
+    VIEW_CATALOGUE = "view_catalogue"
+    MANAGE_CATALOGUE = "manage_catalogue"
+    VIEW_INSURED = "view_insured"
+    VIEW_ID_NUMBERS = "view_id_numbers"
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -72,6 +76,10 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.VIEW_POLICIES: "查看待遇政策",
     Permission.MANAGE_POLICIES: "维护待遇政策",
     Permission.MANAGE_HOSPITALS: "维护医疗机构",
+    Permission.VIEW_CATALOGUE: "查看医保目录",
+    Permission.MANAGE_CATALOGUE: "维护医保目录",
+    Permission.VIEW_INSURED: "查看参保人员",
+    Permission.VIEW_ID_NUMBERS: "查看完整身份证号",
 }
 
 P = Permission
@@ -87,19 +95,31 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_POLICIES,
             P.MANAGE_POLICIES,
             P.MANAGE_HOSPITALS,
+            P.VIEW_CATALOGUE,
+            P.MANAGE_CATALOGUE,
+            P.VIEW_INSURED,
+            P.VIEW_ID_NUMBERS,
         }
     ),
     Role.BUREAU_ANALYST: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_CASES, P.VIEW_HOSPITALS, P.MEASURE, P.GROUP_CASES}
-        | {P.VIEW_POLICIES}
+        | {P.VIEW_POLICIES, P.VIEW_CATALOGUE}
     ),
     Role.BUREAU_REVIEWER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_CASES, P.VIEW_HOSPITALS, P.REVIEW_SETTLEMENT, P.GROUP_CASES}
-        | {P.VIEW_POLICIES}
+        | {P.VIEW_POLICIES, P.VIEW_CATALOGUE, P.VIEW_INSURED}
     ),
-    Role.RULE_ADMIN: frozenset({P.VIEW_DASHBOARD, P.VIEW_HOSPITALS, P.MANAGE_RULES}),
-    Role.HOSPITAL_USER: frozenset({P.VIEW_DASHBOARD, P.VIEW_CASES, P.GROUP_CASES, P.SUBMIT_LISTS}),
-    Role.HIS_CLIENT: frozenset({P.USE_HIS_API, P.SUBMIT_LISTS, P.GROUP_CASES, P.VIEW_CASES}),
+    Role.RULE_ADMIN: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_HOSPITALS, P.MANAGE_RULES, P.VIEW_CATALOGUE}
+    ),
+    Role.HOSPITAL_USER: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_CASES, P.GROUP_CASES, P.SUBMIT_LISTS, P.VIEW_CATALOGUE}
+    ),
+    # a HIS identifies patients (1101) and must match what they show: full ID numbers
+    Role.HIS_CLIENT: frozenset(
+        {P.USE_HIS_API, P.SUBMIT_LISTS, P.GROUP_CASES, P.VIEW_CASES}
+        | {P.VIEW_CATALOGUE, P.VIEW_ID_NUMBERS}
+    ),
 }
 
 

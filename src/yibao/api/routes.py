@@ -7,6 +7,7 @@ from yibao.api.deps import check_csrf
 from yibao.api.errors import ERROR_RESPONSES
 from yibao.benefits.endpoints import router as benefits_router
 from yibao.cases.endpoints import router as cases_router
+from yibao.catalogue.endpoints import router as catalogue_router
 from yibao.exchange.endpoints import router as exchange_router
 from yibao.grouping.endpoints import router as grouping_router
 from yibao.jobs.endpoints import router as jobs_router
@@ -36,3 +37,4 @@ router.include_router(settlement_clearing_router)
 router.include_router(settlement_special_router)
 router.include_router(benefits_router)
 router.include_router(exchange_router)
+router.include_router(catalogue_router)

@@ -27,6 +27,11 @@ ACTIONS: dict[str, str] = {
     "benefits.policy.publish": "发布待遇政策",
     "benefits.policy.close": "待遇政策截止（新版本生效）",
     "benefits.policy.delete": "删除待遇政策草稿",
+    "catalogue.version.create": "新建医保目录版本",
+    "catalogue.entries.import": "导入医保目录条目",
+    "catalogue.version.publish": "发布医保目录",
+    "catalogue.version.close": "医保目录截止（新版本生效）",
+    "catalogue.version.delete": "删除医保目录草稿",
     "demo.seed": "生成演示数据",
     "demo.seed.settlement": "生成演示结算数据",
     "demo.reset": "清除演示数据",
@@ -62,6 +67,7 @@ OBJECTS: dict[str, str] = {
     "hospital": "医疗机构",
     "region": "区划",
     "benefit_policy": "待遇政策",
+    "catalogue_version": "医保目录版本",
     "case_groupings": "分组结果",
     "job": "后台任务",
     "measurement_run": "测算",
@@ -159,6 +165,7 @@ FIELDS: dict[str, str] = {
     "list_id": "清单",
     "special_case_id": "特例单议申请",
     "application_id": "申请编号",
+    "entries": "条目数",
 }
 VALUES: dict[str, dict[Any, str]] = {
     "role": {r.value: r.label for r in Role},
@@ -167,7 +174,10 @@ VALUES: dict[str, dict[Any, str]] = {
     "state": {s.value: label for s, label in STATE_LABELS.items()},
     "level": HOSPITAL_LEVELS,
     "status": {"draft": "草稿", "published": "已发布", "retired": "已停用", "pending": "待复核"},
-    "kind": {"deduct": "扣减", "increase": "调增"},
+    "kind": {
+        "deduct": "扣减",
+        "increase": "调增",
+    },
     "steps": {a.value: label for a, label in ACTION_LABELS.items()},
 }
 #: at most this many items of a list are shown

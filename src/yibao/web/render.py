@@ -65,6 +65,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/grouping", "分组/预分组", Permission.GROUP_CASES),
     NavItem("/measurement", "测算", Permission.MEASURE),
     NavItem("/benefits/policies", "待遇政策", Permission.VIEW_POLICIES),
+    NavItem("/catalogue", "医保目录", Permission.VIEW_CATALOGUE),
     NavItem("/hospitals", "医疗机构", Permission.VIEW_HOSPITALS),
     NavItem("/admin/users", "用户管理", Permission.MANAGE_USERS),
     NavItem("/admin/audit", "审计日志", Permission.VIEW_AUDIT_LOG),

@@ -7,6 +7,7 @@ from yibao.web.pages import (
     auth,
     benefits,
     cases,
+    catalogue,
     grouping,
     home,
     hospitals,
@@ -27,5 +28,6 @@ for module in (
     admin,
     measurement,
     benefits,
+    catalogue,
 ):
     router.include_router(module.router)
