@@ -10,6 +10,7 @@ from yibao.cases.endpoints import router as cases_router
 from yibao.catalogue.endpoints import router as catalogue_router
 from yibao.exchange.endpoints import router as exchange_router
 from yibao.grouping.endpoints import router as grouping_router
+from yibao.insured.endpoints import router as insured_router
 from yibao.jobs.endpoints import router as jobs_router
 from yibao.measurement.endpoints import router as measurement_router
 from yibao.regions.endpoints import router as regions_router
@@ -38,3 +39,4 @@ router.include_router(settlement_special_router)
 router.include_router(benefits_router)
 router.include_router(exchange_router)
 router.include_router(catalogue_router)
+router.include_router(insured_router)

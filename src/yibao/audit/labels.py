@@ -32,6 +32,8 @@ ACTIONS: dict[str, str] = {
     "catalogue.version.publish": "发布医保目录",
     "catalogue.version.close": "医保目录截止（新版本生效）",
     "catalogue.version.delete": "删除医保目录草稿",
+    "insured.settlement.post": "结算计入参保人累计",
+    "insured.settlement.reverse": "撤销结算的参保人累计",
     "demo.seed": "生成演示数据",
     "demo.seed.settlement": "生成演示结算数据",
     "demo.reset": "清除演示数据",
@@ -68,6 +70,7 @@ OBJECTS: dict[str, str] = {
     "region": "区划",
     "benefit_policy": "待遇政策",
     "catalogue_version": "医保目录版本",
+    "insured_person": "参保人员",
     "case_groupings": "分组结果",
     "job": "后台任务",
     "measurement_run": "测算",
@@ -166,6 +169,14 @@ FIELDS: dict[str, str] = {
     "special_case_id": "特例单议申请",
     "application_id": "申请编号",
     "entries": "条目数",
+    "ref": "结算编号",
+    "deltas": "累计增量",
+    "balc_after": "个人账户余额",
+    "cause": "撤销依据",
+    "persons": "人数",
+    "accounts": "个人账户数",
+    "identities": "特殊身份",
+    "openings": "期初累计",
 }
 VALUES: dict[str, dict[Any, str]] = {
     "role": {r.value: r.label for r in Role},
@@ -177,6 +188,9 @@ VALUES: dict[str, dict[Any, str]] = {
     "kind": {
         "deduct": "扣减",
         "increase": "调增",
+        "opening": "期初结转",
+        "settle": "结算",
+        "reverse": "撤销结算",
     },
     "steps": {a.value: label for a, label in ACTION_LABELS.items()},
 }

@@ -66,6 +66,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/measurement", "测算", Permission.MEASURE),
     NavItem("/benefits/policies", "待遇政策", Permission.VIEW_POLICIES),
     NavItem("/catalogue", "医保目录", Permission.VIEW_CATALOGUE),
+    NavItem("/insured", "参保人员", Permission.VIEW_INSURED),
     NavItem("/hospitals", "医疗机构", Permission.VIEW_HOSPITALS),
     NavItem("/admin/users", "用户管理", Permission.MANAGE_USERS),
     NavItem("/admin/audit", "审计日志", Permission.VIEW_AUDIT_LOG),

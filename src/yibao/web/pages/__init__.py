@@ -11,6 +11,7 @@ from yibao.web.pages import (
     grouping,
     home,
     hospitals,
+    insured,
     jobs,
     measurement,
     settlement,
@@ -29,5 +30,6 @@ for module in (
     measurement,
     benefits,
     catalogue,
+    insured,
 ):
     router.include_router(module.router)
