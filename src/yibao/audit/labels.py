@@ -35,6 +35,7 @@ ACTIONS: dict[str, str] = {
     "insured.settlement.post": "结算计入参保人累计",
     "insured.settlement.reverse": "撤销结算的参保人累计",
     "demo.seed": "生成演示数据",
+    "demo.seed.insured": "生成演示参保人员",
     "demo.seed.settlement": "生成演示结算数据",
     "demo.reset": "清除演示数据",
     "grouping.intake": "新病例分组",

@@ -127,6 +127,11 @@ def seed(
         f"诊断 {result.diagnoses:,}，手术 {result.procedures:,}，"
         f"用时 {elapsed:.1f} 秒（种子 {seed_used}）"
     )
+    people = result.insured
+    console.print(
+        f"医保目录已发布（版本 {result.catalogue_id}）；参保人员 {people.get('persons', 0):,}"
+        f"（个人账户 {people.get('accounts', 0):,}，本年已有累计 {people.get('openings', 0):,}）"
+    )
     if workload is not None:
         console.print(workload.summary())
     print_logins(result.his_token)

@@ -28,12 +28,14 @@ from yibao.benefits.models import StoredPolicy
 from yibao.benefits.service import do_seed_policies
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.bulk import insert_frame, reserve_ids
+from yibao.demo.catalogue import reset_catalogue, seed_catalogue
+from yibao.demo.insured import demo_places, reset_insured, seed_insured
 from yibao.engines.settlement import demo_policies
 from yibao.engines.synth import generate_cases, make_region
 from yibao.grouping.models import CaseGrouping
 from yibao.jobs.models import Job
 from yibao.kit.errors import Conflict
-from yibao.kit.timeutil import utcnow
+from yibao.kit.timeutil import local, utcnow
 from yibao.measurement.models import (
     MeasurementRun,
     PaymentStandardItem,
@@ -74,6 +76,8 @@ class SeedResult:
     procedures: int
     users: list[tuple[str, str, str]] = field(default_factory=list)  # username, role label, scope
     his_token: str | None = None
+    catalogue_id: int | None = None
+    insured: dict[str, int] = field(default_factory=dict)
 
 
 def demo_exists(session: Session) -> bool:
@@ -182,6 +186,8 @@ def seed_demo(
     cases_per_year: int,
     hospitals: int = 30,
     progress: Callable[[int], None] | None = None,
+    catalogue_entries: int = 3000,
+    insured_people: int = 1600,
 ) -> SeedResult:
     """Create the demo region in ``session`` (no commit).  Refuses if it exists."""
     if demo_exists(session):
@@ -214,6 +220,17 @@ def seed_demo(
     session.add_all(_periods(years))
     # the demo's benefit policies go through the bureau's own path: import, then publish
     do_seed_policies(session, demo_policies(), actor=SEED_ACTOR)
+    # the medical-list catalogue and the insured register (ADR 0016)
+    result.catalogue_id = seed_catalogue(
+        session, seed=seed, actor=SEED_ACTOR, size=catalogue_entries
+    )
+    result.insured = seed_insured(
+        session,
+        seed=seed,
+        places=demo_places(tuple(district_codes), insured_people),
+        today=local(utcnow()).date(),
+        actor=SEED_ACTOR,
+    )
     case_table, dx_table, px_table = (
         Case.__table__,
         CaseDiagnosis.__table__,
@@ -260,6 +277,8 @@ def reset_demo(session: Session) -> int:
     (one transaction, no commit)."""
 
     reset_settlement(session, "99")
+    reset_insured(session)
+    reset_catalogue(session, "99")
     hospital_ids = select(Hospital.id).where(Hospital.region_code.startswith("99"))
     case_ids = select(Case.id).where(Case.region_code.startswith("99"))
     n = session.scalar(select(func.count(Case.id)).where(Case.region_code.startswith("99"))) or 0
