@@ -263,6 +263,10 @@ def test_bad_file_names_rows_and_columns_and_stores_nothing(bureau, db) -> None:
     no_ratio[0][5] = ""
     r = _import(bureau, v["id"], _xlsx(no_ratio))
     assert "第 2 行“先自付比例”：乙类项目须填写先自付比例（可为 0）" in r.json()["error"]["message"]
+    huge = [list(GOOD_ROWS[1])]
+    huge[0][8] = "1e30"
+    r = _import(bureau, v["id"], _xlsx(huge))
+    assert "第 2 行“三级医院限价（元）”：数值过大" in r.json()["error"]["message"]
     # a good file replaces whatever the draft held; a later good file replaces it again
     assert _import(bureau, v["id"], _xlsx(GOOD_ROWS)).json()["entry_count"] == 7
     assert _import(bureau, v["id"], _xlsx(GOOD_ROWS[:3])).json()["entry_count"] == 3

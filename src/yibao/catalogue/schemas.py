@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from yibao.engines.catalogue import CLASSES, FEE_TYPES, KINDS
+from yibao.kit.bounds import Day
 
 
 class VersionIn(BaseModel):
@@ -21,8 +22,8 @@ class VersionIn(BaseModel):
     )
     region_name: str = Field("", max_length=50, description="区划名称")
     name: str = Field(min_length=1, max_length=100, description="目录名称")
-    valid_from: date = Field(description="生效日期（含）")
-    valid_to: date | None = Field(None, description="失效日期（含），空为长期")
+    valid_from: Day = Field(description="生效日期（含）")
+    valid_to: Day | None = Field(None, description="失效日期（含），空为长期")
     source: str = Field("", max_length=200, description="来源，如发文文号")
     note: str = Field("", max_length=500, description="说明")
 

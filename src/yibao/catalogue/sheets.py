@@ -30,6 +30,7 @@ from yibao.engines.catalogue import (
     dump_restrictions,
     parse_restrictions,
 )
+from yibao.kit.bounds import MONEY_MAX
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.exports import write_xlsx
 
@@ -140,7 +141,6 @@ def read_entries(frame: pl.DataFrame, filename: str) -> list[CatalogueItem]:
     return items
 
 
-# long: one check per column, each naming the row and the column in the user's words
 def _entry(row: _Row) -> CatalogueItem | None:
     for name in REQUIRED:
         if not row.text(name):
@@ -219,6 +219,9 @@ def _number(row: _Row, name: str, *, percent: bool = False) -> Decimal | None:
         return None
     if not value.is_finite():
         row.bad(name, f"须为数字（收到 {row.text(name)!r}）")
+        return None
+    if abs(value) > MONEY_MAX:
+        row.bad(name, f"数值过大（收到 {row.text(name)[:30]!r}）")
         return None
     return value / scale
 

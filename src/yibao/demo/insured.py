@@ -99,7 +99,6 @@ def _yuan(value: float) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-# long: one person drawn field by field, in the order the register lists them
 def _person(
     rng: random.Random, place: Place, serial: int, today: date, seqs: dict[tuple[str, date], int]
 ) -> dict[str, Any]:

@@ -173,6 +173,13 @@ def person_info(
             field="insuplc_admdvs",
         )
     day = on or (query.begntime if query is not None else None) or business_today()
+    return answer_1101(session, person, day, reveal_ids=reveal_ids)
+
+
+def answer_1101(
+    session: Session, person: InsuredPerson, day: date, *, reveal_ids: bool = True
+) -> PersonInfo:
+    """The 1101 output of a person on ``day`` (age, identities valid that day)."""
     balance = account_balance(session, person.id)
     return PersonInfo(
         baseinfo=BaseInfo(

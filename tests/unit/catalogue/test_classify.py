@@ -266,3 +266,8 @@ def test_refunds_cancel_exactly(stay: tuple[dict[str, CatalogueItem], list[FeeLi
     assert parts(classify_fees(back, cat, level)) == tuple(
         -p for p in parts(classify_fees(lines, cat, level))
     )
+
+
+def test_numbers_out_of_range_are_refused() -> None:
+    with pytest.raises(CatalogueError, match="金额超出范围"):
+        classify_fees([FeeLine("B", D(1), D(1), D("1e999999"))], {"B": item("B")}, "3")

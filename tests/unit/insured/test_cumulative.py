@@ -39,6 +39,7 @@ def test_settlement_delta_sums_the_funds_and_counts_the_stay() -> None:
         ({"act_pay_dedc": D("-1")}, "已付起付线不能为负数"),
         ({"funds": {"31010": D(1)}}, "6 位数字"),
         ({"medfee_sumamt": D("1.001")}, "最多 2 位小数"),
+        ({"medfee_sumamt": D("1e40")}, "超出范围"),
     ],
 )
 def test_bad_deltas(kw: dict[str, object], words: str) -> None:

@@ -40,6 +40,9 @@ from yibao.engines.catalogue.model import (
 )
 
 FEN: Final = Decimal("0.01")
+#: quantities, prices and amounts stay below this in magnitude (exact Decimal arithmetic
+#: at 28 digits then never runs out of precision)
+LIMIT: Final = Decimal(10) ** 12
 #: the fee category of a line whose code the catalogue does not know (其他费)
 UNKNOWN_FEE_TYPE: Final = "14"
 
@@ -138,6 +141,8 @@ def _number(value: object, what: str, ref: str) -> Decimal:
         raise CatalogueError(f"{where}{what}须为数字（收到 {value!r}）", field=what) from None
     if not number.is_finite():
         raise CatalogueError(f"{where}{what}须为有限的数字（收到 {value!r}）", field=what)
+    if abs(number) >= LIMIT:
+        raise CatalogueError(f"{where}{what}超出范围（绝对值须小于 10¹²）", field=what)
     return number
 
 

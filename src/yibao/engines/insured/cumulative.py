@@ -40,6 +40,8 @@ FUND_TYPES: Final[dict[str, str]] = {
     "610100": "医疗救助基金",
 }
 _CENT = Decimal("0.01")
+#: figures stay below this in magnitude (hundredths fit a 64-bit integer many times)
+_LIMIT = Decimal(10) ** 13
 
 
 class CumulativeError(ValueError):
@@ -66,6 +68,8 @@ def _check_type(cum_type: str) -> None:
 def _value(cum_type: str, value: Decimal) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite():
         raise CumulativeError(f"{cum_label(cum_type)}须为有限的 Decimal（收到 {value!r}）")
+    if abs(value) >= _LIMIT:
+        raise CumulativeError(f"{cum_label(cum_type)}超出范围（绝对值须小于 10¹³）")
     if cum_type in COUNTS:
         if value != value.to_integral_value():
             raise CumulativeError(f"{cum_label(cum_type)}须为整数（收到 {value}）")
@@ -108,7 +112,6 @@ class Delta:
         return cls({k: Decimal(v) for k, v in data.items()})
 
 
-# long: one argument per figure a settlement output carries, checked and named one by one
 def settlement_delta(
     *,
     medfee_sumamt: Decimal,

@@ -104,6 +104,8 @@ def _words(exc: ValidationError) -> str:
             out.append(f"{field}不能为空")
         elif err["type"] == "string_pattern_mismatch":
             out.append(f"{field}须为 6 位区划代码，统筹区以 00 结尾（如 990100）")
+        elif err["type"] in ("greater_than_equal", "less_than_equal"):
+            out.append(f"{field}须在 1900-01-01 到 2100-12-31 之间")
         elif "date" in err["type"]:
             out.append(f"{field}须为日期，如 2026-01-01")
         else:
