@@ -33,7 +33,10 @@ class PolicyOut(BaseModel):
 
 
 class PolicyDetail(PolicyOut):
-    body: dict[str, Any] = Field(description="各级医院起付线与支付比例、年度封顶线、异地规则")
+    body: dict[str, Any] = Field(
+        description="各级医院起付线与支付比例、年度封顶线、异地规则；大额（大病）、"
+        "公务员医疗补助、医疗救助、门诊统筹各层（可选）"
+    )
 
 
 class PolicyList(BaseModel):

@@ -32,7 +32,18 @@ from yibao.kit.timeutil import utcnow
 from yibao.regions.models import region_prefix
 
 #: policy fields kept in ``body`` (the rest are columns)
-BODY_FIELDS = ("levels", "annual_cap", "cross_region")
+BODY_FIELDS = (
+    "levels",
+    "annual_cap",
+    "cross_region",
+    # ADR 0017: the basic fund's code, deductible per year or stay, and the layers
+    "fund_pay_type",
+    "deductible_per",
+    "large_amount",
+    "civil_servant",
+    "medical_aid",
+    "outpatient",
+)
 
 
 def to_engine(row: StoredPolicy) -> BenefitPolicy:

@@ -5,10 +5,17 @@ region, dates, cap, cross-region rules) repeat on its three rows and must agree.
 ratio goes in 支付比例; a ratio by cost band goes in 分段比例 as ``上限:比例`` pairs
 separated by ``;`` with the last band open (``以上:0.95`` or ``:0.95``), e.g.
 ``10000:0.85;50000:0.90;以上:0.95``.  Ratios are decimals (0.85) or percentages (85%).
+
+The optional parts of ADR 0017 (the basic fund's code, deductible per year or stay, the
+大额 / 公务员 / 医疗救助 / 门诊统筹 layers) are nested and would need a sheet each; they
+travel as one JSON object in the column 其他待遇（JSON）, repeated on the policy's rows,
+with the engine's field names (``{"large_amount": {...}, "outpatient": {...}}``).  An
+export imports back unchanged; a workbook without the column imports as before.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -42,6 +49,7 @@ COLUMNS: dict[str, str] = {
     "in_province_cut": "省内异地比例下调",
     "out_of_province_deductible": "跨省异地起付线（元）",
     "out_of_province_cut": "跨省异地比例下调",
+    "layers": "其他待遇（JSON）",
     "status": "状态",
     "source": "来源",
 }
@@ -59,8 +67,26 @@ POLICY_COLUMNS = (
     "in_province_cut",
     "out_of_province_deductible",
     "out_of_province_cut",
+    "layers",
     "source",
 )
+#: the policy fields carried by the 其他待遇（JSON） column, with their defaults
+LAYER_DEFAULTS: dict[str, Any] = {
+    "fund_pay_type": None,
+    "deductible_per": "year",
+    "large_amount": None,
+    "civil_servant": None,
+    "medical_aid": None,
+    "outpatient": None,
+}
+_LAYER_WORDS = {
+    "large_amount": "大额（大病）保险",
+    "civil_servant": "公务员医疗补助",
+    "medical_aid": "医疗救助",
+    "outpatient": "门诊统筹",
+    "deductible_per": "起付线计算方式",
+    "fund_pay_type": "基金编码",
+}
 REQUIRED: tuple[str, ...] = (
     "code",
     "version",
@@ -77,6 +103,14 @@ _LEVEL_WORDS = {name: code for code, name in LEVEL_NAMES.items()} | {
 }
 #: engine field paths → the sheet's words, so an error names the column a user sees
 _FIELD_WORDS = (
+    (
+        re.compile(r"\b(large_amount|civil_servant|medical_aid|outpatient)\.?"),
+        lambda m: f"“{COLUMNS['layers']}”·{_LAYER_WORDS[m.group(1)]}·",
+    ),
+    (re.compile(r"\bthreshold\b"), lambda m: "起付标准"),
+    (re.compile(r"\bidentities\b"), lambda m: "救助对象身份"),
+    (re.compile(r"\bdeductible_per\b"), lambda m: _LAYER_WORDS["deductible_per"]),
+    (re.compile(r"\bfund_pay_type\b"), lambda m: _LAYER_WORDS["fund_pay_type"]),
     (
         re.compile(r"须给出统一比例 ratio 或分段比例 bands 之一（只能一个）"),
         lambda m: "“支付比例”与“分段比例”须填写且只填写一个",
@@ -159,12 +193,18 @@ def policies_frame(policies: Iterable[BenefitPolicy]) -> pl.DataFrame:
                     "ratio": "" if lv.get("ratio") is None else str(Decimal(str(lv["ratio"]))),
                     "bands": _bands(lv),
                     **_cross_cells(cross),
+                    "layers": _layers_cell(body),
                     "status": POLICY_STATUSES.get(p.status, p.status),
                     "source": p.source,
                 }
             )
     frame = pl.DataFrame(rows, schema=dict.fromkeys(COLUMNS, pl.String), orient="row")
     return frame.rename(COLUMNS)
+
+
+def _layers_cell(body: dict[str, Any]) -> str:
+    layers = {k: body[k] for k, default in LAYER_DEFAULTS.items() if body.get(k) != default}
+    return json.dumps(layers, ensure_ascii=False) if layers else ""
 
 
 def _cross_cells(cross: dict[str, Any]) -> dict[str, str]:
@@ -268,6 +308,7 @@ def _policy(code: str, version: str, items: list[tuple[int, dict[str, Any]]]) ->
             "annual_cap": _decimal(first_row, first.get("annual_cap"), "annual_cap"),
             "cross_region": _cross(first_row, first),
             "source": _cell(first, "source"),
+            **_layers(first_row, _cell(first, "layers")),
         }
     except (_RowProblem, ValueError) as exc:
         if isinstance(exc, _RowProblem):
@@ -352,6 +393,24 @@ def _level_terms(row_no: int, row: dict[str, Any]) -> dict[str, Any]:
             )
         out["bands"] = bands
     return out
+
+
+def _layers(row_no: int, text: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    where = f"第 {row_no} 行：“{COLUMNS['layers']}”"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _RowProblem(f"{where}不是有效的 JSON（第 {exc.colno} 个字符：{exc.msg}）") from None
+    if not isinstance(value, dict):
+        raise _RowProblem(f'{where}须为 JSON 对象，如 {{"outpatient": {{…}}}}')
+    unknown = [k for k in value if k not in LAYER_DEFAULTS]
+    if unknown:
+        raise _RowProblem(
+            f"{where}只能含 {'、'.join(LAYER_DEFAULTS)}（收到 {'、'.join(map(str, unknown))}）"
+        )
+    return value
 
 
 def _cross(row_no: int, row: dict[str, Any]) -> dict[str, Any]:

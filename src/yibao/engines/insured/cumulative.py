@@ -27,6 +27,11 @@ CUM_TYPES: Final[dict[str, str]] = {
     "psn_cash_pay": "个人现金支出",
     "ipt_cnt": "住院结算次数",
     "otp_cnt": "门诊结算次数",
+    # ADR 0017: the figures the real-time benefit layers count against
+    "ipt_hifp": "住院基本统筹基金支付",
+    "otp_dedc": "门诊已付起付线",
+    "otp_hifp": "门诊统筹基金支付",
+    "large_base": "大额（大病）累计基数",
 }
 COUNTS: Final = frozenset({"ipt_cnt", "otp_cnt"})
 FUND_PREFIX: Final = "fund:"

@@ -17,6 +17,7 @@ from yibao.engines.settlement.frames import (
     SettlementCase,
     prepare_settlement_cases,
 )
+from yibao.engines.settlement.levels import CostBand, CrossRegionRule, LevelBenefit
 from yibao.engines.settlement.params import (
     ClearingParams,
     PricingParams,
@@ -29,9 +30,6 @@ from yibao.engines.settlement.policy import (
     DEMO_POLICY_DIR,
     Benefit,
     BenefitPolicy,
-    CostBand,
-    CrossRegionRule,
-    LevelBenefit,
     PolicySet,
     demo_policies,
     load_policies,

@@ -30,10 +30,27 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from yibao.engines.measure.params import LEVEL_NAMES, LEVELS, explain
+from yibao.engines.measure.params import explain
 from yibao.engines.settlement.errors import SettlementError
+from yibao.engines.settlement.layers import (
+    LARGE_FUND_OF_INSUTYPE,
+    CivilServantLayer,
+    LargeAmountLayer,
+    MedicalAidLayer,
+    OutpatientBenefit,
+)
+from yibao.engines.settlement.levels import (
+    E4,
+    CrossRegionRule,
+    LevelBenefit,
+    Segment,
+    _fen,
+    _Model,
+    _places,
+    check_levels,
+)
 
 #: Where the insured person was treated, relative to the insured place.
 Scope = Literal["local", "in_province", "out_of_province"]
@@ -45,7 +62,9 @@ SCOPE_NAMES: Final[dict[str, str]] = {
 }
 INSUTYPE_NAMES: Final[dict[str, str]] = {"310": "职工医保", "390": "居民医保"}
 DEMO_POLICY_DIR: Final = Path(__file__).resolve().parent / "policies"
-E4: Final = 10_000
+#: the basic pooled fund of an insutype when the policy does not name it (§3.4 [S]/[M])
+BASIC_FUNDS: Final[dict[str, str]] = {"310": "310100", "390": "390100"}
+_FUND_CODE = re.compile(r"^\d{6}$")
 
 _REGION = re.compile(r"^\d{6}$")
 _INSUTYPE = re.compile(r"^\d{3}$")
@@ -63,127 +82,21 @@ def scope_of(insured_region: str, treating_region: str | None) -> Scope:
     return "in_province" if insured_region[:2] == treating_region[:2] else "out_of_province"
 
 
-def _places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def _ratio(value: Decimal, where: str) -> Decimal:
-    if not (0 <= value <= 1) or _places(value) > 4:
-        raise ValueError(f"{where}：基金支付比例须在 0 到 1 之间且最多 4 位小数（收到 {value}）")
-    return value
-
-
-def _money(value: Decimal, where: str) -> Decimal:
-    if value < 0 or _places(value) > 2:
-        raise ValueError(f"{where}：金额不能为负数且最多 2 位小数（收到 {value}）")
-    return value
-
-
-def _fen(value: Decimal) -> int:
-    return int(value * 100)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class CostBand(_Model):
-    """One cost band: the part of the in-scope cost up to ``upper`` yuan (``None``: no
-    upper limit) is paid at ``ratio``.  Bands are measured on the in-scope cost of the
-    stay (after 全自费 and 先自付), the part below the deductible being unpaid [S] S33."""
-
-    upper: Decimal | None = None
-    ratio: Decimal
-
-    @field_validator("upper")
-    @classmethod
-    def _upper(cls, v: Decimal | None) -> Decimal | None:
-        if v is not None and (v <= 0 or _places(v) > 2):
-            raise ValueError(f"upper：分段上限须大于 0 且最多 2 位小数（收到 {v}）")
-        return v
-
-    @field_validator("ratio")
-    @classmethod
-    def _r(cls, v: Decimal) -> Decimal:
-        return _ratio(v, "ratio")
-
-
-class LevelBenefit(_Model):
-    """Deductible (起付线, yuan) and fund ratio of one hospital level: a flat ``ratio`` or
-    ``bands`` (ratio by cost band, the last band without upper limit) — exactly one."""
-
-    deductible: Decimal
-    ratio: Decimal | None = None
-    bands: tuple[CostBand, ...] = ()
-
-    @field_validator("deductible")
-    @classmethod
-    def _d(cls, v: Decimal) -> Decimal:
-        return _money(v, "deductible")
-
-    @field_validator("ratio")
-    @classmethod
-    def _r(cls, v: Decimal | None) -> Decimal | None:
-        return None if v is None else _ratio(v, "ratio")
-
-    @model_validator(mode="after")
-    def _one(self) -> LevelBenefit:
-        if (self.ratio is None) == (not self.bands):
-            raise ValueError(
-                "ratio / bands：须给出统一比例 ratio 或分段比例 bands 之一（只能一个）"
-            )
-        uppers = [b.upper for b in self.bands]
-        if uppers and uppers[-1] is not None:
-            raise ValueError("bands：最后一段不能设上限（upper 须省略）")
-        fixed = [u for u in uppers[:-1] if u is not None]
-        if len(fixed) != len(uppers) - (1 if uppers else 0) or any(
-            b <= a for a, b in itertools.pairwise(fixed)
-        ):
-            raise ValueError("bands：除最后一段外每段都须有上限，且上限严格递增")
-        return self
-
-    def segments(self) -> tuple[Segment, ...]:
-        """The ratio as (lower, upper, ratio) segments in fen and 1/10,000."""
-        if self.ratio is not None:
-            return (Segment(0, None, int(self.ratio * E4)),)
-        out: list[Segment] = []
-        lower = 0
-        for band in self.bands:
-            upper = None if band.upper is None else _fen(band.upper)
-            out.append(Segment(lower, upper, int(band.ratio * E4)))
-            lower = upper or 0
-        return tuple(out)
-
-
-class CrossRegionRule(_Model):
-    """What changes for an insured person treated outside the pooling region: the
-    deductible is replaced (when given) and ``ratio_cut`` is subtracted from every ratio
-    (not below 0).  Example: Bengshan out-of-city 2,000 / out-of-province 2,500 yuan,
-    ratio 45–75 % [L] S32."""
-
-    deductible: Decimal | None = None
-    ratio_cut: Decimal = Decimal(0)
-
-    @field_validator("deductible")
-    @classmethod
-    def _d(cls, v: Decimal | None) -> Decimal | None:
-        return None if v is None else _money(v, "deductible")
-
-    @field_validator("ratio_cut")
-    @classmethod
-    def _cut(cls, v: Decimal) -> Decimal:
-        return _ratio(v, "ratio_cut")
-
-
 class BenefitPolicy(_Model):
-    """One version of the inpatient benefit policy of an insured place and insutype.
+    """One version of the benefit policy of an insured place and insutype.
 
     ``valid_from`` / ``valid_to`` are inclusive (``valid_to=None``: open-ended); the
     policy applies to cases discharged in that window.  ``levels`` must cover 一级,
     二级 and 三级; ``annual_cap`` (封顶线) is the most the pooled fund pays a person in
-    a year; ``cross_region`` has optional rules for ``in_province`` and
-    ``out_of_province`` treatment.
+    a year for inpatient care; ``cross_region`` has optional rules for ``in_province``
+    and ``out_of_province`` treatment.
+
+    Optional (ADR 0017; absent, the policy behaves as before): ``fund_pay_type`` of the
+    basic pooled fund (default from insutype, :data:`BASIC_FUNDS`), ``deductible_per``
+    (``year``: the deductible is counted against the year's deductible already paid;
+    ``stay``: every inpatient settlement pays its own), and the layers
+    ``large_amount``, ``civil_servant``, ``medical_aid`` and ``outpatient``
+    (:mod:`.layers`).
     """
 
     code: str
@@ -197,8 +110,14 @@ class BenefitPolicy(_Model):
     status: Literal["draft", "published", "retired"] = "published"
     levels: dict[str, LevelBenefit]
     annual_cap: Decimal
-    cross_region: dict[str, CrossRegionRule] = {}
+    cross_region: dict[str, CrossRegionRule] = Field(default_factory=dict)
     source: str = ""
+    fund_pay_type: str | None = None
+    deductible_per: Literal["year", "stay"] = "year"
+    large_amount: LargeAmountLayer | None = None
+    civil_servant: CivilServantLayer | None = None
+    medical_aid: MedicalAidLayer | None = None
+    outpatient: OutpatientBenefit | None = None
 
     @field_validator("code", "name")
     @classmethod
@@ -240,12 +159,7 @@ class BenefitPolicy(_Model):
     @field_validator("levels")
     @classmethod
     def _levels(cls, v: dict[str, LevelBenefit]) -> dict[str, LevelBenefit]:
-        unknown = [k for k in v if k not in LEVELS]
-        if unknown:
-            raise ValueError(f"levels：医院等级须为 1、2、3（收到 {'、'.join(unknown)}）")
-        missing = [LEVEL_NAMES[lv] for lv in LEVELS if lv not in v]
-        if missing:
-            raise ValueError(f"levels：缺少 {'、'.join(missing)} 医院的起付线和支付比例")
+        check_levels(v)
         return v
 
     @field_validator("cross_region")
@@ -259,11 +173,43 @@ class BenefitPolicy(_Model):
             )
         return v
 
+    @field_validator("fund_pay_type")
+    @classmethod
+    def _fund(cls, v: str | None) -> str | None:
+        if v is not None and not _FUND_CODE.match(v):
+            raise ValueError(
+                f"fund_pay_type：基本统筹基金编码须为 6 位数字，如 310100（收到 {v!r}）"
+            )
+        return v
+
+    @field_validator("deductible_per", mode="before")
+    @classmethod
+    def _per(cls, v: object) -> object:
+        if v not in ("year", "stay"):
+            raise ValueError(
+                "deductible_per：起付线计算方式须为 year（按年度累计）或 stay（每次住院）"
+                f"（收到 {v!r}）"
+            )
+        return v
+
     @model_validator(mode="after")
     def _window(self) -> BenefitPolicy:
         if self.valid_to is not None and self.valid_to < self.valid_from:
             raise ValueError(f"valid_to：失效日期 {self.valid_to} 早于生效日期 {self.valid_from}")
+        large = self.large_amount
+        expected = LARGE_FUND_OF_INSUTYPE.get(self.insutype)
+        if large is not None and expected is not None and large.fund_pay_type != expected:
+            raise ValueError(
+                f"large_amount：险种 {self.insutype} 的大额（大病）基金编码须为 {expected}"
+                f"（收到 {large.fund_pay_type}）"
+            )
         return self
+
+    @property
+    def basic_fund_type(self) -> str | None:
+        """The basic pooled fund's fund_pay_type: as given, else from the insutype
+        (310 → 310100, 390 → 390100); ``None`` for another insutype without one."""
+        return self.fund_pay_type or BASIC_FUNDS.get(self.insutype)
 
     @property
     def key(self) -> str:
@@ -280,34 +226,36 @@ class BenefitPolicy(_Model):
         """Whether ``day`` lies in the inclusive validity window."""
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
-    def benefit(self, level: str, scope: str = "local") -> Benefit:
-        """The effective deductible, ratio segments and cap for a level and scope."""
+    def benefit(self, level: str, scope: str = "local", *, outpatient: bool = False) -> Benefit:
+        """The effective deductible, ratio segments and cap for a level and scope (of
+        the ``outpatient`` section when asked: its levels, cap and cross-region rules,
+        the policy's own when it has none)."""
         if level not in self.levels or scope not in SCOPES:
             raise SettlementError(
                 f"策略 {self.key}：医院等级须为 1、2、3，就医范围须为 {'、'.join(SCOPES)}"
                 f"（收到 {level!r}、{scope!r}）",
                 field="hospital_level",
             )
-        rule = self.levels[level]
+        levels, cap, rules = self.levels, self.annual_cap, self.cross_region
+        if outpatient:
+            if self.outpatient is None:
+                raise SettlementError(
+                    f"策略 {self.key}：没有门诊统筹待遇（outpatient），不能结算门诊",
+                    field="outpatient",
+                )
+            levels, cap = self.outpatient.levels, self.outpatient.annual_cap
+            if self.outpatient.cross_region is not None:
+                rules = self.outpatient.cross_region
+        rule = levels[level]
         deductible = rule.deductible
         segments = rule.segments()
-        cross = self.cross_region.get(scope) if scope != "local" else None
+        cross = rules.get(scope) if scope != "local" else None
         if cross is not None:
             if cross.deductible is not None:
                 deductible = cross.deductible
             cut = int(cross.ratio_cut * E4)
             segments = tuple(Segment(s.lower, s.upper, max(0, s.ratio_e4 - cut)) for s in segments)
-        return Benefit(self.key, level, scope, _fen(deductible), segments, _fen(self.annual_cap))
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """In-scope cost from ``lower`` to ``upper`` fen (``None``: unlimited) paid at
-    ``ratio_e4`` / 10,000."""
-
-    lower: int
-    upper: int | None
-    ratio_e4: int
+        return Benefit(self.key, level, scope, _fen(deductible), segments, _fen(cap))
 
 
 @dataclass(frozen=True, slots=True)
