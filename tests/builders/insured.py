@@ -29,7 +29,7 @@ def person(
     n = next(_seq)
     sequence = 2 * n - 1 if gend == "1" else 2 * n
     row = InsuredPerson(
-        psn_no=f"{admdvs}{n:014d}",
+        psn_no=f"T{admdvs}{n:013d}",
         certno=make_certno(admdvs, brdy, sequence % 999 or 1),
         psn_name=name or f"测试人员{n}",
         gend=gend,

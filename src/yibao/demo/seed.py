@@ -32,6 +32,14 @@ from yibao.demo.catalogue import reset_catalogue, seed_catalogue
 from yibao.demo.insured import demo_places, reset_insured, seed_insured
 from yibao.engines.settlement import demo_policies
 from yibao.engines.synth import generate_cases, make_region
+from yibao.exchange.models import (
+    ExchangeMessage,
+    Fee,
+    Identified,
+    Settlement,
+    SignIn,
+    Visit,
+)
 from yibao.grouping.models import CaseGrouping
 from yibao.jobs.models import Job
 from yibao.kit.errors import Conflict
@@ -305,6 +313,7 @@ def reset_demo(session: Session) -> int:
 def reset_settlement(session: Session, prefix: str) -> None:
     """Delete the settlement, measurement and job rows of the regions under ``prefix``
     (before their cases, hospitals and users go)."""
+    _reset_exchange(session, prefix)
     lists = select(SettlementList.id).where(SettlementList.region_code.startswith(prefix))
     scoped: tuple[Any, ...] = (SettlementAppeal, SpecialCaseApplication, SettlementConfirmation)
     for model in scoped:
@@ -330,6 +339,12 @@ def reset_settlement(session: Session, prefix: str) -> None:
             | Job.owner_id.in_(users)
         )
     )
+
+
+def _reset_exchange(session: Session, prefix: str) -> None:
+    """The gateway's rows of the institutions under ``prefix`` (children first)."""
+    for model in (Fee, Settlement, Visit, Identified, SignIn, ExchangeMessage):
+        session.execute(delete(model).where(model.region_code.startswith(prefix)))
 
 
 def _reset_measurement(session: Session, prefix: str) -> None:

@@ -11,7 +11,7 @@ savepoint).  A new transaction is one more :class:`Transaction` in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ class Institution:
     code: str
     name: str
     region_code: str
+    level: str = "3"
 
     @property
     def admvs(self) -> str:
@@ -47,7 +48,9 @@ def institution_of(user: User) -> Institution:
     hospital = user.hospital
     if hospital is None:
         raise Forbidden("交易接口只供定点医药机构的 HIS 接口用户使用 / institutions only")
-    return Institution(hospital.id, hospital.code, hospital.name, hospital.region_code)
+    return Institution(
+        hospital.id, hospital.code, hospital.name, hospital.region_code, hospital.level
+    )
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class Call:
     envelope: Envelope
     message_id: int
     received_at: datetime
+    #: what the handler read leniently or decided, for the response's warn_msg
+    warnings: list[str] = field(default_factory=list)
 
 
 Handler = Callable[[Call, Any], BaseModel]

@@ -187,6 +187,7 @@ def do_exchange(
             session, institution, actor, settings, _given(reading.envelope), row.id, received
         )
         output, refused, keep_msgid = _run(call, reading)
+        reading.warnings += call.warnings
     answered = utcnow()
     answer = response(
         ref=row.inf_refmsgid,
