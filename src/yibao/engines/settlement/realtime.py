@@ -28,7 +28,6 @@ from typing import Final
 
 from yibao.engines.catalogue.classify import FeeSplit
 from yibao.engines.insured.cumulative import FUND_TYPES, Cumulative, Delta
-from yibao.engines.insured.messages import IDENTITIES
 from yibao.engines.measure.params import LEVEL_NAMES
 from yibao.engines.settlement.errors import SettlementError
 from yibao.engines.settlement.levels import E4
@@ -194,11 +193,6 @@ def _check_person(policy: BenefitPolicy, person: PersonFacts) -> None:
     if person.balance is not None and _fen(person.balance, "balc") < 0:
         raise SettlementError(
             f"balc：个人账户余额不能为负数（收到 {person.balance}）", field="balc"
-        )
-    unknown = [i for i in person.identities if i not in IDENTITIES]
-    if unknown:
-        raise SettlementError(
-            f"psn_idet_type：不认识的人员身份类别 {'、'.join(unknown)}", field="psn_idet_type"
         )
 
 
