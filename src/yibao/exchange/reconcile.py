@@ -5,7 +5,7 @@ insurance type, clearing type (11 门诊 / 21 住院) and clearing agency (the i
 place's pooling region, ``setl_optins``): every settlement made in the period counts
 positive, every reversal made in the period counts negative — a settlement reversed
 in the same period cancels out, one reversed later counts in each period as it
-happened [M] (ADR 0017).  The count is net in the same way.
+happened [M] (ADR 0018).  The count is net in the same way.
 """
 
 from __future__ import annotations

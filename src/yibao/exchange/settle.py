@@ -9,7 +9,7 @@ settlement, marks the lines settled, posts the figures and pays from the persona
 account (:func:`yibao.insured.service.do_post_settlement`).  The person's row is
 locked first, so parallel settlements of one person see each other's deductible and
 cap.  A reversal restores figures and balance exactly and returns the same
-figures negated with ``setl_type`` 2 (ADR 0017).
+figures negated with ``setl_type`` 2 (ADRs 0017, 0018).
 """
 
 from __future__ import annotations

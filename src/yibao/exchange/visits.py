@@ -3,7 +3,7 @@
 
 An institution acts only on persons it has identified (1101) and only on its own
 visits; a message whose input names a person must carry the person's insured place
-(``insuplc_admdvs``, from 1101) in its envelope (issue 12 item 8, ADR 0015).
+(``insuplc_admdvs``, from 1101) in its envelope (issue 12 item 8, ADR 0018).
 """
 
 from __future__ import annotations
