@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from tests.builders import TEST_ACTOR, user
 from tests.builders.exchange import His
 from tests.builders.settlement import settlement_list
 from tests.builders.visits import (
@@ -28,9 +29,13 @@ from tests.builders.visits import (
     run_outpatient,
     settle_input,
 )
+from yibao.accounts.models import User
+from yibao.accounts.tokens import do_create_api_token
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.exchange.models import Settlement
+from yibao.exchange.models import Fee, Settlement, Visit
+from yibao.insured.models import InsuredPosting
 from yibao.kit.timeutil import local, utcnow
+from yibao.regions.models import Hospital
 
 
 @pytest.fixture()
@@ -51,6 +56,11 @@ def test_inpatient_local_flow_then_list_and_statement(db, world) -> None:  # typ
         setl_id=done["setl_id"],
         psn_no=who.psn_no,
     )
+    # figures that disagree with the real-time settlement are refused, nothing stored
+    answer = his.send(his.envelope("4101A", lst))
+    assert answer["infcode"] == -1 and done["setl_id"] in answer["err_msg"], answer
+    for key in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"):
+        lst["setlinfo"][key] = str(done["info"][key])
     out = ok(his.send(his.envelope("4101A", lst)))
     assert out["setl_id"] == done["setl_id"] and out["state"] in ("priced", "grouped", "qc_failed")
     # 3201: the institution's totals agree with the centre's
@@ -227,3 +237,55 @@ def test_outpatient_local_flow(db, world) -> None:  # type: ignore[no-untyped-de
 
 def test_outpatient_out_of_province_flow(db, world) -> None:  # type: ignore[no-untyped-def]
     run_outpatient(db, world, world["far"], "out_of_province")
+
+
+def test_another_institution_cannot_touch_the_visit(client, db, world) -> None:  # type: ignore[no-untyped-def]
+    """hosp02's HIS names hosp01's stay: every message is refused, nothing changes."""
+    his: His = world["his"]
+    who = world["local"]
+    identify(his, who)
+    start = datetime.combine(local(utcnow()).date() - timedelta(days=2), datetime.min.time())
+    mdtrt_id = admit(his, who, start.replace(hour=8))
+    body, expected = fee_lines(db, world["hospital"].level, mdtrt_id, who.psn_no, start)
+    ok(his.send(his.envelope("2301", {"feedetail": body}, **ids(his, who))))
+    set_scope(db, SYSTEM_SCOPE)
+    code = db.scalar(select(User).where(User.username == "hosp02")).hospital.code
+    other_user = user(
+        db,
+        "his_client",
+        hospital=db.scalar(select(Hospital).where(Hospital.code == code)),
+        username="his_hosp02",
+    )
+    token = do_create_api_token(db, other_user, "t", actor=TEST_ACTOR)
+    db.commit()
+    other = His(client, token, code)
+    other.sign_in()
+    identify(other, who)  # it may identify the person; the stay is still not its own
+    before = counts_of(db)
+    ref = {"psn_no": who.psn_no, "mdtrt_id": mdtrt_id}
+    dscg = {**ref, "endtime": f"{start + timedelta(days=1):%Y-%m-%d %H:%M:%S}", "dscg_way": "1"}
+    messages = {
+        "2301": {"feedetail": [{**body[0], "feedetl_sn": "Z1"}]},
+        "2302": {"data": {**ref, "feedetl_sn": "0000"}},
+        "2402": {"dscginfo": dscg},
+        "2303": settle_input(who, mdtrt_id, expected["medfee_sumamt"]),
+        "2304": settle_input(who, mdtrt_id, expected["medfee_sumamt"]),
+        "2404": {"data": ref},
+    }
+    for infno, data in messages.items():
+        answer = other.send(other.envelope(infno, data, **ids(other, who)))
+        assert answer["infcode"] == -1 and "本机构没有就诊" in answer["err_msg"], (infno, answer)
+    assert counts_of(db) == before
+
+
+def counts_of(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    set_scope(db, SYSTEM_SCOPE)
+    db.expire_all()
+    return {
+        "settlements": db.scalar(select(func.count()).select_from(Settlement)),
+        "fees_open": db.scalar(select(func.count()).select_from(Fee).where(Fee.state == "open")),
+        "visits_open": db.scalar(
+            select(func.count()).select_from(Visit).where(Visit.state == "open")
+        ),
+        "postings": db.scalar(select(func.count()).select_from(InsuredPosting)),
+    }

@@ -4,9 +4,15 @@ output reports the list's state and findings."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
 from yibao.engines.exchange import Refused
 from yibao.engines.exchange.messages import ListFinding, ListUploadIn, ListUploadOut
 from yibao.engines.settlement.states import STATE_LABELS
+from yibao.exchange.models import Settlement
 from yibao.exchange.registry import Call
 from yibao.grouping.plans import plan_registry
 from yibao.settlement.intake import do_intake_lists
@@ -18,10 +24,56 @@ MAX_FINDINGS = 20
 STATE_NAMES = {state.value: name for state, name in STATE_LABELS.items()}
 
 
+#: the list's figures that must agree with the gateway's settlement of the same id
+AGREED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+
+
+def _agrees_with_settlement(call: Call, setlinfo: dict[str, Any]) -> None:
+    """A list of a stay settled through this gateway carries that settlement's
+    person and figures, and the settlement is not reversed; a list of a stay settled
+    elsewhere (a batch from before the gateway) is not checked here."""
+    setl_id = str(setlinfo.get("setl_id") or "").strip()
+    if not setl_id:
+        return
+    row = call.session.scalar(
+        select(Settlement).where(
+            Settlement.setl_id == setl_id, Settlement.hospital_id == call.institution.id
+        )
+    )
+    if row is None:
+        return
+    if row.state != "settled":
+        raise Refused(
+            "setlinfo.setl_id", f"结算清单被拒收：结算 {setl_id} 已撤销，不能上传其结算清单"
+        )
+    psn_no = str(setlinfo.get("psn_no") or "").strip()
+    if psn_no and psn_no != row.psn_no:
+        raise Refused(
+            "setlinfo.psn_no",
+            f"结算清单被拒收：人员编号 {psn_no} 与结算 {setl_id} 的参保人 {row.psn_no} 不符",
+        )
+    for name in AGREED:
+        given = setlinfo.get(name)
+        if given is None or str(given).strip() == "":
+            continue
+        try:
+            value = Decimal(str(given).strip())
+        except InvalidOperation:
+            continue  # intake's QC names a value that is no number
+        stored = getattr(row, name)
+        if value != stored:
+            raise Refused(
+                f"setlinfo.{name}",
+                f"结算清单被拒收：{name} 为 {value}，与实时结算 {setl_id} 的 {stored} 不符",
+            )
+
+
 def upload_list(call: Call, data: ListUploadIn) -> ListUploadOut:
     """Receive one settlement list.  Held (qc_failed) is an answer (infcode 0, with
     its findings); refused by intake (another institution's list, a list in a
-    confirmed settlement …) is a refusal, and nothing is stored."""
+    confirmed settlement …) or disagreeing with the gateway's settlement of the same
+    stay is a refusal, and nothing is stored."""
+    _agrees_with_settlement(call, data.setlinfo)
     message = data.model_dump(exclude_none=True)
     (outcome,) = do_intake_lists(
         call.session,
