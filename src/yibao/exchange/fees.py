@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import record
 from yibao.catalogue.repository import classify
 from yibao.engines.catalogue import FeeLine
+from yibao.engines.catalogue.classify import LineSplit
 from yibao.engines.catalogue.model import CatalogueError
 from yibao.engines.exchange import Refused
 from yibao.engines.exchange.visits import (
@@ -74,10 +75,7 @@ def _check_line(i: int, line: FeeNode, visit: Visit) -> None:
         )
 
 
-def upload_fees(call: Call, data: FeeIn, kind: str) -> FeeOut:
-    """2301 / 2204: store and classify the lines; all or none."""
-    lines = data.feedetail
-    visit = _one_visit(call, lines, kind)
+def _check_serials(call: Call, visit: Visit, lines: list[FeeNode]) -> None:
     serials = [line.feedetl_sn for line in lines]
     twice = sorted({s for s in serials if serials.count(s) > 1})
     if twice:
@@ -93,73 +91,89 @@ def upload_fees(call: Call, data: FeeIn, kind: str) -> FeeOut:
             f"费用明细流水号（feedetl_sn）：{'、'.join(sorted(used)[:10])} 已上传过"
             "（撤销后的流水号也不能再用）",
         )
+
+
+def _classified(call: Call, visit: Visit, day: date, lines: list[FeeNode]) -> list[LineSplit]:
+    """The lines of one day against the treating place's catalogue in force that day."""
+    fee_lines = [
+        FeeLine(
+            code=line.med_list_codg,
+            quantity=line.cnt,
+            price=line.pric,
+            amount=line.det_item_fee_sumamt,
+            ref=line.feedetl_sn,
+            fee_type=line.med_chrgitm_type,
+        )
+        for line in lines
+    ]
+    try:
+        split = classify(
+            call.session, visit.mdtrtarea_admvs, day, call.institution.level, fee_lines
+        )
+    except NotFound as exc:
+        raise Refused("fee_ocur_time", exc.message) from None
+    except CatalogueError as exc:
+        raise Refused(exc.field, exc.message) from None
+    return list(split.lines)
+
+
+def _store(call: Call, visit: Visit, line: FeeNode, s: LineSplit) -> FeeResult:
+    call.session.add(
+        Fee(
+            hospital_id=visit.hospital_id,
+            region_code=visit.region_code,
+            visit_id=visit.id,
+            feedetl_sn=line.feedetl_sn,
+            chrg_bchno=line.chrg_bchno,
+            med_list_codg=line.med_list_codg,
+            medins_list_codg=line.medins_list_codg,
+            fee_ocur_time=business_time(line.fee_ocur_time),
+            cnt=s.cnt,
+            pric=s.pric,
+            det_item_fee_sumamt=s.det_item_fee_sumamt,
+            fulamt_ownpay_amt=s.fulamt_ownpay_amt,
+            overlmt_amt=s.overlmt_amt,
+            preselfpay_amt=s.preselfpay_amt,
+            inscp_scp_amt=s.inscp_scp_amt,
+            chrgitm_lv=s.chrgitm_lv,
+            med_chrgitm_type=s.med_chrgitm_type,
+            selfpay_prop=s.selfpay_prop,
+            pric_uplmt_amt=s.pric_uplmt_amt,
+            state="open",
+            message_id=call.message_id,
+        )
+    )
+    return FeeResult(
+        feedetl_sn=line.feedetl_sn,
+        det_item_fee_sumamt=s.det_item_fee_sumamt,
+        cnt=s.cnt,
+        pric=s.pric,
+        pric_uplmt_amt=s.pric_uplmt_amt,
+        selfpay_prop=s.selfpay_prop,
+        fulamt_ownpay_amt=s.fulamt_ownpay_amt,
+        overlmt_amt=s.overlmt_amt,
+        preselfpay_amt=s.preselfpay_amt,
+        inscp_scp_amt=s.inscp_scp_amt,
+        chrgitm_lv=s.chrgitm_lv,
+        med_chrgitm_type=s.med_chrgitm_type,
+        memo="" if s.in_catalogue else "不在医保目录内，全自费",
+    )
+
+
+def upload_fees(call: Call, data: FeeIn, kind: str) -> FeeOut:
+    """2301 / 2204: store and classify the lines; all or none."""
+    lines = data.feedetail
+    visit = _one_visit(call, lines, kind)
+    _check_serials(call, visit, lines)
     by_day: dict[date, list[int]] = defaultdict(list)
     for i, line in enumerate(lines):
         _check_line(i, line, visit)
         by_day[business_time(line.fee_ocur_time).date()].append(i)
-    results: list[FeeResult | None] = [None] * len(lines)
+    results: dict[int, FeeResult] = {}
     for day, indexes in sorted(by_day.items()):
-        fee_lines = [
-            FeeLine(
-                code=lines[i].med_list_codg,
-                quantity=lines[i].cnt,
-                price=lines[i].pric,
-                amount=lines[i].det_item_fee_sumamt,
-                ref=lines[i].feedetl_sn,
-                fee_type=lines[i].med_chrgitm_type,
-            )
-            for i in indexes
-        ]
-        try:
-            split = classify(
-                call.session, visit.mdtrtarea_admvs, day, call.institution.level, fee_lines
-            )
-        except NotFound as exc:
-            raise Refused("fee_ocur_time", exc.message) from None
-        except CatalogueError as exc:
-            raise Refused(exc.field, exc.message) from None
-        for i, s in zip(indexes, split.lines, strict=True):
-            line = lines[i]
-            call.session.add(
-                Fee(
-                    hospital_id=visit.hospital_id,
-                    region_code=visit.region_code,
-                    visit_id=visit.id,
-                    feedetl_sn=line.feedetl_sn,
-                    chrg_bchno=line.chrg_bchno,
-                    med_list_codg=line.med_list_codg,
-                    medins_list_codg=line.medins_list_codg,
-                    fee_ocur_time=business_time(line.fee_ocur_time),
-                    cnt=s.cnt,
-                    pric=s.pric,
-                    det_item_fee_sumamt=s.det_item_fee_sumamt,
-                    fulamt_ownpay_amt=s.fulamt_ownpay_amt,
-                    overlmt_amt=s.overlmt_amt,
-                    preselfpay_amt=s.preselfpay_amt,
-                    inscp_scp_amt=s.inscp_scp_amt,
-                    chrgitm_lv=s.chrgitm_lv,
-                    med_chrgitm_type=s.med_chrgitm_type,
-                    selfpay_prop=s.selfpay_prop,
-                    pric_uplmt_amt=s.pric_uplmt_amt,
-                    state="open",
-                    message_id=call.message_id,
-                )
-            )
-            results[i] = FeeResult(
-                feedetl_sn=line.feedetl_sn,
-                det_item_fee_sumamt=s.det_item_fee_sumamt,
-                cnt=s.cnt,
-                pric=s.pric,
-                pric_uplmt_amt=s.pric_uplmt_amt,
-                selfpay_prop=s.selfpay_prop,
-                fulamt_ownpay_amt=s.fulamt_ownpay_amt,
-                overlmt_amt=s.overlmt_amt,
-                preselfpay_amt=s.preselfpay_amt,
-                inscp_scp_amt=s.inscp_scp_amt,
-                chrgitm_lv=s.chrgitm_lv,
-                med_chrgitm_type=s.med_chrgitm_type,
-                memo="" if s.in_catalogue else "不在医保目录内，全自费",
-            )
+        split = _classified(call, visit, day, [lines[i] for i in indexes])
+        for i, s in zip(indexes, split, strict=True):
+            results[i] = _store(call, visit, lines[i], s)
     call.session.flush()
     record(
         call.session,
@@ -171,7 +185,7 @@ def upload_fees(call: Call, data: FeeIn, kind: str) -> FeeOut:
         hospital_id=visit.hospital_id,
         region_code=visit.region_code,
     )
-    return FeeOut(result=[r for r in results if r is not None])
+    return FeeOut(result=[results[i] for i in range(len(lines))])
 
 
 def cancel_fees(call: Call, data: FeeCancelIn, kind: str) -> FeeCancelOut:

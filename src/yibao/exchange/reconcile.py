@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.engines.exchange import Refused
-from yibao.engines.exchange.visits import (
+from yibao.engines.exchange.settling import (
     DetailStatementIn,
     DetailStatementOut,
     StatementIn,
@@ -206,6 +206,7 @@ def read_detail_file(text: str) -> list[FileRow]:
     return out
 
 
+# long: one pass over the institution's lines, one over the centre's, writing the differences
 def detail_statement(call: Call, data: DetailStatementIn) -> DetailStatementOut:
     """3202 对明细账: each settlement of the file against the centre's, line by line;
     the output file lists what does not agree (only at the institution, only at the

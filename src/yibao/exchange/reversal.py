@@ -18,7 +18,10 @@ from sqlalchemy import select
 
 from yibao.audit.service import record
 from yibao.engines.exchange import Refused, ref_msgid, response
-from yibao.engines.exchange.visits import ReversalIn, ReversalOut
+from yibao.engines.exchange.settling import (
+    ReversalIn,
+    ReversalOut,
+)
 from yibao.exchange.fees import cancel_lines
 from yibao.exchange.models import ExchangeMessage, Fee, Settlement, Visit
 from yibao.exchange.registry import Call

@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import record
 from yibao.engines.catalogue import FeeSplit
 from yibao.engines.exchange import Refused, wall_time
-from yibao.engines.exchange.visits import (
+from yibao.engines.exchange.settling import (
     SetlDetail,
     SetlInfo,
     SettleIn,
     SettlementRefIn,
+    SettleNode,
     SettleOut,
 )
 from yibao.engines.insured import age_on
@@ -106,8 +107,8 @@ def fee_split(fees: list[Fee]) -> FeeSplit:
     )
 
 
-def _compute(call: Call, data: SettleIn, kind: str, final: bool) -> Computed:
-    node = data.data
+def _settleable(call: Call, node: SettleNode, kind: str, final: bool) -> Visit:
+    """The visit, checked to be in a state that may be (pre-)settled."""
     visit = own_visit(call, node.mdtrt_id, node.psn_no, kind)
     if kind == "ipt":
         if node.mid_setl_flag == "1":
@@ -127,7 +128,12 @@ def _compute(call: Call, data: SettleIn, kind: str, final: bool) -> Computed:
         raise Refused(
             "insutype", f"险种类型（insutype）：{node.insutype} 与就诊登记的 {visit.insutype} 不符"
         )
-    fees = open_fees(call.session, visit, node.chrg_bchno if kind == "otp" else None)
+    return visit
+
+
+def _lines(call: Call, node: SettleNode, visit: Visit) -> tuple[list[Fee], FeeSplit]:
+    """The open lines to settle and their sums, checked against the message's total."""
+    fees = open_fees(call.session, visit, node.chrg_bchno if visit.kind == "otp" else None)
     if not fees:
         raise Refused("mdtrt_id", f"就诊ID（mdtrt_id）：就诊 {visit.mdtrt_id} 没有待结算的费用明细")
     split = fee_split(fees)
@@ -143,6 +149,13 @@ def _compute(call: Call, data: SettleIn, kind: str, final: bool) -> Computed:
             call.warnings.append(
                 f"{name}：HIS 计算为 {given}，按医保目录计算为 {getattr(split, name)}，以后者为准"
             )
+    return fees, split
+
+
+def _compute(call: Call, data: SettleIn, kind: str, final: bool) -> Computed:
+    node = data.data
+    visit = _settleable(call, node, kind, final)
+    fees, split = _lines(call, node, visit)
     person = _lock_person(call.session, visit.person_id)
     end = visit.endtime if kind == "ipt" and visit.endtime is not None else call.received_at
     day = local(end).date()
@@ -234,6 +247,8 @@ def presettle(call: Call, data: SettleIn, kind: str) -> SettleOut:
     )
 
 
+# long: the settlement's writes in the one order that keeps them together (row, lines, visit,
+# figures and account, audit), each a few lines; split, the order would be hidden
 def settle(call: Call, data: SettleIn, kind: str) -> SettleOut:
     """2304 / 2207: settle the visit once (see the module docstring)."""
     c = _compute(call, data, kind, final=True)
@@ -320,6 +335,7 @@ def _negated(stored: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# long: the reversal's writes in order (posting, settlement, lines, visit) and its answer
 def reverse(call: Call, row: Settlement, cause: str) -> SettleOut:
     """Reverse settlement ``row`` (2305 / 2208 / 2601): the person's figures and
     account are restored exactly, the lines and the visit are open to settle again."""

@@ -7,21 +7,23 @@ from functools import partial
 
 from yibao.accounts.roles import Permission
 from yibao.engines.exchange.messages import ListUploadIn, SignInIn, SignOutIn
+from yibao.engines.exchange.settling import (
+    CumulativeIn,
+    DetailStatementIn,
+    ReversalIn,
+    SettleIn,
+    SettlementRefIn,
+    StatementIn,
+)
 from yibao.engines.exchange.visits import (
     AdmissionChangeIn,
     AdmissionIn,
-    CumulativeIn,
-    DetailStatementIn,
     DischargeIn,
     FeeCancelIn,
     FeeIn,
     OutpatientVisitIn,
     PersonIn,
     RegistrationIn,
-    ReversalIn,
-    SettleIn,
-    SettlementRefIn,
-    StatementIn,
     VisitRefIn,
 )
 from yibao.exchange.fees import cancel_fees, upload_fees

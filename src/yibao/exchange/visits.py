@@ -17,15 +17,17 @@ from sqlalchemy.orm import Session
 
 from yibao.audit.service import record
 from yibao.engines.exchange import Refused, label
+from yibao.engines.exchange.settling import (
+    CumInfo,
+    CumulativeIn,
+    CumulativeOut,
+)
 from yibao.engines.exchange.visits import (
     IPT_MED_TYPES,
     MED_TYPES,
     OTP_MED_TYPES,
     AdmissionChangeIn,
     AdmissionIn,
-    CumInfo,
-    CumulativeIn,
-    CumulativeOut,
     DischargeIn,
     DiseNode,
     Done,

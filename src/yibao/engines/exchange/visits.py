@@ -1,11 +1,8 @@
 """Inputs and outputs of the visit transactions (field names of the NHSA interface
-spec, domain.md §4.2 / §3.4): 1101 人员信息获取, 2401–2405 入出院, 2301/2302 住院费用
-明细, 2303–2305 住院（预）结算与撤销, 2201–2208 门诊, 2601 冲正, 5206 人员累计信息,
-3201 对总账, 3202 对明细账.
+spec, domain.md §4.2 / §3.4): 1101 人员信息获取, 2401–2405 入出院, 2301/2302 · 2204/2205 费用
+明细, 2201–2203 门诊挂号与就诊.  The settlement messages are in :mod:`.settling`.
 
-Inputs take what HIS systems send (the lenient reader loosens first); outputs carry
-the identities every HIS relies on (``medfee_sumamt`` = its four parts = funds +
-person + hospital; ``psn_part_amt`` = account + cash).
+Inputs take what HIS systems send (the lenient reader loosens first).
 """
 
 from __future__ import annotations
@@ -48,27 +45,27 @@ Code = Annotated[str, Field(min_length=1, max_length=30)]
 Text = Annotated[str, Field(max_length=200)]
 
 
-def _flag(value: str | None) -> str | None:
+def check_flag(value: str | None) -> str | None:
     if value is not None and value not in ("0", "1"):
         raise ValueError(f"应为 0 或 1（收到“{value[:10]}”）")
     return value
 
 
-def _med_type(value: str | None) -> str | None:
+def check_med_type(value: str | None) -> str | None:
     if value is not None and value not in MED_TYPES:
         kinds = "、".join(f"{k} {v}" for k, v in MED_TYPES.items())
         raise ValueError(f"医疗类别应为 {kinds} 之一（收到“{value[:10]}”）")
     return value
 
 
-class _In(BaseModel):
+class InNode(BaseModel):
     """An input node: unknown keys are dropped by the lenient reader."""
 
 
 # ------------------------------------------------------------------ 1101 人员信息获取
 
 
-class PersonIn(_In):
+class PersonIn(InNode):
     """1101 input."""
 
     data: PersonQuery
@@ -80,7 +77,7 @@ PersonOut = PersonInfo
 # ------------------------------------------------------------------------ diagnoses
 
 
-class DiseNode(_In):
+class DiseNode(InNode):
     diag_type: str | None = Field(None, max_length=3, description="诊断类别：1 西医 …")
     maindiag_flag: str | None = Field(None, description="主诊断标志：1 是 0 否")
     diag_srt_no: int | None = Field(None, ge=0, le=999, description="诊断排序号")
@@ -92,13 +89,13 @@ class DiseNode(_In):
     dise_dor_name: str | None = Field(None, max_length=50, description="诊断医生姓名")
     diag_time: datetime | None = Field(None, description="诊断时间")
 
-    _f = field_validator("maindiag_flag")(_flag)
+    _f = field_validator("maindiag_flag")(check_flag)
 
 
 # ------------------------------------------------------------------- 2401 入院办理
 
 
-class AdmissionNode(_In):
+class AdmissionNode(InNode):
     psn_no: Code = Field(description="人员编号")
     insutype: str = Field(min_length=3, max_length=6, description="险种类型")
     begntime: datetime = Field(description="开始时间（入院时间）")
@@ -121,10 +118,10 @@ class AdmissionNode(_In):
     oprn_oprt_code: str | None = Field(None, max_length=30, description="手术操作代码")
     oprn_oprt_name: str | None = Field(None, max_length=200, description="手术操作名称")
 
-    _m = field_validator("med_type")(_med_type)
+    _m = field_validator("med_type")(check_med_type)
 
 
-class AdmissionIn(_In):
+class AdmissionIn(InNode):
     """2401 input."""
 
     mdtrtinfo: AdmissionNode
@@ -146,7 +143,7 @@ class VisitOut(BaseModel):
 # ------------------------------------------------------------------- 2402 出院办理
 
 
-class DischargeNode(_In):
+class DischargeNode(InNode):
     mdtrt_id: Code = Field(description="就诊ID")
     psn_no: Code = Field(description="人员编号")
     insutype: str | None = Field(None, max_length=6, description="险种类型")
@@ -169,7 +166,7 @@ class DischargeNode(_In):
         return v
 
 
-class DischargeIn(_In):
+class DischargeIn(InNode):
     """2402 input."""
 
     dscginfo: DischargeNode
@@ -179,7 +176,7 @@ class DischargeIn(_In):
 # ---------------------------------------------------------------- 2403 入院信息变更
 
 
-class AdmissionChangeNode(_In):
+class AdmissionChangeNode(InNode):
     mdtrt_id: Code = Field(description="就诊ID")
     psn_no: Code = Field(description="人员编号")
     begntime: datetime | None = Field(None, description="开始时间（入院时间）")
@@ -194,10 +191,10 @@ class AdmissionChangeNode(_In):
     dscg_maindiag_code: str | None = Field(None, max_length=30, description="住院主诊断代码")
     dscg_maindiag_name: str | None = Field(None, max_length=200, description="住院主诊断名称")
 
-    _m = field_validator("med_type")(_med_type)
+    _m = field_validator("med_type")(check_med_type)
 
 
-class AdmissionChangeIn(_In):
+class AdmissionChangeIn(InNode):
     """2403 input."""
 
     adminfo: AdmissionChangeNode
@@ -207,13 +204,13 @@ class AdmissionChangeIn(_In):
 # --------------------------------------------- 2404 / 2405 / 2202 撤销 (visit by id)
 
 
-class VisitRef(_In):
+class VisitRef(InNode):
     mdtrt_id: Code = Field(description="就诊ID")
     psn_no: Code = Field(description="人员编号")
     ipt_otp_no: str | None = Field(None, max_length=30, description="住院/门诊号")
 
 
-class VisitRefIn(_In):
+class VisitRefIn(InNode):
     """2404 / 2405 / 2202 input."""
 
     data: VisitRef
@@ -228,7 +225,7 @@ class Done(BaseModel):
 # ---------------------------------------------------- 2301 / 2204 费用明细上传
 
 
-class FeeNode(_In):
+class FeeNode(InNode):
     feedetl_sn: Code = Field(description="费用明细流水号（就诊内唯一）")
     init_feedetl_sn: str | None = Field(None, max_length=30, description="原费用流水号（退费时）")
     mdtrt_id: Code = Field(description="就诊ID")
@@ -248,10 +245,10 @@ class FeeNode(_In):
     chrg_bchno: str | None = Field(None, max_length=30, description="收费批次号（门诊）")
     med_chrgitm_type: str | None = Field(None, max_length=6, description="医疗收费项目类别")
 
-    _m = field_validator("med_type")(_med_type)
+    _m = field_validator("med_type")(check_med_type)
 
 
-class FeeIn(_In):
+class FeeIn(InNode):
     """2301 / 2204 input: up to 500 lines of one visit per message."""
 
     feedetail: list[FeeNode] = Field(min_length=1, max_length=500)
@@ -279,7 +276,7 @@ class FeeOut(BaseModel):
     result: list[FeeResult]
 
 
-class FeeCancel(_In):
+class FeeCancel(InNode):
     feedetl_sn: str | None = Field(
         None, max_length=30, description="费用明细流水号（0000 或空：本次就诊全部未结算明细）"
     )
@@ -288,7 +285,7 @@ class FeeCancel(_In):
     psn_no: Code = Field(description="人员编号")
 
 
-class FeeCancelIn(_In):
+class FeeCancelIn(InNode):
     """2302 / 2205 input."""
 
     data: FeeCancel
@@ -298,122 +295,10 @@ class FeeCancelOut(BaseModel):
     result: dict[str, str | int]
 
 
-# ------------------------------------------------ 2303/2304 · 2206/2207 (预)结算
-
-
-class SettleNode(_In):
-    psn_no: Code = Field(description="人员编号")
-    mdtrt_cert_type: str | None = Field(None, max_length=3, description="就诊凭证类型")
-    mdtrt_cert_no: str | None = Field(None, max_length=50, description="就诊凭证编号")
-    med_type: str | None = Field(None, description="医疗类别")
-    medfee_sumamt: Money = Field(description="医疗费总额（须等于已上传明细之和）")
-    psn_setlway: str = Field(
-        "01", max_length=6, description="个人结算方式：01 按项目结算、02 按定额结算"
-    )
-    mdtrt_id: Code = Field(description="就诊ID")
-    chrg_bchno: str | None = Field(None, max_length=30, description="收费批次号（门诊）")
-    insutype: str | None = Field(None, max_length=6, description="险种类型")
-    acct_used_flag: str = Field("0", description="个人账户使用标志：0 否、1 是")
-    invono: str | None = Field(None, max_length=20, description="发票号")
-    mid_setl_flag: str | None = Field(None, description="中途结算标志：0 否、1 是")
-    fulamt_ownpay_amt: Money | None = Field(None, description="全自费金额")
-    overlmt_selfpay: Money | None = Field(None, description="超限价自费费用")
-    preselfpay_amt: Money | None = Field(None, description="先行自付金额")
-    inscp_scp_amt: Money | None = Field(None, description="符合政策范围金额")
-    dscg_time: datetime | None = Field(None, description="出院时间")
-
-    _m = field_validator("med_type")(_med_type)
-    _f = field_validator("acct_used_flag", "mid_setl_flag")(_flag)
-
-
-class SettleIn(_In):
-    """2303 / 2304 / 2206 / 2207 input."""
-
-    data: SettleNode
-
-
-class SetlInfo(BaseModel):
-    """``setlinfo`` of a (pre-)settlement or its reversal (domain.md §3.4)."""
-
-    setl_id: str = Field(description="结算ID（预结算为空）")
-    mdtrt_id: str = Field(description="就诊ID")
-    psn_no: str = Field(description="人员编号")
-    psn_name: str = Field(description="人员姓名")
-    psn_cert_type: str = Field(description="人员证件类型")
-    certno: str = Field(description="证件号码")
-    gend: str = Field(description="性别")
-    naty: str = Field(description="民族")
-    brdy: date = Field(description="出生日期")
-    age: Decimal = Field(description="年龄")
-    insutype: str = Field(description="险种类型")
-    psn_type: str = Field(description="人员类别")
-    cvlserv_flag: str = Field(description="公务员标志")
-    setl_time: str = Field(description="结算时间 yyyy-MM-dd HH:mm:ss")
-    mdtrt_cert_type: str = Field(description="就诊凭证类型")
-    med_type: str = Field(description="医疗类别")
-    setl_type: str = Field(description="结算类别：1 结算、2 撤销（金额取负）")
-    medfee_sumamt: Decimal = Field(description="医疗费总额")
-    fulamt_ownpay_amt: Decimal = Field(description="全自费金额")
-    overlmt_selfpay: Decimal = Field(description="超限价自费费用")
-    preselfpay_amt: Decimal = Field(description="先行自付金额")
-    inscp_scp_amt: Decimal = Field(description="符合政策范围金额")
-    act_pay_dedc: Decimal = Field(description="实际支付起付线")
-    hifp_pay: Decimal = Field(description="基本医疗保险统筹基金支出")
-    pool_prop_selfpay: Decimal = Field(description="基本医疗保险统筹基金支付比例")
-    cvlserv_pay: Decimal = Field(description="公务员医疗补助资金支出")
-    hifes_pay: Decimal = Field(description="企业补充医疗保险基金支出")
-    hifmi_pay: Decimal = Field(description="居民大病保险资金支出")
-    hifob_pay: Decimal = Field(description="职工大额医疗费用补助基金支出")
-    maf_pay: Decimal = Field(description="医疗救助基金支出")
-    hosp_part_amt: Decimal = Field(description="医院负担金额")
-    oth_pay: Decimal = Field(description="其他支出")
-    fund_pay_sumamt: Decimal = Field(description="基金支付总额")
-    psn_part_amt: Decimal = Field(description="个人负担总金额")
-    acct_pay: Decimal = Field(description="个人账户支出")
-    psn_cash_pay: Decimal = Field(description="个人现金支出")
-    acct_mulaid_pay: Decimal = Field(description="个人账户共济支付金额")
-    balc: Decimal = Field(description="余额（个人账户，结算后）")
-    medins_setl_id: str = Field(description="医药机构结算ID（= 发送方报文ID）")
-    clr_optins: str = Field(description="清算经办机构（参保地医保区划）")
-    clr_way: str = Field(description="清算方式")
-    clr_type: str = Field(description="清算类别")
-    insuplc_admdvs: str = Field(description="参保地医保区划")
-    mdtrtarea_admvs: str = Field(description="就医地医保区划")
-    out_setl_flag: str = Field(description="异地结算标志：0 本地、1 异地")
-
-
-class SetlDetail(BaseModel):
-    fund_pay_type: str = Field(description="基金支付类型")
-    fund_pay_type_name: str = Field(description="基金支付类型名称")
-    inscp_scp_amt: Decimal = Field(description="符合政策范围金额（本基金的计算基数）")
-    crt_payb_lmt_amt: Decimal = Field(description="本次可支付限额金额")
-    fund_payamt: Decimal = Field(description="基金支付金额")
-    setl_proc_info: str = Field(description="结算过程信息")
-
-
-class SettleOut(BaseModel):
-    """2303 / 2304 / 2305 / 2206 / 2207 / 2208 output."""
-
-    setlinfo: SetlInfo
-    setldetail: list[SetlDetail]
-
-
-class SettlementRef(_In):
-    psn_no: Code = Field(description="人员编号")
-    mdtrt_id: Code = Field(description="就诊ID")
-    setl_id: Code = Field(description="结算ID")
-
-
-class SettlementRefIn(_In):
-    """2305 / 2208 input."""
-
-    data: SettlementRef
-
-
 # ------------------------------------------------------------------ 2201 / 2203 门诊
 
 
-class RegistrationNode(_In):
+class RegistrationNode(InNode):
     psn_no: Code = Field(description="人员编号")
     insutype: str = Field(min_length=3, max_length=6, description="险种类型")
     begntime: datetime = Field(description="挂号时间")
@@ -427,13 +312,13 @@ class RegistrationNode(_In):
     caty: str | None = Field(None, max_length=10, description="科别")
 
 
-class RegistrationIn(_In):
+class RegistrationIn(InNode):
     """2201 input."""
 
     data: RegistrationNode
 
 
-class OutpatientVisitNode(_In):
+class OutpatientVisitNode(InNode):
     mdtrt_id: Code = Field(description="就诊ID")
     psn_no: Code = Field(description="人员编号")
     med_type: str = Field(description="医疗类别")
@@ -442,115 +327,11 @@ class OutpatientVisitNode(_In):
     dise_codg: str | None = Field(None, max_length=30, description="病种编码")
     dise_name: str | None = Field(None, max_length=200, description="病种名称")
 
-    _m = field_validator("med_type")(_med_type)
+    _m = field_validator("med_type")(check_med_type)
 
 
-class OutpatientVisitIn(_In):
+class OutpatientVisitIn(InNode):
     """2203 input."""
 
     mdtrtinfo: OutpatientVisitNode
     diseinfo: list[DiseNode] = Field(default_factory=list, max_length=50)
-
-
-# --------------------------------------------------------------------- 2601 冲正
-
-
-class ReversalNode(_In):
-    psn_no: str | None = Field(None, max_length=30, description="人员编号")
-    omsgid: Code = Field(description="原发送方报文ID")
-    oinfno: str = Field(min_length=4, max_length=10, description="原交易编号")
-
-
-class ReversalIn(_In):
-    """2601 input."""
-
-    data: ReversalNode
-
-
-class ReversalOut(BaseModel):
-    result: dict[str, str] = Field(description="冲正结果")
-
-
-# ----------------------------------------------------------- 5206 人员累计信息查询
-
-
-class CumulativeQuery(_In):
-    psn_no: Code = Field(description="人员编号")
-    cum_ym: str | None = Field(None, max_length=6, description="累计年月 yyyyMM（取其年度）")
-
-
-class CumulativeIn(_In):
-    """5206 input."""
-
-    data: CumulativeQuery
-
-
-class CumInfo(BaseModel):
-    insuplc_admdvs: str = Field(description="参保地医保区划")
-    cum_type_code: str = Field(description="累计类别代码")
-    cum_type_name: str = Field(description="累计类别名称")
-    cum_year: int = Field(description="累计年度")
-    cum: Decimal = Field(description="累计值")
-
-
-class CumulativeOut(BaseModel):
-    cuminfo: list[CumInfo]
-
-
-# ------------------------------------------------------------- 3201 / 3202 对账
-
-
-class StatementNode(_In):
-    insutype: str = Field(min_length=3, max_length=6, description="险种")
-    clr_type: str = Field(min_length=1, max_length=30, description="清算类别：11 门诊、21 住院")
-    setl_optins: str = Field(min_length=6, max_length=6, description="结算经办机构（参保地区划）")
-    stmt_begndate: date = Field(description="对账开始日期")
-    stmt_enddate: date = Field(description="对账结束日期")
-    medfee_sumamt: Money = Field(description="医疗费总额")
-    fund_pay_sumamt: Money = Field(description="基金支付总额")
-    acct_pay: Money = Field(description="个人账户支付金额")
-    fixmedins_setl_cnt: int = Field(ge=0, description="定点医药机构结算笔数")
-
-
-class StatementIn(_In):
-    """3201 input."""
-
-    data: StatementNode
-
-
-class StatementResult(BaseModel):
-    setl_optins: str = Field(description="结算经办机构")
-    stmt_rslt: str = Field(description="对账结果：0 平、1 不平")
-    stmt_rslt_dscr: str = Field(description="对账结果说明")
-    medfee_sumamt: Decimal = Field(description="中心医疗费总额")
-    fund_pay_sumamt: Decimal = Field(description="中心基金支付总额")
-    acct_pay: Decimal = Field(description="中心个人账户支付金额")
-    fixmedins_setl_cnt: int = Field(description="中心结算笔数（已扣除撤销）")
-
-
-class StatementOut(BaseModel):
-    stmtinfo: StatementResult
-
-
-class DetailStatementNode(_In):
-    setl_optins: str = Field(min_length=6, max_length=6, description="结算经办机构")
-    stmt_begndate: date = Field(description="对账开始日期")
-    stmt_enddate: date = Field(description="对账结束日期")
-    clr_type: str | None = Field(None, max_length=30, description="清算类别")
-    file_content: str = Field(
-        min_length=1,
-        max_length=2_000_000,
-        description="明细文件：每行 setl_id,mdtrt_id,psn_no,medfee_sumamt,fund_pay_sumamt,"
-        "acct_pay,refd_setl_flag（UTF-8 文本，逗号或竖线分隔，可带表头）",
-    )
-
-
-class DetailStatementIn(_In):
-    """3202 input (the detail file inline)."""
-
-    data: DetailStatementNode
-
-
-class DetailStatementOut(BaseModel):
-    fileinfo: dict[str, str | int] = Field(description="对账结果汇总")
-    file_content: str = Field(description="不平明细文件（CSV 文本）")
