@@ -1,5 +1,6 @@
-"""The gateway's tables: the journal of every message and its response, and the
-sign-ins (9001) whose sign_no later messages carry."""
+"""The gateway's tables: the journal of every message and its response, the sign-ins
+(9001) whose sign_no later messages carry, visits, fees, settlements, and the
+institutions' message-signing keys."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, Money, TZDateTime
@@ -205,3 +216,34 @@ class Settlement(ScopedRow, Base):
     reversal_msgid: Mapped[str | None] = mapped_column(String(50))
     reversal_infno: Mapped[str | None] = mapped_column(String(10))
     reversal_month: Mapped[str | None] = mapped_column(String(6))
+
+
+class ExchangeKey(ScopedRow, Base):
+    """An institution's message-signing key (ADR 0019): a secret the bureau issued,
+    with which the institution signs every message (HMAC-SM3, ``cainfo``).  While the
+    institution has an active key, the gateway refuses a message without a valid
+    signature.  At most one key per institution is active (a partial unique index);
+    rotating deactivates the old one at once, revoking ends signing altogether.
+
+    ``secret`` is kept as issued: HMAC needs it to verify (encryption at rest is out
+    of scope, ADR 0019); it is never shown again after issue, nor audited."""
+
+    __tablename__ = "exchange_keys"
+    __table_args__ = (
+        Index(
+            "uq_exchange_keys_active_hospital",
+            "hospital_id",
+            unique=True,
+            sqlite_where=text("active = 1"),
+            postgresql_where=text("active = true"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(30), unique=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(100))

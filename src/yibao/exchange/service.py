@@ -7,7 +7,8 @@ envelope, institution, transaction, input: :func:`read_message`), then
    nothing again;
 2. claims the msgid with the message's journal row (of parallel retries one claims
    it; the others answer its response once it commits);
-3. checks the sign_no and runs the transaction's handler in a savepoint: a refusal
+3. checks the signature (when the institution has a signing key, ADR 0019) and the
+   sign_no, and runs the transaction's handler in a savepoint: a refusal
    rolls back everything the handler wrote;
 4. stores the response on the journal row.
 
@@ -46,6 +47,7 @@ from yibao.engines.exchange import (
     storable,
 )
 from yibao.exchange import journal
+from yibao.exchange.keys import check_signature
 from yibao.exchange.registry import Call, Institution, Registry, Transaction
 from yibao.exchange.signin import check_sign_no
 from yibao.exchange.transactions import TRANSACTIONS
@@ -67,6 +69,8 @@ class Reading:
     """What a message says, read without the database, and whether it can be done."""
 
     request: Any
+    #: the message as read (before the envelope is), which a signature covers
+    doc: Any = None
     msgid: str | None = None
     infno: str | None = None
     sign_no: str | None = None
@@ -98,7 +102,7 @@ def read_message(
     except Refused as exc:
         text = raw[:RAW_TEXT_KEPT].decode("utf-8", errors="replace")
         return Reading(request=storable({"raw_text": text}), refused=exc)
-    reading = Reading(request=storable(doc), msgid=peek_msgid(doc), warnings=warnings)
+    reading = Reading(request=storable(doc), doc=doc, msgid=peek_msgid(doc), warnings=warnings)
     if isinstance(doc, dict):
         reading.infno, reading.sign_no = _text(doc.get("infno")), _text(doc.get("sign_no"))
     try:
@@ -212,6 +216,7 @@ def _run(call: Call, reading: Reading) -> tuple[dict[str, Any] | None, Refused |
     (not after a failure a retry may not meet: a conflict, an internal error)."""
     transaction = _given(reading.transaction)
     try:
+        check_signature(call.session, call.institution, reading.doc, call.envelope, call.warnings)
         if transaction.needs_sign_no:
             check_sign_no(call.session, call.institution, call.envelope.sign_no, call.received_at)
         with call.session.begin_nested():
