@@ -314,3 +314,43 @@ def test_retries_reuse_the_msgid_and_settle_once(db, world) -> None:  # type: ig
         dead.identify(world["local"].certno)
     assert lost.value.status is None and lost.value.msgid and "网络错误" in lost.value.err_msg
 
+
+@pytest.mark.slow
+def test_his_sim_against_a_live_server(db, database_url, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.e2e.server import live_server
+    from yibao.cli.main import app
+    from yibao.config import get_settings
+    from yibao.db.session import get_engine
+
+    demo_world(db)
+    token = token_of(db, "his01")
+    monkeypatch.setenv("YIBAO_DATABASE_URL", database_url)
+    monkeypatch.setenv("YIBAO_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    runner, kit = CliRunner(), tmp_path / "kit.json"
+    try:
+        done = runner.invoke(app, ["demo", "persons", "--out", str(kit), "--count", "8"])
+        assert done.exit_code == 0, done.output
+        doc = json.loads(kit.read_text(encoding="utf-8"))
+        assert len(doc["persons"]) == 8 and len(doc["codes"]) == 40
+        assert {p["insuplc_admdvs"][:4] for p in doc["persons"]} - {"9901"}  # some from afar
+        secret = issue(db, doc["hospital_code"])
+        with live_server(database_url, tmp_path / "server") as server:
+            args = ["his-sim", "--url", server.base, "--kit", str(kit), "--count", "6"]
+            args += ["--concurrency", "3", "--reverse-every", "3", "--key", secret]
+            done = runner.invoke(app, args, env={"YIBAO_HIS_TOKEN": token})
+            assert done.exit_code == 0, done.output + server.log_text()
+            last = done.output.strip().splitlines()[-1]
+            assert last == "his_sim_flows=6 settlements=6 errors=0", done.output
+            assert "撤销 / reversals" in done.output
+            # without the key every flow fails at sign-in: the institution signs
+            done = runner.invoke(app, args[:-2], env={"YIBAO_HIS_TOKEN": token})
+            assert done.exit_code == 2 and "cainfo" in done.output
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    set_scope(db, SYSTEM_SCOPE)
+    db.expire_all()
+    rows = db.scalars(select(Settlement)).all()
+    assert len(rows) == 6 and sum(r.state == "settled" for r in rows) == 4  # 2 reversed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -151,3 +152,27 @@ def refresh_statistics() -> None:
 def logins() -> None:
     """显示演示账号 / print the demo logins."""
     print_logins()
+
+
+@app.command("persons")
+def persons(
+    out: Path = typer.Option(..., "--out", help="写入的 JSON 文件 / sim kit file to write"),
+    count: int = typer.Option(40, min=1, max=5_000, help="参保人员数 / persons"),
+    codes: int = typer.Option(40, min=3, max=1_000, help="目录编码数 / catalogue codes"),
+) -> None:
+    """导出 HIS 模拟所需的演示参保人员和目录编码（sim kit，供 yibao his-sim --kit）/
+    export demo persons and catalogue codes for ``yibao his-sim``."""
+    import json
+
+    from yibao.demo.simkit import demo_sim_kit
+    from yibao.kit.timeutil import local, utcnow
+
+    with domain_errors(), unit_of_work() as session:
+        set_scope(session, SYSTEM_SCOPE)
+        kit = demo_sim_kit(session, persons=count, codes=codes, on=local(utcnow()).date())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(kit, ensure_ascii=False, indent=1), encoding="utf-8")
+    console.print(
+        f"已写入 {out}：参保人员 {len(kit['persons'])}，目录编码 {len(kit['codes'])}，"
+        f"机构 {kit['hospital_code']}（HIS 用户 {kit['his_user']}）"
+    )
