@@ -190,7 +190,7 @@ def test_key_command_line(db, world, database_url, monkeypatch, tmp_path) -> Non
 
 
 def _items(db) -> list[FeeItem]:  # type: ignore[no-untyped-def]
-    from tests.e2e.test_exchange_flows import entries
+    from tests.builders.visits import entries
 
     e = entries(db)
     return [

@@ -1,5 +1,5 @@
 """The HIS client's helpers for the flows (field names as the gateway's input models,
-``yibao.engines.exchange.visits``): 9001/9002, 1101, 2401/2402, 2301/2204,
+``yibao.engines.exchange.visits`` and ``.settling``): 9001/9002, 1101, 2401/2402, 2301/2204,
 2303/2304 · 2206/2207, 2305/2208, 2601, 2201, 5206, 3201.
 
 Each helper sends one message through :meth:`HisClient.must` and returns what the
