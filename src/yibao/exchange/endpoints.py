@@ -1,24 +1,48 @@
 """JSON API of the transaction gateway: one endpoint dispatching by infno, also under
 the path NHSA's platform uses (HIS vendors hard-code it); its SOAP binding is
-:mod:`yibao.exchange.soap_endpoints`."""
+:mod:`yibao.exchange.soap_endpoints`.
+
+Read API of what the gateway did (issue 12 item 10; the pages show the same through
+:mod:`yibao.exchange.views` and :mod:`yibao.exchange.clearing`): ``GET
+/api/exchange/journal`` (and ``/{id}``), ``/settlements`` (and ``/{setl_id}``),
+``/reconciliation``, ``/clearing?month=YYYYMM[&format=xlsx]``.  Scoped like every
+read: a bureau user its region, a hospital user its own rows; the clearing is for
+bureau users."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Body, Db, request_actor, require
 from yibao.api.limits import checks_text_per_item
-from yibao.api.openapi import json_body
+from yibao.api.openapi import XLSX, file_answers, json_body
+from yibao.exchange import views
+from yibao.exchange.clearing import clearing_report, clearing_workbook
 from yibao.exchange.registry import institution_of
-from yibao.exchange.schemas import EnvelopeIn, ExchangeOut
+from yibao.exchange.schemas import (
+    ClearingReport,
+    EnvelopeIn,
+    ExchangeOut,
+    JournalEntry,
+    JournalPage,
+    ReconciliationPage,
+    SettlementDetail,
+    SettlementPage,
+)
 from yibao.exchange.service import do_exchange
 from yibao.exchange.soap_endpoints import router as soap_router
+from yibao.kit.bounds import Day, DbId
+from yibao.kit.paging import MAX_PAGE, MAX_SIZE
 
 router = APIRouter(tags=["exchange 交易接口"])
 HIS = require(Permission.USE_HIS_API)
+VIEW = require(views.VIEW_PERMISSION)
+MONTH = r"^\d{4}-?(0[1-9]|1[0-2])$"
 #: the path of NHSA's platform (医保信息平台) that HIS systems are built against
 NHSA_PATH = "/fsi/api/rsfComIfsService/callService"
 BODY = json_body(
@@ -63,3 +87,154 @@ router.add_api_route(
 
 #: the SOAP binding of the same service (WSDL and callService; ADR 0015, "SOAP binding")
 router.include_router(soap_router)
+
+
+# ------------------------------------------------------------------ read API
+
+READ_TAG = "exchange 交易查询"
+HOSPITAL = Query(None, max_length=12, description="医药机构编码")
+PAGE = Query(1, ge=1, le=MAX_PAGE, description="页码")
+SIZE = Query(50, ge=1, le=MAX_SIZE, description="每页条数")
+
+
+@router.get(
+    "/api/exchange/journal",
+    response_model=JournalPage,
+    tags=[READ_TAG],
+    summary="交易日志：按机构、交易编号、结果、报文ID、人员、日期查询",
+)
+def journal(
+    db: Db,
+    user: User = VIEW,
+    hospital: str | None = HOSPITAL,
+    infno: str | None = Query(None, max_length=10, description="交易编号，如 2304"),
+    result: Literal["ok", "failed"] | None = Query(None, description="ok 成功、failed 失败"),
+    msgid: str | None = Query(None, max_length=50, description="发送方报文ID（开头）"),
+    person: str | None = Query(
+        None, max_length=30, description="人员编号或身份证号（在请求报文中出现）"
+    ),
+    date_from: Day | None = Query(None, description="接收日期起（含）"),
+    date_to: Day | None = Query(None, description="接收日期止（含）"),
+    page: int = PAGE,
+    size: int = SIZE,
+) -> JournalPage:
+    """交易日志（医保局：辖区内机构；医院：本院），按接收时间倒序。"""
+    flt = views.JournalFilter(
+        hospital=hospital or None,
+        infno=infno or None,
+        result=result,
+        msgid=msgid or None,
+        person=person or None,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return views.search_journal(db, flt, page, size)
+
+
+@router.get(
+    "/api/exchange/journal/{message_id}",
+    response_model=JournalEntry,
+    tags=[READ_TAG],
+    summary="一条报文的请求与应答（无权查看完整身份证号的角色隐去中间位）",
+)
+def journal_entry(message_id: DbId, db: Db, user: User = VIEW) -> JournalEntry:
+    return views.journal_entry(db, message_id, reveal=views.reveals_ids(user))
+
+
+@router.get(
+    "/api/exchange/settlements",
+    response_model=SettlementPage,
+    tags=[READ_TAG],
+    summary="实时结算：按本地/异地、机构、状态、年月、人员查询",
+)
+def settlements(
+    db: Db,
+    user: User = VIEW,
+    hospital: str | None = HOSPITAL,
+    scope: Literal["local", "in_province", "out_of_province", "cross"] | None = Query(
+        None, description="local 本地、in_province 省内异地、out_of_province 跨省异地、cross 异地"
+    ),
+    state: Literal["settled", "reversed"] | None = Query(
+        None, description="settled 已结算、reversed 已撤销"
+    ),
+    month: str | None = Query(
+        None, pattern=MONTH, description="结算或撤销年月 YYYYMM（清算月份的口径）"
+    ),
+    person: str | None = Query(None, max_length=30, description="人员编号（开头）"),
+    kind: Literal["ipt", "otp"] | None = Query(None, description="ipt 住院、otp 门诊"),
+    page: int = PAGE,
+    size: int = SIZE,
+) -> SettlementPage:
+    """实时结算（医保局：辖区内机构；医院：本院），按结算时间倒序。"""
+    flt = views.SettlementFilter(
+        hospital=hospital or None,
+        scope=scope,
+        state=state,
+        month=views.month_code(month),
+        person=person or None,
+        kind=kind,
+    )
+    return views.search_settlements(db, flt, page, size)
+
+
+@router.get(
+    "/api/exchange/settlements/{setl_id}",
+    response_model=SettlementDetail,
+    tags=[READ_TAG],
+    summary="一笔结算：结算信息、基金分项、费用明细与撤销",
+)
+def settlement(setl_id: str, db: Db, user: User = VIEW) -> SettlementDetail:
+    return views.settlement_detail(db, setl_id[:30], reveal=views.reveals_ids(user))
+
+
+@router.get(
+    "/api/exchange/reconciliation",
+    response_model=ReconciliationPage,
+    tags=[READ_TAG],
+    summary="对账结果：3201 对总账与 3202 对明细账",
+)
+def reconciliation(
+    db: Db,
+    user: User = VIEW,
+    hospital: str | None = HOSPITAL,
+    infno: Literal["3201", "3202"] | None = Query(None, description="3201 或 3202"),
+    balanced: bool | None = Query(None, description="true 平、false 不平"),
+    date_from: Day | None = Query(None, description="对账日期起（含）"),
+    date_to: Day | None = Query(None, description="对账日期止（含）"),
+    page: int = PAGE,
+    size: int = SIZE,
+) -> ReconciliationPage:
+    """对账结果（医保局：辖区内机构；医院：本院），按对账时间倒序。"""
+    flt = views.ReconciliationFilter(
+        hospital=hospital or None,
+        infno=infno,
+        balanced=balanced,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return views.search_reconciliations(db, flt, page, size)
+
+
+@router.get(
+    "/api/exchange/clearing",
+    response_model=ClearingReport,
+    tags=[READ_TAG],
+    summary="异地就医跨统筹区月度清算（参保地 → 就医地），可下载 Excel",
+    responses=file_answers(XLSX),
+)
+def clearing(
+    db: Db,
+    user: User = VIEW,
+    month: str = Query(pattern=MONTH, description="清算年月 YYYYMM"),
+    format: Literal["json", "xlsx"] = Query("json", description="json 或 xlsx"),
+) -> ClearingReport | Response:
+    """医保局用户：辖区作为参保地或就医地的各对统筹区。结算计入结算当月，撤销以负数计入
+    撤销当月；清算金额 = 基金支付 + 个人账户支付。"""
+    report = clearing_report(db, views.month_code(month) or "")
+    if format == "xlsx":
+        return Response(
+            clearing_workbook(report),
+            media_type=XLSX,
+            headers={"content-disposition": f'attachment; filename="clearing-{report.month}.xlsx"'},
+        )
+    return report
