@@ -122,6 +122,7 @@ class FieldValue(BaseModel):
     name: str = Field(description="字段代码")
     label: str = Field(description="字段中文名称")
     value: Any = Field(None, description="值")
+    text: str | None = Field(None, description="代码值的含义（如 gend 1 → 男）")
 
 
 class FeeLine(BaseModel):

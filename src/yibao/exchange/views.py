@@ -24,7 +24,9 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.engines.exchange import mask_ids
 from yibao.engines.exchange.answer import mask_id
-from yibao.engines.exchange.visits import SetlDetail, SetlInfo
+from yibao.engines.exchange.visits import MED_TYPES, SetlDetail, SetlInfo
+from yibao.engines.insured import CERT_TYPES, GENDERS, INSUTYPES, PSN_TYPES
+from yibao.engines.insured.messages import PSN_CERT_TYPES
 from yibao.exchange.models import ExchangeMessage, Fee, Settlement, Visit
 from yibao.exchange.schemas import (
     FeeLine,
@@ -57,6 +59,22 @@ CHRGITM_LEVELS = {"01": "甲类", "02": "乙类", "03": "丙类"}
 RECONCILIATIONS = ("3201", "3202")
 #: setlinfo fields that are amounts of money (shown as yuan)
 SETLINFO_AMOUNTS = frozenset((*MONEY, "balc"))
+#: words of the coded setlinfo fields
+SETLINFO_WORDS: dict[str, dict[str, str]] = {
+    "gend": GENDERS,
+    "insutype": INSUTYPES,
+    "psn_type": PSN_TYPES,
+    "psn_cert_type": PSN_CERT_TYPES,
+    "mdtrt_cert_type": CERT_TYPES,
+    "med_type": MED_TYPES,
+    "setl_type": {"1": "结算", "2": "撤销"},
+    "cvlserv_flag": {"0": "否", "1": "是"},
+    "out_setl_flag": {"0": "本地", "1": "异地"},
+    "clr_type": {"11": "门诊", "21": "住院"},
+    "clr_way": {"1": "按项目"},
+}
+#: what a field description says for the API (format, values) but a page's label need not
+_LABEL_NOTES = re.compile(r"：.*$| yyyy.*$|（预结算为空）")
 #: an ID number in free text (a body kept as text): 15 digits, or 17 and a check digit
 _ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])|(?<![0-9])[0-9]{15}(?![0-9])")
 _MONTH = re.compile(r"^(\d{4})-?(0[1-9]|1[0-2])$")
@@ -318,11 +336,16 @@ def _fields(model: type[SetlInfo] | type[SetlDetail], values: dict[str, Any]) ->
     """The stored values in the model's order with its Chinese field names (and any
     stored field the model no longer has, under its code)."""
     out = [
-        FieldValue(name=name, label=info.description or name, value=values.get(name))
+        FieldValue(
+            name=name,
+            label=_LABEL_NOTES.sub("", info.description or "") or name,
+            value=values.get(name),
+            text=SETLINFO_WORDS.get(name, {}).get(str(values.get(name))),
+        )
         for name, info in model.model_fields.items()
     ]
     out += [
-        FieldValue(name=k, label=k, value=v)
+        FieldValue(name=k, label=k, value=v, text=None)
         for k, v in values.items()
         if k not in model.model_fields
     ]
