@@ -62,6 +62,8 @@ NAV: tuple[NavItem, ...] = (
         (Permission.SUBMIT_LISTS, Permission.REVIEW_SETTLEMENT),
     ),
     NavItem("/settlement/statements", "结算单", Permission.VIEW_CASES, STATEMENT_READERS),
+    # the gateway's journal, settlements, reconciliations (and, for bureaus, clearing)
+    NavItem("/exchange", "实时结算", Permission.VIEW_CASES),
     NavItem("/grouping", "分组/预分组", Permission.GROUP_CASES),
     NavItem("/measurement", "测算", Permission.MEASURE),
     NavItem("/benefits/policies", "待遇政策", Permission.VIEW_POLICIES),
@@ -87,6 +89,15 @@ def _fmt_dt(value: Any) -> str:
     return local(value).strftime("%Y-%m-%d %H:%M")
 
 
+def _fmt_dt_s(value: Any) -> str:
+    """Like :func:`_fmt_dt`, to the second (the gateway's journal)."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return local(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _fmt_num(value: Any) -> str:
     if value is None:
         return "—"
@@ -107,6 +118,7 @@ def _query(request: Request, **changes: Any) -> str:
 
 templates.env.filters["yuan"] = lambda v: format_yuan(v if v is None else Decimal(v))
 templates.env.filters["dt"] = _fmt_dt
+templates.env.filters["dts"] = _fmt_dt_s
 templates.env.filters["num"] = _fmt_num
 templates.env.filters["json_zh"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
 templates.env.globals["role_label"] = lambda r: Role(r).label

@@ -8,6 +8,7 @@ from yibao.web.pages import (
     benefits,
     cases,
     catalogue,
+    exchange,
     grouping,
     home,
     hospitals,
@@ -31,5 +32,6 @@ for module in (
     benefits,
     catalogue,
     insured,
+    exchange,
 ):
     router.include_router(module.router)
