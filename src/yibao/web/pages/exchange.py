@@ -12,6 +12,8 @@ roles without "查看完整身份证号".
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date
 from typing import Any
@@ -130,6 +132,20 @@ def journal_page(request: Request, db: Db, user: User = VIEW) -> Response:
     return _page(request, db, "exchange/journal.html", ctx)
 
 
+#: the columns of 3202's file of differences (exchange.reconcile.detail_statement)
+DIFF_COLUMNS = ("结算ID", "就诊ID", "人员编号", "结果", "说明", "机构医疗费总额", "中心医疗费总额")
+
+
+def _differences(infno: str | None, response: dict[str, Any]) -> list[list[str]] | None:
+    """3202's file of differences as rows (without its header), for a table."""
+    output = response.get("output") if isinstance(response, dict) else None
+    text = output.get("file_content") if isinstance(output, dict) else None
+    if infno != "3202" or not isinstance(text, str):
+        return None
+    rows = list(csv.reader(io.StringIO(text)))
+    return [r for r in rows[1:] if r][:1000]
+
+
 def _pretty(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -143,6 +159,8 @@ def message_page(message_id: DbId, request: Request, db: Db, user: User = VIEW) 
         "m": entry,
         "request_text": _pretty(entry.request),
         "response_text": _pretty(entry.response),
+        "differences": _differences(entry.infno, entry.response),
+        "diff_columns": DIFF_COLUMNS,
     }
     return _page(request, db, "exchange/message.html", ctx)
 
