@@ -142,7 +142,7 @@ def clearing_report(session: Session, month: str) -> ClearingReport:
             )
         )
     sums: dict[tuple[str, str], _Sums] = {}
-    rows = session.execute(stmt.execution_options(skip_scope=True, yield_per=2000))
+    rows = session.execute(stmt.execution_options(skip_scope=True))
     for row in rows:
         key = (pooling_region(row.insuplc_admdvs), pooling_region(row.mdtrtarea_admvs))
         pair = sums.setdefault(key, _Sums(row.scope))
