@@ -266,12 +266,13 @@ def _sheet(
     cell = wb.add_format({"border": 1})
     cell_b = wb.add_format({"border": 1, "bold": True})
     ws.merge_range(0, 0, 0, len(columns) - 1, title, bold)
-    ws.merge_range(1, 0, 1, len(columns) - 1, NOTE, wb.add_format({"font_color": "#666666"}))
-    for c, (key, label) in enumerate(columns):
+    note = wb.add_format({"font_color": "#666666", "text_wrap": True, "valign": "top"})
+    ws.merge_range(1, 0, 1, len(columns) - 1, NOTE, note)
+    width = 14 if len(columns) > 8 else 26  # the note wraps in two lines at most
+    ws.set_row(1, 36)
+    for c, (_key, label) in enumerate(columns):
         ws.write_string(3, c, label, head)
-        ws.set_column(
-            c, c, 14 if key not in ("insured_region_name", "treating_region_name") else 16
-        )
+        ws.set_column(c, c, width)
     body = [*rows, total] if total is not None else rows
     for r, values in enumerate(body, start=4):
         strong = total is not None and values is total
