@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yibao.engines.exchange.visits import SetlDetail, SetlInfo
+from yibao.engines.exchange.settling import SetlDetail, SetlInfo
 from yibao.exchange.models import Fee, Settlement, Visit
 from yibao.exchange.schemas import (
     FeeLine,
