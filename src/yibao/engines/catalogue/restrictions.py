@@ -6,7 +6,10 @@ them.  Each restriction is one JSON object with a ``kind`` and its own fields, r
 discriminated union, so a new kind is a new class here and old entries stay as they
 are (ADR 0016): nothing about an entry's row changes when a kind is added.
 
-Classification (:mod:`yibao.engines.catalogue.classify`) does not apply them.
+Classification (:mod:`yibao.engines.catalogue.classify`) does not apply them; the audit
+rule engine (:mod:`yibao.engines.audit`, ADR 0020) does.  ``quantity.per_day`` is the
+maximum daily quantity (the audit multiplies it by the days of supply); ``insutype``,
+``frequency`` and ``course`` were added for the audit (issue 13).
 """
 
 from __future__ import annotations
@@ -25,10 +28,17 @@ RESTRICTION_KINDS: Final[dict[str, str]] = {
     "department": "限科室",
     "indication": "限适应症（诊断）",
     "quantity": "限数量",
+    "insutype": "限险种",
+    "frequency": "限频次",
+    "course": "限疗程",
 }
 _SEX = {"1": "男性", "2": "女性"}
 _SETTING = {"inpatient": "住院", "outpatient": "门诊"}
 _LEVEL = {"1": "一级", "2": "二级", "3": "三级"}
+_PER = {"day": "每日", "visit": "每次就诊", "month": "每自然月"}
+#: insurance types (险种, insutype): three digits, e.g. 310 职工基本医疗保险, 390 城乡居民
+#: 基本医疗保险, 510 生育保险
+_INSUTYPE = r"^[0-9]{3}$"
 
 
 class _Rule(BaseModel):
@@ -104,8 +114,52 @@ class QuantityRule(_Rule):
         return self
 
 
+class InsutypeRule(_Rule):
+    """Only for patients insured under one of these insurance types (insutype, e.g.
+    ``510`` 生育保险 only)."""
+
+    kind: Literal["insutype"]
+    insutypes: tuple[Annotated[str, Field(pattern=_INSUTYPE)], ...] = Field(
+        min_length=1, max_length=20
+    )
+
+
+class FrequencyRule(_Rule):
+    """At most ``max_times`` times (the billed count, ``cnt``) per day, per visit or per
+    natural month (``per``), e.g. "每日限 1 次"."""
+
+    kind: Literal["frequency"]
+    max_times: int = Field(ge=1, le=100_000)
+    per: Literal["day", "visit", "month"]
+
+
+class CourseRule(_Rule):
+    """A course of treatment (疗程): at most ``max_sessions`` sessions (the billed count)
+    and/or ``max_days`` distinct days of treatment per visit or per natural month."""
+
+    kind: Literal["course"]
+    per: Literal["visit", "month"]
+    max_sessions: int | None = Field(None, ge=1, le=100_000)
+    max_days: int | None = Field(None, ge=1, le=366)
+
+    @model_validator(mode="after")
+    def _some(self) -> CourseRule:
+        if self.max_sessions is None and self.max_days is None:
+            raise ValueError("疗程限制须给出 max_sessions 或 max_days")
+        return self
+
+
 Restriction = Annotated[
-    SexRule | AgeRule | LevelRule | SettingRule | DepartmentRule | IndicationRule | QuantityRule,
+    SexRule
+    | AgeRule
+    | LevelRule
+    | SettingRule
+    | DepartmentRule
+    | IndicationRule
+    | QuantityRule
+    | InsutypeRule
+    | FrequencyRule
+    | CourseRule,
     Field(discriminator="kind"),
 ]
 _LIST: TypeAdapter[list[Restriction]] = TypeAdapter(list[Restriction])
@@ -148,6 +202,8 @@ def _words(message: str) -> str:
         return "有不认识的字段"
     if "field required" in lowered:
         return "缺少必填字段"
+    if "pattern" in lowered:
+        return "格式不合规定"
     if "input should be" in lowered or "valid" in lowered:
         return "取值不合规定"
     return message
@@ -180,6 +236,17 @@ def describe(rule: Restriction) -> str:
     if isinstance(rule, IndicationRule):
         shown = "、".join(rule.diagnoses[:5])
         return f"限诊断 {shown}{' 等' if len(rule.diagnoses) > 5 else ''}"
+    if isinstance(rule, InsutypeRule):
+        return f"限险种 {'、'.join(rule.insutypes)}"
+    if isinstance(rule, FrequencyRule):
+        return f"{_PER[rule.per]}不超过 {rule.max_times} 次"
+    if isinstance(rule, CourseRule):
+        limits = []
+        if rule.max_sessions is not None:
+            limits.append(f"{rule.max_sessions} 次")
+        if rule.max_days is not None:
+            limits.append(f"{rule.max_days} 天")
+        return f"疗程{_PER[rule.per]}不超过 {'、'.join(limits)}"
     parts = []
     if rule.per_day is not None:
         parts.append(f"每日不超过 {rule.per_day.normalize():f}")
