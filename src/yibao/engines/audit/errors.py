@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,13 +19,16 @@ class AuditError(ValueError):
         self.field = field
 
 
-def explain(exc: ValidationError, head: str, root: str = "") -> AuditError:
+def explain(
+    exc: ValidationError, head: str, root: str = "", tags: Collection[str] = ()
+) -> AuditError:
     """A pydantic error as an :class:`AuditError`: ``head：字段 <path>：<words>`` for
-    the first (up to three) problems, the field path of the first."""
+    the first (up to three) problems, the field path of the first.  ``tags``: union
+    tags to leave out of the path."""
     parts: list[str] = []
     first: str | None = None
     for err in exc.errors()[:3]:
-        path = _path(err["loc"], root)
+        path = _path([p for p in err["loc"] if p not in tags], root)
         text = words(err)
         named = re.match(r"^([a-z_][a-z0-9_.\[\]]*)：", text)
         first = first or path or (named.group(1) if named else None)

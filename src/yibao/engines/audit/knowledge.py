@@ -118,7 +118,7 @@ class Package(_Relation):
 
 
 Relation = Annotated[Exclusive | Inclusive | Requires | Package, Field(discriminator="kind")]
-_RELATIONS: TypeAdapter[list[Relation]] = TypeAdapter(list[Relation])
+_RELATION: TypeAdapter[Relation] = TypeAdapter(Relation)
 
 
 def describe_relation(rel: Relation) -> str:
@@ -164,9 +164,10 @@ class Knowledge:
                 rels.append(raw_rel)
                 continue
             try:
-                rels.extend(_RELATIONS.validate_python([raw_rel]))
+                rels.append(_RELATION.validate_python(raw_rel))
             except ValidationError as exc:
-                raise explain(exc, f"知识库第 {j + 1} 条项目关系", f"relations[{j}]") from None
+                head = f"知识库第 {j + 1} 条项目关系"
+                raise explain(exc, head, f"relations[{j}]", RELATION_KINDS) from None
         return cls(items=table, relations=tuple(rels))
 
 

@@ -1,0 +1,186 @@
+"""Each rule family on hand-made claims: a positive and a negative case, the amount at
+issue and the lines involved; every case also checks that the batch path agrees."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.unit.audit.builders import DAY, both, claim, compiled, ln, rule
+from yibao.engines.audit import Finding
+
+
+def _one(findings: list[Finding]) -> Finding:
+    assert len(findings) == 1, [f.vola_cont for f in findings]
+    return findings[0]
+
+
+def _lines(f: Finding) -> list[tuple[str, int, Decimal]]:
+    return [(x.rx_id, x.vola_item_type, x.vola_amt) for x in f.lines]
+
+
+def test_sex_flags_the_whole_line_and_spares_the_right_sex() -> None:
+    rs = compiled(rule("sex", result_type="definite", sev_deg=3))
+    f = _one(both(rs, [claim([ln("1", "S002", 2), ln("2", "S001")], sex="1")]))
+    assert (f.rule_id, f.vola_amt, f.sev_deg, f.result_type) == (
+        "R_sex",
+        Decimal("20.00"),
+        3,
+        "definite",
+    )
+    assert f.vola_bhvr_type == "sex" and _lines(f) == [("1", 1, Decimal("20.00"))]
+    assert "限女性使用，患者为男性" in f.vola_cont and "患者性别 男性" in f.vola_evid
+    assert both(rs, [claim([ln("1", "S002")], sex="2")]) == []
+    assert both(rs, [claim([ln("1", "S002")], sex="9")]) == []  # unknown sex: no finding
+
+
+def test_age_uses_completed_years_at_the_encounter_begin() -> None:
+    rs = compiled(rule("age"))
+    child = claim([ln("1", "D001")], birth=date(2009, 3, 5))  # 14 on 2024-03-04
+    assert both(rs, [child]) == []
+    adult = claim([ln("1", "D001")], birth=date(2009, 3, 4))  # 15 that day
+    f = _one(both(rs, [adult]))
+    assert "患者就诊时 15 岁" in f.vola_cont and "出生日期 2009-03-04" in f.vola_evid
+
+
+def test_indication_needs_a_qualifying_diagnosis_prefix() -> None:
+    rs = compiled(rule("indication"))
+    assert both(rs, [claim([ln("1", "D002")], dx=("J18.9", "C50.9"))]) == []
+    f = _one(both(rs, [claim([ln("1", "D002", price="300.00")], dx=("J18.9",))]))
+    assert f.vola_amt == Decimal("300.00") and "诊断 J18.9" in f.vola_evid
+    principal = compiled(rule("indication", params={"principal_only": True}))
+    assert len(both(principal, [claim([ln("1", "D002")], dx=("J18.9", "C50.9"))])) == 1
+    assert both(principal, [claim([ln("1", "D002")], dx=("C56", "J18.9"))]) == []
+
+
+def test_scope_families_care_mode_institution_insutype_specialty() -> None:
+    rs = compiled(rule("care_mode"), rule("institution"), rule("insutype"), rule("specialty"))
+    bad = claim(
+        [ln("1", "D003"), ln("2", "S003"), ln("3", "S004"), ln("4", "S005", dept_code="A03")],
+        mode="otp",
+        level="2",
+        insutype="310",
+    )
+    found = {f.family: f for f in both(rs, [bad])}
+    assert set(found) == {"care_mode", "institution", "insutype", "specialty"}
+    assert "限住院使用，本次为门诊" in found["care_mode"].vola_cont
+    assert "限三级及以上医疗机构，本院为二级" in found["institution"].vola_cont
+    assert "限险种 510，患者险种为 310" in found["insutype"].vola_cont
+    assert "由科室 A03 开具" in found["specialty"].vola_cont
+    good = claim(
+        [ln("1", "D003"), ln("2", "S003"), ln("3", "S004"), ln("4", "S005")],
+        mode="ipt",
+        level="3",
+        insutype="510",
+        dept="A1001",  # the line has no department: the encounter's counts
+    )
+    assert both(rs, [good]) == []
+
+
+def test_price_over_cap_is_the_excess_times_quantity_at_the_hospital_level() -> None:
+    rs = compiled(rule("price"))
+    f = _one(both(rs, [claim([ln("1", "D004", 3, "9.333333", amount="28.00")], level="2")]))
+    # (9.333333 − 9.00) × 3 = 0.999999 → 1.00, half up to the fen
+    assert f.vola_amt == Decimal("1.00") and "二级医院限价 9.00 元" in f.vola_cont
+    assert both(rs, [claim([ln("1", "D004", 3, "9.00")], level="2")]) == []
+
+
+def test_quantity_is_daily_max_times_days_of_supply_and_the_excess_is_priced() -> None:
+    rs = compiled(rule("quantity", window="day"))
+    ok = claim([ln("1", "D004", 21, "2.00", days=7)])  # 3 a day × 7 days
+    assert both(rs, [ok]) == []
+    over = claim([ln("1", "D004", 10, "2.00", days=2), ln("2", "D004", 2, "2.00", days=1)])
+    f = _one(both(rs, [over]))
+    # allowed 3 × 2 = 6; line 1 brings 10 (4 over), line 2 adds 2 more
+    assert _lines(f) == [("1", 1, Decimal("8.00")), ("2", 1, Decimal("4.00"))]
+    assert f.vola_amt == Decimal("12.00") and "超出 6" in f.vola_cont
+    stay = compiled(rule("quantity", "Q2", window="visit"))
+    many = claim([ln(str(i), "D004", 5, "1.00", day=DAY + timedelta(i)) for i in range(5)])
+    f = _one(both(stay, [many]))  # 25 against 20 a stay: the last line's 5
+    assert _lines(f)[0] == ("4", 1, Decimal("5.00")) and f.vola_amt == Decimal("5.00")
+
+
+def test_quantity_threshold_can_be_narrowed_by_parameters() -> None:
+    rs = compiled(rule("quantity", window="day", params={"codes": ["D004"], "max_per_day": "1"}))
+    f = _one(both(rs, [claim([ln("1", "D004", 2, "1.50")])]))
+    assert f.vola_amt == Decimal("1.50")
+
+
+def test_frequency_per_day_visit_and_month() -> None:
+    day = compiled(rule("frequency", window="day"))
+    assert both(day, [claim([ln("1", "S006", 2)])]) == []
+    f = _one(both(day, [claim([ln("1", "S006", 1), ln("2", "S006", 2)])]))
+    assert _lines(f) == [("2", 1, Decimal("10.00")), ("1", 2, Decimal("0.00"))]
+    visit = compiled(rule("frequency", window="visit"))
+    days = [ln(str(i), "S006", 1, day=DAY + timedelta(i)) for i in range(4)]
+    assert _one(both(visit, [claim(days)])).vola_amt == Decimal("10.00")
+
+
+def test_course_sessions_and_days() -> None:
+    sessions = compiled(rule("course", window="visit"))
+    assert both(sessions, [claim([ln("1", "S007", 3)])]) == []
+    assert _one(both(sessions, [claim([ln("1", "S007", 4)])])).vola_amt == Decimal("10.00")
+    days = compiled(rule("course", window="month"))
+    three = [ln(str(i), "S007", 1, day=DAY + timedelta(i)) for i in range(3)]
+    f = _one(both(days, [claim(three)]))
+    assert "治疗天数 3 天，疗程限 2 天" in f.vola_cont
+    assert _lines(f)[0] == ("2", 1, Decimal("10.00"))
+
+
+def test_phantom_hours_per_day_and_days_of_stay() -> None:
+    hours = compiled(rule("phantom", window="day"))
+    assert both(hours, [claim([ln("1", "S008", 24, "2.00")])]) == []
+    f = _one(both(hours, [claim([ln("1", "S008", 20, "2.00"), ln("2", "S008", 6, "2.00")])]))
+    assert f.vola_amt == Decimal("4.00") and "多计 2 小时" in f.vola_cont
+    beds = compiled(rule("phantom", window="visit"))
+    stay = claim([ln("1", "S009", 5, "50.00")], mode="ipt", end=DAY + timedelta(4))
+    f = _one(both(beds, [stay]))  # 4 days of stay (discharge − admission), 5 billed
+    assert f.vola_amt == Decimal("50.00") and "本次就诊共 4 天" in f.vola_cont
+    assert (
+        both(beds, [claim([ln("1", "S009", 4, "50.00")], mode="ipt", end=DAY + timedelta(4))]) == []
+    )
+
+
+def test_duplicate_exclusive_and_inclusive_pairs() -> None:
+    rs = compiled(rule("duplicate"))
+    both_billed = claim(
+        [ln("1", "S101"), ln("2", "S102", price="12.00"), ln("3", "S103"), ln("4", "S104")]
+    )
+    found = {f.vola_cont: f for f in both(rs, [both_billed])}
+    assert len(found) == 2
+    excl = next(f for c, f in found.items() if "血细胞分析（S102）重复收费" in c)
+    assert _lines(excl) == [("2", 1, Decimal("12.00")), ("1", 2, Decimal("0.00"))]
+    assert any("全身麻醉（S103）已包含气管插管（S104）" in f.vola_evid for f in found.values())
+    assert both(rs, [claim([ln("1", "S101"), ln("3", "S103")])]) == []
+    only_inclusive = compiled(rule("duplicate", params={"types": ["inclusive"]}))
+    assert len(both(only_inclusive, [both_billed])) == 1
+
+
+def test_missing_linkage() -> None:
+    rs = compiled(rule("linkage"))
+    assert both(rs, [claim([ln("1", "A001"), ln("2", "O001")])]) == []
+    f = _one(both(rs, [claim([ln("1", "A001", price="80.00")])]))
+    assert f.vola_amt == Decimal("80.00") and "之一同时发生" in f.vola_cont
+
+
+def test_unbundling_with_the_package_and_instead_of_it() -> None:
+    rs = compiled(rule("unbundling"))
+    withp = claim([ln("1", "P001", price="30.00"), ln("2", "C001")])
+    f = _one(both(rs, [withp]))
+    assert _lines(f) == [("2", 1, Decimal("10.00")), ("1", 2, Decimal("0.00"))]
+    assert "已收取打包项目" in f.vola_cont
+    instead = claim([ln("1", "C001"), ln("2", "C002"), ln("3", "C003")])
+    f = _one(both(rs, [instead]))
+    assert f.vola_amt == Decimal("30.00") and "分别收取其 3 个组成项目" in f.vola_cont
+    assert both(rs, [claim([ln("1", "C001")])]) == []  # one component alone is fine
+    only_with = compiled(rule("unbundling", params={"mode": "with_package"}))
+    assert both(only_with, [instead]) == []
+
+
+@pytest.mark.parametrize("family", ["sex", "price", "duplicate"])
+def test_codes_narrow_a_rule_to_some_items(family: str) -> None:
+    rs = compiled(rule(family, params={"codes": ["ZZZ1"]}))
+    c = claim([ln("1", "S002"), ln("2", "D004", 1, "99.00"), ln("3", "S101"), ln("4", "S102")])
+    assert both(rs, [c]) == []
