@@ -180,5 +180,7 @@ def both(rs: RuleSet, claims: Sequence[Claim], *, stage: str = "post", **kw: Any
         }
         for f in single
     ]
-    assert as_rows == batch
+    only_single = [r for r in as_rows if r not in batch]
+    only_batch = [r for r in batch if r not in as_rows]
+    assert as_rows == batch, f"single only: {only_single}\nbatch only: {only_batch}"
     return single
