@@ -271,3 +271,77 @@ def web(
         p99_ms=round(result["p99_ms"]),
         errors=result["errors"],
     )
+
+
+# long: the options and the report of one benchmark, kept together
+@app.command("exchange")
+def exchange(
+    clients: int = typer.Option(200, min=1, max=2000, help="同时连接的 HIS 客户端数 / connections"),
+    seconds: float = typer.Option(30, min=1, max=3600, help="压测秒数 / duration"),
+    database_url: str | None = typer.Option(
+        None, help="数据库（默认临时 SQLite；空库先生成演示数据）/ database URL"
+    ),
+    workers: int | None = typer.Option(
+        None, min=1, max=16, help="服务进程数（默认每个 CPU 核一个）/ server processes"
+    ),
+    hospitals: int = typer.Option(10, min=1, max=100, help="参与的医院数 / institutions"),
+    lines: int = typer.Option(6, min=1, max=100, help="每次住院的费用明细条数 / fee lines a stay"),
+    stays: int | None = typer.Option(
+        None, min=1, help="待结算住院数（默认按时长估算）/ stays to prepare"
+    ),
+    threads: int = typer.Option(2, min=1, max=16, help="wrk 线程数 / wrk threads"),
+    seed: int = typer.Option(1, help="随机种子"),
+) -> None:
+    """交易接口实时结算：预结算、结算与少量撤销 / real-time settlement through the gateway."""
+    from yibao.cli.bench_exchange import bench_exchange
+
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    try:
+        r = bench_exchange(
+            clients=clients,
+            seconds=seconds,
+            database_url=database_url,
+            workers=workers,
+            hospitals=hospitals,
+            lines=lines,
+            stays=stays,
+            threads=threads,
+            seed=seed,
+            say=lambda text: console.print(text),
+        )
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    table = Table("报文 / messages", "次数 / count", title="交易 / transactions")
+    for key, n in sorted(r["counts"].items()):
+        table.add_row(key, f"{n:,}")
+    for key, n in r["wrk_errors"].items():
+        if n:
+            table.add_row(f"wrk {key} errors", f"{n:,}")
+    console.print(table)
+    checks = Table("数据库核对 / database check", "结果 / result", title="核对 / checks")
+    for key, n in r["checks"].items():
+        checks.add_row(key, f"{n:,}")
+    console.print(checks)
+    console.print(
+        f"结算 {r['settlements']:,} 笔，{r['per_s']:,.0f} 笔/秒（{r['elapsed_s']:.1f} 秒）；"
+        f"2304 p50 {r['p50_ms']:,.0f} ms，p90 {r['p90_ms']:,.0f} ms，p99 {r['p99_ms']:,.0f} ms，"
+        f"最长 {r['max_ms']:,.0f} ms；错误 {r['errors']}，重复 {r['duplicates']}"
+        f"（{r['database']}，{r['workers']} 个服务进程，{r['stays']:,} 个待结算住院）"
+    )
+    if r["server_cpu_ms"]:
+        console.print(
+            f"每笔结算（含预结算与撤销）的 CPU：服务 {r['server_cpu_ms']:.1f} ms，"
+            f"PostgreSQL {r['db_cpu_ms']:.1f} ms，wrk {r['wrk_cpu_ms']:.2f} ms"
+        )
+    if r["exhausted"]:
+        console.print("[yellow]待结算住院在压测结束前用完：请用 --stays 准备更多[/]")
+    for text in r["samples"]:
+        console.print(f"  例 / sample: {text}", soft_wrap=True)
+    _figures(
+        exchange_settlements=r["settlements"],
+        settlements_per_s=round(r["per_s"]),
+        p50_ms=round(r["p50_ms"]),
+        p99_ms=round(r["p99_ms"]),
+        errors=r["errors"],
+        duplicates=r["duplicates"],
+    )
