@@ -150,6 +150,7 @@ def _fee_lines(
     return lines, total
 
 
+# long: one stay's three messages, written out as the HIS sends them
 async def _stays_of(
     gw: Gateway,
     ids: Msgids,
