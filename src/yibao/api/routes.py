@@ -23,6 +23,9 @@ from yibao.settlement.special.endpoints import router as settlement_special_rout
 from yibao.settlement.statements.endpoints import router as settlement_statements_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)], responses=ERROR_RESPONSES)
+# the transaction gateway first: its HIS traffic is the busiest by far, and a request is
+# matched against the included routers one by one (ADR 0009 and 0020)
+router.include_router(exchange_router)
 router.include_router(accounts_router)
 router.include_router(cases_router)
 router.include_router(regions_router)
@@ -37,6 +40,5 @@ router.include_router(settlement_statements_router)
 router.include_router(settlement_clearing_router)
 router.include_router(settlement_special_router)
 router.include_router(benefits_router)
-router.include_router(exchange_router)
 router.include_router(catalogue_router)
 router.include_router(insured_router)

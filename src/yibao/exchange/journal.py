@@ -1,14 +1,20 @@
 """The journal of messages: find a stored response by msgid, claim a msgid, store the
-response (ADR 0015).  Never commits."""
+response (ADR 0015).  Never commits.
+
+A message costs the journal two statements: the claim (``INSERT … ON CONFLICT DO
+NOTHING RETURNING id``, no savepoint) and the response (one ``UPDATE``, with the
+``inf_refmsgid`` made from the row's id).  A msgid used before is found by the claim
+itself (nothing inserted), so the common case of a new message needs no look-up
+first."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from yibao.engines.exchange import mask_ids, ref_msgid
 from yibao.exchange.models import ExchangeMessage
@@ -37,32 +43,44 @@ def claim(
 ) -> ExchangeMessage | None:
     """Insert the message's journal row (its response follows in the same
     transaction); None when another transaction holds ``msgid`` already — on
-    PostgreSQL the insert waits for that transaction and fails on the unique
-    constraint once it commits, so its response can then be read."""
-    row = ExchangeMessage(
-        hospital_id=institution.id,
-        region_code=institution.region_code,
-        msgid=msgid,
-        infno=infno[:10] if infno else None,
-        sign_no=sign_no[:30] if sign_no else None,
-        user_id=user_id,
-        infcode=-1,
-        inf_refmsgid="",
-        received_at=received,
-        answered_at=received,
-        request=request,
-        response={},
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        if msgid is None:
-            raise
+    PostgreSQL the insert waits for that transaction and, once it commits, inserts
+    nothing (``ON CONFLICT DO NOTHING``), so its response can then be read; when it
+    rolls back instead, this insert goes ahead."""
+    values: dict[str, Any] = {
+        "hospital_id": institution.id,
+        "region_code": institution.region_code,
+        "msgid": msgid,
+        "infno": infno[:10] if infno else None,
+        "sign_no": sign_no[:30] if sign_no else None,
+        "user_id": user_id,
+        "infcode": -1,
+        "inf_refmsgid": "",
+        "err_msg": None,
+        "warn_msg": None,
+        "received_at": received,
+        "answered_at": received,
+        "request": request,
+        "response": {},
+    }
+    table = cast(Table, ExchangeMessage.__table__)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+    new_id = session.execute(stmt).scalar()
+    if new_id is None:
+        if msgid is None:  # only the msgid is unique: a row without one always goes in
+            raise AssertionError("journal row without msgid not inserted")
         return None
-    row.inf_refmsgid = ref_msgid(institution.admvs, received, row.id)
+    # the row as the session would have loaded it: later changes are one UPDATE
+    row = ExchangeMessage(id=new_id, **values)
+    make_transient_to_detached(row)
+    session.add(row)
     return row
+
+
+def ref_of(institution: Institution, row: ExchangeMessage, received: datetime) -> str:
+    """The response's ``inf_refmsgid``: pooling region + receiving time + row id."""
+    return ref_msgid(institution.admvs, received, row.id)
 
 
 def finish(
@@ -75,6 +93,7 @@ def finish(
 ) -> None:
     """Store the response on the row.  ``keep_msgid`` False frees the msgid (a failure
     a retry may not meet again), so a retry is processed anew."""
+    row.inf_refmsgid = answer["inf_refmsgid"]
     row.infcode = int(answer["infcode"])
     row.err_msg = answer["err_msg"]
     row.warn_msg = answer["warn_msg"]

@@ -3,10 +3,10 @@
 :func:`do_exchange` first reads the whole message without the database (body,
 envelope, institution, transaction, input: :func:`read_message`), then
 
-1. answers a msgid the institution used before with the stored response, doing
-   nothing again;
-2. claims the msgid with the message's journal row (of parallel retries one claims
+1. claims the msgid with the message's journal row (of parallel retries one claims
    it; the others answer its response once it commits);
+2. answers a msgid the institution used before — the claim inserted nothing — with
+   the stored response, doing nothing again;
 3. checks the signature (when the institution has a signing key, ADR 0019) and the
    sign_no, and runs the transaction's handler in a savepoint: a refusal
    rolls back everything the handler wrote;
@@ -164,10 +164,6 @@ def do_exchange(
     envelope: JSON (the default) or the SOAP binding's XML."""
     received = utcnow()
     reading = read_message(raw, institution, role, registry, parse)
-    if reading.msgid is not None:
-        stored = journal.stored_response(session, institution.id, reading.msgid)
-        if stored is not None:
-            return stored
     row = journal.claim(
         session,
         institution,
@@ -183,7 +179,7 @@ def do_exchange(
         stored = journal.stored_response(session, institution.id, reading.msgid)
         if stored is None:  # the holder rolled back after all: the client may retry
             raise Busy("系统繁忙：同一报文ID的另一笔报文正在处理，请稍后重试 / busy, retry")
-        log.info("msgid %s of %s answered by a parallel message", reading.msgid, institution.code)
+        log.info("msgid %s of %s answered before", reading.msgid, institution.code)
         return stored
     refused, output, keep_msgid = reading.refused, None, True
     if refused is None:
@@ -194,7 +190,7 @@ def do_exchange(
         reading.warnings += call.warnings
     answered = utcnow()
     answer = response(
-        ref=row.inf_refmsgid,
+        ref=journal.ref_of(institution, row, received),
         received=received,
         responded=answered,
         output=output,

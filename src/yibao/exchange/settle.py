@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import record
@@ -108,8 +107,10 @@ def fee_split(fees: list[Fee]) -> FeeSplit:
 
 
 def _settleable(call: Call, node: SettleNode, kind: str, final: bool) -> Visit:
-    """The visit, checked to be in a state that may be (pre-)settled."""
-    visit = own_visit(call, node.mdtrt_id, node.psn_no, kind)
+    """The visit, checked to be in a state that may be (pre-)settled.  The visit's
+    lock, then the person's (parallel settlements of one person see each other's
+    deductible and cap): both taken in the statements that read them."""
+    visit = own_visit(call, node.mdtrt_id, node.psn_no, kind, lock_person=True)
     if kind == "ipt":
         if node.mid_setl_flag == "1":
             raise Refused(
@@ -156,7 +157,8 @@ def _compute(call: Call, data: SettleIn, kind: str, final: bool) -> Computed:
     node = data.data
     visit = _settleable(call, node, kind, final)
     fees, split = _lines(call, node, visit)
-    person = _lock_person(call.session, visit.person_id)
+    person = call.session.get(InsuredPerson, visit.person_id)  # loaded and locked above
+    assert person is not None
     end = visit.endtime if kind == "ipt" and visit.endtime is not None else call.received_at
     day = local(end).date()
     policy = usable_policies(call.session).find(person.insuplc_admdvs, visit.insutype, day)
@@ -283,14 +285,11 @@ def settle(call: Call, data: SettleIn, kind: str) -> SettleOut:
         state="settled",
         message_id=call.message_id,
     )
-    try:
-        with call.session.begin_nested():
-            call.session.add(row)
-            call.session.flush()
-    except IntegrityError:
-        raise Refused(
-            "mdtrt_id", f"就诊ID（mdtrt_id）：就诊 {c.visit.mdtrt_id} 已结算，不能重复结算"
-        ) from None
+    # No savepoint of its own: the visit is locked and was not settled, so the partial
+    # unique index (one live settlement a visit) cannot fire but in a broken database;
+    # if it does, the handler's savepoint undoes everything (a conflict, ADR 0015).
+    call.session.add(row)
+    call.session.flush()
     for fee in c.fees:
         fee.state, fee.settlement_id = "settled", row.id
     c.visit.state = "settled"
@@ -304,6 +303,7 @@ def settle(call: Call, data: SettleIn, kind: str) -> SettleOut:
             delta=c.settled.delta,
             actor=call.actor,
             hospital_id=c.visit.hospital_id,
+            person=c.person,
         )
     except Conflict as exc:
         raise Refused(exc.field, exc.message) from None

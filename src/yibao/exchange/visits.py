@@ -71,11 +71,12 @@ def new_id(call: Call, tag: str) -> str:
 # ------------------------------------------------------------------ persons
 
 
-def person_for(call: Call, psn_no: str) -> InsuredPerson:
+def person_for(call: Call, psn_no: str, *, lock: bool = False) -> InsuredPerson:
     """The person ``psn_no`` names, checked against the envelope's insured place
-    and identified by this institution before (1101)."""
+    and identified by this institution before (1101); ``lock``: with the person's row
+    lock (a settlement's, taken in the same statement)."""
     try:
-        person = person_by_psn_no(call.session, psn_no)
+        person = person_by_psn_no(call.session, psn_no, lock=lock)
     except NotFound:
         raise Refused("psn_no", f"人员编号（psn_no）：未找到参保人员 {psn_no}") from None
     given = call.envelope.insuplc_admdvs
@@ -164,9 +165,12 @@ def person_cumulative(call: Call, data: CumulativeIn) -> CumulativeOut:
 # ------------------------------------------------------------------ visits
 
 
-def own_visit(call: Call, mdtrt_id: str, psn_no: str, kind: str | None = None) -> Visit:
+def own_visit(
+    call: Call, mdtrt_id: str, psn_no: str, kind: str | None = None, *, lock_person: bool = False
+) -> Visit:
     """The institution's visit ``mdtrt_id`` of person ``psn_no``, locked for the
-    rest of the transaction (another institution's visit is not found)."""
+    rest of the transaction (another institution's visit is not found); with
+    ``lock_person`` the person's row is locked too, after the visit's."""
     stmt = select(Visit).where(Visit.mdtrt_id == mdtrt_id).with_for_update()
     visit = call.session.scalar(stmt)
     if visit is None or visit.hospital_id != call.institution.id:
@@ -178,7 +182,7 @@ def own_visit(call: Call, mdtrt_id: str, psn_no: str, kind: str | None = None) -
             "mdtrt_id",
             f"就诊ID（mdtrt_id）：{mdtrt_id} 是{KINDS[visit.kind]}就诊，不能办理{KINDS[kind]}交易",
         )
-    person_for(call, psn_no)
+    person_for(call, psn_no, lock=lock_person)
     return visit
 
 

@@ -41,8 +41,11 @@ from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import region_prefix
 
 
-def person_by_psn_no(session: Session, psn_no: str) -> InsuredPerson:
-    row = session.scalar(select(InsuredPerson).where(InsuredPerson.psn_no == psn_no))
+def person_by_psn_no(session: Session, psn_no: str, *, lock: bool = False) -> InsuredPerson:
+    """The person ``psn_no``; ``lock`` takes the row lock a settlement needs (``FOR
+    UPDATE``) in the same statement."""
+    stmt = select(InsuredPerson).where(InsuredPerson.psn_no == psn_no)
+    row = session.scalar(stmt.with_for_update() if lock else stmt)
     if row is None:
         raise NotFound(f"未找到人员编号为 {psn_no} 的参保人员", field="psn_no")
     return row

@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -59,12 +59,14 @@ def _debit(session: Session, person: InsuredPerson, acct_pay: Decimal) -> Decima
         update(InsuredAccount)
         .where(InsuredAccount.person_id == person.id)
         .values(balc_e2=InsuredAccount.balc_e2 - amount, updated_at=utcnow())
+        .returning(InsuredAccount.balc_e2)  # the balance after, in the same statement
         .execution_options(synchronize_session=False)
     )
     if amount > 0:
         stmt = stmt.where(InsuredAccount.balc_e2 >= amount)
-    if cast(CursorResult[Any], session.execute(stmt)).rowcount == 1:
-        return _balance(session, person.id)
+    after = session.execute(stmt).scalar()
+    if after is not None:
+        return (Decimal(after) / 100).quantize(Decimal("0.01"))
     balance = _balance(session, person.id)
     if balance is None:
         raise Conflict(
@@ -137,16 +139,19 @@ def do_post_settlement(
     delta: Delta,
     actor: Actor,
     hospital_id: int | None = None,
+    person: InsuredPerson | None = None,
 ) -> InsuredPosting:
     """Add a settlement's ``delta`` to the person's figures of ``year`` and pay
     ``delta.acct_pay`` from the account.  ``ref`` (the settlement's id) is posted
     once: a second posting is refused (409), and so is a payment the account does
-    not cover — either way nothing changes."""
+    not cover — either way nothing changes.  ``person``: the person ``psn_no`` when
+    the caller has loaded it already (the gateway, which holds its lock)."""
     if not ref or len(ref) > 50:
         raise ValidationFailed("结算编号须为 1–50 个字符", field="ref")
     if any(v < 0 for v in delta.values.values()):
         raise ValidationFailed("结算的累计增量不能为负数（撤销请用撤销结算）", field="deltas")
-    person = person_by_psn_no(session, psn_no)
+    if person is None or person.psn_no != psn_no:
+        person = person_by_psn_no(session, psn_no)
     posting = InsuredPosting(
         person_id=person.id,
         year=year,
