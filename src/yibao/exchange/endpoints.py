@@ -55,7 +55,10 @@ BODY = json_body(
 @router.post(
     "/api/exchange",
     response_model=ExchangeOut,
-    summary="交易接口：按交易编号 infno 办理（签到、人员信息、入出院、费用明细、结算、撤销、冲正、对账、结算清单）",
+    summary=(
+        "交易接口：按交易编号 infno 办理（签到、人员信息、入出院、费用明细、结算、撤销、"
+        "冲正、对账、结算清单）"
+    ),
     openapi_extra=BODY,
 )
 @checks_text_per_item
