@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from yibao.benefits.models import StoredPolicy
 from yibao.db.scoping import get_scope
 from yibao.engines.settlement.policy import pooling_region
 from yibao.exchange.models import Settlement
@@ -112,7 +113,17 @@ def _names(session: Session, codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
     rows = session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
-    return {r[0]: r[1] for r in rows}
+    names = {r[0]: r[1] for r in rows}
+    missing = codes - set(names)
+    if missing:  # an insured place outside the regions table: its policies name it
+        policies = session.execute(
+            select(StoredPolicy.region_code, StoredPolicy.region_name).where(
+                StoredPolicy.region_code.in_(missing), StoredPolicy.region_name != ""
+            )
+        )
+        for code, name in policies:
+            names.setdefault(code, name)
+    return names
 
 
 def clearing_report(session: Session, month: str) -> ClearingReport:
