@@ -1,6 +1,7 @@
 """Architecture rule: engines import only the standard library, kit, pydantic, numpy, polars
 (and defusedxml: the standard library's XML parser with its dangerous features off; gmssl:
-SM3 in pure Python, for message signatures, ADR 0019)."""
+SM3 in pure Python, for message signatures, ADR 0019; scikit-learn: the IsolationForest
+of the audit detectors' anomaly score, ADR 0020)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "yibao"
-ALLOWED_THIRD_PARTY = {"numpy", "polars", "pydantic", "pyarrow", "defusedxml", "gmssl"}
+ALLOWED_THIRD_PARTY = {"numpy", "polars", "pydantic", "pyarrow", "defusedxml", "gmssl", "sklearn"}
 ALLOWED_YIBAO = ("yibao.engines", "yibao.kit")
 
 

@@ -61,3 +61,30 @@ __all__ = [
     "describe_relation",
     "findings_frame",
 ]
+
+# DRG post-audit detectors (事后审核, issue 13 item 5, ADR 0020 "Detectors")
+from yibao.engines.audit.anomaly import anomaly_scores
+from yibao.engines.audit.detectors import (
+    DETECTOR_FINDING_SCHEMA,
+    hospital_month_features,
+    post_audit,
+)
+from yibao.engines.audit.detectors_frames import (
+    CASE_COLUMNS,
+    OUTPATIENT_COLUMNS,
+)
+from yibao.engines.audit.detectors_frames import (
+    RULES as DETECTOR_RULES,
+)
+from yibao.engines.audit.detectors_params import DetectorParams
+
+__all__ += [
+    "CASE_COLUMNS",
+    "DETECTOR_FINDING_SCHEMA",
+    "DETECTOR_RULES",
+    "OUTPATIENT_COLUMNS",
+    "DetectorParams",
+    "anomaly_scores",
+    "hospital_month_features",
+    "post_audit",
+]
