@@ -263,7 +263,7 @@ def self_pay_findings(prep: Prepared) -> list[Emitted]:
     rows = prep.cases.filter(
         pl.col("period").is_in(prep.months)
         & (pl.col("cost") > 0)
-        & (pl.col("self") > share * pl.col("cost"))
+        & (pl.col("self") > (share * pl.col("cost")).round(0))
     ).sort("setl_id")
     what = "全自费与先行自付" if p.self_pay_include_first else "全自费"
     out: list[Emitted] = []

@@ -35,6 +35,8 @@ FEATURES: Final[dict[str, str]] = {
 }
 _PEERS: Final = ("cmi", "cc_share", "low_rate", "shift_rate")
 Row = dict[str, Any]
+#: thresholds compare with this slack, so 30 % − 20 % counts as a 10 % jump
+EPS: Final = 1e-9
 
 
 def hospital_months(x: pl.DataFrame, p: DetectorParams, with_shift: bool) -> pl.DataFrame:
@@ -142,7 +144,9 @@ def _peer_hit(r: Row, col: str, p: DetectorParams, excess: bool) -> bool:
     if z is None or mean is None or value is None:
         return False
     return bool(
-        peers >= p.min_peers and z >= p.peer_z and (not excess or value - mean >= p.min_rate_excess)
+        peers >= p.min_peers
+        and z >= p.peer_z - EPS
+        and (not excess or value - mean >= p.min_rate_excess - EPS)
     )
 
 
@@ -165,11 +169,11 @@ def _upcoding(r: Row, p: DetectorParams, head: str) -> tuple[str, str] | None:
             f"前 {r['hist_months']} 个月（{hist_cases} 例）CMI {dec(base_cmi, 4)}、"
             f"CC/MCC 占比 {pct(base_cc)}"
         )
-        if base_cmi > 0 and cmi / base_cmi >= p.cmi_jump_ratio:
+        if base_cmi > 0 and cmi / base_cmi >= p.cmi_jump_ratio - EPS:
             reasons.append(
                 f"CMI 较前期上升至 {dec(cmi / base_cmi, 4)} 倍（阈值 {p.cmi_jump_ratio}）"
             )
-        if cc - base_cc >= p.cc_share_jump:
+        if cc - base_cc >= p.cc_share_jump - EPS:
             reasons.append(
                 f"CC/MCC 占比较前期上升 {pct(cc - base_cc)}（阈值 {pct(p.cc_share_jump)}）"
             )
