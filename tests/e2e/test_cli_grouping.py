@@ -117,6 +117,15 @@ def test_bench_generate_last_line(tmp_path: Path) -> None:
     assert pl.read_parquet(tmp_path / "g" / "cases.parquet").height == 2000
 
 
+def test_bench_post_audit_last_line() -> None:
+    result = runner.invoke(app, ["bench", "post-audit", "--lines", "5000", "--rules", "40"])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    keys = [kv.split("=")[0] for kv in last.split()]
+    assert keys == ["postaudit_lines", "postaudit_s"] and last.startswith("postaudit_lines=5000 ")
+    assert float(last.split("postaudit_s=")[1]) > 0
+
+
 @needs_shared
 def test_local_plan_folder_needs_no_code_change(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A city's plan in YIBAO_PLANS_DIR is listed and chosen by discharge date."""
