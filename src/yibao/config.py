@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024, description="JSON/表单请求体上限 / body limit"
     )
+    redis_url: str = Field(
+        default="",
+        description="Redis（规则库变更通知，可选）；空 = 不用 Redis / optional rule-change fan-out",
+    )
     max_upload_bytes: int = Field(
         default=128 * 1024 * 1024, ge=1024, description="文件上传请求体上限 / upload limit"
     )

@@ -13,6 +13,7 @@ from yibao.jobs import models as jobs_models
 from yibao.measurement import models as measurement_models
 from yibao.regions import models as regions_models
 from yibao.settlement import models as settlement_models
+from yibao.supervision import models as supervision_models
 
 __all__ = [
     "Base",
@@ -28,4 +29,5 @@ __all__ = [
     "measurement_models",
     "regions_models",
     "settlement_models",
+    "supervision_models",
 ]

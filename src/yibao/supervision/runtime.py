@@ -1,0 +1,97 @@
+"""The compiled rule set of a treating place, kept in the process (ADR 0021).
+
+:func:`current_ruleset` looks up which versions are in force (catalogue, knowledge,
+rule set) at most every :data:`~yibao.supervision.notify.CHECK_S` seconds per place and
+day, and compiles once per combination of version ids: a publication is seen at once
+in the publishing process, within about a second in the others (PostgreSQL
+LISTEN/NOTIFY or Redis), and at the latest after the id check even if a notice was
+lost.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from yibao.engines.audit import RuleSet, compile_rules
+from yibao.kit.cache import TTLCache
+from yibao.kit.errors import NotFound
+from yibao.supervision import notify
+from yibao.supervision.models import KnowledgeVersion, RuleSetVersion
+from yibao.supervision.repository import KNOWLEDGE, in_force, knowledge_for, rules_of
+
+
+@dataclass(frozen=True)
+class Current:
+    """What is in force for a place and day, and the compiled rules."""
+
+    rule_set_id: int
+    rule_set_version: int
+    knowledge_id: int | None
+    ruleset: RuleSet
+    compiled_at: float
+    generation: int
+
+
+_IDS: TTLCache[tuple[int, int, int | None] | None] = TTLCache(max_entries=4096)
+_COMPILED: TTLCache[Current] = TTLCache(max_entries=64)
+_KEEP_S = 24 * 3600.0
+_generation = itertools.count(1)
+_state = {"generation": 0}
+_lock = threading.Lock()
+
+
+def _drop(_reason: str) -> None:
+    with _lock:
+        _state["generation"] = next(_generation)
+    _IDS.clear()
+    _COMPILED.clear()
+    KNOWLEDGE.clear()
+
+
+notify.subscribe(_drop)
+
+
+def generation() -> int:
+    """How many changes this process has seen (for the status endpoint and tests)."""
+    return _state["generation"]
+
+
+def current(session: Session, admdvs: str, on: date) -> Current:
+    """The rule set in force for ``admdvs`` on ``on``, compiled (404 when none)."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    notify.ensure_listening(engine.url.render_as_string(hide_password=False))
+    place = admdvs[:4] + "00"
+
+    def ids() -> tuple[int, int, int | None] | None:
+        rs = in_force(session, RuleSetVersion, admdvs, on)
+        if rs is None:
+            return None
+        kn = in_force(session, KnowledgeVersion, admdvs, on)
+        return rs.id, rs.version, kn.id if kn else None
+
+    found = _IDS.get((place, on), notify.CHECK_S, ids)
+    if found is None:
+        raise NotFound(f"就医地 {admdvs} 在 {on} 没有已发布的规则库", field="admdvs")
+    set_id, set_version, knowledge_id = found
+
+    def build() -> Current:
+        kn = session.get(KnowledgeVersion, knowledge_id) if knowledge_id else None
+        knowledge = knowledge_for(session, admdvs, on, kn)
+        rules = [r.data() for r in rules_of(session, set_id)]
+        ruleset = compile_rules(rules, knowledge, on)
+        return Current(set_id, set_version, knowledge_id, ruleset, time.time(), generation())
+
+    return _COMPILED.get((place, on, set_id, knowledge_id), _KEEP_S, build)
+
+
+def current_ruleset(session: Session, admdvs: str, on: date) -> RuleSet:
+    """The compiled :class:`RuleSet` in force for ``admdvs`` on ``on``."""
+    return current(session, admdvs, on).ruleset
