@@ -49,6 +49,7 @@ class Permission(StrEnum):
     MEASURE = "measure"
     REVIEW_SETTLEMENT = "review_settlement"
     MANAGE_RULES = "manage_rules"
+    VIEW_RULES = "view_rules"
     GROUP_CASES = "group_cases"
     SUBMIT_LISTS = "submit_lists"
     USE_HIS_API = "use_his_api"
@@ -70,6 +71,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.MEASURE: "测算",
     Permission.REVIEW_SETTLEMENT: "结算审核",
     Permission.MANAGE_RULES: "规则管理",
+    Permission.VIEW_RULES: "查看知识库与规则库",
     Permission.GROUP_CASES: "分组",
     Permission.SUBMIT_LISTS: "上传结算清单",
     Permission.USE_HIS_API: "HIS 接口",
@@ -99,6 +101,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_CATALOGUE,
             P.VIEW_INSURED,
             P.VIEW_ID_NUMBERS,
+            P.VIEW_RULES,
         }
     ),
     Role.BUREAU_ANALYST: frozenset(
@@ -107,10 +110,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.BUREAU_REVIEWER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_CASES, P.VIEW_HOSPITALS, P.REVIEW_SETTLEMENT, P.GROUP_CASES}
-        | {P.VIEW_POLICIES, P.VIEW_CATALOGUE, P.VIEW_INSURED}
+        | {P.VIEW_POLICIES, P.VIEW_CATALOGUE, P.VIEW_INSURED, P.VIEW_RULES}
     ),
     Role.RULE_ADMIN: frozenset(
-        {P.VIEW_DASHBOARD, P.VIEW_HOSPITALS, P.MANAGE_RULES, P.VIEW_CATALOGUE}
+        {P.VIEW_DASHBOARD, P.VIEW_HOSPITALS, P.MANAGE_RULES, P.VIEW_RULES, P.VIEW_CATALOGUE}
     ),
     Role.HOSPITAL_USER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_CASES, P.GROUP_CASES, P.SUBMIT_LISTS, P.VIEW_CATALOGUE}

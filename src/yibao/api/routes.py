@@ -21,6 +21,7 @@ from yibao.settlement.lists.endpoints import router as settlement_lists_router
 from yibao.settlement.review.endpoints import router as settlement_review_router
 from yibao.settlement.special.endpoints import router as settlement_special_router
 from yibao.settlement.statements.endpoints import router as settlement_statements_router
+from yibao.supervision.endpoints import router as supervision_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)], responses=ERROR_RESPONSES)
 # the transaction gateway first: its HIS traffic is the busiest by far, and a request is
@@ -42,3 +43,4 @@ router.include_router(settlement_special_router)
 router.include_router(benefits_router)
 router.include_router(catalogue_router)
 router.include_router(insured_router)
+router.include_router(supervision_router)

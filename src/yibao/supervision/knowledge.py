@@ -30,7 +30,8 @@ def relation_data(body: RelationIn | dict[str, Any], where: str = "relation") ->
     except AuditError as exc:
         field = (exc.field or "").replace("relations[0]", where)
         raise ValidationFailed(
-            exc.message.replace("知识库第 1 条项目关系", "项目关系"), field=field
+            exc.message.replace("知识库第 1 条项目关系", "项目关系").replace("relations[0].", ""),
+            field=field,
         ) from None
     return rel.model_dump(mode="json")
 

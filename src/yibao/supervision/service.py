@@ -14,12 +14,14 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
 from yibao.db.versioning import check_manages, close_earlier
-from yibao.engines.audit import AuditError, Rule, compile_rules
+from yibao.engines.audit import FAMILIES, AuditError, Rule, compile_rules
+from yibao.engines.audit.errors import explain
 from yibao.kit.errors import Conflict, ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.supervision import notify
@@ -217,11 +219,24 @@ def _check_publishable(session: Session, row: V) -> list[dict[str, Any]]:
 
 
 def checked_rule(data: dict[str, Any], field: str = "") -> Rule:
+    """The engine's rule of ``data``, or 422 naming the rule and the field (parameters
+    are read by the family's model first, so the message names ``params.<field>``)."""
+    head = f"规则 {data.get('rule_id', '?')}（第 {data.get('version', '?')} 版）"
+    info = FAMILIES.get(str(data.get("family")))
+    if info is not None and isinstance(data.get("params"), dict):
+        try:
+            info.params.model_validate(data["params"])
+        except ValidationError as exc:
+            err = explain(exc, head, "params")
+            raise ValidationFailed(err.message, field=_at(field, err.field)) from None
     try:
-        return Rule.from_data(data)
+        return Rule.from_data(data, head)
     except AuditError as exc:
-        where = exc.field or ""
-        raise ValidationFailed(exc.message, field=f"{field}.{where}".strip(".") or None) from None
+        raise ValidationFailed(exc.message, field=_at(field, exc.field)) from None
+
+
+def _at(root: str, field: str | None) -> str | None:
+    return f"{root}.{field or ''}".strip(".") or None
 
 
 def do_retire(session: Session, set_id: int, *, actor: Actor, reason: str = "") -> RuleSetVersion:
@@ -263,23 +278,20 @@ def do_delete_draft(session: Session, model: type[V], version_id: int, *, actor:
 
 
 def next_rule_version(session: Session, row: RuleSetVersion, data: dict[str, Any]) -> int:
-    """The base version's number when nothing changed, else one past the highest number
-    the rule id has had in the region."""
-    if row.based_on_id is not None:
-        base = session.scalar(
-            select(StoredRule).where(
-                StoredRule.set_id == row.based_on_id, StoredRule.rule_id == data["rule_id"]
-            )
-        )
-        if base is not None and _same(base.data(), data):
-            return base.version
-    highest = session.scalar(
-        select(func.max(StoredRule.version))
+    """The number of the region's earlier version of this rule with the same content
+    (an unchanged rule keeps its version, in a copy or a re-import), else one past the
+    highest number the rule id has had in the region."""
+    earlier = session.scalars(
+        select(StoredRule)
         .join(RuleSetVersion, RuleSetVersion.id == StoredRule.set_id)
         .where(RuleSetVersion.region_code == row.region_code, StoredRule.rule_id == data["rule_id"])
         .where(RuleSetVersion.id != row.id)
-    )
-    return (highest or 0) + 1
+        .order_by(StoredRule.version.desc())
+    ).all()
+    for rule in earlier:
+        if _same(rule.data(), data):
+            return rule.version
+    return (earlier[0].version if earlier else 0) + 1
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -289,7 +301,7 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     )
 
 
-def do_putchecked_rule(session: Session, set_id: int, data: RuleIn, *, actor: Actor) -> StoredRule:
+def do_put_rule(session: Session, set_id: int, data: RuleIn, *, actor: Actor) -> StoredRule:
     """Add a rule to a draft or replace the draft's rule of the same id; checked by the
     engine (422 naming the rule and field)."""
     row = draft_of(session, RuleSetVersion, set_id, actor)
@@ -314,7 +326,7 @@ def do_putchecked_rule(session: Session, set_id: int, data: RuleIn, *, actor: Ac
     return stored
 
 
-def do_deletechecked_rule(session: Session, set_id: int, rule_id: str, *, actor: Actor) -> None:
+def do_delete_rule(session: Session, set_id: int, rule_id: str, *, actor: Actor) -> None:
     row = draft_of(session, RuleSetVersion, set_id, actor)
     stored = session.scalar(
         select(StoredRule).where(StoredRule.set_id == row.id, StoredRule.rule_id == rule_id)
