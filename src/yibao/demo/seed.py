@@ -30,6 +30,7 @@ from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.bulk import insert_frame, reserve_ids
 from yibao.demo.catalogue import reset_catalogue, seed_catalogue
 from yibao.demo.insured import demo_places, reset_insured, seed_insured
+from yibao.demo.supervision import reset_supervision, seed_supervision
 from yibao.engines.settlement import demo_policies
 from yibao.engines.synth import generate_cases, make_region
 from yibao.exchange.models import (
@@ -232,6 +233,8 @@ def seed_demo(
     result.catalogue_id = seed_catalogue(
         session, seed=seed, actor=SEED_ACTOR, size=catalogue_entries
     )
+    # the supervision knowledge base and 300 synthetic rules (ADR 0021)
+    seed_supervision(session, CITY, actor=SEED_ACTOR)
     result.insured = seed_insured(
         session,
         seed=seed,
@@ -286,6 +289,7 @@ def reset_demo(session: Session) -> int:
 
     reset_settlement(session, "99")
     reset_insured(session)
+    reset_supervision(session, "99")
     reset_catalogue(session, "99")
     hospital_ids = select(Hospital.id).where(Hospital.region_code.startswith("99"))
     case_ids = select(Case.id).where(Case.region_code.startswith("99"))
