@@ -59,6 +59,7 @@ def _idle_in_transaction(engine: Engine) -> int:
             conn.execute(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'yibao' "
+                    "AND datname = current_database() "
                     "AND state LIKE 'idle in transaction%'"
                 )
             ).scalar()
