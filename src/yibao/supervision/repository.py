@@ -4,11 +4,12 @@ version, like :func:`yibao.catalogue.repository.catalogue_of`)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.catalogue.repository import catalogue_of
@@ -17,6 +18,7 @@ from yibao.engines.audit import Knowledge
 from yibao.engines.catalogue import parse_restrictions
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound
+from yibao.kit.paging import Page
 from yibao.regions.models import region_prefix
 from yibao.supervision.models import (
     KnowledgeRelation,
@@ -155,3 +157,107 @@ def knowledge_in_force(session: Session, admdvs: str, on: date) -> Knowledge:
     """The knowledge base of a treating place on ``on``: the catalogue in force with the
     published knowledge version in force (if any) over it; 404 without a catalogue."""
     return knowledge_for(session, admdvs, on, in_force(session, KnowledgeVersion, admdvs, on))
+
+
+# ------------------------------------------------------------------ page read models
+
+
+@dataclass(frozen=True)
+class RuleFilter:
+    """What the rule table of a version is narrowed to (all optional)."""
+
+    family: str | None = None
+    stage: str | None = None
+    enabled: bool | None = None
+    sev_deg: int | None = None
+    q: str | None = None  # rule id or name, anywhere
+
+
+def search_rules(
+    session: Session, set_id: int, flt: RuleFilter, page: int, size: int
+) -> Page[StoredRule]:
+    """A page of a version's rules in rule-id order.  A version holds at most some
+    thousands of rules, so the filter runs over the loaded rows (stages are JSON)."""
+    rows = rules_of(session, set_id)
+    q = (flt.q or "").casefold()
+    hits = [
+        r
+        for r in rows
+        if (flt.family is None or r.family == flt.family)
+        and (flt.stage is None or flt.stage in (r.stages or []))
+        and (flt.enabled is None or r.enabled == flt.enabled)
+        and (flt.sev_deg is None or r.sev_deg == flt.sev_deg)
+        and (not q or q in r.rule_id.casefold() or q in r.name.casefold())
+    ]
+    start = (page - 1) * size
+    return Page(hits[start : start + size], len(hits), page, size)
+
+
+def rule_counts(session: Session, set_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per rule-set version: (rules, enabled rules)."""
+    if not set_ids:
+        return {}
+    stmt = (
+        select(
+            StoredRule.set_id,
+            func.count(),
+            func.sum(case((StoredRule.enabled.is_(True), 1), else_=0)),
+        )
+        .where(StoredRule.set_id.in_(set_ids))
+        .group_by(StoredRule.set_id)
+    )
+    return {sid: (int(n), int(on or 0)) for sid, n, on in session.execute(stmt)}
+
+
+def knowledge_counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per knowledge version: (items with restrictions, relations)."""
+    if not ids:
+        return {}
+    res = session.execute(
+        select(KnowledgeRestriction.version_id, func.count())
+        .where(KnowledgeRestriction.version_id.in_(ids))
+        .group_by(KnowledgeRestriction.version_id)
+    )
+    rel = dict(
+        session.execute(
+            select(KnowledgeRelation.version_id, func.count())
+            .where(KnowledgeRelation.version_id.in_(ids))
+            .group_by(KnowledgeRelation.version_id)
+        ).all()
+    )
+    out = {vid: (int(n), int(rel.get(vid, 0))) for vid, n in res}
+    for vid, n in rel.items():
+        out.setdefault(vid, (0, int(n)))
+    return out
+
+
+def search_restrictions(
+    session: Session, version_id: int, q: str | None, page: int, size: int
+) -> Page[KnowledgeRestriction]:
+    """A page of a knowledge version's items (code prefix or name anywhere)."""
+    stmt = select(KnowledgeRestriction).where(KnowledgeRestriction.version_id == version_id)
+    if q:
+        stmt = stmt.where(
+            or_(
+                KnowledgeRestriction.code.startswith(q, autoescape=True),
+                KnowledgeRestriction.name.contains(q, autoescape=True),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(KnowledgeRestriction.code).offset((page - 1) * size).limit(size)
+    )
+    return Page(list(rows), int(total), page, size)
+
+
+def search_relations(
+    session: Session, version_id: int, kind: str | None, q: str | None, page: int, size: int
+) -> Page[KnowledgeRelation]:
+    """A page of a knowledge version's relations (by kind; an item code anywhere in it)."""
+    rows = [
+        r
+        for r in relations_of(session, version_id)
+        if (kind is None or r.kind == kind) and (not q or q in json.dumps(r.body))
+    ]
+    start = (page - 1) * size
+    return Page(rows[start : start + size], len(rows), page, size)
