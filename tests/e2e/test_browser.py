@@ -95,6 +95,14 @@ def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-d
     page.wait_for_url(f"{base}/")
 
 
+def _open_menu(page, menu: str, item: str) -> None:  # type: ignore[no-untyped-def]
+    """Open a navigation menu as a user does (hovering it) and click one of its entries."""
+    entry = page.locator(f"[data-menu={menu}] .dropdown-menu >> text={item}").first
+    assert not entry.is_visible()  # closed until the pointer is on it
+    page.hover(f"[data-menu={menu}] > button")
+    entry.click()
+
+
 def _world(db):  # type: ignore[no-untyped-def]
     ha = b.hospital(db, "990102", name="甲医院", level="3")
     hb = b.hospital(db, "990103", name="乙医院", level="2")
@@ -110,14 +118,14 @@ def _world(db):  # type: ignore[no-untyped-def]
 def test_bureau_user_sees_region(page, live_server, db):  # type: ignore[no-untyped-def]
     _world(db)
     _login(page, live_server, "reviewer")
-    nav = page.locator("[data-testid=nav]").inner_text()
+    nav = page.locator("[data-testid=nav]").text_content() or ""  # menus closed: hidden text too
     assert "结算清单" in nav and "医疗机构" in nav and "用户管理" not in nav
     assert page.locator("[data-testid=kpi-cases]").inner_text() == "4"
     assert page.locator("[data-testid=kpi-hospitals]").inner_text() == "2"
     page.wait_for_selector("#chart-month canvas")  # ECharts drew the chart
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "home-bureau.png"), full_page=True)
-    page.click("text=结算清单")
+    _open_menu(page, "settlement", "结算清单")
     hospitals = set(page.locator("[data-testid=case-hospital]").all_inner_texts())
     assert hospitals == {"甲医院", "乙医院"}
     # filter by hospital through the HTMX form
@@ -134,10 +142,10 @@ def test_hospital_user_sees_own_data(page, live_server, db):  # type: ignore[no-
     cb = _world(db)
     _login(page, live_server, "hosp_a")
     assert "甲医院" in page.locator("[data-testid=whoami]").inner_text()
-    nav = page.locator("[data-testid=nav]").inner_text()
+    nav = page.locator("[data-testid=nav]").text_content() or ""
     assert "结算清单" in nav and "医疗机构" not in nav
     assert page.locator("[data-testid=kpi-cases]").inner_text() == "3"
-    page.click("text=结算清单")
+    _open_menu(page, "settlement", "结算清单")
     hospitals = set(page.locator("[data-testid=case-hospital]").all_inner_texts())
     assert hospitals == {"甲医院"}
     page.locator("[data-testid=case-table] a").first.click()

@@ -537,7 +537,8 @@ def test_browser_approve_from_queue(world, live_server, page):  # type: ignore[n
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/")
-    page.click("[data-testid=nav] >> text=结算审核")
+    page.hover("[data-menu=settlement] > button")  # the menu opens under the pointer
+    page.click("[data-menu=settlement] .dropdown-menu >> text=结算审核")
     page.wait_for_selector("[data-testid=review-row]")
     assert page.locator("[data-testid=review-row]").count() == 11
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -50,35 +50,99 @@ class NavItem:
 #: roles that read monthly statements: the bureau's reviewers and admins, and hospitals
 #: (their own); the statement service refuses the others.
 STATEMENT_READERS = frozenset(STATEMENT_ROLES | {r.value for r in Role if r.is_hospital})
-NAV: tuple[NavItem, ...] = (
-    NavItem("/", "首页", None),
-    NavItem("/cases", "结算清单", Permission.VIEW_CASES),
-    NavItem("/settlement/lists", "结算清单上传/质控", Permission.VIEW_CASES),
-    NavItem("/settlement/review", "结算审核", Permission.REVIEW_SETTLEMENT),
-    NavItem("/settlement/periods", "结算确认", Permission.REVIEW_SETTLEMENT),
-    NavItem(
-        "/settlement/special",
-        "特例单议/申诉",
-        (Permission.SUBMIT_LISTS, Permission.REVIEW_SETTLEMENT),
+
+
+@dataclass(frozen=True)
+class NavMenu:
+    """A menu of the navigation bar (one area of the platform); shown with the entries
+    the role may see, as a plain link when only one is left, not at all when none."""
+
+    key: str
+    label: str
+    items: tuple[NavItem, ...]
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """What the bar shows for one menu: its visible items; ``link`` when it is a single
+    link rather than a menu."""
+
+    key: str
+    label: str
+    items: list[NavItem]
+
+    @property
+    def link(self) -> NavItem | None:
+        return self.items[0] if len(self.items) == 1 else None
+
+    def holds(self, path: str) -> bool:
+        """Whether the page at ``path`` belongs to this menu (to mark it active)."""
+        return any(
+            path == n.href or (n.href != "/" and path.startswith(n.href)) for n in self.items
+        )
+
+
+HOME = NavItem("/", "首页", None)
+NAV_MENUS: tuple[NavMenu, ...] = (
+    NavMenu(
+        "settlement",
+        "结算",
+        (
+            NavItem("/cases", "结算清单", Permission.VIEW_CASES),
+            NavItem("/settlement/lists", "结算清单上传/质控", Permission.VIEW_CASES),
+            NavItem("/settlement/review", "结算审核", Permission.REVIEW_SETTLEMENT),
+            NavItem("/settlement/periods", "结算确认", Permission.REVIEW_SETTLEMENT),
+            NavItem(
+                "/settlement/special",
+                "特例单议/申诉",
+                (Permission.SUBMIT_LISTS, Permission.REVIEW_SETTLEMENT),
+            ),
+            NavItem("/settlement/statements", "结算单", Permission.VIEW_CASES, STATEMENT_READERS),
+        ),
     ),
-    NavItem("/settlement/statements", "结算单", Permission.VIEW_CASES, STATEMENT_READERS),
     # the gateway's journal, settlements, reconciliations (and, for bureaus, clearing)
-    NavItem("/exchange", "实时结算", Permission.VIEW_CASES),
-    NavItem("/grouping", "分组/预分组", Permission.GROUP_CASES),
-    NavItem("/measurement", "测算", Permission.MEASURE),
-    NavItem("/benefits/policies", "待遇政策", Permission.VIEW_POLICIES),
-    NavItem("/catalogue", "医保目录", Permission.VIEW_CATALOGUE),
-    NavItem("/insured", "参保人员", Permission.VIEW_INSURED),
-    NavItem("/hospitals", "医疗机构", Permission.VIEW_HOSPITALS),
-    NavItem("/admin/users", "用户管理", Permission.MANAGE_USERS),
-    NavItem("/admin/audit", "审计日志", Permission.VIEW_AUDIT_LOG),
+    NavMenu("exchange", "交易接口", (NavItem("/exchange", "实时结算", Permission.VIEW_CASES),)),
+    NavMenu(
+        "grouping",
+        "分组与测算",
+        (
+            NavItem("/grouping", "分组/预分组", Permission.GROUP_CASES),
+            NavItem("/measurement", "测算", Permission.MEASURE),
+        ),
+    ),
+    NavMenu(
+        "catalogue",
+        "目录与参保",
+        (
+            NavItem("/benefits/policies", "待遇政策", Permission.VIEW_POLICIES),
+            NavItem("/catalogue", "医保目录", Permission.VIEW_CATALOGUE),
+            NavItem("/insured", "参保人员", Permission.VIEW_INSURED),
+        ),
+    ),
+    NavMenu(
+        "admin",
+        "系统管理",
+        (
+            NavItem("/hospitals", "医疗机构", Permission.VIEW_HOSPITALS),
+            NavItem("/admin/users", "用户管理", Permission.MANAGE_USERS),
+            NavItem("/admin/audit", "审计日志", Permission.VIEW_AUDIT_LOG),
+        ),
+    ),
 )
+#: every entry, home first, in menu order
+NAV: tuple[NavItem, ...] = (HOME, *(n for m in NAV_MENUS for n in m.items))
 
 
-def nav_for(user: Principal | None) -> list[NavItem]:
+def nav_for(user: Principal | None) -> list[NavEntry]:
+    """The bar for ``user``: home, then each menu with the entries the role may see."""
     if user is None:
         return []
-    return [n for n in NAV if n.visible_to(user.role)]
+    out = [NavEntry("home", HOME.label, [HOME])]
+    for menu in NAV_MENUS:
+        items = [n for n in menu.items if n.visible_to(user.role)]
+        if items:
+            out.append(NavEntry(menu.key, menu.label, items))
+    return out
 
 
 def _fmt_dt(value: Any) -> str:
