@@ -111,6 +111,14 @@ NAV_MENUS: tuple[NavMenu, ...] = (
         ),
     ),
     NavMenu(
+        "supervision",
+        "智能审核",
+        (
+            NavItem("/supervision/rules", "规则库", Permission.VIEW_RULES),
+            NavItem("/supervision/knowledge", "知识库", Permission.VIEW_RULES),
+        ),
+    ),
+    NavMenu(
         "catalogue",
         "目录与参保",
         (
@@ -184,7 +192,9 @@ templates.env.filters["yuan"] = lambda v: format_yuan(v if v is None else Decima
 templates.env.filters["dt"] = _fmt_dt
 templates.env.filters["dts"] = _fmt_dt_s
 templates.env.filters["num"] = _fmt_num
-templates.env.filters["json_zh"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
+templates.env.filters["json_zh"] = lambda v: json.dumps(
+    v, ensure_ascii=False, sort_keys=True, default=str
+)
 templates.env.globals["role_label"] = lambda r: Role(r).label
 
 

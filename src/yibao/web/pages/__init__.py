@@ -16,6 +16,7 @@ from yibao.web.pages import (
     jobs,
     measurement,
     settlement,
+    supervision,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -33,5 +34,6 @@ for module in (
     catalogue,
     insured,
     exchange,
+    supervision,
 ):
     router.include_router(module.router)
