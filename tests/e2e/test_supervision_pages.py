@@ -259,6 +259,13 @@ def test_rule_pages_draft_rules_test_publish(admin, db) -> None:  # type: ignore
     )
     db.expire_all()
     assert db.scalar(select(StoredRule.enabled).where(StoredRule.rule_id == "FRQ01")) is False
+    r = admin.post(
+        f"{RULES}/{set_id}/rules/FRQ01/toggle",
+        headers=HTML | {"referer": f"http://evil.example{RULES}/{set_id}?family=frequency"},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == f"{RULES}/{set_id}?family=frequency"  # path only, filter kept
+    admin.post(f"{RULES}/{set_id}/rules/FRQ01/toggle", headers=HTML)  # disabled again
     for query, ids in [
         ("enabled=0", ["FRQ01"]),
         ("enabled=1", ["SEX01"]),
@@ -568,6 +575,7 @@ def test_knowledge_pages_restrictions_relations_publish(admin, db) -> None:  # t
             "年龄下限不能大于上限",
         ),
         ({"code": kit.PSA, "insutypes": "31"}, "restrictions", "格式不合规定"),
+        ({"code": kit.DRUG, "sex": "1"}, "code", "已有使用限制"),
     ]:
         r = admin.post(f"{KB}/{kid}/restrictions", data=bad, headers=HTML)
         assert r.status_code == 422, field

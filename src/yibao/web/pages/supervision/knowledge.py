@@ -272,8 +272,13 @@ def save_restrictions(
         return _restriction_page(
             request, row, posted.values, editing=editing, errors=posted.errors, status_code=422
         )
-    body = RestrictionIn(name=posted.values["name"][:200], restrictions=posted.rules)
     code = posted.values["code"]
+    if not editing and any(r.code == code for r in repository.restrictions_of(db, row.id)):
+        errors = {"code": f"医保编码：项目 {code} 已有使用限制（请改用“编辑”）"}
+        return _restriction_page(
+            request, row, posted.values, editing=False, errors=errors, status_code=422
+        )
+    body = RestrictionIn(name=posted.values["name"][:200], restrictions=posted.rules)
     error = act(
         db,
         lambda: kb.do_put_restrictions(db, row.id, code, body, actor=request_actor(request, user)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -418,8 +419,11 @@ def toggle_rule(
         )
 
     error = act(db, run)
-    back = request.headers.get("referer") or f"{BASE}/{set_id}"
-    to = back if back.split("?")[0].endswith(f"{BASE}/{set_id}") else f"{BASE}/{set_id}"
+    # back to the filtered table the button was on (this site's path only)
+    back = urlsplit(request.headers.get("referer") or "")
+    to = f"{BASE}/{set_id}"
+    if back.path == to and back.query:
+        to = f"{to}?{back.query[:1000]}"
     return _after(request, db, user, set_id, error, f"已切换规则 {rule_id[:40]} 的启用状态", to)
 
 
