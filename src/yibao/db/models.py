@@ -14,6 +14,7 @@ from yibao.measurement import models as measurement_models
 from yibao.regions import models as regions_models
 from yibao.settlement import models as settlement_models
 from yibao.supervision import models as supervision_models
+from yibao.supervision.realtime import models as realtime_audit_models
 
 __all__ = [
     "Base",
@@ -27,6 +28,7 @@ __all__ = [
     "insured_models",
     "jobs_models",
     "measurement_models",
+    "realtime_audit_models",
     "regions_models",
     "settlement_models",
     "supervision_models",

@@ -139,6 +139,7 @@ def _store(call: Call, visit: Visit, line: FeeNode, s: LineSplit) -> FeeResult:
             med_chrgitm_type=s.med_chrgitm_type,
             selfpay_prop=s.selfpay_prop,
             pric_uplmt_amt=s.pric_uplmt_amt,
+            prd_days=line.prd_days,
             state="open",
             message_id=call.message_id,
         )

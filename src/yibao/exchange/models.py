@@ -102,7 +102,10 @@ class Visit(ScopedRow, Base):
     ``mdtrtarea_admvs`` the treating place (the institution's pooling region)."""
 
     __tablename__ = "exchange_visits"
-    __table_args__ = (Index("ix_exchange_visits_hospital_begntime", "hospital_id", "begntime"),)
+    __table_args__ = (
+        Index("ix_exchange_visits_hospital_begntime", "hospital_id", "begntime"),
+        Index("ix_exchange_visits_psn_no_begntime", "psn_no", "begntime"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mdtrt_id: Mapped[str] = mapped_column(String(30), unique=True)
@@ -156,6 +159,9 @@ class Fee(ScopedRow, Base):
     med_chrgitm_type: Mapped[str] = mapped_column(String(6))
     selfpay_prop: Mapped[Decimal] = mapped_column(Numeric(6, 4))
     pric_uplmt_amt: Mapped[Decimal | None] = mapped_column(Numeric(18, 6))
+    #: 用药周期天数 as the HIS sent it (2204 / 2301 ``prd_days``): the days a drug
+    #: line lasts, read by real-time audit (ADR 0023)
+    prd_days: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
     state: Mapped[str] = mapped_column(String(10))
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_settlements.id"))
     message_id: Mapped[int | None] = mapped_column(

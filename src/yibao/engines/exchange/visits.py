@@ -244,6 +244,9 @@ class FeeNode(InNode):
     bilg_dr_name: str | None = Field(None, max_length=50, description="开单医师姓名")
     chrg_bchno: str | None = Field(None, max_length=30, description="收费批次号（门诊）")
     med_chrgitm_type: str | None = Field(None, max_length=6, description="医疗收费项目类别")
+    prd_days: Decimal | None = Field(
+        None, ge=0, max_digits=6, decimal_places=2, description="用药周期天数（药品：供药天数）"
+    )
 
     _m = field_validator("med_type")(check_med_type)
 
