@@ -135,6 +135,18 @@ class Settings(BaseSettings):
         le=24 * 7,
         description="交易接口签到（9001）的有效时长（小时）/ how long a sign_no is valid",
     )
+    audit_history_days: int = Field(
+        default=30,
+        ge=1,
+        le=366,
+        description="事前提醒（3101）列出近多少天的就诊 / days of recent visits in 3101",
+    )
+    audit_supply_days: int = Field(
+        default=90,
+        ge=1,
+        le=366,
+        description="事前提醒（3101）回看多少天内开出的药品计算余药 / look-back for drugs on hand",
+    )
     demo_seed: int = 20260101
     demo_cases_per_year: int = 20_000
     demo_years: str = "2023,2024,2025"

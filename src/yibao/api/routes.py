@@ -22,11 +22,13 @@ from yibao.settlement.review.endpoints import router as settlement_review_router
 from yibao.settlement.special.endpoints import router as settlement_special_router
 from yibao.settlement.statements.endpoints import router as settlement_statements_router
 from yibao.supervision.endpoints import router as supervision_router
+from yibao.supervision.realtime.endpoints import router as realtime_audit_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)], responses=ERROR_RESPONSES)
 # the transaction gateway first: its HIS traffic is the busiest by far, and a request is
 # matched against the included routers one by one (ADR 0009 and 0020)
 router.include_router(exchange_router)
+router.include_router(realtime_audit_router)  # the real-time audit of HIS systems is busy too
 router.include_router(accounts_router)
 router.include_router(cases_router)
 router.include_router(regions_router)

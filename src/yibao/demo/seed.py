@@ -71,6 +71,7 @@ from yibao.settlement.models import (
     SettlementPeriod,
     SpecialCaseApplication,
 )
+from yibao.supervision.realtime.models import AuditFeedback, AuditFinding, AuditRequest
 
 DEMO_PASSWORD = "Demo@2026"
 CITY = "990100"
@@ -347,6 +348,9 @@ def reset_settlement(session: Session, prefix: str) -> None:
 
 def _reset_exchange(session: Session, prefix: str) -> None:
     """The gateway's rows of the institutions under ``prefix`` (children first)."""
+    # the real-time audit's rows first: they refer to the journal and the hospitals
+    for model in (AuditFeedback, AuditFinding, AuditRequest):
+        session.execute(delete(model).where(model.region_code.startswith(prefix)))
     for model in (Fee, Settlement, Visit, Identified, SignIn, ExchangeMessage):
         session.execute(delete(model).where(model.region_code.startswith(prefix)))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import partial
 
 from yibao.accounts.roles import Permission
+from yibao.engines.audit.realtime import AuditIn, FeedbackIn
 from yibao.engines.exchange.messages import ListUploadIn, SignInIn, SignOutIn
 from yibao.engines.exchange.settling import (
     CumulativeIn,
@@ -44,6 +45,7 @@ from yibao.exchange.visits import (
     person_cumulative,
     register,
 )
+from yibao.supervision.realtime.transactions import audit, feedback
 
 TRANSACTIONS = Registry(
     [
@@ -74,6 +76,9 @@ TRANSACTIONS = Registry(
             "2208", "门诊结算撤销", SettlementRefIn, partial(reverse_settlement, kind="otp")
         ),
         Transaction("2601", "冲正交易", ReversalIn, reverse_message),
+        Transaction("3101", "明细审核事前分析", AuditIn, partial(audit, infno="3101")),
+        Transaction("3102", "明细审核事中分析", AuditIn, partial(audit, infno="3102")),
+        Transaction("3103", "事前事中服务反馈", FeedbackIn, feedback),
         Transaction("3201", "医药机构费用结算对总账", StatementIn, total_statement),
         Transaction("3202", "医药机构费用结算对明细账", DetailStatementIn, detail_statement),
         Transaction(

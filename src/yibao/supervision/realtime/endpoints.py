@@ -1,0 +1,131 @@
+"""3101 / 3102 / 3103 as plain JSON, for systems that do not speak the envelope:
+``POST /api/audit/3101`` (``/3102``, ``/3103``), the body being the transaction's
+``input`` object, authenticated by a HIS client's token (the institution comes from
+the token).  The answer is ``{"output": …, "warn_msg": …}`` with the gateway's output;
+a body that cannot be read is a 422 naming the field, Chinese first.
+
+The route reads its body itself with the gateway's lenient reader (the same answer
+or refusal for the same input), calls the same service, and is kept lean: it is the
+one the load benchmark drives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from yibao.accounts.models import User
+from yibao.accounts.roles import Permission
+from yibao.api.deps import Body, Db, request_actor, require
+from yibao.api.openapi import json_body
+from yibao.engines.audit.realtime import AuditIn, AuditOut, FeedbackIn, FeedbackOut, PreAuditOut
+from yibao.engines.exchange import Refused, parse_body
+from yibao.engines.exchange.lenient import M, read
+from yibao.exchange.registry import institution_of
+from yibao.kit.errors import ValidationFailed
+from yibao.kit.timeutil import utcnow
+from yibao.supervision.realtime.service import Asker, answer_audit, do_feedback
+
+router = APIRouter(tags=["audit 智能审核（事前/事中）"])
+HIS = require(Permission.USE_HIS_API)
+
+
+class PreAnswer(BaseModel):
+    output: PreAuditOut
+    warn_msg: str | None = Field(None, description="宽松读取或提醒的说明")
+
+
+class MidAnswer(BaseModel):
+    output: AuditOut
+    warn_msg: str | None = None
+
+
+class FeedbackAnswer(BaseModel):
+    output: FeedbackOut
+    warn_msg: str | None = None
+
+
+def _read(raw: bytes, model: type[M]) -> tuple[M, list[str]]:
+    try:
+        doc, warnings = parse_body(raw)
+        if not isinstance(doc, dict):
+            raise Refused(None, "请求体应为 JSON 对象（交易的 input）")
+        data, more = read(model, doc)
+    except Refused as exc:
+        raise ValidationFailed(exc.message, field=exc.field) from None
+    return data, warnings + more
+
+
+def _asker(request: Request, user: User) -> Asker:
+    return Asker(
+        institution=institution_of(user),
+        actor=request_actor(request, user),
+        user_id=user.id,
+        via="api",
+        received_at=utcnow(),
+        opter=user.display_name or user.username,
+    )
+
+
+def _answer(output: BaseModel, warnings: list[str]) -> JSONResponse:
+    body: dict[str, Any] = {
+        "output": output.model_dump(mode="json"),
+        "warn_msg": "；".join(warnings)[:500] or None,
+    }
+    return JSONResponse(body)
+
+
+def _audit(request: Request, body: Body, db: Db, user: User, infno: str) -> JSONResponse:
+    asker = _asker(request, user)
+    data, warnings = _read(body.raw, AuditIn)
+    try:
+        out = answer_audit(db, infno, data, asker, request.app.state.settings)
+    except Refused as exc:
+        raise ValidationFailed(exc.message, field=exc.field) from None
+    return _answer(out, warnings + asker.warnings)
+
+
+AUDIT_BODY = "交易的 input：data 含 patient_dtos → fsi_encounter_dtos（诊断、处方医嘱、手术），"
+
+
+@router.post(
+    "/api/audit/3101",
+    response_model=PreAnswer,
+    summary="3101 明细审核事前分析（不经交易报文封装）：审核结果与近期就诊、余药提醒",
+    openapi_extra=json_body(AuditIn, AUDIT_BODY + "trig_scen 1–5 或 rule_ids"),
+)
+def pre_audit(request: Request, body: Body, db: Db, user: User = HIS) -> JSONResponse:
+    """事前分析：按就诊日期本统筹区生效的规则库审核当前就诊，并返回近期就诊与尚在用药周期
+    内的药品。每次请求与结果均保存，结果中的 task_id 供 3103 反馈引用。"""
+    return _audit(request, body, db, user, "3101")
+
+
+@router.post(
+    "/api/audit/3102",
+    response_model=MidAnswer,
+    summary="3102 明细审核事中分析（不经交易报文封装）",
+    openapi_extra=json_body(AuditIn, AUDIT_BODY + "trig_scen 6–10 或 rule_ids"),
+)
+def mid_audit(request: Request, body: Body, db: Db, user: User = HIS) -> JSONResponse:
+    """事中分析（结算时）：按就诊日期本统筹区生效的规则库审核当前就诊；请求与结果均保存。"""
+    return _audit(request, body, db, user, "3102")
+
+
+@router.post(
+    "/api/audit/3103",
+    response_model=FeedbackAnswer,
+    summary="3103 事前事中服务反馈（不经交易报文封装）：医生对审核结果的处理",
+    openapi_extra=json_body(FeedbackIn, "交易的 input：data 含 warn_type 与 warns"),
+)
+def feedback(request: Request, body: Body, db: Db, user: User = HIS) -> JSONResponse:
+    """反馈：对本机构某次审核（task_id）的结果（jr_id）选择继续执行（须说明理由）或返回
+    修改；每条反馈保存并记入审计日志。"""
+    asker = _asker(request, user)
+    data, warnings = _read(body.raw, FeedbackIn)
+    try:
+        out = do_feedback(db, data, asker)
+    except Refused as exc:
+        raise ValidationFailed(exc.message, field=exc.field) from None
+    return _answer(out, warnings)

@@ -1,0 +1,319 @@
+"""Real-time audit (ADR 0023): 3101 / 3102 answered from the rule set in force for
+the institution's region on the encounter's date, with the person's stored history,
+and stored centrally; 3103 feedback on the findings of an earlier answer.
+
+Both the gateway (:mod:`yibao.supervision.realtime.transactions`) and the plain JSON
+route (:mod:`yibao.supervision.realtime.endpoints`) call :func:`answer_audit` and
+:func:`do_feedback` with the input read by the same lenient reader, so both give the
+same answer.  A refusal (:class:`~yibao.engines.exchange.Refused` or a
+:class:`~yibao.kit.errors.DomainError`) is raised before anything is written.
+
+The hot path (3101 / 3102) is lean: the compiled rule set comes from the process's
+cache (:mod:`yibao.supervision.runtime`), the history is at most three Core selects
+(none when the rules have only visit windows and the stage is 事中), and the request
+and its findings are two Core inserts.  It writes no audit-log row: the request row
+*is* the record of who asked what and what was answered (an audit row would double
+the writes of the busiest write in the system); 3103, which changes what is known
+about a finding, writes one per feedback.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from yibao.audit.service import Actor, record
+from yibao.config import Settings
+from yibao.engines.audit import AuditError, Claim
+from yibao.engines.audit.realtime import (
+    DSPO_WAYS,
+    STAGE_NAMES,
+    WARN_TYPES,
+    AuditIn,
+    AuditOut,
+    FeedbackIn,
+    FeedbackOut,
+    FeedbackResultOut,
+    PreAuditOut,
+    Request,
+    drugs_on_hand,
+    history_claims,
+    history_since,
+    read_request,
+    recent_visits,
+    results,
+)
+from yibao.engines.exchange import Refused
+from yibao.exchange.registry import Institution
+from yibao.kit.timeutil import utcnow
+from yibao.supervision import runtime
+from yibao.supervision.realtime.history import past_of
+from yibao.supervision.realtime.models import AuditFeedback, AuditFinding, AuditRequest
+
+_ZERO = Decimal("0.00")
+REQUESTS = cast(Table, AuditRequest.__table__)
+FINDINGS = cast(Table, AuditFinding.__table__)
+
+
+@dataclass
+class Asker:
+    """Who asks and through what: the institution (from the token), the actor, the
+    gateway message when there is one, and what the answer should warn about."""
+
+    institution: Institution
+    actor: Actor
+    user_id: int | None
+    via: str  # exchange / api
+    received_at: datetime
+    msgid: str | None = None
+    message_id: int | None = None
+    opter: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def _windows(current: runtime.Current, stage: str, trig_scen: int | None) -> set[str]:
+    return {p.rule.window for p in current.ruleset.plans if p.rule.runs(stage, trig_scen)}
+
+
+def answer_audit(
+    session: Session, infno: str, data: AuditIn, asker: Asker, settings: Settings
+) -> AuditOut:
+    """3101 / 3102: audit the message's current encounter (module docstring), store
+    the request and its findings, and answer; 3101 adds the reminder nodes."""
+    inst = asker.institution
+    req = read_request(infno, data.data, inst.level)
+    current = runtime.current(session, inst.region_code, req.on)
+    history, extra = _history(session, req, current, asker, settings)
+    try:
+        found = current.ruleset.audit(
+            req.claim,
+            stage=req.stage,
+            trig_scen=req.trig_scen,
+            rule_ids=req.rule_ids,
+            history=[*req.sent_history, *history],
+        )
+    except AuditError as exc:  # rule_ids naming a rule not in force
+        text = exc.message.removeprefix("rule_ids：")
+        raise Refused("data.rule_ids", f"规则标识集合（data.rule_ids）：{text}") from None
+    task_id = uuid.uuid4().hex
+    out: AuditOut
+    if infno == "3101":
+        out = PreAuditOut(result=results(found, task_id), **extra)
+    else:
+        out = AuditOut(result=results(found, task_id))
+    answered = utcnow()
+    claim = req.claim
+    row_id = session.execute(
+        insert(REQUESTS).returning(REQUESTS.c.id),
+        {
+            "hospital_id": inst.id,
+            "region_code": inst.region_code,
+            "task_id": task_id,
+            "via": asker.via,
+            "infno": infno,
+            "stage": req.stage,
+            "trig_scen": req.trig_scen,
+            "rule_ids": list(req.rule_ids) if req.rule_ids else None,
+            "syscode": data.data.syscode,
+            "psn_no": claim.patient.psn_no,
+            "mdtrt_id": claim.encounter.mdtrt_id,
+            "admdvs": inst.admvs,
+            "rule_set_id": current.rule_set_id,
+            "rule_set_version": current.rule_set_version,
+            "knowledge_id": current.knowledge_id,
+            "findings": len(found),
+            "vola_amt": sum((f.vola_amt for f in found), start=_ZERO),
+            "request": data.model_dump(mode="json", exclude_none=True),
+            "result": out.model_dump(mode="json"),
+            "received_at": asker.received_at,
+            "answered_at": answered,
+            "msgid": asker.msgid,
+            "message_id": asker.message_id,
+            "user_id": asker.user_id,
+        },
+    ).scalar_one()
+    if found:
+        session.execute(
+            insert(FINDINGS),
+            [
+                {
+                    "hospital_id": inst.id,
+                    "region_code": inst.region_code,
+                    "request_id": row_id,
+                    "jr_id": f.jr_id,
+                    "rule_id": f.rule_id,
+                    "rule_version": f.rule_version,
+                    "rule_name": f.rule_name,
+                    "vola_bhvr_type": f.vola_bhvr_type,
+                    "result_type": f.result_type,
+                    "sev_deg": f.sev_deg,
+                    "vola_amt": f.vola_amt,
+                    "vola_cont": f.vola_cont[:2000],
+                    "stage": req.stage,
+                    "psn_no": f.psn_no,
+                    "mdtrt_id": f.mdtrt_id,
+                    "lines": [
+                        {
+                            "rx_id": ln.rx_id,
+                            "vola_item_type": ln.vola_item_type,
+                            "vola_amt": str(ln.vola_amt),
+                        }
+                        for ln in f.lines
+                    ],
+                    "received_at": asker.received_at,
+                }
+                for f in found
+            ],
+        )
+    return out
+
+
+def _history(
+    session: Session,
+    req: Request,
+    current: runtime.Current,
+    asker: Asker,
+    settings: Settings,
+) -> tuple[list[Claim], dict[str, Any]]:
+    """The stored history the rules read (their day / month windows) and, for 3101,
+    the reminder nodes; one look-up covers both."""
+    rules_since = history_since(req, _windows(current, req.stage, req.trig_scen))
+    on = req.on
+    pre = req.stage == "pre"
+    starts = [d for d in (rules_since,) if d is not None]
+    if pre:
+        starts += [
+            on - timedelta(days=settings.audit_history_days),
+            on - timedelta(days=settings.audit_supply_days),
+        ]
+    extra: dict[str, Any] = {"hist_dtos": [], "drug_remaining_dtos": []} if pre else {}
+    if not starts:
+        return [], extra
+    last = max([on, *(ln.day for ln in req.claim.lines)])
+    past = past_of(
+        session,
+        hospital_id=asker.institution.id,
+        psn_no=req.claim.patient.psn_no,
+        region_code=asker.institution.region_code,
+        since=min(starts),
+        until=last,
+        exclude=req.mdtrt_ids,
+    )
+    if not past.identified:
+        asker.warnings.append(
+            f"参保人 {req.claim.patient.psn_no} 未经本机构人员信息获取（1101），"
+            "未使用其历史就诊、不提供近期就诊与用药提醒"
+        )
+        return [], extra
+    knowledge = current.ruleset.knowledge
+    history: list[Claim] = []
+    if rules_since is not None:
+        history = history_claims(
+            req.claim.patient, past.visits, past.fees, knowledge, rules_since, last
+        )
+    if pre:
+        extra["hist_dtos"] = recent_visits(past.visits, past.fees, on, settings.audit_history_days)
+        extra["drug_remaining_dtos"] = drugs_on_hand(past.visits, past.fees, knowledge, on)
+    return history, extra
+
+
+# ------------------------------------------------------------------------ 3103
+
+
+def do_feedback(session: Session, data: FeedbackIn, asker: Asker) -> FeedbackOut:
+    """3103: store the doctor's handling of each finding named (``warn_rslt_id`` =
+    ``jr_id``, of ``task_id`` or else the institution's latest request with it), one
+    audit row each.  All or nothing: an unknown finding, another institution's, one
+    of the other stage, or ``dspo_way`` 1 without a reason refuses the message."""
+    d = data.data
+    inst = asker.institution
+    stage = WARN_TYPES[d.warn_type]
+    for i, w in enumerate(d.warns):
+        if w.dspo_way == "1" and not (w.dspo_way_rea or "").strip():
+            where = f"data.warns[{i}].dspo_way_rea"
+            raise Refused(where, f"处理原因（{where}）：选择继续执行（dspo_way 1）时须说明理由")
+    wanted = {w.warn_rslt_id for w in d.warns}
+    rows = session.execute(
+        select(
+            FINDINGS.c.id,
+            FINDINGS.c.jr_id,
+            FINDINGS.c.request_id,
+            FINDINGS.c.stage,
+            REQUESTS.c.task_id,
+        )
+        .select_from(FINDINGS.join(REQUESTS, REQUESTS.c.id == FINDINGS.c.request_id))
+        .where(FINDINGS.c.hospital_id == inst.id, FINDINGS.c.jr_id.in_(wanted))
+        .order_by(FINDINGS.c.id.desc())
+    ).all()
+    out: list[FeedbackResultOut] = []
+    for i, w in enumerate(d.warns):
+        task = w.task_id or d.task_id
+        where = f"data.warns[{i}].warn_rslt_id"
+        mine = [
+            r for r in rows if r.jr_id == w.warn_rslt_id and (task is None or r.task_id == task)
+        ]
+        if not mine:
+            of = f"任务 {task} 中" if task else "本机构的审核结果中"
+            raise Refused(where, f"违规标识（{where}）：{of}没有 {w.warn_rslt_id}")
+        hit = next((r for r in mine if r.stage == stage), None)
+        if hit is None:
+            raise Refused(
+                "data.warn_type",
+                f"反馈类型（data.warn_type）：{w.warn_rslt_id} 是{STAGE_NAMES[mine[0].stage]}"
+                f"审核的结果，与反馈类型 {d.warn_type}（{STAGE_NAMES[stage]}）不符",
+            )
+        reason = (w.dspo_way_rea or "").strip()
+        row = AuditFeedback(
+            hospital_id=inst.id,
+            region_code=inst.region_code,
+            request_id=hit.request_id,
+            finding_id=hit.id,
+            jr_id=w.warn_rslt_id,
+            warn_type=d.warn_type,
+            dspo_way=w.dspo_way,
+            reason=reason,
+            opter=asker.opter or asker.actor.name,
+            received_at=asker.received_at,
+            via=asker.via,
+            msgid=asker.msgid,
+            message_id=asker.message_id,
+            user_id=asker.user_id,
+        )
+        session.add(row)
+        record(
+            session,
+            asker.actor,
+            "supervision.audit.feedback",
+            "audit_finding",
+            hit.id,
+            after={
+                "task_id": hit.task_id,
+                "jr_id": w.warn_rslt_id,
+                "dspo_way": w.dspo_way,
+                "reason": reason,
+                "opter": row.opter,
+            },
+            hospital_id=inst.id,
+            region_code=inst.region_code,
+        )
+        out.append(
+            FeedbackResultOut(
+                warn_rslt_id=w.warn_rslt_id,
+                task_id=hit.task_id,
+                dspo_way=w.dspo_way,
+                dspo_way_name=DSPO_WAYS[w.dspo_way],
+            )
+        )
+    session.flush()
+    return FeedbackOut(result=out)
+
+
+def stored_request(session: Session, task_id: str) -> AuditRequest | None:
+    """A stored request by its task_id (scoped like every read)."""
+    return session.scalar(select(AuditRequest).where(AuditRequest.task_id == task_id))
