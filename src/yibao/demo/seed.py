@@ -349,9 +349,9 @@ def reset_settlement(session: Session, prefix: str) -> None:
 def _reset_exchange(session: Session, prefix: str) -> None:
     """The gateway's rows of the institutions under ``prefix`` (children first)."""
     # the real-time audit's rows first: they refer to the journal and the hospitals
-    for model in (AuditFeedback, AuditFinding, AuditRequest):
-        session.execute(delete(model).where(model.region_code.startswith(prefix)))
-    for model in (Fee, Settlement, Visit, Identified, SignIn, ExchangeMessage):
+    models: tuple[Any, ...] = (AuditFeedback, AuditFinding, AuditRequest)
+    models += (Fee, Settlement, Visit, Identified, SignIn, ExchangeMessage)
+    for model in models:
         session.execute(delete(model).where(model.region_code.startswith(prefix)))
 
 
