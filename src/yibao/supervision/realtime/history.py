@@ -1,5 +1,5 @@
 """A person's earlier visits and fee lines in a region, for the rules' day and month
-windows and the 事前 reminder (ADR 0023): two Core queries, across the region's
+windows and the 事前 reminder (ADR 0023): one query, across the region's
 institutions (hence ``skip_scope``), only for a person the asking institution has
 identified (1101).
 
@@ -23,16 +23,22 @@ from yibao.kit.timeutil import BUSINESS_TZ, local
 
 SKIP = {"skip_scope": True}
 
-#: the person's visits in a pooling region overlapping [start, end), only when the
-#: asking institution has identified the person; written as text once, so a request
-#: pays no statement building or cache-key walk (the busiest read of the audit)
-VISITS = (
+#: the person's visits in a pooling region overlapping [start, end) with their fee
+#: lines of those days that are not cancelled (one row a line, or one for a visit
+#: without any), only when the asking institution has identified the person.  One
+#: statement, one round trip; written as text once, so a request pays no statement
+#: building or cache-key walk (the busiest read of the audit)
+HISTORY = (
     text(
         "SELECT v.id, v.mdtrt_id, v.kind, v.begntime, v.endtime, v.diag_code, v.diag_name,"
         " v.dept_code, v.insutype, h.code AS hospital_code, h.name AS hospital_name,"
-        " h.level AS hospital_level, s.medfee_sumamt"
+        " h.level AS hospital_level, s.medfee_sumamt,"
+        " f.feedetl_sn, f.med_list_codg, f.cnt, f.pric, f.det_item_fee_sumamt,"
+        " f.fee_ocur_time, f.state AS fee_state, f.med_chrgitm_type, f.prd_days"
         " FROM exchange_visits v JOIN hospitals h ON h.id = v.hospital_id"
         " LEFT JOIN exchange_settlements s ON s.visit_id = v.id AND s.state = 'settled'"
+        " LEFT JOIN exchange_fees f ON f.visit_id = v.id AND f.state <> 'cancelled'"
+        " AND f.fee_ocur_time >= :start AND f.fee_ocur_time < :end"
         " WHERE v.psn_no = :psn_no AND v.mdtrtarea_admvs LIKE :pool"
         " AND v.state <> 'cancelled' AND v.begntime < :end"
         " AND (v.endtime IS NULL OR v.endtime >= :start)"
@@ -40,22 +46,10 @@ VISITS = (
         " WHERE i.hospital_id = :hospital_id AND i.person_id = v.person_id)"
     )
     .bindparams(bindparam("start", type_=TZDateTime()), bindparam("end", type_=TZDateTime()))
-    .columns(begntime=TZDateTime(), endtime=TZDateTime(), medfee_sumamt=Money())
-)
-#: their fee lines of [start, end) that are not cancelled
-FEES = (
-    text(
-        "SELECT f.visit_id, f.feedetl_sn, f.med_list_codg, f.cnt, f.pric,"
-        " f.det_item_fee_sumamt, f.fee_ocur_time, f.state, f.med_chrgitm_type, f.prd_days"
-        " FROM exchange_fees f WHERE f.visit_id IN :ids AND f.state <> 'cancelled'"
-        " AND f.fee_ocur_time >= :start AND f.fee_ocur_time < :end"
-    )
-    .bindparams(
-        bindparam("ids", expanding=True),
-        bindparam("start", type_=TZDateTime()),
-        bindparam("end", type_=TZDateTime()),
-    )
     .columns(
+        begntime=TZDateTime(),
+        endtime=TZDateTime(),
+        medfee_sumamt=Money(),
         cnt=Numeric(18, 4, asdecimal=True),
         pric=Numeric(18, 6, asdecimal=True),
         det_item_fee_sumamt=Money(),
@@ -95,55 +89,56 @@ def past_of(
     message itself carries), and their lines of those days (not cancelled).  Empty
     unless institution ``hospital_id`` has identified the person."""
     start, end = _start(since), _start(until + timedelta(days=1))
-    window = {"start": start, "end": end}
     rows = session.execute(
-        VISITS,
-        {"psn_no": psn_no, "pool": region_code[:4] + "%", "hospital_id": hospital_id, **window},
+        HISTORY,
+        {
+            "psn_no": psn_no,
+            "pool": region_code[:4] + "%",
+            "hospital_id": hospital_id,
+            "start": start,
+            "end": end,
+        },
         execution_options=SKIP,
     )
-    visits = [
-        PastVisit(
-            visit_id=r.id,
-            mdtrt_id=r.mdtrt_id,
-            kind=r.kind,
-            hospital_code=r.hospital_code,
-            hospital_name=r.hospital_name,
-            hospital_level=r.hospital_level,
-            begin=local(r.begntime).date(),
-            end=local(r.endtime).date() if r.endtime is not None else None,
-            diag_code=r.diag_code or "",
-            diag_name=r.diag_name or "",
-            dept_code=r.dept_code or "",
-            insutype=r.insutype or "",
-            settled_amount=r.medfee_sumamt,
-        )
-        for r in rows
-        if r.mdtrt_id not in exclude
-    ]
+    visits: dict[int, PastVisit] = {}
+    fees: list[PastFee] = []
+    for r in rows:
+        if r.mdtrt_id in exclude:
+            continue
+        if r.id not in visits:
+            visits[r.id] = PastVisit(
+                visit_id=r.id,
+                mdtrt_id=r.mdtrt_id,
+                kind=r.kind,
+                hospital_code=r.hospital_code,
+                hospital_name=r.hospital_name,
+                hospital_level=r.hospital_level,
+                begin=local(r.begntime).date(),
+                end=local(r.endtime).date() if r.endtime is not None else None,
+                diag_code=r.diag_code or "",
+                diag_name=r.diag_name or "",
+                dept_code=r.dept_code or "",
+                insutype=r.insutype or "",
+                settled_amount=r.medfee_sumamt,
+            )
+        if r.feedetl_sn is not None:
+            fees.append(
+                PastFee(
+                    visit_id=r.id,
+                    feedetl_sn=r.feedetl_sn,
+                    item_code=r.med_list_codg,
+                    quantity=r.cnt,
+                    price=r.pric,
+                    amount=r.det_item_fee_sumamt,
+                    day=local(r.fee_ocur_time).date(),
+                    settled=r.fee_state == "settled",
+                    fee_type=r.med_chrgitm_type or "",
+                    prd_days=r.prd_days,
+                )
+            )
     if not visits:
         return Past([], [], _identified(session, hospital_id, psn_no))
-    fees = session.execute(
-        FEES, {"ids": [v.visit_id for v in visits], **window}, execution_options=SKIP
-    )
-    return Past(
-        visits,
-        [
-            PastFee(
-                visit_id=r.visit_id,
-                feedetl_sn=r.feedetl_sn,
-                item_code=r.med_list_codg,
-                quantity=r.cnt,
-                price=r.pric,
-                amount=r.det_item_fee_sumamt,
-                day=local(r.fee_ocur_time).date(),
-                settled=r.state == "settled",
-                fee_type=r.med_chrgitm_type or "",
-                prd_days=r.prd_days,
-            )
-            for r in fees
-        ],
-        True,
-    )
+    return Past(list(visits.values()), fees, True)
 
 
 def _identified(session: Session, hospital_id: int, psn_no: str) -> bool:

@@ -9,12 +9,12 @@ same answer.  A refusal (:class:`~yibao.engines.exchange.Refused` or a
 :class:`~yibao.kit.errors.DomainError`) is raised before anything is written.
 
 The hot path (3101 / 3102) is lean: the compiled rule set comes from the process's
-cache (:mod:`yibao.supervision.runtime`), the history is at most three Core selects
-(none when the rules have only visit windows and the stage is 事中), and the request
-and its findings are two Core inserts.  It writes no audit-log row: the request row
-*is* the record of who asked what and what was answered (an audit row would double
-the writes of the busiest write in the system); 3103, which changes what is known
-about a finding, writes one per feedback.
+cache (:mod:`yibao.supervision.runtime`), the history is one select (none when the
+rules have only visit windows and the stage is 事中; a second only to say why a person
+has none), and the request and its findings are two Core inserts.  It writes no
+audit-log row: the request row *is* the record of who asked what and what was
+answered (an audit row would double the busiest write in the system); 3103, which
+changes what is known about a finding, writes one per feedback.
 """
 
 from __future__ import annotations
