@@ -8,7 +8,7 @@ field and store nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -404,6 +404,15 @@ def test_bad_requests_name_the_field_and_store_nothing(client, db, world) -> Non
     )
     # the gateway journals each refused message (its own business), nothing else
     assert after["journal"] == before["journal"] + len(cases)
+    # no rule set in force on the encounter's date: 404 / −1, nothing stored
+    old = kit.audit_input(
+        who, [kit.order("R1", it.male_only, "1", "20.00", date(2019, 6, 1))], day=date(2019, 6, 1)
+    )
+    r = plain(client, his, "3101", old)
+    assert r.status_code == 404 and "规则库" in r.json()["error"]["message"], r.text
+    answer = his.send(his.envelope("3101", old))
+    assert answer["infcode"] == -1 and "规则库" in answer["err_msg"]
+    assert kit.counts(db)["requests"] == before["requests"]
     # a body that is no JSON object, and a user who is no HIS client
     r = client.post(
         "/api/audit/3101",
@@ -411,4 +420,12 @@ def test_bad_requests_name_the_field_and_store_nothing(client, db, world) -> Non
         headers={"Authorization": f"Bearer {his.token}", "content-type": "application/json"},
     )
     assert r.status_code == 422
+    assert client.post("/api/audit/3101", json=good).status_code == 401
+    set_scope(db, SYSTEM_SCOPE)
+    staff = db.scalar(select(User).where(User.username == "hosp01"))
+    token = do_create_api_token(db, staff, "t", actor=TEST_ACTOR)
+    db.commit()
+    r = client.post("/api/audit/3101", json=good, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 403, r.text
+    assert kit.counts(db)["requests"] == before["requests"]
     assert plain(client, his, "3101", good).status_code == 200

@@ -98,9 +98,11 @@ def answer_audit(
             rule_ids=req.rule_ids,
             history=[*req.sent_history, *history],
         )
-    except AuditError as exc:  # rule_ids naming a rule not in force
-        text = exc.message.removeprefix("rule_ids：")
-        raise Refused("data.rule_ids", f"规则标识集合（data.rule_ids）：{text}") from None
+    except AuditError as exc:  # rule_ids naming a rule not in force, above all
+        if exc.field == "rule_ids":
+            text = exc.message.removeprefix("rule_ids：")
+            raise Refused("data.rule_ids", f"规则标识集合（data.rule_ids）：{text}") from None
+        raise Refused(f"data.{exc.field}" if exc.field else None, exc.message) from None
     task_id = uuid.uuid4().hex
     out: AuditOut
     if infno == "3101":
