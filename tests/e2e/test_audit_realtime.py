@@ -211,7 +211,12 @@ def test_3101_reminder_recent_visits_and_drugs_on_hand(client, db, world) -> Non
     ]
     assert got == sorted(want, key=lambda w: (-w[4], w[0], w[1]))
     assert all(d["fixmedins_name"] == world["hospital"].name for d in drugs)
-    # 3102 carries no reminder; an unidentified person gets none, with a warning
+    # at registration (trig_scen 1) there may be no order yet: the reminder alone
+    bare = kit.audit_input(who, [], day=today, trig_scen="1")
+    answer = ok(his.send(his.envelope("3101", bare)))
+    assert answer["result"] == [] and answer["hist_dtos"] == hist
+    assert answer["drug_remaining_dtos"] == drugs
+    # an unidentified person gets no reminder, with a warning
     stranger = kit.audit_input(
         world["far"], [kit.order("R1", it.plain, "1", "10.00", today)], day=today
     )

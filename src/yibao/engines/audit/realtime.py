@@ -743,7 +743,7 @@ def drugs_on_hand(
     whose supply (:func:`days_supplied`) reaches past ``on``: a line of day D lasting
     S days covers D … D + S − 1, so R = D + S − ``on`` days remain (ADR 0023).
     Lines whose days of supply are unknown are not listed.  Most days left first."""
-    names: Mapping[str, PastVisit] = {str(v.visit_id): v for v in visits}
+    by_id: Mapping[int, PastVisit] = {v.visit_id: v for v in visits}
     out = []
     for f in fees:
         if not f.settled or f.quantity <= 0 or f.day > on or not is_drug(knowledge, f):
@@ -755,7 +755,7 @@ def drugs_on_hand(
         left = (f.day + timedelta(days=days) - on).days
         if left <= 0:
             continue
-        visit = names.get(str(f.visit_id))
+        visit = by_id.get(f.visit_id)
         item = knowledge.items.get(f.item_code)
         out.append(
             DrugRemainingOut(
