@@ -41,7 +41,7 @@ from yibao.config import Settings
 from yibao.db import migrate
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.db.session import make_engine, session_factory
-from yibao.engines.audit.realtime import AuditIn
+from yibao.engines.audit.messages import AuditIn
 from yibao.engines.exchange.lenient import read
 from yibao.exchange.registry import institution_of
 from yibao.kit.timeutil import utcnow

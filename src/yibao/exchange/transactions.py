@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 
 from yibao.accounts.roles import Permission
-from yibao.engines.audit.realtime import AuditIn, FeedbackIn
+from yibao.engines.audit.messages import AuditIn, FeedbackIn
 from yibao.engines.exchange.messages import ListUploadIn, SignInIn, SignOutIn
 from yibao.engines.exchange.settling import (
     CumulativeIn,

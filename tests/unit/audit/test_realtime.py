@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from yibao.engines.audit import Knowledge
+from yibao.engines.audit.messages import AuditIn
 from yibao.engines.audit.realtime import (
-    AuditIn,
     PastFee,
     PastVisit,
     days_supplied,

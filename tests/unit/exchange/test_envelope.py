@@ -232,7 +232,7 @@ def test_numbers_sent_as_text_are_read_and_said() -> None:
     assert len(warnings) == 2 and "已将文本“1234.50”按数字读取" in warnings[0]
     for bad, words in (
         ({"medfee_sumamt": "12,50", "cnt": 1}, "medfee_sumamt：应为数字"),
-        ({"medfee_sumamt": "1", "cnt": "1.5"}, "cnt：应为整数"),
+        ({"medfee_sumamt": "1", "cnt": "1.5"}, "cnt）：应为整数"),
         ({"medfee_sumamt": True, "cnt": 1}, "应为数字，不能是 true"),
         ({"medfee_sumamt": "1.234", "cnt": 1}, "小数位数过多"),
     ):

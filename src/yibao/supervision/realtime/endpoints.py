@@ -20,7 +20,7 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Body, Db, request_actor, require
 from yibao.api.openapi import json_body
-from yibao.engines.audit.realtime import AuditIn, AuditOut, FeedbackIn, FeedbackOut, PreAuditOut
+from yibao.engines.audit.messages import AuditIn, AuditOut, FeedbackIn, FeedbackOut, PreAuditOut
 from yibao.engines.exchange import Refused, parse_body
 from yibao.engines.exchange.lenient import M, read
 from yibao.exchange.registry import institution_of

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import Numeric, bindparam, text
+from sqlalchemy import Numeric, Row, bindparam, text
 from sqlalchemy.orm import Session
 
 from yibao.db.base import Money, TZDateTime
@@ -106,39 +107,45 @@ def past_of(
         if r.mdtrt_id in exclude:
             continue
         if r.id not in visits:
-            visits[r.id] = PastVisit(
-                visit_id=r.id,
-                mdtrt_id=r.mdtrt_id,
-                kind=r.kind,
-                hospital_code=r.hospital_code,
-                hospital_name=r.hospital_name,
-                hospital_level=r.hospital_level,
-                begin=local(r.begntime).date(),
-                end=local(r.endtime).date() if r.endtime is not None else None,
-                diag_code=r.diag_code or "",
-                diag_name=r.diag_name or "",
-                dept_code=r.dept_code or "",
-                insutype=r.insutype or "",
-                settled_amount=r.medfee_sumamt,
-            )
+            visits[r.id] = _visit(r)
         if r.feedetl_sn is not None:
-            fees.append(
-                PastFee(
-                    visit_id=r.id,
-                    feedetl_sn=r.feedetl_sn,
-                    item_code=r.med_list_codg,
-                    quantity=r.cnt,
-                    price=r.pric,
-                    amount=r.det_item_fee_sumamt,
-                    day=local(r.fee_ocur_time).date(),
-                    settled=r.fee_state == "settled",
-                    fee_type=r.med_chrgitm_type or "",
-                    prd_days=r.prd_days,
-                )
-            )
+            fees.append(_fee(r))
     if not visits:
         return Past([], [], _identified(session, hospital_id, psn_no))
     return Past(list(visits.values()), fees, True)
+
+
+def _visit(r: Row[Any]) -> PastVisit:
+    return PastVisit(
+        visit_id=r.id,
+        mdtrt_id=r.mdtrt_id,
+        kind=r.kind,
+        hospital_code=r.hospital_code,
+        hospital_name=r.hospital_name,
+        hospital_level=r.hospital_level,
+        begin=local(r.begntime).date(),
+        end=local(r.endtime).date() if r.endtime is not None else None,
+        diag_code=r.diag_code or "",
+        diag_name=r.diag_name or "",
+        dept_code=r.dept_code or "",
+        insutype=r.insutype or "",
+        settled_amount=r.medfee_sumamt,
+    )
+
+
+def _fee(r: Row[Any]) -> PastFee:
+    return PastFee(
+        visit_id=r.id,
+        feedetl_sn=r.feedetl_sn,
+        item_code=r.med_list_codg,
+        quantity=r.cnt,
+        price=r.pric,
+        amount=r.det_item_fee_sumamt,
+        day=local(r.fee_ocur_time).date(),
+        settled=r.fee_state == "settled",
+        fee_type=r.med_chrgitm_type or "",
+        prd_days=r.prd_days,
+    )
 
 
 def _identified(session: Session, hospital_id: int, psn_no: str) -> bool:

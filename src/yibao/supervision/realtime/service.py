@@ -20,6 +20,7 @@ changes what is known about a finding, writes one per feedback.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
 from yibao.config import Settings
-from yibao.engines.audit import AuditError, Claim
-from yibao.engines.audit.realtime import (
+from yibao.engines.audit import AuditError, Claim, Finding
+from yibao.engines.audit.messages import (
     DSPO_WAYS,
     STAGE_NAMES,
     WARN_TYPES,
@@ -41,6 +42,8 @@ from yibao.engines.audit.realtime import (
     FeedbackOut,
     FeedbackResultOut,
     PreAuditOut,
+)
+from yibao.engines.audit.realtime import (
     Request,
     drugs_on_hand,
     history_claims,
@@ -109,7 +112,23 @@ def answer_audit(
         out = PreAuditOut(result=results(found, task_id), **extra)
     else:
         out = AuditOut(result=results(found, task_id))
-    answered = utcnow()
+    _store(session, infno, data, req, current, asker, task_id, out, found)
+    return out
+
+
+def _store(
+    session: Session,
+    infno: str,
+    data: AuditIn,
+    req: Request,
+    current: runtime.Current,
+    asker: Asker,
+    task_id: str,
+    out: AuditOut,
+    found: list[Finding],
+) -> None:
+    """The request with its answer, then its findings: two Core inserts."""
+    inst = asker.institution
     claim = req.claim
     row_id = session.execute(
         insert(REQUESTS).returning(REQUESTS.c.id),
@@ -134,7 +153,7 @@ def answer_audit(
             "request": data.model_dump(mode="json", exclude_none=True),
             "result": out.model_dump(mode="json"),
             "received_at": asker.received_at,
-            "answered_at": answered,
+            "answered_at": utcnow(),
             "msgid": asker.msgid,
             "message_id": asker.message_id,
             "user_id": asker.user_id,
@@ -143,37 +162,33 @@ def answer_audit(
     if found:
         session.execute(
             insert(FINDINGS),
-            [
-                {
-                    "hospital_id": inst.id,
-                    "region_code": inst.region_code,
-                    "request_id": row_id,
-                    "jr_id": f.jr_id,
-                    "rule_id": f.rule_id,
-                    "rule_version": f.rule_version,
-                    "rule_name": f.rule_name,
-                    "vola_bhvr_type": f.vola_bhvr_type,
-                    "result_type": f.result_type,
-                    "sev_deg": f.sev_deg,
-                    "vola_amt": f.vola_amt,
-                    "vola_cont": f.vola_cont[:2000],
-                    "stage": req.stage,
-                    "psn_no": f.psn_no,
-                    "mdtrt_id": f.mdtrt_id,
-                    "lines": [
-                        {
-                            "rx_id": ln.rx_id,
-                            "vola_item_type": ln.vola_item_type,
-                            "vola_amt": str(ln.vola_amt),
-                        }
-                        for ln in f.lines
-                    ],
-                    "received_at": asker.received_at,
-                }
-                for f in found
-            ],
+            [_finding_row(f, row_id, req.stage, asker) for f in found],
         )
-    return out
+
+
+def _finding_row(f: Finding, request_id: int, stage: str, asker: Asker) -> dict[str, Any]:
+    return {
+        "hospital_id": asker.institution.id,
+        "region_code": asker.institution.region_code,
+        "request_id": request_id,
+        "jr_id": f.jr_id,
+        "rule_id": f.rule_id,
+        "rule_version": f.rule_version,
+        "rule_name": f.rule_name,
+        "vola_bhvr_type": f.vola_bhvr_type,
+        "result_type": f.result_type,
+        "sev_deg": f.sev_deg,
+        "vola_amt": f.vola_amt,
+        "vola_cont": f.vola_cont[:2000],
+        "stage": stage,
+        "psn_no": f.psn_no,
+        "mdtrt_id": f.mdtrt_id,
+        "lines": [
+            {"rx_id": ln.rx_id, "vola_item_type": ln.vola_item_type, "vola_amt": str(ln.vola_amt)}
+            for ln in f.lines
+        ],
+        "received_at": asker.received_at,
+    }
 
 
 def _history(
@@ -232,15 +247,13 @@ def do_feedback(session: Session, data: FeedbackIn, asker: Asker) -> FeedbackOut
     """3103: store the doctor's handling of each finding named (``warn_rslt_id`` =
     ``jr_id``, of ``task_id`` or else the institution's latest request with it), one
     audit row each.  All or nothing: an unknown finding, another institution's, one
-    of the other stage, or ``dspo_way`` 1 without a reason refuses the message."""
+    of the other stage, or ``dspo_way`` 1 without a reason refuses the message before
+    anything is written."""
     d = data.data
-    inst = asker.institution
-    stage = WARN_TYPES[d.warn_type]
     for i, w in enumerate(d.warns):
         if w.dspo_way == "1" and not (w.dspo_way_rea or "").strip():
             where = f"data.warns[{i}].dspo_way_rea"
             raise Refused(where, f"处理原因（{where}）：选择继续执行（dspo_way 1）时须说明理由")
-    wanted = {w.warn_rslt_id for w in d.warns}
     rows = session.execute(
         select(
             FINDINGS.c.id,
@@ -250,70 +263,85 @@ def do_feedback(session: Session, data: FeedbackIn, asker: Asker) -> FeedbackOut
             REQUESTS.c.task_id,
         )
         .select_from(FINDINGS.join(REQUESTS, REQUESTS.c.id == FINDINGS.c.request_id))
-        .where(FINDINGS.c.hospital_id == inst.id, FINDINGS.c.jr_id.in_(wanted))
+        .where(
+            FINDINGS.c.hospital_id == asker.institution.id,
+            FINDINGS.c.jr_id.in_({w.warn_rslt_id for w in d.warns}),
+        )
         .order_by(FINDINGS.c.id.desc())
     ).all()
-    out: list[FeedbackResultOut] = []
-    for i, w in enumerate(d.warns):
-        task = w.task_id or d.task_id
-        where = f"data.warns[{i}].warn_rslt_id"
-        mine = [
-            r for r in rows if r.jr_id == w.warn_rslt_id and (task is None or r.task_id == task)
-        ]
-        if not mine:
-            of = f"任务 {task} 中" if task else "本机构的审核结果中"
-            raise Refused(where, f"违规标识（{where}）：{of}没有 {w.warn_rslt_id}")
-        hit = next((r for r in mine if r.stage == stage), None)
-        if hit is None:
-            raise Refused(
-                "data.warn_type",
-                f"反馈类型（data.warn_type）：{w.warn_rslt_id} 是{STAGE_NAMES[mine[0].stage]}"
-                f"审核的结果，与反馈类型 {d.warn_type}（{STAGE_NAMES[stage]}）不符",
-            )
-        reason = (w.dspo_way_rea or "").strip()
-        row = AuditFeedback(
-            hospital_id=inst.id,
-            region_code=inst.region_code,
-            request_id=hit.request_id,
-            finding_id=hit.id,
-            jr_id=w.warn_rslt_id,
-            warn_type=d.warn_type,
-            dspo_way=w.dspo_way,
-            reason=reason,
-            opter=asker.opter or asker.actor.name,
-            received_at=asker.received_at,
-            via=asker.via,
-            msgid=asker.msgid,
-            message_id=asker.message_id,
-            user_id=asker.user_id,
-        )
-        session.add(row)
-        record(
-            session,
-            asker.actor,
-            "supervision.audit.feedback",
-            "audit_finding",
-            hit.id,
-            after={
-                "task_id": hit.task_id,
-                "jr_id": w.warn_rslt_id,
-                "dspo_way": w.dspo_way,
-                "reason": reason,
-                "opter": row.opter,
-            },
-            hospital_id=inst.id,
-            region_code=inst.region_code,
-        )
-        out.append(
-            FeedbackResultOut(
-                warn_rslt_id=w.warn_rslt_id,
-                task_id=hit.task_id,
-                dspo_way=w.dspo_way,
-                dspo_way_name=DSPO_WAYS[w.dspo_way],
-            )
-        )
+    hits = [_hit(rows, data, i) for i in range(len(d.warns))]
+    out = [_feedback(session, asker, data, i, hit) for i, hit in enumerate(hits)]
     session.flush()
     return FeedbackOut(result=out)
+
+
+def _hit(rows: Sequence[Any], data: FeedbackIn, i: int) -> Any:
+    """The stored finding ``warns[i]`` names, or the refusal naming the field."""
+    d = data.data
+    w = d.warns[i]
+    task = w.task_id or d.task_id
+    stage = WARN_TYPES[d.warn_type]
+    where = f"data.warns[{i}].warn_rslt_id"
+    mine = [r for r in rows if r.jr_id == w.warn_rslt_id and (task is None or r.task_id == task)]
+    if not mine:
+        of = f"任务 {task} 中" if task else "本机构的审核结果中"
+        raise Refused(where, f"违规标识（{where}）：{of}没有 {w.warn_rslt_id}")
+    hit = next((r for r in mine if r.stage == stage), None)
+    if hit is None:
+        raise Refused(
+            "data.warn_type",
+            f"反馈类型（data.warn_type）：{w.warn_rslt_id} 是{STAGE_NAMES[mine[0].stage]}"
+            f"审核的结果，与反馈类型 {d.warn_type}（{STAGE_NAMES[stage]}）不符",
+        )
+    return hit
+
+
+def _feedback(
+    session: Session, asker: Asker, data: FeedbackIn, i: int, hit: Any
+) -> FeedbackResultOut:
+    """One feedback row and its audit row."""
+    inst = asker.institution
+    w = data.data.warns[i]
+    reason = (w.dspo_way_rea or "").strip()
+    row = AuditFeedback(
+        hospital_id=inst.id,
+        region_code=inst.region_code,
+        request_id=hit.request_id,
+        finding_id=hit.id,
+        jr_id=w.warn_rslt_id,
+        warn_type=data.data.warn_type,
+        dspo_way=w.dspo_way,
+        reason=reason,
+        opter=asker.opter or asker.actor.name,
+        received_at=asker.received_at,
+        via=asker.via,
+        msgid=asker.msgid,
+        message_id=asker.message_id,
+        user_id=asker.user_id,
+    )
+    session.add(row)
+    record(
+        session,
+        asker.actor,
+        "supervision.audit.feedback",
+        "audit_finding",
+        hit.id,
+        after={
+            "task_id": hit.task_id,
+            "jr_id": w.warn_rslt_id,
+            "dspo_way": w.dspo_way,
+            "reason": reason,
+            "opter": row.opter,
+        },
+        hospital_id=inst.id,
+        region_code=inst.region_code,
+    )
+    return FeedbackResultOut(
+        warn_rslt_id=w.warn_rslt_id,
+        task_id=hit.task_id,
+        dspo_way=w.dspo_way,
+        dspo_way_name=DSPO_WAYS[w.dspo_way],
+    )
 
 
 def stored_request(session: Session, task_id: str) -> AuditRequest | None:

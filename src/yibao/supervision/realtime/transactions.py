@@ -4,7 +4,7 @@ journal row go with the request; warnings join the answer's ``warn_msg``."""
 
 from __future__ import annotations
 
-from yibao.engines.audit.realtime import AuditIn, AuditOut, FeedbackIn, FeedbackOut
+from yibao.engines.audit.messages import AuditIn, AuditOut, FeedbackIn, FeedbackOut
 from yibao.exchange.registry import Call
 from yibao.supervision.realtime.service import Asker, answer_audit, do_feedback
 
