@@ -60,6 +60,8 @@ class Permission(StrEnum):
     MANAGE_CATALOGUE = "manage_catalogue"
     VIEW_INSURED = "view_insured"
     VIEW_ID_NUMBERS = "view_id_numbers"
+    REVIEW_FINDINGS = "review_findings"
+    ANSWER_FINDINGS = "answer_findings"
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -82,6 +84,8 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.MANAGE_CATALOGUE: "维护医保目录",
     Permission.VIEW_INSURED: "查看参保人员",
     Permission.VIEW_ID_NUMBERS: "查看完整身份证号",
+    Permission.REVIEW_FINDINGS: "智能审核疑点审核（事后审核、公示、初审、复审）",
+    Permission.ANSWER_FINDINGS: "智能审核疑点答复与申诉",
 }
 
 P = Permission
@@ -110,13 +114,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.BUREAU_REVIEWER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_CASES, P.VIEW_HOSPITALS, P.REVIEW_SETTLEMENT, P.GROUP_CASES}
-        | {P.VIEW_POLICIES, P.VIEW_CATALOGUE, P.VIEW_INSURED, P.VIEW_RULES}
+        | {P.VIEW_POLICIES, P.VIEW_CATALOGUE, P.VIEW_INSURED, P.VIEW_RULES, P.REVIEW_FINDINGS}
     ),
     Role.RULE_ADMIN: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_HOSPITALS, P.MANAGE_RULES, P.VIEW_RULES, P.VIEW_CATALOGUE}
+        | {P.REVIEW_FINDINGS}
     ),
     Role.HOSPITAL_USER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_CASES, P.GROUP_CASES, P.SUBMIT_LISTS, P.VIEW_CATALOGUE}
+        | {P.ANSWER_FINDINGS}
     ),
     # a HIS identifies patients (1101) and must match what they show: full ID numbers
     Role.HIS_CLIENT: frozenset(

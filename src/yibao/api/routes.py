@@ -22,6 +22,7 @@ from yibao.settlement.review.endpoints import router as settlement_review_router
 from yibao.settlement.special.endpoints import router as settlement_special_router
 from yibao.settlement.statements.endpoints import router as settlement_statements_router
 from yibao.supervision.endpoints import router as supervision_router
+from yibao.supervision.findings.endpoints import router as findings_router
 from yibao.supervision.realtime.endpoints import router as realtime_audit_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)], responses=ERROR_RESPONSES)
@@ -46,3 +47,4 @@ router.include_router(benefits_router)
 router.include_router(catalogue_router)
 router.include_router(insured_router)
 router.include_router(supervision_router)
+router.include_router(findings_router)

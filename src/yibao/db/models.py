@@ -14,6 +14,7 @@ from yibao.measurement import models as measurement_models
 from yibao.regions import models as regions_models
 from yibao.settlement import models as settlement_models
 from yibao.supervision import models as supervision_models
+from yibao.supervision.findings import models as findings_models
 from yibao.supervision.realtime import models as realtime_audit_models
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "cases_models",
     "catalogue_models",
     "exchange_models",
+    "findings_models",
     "grouping_models",
     "insured_models",
     "jobs_models",

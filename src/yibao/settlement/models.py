@@ -378,3 +378,31 @@ class SettlementClearing(Base):
     clearing_total: Mapped[Decimal] = mapped_column(Money())
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class SettlementAuditDeduction(ScopedRow, Base):
+    """An intelligent-audit deduction (智能审核扣款): the upheld amount of one decided
+    finding of the supervision domain, entered in the monthly statement of
+    ``period_code`` for its hospital, shown apart from the review deductions (ADR 0024).
+
+    ``finding_id`` is unique: a finding is deducted exactly once, in one month."""
+
+    __tablename__ = "settlement_audit_deductions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(
+        ForeignKey("supervision_findings.id", ondelete="RESTRICT"), unique=True
+    )
+    jr_id: Mapped[str] = mapped_column(String(40))
+    rule_id: Mapped[str] = mapped_column(String(40))
+    hospital_code: Mapped[str] = mapped_column(String(12))
+    period_code: Mapped[str] = mapped_column(String(7))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount"),
+        Index("ix_settlement_audit_deductions_period", "region_code", "period_code"),
+    )

@@ -13,8 +13,8 @@ reimbursement ratio [S] S15)::
     per hospital:
     fund due      = Σ final payment − Σ patient and other-fund amounts      (fund_basis="total")
                   = Σ priced fund + Σ (final − provisional payment)     (fund_basis="priced")
-    final fund    = fund due − deductions of the year (monthly statements, net of
-                    the review additions 调增)
+    final fund    = fund due − deductions of the year (monthly statements: review
+                    and intelligent-audit deductions, net of the review additions 调增)
     deposit       = max(0, final fund) × deposit_rate;  released = deposit × share(score)
     clearing      = final fund − (deposit − released) − paid during the year
 
@@ -154,9 +154,16 @@ def _monthly_sums(
         return {}
 
     def net(frame: pl.DataFrame) -> pl.DataFrame:
+        # intelligent-audit deductions count as deductions of the year; review
+        # additions (调增) net against the deductions here
+        if "audit_deductions" in frame.columns:
+            frame = frame.with_columns(
+                (pl.col("deductions").cast(MONEY) + pl.col("audit_deductions").cast(MONEY))
+                .cast(MONEY)
+                .alias("deductions")
+            )
         if "additions" not in frame.columns:
             return frame
-        # review additions (调增) net against the deductions here
         return frame.with_columns(
             (pl.col("deductions").cast(MONEY) - pl.col("additions").cast(MONEY)).cast(MONEY)
         )

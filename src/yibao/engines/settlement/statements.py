@@ -1,11 +1,12 @@
 """The monthly statement per hospital (月度预拨, domain.md §1.7 [S] S3, S6).
 
 Per hospital, the fund amounts of the month's priced cases (DRG-paid and item-paid),
-minus review deductions and plus review additions (shown apart, never netted), give
-the settlement amount; ``prepay_share`` of it is paid now, the quality deposit (10 %)
+minus review deductions and intelligent-audit deductions (智能审核扣款, upheld findings,
+ADR 0024) and plus review additions (each shown apart, never netted), give the
+settlement amount; ``prepay_share`` of it is paid now, the quality deposit (10 %)
 is withheld from that, and amounts already advanced are netted:
 
-    settlement  = fund (DRG) + fund (items) − deductions + additions
+    settlement  = fund (DRG) + fund (items) − deductions − audit deductions + additions
     prepaid     = settlement × prepay_share            (all of it when ≤ 0)
     deposit     = max(0, prepaid) × deposit_rate
     net payable = prepaid − deposit − advances          (negative: recovered)
@@ -64,16 +65,18 @@ def monthly_statement(
     adjustments: Mapping[str, Decimal] | pl.DataFrame | None = None,
     advances: Mapping[str, Decimal] | pl.DataFrame | None = None,
     additions: Mapping[str, Decimal] | pl.DataFrame | None = None,
+    audit_deductions: Mapping[str, Decimal] | pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The monthly statement, one row per hospital (sorted), module docstring formulas.
 
     ``priced_cases``: :func:`price_batch` output for the month.  ``adjustments``:
     review deductions per hospital (positive = deducted), ``additions``: review
-    additions (调增, positive = added), ``advances``: amounts already advanced this
+    additions (调增, positive = added), ``audit_deductions``: upheld intelligent-audit
+    findings (positive = deducted), ``advances``: amounts already advanced this
     month (月初预拨); each a mapping or a frame with ``hospital_code`` and ``amount``.
     Columns: ``period, hospital_code, cases, drg_cases, item_cases, total_cost,
     drg_payment, item_payment, fund_drg, fund_items, fund_total, deductions,
-    additions, settlement_amount, prepaid, held_back, deposit_rate,
+    audit_deductions, additions, settlement_amount, prepaid, held_back, deposit_rate,
     deposit_withheld, advances, net_payable`` (money ``Decimal(18, 2)``).
     """
     params = params or StatementParams()
@@ -96,17 +99,21 @@ def monthly_statement(
     found = {str(r["hospital_code"]): r for r in sums.iter_rows(named=True)}
     deductions = _amounts(adjustments, "monthly_statement(adjustments)")
     added = _amounts(additions, "monthly_statement(additions)")
+    audited = _amounts(audit_deductions, "monthly_statement(audit_deductions)")
     advanced = _amounts(advances, "monthly_statement(advances)")
     rows = [
         _statement_row(
             hospital,
             found.get(hospital, {}),
             deductions.get(hospital, Decimal(0)),
+            audited.get(hospital, Decimal(0)),
             added.get(hospital, Decimal(0)),
             advanced.get(hospital, Decimal(0)),
             params,
         )
-        for hospital in sorted(set(found) | set(deductions) | set(added) | set(advanced))
+        for hospital in sorted(
+            set(found) | set(deductions) | set(audited) | set(added) | set(advanced)
+        )
     ]
     rows = [{"period": period, **row} for row in rows]
     return pl.DataFrame(rows, schema=STATEMENT_SCHEMA, orient="row")
@@ -116,6 +123,7 @@ def _statement_row(
     hospital: str,
     sums: Mapping[str, object],
     deducted: Decimal,
+    audited: Decimal,
     added: Decimal,
     advance: Decimal,
     params: StatementParams,
@@ -124,7 +132,7 @@ def _statement_row(
     figures = {k: int(str(sums.get(k) or 0)) for k in _STATEMENT_SUMS}
     money = {k: Decimal(v) / 100 for k, v in figures.items() if k not in _STATEMENT_SUMS[:3]}
     fund_total = money["fund_drg"] + money["fund_items"]
-    settlement = fund_total - deducted + added
+    settlement = fund_total - deducted - audited + added
     prepaid = _yuan(settlement * params.prepay_share) if settlement > 0 else settlement
     deposit = _yuan(max(Decimal(0), prepaid) * params.deposit_rate)
     return {
@@ -133,6 +141,7 @@ def _statement_row(
         **money,
         "fund_total": fund_total,
         "deductions": deducted,
+        "audit_deductions": audited,
         "additions": added,
         "settlement_amount": settlement,
         "prepaid": prepaid,
@@ -153,6 +162,7 @@ STATEMENT_SCHEMA: Final[dict[str, pl.DataType | type[pl.DataType]]] = {
     **dict.fromkeys(_STATEMENT_SUMS[3:], MONEY),
     "fund_total": MONEY,
     "deductions": MONEY,
+    "audit_deductions": MONEY,
     "additions": MONEY,
     "settlement_amount": MONEY,
     "prepaid": MONEY,

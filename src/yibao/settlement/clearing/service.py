@@ -32,7 +32,7 @@ from yibao.measurement.service import standards_frame
 from yibao.settlement.auth import STATEMENT_ROLES, region_for
 from yibao.settlement.clearing.schemas import ClearingIn
 from yibao.settlement.models import SettlementClearing
-from yibao.settlement.statements.repository import confirmed_cases
+from yibao.settlement.statements.repository import audit_deductions, confirmed_cases
 from yibao.settlement.statements.service import (
     additions_frame,
     deductions_frame,
@@ -92,15 +92,21 @@ def year_clearing(
     """Year-end clearing of the region's confirmed cases of ``year``."""
     periods = [f"{year:04d}-{m:02d}" for m in range(1, 13)]
     cases = confirmed_cases(session, region_code, periods)
+    audited = audit_deductions(session, region_code, periods)
+    months = sorted(set(cases["period"]) | set(audited["period"]))
     monthly = [
         monthly_statement(
             priced_frame(part),
             statement_params or StatementParams(deposit_rate=params.deposit_rate),
-            period=str(key[0]),
+            period=month,
             adjustments=deductions_frame(part),
             additions=additions_frame(part),
+            audit_deductions=audited.filter(pl.col("period") == month).select(
+                "hospital_code", "amount"
+            ),
         )
-        for key, part in cases.group_by("period", maintain_order=True)
+        for month in months
+        for part in [cases.filter(pl.col("period") == month)]
     ]
     return year_end_clearing(_year_cases(session, cases), budget, monthly, scores, params)
 

@@ -23,6 +23,7 @@ class StatementRowOut(BaseModel):
     fund_items: str = Field(description="按项目病例统筹基金支付（元）")
     fund_total: str = Field(description="统筹基金支付合计（元）")
     deductions: str = Field(description="审核扣减（元）")
+    audit_deductions: str = Field(description="智能审核扣款（元，已维持的疑点，ADR 0024）")
     additions: str = Field(description="审核调增（元）")
     settlement_amount: str = Field(description="结算金额（元）")
     prepaid: str = Field(description="本月预付（元）")
@@ -63,11 +64,25 @@ class StatementCaseOut(BaseModel):
     fund_deduction: str | None = Field(description="统筹基金扣减（元，负数为调增）")
 
 
+class AuditDeductionOut(BaseModel):
+    """One intelligent-audit deduction of a statement: the decided finding it comes from."""
+
+    period: str = Field(description="结算期间 YYYY-MM")
+    hospital_code: str = Field(description="医疗机构编码")
+    finding_id: int = Field(description="疑点编号")
+    jr_id: str = Field(description="疑点结果 ID（jr_id）")
+    rule_id: str = Field(description="规则编号")
+    amount: str = Field(description="扣款金额（元）")
+    reason: str = Field(description="扣款依据")
+
+
 class StatementOut(BaseModel):
-    """One hospital's monthly statement with its cases."""
+    """One hospital's monthly statement with its cases and its intelligent-audit
+    deductions (each traceable to its finding)."""
 
     statement: StatementRowOut
     cases: list[StatementCaseOut]
+    audit_deductions: list[AuditDeductionOut] = []
 
 
 class ClearingTotalsOut(BaseModel):

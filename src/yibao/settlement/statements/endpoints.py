@@ -30,7 +30,7 @@ from yibao.settlement.answers import download, jsonable
 from yibao.settlement.labels import for_people
 from yibao.settlement.schemas import StatementOut, StatementsOut
 from yibao.settlement.statements.pdf import statement_pdf
-from yibao.settlement.statements.service import compute_statements
+from yibao.settlement.statements.service import compute_statements, statement_audit_deductions
 
 VIEW = require(Permission.VIEW_CASES)
 
@@ -94,10 +94,14 @@ def statement(
     if frame.height == 0:
         raise NotFound(f"医院 {hospital} 在 {period} 没有已确认结算的病例 / not found")
     row = frame.row(0, named=True)
+    audited = statement_audit_deductions(db, user, period, hospital, region=region)
     name = f"statement-{period}-{hospital}"
     if format == "xlsx":
         buf = io.BytesIO()
-        write_xlsx({"汇总": for_people(frame), "病例明细": for_people(cases)}, buf, autofit=True)
+        sheets = {"汇总": for_people(frame), "病例明细": for_people(cases)}
+        if audited.height:
+            sheets["智能审核扣款"] = for_people(audited)
+        write_xlsx(sheets, buf, autofit=True)
         return download(buf.getvalue(), XLSX, f"{name}.xlsx")
     if format == "pdf":
         found = db.execute(
@@ -121,5 +125,9 @@ def statement(
         )
         return download(pdf, "application/pdf", f"{name}.pdf")
     return StatementOut.model_validate(
-        {"statement": jsonable(row), "cases": jsonable(cases.to_dicts())}
+        {
+            "statement": jsonable(row),
+            "cases": jsonable(cases.to_dicts()),
+            "audit_deductions": jsonable(audited.to_dicts()),
+        }
     )

@@ -44,6 +44,7 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("fund_items", "按项目支付病例 基金支付"),
     ("fund_total", "基金支付合计"),
     ("deductions", "审核调整扣减"),
+    ("audit_deductions", "智能审核扣款"),
     ("additions", "审核调增"),
     ("settlement_amount", "本月结算金额"),
     ("prepaid", "本月预拨金额"),

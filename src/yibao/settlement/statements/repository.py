@@ -1,6 +1,7 @@
 """The queries behind a statement: the confirmed cases of some periods (with their
-pricing, hospital level and the special-case decision they were paid as) and the
-version of a period's confirmations that keys the statement cache.
+pricing, hospital level and the special-case decision they were paid as), the
+intelligent-audit deductions entered in them, and the versions of both that key the
+statement cache.
 
 * The priced frame carries each case's *original* fund amount (the pricing), so that
   the service can show a reviewer's adjustment as a deduction (or an addition, 调增)
@@ -26,6 +27,7 @@ from yibao.engines.caseframe import MONEY
 from yibao.regions.models import Hospital, region_prefix
 from yibao.settlement.models import (
     CasePricing,
+    SettlementAuditDeduction,
     SettlementConfirmation,
     SpecialCaseApplication,
 )
@@ -146,5 +148,52 @@ def confirmation_version(
     )
     if hospital_code is not None:
         stmt = stmt.where(SettlementConfirmation.hospital_code == hospital_code)
+    count, last = session.execute(stmt).one()
+    return int(count or 0), int(last or 0)
+
+
+AUDIT_SCHEMA: dict[str, Any] = {
+    "period": pl.String,
+    "hospital_code": pl.String,
+    "finding_id": pl.Int64,
+    "jr_id": pl.String,
+    "rule_id": pl.String,
+    "amount": MONEY,
+    "reason": pl.String,
+}
+
+
+def audit_deductions(
+    session: Session,
+    region_code: str,
+    periods: list[str],
+    hospital_code: str | None = None,
+) -> pl.DataFrame:
+    """The intelligent-audit deductions (智能审核扣款) entered in ``periods``: one row
+    per decided finding (ADR 0024), sorted by period, hospital and finding."""
+    d = SettlementAuditDeduction
+    stmt = (
+        select(d.period_code, d.hospital_code, d.finding_id, d.jr_id, d.rule_id, d.amount, d.reason)
+        .where(d.region_code.startswith(region_prefix(region_code)), d.period_code.in_(periods))
+        .order_by(d.period_code, d.hospital_code, d.finding_id)
+    )
+    if hospital_code is not None:
+        stmt = stmt.where(d.hospital_code == hospital_code)
+    return pl.DataFrame(
+        [tuple(r) for r in session.execute(stmt)], schema=AUDIT_SCHEMA, orient="row"
+    )
+
+
+def audit_deduction_version(
+    session: Session, region_code: str, period: str, hospital_code: str | None
+) -> tuple[int, int]:
+    """The count and last id of a period's audit deductions in scope (written once,
+    never changed): part of the statement cache key."""
+    d = SettlementAuditDeduction
+    stmt = select(func.count(d.id), func.max(d.id)).where(
+        d.region_code.startswith(region_prefix(region_code)), d.period_code == period
+    )
+    if hospital_code is not None:
+        stmt = stmt.where(d.hospital_code == hospital_code)
     count, last = session.execute(stmt).one()
     return int(count or 0), int(last or 0)

@@ -5,7 +5,9 @@ period's :class:`SettlementConfirmation` rows and the case pricings
 (:func:`~yibao.settlement.statements.repository.confirmed_cases`), through the pure
 engine (:func:`monthly_statement`).  A reviewer's adjustment enters as a deduction in
 fund terms (original fund − adjusted fund) and an addition (调增) as an addition,
-shown apart, so fund total − deductions + additions = Σ confirmed fund.  The year-end
+shown apart, so fund total − deductions + additions = Σ confirmed fund.  Upheld
+intelligent-audit findings (智能审核扣款, ADR 0024) enter as a third figure, apart:
+settlement = fund total − deductions − audit deductions + additions.  The year-end
 clearing (:mod:`yibao.settlement.clearing`) feeds the same three frames to the engine
 for every month of the year.
 """
@@ -30,7 +32,12 @@ from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.settlement.auth import own_hospital, region_for
 from yibao.settlement.review import parse_period
-from yibao.settlement.statements.repository import confirmation_version, confirmed_cases
+from yibao.settlement.statements.repository import (
+    audit_deduction_version,
+    audit_deductions,
+    confirmation_version,
+    confirmed_cases,
+)
 
 
 def priced_frame(cases: pl.DataFrame) -> pl.DataFrame:
@@ -78,7 +85,10 @@ def period_statements(
     (for ``cache_s`` seconds) under the count and last id of the period's
     confirmations in scope: a new confirmation makes a new key."""
     parse_period(period)
-    version = confirmation_version(session, region_code, period, hospital_code)
+    version = (
+        confirmation_version(session, region_code, period, hospital_code),
+        audit_deduction_version(session, region_code, period, hospital_code),
+    )
     key = (
         get_scope(session),
         region_code,
@@ -108,13 +118,16 @@ def _compute(
     advances: Mapping[str, Decimal] | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     cases = confirmed_cases(session, region_code, [period], hospital_code)
-    wanted = {h: a for h, a in (advances or {}).items() if h in set(cases["hospital_code"])}
+    audited = audit_deductions(session, region_code, [period], hospital_code)
+    known = set(cases["hospital_code"]) | set(audited["hospital_code"])
+    wanted = {h: a for h, a in (advances or {}).items() if h in known}
     frame = monthly_statement(
         priced_frame(cases),
         params,
         period=period,
         adjustments=deductions_frame(cases),
         additions=additions_frame(cases),
+        audit_deductions=audited.select("hospital_code", "amount"),
         advances=wanted,
     )
     return frame.drop("total_cost"), cases
@@ -175,3 +188,15 @@ def compute_statements(
         advances=_advances(advances),
         cache_s=cache_s,
     )
+
+
+def statement_audit_deductions(
+    db: Session, user: User, period: str, hospital: str, *, region: str | None
+) -> pl.DataFrame:
+    """The intelligent-audit deductions of one hospital's statement, one row per
+    decided finding (a hospital: its own only)."""
+    own = own_hospital(db, user)
+    if own is not None and hospital != own:
+        raise NotFound(f"医院 {hospital} 的结算单不存在 / not found")
+    parse_period(period)
+    return audit_deductions(db, region_for(db, user, region), [period], hospital)

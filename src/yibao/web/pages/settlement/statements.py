@@ -44,6 +44,7 @@ STATEMENT_SUMS = (
     "item_payment",
     "fund_total",
     "deductions",
+    "audit_deductions",
     "additions",
     "settlement_amount",
     "prepaid",

@@ -1,0 +1,328 @@
+"""The post-audit's input frames, read from stored data in the session's scope.
+
+* :func:`inpatient_cases`: the stored inpatient cases discharged in a date range with
+  their grouping (MDC, ADRG, DRG; the plan the case was priced with, else the latest
+  grouping) and pricing (payment class → multiplier high / low / normal, relative weight
+  from the payment standard the case was priced with, 0 without one), as the DRG
+  detectors read them (:data:`yibao.engines.audit.CASE_COLUMNS`; CC / MCC from the DRG
+  code's last digit, the detectors' fallback);
+* :func:`outpatient_visits`: the live outpatient settlements of the gateway (visit date
+  = settlement date, amount = total medical fee);
+* :func:`claim_frames`: the live settlements of the gateway settled in a date range as
+  the rule engine's frames (patients, encounters, diagnoses, fee lines), with each
+  encounter's hospital, treating place and month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.cases.models import Case, CaseDiagnosis
+from yibao.exchange.models import Fee, Settlement, Visit
+from yibao.grouping.models import CaseGrouping
+from yibao.insured.models import InsuredPerson
+from yibao.kit.timeutil import BUSINESS_TZ, local
+from yibao.measurement.models import PaymentStandardItem
+from yibao.regions.models import Hospital
+from yibao.settlement.models import CasePricing
+
+MONEY = pl.Decimal(18, 2)
+MULTIPLIERS = {"high": "high", "low": "low"}
+CASE_SCHEMA: dict[str, Any] = {
+    "setl_id": pl.String,
+    "mdtrt_id": pl.String,
+    "psn_no": pl.String,
+    "hospital_code": pl.String,
+    "hospital_level": pl.String,
+    "insutype": pl.String,
+    "admission_date": pl.Date,
+    "discharge_date": pl.Date,
+    "los_days": pl.Int64,
+    "total_cost": MONEY,
+    "self_pay_full": MONEY,
+    "self_pay_first": MONEY,
+    "mdc": pl.String,
+    "adrg": pl.String,
+    "drg": pl.String,
+    "rw": pl.Float64,
+    "multiplier": pl.String,
+    "principal_dx": pl.String,
+}
+OUTPATIENT_SCHEMA: dict[str, Any] = {
+    "psn_no": pl.String,
+    "hospital_code": pl.String,
+    "visit_date": pl.Date,
+    "amount": MONEY,
+}
+
+
+def utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, end + 1 day 00:00) business time, in UTC."""
+    lo = datetime.combine(start, time(0), BUSINESS_TZ).astimezone(UTC)
+    hi = datetime.combine(end + timedelta(days=1), time(0), BUSINESS_TZ).astimezone(UTC)
+    return lo, hi
+
+
+def inpatient_cases(session: Session, start: date, end: date) -> pl.DataFrame:
+    """Grouped inpatient cases discharged from ``start`` through ``end`` (module docstring)."""
+    stmt = (
+        select(
+            Case.id,
+            Case.setl_id,
+            Case.mdtrt_id,
+            Case.psn_no,
+            Case.hospital_code,
+            Hospital.level,
+            Case.insutype,
+            Case.admission_time,
+            Case.discharge_date,
+            Case.los_days,
+            Case.total_cost,
+            Case.self_pay_full,
+            Case.self_pay_first,
+            CaseGrouping.plan_id,
+            CaseGrouping.grouped_at,
+            CaseGrouping.mdc,
+            CaseGrouping.adrg,
+            CaseGrouping.drg,
+            CasePricing.plan_id,
+            CasePricing.payment_class,
+            CasePricing.standard_set_id,
+        )
+        .join(CaseGrouping, CaseGrouping.case_id == Case.id)
+        .join(Hospital, Hospital.id == Case.hospital_id)
+        .outerjoin(CasePricing, CasePricing.case_id == Case.id)
+        .where(Case.discharge_date >= start, Case.discharge_date <= end)
+        .order_by(Case.id)
+    )
+    chosen: dict[int, Any] = {}
+    for row in session.execute(stmt):
+        old = chosen.get(row[0])
+        priced_plan = row[18]
+        better = old is None or (
+            (row[13] == priced_plan) > (old[13] == priced_plan)
+            or ((row[13] == priced_plan) == (old[13] == priced_plan) and row[14] > old[14])
+        )
+        if better:
+            chosen[row[0]] = row
+    weights = _weights(session, {(r[20], r[17], r[5]) for r in chosen.values() if r[20]})
+    principal = _principals(session, list(chosen))
+    rows = []
+    for r in chosen.values():
+        rows.append(
+            (
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                local(r[7]).date(),
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+                r[12],
+                r[15],
+                r[16],
+                r[17],
+                float(weights.get((r[20], r[17], r[5]), Decimal(0))),
+                MULTIPLIERS.get(r[19] or "", "normal"),
+                principal.get(r[0], ""),
+            )
+        )
+    return pl.DataFrame(rows, schema=CASE_SCHEMA, orient="row")
+
+
+def _weights(
+    session: Session, keys: set[tuple[int, str, str]]
+) -> dict[tuple[int, str, str], Decimal]:
+    if not keys:
+        return {}
+    sets = sorted({k[0] for k in keys})
+    stmt = select(
+        PaymentStandardItem.set_id,
+        PaymentStandardItem.drg,
+        PaymentStandardItem.hospital_level,
+        PaymentStandardItem.relative_weight,
+    ).where(PaymentStandardItem.set_id.in_(sets))
+    return {(s, d, lv): w for s, d, lv, w in session.execute(stmt) if (s, d, lv) in keys}
+
+
+def _principals(session: Session, case_ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for i in range(0, len(case_ids), 2000):
+        chunk = case_ids[i : i + 2000]
+        stmt = select(CaseDiagnosis.case_id, CaseDiagnosis.code).where(
+            CaseDiagnosis.case_id.in_(chunk), CaseDiagnosis.is_principal.is_(True)
+        )
+        out.update({int(row[0]): str(row[1]) for row in session.execute(stmt)})
+    return out
+
+
+def outpatient_visits(session: Session, start: date, end: date) -> pl.DataFrame:
+    """Live outpatient settlements from ``start`` through ``end`` (module docstring)."""
+    lo, hi = utc_bounds(start, end)
+    stmt = (
+        select(Settlement.psn_no, Hospital.code, Settlement.setl_time, Settlement.medfee_sumamt)
+        .join(Hospital, Hospital.id == Settlement.hospital_id)
+        .where(
+            Settlement.kind == "otp",
+            Settlement.state == "settled",
+            Settlement.setl_time >= lo,
+            Settlement.setl_time < hi,
+        )
+        .order_by(Settlement.id)
+    )
+    rows = [(p, h, local(t).date(), a) for p, h, t, a in session.execute(stmt)]
+    return pl.DataFrame(rows, schema=OUTPATIENT_SCHEMA, orient="row")
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The rule engine's frames and, per encounter, where and when it was settled."""
+
+    patients: pl.DataFrame
+    encounters: pl.DataFrame
+    diagnoses: pl.DataFrame
+    lines: pl.DataFrame
+    #: mdtrt_id → (hospital_code, treating place admdvs, settlement month YYYY-MM)
+    where: dict[str, tuple[str, str, str]]
+
+
+def claim_frames(session: Session, start: date, end: date) -> Claims:
+    """The gateway's live settlements from ``start`` through ``end`` as claims."""
+    lo, hi = utc_bounds(start, end)
+    live = (
+        Settlement.state == "settled",
+        Settlement.setl_time >= lo,
+        Settlement.setl_time < hi,
+    )
+    stmt = (
+        select(
+            Settlement.id,
+            Settlement.setl_time,
+            Visit.mdtrt_id,
+            Visit.psn_no,
+            Visit.kind,
+            Visit.begntime,
+            Visit.endtime,
+            Visit.dept_code,
+            Visit.insutype,
+            Visit.diag_code,
+            Visit.mdtrtarea_admvs,
+            Hospital.code,
+            Hospital.level,
+            InsuredPerson.gend,
+            InsuredPerson.brdy,
+        )
+        .join(Visit, Visit.id == Settlement.visit_id)
+        .join(Hospital, Hospital.id == Settlement.hospital_id)
+        .join(InsuredPerson, InsuredPerson.id == Settlement.person_id)
+        .where(*live)
+        .order_by(Settlement.id)
+    )
+    patients: dict[str, tuple[str, date]] = {}
+    encounters, diagnoses = [], []
+    where: dict[str, tuple[str, str, str]] = {}
+    for (
+        _sid,
+        setl_time,
+        mdtrt_id,
+        psn_no,
+        kind,
+        begin,
+        finish,
+        dept,
+        insutype,
+        dx,
+        admdvs,
+        hcode,
+        level,
+        sex,
+        birth,
+    ) in session.execute(stmt):
+        patients[psn_no] = (sex, birth)
+        encounters.append(
+            (
+                mdtrt_id,
+                psn_no,
+                kind,
+                level,
+                local(begin).date(),
+                local(finish).date() if finish else None,
+                dept or "",
+                insutype or "",
+            )
+        )
+        if dx:
+            diagnoses.append((mdtrt_id, 1, dx))
+        where[mdtrt_id] = (hcode, admdvs, local(setl_time).strftime("%Y-%m"))
+    fee_stmt = (
+        select(
+            Visit.mdtrt_id,
+            Fee.feedetl_sn,
+            Fee.med_list_codg,
+            Fee.cnt,
+            Fee.pric,
+            Fee.det_item_fee_sumamt,
+            Fee.fee_ocur_time,
+        )
+        .join(Settlement, Settlement.id == Fee.settlement_id)
+        .join(Visit, Visit.id == Fee.visit_id)
+        .where(*live, Fee.state == "settled")
+        .order_by(Fee.id)
+    )
+    lines = [
+        (m, sn, code, q, p, a, local(t).date(), None, "")
+        for m, sn, code, q, p, a, t in session.execute(fee_stmt)
+    ]
+    return Claims(
+        patients=pl.DataFrame(
+            [(k, s, b) for k, (s, b) in patients.items()],
+            schema={"psn_no": pl.String, "sex": pl.String, "birth_date": pl.Date},
+            orient="row",
+        ),
+        encounters=pl.DataFrame(
+            encounters,
+            schema={
+                "mdtrt_id": pl.String,
+                "psn_no": pl.String,
+                "care_mode": pl.String,
+                "hospital_level": pl.String,
+                "begin_date": pl.Date,
+                "end_date": pl.Date,
+                "dept_code": pl.String,
+                "insutype": pl.String,
+            },
+            orient="row",
+        ),
+        diagnoses=pl.DataFrame(
+            diagnoses,
+            schema={"mdtrt_id": pl.String, "dx_seq": pl.Int64, "dx_code": pl.String},
+            orient="row",
+        ),
+        lines=pl.DataFrame(
+            lines,
+            schema={
+                "mdtrt_id": pl.String,
+                "rx_id": pl.String,
+                "item_code": pl.String,
+                "quantity": pl.Decimal(18, 4),
+                "price": pl.Decimal(18, 6),
+                "amount": MONEY,
+                "day": pl.Date,
+                "days": pl.Int64,
+                "dept_code": pl.String,
+            },
+            orient="row",
+        ),
+        where=where,
+    )
