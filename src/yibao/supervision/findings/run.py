@@ -162,8 +162,10 @@ def store_findings(
     months: list[str],
     job_id: int | None,
     actor: Actor,
+    sources: tuple[str, ...] = ("rule", "detector"),
 ) -> dict[str, int]:
-    """Store the findings by ``jr_id`` (module docstring); returns the counts."""
+    """Store the findings by ``jr_id`` (module docstring); returns the counts.  Stale
+    待公示 findings are dropped only for ``sources`` that ran completely."""
     counts = {"found": found.height, "new": 0, "refreshed": 0, "kept": 0, "dropped": 0}
     counts["unknown_hospital"] = 0
     rows = found.to_dicts() if found.height else []
@@ -228,17 +230,23 @@ def store_findings(
             old.last_seen_job_id = job_id
             counts["kept"] += 1
     session.flush()
-    counts["dropped"] = _drop_stale(session, months, seen, actor)
+    counts["dropped"] = _drop_stale(session, months, seen, actor, sources)
     return counts
 
 
-def _drop_stale(session: Session, months: list[str], seen: set[str], actor: Actor) -> int:
+def _drop_stale(
+    session: Session, months: list[str], seen: set[str], actor: Actor, sources: tuple[str, ...]
+) -> int:
     """待公示 findings of the audited months in scope that the run no longer finds."""
     stale = [
         f
         for f in session.scalars(
             select(Finding)
-            .where(Finding.state == State.NEW.value, Finding.period.in_(months))
+            .where(
+                Finding.state == State.NEW.value,
+                Finding.period.in_(months),
+                Finding.source.in_(sources),
+            )
             .order_by(Finding.id)
             .with_for_update()
         )
@@ -280,7 +288,11 @@ def run_post_audit(
     parts = [f for f in (rule_found, detector_found) if f.height]
     found = pl.concat(parts, how="diagonal") if parts else pl.DataFrame()
     note(f"保存疑点 {found.height:,} 条")
-    counts = store_findings(session, found, months=months, job_id=job_id, actor=actor)
+    # without a rule set for some place, its earlier rule findings are kept as they are
+    sources = ("rule", "detector") if not notes else ("detector",)
+    counts = store_findings(
+        session, found, months=months, job_id=job_id, actor=actor, sources=sources
+    )
     summary: dict[str, Any] = {
         "months": months,
         **counts,
