@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from yibao.cli import bench, cases, db, demo, exchange, his_sim, measure, plans, serve, users
+from yibao.cli import (
+    bench,
+    cases,
+    db,
+    demo,
+    exchange,
+    his_sim,
+    measure,
+    plans,
+    serve,
+    supervision,
+    users,
+)
 
 app = typer.Typer(
     name="yibao",
@@ -22,6 +34,9 @@ app.command("group", help="对病例文件分组 / group a case file")(plans.gro
 app.add_typer(measure.app, name="measure", help="DRG 测算 / measurement")
 app.add_typer(bench.app, name="bench", help="性能基准 / benchmarks")
 app.add_typer(exchange.app, name="exchange", help="交易接口管理（签名密钥）/ gateway admin")
+app.add_typer(
+    supervision.app, name="supervision", help="智能审核：事后审核、疑点逾期处理 / intelligent audit"
+)
 app.command("his-sim", help="模拟 HIS 调用交易接口 / simulate a HIS")(his_sim.his_sim)
 
 

@@ -114,6 +114,11 @@ NAV_MENUS: tuple[NavMenu, ...] = (
         "supervision",
         "智能审核",
         (
+            NavItem(
+                "/supervision/findings",
+                "审核疑点",
+                (Permission.REVIEW_FINDINGS, Permission.ANSWER_FINDINGS),
+            ),
             NavItem("/supervision/rules", "规则库", Permission.VIEW_RULES),
             NavItem("/supervision/knowledge", "知识库", Permission.VIEW_RULES),
         ),

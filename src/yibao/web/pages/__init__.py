@@ -9,6 +9,7 @@ from yibao.web.pages import (
     cases,
     catalogue,
     exchange,
+    findings,
     grouping,
     home,
     hospitals,
@@ -35,5 +36,6 @@ for module in (
     insured,
     exchange,
     supervision,
+    findings,
 ):
     router.include_router(module.router)
