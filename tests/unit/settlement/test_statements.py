@@ -230,3 +230,38 @@ def test_clearing_params_refuse_numbers_no_computation_survives(
     parameter is bounded, and checked without arithmetic that would overflow."""
     with pytest.raises(SettlementError, match=message):
         parse_settlement_params(ClearingParams, params)
+
+
+def test_audit_deductions_apart_by_hand() -> None:
+    """Intelligent-audit deductions (ADR 0024): a figure apart, taken off the settlement
+    like the review deductions; a hospital with only an audit deduction gets a row; the
+    year-end clearing counts them with the deductions of the year."""
+    out = monthly_statement(
+        priced(),
+        period="2024-01",
+        adjustments={"H1": D("500")},
+        audit_deductions=pl.DataFrame(
+            {"hospital_code": ["H1", "H1", "H3"], "amount": [D("1000.50"), D("99.50"), D("10")]}
+        ),
+    )
+    h1, h2, h3 = out.rows(named=True)
+    # H1: 52,000 − 500 − 1,100 = 50,400; deposit 5,040; net 45,360
+    assert (h1["deductions"], h1["audit_deductions"]) == (D("500.00"), D("1100.00"))
+    assert h1["settlement_amount"] == D("50400.00") and h1["net_payable"] == D("45360.00")
+    assert h2["audit_deductions"] == D("0.00") and h2["settlement_amount"] == D("3600.00")
+    # H3: no case, 10 deducted: recovered in full (no deposit on a negative amount)
+    assert (h3["cases"], h3["settlement_amount"], h3["net_payable"]) == (
+        0,
+        D("-10.00"),
+        D("-10.00"),
+    )
+    plain = monthly_statement(priced(), period="2024-01", adjustments={"H1": D("500")})
+    with_audit = clear_with([out])
+    without = clear_with([plain])
+    # final fund falls by the audit deductions of the year (H1: 1,100)
+    assert with_audit["H1"] == without["H1"] - D("1100.00")
+
+
+def clear_with(months: list[pl.DataFrame]) -> dict[str, Decimal]:
+    r = year_end_clearing(priced(), D("100000"), months, {"H1": 85, "H2": 95, "H3": 90})
+    return dict(zip(r.hospitals["hospital_code"], r.hospitals["final_fund"], strict=True))
