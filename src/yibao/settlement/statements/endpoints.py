@@ -63,6 +63,7 @@ def statements(
     )
 
 
+# long: one answer in three formats (JSON, Excel, PDF) from the same figures
 @router.get(
     "/api/settlement/periods/{period}/statements/{hospital}",
     response_model=StatementOut,

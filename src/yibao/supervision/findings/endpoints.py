@@ -20,11 +20,12 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, request_actor, runner_of
+from yibao.accounts.roles import Permission
+from yibao.api.deps import CurrentUser, Db, request_actor, require, runner_of
 from yibao.api.openapi import XLSX, file_answers
 from yibao.jobs.service import get_job
 from yibao.kit.bounds import DbId, PageNo, PageSize
@@ -32,7 +33,7 @@ from yibao.kit.errors import NotFound
 from yibao.kit.paging import clamp_page
 from yibao.supervision.findings import attachments, repository, run, service, views
 from yibao.supervision.findings import tasks as _tasks  # noqa: F401  (registers the job kind)
-from yibao.supervision.findings.auth import ANSWER, REVIEW, VIEW
+from yibao.supervision.findings.auth import viewer
 from yibao.supervision.findings.repository import FindingFilter
 from yibao.supervision.findings.rules import FindingRules
 from yibao.supervision.findings.schemas import (
@@ -50,6 +51,15 @@ from yibao.supervision.findings.schemas import (
 from yibao.supervision.findings.states import Side
 
 router = APIRouter(prefix="/api/supervision/findings", tags=["supervision 智能审核疑点"])
+REVIEW = require(Permission.REVIEW_FINDINGS)
+ANSWER = require(Permission.ANSWER_FINDINGS)
+
+
+async def _viewer(user: CurrentUser) -> User:
+    return viewer(user)
+
+
+VIEW = Depends(_viewer)
 
 
 def _filter(

@@ -70,6 +70,7 @@ def utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return lo, hi
 
 
+# long: one query and one row shape, column by column as the detectors read them
 def inpatient_cases(session: Session, start: date, end: date) -> pl.DataFrame:
     """Grouped inpatient cases discharged from ``start`` through ``end`` (module docstring)."""
     stmt = (
@@ -197,6 +198,7 @@ class Claims:
     where: dict[str, tuple[str, str, str]]
 
 
+# long: two queries (visits, fee lines) and the four frames of the rule engine
 def claim_frames(session: Session, start: date, end: date) -> Claims:
     """The gateway's live settlements from ``start`` through ``end`` as claims."""
     lo, hi = utc_bounds(start, end)

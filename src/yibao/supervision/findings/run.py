@@ -155,6 +155,7 @@ def _lines(value: Any) -> list[dict[str, Any]]:
     ]
 
 
+# long: one pass over the found rows: new, refreshed, kept, then the stale ones
 def store_findings(
     session: Session,
     found: pl.DataFrame,

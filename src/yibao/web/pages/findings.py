@@ -14,19 +14,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, PostedForm, request_actor, runner_of
+from yibao.api.deps import CurrentUser, Db, PostedForm, request_actor, runner_of
 from yibao.jobs.service import recent_jobs
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError
 from yibao.kit.paging import clamp_page
 from yibao.supervision.findings import repository, run, service, views
 from yibao.supervision.findings import tasks as _tasks  # noqa: F401  (registers the job kind)
-from yibao.supervision.findings.auth import VIEW
+from yibao.supervision.findings.auth import viewer
 from yibao.supervision.findings.repository import SEVERITIES, SOURCES, FindingFilter
 from yibao.supervision.findings.rules import FindingRules
 from yibao.supervision.findings.states import ACTION_LABELS, STATE_LABELS, Side
@@ -35,6 +35,13 @@ from yibao.web.pages.settlement.common import CSRF
 from yibao.web.render import render
 
 router = APIRouter()
+
+
+async def _viewer(user: CurrentUser) -> User:
+    return viewer(user)
+
+
+VIEW = Depends(_viewer)
 PAGE = "/supervision/findings"
 FILTERS = ("hospital", "rule", "state", "period", "severity", "source", "deducted_period")
 BADGES = {
