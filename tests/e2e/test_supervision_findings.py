@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.builders.settlement import demo_world, login, settlement_list
+from tests.e2e.test_cli import env  # noqa: F401  (fixture)
 from tests.e2e.test_grouping_api import wait_job
 from yibao.audit.models import AuditLog
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
@@ -516,3 +517,32 @@ def test_working_day_deadline() -> None:
     rules = FindingRules(answer_days=3, day_kind="working")
     assert deadline_from(date(2025, 2, 14), rules) == date(2025, 2, 19)  # Fri → Wed
     assert deadline_from(date(2025, 2, 14), FindingRules()) == date(2025, 2, 24)
+
+
+def test_cli_post_audit_and_expiry(fworld, env, db, monkeypatch):  # type: ignore[no-untyped-def]  # noqa: F811
+    """``yibao supervision post-audit`` stores the same findings as the job (a rerun adds
+    none); ``expire-findings`` upholds an overdue one; a bad month is refused in Chinese."""
+    from typer.testing import CliRunner
+
+    from yibao.cli.main import app
+
+    cli = CliRunner()
+    bad = cli.invoke(app, ["supervision", "post-audit", "--region", "990100", "--from", "2025-2"])
+    assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+    args = ["supervision", "post-audit", "--region", "990100", "--from", MONTH]
+    out = cli.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert "新增 4" in out.output
+    again = cli.invoke(app, args)
+    assert again.exit_code == 0 and "新增 0" in again.output
+
+    client = fworld["client"]
+    _at(monkeypatch, date(2025, 2, 16))
+    _as(client, "reviewer")
+    first = _findings(client)[0]
+    assert client.post("/api/supervision/findings/publish", json={"ids": [first["id"]]}).is_success
+    _at(monkeypatch, date(2025, 2, 27))
+    out = cli.invoke(app, ["supervision", "expire-findings", "--region", "990100"])
+    assert out.exit_code == 0 and "1" in out.output, out.output
+    shown = client.get(f"/api/supervision/findings/{first['id']}").json()
+    assert shown["state"] == "deducted" and shown["final_on"] == "2025-02-27"
