@@ -33,7 +33,7 @@ from yibao.regions.models import Hospital
 from yibao.supervision.findings import frames
 from yibao.supervision.findings.models import Finding
 from yibao.supervision.findings.rules import now, today
-from yibao.supervision.findings.service import _event, _finalise, do_expire_overdue, side_of
+from yibao.supervision.findings.service import do_expire_overdue, finalise, record_step, side_of
 from yibao.supervision.findings.states import Action, Side, State
 from yibao.supervision.runtime import current_ruleset
 
@@ -254,7 +254,7 @@ def _drop_stale(
         if f.jr_id not in seen
     ]
     for f in stale:
-        _event(
+        record_step(
             session,
             f,
             Action.DROP,
@@ -263,7 +263,7 @@ def _drop_stale(
             actor,
             reason="重新审核未再发现此疑点（数据或规则已变化）",
         )
-        _finalise(session, f, Decimal("0.00"), "dropped", today(), actor)
+        finalise(session, f, Decimal("0.00"), "dropped", today(), actor)
     return len(stale)
 
 

@@ -65,7 +65,7 @@ def side_of(user: User) -> Side:
     raise Forbidden("无权处理智能审核疑点（需要 review_findings 或 answer_findings 权限）")
 
 
-def _require(user: User, side: Side, what: str) -> None:
+def require_side(user: User, side: Side, what: str) -> None:
     if side_of(user) != side:
         who = "医保局审核人员" if side == Side.BUREAU else "医疗机构用户"
         raise Forbidden(f"只有{who}可以{what}")
@@ -80,7 +80,7 @@ def lock(session: Session, finding_id: int, *, published_only: bool = False) -> 
     return row
 
 
-def _event(
+def record_step(
     session: Session,
     finding: Finding,
     action: Action,
@@ -155,7 +155,7 @@ def deduction_period(session: Session, finding: Finding, on: date) -> str:
     return f"{month:%Y-%m}"
 
 
-def _finalise(
+def finalise(
     session: Session, finding: Finding, amount: Decimal, kind: str, on: date, actor: Actor
 ) -> None:
     """Record the final decision; deduct an amount above zero (exactly once)."""
@@ -190,7 +190,7 @@ def _finalise(
         )
     )
     finding.deducted_period = period
-    _event(
+    record_step(
         session,
         finding,
         Action.DEDUCT,
@@ -218,7 +218,7 @@ def do_publish(
     """公示 (bureau, bulk): each finding to its hospital with a deadline.  All or
     nothing: one finding not 待公示 refuses the whole selection, naming it."""
     rules = rules or FindingRules()
-    _require(user, Side.BUREAU, "公示疑点")
+    require_side(user, Side.BUREAU, "公示疑点")
     wanted = sorted(set(ids))
     if not wanted:
         raise ValidationFailed("ids：请至少选择一条疑点", field="ids")
@@ -241,7 +241,7 @@ def do_publish(
         row.published_at = now()
         row.published_by = actor.name
         row.deadline = deadline
-        _event(
+        record_step(
             session,
             row,
             Action.PUBLISH,
@@ -258,12 +258,12 @@ def do_drop(
     session: Session, finding_id: int, *, reason: str | None, user: User, actor: Actor
 ) -> Finding:
     """不予公示 (bureau): a 待公示 finding is dismissed with a reason."""
-    _require(user, Side.BUREAU, "撤销疑点")
+    require_side(user, Side.BUREAU, "撤销疑点")
     text = reason_text(reason, "不予公示", 1000)
     row = lock(session, finding_id)
     target = transition(row.state, Action.DROP, Side.BUREAU)
-    _event(session, row, Action.DROP, Side.BUREAU, target, actor, reason=text)
-    _finalise(session, row, Decimal("0.00"), "dropped", today(), actor)
+    record_step(session, row, Action.DROP, Side.BUREAU, target, actor, reason=text)
+    finalise(session, row, Decimal("0.00"), "dropped", today(), actor)
     return row
 
 
@@ -281,7 +281,7 @@ def do_first_decision(
     """初审 (bureau) of an answered finding: 维持 with an amount (0 ≤ amount ≤ the
     finding's amount; the hospital may then ask for 复审 before a new deadline) or 撤销."""
     rules = rules or FindingRules()
-    _require(user, Side.BUREAU, "作出初审决定")
+    require_side(user, Side.BUREAU, "作出初审决定")
     text = reason_text(reason, "初审", 1000)
     row = lock(session, finding_id)
     action = Action.FIRST_UPHOLD if uphold else Action.FIRST_DISMISS
@@ -293,11 +293,11 @@ def do_first_decision(
     if uphold:
         row.deadline = deadline_from(today(), rules)
         details["deadline"] = row.deadline.isoformat()
-    _event(
+    record_step(
         session, row, action, Side.BUREAU, target, actor, reason=text, amount=value, details=details
     )
     if not uphold:
-        _finalise(session, row, value, "dismissed", today(), actor)
+        finalise(session, row, value, "dismissed", today(), actor)
     return row
 
 
@@ -313,7 +313,7 @@ def do_second_decision(
 ) -> Finding:
     """复审 (bureau, final): by a reviewer other than the one who took the 初审; 维持
     at most the 初审 amount, or 撤销."""
-    _require(user, Side.BUREAU, "作出复审决定")
+    require_side(user, Side.BUREAU, "作出复审决定")
     text = reason_text(reason, "复审", 1000)
     row = lock(session, finding_id)
     action = Action.SECOND_UPHOLD if uphold else Action.SECOND_DISMISS
@@ -325,8 +325,8 @@ def do_second_decision(
     row.second_amount, row.second_reason = value, text
     row.second_at, row.second_by = now(), actor.name
     row.deadline = None
-    _event(session, row, action, Side.BUREAU, target, actor, reason=text, amount=value)
-    _finalise(session, row, value, "second" if uphold else "dismissed", today(), actor)
+    record_step(session, row, action, Side.BUREAU, target, actor, reason=text, amount=value)
+    finalise(session, row, value, "second" if uphold else "dismissed", today(), actor)
     return row
 
 
@@ -346,7 +346,7 @@ def do_accept(
 ) -> Finding:
     """认可 (hospital): a published finding is upheld at its amount; after a 初审
     维持, the hospital accepts the 初审 amount.  Final; deducted at once."""
-    _require(user, Side.HOSPITAL, "认可疑点")
+    require_side(user, Side.HOSPITAL, "认可疑点")
     text = reason_text(reason, "认可", 1000, required=False) or "医院认可"
     row = lock(session, finding_id, published_only=True)
     first = row.state == State.FIRST_UPHELD
@@ -356,8 +356,8 @@ def do_accept(
     amount = (row.first_amount if first else row.vola_amt) or Decimal("0.00")
     row.answered_at, row.answered_by = (row.answered_at or now()), (row.answered_by or actor.name)
     row.deadline = None
-    _event(session, row, action, Side.HOSPITAL, target, actor, reason=text, amount=amount)
-    _finalise(session, row, amount, "first" if first else "accepted", today(), actor)
+    record_step(session, row, action, Side.HOSPITAL, target, actor, reason=text, amount=amount)
+    finalise(session, row, amount, "first" if first else "accepted", today(), actor)
     return row
 
 
@@ -374,7 +374,7 @@ def do_appeal(
     """申诉/答复 (hospital, before the deadline) with a reason and attachments; after a
     初审 维持 the same request asks for the one 复审."""
     rules = rules or FindingRules()
-    _require(user, Side.HOSPITAL, "申诉")
+    require_side(user, Side.HOSPITAL, "申诉")
     text = reason_text(reason, "申诉/答复", 2000)
     checked = attachments.check_files(files, rules)
     row = lock(session, finding_id, published_only=True)
@@ -387,7 +387,7 @@ def do_appeal(
     else:
         row.answer_reason, row.answered_at, row.answered_by = text, now(), actor.name
     row.deadline = None
-    event = _event(
+    event = record_step(
         session,
         row,
         action,
@@ -431,7 +431,7 @@ def do_expire_overdue(
         decided = row.deadline + timedelta(days=1)
         target = transition(row.state, Action.EXPIRE, Side.SYSTEM)
         deadline, row.deadline = row.deadline, None
-        _event(
+        record_step(
             session,
             row,
             Action.EXPIRE,
@@ -442,7 +442,7 @@ def do_expire_overdue(
             amount=amount,
             details={"deadline": deadline.isoformat(), "decided_on": decided.isoformat()},
         )
-        _finalise(session, row, amount, "first_expired" if first else "expired", decided, actor)
+        finalise(session, row, amount, "first_expired" if first else "expired", decided, actor)
     return len(rows)
 
 

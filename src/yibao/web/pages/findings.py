@@ -162,7 +162,7 @@ def publish(request: Request, form: PostedForm, db: Db, user: User = VIEW) -> Re
 @router.post(PAGE + "/expire", dependencies=CSRF)
 def expire(request: Request, form: PostedForm, db: Db, user: User = VIEW) -> Response:
     try:
-        service._require(user, Side.BUREAU, "处理逾期疑点")
+        service.require_side(user, Side.BUREAU, "处理逾期疑点")
         count = service.do_expire_overdue(db, actor=request_actor(request, user))
         db.flush()
     except DomainError as exc:
