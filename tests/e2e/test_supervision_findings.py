@@ -546,3 +546,55 @@ def test_cli_post_audit_and_expiry(fworld, env, db, monkeypatch):  # type: ignor
     assert out.exit_code == 0 and "1" in out.output, out.output
     shown = client.get(f"/api/supervision/findings/{first['id']}").json()
     assert shown["state"] == "deducted" and shown["final_on"] == "2025-02-27"
+
+
+def test_racing_answers_deduct_once(fworld, engine, db, monkeypatch):  # type: ignore[no-untyped-def]
+    """Two sessions of the hospital accept the same finding at once: one wins, the other
+    is refused by the state machine, and exactly one deduction exists."""
+    import threading
+
+    from yibao.accounts.models import User
+    from yibao.accounts.service import actor_of
+    from yibao.db.scoping import Scope
+    from yibao.db.session import session_factory, writer
+    from yibao.kit.errors import DomainError
+    from yibao.supervision.findings.service import do_accept
+
+    client = fworld["client"]
+    _at(monkeypatch, date(2025, 2, 16))
+    _as(client, "reviewer")
+    _run(client)
+    target = _findings(client, hospital=fworld["codes"]["hosp01"])[0]
+    assert client.post("/api/supervision/findings/publish", json={"ids": [target["id"]]}).is_success
+
+    make = session_factory(writer(engine))
+    barrier = threading.Barrier(2, timeout=30)
+    outcomes: list[str] = []
+
+    def accept() -> None:
+        with make() as s:
+            user = s.scalar(select(User).where(User.username == "hosp01"))
+            set_scope(s, Scope(hospital_id=user.hospital_id))
+            s.commit()  # end the read (on SQLite it holds the write lock) before racing
+            barrier.wait()
+            try:
+                do_accept(s, target["id"], reason=None, user=user, actor=actor_of(user))
+                s.commit()
+                outcomes.append("ok")
+            except DomainError as exc:
+                s.rollback()
+                outcomes.append(exc.message)
+
+    threads = [threading.Thread(target=accept) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(outcomes) == 2 and outcomes.count("ok") == 1, outcomes
+    assert "已扣款" in next(o for o in outcomes if o != "ok")
+    set_scope(db, SYSTEM_SCOPE)
+    db.expire_all()
+    rows = db.scalars(
+        select(SettlementAuditDeduction).where(SettlementAuditDeduction.finding_id == target["id"])
+    ).all()
+    assert len(rows) == 1 and rows[0].amount == D(str(target["vola_amt"]))
