@@ -7,7 +7,7 @@ Issue 13 items 5–6, ADR 0024.  Chained after 0021 for now; 0022 (real-time aud
 storage) is written in parallel and the chain is fixed when both are merged.
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-06 00:38:24.286095
 """
 
@@ -20,7 +20,7 @@ import yibao.db.base
 
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
