@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     token_rate_per_minute: int = Field(
         default=600, ge=0, description="每个接口令牌每分钟请求上限（0 = 不限）/ rate limit"
     )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="快速接口缓存令牌的秒数（吊销、停用在此时间内生效）/ token cache ttl",
+    )
+    fast_routes: bool = Field(
+        default=True, description="实时审核等快速接口绕过通用中间件 / serve fast routes directly"
+    )
     adjust_second_review_share: float = Field(
         default=0.5,
         ge=0,

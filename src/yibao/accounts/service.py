@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
+from yibao.accounts.principals import forget_principals
 from yibao.accounts.roles import Role
 from yibao.accounts.sessions import do_end_user_sessions
 from yibao.audit.service import Actor, record
@@ -306,6 +307,8 @@ def do_set_user_active(
         target.failed_logins = 0
         target.locked_until = None
     ended = 0 if active else do_end_user_sessions(session, target.id)
+    if not active:  # this process's fast routes forget the user's tokens at once
+        forget_principals()
     record(
         session,
         actor,

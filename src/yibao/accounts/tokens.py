@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import ApiToken, User
+from yibao.accounts.principals import TokenPrincipal, forget_principals
 from yibao.accounts.roles import Role
 from yibao.accounts.service import check_can_manage
 from yibao.audit.service import Actor, record
@@ -43,6 +44,7 @@ def do_create_api_token(session: Session, user: User, name: str, *, actor: Actor
 
 def do_revoke_api_token(session: Session, token: ApiToken, *, actor: Actor) -> None:
     token.revoked_at = utcnow()
+    forget_principals()
     record(
         session, actor, "api_token.revoke", "api_token", token.id, after={"prefix": token.prefix}
     )
@@ -60,6 +62,27 @@ def user_for_token(session: Session, plain: str) -> tuple[User, int] | None:
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     return token.user, token.id
+
+
+def principal_for_token(session: Session, plain: str) -> TokenPrincipal | None:
+    """:func:`user_for_token` as a :class:`TokenPrincipal` (one query: the token
+    joins its user and the user's hospital)."""
+    found = user_for_token(session, plain)
+    if found is None:
+        return None
+    user, token_id = found
+    h = user.hospital
+    return TokenPrincipal(
+        user.id,
+        token_id,
+        user.username,
+        user.role,
+        user.region_code,
+        user.hospital_id,
+        h.code if h else None,
+        h.name if h else None,
+        h.region_code if h else user.region_code,
+    )
 
 
 def user_tokens(session: Session, target: User) -> list[ApiToken]:

@@ -319,9 +319,13 @@ def check_rate(request: Request, key: str) -> None:
     per_minute = request.app.state.settings.token_rate_per_minute
     if per_minute <= 0:
         return
+    bucket_take(request.app.state.rate_buckets, per_minute, key)
+
+
+def bucket_take(state: RateBuckets, per_minute: int, key: str) -> None:
+    """Take one request from ``key``'s bucket of ``state`` (:func:`check_rate`)."""
     rate = per_minute / 60.0
     now = time.monotonic()
-    state: RateBuckets = request.app.state.rate_buckets
     with state.lock:
         bucket = state.buckets.get(key)
         if bucket is None:

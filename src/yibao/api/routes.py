@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from yibao.accounts.endpoints import router as accounts_router
 from yibao.api.deps import check_csrf
 from yibao.api.errors import ERROR_RESPONSES
+from yibao.api.fastpath import FastRoute
 from yibao.benefits.endpoints import router as benefits_router
 from yibao.cases.endpoints import router as cases_router
 from yibao.catalogue.endpoints import router as catalogue_router
@@ -48,3 +49,6 @@ router.include_router(catalogue_router)
 router.include_router(insured_router)
 router.include_router(supervision_router)
 router.include_router(findings_router)
+
+#: routes also served before the framework (api.fastpath, ADR 0026)
+FAST_ROUTES: list[FastRoute] = []

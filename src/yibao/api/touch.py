@@ -71,6 +71,14 @@ def flush_later(request: Request) -> None:
         _background.submit(_write, request.app.state.aux_engine, due)
 
 
+def token_used(engine: Engine, token_id: int) -> None:
+    """Note a fast route's use of an API token (:mod:`yibao.api.fastpath`); written by
+    the background thread at most once per :data:`INTERVAL_S` per token and process."""
+    due = _due({(TOKEN, token_id)}, time.monotonic())
+    if due:
+        _background.submit(_write, engine, due)
+
+
 #: one thread for the last-use writes of requests served on the event loop
 _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yibao-touch")
 

@@ -1,0 +1,207 @@
+"""Fast routes: a few busy machine-to-machine POST routes served before the framework
+(ADR 0026).
+
+Real-time audit (3101/3102 as plain JSON, issue 13) is asked thousands of times a
+second by HIS systems and must answer within milliseconds.  Through the full stack a
+request pays for five middlewares, dependency solving, a worker-thread hop, a
+three-table token look-up and one log line — about a millisecond of CPU before the
+work begins.  A :class:`FastRoute` is served by :class:`FastPathMiddleware`, the
+outermost middleware, with only what such a route needs, each piece kept from the
+house's own rules:
+
+* **Bearer token only** (HIS systems; no cookie session, so no CSRF), looked up by
+  :func:`yibao.accounts.tokens.principal_for_token` and kept per process for
+  ``YIBAO_TOKEN_CACHE_SECONDS`` (5): a revoked token or a disabled user stops working
+  within that time.  The route's permission is checked on every request.
+* **The same limits**: body size (``YIBAO_MAX_BODY_BYTES``), JSON content type, the
+  per-token rate (``YIBAO_TOKEN_RATE_PER_MINUTE``, the same buckets as every API).
+* **The same answers**: a :class:`~yibao.kit.errors.DomainError` becomes the API's
+  error body (``{"error": {code, message, field}}``, Chinese first), anything else a
+  500 with a reference that is also logged; security headers as on every response.
+* **Counted, not logged**: each request is counted and timed in the Prometheus metrics
+  under its route; only failures write a log line.
+
+The route stays registered with FastAPI too (same path, same handler), so it is in the
+OpenAPI document and is served the ordinary way when ``YIBAO_FAST_ROUTES=false``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from yibao.accounts.principals import TokenPrincipal, principal_cache
+from yibao.accounts.roles import PERMISSION_LABELS, Permission, has_permission
+from yibao.accounts.tokens import principal_for_token
+from yibao.api.limits import bucket_take
+from yibao.api.metrics import LATENCY, REQUESTS
+from yibao.api.touch import token_used
+from yibao.api.wording import humanize
+from yibao.db.session import reader
+from yibao.kit.errors import (
+    DomainError,
+    Forbidden,
+    TooLarge,
+    Unauthorized,
+    ValidationFailed,
+)
+
+log = logging.getLogger("yibao.fastpath")
+
+
+@dataclass(frozen=True, slots=True)
+class FastCall:
+    """What a fast handler gets: the app's state, the caller, the body."""
+
+    state: Any
+    principal: TokenPrincipal
+    body: bytes
+
+
+#: a fast handler: the call → the JSON answer (200), or raises DomainError
+FastHandler = Callable[[FastCall], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class FastRoute:
+    path: str
+    permission: Permission
+    handler: FastHandler
+
+
+_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+def dumps(value: Any) -> bytes:
+    """JSON as the API writes it (UTF-8, Chinese kept)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _error(exc: DomainError) -> tuple[int, bytes]:
+    body = {**exc.to_dict(), "message": humanize(exc.message)}
+    return exc.http_status, dumps({"error": body})
+
+
+class FastPathMiddleware:
+    """Serve the POST requests of ``routes`` directly; pass everything else on."""
+
+    def __init__(self, app: ASGIApp, routes: list[FastRoute]) -> None:
+        self.app = app
+        self.routes = {r.path: r for r in routes}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if route is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        if not state.settings.fast_routes:
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        try:
+            status, payload = 200, dumps(await self._serve(route, state, scope, receive))
+        except DomainError as exc:
+            status, payload = _error(exc)
+            if status >= 500 or status == 429:
+                log.warning("fast route %s: %s %s", route.path, status, exc.message[:200])
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("fast route %s failed ref=%s", route.path, ref)
+            status = 500
+            message = f"系统内部错误（参考编号 {ref}），请稍后重试或联系医保局 / internal error"
+            error = {"code": "internal_error", "message": message, "field": None}
+            payload = dumps({"error": error})
+        headers = [*_HEADERS, (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+        REQUESTS.labels("POST", route.path, str(status)).inc()
+        LATENCY.labels("POST", route.path).observe(time.perf_counter() - start)
+
+    async def _serve(self, route: FastRoute, state: Any, scope: Scope, receive: Receive) -> Any:
+        headers = dict(scope["headers"])
+        plain = _bearer(headers.get(b"authorization", b""))
+        if plain is None:
+            raise Unauthorized("请在 Authorization 头中提供接口令牌（Bearer）/ API token required")
+        principal = await _principal(state, plain)
+        if not has_permission(principal.role, route.permission):
+            raise Forbidden(
+                f"无权访问：需要“{PERMISSION_LABELS[route.permission]}”权限 / forbidden"
+            )
+        settings = state.settings
+        token_used(state.aux_engine, principal.token_id)
+        if settings.token_rate_per_minute > 0:
+            bucket_take(state.rate_buckets, settings.token_rate_per_minute, principal.rate_key)
+        kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if kind != b"application/json":
+            raise DomainError(
+                "请求内容类型应为 application/json / unsupported media type",
+                code="http_415",
+                http_status=415,
+            )
+        body = await _read_body(receive, settings.max_body_bytes)
+        return await route.handler(FastCall(state, principal, body))
+
+
+def _bearer(value: bytes) -> str | None:
+    text = value.decode("latin-1")
+    if not text.lower().startswith("bearer "):
+        return None
+    return text[7:].strip() or None
+
+
+async def _principal(state: Any, plain: str) -> TokenPrincipal:
+    cache = principal_cache(state.settings.token_cache_seconds)
+    found = cache.get(plain)
+    if found is None:
+
+        def look_up() -> TokenPrincipal | None:
+            with Session(reader(state.engine)) as session:
+                return principal_for_token(session, plain)
+
+        found = await anyio.to_thread.run_sync(look_up)
+        if found is not None:
+            cache.put(plain, found)
+    if found is None:
+        raise Unauthorized("API 令牌无效或已吊销 / invalid or revoked API token")
+    return found
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ValidationFailed("请求体不完整：连接已断开 / client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"请求体过大：上限 {limit // 1024 // 1024} MB / request too large")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+__all__ = [
+    "FastCall",
+    "FastHandler",
+    "FastPathMiddleware",
+    "FastRoute",
+    "dumps",
+]
