@@ -347,6 +347,68 @@ def exchange(
     )
 
 
+# long: the options and the report of one benchmark, kept together
+@app.command("audit")
+def audit(
+    clients: int = typer.Option(100, min=1, max=2000, help="同时连接数 / connections"),
+    seconds: float = typer.Option(30, min=1, max=3600, help="压测秒数 / duration"),
+    url: str | None = typer.Option(
+        None, help="已运行的服务地址（默认在空闲端口启动一个）/ server to load"
+    ),
+    database_url: str | None = typer.Option(
+        None, help="数据库（默认临时 SQLite；空库先生成演示数据）/ database URL"
+    ),
+    workers: int | None = typer.Option(
+        None, min=1, max=16, help="服务进程数（默认每个 CPU 核一个）/ server processes"
+    ),
+    hospitals: int = typer.Option(10, min=1, max=100, help="参与的医院数 / institutions"),
+    bodies: int = typer.Option(
+        5_000, min=10, max=200_000, help="预先生成的不同请求数 / distinct requests"
+    ),
+    max_requests: int = typer.Option(
+        2_000_000, min=1, help="请求总数上限 / at most this many requests"
+    ),
+    threads: int = typer.Option(2, min=1, max=16, help="wrk 线程数 / wrk threads"),
+    seed: int = typer.Option(1, help="随机种子"),
+) -> None:
+    """实时审核（3101 事前、3102 事中）吞吐与延迟 / real-time audit throughput."""
+    from yibao.cli.bench_audit import bench_audit
+
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    try:
+        r = bench_audit(
+            clients=clients,
+            seconds=seconds,
+            url=url,
+            database_url=database_url,
+            workers=workers,
+            hospitals=hospitals,
+            bodies=bodies,
+            max_requests=max_requests,
+            threads=threads,
+            seed=seed,
+            say=lambda text: console.print(text),
+        )
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"审核 {r['requests']:,} 次，{r['per_s']:,.0f} 次/秒（{r['elapsed_s']:.1f} 秒）；"
+        f"p50 {r['p50_ms']:.1f} ms，p90 {r['p90_ms']:.1f} ms，p99 {r['p99_ms']:.1f} ms，"
+        f"最长 {r['max_ms']:,.0f} ms；错误 {r['errors']}"
+        f"（{r['database']}，{r['workers']} 个服务进程）"
+    )
+    for text in r["samples"]:
+        console.print(f"  错误例 / failed: {text}", soft_wrap=True)
+    _figures(
+        audit_requests=r["requests"],
+        audit_per_s=round(r["per_s"]),
+        p50_ms=round(r["p50_ms"], 1),
+        p90_ms=round(r["p90_ms"], 1),
+        p99_ms=round(r["p99_ms"], 1),
+        errors=r["errors"],
+    )
+
+
 @app.command("post-audit")
 def post_audit(
     lines: int = typer.Option(1_000_000, min=1_000, help="费用明细行数 / claim lines"),
