@@ -88,6 +88,8 @@ function response(status, headers, body)
   if ok + bad >= stop_at then wrk.thread:stop() end
 end
 
+local function escape(c) return string.format("\\u%04x", c:byte()) end
+
 function done(summary, latency, requests)
   local good, wrong, shown = 0, 0, {}
   for _, t in ipairs(all) do
@@ -105,7 +107,7 @@ function done(summary, latency, requests)
     e.connect, e.read, e.write, e.timeout))
   for k, s in ipairs(shown) do
     if k > 1 then f:write(",") end
-    f:write('"' .. (s:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end)) .. '"')
+    f:write('"' .. (s:gsub('[%c"\\]', escape)) .. '"')
   end
   f:write("]}")
   f:close()
