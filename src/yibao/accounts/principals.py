@@ -26,6 +26,7 @@ class TokenPrincipal:
     hospital_id: int | None
     hospital_code: str | None
     hospital_name: str | None
+    hospital_level: str | None
     #: the pooling region of the user's hospital (or the bureau user's region)
     home_region: str | None
 

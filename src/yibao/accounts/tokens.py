@@ -81,6 +81,7 @@ def principal_for_token(session: Session, plain: str) -> TokenPrincipal | None:
         user.hospital_id,
         h.code if h else None,
         h.name if h else None,
+        h.level if h else None,
         h.region_code if h else user.region_code,
     )
 

@@ -24,6 +24,7 @@ from yibao.settlement.special.endpoints import router as settlement_special_rout
 from yibao.settlement.statements.endpoints import router as settlement_statements_router
 from yibao.supervision.endpoints import router as supervision_router
 from yibao.supervision.findings.endpoints import router as findings_router
+from yibao.supervision.realtime.endpoints import FAST_ROUTES as realtime_fast_routes
 from yibao.supervision.realtime.endpoints import router as realtime_audit_router
 
 router = APIRouter(dependencies=[Depends(check_csrf)], responses=ERROR_RESPONSES)
@@ -51,4 +52,4 @@ router.include_router(supervision_router)
 router.include_router(findings_router)
 
 #: routes also served before the framework (api.fastpath, ADR 0026)
-FAST_ROUTES: list[FastRoute] = []
+FAST_ROUTES: list[FastRoute] = [*realtime_fast_routes]

@@ -7,7 +7,9 @@ is most of the server's CPU and all of SQLite's single writer.  A
 :class:`BatchWriter` runs in one thread per process: it takes every unit of work
 queued since its last transaction (at most ``max_batch``), runs them one after the
 other in **one** transaction and commits, then hands each caller its unit's result.
-A caller answers its request only after that commit: the house rule "every write is
+A ``handle`` may run the whole batch at once (one look-up for all its items, one
+multi-row insert) instead of unit by unit.  A caller answers its request only after
+that commit: the house rule "every write is
 committed before its response is sent" holds, only the commit is shared.
 
 When a unit raises, the shared transaction is rolled back and every unit of the batch
@@ -33,6 +35,15 @@ from yibao.db.session import writer
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[Connection], Any]
+#: how a batch is run: the connection (in its transaction) and the queued items, in
+#: order → one result per item
+Handle = Callable[[Connection, list[Any]], list[Any]]
+
+
+def run_units(conn: Connection, units: list[Any]) -> list[Any]:
+    """The default :data:`Handle`: each item is a unit of work, run in turn."""
+    return [unit(conn) for unit in units]
+
 
 #: units of work in one transaction at most
 MAX_BATCH = 256
@@ -41,11 +52,19 @@ MAX_BATCH = 256
 class BatchWriter:
     """A thread that commits queued units of work together (module docstring)."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = MAX_BATCH, name: str = "batch") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        handle: Handle = run_units,
+        max_batch: int = MAX_BATCH,
+        name: str = "batch",
+    ) -> None:
         self.engine = writer(engine)
+        self.handle = handle
         self.max_batch = max_batch
         self.name = name
-        self._queue: queue.SimpleQueue[tuple[Work, Future[Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Any, Future[Any]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -53,10 +72,11 @@ class BatchWriter:
         self.batches = 0
         self.units = 0
 
-    def submit(self, work: Callable[[Connection], T]) -> Future[T]:
-        """Queue ``work``; the future resolves after the transaction it ran in commits
-        (or with the exception it raised, run alone)."""
-        future: Future[T] = Future()
+    def submit(self, work: Any) -> Future[Any]:
+        """Queue ``work`` (a unit of work, or what ``handle`` takes); the future resolves
+        after the transaction it ran in commits (or with the exception it raised, run
+        alone)."""
+        future: Future[Any] = Future()
         with self._lock:
             if self._closed:
                 raise RuntimeError("batch writer closed")
@@ -77,7 +97,7 @@ class BatchWriter:
             self._queue.put(None)
             thread.join(timeout)
 
-    def _take(self) -> tuple[list[tuple[Work, Future[Any]]], bool]:
+    def _take(self) -> tuple[list[tuple[Any, Future[Any]]], bool]:
         first = self._queue.get()
         if first is None:
             return [], True
@@ -102,10 +122,10 @@ class BatchWriter:
             if stop:
                 return
 
-    def _commit(self, batch: list[tuple[Work, Future[Any]]]) -> None:
+    def _commit(self, batch: list[tuple[Any, Future[Any]]]) -> None:
         try:
             with self.engine.begin() as conn:
-                results = [work(conn) for work, _ in batch]
+                results = self.handle(conn, [work for work, _ in batch])
         except Exception:  # one unit (or the commit) failed: each on its own
             if len(batch) == 1:
                 self._alone(*batch[0])
@@ -119,10 +139,10 @@ class BatchWriter:
         for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
 
-    def _alone(self, work: Work, future: Future[Any]) -> None:
+    def _alone(self, work: Any, future: Future[Any]) -> None:
         try:
             with self.engine.begin() as conn:
-                result = work(conn)
+                (result,) = self.handle(conn, [work])
         except Exception as exc:  # the caller's request fails with it
             future.set_exception(exc)
             return
