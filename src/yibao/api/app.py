@@ -28,7 +28,6 @@ from yibao.api.metrics import MetricsMiddleware, metrics_endpoint
 from yibao.api.routes import FAST_ROUTES
 from yibao.api.routes import router as api_router
 from yibao.config import Settings, get_settings
-from yibao.db.batching import BatchWriter
 from yibao.db.session import make_engine, read_requests, reader, session_factory, writer
 from yibao.grouping.plans import plan_registry
 from yibao.logs import configure_logging
@@ -96,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 target=prepare_to_serve, args=(settings, app), name="yibao-warm-up", daemon=True
             ).start()
         yield
-        app.state.batch_writer.close()
+        for batch_writer in list(app.state.batch_writers.values()):
+            batch_writer.close()
         app.state.engine.dispose()
         app.state.aux_engine.dispose()
         if inline_engine is not None:
@@ -119,8 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.write_gate = write_gate(settings, engine.dialect.name)
     app.state.request_gate = request_gate(settings)
     app.state.rate_buckets = RateBuckets()
-    # group commit of the fast routes' small writes (db.batching, ADR 0026)
-    app.state.batch_writer = BatchWriter(engine, name="fast")
+    # group commits of the fast routes' small writes, by name (api.fastpath, ADR 0026)
+    app.state.batch_writers = {}
     app.state.sessionmaker = session_factory(writer(engine))
     app.state.read_sessionmaker = session_factory(read_requests(engine), read_only=True)
     # light reads served on the event loop (api.inline) have a pool of their own, with a

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from yibao.api.limits import bucket_take
 from yibao.api.metrics import LATENCY, REQUESTS
 from yibao.api.touch import token_used
 from yibao.api.wording import humanize
+from yibao.db.batching import BatchWriter, Handle
 from yibao.db.session import reader
 from yibao.kit.errors import (
     DomainError,
@@ -158,6 +160,22 @@ class FastPathMiddleware:
         return await route.handler(FastCall(state, principal, body))
 
 
+def group_commit(state: Any, name: str, handle: Handle) -> BatchWriter:
+    """The process's group commit ``name`` of the app (created on first use with
+    ``handle``; closed when the app stops)."""
+    writers: dict[str, BatchWriter] = state.batch_writers
+    found = writers.get(name)
+    if found is None:
+        with _writers_lock:
+            found = writers.get(name)
+            if found is None:
+                found = writers[name] = BatchWriter(state.engine, handle=handle, name=name)
+    return found
+
+
+_writers_lock = threading.Lock()
+
+
 def _bearer(value: bytes) -> str | None:
     text = value.decode("latin-1")
     if not text.lower().startswith("bearer "):
@@ -204,4 +222,5 @@ __all__ = [
     "FastPathMiddleware",
     "FastRoute",
     "dumps",
+    "group_commit",
 ]

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
 from yibao.config import Settings
+from yibao.db.scoping import Scope, set_scope
 from yibao.engines.audit import AuditError, Claim, Finding
 from yibao.engines.audit.messages import (
     DSPO_WAYS,
@@ -84,11 +85,61 @@ def _windows(current: runtime.Current, stage: str, trig_scen: int | None) -> set
     return {p.rule.window for p in current.ruleset.plans if p.rule.runs(stage, trig_scen)}
 
 
+@dataclass(frozen=True)
+class AuditJob:
+    """One 3101 / 3102 to answer: the transaction, its input as read, who asks."""
+
+    infno: str
+    data: AuditIn
+    asker: Asker
+
+
+@dataclass
+class _Answered:
+    job: AuditJob
+    req: Request
+    current: runtime.Current
+    task_id: str
+    out: AuditOut
+    found: list[Finding]
+
+
 def answer_audit(
     session: Session, infno: str, data: AuditIn, asker: Asker, settings: Settings
 ) -> AuditOut:
     """3101 / 3102: audit the message's current encounter (module docstring), store
     the request and its findings, and answer; 3101 adds the reminder nodes."""
+    (out,) = answer_audits(session, [AuditJob(infno, data, asker)], settings)
+    if isinstance(out, Refused):
+        raise out
+    return out
+
+
+def answer_audits(
+    session: Session, jobs: Sequence[AuditJob], settings: Settings
+) -> list[AuditOut | Refused]:
+    """:func:`answer_audit` for several requests at once (the fast route's group
+    commit, ADR 0026): each audited in turn, a refused one answered with its
+    :class:`Refused` and storing nothing, then every request stored with one insert and
+    every finding with another."""
+    outs: list[AuditOut | Refused] = []
+    answered: list[_Answered] = []
+    for job in jobs:
+        set_scope(session, Scope(hospital_id=job.asker.institution.id))
+        try:
+            done = _audit_one(session, job, settings)
+        except Refused as exc:
+            outs.append(exc)
+            continue
+        outs.append(done.out)
+        answered.append(done)
+    if answered:
+        _store(session, answered)
+    return outs
+
+
+def _audit_one(session: Session, job: AuditJob, settings: Settings) -> _Answered:
+    infno, data, asker = job.infno, job.data, job.asker
     inst = asker.institution
     req = read_request(infno, data.data, inst.level)
     current = runtime.current(session, inst.region_code, req.on)
@@ -112,58 +163,55 @@ def answer_audit(
         out = PreAuditOut(result=results(found, task_id), **extra)
     else:
         out = AuditOut(result=results(found, task_id))
-    _store(session, infno, data, req, current, asker, task_id, out, found)
-    return out
+    return _Answered(job, req, current, task_id, out, found)
 
 
-def _store(
-    session: Session,
-    infno: str,
-    data: AuditIn,
-    req: Request,
-    current: runtime.Current,
-    asker: Asker,
-    task_id: str,
-    out: AuditOut,
-    found: list[Finding],
-) -> None:
-    """The request with its answer, then its findings: two Core inserts."""
-    inst = asker.institution
-    claim = req.claim
-    row_id = session.execute(
-        insert(REQUESTS).returning(REQUESTS.c.id),
-        {
-            "hospital_id": inst.id,
-            "region_code": inst.region_code,
-            "task_id": task_id,
-            "via": asker.via,
-            "infno": infno,
-            "stage": req.stage,
-            "trig_scen": req.trig_scen,
-            "rule_ids": list(req.rule_ids) if req.rule_ids else None,
-            "syscode": data.data.syscode,
-            "psn_no": claim.patient.psn_no,
-            "mdtrt_id": claim.encounter.mdtrt_id,
-            "admdvs": inst.admvs,
-            "rule_set_id": current.rule_set_id,
-            "rule_set_version": current.rule_set_version,
-            "knowledge_id": current.knowledge_id,
-            "findings": len(found),
-            "vola_amt": sum((f.vola_amt for f in found), start=_ZERO),
-            "request": data.model_dump(mode="json", exclude_none=True),
-            "result": out.model_dump(mode="json"),
-            "received_at": asker.received_at,
-            "answered_at": utcnow(),
-            "msgid": asker.msgid,
-            "message_id": asker.message_id,
-            "user_id": asker.user_id,
-        },
-    ).scalar_one()
-    if found:
-        session.execute(
-            insert(FINDINGS),
-            [_finding_row(f, row_id, req.stage, asker) for f in found],
-        )
+def _request_row(a: _Answered) -> dict[str, Any]:
+    inst, asker, claim = a.job.asker.institution, a.job.asker, a.req.claim
+    return {
+        "hospital_id": inst.id,
+        "region_code": inst.region_code,
+        "task_id": a.task_id,
+        "via": asker.via,
+        "infno": a.job.infno,
+        "stage": a.req.stage,
+        "trig_scen": a.req.trig_scen,
+        "rule_ids": list(a.req.rule_ids) if a.req.rule_ids else None,
+        "syscode": a.job.data.data.syscode,
+        "psn_no": claim.patient.psn_no,
+        "mdtrt_id": claim.encounter.mdtrt_id,
+        "admdvs": inst.admvs,
+        "rule_set_id": a.current.rule_set_id,
+        "rule_set_version": a.current.rule_set_version,
+        "knowledge_id": a.current.knowledge_id,
+        "findings": len(a.found),
+        "vola_amt": sum((f.vola_amt for f in a.found), start=_ZERO),
+        "request": a.job.data.model_dump(mode="json", exclude_none=True),
+        "result": a.out.model_dump(mode="json"),
+        "received_at": asker.received_at,
+        "answered_at": utcnow(),
+        "msgid": asker.msgid,
+        "message_id": asker.message_id,
+        "user_id": asker.user_id,
+    }
+
+
+def _store(session: Session, answered: list[_Answered]) -> None:
+    """The requests with their answers, then their findings: two Core inserts
+    (multi-row), whatever the number of requests."""
+    stmt = insert(REQUESTS).returning(REQUESTS.c.id, sort_by_parameter_order=True)
+    rows = [_request_row(a) for a in answered]
+    if len(rows) == 1:
+        ids = [session.execute(stmt, rows[0]).scalar_one()]
+    else:
+        ids = list(session.execute(stmt, rows).scalars())
+    findings = [
+        _finding_row(f, row_id, a.req.stage, a.job.asker)
+        for a, row_id in zip(answered, ids, strict=True)
+        for f in a.found
+    ]
+    if findings:
+        session.execute(insert(FINDINGS), findings)
 
 
 def _finding_row(f: Finding, request_id: int, stage: str, asker: Asker) -> dict[str, Any]:
