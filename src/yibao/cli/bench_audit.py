@@ -9,11 +9,12 @@ plain JSON (issue 13), bounded and self-stopping.
    caller's; ``--database-url`` must then name its database (the requests are made of
    its catalogue and register, and the bench's HIS users get their tokens there).
 2. **Requests.** ``--bodies`` requests are generated before the run (not timed),
-   from the demo catalogue's items (a third of them with restrictions, so rules
-   fire), the insured register and the hospitals: outpatient prescriptions of 3–10
-   order lines (门诊, 3101 at registration / charge entry or 3102 at
-   (pre-)settlement) and inpatient orders of 5–10 lines (住院, 3101 at admission or
-   order execution, 3102 at (pre-)settlement), each with its diagnoses.
+   from the demo catalogue's items (in one request of four an item the knowledge
+   base restricts or relates, so rules fire as in real traffic), the insured
+   register and the hospitals: outpatient prescriptions of 3–10 order lines (门诊,
+   3101 at registration / charge entry or 3102 at (pre-)settlement) and inpatient
+   orders of 5–10 lines (住院, 3101 at admission or order execution, 3102 at
+   (pre-)settlement), each with its diagnoses.
 3. **Load.** ``wrk`` (C and LuaJIT, at ``nice 5`` so it yields the CPU to the
    server) cycles through the requests on ``--clients`` kept-alive connections for
    ``--seconds``, at most ``--max-requests`` in all; an answer that is not HTTP 200
@@ -44,6 +45,8 @@ PATHS = {"3101": "/api/audit/3101", "3102": "/api/audit/3102"}
 SCENES = {("3101", "otp"): ("1", "2"), ("3101", "ipt"): ("3", "4", "5")}
 SCENES |= {("3102", "otp"): ("6", "7"), ("3102", "ipt"): ("8", "9")}
 USERNAME = "bench-audit-{code}"
+#: share of requests with one item the knowledge base restricts or relates
+HOT_SHARE = 0.25
 
 LUA = r"""
 local DIR, MAX = "@DIR@", @MAX@
@@ -241,7 +244,11 @@ def body(
     today = date.today()
     begin = today - timedelta(days=rng.randint(1, 6)) if mode == "ipt" else today
     n = rng.randint(3, 10) if mode == "otp" else rng.randint(5, 10)
-    pool = [*rng.sample(hot, min(len(hot), max(1, n // 3))), *rng.sample(items, n)]
+    # most prescriptions pass: a restricted or related item in about one in four
+    chosen = rng.sample(items, n)
+    if rng.random() < HOT_SHARE:
+        chosen[0] = rng.choice(hot)
+    pool = chosen
     mdtrt_id = f"BA{inst['code'][-6:]}{seq:08d}"
     orders = []
     for k, (code, iname, kind, cap) in enumerate(pool[:n]):
@@ -318,6 +325,7 @@ def write_requests(
     rng = random.Random(seed)
     items = world["items"]
     hot = [i for i in items if i[0] in hot_codes] or items
+    items = [i for i in items if i[0] not in hot_codes] or items
     people = world["people"]
     if not people:
         raise RuntimeError("数据库中没有在保参保人：请先 yibao demo seed")

@@ -167,38 +167,64 @@ def load_json(text: str, field: str | None = None) -> Any:
         ) from None
     except (ValueError, RecursionError):
         raise Refused(field, f"{where}不是可读的 JSON（数字过长或嵌套过深）") from None
-    _check_text(doc, field or "")
+    _check_text(doc, field or "", strings="\\u" in text)
     return doc
 
 
-def _check_text(doc: Any, root: str = "") -> None:
-    """Depth and stored-text check, without recursion (a hostile body may be deep)."""
-    stack: list[tuple[Any, str, int]] = [(doc, root, 0)]
+def _check_text(doc: Any, root: str = "", strings: bool = True) -> None:
+    """Depth and stored-text check, without recursion (a hostile body may be deep).
+    ``strings`` False skips the text check: JSON text without a ``\\u`` escape cannot
+    carry NUL or a lone surrogate (a raw control character is no valid JSON, a
+    surrogate no valid UTF-8).  The path of a node is built only for the message of a
+    refusal (a trail of (parent trail, key) pairs until then)."""
+    stack: list[tuple[Any, Any, int]] = [(doc, None, 0)]
     while stack:
-        value, path, depth = stack.pop()
+        value, trail, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise Refused(None, f"报文嵌套超过 {MAX_DEPTH} 层，无法处理")
         if isinstance(value, dict):
             for key, item in value.items():
-                where = f"{path}.{key}" if path else str(key)
-                if _bad_text(key):
+                if strings and _bad_text(key):
+                    path = _path(root, trail)
                     raise Refused(None, f"{_shown(path)}：字段名含有 NUL 或无效的 Unicode 字符")
-                stack.append((item, where, depth + 1))
+                if strings or isinstance(item, dict | list):
+                    stack.append((item, (trail, key), depth + 1))
         elif isinstance(value, list):
-            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
-        elif isinstance(value, str) and _bad_text(value):
+            for i, item in enumerate(value):
+                if strings or isinstance(item, dict | list):
+                    stack.append((item, (trail, i), depth + 1))
+        elif strings and isinstance(value, str) and _bad_text(value):
+            path = _path(root, trail)
             raise Refused(
                 path or None,
                 f"{_shown(path)}：含有 NUL 控制字符或未成对的 Unicode 代理字符，无法保存",
             )
 
 
+def _path(root: str, trail: Any) -> str:
+    """``a.b[2].c`` from a trail of (parent trail, key) pairs."""
+    keys: list[Any] = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    path = root
+    for key in reversed(keys):
+        if isinstance(key, int):
+            path = f"{path}[{key}]"
+        else:
+            path = f"{path}.{key}" if path else str(key)
+    return path
+
+
 def _shown(path: str) -> str:
     return label(path) if path else "报文"
 
 
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
 def _bad_text(text: str) -> bool:
-    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+    return _BAD_TEXT.search(text) is not None
 
 
 def storable(value: Any) -> Any:
