@@ -18,6 +18,7 @@ with :class:`Refused`, whose message is Chinese first and names the field.
 
 from __future__ import annotations
 
+import functools
 import types
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
@@ -180,13 +181,21 @@ def _kind(annotation: Any) -> tuple[str, Any]:
     return "other", tp
 
 
+@functools.cache
+def _plan(model: type[BaseModel]) -> tuple[dict[str, tuple[str, Any]], dict[str, str]]:
+    """Each field's kind (:func:`_kind`) and the field names by lower case, worked out
+    once per model (a busy route reads thousands of messages a second)."""
+    fields = model.model_fields
+    kinds = {name: _kind(f.annotation) for name, f in fields.items()}
+    return kinds, {name.lower(): name for name in fields}
+
+
 def loosen(model: type[BaseModel], data: Any, path: str, warnings: list[str]) -> Any:
     """``data`` brought as near to ``model`` as can be done unambiguously (see the
     module docstring); what still does not fit is left for the model to refuse."""
     if not isinstance(data, dict):
         return data
-    fields = model.model_fields
-    by_lower = {name.lower(): name for name in fields}
+    fields, by_lower = _plan(model)
     out: dict[str, Any] = {}
     ignored: list[str] = []
     for key, value in data.items():
@@ -197,7 +206,7 @@ def loosen(model: type[BaseModel], data: Any, path: str, warnings: list[str]) ->
         where = f"{path}.{name}" if path else name
         if name != key:
             warnings.append(f"{label(where)}：字段名应为 {name}，已将 {key} 按 {name} 读取")
-        loose = _loosen_value(fields[name].annotation, value, where, warnings)
+        loose = _loosen_value(fields[name], value, where, warnings)
         if loose is not None:
             out[name] = loose
     if ignored:
@@ -206,8 +215,8 @@ def loosen(model: type[BaseModel], data: Any, path: str, warnings: list[str]) ->
     return out
 
 
-def _loosen_value(annotation: Any, value: Any, where: str, warnings: list[str]) -> Any:
-    kind, tp = _kind(annotation)
+def _loosen_value(plan: tuple[str, Any], value: Any, where: str, warnings: list[str]) -> Any:
+    kind, tp = plan
     if value is None:
         return None
     if isinstance(value, str) and not value.strip():

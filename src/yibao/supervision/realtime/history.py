@@ -28,8 +28,8 @@ SKIP = {"skip_scope": True}
 #: lines of those days that are not cancelled (one row a line, or one for a visit
 #: without any), only when the asking institution has identified the person: no row
 #: at all when it has not, one row without a visit when there is none.  One
-#: statement, one round trip, whatever the case; written as text once, so a request pays no statement
-#: building or cache-key walk (the busiest read of the audit)
+#: statement, one round trip, whatever the case; written as text once, so a request
+#: pays no statement building or cache-key walk (the busiest read of the audit)
 HISTORY = (
     text(
         "WITH idf AS (SELECT p.id AS person_id FROM exchange_identified i"
