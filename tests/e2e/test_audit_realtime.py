@@ -434,3 +434,91 @@ def test_bad_requests_name_the_field_and_store_nothing(client, db, world) -> Non
     assert r.status_code == 403, r.text
     assert kit.counts(db)["requests"] == before["requests"]
     assert plain(client, his, "3101", good).status_code == 200
+
+
+def _no_task(value: Any) -> Any:
+    """An answer without its task ids (new for every request)."""
+    if isinstance(value, dict):
+        return {k: _no_task(v) for k, v in value.items() if k != "task_id"}
+    if isinstance(value, list):
+        return [_no_task(v) for v in value]
+    return value
+
+
+def test_a_batch_answers_as_each_request_alone(client, db, world, settings) -> None:  # type: ignore[no-untyped-def]
+    """The fast route's group commit answers queued requests together (ADR 0026): one
+    history look-up for all, two inserts.  Each answer must be what the request gets
+    alone — history across the batch's persons and institutions, the reminder, a refusal
+    that stores nothing, a person the institution has not identified."""
+    from yibao.engines.audit.messages import AuditIn
+    from yibao.engines.exchange import Refused
+    from yibao.engines.exchange.lenient import read
+    from yibao.exchange.registry import Institution
+    from yibao.kit.timeutil import utcnow
+    from yibao.supervision.realtime.service import Asker, AuditJob, answer_audit, answer_audits
+
+    his: His = world["his"]
+    who = world["local"]
+    it: kit.Items = world["items"]
+    today = kit.today()
+    earlier = kit.stay(his, who, [(it.dup_a, "1", "80.00", None)], days_ago=6)
+    kit.stay(his, who, [(it.drug_per_day, "12", "1.20", None)], days_ago=3, los=1)
+    day = earlier["fee_day"]
+    h = world["hospital"]
+    inst = Institution(h.id, h.code, h.name, h.region_code, h.level)
+    inputs = [
+        ("3101", kit.audit_input(who, [kit.order("R1", it.plain, "1", "10.00", today)], day=today)),
+        (
+            "3102",
+            kit.audit_input(
+                who,
+                [kit.order("R4", it.dup_b, "1", "40.00", day)],
+                day=day - timedelta(days=2),
+                trig_scen="8",
+                med_mdtrt_type="2",
+            ),
+        ),
+        ("3101", kit.audit_input(who, [], day=today, trig_scen="8")),  # 事中 scenario: refused
+        (
+            "3101",
+            kit.audit_input(
+                world["far"], [kit.order("R1", it.male_only, "1", "15.50", today)], day=today
+            ),
+        ),
+    ]
+
+    def jobs() -> list[AuditJob]:
+        out = []
+        for infno, doc in inputs:
+            data, _ = read(AuditIn, doc)
+            asker = Asker(inst, TEST_ACTOR, None, "api", utcnow())
+            out.append(AuditJob(infno, data, asker))
+        return out
+
+    alone: list[Any] = []
+    for job in jobs():
+        try:
+            alone.append(answer_audit(db, job.infno, job.data, job.asker, settings))
+        except Refused as exc:
+            alone.append(exc)
+    db.commit()
+    before = kit.counts(db)
+    batch_jobs = jobs()
+    together = answer_audits(db, batch_jobs, settings)
+    db.commit()
+    after = kit.counts(db)
+    assert len(together) == len(alone) == 4
+    assert isinstance(alone[2], Refused) and isinstance(together[2], Refused)
+    assert together[2].field == alone[2].field == "data.trig_scen"
+    for a, b in zip(alone, together, strict=True):
+        if not isinstance(a, Refused):
+            assert not isinstance(b, Refused)
+            assert _no_task(b.model_dump(mode="json")) == _no_task(a.model_dump(mode="json"))
+    # what the batch found is what was worked out alone: the duplicate against the earlier
+    # stay, the reminder, a warning for the person not identified
+    assert [r.rule_id for r in together[1].result] == ["T-DUP"]  # type: ignore[union-attr]
+    assert together[0].hist_dtos  # type: ignore[union-attr]
+    assert any("1101" in w for w in batch_jobs[3].asker.warnings)
+    assert after["requests"] - before["requests"] == 3  # the refused one stored nothing
+    findings = sum(len(t.result) for t in together if not isinstance(t, Refused))
+    assert after["findings"] - before["findings"] == findings

@@ -24,33 +24,37 @@ from yibao.kit.timeutil import BUSINESS_TZ, local
 
 SKIP = {"skip_scope": True}
 
-#: the person's visits in a pooling region overlapping [start, end) with their fee
-#: lines of those days that are not cancelled (one row a line, or one for a visit
-#: without any), only when the asking institution has identified the person: no row
-#: at all when it has not, one row without a visit when there is none.  One
-#: statement, one round trip, whatever the case; written as text once, so a request
-#: pays no statement building or cache-key walk (the busiest read of the audit)
+#: the visits overlapping [start, end) of persons the asking institutions identified,
+#: with their fee lines of those days that are not cancelled (one row a line, one for a
+#: visit without any, one without a visit for a person without any; none for a pair
+#: whose institution has not identified the person).  One statement, one round trip
+#: for a whole batch of requests (ADR 0026): the pairs are the (institution, psn_no)
+#: asked about; each request's own pooling region, window and exclusions are applied to
+#: the rows in Python.  Written as text once, so a request pays no statement building.
 HISTORY = (
     text(
-        "WITH idf AS (SELECT p.id AS person_id FROM exchange_identified i"
-        " JOIN insured_persons p ON p.id = i.person_id"
-        " WHERE i.hospital_id = :hospital_id AND p.psn_no = :psn_no)"
-        " SELECT idf.person_id AS identified,"
+        "SELECT i.hospital_id AS asker, p.psn_no AS asked_psn_no,"
         " v.id, v.mdtrt_id, v.kind, v.begntime, v.endtime, v.diag_code, v.diag_name,"
-        " v.dept_code, v.insutype, h.code AS hospital_code, h.name AS hospital_name,"
-        " h.level AS hospital_level, s.medfee_sumamt,"
+        " v.dept_code, v.insutype, v.mdtrtarea_admvs, h.code AS hospital_code,"
+        " h.name AS hospital_name, h.level AS hospital_level, s.medfee_sumamt,"
         " f.feedetl_sn, f.med_list_codg, f.cnt, f.pric, f.det_item_fee_sumamt,"
         " f.fee_ocur_time, f.state AS fee_state, f.med_chrgitm_type, f.prd_days"
-        " FROM idf LEFT JOIN exchange_visits v ON v.person_id = idf.person_id"
-        " AND v.psn_no = :psn_no AND v.mdtrtarea_admvs LIKE :pool"
+        " FROM exchange_identified i JOIN insured_persons p ON p.id = i.person_id"
+        " LEFT JOIN exchange_visits v ON v.person_id = p.id AND v.psn_no = p.psn_no"
         " AND v.state <> 'cancelled' AND v.begntime < :end"
         " AND (v.endtime IS NULL OR v.endtime >= :start)"
         " LEFT JOIN hospitals h ON h.id = v.hospital_id"
         " LEFT JOIN exchange_settlements s ON s.visit_id = v.id AND s.state = 'settled'"
         " LEFT JOIN exchange_fees f ON f.visit_id = v.id AND f.state <> 'cancelled'"
         " AND f.fee_ocur_time >= :start AND f.fee_ocur_time < :end"
+        " WHERE i.hospital_id IN :hospitals AND p.psn_no IN :persons"
     )
-    .bindparams(bindparam("start", type_=TZDateTime()), bindparam("end", type_=TZDateTime()))
+    .bindparams(
+        bindparam("start", type_=TZDateTime()),
+        bindparam("end", type_=TZDateTime()),
+        bindparam("hospitals", expanding=True),
+        bindparam("persons", expanding=True),
+    )
     .columns(
         begntime=TZDateTime(),
         endtime=TZDateTime(),
@@ -71,6 +75,20 @@ class Past:
     identified: bool
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One request's question: the person's visits in ``region_code``'s pooling region
+    overlapping ``since`` … ``until`` (not those in ``exclude``), asked by institution
+    ``hospital_id``."""
+
+    hospital_id: int
+    psn_no: str
+    region_code: str
+    since: date
+    until: date
+    exclude: Collection[str] = ()
+
+
 def _start(day: date) -> datetime:
     return datetime.combine(day, time.min, BUSINESS_TZ)
 
@@ -89,30 +107,50 @@ def past_of(
     ``since`` … ``until`` (not cancelled; not those in ``exclude``, the encounters the
     message itself carries), and their lines of those days (not cancelled).  Empty
     unless institution ``hospital_id`` has identified the person."""
-    start, end = _start(since), _start(until + timedelta(days=1))
+    ask = Ask(hospital_id, psn_no, region_code, since, until, exclude)
+    return pasts_of(session, [ask])[0]
+
+
+def pasts_of(session: Session, asks: list[Ask]) -> list[Past]:
+    """:func:`past_of` for several requests with one statement (:data:`HISTORY` over
+    the widest window, then each request's own window, region and exclusions)."""
+    if not asks:
+        return []
+    start = _start(min(a.since for a in asks))
+    end = _start(max(a.until for a in asks) + timedelta(days=1))
     rows = session.execute(
         HISTORY,
         {
-            "psn_no": psn_no,
-            "pool": region_code[:4] + "%",
-            "hospital_id": hospital_id,
+            "hospitals": sorted({a.hospital_id for a in asks}),
+            "persons": sorted({a.psn_no for a in asks}),
             "start": start,
             "end": end,
         },
         execution_options=SKIP,
-    )
+    ).all()
+    by_pair: dict[tuple[int, str], list[Row[Any]]] = {}
+    for r in rows:
+        by_pair.setdefault((r.asker, r.asked_psn_no), []).append(r)
+    return [_past(a, by_pair.get((a.hospital_id, a.psn_no))) for a in asks]
+
+
+def _past(ask: Ask, rows: list[Row[Any]] | None) -> Past:
+    if rows is None:
+        return Past([], [], False)
+    start, end = _start(ask.since), _start(ask.until + timedelta(days=1))
+    pool = ask.region_code[:4]
     visits: dict[int, PastVisit] = {}
     fees: list[PastFee] = []
-    identified = False
     for r in rows:
-        identified = True  # a row at all: the person is identified (idf)
-        if r.id is None or r.mdtrt_id in exclude:
+        if r.id is None or r.mdtrt_id in ask.exclude or r.mdtrtarea_admvs[:4] != pool:
+            continue
+        if r.begntime >= end or (r.endtime is not None and r.endtime < start):
             continue
         if r.id not in visits:
             visits[r.id] = _visit(r)
-        if r.feedetl_sn is not None:
+        if r.feedetl_sn is not None and start <= r.fee_ocur_time < end:
             fees.append(_fee(r))
-    return Past(list(visits.values()), fees, identified)
+    return Past(list(visits.values()), fees, True)
 
 
 def _visit(r: Row[Any]) -> PastVisit:

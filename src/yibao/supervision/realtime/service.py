@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -57,7 +57,7 @@ from yibao.engines.exchange import Refused
 from yibao.exchange.registry import Institution
 from yibao.kit.timeutil import utcnow
 from yibao.supervision import runtime
-from yibao.supervision.realtime.history import past_of
+from yibao.supervision.realtime.history import Ask, Past, pasts_of
 from yibao.supervision.realtime.models import AuditFeedback, AuditFinding, AuditRequest
 
 _ZERO = Decimal("0.00")
@@ -122,28 +122,76 @@ def answer_audits(
     commit, ADR 0026): each audited in turn, a refused one answered with its
     :class:`Refused` and storing nothing, then every request stored with one insert and
     every finding with another."""
-    outs: list[AuditOut | Refused] = []
-    answered: list[_Answered] = []
-    for job in jobs:
+    outs: list[AuditOut | Refused | None] = [None] * len(jobs)
+    read: list[tuple[int, Request, runtime.Current, _Window]] = []
+    for i, job in enumerate(jobs):
         set_scope(session, Scope(hospital_id=job.asker.institution.id))
         try:
-            done = _audit_one(session, job, settings)
+            req = read_request(job.infno, job.data.data, job.asker.institution.level)
+            current = runtime.current(session, job.asker.institution.region_code, req.on)
         except Refused as exc:
-            outs.append(exc)
+            outs[i] = exc
             continue
-        outs.append(done.out)
+        read.append((i, req, current, _window(req, current, job.asker, settings)))
+    pasts = iter(pasts_of(session, [w.ask for _, _, _, w in read if w.ask is not None]))
+    answered: list[_Answered] = []
+    for i, req, current, window in read:
+        past = next(pasts) if window.ask is not None else None
+        try:
+            done = _audit_one(jobs[i], req, current, window, past, settings)
+        except Refused as exc:
+            outs[i] = exc
+            continue
+        outs[i] = done.out
         answered.append(done)
     if answered:
         _store(session, answered)
-    return outs
+    return [o for o in outs if o is not None]
 
 
-def _audit_one(session: Session, job: AuditJob, settings: Settings) -> _Answered:
-    infno, data, asker = job.infno, job.data, job.asker
-    inst = asker.institution
-    req = read_request(infno, data.data, inst.level)
-    current = runtime.current(session, inst.region_code, req.on)
-    history, extra = _history(session, req, current, asker, settings)
+@dataclass(frozen=True)
+class _Window:
+    """What a request needs of the stored history: the rules' start (None: no rule
+    reads it), whether it is a 事前 request (the reminder), and the look-up, if any."""
+
+    rules_since: date | None
+    pre: bool
+    ask: Ask | None
+
+
+def _window(req: Request, current: runtime.Current, asker: Asker, settings: Settings) -> _Window:
+    rules_since = history_since(req, _windows(current, req.stage, req.trig_scen))
+    on = req.on
+    pre = req.stage == "pre"
+    starts = [d for d in (rules_since,) if d is not None]
+    if pre:
+        starts += [
+            on - timedelta(days=settings.audit_history_days),
+            on - timedelta(days=settings.audit_supply_days),
+        ]
+    if not starts:
+        return _Window(rules_since, pre, None)
+    last = max([on, *(ln.day for ln in req.claim.lines)])
+    ask = Ask(
+        hospital_id=asker.institution.id,
+        psn_no=req.claim.patient.psn_no,
+        region_code=asker.institution.region_code,
+        since=min(starts),
+        until=last,
+        exclude=req.mdtrt_ids,
+    )
+    return _Window(rules_since, pre, ask)
+
+
+def _audit_one(
+    job: AuditJob,
+    req: Request,
+    current: runtime.Current,
+    window: _Window,
+    past: Past | None,
+    settings: Settings,
+) -> _Answered:
+    history, extra = _history(req, current, job.asker, window, past, settings)
     try:
         found = current.ruleset.audit(
             req.claim,
@@ -159,7 +207,7 @@ def _audit_one(session: Session, job: AuditJob, settings: Settings) -> _Answered
         raise Refused(f"data.{exc.field}" if exc.field else None, exc.message) from None
     task_id = uuid.uuid4().hex
     out: AuditOut
-    if infno == "3101":
+    if job.infno == "3101":
         out = PreAuditOut(result=results(found, task_id), **extra)
     else:
         out = AuditOut(result=results(found, task_id))
@@ -240,36 +288,19 @@ def _finding_row(f: Finding, request_id: int, stage: str, asker: Asker) -> dict[
 
 
 def _history(
-    session: Session,
     req: Request,
     current: runtime.Current,
     asker: Asker,
+    window: _Window,
+    past: Past | None,
     settings: Settings,
 ) -> tuple[list[Claim], dict[str, Any]]:
     """The stored history the rules read (their day / month windows) and, for 3101,
-    the reminder nodes; one look-up covers both."""
-    rules_since = history_since(req, _windows(current, req.stage, req.trig_scen))
+    the reminder nodes, from the request's look-up (:func:`pasts_of`)."""
     on = req.on
-    pre = req.stage == "pre"
-    starts = [d for d in (rules_since,) if d is not None]
-    if pre:
-        starts += [
-            on - timedelta(days=settings.audit_history_days),
-            on - timedelta(days=settings.audit_supply_days),
-        ]
-    extra: dict[str, Any] = {"hist_dtos": [], "drug_remaining_dtos": []} if pre else {}
-    if not starts:
+    extra: dict[str, Any] = {"hist_dtos": [], "drug_remaining_dtos": []} if window.pre else {}
+    if past is None or window.ask is None:
         return [], extra
-    last = max([on, *(ln.day for ln in req.claim.lines)])
-    past = past_of(
-        session,
-        hospital_id=asker.institution.id,
-        psn_no=req.claim.patient.psn_no,
-        region_code=asker.institution.region_code,
-        since=min(starts),
-        until=last,
-        exclude=req.mdtrt_ids,
-    )
     if not past.identified:
         asker.warnings.append(
             f"参保人 {req.claim.patient.psn_no} 未经本机构人员信息获取（1101），"
@@ -278,11 +309,16 @@ def _history(
         return [], extra
     knowledge = current.ruleset.knowledge
     history: list[Claim] = []
-    if rules_since is not None:
+    if window.rules_since is not None:
         history = history_claims(
-            req.claim.patient, past.visits, past.fees, knowledge, rules_since, last
+            req.claim.patient,
+            past.visits,
+            past.fees,
+            knowledge,
+            window.rules_since,
+            window.ask.until,
         )
-    if pre:
+    if window.pre:
         extra["hist_dtos"] = recent_visits(past.visits, past.fees, on, settings.audit_history_days)
         extra["drug_remaining_dtos"] = drugs_on_hand(past.visits, past.fees, knowledge, on)
     return history, extra
