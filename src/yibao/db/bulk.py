@@ -116,3 +116,30 @@ def reserve_ids(session: Session, table: FromClause, count: int, column: str = "
         return sorted(int(v) for v in rows)
     start = int(session.scalar(select(func.coalesce(func.max(table.c[column]), 0))) or 0) + 1
     return list(range(start, start + count))
+
+
+def insert_many(session: Session, table: FromClause, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) as one driver ``executemany`` of a
+    single-row INSERT: psycopg runs it as one prepared statement in a pipeline, sqlite3
+    in its C loop.  SQLAlchemy's own path for many rows builds a multi-row statement
+    whose text changes with the number of rows, which the driver then parses afresh
+    every time — the larger cost for the small, frequent batches of a group commit
+    (ADR 0026).  Values go through each column type's bind processing, as SQLAlchemy
+    would send them (JSON serialised, times and amounts adapted)."""
+    if not rows:
+        return
+    table = _table(table)
+    conn = session.connection()
+    dialect = conn.dialect
+    names = list(rows[0])
+    mark = "%({})s" if dialect.paramstyle == "pyformat" else ":{}"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join(mark.format(n) for n in names)})"
+    )
+    procs = [(n, table.c[n].type._cached_bind_processor(dialect)) for n in names]
+    values = [
+        {n: (p(r[n]) if p is not None and r[n] is not None else r[n]) for n, p in procs}
+        for r in rows
+    ]
+    conn.exec_driver_sql(sql, values)

@@ -26,11 +26,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
 from yibao.config import Settings
+from yibao.db.bulk import insert_many, reserve_ids
 from yibao.db.scoping import Scope, set_scope
 from yibao.engines.audit import AuditError, Claim, Finding
 from yibao.engines.audit.messages import (
@@ -245,21 +246,19 @@ def _request_row(a: _Answered) -> dict[str, Any]:
 
 
 def _store(session: Session, answered: list[_Answered]) -> None:
-    """The requests with their answers, then their findings: two Core inserts
-    (multi-row), whatever the number of requests."""
-    stmt = insert(REQUESTS).returning(REQUESTS.c.id, sort_by_parameter_order=True)
-    rows = [_request_row(a) for a in answered]
-    if len(rows) == 1:
-        ids = [session.execute(stmt, rows[0]).scalar_one()]
-    else:
-        ids = list(session.execute(stmt, rows).scalars())
+    """The requests with their answers, then their findings: their ids reserved with
+    one statement, then two inserts of one statement each, whatever the number of
+    requests (:func:`~yibao.db.bulk.insert_many`)."""
+    ids = reserve_ids(session, REQUESTS, len(answered))
+    insert_many(
+        session, REQUESTS, [{"id": i} | _request_row(a) for a, i in zip(answered, ids, strict=True)]
+    )
     findings = [
         _finding_row(f, row_id, a.req.stage, a.job.asker)
         for a, row_id in zip(answered, ids, strict=True)
         for f in a.found
     ]
-    if findings:
-        session.execute(insert(FINDINGS), findings)
+    insert_many(session, FINDINGS, findings)
 
 
 def _finding_row(f: Finding, request_id: int, stage: str, asker: Asker) -> dict[str, Any]:
