@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         le=300,
         description="快速接口缓存令牌的秒数（吊销、停用在此时间内生效）/ token cache ttl",
     )
+    audit_writer_threads: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="实时审核每个进程的批量提交线程数 / real-time audit writer threads",
+    )
     fast_routes: bool = Field(
         default=True, description="实时审核等快速接口绕过通用中间件 / serve fast routes directly"
     )

@@ -85,3 +85,13 @@ def test_closed_writer_refuses_new_work(db: Session, engine: Engine) -> None:
     with pytest.raises(RuntimeError):
         writer.submit(_unit(2))
     assert _stored(engine) == ["1"]
+
+
+def test_several_writer_threads_store_each_unit_once(db: Session, engine: Engine) -> None:
+    writer = BatchWriter(engine, max_batch=20, threads=3)
+    futures = [writer.submit(_unit(n, fail=(n % 50 == 0))) for n in range(1, 201)]
+    wait(futures, timeout=60)
+    writer.close()
+    failed = [n for n, f in zip(range(1, 201), futures, strict=True) if f.exception() is not None]
+    assert failed == [50, 100, 150, 200]
+    assert _stored(engine) == [str(n) for n in range(1, 201) if n % 50]

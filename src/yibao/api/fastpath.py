@@ -160,16 +160,18 @@ class FastPathMiddleware:
         return await route.handler(FastCall(state, principal, body))
 
 
-def group_commit(state: Any, name: str, handle: Handle) -> BatchWriter:
+def group_commit(state: Any, name: str, handle: Handle, threads: int = 1) -> BatchWriter:
     """The process's group commit ``name`` of the app (created on first use with
-    ``handle``; closed when the app stops)."""
+    ``handle`` and ``threads`` writer threads; closed when the app stops)."""
     writers: dict[str, BatchWriter] = state.batch_writers
     found = writers.get(name)
     if found is None:
         with _writers_lock:
             found = writers.get(name)
             if found is None:
-                found = writers[name] = BatchWriter(state.engine, handle=handle, name=name)
+                found = writers[name] = BatchWriter(
+                    state.engine, handle=handle, name=name, threads=threads
+                )
     return found
 
 

@@ -59,13 +59,15 @@ class BatchWriter:
         handle: Handle = run_units,
         max_batch: int = MAX_BATCH,
         name: str = "batch",
+        threads: int = 1,
     ) -> None:
         self.engine = writer(engine)
         self.handle = handle
+        self.threads = threads
         self.max_batch = max_batch
         self.name = name
         self._queue: queue.SimpleQueue[tuple[Any, Future[Any]] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
         #: transactions committed and units stored (for tests and the benchmark)
@@ -80,11 +82,13 @@ class BatchWriter:
         with self._lock:
             if self._closed:
                 raise RuntimeError("batch writer closed")
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name=f"yibao-{self.name}-writer", daemon=True
-                )
-                self._thread.start()
+            if not self._workers:
+                for n in range(self.threads):
+                    worker = threading.Thread(
+                        target=self._run, name=f"yibao-{self.name}-writer-{n}", daemon=True
+                    )
+                    worker.start()
+                    self._workers.append(worker)
         self._queue.put((work, future))
         return future
 
@@ -92,10 +96,11 @@ class BatchWriter:
         """Finish what is queued, then stop the thread."""
         with self._lock:
             self._closed = True
-            thread = self._thread
-        if thread is not None:
+            workers = list(self._workers)
+        for _ in workers:
             self._queue.put(None)
-            thread.join(timeout)
+        for worker in workers:
+            worker.join(timeout)
 
     def _take(self) -> tuple[list[tuple[Any, Future[Any]]], bool]:
         first = self._queue.get()

@@ -185,7 +185,10 @@ def _fast_audit(infno: str) -> FastHandler:
     async def handler(call: FastCall) -> dict[str, Any]:
         asker = _fast_asker(call.principal)
         data, warnings = _read(call.body, AuditIn)
-        writer = group_commit(call.state, "audit", _answer_batch(call.state.settings))
+        settings = call.state.settings
+        writer = group_commit(
+            call.state, "audit", _answer_batch(settings), settings.audit_writer_threads
+        )
         out = await asyncio.wrap_future(writer.submit(AuditJob(infno, data, asker)))
         if isinstance(out, Refused):
             raise ValidationFailed(out.message, field=out.field)
