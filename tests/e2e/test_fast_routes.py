@@ -1,0 +1,146 @@
+"""Fast routes (api.fastpath, ADR 0026): the busy real-time audit routes are served before
+the framework, yet keep the house's rules — a Bearer token of a user with the route's
+permission (a revoked token stops at once in this process), the body limit, JSON only,
+the per-token rate, the API's Chinese error body, security headers — and answer exactly
+as the framework's route does (``YIBAO_FAST_ROUTES=false``).  SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.builders import TEST_ACTOR, user
+from tests.builders import audit as kit
+from tests.builders.exchange import His
+from tests.builders.visits import make_world
+from yibao.accounts.models import ApiToken
+from yibao.accounts.tokens import do_create_api_token, do_revoke_api_token
+from yibao.api.app import create_app
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
+
+
+@pytest.fixture()
+def world(client, db):  # type: ignore[no-untyped-def]
+    w = make_world(client, db)
+    it = kit.items(db)
+    w["items"] = it
+    w["rule_set_id"] = kit.publish_rules(db, it)
+    return w
+
+
+def _body(world: dict[str, Any]) -> dict[str, Any]:
+    it: kit.Items = world["items"]
+    today = kit.today()
+    orders = [
+        kit.order("R1", it.male_only, "2", "15.50", today),  # a woman: the sex rule
+        kit.order("R2", it.plain, "1", "10.00", today),
+    ]
+    return kit.audit_input(world["local"], orders, day=today, trig_scen="7")
+
+
+def _post(client: TestClient, token: str | None, body: Any, **headers: str) -> Any:
+    h = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post("/api/audit/3102", json=body, headers=h | headers)
+
+
+def _strip(answer: dict[str, Any]) -> dict[str, Any]:
+    for r in answer["output"]["result"]:
+        r.pop("task_id")
+    return answer
+
+
+def test_fast_route_answers_as_the_framework_route(client, db, world, settings) -> None:  # type: ignore[no-untyped-def]
+    his: His = world["his"]
+    body = _body(world)
+    fast = client.post(
+        "/api/audit/3102", json=body, headers={"Authorization": f"Bearer {his.token}"}
+    )
+    assert fast.status_code == 200
+    for name in ("x-content-type-options", "x-frame-options", "cache-control"):
+        assert name in fast.headers
+    assert fast.headers["content-type"].startswith("application/json")
+    slow_settings = settings.model_copy(update={"fast_routes": False})
+    with TestClient(create_app(slow_settings)) as slow_client:
+        slow = slow_client.post(
+            "/api/audit/3102", json=body, headers={"Authorization": f"Bearer {his.token}"}
+        )
+    assert slow.status_code == 200
+    got, want = _strip(fast.json()), _strip(slow.json())
+    assert [r["rule_id"] for r in got["output"]["result"]] == ["T-SEX"]
+    assert got == want
+    # both were stored, each with its own task id
+    counts = kit.counts(db)
+    assert counts["requests"] == 2
+
+
+def test_fast_route_keeps_the_house_rules(client, db, world, settings) -> None:  # type: ignore[no-untyped-def]
+    his: His = world["his"]
+    body = _body(world)
+    before = kit.counts(db)
+    # no token, an unknown token
+    r = _post(client, None, body)
+    assert r.status_code == 401 and "令牌" in r.json()["error"]["message"]
+    r = _post(client, "ybt_not-a-token", body)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    # a token of a user without the permission (a reviewer)
+    set_scope(db, SYSTEM_SCOPE)
+    reviewer = user(
+        db,
+        "bureau_reviewer",
+        region_code=world["hospital"].region_code[:4] + "00",
+        username="fast_reviewer",
+    )
+    other = do_create_api_token(db, reviewer, "t", actor=TEST_ACTOR)
+    db.commit()
+    r = _post(client, other, body)
+    assert r.status_code == 403 and "权限" in r.json()["error"]["message"]
+    # not JSON; a body that is no JSON; a wrong type, named in Chinese
+    r = client.post(
+        "/api/audit/3102",
+        content=b"x=1",
+        headers={"Authorization": f"Bearer {his.token}", "Content-Type": "text/plain"},
+    )
+    assert r.status_code == 415
+    r = client.post(
+        "/api/audit/3102",
+        content=b"{not json",
+        headers={"Authorization": f"Bearer {his.token}", "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422 and "JSON" in r.json()["error"]["message"]
+    bad = _body(world)
+    bad["data"]["patient_dtos"][0]["fsi_encounter_dtos"][0]["fsi_order_dtos"][0]["cnt"] = "两盒"
+    r = _post(client, his.token, bad)
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["field"].endswith("fsi_order_dtos[0].cnt") and "数量" in err["message"]
+    # over the body limit
+    it: kit.Items = world["items"]
+    many = [kit.order(f"R{n}", it.plain, "1", "10.00", kit.today()) for n in range(40)]
+    big = kit.audit_input(world["local"], many, day=kit.today(), trig_scen="7")
+    small = settings.model_copy(update={"max_body_bytes": 4096})
+    with TestClient(create_app(small)) as limited:
+        r = _post(limited, his.token, big)
+        assert r.status_code == 413 and "过大" in r.json()["error"]["message"]
+    # the per-token rate: one a minute, the second refused with Retry-After semantics
+    slow = settings.model_copy(update={"token_rate_per_minute": 1})
+    with TestClient(create_app(slow)) as rated:
+        assert _post(rated, his.token, body).status_code == 200
+        r = _post(rated, his.token, body)
+        assert r.status_code == 429 and "频繁" in r.json()["error"]["message"]
+    # nothing refused was stored (the one rated request that passed was)
+    after = kit.counts(db)
+    assert after["requests"] - before["requests"] == 1
+
+
+def test_revoked_token_stops_at_once_in_this_process(client, db, world) -> None:  # type: ignore[no-untyped-def]
+    his: His = world["his"]
+    body = _body(world)
+    assert _post(client, his.token, body).status_code == 200  # now cached
+    set_scope(db, SYSTEM_SCOPE)
+    token = db.query(ApiToken).filter(ApiToken.prefix == his.token[:12]).one()
+    do_revoke_api_token(db, token, actor=TEST_ACTOR)
+    db.commit()
+    r = _post(client, his.token, body)
+    assert r.status_code == 401 and "吊销" in r.json()["error"]["message"]
