@@ -368,6 +368,12 @@ def audit(
     max_requests: int = typer.Option(
         2_000_000, min=1, help="请求总数上限 / at most this many requests"
     ),
+    rate: int = typer.Option(
+        2_000,
+        min=0,
+        max=1_000_000,
+        help="目标请求速率（次/秒，0 = 不限速测最大吞吐）/ offered rate, 0: as fast as answered",
+    ),
     threads: int = typer.Option(2, min=1, max=16, help="wrk 线程数 / wrk threads"),
     seed: int = typer.Option(1, help="随机种子"),
 ) -> None:
@@ -388,6 +394,7 @@ def audit(
             threads=threads,
             seed=seed,
             say=lambda text: console.print(text),
+            rate=rate,
         )
     except RuntimeError as exc:
         raise fail(str(exc)) from None

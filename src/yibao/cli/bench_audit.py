@@ -17,7 +17,11 @@ plain JSON (issue 13), bounded and self-stopping.
    (pre-)settlement), each with its diagnoses.
 3. **Load.** ``wrk`` (C and LuaJIT, at ``nice 5`` so it yields the CPU to the
    server) cycles through the requests on ``--clients`` kept-alive connections for
-   ``--seconds``, at most ``--max-requests`` in all; an answer that is not HTTP 200
+   ``--seconds``, at most ``--max-requests`` in all, at ``--rate`` requests a second
+   (each wrk thread sends its share on a fixed schedule, as many HIS terminals each
+   asking now and then do; ``--rate 0``: every connection asks again as soon as it is
+   answered, the server's capacity, where the latency is only the queue's length
+   over that capacity); an answer that is not HTTP 200
    with an ``output`` is an error.  Latencies are wrk's (from writing the request to
    the whole answer), after two seconds of warm-up that are not counted.
 
@@ -49,7 +53,17 @@ USERNAME = "bench-audit-{code}"
 HOT_SHARE = 0.25
 
 LUA = r"""
-local DIR, MAX = "@DIR@", @MAX@
+local DIR, MAX, RATE = "@DIR@", @MAX@, @RATE@
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } yb_timespec;
+int clock_gettime(int clk, yb_timespec *ts);
+]]
+local ts = ffi.new("yb_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
 local all = {}
 function setup(thread)
   thread:set("tid", #all)
@@ -79,6 +93,19 @@ end
 function request()
   i = i % n + 1
   return reqs[i]
+end
+
+-- --rate: each thread sends its share of the rate on a fixed schedule (the next slot,
+-- never earlier; a late slot is not made up), whatever the answers' latency
+if RATE > 0 then
+  local interval, next_slot = 1000 * @THREADS@ / RATE, 0
+  function delay()
+    local now = now_ms()
+    if next_slot < now then next_slot = now end
+    local wait = next_slot - now
+    next_slot = next_slot + interval
+    return wait
+  end
 end
 
 function response(status, headers, body)
@@ -344,7 +371,13 @@ def write_requests(
 
 
 def run_wrk(
-    base: str, folder: Path, clients: int, seconds: float, threads: int, max_requests: int
+    base: str,
+    folder: Path,
+    clients: int,
+    seconds: float,
+    threads: int,
+    max_requests: int,
+    rate: int = 0,
 ) -> dict[str, Any]:
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -353,7 +386,8 @@ def run_wrk(
     script.write_text(
         LUA.replace("@DIR@", str(folder))
         .replace("@THREADS@", str(threads))
-        .replace("@MAX@", str(max_requests)),
+        .replace("@MAX@", str(max_requests))
+        .replace("@RATE@", str(rate)),
         encoding="utf-8",
     )
     cmd = [
@@ -392,6 +426,7 @@ def bench_audit(
     threads: int,
     seed: int,
     say: Any,
+    rate: int = 0,
 ) -> dict[str, Any]:
     """Run the benchmark (module docstring); the figures."""
     with tempfile.TemporaryDirectory(prefix="yibao-bench-audit-") as tmp:
@@ -428,8 +463,9 @@ def bench_audit(
                 say(f"服务已启动 {base}（{workers} 个进程）")
             # warm-up, not counted: the processes' first requests compile the rule set
             run_wrk(base, var, min(clients, 8), 2, threads, 4_000)
-            say(f"{clients} 个连接压测 {seconds:.0f} 秒（至多 {max_requests:,} 次）…")
-            result = run_wrk(base, var, clients, seconds, threads, max_requests)
+            pace = f"，目标 {rate:,} 次/秒" if rate else "，不限速"
+            say(f"{clients} 个连接压测 {seconds:.0f} 秒（至多 {max_requests:,} 次{pace}）…")
+            result = run_wrk(base, var, clients, seconds, threads, max_requests, rate)
         finally:
             if process is not None:
                 process.terminate()
