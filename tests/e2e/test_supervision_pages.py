@@ -695,7 +695,7 @@ def _menus(text: str) -> dict[str, list[str]]:
 
 def test_navigation_menus_by_role(admin, client, db) -> None:  # type: ignore[no-untyped-def]
     menus = _menus(admin.get("/", headers=HTML).text)
-    assert menus == {"supervision": ["规则库", "知识库"]}  # ruleadmin: one real menu
+    assert menus == {"supervision": ["审核疑点", "规则库", "知识库"]}  # ruleadmin: one real menu
     nav = admin.get("/", headers=HTML).text.split('data-testid="nav"', 1)[1].split("</ul>", 1)[0]
     assert 'href="/catalogue">医保目录<' in nav and 'href="/hospitals">医疗机构<' in nav
     page = admin.get(RULES, headers=HTML).text
