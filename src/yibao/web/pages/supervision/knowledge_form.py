@@ -96,6 +96,7 @@ class PostedRestrictions:
     errors: dict[str, str]
 
 
+# long: one field group per restriction kind, read and checked in the form's order
 def read_restriction_form(form: FormData) -> PostedRestrictions:
     """The restriction form as the catalogue's restriction JSON (errors per field)."""
     v = {k: text(form, k) for k in ("code", "name", *RESTRICTION_FIELDS)}

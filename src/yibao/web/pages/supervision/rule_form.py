@@ -209,6 +209,7 @@ class PostedRule:
     errors: dict[str, str]
 
 
+# long: the common fields, then the family's own parameters, each checked where it is read
 def read_rule_form(form: FormData) -> PostedRule:
     """The posted rule form as :class:`RuleIn` (errors per field, Chinese)."""
     errors: dict[str, str] = {}

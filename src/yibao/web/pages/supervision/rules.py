@@ -2,12 +2,11 @@
 one version's rules filtered and paged, a rule's form with its family's parameters,
 enable/disable and delete on a draft, testing a version against sample claims,
 the difference from another version, publish (every server process reloads), retire,
-delete a draft, Excel export and import.  A published version is read only; every
-change goes through :mod:`yibao.supervision.service`."""
+delete a draft, Excel export and import (testing: :mod:`.rule_test`).  A published
+version is read only; every change goes through :mod:`yibao.supervision.service`."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,13 +21,12 @@ from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.kit.tables import table_limits
-from yibao.kit.timeutil import local, utcnow
-from yibao.supervision import files, repository, samples, service
+from yibao.supervision import files, repository, service
 from yibao.supervision.auth import home_region
 from yibao.supervision.models import RuleSetVersion, StoredRule
 from yibao.supervision.schemas import RuleIn
 from yibao.web.forms import flash, int_param, take_flash, text
-from yibao.web.pages.supervision import claim_form, rule_form
+from yibao.web.pages.supervision import rule_form
 from yibao.web.pages.supervision.common import (
     CSRF,
     MANAGE,
@@ -100,7 +98,7 @@ def create(request: Request, form: PostedForm, db: Db, user: User = MANAGE) -> R
     return RedirectResponse(f"{BASE}/{created[0].id}", status_code=303)
 
 
-def _version(db: Db, user: User, set_id: int) -> RuleSetVersion:
+def version_for(db: Db, user: User, set_id: int) -> RuleSetVersion:
     return repository.get_version(db, RuleSetVersion, set_id, home_region(user))
 
 
@@ -120,7 +118,7 @@ def _filter(request: Request) -> repository.RuleFilter:
 def _detail_page(
     request: Request, db: Db, user: User, set_id: int, *, error: DomainError | None = None
 ) -> Response:
-    row = _version(db, user, set_id)
+    row = version_for(db, user, set_id)
     qp = request.query_params
     page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
     flt = _filter(request)
@@ -159,7 +157,7 @@ def detail(set_id: DbId, request: Request, db: Db, user: User = VIEW) -> Respons
 
 @router.get("/{set_id}/export.xlsx")
 def export(set_id: DbId, db: Db, user: User = VIEW) -> Response:
-    row = _version(db, user, set_id)
+    row = version_for(db, user, set_id)
     return Response(
         files.export_rules(db, row),
         media_type=XLSX,
@@ -239,11 +237,11 @@ def delete(set_id: DbId, request: Request, db: Db, user: User = MANAGE) -> Respo
 
 @router.get("/{set_id}/diff")
 def diff_page(set_id: DbId, request: Request, db: Db, user: User = VIEW) -> Response:
-    row = _version(db, user, set_id)
+    row = version_for(db, user, set_id)
     against = int_param(request.query_params.get("against"), "against")
     if against is None:
         raise ValidationFailed("against：请选择要比较的版本", field="against")
-    other = _version(db, user, against)
+    other = version_for(db, user, against)
     result = service.diff(db, other.id, row.id, home_region(user))
     mine = {r.rule_id: r for r in repository.rules_of(db, row.id)}
     theirs = {r.rule_id: r for r in repository.rules_of(db, other.id)}
@@ -303,7 +301,7 @@ def _rule_page(
 
 def _draft(request: Request, db: Db, user: User, set_id: int) -> RuleSetVersion:
     """A draft the user may edit (the service's 403 / 409 otherwise, before any form)."""
-    row = _version(db, user, set_id)
+    row = version_for(db, user, set_id)
     service.draft_of(db, RuleSetVersion, row.id, request_actor(request, user))
     return row
 
@@ -319,7 +317,7 @@ def new_rule(set_id: DbId, request: Request, db: Db, user: User = MANAGE) -> Res
 @router.get("/{set_id}/rules/params")
 def rule_params(set_id: DbId, request: Request, db: Db, user: User = MANAGE) -> Response:
     """The family-specific part of the rule form (swapped in when the family changes)."""
-    row = _version(db, user, set_id)
+    row = version_for(db, user, set_id)
     family = request.query_params.get("family") or ""
     values = rule_form.blank_values(family if family in FAMILIES else "sex")
     values["family"] = family
@@ -395,7 +393,7 @@ def save_rule(
             request,
             db,
             user,
-            _version(db, user, set_id),
+            version_for(db, user, set_id),
             posted.values,
             editing=editing,
             errors={key: message},
@@ -410,7 +408,7 @@ def toggle_rule(
     set_id: DbId, rule_id: str, request: Request, db: Db, user: User = MANAGE
 ) -> Response:
     def run() -> None:
-        row = _version(db, user, set_id)
+        row = version_for(db, user, set_id)
         stored = _stored(db, row, rule_id[:40])
         data = {k: v for k, v in stored.data().items() if k != "version"}
         data["enabled"] = not stored.enabled
@@ -438,79 +436,3 @@ def delete_rule(
         ),
     )
     return _after(request, db, user, set_id, error, f"已删除规则 {rule_id[:40]}")
-
-
-# ----------------------------------------------------------------------------- test
-
-
-def _test_page(
-    request: Request,
-    db: Db,
-    user: User,
-    row: RuleSetVersion,
-    values: dict[str, Any],
-    *,
-    outcome: tuple[int, list[Any]] | None = None,
-    errors: dict[str, str] | None = None,
-    error: DomainError | None = None,
-    example: bool | None = None,
-) -> Response:
-    errors = errors or {}
-    shown = error or (summary(errors) if errors else None)
-    response = render(
-        request,
-        "supervision/rule_test.html",
-        {
-            "row": row,
-            "v": values,
-            "rows": claim_form.rows(values),
-            "outcome": outcome,
-            "errors": errors,
-            "error": shown,
-            "example": example,
-            "stages": STAGES,
-            "trig_scen": rule_form.TRIG_SCEN,
-            "severities": SEVERITIES,
-            "result_types": RESULT_TYPES,
-            "families": FAMILIES,
-        },
-    )
-    if shown is not None:
-        response.status_code = 422 if shown.http_status in (400, 404) else shown.http_status
-    return response
-
-
-def _sample_day(row: RuleSetVersion) -> date:
-    """The day of the prefilled claim: today within the version's validity, else its
-    first day."""
-    now = local(utcnow()).date()
-    if row.valid_from <= now and (row.valid_to is None or now <= row.valid_to):
-        return now
-    return row.valid_from
-
-
-@router.get("/{set_id}/test")
-def test_page(set_id: DbId, request: Request, db: Db, user: User = VIEW) -> Response:
-    row = _version(db, user, set_id)
-    sample = samples.example_claim(db, row.region_code, _sample_day(row))
-    return _test_page(
-        request, db, user, row, claim_form.form_values(sample), example=sample is not None
-    )
-
-
-@router.post("/{set_id}/test", dependencies=CSRF)
-def run_test(
-    set_id: DbId, request: Request, form: PostedForm, db: Db, user: User = VIEW
-) -> Response:
-    """Audit the posted claim with this version's rules; nothing is stored."""
-    row = _version(db, user, set_id)
-    posted = claim_form.read_claim_form(form)
-    if posted.data is None:
-        return _test_page(request, db, user, row, posted.values, errors=posted.errors)
-    data = posted.data
-    try:
-        outcome = service.test_rules(db, row.id, home_region(user), data)
-    except DomainError as exc:
-        db.rollback()
-        return _test_page(request, db, user, row, posted.values, error=exc)
-    return _test_page(request, db, user, row, posted.values, outcome=outcome)
