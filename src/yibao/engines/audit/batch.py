@@ -282,8 +282,10 @@ def audit_frames(
             hits += line_family_hits(mine, x, dx, family)
     hits += batch_groups.count_family_hits(item_plans, x, encounters)
     hits += batch_groups.relation_family_hits(plans, x)
-    hits.sort(key=lambda h: (h.rule.index, h.mdtrt_id, h.detail))
-    return findings_frame(to_finding(h, names) for h in hits)
+    # Polars groups come in no fixed order: sort by what identifies a finding, jr_id last
+    found = [(h, to_finding(h, names)) for h in hits]
+    found.sort(key=lambda p: (p[0].rule.index, p[0].mdtrt_id, p[0].detail, p[1].jr_id))
+    return findings_frame(f for _, f in found)
 
 
 def findings_frame(findings: Iterable[Finding]) -> pl.DataFrame:

@@ -22,6 +22,7 @@ from yibao.engines.audit.plans import (
     ItemPlan,
     Plan,
     RelationPlan,
+    relation_detail,
     unbundling_mode,
 )
 from yibao.engines.audit.single import fen
@@ -248,9 +249,10 @@ def relation_family_hits(plans: Sequence[Plan], x: pl.DataFrame) -> list[Hit]:
             involved = _collect(al, INVOLVED)
             for key, lines in found.items():
                 plan = by_idx[key[0]]
-                kind, a, b = plan.relations[key[1]]
+                rel = plan.relations[key[1]]
+                kind, a, b = rel
                 facts = {"type": kind, "a": a, "b": b, "key": key[3]}
-                detail = f"{kind}:{a}:{b}|{key[3]}"
+                detail = f"{relation_detail('duplicate', rel)}|{key[3]}"
                 psn = _psn(flagged, key[2])
                 hits.append(
                     Hit(plan.rule, psn, key[2], detail, facts, lines + involved.get(key, []))
@@ -269,9 +271,10 @@ def relation_family_hits(plans: Sequence[Plan], x: pl.DataFrame) -> list[Hit]:
             flagged = il.join(linked, on=wcols, how="anti")
             for key, lines in _collect(flagged, VIOLATING).items():
                 plan = by_idx[key[0]]
-                item, any_of = plan.relations[key[1]]
+                rel = plan.relations[key[1]]
+                item, any_of = rel
                 facts = {"item": item, "any_of": tuple(sorted(any_of)), "key": key[3]}
-                detail = f"requires:{item}|{key[3]}"
+                detail = f"{relation_detail('linkage', rel)}|{key[3]}"
                 hits.append(Hit(plan.rule, _psn(flagged, key[2]), key[2], detail, facts, lines))
         bund = [
             (p.rule.index, i, r)
@@ -302,7 +305,8 @@ def _unbundling(
     package_lines = _collect(pl_, INVOLVED)
     for r in found.iter_rows(named=True):
         plan = by_idx[r["rule_idx"]]
-        package, components, _, kmin = plan.relations[r["rel"]]
+        rel = plan.relations[r["rel"]]
+        package, components, _, kmin = rel
         mode = unbundling_mode(plan.rule)
         present_codes = tuple(r["present"])
         lines = [(rx, VIOLATING, a) for rx, a in zip(r["rx_id"], r["a"], strict=True)]
@@ -321,7 +325,7 @@ def _unbundling(
             facts["mode"] = "instead"
         else:
             continue
-        detail = f"package:{package}|{r['key']}"
+        detail = f"{relation_detail('unbundling', rel)}|{r['key']}"
         hits.append(Hit(plan.rule, r["psn_no"], r["mdtrt_id"], detail, facts, lines))
     return hits
 

@@ -6,9 +6,10 @@ Fields follow the 3101/3102 output (domain.md §4.2): ``result[]`` → :class:`F
 :class:`FindingLine` (``rx_id``, ``vola_item_type`` 1 违规项 / 2 涉及项, ``vola_amt``).
 
 ``jr_id`` is deterministic: the first 32 hex digits of BLAKE2b over the rule id, its
-version, the encounter, the finding's detail (item or relation, window key, measure)
-and the sorted ``rx_id`` of its lines — the same finding gets the same id in real time,
-in batch and on a rerun.
+version, the encounter, the finding's detail (the item, or the whole relation —
+:func:`~yibao.engines.audit.plans.relation_detail` —, window key, measure) and the
+sorted ``rx_id`` of its lines — the same finding gets the same id in real time, in
+batch and on a rerun, and two findings of one audit never share an id.
 """
 
 from __future__ import annotations

@@ -239,7 +239,26 @@ def _relations(rule: CompiledRule, knowledge: Knowledge) -> tuple[Rel, ...]:
             if codes is None or rel.package in codes:
                 comps = tuple(rel.components)
                 out.append((rel.package, comps, frozenset(comps), rel.min_components))
-    return tuple(dict.fromkeys(out))  # a relation listed twice is checked once
+    # a relation listed twice (any_of or components in another order) is checked once
+    unique: dict[str, Rel] = {}
+    for r in out:
+        unique.setdefault(relation_detail(rule.family, r), r)
+    return tuple(unique.values())
+
+
+def relation_detail(family: str, rel: Rel) -> str:
+    """What identifies a relation in its findings' ``jr_id`` (with the window key): the
+    whole relation, not only its flagged item — two ``requires`` of one item (or two
+    packages of one package code) are two relations, two findings, two ids.
+
+    >>> relation_detail("linkage", ("A001", frozenset({"S103", "O001"})))
+    'requires:A001:O001+S103'
+    """
+    if family == "duplicate":
+        return f"{rel[0]}:{rel[1]}:{rel[2]}"
+    if family == "linkage":
+        return f"requires:{rel[0]}:{'+'.join(sorted(rel[1]))}"
+    return f"package:{rel[0]}:{'+'.join(sorted(rel[2]))}:{rel[3]}"
 
 
 def principal_only(rule: CompiledRule) -> bool:

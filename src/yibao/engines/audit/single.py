@@ -24,6 +24,7 @@ from yibao.engines.audit.plans import (
     ItemPlan,
     RelationPlan,
     principal_only,
+    relation_detail,
     unbundling_mode,
 )
 
@@ -368,6 +369,7 @@ def relation_hits(plan: RelationPlan, index: int, c: Context) -> list[Hit]:
     rule = plan.rule
     window, family = rule.window, rule.family
     rel = plan.relations[index]
+    ident = relation_detail(family, rel)
     psn = c.claim.patient.psn_no
     hits: list[Hit] = []
     if family == "duplicate":
@@ -377,7 +379,7 @@ def relation_hits(plan: RelationPlan, index: int, c: Context) -> list[Hit]:
             if key in others:
                 lines = _mine(members, VIOLATING, True) + _mine(others[key], INVOLVED, False)
                 facts = {"type": kind, "a": a, "b": b, "key": key}
-                hits.append(Hit(rule, psn, c.mdtrt_id, f"{kind}:{a}:{b}|{key}", facts, lines))
+                hits.append(Hit(rule, psn, c.mdtrt_id, f"{ident}|{key}", facts, lines))
     elif family == "linkage":
         item, any_of = rel
         linked: set[str] = set()
@@ -387,7 +389,7 @@ def relation_hits(plan: RelationPlan, index: int, c: Context) -> list[Hit]:
             if key not in linked:
                 facts = {"item": item, "any_of": tuple(sorted(any_of)), "key": key}
                 lines = _mine(members, VIOLATING, True)
-                hits.append(Hit(rule, psn, c.mdtrt_id, f"requires:{item}|{key}", facts, lines))
+                hits.append(Hit(rule, psn, c.mdtrt_id, f"{ident}|{key}", facts, lines))
     else:
         package, comps, _, k = rel
         components: tuple[str, ...] = comps
@@ -412,5 +414,5 @@ def relation_hits(plan: RelationPlan, index: int, c: Context) -> list[Hit]:
                 facts["mode"] = "instead"
             else:
                 continue
-            hits.append(Hit(rule, psn, c.mdtrt_id, f"package:{package}|{key}", facts, lines))
+            hits.append(Hit(rule, psn, c.mdtrt_id, f"{ident}|{key}", facts, lines))
     return hits
