@@ -148,7 +148,8 @@ def compiled(*rules: dict[str, Any], on: date = ON) -> RuleSet:
 
 def both(rs: RuleSet, claims: Sequence[Claim], *, stage: str = "post", **kw: Any) -> list[Finding]:
     """Findings of every claim by the single path (with the person's other claims as
-    history), checked equal to the batch path's; sorted by jr_id."""
+    history), checked equal to the batch path's; sorted by jr_id, which is unique (two
+    findings sharing an id would also leave their order to chance)."""
     single = []
     for c in claims:
         history = [o for o in claims if o is not c and o.patient.psn_no == c.patient.psn_no]
@@ -158,6 +159,8 @@ def both(rs: RuleSet, claims: Sequence[Claim], *, stage: str = "post", **kw: Any
     frame = rs.audit_frames(*claims_to_frames(claims), stage=stage, **kw)
     batch = sorted(frame.to_dicts(), key=lambda r: r["jr_id"])
     single.sort(key=lambda f: f.jr_id)
+    ids = [f.jr_id for f in single]
+    assert len(set(ids)) == len(ids), f"jr_id shared by two findings: {ids}"
     as_rows = [
         {
             "jr_id": f.jr_id,

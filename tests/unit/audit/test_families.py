@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.unit.audit.builders import DAY, both, claim, compiled, ln, rule
-from yibao.engines.audit import Finding
+from yibao.engines.audit import Finding, Knowledge, compile_rules
 
 
 def _one(findings: list[Finding]) -> Finding:
@@ -177,6 +177,31 @@ def test_unbundling_with_the_package_and_instead_of_it() -> None:
     assert both(rs, [claim([ln("1", "C001")])]) == []  # one component alone is fine
     only_with = compiled(rule("unbundling", params={"mode": "with_package"}))
     assert both(only_with, [instead]) == []
+
+
+def test_two_relations_of_one_item_are_two_findings_with_two_ids() -> None:
+    """Two ``requires`` of one item, or two packages of one package code, are two
+    relations: two findings with distinct ``jr_id`` (they once shared one, so a stored
+    run kept only one and the batch order of the two was left to chance)."""
+    items = [
+        {"code": c, "name": f"项目{c}", "kind": "service", "fee_type": "05", "chrgitm_lv": "01"}
+        for c in ("A1", "O1", "O2", "P1", "C1", "C2", "C3")
+    ]
+    relations = [
+        {"kind": "requires", "item": "A1", "any_of": ["O1"]},
+        {"kind": "requires", "item": "A1", "any_of": ["O2"]},
+        {"kind": "package", "package": "P1", "components": ["C1", "C2"]},
+        {"kind": "package", "package": "P1", "components": ["C1", "C3"]},
+        {"kind": "package", "package": "P1", "components": ["C2", "C1"]},  # the first again
+    ]
+    k = Knowledge.from_data(items, relations)
+    rs = compile_rules([rule("linkage"), rule("unbundling")], k, on=date(2024, 1, 1))
+    found = both(rs, [claim([ln("1", "A1"), ln("2", "P1"), ln("3", "C1")])])
+    assert len({f.jr_id for f in found}) == len(found) == 4
+    linkage = sorted(f.vola_cont for f in found if f.family == "linkage")
+    assert ["（O1）" in linkage[0], "（O2）" in linkage[1]] == [True, True]
+    packages = sorted(f.vola_evid for f in found if f.family == "unbundling")
+    assert ["C2" in packages[0], "C3" in packages[1]] == [True, True]
 
 
 @pytest.mark.parametrize("family", ["sex", "price", "duplicate"])
