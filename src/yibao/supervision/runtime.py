@@ -2,7 +2,8 @@
 
 :func:`current_ruleset` looks up which versions are in force (catalogue, knowledge,
 rule set) at most every :data:`~yibao.supervision.notify.CHECK_S` seconds per place and
-day, and compiles once per combination of version ids: a publication is seen at once
+day, and compiles once per combination of version ids and rules valid on the day (days
+that agree share one compilation): a publication is seen at once
 in the publishing process, within about a second in the others (PostgreSQL
 LISTEN/NOTIFY or Redis), and at the latest after the id check even if a notice was
 lost.
@@ -15,10 +16,12 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from yibao.catalogue.repository import version_in_force as catalogue_version_in_force
 from yibao.engines.audit import RuleSet, compile_rules
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound
@@ -39,7 +42,11 @@ class Current:
     generation: int
 
 
-_IDS: TTLCache[tuple[int, int, int | None] | None] = TTLCache(max_entries=4096)
+_IDS: TTLCache[tuple[int, int, int | None, int | None] | None] = TTLCache(max_entries=4096)
+#: the rules of a published (hence immutable) rule set: (rule, validity) as stored
+_RULES: TTLCache[list[tuple[dict[str, Any], bool, date | None, date | None]]] = TTLCache(
+    max_entries=64
+)
 _COMPILED: TTLCache[Current] = TTLCache(max_entries=64)
 _KEEP_S = 24 * 3600.0
 _generation = itertools.count(1)
@@ -51,6 +58,7 @@ def _drop(_reason: str) -> None:
     with _lock:
         _state["generation"] = next(_generation)
     _IDS.clear()
+    _RULES.clear()
     _COMPILED.clear()
     KNOWLEDGE.clear()
 
@@ -70,26 +78,40 @@ def current(session: Session, admdvs: str, on: date) -> Current:
     notify.ensure_listening(engine.url.render_as_string(hide_password=False))
     place = admdvs[:4] + "00"
 
-    def ids() -> tuple[int, int, int | None] | None:
+    def ids() -> tuple[int, int, int | None, int | None] | None:
         rs = in_force(session, RuleSetVersion, admdvs, on)
         if rs is None:
             return None
         kn = in_force(session, KnowledgeVersion, admdvs, on)
-        return rs.id, rs.version, kn.id if kn else None
+        cat = catalogue_version_in_force(session, admdvs, on)
+        return rs.id, rs.version, kn.id if kn else None, cat.id if cat else None
 
     found = _IDS.get((place, on), notify.CHECK_S, ids)
     if found is None:
         raise NotFound(f"就医地 {admdvs} 在 {on} 没有已发布的规则库", field="admdvs")
-    set_id, set_version, knowledge_id = found
+    set_id, set_version, knowledge_id, catalogue_id = found
+
+    def stored() -> list[tuple[dict[str, Any], bool, date | None, date | None]]:
+        return [(r.data(), r.enabled, r.valid_from, r.valid_to) for r in rules_of(session, set_id)]
+
+    rules = _RULES.get(set_id, _KEEP_S, stored)
+    # the compiled set depends on the day only through the rules valid on it and the
+    # catalogue in force: days that agree on both share one compilation (a stay admitted
+    # weeks ago is not compiled again for its own day)
+    active = tuple(
+        i
+        for i, (_, enabled, start, end) in enumerate(rules)
+        if enabled and (start is None or start <= on) and (end is None or on <= end)
+    )
 
     def build() -> Current:
         kn = session.get(KnowledgeVersion, knowledge_id) if knowledge_id else None
         knowledge = knowledge_for(session, admdvs, on, kn)
-        rules = [r.data() for r in rules_of(session, set_id)]
-        ruleset = compile_rules(rules, knowledge, on)
+        ruleset = compile_rules([rules[i][0] for i in active], knowledge, on)
         return Current(set_id, set_version, knowledge_id, ruleset, time.time(), generation())
 
-    return _COMPILED.get((place, on, set_id, knowledge_id), _KEEP_S, build)
+    key = (place, set_id, knowledge_id, catalogue_id, active)
+    return _COMPILED.get(key, _KEEP_S, build)
 
 
 def current_ruleset(session: Session, admdvs: str, on: date) -> RuleSet:
