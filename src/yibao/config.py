@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         le=16,
         description="实时审核每个进程的批量提交线程数 / real-time audit writer threads",
     )
+    exchange_writer_threads: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="交易接口每个进程的批量提交线程数 / transaction gateway writer threads",
+    )
     fast_routes: bool = Field(
         default=True, description="实时审核等快速接口绕过通用中间件 / serve fast routes directly"
     )

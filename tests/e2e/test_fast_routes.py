@@ -6,19 +6,24 @@ as the framework's route does (``YIBAO_FAST_ROUTES=false``).  SQLite and Postgre
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from tests.builders import TEST_ACTOR, user
 from tests.builders import audit as kit
 from tests.builders.exchange import His
-from tests.builders.visits import make_world
+from tests.builders.visits import admit, fee_lines, identify, ids, make_world, ok, settle_input
 from yibao.accounts.models import ApiToken
 from yibao.accounts.tokens import do_create_api_token, do_revoke_api_token
 from yibao.api.app import create_app
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
+from yibao.exchange.models import ExchangeMessage, Settlement
+from yibao.kit.timeutil import local, utcnow
 
 
 @pytest.fixture()
@@ -144,3 +149,60 @@ def test_revoked_token_stops_at_once_in_this_process(client, db, world) -> None:
     db.commit()
     r = _post(client, his.token, body)
     assert r.status_code == 401 and "吊销" in r.json()["error"]["message"]
+
+
+def test_gateway_fast_route_settles_as_the_framework_route(client, db, world, settings) -> None:  # type: ignore[no-untyped-def]
+    """The transaction gateway's JSON binding is a fast route too (ADR 0027): a whole
+    inpatient settlement through it gives the figures the framework's route gives for
+    an equal stay, each stored once with its journal row, a resent msgid answered
+    from the journal; a body sent as text/plain (sloppy HIS systems) is left to the
+    framework's route, which reads it."""
+    his: His = world["his"]
+    who = world["local"]
+    identify(his, who)
+    start = datetime.combine(local(utcnow()).date() - timedelta(days=4), time(9))
+
+    def settle_stay(h: His) -> tuple[dict[str, Any], dict[str, Any]]:
+        mdtrt_id = admit(h, who, start)
+        lines, expected = fee_lines(
+            db, world["hospital"].level, mdtrt_id, who.psn_no, start + timedelta(days=1)
+        )
+        ok(h.send(h.envelope("2301", {"feedetail": lines}, **ids(h, who))))
+        out = {"mdtrt_id": mdtrt_id, "psn_no": who.psn_no, "insutype": who.insutype}
+        out["endtime"] = f"{start + timedelta(days=3):%Y-%m-%d %H:%M:%S}"
+        ok(h.send(h.envelope("2402", {"dscginfo": out | {"dscg_way": "1"}}, **ids(h, who))))
+        body = settle_input(who, mdtrt_id, expected["medfee_sumamt"])
+        pre = ok(h.send(h.envelope("2303", body, **ids(h, who))))
+        env = h.envelope("2304", body, **ids(h, who))
+        setl = ok(h.send(env))
+        assert ok(h.send(env)) == setl  # the same msgid: the stored answer, nothing again
+        # reversed (2305): the person's figures are as before for the next stay
+        ref = {"mdtrt_id": mdtrt_id, "psn_no": who.psn_no, "setl_id": setl["setlinfo"]["setl_id"]}
+        back = ok(h.send(h.envelope("2305", {"data": ref}, **ids(h, who))))
+        assert back["setlinfo"]["fund_pay_sumamt"] == "-" + setl["setlinfo"]["fund_pay_sumamt"]
+        return pre["setlinfo"], setl["setlinfo"]
+
+    fast = settle_stay(his)
+    slow_settings = settings.model_copy(update={"fast_routes": False})
+    with TestClient(create_app(slow_settings)) as slow_client:
+        slow = settle_stay(His(slow_client, his.token, his.code, his.sign_no))
+    moving = {"setl_id", "mdtrt_id", "setl_time", "medins_setl_id"}
+    for got, want in zip(fast, slow, strict=True):
+        assert {k: v for k, v in got.items() if k not in moving} == {
+            k: v for k, v in want.items() if k not in moving
+        }
+    set_scope(db, SYSTEM_SCOPE)
+    db.expire_all()
+    states = db.scalars(select(Settlement.state)).all()
+    assert sorted(states) == ["reversed", "reversed"]
+    # text/plain: the framework's route answers (and journals) it all the same
+    env = his.envelope(
+        "9001", {"signIn": {"opter_no": "0001", "mac": "00-16-3E-12-34-56", "ip": "10.0.0.8"}}
+    )
+    r = client.post(
+        "/api/exchange",
+        content=json.dumps(env).encode(),
+        headers={"Authorization": f"Bearer {his.token}", "content-type": "text/plain"},
+    )
+    assert r.status_code == 200 and r.json()["infcode"] == 0, r.text
+    assert db.scalar(select(func.count()).where(ExchangeMessage.msgid == env["msgid"])) == 1

@@ -29,10 +29,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yibao.api.dberrors import busy_error, is_busy, refused_value
 from yibao.api.deps import is_api
 from yibao.api.wording import humanize, label
 from yibao.kit.errors import Busy, DomainError, TooManyRequests, Unauthorized, ValidationFailed
@@ -177,21 +178,6 @@ def _json(
     return JSONResponse(status_code=status, content={"error": body})
 
 
-def _busy(exc: BaseException) -> bool:
-    """A lock wait that ran out: SQLite "database is locked", PostgreSQL lock_timeout
-    (55P03), a pool checkout timeout."""
-    if isinstance(exc, PoolTimeout):
-        return True
-    if isinstance(exc, OperationalError):
-        text = str(exc.orig) if exc.orig is not None else str(exc)
-        if "database is locked" in text or "database table is locked" in text:
-            return True
-    if isinstance(exc, DBAPIError):
-        code = getattr(exc.orig, "sqlstate", None)
-        return code in {"55P03", "40001", "40P01", "57014"}
-    return False
-
-
 # long: one closure per error type, sharing the HTML-or-JSON decision of this function
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
@@ -234,8 +220,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _db_error(request: Request, exc: DBAPIError) -> Response:
-        if _busy(exc):
-            return await _domain_error(request, _busy_error())
+        if is_busy(exc):
+            return await _domain_error(request, busy_error())
         if isinstance(exc, DataError):
             return await _domain_error(request, _value_rejected(request, exc))
         return _server_error(exc)
@@ -252,7 +238,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(PoolTimeout)
     async def _pool_timeout(request: Request, exc: PoolTimeout) -> Response:
-        return await _domain_error(request, _busy_error())
+        return await _domain_error(request, busy_error())
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
@@ -265,25 +251,7 @@ SQLITE_OVERFLOW = "too large to convert to SQLite INTEGER"
 
 def _value_rejected(request: Request, exc: BaseException) -> ValidationFailed:
     """The safety net's answer: the database refused a value the request carried."""
-    ref = secrets.token_hex(4)
-    log.warning(
-        "value refused by the database ref=%s %s %s: the request model should bound it",
-        ref,
-        request.method,
-        request.url.path,
-        exc_info=exc,
-    )
-    return ValidationFailed(
-        f"请求中的数值或文本超出数据库允许的范围（数字过大、文本过长或含有不允许的字符），"
-        f"本次请求未做任何修改（参考编号 {ref}）/ value refused by the database",
-        code="db_value_rejected",
-    )
-
-
-def _busy_error() -> Busy:
-    return Busy(
-        "系统繁忙（数据正在被其他操作使用），本次请求未做任何修改，请稍后重试 / busy, retry"
-    )
+    return refused_value(f"{request.method} {request.url.path}", exc)
 
 
 def _server_error(exc: BaseException) -> JSONResponse:

@@ -37,22 +37,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+import psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yibao.accounts.principals import TokenPrincipal, principal_cache
 from yibao.accounts.roles import PERMISSION_LABELS, Permission, has_permission
 from yibao.accounts.tokens import principal_for_token
+from yibao.api.dberrors import database_error
 from yibao.api.limits import bucket_take
 from yibao.api.metrics import LATENCY, REQUESTS
 from yibao.api.touch import token_used
 from yibao.api.wording import humanize
-from yibao.db.batching import BatchWriter, Handle
+from yibao.db.batching import MAX_BATCH, BatchWriter, Handle
 from yibao.db.session import reader
 from yibao.kit.errors import (
+    Busy,
     DomainError,
     Forbidden,
     TooLarge,
+    TooManyRequests,
     Unauthorized,
     ValidationFailed,
 )
@@ -67,6 +72,8 @@ class FastCall:
     state: Any
     principal: TokenPrincipal
     body: bytes
+    #: the client's address (for audit rows)
+    client: str | None = None
 
 
 #: a fast handler: the call → the JSON answer (200), or raises DomainError
@@ -78,6 +85,9 @@ class FastRoute:
     path: str
     permission: Permission
     handler: FastHandler
+    #: False: a body that is not ``application/json`` is left to the framework's route
+    #: (which reads any text), instead of being refused with 415
+    json_only: bool = True
 
 
 _HEADERS = [
@@ -92,6 +102,23 @@ _HEADERS = [
 def dumps(value: Any) -> bytes:
     """JSON as the API writes it (UTF-8, Chinese kept)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _internal(route: FastRoute) -> tuple[int, bytes]:
+    """The answer to an unexpected failure (logged with its trace and a reference)."""
+    ref = secrets.token_hex(4)
+    log.exception("fast route %s failed ref=%s", route.path, ref)
+    message = f"系统内部错误（参考编号 {ref}），请稍后重试或联系医保局 / internal error"
+    return 500, dumps({"error": {"code": "internal_error", "message": message, "field": None}})
+
+
+def _retry_after(exc: DomainError) -> list[tuple[bytes, bytes]]:
+    """When to try again, as the framework's handlers say it (api.errors)."""
+    if isinstance(exc, TooManyRequests):
+        return [(b"retry-after", str(exc.retry_after_s).encode())]
+    if isinstance(exc, Busy):
+        return [(b"retry-after", b"2")]
+    return []
 
 
 def _error(exc: DomainError) -> tuple[int, bytes]:
@@ -112,24 +139,29 @@ class FastPathMiddleware:
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
-        if not state.settings.fast_routes:
+        if not state.settings.fast_routes or not (route.json_only or _is_json(scope)):
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        extra: list[tuple[bytes, bytes]] = []
         try:
             status, payload = 200, dumps(await self._serve(route, state, scope, receive))
         except DomainError as exc:
             status, payload = _error(exc)
+            extra = _retry_after(exc)
             if status >= 500 or status == 429:
                 log.warning("fast route %s: %s %s", route.path, status, exc.message[:200])
+        except (DBAPIError, psycopg.Error) as exc:
+            known = database_error(exc, f"POST {route.path}")
+            if known is None:
+                status, payload = _internal(route)
+            else:
+                status, payload = _error(known)
+                extra = _retry_after(known)
+                log.warning("fast route %s: %s %s", route.path, status, known.message[:200])
         except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("fast route %s failed ref=%s", route.path, ref)
-            status = 500
-            message = f"系统内部错误（参考编号 {ref}），请稍后重试或联系医保局 / internal error"
-            error = {"code": "internal_error", "message": message, "field": None}
-            payload = dumps({"error": error})
-        headers = [*_HEADERS, (b"content-length", str(len(payload)).encode())]
+            status, payload = _internal(route)
+        headers = [*_HEADERS, *extra, (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
         REQUESTS.labels("POST", route.path, str(status)).inc()
@@ -149,20 +181,23 @@ class FastPathMiddleware:
         token_used(state.aux_engine, principal.token_id)
         if settings.token_rate_per_minute > 0:
             bucket_take(state.rate_buckets, settings.token_rate_per_minute, principal.rate_key)
-        kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if kind != b"application/json":
+        if not _is_json(scope):
             raise DomainError(
                 "请求内容类型应为 application/json / unsupported media type",
                 code="http_415",
                 http_status=415,
             )
         body = await _read_body(receive, settings.max_body_bytes)
-        return await route.handler(FastCall(state, principal, body))
+        client = scope.get("client")
+        return await route.handler(FastCall(state, principal, body, client[0] if client else None))
 
 
-def group_commit(state: Any, name: str, handle: Handle, threads: int = 1) -> BatchWriter:
+def group_commit(
+    state: Any, name: str, handle: Handle, threads: int = 1, max_batch: int = MAX_BATCH
+) -> BatchWriter:
     """The process's group commit ``name`` of the app (created on first use with
-    ``handle`` and ``threads`` writer threads; closed when the app stops)."""
+    ``handle``, ``threads`` writer threads and at most ``max_batch`` units in one
+    transaction; closed when the app stops)."""
     writers: dict[str, BatchWriter] = state.batch_writers
     found = writers.get(name)
     if found is None:
@@ -170,12 +205,19 @@ def group_commit(state: Any, name: str, handle: Handle, threads: int = 1) -> Bat
             found = writers.get(name)
             if found is None:
                 found = writers[name] = BatchWriter(
-                    state.engine, handle=handle, name=name, threads=threads
+                    state.engine, handle=handle, name=name, threads=threads, max_batch=max_batch
                 )
     return found
 
 
 _writers_lock = threading.Lock()
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bool(value.split(b";")[0].strip().lower() == b"application/json")
+    return False
 
 
 def _bearer(value: bytes) -> str | None:

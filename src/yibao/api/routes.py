@@ -9,6 +9,7 @@ from yibao.api.fastpath import FastRoute
 from yibao.benefits.endpoints import router as benefits_router
 from yibao.cases.endpoints import router as cases_router
 from yibao.catalogue.endpoints import router as catalogue_router
+from yibao.exchange.endpoints import FAST_ROUTES as exchange_fast_routes
 from yibao.exchange.endpoints import router as exchange_router
 from yibao.grouping.endpoints import router as grouping_router
 from yibao.insured.endpoints import router as insured_router
@@ -52,4 +53,4 @@ router.include_router(supervision_router)
 router.include_router(findings_router)
 
 #: routes also served before the framework (api.fastpath, ADR 0026)
-FAST_ROUTES: list[FastRoute] = [*realtime_fast_routes]
+FAST_ROUTES: list[FastRoute] = [*exchange_fast_routes, *realtime_fast_routes]

@@ -12,7 +12,9 @@ even through a query written carelessly; a bureau user only sees its region subt
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
@@ -85,24 +87,30 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get("skip_scope"):
         return
+    state.statement = state.statement.options(*_criteria(scope))
+
+
+@functools.lru_cache(maxsize=4096)
+def _criteria(scope: Scope) -> tuple[Any, ...]:
+    """The loader criteria of ``scope``, built once per scope: building them (two
+    lambda criteria) for every statement cost a twentieth of a busy request's CPU."""
     if scope.hospital_id is not None:
         hid = scope.hospital_id
-        state.statement = state.statement.options(
+        return (
             with_loader_criteria(
                 ScopedRow, lambda cls: cls.hospital_id == hid, include_aliases=True
             ),
             with_loader_criteria(HospitalRow, lambda cls: cls.id == hid, include_aliases=True),
         )
-    else:
-        prefix = scope.region_prefix or "\x00no-region"
-        state.statement = state.statement.options(
-            with_loader_criteria(
-                ScopedRow, lambda cls: cls.region_code.startswith(prefix), include_aliases=True
-            ),
-            with_loader_criteria(
-                HospitalRow, lambda cls: cls.region_code.startswith(prefix), include_aliases=True
-            ),
-        )
+    prefix = scope.region_prefix or "\x00no-region"
+    return (
+        with_loader_criteria(
+            ScopedRow, lambda cls: cls.region_code.startswith(prefix), include_aliases=True
+        ),
+        with_loader_criteria(
+            HospitalRow, lambda cls: cls.region_code.startswith(prefix), include_aliases=True
+        ),
+    )
 
 
 @event.listens_for(Session, "before_flush")

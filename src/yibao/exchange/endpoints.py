@@ -11,19 +11,29 @@ bureau users."""
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
+from yibao.accounts.principals import TokenPrincipal
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Body, Db, request_actor, require
+from yibao.api.fastpath import FastCall, FastRoute, group_commit
 from yibao.api.limits import checks_text_per_item
 from yibao.api.openapi import XLSX, file_answers, json_body
+from yibao.audit.service import Actor
+from yibao.config import Settings
+from yibao.db.batching import Handle
+from yibao.db.scoping import Scope, set_scope
 from yibao.exchange import views
 from yibao.exchange.clearing import clearing_report, clearing_workbook
-from yibao.exchange.registry import institution_of
+from yibao.exchange.registry import Institution, institution_of, institution_of_principal
 from yibao.exchange.schemas import (
     ClearingReport,
     EnvelopeIn,
@@ -90,6 +100,72 @@ router.add_api_route(
 
 #: the SOAP binding of the same service (WSDL and callService; ADR 0015, "SOAP binding")
 router.include_router(soap_router)
+
+
+# ------------------------------------------------------ fast route (ADR 0026, 0027)
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    raw: bytes
+    principal: TokenPrincipal
+    institution: Institution
+    actor: Actor
+
+
+def _answer_messages(settings: Settings) -> Handle:
+    """The group commit's work: each message in turn, in a session of its own (its
+    hospital's data scope) on the batch's connection — exactly what the framework
+    route does in a transaction of its own; only the commit is shared."""
+
+    def handle(conn: Connection, messages: list[_Message]) -> list[dict[str, Any]]:
+        answers = []
+        for m in messages:
+            with Session(bind=conn, autoflush=True, expire_on_commit=False) as session:
+                set_scope(session, Scope(hospital_id=m.institution.id))
+                answer = do_exchange(
+                    session,
+                    m.raw,
+                    institution=m.institution,
+                    role=m.principal.role,
+                    actor=m.actor,
+                    user_id=m.principal.user_id,
+                    settings=settings,
+                )
+                session.flush()
+            answers.append(answer)
+        return answers
+
+    return handle
+
+
+async def _fast_exchange(call: FastCall) -> dict[str, Any]:
+    """The JSON binding served before the framework: the body is read on the event
+    loop; the message runs with every other message queued meanwhile in the
+    process's group commit for the gateway (:mod:`yibao.db.batching`) and is answered
+    after that commit."""
+    p = call.principal
+    institution = institution_of_principal(p)
+    actor = Actor(p.user_id, p.username, p.home_region, p.hospital_id, call.client)
+    settings = call.state.settings
+    writer = group_commit(
+        call.state,
+        "exchange",
+        _answer_messages(settings),
+        settings.exchange_writer_threads,
+        max_batch=1,
+    )
+    message = _Message(call.body, p, institution, actor)
+    answer: dict[str, Any] = await asyncio.wrap_future(writer.submit(message))
+    return answer
+
+
+#: the JSON binding under both paths; a body not sent as application/json (sloppy HIS
+#: systems send text/plain) goes the framework's way, which reads any text
+FAST_ROUTES = [
+    FastRoute(path, Permission.USE_HIS_API, _fast_exchange, json_only=False)
+    for path in ("/api/exchange", NHSA_PATH)
+]
 
 
 # ------------------------------------------------------------------ read API

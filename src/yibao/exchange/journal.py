@@ -9,12 +9,13 @@ first."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from yibao.engines.exchange import mask_ids, ref_msgid
 from yibao.exchange.models import ExchangeMessage
@@ -62,20 +63,14 @@ def claim(
         "request": request,
         "response": {},
     }
-    table = cast(Table, ExchangeMessage.__table__)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
-    new_id = session.execute(stmt).scalar()
+    conn = session.connection()
+    new_id = conn.execute(_claim_statement(conn.dialect.name), values).scalar()
     if new_id is None:
         if msgid is None:  # only the msgid is unique: a row without one always goes in
             raise AssertionError("journal row without msgid not inserted")
         return None
-    # the row as the session would have loaded it: later changes are one UPDATE
-    row = ExchangeMessage(id=new_id, **values)
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
+    # the row as inserted, outside the session: the response is one UPDATE (finish)
+    return ExchangeMessage(id=new_id, **values)
 
 
 def ref_of(institution: Institution, row: ExchangeMessage, received: datetime) -> str:
@@ -91,17 +86,36 @@ def finish(
     answered: datetime,
     keep_msgid: bool = True,
 ) -> None:
-    """Store the response on the row.  ``keep_msgid`` False frees the msgid (a failure
-    a retry may not meet again), so a retry is processed anew."""
-    row.inf_refmsgid = answer["inf_refmsgid"]
-    row.infcode = int(answer["infcode"])
-    row.err_msg = answer["err_msg"]
-    row.warn_msg = answer["warn_msg"]
-    row.answered_at = answered
-    row.response = answer
+    """Store the response on the row (one ``UPDATE``, after the session's pending
+    changes).  ``keep_msgid`` False frees the msgid (a failure a retry may not meet
+    again), so a retry is processed anew."""
+    values: dict[str, Any] = {
+        "inf_refmsgid": answer["inf_refmsgid"],
+        "infcode": int(answer["infcode"]),
+        "err_msg": answer["err_msg"],
+        "warn_msg": answer["warn_msg"],
+        "answered_at": answered,
+        "response": answer,
+    }
     if not keep_msgid:
-        row.msgid = None
+        values["msgid"] = None
+    for name, value in values.items():
+        setattr(row, name, value)
     session.flush()
+    session.connection().execute(_FINISH, {**values, "row_id": row.id})
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    """The claim's statement (built once per dialect: its columns come from the
+    values it is run with)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id)
+
+
+_TABLE = cast(Table, ExchangeMessage.__table__)
+#: the response's statement (built once; the columns come from the values)
+_FINISH = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
 
 
 def shown(row: ExchangeMessage, *, reveal_ids: bool) -> dict[str, Any]:

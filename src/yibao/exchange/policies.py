@@ -17,14 +17,14 @@ from yibao.engines.settlement import PolicySet
 from yibao.kit.cache import TTLCache
 
 _SETS: TTLCache[PolicySet] = TTLCache(max_entries=4)
+#: what publishing changes (built once)
+_KEY = select(func.count(), func.max(StoredPolicy.id), func.max(StoredPolicy.published_at)).where(
+    StoredPolicy.status != "draft"
+)
 _KEEP_S = 3600.0
 
 
 def usable_policies(session: Session) -> PolicySet:
     """The published (and retired) policies, from the cache while unchanged."""
-    key = session.execute(
-        select(func.count(), func.max(StoredPolicy.id), func.max(StoredPolicy.published_at)).where(
-            StoredPolicy.status != "draft"
-        )
-    ).one()
+    key = session.connection().execute(_KEY).one()
     return _SETS.get(tuple(key), _KEEP_S, lambda: policy_set(session))

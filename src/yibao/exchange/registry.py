@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
+from yibao.accounts.principals import TokenPrincipal
 from yibao.accounts.roles import Permission
 from yibao.audit.service import Actor
 from yibao.config import Settings
@@ -53,6 +54,20 @@ def institution_of(user: User) -> Institution:
     )
 
 
+def institution_of_principal(p: TokenPrincipal, use: str = "交易接口") -> Institution:
+    """:func:`institution_of` for a fast route's token principal (ADR 0026); ``use``
+    names the service in the refusal."""
+    if p.hospital_id is None or p.hospital_code is None or p.home_region is None:
+        raise Forbidden(f"{use}只供定点医药机构的 HIS 接口用户使用 / institutions only")
+    return Institution(
+        p.hospital_id,
+        p.hospital_code,
+        p.hospital_name or "",
+        p.home_region,
+        p.hospital_level or "3",
+    )
+
+
 @dataclass(frozen=True)
 class Call:
     """What a handler gets besides its input."""
@@ -74,7 +89,8 @@ Handler = Callable[[Call, Any], BaseModel]
 @dataclass(frozen=True)
 class Transaction:
     """One transaction: its code, name, input model and handler; whether it needs a
-    valid sign_no of the institution, and a permission beyond using the gateway."""
+    valid sign_no of the institution, a permission beyond using the gateway, and
+    whether it writes."""
 
     infno: str
     name: str
@@ -82,6 +98,8 @@ class Transaction:
     handler: Handler
     needs_sign_no: bool = True
     permission: Permission | None = None
+    #: False: the handler only reads, so it needs no savepoint to undo a refusal
+    writes: bool = True
 
 
 class Registry:

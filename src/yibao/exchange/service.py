@@ -215,8 +215,13 @@ def _run(call: Call, reading: Reading) -> tuple[dict[str, Any] | None, Refused |
         check_signature(call.session, call.institution, reading.doc, call.envelope, call.warnings)
         if transaction.needs_sign_no:
             check_sign_no(call.session, call.institution, call.envelope.sign_no, call.received_at)
-        with call.session.begin_nested():
+        if transaction.writes:
+            with call.session.begin_nested():
+                output = transaction.handler(call, reading.data)
+        else:  # nothing to undo: a reading handler saves the savepoint's round trips
             output = transaction.handler(call, reading.data)
+            if call.session.new or call.session.dirty or call.session.deleted:
+                raise AssertionError(f"transaction {transaction.infno} is marked as reading only")
         return output.model_dump(mode="json"), None, True
     except Refused as exc:
         return None, exc, True

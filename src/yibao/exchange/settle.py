@@ -41,9 +41,9 @@ from yibao.exchange.fees import open_fees
 from yibao.exchange.models import Fee, Settlement, Visit
 from yibao.exchange.policies import usable_policies
 from yibao.exchange.registry import Call
-from yibao.exchange.visits import STATES, new_id, own_visit
+from yibao.exchange.visits import STATES, new_id, own_visit, own_visit_and_person
 from yibao.insured.models import InsuredPerson
-from yibao.insured.repository import account_balance, cumulative, identities_on
+from yibao.insured.repository import settlement_facts
 from yibao.insured.service import do_post_settlement, do_reverse_settlement
 from yibao.kit.errors import Conflict
 from yibao.kit.timeutil import local
@@ -106,11 +106,13 @@ def fee_split(fees: list[Fee]) -> FeeSplit:
     )
 
 
-def _settleable(call: Call, node: SettleNode, kind: str, final: bool) -> Visit:
-    """The visit, checked to be in a state that may be (pre-)settled.  The visit's
-    lock, then the person's (parallel settlements of one person see each other's
-    deductible and cap): both taken in the statements that read them."""
-    visit = own_visit(call, node.mdtrt_id, node.psn_no, kind, lock_person=True)
+def _settleable(
+    call: Call, node: SettleNode, kind: str, final: bool
+) -> tuple[Visit, InsuredPerson]:
+    """The visit and its person, checked to be in a state that may be (pre-)settled.
+    Both rows are locked (parallel settlements of one person see each other's
+    deductible and cap) in the statement that reads them."""
+    visit, person = own_visit_and_person(call, node.mdtrt_id, node.psn_no, kind)
     if kind == "ipt":
         if node.mid_setl_flag == "1":
             raise Refused(
@@ -129,7 +131,7 @@ def _settleable(call: Call, node: SettleNode, kind: str, final: bool) -> Visit:
         raise Refused(
             "insutype", f"险种类型（insutype）：{node.insutype} 与就诊登记的 {visit.insutype} 不符"
         )
-    return visit
+    return visit, person
 
 
 def _lines(call: Call, node: SettleNode, visit: Visit) -> tuple[list[Fee], FeeSplit]:
@@ -155,10 +157,8 @@ def _lines(call: Call, node: SettleNode, visit: Visit) -> tuple[list[Fee], FeeSp
 
 def _compute(call: Call, data: SettleIn, kind: str, final: bool) -> Computed:
     node = data.data
-    visit = _settleable(call, node, kind, final)
+    visit, person = _settleable(call, node, kind, final)
     fees, split = _lines(call, node, visit)
-    person = call.session.get(InsuredPerson, visit.person_id)  # loaded and locked above
-    assert person is not None
     end = visit.endtime if kind == "ipt" and visit.endtime is not None else call.received_at
     day = local(end).date()
     policy = usable_policies(call.session).find(person.insuplc_admdvs, visit.insutype, day)
@@ -168,11 +168,12 @@ def _compute(call: Call, data: SettleIn, kind: str, final: bool) -> Computed:
             f"参保地 {person.insuplc_admdvs} 险种 {visit.insutype} 在 {day} 没有生效的待遇政策，"
             "请参保地医保局发布待遇政策",
         )
-    balance = account_balance(call.session, person.id)
+    known = settlement_facts(call.session, person.id, day)
+    balance = known.balance
     facts = PersonFacts(
         insutype=visit.insutype,
         cvlserv_flag=person.cvlserv_flag == "1",
-        identities=tuple(i.psn_idet_type for i in identities_on(call.session, person.id, day)),
+        identities=known.identities,
         balance=balance,
     )
     try:
@@ -183,7 +184,7 @@ def _compute(call: Call, data: SettleIn, kind: str, final: bool) -> Computed:
             scope=scope_of(person.insuplc_admdvs, call.institution.region_code),
             inpatient=kind == "ipt",
             person=facts,
-            ytd=cumulative(call.session, person.id, day.year),
+            ytd=known.ytd,
             acct_used=node.acct_used_flag == "1",
         )
     except SettlementError as exc:
@@ -304,6 +305,8 @@ def settle(call: Call, data: SettleIn, kind: str) -> SettleOut:
             actor=call.actor,
             hospital_id=c.visit.hospital_id,
             person=c.person,
+            in_savepoint=True,
+            balance=c.balance,
         )
     except Conflict as exc:
         raise Refused(exc.field, exc.message) from None

@@ -52,7 +52,7 @@ TRANSACTIONS = Registry(
         Transaction("9001", "签到", SignInIn, sign_in, needs_sign_no=False),
         Transaction("9002", "签退", SignOutIn, sign_out, needs_sign_no=False),
         Transaction("1101", "人员信息获取", PersonIn, identify),
-        Transaction("5206", "人员累计信息查询", CumulativeIn, person_cumulative),
+        Transaction("5206", "人员累计信息查询", CumulativeIn, person_cumulative, writes=False),
         Transaction("2401", "入院办理", AdmissionIn, admit),
         Transaction("2402", "出院办理", DischargeIn, discharge),
         Transaction("2403", "入院信息变更", AdmissionChangeIn, change_admission),
@@ -60,7 +60,7 @@ TRANSACTIONS = Registry(
         Transaction("2405", "出院办理撤销", VisitRefIn, cancel_discharge),
         Transaction("2301", "住院费用明细上传", FeeIn, partial(upload_fees, kind="ipt")),
         Transaction("2302", "住院费用明细撤销", FeeCancelIn, partial(cancel_fees, kind="ipt")),
-        Transaction("2303", "住院预结算", SettleIn, partial(presettle, kind="ipt")),
+        Transaction("2303", "住院预结算", SettleIn, partial(presettle, kind="ipt"), writes=False),
         Transaction("2304", "住院结算", SettleIn, partial(settle, kind="ipt")),
         Transaction(
             "2305", "住院结算撤销", SettlementRefIn, partial(reverse_settlement, kind="ipt")
@@ -70,7 +70,7 @@ TRANSACTIONS = Registry(
         Transaction("2203", "门诊就诊信息上传", OutpatientVisitIn, outpatient_visit),
         Transaction("2204", "门诊费用明细上传", FeeIn, partial(upload_fees, kind="otp")),
         Transaction("2205", "门诊费用明细撤销", FeeCancelIn, partial(cancel_fees, kind="otp")),
-        Transaction("2206", "门诊预结算", SettleIn, partial(presettle, kind="otp")),
+        Transaction("2206", "门诊预结算", SettleIn, partial(presettle, kind="otp"), writes=False),
         Transaction("2207", "门诊结算", SettleIn, partial(settle, kind="otp")),
         Transaction(
             "2208", "门诊结算撤销", SettlementRefIn, partial(reverse_settlement, kind="otp")

@@ -71,14 +71,25 @@ def new_id(call: Call, tag: str) -> str:
 # ------------------------------------------------------------------ persons
 
 
-def person_for(call: Call, psn_no: str, *, lock: bool = False) -> InsuredPerson:
+def person_for(call: Call, psn_no: str) -> InsuredPerson:
     """The person ``psn_no`` names, checked against the envelope's insured place
-    and identified by this institution before (1101); ``lock``: with the person's row
-    lock (a settlement's, taken in the same statement)."""
+    and identified by this institution before (1101)."""
     try:
-        person = person_by_psn_no(call.session, psn_no, lock=lock)
+        person = person_by_psn_no(call.session, psn_no)
     except NotFound:
         raise Refused("psn_no", f"人员编号（psn_no）：未找到参保人员 {psn_no}") from None
+    known = call.session.scalar(
+        select(Identified.id).where(
+            Identified.hospital_id == call.institution.id, Identified.person_id == person.id
+        )
+    )
+    _check_person(call, person, known is not None)
+    return person
+
+
+def _check_person(call: Call, person: InsuredPerson, identified: bool) -> None:
+    """The envelope's insured place must be the person's; the institution must have
+    identified the person (1101) before."""
     given = call.envelope.insuplc_admdvs
     if not given:
         raise Refused(
@@ -89,21 +100,15 @@ def person_for(call: Call, psn_no: str, *, lock: bool = False) -> InsuredPerson:
     if pooling_region(given) != pooling_region(person.insuplc_admdvs):
         raise Refused(
             "insuplc_admdvs",
-            f"{label('insuplc_admdvs')}：{given} 与人员 {psn_no} 的参保地"
+            f"{label('insuplc_admdvs')}：{given} 与人员 {person.psn_no} 的参保地"
             f" {person.insuplc_admdvs} 不符",
         )
-    known = call.session.scalar(
-        select(Identified.id).where(
-            Identified.hospital_id == call.institution.id, Identified.person_id == person.id
-        )
-    )
-    if known is None:
+    if not identified:
         raise Refused(
             "psn_no",
-            f"人员编号（psn_no）：本机构尚未通过 1101 人员信息获取识别人员 {psn_no}，"
+            f"人员编号（psn_no）：本机构尚未通过 1101 人员信息获取识别人员 {person.psn_no}，"
             "请先读卡或读取电子凭证",
         )
-    return person
 
 
 def identify(call: Call, data: PersonIn) -> PersonOut:
@@ -165,14 +170,42 @@ def person_cumulative(call: Call, data: CumulativeIn) -> CumulativeOut:
 # ------------------------------------------------------------------ visits
 
 
-def own_visit(
-    call: Call, mdtrt_id: str, psn_no: str, kind: str | None = None, *, lock_person: bool = False
-) -> Visit:
+def own_visit(call: Call, mdtrt_id: str, psn_no: str, kind: str | None = None) -> Visit:
     """The institution's visit ``mdtrt_id`` of person ``psn_no``, locked for the
-    rest of the transaction (another institution's visit is not found); with
-    ``lock_person`` the person's row is locked too, after the visit's."""
+    rest of the transaction (another institution's visit is not found)."""
     stmt = select(Visit).where(Visit.mdtrt_id == mdtrt_id).with_for_update()
-    visit = call.session.scalar(stmt)
+    visit = _check_visit(call, call.session.scalar(stmt), mdtrt_id, psn_no, kind)
+    person_for(call, psn_no)
+    return visit
+
+
+def own_visit_and_person(
+    call: Call, mdtrt_id: str, psn_no: str, kind: str
+) -> tuple[Visit, InsuredPerson]:
+    """:func:`own_visit` and its person, both rows locked, in one statement (a
+    settlement's: parallel settlements of one person see each other's deductible and
+    cap), with whether the institution identified the person."""
+    stmt = (
+        select(Visit, InsuredPerson, Identified.id)
+        .join(InsuredPerson, InsuredPerson.id == Visit.person_id)
+        .outerjoin(
+            Identified,
+            (Identified.person_id == Visit.person_id)
+            & (Identified.hospital_id == call.institution.id),
+        )
+        .where(Visit.mdtrt_id == mdtrt_id)
+        .with_for_update(of=[Visit.__table__, InsuredPerson.__table__])
+    )
+    found = call.session.execute(stmt).first()
+    visit = _check_visit(call, found[0] if found else None, mdtrt_id, psn_no, kind)
+    assert found is not None
+    _check_person(call, found[1], found[2] is not None)
+    return visit, found[1]
+
+
+def _check_visit(
+    call: Call, visit: Visit | None, mdtrt_id: str, psn_no: str, kind: str | None
+) -> Visit:
     if visit is None or visit.hospital_id != call.institution.id:
         raise Refused("mdtrt_id", f"就诊ID（mdtrt_id）：本机构没有就诊 {mdtrt_id}")
     if visit.psn_no != psn_no:
@@ -182,7 +215,6 @@ def own_visit(
             "mdtrt_id",
             f"就诊ID（mdtrt_id）：{mdtrt_id} 是{KINDS[visit.kind]}就诊，不能办理{KINDS[kind]}交易",
         )
-    person_for(call, psn_no, lock=lock_person)
     return visit
 
 

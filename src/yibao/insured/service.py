@@ -12,6 +12,7 @@ it), then the figures in ``cum_type`` order, one statement
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any, cast
 
@@ -28,7 +29,7 @@ from yibao.insured.models import (
     InsuredPerson,
     InsuredPosting,
 )
-from yibao.insured.repository import person_by_psn_no
+from yibao.insured.repository import account_balance, person_by_psn_no
 from yibao.kit.errors import Conflict, NotFound, ValidationFailed
 from yibao.kit.timeutil import utcnow
 
@@ -49,11 +50,19 @@ def _claim(session: Session, posting: InsuredPosting, words: str) -> None:
         raise Conflict(words, field="ref") from None
 
 
-def _debit(session: Session, person: InsuredPerson, acct_pay: Decimal) -> Decimal | None:
+#: "the caller has not read the balance" (:func:`_debit`)
+UNREAD: Any = object()
+
+
+def _debit(
+    session: Session, person: InsuredPerson, acct_pay: Decimal, balance: Any = UNREAD
+) -> Decimal | None:
     """Move the account by ``acct_pay`` (a payment when positive, a refund when
-    negative); the balance after it, None for a person without an account."""
+    negative); the balance after it, None for a person without an account.
+    ``balance``: the balance the caller read under the person's lock, if it did (no
+    payment then needs no statement)."""
     if acct_pay == 0:
-        return _balance(session, person.id)
+        return account_balance(session, person.id) if balance is UNREAD else balance
     amount = e2(acct_pay)
     stmt = (
         update(InsuredAccount)
@@ -67,7 +76,7 @@ def _debit(session: Session, person: InsuredPerson, acct_pay: Decimal) -> Decima
     after = session.execute(stmt).scalar()
     if after is not None:
         return (Decimal(after) / 100).quantize(Decimal("0.01"))
-    balance = _balance(session, person.id)
+    balance = account_balance(session, person.id)
     if balance is None:
         raise Conflict(
             f"参保人 {person.psn_no} 没有个人账户（居民医保不设个人账户），不能由个人账户支付",
@@ -80,30 +89,27 @@ def _debit(session: Session, person: InsuredPerson, acct_pay: Decimal) -> Decima
     )
 
 
-def _balance(session: Session, person_id: int) -> Decimal | None:
-    value = session.scalar(
-        select(InsuredAccount.balc_e2).where(InsuredAccount.person_id == person_id)
-    )
-    return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
-
-
 def _add(session: Session, person_id: int, year: int, delta: Delta) -> None:
-    """Add ``delta`` to the figures in one upsert (rows in ``cum_type`` order)."""
+    """Add ``delta`` to the figures: one upsert statement, run for each figure in
+    ``cum_type`` order (one round trip; the statement's text is always the same, so
+    it is compiled and prepared once)."""
     if not delta.values:
         return
     rows = [
         {"person_id": person_id, "year": year, "cum_type": k, "cum_e2": e2(v)}
         for k, v in sorted(delta.values.items())
     ]
+    session.connection().execute(_upsert(session.connection().dialect.name), rows)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
     table = cast(Table, InsuredCumulative.__table__)
-    dialect = session.connection().dialect.name
     ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    stmt = ins.values(rows)
-    stmt = stmt.on_conflict_do_update(
+    return ins.on_conflict_do_update(
         index_elements=["person_id", "year", "cum_type"],
-        set_={"cum_e2": table.c.cum_e2 + stmt.excluded.cum_e2},
+        set_={"cum_e2": table.c.cum_e2 + ins.excluded.cum_e2},
     )
-    session.execute(stmt)
 
 
 def _audit(
@@ -140,12 +146,18 @@ def do_post_settlement(
     actor: Actor,
     hospital_id: int | None = None,
     person: InsuredPerson | None = None,
+    in_savepoint: bool = False,
+    balance: Decimal | None = UNREAD,
 ) -> InsuredPosting:
     """Add a settlement's ``delta`` to the person's figures of ``year`` and pay
     ``delta.acct_pay`` from the account.  ``ref`` (the settlement's id) is posted
     once: a second posting is refused (409), and so is a payment the account does
     not cover — either way nothing changes.  ``person``: the person ``psn_no`` when
-    the caller has loaded it already (the gateway, which holds its lock)."""
+    the caller has loaded it already (the gateway, which holds its lock).
+    ``in_savepoint``: the caller undoes all of its work when this raises (the
+    gateway's savepoint per message), so no savepoint of its own is needed; a second
+    posting then fails at the insert (an integrity error, for the caller to undo).
+    ``balance``: the account balance read under the person's lock (the gateway)."""
     if not ref or len(ref) > 50:
         raise ValidationFailed("结算编号须为 1–50 个字符", field="ref")
     if any(v < 0 for v in delta.values.values()):
@@ -162,11 +174,16 @@ def do_post_settlement(
         acct_pay=delta.acct_pay,
         created_by=actor.name,
     )
-    with session.begin_nested():
-        _claim(session, posting, f"结算 {ref} 已计入参保人累计，不能重复计入")
-        posting.balc_after = _debit(session, person, delta.acct_pay)
+    if in_savepoint:
+        posting.balc_after = _debit(session, person, delta.acct_pay, balance)
+        session.add(posting)
         _add(session, person.id, year, delta)
-        session.flush()
+    else:
+        with session.begin_nested():
+            _claim(session, posting, f"结算 {ref} 已计入参保人累计，不能重复计入")
+            posting.balc_after = _debit(session, person, delta.acct_pay)
+            _add(session, person.id, year, delta)
+            session.flush()
     _audit(session, actor, "insured.settlement.post", person, posting)
     return posting
 

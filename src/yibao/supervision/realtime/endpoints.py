@@ -31,8 +31,8 @@ from yibao.db.batching import Handle
 from yibao.engines.audit.messages import AuditIn, AuditOut, FeedbackIn, FeedbackOut, PreAuditOut
 from yibao.engines.exchange import Refused, parse_body
 from yibao.engines.exchange.lenient import M, read
-from yibao.exchange.registry import Institution, institution_of
-from yibao.kit.errors import Forbidden, ValidationFailed
+from yibao.exchange.registry import institution_of, institution_of_principal
+from yibao.kit.errors import ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.supervision.realtime.service import (
     Asker,
@@ -148,19 +148,11 @@ def feedback(request: Request, body: Body, db: Db, user: User = HIS) -> JSONResp
 # ------------------------------------------------------------- fast routes (ADR 0026)
 
 
-def _fast_asker(p: TokenPrincipal) -> Asker:
-    if p.hospital_id is None or p.hospital_code is None or p.home_region is None:
-        raise Forbidden("实时审核只供定点医药机构的 HIS 接口用户使用 / institutions only")
-    institution = Institution(
-        p.hospital_id,
-        p.hospital_code,
-        p.hospital_name or "",
-        p.home_region,
-        p.hospital_level or "3",
-    )
+def _fast_asker(p: TokenPrincipal, client: str | None) -> Asker:
+    institution = institution_of_principal(p, "实时审核")
     return Asker(
         institution=institution,
-        actor=Actor(p.user_id, p.username, p.home_region, p.hospital_id, None),
+        actor=Actor(p.user_id, p.username, p.home_region, p.hospital_id, client),
         user_id=p.user_id,
         via="api",
         received_at=utcnow(),
@@ -183,7 +175,7 @@ def _fast_audit(infno: str) -> FastHandler:
     answered after that commit."""
 
     async def handler(call: FastCall) -> dict[str, Any]:
-        asker = _fast_asker(call.principal)
+        asker = _fast_asker(call.principal, call.client)
         data, warnings = _read(call.body, AuditIn)
         settings = call.state.settings
         writer = group_commit(
