@@ -8,6 +8,12 @@ Among the audited months' scored rows the top ``anomaly_contamination`` share (a
 one row) with ``score ≥ anomaly_min_score`` get a finding.  The features named in it
 are those with the largest |z| (the row's feature against the mean and standard
 deviation of all fitted rows): a reading aid, not the forest's own attribution.
+
+CMI: a row whose CMI is not comparable (fewer than ``min_cases`` weighted cases,
+:func:`~yibao.engines.audit.detectors_months.cmi_comparable`) enters the forest with the
+mean CMI of the fitted rows that have one (neutral, z 0) and never names CMI among its
+features; when no fitted row has one, CMI is left out of the score.  The evidence never
+prints a CMI computed on cases without a weight.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from yibao.engines.audit.detectors_frames import Emitted, dec, emit, pct
-from yibao.engines.audit.detectors_months import FEATURES
+from yibao.engines.audit.detectors_months import FEATURES, cmi_comparable, cmi_words
 from yibao.engines.audit.detectors_params import DetectorParams
 
 _RATES = frozenset(
@@ -45,6 +51,7 @@ def anomaly_scores(hm: pl.DataFrame, p: DetectorParams, with_shift: bool) -> pl.
         return empty
     from sklearn.ensemble import IsolationForest  # here: importing the audit engine stays fast
 
+    fit, names, no_cmi = _neutral_cmi(fit, names, p)
     matrix = fit.select(names).fill_null(0.0).cast(pl.Float64).to_numpy()
     forest = IsolationForest(
         n_estimators=p.anomaly_trees,
@@ -55,7 +62,8 @@ def anomaly_scores(hm: pl.DataFrame, p: DetectorParams, with_shift: bool) -> pl.
     mean, std = matrix.mean(axis=0), matrix.std(axis=0)
     z = (matrix - mean) / np.where(std > 0, std, 1.0)
     tops = [
-        _top(row, zrow, names, p.anomaly_top_features) for row, zrow in zip(matrix, z, strict=True)
+        _top(row, zrow, names, p.anomaly_top_features, skip)
+        for row, zrow, skip in zip(matrix, z, no_cmi, strict=True)
     ]
     scored = pl.DataFrame(
         {
@@ -67,8 +75,25 @@ def anomaly_scores(hm: pl.DataFrame, p: DetectorParams, with_shift: bool) -> pl.
     return hm.join(scored, on="_row", how="left").sort("_row").drop("_row")
 
 
-def _top(row: np.ndarray, zrow: np.ndarray, names: list[str], k: int) -> str:
-    order = sorted(range(len(names)), key=lambda i: (-abs(float(zrow[i])), i))[:k]
+def _neutral_cmi(
+    fit: pl.DataFrame, names: list[str], p: DetectorParams
+) -> tuple[pl.DataFrame, list[str], list[bool]]:
+    """``fit`` with the CMI of rows without a comparable one set to the mean of the rows
+    with one, the features (without CMI when no row has one) and, per row, whether its
+    CMI was filled in (module docstring)."""
+    ok = cmi_comparable(p) & pl.col("cmi").is_not_null()
+    known = fit.filter(ok)["cmi"]
+    if known.len() == 0:
+        return fit, [n for n in names if n != "cmi"], [True] * fit.height
+    filled = fit.with_columns(
+        pl.when(ok).then(pl.col("cmi")).otherwise(pl.lit(known.mean())).alias("cmi")
+    )
+    return filled, names, fit.select((~ok).alias("filled"))["filled"].to_list()
+
+
+def _top(row: np.ndarray, zrow: np.ndarray, names: list[str], k: int, no_cmi: bool) -> str:
+    shown_names = [i for i in range(len(names)) if not (no_cmi and names[i] == "cmi")]
+    order = sorted(shown_names, key=lambda i: (-abs(float(zrow[i])), i))[:k]
     parts = []
     for i in order:
         name, value = names[i], float(row[i])
@@ -98,7 +123,8 @@ def anomaly_findings(scored: pl.DataFrame, p: DetectorParams, months: list[str])
         evid = (
             f"孤立森林（{p.anomaly_trees} 棵树，random_state {p.anomaly_random_state}）"
             f"评分阈值 {p.anomaly_min_score}，取前 {pct(p.anomaly_contamination)}；本月 "
-            f"{r['cases']} 例，CMI {dec(r['cmi'], 4)}，CC/MCC 占比 {pct(r['cc_share'])}，"
+            f"{r['cases']} 例，{cmi_words(r['cmi'], r['rw_n'], r['cases'])}，"
+            f"CC/MCC 占比 {pct(r['cc_share'])}，"
             f"低倍率 {pct(r['low_rate'])}，高倍率 {pct(r['high_rate'])}，"
             f"自费比例 {pct(r['self_pay_share'])}，再入院率 {pct(r['readmit_rate'])}，"
             f"例均费用 {dec(r['avg_cost'])} 元，平均住院日 {dec(r['avg_los'])} 天"

@@ -6,7 +6,8 @@ the detector rules, finding ids and the peer statistics.
 months together) — :data:`CASE_COLUMNS`; alternatives: ``self_pay`` (a self-pay total)
 for ``self_pay_full`` + ``self_pay_first``; without ``has_cc`` / ``has_mcc`` the
 severity is read from the DRG code's last digit (CHS-DRG: 1 MCC, 3 CC [M]); an optional
-``mdtrt_id`` names the finding's encounter (else ``setl_id``).  Money columns may be
+``mdtrt_id`` names the finding's encounter (else ``setl_id``); ``rw`` is null for a
+case without a known weight (left out of the CMI, never counted as 0).  Money columns may be
 Decimal, integer or float yuan.  ``outpatient`` (optional, outpatient settlements of the
 gateway) — :data:`OUTPATIENT_COLUMNS`.
 """

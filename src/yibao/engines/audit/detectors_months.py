@@ -1,15 +1,22 @@
 """Hospital-month features and the hospital-month detectors: upcoding (高套 / 低码高编),
 low-multiplier rate (服务不足), cost-shifting rate, self-pay share.
 
-Features per (hospital_code, period): ``cases``, ``cmi`` (Σ RW ÷ cases, measure's
-definition), ``cc_share`` (cases with CC or MCC), ``mcc_share``, ``low_rate``,
-``high_rate``, ``self_pay_share`` (Σ self-pay ÷ Σ total cost), ``readmit_rate`` (cases
-that are a flagged readmission), ``shift_rate`` (cases with outpatient spending in the
-windows; null without outpatient data), ``avg_cost`` (yuan), ``avg_los``.  History:
-sums over the hospital's previous ``history_months`` months (``hist_*``).  Peers:
+Features per (hospital_code, period): ``cases``, ``rw_n`` (cases with a relative
+weight), ``cmi`` (Σ RW ÷ ``rw_n``: measure's definition, only cases whose DRG has a
+weight count; null when no case has one, never 0), ``cc_share`` (cases with CC or
+MCC), ``mcc_share``, ``low_rate``, ``high_rate``, ``self_pay_share`` (Σ self-pay ÷ Σ
+total cost), ``readmit_rate`` (cases that are a flagged readmission), ``shift_rate``
+(cases with outpatient spending in the windows; null without outpatient data),
+``avg_cost`` (yuan), ``avg_los``.  History: sums over the hospital's previous
+``history_months`` months (``hist_*``, ``hist_rw_n`` the weighted cases).  Peers:
 leave-one-out statistics among hospitals of the same level in the month with at least
 ``min_cases`` cases (:func:`peer_stats`).  ``hospital_level`` of a hospital-month is
 the largest level code among its cases.
+
+CMI comparisons (against the hospital's history, against peers, and the anomaly score's
+CMI input) use a month only when at least ``min_cases`` of its cases have a weight, and
+a history only when at least ``min_history_cases`` of its cases have one; otherwise the
+CMI is not compared and the evidence says so (without a weight: ``CMI 无权重``).
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ FEATURES: Final[dict[str, str]] = {
 }
 _PEERS: Final = ("cmi", "cc_share", "low_rate", "shift_rate")
 Row = dict[str, Any]
+#: the CMI of a hospital-month none of whose cases has a relative weight
+NO_WEIGHT: Final = "无权重（无适用的支付标准）"
 #: thresholds compare with this slack, so 30 % − 20 % counts as a 10 % jump
 EPS: Final = 1e-9
 
@@ -49,6 +58,7 @@ def hospital_months(x: pl.DataFrame, p: DetectorParams, with_shift: bool) -> pl.
         .agg(
             pl.col("hospital_level").max(),
             pl.len().cast(pl.Int64).alias("cases"),
+            pl.col("rw").is_not_null().sum().cast(pl.Int64).alias("rw_n"),
             pl.col("rw").sum().alias("rw_sum"),
             pl.col("cc").sum().cast(pl.Int64).alias("cc_n"),
             pl.col("mcc").sum().cast(pl.Int64).alias("mcc_n"),
@@ -65,7 +75,7 @@ def hospital_months(x: pl.DataFrame, p: DetectorParams, with_shift: bool) -> pl.
     )
     n = pl.col("cases")
     hm = hm.with_columns(
-        (pl.col("rw_sum") / n).alias("cmi"),
+        pl.when(pl.col("rw_n") > 0).then(pl.col("rw_sum") / pl.col("rw_n")).alias("cmi"),
         (pl.col("cc_n") / n).alias("cc_share"),
         (pl.col("mcc_n") / n).alias("mcc_share"),
         (pl.col("low_n") / n).alias("low_rate"),
@@ -79,7 +89,8 @@ def hospital_months(x: pl.DataFrame, p: DetectorParams, with_shift: bool) -> pl.
     hm = _history(hm, p.history_months)
     eligible = pl.col("cases") >= p.min_cases
     for col in _PEERS:
-        hm = peer_stats(hm, col, eligible, p.peer_std_floor)
+        ok = eligible & cmi_comparable(p) if col == "cmi" else eligible
+        hm = peer_stats(hm, col, ok, p.peer_std_floor)
     return hm.sort("period", "hospital_code")
 
 
@@ -89,6 +100,7 @@ def _history(hm: pl.DataFrame, months: int) -> pl.DataFrame:
         pl.col("midx").alias("h_midx"),
         pl.col("cases").alias("h_cases"),
         "rw_sum",
+        "rw_n",
         "cc_n",
         "shift_fen",
     )
@@ -101,12 +113,13 @@ def _history(hm: pl.DataFrame, months: int) -> pl.DataFrame:
             pl.len().cast(pl.Int64).alias("hist_months"),
             pl.col("h_cases").sum().alias("hist_cases"),
             pl.col("rw_sum").sum().alias("hist_rw"),
+            pl.col("rw_n").sum().alias("hist_rw_n"),
             pl.col("cc_n").sum().alias("hist_cc"),
             pl.col("shift_fen").sum().alias("hist_shift_fen"),
         )
     )
     return hm.join(hist, on=["hospital_code", "period"], how="left").with_columns(
-        pl.col("hist_months", "hist_cases", "hist_cc", "hist_shift_fen").fill_null(0),
+        pl.col("hist_months", "hist_cases", "hist_rw_n", "hist_cc", "hist_shift_fen").fill_null(0),
         pl.col("hist_rw").fill_null(0.0),
     )
 
@@ -158,18 +171,61 @@ def _peer_words(r: Row, col: str, fmt: str) -> str:
     return f"同级 {r[f'{col}_peers']} 家医院均值 {show(mean)}，标准差 {show(std)}，z 值 {dec(z)}"
 
 
+def cmi_comparable(p: DetectorParams) -> pl.Expr:
+    """Whether a hospital-month's CMI rests on enough weighted cases to be compared."""
+    return pl.col("rw_n") >= p.min_cases
+
+
+def cmi_words(cmi: float | None, weighted: int, cases: int) -> str:
+    """The CMI for the evidence: ``CMI 1.2345``, with the weighted cases when not all
+    have a weight, ``CMI 无权重（…）`` when none has (never a CMI of 0)."""
+    if cmi is None or weighted == 0:
+        return f"CMI {NO_WEIGHT}"
+    if weighted < cases:
+        return f"CMI {dec(cmi, 4)}（按有权重的 {weighted} 例计）"
+    return f"CMI {dec(cmi, 4)}"
+
+
+def _history_words(r: Row, p: DetectorParams) -> str:
+    cases, weighted = int(r["hist_cases"]), int(r["hist_rw_n"])
+    base_cmi = float(r["hist_rw"]) / weighted if weighted else None
+    cmi = cmi_words(base_cmi, weighted, cases)
+    if base_cmi is not None and weighted < p.min_history_cases:
+        cmi = (
+            f"CMI {dec(base_cmi, 4)}（有权重的仅 {weighted} 例，"
+            f"不足 {p.min_history_cases} 例，未与自身比较）"
+        )
+    return (
+        f"前 {r['hist_months']} 个月（{cases} 例）{cmi}、"
+        f"CC/MCC 占比 {pct(int(r['hist_cc']) / cases)}"
+    )
+
+
+def _cmi_peer_words(r: Row, p: DetectorParams) -> str:
+    weighted = int(r["rw_n"])
+    if weighted >= p.min_cases:
+        return _peer_words(r, "cmi", "num")
+    if weighted == 0:
+        return "本月病例均无权重，未比较"
+    return f"本月有权重病例 {weighted} 例（需 {p.min_cases} 例），未比较"
+
+
+# long: the history and peer tests of CMI and CC/MCC share, then the two texts
 def _upcoding(r: Row, p: DetectorParams, head: str) -> tuple[str, str] | None:
-    cmi, cc = float(r["cmi"]), float(r["cc_share"])
-    hist_cases = int(r["hist_cases"])
+    cc, cases = float(r["cc_share"]), int(r["cases"])
+    cmi = None if r["cmi"] is None or int(r["rw_n"]) < p.min_cases else float(r["cmi"])
+    hist_cases, hist_weighted = int(r["hist_cases"]), int(r["hist_rw_n"])
     reasons: list[str] = []
     if hist_cases >= p.min_history_cases:
-        base_cmi = float(r["hist_rw"]) / hist_cases
         base_cc = int(r["hist_cc"]) / hist_cases
-        hist = (
-            f"前 {r['hist_months']} 个月（{hist_cases} 例）CMI {dec(base_cmi, 4)}、"
-            f"CC/MCC 占比 {pct(base_cc)}"
-        )
-        if base_cmi > 0 and cmi / base_cmi >= p.cmi_jump_ratio - EPS:
+        hist = _history_words(r, p)
+        base_cmi = float(r["hist_rw"]) / max(hist_weighted, 1)
+        if (
+            cmi is not None
+            and hist_weighted >= p.min_history_cases
+            and base_cmi > 0
+            and cmi / base_cmi >= p.cmi_jump_ratio - EPS
+        ):
             reasons.append(
                 f"CMI 较前期上升至 {dec(cmi / base_cmi, 4)} 倍（阈值 {p.cmi_jump_ratio}）"
             )
@@ -179,7 +235,7 @@ def _upcoding(r: Row, p: DetectorParams, head: str) -> tuple[str, str] | None:
             )
     else:
         hist = f"前期病例不足（{hist_cases} 例，需 {p.min_history_cases} 例），未与自身比较"
-    if _peer_hit(r, "cmi", p, excess=False):
+    if cmi is not None and _peer_hit(r, "cmi", p, excess=False):
         reasons.append(f"CMI 高于同级医院（z 值 {dec(float(r['cmi_z']))}，阈值 {p.peer_z}）")
     if _peer_hit(r, "cc_share", p, excess=True):
         reasons.append(
@@ -189,9 +245,9 @@ def _upcoding(r: Row, p: DetectorParams, head: str) -> tuple[str, str] | None:
         return None
     cont = f"{head} 疑似高套分组：" + "；".join(reasons)
     evid = (
-        f"本月 {r['cases']} 例，CMI {dec(cmi, 4)}，CC/MCC 占比 {pct(cc)}"
+        f"本月 {cases} 例，{cmi_words(r['cmi'], int(r['rw_n']), cases)}，CC/MCC 占比 {pct(cc)}"
         f"（其中 MCC {pct(float(r['mcc_share']))}）；{hist}；"
-        f"CMI：{_peer_words(r, 'cmi', 'num')}；CC/MCC 占比：{_peer_words(r, 'cc_share', 'pct')}"
+        f"CMI：{_cmi_peer_words(r, p)}；CC/MCC 占比：{_peer_words(r, 'cc_share', 'pct')}"
     )
     return cont, evid
 

@@ -82,6 +82,7 @@ from yibao.measurement.service.standards import (
     do_publish_standards,
     import_standards,
     publish_standards,
+    standard_sets_in_force,
     standards_csv,
     standards_frame,
 )
@@ -170,6 +171,7 @@ __all__ = [
     "rw_by_mdc",
     "simulation_results",
     "standard_item_counts",
+    "standard_sets_in_force",
     "standards_csv",
     "standards_frame",
     "start_run",

@@ -5,12 +5,15 @@ after a simulation of the rate plan's volume year checked the budget) or importe
 from a file.  Publishing stores a table (its CSV bytes checksummed) and closes the
 open earlier set of the same plan the day before the new one starts (overlaps are
 refused); with four eyes the table waits, ``pending``, until another user approves
-it.  Pricing reads a set back as the engine's standards frame.
+it.  Pricing reads a set back as the engine's standards frame; the set in force for a
+region on a day (:func:`standard_sets_in_force`) is the one pricing and the post-audit
+both use.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -362,3 +365,36 @@ def standards_frame(session: Session, set_id: int) -> pl.DataFrame:
         .order_by(PaymentStandardItem.drg, PaymentStandardItem.hospital_level)
     ).all()
     return pl.DataFrame([tuple(r) for r in rows], schema=dict(m.STANDARDS_SCHEMA), orient="row")
+
+
+def standard_sets_in_force(
+    session: Session, keys: Iterable[tuple[str, date]]
+) -> dict[tuple[str, date], PaymentStandardSet]:
+    """The published set in force for each (region code, day) of ``keys``: the newest
+    (by ``valid_from``, then id) published set of the region's city (the code's first
+    four digits; a city prefix itself will do) valid on that day.  Settlement prices a
+    case with it; the post-audit reads an unpriced case's weight from it.  Keys without
+    a set in force are left out."""
+    wanted = {(code, day) for code, day in keys if code and day}
+    found: list[PaymentStandardSet] = []
+    for prefix in sorted({code[:4] for code, _ in wanted}):
+        found.extend(
+            session.scalars(
+                select(PaymentStandardSet).where(
+                    PaymentStandardSet.region_code.startswith(prefix),
+                    PaymentStandardSet.status == "published",
+                )
+            )
+        )
+    newest = sorted(found, key=lambda s: (s.valid_from, s.id), reverse=True)
+    out: dict[tuple[str, date], PaymentStandardSet] = {}
+    for code, day in wanted:
+        for s in newest:
+            if (
+                s.region_code.startswith(code[:4])
+                and s.valid_from <= day
+                and (s.valid_to is None or s.valid_to >= day)
+            ):
+                out[(code, day)] = s
+                break
+    return out

@@ -10,11 +10,9 @@ transaction.
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
@@ -27,8 +25,7 @@ from yibao.engines.settlement import PricingParams, prepare_settlement_cases, pr
 from yibao.grouping.plans import compiled_plan, plan_for_date, plan_info
 from yibao.grouping.service import store_groupings
 from yibao.kit.timeutil import utcnow
-from yibao.measurement.models import PaymentStandardSet
-from yibao.measurement.service import standards_frame
+from yibao.measurement.service import standard_sets_in_force, standards_frame
 from yibao.regions.models import Hospital
 from yibao.settlement.models import CasePricing
 
@@ -82,32 +79,6 @@ GROUPED_SCHEMA: dict[Any, Any] = {
 }
 
 
-def _standard_sets(session: Session, prefixes: set[str]) -> list[PaymentStandardSet]:
-    """Published payment standard sets of the regions, newest first."""
-    found: list[PaymentStandardSet] = []
-    for prefix in sorted(prefixes):
-        found.extend(
-            session.scalars(
-                select(PaymentStandardSet).where(
-                    PaymentStandardSet.region_code.startswith(prefix),
-                    PaymentStandardSet.status == "published",
-                )
-            )
-        )
-    return sorted(found, key=lambda s: (s.valid_from, s.id), reverse=True)
-
-
-def _set_for(sets: list[PaymentStandardSet], prefix: str, day: date) -> int | None:
-    for s in sets:
-        if (
-            s.region_code.startswith(prefix)
-            and s.valid_from <= day
-            and (s.valid_to is None or s.valid_to >= day)
-        ):
-            return s.id
-    return None
-
-
 EMPTY_STANDARDS = pl.DataFrame(schema=dict(STANDARDS_SCHEMA))
 CASE_COLUMNS = (
     "id",
@@ -142,9 +113,9 @@ def _price(
         return pl.DataFrame()
     frame = frame.with_columns(pl.col("region_code").str.slice(0, 4).alias("city"))
     keys = frame.select("city", "discharge_date").unique()
-    sets = _standard_sets(session, set(keys["city"].drop_nulls()))
+    in_force = standard_sets_in_force(session, keys.rows())
     choice = pl.DataFrame(
-        [(c, d, None if c is None or d is None else _set_for(sets, c, d)) for c, d in keys.rows()],
+        [(c, d, s.id if (s := in_force.get((c, d))) else None) for c, d in keys.rows()],
         schema={"city": pl.String, "discharge_date": pl.Date, "set_id": pl.Int64},
         orient="row",
     )

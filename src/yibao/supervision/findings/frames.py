@@ -1,11 +1,17 @@
 """The post-audit's input frames, read from stored data in the session's scope.
 
 * :func:`inpatient_cases`: the stored inpatient cases discharged in a date range with
-  their grouping (MDC, ADRG, DRG; the plan the case was priced with, else the latest
-  grouping) and pricing (payment class → multiplier high / low / normal, relative weight
-  from the payment standard the case was priced with, 0 without one), as the DRG
-  detectors read them (:data:`yibao.engines.audit.CASE_COLUMNS`; CC / MCC from the DRG
-  code's last digit, the detectors' fallback);
+  their grouping (MDC, ADRG, DRG; the plan the case was priced with, else the plan of
+  the standard in force below, else the latest grouping) and pricing (payment class →
+  multiplier high / low / normal), as the DRG detectors read them
+  (:data:`yibao.engines.audit.CASE_COLUMNS`; CC / MCC from the DRG code's last digit,
+  the detectors' fallback).  The relative weight ``rw`` is the DRG's
+  in the payment standard the case was priced with; a case without one (not priced, or
+  priced without a standard) takes it from the published standard in force for its
+  region on its discharge date (:func:`yibao.measurement.service.standard_sets_in_force`,
+  the lookup settlement prices with), preferring its grouping under that standard's plan.
+  No weight found (no standard in force, the DRG not in it, or no grouping under its
+  plan): ``rw`` is null, never 0, so the case does not count in the CMI;
 * :func:`outpatient_visits`: the live outpatient settlements of the gateway (visit date
   = settlement date, amount = total medical fee);
 * :func:`claim_frames`: the live settlements of the gateway settled in a date range as
@@ -29,7 +35,8 @@ from yibao.exchange.models import Fee, Settlement, Visit
 from yibao.grouping.models import CaseGrouping
 from yibao.insured.models import InsuredPerson
 from yibao.kit.timeutil import BUSINESS_TZ, local
-from yibao.measurement.models import PaymentStandardItem
+from yibao.measurement.models import PaymentStandardItem, PaymentStandardSet
+from yibao.measurement.service import standard_sets_in_force
 from yibao.regions.models import Hospital
 from yibao.settlement.models import CasePricing
 
@@ -75,25 +82,27 @@ def inpatient_cases(session: Session, start: date, end: date) -> pl.DataFrame:
     """Grouped inpatient cases discharged from ``start`` through ``end`` (module docstring)."""
     stmt = (
         select(
-            Case.id,
+            Case.id.label("case_id"),
             Case.setl_id,
             Case.mdtrt_id,
             Case.psn_no,
             Case.hospital_code,
-            Hospital.level,
+            Hospital.level.label("hospital_level"),
             Case.insutype,
             Case.admission_time,
             Case.discharge_date,
+            Case.region_code,
             Case.los_days,
             Case.total_cost,
             Case.self_pay_full,
             Case.self_pay_first,
-            CaseGrouping.plan_id,
+            CaseGrouping.plan_id.label("group_plan"),
             CaseGrouping.grouped_at,
             CaseGrouping.mdc,
             CaseGrouping.adrg,
             CaseGrouping.drg,
-            CasePricing.plan_id,
+            CasePricing.case_id.label("priced"),
+            CasePricing.plan_id.label("priced_plan"),
             CasePricing.payment_class,
             CasePricing.standard_set_id,
         )
@@ -103,43 +112,77 @@ def inpatient_cases(session: Session, start: date, end: date) -> pl.DataFrame:
         .where(Case.discharge_date >= start, Case.discharge_date <= end)
         .order_by(Case.id)
     )
-    chosen: dict[int, Any] = {}
-    for row in session.execute(stmt):
-        old = chosen.get(row[0])
-        priced_plan = row[18]
+    found = session.execute(stmt).all()
+    in_force = standard_sets_in_force(
+        session, {(r.region_code, r.discharge_date) for r in found if r.standard_set_id is None}
+    )
+    chosen: dict[int, tuple[Any, _Source]] = {}
+    for row in found:
+        old = chosen.get(row.case_id)
+        source = old[1] if old else _source(row, in_force)
+        mine = row.group_plan == source.prefer
         better = old is None or (
-            (row[13] == priced_plan) > (old[13] == priced_plan)
-            or ((row[13] == priced_plan) == (old[13] == priced_plan) and row[14] > old[14])
+            mine > (old[0].group_plan == source.prefer)
+            or (mine == (old[0].group_plan == source.prefer) and row.grouped_at > old[0].grouped_at)
         )
         if better:
-            chosen[row[0]] = row
-    weights = _weights(session, {(r[20], r[17], r[5]) for r in chosen.values() if r[20]})
+            chosen[row.case_id] = (row, source)
+    key_of = {
+        r.case_id: (src.set_id, r.drg, r.hospital_level)
+        for r, src in chosen.values()
+        if src.set_id is not None and src.plan in (None, r.group_plan)
+    }
+    weights = _weights(session, set(key_of.values()))
     principal = _principals(session, list(chosen))
     rows = []
-    for r in chosen.values():
+    for r, _ in chosen.values():
+        key = key_of.get(r.case_id)
+        weight = weights.get(key) if key else None
         rows.append(
             (
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                local(r[7]).date(),
-                r[8],
-                r[9],
-                r[10],
-                r[11],
-                r[12],
-                r[15],
-                r[16],
-                r[17],
-                float(weights.get((r[20], r[17], r[5]), Decimal(0))),
-                MULTIPLIERS.get(r[19] or "", "normal"),
-                principal.get(r[0], ""),
+                r.setl_id,
+                r.mdtrt_id,
+                r.psn_no,
+                r.hospital_code,
+                r.hospital_level,
+                r.insutype,
+                local(r.admission_time).date(),
+                r.discharge_date,
+                r.los_days,
+                r.total_cost,
+                r.self_pay_full,
+                r.self_pay_first,
+                r.mdc,
+                r.adrg,
+                r.drg,
+                None if weight is None else float(weight),
+                MULTIPLIERS.get(r.payment_class or "", "normal"),
+                principal.get(r.case_id, ""),
             )
         )
     return pl.DataFrame(rows, schema=CASE_SCHEMA, orient="row")
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where a case's weight comes from: the standard set (``set_id``; None: no weight),
+    the grouping plan to prefer, and the plan the grouping must be of (None: any)."""
+
+    set_id: int | None
+    prefer: str | None
+    plan: str | None
+
+
+def _source(row: Any, in_force: dict[tuple[str, date], PaymentStandardSet]) -> _Source:
+    """The set the case was priced with, else the set in force for its region on its
+    discharge date (read for the DRGs of that set's grouping plan only)."""
+    if row.standard_set_id is not None:
+        return _Source(row.standard_set_id, row.priced_plan, None)
+    found = in_force.get((row.region_code, row.discharge_date))
+    if found is None:
+        return _Source(None, row.priced_plan, None)
+    prefer = row.priced_plan if row.priced is not None else found.plan_id
+    return _Source(found.id, prefer, found.plan_id)
 
 
 def _weights(
