@@ -14,6 +14,7 @@ figures negated with ``setl_type`` 2 (ADRs 0017, 0018).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,10 +38,16 @@ from yibao.engines.insured import age_on
 from yibao.engines.settlement import SettlementError
 from yibao.engines.settlement.policy import pooling_region, scope_of
 from yibao.engines.settlement.realtime import PersonFacts, Settled, settle_visit
-from yibao.exchange.fees import open_fees
 from yibao.exchange.models import Fee, Settlement, Visit
 from yibao.exchange.policies import usable_policies
 from yibao.exchange.registry import Call
+from yibao.exchange.settle_rows import (
+    LineRow,
+    PersonRow,
+    VisitRow,
+    open_lines,
+    store_settlement,
+)
 from yibao.exchange.visits import STATES, new_id, own_visit, own_visit_and_person
 from yibao.insured.models import InsuredPerson
 from yibao.insured.repository import settlement_facts
@@ -79,9 +86,9 @@ MONEY = (
 
 @dataclass(frozen=True)
 class Computed:
-    visit: Visit
-    person: InsuredPerson
-    fees: list[Fee]
+    visit: VisitRow
+    person: PersonRow
+    fees: list[LineRow]
     settled: Settled
     day: date
     balance: Decimal | None
@@ -95,7 +102,7 @@ def _lock_person(session: Session, person_id: int) -> InsuredPerson:
     return person
 
 
-def fee_split(fees: list[Fee]) -> FeeSplit:
+def fee_split(fees: Sequence[LineRow]) -> FeeSplit:
     """The four parts of the lines' total (sums of the lines, exact)."""
     return FeeSplit(
         medfee_sumamt=sum((f.det_item_fee_sumamt for f in fees), ZERO),
@@ -106,9 +113,7 @@ def fee_split(fees: list[Fee]) -> FeeSplit:
     )
 
 
-def _settleable(
-    call: Call, node: SettleNode, kind: str, final: bool
-) -> tuple[Visit, InsuredPerson]:
+def _settleable(call: Call, node: SettleNode, kind: str, final: bool) -> tuple[VisitRow, PersonRow]:
     """The visit and its person, checked to be in a state that may be (pre-)settled.
     Both rows are locked (parallel settlements of one person see each other's
     deductible and cap) in the statement that reads them."""
@@ -134,9 +139,10 @@ def _settleable(
     return visit, person
 
 
-def _lines(call: Call, node: SettleNode, visit: Visit) -> tuple[list[Fee], FeeSplit]:
+def _lines(call: Call, node: SettleNode, visit: VisitRow) -> tuple[list[LineRow], FeeSplit]:
     """The open lines to settle and their sums, checked against the message's total."""
-    fees = open_fees(call.session, visit, node.chrg_bchno if visit.kind == "otp" else None)
+    batch = node.chrg_bchno if visit.kind == "otp" else None
+    fees = open_lines(call.session.connection(), visit.id, batch)
     if not fees:
         raise Refused("mdtrt_id", f"就诊ID（mdtrt_id）：就诊 {visit.mdtrt_id} 没有待结算的费用明细")
     split = fee_split(fees)
@@ -258,43 +264,38 @@ def settle(call: Call, data: SettleIn, kind: str) -> SettleOut:
     setl_id = new_id(call, "S")
     info = _setlinfo(call, c, setl_id=setl_id, when=call.received_at)
     details = _details(c.settled)
-    row = Settlement(
-        hospital_id=c.visit.hospital_id,
-        region_code=c.visit.region_code,
-        setl_id=setl_id,
-        visit_id=c.visit.id,
-        person_id=c.person.id,
-        psn_no=c.person.psn_no,
-        kind=kind,
-        insutype=c.visit.insutype,
-        clr_type=CLR_TYPES[kind],
-        insuplc_admdvs=c.person.insuplc_admdvs,
-        mdtrtarea_admvs=c.visit.mdtrtarea_admvs,
-        scope=c.settled.scope,
-        policy_key=c.settled.policy_key,
-        msgid=call.envelope.msgid,
-        setl_time=call.received_at,
-        clr_month=f"{local(call.received_at):%Y%m}",
-        medfee_sumamt=info.medfee_sumamt,
-        fund_pay_sumamt=info.fund_pay_sumamt,
-        hifp_pay=info.hifp_pay,
-        psn_part_amt=info.psn_part_amt,
-        acct_pay=info.acct_pay,
-        psn_cash_pay=info.psn_cash_pay,
-        setlinfo=info.model_dump(mode="json"),
-        setldetail=[d.model_dump(mode="json") for d in details],
-        state="settled",
-        message_id=call.message_id,
-    )
+    row: dict[str, Any] = {
+        "hospital_id": c.visit.hospital_id,
+        "region_code": c.visit.region_code,
+        "setl_id": setl_id,
+        "visit_id": c.visit.id,
+        "person_id": c.person.id,
+        "psn_no": c.person.psn_no,
+        "kind": kind,
+        "insutype": c.visit.insutype,
+        "clr_type": CLR_TYPES[kind],
+        "insuplc_admdvs": c.person.insuplc_admdvs,
+        "mdtrtarea_admvs": c.visit.mdtrtarea_admvs,
+        "scope": c.settled.scope,
+        "policy_key": c.settled.policy_key,
+        "msgid": call.envelope.msgid,
+        "setl_time": call.received_at,
+        "clr_month": f"{local(call.received_at):%Y%m}",
+        "medfee_sumamt": info.medfee_sumamt,
+        "fund_pay_sumamt": info.fund_pay_sumamt,
+        "hifp_pay": info.hifp_pay,
+        "psn_part_amt": info.psn_part_amt,
+        "acct_pay": info.acct_pay,
+        "psn_cash_pay": info.psn_cash_pay,
+        "setlinfo": info.model_dump(mode="json"),
+        "setldetail": [d.model_dump(mode="json") for d in details],
+        "state": "settled",
+        "message_id": call.message_id,
+    }
     # No savepoint of its own: the visit is locked and was not settled, so the partial
     # unique index (one live settlement a visit) cannot fire but in a broken database;
     # if it does, the handler's savepoint undoes everything (a conflict, ADR 0015).
-    call.session.add(row)
-    call.session.flush()
-    for fee in c.fees:
-        fee.state, fee.settlement_id = "settled", row.id
-    c.visit.state = "settled"
-    c.visit.updated_at = call.received_at
+    store_settlement(call.session.connection(), row, c.fees, call.received_at)
     try:
         do_post_settlement(
             call.session,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -42,12 +42,15 @@ from yibao.engines.exchange.visits import (
 from yibao.engines.settlement.policy import pooling_region
 from yibao.exchange.models import Fee, Identified, Settlement, Visit
 from yibao.exchange.registry import Call
+from yibao.exchange.settle_rows import PersonRow, VisitRow, locked_visit
 from yibao.insured.models import InsuredPerson
 from yibao.insured.repository import cumulative, person_by_psn_no, person_info
 from yibao.kit.errors import NotFound
 from yibao.kit.timeutil import BUSINESS_TZ, local
 
 KINDS = {"ipt": "住院", "otp": "门诊"}
+#: a visit as loaded (an entity) or as read for a settlement (a record)
+V = TypeVar("V", Visit, VisitRow)
 STATES = {
     "open": "在院 / 已挂号",
     "discharged": "已出院",
@@ -87,7 +90,7 @@ def person_for(call: Call, psn_no: str) -> InsuredPerson:
     return person
 
 
-def _check_person(call: Call, person: InsuredPerson, identified: bool) -> None:
+def _check_person(call: Call, person: InsuredPerson | PersonRow, identified: bool) -> None:
     """The envelope's insured place must be the person's; the institution must have
     identified the person (1101) before."""
     given = call.envelope.insuplc_admdvs
@@ -181,31 +184,18 @@ def own_visit(call: Call, mdtrt_id: str, psn_no: str, kind: str | None = None) -
 
 def own_visit_and_person(
     call: Call, mdtrt_id: str, psn_no: str, kind: str
-) -> tuple[Visit, InsuredPerson]:
+) -> tuple[VisitRow, PersonRow]:
     """:func:`own_visit` and its person, both rows locked, in one statement (a
     settlement's: parallel settlements of one person see each other's deductible and
-    cap), with whether the institution identified the person."""
-    stmt = (
-        select(Visit, InsuredPerson, Identified.id)
-        .join(InsuredPerson, InsuredPerson.id == Visit.person_id)
-        .outerjoin(
-            Identified,
-            (Identified.person_id == Visit.person_id)
-            & (Identified.hospital_id == call.institution.id),
-        )
-        .where(Visit.mdtrt_id == mdtrt_id)
-        .with_for_update(of=[Visit.__table__, InsuredPerson.__table__])
-    )
-    found = call.session.execute(stmt).first()
+    cap), read as records (:mod:`yibao.exchange.settle_rows`)."""
+    found = locked_visit(call.session.connection(), mdtrt_id, call.institution.id)
     visit = _check_visit(call, found[0] if found else None, mdtrt_id, psn_no, kind)
     assert found is not None
-    _check_person(call, found[1], found[2] is not None)
+    _check_person(call, found[1], found[2])
     return visit, found[1]
 
 
-def _check_visit(
-    call: Call, visit: Visit | None, mdtrt_id: str, psn_no: str, kind: str | None
-) -> Visit:
+def _check_visit(call: Call, visit: V | None, mdtrt_id: str, psn_no: str, kind: str | None) -> V:
     if visit is None or visit.hospital_id != call.institution.id:
         raise Refused("mdtrt_id", f"就诊ID（mdtrt_id）：本机构没有就诊 {mdtrt_id}")
     if visit.psn_no != psn_no:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -50,12 +50,23 @@ def _claim(session: Session, posting: InsuredPosting, words: str) -> None:
         raise Conflict(words, field="ref") from None
 
 
+class PersonRef(Protocol):
+    """What posting needs of a person: an entity, or the gateway's record of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def psn_no(self) -> str: ...
+    @property
+    def insuplc_admdvs(self) -> str: ...
+
+
 #: "the caller has not read the balance" (:func:`_debit`)
 UNREAD: Any = object()
 
 
 def _debit(
-    session: Session, person: InsuredPerson, acct_pay: Decimal, balance: Any = UNREAD
+    session: Session, person: PersonRef, acct_pay: Decimal, balance: Any = UNREAD
 ) -> Decimal | None:
     """Move the account by ``acct_pay`` (a payment when positive, a refund when
     negative); the balance after it, None for a person without an account.
@@ -113,7 +124,7 @@ def _upsert(dialect: str) -> Any:
 
 
 def _audit(
-    session: Session, actor: Actor, action: str, person: InsuredPerson, posting: InsuredPosting
+    session: Session, actor: Actor, action: str, person: PersonRef, posting: InsuredPosting
 ) -> None:
     after: dict[str, Any] = {
         "ref": posting.ref,
@@ -145,7 +156,7 @@ def do_post_settlement(
     delta: Delta,
     actor: Actor,
     hospital_id: int | None = None,
-    person: InsuredPerson | None = None,
+    person: PersonRef | None = None,
     in_savepoint: bool = False,
     balance: Decimal | None = UNREAD,
 ) -> InsuredPosting:
