@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.audit.service import record
+from yibao.audit.service import record, record_now
 from yibao.engines.catalogue import FeeSplit
 from yibao.engines.exchange import Refused, wall_time
 from yibao.engines.exchange.settling import (
@@ -311,7 +311,7 @@ def settle(call: Call, data: SettleIn, kind: str) -> SettleOut:
         )
     except Conflict as exc:
         raise Refused(exc.field, exc.message) from None
-    record(
+    record_now(
         call.session,
         call.actor,
         f"exchange.{kind}.settle",

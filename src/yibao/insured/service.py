@@ -16,12 +16,12 @@ import functools
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yibao.audit.service import Actor, record
+from yibao.audit.service import Actor, record, record_now
 from yibao.engines.insured import Delta
 from yibao.insured.models import (
     InsuredAccount,
@@ -113,6 +113,17 @@ def _add(session: Session, person_id: int, year: int, delta: Delta) -> None:
     session.connection().execute(_upsert(session.connection().dialect.name), rows)
 
 
+_POSTINGS = cast(Table, InsuredPosting.__table__)
+_POST = insert(_POSTINGS)
+
+
+def _row(posting: InsuredPosting) -> dict[str, Any]:
+    """A new posting's column values (for :data:`_POST`): those set (the others take
+    their defaults or NULL)."""
+    values = {c.key: getattr(posting, c.key) for c in _POSTINGS.c if c.key != "id"}
+    return {k: v for k, v in values.items() if v is not None}
+
+
 @functools.cache
 def _upsert(dialect: str) -> Any:
     table = cast(Table, InsuredCumulative.__table__)
@@ -124,7 +135,13 @@ def _upsert(dialect: str) -> Any:
 
 
 def _audit(
-    session: Session, actor: Actor, action: str, person: PersonRef, posting: InsuredPosting
+    session: Session,
+    actor: Actor,
+    action: str,
+    person: PersonRef,
+    posting: InsuredPosting,
+    *,
+    now: bool = False,
 ) -> None:
     after: dict[str, Any] = {
         "ref": posting.ref,
@@ -135,7 +152,7 @@ def _audit(
     }
     if posting.cause:
         after["cause"] = posting.cause
-    record(
+    (record_now if now else record)(
         session,
         actor,
         action,
@@ -185,16 +202,17 @@ def do_post_settlement(
         acct_pay=delta.acct_pay,
         created_by=actor.name,
     )
-    if in_savepoint:
+    if in_savepoint:  # written at once, by prebuilt statements (the gateway's hot path)
         posting.balc_after = _debit(session, person, delta.acct_pay, balance)
-        session.add(posting)
+        session.connection().execute(_POST, _row(posting))
         _add(session, person.id, year, delta)
-    else:
-        with session.begin_nested():
-            _claim(session, posting, f"结算 {ref} 已计入参保人累计，不能重复计入")
-            posting.balc_after = _debit(session, person, delta.acct_pay)
-            _add(session, person.id, year, delta)
-            session.flush()
+        _audit(session, actor, "insured.settlement.post", person, posting, now=True)
+        return posting
+    with session.begin_nested():
+        _claim(session, posting, f"结算 {ref} 已计入参保人累计，不能重复计入")
+        posting.balc_after = _debit(session, person, delta.acct_pay)
+        _add(session, person.id, year, delta)
+        session.flush()
     _audit(session, actor, "insured.settlement.post", person, posting)
     return posting
 
