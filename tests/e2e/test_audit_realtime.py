@@ -8,6 +8,7 @@ field and store nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -513,12 +514,20 @@ def test_a_batch_answers_as_each_request_alone(client, db, world, settings) -> N
     for a, b in zip(alone, together, strict=True):
         if not isinstance(a, Refused):
             assert not isinstance(b, Refused)
-            assert _no_task(b.model_dump(mode="json")) == _no_task(a.model_dump(mode="json"))
+            assert _no_task(b.out.model_dump(mode="json")) == _no_task(a.model_dump(mode="json"))
+            # the answer's JSON text is its output
+            assert json.loads(b.json) == b.out.model_dump(mode="json")
+    # … and what each request stored as its result
+    set_scope(db, SYSTEM_SCOPE)
+    newest = select(AuditRequest.result).order_by(AuditRequest.id.desc()).limit(3)
+    stored = db.scalars(newest).all()
+    answers = [json.loads(t.json) for t in together if not isinstance(t, Refused)]
+    assert len(answers) == 3 and all(a in stored for a in answers)
     # what the batch found is what was worked out alone: the duplicate against the earlier
     # stay, the reminder, a warning for the person not identified
-    assert [r.rule_id for r in together[1].result] == ["T-DUP"]  # type: ignore[union-attr]
-    assert together[0].hist_dtos  # type: ignore[union-attr]
+    assert [r.rule_id for r in together[1].out.result] == ["T-DUP"]  # type: ignore[union-attr]
+    assert together[0].out.hist_dtos  # type: ignore[union-attr]
     assert any("1101" in w for w in batch_jobs[3].asker.warnings)
     assert after["requests"] - before["requests"] == 3  # the refused one stored nothing
-    findings = sum(len(t.result) for t in together if not isinstance(t, Refused))
+    findings = sum(len(t.out.result) for t in together if not isinstance(t, Refused))
     assert after["findings"] - before["findings"] == findings

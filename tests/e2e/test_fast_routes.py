@@ -206,3 +206,24 @@ def test_gateway_fast_route_settles_as_the_framework_route(client, db, world, se
     )
     assert r.status_code == 200 and r.json()["infcode"] == 0, r.text
     assert db.scalar(select(func.count()).where(ExchangeMessage.msgid == env["msgid"])) == 1
+
+
+def test_rule_sets_in_force_are_compiled_at_start(client, db, world) -> None:  # type: ignore[no-untyped-def]
+    """The server's warm-up compiles the rule set of every region with one in force, so
+    the first audits after a restart do not wait a second for it; those audits then
+    use that very compilation."""
+    from yibao.supervision import runtime
+
+    runtime._drop("test")
+    bind = db.get_bind()
+    engine = getattr(bind, "engine", bind)
+    assert runtime.warm(engine, kit.today()) == ["990100"]
+    warmed = runtime._COMPILED._values.copy()
+    assert len(warmed) == 1
+    ((at, compiled),) = warmed.values()
+    his: His = world["his"]
+    answer = _post(client, his.token, _body(world))
+    assert answer.status_code == 200, answer.text
+    assert [r["rule_id"] for r in answer.json()["output"]["result"]] == ["T-SEX"]
+    assert list(runtime._COMPILED._values.values()) == [(at, compiled)]
+    assert compiled.rule_set_id == world["rule_set_id"]

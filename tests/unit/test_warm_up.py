@@ -60,3 +60,26 @@ def test_settling_for_serving_freezes_what_is_loaded() -> None:
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def test_ready_only_after_warm_up(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``/healthz?ready=1`` (a proxy's or a benchmark's readiness check) says 503 while
+    the process warms up, 200 after; plain ``/healthz`` is liveness only."""
+    from fastapi.testclient import TestClient
+
+    from yibao.api import app as app_module
+
+    monkeypatch.setattr(app_module, "settle_for_serving", lambda: None)  # no gc.freeze here
+    monkeypatch.setattr(app_module, "warm_up", lambda settings, app=None: None)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'r.db'}", var_dir=tmp_path, warm_up=True
+    )
+    app = app_module.create_app(settings)
+    client = TestClient(app)  # no lifespan: the warm-up thread is not started
+    assert client.get("/healthz").status_code == 200
+    warming = client.get("/healthz?ready=1")
+    assert warming.status_code == 503 and warming.json()["status"] == "warming"
+    app_module.prepare_to_serve(settings, app)
+    assert client.get("/healthz?ready=1").status_code == 200
+    cold = app_module.create_app(settings.model_copy(update={"warm_up": False}))
+    assert TestClient(cold).get("/healthz?ready=1").status_code == 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -30,7 +29,9 @@ from yibao.api.routes import router as api_router
 from yibao.config import Settings, get_settings
 from yibao.db.session import make_engine, read_requests, reader, session_factory, writer
 from yibao.grouping.plans import plan_registry
+from yibao.kit import heap
 from yibao.logs import configure_logging
+from yibao.supervision import runtime
 from yibao.web.pages import router as web_router
 from yibao.web.render import compile_templates, templates
 
@@ -50,9 +51,9 @@ def resolve_routes(app: FastAPI) -> None:
 
 
 def warm_up(settings: Settings, app: FastAPI | None = None) -> None:
-    """Compile the page templates, the grouping plan valid today and the routes, so the
-    first users after a (re)start do not wait for it (about a second of CPU per
-    process)."""
+    """Compile the page templates, the grouping plan valid today, the routes and the
+    audit rule sets in force today, so the first users after a (re)start do not wait
+    for them (a second or two of CPU per process)."""
 
     try:
         compile_templates()
@@ -61,6 +62,11 @@ def warm_up(settings: Settings, app: FastAPI | None = None) -> None:
             resolve_routes(app)
     except Exception:  # a plan problem shows on first use, with its own message
         log.warning("warm-up incomplete", exc_info=True)
+    if app is not None:
+        try:  # the audit rule sets in force today (real-time audit's first requests)
+            runtime.warm(app.state.engine, date.today())
+        except Exception:  # no tables yet, a database away: the first audit compiles
+            log.warning("rule sets not compiled at start", exc_info=True)
 
 
 def settle_for_serving() -> None:
@@ -68,13 +74,15 @@ def settle_for_serving() -> None:
     cyclic garbage collector's scans (``gc.freeze``), as long-running servers do: its
     collections then cost a quarter less per request; only in a server process, after
     :func:`warm_up`."""
-    gc.collect()
-    gc.freeze()
+    heap.settle()
 
 
 def prepare_to_serve(settings: Settings, app: FastAPI) -> None:
-    warm_up(settings, app)
-    settle_for_serving()
+    try:
+        warm_up(settings, app)
+        settle_for_serving()
+    finally:
+        app.state.warm.set()
 
 
 # long: the app is assembled in one place (engines, middleware order, health, routers)
@@ -121,6 +129,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_buckets = RateBuckets()
     # group commits of the fast routes' small writes, by name (api.fastpath, ADR 0026)
     app.state.batch_writers = {}
+    #: set when this process's warm-up is done (at once without one): /healthz?ready=1
+    app.state.warm = threading.Event()
+    if not settings.warm_up:
+        app.state.warm.set()
     app.state.sessionmaker = session_factory(writer(engine))
     app.state.read_sessionmaker = session_factory(read_requests(engine), read_only=True)
     # light reads served on the event loop (api.inline) have a pool of their own, with a
@@ -167,9 +179,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return health_engine.dialect.name
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> JSONResponse:
+    async def healthz(ready: bool = False) -> JSONResponse:
         """Liveness and database check; answers within a few seconds whatever the load
-        (its own threads, a time limit), 503 when the database does not answer."""
+        (its own threads, a time limit), 503 when the database does not answer.  With
+        ``?ready=1`` (a reverse proxy's or a benchmark's readiness check) also 503 while
+        this process is still warming up (templates, plan, rule sets: ``warm_up``)."""
+        if ready and not app.state.warm.is_set():
+            return JSONResponse(
+                status_code=503, content={"status": "warming", "database": "预热中 / warming up"}
+            )
         try:
             with anyio.fail_after(HEALTH_TIMEOUT_S):
                 name = await anyio.to_thread.run_sync(

@@ -76,7 +76,8 @@ class FastCall:
     client: str | None = None
 
 
-#: a fast handler: the call → the JSON answer (200), or raises DomainError
+#: a fast handler: the call → the JSON answer (200) as objects, or as JSON bytes already
+#: written (sent as they are), or raises DomainError
 FastHandler = Callable[[FastCall], Awaitable[Any]]
 
 
@@ -145,7 +146,8 @@ class FastPathMiddleware:
         start = time.perf_counter()
         extra: list[tuple[bytes, bytes]] = []
         try:
-            status, payload = 200, dumps(await self._serve(route, state, scope, receive))
+            answer = await self._serve(route, state, scope, receive)
+            status, payload = 200, answer if isinstance(answer, bytes) else dumps(answer)
         except DomainError as exc:
             status, payload = _error(exc)
             extra = _retry_after(exc)

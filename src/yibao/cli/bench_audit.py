@@ -459,9 +459,9 @@ def bench_audit(
                 log = var / "server.log"
                 process = start_server(env, port, workers, log)
                 base = f"http://127.0.0.1:{port}"
-                asyncio.run(wait_healthy(base, process, log))
+                asyncio.run(wait_healthy(base, process, log, ready_in_a_row=4 * workers))
                 say(f"服务已启动 {base}（{workers} 个进程）")
-            # warm-up, not counted: the processes' first requests compile the rule set
+            # warm-up, not counted: connections opened, caches and pools filled
             run_wrk(base, var, min(clients, 8), 2, threads, 4_000)
             pace = f"，目标 {rate:,} 次/秒" if rate else "，不限速"
             say(f"{clients} 个连接压测 {seconds:.0f} 秒（至多 {max_requests:,} 次{pace}）…")

@@ -230,18 +230,27 @@ def start_server(
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-async def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+async def wait_healthy(
+    base: str, process: subprocess.Popen[bytes], log: Path, ready_in_a_row: int = 0
+) -> None:
+    """Wait until the server answers its health check; with ``ready_in_a_row`` > 0
+    until that many readiness checks in a row say warmed up (each may reach any of the
+    server's processes: ask at least a few times per process)."""
     deadline = time.monotonic() + 90
+    path = "/healthz?ready=1" if ready_in_a_row else "/healthz"
+    in_a_row = 0
     async with httpx.AsyncClient(timeout=3) as http:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"服务进程退出：\n{log.read_text(errors='replace')[-3000:]}")
             try:
-                if (await http.get(base + "/healthz")).status_code == 200:
-                    return
+                ok = (await http.get(base + path)).status_code == 200
             except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
+                ok = False
+            in_a_row = in_a_row + 1 if ok else 0
+            if ok and in_a_row >= max(1, ready_in_a_row):
+                return
+            await asyncio.sleep(0.05 if ok else 0.2)
     raise RuntimeError("服务未能在 90 秒内启动")
 
 
@@ -451,7 +460,7 @@ def bench_web(
         process = start_server(env, port, workers, log)
         base = f"http://127.0.0.1:{port}"
         try:
-            asyncio.run(wait_healthy(base, process, log))
+            asyncio.run(wait_healthy(base, process, log, ready_in_a_row=4 * workers))
             say(f"服务已启动 {base}（{workers} 个进程）；{clients} 个用户，{seconds:.0f} 秒 …")
             os.nice(5)  # the load generator yields the CPU to the server
             tally, elapsed = asyncio.run(drive(base, clients, seconds, env, seed))

@@ -7,7 +7,7 @@ session's connection is used, nothing commits here.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 import polars as pl
@@ -118,14 +118,21 @@ def reserve_ids(session: Session, table: FromClause, count: int, column: str = "
     return list(range(start, start + count))
 
 
-def insert_many(session: Session, table: FromClause, rows: Sequence[dict[str, Any]]) -> None:
+def insert_many(
+    session: Session,
+    table: FromClause,
+    rows: Sequence[dict[str, Any]],
+    serialised: Collection[str] = (),
+) -> None:
     """Insert ``rows`` (all with the same keys) as one driver ``executemany`` of a
     single-row INSERT: psycopg runs it as one prepared statement in a pipeline, sqlite3
     in its C loop.  SQLAlchemy's own path for many rows builds a multi-row statement
     whose text changes with the number of rows, which the driver then parses afresh
     every time — the larger cost for the small, frequent batches of a group commit
     (ADR 0026).  Values go through each column type's bind processing, as SQLAlchemy
-    would send them (JSON serialised, times and amounts adapted)."""
+    would send them (JSON serialised, times and amounts adapted), except the JSON columns
+    named in ``serialised``, whose values are JSON text already (serialised once, by
+    the model, for the answer and the row alike)."""
     if not rows:
         return
     table = _table(table)
@@ -137,7 +144,10 @@ def insert_many(session: Session, table: FromClause, rows: Sequence[dict[str, An
         f"INSERT INTO {table.name} ({', '.join(names)}) "
         f"VALUES ({', '.join(mark.format(n) for n in names)})"
     )
-    procs = [(n, table.c[n].type._cached_bind_processor(dialect)) for n in names]
+    procs = [
+        (n, None if n in serialised else table.c[n].type._cached_bind_processor(dialect))
+        for n in names
+    ]
     values = [
         {n: (p(r[n]) if p is not None and r[n] is not None else r[n]) for n, p in procs}
         for r in rows

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.catalogue.repository import version_in_force as catalogue_version_in_force
 from yibao.engines.audit import RuleSet, compile_rules
+from yibao.kit import heap
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound
 from yibao.supervision import notify
@@ -108,10 +109,28 @@ def current(session: Session, admdvs: str, on: date) -> Current:
         kn = session.get(KnowledgeVersion, knowledge_id) if knowledge_id else None
         knowledge = knowledge_for(session, admdvs, on, kn)
         ruleset = compile_rules([rules[i][0] for i in active], knowledge, on)
+        heap.keep()  # kept for hours: out of the collector's full scans (kit.heap)
         return Current(set_id, set_version, knowledge_id, ruleset, time.time(), generation())
 
     key = (place, set_id, knowledge_id, catalogue_id, active)
     return _COMPILED.get(key, _KEEP_S, build)
+
+
+def warm(engine: Engine, on: date) -> list[str]:
+    """Compile the rule set in force on ``on`` for every region that has one published,
+    so that the first audits after a (re)start do not wait for the compilation (a second
+    or more with a full catalogue); the regions warmed."""
+    valid = (
+        RuleSetVersion.status == "published",
+        RuleSetVersion.valid_from <= on,
+        or_(RuleSetVersion.valid_to.is_(None), RuleSetVersion.valid_to >= on),
+    )
+    with Session(engine) as session:
+        regions = session.scalars(select(RuleSetVersion.region_code).where(*valid).distinct())
+        warmed = sorted(set(regions))
+        for region in warmed:
+            current(session, region, on)
+    return warmed
 
 
 def current_ruleset(session: Session, admdvs: str, on: date) -> RuleSet:

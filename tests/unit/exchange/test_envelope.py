@@ -184,12 +184,23 @@ def test_a_retry_is_recognised_by_its_msgid_alone(value: Any, seen: str | None) 
         (b"1" * 5000, "数字过长"),
         (b'{"opter": "a\\u0000b"}', "opter"),
         (b'{"opter": "\\ud800"}', "Unicode"),
+        (b'{"opter": "\\uDFFF"}', "Unicode"),
+        (b'{"a": [{"\\u0000": 1}]}', "字段名"),
+        (b'{"a": "\\u4e2d", "b": "\\ud83d"}', "Unicode"),
     ],
 )
 def test_a_body_that_cannot_be_read_is_refused(raw: bytes, words: str) -> None:
     with pytest.raises(Refused) as caught:
         parse_body(raw)
     assert words in caught.value.message
+
+
+def test_escapes_that_carry_nothing_harmful_are_read() -> None:
+    """Only ``\\u0000`` and surrogate escapes can carry what no database stores: other
+    escapes, a pair of surrogates (an emoji) and an escaped backslash before ``u0000``
+    (text, not NUL) are read as they are."""
+    doc, _ = parse_body(b'{"a": "\\u4e2d\\ud83d\\ude00", "b": "\\\\u0000"}')
+    assert doc == {"a": "中\U0001f600", "b": "\\u0000"}
 
 
 def test_a_byte_order_mark_is_skipped_with_a_warning() -> None:
@@ -224,6 +235,45 @@ def test_a_single_object_for_an_array_is_read_as_one_item() -> None:
 class Amounts(BaseModel):
     medfee_sumamt: Decimal = Field(max_digits=16, decimal_places=2)
     cnt: int
+
+
+class Lines(BaseModel):
+    lines: list[Amounts]
+
+
+def test_many_numbers_sent_as_text_are_said_once_past_the_first() -> None:
+    """HIS systems that send every number as text get the first few warnings in full
+    and one sum of the rest (warn_msg shows 500 characters); every number is read."""
+    lines = [{"medfee_sumamt": f"{i}.00", "cnt": str(i)} for i in range(1, 7)]
+    data, warnings = read(Lines, {"lines": lines, "extra": 1})
+    assert [ln.cnt for ln in data.lines] == [1, 2, 3, 4, 5, 6]
+    assert data.lines[5].medfee_sumamt == Decimal("6.00")
+    assert len(warnings) == 10, warnings  # 8 numbers, the ignored key, the sum
+    assert "lines[0].medfee_sumamt" in warnings[0] and "“1.00”" in warnings[0]
+    assert "lines[3].cnt" in warnings[7]
+    assert "忽略未定义的字段 extra" in warnings[8]  # other warnings are never folded
+    assert warnings[-1] == "另有 4 个数字字段以文本发送，已按数字读取"
+
+
+def test_values_that_fit_are_taken_as_sent_and_the_rest_loosened() -> None:
+    class Mixed(BaseModel):
+        text: str
+        when: datetime | None = None
+        n: int | None = None
+        amount: Decimal | None = None
+
+    data, warnings = read(
+        Mixed, {"text": " a ", "when": "2026-01-02T03:04:05", "n": 7, "amount": 1.5}
+    )
+    assert (data.text, data.n, data.amount) == ("a", 7, Decimal("1.5"))
+    assert data.when == datetime(2026, 1, 2, 3, 4, 5)
+    assert warnings == ["text：已去除首尾空白"]
+    for bad in ({"text": "x", "n": True}, {"text": "x", "n": 1.5}, {"text": 1.5}):
+        with pytest.raises(Refused):
+            read(Mixed, bad)
+    data, warnings = read(Mixed, {"TEXT": "b", "when": " ", "n": "", "amount": None})
+    assert (data.text, data.when, data.n, data.amount) == ("b", None, None, None)
+    assert warnings == ["text：字段名应为 text，已将 TEXT 按 text 读取"]
 
 
 def test_numbers_sent_as_text_are_read_and_said() -> None:

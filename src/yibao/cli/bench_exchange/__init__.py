@@ -124,7 +124,7 @@ def bench_exchange(
         process = start_server(env, port, workers, log)
         base = f"http://127.0.0.1:{port}"
         try:
-            asyncio.run(wait_healthy(base, process, log))
+            asyncio.run(wait_healthy(base, process, log, ready_in_a_row=4 * workers))
             say(
                 f"服务已启动 {base}（{workers} 个进程）；{len(world.institutions)} 家医院，"
                 f"沿用上次未结算的住院 {len(world.waiting):,} 个，新办理 {new:,} 个 …"

@@ -167,16 +167,17 @@ def load_json(text: str, field: str | None = None) -> Any:
         ) from None
     except (ValueError, RecursionError):
         raise Refused(field, f"{where}不是可读的 JSON（数字过长或嵌套过深）") from None
-    _check_text(doc, field or "", strings="\\u" in text)
+    _check_text(doc, field or "", strings=_RISKY_ESCAPE.search(text) is not None)
     return doc
 
 
 def _check_text(doc: Any, root: str = "", strings: bool = True) -> None:
     """Depth and stored-text check, without recursion (a hostile body may be deep).
-    ``strings`` False skips the text check: JSON text without a ``\\u`` escape cannot
-    carry NUL or a lone surrogate (a raw control character is no valid JSON, a
-    surrogate no valid UTF-8).  The path of a node is built only for the message of a
-    refusal (a trail of (parent trail, key) pairs until then)."""
+    ``strings`` False skips the text check: JSON text without a ``\\u0000`` or
+    surrogate escape (``_RISKY_ESCAPE``) cannot carry NUL or a lone surrogate (a raw
+    control character is no valid JSON, a raw surrogate no valid UTF-8).  The path of a
+    node is built only for the message of a refusal (a trail of (parent trail, key)
+    pairs until then)."""
     stack: list[tuple[Any, Any, int]] = [(doc, None, 0)]
     while stack:
         value, trail, depth = stack.pop()
@@ -221,6 +222,10 @@ def _shown(path: str) -> str:
 
 
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+#: the only JSON escapes that can put NUL or a lone surrogate into a string: ``\u0000``
+#: and ``\uD800``–``\uDFFF`` (a raw control character is no valid JSON, a raw surrogate
+#: no valid UTF-8); an escaped backslash before them errs on the safe side (checked)
+_RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def _bad_text(text: str) -> bool:

@@ -192,17 +192,38 @@ def _plan(model: type[BaseModel]) -> tuple[dict[str, tuple[str, Any]], dict[str,
 
 def loosen(model: type[BaseModel], data: Any, path: str, warnings: list[str]) -> Any:
     """``data`` brought as near to ``model`` as can be done unambiguously (see the
-    module docstring); what still does not fit is left for the model to refuse."""
+    module docstring); what still does not fit is left for the model to refuse.
+
+    A value that already fits — text without surrounding blanks where text is
+    expected, a number where a number is, any other non-blank value where the model
+    reads it itself (dates) — is taken as it is without building its path: a busy
+    route reads a hundred such values per message."""
     if not isinstance(data, dict):
         return data
     fields, by_lower = _plan(model)
     out: dict[str, Any] = {}
     ignored: list[str] = []
     for key, value in data.items():
-        name = key if key in fields else by_lower.get(str(key).lower())
-        if name is None or (name != key and name in data):
-            ignored.append(str(key))
-            continue
+        plan = fields.get(key)
+        if plan is not None:
+            name = key
+            if value is None:
+                continue
+            kind = plan[0]
+            kt = type(value)
+            if kt is str:
+                fits = value and not value[0].isspace() and not value[-1].isspace()
+                if fits and kind in ("text", "other"):
+                    out[name] = value
+                    continue
+            elif kind in _AS_SENT and kt in _AS_SENT[kind]:
+                out[name] = value
+                continue
+        else:
+            name = by_lower.get(str(key).lower())
+            if name is None or name in data:
+                ignored.append(str(key))
+                continue
         where = f"{path}.{name}" if path else name
         if name != key:
             warnings.append(f"{label(where)}：字段名应为 {name}，已将 {key} 按 {name} 读取")
@@ -213,6 +234,10 @@ def loosen(model: type[BaseModel], data: Any, path: str, warnings: list[str]) ->
         shown = "、".join(ignored[:8]) + (f" 等 {len(ignored)} 个" if len(ignored) > 8 else "")
         warnings.append(f"{path or '报文'}：忽略未定义的字段 {shown}")
     return out
+
+
+#: value types taken as sent for each kind (a bool is no number: refused below)
+_AS_SENT: dict[str, tuple[type, ...]] = {"int": (int,), "number": (int, float, Decimal)}
 
 
 def _loosen_value(plan: tuple[str, Any], value: Any, where: str, warnings: list[str]) -> Any:
@@ -246,6 +271,18 @@ def _loosen_value(plan: tuple[str, Any], value: Any, where: str, warnings: list[
     return value
 
 
+class Notes(list[str]):
+    """The warnings of one message.  Many HIS systems send every number as text: past
+    :data:`SHOWN_NOTES` warnings (more than ``warn_msg`` shows), such numbers are only
+    counted (``folded``) and summed up in one last warning by :func:`read`."""
+
+    folded: int = 0
+
+
+#: warnings written out in full before numbers read from text are only counted
+SHOWN_NOTES = 8
+
+
 def _number(text: str, tp: Any, where: str, warnings: list[str]) -> Any:
     try:
         number = Decimal(text)
@@ -253,13 +290,16 @@ def _number(text: str, tp: Any, where: str, warnings: list[str]) -> Any:
         return text  # the model refuses it: 应为数字
     if not number.is_finite():
         return text
+    value: Decimal | int = number
     if tp is int:
         if number != number.to_integral_value():
             return text
+        value = int(number)
+    if isinstance(warnings, Notes) and len(warnings) >= SHOWN_NOTES:
+        warnings.folded += 1
+    else:
         warnings.append(f"{label(where)}：应为数字，已将文本“{text}”按数字读取")
-        return int(number)
-    warnings.append(f"{label(where)}：应为数字，已将文本“{text}”按数字读取")
-    return number
+    return value
 
 
 def refusal(exc: ValidationError, path: str = "") -> Refused:
@@ -287,8 +327,10 @@ def refusal(exc: ValidationError, path: str = "") -> Refused:
 def read(model: type[M], data: Any, path: str = "") -> tuple[M, list[str]]:
     """``data`` read as ``model``, loosened first; the warnings of what was loosened.
     Raises :class:`Refused` naming the first field that cannot be read."""
-    warnings: list[str] = []
+    warnings = Notes()
     loose = loosen(model, data, path, warnings)
+    if warnings.folded:
+        warnings.append(f"另有 {warnings.folded} 个数字字段以文本发送，已按数字读取")
     try:
         return model.model_validate(loose), warnings
     except ValidationError as exc:

@@ -23,7 +23,7 @@ from yibao.accounts.models import User
 from yibao.accounts.principals import TokenPrincipal
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Body, Db, request_actor, require
-from yibao.api.fastpath import FastCall, FastHandler, FastRoute, group_commit
+from yibao.api.fastpath import FastCall, FastHandler, FastRoute, dumps, group_commit
 from yibao.api.openapi import json_body
 from yibao.audit.service import Actor
 from yibao.config import Settings
@@ -35,6 +35,7 @@ from yibao.exchange.registry import institution_of, institution_of_principal
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.supervision.realtime.service import (
+    Answer,
     Asker,
     AuditJob,
     answer_audit,
@@ -161,7 +162,7 @@ def _fast_asker(p: TokenPrincipal, client: str | None) -> Asker:
 
 
 def _answer_batch(settings: Settings) -> Handle:
-    def handle(conn: Connection, jobs: list[AuditJob]) -> list[AuditOut | Refused]:
+    def handle(conn: Connection, jobs: list[AuditJob]) -> list[Answer | Refused]:
         with Session(bind=conn) as session:
             return answer_audits(session, jobs, settings)
 
@@ -174,7 +175,7 @@ def _fast_audit(infno: str) -> FastHandler:
     process's group commit for audits (:mod:`yibao.db.batching`), and each request is
     answered after that commit."""
 
-    async def handler(call: FastCall) -> dict[str, Any]:
+    async def handler(call: FastCall) -> bytes:
         asker = _fast_asker(call.principal, call.client)
         data, warnings = _read(call.body, AuditIn)
         settings = call.state.settings
@@ -185,7 +186,10 @@ def _fast_audit(infno: str) -> FastHandler:
         if isinstance(out, Refused):
             raise ValidationFailed(out.message, field=out.field)
         shown = warnings + asker.warnings
-        return {"output": out.model_dump(mode="json"), "warn_msg": "；".join(shown)[:500] or None}
+        # the output as serialised once for its stored row (service.Answer)
+        warn = dumps("；".join(shown)[:500] or None)
+        output: str = out.json
+        return b'{"output":' + output.encode() + b',"warn_msg":' + warn + b"}"
 
     return handler
 
