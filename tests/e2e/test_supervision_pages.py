@@ -695,7 +695,8 @@ def _menus(text: str) -> dict[str, list[str]]:
 
 def test_navigation_menus_by_role(admin, client, db) -> None:  # type: ignore[no-untyped-def]
     menus = _menus(admin.get("/", headers=HTML).text)
-    assert menus == {"supervision": ["审核疑点", "规则库", "知识库"]}  # ruleadmin: one real menu
+    # ruleadmin: one real menu
+    assert menus == {"supervision": ["审核疑点", "事前事中审核记录", "规则库", "知识库"]}
     nav = admin.get("/", headers=HTML).text.split('data-testid="nav"', 1)[1].split("</ul>", 1)[0]
     assert 'href="/catalogue">医保目录<' in nav and 'href="/hospitals">医疗机构<' in nav
     page = admin.get(RULES, headers=HTML).text
@@ -705,6 +706,6 @@ def test_navigation_menus_by_role(admin, client, db) -> None:  # type: ignore[no
     login(client, "boss")
     menus = _menus(client.get("/", headers=HTML).text)
     assert menus["settlement"] == ["结算清单", "结算清单上传/质控", "结算单"]
-    assert menus["supervision"] == ["规则库", "知识库"]
+    assert menus["supervision"] == ["事前事中审核记录", "规则库", "知识库"]
     assert menus["catalogue"] == ["待遇政策", "医保目录", "参保人员"]
     assert menus["admin"] == ["医疗机构", "用户管理", "审计日志"]

@@ -37,20 +37,16 @@ import random
 import shutil
 import subprocess
 import tempfile
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from yibao.cli.bench_web import free_port, prepare_database, start_server, wait_healthy
+from yibao.demo.audit_traffic import body, hot_codes, insured_people
 
 #: the plain JSON routes of 3101 and 3102 (supervision.realtime)
 PATHS = {"3101": "/api/audit/3101", "3102": "/api/audit/3102"}
-#: trig_scen by stage and care mode (domain.md §4.2)
-SCENES = {("3101", "otp"): ("1", "2"), ("3101", "ipt"): ("3", "4", "5")}
-SCENES |= {("3102", "otp"): ("6", "7"), ("3102", "ipt"): ("8", "9")}
 USERNAME = "bench-audit-{code}"
-#: share of requests with one item the knowledge base restricts or relates
-HOT_SHARE = 0.25
 
 LUA = r"""
 local DIR, MAX, RATE = "@DIR@", @MAX@, @RATE@
@@ -161,7 +157,6 @@ def load_world(url: str, hospitals: int) -> dict[str, Any]:
     from yibao.db.scoping import SYSTEM_SCOPE, set_scope
     from yibao.db.session import make_engine, session_factory
     from yibao.demo.seed import DEMO_PASSWORD
-    from yibao.insured.models import InsuredPerson
     from yibao.regions.models import Hospital
 
     actor = Actor(None, "bench")
@@ -200,15 +195,7 @@ def load_world(url: str, hospitals: int) -> dict[str, Any]:
                         "level": str(h.level),
                     }
                 )
-            people = session.execute(
-                select(
-                    InsuredPerson.psn_no,
-                    InsuredPerson.psn_name,
-                    InsuredPerson.gend,
-                    InsuredPerson.brdy,
-                    InsuredPerson.insutype,
-                ).where(InsuredPerson.psn_insu_stas == "1")
-            ).all()
+            people = insured_people(session)
             version = version_in_force(session, institutions[0]["admvs"], date.today())
             if version is None:
                 raise RuntimeError(f"{institutions[0]['admvs']} 没有已发布的医保目录")
@@ -225,7 +212,7 @@ def load_world(url: str, hospitals: int) -> dict[str, Any]:
         engine.dispose()
     return {
         "institutions": institutions,
-        "people": [tuple(p) for p in people],
+        "people": people,
         "items": [tuple(e) for e in entries],
     }
 
@@ -241,108 +228,7 @@ def restricted_codes(url: str, admvs: str) -> set[str]:
             kn = knowledge_in_force(session, admvs, date.today())
     finally:
         engine.dispose()
-    codes = {code for code, item in kn.items.items() if item.restrictions}
-    for rel in kn.relations:
-        for value in rel.model_dump().values():
-            values = value if isinstance(value, list | tuple) else [value]
-            codes |= {v for v in values if isinstance(v, str) and v in kn.items}
-    return codes
-
-
-DIAGNOSES = {
-    "otp": ["J06.900", "I10.x00", "E11.900", "K29.700", "M54.500", "J20.900", "N39.000"],
-    "ipt": ["I63.900", "J18.900", "K35.800", "I21.900", "C34.900", "N40.x00", "O80.000"],
-}
-DEPTS = ["A03", "A04", "A07", "A02", "A12"]
-
-
-# long: one request body, field by field as HIS vendors send 3101/3102
-def body(
-    rng: random.Random,
-    infno: str,
-    mode: str,
-    inst: dict[str, Any],
-    person: tuple[Any, ...],
-    items: list[tuple[Any, ...]],
-    hot: list[tuple[Any, ...]],
-    seq: int,
-) -> dict[str, Any]:
-    psn_no, name, gend, brdy, insutype = person
-    today = date.today()
-    begin = today - timedelta(days=rng.randint(1, 6)) if mode == "ipt" else today
-    n = rng.randint(3, 10) if mode == "otp" else rng.randint(5, 10)
-    # most prescriptions pass: a restricted or related item in about one in four
-    chosen = rng.sample(items, n)
-    if rng.random() < HOT_SHARE:
-        chosen[0] = rng.choice(hot)
-    pool = chosen
-    mdtrt_id = f"BA{inst['code'][-6:]}{seq:08d}"
-    orders = []
-    for k, (code, iname, kind, cap) in enumerate(pool[:n]):
-        price = float(cap) if cap else round(rng.uniform(2, 300), 2)
-        qty = rng.choice((1, 1, 2, 3, 6)) if kind != "service" else 1
-        day = begin + timedelta(days=rng.randint(0, (today - begin).days))
-        orders.append(
-            {
-                "rx_id": f"{mdtrt_id}-{k + 1}",
-                "rx_no": f"RX{seq:08d}",
-                "hilist_code": code,
-                "hilist_name": iname,
-                "hosplist_code": code,
-                "hosplist_name": iname,
-                "cnt": qty,
-                "pric": price,
-                "sumamt": round(price * qty, 2),
-                "drord_begn_date": day.isoformat(),
-                "drord_dept_codg": rng.choice(DEPTS),
-                "drug_frqu": "bid" if kind != "service" else "",
-                "prd_days": rng.choice((1, 3, 7)) if kind != "service" else None,
-            }
-        )
-    dx = rng.sample(DIAGNOSES[mode], 2)
-    trig = rng.choice(SCENES[(infno, mode)])
-    return {
-        "data": {
-            "syscode": "HIS",
-            "trig_scen": trig,
-            "patient_dtos": [
-                {
-                    "patn_id": psn_no,
-                    "patn_name": name,
-                    "gend": gend,
-                    "brdy": brdy.isoformat() if hasattr(brdy, "isoformat") else str(brdy),
-                    "poolarea": inst["admvs"],
-                    "curr_mdtrt_id": mdtrt_id,
-                    "fsi_encounter_dtos": [
-                        {
-                            "mdtrt_id": mdtrt_id,
-                            "medins_id": inst["code"],
-                            "medins_name": inst["name"],
-                            "medins_admdvs": inst["admvs"],
-                            "medins_lv": inst["level"],
-                            "med_mdtrt_type": "2" if mode == "ipt" else "1",
-                            "med_type": "21" if mode == "ipt" else "11",
-                            "adm_date": begin.isoformat(),
-                            "adm_dept_codg": rng.choice(DEPTS),
-                            "insutype": insutype,
-                            "fsi_diagnose_dtos": [
-                                {
-                                    "dise_id": f"{mdtrt_id}-D{j + 1}",
-                                    "maindise_flag": "1" if j == 0 else "0",
-                                    "dias_srt_no": j + 1,
-                                    "dise_codg": code,
-                                    "dise_date": begin.isoformat(),
-                                }
-                                for j, code in enumerate(dx)
-                            ],
-                            "fsi_order_dtos": orders,
-                            "fsi_operation_dtos": [],
-                        }
-                    ],
-                }
-            ],
-        }
-    }
+    return hot_codes(kn)
 
 
 def write_requests(

@@ -12,7 +12,8 @@ from yibao.cli.common import console, domain_errors, fail, progress_bar
 from yibao.config import get_settings
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.db.session import get_engine, unit_of_work
-from yibao.demo.seed import DEMO_PASSWORD, demo_exists, reset_demo, seed_demo
+from yibao.demo.audit_traffic import RealtimeSeedResult, seed_realtime_audits
+from yibao.demo.seed import CITY, DEMO_PASSWORD, demo_exists, reset_demo, seed_demo
 from yibao.demo.settlement import default_lists_per_month, seed_settlement
 from yibao.grouping.plans import plan_registry
 
@@ -109,6 +110,7 @@ def seed(
                 progress=lambda n: bar.advance(bar.task_ids[0], n),
             )
         workload = None
+        audits = RealtimeSeedResult()
         if settlement:
             workload = seed_settlement(
                 session,
@@ -120,6 +122,8 @@ def seed(
                 hospitals=hospitals,
                 step=lambda text: console.print(f"{text} …"),
             )
+            console.print("事前事中审核（演示 HIS 请求）/ real-time audits …")
+            audits = seed_realtime_audits(session, CITY, seed=seed_used, settings=settings)
         console.print("提交事务 / committing …")
     refresh_statistics()
     elapsed = time.perf_counter() - started
@@ -135,6 +139,7 @@ def seed(
     )
     if workload is not None:
         console.print(workload.summary())
+        console.print(audits.summary())
     print_logins(result.his_token)
 
 

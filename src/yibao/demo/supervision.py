@@ -93,17 +93,24 @@ def _relations(s: list[Any]) -> list[dict[str, Any]]:
 
 def demo_rules(codes: dict[str, list[str]], n: int = 300, seed: int = 1) -> list[dict[str, Any]]:
     """``n`` synthetic rules (演示), 20 a family: the first of each points at the whole
-    knowledge base, the others are narrowed to a sample of the family's items."""
-    rng = random.Random(seed)
+    knowledge base, the others are narrowed to their own share of the family's items
+    (a shuffled pool dealt out, so that one item is the concern of one narrowed rule
+    of a family, not of a dozen that would all warn about it at once)."""
     families = sorted(FAMILIES)
+    per_family = -(-n // len(families))
+    pools: dict[str, list[str]] = {}
+    for family in families:
+        pools[family] = list(codes.get(family) or codes["all"])
+        random.Random(f"{seed}-{family}").shuffle(pools[family])
     out = []
     for i in range(n):
         family = families[i % len(families)]
         k = i // len(families)
         params: dict[str, Any] = {}
-        pool = codes.get(family) or codes["all"]
+        pool = pools[family]
         if k and family not in ("duplicate", "linkage", "unbundling", "phantom"):
-            params["codes"] = sorted(set(rng.sample(pool, min(len(pool), 8))))
+            share = pool[k - 1 :: per_family - 1] or [pool[(k - 1) % len(pool)]]
+            params["codes"] = sorted(set(share[:8]))
         window = FAMILIES[family].windows[k % len(FAMILIES[family].windows)]
         out.append(
             {

@@ -5,6 +5,7 @@ redirect."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import Request
@@ -40,6 +41,19 @@ def int_param(value: str | None, field: str) -> int | None:
             f"{field} 必须是绝对值不超过 {INT4_MAX} 的整数: {value!r}", field=field
         )
     return number
+
+
+def date_param(raw: str, field: str, label: str) -> date | None:
+    """An optional ISO date (a query parameter or form field; empty → None), refused
+    with the field's Chinese label."""
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(
+            f"{label}：格式应为 YYYY-MM-DD（收到 {raw[:20]!r}）", field=field
+        ) from None
 
 
 def page_arg(request: Request, name: str = "page") -> int:

@@ -119,6 +119,15 @@ NAV_MENUS: tuple[NavMenu, ...] = (
                 "审核疑点",
                 (Permission.REVIEW_FINDINGS, Permission.ANSWER_FINDINGS),
             ),
+            NavItem(
+                "/supervision/realtime",
+                "事前事中审核记录",
+                (
+                    Permission.REVIEW_FINDINGS,
+                    Permission.VIEW_RULES,
+                    Permission.ANSWER_FINDINGS,
+                ),
+            ),
             NavItem("/supervision/rules", "规则库", Permission.VIEW_RULES),
             NavItem("/supervision/knowledge", "知识库", Permission.VIEW_RULES),
         ),

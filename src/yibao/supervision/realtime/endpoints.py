@@ -11,10 +11,12 @@ one the load benchmark drives."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from datetime import date
+from typing import Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -22,9 +24,9 @@ from sqlalchemy.orm import Session
 from yibao.accounts.models import User
 from yibao.accounts.principals import TokenPrincipal
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Body, Db, request_actor, require
+from yibao.api.deps import Body, Db, current_user, request_actor, require
 from yibao.api.fastpath import FastCall, FastHandler, FastRoute, dumps, group_commit
-from yibao.api.openapi import json_body
+from yibao.api.openapi import XLSX, file_answers, json_body
 from yibao.audit.service import Actor
 from yibao.config import Settings
 from yibao.db.batching import Handle
@@ -32,8 +34,21 @@ from yibao.engines.audit.messages import AuditIn, AuditOut, FeedbackIn, Feedback
 from yibao.engines.exchange import Refused, parse_body
 from yibao.engines.exchange.lenient import M, read
 from yibao.exchange.registry import institution_of, institution_of_principal
+from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.errors import ValidationFailed
+from yibao.kit.paging import clamp_page
 from yibao.kit.timeutil import utcnow
+from yibao.supervision.realtime import repository as records
+from yibao.supervision.realtime import views
+from yibao.supervision.realtime.auth import records_viewer
+from yibao.supervision.realtime.repository import RequestFilter
+from yibao.supervision.realtime.schemas import (
+    RequestDetailOut,
+    RequestPage,
+    RequestRowOut,
+    RequestTotalsOut,
+    RuleHitOut,
+)
 from yibao.supervision.realtime.service import (
     Answer,
     Asker,
@@ -144,6 +159,74 @@ def feedback(request: Request, body: Body, db: Db, user: User = HIS) -> JSONResp
     except Refused as exc:
         raise ValidationFailed(exc.message, field=exc.field) from None
     return _answer(out, warnings)
+
+
+# ------------------------------------------------- stored requests (for later analysis)
+
+RECORDS = "/api/audit/requests"
+
+
+async def _records_viewer(user: User = Depends(current_user)) -> User:
+    return records_viewer(user)
+
+
+RECORDS_VIEW = Depends(_records_viewer)
+
+
+@router.get(
+    RECORDS,
+    response_model=RequestPage,
+    summary="事前事中审核记录（可导出 Excel）",
+    responses=file_answers(XLSX),
+)
+def list_requests(
+    db: Db,
+    user: User = RECORDS_VIEW,
+    format: Literal["json", "xlsx"] = Query("json", description="json 列表 / xlsx 导出"),
+    hospital: str | None = Query(None, max_length=12, description="医疗机构编码"),
+    day_from: date | None = Query(None, description="审核日期起"),
+    day_to: date | None = Query(None, description="审核日期止"),
+    stage: str | None = Query(None, max_length=4, description="pre 事前 / mid 事中"),
+    outcome: str | None = Query(None, max_length=8, description="warned 有提示 / clean 无提示"),
+    rule: str | None = Query(None, max_length=40, description="规则编号"),
+    person: str | None = Query(None, max_length=50, description="人员编号"),
+    visit: str | None = Query(None, max_length=50, description="就诊ID"),
+    page: PageNo = 1,
+    size: PageSize = 50,
+) -> RequestPage | Response:
+    """本辖区（医院用户：本院）保存的每一次事前/事中审核请求与应答，可按医院、日期、环节、
+    有无提示、规则、人员、就诊筛选；附合计与提示最多的规则（含医生反馈）；``format=xlsx``
+    导出（每条提示一行）。"""
+    flt = RequestFilter(hospital, day_from, day_to, stage, outcome, rule, person, visit)
+    if format == "xlsx":
+        name = quote("事前事中审核记录.xlsx")
+        return Response(
+            records.export_xlsx(db, flt),
+            media_type=XLSX,
+            headers={
+                "content-disposition": (
+                    f"attachment; filename=\"audit-requests.xlsx\"; filename*=UTF-8''{name}"
+                )
+            },
+        )
+    page, size = clamp_page(page, size)
+    result = records.list_requests(db, flt, page, size)
+    return RequestPage(
+        items=[RequestRowOut.model_validate(views.request_row(r, c)) for r, c in result.items],
+        total=result.total,
+        page=result.page,
+        size=result.size,
+        totals=RequestTotalsOut.model_validate(records.totals(db, flt)),
+        rules=[RuleHitOut.model_validate(r) for r in records.rule_hits(db, flt)],
+    )
+
+
+@router.get(RECORDS + "/{request_id}", response_model=RequestDetailOut, summary="一次审核记录")
+def request_detail(request_id: DbId, db: Db, user: User = RECORDS_VIEW) -> RequestDetailOut:
+    """请求（诊断、医嘱）、应答、提示与医生反馈，以及同一就诊的事后审核疑点。"""
+    hospital_side = user.hospital_id is not None
+    detail = views.request_detail(db, request_id, published_only=hospital_side)
+    return RequestDetailOut.model_validate(detail)
 
 
 # ------------------------------------------------------------- fast routes (ADR 0026)

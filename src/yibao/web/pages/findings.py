@@ -30,6 +30,7 @@ from yibao.supervision.findings.auth import viewer
 from yibao.supervision.findings.repository import SEVERITIES, SOURCES, FindingFilter
 from yibao.supervision.findings.rules import FindingRules
 from yibao.supervision.findings.states import ACTION_LABELS, STATE_LABELS, Side
+from yibao.supervision.realtime import views as realtime_views
 from yibao.web.forms import failure, flash, int_param, page_arg, take_flash, text, texts
 from yibao.web.pages.settlement.common import CSRF
 from yibao.web.render import render
@@ -178,6 +179,12 @@ def detail_page(
     row = repository.get_finding(db, finding_id, published_only=hospital)
     ctx: dict[str, Any] = {
         "f": views.finding_detail(db, row, user),
+        # what the doctors were told in real time about this visit, and chose (3101–3103)
+        "warned": (
+            realtime_views.warnings_of_visit(db, row.hospital_id, row.mdtrt_id)
+            if row.mdtrt_id
+            else []
+        ),
         "is_bureau": not hospital,
         "states": STATE_LABELS,
         "actions": ACTION_LABELS,

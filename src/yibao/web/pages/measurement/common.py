@@ -26,6 +26,7 @@ from yibao.kit.exports import write_xlsx
 from yibao.measurement import service as svc
 from yibao.measurement.models import STATUS_LABELS
 from yibao.web import forms
+from yibao.web.forms import date_param
 
 MEASURE = require(Permission.MEASURE)
 CSRF = [Depends(check_csrf)]
@@ -126,14 +127,7 @@ def as_decimal(raw: str, field: str, label: str) -> Decimal:
 
 def as_date(raw: str, field: str, label: str) -> date | None:
     """An optional ISO date (empty → None)."""
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed(
-            f"{label}：格式应为 YYYY-MM-DD（收到 {raw!r}）", field=field
-        ) from None
+    return date_param(raw, field, label)
 
 
 def required_date(raw: str, field: str, label: str) -> date:
