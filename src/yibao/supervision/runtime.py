@@ -50,6 +50,10 @@ _RULES: TTLCache[list[tuple[dict[str, Any], bool, date | None, date | None]]] = 
 )
 _COMPILED: TTLCache[Current] = TTLCache(max_entries=64)
 _KEEP_S = 24 * 3600.0
+#: (place, day) → (when looked up, generation, answer): :func:`current` answers again
+#: without any look-up for CHECK_S seconds, as long as no change was seen (it is asked
+#: for every real-time audit)
+_LATEST: dict[tuple[str, date], tuple[float, int, Current]] = {}
 _generation = itertools.count(1)
 _state = {"generation": 0}
 _lock = threading.Lock()
@@ -58,6 +62,7 @@ _lock = threading.Lock()
 def _drop(_reason: str) -> None:
     with _lock:
         _state["generation"] = next(_generation)
+    _LATEST.clear()
     _IDS.clear()
     _RULES.clear()
     _COMPILED.clear()
@@ -74,10 +79,15 @@ def generation() -> int:
 
 def current(session: Session, admdvs: str, on: date) -> Current:
     """The rule set in force for ``admdvs`` on ``on``, compiled (404 when none)."""
+    place = admdvs[:4] + "00"
+    seen = _state["generation"]
+    hit = _LATEST.get((place, on))
+    if hit is not None and hit[1] == seen and time.monotonic() - hit[0] < notify.CHECK_S:
+        return hit[2]
+    looked_up = time.monotonic()
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     notify.ensure_listening(engine.url.render_as_string(hide_password=False))
-    place = admdvs[:4] + "00"
 
     def ids() -> tuple[int, int, int | None, int | None] | None:
         rs = in_force(session, RuleSetVersion, admdvs, on)
@@ -113,7 +123,11 @@ def current(session: Session, admdvs: str, on: date) -> Current:
         return Current(set_id, set_version, knowledge_id, ruleset, time.time(), generation())
 
     key = (place, set_id, knowledge_id, catalogue_id, active)
-    return _COMPILED.get(key, _KEEP_S, build)
+    answer = _COMPILED.get(key, _KEEP_S, build)
+    if len(_LATEST) >= 4096:
+        _LATEST.clear()
+    _LATEST[(place, on)] = (looked_up, seen, answer)
+    return answer
 
 
 def warm(engine: Engine, on: date) -> list[str]:
