@@ -23,11 +23,11 @@ run: setup
 	$(BIN)/yibao serve
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-pg: setup
 	YIBAO_TEST_DATABASE_URL=$${YIBAO_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
-	  $(BIN)/python -m pytest -q -m "not browser" tests/integration tests/e2e
+	  $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not browser" tests/integration tests/e2e
 
 lint: setup
 	$(BIN)/ruff check src tests

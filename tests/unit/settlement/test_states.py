@@ -45,7 +45,9 @@ def test_every_allowed_transition(t: Transition) -> None:
         assert err.value.http_status == 409
 
 
-@pytest.mark.parametrize("t", [t for t in TRANSITIONS if t.needs_reason], ids=str)
+@pytest.mark.parametrize(
+    "t", [t for t in TRANSITIONS if t.needs_reason], ids=lambda t: f"{t.source}-{t.action}"
+)
 def test_reason_is_required(t: Transition) -> None:
     role = sorted(t.roles)[0]
     for reason in (None, "", "   "):
