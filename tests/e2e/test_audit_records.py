@@ -161,6 +161,8 @@ def test_excel_export_one_row_per_warning(client, db, world) -> None:  # type: i
     assert by_rule["T-SEX"]["医生处理"] == "返回修改" and by_rule["T-SEX"]["继续执行理由"] is None
     assert Decimal(str(by_rule["T-SEX"]["涉及金额（元）"])) == Decimal("20.00")
     assert by_rule[None]["审核环节"] == "事中" and by_rule[None]["交易"] == "3102"
+    assert by_rule[None]["触发场景"] == "事中-门诊预结算"  # trig_scen 7, in words
+    assert "filename*=UTF-8''" in r.headers["content-disposition"]  # 事前事中审核记录.xlsx
 
 
 def test_scope_roles_and_bad_filters(client, db, world) -> None:  # type: ignore[no-untyped-def]

@@ -40,6 +40,7 @@ from yibao.accounts.tokens import user_for_token
 from yibao.api import touch
 from yibao.api.inline import is_light, runs_inline
 from yibao.api.limits import check_rate, check_text_input, read_body
+from yibao.api.openapi import download
 from yibao.audit.service import Actor
 from yibao.db.scoping import set_scope
 from yibao.db.session import reader
@@ -341,11 +342,11 @@ def registry_of(request: Request) -> PlanRegistry:
 def grouped_file(outcome: UploadOutcome) -> Response:
     """A grouped upload as the download the API and the grouping page answer with."""
     assert outcome.content is not None
-    return Response(
-        content=outcome.content,
-        media_type=outcome.media_type,
+    return download(
+        outcome.content,
+        outcome.media_type,
+        outcome.filename,
         headers={
-            "Content-Disposition": f'attachment; filename="{outcome.filename}"',
             "X-Yibao-Plan": outcome.plan.id if outcome.plan else "by-date",
             "X-Yibao-Rows": str(outcome.rows),
         },

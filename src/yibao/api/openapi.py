@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
@@ -35,6 +36,28 @@ def file_answers(
     content: dict[str, Any] = {JSON: {}} if json else {}
     content.update({m: {"schema": _FILE_SCHEMA} for m in media_types})
     return {200: {"description": description, "content": content}}
+
+
+def download(
+    content: bytes,
+    media_type: str,
+    filename: str,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """``content`` answered as a file to save: ``filename`` (ASCII, for every client) and,
+    when given, ``title`` — the name a Chinese user sees (``疑点清单.xlsx``), sent as
+    RFC 5987 ``filename*`` that browsers prefer.  CSV is sent as UTF-8."""
+    disposition = f'attachment; filename="{filename}"'
+    if title:
+        disposition += f"; filename*=UTF-8''{quote(title)}"
+    if media_type == CSV:
+        media_type = f"{CSV}; charset=utf-8"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"content-disposition": disposition, **(headers or {})},
+    )
 
 
 #: component schemas that request bodies read by hand refer to (:func:`json_body`)

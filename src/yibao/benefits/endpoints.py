@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
+from yibao.api.openapi import XLSX, download
 from yibao.benefits import service
 from yibao.benefits.schemas import ImportResult, PolicyDetail, PolicyList, PolicyOut, PublishIn
 from yibao.kit.bounds import DbId
@@ -17,7 +18,6 @@ from yibao.kit.tables import table_limits
 router = APIRouter(prefix="/api/benefits", tags=["benefits 待遇政策"])
 VIEW = require(Permission.VIEW_POLICIES)
 MANAGE = require(Permission.MANAGE_POLICIES)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/policies", response_model=PolicyList, summary="待遇政策各版本（本统筹区）")
@@ -34,11 +34,7 @@ def list_policies(db: Db, user: User = VIEW) -> PolicyList:
 )
 def export_policies(db: Db, user: User = VIEW) -> Response:
     data = service.export_policies(service.list_policies(db, user.region_code))
-    return Response(
-        data,
-        media_type=XLSX,
-        headers={"content-disposition": 'attachment; filename="benefit-policies.xlsx"'},
-    )
+    return download(data, XLSX, "benefit-policies.xlsx", "待遇政策.xlsx")
 
 
 @router.get("/policies/{policy_id}", response_model=PolicyDetail, summary="一个待遇政策版本")

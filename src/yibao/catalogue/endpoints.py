@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
+from yibao.api.openapi import XLSX, download
 from yibao.catalogue import repository, service
 from yibao.catalogue.auth import home_region, sees_drafts
 from yibao.catalogue.schemas import (
@@ -29,7 +30,6 @@ from yibao.kit.tables import table_limits
 router = APIRouter(prefix="/api/catalogue", tags=["catalogue 医保目录"])
 VIEW = require(Permission.VIEW_CATALOGUE)
 MANAGE = require(Permission.MANAGE_CATALOGUE)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/versions", response_model=VersionList, summary="医保目录各版本（本辖区适用的）")
@@ -107,10 +107,8 @@ def import_entries(
 )
 def export_version(version_id: DbId, db: Db, user: User = VIEW) -> Response:
     row = repository.get_version(db, version_id, home_region(user), drafts=sees_drafts(user))
-    return Response(
-        service.export_version(db, row),
-        media_type=XLSX,
-        headers={"content-disposition": f'attachment; filename="catalogue-{row.id}.xlsx"'},
+    return download(
+        service.export_version(db, row), XLSX, f"catalogue-{row.id}.xlsx", f"医保目录-{row.id}.xlsx"
     )
 
 

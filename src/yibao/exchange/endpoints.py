@@ -26,7 +26,7 @@ from yibao.accounts.roles import Permission
 from yibao.api.deps import Body, Db, request_actor, require
 from yibao.api.fastpath import FastCall, FastRoute, group_commit
 from yibao.api.limits import checks_text_per_item
-from yibao.api.openapi import XLSX, file_answers, json_body
+from yibao.api.openapi import XLSX, download, file_answers, json_body
 from yibao.audit.service import Actor
 from yibao.config import Settings
 from yibao.db.batching import Handle
@@ -311,9 +311,10 @@ def clearing(
     撤销当月；清算金额 = 基金支付 + 个人账户支付。"""
     report = clearing_report(db, views.month_code(month) or "")
     if format == "xlsx":
-        return Response(
+        return download(
             clearing_workbook(report),
-            media_type=XLSX,
-            headers={"content-disposition": f'attachment; filename="clearing-{report.month}.xlsx"'},
+            XLSX,
+            f"clearing-{report.month}.xlsx",
+            f"异地就医清算-{report.month}.xlsx",
         )
     return report

@@ -1,12 +1,10 @@
 """What the statement and clearing endpoints share: an answer's decimals as strings
-(amounts in the API are strings of yuan) and a file answered as a download."""
+(amounts in the API are strings of yuan)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
-
-from fastapi.responses import Response
 
 
 def jsonable(value: Any) -> Any:
@@ -17,11 +15,3 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [jsonable(v) for v in value]
     return value
-
-
-def download(content: bytes, media_type: str, filename: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
-    )

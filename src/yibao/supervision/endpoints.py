@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
+from yibao.api.openapi import XLSX, download
 from yibao.kit.bounds import Day, DbId
 from yibao.kit.tables import table_limits
 from yibao.supervision import files, knowledge, repository, runtime, service
@@ -41,14 +42,7 @@ from yibao.supervision.schemas import (
 router = APIRouter(prefix="/api/supervision", tags=["supervision 智能审核知识库与规则库"])
 VIEW = require(Permission.VIEW_RULES)
 MANAGE = require(Permission.MANAGE_RULES)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RuleId = Query(..., min_length=1, max_length=40)
-
-
-def _xlsx(content: bytes, name: str) -> Response:
-    return Response(
-        content, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{name}"'}
-    )
 
 
 def _relation(r: KnowledgeRelation) -> RelationOut:
@@ -209,7 +203,9 @@ def import_knowledge(
 )
 def export_knowledge(version_id: DbId, db: Db, user: User = VIEW) -> Response:
     row = repository.get_version(db, KnowledgeVersion, version_id, home_region(user))
-    return _xlsx(files.export_knowledge(db, row), f"knowledge-{row.id}.xlsx")
+    return download(
+        files.export_knowledge(db, row), XLSX, f"knowledge-{row.id}.xlsx", f"知识库-{row.id}.xlsx"
+    )
 
 
 @router.post(
@@ -342,7 +338,9 @@ def import_rules(
 )
 def export_rules(set_id: DbId, db: Db, user: User = VIEW) -> Response:
     row = repository.get_version(db, RuleSetVersion, set_id, home_region(user))
-    return _xlsx(files.export_rules(db, row), f"rules-{row.id}.xlsx")
+    return download(
+        files.export_rules(db, row), XLSX, f"rules-{row.id}.xlsx", f"规则库-{row.id}.xlsx"
+    )
 
 
 @router.get(

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import require
-from yibao.api.openapi import XLSX
+from yibao.api.openapi import CSV, XLSX, download
 from yibao.kit.exports import csv_safe, labelled, write_xlsx
 from yibao.measurement import service as svc
 
@@ -27,20 +27,12 @@ def region_of(user: User) -> str:
 def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
     """A frame as JSON rows, CSV or XLSX (every table can be exported; text stays text)."""
     if fmt == "csv":
-        return Response(
-            csv_safe(frame).write_csv().encode("utf-8-sig"),
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="{name}.csv"'},
-        )
+        return download(csv_safe(frame).write_csv().encode("utf-8-sig"), CSV, f"{name}.csv")
     if fmt == "xlsx":
         buf = io.BytesIO()
         shown = labelled(frame, svc.EXPORT_LABELS, svc.EXPORT_VALUES)
         write_xlsx(shown, buf, worksheet=name[:31], autofit=True)
-        return Response(
-            buf.getvalue(),
-            media_type=XLSX,
-            headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
-        )
+        return download(buf.getvalue(), XLSX, f"{name}.xlsx")
     return JSONResponse(svc._jsonable(frame.to_dicts()))
 
 

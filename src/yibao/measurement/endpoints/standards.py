@@ -14,7 +14,7 @@ from sqlalchemy import select
 from yibao.accounts.models import User
 from yibao.api.deps import Db, registry_of, request_actor
 from yibao.api.inline import light_read
-from yibao.api.openapi import CSV, XLSX, file_answers
+from yibao.api.openapi import CSV, XLSX, download, file_answers
 from yibao.kit.bounds import Day, DbId
 from yibao.measurement import service as svc
 from yibao.measurement.endpoints.common import ANALYST, Fmt, region_of, table_response
@@ -129,11 +129,7 @@ def get_standards(
     row = svc.get_standard_set(db, set_id, region_of(user))
     if format == "csv":
         data = svc.standards_csv(svc.standards_frame(db, row.id))
-        return Response(
-            data,
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="standards_{row.id}.csv"'},
-        )
+        return download(data, CSV, f"standards_{row.id}.csv", f"支付标准_{row.id}.csv")
     if format == "xlsx":
         return table_response(svc.standards_frame(db, row.id), "xlsx", f"standards_{row.id}")
     # answered as before through JSONResponse (json.dumps), the body checked by the model

@@ -15,10 +15,10 @@ from fastapi.responses import Response
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
-from yibao.api.openapi import XLSX, file_answers
+from yibao.api.openapi import XLSX, download, file_answers
 from yibao.kit.bounds import Year
 from yibao.kit.exports import write_xlsx
-from yibao.settlement.answers import download, jsonable
+from yibao.settlement.answers import jsonable
 from yibao.settlement.clearing.schemas import ClearingIn
 from yibao.settlement.clearing.service import clearing_result
 from yibao.settlement.labels import for_people
@@ -48,7 +48,7 @@ def clearing(
         buf = io.BytesIO()
         sheets = {"医院清算": for_people(hospitals), "病例": for_people(result.cases)}
         write_xlsx(sheets, buf, autofit=True)
-        return download(buf.getvalue(), XLSX, f"clearing-{year}.xlsx")
+        return download(buf.getvalue(), XLSX, f"clearing-{year}.xlsx", f"年终清算-{year}.xlsx")
     totals = {
         k: str(hospitals[k].sum())
         for k in (

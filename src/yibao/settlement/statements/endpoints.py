@@ -20,13 +20,13 @@ from sqlalchemy import select
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, require
-from yibao.api.openapi import PDF, XLSX, file_answers
+from yibao.api.openapi import PDF, XLSX, download, file_answers
 from yibao.kit.bounds import Number
 from yibao.kit.errors import NotFound
 from yibao.kit.exports import write_xlsx
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital, Region
-from yibao.settlement.answers import download, jsonable
+from yibao.settlement.answers import jsonable
 from yibao.settlement.labels import for_people
 from yibao.settlement.schemas import StatementOut, StatementsOut
 from yibao.settlement.statements.pdf import statement_pdf
@@ -97,13 +97,14 @@ def statement(
     row = frame.row(0, named=True)
     audited = statement_audit_deductions(db, user, period, hospital, region=region)
     name = f"statement-{period}-{hospital}"
+    title = f"结算单-{period}-{hospital}"
     if format == "xlsx":
         buf = io.BytesIO()
         sheets = {"汇总": for_people(frame), "病例明细": for_people(cases)}
         if audited.height:
             sheets["智能审核扣款"] = for_people(audited)
         write_xlsx(sheets, buf, autofit=True)
-        return download(buf.getvalue(), XLSX, f"{name}.xlsx")
+        return download(buf.getvalue(), XLSX, f"{name}.xlsx", f"{title}.xlsx")
     if format == "pdf":
         found = db.execute(
             select(Hospital.name, Hospital.region_code).where(Hospital.code == hospital)
@@ -124,7 +125,7 @@ def statement(
             issued=issued,
             font_path=request.app.state.settings.pdf_font,
         )
-        return download(pdf, "application/pdf", f"{name}.pdf")
+        return download(pdf, PDF, f"{name}.pdf", f"{title}.pdf")
     return StatementOut.model_validate(
         {
             "statement": jsonable(row),

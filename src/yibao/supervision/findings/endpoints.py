@@ -17,8 +17,9 @@ A hospital user sees and acts on its own hospital's findings only.
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePosixPath
 from typing import Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -26,7 +27,7 @@ from fastapi.responses import Response
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import CurrentUser, Db, request_actor, require, runner_of
-from yibao.api.openapi import XLSX, file_answers
+from yibao.api.openapi import XLSX, download, file_answers
 from yibao.jobs.service import get_job
 from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.errors import NotFound
@@ -147,16 +148,7 @@ def list_findings(
     ``format=xlsx`` 导出全部筛选结果（中文表头）。"""
     flt = _filter(user, hospital, rule, state, period, severity, source, deducted_period)
     if format == "xlsx":
-        name = quote("疑点清单.xlsx")
-        return Response(
-            repository.export_xlsx(db, flt),
-            media_type=XLSX,
-            headers={
-                "content-disposition": (
-                    f"attachment; filename=\"findings.xlsx\"; filename*=UTF-8''{name}"
-                )
-            },
-        )
+        return download(repository.export_xlsx(db, flt), XLSX, "findings.xlsx", "疑点清单.xlsx")
     page, size = clamp_page(page, size)
     result = repository.list_findings(db, flt, page, size)
     return FindingPage(
@@ -275,14 +267,15 @@ def second_decision(
 
 
 @router.get("/{finding_id}/attachments/{attachment_id}", summary="下载附件")
-def download(finding_id: DbId, attachment_id: DbId, db: Db, user: User = VIEW) -> Response:
+def download_attachment(
+    finding_id: DbId, attachment_id: DbId, db: Db, user: User = VIEW
+) -> Response:
     repository.get_finding(db, finding_id, published_only=service.side_of(user) == Side.HOSPITAL)
     row = attachments.attachment(db, finding_id, attachment_id)
-    return Response(
-        row.data,
-        media_type=row.content_type,
-        headers={
-            "content-disposition": f"attachment; filename*=UTF-8''{quote(row.name)}",
-            "x-content-type-options": "nosniff",
-        },
+    suffix = PurePosixPath(row.name).suffix
+    ascii_name = f"attachment-{row.id}" + (
+        suffix if re.fullmatch(r"\.\w{1,8}", suffix, re.A) else ""
+    )
+    return download(
+        row.data, row.content_type, ascii_name, row.name, {"x-content-type-options": "nosniff"}
     )

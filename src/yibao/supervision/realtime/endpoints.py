@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from typing import Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -26,7 +25,7 @@ from yibao.accounts.principals import TokenPrincipal
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Body, Db, current_user, request_actor, require
 from yibao.api.fastpath import FastCall, FastHandler, FastRoute, dumps, group_commit
-from yibao.api.openapi import XLSX, file_answers, json_body
+from yibao.api.openapi import XLSX, download, file_answers, json_body
 from yibao.audit.service import Actor
 from yibao.config import Settings
 from yibao.db.batching import Handle
@@ -199,15 +198,8 @@ def list_requests(
     导出（每条提示一行）。"""
     flt = RequestFilter(hospital, day_from, day_to, stage, outcome, rule, person, visit)
     if format == "xlsx":
-        name = quote("事前事中审核记录.xlsx")
-        return Response(
-            records.export_xlsx(db, flt),
-            media_type=XLSX,
-            headers={
-                "content-disposition": (
-                    f"attachment; filename=\"audit-requests.xlsx\"; filename*=UTF-8''{name}"
-                )
-            },
+        return download(
+            records.export_xlsx(db, flt), XLSX, "audit-requests.xlsx", "事前事中审核记录.xlsx"
         )
     page, size = clamp_page(page, size)
     result = records.list_requests(db, flt, page, size)

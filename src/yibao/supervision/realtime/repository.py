@@ -21,7 +21,7 @@ import polars as pl
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, undefer
 
-from yibao.engines.audit.messages import STAGE_NAMES
+from yibao.engines.audit.messages import STAGE_NAMES, TRIG_SCENES
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.exports import labelled, write_xlsx
 from yibao.kit.paging import Page
@@ -338,7 +338,11 @@ def export_xlsx(session: Session, flt: RequestFilter) -> bytes:
         values[14] = values[14] or None  # 返回修改 carries no reason
         out.append(tuple(values))
     frame = pl.DataFrame(out, schema=_SCHEMA, orient="row")
-    words: dict[str, dict[Any, str]] = {"stage": dict(STAGE_NAMES), "dspo_way": DSPO_WORDS}
+    words: dict[str, dict[Any, str]] = {
+        "stage": dict(STAGE_NAMES),
+        "trig_scen": dict(TRIG_SCENES),
+        "dspo_way": DSPO_WORDS,
+    }
     buf = io.BytesIO()
     write_xlsx({"事前事中审核记录": labelled(frame, LABELS, words)}, buf, autofit=True)
     return buf.getvalue()

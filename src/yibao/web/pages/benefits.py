@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
+from yibao.api.openapi import XLSX, download
 from yibao.benefits import service
 from yibao.engines.measure.params import LEVEL_NAMES, LEVELS
 from yibao.engines.settlement.policy import INSUTYPE_NAMES, SCOPE_NAMES
@@ -24,7 +25,6 @@ router = APIRouter(prefix="/benefits")
 VIEW = require(Permission.VIEW_POLICIES)
 MANAGE = require(Permission.MANAGE_POLICIES)
 CSRF = [Depends(check_csrf)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _list_page(
@@ -56,11 +56,7 @@ def policies_page(request: Request, db: Db, user: User = VIEW) -> Response:
 @router.get("/policies/export.xlsx")
 def export(request: Request, db: Db, user: User = VIEW) -> Response:
     data = service.export_policies(service.list_policies(db, user.region_code))
-    return Response(
-        data,
-        media_type=XLSX,
-        headers={"content-disposition": 'attachment; filename="benefit-policies.xlsx"'},
-    )
+    return download(data, XLSX, "benefit-policies.xlsx", "待遇政策.xlsx")
 
 
 @router.post("/policies/import", dependencies=CSRF)

@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
+from yibao.api.openapi import XLSX, download
 from yibao.catalogue import repository, service
 from yibao.catalogue.auth import home_region, sees_drafts
 from yibao.catalogue.schemas import VersionIn
@@ -30,7 +31,6 @@ router = APIRouter(prefix="/catalogue")
 VIEW = require(Permission.VIEW_CATALOGUE)
 MANAGE = require(Permission.MANAGE_CATALOGUE)
 CSRF = [Depends(check_csrf)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _status(response: Response, error: DomainError | None) -> Response:
@@ -153,10 +153,8 @@ def detail(version_id: DbId, request: Request, db: Db, user: User = VIEW) -> Res
 @router.get("/{version_id}/export.xlsx")
 def export(version_id: DbId, db: Db, user: User = VIEW) -> Response:
     row = repository.get_version(db, version_id, home_region(user), drafts=sees_drafts(user))
-    return Response(
-        service.export_version(db, row),
-        media_type=XLSX,
-        headers={"content-disposition": f'attachment; filename="catalogue-{row.id}.xlsx"'},
+    return download(
+        service.export_version(db, row), XLSX, f"catalogue-{row.id}.xlsx", f"医保目录-{row.id}.xlsx"
     )
 
 

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import check_csrf, require
+from yibao.api.openapi import XLSX, download
 from yibao.engines import measure as m
 from yibao.kit.bounds import INT4_MAX, in_int4, is_tame
 from yibao.kit.errors import DomainError, ValidationFailed
@@ -146,11 +147,7 @@ def xlsx(rows: list[dict[str, Any]] | pl.DataFrame, name: str) -> Response:
     frame = frame.rename({c: COLUMN_LABELS[c] for c in frame.columns if c in COLUMN_LABELS})
     buf = io.BytesIO()
     write_xlsx(frame, buf, worksheet=name[:31], autofit=True)
-    return Response(
-        buf.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"content-disposition": f'attachment; filename="{name}.xlsx"'},
-    )
+    return download(buf.getvalue(), XLSX, f"{name}.xlsx")
 
 
 def charts_json(data: dict[str, Any]) -> str:

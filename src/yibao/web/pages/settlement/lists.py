@@ -19,6 +19,7 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
 from yibao.api.inline import light_read
+from yibao.api.openapi import CSV, download
 from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.qc import FLAT_COLUMNS, lists_to_flat
 from yibao.engines.qc.bench import synthetic_lists
@@ -240,10 +241,11 @@ def template_csv(request: Request, db: Db, user: User = SUBMIT) -> Response:
             {c: [example.get(c)] for c in columns}, schema=dict.fromkeys(columns, pl.String)
         )
     ).write_csv(out)
-    return Response(
+    return download(
         ("\ufeff" + out.getvalue()).encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": 'attachment; filename="settlement-lists-template.csv"'},
+        CSV,
+        "settlement-lists-template.csv",
+        "结算清单模板.csv",
     )
 
 

@@ -23,6 +23,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
+from yibao.api.openapi import XLSX, download
 from yibao.kit.bounds import DbId, is_tame
 from yibao.kit.errors import DomainError, Forbidden, ValidationFailed
 from yibao.kit.tables import read_table, table_limits
@@ -275,14 +276,11 @@ def scores_template(request: Request, db: Db, user: User = VIEW) -> Response:
     """考核得分模板: the hospitals being cleared, a blank score column."""
     year = _year((request.query_params.get("year") or "").strip())
     hospitals = views.clearing_hospitals(db, _bureau(db, user), year)
-    return _xlsx(clearing.scores_template(hospitals), f"clearing-scores-{year}.xlsx")
-
-
-def _xlsx(content: bytes, filename: str) -> Response:
-    return Response(
-        content,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    return download(
+        clearing.scores_template(hospitals),
+        XLSX,
+        f"clearing-scores-{year}.xlsx",
+        f"考核得分模板-{year}.xlsx",
     )
 
 
@@ -290,7 +288,12 @@ def _xlsx(content: bytes, filename: str) -> Response:
 def saved_clearing_xlsx(clearing_id: DbId, db: Db, user: User = VIEW) -> Response:
     row = clearing.get_clearing(db, clearing_id, _bureau(db, user))
     names = views.hospital_names(db, [h["hospital_code"] for h in row.hospitals])
-    return _xlsx(clearing.clearing_workbook(row, names), f"clearing-{row.year}-{row.id}.xlsx")
+    return download(
+        clearing.clearing_workbook(row, names),
+        XLSX,
+        f"clearing-{row.year}-{row.id}.xlsx",
+        f"年终清算-{row.year}-{row.id}.xlsx",
+    )
 
 
 @router.get("/settlement/clearing/{clearing_id}")

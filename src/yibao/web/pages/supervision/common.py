@@ -14,6 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, check_csrf, require
+from yibao.api.openapi import XLSX as XLSX
 from yibao.engines.audit.errors import words
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.supervision.schemas import VersionIn
@@ -22,7 +23,6 @@ from yibao.web.forms import text
 VIEW = require(Permission.VIEW_RULES)
 MANAGE = require(Permission.MANAGE_RULES)
 CSRF = [Depends(check_csrf)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VERSION_FIELDS = ("region_code", "name", "valid_from", "valid_to", "note", "based_on")
 VERSION_WORDS = {
     "region_code": "区划代码",

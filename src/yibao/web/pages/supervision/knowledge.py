@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
+from yibao.api.openapi import download
 from yibao.engines.audit import RELATION_KINDS
 from yibao.engines.catalogue.restrictions import RESTRICTION_KINDS
 from yibao.kit.bounds import DbId
@@ -143,10 +144,8 @@ def detail(version_id: DbId, request: Request, db: Db, user: User = VIEW) -> Res
 @router.get("/{version_id}/export.xlsx")
 def export(version_id: DbId, db: Db, user: User = VIEW) -> Response:
     row = _version(db, user, version_id)
-    return Response(
-        files.export_knowledge(db, row),
-        media_type=XLSX,
-        headers={"content-disposition": f'attachment; filename="knowledge-{row.id}.xlsx"'},
+    return download(
+        files.export_knowledge(db, row), XLSX, f"knowledge-{row.id}.xlsx", f"知识库-{row.id}.xlsx"
     )
 
 

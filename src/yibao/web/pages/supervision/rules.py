@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
+from yibao.api.openapi import download
 from yibao.engines.audit import FAMILIES, RESULT_TYPES, SEVERITIES, STAGES, WINDOWS
 from yibao.engines.catalogue.restrictions import RESTRICTION_KINDS
 from yibao.kit.bounds import DbId
@@ -158,10 +159,8 @@ def detail(set_id: DbId, request: Request, db: Db, user: User = VIEW) -> Respons
 @router.get("/{set_id}/export.xlsx")
 def export(set_id: DbId, db: Db, user: User = VIEW) -> Response:
     row = version_for(db, user, set_id)
-    return Response(
-        files.export_rules(db, row),
-        media_type=XLSX,
-        headers={"content-disposition": f'attachment; filename="rules-{row.id}.xlsx"'},
+    return download(
+        files.export_rules(db, row), XLSX, f"rules-{row.id}.xlsx", f"规则库-{row.id}.xlsx"
     )
 
 
