@@ -39,7 +39,7 @@ SOURCE_NONE: Final = "none"
 SOURCE_MANUAL: Final = "manual"
 
 
-def _weighted_mean(sums: YearSums, weights: Mapping[int, Fraction]) -> Fraction | None:
+def weighted_mean(sums: YearSums, weights: Mapping[int, Fraction]) -> Fraction | None:
     """Σ w_y · S_y / n_y ÷ Σ w_y over years with cases (fen); ``None`` without cases."""
     num, den = Fraction(0), Fraction(0)
     for year, (n, s) in sums.items():
@@ -49,7 +49,7 @@ def _weighted_mean(sums: YearSums, weights: Mapping[int, Fraction]) -> Fraction 
     return num / den if den else None
 
 
-def _sums(stats: pl.DataFrame, keys: list[str]) -> dict[Key, YearSums]:
+def year_sums(stats: pl.DataFrame, keys: list[str]) -> dict[Key, YearSums]:
     """Group keys → {year: (cases, fen)} from the per-year statistics."""
     out: dict[Key, YearSums] = {}
     grouped = stats.group_by([*keys, "year"]).agg(pl.col("n").sum(), pl.col("fen").sum())
@@ -191,17 +191,17 @@ def _weight_rows(
 ) -> list[dict[str, object]]:
     """One dict per DRG (sorted) with the exact RW, its source and counts."""
     w = {y: Fraction(wy) for y, wy in zip(years, params.year_weights, strict=True)}
-    overall = _weighted_mean(_sums(stats, [])[()], w)
+    overall = weighted_mean(year_sums(stats, [])[()], w)
     assert overall is not None and overall > 0, "the case base has cost"
-    drgs = _sums(stats, ["mdc", "adrg", "drg"])
-    adrgs = _sums(stats, ["mdc", "adrg"])
+    drgs = year_sums(stats, ["mdc", "adrg", "drg"])
+    adrgs = year_sums(stats, ["mdc", "adrg"])
     for key in catalogue:
         drgs.setdefault(key, {})
     rows: list[dict[str, object]] = []
     for (mdc, adrg, drg), sums in sorted(drgs.items(), key=lambda kv: (kv[0][2], kv[0])):
         chosen, source, note = _choose(sums, adrgs.get((mdc, adrg)), params, adrg)
-        mean = _weighted_mean(chosen, w) if chosen else None
-        own = _weighted_mean(sums, w)
+        mean = weighted_mean(chosen, w) if chosen else None
+        own = weighted_mean(sums, w)
         rows.append(
             {
                 "mdc": mdc,
