@@ -49,6 +49,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.builders import TEST_ACTOR
 from tests.builders.settlement import PLAN_ID, demo_world, plan_registry
 from yibao.accounts.models import User
+from yibao.accounts.service import hash_password
 from yibao.accounts.tokens import do_create_api_token
 from yibao.api.app import create_app
 from yibao.demo.seed import DEMO_PASSWORD
@@ -105,6 +106,7 @@ class Tally:
     cases: int = 0
     used: int = 0  # operations the role may use (not refused with 403 throughout)
     shared: int = 0  # of those, fuzzed in full by the primary role of the side
+    signed_in_again: int = 0  # times a case had ended the role's session or token
     by_status: dict[int, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
@@ -131,6 +133,31 @@ def _authenticate(client: asgi.ASGIClient, db: Any, username: str) -> None:
         client.headers["authorization"] = f"Bearer {_token(db, username)}"
     else:
         _login(client, username)
+
+
+def _stay_signed_in(client: asgi.ASGIClient, db: Any, username: str, tally: Tally) -> None:
+    """Sign in again when a case ended the role's session or token (a password change
+    ends every session, a token can be revoked), so that the following operations
+    are fuzzed as the role and not answered 401."""
+    if client.get("/api/me").status_code == 401:
+        tally.signed_in_again += 1
+        client.cookies.clear()
+        client.headers.pop("authorization", None)
+        client.headers.pop("x-csrf-token", None)
+        _login_password_reset(db, username)
+        _authenticate(client, db, username)
+
+
+def _login_password_reset(db: Any, username: str) -> None:
+    """The demo password back (a fuzzed password change may have set another), the
+    account enabled and unlocked."""
+    user = db.query(User).filter_by(username=username).one()
+    db.refresh(user)
+    user.password_hash = hash_password(DEMO_PASSWORD)
+    user.is_active = True
+    user.failed_logins = 0
+    user.locked_until = None
+    db.commit()
 
 
 def _excerpt(text: str, limit: int = 300) -> str:
@@ -248,31 +275,41 @@ def test_no_server_error_on_any_input(username, db, settings):  # type: ignore[n
                 primary = asgi.get_client(app)
                 _authenticate(primary, db, PRIMARY[username])
             schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
+            # the role's own credentials go with every case: generated Authorization
+            # headers and session cookies would only test the refusal (401) and keep
+            # the cases from reaching the operation
+            schema.config.generation.update(with_security_parameters=False)
             tally = Tally()
             operations = [result.ok() for result in schema.get_all_operations()]
             assert len(operations) >= 50
             for operation in operations:
                 # the same seed: the probe's cases are the first of the full run
-                if _fuzz_operation(operation, client, tally, PROBE_EXAMPLES) == {403}:
+                probed = _fuzz_operation(operation, client, tally, PROBE_EXAMPLES)
+                _stay_signed_in(client, db, username, tally)
+                if probed == {403}:
                     continue
                 tally.used += 1
                 examples, existing = MAX_EXAMPLES, EXISTING_EXAMPLES
-                if primary is not None and (
-                    _fuzz_operation(operation, primary, Tally(), PROBE_EXAMPLES) != {403}
-                ):
-                    examples = existing = SHARED_EXAMPLES
-                    tally.shared += 1
+                if primary is not None:
+                    shared = _fuzz_operation(operation, primary, Tally(), PROBE_EXAMPLES)
+                    _stay_signed_in(primary, db, PRIMARY[username], Tally())
+                    if shared != {403}:
+                        examples = existing = SHARED_EXAMPLES
+                        tally.shared += 1
                 _fuzz_operation(operation, client, tally, examples)
+                _stay_signed_in(client, db, username, tally)
                 ids = dict.fromkeys(re.findall(r"\{(\w+_id)\}", operation.path), 1)
                 if ids:  # drawn ids rarely exist: once more on rows that do
                     _fuzz_operation(operation, client, tally, existing, ids)
+                    _stay_signed_in(client, db, username, tally)
         finally:
             asgi.shutdown_lifespans()  # job threads and connection pools end with the test
     summary = ", ".join(f"{k}×{v}" for k, v in sorted(tally.by_status.items()))
     print(
         f"{username}: {tally.cases} cases over {len(operations)} operations "
         f"({tally.used} open to the role, {tally.shared} of them in full as "
-        f"{PRIMARY.get(username, username)}): {summary}"
+        f"{PRIMARY.get(username, username)}; signed in again {tally.signed_in_again}×): "
+        f"{summary}"
     )
     assert not tally.findings, _report(username, tally)
 
