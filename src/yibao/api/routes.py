@@ -9,6 +9,7 @@ from yibao.api.fastpath import FastRoute
 from yibao.benefits.endpoints import router as benefits_router
 from yibao.cases.endpoints import router as cases_router
 from yibao.catalogue.endpoints import router as catalogue_router
+from yibao.dip.endpoints import router as dip_router
 from yibao.exchange.endpoints import FAST_ROUTES as exchange_fast_routes
 from yibao.exchange.endpoints import router as exchange_router
 from yibao.grouping.endpoints import router as grouping_router
@@ -39,6 +40,7 @@ router.include_router(regions_router)
 router.include_router(grouping_router)
 router.include_router(jobs_router)
 router.include_router(measurement_router)
+router.include_router(dip_router)
 router.include_router(settlement_intake_router)
 router.include_router(settlement_lists_router)
 router.include_router(settlement_review_router)

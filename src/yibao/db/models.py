@@ -6,6 +6,7 @@ from yibao.benefits import models as benefits_models
 from yibao.cases import models as cases_models
 from yibao.catalogue import models as catalogue_models
 from yibao.db.base import Base
+from yibao.dip import models as dip_models
 from yibao.exchange import models as exchange_models
 from yibao.grouping import models as grouping_models
 from yibao.insured import models as insured_models
@@ -24,6 +25,7 @@ __all__ = [
     "benefits_models",
     "cases_models",
     "catalogue_models",
+    "dip_models",
     "exchange_models",
     "findings_models",
     "grouping_models",

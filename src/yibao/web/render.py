@@ -108,6 +108,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
         (
             NavItem("/grouping", "分组/预分组", Permission.GROUP_CASES),
             NavItem("/measurement", "测算", Permission.MEASURE),
+            NavItem("/dip", "DIP 目录", Permission.MEASURE),
         ),
     ),
     NavMenu(

@@ -179,6 +179,50 @@ def _core_code(dx_cat: pl.Expr, procs: pl.Expr) -> pl.Expr:
     return pl.when(procs == "").then(dx_cat).otherwise(dx_cat + ":" + procs)
 
 
+_TYPE_CODE = pl.col("proc_type").replace_strict(TYPE_CODES, return_dtype=pl.String)
+
+
+def _comprehensive(rest: pl.DataFrame, level: str, key: pl.Expr) -> pl.DataFrame:
+    """The comprehensive groups of the non-core cases ``rest`` keyed by ``key``."""
+    return (
+        rest.group_by(key.alias("dx_key"), "proc_type")
+        .agg(
+            pl.len().cast(pl.Int64).alias("cases"),
+            pl.col("total_cost").cast(pl.Float64).mean().alias("mean_cost"),
+        )
+        .select(
+            (pl.col("dx_key") + ":" + _TYPE_CODE).alias("code"),
+            pl.lit(COMPREHENSIVE).alias("kind"),
+            pl.lit(level).alias("level"),
+            "dx_key",
+            pl.lit("").alias("procedures"),
+            "proc_type",
+            "cases",
+            "mean_cost",
+        )
+    )
+
+
+def _name() -> pl.Expr:
+    """A group's Chinese name: ``K35.8 伴 47.0900`` / ``K35.8 保守治疗`` (core),
+    ``K35 综合病种（相关手术）`` (comprehensive)."""
+    names = {t: name for t, (_, name) in PROC_TYPES.items()}
+    return (
+        pl.when(pl.col("kind") == CORE)
+        .then(
+            pl.when(pl.col("procedures") == "")
+            .then(pl.col("dx_key") + " 保守治疗")
+            .otherwise(pl.col("dx_key") + " 伴 " + pl.col("procedures"))
+        )
+        .otherwise(
+            pl.col("dx_key")
+            + " 综合病种（"
+            + pl.col("proc_type").replace_strict(names, return_dtype=pl.String)
+            + "）"
+        )
+    )
+
+
 def build_catalogue(
     combinations: pl.DataFrame,
     proc_types: dict[str, str],
@@ -203,14 +247,13 @@ def build_catalogue(
     )
     rest = counted.filter(~is_core)
     prefix = _category_expr("dx_cat", params.comprehensive_chars)
-    type_code = pl.col("proc_type").replace_strict(TYPE_CODES, return_dtype=pl.String)
     levels = [("prefix", prefix, True)]
     if params.comprehensive_chars > 1:
         levels.append(("chapter", pl.col("dx_cat").str.slice(0, 1) + "*", False))
     comp_members = [
         rest.select(
             "setl_id",
-            (key + ":" + type_code).alias("code"),
+            (key + ":" + _TYPE_CODE).alias("code"),
             pl.lit(primary).alias("primary"),
         )
         for _, key, primary in levels
@@ -231,39 +274,10 @@ def build_catalogue(
             "mean_cost",
         )
     )
-    comp = [
-        rest.group_by(key.alias("dx_key"), "proc_type")
-        .agg(pl.len().cast(pl.Int64).alias("cases"), cost.mean().alias("mean_cost"))
-        .select(
-            (pl.col("dx_key") + ":" + type_code).alias("code"),
-            pl.lit(COMPREHENSIVE).alias("kind"),
-            pl.lit(level).alias("level"),
-            "dx_key",
-            pl.lit("").alias("procedures"),
-            "proc_type",
-            "cases",
-            "mean_cost",
-        )
-        for level, key, _ in levels
-    ]
-    names = {t: name for t, (_, name) in PROC_TYPES.items()}
+    comp = [_comprehensive(rest, level, key) for level, key, _ in levels]
     groups = (
         pl.concat([core, *comp])
-        .with_columns(
-            pl.when(pl.col("kind") == CORE)
-            .then(
-                pl.when(pl.col("procedures") == "")
-                .then(pl.col("dx_key") + " 保守治疗")
-                .otherwise(pl.col("dx_key") + " 伴 " + pl.col("procedures"))
-            )
-            .otherwise(
-                pl.col("dx_key")
-                + " 综合病种（"
-                + pl.col("proc_type").replace_strict(names, return_dtype=pl.String)
-                + "）"
-            )
-            .alias("name")
-        )
+        .with_columns(_name().alias("name"))
         .select(list(GROUP_COLUMNS))
         .cast(GROUP_COLUMNS)  # type: ignore[arg-type]
         .sort("kind", "code", descending=[True, False])

@@ -280,6 +280,36 @@
     g();
   }
 
+  // ------------------------------------------------------------ DIP catalogue page
+  if (data.dip_types) {
+    var types = data.dip_types;
+    chart("chart-dip-types", {
+      tooltip: { trigger: "axis" },
+      legend: { data: ["核心病种", "综合病种", "核心病种病例", "综合病种病例"] },
+      grid: { left: 60, right: 60, top: 50, bottom: 30 },
+      xAxis: { type: "category", data: types.map(function (t) { return t.type; }) },
+      yAxis: [{ type: "value", name: "病种" }, { type: "value", name: "病例" }],
+      series: [
+        { name: "核心病种", type: "bar", stack: "g", data: types.map(function (t) { return t.core_groups; }), itemStyle: { color: COLORS.payment } },
+        { name: "综合病种", type: "bar", stack: "g", data: types.map(function (t) { return t.comprehensive_groups; }), itemStyle: { color: COLORS.cost } },
+        { name: "核心病种病例", type: "line", yAxisIndex: 1, data: types.map(function (t) { return t.core_cases; }), itemStyle: { color: COLORS.gain } },
+        { name: "综合病种病例", type: "line", yAxisIndex: 1, data: types.map(function (t) { return t.comprehensive_cases; }), itemStyle: { color: COLORS.budget } }
+      ]
+    });
+    var sizes = data.dip_sizes;
+    chart("chart-dip-sizes", {
+      tooltip: { trigger: "axis" },
+      legend: { data: ["病种数", "病例数"] },
+      grid: { left: 50, right: 60, top: 50, bottom: 30 },
+      xAxis: { type: "category", name: "每组病例", data: sizes.map(function (b) { return b.label; }) },
+      yAxis: [{ type: "value", name: "病种" }, { type: "value", name: "病例" }],
+      series: [
+        { name: "病种数", type: "bar", data: sizes.map(function (b) { return b.groups; }), itemStyle: { color: COLORS.payment } },
+        { name: "病例数", type: "line", yAxisIndex: 1, data: sizes.map(function (b) { return b.cases; }), itemStyle: { color: COLORS.gain } }
+      ]
+    });
+  }
+
   // ------------------------------------------------------------ waiting for a run's job
   var wait = document.querySelector("[data-job-wait]");
   if (wait) {

@@ -1,0 +1,189 @@
+"""DIP API (issue 14): build a catalogue from the region's cases (background job), list
+and read catalogues, their groups (JSON or Excel), compare two versions, publish."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from yibao.accounts.models import User
+from yibao.accounts.roles import Permission
+from yibao.api.deps import Db, registry_of, request_actor, require, runner_of
+from yibao.api.openapi import XLSX, download, file_answers
+from yibao.dip import service, tasks  # noqa: F401  (tasks registers the job kind)
+from yibao.dip.models import STATUS_LABELS, DipCatalogue
+from yibao.dip.schemas import (
+    CatalogueCreate,
+    CatalogueOut,
+    CatalogueStarted,
+    ChangedGroup,
+    DiffOut,
+    GroupOut,
+    GroupPage,
+)
+from yibao.kit.bounds import DbId, PageNo, PageSize
+from yibao.kit.paging import clamp_page
+from yibao.regions.models import region_prefix
+
+router = APIRouter(prefix="/api/dip", tags=["dip 按病种分值付费"])
+ANALYST = require(Permission.MEASURE)
+
+
+def _region(user: User) -> str:
+    return region_prefix(user.region_code or "\x00")
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def catalogue_out(db: Db, row: DipCatalogue) -> dict[str, Any]:
+    status, error = service.state(db, row)
+    return {
+        "id": row.id,
+        "code": row.code,
+        "version": row.version,
+        "name": row.name,
+        "plan_id": row.plan_id,
+        "years": row.years,
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, status),
+        "error": error,
+        "job_id": row.job_id,
+        "params": row.params,
+        "summary": row.summary,
+        "overall_mean": _text(row.overall_mean),
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat(),
+        "built_at": _iso(row.built_at),
+        "published_at": _iso(row.published_at),
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _group(r: dict[str, Any]) -> GroupOut:
+    return GroupOut.model_validate(
+        {**r, "mean_cost": _text(r["mean_cost"]), "score": _text(r["score"])}
+    )
+
+
+@router.post(
+    "/catalogues",
+    status_code=202,
+    response_model=CatalogueStarted,
+    summary="新建 DIP 目录（后台任务）：由历史病例生成核心与综合病种并计算分值",
+)
+def create_catalogue(
+    body: CatalogueCreate, request: Request, db: Db, user: User = ANALYST
+) -> JSONResponse:
+    row, job = service.start_build(
+        db,
+        runner_of(request),
+        registry_of(request),
+        region_code=user.region_code or "",
+        code=body.code,
+        name=body.name,
+        plan_id=body.plan_id,
+        years=body.years,
+        params={"catalogue": body.catalogue, "scores": body.scores},
+        actor=request_actor(request, user),
+    )
+    out = CatalogueStarted.model_validate(
+        {**catalogue_out(db, row), "job_url": f"/api/jobs/{job.id}"}
+    )
+    return JSONResponse(status_code=202, content=out.model_dump())
+
+
+@router.get("/catalogues", summary="DIP 目录列表（本人辖区）")
+def list_catalogues(db: Db, user: User = ANALYST) -> list[CatalogueOut]:
+    return [
+        CatalogueOut.model_validate(catalogue_out(db, r))
+        for r in service.list_catalogues(db, _region(user))
+    ]
+
+
+@router.get(
+    "/catalogues/{catalogue_id}",
+    response_model=CatalogueOut,
+    summary="一个 DIP 目录版本：参数、状态与概要（format=xlsx 导出全部病种）",
+    responses=file_answers(XLSX),
+)
+def get_catalogue(
+    catalogue_id: DbId,
+    db: Db,
+    user: User = ANALYST,
+    format: Literal["json", "xlsx"] = "json",
+) -> CatalogueOut | Response:
+    row = service.get_catalogue(db, catalogue_id, _region(user))
+    if format == "xlsx":
+        return download(
+            service.export_xlsx(db, row),
+            XLSX,
+            f"dip-{row.code}-v{row.version}.xlsx",
+            f"DIP目录-{row.code}-第{row.version}版.xlsx",
+        )
+    return CatalogueOut.model_validate(catalogue_out(db, row))
+
+
+@router.get("/catalogues/{catalogue_id}/groups", summary="DIP 目录的病种与分值（分页）")
+def list_groups(
+    catalogue_id: DbId,
+    db: Db,
+    user: User = ANALYST,
+    kind: Literal["core", "comprehensive"] | None = Query(None, description="病种类别"),
+    q: str | None = Query(None, max_length=40, description="病种编码或诊断分类（前缀）"),
+    page: PageNo = 1,
+    size: PageSize = 50,
+) -> GroupPage:
+    row = service.get_catalogue(db, catalogue_id, _region(user))
+    frame = service.groups_frame(db, row.id)
+    if kind:
+        frame = frame.filter(frame["kind"] == kind)
+    if q:
+        frame = frame.filter(frame["code"].str.starts_with(q.strip()))
+    page, size = clamp_page(page, size)
+    items = frame.slice((page - 1) * size, size).to_dicts()
+    return GroupPage(total=frame.height, page=page, size=size, items=[_group(r) for r in items])
+
+
+@router.get(
+    "/catalogues/{catalogue_id}/diff/{other_id}",
+    summary="比较两个 DIP 目录版本：新增、删除与分值或病例数变化的病种",
+)
+def diff_catalogues(catalogue_id: DbId, other_id: DbId, db: Db, user: User = ANALYST) -> DiffOut:
+    base = service.get_catalogue(db, catalogue_id, _region(user))
+    other = service.get_catalogue(db, other_id, _region(user))
+    found = service.diff(db, base, other)
+    return DiffOut(
+        base_id=base.id,
+        other_id=other.id,
+        added=[_group(r) for r in found.added],
+        removed=[_group(r) for r in found.removed],
+        changed=[
+            ChangedGroup.model_validate(
+                {
+                    **c,
+                    "score_before": _text(c["score_before"]),
+                    "score_after": _text(c["score_after"]),
+                }
+            )
+            for c in found.changed
+        ],
+    )
+
+
+@router.post(
+    "/catalogues/{catalogue_id}/publish",
+    summary="发布 DIP 目录（发布后不可更改）",
+)
+def publish_catalogue(
+    catalogue_id: DbId, request: Request, db: Db, user: User = ANALYST
+) -> CatalogueOut:
+    row = service.get_catalogue(db, catalogue_id, _region(user))
+    service.do_publish(db, row, request_actor(request, user))
+    return CatalogueOut.model_validate(catalogue_out(db, row))

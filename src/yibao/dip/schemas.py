@@ -1,0 +1,88 @@
+"""DIP API bodies and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from yibao.kit.bounds import Year
+
+
+class CatalogueCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=40, description="目录编码，如 DIP-2025")
+    name: str = Field(min_length=1, max_length=100, description="目录名称")
+    plan_id: str = Field("chs-drg-1.1", max_length=40, description="取其手术操作字典的分组方案")
+    years: list[Year] = Field(min_length=1, max_length=10, description="历史年度（从早到晚）")
+    catalogue: dict[str, Any] = Field(
+        {}, description="建目录参数：dx_chars、threshold、comprehensive_chars、diagnostic_words"
+    )
+    scores: dict[str, Any] = Field({}, description="分值参数：scale、year_weights、places、trim")
+
+
+class CatalogueOut(BaseModel):
+    """A DIP catalogue version: parameters, state and summary."""
+
+    id: int
+    code: str
+    version: int
+    name: str
+    plan_id: str
+    years: list[int]
+    status: str = Field(
+        description="queued 排队 · running 建立中 · draft 草稿 · published 已发布 · failed 失败"
+    )
+    status_label: str
+    error: str | None = Field(description="失败原因（中文）")
+    job_id: int | None
+    params: dict[str, Any]
+    summary: dict[str, Any] | None = Field(
+        description="病例数、核心/综合病种数、核心病种覆盖病例比例、各治疗方式病例数"
+    )
+    overall_mean: str | None = Field(description="全部病例加权均次费用（元）")
+    created_by: str
+    created_at: str
+    built_at: str | None
+    published_at: str | None
+
+
+class CatalogueStarted(CatalogueOut):
+    job_url: str = Field(description="后台任务的地址，如 /api/jobs/12")
+
+
+class GroupOut(BaseModel):
+    code: str = Field(description="病种编码")
+    name: str
+    kind: str = Field(description="core 核心病种 · comprehensive 综合病种")
+    level: str = Field(description="combination 组合 · prefix 诊断类目 · chapter 诊断章")
+    dx_key: str
+    procedures: str = Field(description="手术操作编码，以 + 连接")
+    proc_type: str = Field(description="surgery 相关手术 · therapeutic 治疗性操作 · …")
+    cases: int = Field(description="历史病例数")
+    kept: int = Field(description="裁剪后计入均值的病例数")
+    mean_cost: str | None = Field(description="加权均次费用（元）")
+    score: str | None = Field(description="病种分值")
+
+
+class GroupPage(BaseModel):
+    total: int
+    page: int
+    size: int
+    items: list[GroupOut]
+
+
+class ChangedGroup(BaseModel):
+    code: str
+    name: str
+    score_before: str | None
+    score_after: str | None
+    cases_before: int
+    cases_after: int
+
+
+class DiffOut(BaseModel):
+    base_id: int
+    other_id: int
+    added: list[GroupOut]
+    removed: list[GroupOut]
+    changed: list[ChangedGroup]

@@ -1,0 +1,233 @@
+"""DIP 目录 pages (issue 14): the catalogues of the region with the build form, and a
+catalogue's page (figures, charts, its groups, Excel, publication, the changes
+against the version before)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from yibao.accounts.models import User
+from yibao.api.deps import Db, PostedForm, registry_of, request_actor, runner_of
+from yibao.api.inline import light_read
+from yibao.cases.repository import case_years, complete_years
+from yibao.dip import service, tasks  # noqa: F401  (tasks registers the job kind)
+from yibao.dip.models import STATUS_LABELS, DipCatalogue
+from yibao.engines import dip
+from yibao.grouping.plans import default_plan, list_plans, plan_payload
+from yibao.kit.bounds import DbId
+from yibao.kit.errors import DomainError, NotFound
+from yibao.kit.paging import Page, clamp_page
+from yibao.regions.models import region_prefix
+from yibao.web.forms import page_arg, text, texts
+from yibao.web.pages.measurement.common import (
+    CSRF,
+    MEASURE,
+    STATUS_BADGES,
+    again,
+    as_int,
+    failure,
+    values_of,
+)
+from yibao.web.render import render
+
+router = APIRouter(prefix="/dip")
+BADGES = {**STATUS_BADGES, "draft": "bg-info text-dark"}
+PAGE_SIZE = 50
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    return {
+        "status_labels": STATUS_LABELS,
+        "status_badges": BADGES,
+        "kind_labels": service.KIND_LABELS,
+        "level_labels": service.LEVEL_LABELS,
+        "type_labels": service.TYPE_LABELS,
+        "errors": {},
+        "form": {},
+        **extra,
+    }
+
+
+def _region(user: User) -> str:
+    return region_prefix(user.region_code or "\x00")
+
+
+def _defaults(years: list[int]) -> dict[str, Any]:
+    cp, sp = dip.CatalogueParams(), dip.ScoreParams()
+    return {
+        "code": "",
+        "name": "",
+        "years": [str(y) for y in complete_years(years)[-3:]],
+        "threshold": str(cp.threshold),
+        "dx_chars": str(cp.dx_chars),
+        "comprehensive_chars": str(cp.comprehensive_chars),
+        "scale": str(sp.scale),
+        "year_weights": ":".join(str(w) for w in sp.year_weights),
+        "trim": sp.trim.method,
+    }
+
+
+def index_page(
+    request: Request, db: Db, user: User, *, form: dict[str, Any] | None = None, **extra: Any
+) -> Response:
+    registry = registry_of(request)
+    years = case_years(db)
+    defaults = _defaults(years)
+    try:
+        defaults["plan"] = default_plan(registry).id
+    except NotFound:
+        defaults["plan"] = ""
+    rows = service.list_catalogues(db, _region(user))
+    ctx = _context(
+        catalogues=[(r, *service.state(db, r)) for r in rows],
+        plans=[plan_payload(i) for i in list_plans(registry)],
+        case_years=sorted(years),
+        form=form or defaults,
+        **extra,
+    )
+    return render(request, "dip/index.html", ctx)
+
+
+@router.get("")
+@light_read
+def index(request: Request, db: Db, user: User = MEASURE) -> Response:
+    return index_page(request, db, user)
+
+
+def _build_params(form: Any) -> tuple[list[int], dict[str, Any]]:
+    years = [as_int(y, "years", "历史年度") for y in texts(form, "years")]
+    catalogue = {
+        k: v for k in ("threshold", "dx_chars", "comprehensive_chars") if (v := text(form, k))
+    }
+    scores: dict[str, Any] = {}
+    if scale := text(form, "scale"):
+        scores["scale"] = scale
+    if weights := text(form, "year_weights"):
+        scores["year_weights"] = [w for w in weights.replace("：", ":").split(":") if w.strip()]
+    if trim := text(form, "trim"):
+        scores["trim"] = {"method": trim}
+    return years, {"catalogue": catalogue, "scores": scores}
+
+
+@router.post("/catalogues", dependencies=CSRF)
+def build(request: Request, form: PostedForm, db: Db, user: User = MEASURE) -> Response:
+    """Start building a catalogue version, then show its page (it waits for the job)."""
+    try:
+        years, params = _build_params(form)
+        row, _job = service.start_build(
+            db,
+            runner_of(request),
+            registry_of(request),
+            region_code=user.region_code or "",
+            code=text(form, "code"),
+            name=text(form, "name"),
+            plan_id=text(form, "plan"),
+            years=years,
+            params=params,
+            actor=request_actor(request, user),
+        )
+    except DomainError as exc:
+        err = failure(db, exc)
+        shown = {**values_of(form), "years": texts(form, "years")}
+
+        def page(**kw: Any) -> Response:
+            return index_page(request, db, user, form=shown, **kw)
+
+        return again(page, err, "build")
+    return RedirectResponse(f"/dip/catalogues/{row.id}", status_code=303)
+
+
+def _bins(threshold: int) -> list[tuple[int, int | None]]:
+    """Core group sizes in doubling bands from the threshold: t–2t−1, 2t–4t−1, …, ≥ 8t."""
+    return [(threshold * k, threshold * 2 * k - 1) for k in (1, 2, 4)] + [(threshold * 8, None)]
+
+
+def _charts(groups: pl.DataFrame, threshold: int) -> str:
+    """Group and case counts per procedure type and kind; cases per core group size."""
+    by_type = []
+    for t, label in service.TYPE_LABELS.items():
+        of_type = groups.filter((pl.col("proc_type") == t) & (pl.col("level") != "chapter"))
+        by_type.append(
+            {
+                "type": label,
+                "core_groups": int((of_type["kind"] == "core").sum()),
+                "comprehensive_groups": int((of_type["kind"] == "comprehensive").sum()),
+                "core_cases": int(of_type.filter(pl.col("kind") == "core")["cases"].sum()),
+                "comprehensive_cases": int(
+                    of_type.filter(pl.col("kind") == "comprehensive")["cases"].sum()
+                ),
+            }
+        )
+    core = groups.filter(pl.col("kind") == "core")["cases"].to_list()
+    sizes = []
+    for lo, hi in _bins(threshold):
+        n = [c for c in core if c >= lo and (hi is None or c <= hi)]
+        label = f"{lo}–{hi}" if hi is not None else f"≥{lo}"
+        sizes.append({"label": label, "groups": len(n), "cases": sum(n)})
+    return json.dumps({"dip_types": by_type, "dip_sizes": sizes}, ensure_ascii=False).replace(
+        "</", "<\\/"
+    )
+
+
+def _previous(db: Db, row: DipCatalogue, region: str) -> DipCatalogue | None:
+    earlier = [
+        r
+        for r in service.list_catalogues(db, region)
+        if r.code == row.code and r.version < row.version and r.status in ("draft", "published")
+    ]
+    return max(earlier, key=lambda r: r.version) if earlier else None
+
+
+def catalogue_page(
+    request: Request, db: Db, user: User, catalogue_id: int, **extra: Any
+) -> Response:
+    region = _region(user)
+    row = service.get_catalogue(db, catalogue_id, region)
+    status, error = service.state(db, row)
+    ctx = _context(row=row, status=status, error=error, **extra)
+    if row.status in ("draft", "published"):
+        groups = service.groups_frame(db, row.id)
+        kind = request.query_params.get("kind") or ""
+        q = (request.query_params.get("q") or "").strip()[:40]
+        shown = groups.filter(pl.col("kind") == kind) if kind in service.KIND_LABELS else groups
+        if q:
+            shown = shown.filter(pl.col("code").str.starts_with(q))
+        page, size = clamp_page(page_arg(request), PAGE_SIZE)
+        before = _previous(db, row, region)
+        ctx.update(
+            result=Page(shown.slice((page - 1) * size, size).to_dicts(), shown.height, page, size),
+            kind=kind,
+            q=q,
+            charts=_charts(groups, int(row.params["catalogue"]["threshold"])),
+            before=before,
+            diff=service.diff(db, before, row) if before else None,
+        )
+    return render(request, "dip/catalogue.html", ctx)
+
+
+@router.get("/catalogues/{catalogue_id}")
+@light_read
+def catalogue(catalogue_id: DbId, request: Request, db: Db, user: User = MEASURE) -> Response:
+    return catalogue_page(request, db, user, catalogue_id)
+
+
+@router.post("/catalogues/{catalogue_id}/publish", dependencies=CSRF)
+def publish(
+    catalogue_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+) -> Response:
+    row = service.get_catalogue(db, catalogue_id, _region(user))
+    try:
+        service.do_publish(db, row, request_actor(request, user))
+    except DomainError as exc:
+        err = failure(db, exc)
+
+        def page(**kw: Any) -> Response:
+            return catalogue_page(request, db, user, catalogue_id, **kw)
+
+        return again(page, err, "publish")
+    return RedirectResponse(f"/dip/catalogues/{row.id}", status_code=303)

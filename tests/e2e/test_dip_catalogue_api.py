@@ -1,0 +1,180 @@
+"""DIP catalogues through the HTTP API on the demo region (issue 14 items 1 and 3):
+build → read → groups → Excel → second version → diff → publish, checked against a
+recomputation from the stored cases written here (SQLite by default, PostgreSQL with
+YIBAO_TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from tests.e2e.test_grouping_api import wait_job
+from tests.e2e.test_http_scoping import _login
+from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
+from yibao.demo.seed import DEMO_PASSWORD, seed_demo
+
+YEARS = [2023, 2024, 2025]
+WEIGHTS = {2023: 1, 2024: 2, 2025: 7}
+
+
+@pytest.fixture()
+def analyst(client, db):  # type: ignore[no-untyped-def]
+    set_scope(db, SYSTEM_SCOPE)
+    seed_demo(db, seed=7, years=YEARS, cases_per_year=600)
+    db.commit()
+    _login(client, "analyst", DEMO_PASSWORD)
+    page = client.get("/", headers={"accept": "text/html"})
+    client.headers["x-csrf-token"] = page.text.split('"X-CSRF-Token": "', 1)[1].split('"', 1)[0]
+    return client
+
+
+def _build(client, threshold: int, code: str = "DIP-T"):  # type: ignore[no-untyped-def]
+    body = {
+        "code": code,
+        "name": "测试 DIP 目录",
+        "years": YEARS,
+        "catalogue": {"threshold": threshold},
+        "scores": {"trim": {"method": "none"}},
+    }
+    r = client.post("/api/dip/catalogues", json=body)
+    assert r.status_code == 202, r.text
+    job = wait_job(client, r.json()["job_id"], timeout=120)
+    assert job["status"] == "succeeded", job.get("error")
+    return client.get(f"/api/dip/catalogues/{r.json()['id']}").json()
+
+
+def _history(db):  # type: ignore[no-untyped-def]
+    """Per case: (category, procedure set, year, cost in fen), from the stored rows."""
+    principal = dict(
+        db.execute(
+            select(CaseDiagnosis.case_id, CaseDiagnosis.code).where(CaseDiagnosis.is_principal)
+        ).all()
+    )
+    procs: dict[int, set[str]] = defaultdict(set)
+    for case_id, code in db.execute(select(CaseProcedure.case_id, CaseProcedure.code)):
+        procs[case_id].add(code.strip())
+    out = []
+    for case_id, day, cost in db.execute(select(Case.id, Case.discharge_date, Case.total_cost)):
+        bare = principal[case_id].replace(".", "")[:4]
+        cat = f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
+        out.append((cat, "+".join(sorted(procs[case_id])), day.year, int(cost * 100)))
+    return out
+
+
+def _all_groups(client, catalogue_id: int) -> list[dict]:  # type: ignore[type-arg]
+    items, page = [], 1
+    while True:
+        r = client.get(
+            f"/api/dip/catalogues/{catalogue_id}/groups", params={"page": page, "size": 500}
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        items += body["items"]
+        if len(items) >= body["total"]:
+            return items
+        page += 1
+
+
+def _yuan(value: Fraction) -> Decimal:
+    """Rounded half up to 2 decimals."""
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        Decimal("0.01"), ROUND_HALF_UP
+    )
+
+
+def _weighted(by_year: dict[int, list[int]]) -> Fraction:
+    num = sum(Fraction(WEIGHTS[y] * sum(v), len(v)) for y, v in by_year.items() if v)
+    return num / sum(WEIGHTS[y] for y, v in by_year.items() if v)
+
+
+def test_build_read_diff_publish(analyst, db):  # type: ignore[no-untyped-def]
+    client = analyst
+    first = _build(client, threshold=5)
+    assert (first["status"], first["version"], first["status_label"]) == ("draft", 1, "草稿")
+    history = _history(db)
+    assert first["summary"]["cases"] == len(history)
+
+    # core groups = the combinations with at least 5 cases, recomputed here
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for cat, procs, _, _ in history:
+        counts[cat, procs] += 1
+    expected = {(f"{c}:{p}" if p else c): n for (c, p), n in counts.items() if n >= 5}
+    groups = _all_groups(client, first["id"])
+    core = {g["code"]: g["cases"] for g in groups if g["kind"] == "core"}
+    assert core == expected and len(core) >= 5
+    assert first["summary"]["core_groups"] == len(core)
+    # core groups read as diagnosis · procedures, named from the plan's dictionaries
+    for g in (g for g in groups if g["kind"] == "core"):
+        assert g["name"].startswith(g["dx_key"] + " ") and " · " in g["name"], g
+        assert g["name"].endswith("保守治疗") == (g["procedures"] == ""), g
+    assert any(re.search(r"[\u4e00-\u9fff]+ · ", g["name"]) for g in groups)
+    assert first["summary"]["core_cases"] == sum(expected.values())
+
+    # scores: M_g ÷ M × 1000, years weighted 1:2:7 (no trimming asked)
+    members: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    overall: dict[int, list[int]] = defaultdict(list)
+    for cat, procs, year, fen in history:
+        code = f"{cat}:{procs}" if procs else cat
+        if code in expected:
+            members[code][year].append(fen)
+        overall[year].append(fen)
+    m = _weighted(overall)
+    assert Decimal(first["overall_mean"]) == _yuan(m / 100)
+    by_code = {g["code"]: g for g in groups}
+    for code in list(expected)[:20]:
+        assert Decimal(by_code[code]["score"]) == _yuan(_weighted(members[code]) / m * 1000)
+
+    # every case is in exactly one primary group: core, or comprehensive by prefix
+    prefix = [g for g in groups if g["level"] == "prefix"]
+    assert sum(core.values()) + sum(g["cases"] for g in prefix) == len(history)
+
+    # Excel: one row per group, Chinese headers
+    r = client.get(f"/api/dip/catalogues/{first['id']}", params={"format": "xlsx"})
+    assert r.status_code == 200 and "filename*=UTF-8''" in r.headers["content-disposition"]
+    rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("病种编码", "病种名称") and "病种分值" in rows[0]
+    assert len(rows) - 1 == len(groups)
+    assert {row[2] for row in rows[1:]} == {"核心病种", "综合病种"}
+
+    # a second version at threshold 8: the core groups of 5–7 cases are gone
+    second = _build(client, threshold=8)
+    assert second["version"] == 2 and second["code"] == "DIP-T"
+    diff = client.get(f"/api/dip/catalogues/{first['id']}/diff/{second['id']}").json()
+    removed_core = {g["code"] for g in diff["removed"] if g["kind"] == "core"}
+    assert removed_core == {c for c, n in expected.items() if n < 8}
+    assert all(g["kind"] == "comprehensive" for g in diff["added"])
+    assert diff["changed"]  # the comprehensive groups took those cases
+
+    # publish: once; a published catalogue cannot be published or changed again
+    r = client.post(f"/api/dip/catalogues/{first['id']}/publish")
+    assert r.status_code == 200 and r.json()["status"] == "published", r.text
+    again = client.post(f"/api/dip/catalogues/{first['id']}/publish")
+    assert again.status_code == 409 and "不可更改" in again.json()["error"]["message"]
+    listed = client.get("/api/dip/catalogues").json()
+    assert [(c["version"], c["status"]) for c in listed] == [(2, "draft"), (1, "published")]
+
+
+def test_bad_requests_are_refused_in_chinese(analyst, client):  # type: ignore[no-untyped-def]
+    body = {"code": "DIP-X", "name": "x", "years": YEARS}
+    r = client.post("/api/dip/catalogues", json={**body, "catalogue": {"threshold": 0}})
+    assert r.status_code == 422 and "核心病种的病例数阈值" in r.json()["error"]["message"]
+    r = client.post("/api/dip/catalogues", json={**body, "years": [2024, 2025]})
+    assert r.status_code == 422 and "年度权重 3 个" in r.json()["error"]["message"]
+    r = client.post("/api/dip/catalogues", json={**body, "code": "坏 编码"})
+    assert r.status_code == 422 and "目录编码" in r.json()["error"]["message"]
+    r = client.post("/api/dip/catalogues", json={**body, "years": [1980]})
+    assert r.status_code == 422
+    assert client.get("/api/dip/catalogues/999").status_code == 404
+    assert client.get("/api/dip/catalogues").json() == []  # nothing was stored
+    client.post("/logout")
+    client.headers.pop("x-csrf-token", None)
+    _login(client, "hosp01", DEMO_PASSWORD)
+    assert client.get("/api/dip/catalogues").status_code == 403
