@@ -20,6 +20,7 @@ from tests.e2e.test_http_scoping import _login
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD, seed_demo
+from yibao.regions.models import Hospital
 
 YEARS = [2023, 2024, 2025]
 WEIGHTS = {2023: 1, 2024: 2, 2025: 7}
@@ -52,7 +53,8 @@ def _build(client, threshold: int, code: str = "DIP-T"):  # type: ignore[no-unty
 
 
 def _history(db):  # type: ignore[no-untyped-def]
-    """Per case: (category, procedure set, year, cost in fen), from the stored rows."""
+    """Per case: (category, procedure set, year, cost in fen, hospital level), from the
+    stored rows."""
     principal = dict(
         db.execute(
             select(CaseDiagnosis.case_id, CaseDiagnosis.code).where(CaseDiagnosis.is_principal)
@@ -62,10 +64,15 @@ def _history(db):  # type: ignore[no-untyped-def]
     for case_id, code in db.execute(select(CaseProcedure.case_id, CaseProcedure.code)):
         procs[case_id].add(code.strip())
     out = []
-    for case_id, day, cost in db.execute(select(Case.id, Case.discharge_date, Case.total_cost)):
+    rows = db.execute(
+        select(Case.id, Case.discharge_date, Case.total_cost, Hospital.level).join(
+            Hospital, Hospital.id == Case.hospital_id
+        )
+    )
+    for case_id, day, cost, level in rows:
         bare = principal[case_id].replace(".", "")[:4]
         cat = f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
-        out.append((cat, "+".join(sorted(procs[case_id])), day.year, int(cost * 100)))
+        out.append((cat, "+".join(sorted(procs[case_id])), day.year, int(cost * 100), level))
     return out
 
 
@@ -104,7 +111,7 @@ def test_build_read_diff_publish(analyst, db):  # type: ignore[no-untyped-def]
 
     # core groups = the combinations with at least 5 cases, recomputed here
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    for cat, procs, _, _ in history:
+    for cat, procs, _, _, _ in history:
         counts[cat, procs] += 1
     expected = {(f"{c}:{p}" if p else c): n for (c, p), n in counts.items() if n >= 5}
     groups = _all_groups(client, first["id"])
@@ -121,16 +128,24 @@ def test_build_read_diff_publish(analyst, db):  # type: ignore[no-untyped-def]
     # scores: M_g ÷ M × 1000, years weighted 1:2:7 (no trimming asked)
     members: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     overall: dict[int, list[int]] = defaultdict(list)
-    for cat, procs, year, fen in history:
+    by_level: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for cat, procs, year, fen, level in history:
         code = f"{cat}:{procs}" if procs else cat
         if code in expected:
             members[code][year].append(fen)
+            if year == YEARS[-1]:
+                by_level[code, level].append(fen)
         overall[year].append(fen)
     m = _weighted(overall)
     assert Decimal(first["overall_mean"]) == _yuan(m / 100)
     by_code = {g["code"]: g for g in groups}
     for code in list(expected)[:20]:
         assert Decimal(by_code[code]["score"]) == _yuan(_weighted(members[code]) / m * 1000)
+        # the deviation standard: the newest year's mean at each hospital level
+        for level in ("1", "2", "3"):
+            costs = by_level.get((code, level))
+            shown = by_code[code][f"standard_{level}"]
+            assert shown == (str(_yuan(Fraction(sum(costs), len(costs)) / 100)) if costs else None)
 
     # every case is in exactly one primary group: core, or comprehensive by prefix
     prefix = [g for g in groups if g["level"] == "prefix"]
@@ -178,3 +193,70 @@ def test_bad_requests_are_refused_in_chinese(analyst, client):  # type: ignore[n
     client.headers.pop("x-csrf-token", None)
     _login(client, "hosp01", DEMO_PASSWORD)
     assert client.get("/api/dip/catalogues").status_code == 403
+
+
+def _simulate(client, catalogue_id: int, **body):  # type: ignore[no-untyped-def]
+    r = client.post(f"/api/dip/catalogues/{catalogue_id}/simulations", json=body)
+    assert r.status_code == 202, r.text
+    job = wait_job(client, r.json()["job_id"], timeout=120)
+    assert job["status"] == "succeeded", job.get("error")
+    return client.get(f"/api/dip/simulations/{r.json()['id']}").json()
+
+
+def test_simulation_pays_score_times_coefficient_times_point_value(analyst, db):  # type: ignore[no-untyped-def]
+    client = analyst
+    built = _build(client, threshold=5)
+    year_cost = sum(
+        (c for c, d in db.execute(select(Case.total_cost, Case.discharge_date)) if d.year == 2025),
+        Decimal(0),
+    )
+    year_cases = sum(1 for (d,) in db.execute(select(Case.discharge_date)) if d.year == 2025)
+
+    ten = _simulate(client, built["id"], year=2025, point_value="10")
+    s = ten["summary"]
+    assert (ten["status"], ten["point_value"], s["basis"]) == ("succeeded", "10.0000", "given")
+    assert s["cases"] == year_cases and Decimal(s["total_cost"]) == year_cost
+    assert s["core"] + s["comprehensive"] + s["by_items"] == s["cases"]
+    hospitals = ten["hospitals"]
+    assert sum(h["cases"] for h in hospitals) == year_cases
+    assert sum(Decimal(h["payment"]) for h in hospitals) == Decimal(s["payment"])
+    assert sum(Decimal(h["total_cost"]) for h in hospitals) == year_cost
+    assert {h["hospital_level"]: h["coefficient"] for h in hospitals}["3"] == "0.9300"
+    for h in hospitals:
+        assert Decimal(h["balance"]) == Decimal(h["payment"]) - Decimal(h["total_cost"])
+
+    # payments are linear in the point value (by-items cases apart), to the fen per case
+    twenty = _simulate(client, built["id"], year=2025, point_value="20")
+    by_items_cost = Decimal(0)  # no blank-group case on history-built groups of this year
+    assert s["by_items"] == 0
+    doubled = 2 * (Decimal(s["payment"]) - by_items_cost)
+    assert abs(Decimal(twenty["summary"]["payment"]) - doubled) <= Decimal("0.01") * year_cases
+
+    # cost-neutral without a point value; a budget is spent — up to the point value's
+    # rounding to 4 decimals (Σ score × coefficient × 0.00005) and a fen per case
+    def tolerance(sim):  # type: ignore[no-untyped-def]
+        points = Decimal(sim["summary"]["payment"]) / Decimal(sim["point_value"])
+        return points * Decimal("0.00005") + Decimal("0.01") * year_cases
+
+    neutral = _simulate(client, built["id"], year=2025)
+    assert neutral["summary"]["basis"] == "cost_neutral"
+    assert abs(Decimal(neutral["summary"]["payment"]) - year_cost) <= tolerance(neutral)
+    budget = _simulate(client, built["id"], year=2025, budget="5000000")
+    assert budget["summary"]["basis"] == "budget"
+    assert abs(Decimal(budget["summary"]["payment"]) - 5_000_000) <= tolerance(budget)
+    assert Decimal(budget["point_value"]) < Decimal(neutral["point_value"])
+    listed = client.get(f"/api/dip/catalogues/{built['id']}/simulations").json()
+    assert len(listed) == 4
+
+    r = client.get(f"/api/dip/simulations/{ten['id']}", params={"format": "xlsx"})
+    rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "医疗机构编码" and len(rows) - 1 == len(hospitals)
+
+    both = client.post(
+        f"/api/dip/catalogues/{built['id']}/simulations",
+        json={"year": 2025, "point_value": "10", "budget": "100"},
+    )
+    assert both.status_code == 422 and "只能指定一个" in both.json()["error"]["message"]
+    empty = client.post(f"/api/dip/catalogues/{built['id']}/simulations", json={"year": 2030})
+    job = wait_job(client, empty.json()["job_id"], timeout=60)
+    assert job["status"] == "failed" and "2030 年没有本辖区的病例" in job["error"]

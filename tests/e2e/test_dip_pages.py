@@ -90,6 +90,28 @@ def test_build_publish_and_compare_on_the_pages(analyst, db) -> None:  # type: i
     page2 = client.get(f"/dip/catalogues/{first}", params={"page": 2}, headers=HTML)
     assert page2.status_code == 200 and "第 2/" in text(page2)
 
+    r = post(client, f"/dip/catalogues/{first}/simulations", {"year": "2025", "point_value": "10"})
+    sim_id = created_id(r, "/dip/simulations/")
+    pending = client.get(f"/dip/simulations/{sim_id}", headers=HTML)
+    job_id = re.search(r'data-job-wait="(\d+)"', pending.text)
+    if job_id:
+        assert wait_job(client, int(job_id.group(1)), timeout=120)["status"] == "succeeded"
+    sim_page = text(client.get(f"/dip/simulations/{sim_id}", headers=HTML))
+    assert 'data-testid="fig-point">10.0000<' in sim_page and "指定点值" in sim_page
+    sim_data = json.loads(
+        sim_page.split('<script id="m-data" type="application/json">', 1)[1].split("</script>")[0]
+    )
+    assert len(sim_data["dip_hospitals"]) == sim_page.count('data-testid="dip-sim-hospital"') > 0
+    assert f"/api/dip/simulations/{sim_id}?format=xlsx" in sim_page
+    both = post(
+        client,
+        f"/dip/catalogues/{first}/simulations",
+        {"year": "2025", "point_value": "10", "budget": "1000"},
+    )
+    assert both.status_code == 422 and "只能指定一个" in text(both)
+    listed_sims = text(client.get(f"/dip/catalogues/{first}", headers=HTML))
+    assert f'href="/dip/simulations/{sim_id}"' in listed_sims
+
     r = post(client, f"/dip/catalogues/{first}/publish")
     assert r.status_code == 303
     published = text(client.get(f"/dip/catalogues/{first}", headers=HTML))

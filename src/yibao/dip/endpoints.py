@@ -12,8 +12,8 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, registry_of, request_actor, require, runner_of
 from yibao.api.openapi import XLSX, download, file_answers
-from yibao.dip import service, tasks  # noqa: F401  (tasks registers the job kind)
-from yibao.dip.models import STATUS_LABELS, DipCatalogue
+from yibao.dip import service, simulation, tasks  # noqa: F401  (tasks: the job kinds)
+from yibao.dip.models import STATUS_LABELS, DipCatalogue, DipSimulation
 from yibao.dip.schemas import (
     CatalogueCreate,
     CatalogueOut,
@@ -22,6 +22,11 @@ from yibao.dip.schemas import (
     DiffOut,
     GroupOut,
     GroupPage,
+    SimulationCreate,
+    SimulationDetail,
+    SimulationHospitalOut,
+    SimulationOut,
+    SimulationStarted,
 )
 from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.paging import clamp_page
@@ -67,9 +72,8 @@ def _text(value: Any) -> str | None:
 
 
 def _group(r: dict[str, Any]) -> GroupOut:
-    return GroupOut.model_validate(
-        {**r, "mean_cost": _text(r["mean_cost"]), "score": _text(r["score"])}
-    )
+    money = ("mean_cost", "score", "standard_3", "standard_2", "standard_1")
+    return GroupOut.model_validate({**r, **{k: _text(r.get(k)) for k in money}})
 
 
 @router.post(
@@ -187,3 +191,92 @@ def publish_catalogue(
     row = service.get_catalogue(db, catalogue_id, _region(user))
     service.do_publish(db, row, request_actor(request, user))
     return CatalogueOut.model_validate(catalogue_out(db, row))
+
+
+def simulation_out(db: Db, sim: DipSimulation) -> dict[str, Any]:
+    status, error = simulation.sim_state(db, sim)
+    return {
+        "id": sim.id,
+        "catalogue_id": sim.catalogue_id,
+        "year": sim.year,
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, status),
+        "error": error,
+        "job_id": sim.job_id,
+        "params": sim.params,
+        "point_value": _text(sim.point_value),
+        "summary": sim.summary,
+        "created_by": sim.created_by,
+        "created_at": sim.created_at.isoformat(),
+    }
+
+
+@router.post(
+    "/catalogues/{catalogue_id}/simulations",
+    status_code=202,
+    response_model=SimulationStarted,
+    summary="按 DIP 目录模拟一个年度（后台任务）：分组、偏差调整、点值、各医院支付",
+)
+def create_simulation(
+    catalogue_id: DbId, body: SimulationCreate, request: Request, db: Db, user: User = ANALYST
+) -> JSONResponse:
+    row = service.get_catalogue(db, catalogue_id, _region(user))
+    params: dict[str, Any] = {
+        "point_value": body.point_value,
+        "budget": body.budget,
+        "add_ons": body.add_ons,
+        "deviation": body.deviation,
+    }
+    if body.coefficients is not None:
+        params["coefficients"] = body.coefficients
+    sim, job = simulation.start_simulation(
+        db,
+        runner_of(request),
+        row,
+        year=body.year,
+        params={k: v for k, v in params.items() if v is not None},
+        actor=request_actor(request, user),
+    )
+    out = SimulationStarted.model_validate(
+        {**simulation_out(db, sim), "job_url": f"/api/jobs/{job.id}"}
+    )
+    return JSONResponse(status_code=202, content=out.model_dump())
+
+
+@router.get("/catalogues/{catalogue_id}/simulations", summary="一个 DIP 目录的模拟列表")
+def list_simulations(catalogue_id: DbId, db: Db, user: User = ANALYST) -> list[SimulationOut]:
+    row = service.get_catalogue(db, catalogue_id, _region(user))
+    return [
+        SimulationOut.model_validate(simulation_out(db, s))
+        for s in simulation.simulations_of(db, row.id)
+    ]
+
+
+@router.get(
+    "/simulations/{simulation_id}",
+    response_model=SimulationDetail,
+    summary="一次 DIP 模拟：点值、合计与各医院支付（format=xlsx 导出）",
+    responses=file_answers(XLSX),
+)
+def get_simulation(
+    simulation_id: DbId,
+    db: Db,
+    user: User = ANALYST,
+    format: Literal["json", "xlsx"] = "json",
+) -> SimulationDetail | Response:
+    sim = simulation.get_simulation(db, simulation_id, _region(user))
+    if format == "xlsx":
+        return download(
+            simulation.export_xlsx(db, sim),
+            XLSX,
+            f"dip-simulation-{sim.id}.xlsx",
+            f"DIP模拟-{sim.year}-{sim.id}.xlsx",
+        )
+    counts = ("cases", "by_items", "low", "high", "extreme")
+    hospitals = [
+        SimulationHospitalOut.model_validate(
+            {k: v if k in counts else str(v) for k, v in h.items()}
+        )
+        for h in simulation.hospitals_frame(db, sim.id).to_dicts()
+    ]
+    return SimulationDetail.model_validate({**simulation_out(db, sim), "hospitals": hospitals})

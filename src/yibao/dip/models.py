@@ -23,6 +23,7 @@ STATUS_LABELS = {
     "draft": "草稿",
     "failed": "失败",
     "published": "已发布",
+    "succeeded": "已完成",
 }
 
 
@@ -66,3 +67,47 @@ class DipGroup(Base):
     kept: Mapped[int] = mapped_column(Integer)
     mean_cost: Mapped[Decimal | None] = mapped_column(Money())
     score: Mapped[Decimal | None] = mapped_column(Numeric(18, 2, asdecimal=True))
+    #: hospital level → the group's mean cost there in the newest history year (yuan as
+    #: text): the standard a case's cost is compared with (偏差病例, domain.md §2.4)
+    level_costs: Mapped[dict[str, str] | None] = mapped_column(JSON)
+
+
+class DipSimulation(Base):
+    """One year of the region's cases paid under a catalogue (issue 14 item 6): the
+    point value given, solved for a budget, or cost-neutral (the year's total cost)."""
+
+    __tablename__ = "dip_simulations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catalogue_id: Mapped[int] = mapped_column(ForeignKey("dip_catalogues.id"), index=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    point_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4, asdecimal=True))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(1000))
+    created_by: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+
+
+class DipSimulationHospital(Base):
+    __tablename__ = "dip_simulation_hospitals"
+
+    simulation_id: Mapped[int] = mapped_column(
+        ForeignKey("dip_simulations.id", ondelete="CASCADE"), primary_key=True
+    )
+    hospital_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    hospital_level: Mapped[str] = mapped_column(String(1))
+    coefficient: Mapped[Decimal] = mapped_column(Numeric(18, 4, asdecimal=True))
+    cases: Mapped[int] = mapped_column(Integer)
+    by_items: Mapped[int] = mapped_column(Integer)
+    low: Mapped[int] = mapped_column(Integer)
+    high: Mapped[int] = mapped_column(Integer)
+    extreme: Mapped[int] = mapped_column(Integer)
+    total_cost: Mapped[Decimal] = mapped_column(Money())
+    total_score: Mapped[Decimal] = mapped_column(Numeric(18, 4, asdecimal=True))
+    payment: Mapped[Decimal] = mapped_column(Money())
+    balance: Mapped[Decimal] = mapped_column(Money())

@@ -62,6 +62,9 @@ class GroupOut(BaseModel):
     kept: int = Field(description="裁剪后计入均值的病例数")
     mean_cost: str | None = Field(description="加权均次费用（元）")
     score: str | None = Field(description="病种分值")
+    standard_3: str | None = Field(None, description="三级医院标准费用（最近历史年度同级均次，元）")
+    standard_2: str | None = Field(None, description="二级医院标准费用（元）")
+    standard_1: str | None = Field(None, description="一级医院标准费用（元）")
 
 
 class GroupPage(BaseModel):
@@ -86,3 +89,60 @@ class DiffOut(BaseModel):
     added: list[GroupOut]
     removed: list[GroupOut]
     changed: list[ChangedGroup]
+
+
+class SimulationCreate(BaseModel):
+    year: Year = Field(description="模拟年度（该年出院病例）")
+    point_value: str | None = Field(
+        None, max_length=30, description="点值（元/分）；与 budget 二选一"
+    )
+    budget: str | None = Field(
+        None, max_length=30, description="预算（元），求解点值；两者都不填则费用中性"
+    )
+    coefficients: dict[str, str] | None = Field(
+        None, description='各等级基础系数，如 {"3": "0.93", "2": "0.72", "1": "0.55"}'
+    )
+    add_ons: dict[str, str] = Field({}, description='医院加成系数，如 {"H001": "0.03"}')
+    deviation: dict[str, Any] = Field({}, description="偏差病例界限：low、high、extreme")
+
+
+class SimulationOut(BaseModel):
+    """A DIP simulation: its year, parameters, state, point value and totals."""
+
+    id: int
+    catalogue_id: int
+    year: int
+    status: str
+    status_label: str
+    error: str | None
+    job_id: int | None
+    params: dict[str, Any]
+    point_value: str | None = Field(description="点值（元/分）")
+    summary: dict[str, Any] | None = Field(
+        description="病例、核心/综合/按项目病例、偏差病例、总费用、支付、差额、点值来源"
+    )
+    created_by: str
+    created_at: str
+
+
+class SimulationStarted(SimulationOut):
+    job_url: str
+
+
+class SimulationHospitalOut(BaseModel):
+    hospital_code: str
+    hospital_level: str
+    coefficient: str
+    cases: int
+    by_items: int
+    low: int
+    high: int
+    extreme: int
+    total_cost: str
+    total_score: str
+    payment: str
+    balance: str
+
+
+class SimulationDetail(SimulationOut):
+    hospitals: list[SimulationHospitalOut]

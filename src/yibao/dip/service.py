@@ -10,9 +10,11 @@ is never rebuilt or changed (a new build is the next version)."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 import polars as pl
@@ -28,6 +30,7 @@ from yibao.engines.caseframe import MONEY
 from yibao.engines.dip.catalogue import category
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.measure import parse_params
+from yibao.engines.measure.frames import fen, round_half_up
 from yibao.grouping.plans import plan_info
 from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner
@@ -35,7 +38,7 @@ from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import Conflict, NotFound, ValidationFailed
 from yibao.kit.exports import labelled, write_xlsx
 from yibao.kit.timeutil import utcnow
-from yibao.regions.models import region_prefix
+from yibao.regions.models import Hospital, region_prefix
 
 BUILD_KIND = "dip.catalogue"
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
@@ -54,6 +57,9 @@ GROUP_LABELS = {
     "kept": "计入均值病例数",
     "mean_cost": "加权均次费用（元）",
     "score": "病种分值",
+    "standard_3": "三级医院标准费用（元）",
+    "standard_2": "二级医院标准费用（元）",
+    "standard_1": "一级医院标准费用（元）",
 }
 
 
@@ -222,6 +228,43 @@ class Dictionaries:
     proc_names: dict[str, str]
 
 
+def case_levels(session: Session, region_code: str, years: list[int]) -> pl.DataFrame:
+    """``setl_id`` (the case's id), ``hospital_code``, ``hospital_level`` of the region's
+    cases of ``years``."""
+    rows = session.execute(
+        select(Case.id, Case.hospital_code, Hospital.level)
+        .join(Hospital, Hospital.id == Case.hospital_id)
+        .where(
+            Case.region_code.startswith(region_prefix(region_code)),
+            Case.discharge_date >= date(min(years), 1, 1),
+            Case.discharge_date <= date(max(years), 12, 31),
+        )
+    )
+    return pl.DataFrame(
+        [(str(i), h, lv) for i, h, lv in rows],
+        schema={"setl_id": pl.String, "hospital_code": pl.String, "hospital_level": pl.String},
+        orient="row",
+    )
+
+
+def level_costs(members: pl.DataFrame, levels: pl.DataFrame, year: int) -> pl.DataFrame:
+    """Per group (``code``): ``level_costs`` — hospital level → mean cost of its cases of
+    ``year`` at that level (yuan as text, half up to the fen; exact in fen)."""
+    frame = (
+        members.filter(pl.col("year") == year)
+        .join(levels.select("setl_id", "hospital_level"), on="setl_id", how="inner")
+        .group_by("code", "hospital_level")
+        .agg(pl.len().alias("n"), fen("total_cost").sum().alias("fen"))
+    )
+    out: dict[str, dict[str, str]] = {}
+    for code, level, n, total in frame.iter_rows():
+        out.setdefault(code, {})[level] = str(round_half_up(Fraction(total, n) / 100, 2))
+    return pl.DataFrame(
+        {"code": list(out), "level_costs": [json.dumps(v, sort_keys=True) for v in out.values()]},
+        schema={"code": pl.String, "level_costs": pl.String},
+    )
+
+
 def plan_dictionaries(
     registry: PlanRegistry, plan_id: str, params: dip.CatalogueParams
 ) -> Dictionaries:
@@ -278,7 +321,11 @@ def execute_build(session: Session, row: DipCatalogue, registry: PlanRegistry) -
         combos.select("setl_id", "year", "total_cost"), on="setl_id", how="inner"
     )
     scored = dip.group_scores(members, sparams)
-    groups = catalogue.groups.join(scored.scores.drop("cases"), on="code", how="left")
+    groups = catalogue.groups.join(scored.scores.drop("cases"), on="code", how="left").join(
+        level_costs(members, case_levels(session, row.region_code, row.years), max(row.years)),
+        on="code",
+        how="left",
+    )
     _store_groups(session, row.id, _readable(groups, names))
     primary = catalogue.members.filter(pl.col("primary"))
     core_cases = int(
@@ -323,6 +370,7 @@ def _store_groups(session: Session, catalogue_id: int, groups: pl.DataFrame) -> 
             pl.col("kept").fill_null(0),
             "mean_cost",
             "score",
+            "level_costs",
         ),
     )
 
@@ -350,7 +398,11 @@ def do_publish(session: Session, row: DipCatalogue, actor: Actor) -> DipCatalogu
     return row
 
 
+LEVEL_COST_COLUMNS = {"3": "standard_3", "2": "standard_2", "1": "standard_1"}
+
+
 def groups_frame(session: Session, catalogue_id: int) -> pl.DataFrame:
+    """The catalogue's groups, with each level's standard cost (``standard_3`` …)."""
     rows = session.execute(
         select(
             DipGroup.code,
@@ -364,12 +416,17 @@ def groups_frame(session: Session, catalogue_id: int) -> pl.DataFrame:
             DipGroup.kept,
             DipGroup.mean_cost,
             DipGroup.score,
+            DipGroup.level_costs,
         )
         .where(DipGroup.catalogue_id == catalogue_id)
         .order_by(DipGroup.kind.desc(), DipGroup.code)
     )
+    out = []
+    for *values, by_level in rows:
+        costs = by_level or {}
+        out.append((*values, *(costs.get(level) for level in LEVEL_COST_COLUMNS)))
     return pl.DataFrame(
-        [tuple(r) for r in rows],
+        out,
         schema={
             "code": pl.String,
             "name": pl.String,
@@ -382,9 +439,10 @@ def groups_frame(session: Session, catalogue_id: int) -> pl.DataFrame:
             "kept": pl.Int64,
             "mean_cost": MONEY,
             "score": pl.Decimal(18, 2),
+            **dict.fromkeys(LEVEL_COST_COLUMNS.values(), pl.String),
         },
         orient="row",
-    )
+    ).with_columns(pl.col(c).cast(MONEY) for c in LEVEL_COST_COLUMNS.values())
 
 
 def export_xlsx(session: Session, row: DipCatalogue) -> bytes:

@@ -7,7 +7,8 @@ publish what these functions compute).
 * :mod:`.catalogue` — procedure types, the case's combination, core and comprehensive
   groups;
 * :mod:`.grouping` — one case or a batch against a catalogue, with a Chinese trace;
-* :mod:`.scores` — 病种分值 with year weights and trimming, 偏差病例, 点值.
+* :mod:`.scores` — 病种分值 with year weights and trimming, 偏差病例, 点值;
+* :mod:`.payment` — a case's payment, hospital coefficients, a year simulated.
 """
 
 from yibao.engines.dip.catalogue import (
@@ -18,7 +19,18 @@ from yibao.engines.dip.catalogue import (
     procedure_types,
 )
 from yibao.engines.dip.grouping import DipChoice, group_cases, group_one
-from yibao.engines.dip.params import CatalogueParams, DeviationParams, ScoreParams
+from yibao.engines.dip.params import (
+    CatalogueParams,
+    DeviationParams,
+    PaymentParams,
+    ScoreParams,
+)
+from yibao.engines.dip.payment import (
+    case_payments,
+    coefficients,
+    hospital_summary,
+    solve_point_value,
+)
 from yibao.engines.dip.scores import (
     adjust_scores,
     budget_point_value,
@@ -32,14 +44,19 @@ __all__ = [
     "CatalogueParams",
     "DeviationParams",
     "DipChoice",
+    "PaymentParams",
     "ScoreParams",
     "adjust_scores",
     "budget_point_value",
     "build_catalogue",
     "case_combinations",
+    "case_payments",
+    "coefficients",
     "group_cases",
     "group_one",
     "group_scores",
+    "hospital_summary",
     "procedure_types",
     "settlement_point_value",
+    "solve_point_value",
 ]

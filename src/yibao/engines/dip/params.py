@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from yibao.engines.measure.params import TrimParams, _Params, rule
 
+#: base coefficient per hospital level [M] (Xiamen 2024 L0, domain.md §2.6)
+LEVEL_COEFFICIENTS: dict[str, Decimal] = {
+    "3": Decimal("0.93"),
+    "2": Decimal("0.72"),
+    "1": Decimal("0.55"),
+}
 #: words in a procedure's name that make a non-surgical procedure diagnostic (诊断性操作)
 #: rather than therapeutic (治疗性操作) [M]
 DIAGNOSTIC_WORDS: tuple[str, ...] = (
@@ -129,4 +135,33 @@ class DeviationParams(_Params):
                 f"low / high / extreme：须满足 0 < 费用超低 {self.low} < 1 < 费用超高 "
                 f"{self.high} ≤ 极端异常 {self.extreme}"
             )
+        return self
+
+
+class PaymentParams(_Params):
+    """How a simulated year is paid (domain.md §2.3, §2.6): the point value given, or
+    solved so that the payments spend ``budget`` (without either: the year's total cost,
+    cost-neutral); the base coefficient per hospital level (Xiamen L0 by default) plus
+    each hospital's add-on; the deviation bounds."""
+
+    point_value: Decimal | None = None
+    budget: Decimal | None = None
+    coefficients: dict[str, Decimal] = Field(default_factory=lambda: dict(LEVEL_COEFFICIENTS))
+    add_ons: dict[str, Decimal] = Field(default_factory=dict)
+    deviation: DeviationParams = DeviationParams()
+
+    @model_validator(mode="after")
+    def _check(self) -> PaymentParams:
+        if self.point_value is not None and self.budget is not None:
+            raise rule("point_value / budget：点值与预算只能指定一个（指定预算则求解点值）")
+        for name, value in (("point_value", self.point_value), ("budget", self.budget)):
+            if value is not None and not 0 < value < Decimal(10) ** 15:
+                raise rule(f"{name}：必须大于 0 且小于 10^15（收到 {value}）")
+        unknown = [k for k in self.coefficients if k not in ("1", "2", "3")]
+        if unknown:
+            raise rule(f"coefficients：医院等级须为 1、2、3（收到 {'、'.join(unknown)}）")
+        bad = [f"{k}={v}" for k, v in self.coefficients.items() if not 0 < v <= 10]
+        bad += [f"{k}={v}" for k, v in self.add_ons.items() if not -1 < v < 10]
+        if bad:
+            raise rule(f"coefficients / add_ons：系数须大于 0 且不超过 10（{'、'.join(bad)}）")
         return self

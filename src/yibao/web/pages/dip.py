@@ -15,7 +15,7 @@ from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, registry_of, request_actor, runner_of
 from yibao.api.inline import light_read
 from yibao.cases.repository import case_years, complete_years
-from yibao.dip import service, tasks  # noqa: F401  (tasks registers the job kind)
+from yibao.dip import service, simulation, tasks  # noqa: F401  (tasks: the job kinds)
 from yibao.dip.models import STATUS_LABELS, DipCatalogue
 from yibao.engines import dip
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
@@ -190,6 +190,11 @@ def catalogue_page(
     row = service.get_catalogue(db, catalogue_id, region)
     status, error = service.state(db, row)
     ctx = _context(row=row, status=status, error=error, **extra)
+    ctx.setdefault("sim_form", {"year": str(max(row.years))})
+    ctx["simulations"] = [
+        (x, *simulation.sim_state(db, x)) for x in simulation.simulations_of(db, row.id)
+    ]
+    ctx["case_years"] = sorted(case_years(db))
     if row.status in ("draft", "published"):
         groups = service.groups_frame(db, row.id)
         kind = request.query_params.get("kind") or ""
@@ -231,3 +236,56 @@ def publish(
 
         return again(page, err, "publish")
     return RedirectResponse(f"/dip/catalogues/{row.id}", status_code=303)
+
+
+@router.post("/catalogues/{catalogue_id}/simulations", dependencies=CSRF)
+def simulate(
+    catalogue_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+) -> Response:
+    """Start a simulation of one year under the catalogue, then show its page."""
+    row = service.get_catalogue(db, catalogue_id, _region(user))
+    try:
+        params = {k: v for k in ("point_value", "budget") if (v := text(form, k))}
+        sim, _job = simulation.start_simulation(
+            db,
+            runner_of(request),
+            row,
+            year=as_int(text(form, "year"), "year", "模拟年度"),
+            params=params,
+            actor=request_actor(request, user),
+        )
+    except DomainError as exc:
+        err = failure(db, exc)
+
+        def page(**kw: Any) -> Response:
+            return catalogue_page(request, db, user, catalogue_id, sim_form=values_of(form), **kw)
+
+        return again(page, err, "simulate")
+    return RedirectResponse(f"/dip/simulations/{sim.id}", status_code=303)
+
+
+@router.get("/simulations/{simulation_id}")
+@light_read
+def simulation_page(
+    simulation_id: DbId, request: Request, db: Db, user: User = MEASURE
+) -> Response:
+    sim = simulation.get_simulation(db, simulation_id, _region(user))
+    row = service.get_catalogue(db, sim.catalogue_id, _region(user))
+    status, error = simulation.sim_state(db, sim)
+    hospitals = simulation.hospitals_frame(db, sim.id)
+    charts = {
+        "dip_hospitals": [
+            {"code": h["hospital_code"], "cost": str(h["total_cost"]), "payment": str(h["payment"])}
+            for h in hospitals.to_dicts()
+        ]
+    }
+    ctx = _context(
+        sim=sim,
+        row=row,
+        status=status,
+        error=error,
+        hospitals=hospitals.to_dicts(),
+        charts=json.dumps(charts, ensure_ascii=False).replace("</", "<\\/"),
+        basis_labels={"given": "指定点值", "budget": "按预算求解", "cost_neutral": "费用中性"},
+    )
+    return render(request, "dip/simulation.html", ctx)

@@ -310,6 +310,21 @@
     });
   }
 
+  if (data.dip_hospitals) {
+    var hs = data.dip_hospitals;
+    chart("chart-dip-hospitals", {
+      tooltip: { trigger: "axis" },
+      legend: { data: ["医疗总费用（万元）", "DIP 支付（万元）"] },
+      grid: { left: 60, right: 20, top: 40, bottom: 60 },
+      xAxis: { type: "category", data: hs.map(function (h) { return h.code; }), axisLabel: { rotate: 40 } },
+      yAxis: { type: "value", name: "万元" },
+      series: [
+        { name: "医疗总费用（万元）", type: "bar", data: hs.map(function (h) { return wan(h.cost); }), itemStyle: { color: COLORS.cost } },
+        { name: "DIP 支付（万元）", type: "bar", data: hs.map(function (h) { return wan(h.payment); }), itemStyle: { color: COLORS.payment } }
+      ]
+    });
+  }
+
   // ------------------------------------------------------------ waiting for a run's job
   var wait = document.querySelector("[data-job-wait]");
   if (wait) {
