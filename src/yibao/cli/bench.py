@@ -416,6 +416,45 @@ def audit(
     )
 
 
+@app.command("dip")
+def dip_bench(
+    cases_per_year: int = typer.Option(1_000_000, min=1, help="每年病例数（共 3 年）"),
+    data_dir: Path | None = typer.Option(
+        None, help="合成病例 Parquet 目录（不存在则生成，不计时；默认 var/bench/measure-<N>）"
+    ),
+    seed: int = typer.Option(1, help="随机种子"),
+) -> None:
+    """DIP 流水线速度：组合、目录、分值、同级标准、分组、支付 / DIP pipeline speed."""
+    from yibao.config import get_settings
+    from yibao.engines.dip.bench import STAGES, run_benchmark
+
+    folder = data_dir or get_settings().var_dir / "bench" / f"measure-{cases_per_year}"
+    with progress_bar("DIP 基准 / DIP benchmark", None) as bar:
+        task = bar.task_ids[0]
+
+        def report(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        r = run_benchmark(cases_per_year, folder, seed=seed, progress=report)
+    if r.get("generated"):
+        console.print(f"已生成 3 × {cases_per_year:,} 例合成病例到 {folder}（不计时）")
+    table = Table("阶段 / stage", "秒 / s")
+    for name in STAGES:
+        table.add_row(name, f"{r[f'{name}_s']:.2f}")
+    console.print(table)
+    console.print(
+        f"病例 {r['dip_cases']:,}：核心病种 {r['core_groups']:,}，综合病种 "
+        f"{r['comprehensive_groups']:,}；模拟最近一年 {r['simulated_cases']:,} 例、"
+        f"{r['hospitals']} 家医院，费用中性点值 {r['point_value']} 元/分；"
+        f"合计 {r['dip_total_s']:.2f} 秒，峰值内存 {r['dip_peak_rss_mb']:,} MB"
+    )
+    _figures(
+        dip_cases=r["dip_cases"],
+        dip_total_s=f"{r['dip_total_s']:.2f}",
+        dip_peak_rss_mb=r["dip_peak_rss_mb"],
+    )
+
+
 @app.command("post-audit")
 def post_audit(
     lines: int = typer.Option(1_000_000, min=1_000, help="费用明细行数 / claim lines"),

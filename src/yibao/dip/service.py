@@ -14,7 +14,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
-from fractions import Fraction
 from typing import Any
 
 import polars as pl
@@ -30,7 +29,6 @@ from yibao.engines.caseframe import MONEY
 from yibao.engines.dip.catalogue import category
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.measure import parse_params
-from yibao.engines.measure.frames import fen, round_half_up
 from yibao.grouping.plans import plan_info
 from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner
@@ -248,17 +246,12 @@ def case_levels(session: Session, region_code: str, years: list[int]) -> pl.Data
 
 
 def level_costs(members: pl.DataFrame, levels: pl.DataFrame, year: int) -> pl.DataFrame:
-    """Per group (``code``): ``level_costs`` — hospital level → mean cost of its cases of
-    ``year`` at that level (yuan as text, half up to the fen; exact in fen)."""
-    frame = (
-        members.filter(pl.col("year") == year)
-        .join(levels.select("setl_id", "hospital_level"), on="setl_id", how="inner")
-        .group_by("code", "hospital_level")
-        .agg(pl.len().alias("n"), fen("total_cost").sum().alias("fen"))
-    )
+    """Per group (``code``): ``level_costs`` — hospital level → its standard cost
+    (:func:`~yibao.engines.dip.scores.level_standards`) as JSON text."""
     out: dict[str, dict[str, str]] = {}
-    for code, level, n, total in frame.iter_rows():
-        out.setdefault(code, {})[level] = str(round_half_up(Fraction(total, n) / 100, 2))
+    standards = dip.level_standards(members, levels, year)
+    for code, level, cost in standards.iter_rows():
+        out.setdefault(code, {})[level] = str(cost)
     return pl.DataFrame(
         {"code": list(out), "level_costs": [json.dumps(v, sort_keys=True) for v in out.values()]},
         schema={"code": pl.String, "level_costs": pl.String},

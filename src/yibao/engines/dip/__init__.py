@@ -35,6 +35,7 @@ from yibao.engines.dip.scores import (
     adjust_scores,
     budget_point_value,
     group_scores,
+    level_standards,
     settlement_point_value,
 )
 
@@ -56,6 +57,7 @@ __all__ = [
     "group_one",
     "group_scores",
     "hospital_summary",
+    "level_standards",
     "procedure_types",
     "settlement_point_value",
     "solve_point_value",

@@ -20,7 +20,7 @@ import polars as pl
 
 from yibao.engines.caseframe import MONEY
 from yibao.engines.dip.params import LEVEL_COEFFICIENTS, DeviationParams
-from yibao.engines.dip.scores import POINT_PLACES, adjust_scores
+from yibao.engines.dip.scores import POINT_PLACES, adjust_scores, half_up
 from yibao.engines.measure.errors import MeasureError
 from yibao.engines.measure.frames import fen, require, round_half_up
 
@@ -71,18 +71,26 @@ def case_payments(
             f"医院 {'、'.join(sorted(map(str, missing)))} 没有医疗机构系数", field="coefficients"
         )
     adjusted = adjust_scores(cases, deviation)
-    point = Fraction(point_value)
+    places = getattr(adjusted.schema["adjusted_score"], "scale", None) or 2
+    pn, pd = Fraction(point_value).numerator, Fraction(point_value).denominator
+    fractions = {h: Fraction(c) for h, c in hospital_coefficients.items()}
     payments: list[Decimal] = []
     coefs: list[Decimal] = []
-    for hospital, cost, code, score in adjusted.select(
-        "hospital_code", "total_cost", "dip_code", "adjusted_score"
-    ).iter_rows():
-        coef = hospital_coefficients[hospital]
-        coefs.append(coef)
+    ints = adjusted.select(
+        "hospital_code",
+        fen("total_cost").alias("c"),
+        "dip_code",
+        pl.col("adjusted_score").cast(pl.Decimal(38, places)).to_physical().alias("s"),
+    )
+    scale = 10**places
+    for hospital, cost, code, score in ints.iter_rows():
+        coefs.append(hospital_coefficients[hospital])
         if code is None or score is None:
-            payments.append(Decimal(cost))
-        else:
-            payments.append(round_half_up(Fraction(score) * Fraction(coef) * point, 2))
+            payments.append(Decimal(cost).scaleb(-2))
+            continue
+        f = fractions[hospital]  # fen = score/10^p × coefficient × point value × 100
+        num = score * f.numerator * pn * 100
+        payments.append(Decimal(half_up(num, scale * f.denominator * pd)).scaleb(-2))
     return adjusted.with_columns(
         pl.Series("coefficient", coefs, dtype=pl.Decimal(18, 4)),
         pl.Series("payment", payments, dtype=MONEY),
@@ -126,17 +134,17 @@ def solve_point_value(
     """The point value that spends ``budget`` on the cases of ``payments``: (budget −
     what the by-items cases cost) ÷ Σ adjusted score × coefficient."""
     require(payments, ("adjusted_score", "coefficient", "by_items", "total_cost"), "solve")
-    scored = payments.filter(~pl.col("by_items"))
-    weight = sum(
-        (
-            Fraction(s) * Fraction(c)
-            for s, c in scored.select("adjusted_score", "coefficient").iter_rows()
-        ),
-        Fraction(0),
+    digits = getattr(payments.schema["adjusted_score"], "scale", None) or 2
+    sums = (
+        payments.filter(~pl.col("by_items"))
+        .group_by("coefficient")
+        .agg(pl.col("adjusted_score").cast(pl.Decimal(38, digits)).to_physical().sum())
     )
-    by_items = sum(
-        (Fraction(c) for c in payments.filter(pl.col("by_items"))["total_cost"].to_list()),
-        Fraction(0),
+    weight = sum(
+        (Fraction(c) * Fraction(int(s), 10**digits) for c, s in sums.iter_rows()), Fraction(0)
+    )
+    by_items = Fraction(
+        int(payments.filter(pl.col("by_items")).select(fen("total_cost").sum()).item() or 0), 100
     )
     left = Fraction(budget) - by_items
     if weight <= 0 or left <= 0:
