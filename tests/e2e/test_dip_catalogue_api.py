@@ -260,3 +260,54 @@ def test_simulation_pays_score_times_coefficient_times_point_value(analyst, db):
     empty = client.post(f"/api/dip/catalogues/{built['id']}/simulations", json={"year": 2030})
     job = wait_job(client, empty.json()["job_id"], timeout=60)
     assert job["status"] == "failed" and "2030 年没有本辖区的病例" in job["error"]
+
+
+def test_drg_and_dip_side_by_side(analyst, db):  # type: ignore[no-untyped-def]
+    from tests.e2e.test_measurement_api import _run, _weight_plan
+
+    client = analyst
+    dip_sim = _simulate(client, _build(client, threshold=5)["id"], year=2025)
+    plan = _weight_plan(client, _run(client)["id"], "W2026")
+    r = client.post(
+        "/api/measurement/rate-plans",
+        json={"weight_plan_id": plan["id"], "volume_year": 2025, "params": {}},
+    )
+    assert r.status_code == 201, r.text
+    body = {"weight_plan_id": plan["id"], "rate_plan_id": r.json()["id"], "year": 2025}
+    r = client.post("/api/measurement/simulations", json={**body, "name": "2025 DRG"})
+    assert r.status_code == 201, r.text
+    drg = r.json()
+
+    shown = client.get(f"/api/dip/simulations/{dip_sim['id']}/compare/{drg['id']}")
+    assert shown.status_code == 200, shown.text
+    rows = shown.json()["hospitals"]
+    dip_paid = {h["hospital_code"]: h["payment"] for h in dip_sim["hospitals"]}
+    drg_paid = {h["hospital_code"]: h["drg_payment"] for h in drg["results"]["by_hospital"]}
+    assert {r["hospital_code"] for r in rows} == set(dip_paid) | set(drg_paid)
+    for row in rows:
+        assert row["dip_payment"] == dip_paid.get(row["hospital_code"])
+        assert Decimal(row["drg_payment"]) == Decimal(str(drg_paid[row["hospital_code"]]))
+        assert Decimal(row["difference"]) == Decimal(row["dip_payment"]) - Decimal(
+            row["drg_payment"]
+        )
+    differences = [Decimal(r["difference"]) for r in rows]
+    assert differences == sorted(differences, reverse=True)  # largest gain first
+
+    r = client.get(
+        f"/api/dip/simulations/{dip_sim['id']}/compare/{drg['id']}", params={"format": "xlsx"}
+    )
+    sheet = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert (
+        sheet[0][:3] == ("医疗机构编码", "医院等级", "DIP 病例数") and len(sheet) == len(rows) + 1
+    )
+
+    page = client.get(
+        f"/dip/simulations/{dip_sim['id']}/compare/{drg['id']}", headers={"accept": "text/html"}
+    )
+    assert page.status_code == 200 and page.text.count('data-testid="dip-compare-row"') == len(rows)
+    sim_page = client.get(f"/dip/simulations/{dip_sim['id']}", headers={"accept": "text/html"})
+    assert f"/compare/{drg['id']}" in sim_page.text
+
+    other = _simulate(client, dip_sim["catalogue_id"], year=2024)
+    wrong = client.get(f"/api/dip/simulations/{other['id']}/compare/{drg['id']}")
+    assert wrong.status_code == 422 and "只能对比同一年度" in wrong.json()["error"]["message"]

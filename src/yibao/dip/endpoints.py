@@ -12,13 +12,15 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, registry_of, request_actor, require, runner_of
 from yibao.api.openapi import XLSX, download, file_answers
-from yibao.dip import service, simulation, tasks  # noqa: F401  (tasks: the job kinds)
+from yibao.dip import compare, service, simulation, tasks  # noqa: F401  (tasks: job kinds)
 from yibao.dip.models import STATUS_LABELS, DipCatalogue, DipSimulation
 from yibao.dip.schemas import (
     CatalogueCreate,
     CatalogueOut,
     CatalogueStarted,
     ChangedGroup,
+    CompareOut,
+    CompareRow,
     DiffOut,
     GroupOut,
     GroupPage,
@@ -280,3 +282,36 @@ def get_simulation(
         for h in simulation.hospitals_frame(db, sim.id).to_dicts()
     ]
     return SimulationDetail.model_validate({**simulation_out(db, sim), "hospitals": hospitals})
+
+
+@router.get(
+    "/simulations/{simulation_id}/compare/{drg_simulation_id}",
+    response_model=CompareOut,
+    summary="同一年度 DRG 与 DIP 模拟对比：各医院两种方式的支付、差额与变化率（format=xlsx 导出）",
+    responses=file_answers(XLSX),
+)
+def compare_with_drg(
+    simulation_id: DbId,
+    drg_simulation_id: DbId,
+    db: Db,
+    user: User = ANALYST,
+    format: Literal["json", "xlsx"] = "json",
+) -> CompareOut | Response:
+    sim = simulation.get_simulation(db, simulation_id, _region(user))
+    drg = compare.drg_simulation(db, drg_simulation_id, sim)
+    frame = compare.compare(db, sim, drg)
+    if format == "xlsx":
+        return download(
+            compare.compare_xlsx(frame),
+            XLSX,
+            f"drg-vs-dip-{sim.year}.xlsx",
+            f"DRG与DIP对比-{sim.year}.xlsx",
+        )
+    money = ("total_cost", "drg_payment", "dip_payment", "difference")
+    rows = [
+        CompareRow.model_validate({**r, **{k: _text(r[k]) for k in money}})
+        for r in frame.to_dicts()
+    ]
+    return CompareOut(
+        dip_simulation_id=sim.id, drg_simulation_id=drg.id, year=sim.year, hospitals=rows
+    )

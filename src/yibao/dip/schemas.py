@@ -146,3 +146,22 @@ class SimulationHospitalOut(BaseModel):
 
 class SimulationDetail(SimulationOut):
     hospitals: list[SimulationHospitalOut]
+
+
+class CompareRow(BaseModel):
+    hospital_code: str
+    hospital_level: str | None
+    dip_cases: int
+    drg_cases: int
+    total_cost: str | None = Field(description="医疗总费用（元，DIP 模拟的病例）")
+    drg_payment: str | None = Field(description="DRG 支付（元）")
+    dip_payment: str | None = Field(description="DIP 支付（元）")
+    difference: str | None = Field(description="DIP − DRG（元）")
+    change: float | None = Field(description="差额占 DRG 支付的比例")
+
+
+class CompareOut(BaseModel):
+    dip_simulation_id: int
+    drg_simulation_id: int
+    year: int
+    hospitals: list[CompareRow]

@@ -5,6 +5,7 @@ against the version before)."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -15,7 +16,7 @@ from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, registry_of, request_actor, runner_of
 from yibao.api.inline import light_read
 from yibao.cases.repository import case_years, complete_years
-from yibao.dip import service, simulation, tasks  # noqa: F401  (tasks: the job kinds)
+from yibao.dip import compare, service, simulation, tasks  # noqa: F401  (tasks: job kinds)
 from yibao.dip.models import STATUS_LABELS, DipCatalogue
 from yibao.engines import dip
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
@@ -51,6 +52,10 @@ def _context(**extra: Any) -> dict[str, Any]:
         "form": {},
         **extra,
     }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _region(user: User) -> str:
@@ -287,5 +292,40 @@ def simulation_page(
         hospitals=hospitals.to_dicts(),
         charts=json.dumps(charts, ensure_ascii=False).replace("</", "<\\/"),
         basis_labels={"given": "指定点值", "budget": "按预算求解", "cost_neutral": "费用中性"},
+        drg_simulations=compare.drg_simulations(db, sim.region_code, sim.year),
     )
     return render(request, "dip/simulation.html", ctx)
+
+
+@router.get("/simulations/{simulation_id}/compare/{drg_simulation_id}")
+@light_read
+def compare_page(
+    simulation_id: DbId, drg_simulation_id: DbId, request: Request, db: Db, user: User = MEASURE
+) -> Response:
+    """DRG 与 DIP 对比 for the same year, hospital by hospital."""
+    sim = simulation.get_simulation(db, simulation_id, _region(user))
+    drg = compare.drg_simulation(db, drg_simulation_id, sim)
+    rows = compare.compare(db, sim, drg).to_dicts()
+    chart = {
+        "dip_compare": [
+            {
+                "code": r["hospital_code"],
+                "drg": _text(r["drg_payment"]),
+                "dip": _text(r["dip_payment"]),
+            }
+            for r in sorted(rows, key=lambda r: r["hospital_code"])
+        ]
+    }
+    gains = [r for r in rows if r["difference"] is not None and r["difference"] > 0]
+    losses = [r for r in rows if r["difference"] is not None and r["difference"] < 0]
+    ctx = _context(
+        sim=sim,
+        drg=drg,
+        rows=rows,
+        gains=len(gains),
+        losses=len(losses),
+        total_dip=sum((r["dip_payment"] for r in rows if r["dip_payment"] is not None), Decimal(0)),
+        total_drg=sum((r["drg_payment"] for r in rows if r["drg_payment"] is not None), Decimal(0)),
+        charts=json.dumps(chart, ensure_ascii=False).replace("</", "<\\/"),
+    )
+    return render(request, "dip/compare.html", ctx)

@@ -325,6 +325,21 @@
     });
   }
 
+  if (data.dip_compare) {
+    var cmp = data.dip_compare;
+    chart("chart-dip-compare", {
+      tooltip: { trigger: "axis" },
+      legend: { data: ["DRG 支付（万元）", "DIP 支付（万元）"] },
+      grid: { left: 60, right: 20, top: 40, bottom: 60 },
+      xAxis: { type: "category", data: cmp.map(function (h) { return h.code; }), axisLabel: { rotate: 40 } },
+      yAxis: { type: "value", name: "万元" },
+      series: [
+        { name: "DRG 支付（万元）", type: "bar", data: cmp.map(function (h) { return wan(h.drg); }), itemStyle: { color: COLORS.budget } },
+        { name: "DIP 支付（万元）", type: "bar", data: cmp.map(function (h) { return wan(h.dip); }), itemStyle: { color: COLORS.payment } }
+      ]
+    });
+  }
+
   // ------------------------------------------------------------ waiting for a run's job
   var wait = document.querySelector("[data-job-wait]");
   if (wait) {
