@@ -311,3 +311,64 @@ def test_drg_and_dip_side_by_side(analyst, db):  # type: ignore[no-untyped-def]
     other = _simulate(client, dip_sim["catalogue_id"], year=2024)
     wrong = client.get(f"/api/dip/simulations/{other['id']}/compare/{drg['id']}")
     assert wrong.status_code == 422 and "只能对比同一年度" in wrong.json()["error"]["message"]
+
+
+def test_export_edit_import_as_a_new_version(analyst, db):  # type: ignore[no-untyped-def]
+    from openpyxl import Workbook
+
+    client = analyst
+    built = _build(client, threshold=5)
+    exported = client.get(f"/api/dip/catalogues/{built['id']}", params={"format": "xlsx"})
+    book = load_workbook(io.BytesIO(exported.content))
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    score_col = header.index("病种分值") + 1
+    first = sheet.cell(row=2, column=1).value
+    sheet.cell(row=2, column=score_col).value = 1234.56  # the bureau edits a score
+    edited = io.BytesIO()
+    book.save(edited)
+
+    def upload(content: bytes, name: str = "目录.xlsx", **form):  # type: ignore[no-untyped-def]
+        data = {"code": "DIP-T", "name": "调整后的目录", **form}
+        return client.post("/api/dip/catalogues/import", data=data, files={"file": (name, content)})
+
+    r = upload(edited.getvalue())
+    assert r.status_code == 201, r.text
+    imported = r.json()
+    assert (imported["version"], imported["status"], imported["code"]) == (2, "draft", "DIP-T")
+    assert imported["summary"]["core_groups"] == built["summary"]["core_groups"]
+    diff = client.get(f"/api/dip/catalogues/{built['id']}/diff/{imported['id']}").json()
+    assert (diff["added"], diff["removed"]) == ([], [])
+    assert [c["code"] for c in diff["changed"]] == [first]
+    assert diff["changed"][0]["score_after"] == "1234.56"
+    groups = {g["code"]: g for g in _all_groups(client, imported["id"])}
+    original = {g["code"]: g for g in _all_groups(client, built["id"])}
+    same = [c for c in original if c != first]
+    assert all(groups[c]["standard_3"] == original[c]["standard_3"] for c in same)
+
+    # the imported version simulates like a built one
+    sim = _simulate(client, imported["id"], year=2025, point_value="10")
+    assert sim["summary"]["cases"] > 0
+
+    # a sheet with problems names rows and columns and stores nothing
+    bad = Workbook()
+    ws = bad.active
+    ws.append(header)
+    ws.append(
+        ["K35.8", "名称", "核心病种", "诊断+手术操作组合", "K35.8", "", "手术", "x", "", "", "-1"]
+    )
+    ws.append(["K35.8", "名称", "某病种", "诊断类目", "K35", "", "保守治疗", "3", "", "", "1"])
+    buf = io.BytesIO()
+    bad.save(buf)
+    before = len(client.get("/api/dip/catalogues").json())
+    r = upload(buf.getvalue())
+    message = r.json()["error"]["message"]
+    assert r.status_code == 422, r.text
+    assert "第 2 行“治疗方式”" in message and "第 2 行“历史病例数”" in message
+    assert "第 2 行“病种分值”" in message and "第 3 行“病种编码”：K35.8 与第 2 行重复" in message
+    assert "第 3 行“类别”" in message
+    r = upload(b"not a workbook", "x.xlsx")
+    assert r.status_code == 422 and "Excel" in r.json()["error"]["message"]
+    r = upload("病种编码,名称\nA,B\n".encode(), "x.csv")
+    assert r.status_code == 422 and "缺少列" in r.json()["error"]["message"]
+    assert len(client.get("/api/dip/catalogues").json()) == before

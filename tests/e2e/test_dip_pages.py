@@ -119,11 +119,37 @@ def test_build_publish_and_compare_on_the_pages(analyst, db) -> None:  # type: i
     again = post(client, f"/dip/catalogues/{first}/publish")
     assert again.status_code == 409 and "不可更改" in text(again)
 
+    exported = client.get(f"/api/dip/catalogues/{first}", params={"format": "xlsx"}).content
+    r = client.post(
+        "/dip/catalogues/import",
+        data={
+            "csrf_token": client.csrf,
+            "code": "DIP-IMP",
+            "name": "导入的目录",
+            "plan": "chs-drg-1.1",
+        },
+        files={"file": ("DIP目录.xlsx", exported)},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    imported = created_id(r, "/dip/catalogues/")
+    shown_import = text(client.get(f"/dip/catalogues/{imported}", headers=HTML))
+    assert "导入自 DIP目录.xlsx" in shown_import and 'data-status="draft"' in shown_import
+    broken = client.post(
+        "/dip/catalogues/import",
+        data={"csrf_token": client.csrf, "code": "DIP-IMP", "name": "x", "plan": "chs-drg-1.1"},
+        files={"file": ("坏.xlsx", b"PK not really")},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert broken.status_code == 422 and "Excel" in text(broken)
+    assert 'data-testid="error-import"' in broken.text
+
     second = _build(client, threshold="8")
     shown = text(client.get(f"/dip/catalogues/{second}", headers=HTML))
     assert 'data-testid="dip-diff"' in shown and "与第 1 版相比" in shown
     listed = text(client.get("/dip", headers=HTML))
-    assert listed.count('data-testid="dip-row"') == 2
+    assert listed.count('data-testid="dip-row"') == 3
 
 
 def test_bad_form_and_other_roles(analyst, client, db) -> None:  # type: ignore[no-untyped-def]

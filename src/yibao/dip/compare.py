@@ -1,4 +1,5 @@
-"""DRG vs DIP for the same year (issue 14 item 8): a DIP simulation beside a DRG
+"""Comparisons: two versions of a DIP catalogue (:func:`diff`), and DRG vs DIP for
+the same year (issue 14 item 8): a DIP simulation beside a DRG
 simulation of the region's same year, hospital by hospital — what each method pays,
 the difference and who gains or loses.  The two simulations keep their own case bases
 (the DRG simulation leaves out cases with missing fields), so each side's case count
@@ -7,6 +8,7 @@ is shown."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +16,8 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.dip.models import DipSimulation
+from yibao.dip.models import DipCatalogue, DipSimulation
+from yibao.dip.service import groups_frame
 from yibao.dip.simulation import hospitals_frame
 from yibao.engines.caseframe import MONEY
 from yibao.kit.errors import NotFound, ValidationFailed
@@ -118,3 +121,32 @@ def compare_xlsx(frame: pl.DataFrame) -> bytes:
         {"DRG与DIP对比": labelled(frame, LABELS, {"hospital_level": levels})}, buf, autofit=True
     )
     return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Diff:
+    added: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+    changed: list[dict[str, Any]]  # code, score before / after, cases before / after
+
+
+def diff(session: Session, base: DipCatalogue, other: DipCatalogue) -> Diff:
+    """Groups only in ``other`` (added), only in ``base`` (removed), and in both with
+    another score or case count (changed)."""
+    a = {r["code"]: r for r in groups_frame(session, base.id).to_dicts()}
+    b = {r["code"]: r for r in groups_frame(session, other.id).to_dicts()}
+    added = [b[c] for c in sorted(b.keys() - a.keys())]
+    removed = [a[c] for c in sorted(a.keys() - b.keys())]
+    changed = [
+        {
+            "code": c,
+            "name": b[c]["name"],
+            "score_before": a[c]["score"],
+            "score_after": b[c]["score"],
+            "cases_before": a[c]["cases"],
+            "cases_after": b[c]["cases"],
+        }
+        for c in sorted(a.keys() & b.keys())
+        if (a[c]["score"], a[c]["cases"]) != (b[c]["score"], b[c]["cases"])
+    ]
+    return Diff(added, removed, changed)

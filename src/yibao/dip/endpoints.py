@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, registry_of, request_actor, require, runner_of
 from yibao.api.openapi import XLSX, download, file_answers
-from yibao.dip import compare, service, simulation, tasks  # noqa: F401  (tasks: job kinds)
+from yibao.dip import compare, service, sheets, simulation, tasks  # noqa: F401  (tasks: jobs)
 from yibao.dip.models import STATUS_LABELS, DipCatalogue, DipSimulation
 from yibao.dip.schemas import (
     CatalogueCreate,
@@ -32,6 +32,7 @@ from yibao.dip.schemas import (
 )
 from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.paging import clamp_page
+from yibao.kit.tables import read_table, table_limits
 from yibao.regions.models import region_prefix
 
 router = APIRouter(prefix="/api/dip", tags=["dip 按病种分值付费"])
@@ -105,6 +106,38 @@ def create_catalogue(
     return JSONResponse(status_code=202, content=out.model_dump())
 
 
+@router.post(
+    "/catalogues/import",
+    status_code=201,
+    response_model=CatalogueOut,
+    summary="导入 DIP 目录（Excel / CSV，导出文件的格式）为新的草稿版本；有错误时不导入",
+)
+def import_catalogue(
+    request: Request,
+    db: Db,
+    user: User = ANALYST,
+    file: UploadFile = File(..., description="导出的 DIP 目录文件（可修改后导入）"),
+    code: str = Form(..., max_length=40, description="目录编码（已有编码则为其新版本）"),
+    name: str = Form(..., max_length=100, description="目录名称"),
+    plan_id: str = Form("chs-drg-1.1", max_length=40, description="手术操作字典所在的分组方案"),
+) -> JSONResponse:
+    filename = file.filename or "upload.xlsx"
+    frame = read_table(file.file.read(), filename, table_limits(request.app.state.settings))
+    row = sheets.do_import(
+        db,
+        registry_of(request),
+        sheets.read_groups(frame, filename),
+        region_code=user.region_code or "",
+        code=code,
+        name=name,
+        plan_id=plan_id,
+        source=filename[:200],
+        actor=request_actor(request, user),
+    )
+    out = CatalogueOut.model_validate(catalogue_out(db, row))
+    return JSONResponse(status_code=201, content=out.model_dump())
+
+
 @router.get("/catalogues", summary="DIP 目录列表（本人辖区）")
 def list_catalogues(db: Db, user: User = ANALYST) -> list[CatalogueOut]:
     return [
@@ -164,7 +197,7 @@ def list_groups(
 def diff_catalogues(catalogue_id: DbId, other_id: DbId, db: Db, user: User = ANALYST) -> DiffOut:
     base = service.get_catalogue(db, catalogue_id, _region(user))
     other = service.get_catalogue(db, other_id, _region(user))
-    found = service.diff(db, base, other)
+    found = compare.diff(db, base, other)
     return DiffOut(
         base_id=base.id,
         other_id=other.id,

@@ -91,10 +91,7 @@ def list_catalogues(session: Session, region: str) -> list[DipCatalogue]:
     )
 
 
-def _checked(
-    code: str, name: str, years: list[int], params: dict[str, Any]
-) -> tuple[str, list[int], dict[str, Any]]:
-    """The request's code, years (sorted) and parameters, or the first problem."""
+def check_code_and_name(code: str, name: str) -> str:
     code = code.strip()
     if not _CODE.fullmatch(code):
         raise ValidationFailed(
@@ -103,6 +100,14 @@ def _checked(
         )
     if not name.strip():
         raise ValidationFailed("name：目录名称不能为空", field="name")
+    return code
+
+
+def _checked(
+    code: str, name: str, years: list[int], params: dict[str, Any]
+) -> tuple[str, list[int], dict[str, Any]]:
+    """The request's code, years (sorted) and parameters, or the first problem."""
+    code = check_code_and_name(code, name)
     if not years or len(set(years)) != len(years) or any(y < 1990 or y > 2100 for y in years):
         raise ValidationFailed("years：历史年度须为不重复的四位年份，至少一个", field="years")
     clean = parse_build_params(params)
@@ -114,6 +119,15 @@ def _checked(
             field="scores.year_weights",
         )
     return code, sorted(years), clean
+
+
+def next_version(session: Session, region_code: str, code: str) -> int:
+    latest = session.scalar(
+        select(func.max(DipCatalogue.version)).where(
+            DipCatalogue.region_code == region_code, DipCatalogue.code == code
+        )
+    )
+    return int(latest or 0) + 1
 
 
 def start_build(
@@ -132,15 +146,10 @@ def start_build(
     """A new version of catalogue ``code`` and the job that builds it."""
     code, years, clean = _checked(code, name, years, params)
     info = plan_info(registry, plan_id)
-    latest = session.scalar(
-        select(func.max(DipCatalogue.version)).where(
-            DipCatalogue.region_code == region_code, DipCatalogue.code == code
-        )
-    )
     row = DipCatalogue(
         region_code=region_code,
         code=code,
-        version=int(latest or 0) + 1,
+        version=next_version(session, region_code, code),
         name=name.strip(),
         plan_id=info.id,
         years=years,
@@ -319,7 +328,7 @@ def execute_build(session: Session, row: DipCatalogue, registry: PlanRegistry) -
         on="code",
         how="left",
     )
-    _store_groups(session, row.id, _readable(groups, names))
+    store_groups(session, row.id, _readable(groups, names))
     primary = catalogue.members.filter(pl.col("primary"))
     core_cases = int(
         primary["code"]
@@ -345,7 +354,7 @@ def execute_build(session: Session, row: DipCatalogue, registry: PlanRegistry) -
     return summary
 
 
-def _store_groups(session: Session, catalogue_id: int, groups: pl.DataFrame) -> None:
+def store_groups(session: Session, catalogue_id: int, groups: pl.DataFrame) -> None:
     session.execute(delete(DipGroup).where(DipGroup.catalogue_id == catalogue_id))
     insert_frame(
         session,
@@ -449,35 +458,6 @@ def export_xlsx(session: Session, row: DipCatalogue) -> bytes:
     buf = io.BytesIO()
     write_xlsx({"DIP目录": labelled(frame, GROUP_LABELS, words)}, buf, autofit=True)
     return buf.getvalue()
-
-
-@dataclass(frozen=True)
-class Diff:
-    added: list[dict[str, Any]]
-    removed: list[dict[str, Any]]
-    changed: list[dict[str, Any]]  # code, score before / after, cases before / after
-
-
-def diff(session: Session, base: DipCatalogue, other: DipCatalogue) -> Diff:
-    """Groups only in ``other`` (added), only in ``base`` (removed), and in both with
-    another score or case count (changed)."""
-    a = {r["code"]: r for r in groups_frame(session, base.id).to_dicts()}
-    b = {r["code"]: r for r in groups_frame(session, other.id).to_dicts()}
-    added = [b[c] for c in sorted(b.keys() - a.keys())]
-    removed = [a[c] for c in sorted(a.keys() - b.keys())]
-    changed = [
-        {
-            "code": c,
-            "name": b[c]["name"],
-            "score_before": a[c]["score"],
-            "score_after": b[c]["score"],
-            "cases_before": a[c]["cases"],
-            "cases_after": b[c]["cases"],
-        }
-        for c in sorted(a.keys() & b.keys())
-        if (a[c]["score"], a[c]["cases"]) != (b[c]["score"], b[c]["cases"])
-    ]
-    return Diff(added, removed, changed)
 
 
 def state(session: Session, row: DipCatalogue) -> tuple[str, str | None]:

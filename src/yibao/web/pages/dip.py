@@ -11,18 +11,20 @@ from typing import Any
 import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, registry_of, request_actor, runner_of
 from yibao.api.inline import light_read
 from yibao.cases.repository import case_years, complete_years
-from yibao.dip import compare, service, simulation, tasks  # noqa: F401  (tasks: job kinds)
+from yibao.dip import compare, service, sheets, simulation, tasks  # noqa: F401  (tasks: jobs)
 from yibao.dip.models import STATUS_LABELS, DipCatalogue
 from yibao.engines import dip
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
 from yibao.kit.bounds import DbId
-from yibao.kit.errors import DomainError, NotFound
+from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import Page, clamp_page
+from yibao.kit.tables import read_table, table_limits
 from yibao.regions.models import region_prefix
 from yibao.web.forms import page_arg, text, texts
 from yibao.web.pages.measurement.common import (
@@ -78,7 +80,13 @@ def _defaults(years: list[int]) -> dict[str, Any]:
 
 
 def index_page(
-    request: Request, db: Db, user: User, *, form: dict[str, Any] | None = None, **extra: Any
+    request: Request,
+    db: Db,
+    user: User,
+    *,
+    form: dict[str, Any] | None = None,
+    import_form: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> Response:
     registry = registry_of(request)
     years = case_years(db)
@@ -89,6 +97,7 @@ def index_page(
         defaults["plan"] = ""
     rows = service.list_catalogues(db, _region(user))
     ctx = _context(
+        import_form=import_form or {"plan": defaults["plan"]},
         catalogues=[(r, *service.state(db, r)) for r in rows],
         plans=[plan_payload(i) for i in list_plans(registry)],
         case_years=sorted(years),
@@ -152,6 +161,38 @@ def _bins(threshold: int) -> list[tuple[int, int | None]]:
     return [(threshold * k, threshold * 2 * k - 1) for k in (1, 2, 4)] + [(threshold * 8, None)]
 
 
+@router.post("/catalogues/import", dependencies=CSRF)
+def import_file(request: Request, form: PostedForm, db: Db, user: User = MEASURE) -> Response:
+    """A catalogue workbook (the export's layout, edited) as a new draft version."""
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ValidationFailed("文件：请选择要导入的 .xlsx 或 .csv 文件", field="file")
+        upload.file.seek(0)
+        limits = table_limits(request.app.state.settings)
+        frame = read_table(upload.file.read(), upload.filename, limits)
+        row = sheets.do_import(
+            db,
+            registry_of(request),
+            sheets.read_groups(frame, upload.filename),
+            region_code=user.region_code or "",
+            code=text(form, "code"),
+            name=text(form, "name"),
+            plan_id=text(form, "plan"),
+            source=upload.filename[:200],
+            actor=request_actor(request, user),
+        )
+    except DomainError as exc:
+        err = failure(db, exc)
+        shown = {k: v for k, v in values_of(form).items() if k != "file"}
+
+        def page(**kw: Any) -> Response:
+            return index_page(request, db, user, import_form=shown, **kw)
+
+        return again(page, err, "import")
+    return RedirectResponse(f"/dip/catalogues/{row.id}", status_code=303)
+
+
 def _charts(groups: pl.DataFrame, threshold: int) -> str:
     """Group and case counts per procedure type and kind; cases per core group size."""
     by_type = []
@@ -195,11 +236,13 @@ def catalogue_page(
     row = service.get_catalogue(db, catalogue_id, region)
     status, error = service.state(db, row)
     ctx = _context(row=row, status=status, error=error, **extra)
-    ctx.setdefault("sim_form", {"year": str(max(row.years))})
+    years = sorted(case_years(db))
+    newest = max(row.years or years or [0])
+    ctx.setdefault("sim_form", {"year": str(newest) if newest else ""})
     ctx["simulations"] = [
         (x, *simulation.sim_state(db, x)) for x in simulation.simulations_of(db, row.id)
     ]
-    ctx["case_years"] = sorted(case_years(db))
+    ctx["case_years"] = years
     if row.status in ("draft", "published"):
         groups = service.groups_frame(db, row.id)
         kind = request.query_params.get("kind") or ""
@@ -215,7 +258,7 @@ def catalogue_page(
             q=q,
             charts=_charts(groups, int(row.params["catalogue"]["threshold"])),
             before=before,
-            diff=service.diff(db, before, row) if before else None,
+            diff=compare.diff(db, before, row) if before else None,
         )
     return render(request, "dip/catalogue.html", ctx)
 
