@@ -15,6 +15,7 @@ from yibao.config import Settings
 from yibao.db import migrate
 from yibao.db.models import Base
 from yibao.db.session import SQLITE_BEGIN, make_engine, session_factory
+from yibao.supervision import notify
 
 # Cheap argon2 parameters for tests only (the product default is 3 passes, 64 MiB).
 os.environ.setdefault("YIBAO_ARGON2_TIME_COST", "1")
@@ -95,6 +96,9 @@ def db(engine: Engine) -> Iterator[Session]:
     On SQLite its reads run outside a transaction (pysqlite's own mode), so that,
     as on PostgreSQL (read committed), each query sees what the app has committed."""
     _truncate(engine)
+    # ids start again after the truncation: the process's rule caches (keyed by rule
+    # set id, valid for published sets that never change) must forget the last test's
+    notify.changed("test database emptied")
     session = session_factory(engine.execution_options(**{SQLITE_BEGIN: "PYSQLITE"}))()
     try:
         yield session
