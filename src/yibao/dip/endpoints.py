@@ -229,7 +229,7 @@ def publish_catalogue(
 
 
 def simulation_out(db: Db, sim: DipSimulation) -> dict[str, Any]:
-    status, error = simulation.sim_state(db, sim)
+    status, error = service.state(db, sim)
     return {
         "id": sim.id,
         "catalogue_id": sim.catalogue_id,

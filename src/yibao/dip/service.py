@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.bulk import insert_frame
-from yibao.dip.models import STATUS_LABELS, DipCatalogue, DipGroup
+from yibao.dip.models import STATUS_LABELS, DipCatalogue, DipGroup, DipSimulation
 from yibao.engines import dip
 from yibao.engines.caseframe import MONEY
 from yibao.engines.dip.catalogue import category
@@ -460,9 +460,9 @@ def export_xlsx(session: Session, row: DipCatalogue) -> bytes:
     return buf.getvalue()
 
 
-def state(session: Session, row: DipCatalogue) -> tuple[str, str | None]:
-    """The catalogue's status and error as the analyst sees them: while its job is
-    queued or running, or after it failed (its work rolled back), the job's."""
+def state(session: Session, row: DipCatalogue | DipSimulation) -> tuple[str, str | None]:
+    """A catalogue's or a simulation's status and error as the analyst sees them: while
+    its job is queued or running, or after it failed (its work rolled back), the job's."""
     status, error = row.status, row.error
     if status in ("queued", "running") and row.job_id:
         job = session.get(Job, row.job_id)

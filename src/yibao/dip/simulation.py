@@ -274,14 +274,3 @@ def export_xlsx(session: Session, sim: DipSimulation) -> bytes:
         autofit=True,
     )
     return buf.getvalue()
-
-
-def sim_state(session: Session, sim: DipSimulation) -> tuple[str, str | None]:
-    status, error = sim.status, sim.error
-    if status in ("queued", "running") and sim.job_id:
-        job = session.get(Job, sim.job_id)
-        if job is not None and job.status in ("queued", "running", "failed"):
-            status = job.status
-            if job.status == "failed":
-                error = job.error or error
-    return status, error

@@ -239,9 +239,7 @@ def catalogue_page(
     years = sorted(case_years(db))
     newest = max(row.years or years or [0])
     ctx.setdefault("sim_form", {"year": str(newest) if newest else ""})
-    ctx["simulations"] = [
-        (x, *simulation.sim_state(db, x)) for x in simulation.simulations_of(db, row.id)
-    ]
+    ctx["simulations"] = [(x, *service.state(db, x)) for x in simulation.simulations_of(db, row.id)]
     ctx["case_years"] = years
     if row.status in ("draft", "published"):
         groups = service.groups_frame(db, row.id)
@@ -319,7 +317,7 @@ def simulation_page(
 ) -> Response:
     sim = simulation.get_simulation(db, simulation_id, _region(user))
     row = service.get_catalogue(db, sim.catalogue_id, _region(user))
-    status, error = simulation.sim_state(db, sim)
+    status, error = service.state(db, sim)
     hospitals = simulation.hospitals_frame(db, sim.id)
     charts = {
         "dip_hospitals": [
