@@ -165,3 +165,45 @@ def test_bad_form_and_other_roles(analyst, client, db) -> None:  # type: ignore[
     client.post("/logout", data={"csrf_token": client.csrf})
     _login(client, "hosp01", DEMO_PASSWORD)
     assert client.get("/dip", headers=HTML).status_code == 403
+
+
+def test_payment_scheme_on_the_catalogue_page(analyst, db) -> None:  # type: ignore[no-untyped-def]
+    """A published catalogue shows its budget point value and takes a payment scheme;
+    wrong input names the field in Chinese and stores nothing."""
+    from yibao.dip.models import DipScheme
+
+    client = analyst
+    first = _build(client)
+    draft = text(client.get(f"/dip/catalogues/{first}", headers=HTML))
+    assert 'data-testid="budget-point-value"' in draft
+    assert 'data-testid="dip-scheme-form"' not in draft  # only a published one settles
+    assert post(client, f"/dip/catalogues/{first}/publish").status_code == 303
+    page = text(client.get(f"/dip/catalogues/{first}", headers=HTML))
+    value = re.search(r'data-testid="budget-point-value">([\d.]+)<', page).group(1)
+    assert f'name="point_value" value="{value}"' in page  # the form proposes it
+    form = {
+        "name": "2026 年 DIP 付费",
+        "valid_from": "2026-01-01",
+        "point_value": value,
+        "coef_3": "0.93",
+        "coef_2": "0.72",
+        "coef_1": "0.55",
+        "add_ons": "H001 0.03",
+    }
+    bad = post(client, f"/dip/catalogues/{first}/schemes", form)
+    assert bad.status_code == 422 and "医院编码=加成" in text(bad)
+    bad = post(
+        client, f"/dip/catalogues/{first}/schemes", {**form, "add_ons": "", "point_value": "abc"}
+    )
+    assert bad.status_code == 422 and "预算点值" in text(bad)
+    bad = post(
+        client, f"/dip/catalogues/{first}/schemes", {**form, "add_ons": "", "valid_from": ""}
+    )
+    assert bad.status_code == 422 and "生效日期" in text(bad)
+    assert db.query(DipScheme).count() == 0
+    ok = post(client, f"/dip/catalogues/{first}/schemes", {**form, "add_ons": "H001=0.03"})
+    assert ok.status_code == 303, text(ok)
+    shown = text(client.get(f"/dip/catalogues/{first}", headers=HTML))
+    assert "2026 年 DIP 付费" in shown and "H001 +0.03" in shown and "已发布" in shown
+    row = db.query(DipScheme).one()
+    assert str(row.point_value) == value and row.params["add_ons"] == {"H001": "0.03"}

@@ -12,8 +12,21 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, registry_of, request_actor, require, runner_of
 from yibao.api.openapi import XLSX, download, file_answers
-from yibao.dip import compare, service, sheets, simulation, tasks  # noqa: F401  (tasks: jobs)
-from yibao.dip.models import STATUS_LABELS, DipCatalogue, DipSimulation
+from yibao.dip import (  # noqa: F401  (tasks: jobs)
+    compare,
+    schemes,
+    service,
+    sheets,
+    simulation,
+    tasks,
+)
+from yibao.dip.models import (
+    SCHEME_STATUSES,
+    STATUS_LABELS,
+    DipCatalogue,
+    DipScheme,
+    DipSimulation,
+)
 from yibao.dip.schemas import (
     CatalogueCreate,
     CatalogueOut,
@@ -24,6 +37,8 @@ from yibao.dip.schemas import (
     DiffOut,
     GroupOut,
     GroupPage,
+    SchemeCreate,
+    SchemeOut,
     SimulationCreate,
     SimulationDetail,
     SimulationHospitalOut,
@@ -348,3 +363,60 @@ def compare_with_drg(
     return CompareOut(
         dip_simulation_id=sim.id, drg_simulation_id=drg.id, year=sim.year, hospitals=rows
     )
+
+
+def scheme_out(db: Db, row: DipScheme) -> SchemeOut:
+    cat = db.get(DipCatalogue, row.catalogue_id)
+    return SchemeOut(
+        id=row.id,
+        catalogue_id=row.catalogue_id,
+        catalogue=f"{cat.code} 第 {cat.version} 版" if cat else str(row.catalogue_id),
+        name=row.name,
+        valid_from=row.valid_from.isoformat(),
+        valid_to=_iso(row.valid_to),
+        point_value=str(row.point_value),
+        params=row.params,
+        status=row.status,
+        status_label=SCHEME_STATUSES.get(row.status, row.status),
+        created_by=row.created_by,
+        created_at=row.created_at.isoformat(),
+        published_by=row.published_by,
+        published_at=_iso(row.published_at),
+    )
+
+
+@router.post(
+    "/schemes",
+    status_code=201,
+    response_model=SchemeOut,
+    summary="新建 DIP 付费方案：有效期内出院的病例按该目录、预算点值结算（发布后不可更改）",
+)
+def create_scheme(body: SchemeCreate, request: Request, db: Db, user: User = ANALYST) -> SchemeOut:
+    catalogue = service.get_catalogue(db, body.catalogue_id, _region(user))
+    params: dict[str, Any] = {"add_ons": body.add_ons, "deviation": body.deviation}
+    if body.coefficients is not None:
+        params["coefficients"] = body.coefficients
+    row = schemes.create_scheme(
+        db,
+        catalogue,
+        name=body.name,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+        point_value=body.point_value,
+        params=params,
+        actor=request_actor(request, user),
+        four_eyes=request.app.state.settings.publish_four_eyes,
+    )
+    return scheme_out(db, row)
+
+
+@router.get("/schemes", summary="本辖区的 DIP 付费方案（新到旧）")
+def list_schemes(db: Db, user: User = ANALYST) -> list[SchemeOut]:
+    return [scheme_out(db, r) for r in schemes.list_schemes(db, _region(user))]
+
+
+@router.post("/schemes/{scheme_id}/approve", summary="批准发布待批准的 DIP 付费方案（双人复核）")
+def approve_scheme(scheme_id: DbId, request: Request, db: Db, user: User = ANALYST) -> SchemeOut:
+    row = schemes.get_scheme(db, scheme_id, _region(user))
+    schemes.do_approve_scheme(db, row, request_actor(request, user))
+    return scheme_out(db, row)

@@ -7,11 +7,11 @@ the next version of the same code)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, Money, TZDateTime
@@ -111,3 +111,30 @@ class DipSimulationHospital(Base):
     total_score: Mapped[Decimal] = mapped_column(Numeric(18, 4, asdecimal=True))
     payment: Mapped[Decimal] = mapped_column(Money())
     balance: Mapped[Decimal] = mapped_column(Money())
+
+
+SCHEME_STATUSES = {"pending": "待批准", "published": "已发布"}
+
+
+class DipScheme(Base):
+    """A DIP payment scheme (DIP 付费方案, issue 14 item 6): the published catalogue the
+    region's cases discharged from ``valid_from`` to ``valid_to`` are settled by, at
+    the budget point value (预算点值, the monthly advance) with the hospital
+    coefficients and deviation bounds of ``params``.  Immutable once published; a new
+    scheme closes an open earlier one the day before it starts (ADR 0030)."""
+
+    __tablename__ = "dip_schemes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    catalogue_id: Mapped[int] = mapped_column(ForeignKey("dip_catalogues.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    point_value: Mapped[Decimal] = mapped_column(Numeric(18, 4, asdecimal=True))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12))
+    created_by: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(String(50))
+    published_at: Mapped[datetime | None] = mapped_column(TZDateTime())

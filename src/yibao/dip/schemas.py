@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -165,3 +167,38 @@ class CompareOut(BaseModel):
     drg_simulation_id: int
     year: int
     hospitals: list[CompareRow]
+
+
+class SchemeCreate(BaseModel):
+    catalogue_id: int = Field(ge=1, le=2**31 - 1, description="已发布的 DIP 目录")
+    name: str = Field("", max_length=100, description="方案名称")
+    valid_from: date = Field(description="生效日期（按出院日期）")
+    valid_to: date | None = Field(None, description="失效日期（含）；空为长期有效")
+    point_value: Decimal | None = Field(
+        None, description="预算点值（元/分，月度预拨）；空则取目录计算的预算点值"
+    )
+    coefficients: dict[str, str] | None = Field(
+        None, description='各等级基础系数，如 {"3": "0.93", "2": "0.72", "1": "0.55"}'
+    )
+    add_ons: dict[str, str] = Field({}, description='医院加成系数，如 {"H001": "0.03"}')
+    deviation: dict[str, Any] = Field({}, description="偏差病例界限：low、high、extreme")
+
+
+class SchemeOut(BaseModel):
+    """A DIP payment scheme: the catalogue a region settles by, its budget point value,
+    coefficients, deviation bounds and validity."""
+
+    id: int
+    catalogue_id: int
+    catalogue: str = Field(description="目录编码与版本")
+    name: str
+    valid_from: str
+    valid_to: str | None
+    point_value: str = Field(description="预算点值（元/分）")
+    params: dict[str, Any]
+    status: str = Field(description="pending 待批准 · published 已发布")
+    status_label: str
+    created_by: str
+    created_at: str
+    published_by: str | None
+    published_at: str | None

@@ -345,6 +345,7 @@ def execute_build(session: Session, row: DipCatalogue, registry: PlanRegistry) -
         "core_share": round(core_cases / primary.height, 4) if primary.height else 0.0,
         "trimmed": scored.trimmed.height,
         "by_type": {t: int(n) for t, n in combos.group_by("proc_type").len().iter_rows()},
+        **dip.budget_point_value_of(members, scored, sparams),
     }
     row.summary = summary
     row.overall_mean = scored.overall_mean

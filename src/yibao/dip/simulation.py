@@ -95,7 +95,7 @@ def start_simulation(
     return sim, job
 
 
-def _catalogue(session: Session, row: DipCatalogue, names: Any) -> dip.Catalogue:
+def catalogue_of(session: Session, row: DipCatalogue, names: Any) -> dip.Catalogue:
     groups = groups_frame(session, row.id)
     frame = groups.with_columns(pl.col("mean_cost").cast(pl.Float64)).select(list(GROUP_COLUMNS))
     empty = pl.DataFrame(schema={"setl_id": pl.String, "code": pl.String, "primary": pl.Boolean})
@@ -110,7 +110,7 @@ def _year_frame(
     the group's weighted mean cost as the standard."""
     cparams = dip.CatalogueParams.model_validate(row.params["catalogue"])
     names = plan_dictionaries(registry, row.plan_id, cparams)
-    catalogue = _catalogue(session, row, names)
+    catalogue = catalogue_of(session, row, names)
     cases, dx, px = case_tables(session, row.region_code, [sim.year])
     if cases.height == 0:
         raise ValidationFailed(f"{sim.year} 年没有本辖区的病例，无法模拟", field="year")
@@ -119,10 +119,10 @@ def _year_frame(
     cases = grouped.join(
         case_levels(session, row.region_code, [sim.year]), on="setl_id", how="left"
     )
-    return _with_standards(session, row.id, cases).with_columns(pl.col("total_cost").cast(MONEY))
+    return with_standards(session, row.id, cases).with_columns(pl.col("total_cost").cast(MONEY))
 
 
-def _with_standards(session: Session, catalogue_id: int, cases: pl.DataFrame) -> pl.DataFrame:
+def with_standards(session: Session, catalogue_id: int, cases: pl.DataFrame) -> pl.DataFrame:
     """``score`` and ``standard_cost`` of each case's group: the group's mean cost at the
     case's hospital level in the newest history year (domain.md §2.4), or, where that
     level had no case of the group, the group's weighted mean over all levels."""

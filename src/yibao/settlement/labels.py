@@ -17,12 +17,18 @@ PAYMENT_CLASSES: Final = {
     "ungroupable": "不能入组",
     "no_standard": "无支付标准",
     "special": "特例单议",
+    "dip_normal": "DIP 正常病例",
+    "dip_low": "DIP 费用超低病例",
+    "dip_high": "DIP 费用超高病例",
+    "dip_extreme": "DIP 极端异常病例",
+    "dip_items": "DIP 未入组病例",
 }
 PAYMENT_BASES: Final = {
     "standard": "按支付标准",
     "items": "按项目付费",
     "excess": "支付标准 + 超出高倍率界值部分",
     "special_standard": "特例单议核定金额",
+    "score": "按病种分值 × 系数 × 点值",
 }
 LEVELS: Final = {"1": "一级", "2": "二级", "3": "三级"}
 YES_NO: Final[dict[Any, str]] = {True: "是", False: "否"}
@@ -33,9 +39,9 @@ COLUMNS: Final = {
     "hospital_name": "医疗机构名称",
     "hospital_level": "医院等级",
     "cases": "病例数",
-    "drg_cases": "按病组支付病例数",
+    "drg_cases": "按病组（病种分值）支付病例数",
     "item_cases": "按项目支付病例数",
-    "drg_payment": "DRG 支付（元）",
+    "drg_payment": "DRG / DIP 支付（元）",
     "item_payment": "按项目支付（元）",
     "fund_drg": "按病组支付病例基金支付（元）",
     "fund_items": "按项目支付病例基金支付（元）",
@@ -58,6 +64,8 @@ COLUMNS: Final = {
     "setl_id": "结算ID",
     "drg": "DRG",
     "payment_class": "支付类别",
+    "adjusted_score": "DIP 调整后分值",
+    "coefficient": "医疗机构系数",
     "payment_basis": "支付依据",
     "standard_set_id": "支付标准编号",
     "payment_standard": "支付标准（元）",

@@ -128,7 +128,7 @@ class CasePricing(ScopedRow, Base):
     )
     plan_id: Mapped[str | None] = mapped_column(String(40))
     standard_set_id: Mapped[int | None] = mapped_column(Integer)
-    drg: Mapped[str] = mapped_column(String(10))
+    drg: Mapped[str] = mapped_column(String(400))  # a DRG, or a DIP group code
     payment_class: Mapped[str] = mapped_column(String(20))
     payment_standard: Mapped[Decimal | None] = mapped_column(Money())
     drg_payment: Mapped[Decimal] = mapped_column(Money())
@@ -261,7 +261,7 @@ class SettlementConfirmation(ScopedRow, Base):
     setl_id: Mapped[str] = mapped_column(String(40))
     hospital_code: Mapped[str] = mapped_column(String(12))
     period_code: Mapped[str] = mapped_column(String(7))
-    drg: Mapped[str] = mapped_column(String(10))
+    drg: Mapped[str] = mapped_column(String(400))  # a DRG, or a DIP group code
     payment_class: Mapped[str] = mapped_column(String(20))
     drg_payment: Mapped[Decimal] = mapped_column(Money())
     adjusted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -32,8 +32,10 @@ from yibao.engines.dip.payment import (
     solve_point_value,
 )
 from yibao.engines.dip.scores import (
+    ScoreResult,
     adjust_scores,
     budget_point_value,
+    budget_point_value_of,
     group_scores,
     level_standards,
     settlement_point_value,
@@ -47,8 +49,10 @@ __all__ = [
     "DipChoice",
     "PaymentParams",
     "ScoreParams",
+    "ScoreResult",
     "adjust_scores",
     "budget_point_value",
+    "budget_point_value_of",
     "build_catalogue",
     "case_combinations",
     "case_payments",

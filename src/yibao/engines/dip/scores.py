@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import polars as pl
 
@@ -235,3 +236,34 @@ def settlement_point_value(
         raise MeasureError(f"fund：可用基金不能为负（收到 {fund}）", field="fund")
     value = Fraction(fund) / Fraction(reimbursement_ratio) / Fraction(total_score)
     return round_half_up(value, places)
+
+
+def budget_point_value_of(
+    members: pl.DataFrame, scored: ScoreResult, params: ScoreParams
+) -> dict[str, Any]:
+    """预算点值 (domain.md §2.3): the year-weighted total cost ÷ the year-weighted total
+    score (Σ the score of each scored case's group) of the history years, with each
+    year's figures; ``None`` when a year has no scored case."""
+    scored_cases = (
+        members.filter(pl.col("primary"))
+        .join(scored.scores.select("code", "score"), on="code", how="inner")
+        .filter(pl.col("score").is_not_null())
+    )
+    sums = scored_cases.group_by("year").agg(
+        pl.col("total_cost").cast(MONEY).sum().alias("cost"),
+        pl.col("score").cast(pl.Decimal(38, 2)).sum().alias("score"),
+    )
+    costs = {int(y): Decimal(c) for y, c, _ in sums.iter_rows()}
+    scores = {int(y): Decimal(v) for y, _, v in sums.iter_rows()}
+    weights = dict(zip(scored.years, params.year_weights, strict=True))
+    try:
+        value: Decimal | None = budget_point_value(costs, scores, weights)
+    except MeasureError:
+        value = None
+    return {
+        "budget_point_value": None if value is None else str(value),
+        "point_value_years": {
+            str(y): {"cost": str(costs.get(y, 0)), "score": str(scores.get(y, 0)), "weight": str(w)}
+            for y, w in weights.items()
+        },
+    }

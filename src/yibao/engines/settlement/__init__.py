@@ -10,6 +10,7 @@ from yibao.engines.settlement.benefit import (
     policy_fund_fen,
 )
 from yibao.engines.settlement.clearing import ClearingResult, year_end_clearing
+from yibao.engines.settlement.dip_pricing import DIP_PRICED, DIP_TERMS, price_dip_batch
 from yibao.engines.settlement.errors import IllegalTransition, SettlementError
 from yibao.engines.settlement.explain import CLASS_NAMES, REASONS
 from yibao.engines.settlement.frames import (
@@ -57,6 +58,8 @@ __all__ = [
     "ACTION_LABELS",
     "CLASS_NAMES",
     "DEMO_POLICY_DIR",
+    "DIP_PRICED",
+    "DIP_TERMS",
     "PRICED",
     "REASONS",
     "ROLE_LABELS",
@@ -98,6 +101,7 @@ __all__ = [
     "prepare_settlement_cases",
     "price_batch",
     "price_case",
+    "price_dip_batch",
     "quota_for",
     "scope_of",
     "special_case_quota",

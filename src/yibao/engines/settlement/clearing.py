@@ -10,6 +10,11 @@ reimbursement ratio [S] S15)::
     final value   = distributable ÷ Σ_i RW_i · c_level · scale   (half up, value_places)
     final payment = RW_i · c_level · scale · final value + fixed part   (per case, fen)
 
+    DIP (``method="dip"``, ADR 0030): points_i = adjusted score_i × the hospital's
+    coefficient (from the pricing); the final value is the 结算点值 (§2.3: fund ÷
+    reimbursement ratio ÷ Σ points, with ``fund_ratio``) and replaces the budget point
+    value the months were advanced with.
+
     per hospital:
     fund due      = Σ final payment − Σ patient and other-fund amounts      (fund_basis="total")
                   = Σ priced fund + Σ (final − provisional payment)     (fund_basis="priced")
@@ -87,8 +92,51 @@ class ClearingResult:
     hospitals: pl.DataFrame
 
 
+def _mixed(frame: pl.DataFrame, method: str) -> None:
+    """Refuse a year whose cases were paid under the other method (DRG vs DIP)."""
+    dip = method == "dip"
+    other = ("standard", "excess") if dip else ("score",)
+    bad = frame.filter(pl.col("payment_basis").is_in(other))
+    if bad.height:
+        kind, right = ("DRG 支付标准", "rate / point") if dip else ("DIP 病种分值", "dip")
+        raise SettlementError(
+            f"year_end_clearing：{bad.height} 条病例按{kind}结算"
+            f"（如 {'、'.join(bad['setl_id'].head(5).to_list())}），"
+            f"不能用此清算方法；请按 method={right} 清算",
+            field="method",
+        )
+
+
+def _dip_weighted(year_cases: pl.DataFrame) -> pl.DataFrame:
+    """DIP: ``units`` = adjusted score × the hospital's coefficient in 1/10⁸ (the case's
+    points, ``relative_weight`` holds the adjusted score); 0 for item-paid cases."""
+    require(year_cases, ("adjusted_score", "coefficient"), "year_end_clearing(year_cases)")
+    scored = pl.col("payment_basis") == "score"
+    e4 = pl.Decimal(18, 4)
+    score = pl.col("adjusted_score").cast(e4).to_physical().cast(pl.Int64)
+    coef = pl.col("coefficient").cast(e4).to_physical().cast(pl.Int64)
+    frame = year_cases.with_columns(
+        pl.col("adjusted_score").cast(e4).alias("relative_weight"),
+        pl.when(scored).then(score * coef).otherwise(pl.lit(0)).alias("units"),
+        scored.alias("weighted"),
+        fen("items_part").alias("fixed_fen"),
+    ).select(*_CASE_KEYS, "units", "weighted", "fixed_fen")
+    bad = frame.filter(pl.col("weighted") & pl.col("units").is_null())
+    if bad.height:
+        raise SettlementError(
+            f"year_end_clearing：{bad.height} 条按病种分值支付的病例缺少分值或医疗机构系数"
+            f"（如 {'、'.join(bad['setl_id'].head(5).to_list())}）",
+            field="adjusted_score",
+        )
+    return frame
+
+
 def _weighted(year_cases: pl.DataFrame, params: ClearingParams) -> pl.DataFrame:
-    """``units``: RW × level coefficient × scale in 1/10⁸ (0 for item-paid cases)."""
+    """``units``: RW × level coefficient × scale in 1/10⁸ (0 for item-paid cases); for
+    DIP the case's points (:func:`_dip_weighted`)."""
+    _mixed(year_cases, params.method)
+    if params.method == "dip":
+        return _dip_weighted(year_cases)
     coef = {lv: int(c * 10_000) for lv, c in (params.level_coefficients or {}).items()}
     scale = int(params.point_scale) if params.method == "point" else 1
     weighted = pl.col("payment_basis").is_in(("standard", "excess"))
@@ -119,7 +167,8 @@ def _final_value(
     fixed = Fraction(fixed_fen, 100) if params.budget_covers == "all" else Fraction(0)
     if units <= 0:
         raise SettlementError(
-            "year_end_clearing：全年没有按病组支付的病例，总权重为 0", field="year_cases"
+            "year_end_clearing：全年没有按病组（病种分值）支付的病例，总权重为 0",
+            field="year_cases",
         )
     if total - fixed <= 0:
         raise SettlementError(

@@ -27,6 +27,12 @@ REASONS: Final[dict[str, str]] = {
     "PAY_ITEMS": "按项目支付",
     "PAY_ITEMS_FRACTION": "按项目费用的一定比例支付",
     "PAY_EXCESS": "按支付标准加超出高倍率线部分支付",
+    "DIP_NORMAL": "DIP 正常病例，按病种分值支付",
+    "DIP_LOW": "DIP 费用超低病例，分值按费用比例计算",
+    "DIP_HIGH": "DIP 费用超高病例，分值按超出倍数计算",
+    "DIP_EXTREME": "DIP 极端异常病例，需专家评审（特例单议）",
+    "DIP_UNGROUPED": "未进入 DIP 病种，按项目支付",
+    "PAY_SCORE": "按病种分值 × 医疗机构系数 × 点值支付",
     "SPECIAL_APPROVED": "特例单议通过",
     "SPECIAL_ADJUSTED": "特例单议按核定金额支付",
     "SPECIAL_PENDING": "特例单议申请中，暂按常规规则计价",
@@ -53,6 +59,11 @@ CLASS_NAMES: Final[dict[str, str]] = {
     "ungroupable": "无法入组病例",
     "no_standard": "无支付标准病例",
     "special": "特例单议病例",
+    "dip_normal": "DIP 正常病例",
+    "dip_low": "DIP 费用超低病例",
+    "dip_high": "DIP 费用超高病例",
+    "dip_extreme": "DIP 极端异常病例",
+    "dip_items": "DIP 未入组病例",
 }
 FORMULA_NAMES: Final[dict[str, str]] = {
     "national": "国家公式",
@@ -73,11 +84,17 @@ def _conditions() -> list[tuple[str, pl.Expr]]:
         ("QY_GROUP", cls == "qy"),
         ("UNGROUPABLE", cls == "ungroupable"),
         ("NO_STANDARD", cls == "no_standard"),
+        ("DIP_NORMAL", cls == "dip_normal"),
+        ("DIP_LOW", cls == "dip_low"),
+        ("DIP_HIGH", cls == "dip_high"),
+        ("DIP_EXTREME", cls == "dip_extreme"),
+        ("DIP_UNGROUPED", cls == "dip_items"),
         ("SPECIAL_APPROVED", cls == "special"),
         ("SPECIAL_PENDING", special == "applied"),
         ("SPECIAL_REJECTED", special == "rejected"),
         ("PAY_STANDARD", basis == "standard"),
         ("PAY_EXCESS", basis == "excess"),
+        ("PAY_SCORE", basis == "score"),
         ("SPECIAL_ADJUSTED", basis == "special_standard"),
         ("PAY_ITEMS", basis == "items"),
         ("PAY_ITEMS_FRACTION", basis == "items_fraction"),
@@ -291,8 +308,9 @@ def _fund_text() -> pl.Expr:
     )
 
 
-def explanation() -> pl.Expr:
-    """The Chinese one-line explanation of each case."""
+def explanation(class_text: pl.Expr | None = None) -> pl.Expr:
+    """The Chinese one-line explanation of each case (``class_text``: the first half,
+    DRG's by default)."""
     prefix = (
         pl.when(pl.col("special_case") == "applied")
         .then(pl.lit("（特例单议申请中）"))
@@ -307,6 +325,5 @@ def explanation() -> pl.Expr:
         .then(pl.lit("；参保地无有效政策，取实际统筹基金"))
         .otherwise(pl.lit(""))
     )
-    return pl.format("{}{}；{}{}", prefix, _class_text(), _fund_text(), fallback).alias(
-        "explanation"
-    )
+    first = _class_text() if class_text is None else class_text
+    return pl.format("{}{}；{}{}", prefix, first, _fund_text(), fallback).alias("explanation")

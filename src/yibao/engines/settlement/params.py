@@ -206,7 +206,9 @@ class ClearingParams(_Params):
 
     * ``method``: ``rate`` — final rate = budget ÷ Σ weight [P] S1; ``point`` — points
       = RW × ``point_scale`` (100 [M]) and final point value = budget ÷ Σ points [L/S]
-      S5, S6.  ``level_coefficients`` multiply the weights / points of each level (and
+      S5, S6; ``dip`` — points = the DIP adjusted score × the hospital's coefficient
+      of each case's pricing, final value = the 结算点值 (ADR 0030).
+      ``level_coefficients`` multiply the weights / points of each level (and
       so the level's final rate); default 1 for every level.
     * ``budget_covers``: ``all`` — item-paid amounts (high/low/QY/ungroupable/no
       standard, special cases with a fixed amount, the excess part of
@@ -227,7 +229,7 @@ class ClearingParams(_Params):
       ``missing_score``: score used for hospitals without one (``None``: error).
     """
 
-    method: Literal["rate", "point"] = "rate"
+    method: Literal["rate", "point", "dip"] = "rate"
     point_scale: Decimal = Decimal(100)
     level_coefficients: dict[str, Decimal] | None = None
     budget_covers: Literal["all", "drg"] = "all"

@@ -96,7 +96,9 @@ PRICED: Final[dict[str, pl.DataType | type[pl.DataType]]] = {
     "reason_codes": pl.List(pl.String),
     "explanation": pl.String,
 }
-STANDARD_BASES: Final = ("standard", "excess", "special_standard")
+#: bases paid from the standard (DRG) or the points (DIP ``score``): the fund formula
+#: applies to the payment, and statements count them apart from item-paid cases
+STANDARD_BASES: Final = ("standard", "excess", "special_standard", "score")
 
 
 def _classify(frame: pl.DataFrame, standards: pl.DataFrame, params: PricingParams) -> pl.DataFrame:
@@ -350,10 +352,19 @@ def _fund(frame: pl.DataFrame, params: PricingParams) -> pl.DataFrame:
     )
 
 
-def _output(frame: pl.DataFrame) -> pl.DataFrame:
+def fund_amounts(
+    frame: pl.DataFrame, policies: PolicySet | None, params: PricingParams
+) -> pl.DataFrame:
+    """The fund amount of each case from its class, payment and basis (working
+    columns ``cls``, ``pay_fen``, ``basis``, ``std_based`` …), DRG or DIP alike."""
+    return _fund(_with_policies(_money_columns(frame), policies, params), params)
+
+
+def output_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """The :data:`PRICED` columns of a frame with its ``explanation``."""
     local = pl.col("fund_kind") == "local"
     national_or_policy = pl.col("fund_kind").is_in(("national", "policy"))
-    return with_reason_codes(frame.with_columns(explanation())).select(
+    return with_reason_codes(frame).select(
         "setl_id",
         "hospital_code",
         "hospital_level",
@@ -423,9 +434,8 @@ def price_batch(
     )
     frame = normalise(cases).with_row_index("_i")
     frame = _classify(frame, standards, params)
-    frame = _money_columns(_payment(frame, params))
-    frame = _fund(_with_policies(frame, policies, params), params)
-    return _output(frame).sort("setl_id")
+    frame = fund_amounts(_payment(frame, params), policies, params)
+    return output_columns(frame.with_columns(explanation())).sort("setl_id")
 
 
 @dataclass(frozen=True, slots=True)

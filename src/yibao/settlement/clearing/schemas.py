@@ -12,7 +12,9 @@ from yibao.kit.bounds import Money, Number
 
 class ClearingIn(BaseModel):
     budget: Money = Field(gt=0, description="年度预算（元）")
-    method: Literal["rate", "point"] = "rate"
+    method: Literal["rate", "point", "dip"] = Field(
+        "rate", description="rate 费率法 / point 点数法 / dip 按病种分值（结算点值）"
+    )
     assessment_scores: dict[str, Number] = Field(description="医院编码 → 年度考核得分")
     region: str | None = None
     params: dict[str, Any] = Field(default_factory=dict, description="其他清算参数")

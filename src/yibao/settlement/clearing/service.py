@@ -59,7 +59,7 @@ def _year_cases(session: Session, cases: pl.DataFrame) -> pl.DataFrame:
     )
     basis = pl.col("payment_basis")
     items = (
-        pl.when(basis == "standard")
+        pl.when(basis.is_in(("standard", "score")))
         .then(pl.lit(Decimal("0.00")))
         .when(basis == "excess")
         .then(pl.col("drg_payment") - pl.col("payment_standard").fill_null(Decimal(0)))
@@ -72,6 +72,8 @@ def _year_cases(session: Session, cases: pl.DataFrame) -> pl.DataFrame:
         "payment_class",
         "payment_basis",
         "relative_weight",
+        "adjusted_score",
+        "coefficient",
         "drg_payment",
         items.cast(MONEY).alias("items_part"),
         (pl.col("drg_payment") - pl.col("original_fund")).cast(MONEY).alias("patient_other"),

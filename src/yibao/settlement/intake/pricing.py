@@ -18,10 +18,17 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record
 from yibao.benefits.service import policy_set
 from yibao.db.bulk import insert_frame
+from yibao.dip.schemes import schemes_in_force
+from yibao.dip.settle import DIP_TERM_KEYS, dip_terms, price_under_scheme
 from yibao.engines.caseframe import to_grouper_input
 from yibao.engines.grouper import PlanRegistry, group_batch
 from yibao.engines.measure import STANDARDS_SCHEMA
-from yibao.engines.settlement import PricingParams, prepare_settlement_cases, price_batch
+from yibao.engines.settlement import (
+    PolicySet,
+    PricingParams,
+    prepare_settlement_cases,
+    price_batch,
+)
 from yibao.grouping.plans import compiled_plan, plan_for_date, plan_info
 from yibao.grouping.service import store_groupings
 from yibao.kit.timeutil import utcnow
@@ -100,18 +107,71 @@ CASE_COLUMNS = (
 
 
 def _price(
-    session: Session, cases: pl.DataFrame, grouped: pl.DataFrame, hospitals: dict[str, Hospital]
+    session: Session,
+    registry: PlanRegistry,
+    cases: pl.DataFrame,
+    grouped: pl.DataFrame,
+    hospitals: dict[str, Hospital],
+    codes: tuple[pl.DataFrame, pl.DataFrame],
 ) -> pl.DataFrame:
-    """Price the new cases with the standards valid on their discharge date; store the result.
+    """Price the new cases by what is in force on their discharge date; store the result.
 
-    ``cases`` are the inserted case rows, ``grouped`` their grouping (:func:`_group`).
-    Cases are priced in one batch per standard set (not per day), and the results are
-    bulk-inserted.
-    """
+    ``cases`` are the inserted case rows, ``grouped`` their grouping (:func:`_group`),
+    ``codes`` their diagnoses and procedures.  A case of a region with a DIP scheme in
+    force is priced under DIP (ADR 0030); the others with the DRG payment standards
+    valid that day.  Cases are priced in one batch per scheme or standard set (not per
+    day), and the results are bulk-inserted."""
     frame = cases.select(CASE_COLUMNS).join(grouped, on="id", how="inner")
     if frame.height == 0:
         return pl.DataFrame()
     frame = frame.with_columns(pl.col("region_code").str.slice(0, 4).alias("city"))
+    levels = pl.DataFrame(
+        {
+            "code": [h.code for h in hospitals.values()],
+            "level": [h.level for h in hospitals.values()],
+        }
+    )
+    policies = policy_set(session)
+    keys = frame.select("region_code", "discharge_date").unique()
+    schemes = schemes_in_force(session, keys.rows())
+    choice = pl.DataFrame(
+        [(c, d, s.id if (s := schemes.get((c, d))) else None) for c, d in keys.rows()],
+        schema={"region_code": pl.String, "discharge_date": pl.Date, "scheme_id": pl.Int64},
+        orient="row",
+    )
+    frame = frame.join(choice, on=["region_code", "discharge_date"], how="left", nulls_equal=True)
+    out = []
+    by_id = {s.id: s for s in schemes.values()}
+    for (scheme_id,), part in frame.filter(pl.col("scheme_id").is_not_null()).group_by(
+        "scheme_id", maintain_order=True
+    ):
+        scheme = by_id[int(str(scheme_id))]
+        settle = prepare_settlement_cases(part, _grouped(part), levels)
+        ids = part["setl_id"].implode()
+        dx, px = (c.filter(pl.col("setl_id").is_in(ids)) for c in codes)
+        priced = price_under_scheme(session, registry, scheme, settle, dx, px, levels, policies)
+        out.append(_keyed(priced, part).with_columns(pl.lit(None, pl.Int64).alias("set_id")))
+    drg = frame.filter(pl.col("scheme_id").is_null())
+    if drg.height:
+        out.append(_price_drg(session, drg, levels, policies))
+    priced = pl.concat(out, how="diagonal_relaxed")
+    _store_pricing(session, priced)
+    return priced
+
+
+def _grouped(part: pl.DataFrame) -> pl.DataFrame:
+    return part.select(pl.col("setl_id").alias("case_id"), "status", "drg")
+
+
+def _keyed(priced: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
+    keys = part.select("setl_id", "id", "hospital_id", "region_code", "plan_id", "scheme_id")
+    return priced.join(keys, on="setl_id")
+
+
+def _price_drg(
+    session: Session, frame: pl.DataFrame, levels: pl.DataFrame, policies: PolicySet
+) -> pl.DataFrame:
+    """The DRG pricing of ``frame``, one batch per standard set in force."""
     keys = frame.select("city", "discharge_date").unique()
     in_force = standard_sets_in_force(session, keys.rows())
     choice = pl.DataFrame(
@@ -120,29 +180,14 @@ def _price(
         orient="row",
     )
     frame = frame.join(choice, on=["city", "discharge_date"], how="left", nulls_equal=True)
-    levels = pl.DataFrame(
-        {
-            "code": [h.code for h in hospitals.values()],
-            "level": [h.level for h in hospitals.values()],
-        }
-    )
-    policies = policy_set(session)
     params = PricingParams(missing_policy="actual")
     out = []
     for (set_id,), part in frame.group_by("set_id", maintain_order=True):
         standards = EMPTY_STANDARDS if set_id is None else standards_frame(session, int(set_id))
-        grouped = part.select(pl.col("setl_id").alias("case_id"), "status", "drg")
-        settle = prepare_settlement_cases(part, grouped, levels)
+        settle = prepare_settlement_cases(part, _grouped(part), levels)
         priced = price_batch(settle, standards, policies, params)
-        out.append(
-            priced.join(
-                part.select("setl_id", "id", "hospital_id", "region_code", "plan_id", "set_id"),
-                on="setl_id",
-            )
-        )
-    priced = pl.concat(out, how="diagonal_relaxed")
-    _store_pricing(session, priced)
-    return priced
+        out.append(_keyed(priced, part).join(part.select("setl_id", "set_id"), on="setl_id"))
+    return pl.concat(out, how="diagonal_relaxed")
 
 
 TERMS = (
@@ -165,18 +210,19 @@ TERMS = (
 
 
 def _terms(row: dict[str, Any]) -> str:
-    return json.dumps(
-        {
-            k: None if row.get(k) is None else (row[k] if isinstance(row[k], list) else str(row[k]))
-            for k in TERMS
-        },
-        ensure_ascii=False,
-    )
+    out = {
+        k: None if row.get(k) is None else (row[k] if isinstance(row[k], list) else str(row[k]))
+        for k in TERMS
+    }
+    if row.get("scheme_id") is not None:
+        out.update(dip_terms(row, int(row["scheme_id"])))
+    return json.dumps(out, ensure_ascii=False)
 
 
 def _store_pricing(session: Session, priced: pl.DataFrame) -> None:
     """Insert the pricing of cases created in this transaction (none stored yet)."""
-    terms = [_terms(r) for r in priced.select(TERMS).iter_rows(named=True)]
+    extra = [c for c in ("scheme_id", *DIP_TERM_KEYS, "extreme") if c in priced.columns]
+    terms = [_terms(r) for r in priced.select(*TERMS, *extra).iter_rows(named=True)]
     rows = priced.select(
         pl.col("id").alias("case_id"),
         "hospital_id",

@@ -254,7 +254,7 @@ def _load_cases(
         groups.update(
             (r["list_index"], r) for r in in_groups.select(GROUP_COLS).iter_rows(named=True)
         )
-        priced = _price(session, part.drop("list_index"), grouped, hospitals)
+        priced = _price(session, registry, part.drop("list_index"), grouped, hospitals, (dx, px))
         if priced.height:
             priced = priced.join(part.select("id", "list_index"), on="id")
             by_index.update((r["list_index"], r) for r in priced.select(cols).iter_rows(named=True))

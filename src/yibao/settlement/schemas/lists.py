@@ -31,7 +31,7 @@ class ListOutcomeOut(BaseModel):
     findings: list[FindingOut] = Field(default_factory=list)
     drg: str | None = None
     payment_class: str | None = Field(None, description="支付类别：normal、high、low …")
-    drg_payment: str | None = Field(None, description="DRG 支付（元）")
+    drg_payment: str | None = Field(None, description="DRG / DIP 支付（元）")
     fund_amount: str | None = Field(None, description="统筹基金支付（元）")
     hospital_code: str | None = None
 
@@ -75,7 +75,7 @@ class PricingOut(BaseModel):
     drg: str | None
     payment_class: str | None
     payment_standard: str | None = Field(description="支付标准（元）")
-    drg_payment: str = Field(description="DRG 支付（元）")
+    drg_payment: str = Field(description="DRG / DIP 支付（元）")
     fund_amount: str = Field(description="统筹基金支付（元）")
     explanation: str | None = Field(description="中文计算说明")
     terms: dict[str, Any] | None = Field(description="计算用到的参数")

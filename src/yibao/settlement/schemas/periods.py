@@ -112,7 +112,7 @@ class ConfirmationOut(BaseModel):
     batch_id: int = Field(description="确认批次")
     drg: str | None = None
     payment_class: str | None = Field(description="支付类别")
-    drg_payment: str = Field(description="DRG 支付（元）")
+    drg_payment: str = Field(description="DRG / DIP 支付（元）")
     adjusted: bool = Field(description="是否按调整后金额支付")
     amount_paid: str = Field(description="确认支付金额（元）")
     fund_amount: str = Field(description="统筹基金支付（元）")

@@ -63,7 +63,7 @@ class QueueItemOut(BaseModel):
     drg: str | None = None
     payment_class: str | None = Field(description="支付类别：normal、high、low …")
     payment_standard: str | None = Field(description="支付标准（元）")
-    drg_payment: str | None = Field(description="DRG 支付（元）")
+    drg_payment: str | None = Field(description="DRG / DIP 支付（元）")
     fund_amount: str | None = Field(description="统筹基金支付（元）")
     adjusted_payment: str | None = Field(description="已生效调整后的 DRG 支付（元）")
     warnings: int = Field(description="提示性质控问题数")

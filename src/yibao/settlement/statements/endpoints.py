@@ -100,7 +100,10 @@ def statement(
     title = f"结算单-{period}-{hospital}"
     if format == "xlsx":
         buf = io.BytesIO()
-        sheets = {"汇总": for_people(frame), "病例明细": for_people(cases)}
+        dip_only = [
+            c for c in ("adjusted_score", "coefficient") if cases[c].null_count() == cases.height
+        ]
+        sheets = {"汇总": for_people(frame), "病例明细": for_people(cases.drop(dip_only))}
         if audited.height:
             sheets["智能审核扣款"] = for_people(audited)
         write_xlsx(sheets, buf, autofit=True)

@@ -23,6 +23,7 @@ import polars as pl
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from yibao.dip.settle import clearing_points
 from yibao.engines.caseframe import MONEY
 from yibao.regions.models import Hospital, region_prefix
 from yibao.settlement.models import (
@@ -51,6 +52,8 @@ CASE_SCHEMA: dict[str, Any] = {
     "original_fund": MONEY,
     "fund_amount": MONEY,
     "fund_deduction": MONEY,
+    "adjusted_score": pl.Decimal(18, 2),  # DIP: the case's adjusted score (null for DRG)
+    "coefficient": pl.Decimal(18, 4),  # DIP: the hospital's coefficient it was priced with
 }
 
 
@@ -112,6 +115,7 @@ def confirmed_cases(
         seen.add(c.id)
         original = priced_fund if priced_fund is not None else c.fund_amount
         cls, basis, payment = c.payment_class, _basis(terms, c.payment_class), c.drg_payment
+        score, coef = clearing_points(terms)
         if method is not None:  # paid as the special-case decision, nothing deducted
             cls, basis = "special", SPECIAL_BASIS.get(method, "items")
             payment, original = c.amount_paid, c.fund_amount
@@ -132,6 +136,8 @@ def confirmed_cases(
                 original,
                 c.fund_amount,
                 original - c.fund_amount,
+                score,
+                coef,
             )
         )
     return pl.DataFrame(rows, schema=CASE_SCHEMA, orient="row")

@@ -5,6 +5,8 @@ against the version before)."""
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,9 +19,17 @@ from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, registry_of, request_actor, runner_of
 from yibao.api.inline import light_read
 from yibao.cases.repository import case_years, complete_years
-from yibao.dip import compare, service, sheets, simulation, tasks  # noqa: F401  (tasks: jobs)
-from yibao.dip.models import STATUS_LABELS, DipCatalogue
+from yibao.dip import (  # noqa: F401  (tasks: jobs)
+    compare,
+    schemes,
+    service,
+    sheets,
+    simulation,
+    tasks,
+)
+from yibao.dip.models import SCHEME_STATUSES, STATUS_LABELS, DipCatalogue
 from yibao.engines import dip
+from yibao.engines.dip.params import LEVEL_COEFFICIENTS
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
@@ -241,6 +251,10 @@ def catalogue_page(
     ctx.setdefault("sim_form", {"year": str(newest) if newest else ""})
     ctx["simulations"] = [(x, *service.state(db, x)) for x in simulation.simulations_of(db, row.id)]
     ctx["case_years"] = years
+    ctx.setdefault("scheme_form", {})
+    ctx["schemes"] = [x for x in schemes.list_schemes(db, region) if x.catalogue_id == row.id]
+    ctx["scheme_labels"] = SCHEME_STATUSES
+    ctx["default_coefficients"] = {k: str(v) for k, v in LEVEL_COEFFICIENTS.items()}
     if row.status in ("draft", "published"):
         groups = service.groups_frame(db, row.id)
         kind = request.query_params.get("kind") or ""
@@ -308,6 +322,76 @@ def simulate(
 
         return again(page, err, "simulate")
     return RedirectResponse(f"/dip/simulations/{sim.id}", status_code=303)
+
+
+def _add_ons(raw: str) -> dict[str, str]:
+    """``编码=加成`` per line (or separated by commas / semicolons)."""
+    out: dict[str, str] = {}
+    for n, part in enumerate(p for p in re.split(r"[\n,;，；]+", raw) if p.strip()):
+        code, sep, value = part.partition("=")
+        if not sep or not code.strip() or not value.strip():
+            raise ValidationFailed(
+                f"医院加成 add_ons：第 {n + 1} 项“{part.strip()}”应写作 医院编码=加成",
+                field="add_ons",
+            )
+        out[code.strip()] = value.strip()
+    return out
+
+
+def _scheme_fields(form: Any) -> dict[str, Any]:
+    def day(name: str, label: str) -> date | None:
+        raw = text(form, name)
+        try:
+            return date.fromisoformat(raw) if raw else None
+        except ValueError:
+            raise ValidationFailed(
+                f"{label} {name}：日期格式应为 YYYY-MM-DD（收到 {raw!r}）", field=name
+            ) from None
+
+    start = day("valid_from", "生效日期")
+    if start is None:
+        raise ValidationFailed("生效日期 valid_from：必须填写", field="valid_from")
+    point = text(form, "point_value")
+    try:
+        value = Decimal(point) if point else None
+    except ArithmeticError:
+        raise ValidationFailed(
+            f"预算点值 point_value：应为数字（收到 {point!r}）", field="point_value"
+        ) from None
+    coefficients = {lv: text(form, f"coef_{lv}") or str(c) for lv, c in LEVEL_COEFFICIENTS.items()}
+    return {
+        "name": text(form, "name"),
+        "valid_from": start,
+        "valid_to": day("valid_to", "失效日期"),
+        "point_value": value,
+        "params": {"coefficients": coefficients, "add_ons": _add_ons(text(form, "add_ons"))},
+    }
+
+
+@router.post("/catalogues/{catalogue_id}/schemes", dependencies=CSRF)
+def create_scheme(
+    catalogue_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
+) -> Response:
+    """Publish a DIP payment scheme on this catalogue (or submit it with four eyes)."""
+    row = service.get_catalogue(db, catalogue_id, _region(user))
+    try:
+        schemes.create_scheme(
+            db,
+            row,
+            **_scheme_fields(form),
+            actor=request_actor(request, user),
+            four_eyes=request.app.state.settings.publish_four_eyes,
+        )
+    except DomainError as exc:
+        err = failure(db, exc)
+
+        def page(**kw: Any) -> Response:
+            return catalogue_page(
+                request, db, user, catalogue_id, scheme_form=values_of(form), **kw
+            )
+
+        return again(page, err, "scheme")
+    return RedirectResponse(f"/dip/catalogues/{row.id}", status_code=303)
 
 
 @router.get("/simulations/{simulation_id}")

@@ -20,10 +20,9 @@ from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
 from yibao.api.inline import light_read
 from yibao.api.openapi import CSV, download
-from yibao.engines.measure import CLASS_NAMES
 from yibao.engines.qc import FLAT_COLUMNS, lists_to_flat
 from yibao.engines.qc.bench import synthetic_lists
-from yibao.engines.settlement import TRANSITIONS, Action
+from yibao.engines.settlement import CLASS_NAMES, TRANSITIONS, Action
 from yibao.grouping.plans import plan_registry
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
@@ -89,6 +88,17 @@ TERM_LABELS = {
     "policy_key": "待遇政策",
     "reason_codes": "原因代码",
 }
+#: the terms of a case priced under DIP (ADR 0030), shown before the fund terms
+DIP_TERM_LABELS = {
+    "dip_score": "病种分值",
+    "standard_cost": "病种标准费用（元）",
+    "cost_ratio": "费用 ÷ 病种标准费用",
+    "low_threshold": "费用超低界值（元）",
+    "high_threshold": "费用超高界值（元）",
+    "adjusted_score": "调整后分值",
+    "coefficient": "医疗机构系数",
+    "point_value": "预算点值（元/分）",
+}
 
 
 #: coded term values → Chinese (pricing engine: payment basis, fund formula)
@@ -97,6 +107,7 @@ TERM_VALUES = {
         "standard": "按支付标准",
         "excess": "支付标准 + 超出高倍率界值部分",
         "special_standard": "特例单议核定金额",
+        "score": "按病种分值 × 医疗机构系数 × 点值",
         "items": "按项目",
         "items_fraction": "按项目 × 歧义组系数",
     },
@@ -256,12 +267,14 @@ def _terms(pricing: CasePricing | None, total_cost: Decimal | None = None) -> li
     if pricing is None:
         return []
     terms = pricing.terms if isinstance(pricing.terms, dict) else json.loads(pricing.terms)
+    dip = terms.get("method") == "dip"
+    labels = {**DIP_TERM_LABELS, **TERM_LABELS, **DIP_TERM_LABELS} if dip else TERM_LABELS
     out = []
-    for key, label in TERM_LABELS.items():
+    for key, label in labels.items():
         value = terms.get(key)
         if value is None or value == []:
             continue
-        if key == "cost_ratio" and total_cost is not None and pricing.payment_standard:
+        if key == "cost_ratio" and not dip and total_cost is not None and pricing.payment_standard:
             # never "3.0000" for a case just above a 3× threshold
             out.append((label, ratio_text(total_cost, pricing.payment_standard)))
             continue
@@ -307,6 +320,9 @@ def detail_page(
         "case": case,
         "groupings": found.groupings,
         "terms": _terms(pricing, case["total_cost"] if case else None),
+        "is_dip": bool(
+            pricing and isinstance(pricing.terms, dict) and pricing.terms.get("method") == "dip"
+        ),
         "state_label": state_label,
         "badges": STATE_BADGES,
         "severity": SEVERITY,

@@ -14,8 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.api.inline import light_read
-from yibao.engines.measure import CLASS_NAMES
-from yibao.engines.settlement import Action, State
+from yibao.engines.settlement import CLASS_NAMES, Action, State
 from yibao.grouping.plans import plan_registry
 from yibao.kit.bounds import INT4_MAX, DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed

@@ -24,7 +24,7 @@ from starlette.datastructures import UploadFile
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, PostedForm, request_actor
-from yibao.engines.measure import CLASS_NAMES
+from yibao.engines.settlement import CLASS_NAMES
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page

@@ -64,7 +64,11 @@ CLEARING_SUMS = (
     "paid_during_year",
     "clearing_amount",
 )
-METHODS = {"rate": "费率法（预算 ÷ 总权重）", "point": "点数法（预算 ÷ 总点数）"}
+METHODS = {
+    "rate": "费率法（预算 ÷ 总权重）",
+    "point": "点数法（预算 ÷ 总点数）",
+    "dip": "DIP 结算点值（预算 ÷ 总分值 × 系数）",
+}
 
 
 def _this_month() -> str:
@@ -153,7 +157,8 @@ def clearing_input(
     method = text(form, "method") or "rate"
     if method not in METHODS:
         raise ValidationFailed(
-            f"清算方法 method：应为 rate（费率法）或 point（点数法）（收到 {method!r}）",
+            f"清算方法 method：应为 rate（费率法）、point（点数法）或 dip（DIP 结算点值）"
+            f"（收到 {method!r}）",
             field="method",
         )
     if scores is not None:
