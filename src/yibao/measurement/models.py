@@ -183,6 +183,9 @@ class PaymentStandardSet(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    #: how settlement classifies and pays cases under this table (high / low
+    #: multipliers, RW bands, QY share, per-diem, high-case cap; ADR 0031); None: defaults
+    payment_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PaymentStandardItem(Base):

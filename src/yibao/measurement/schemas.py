@@ -66,6 +66,12 @@ class StandardsPublish(BaseModel):
     confirm_budget_gap: bool = Field(
         False, description="模拟支付与预算偏差超过允许范围时，确认仍按此费率发布"
     )
+    payment_rules: dict[str, Any] = Field(
+        {},
+        description="结算支付规则：high_multipliers、low_multiplier、high_payment、rules"
+        "（rw_bands 权重分段倍率、qy_fraction 歧义组支付比例、long_stay_days 与 per_diem"
+        " 超长住院床日付费、high_share_cap 高倍率病例比例上限）",
+    )
 
 
 # --------------------------------------------------------------------- runs
@@ -245,6 +251,7 @@ class StandardSetOut(BaseModel):
     valid_to: str | None = Field(description="失效日期（ISO，空 = 长期有效）")
     status: str = Field(description="pending 待批准 · published 已发布")
     checksum: str = Field(description="表内容的 SHA-256 校验值")
+    payment_rules: dict[str, Any] = Field(description="结算按此标准计价时的分类与支付规则")
 
 
 class StandardItemRow(BaseModel):

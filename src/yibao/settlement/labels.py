@@ -17,6 +17,8 @@ PAYMENT_CLASSES: Final = {
     "ungroupable": "不能入组",
     "no_standard": "无支付标准",
     "special": "特例单议",
+    "long_stay": "超长住院（按床日）",
+    "high_capped": "超出高倍率比例上限",
     "dip_normal": "DIP 正常病例",
     "dip_low": "DIP 费用超低病例",
     "dip_high": "DIP 费用超高病例",
@@ -29,6 +31,7 @@ PAYMENT_BASES: Final = {
     "excess": "支付标准 + 超出高倍率界值部分",
     "special_standard": "特例单议核定金额",
     "score": "按病种分值 × 系数 × 点值",
+    "per_diem": "按床日付费",
 }
 LEVELS: Final = {"1": "一级", "2": "二级", "3": "三级"}
 YES_NO: Final[dict[Any, str]] = {True: "是", False: "否"}
@@ -65,6 +68,7 @@ COLUMNS: Final = {
     "drg": "DRG",
     "payment_class": "支付类别",
     "adjusted_score": "DIP 调整后分值",
+    "cost_ratio": "费用倍数（费用 ÷ 标准）",
     "coefficient": "医疗机构系数",
     "payment_basis": "支付依据",
     "standard_set_id": "支付标准编号",

@@ -16,11 +16,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Final, Literal, TypeVar
+from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
-
-from yibao.engines.measure.errors import MeasureError
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 #: Hospital levels (医院等级 hosp_lv): "1" 一级, "2" 二级, "3" 三级.
 Level = Literal["1", "2", "3"]
@@ -40,8 +38,6 @@ CHECKABLE_COLUMNS: Final[tuple[str, ...]] = (
     "discharge_dept",
     "fund_payment",
 )
-
-_P = TypeVar("_P", bound=BaseModel)
 
 
 def rule(message: str) -> ValueError:
@@ -335,6 +331,74 @@ class RateParams(_Params):
         return self
 
 
+class RwBand(_Params):
+    """High / low multipliers of the DRGs whose relative weight is at most ``max_rw``
+    (``None``: every weight above the bands before it)."""
+
+    max_rw: Decimal | None = None
+    high: Decimal
+    low: Decimal | None = None
+
+    @model_validator(mode="after")
+    def _band(self) -> RwBand:
+        if self.high <= 1 or _places(self.high) > 4:
+            raise rule(f"rw_bands.high：高倍率阈值必须大于 1 且最多 4 位小数（收到 {self.high}）")
+        if self.low is not None and (not 0 <= self.low < 1 or _places(self.low) > 4):
+            raise rule(
+                f"rw_bands.low：低倍率阈值须在 0 到 1 之间且最多 4 位小数（收到 {self.low}）"
+            )
+        if self.max_rw is not None and (self.max_rw <= 0 or _places(self.max_rw) > 4):
+            raise rule(f"rw_bands.max_rw：权重上限须为正数且最多 4 位小数（收到 {self.max_rw}）")
+        return self
+
+
+class PaymentRules(_Params):
+    """DRG payment rules beyond the basic classes (issue 14 item 7, ADR 0031), used by
+    simulation and settlement alike; all off by default.
+
+    * ``rw_bands``: high / low multipliers by relative-weight band (ascending
+      ``max_rw``, the last may be open) instead of by hospital level.
+    * ``qy_fraction``: QY (歧义组) cases are paid this share of their item fees.
+    * ``long_stay_days`` and ``per_diem``: a stay longer than ``long_stay_days`` is
+      paid per bed-day (按床日付费): days × ``per_diem`` of the hospital's level.
+    * ``high_share_cap``: per hospital, at most this share of its grouped cases (with
+      a standard) is paid as high-multiplier cases; the high cases beyond it, lowest
+      cost ratio first, are paid the standard (class ``high_capped``).
+    """
+
+    rw_bands: tuple[RwBand, ...] = ()
+    qy_fraction: Decimal = Decimal(1)
+    long_stay_days: int | None = None
+    per_diem: dict[str, Decimal] = {}
+    high_share_cap: Decimal | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> PaymentRules:
+        bounds = [b.max_rw for b in self.rw_bands]
+        if None in bounds[:-1] or any(
+            b <= a for a, b in itertools.pairwise(x for x in bounds if x is not None)
+        ):
+            raise rule("rw_bands：权重分段须按 max_rw 从小到大排列，只有最后一段可以不设上限")
+        if not 0 < self.qy_fraction <= 1 or _places(self.qy_fraction) > 4:
+            raise rule(f"qy_fraction：歧义组支付比例须大于 0、不超过 1（收到 {self.qy_fraction}）")
+        check_levels(self.per_diem)
+        if self.long_stay_days is not None:
+            if not 1 <= self.long_stay_days <= 3650:
+                raise rule(
+                    f"long_stay_days：超长住院天数须在 1 到 3650 之间（收到 {self.long_stay_days}）"
+                )
+            missing = [lv for lv in LEVELS if lv not in self.per_diem]
+            if missing:
+                raise rule(f"per_diem：缺少 {'、'.join(missing)} 级医院的床日付费标准（元/日）")
+        for lv, v in self.per_diem.items():
+            if not 0 < v <= 100_000 or _places(v) > 2:  # yuan per day, to the fen
+                raise rule(f"per_diem.{lv}：床日付费标准须大于 0、不超过 10 万元（收到 {v}）")
+        cap = self.high_share_cap
+        if cap is not None and (not 0 <= cap <= 1 or _places(cap) > 4):
+            raise rule(f"high_share_cap：高倍率病例比例上限须在 0 到 1 之间（收到 {cap}）")
+        return self
+
+
 class SimulationParams(_Params):
     """Case classification and payment in a simulation (domain.md §1.5, §1.7).
 
@@ -365,6 +429,7 @@ class SimulationParams(_Params):
     ratio_bins: tuple[Decimal, ...] = tuple(
         Decimal(x) for x in ("0.3", "0.5", "0.8", "1", "1.2", "1.5", "2", "3")
     )
+    rules: PaymentRules = PaymentRules()
 
     @field_validator("high_multipliers")
     @classmethod
@@ -406,61 +471,6 @@ class SimulationParams(_Params):
         return v
 
 
-_MESSAGES: Final[dict[str, str]] = {
-    "missing": "缺少必填项",
-    "extra_forbidden": "不是可识别的参数",
-    "int_parsing": "必须是整数",
-    "int_type": "必须是整数",
-    "int_from_float": "必须是整数",
-    "decimal_parsing": "必须是数字",
-    "decimal_type": "必须是数字",
-    "float_parsing": "必须是数字",
-    "bool_parsing": "必须是 true 或 false",
-    "bool_type": "必须是 true 或 false",
-    "string_type": "必须是文本",
-    "tuple_type": "必须是列表",
-    "list_type": "必须是列表",
-    "dict_type": "必须是键值对象",
-    "model_type": "必须是对象",
-    "model_attributes_type": "必须是对象",
-}
-
-
-def explain(exc: ValidationError, model: str) -> list[str]:
-    """Chinese messages ``<model>.<field>：<rule>`` for every error in ``exc``."""
-    out: list[str] = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        where = ".".join((model, *loc))
-        kind = err["type"]
-        if kind == "value_error":  # our rules: the message names the field itself
-            text = str(err.get("ctx", {}).get("error", err["msg"]))
-            if not loc or text.startswith(loc[-1]):
-                out.append(".".join((model, *loc[:-1], text)))
-                continue
-        elif kind == "literal_error":
-            text = f"取值必须是 {err.get('ctx', {}).get('expected', '')}"
-        else:
-            text = _MESSAGES.get(kind, err["msg"])
-        received = err.get("input")
-        if kind not in ("missing", "value_error") and not isinstance(received, Mapping):
-            text += f"（收到 {received!r}）"
-        out.append(f"{where}：{text}")
-    return out
-
-
-def parse_params(model: type[_P], data: Mapping[str, Any] | str | bytes) -> _P:
-    """Build ``model`` from a mapping or JSON text; every problem → :class:`MeasureError`.
-
-    >>> parse_params(TrimParams, {"method": "iqr", "iqr_upper_k": "2"}).iqr_upper_k
-    Decimal('2')
-    """
-    try:
-        if isinstance(data, str | bytes):
-            return model.model_validate_json(data)
-        return model.model_validate(dict(data))
-    except ValidationError as exc:
-        problems = explain(exc, model.__name__)
-        first = exc.errors()[0]["loc"]
-        field = ".".join(str(p) for p in first) if first else None
-        raise MeasureError("；".join(problems), field=field, problems=problems) from None
+# the validation helpers live in .parsing; imported here for the modules that read them
+from yibao.engines.measure.parsing import explain as explain  # noqa: E402
+from yibao.engines.measure.parsing import parse_params as parse_params  # noqa: E402

@@ -18,16 +18,26 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Final
 
 import polars as pl
 
 from yibao.engines.caseframe import MONEY
 from yibao.engines.measure.errors import MeasureError
-from yibao.engines.measure.frames import OK, QY, fen, money, require
+from yibao.engines.measure.frames import OK, QY, fen, money, require, rw_units
 from yibao.engines.measure.params import SimulationParams
 
-CLASSES: Final[tuple[str, ...]] = ("normal", "high", "low", "qy", "ungroupable", "no_standard")
+CLASSES: Final[tuple[str, ...]] = (
+    "normal",
+    "high",
+    "low",
+    "qy",
+    "ungroupable",
+    "no_standard",
+    "long_stay",
+    "high_capped",
+)
 CLASS_NAMES: Final[dict[str, str]] = {
     "normal": "正常病例",
     "high": "高倍率病例",
@@ -35,6 +45,8 @@ CLASS_NAMES: Final[dict[str, str]] = {
     "qy": "歧义组病例",
     "ungroupable": "无法入组病例",
     "no_standard": "无支付标准病例",
+    "long_stay": "超长住院病例（按床日付费）",
+    "high_capped": "超出高倍率比例上限（按标准付费）",
 }
 _E4: Final = 10_000
 
@@ -68,15 +80,38 @@ class SimulationResult:
     distribution: pl.DataFrame
 
 
+def multipliers(params: SimulationParams) -> tuple[pl.Expr, pl.Expr]:
+    """(high, low) multiplier of each case in 1/10,000: by the DRG's weight band
+    (``rules.rw_bands``, on ``rw_e4``) or by the hospital level; null: no multiplier."""
+    bands = params.rules.rw_bands
+    if not bands:
+        high = pl.col("hospital_level").replace_strict(
+            {lv: _e4(k) for lv, k in params.high_multipliers.items()},
+            default=None,
+            return_dtype=pl.Int64,
+        )
+        return high, pl.lit(_e4(params.low_multiplier), pl.Int64)
+    rw = pl.col("rw_e4")
+    high, low = pl.lit(None, pl.Int64), pl.lit(None, pl.Int64)
+    for band in reversed(bands):  # the first band whose bound holds wins
+        inside = rw.is_not_null() if band.max_rw is None else rw <= _e4(band.max_rw)
+        floor = band.low if band.low is not None else params.low_multiplier
+        high = pl.when(inside).then(pl.lit(_e4(band.high), pl.Int64)).otherwise(high)
+        low = pl.when(inside).then(pl.lit(_e4(floor), pl.Int64)).otherwise(low)
+    return high, low
+
+
 def _classify(params: SimulationParams) -> pl.Expr:
-    high = pl.col("hospital_level").replace_strict(
-        {lv: _e4(k) for lv, k in params.high_multipliers.items()},
-        default=None,
-        return_dtype=pl.Int64,
-    )
     c, s = pl.col("cost_fen") * _E4, pl.col("std_fen")
+    high, low = pl.col("k_e4"), pl.col("low_e4")
+    days = params.rules.long_stay_days
+    start = (
+        pl.when(pl.col("los_days") > days).then(pl.lit("long_stay"))
+        if days is not None
+        else pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    )
     return (
-        pl.when(pl.col("status") == QY)
+        start.when(pl.col("status") == QY)
         .then(pl.lit("qy"))
         .when(pl.col("status") != OK)
         .then(pl.lit("ungroupable"))
@@ -84,25 +119,61 @@ def _classify(params: SimulationParams) -> pl.Expr:
         .then(pl.lit("no_standard"))
         .when(c > high * s)
         .then(pl.lit("high"))
-        .when(c < _e4(params.low_multiplier) * s)
+        .when(c < low * s)
         .then(pl.lit("low"))
         .otherwise(pl.lit("normal"))
+    )
+
+
+def _cap_high(frame: pl.DataFrame, cap: Decimal) -> pl.DataFrame:
+    """At most ⌊cap × n⌋ high cases per hospital (n: its normal, high and low cases);
+    the others, lowest cost ratio first (ties: settlement id), become ``high_capped``."""
+    num, den = Fraction(cap).numerator, Fraction(cap).denominator
+    cls = pl.col("payment_class")
+    ranked = (
+        frame.filter(cls == "high")
+        .with_columns(
+            (pl.col("cost_fen").cast(pl.Int128) * 10**12 // pl.col("std_fen")).alias("_key")
+        )
+        .sort(["hospital_code", "_key", "setl_id"], descending=[False, True, False])
+        .with_columns(pl.int_range(pl.len()).over("hospital_code").alias("_rank"))
+        .select("setl_id", "hospital_code", "_rank")
+    )
+    counted = frame.filter(cls.is_in(["normal", "high", "low"])).group_by("hospital_code").len()
+    allowed = counted.select(
+        "hospital_code", ((pl.col("len").cast(pl.Int64) * num) // den).alias("_allowed")
+    )
+    over = ranked.join(allowed, on="hospital_code").filter(pl.col("_rank") >= pl.col("_allowed"))
+    return frame.with_columns(
+        pl.when(pl.col("setl_id").is_in(over["setl_id"].implode()) & (cls == "high"))
+        .then(pl.lit("high_capped"))
+        .otherwise(cls)
+        .alias("payment_class")
     )
 
 
 def _payment(params: SimulationParams) -> pl.Expr:
     """DRG payment in fen per class."""
     cls, cost, std = pl.col("payment_class"), pl.col("cost_fen"), pl.col("std_fen")
+    rules = params.rules
+    qy = _e4(rules.qy_fraction)
+    per_diem = pl.col("hospital_level").replace_strict(
+        {lv: int(v * 100) for lv, v in rules.per_diem.items()}, default=None, return_dtype=pl.Int64
+    )
+    out = (
+        pl.when(cls.is_in(["normal", "high_capped"]))
+        .then(std)
+        .when(cls == "qy")
+        .then((2 * cost * qy + _E4) // (2 * _E4))  # half up to the fen
+        .when(cls == "long_stay")
+        .then(pl.col("los_days").cast(pl.Int64) * per_diem)
+    )
     if params.high_payment == "excess":
-        extra = pl.col("hospital_level").replace_strict(
-            {lv: _e4(k) - _E4 for lv, k in params.high_multipliers.items()},
-            default=None,
-            return_dtype=pl.Int64,
-        )
         # standard + (cost − k·standard) = cost − (k − 1)·standard, rounded half up to the fen
+        extra = pl.col("k_e4") - _E4
         excess = cost - (2 * extra * std + _E4) // (2 * _E4)
-        return pl.when(cls == "normal").then(std).when(cls == "high").then(excess).otherwise(cost)
-    return pl.when(cls == "normal").then(std).otherwise(cost)
+        out = out.when(cls == "high").then(excess)
+    return out.otherwise(cost)
 
 
 def _fund(params: SimulationParams, has_fund: bool) -> pl.Expr:
@@ -150,9 +221,19 @@ def classify_cases(
     )
     require(standards, ("drg", "hospital_level", "payment_standard"), "simulate(standards)")
     has_fund = "fund_payment" in cases.columns
-    std = standards.select("drg", "hospital_level", fen("payment_standard").alias("std_fen"))
+    rules = params.rules
+    if rules.long_stay_days is not None:
+        require(cases, ("los_days",), "simulate（超长住院按床日付费需要住院天数）")
+    if rules.rw_bands:
+        require(standards, ("relative_weight",), "simulate(standards)（按权重分段需要相对权重）")
+    std = standards.select(
+        "drg",
+        "hospital_level",
+        fen("payment_standard").alias("std_fen"),
+        (rw_units() if rules.rw_bands else pl.lit(None, pl.Int64)).alias("rw_e4"),
+    )
     keep = ["setl_id", "hospital_code", "hospital_level", "status", "drg"]
-    keep += [c for c in POLICY_INPUTS if c in cases.columns]
+    keep += [c for c in (*POLICY_INPUTS, "los_days") if c in cases.columns]
     frame = cases.select(
         *keep,
         fen("total_cost").alias("cost_fen"),
@@ -160,9 +241,14 @@ def classify_cases(
         if has_fund
         else pl.lit(None, dtype=pl.Int64).alias("fund_fen"),
     ).join(std, on=["drg", "hospital_level"], how="left", maintain_order="left")
-    frame = frame.with_columns(_classify(params).alias("payment_class")).with_columns(
-        _payment(params).alias("pay_fen")
-    )
+    if "los_days" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.Int32).alias("los_days"))
+    high, low = multipliers(params)
+    frame = frame.with_columns(high.alias("k_e4"), low.alias("low_e4"))
+    frame = frame.with_columns(_classify(params).alias("payment_class"))
+    if rules.high_share_cap is not None:
+        frame = _cap_high(frame, rules.high_share_cap)
+    frame = frame.with_columns(_payment(params).alias("pay_fen"))
     if params.fund_share != "policy":
         return frame.with_columns(_fund(params, has_fund).alias("est_fen"))
     if fund is None:

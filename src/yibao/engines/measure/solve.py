@@ -37,9 +37,10 @@ import numpy.typing as npt
 import polars as pl
 
 from yibao.engines.measure.errors import MeasureError
-from yibao.engines.measure.frames import OK, fen, require, round_half_up, rw_units
+from yibao.engines.measure.frames import OK, QY, fen, require, round_half_up, rw_units
 from yibao.engines.measure.params import LEVELS, SimulationParams
 from yibao.engines.measure.rates import RatePlan
+from yibao.engines.measure.simulate import multipliers
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -77,6 +78,8 @@ class _Cases:
     rw_e4: I64
     level: I64  # index into LEVELS
     share: F64  # 1 for the payment target, fund ratio for the fund target
+    k_e4: I64  # high multiplier of each case (level or weight band), 1/10,000
+    low_e4: I64  # low multiplier of each case, 1/10,000
     const_fen: int
     const_value: float  # Σ share × cost of constant cases (yuan)
     const_levels: tuple[tuple[int, float], ...] = ()  # (fen, value) per level index
@@ -86,27 +89,41 @@ def _arrays(
     cases: pl.DataFrame, weights: pl.DataFrame, params: SimulationParams, target: str
 ) -> _Cases:
     require(cases, ("status", "drg", "hospital_level", "total_cost"), "solve_rate_for_budget")
+    rules = params.rules
+    if rules.high_share_cap is not None:
+        raise MeasureError(
+            "solve_rate_for_budget：设置了高倍率病例比例上限（rules.high_share_cap）时不能求解"
+            "费率（上限使支付额不再是费率的分段线性函数）；请先不设上限求解，再模拟",
+            field="rules.high_share_cap",
+        )
     if target == "fund" and params.fund_share == "actual":
         require(cases, ("fund_payment",), "solve_rate_for_budget")
-    share: pl.Expr = pl.lit(1.0)
-    if target == "fund":
-        share = pl.lit(float(params.fixed_fund_share))
-        if params.fund_share == "actual":
-            ratio = fen("fund_payment").cast(pl.Float64) / fen("total_cost").cast(pl.Float64)
-            share = pl.when(fen("total_cost") > 0).then(ratio).otherwise(0.0)
+    if rules.long_stay_days is not None:
+        require(cases, ("los_days",), "solve_rate_for_budget（超长住院按床日付费需要住院天数）")
+    share = _share(params, target)
     level = pl.col("hospital_level").replace_strict(
         {lv: i for i, lv in enumerate(LEVELS)}, default=None, return_dtype=pl.Int64
     )
+    days = rules.long_stay_days
     frame = cases.select(
         "drg",
+        "hospital_level",
         (pl.col("status") == OK).alias("ok"),
+        (pl.col("status") == QY).alias("qy"),
+        (pl.col("los_days") > days if days is not None else pl.lit(False)).alias("long"),
+        (pl.col("los_days") if days is not None else pl.lit(0)).cast(pl.Int64).alias("los"),
         level.alias("level"),
         fen("total_cost").alias("cost_fen"),
         share.alias("share"),
     ).join(weights.select("drg", rw_units().alias("rw_e4")), on="drg", how="left")
-    active = pl.col("ok") & pl.col("rw_e4").is_not_null() & pl.col("level").is_not_null()
-    const = frame.filter(~active.fill_null(False)).with_columns(
-        (pl.col("cost_fen").cast(pl.Float64) / 100 * pl.col("share")).alias("value")
+    high, low = multipliers(params)
+    frame = frame.with_columns(high.alias("k_e4"), low.alias("low_e4"))
+    active = (pl.col("ok") & pl.col("rw_e4").is_not_null() & pl.col("level").is_not_null()) & (
+        ~pl.col("long").fill_null(False) & pl.col("k_e4").is_not_null()
+    )
+    const = frame.filter(~active.fill_null(False)).with_columns(_fixed(params).alias("pay_fen"))
+    const = const.with_columns(
+        (pl.col("pay_fen").cast(pl.Float64) / 100 * pl.col("share")).alias("value")
     )
     live = frame.filter(active.fill_null(False))
     per_level = [const.filter(pl.col("level") == i) for i in range(len(LEVELS))]
@@ -115,26 +132,53 @@ def _arrays(
         rw_e4=live["rw_e4"].to_numpy(),
         level=live["level"].to_numpy(),
         share=live["share"].to_numpy().astype(np.float64),
-        const_fen=int(const["cost_fen"].sum()),
+        k_e4=live["k_e4"].to_numpy(),
+        low_e4=live["low_e4"].to_numpy(),
+        const_fen=int(const["pay_fen"].sum()),
         const_value=float(const["value"].sum()),
-        const_levels=tuple((int(p["cost_fen"].sum()), float(p["value"].sum())) for p in per_level),
+        const_levels=tuple((int(p["pay_fen"].sum()), float(p["value"].sum())) for p in per_level),
+    )
+
+
+def _share(params: SimulationParams, target: str) -> pl.Expr:
+    """The share of each payment counted: 1 (payment target), or the fund's share."""
+    if target != "fund":
+        return pl.lit(1.0)
+    if params.fund_share != "actual":
+        return pl.lit(float(params.fixed_fund_share))
+    ratio = fen("fund_payment").cast(pl.Float64) / fen("total_cost").cast(pl.Float64)
+    return pl.when(fen("total_cost") > 0).then(ratio).otherwise(0.0)
+
+
+def _fixed(params: SimulationParams) -> pl.Expr:
+    """What a case outside the weighted set is paid (fen): per bed-day for a long stay,
+    the QY share of its cost, else its cost (simulate's rules)."""
+    rules = params.rules
+    q = int(rules.qy_fraction * 10_000)
+    per_diem = pl.col("hospital_level").replace_strict(
+        {lv: int(v * 100) for lv, v in rules.per_diem.items()}, default=None, return_dtype=pl.Int64
+    )
+    return (
+        pl.when(pl.col("long").fill_null(False))
+        .then(pl.col("los") * per_diem)
+        .when(pl.col("qy"))
+        .then((2 * pl.col("cost_fen") * q + 10_000) // 20_000)
+        .otherwise(pl.col("cost_fen"))
     )
 
 
 def _sweep(
-    cost: F64, s: F64, k: F64, low: float, f: F64, const: float, excess: bool
+    cost: F64, s: F64, k: F64, low: F64, f: F64, const: float, excess: bool
 ) -> tuple[F64, F64, F64, F64]:
     """(lo, hi, intercept, slope) of every segment of P(x) = intercept + slope·x."""
     with np.errstate(divide="ignore", invalid="ignore"):
         # s = 0 (a level without a rate): the case never leaves "high", i.e. items
         a = np.nan_to_num(cost / (k * s), nan=np.inf, posinf=np.inf)
-        b = np.nan_to_num(cost / (low * s), nan=np.inf, posinf=np.inf) if low > 0 else None
+        b = np.nan_to_num(np.where(low > 0, cost / (low * s), np.inf), nan=np.inf, posinf=np.inf)
     slope_a = f * s + (f * (k - 1) * s if excess else 0.0)
-    pos, d_i, d_s = [a], [-f * cost], [slope_a]
-    if b is not None:
-        pos.append(b)
-        d_i.append(f * cost)
-        d_s.append(-f * s)
+    fin = np.isfinite(b)  # a case without a low multiplier never turns low
+    ff = np.broadcast_to(f, cost.shape)
+    pos, d_i, d_s = [a, b[fin]], [-f * cost, (ff * cost)[fin]], [slope_a, (-ff * s)[fin]]
     all_pos = np.concatenate(pos)
     order = np.argsort(all_pos, kind="stable")
     start_i = const + float(np.sum(f * cost))
@@ -162,14 +206,17 @@ class _Model:
         self.data = data
         m = np.array([float(mult.get(i, 0)) for i in range(len(LEVELS))])
         self.s: F64 = data.rw_e4 / 10_000 * m[data.level]
-        self.k: F64 = np.array([float(params.high_multipliers[lv]) for lv in LEVELS])[data.level]
-        self.low = float(params.low_multiplier)
+        self.k: F64 = data.k_e4 / 10_000
+        self.low: F64 = data.low_e4 / 10_000
         self.excess = params.high_payment == "excess"
-        keys, self.inverse = np.unique(data.rw_e4 * 4 + data.level, return_inverse=True)
+        keys, first, self.inverse = np.unique(
+            data.rw_e4 * 4 + data.level, return_index=True, return_inverse=True
+        )
         self.unit = [
             Fraction(int(q) // 4, 10_000) * mult.get(int(q) % 4, Fraction(0)) for q in keys
         ]
-        self.k_minus = [Fraction(params.high_multipliers[LEVELS[int(q) % 4]]) - 1 for q in keys]
+        # the multiplier follows the weight and the level, so one case per key gives it
+        self.k_minus = [Fraction(int(data.k_e4[i]), 10_000) - 1 for i in first]
 
     def classes(self, x: float) -> tuple[Bools, Bools]:
         """(normal, high) masks at x; the normal band is inclusive, as in simulate."""
@@ -323,6 +370,8 @@ def _solve_levels(
             rw_e4=data.rw_e4[mask],
             level=data.level[mask],
             share=data.share[mask],
+            k_e4=data.k_e4[mask],
+            low_e4=data.low_e4[mask],
             const_fen=data.const_levels[i][0],
             const_value=data.const_levels[i][1],
         )

@@ -38,8 +38,9 @@ from yibao.engines.settlement.policy import (
     pooling_region,
     scope_of,
 )
-from yibao.engines.settlement.pricing import PRICED, PricedCase, price_batch, price_case
+from yibao.engines.settlement.pricing import PRICED, price_batch
 from yibao.engines.settlement.quota import QuotaResult, quota_for, special_case_quota
+from yibao.engines.settlement.single import PricedCase, price_case
 from yibao.engines.settlement.statements import monthly_statement
 from yibao.engines.settlement.states import (
     ACTION_LABELS,

@@ -131,6 +131,40 @@ def _dip_weighted(year_cases: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
+def cap_high_cases(year_cases: pl.DataFrame, cap: Decimal) -> pl.DataFrame:
+    """The cap on high-multiplier cases (ADR 0031): per hospital at most ⌊cap × n⌋ of
+    its ``n`` normal, high and low cases stay high; the others, lowest ``cost_ratio``
+    first (ties: settlement id), become ``high_capped`` and are paid by weight
+    (basis ``standard``, no item-paid part)."""
+    require(year_cases, ("cost_ratio",), "year_end_clearing(year_cases)（高倍率比例上限）")
+    num, den = Fraction(cap).numerator, Fraction(cap).denominator
+    cls = pl.col("payment_class")
+    counted = year_cases.filter(cls.is_in(["normal", "high", "low"])).group_by("hospital_code")
+    allowed = counted.len().select(
+        "hospital_code", ((pl.col("len").cast(pl.Int64) * num) // den).alias("_allowed")
+    )
+    over = (
+        year_cases.filter(cls == "high")
+        .sort(["hospital_code", "cost_ratio", "setl_id"], descending=[False, True, False])
+        .with_columns(pl.int_range(pl.len()).over("hospital_code").alias("_rank"))
+        .join(allowed, on="hospital_code")
+        .filter(pl.col("_rank") >= pl.col("_allowed"))["setl_id"]
+    )
+    capped = pl.col("setl_id").is_in(over.implode()) & (cls == "high")
+    return year_cases.with_columns(
+        pl.when(capped).then(pl.lit("high_capped")).otherwise(cls).alias("payment_class"),
+        pl.when(capped)
+        .then(pl.lit("standard"))
+        .otherwise(pl.col("payment_basis"))
+        .alias("payment_basis"),
+        pl.when(capped)
+        .then(pl.lit(Decimal("0.00")))
+        .otherwise(pl.col("items_part"))
+        .cast(MONEY)
+        .alias("items_part"),
+    )
+
+
 def _weighted(year_cases: pl.DataFrame, params: ClearingParams) -> pl.DataFrame:
     """``units``: RW × level coefficient × scale in 1/10⁸ (0 for item-paid cases); for
     DIP the case's points (:func:`_dip_weighted`)."""
@@ -267,6 +301,8 @@ def year_end_clearing(
     """
     params = params or ClearingParams()
     require(year_cases, _CASE_KEYS, "year_end_clearing(year_cases)")
+    if params.high_share_cap is not None and params.method != "dip":
+        year_cases = cap_high_cases(year_cases, params.high_share_cap)
     frame = _weighted(year_cases, params)
     units = int(frame["units"].sum())
     fixed_fen = int(frame["fixed_fen"].sum())

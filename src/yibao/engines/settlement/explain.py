@@ -27,6 +27,9 @@ REASONS: Final[dict[str, str]] = {
     "PAY_ITEMS": "按项目支付",
     "PAY_ITEMS_FRACTION": "按项目费用的一定比例支付",
     "PAY_EXCESS": "按支付标准加超出高倍率线部分支付",
+    "LONG_STAY": "超长住院病例，按床日付费",
+    "HIGH_CAPPED": "超出本院高倍率病例比例上限，按支付标准支付",
+    "PAY_PER_DIEM": "按床日付费",
     "DIP_NORMAL": "DIP 正常病例，按病种分值支付",
     "DIP_LOW": "DIP 费用超低病例，分值按费用比例计算",
     "DIP_HIGH": "DIP 费用超高病例，分值按超出倍数计算",
@@ -59,6 +62,8 @@ CLASS_NAMES: Final[dict[str, str]] = {
     "ungroupable": "无法入组病例",
     "no_standard": "无支付标准病例",
     "special": "特例单议病例",
+    "long_stay": "超长住院病例（按床日付费）",
+    "high_capped": "超出高倍率比例上限（按标准付费）",
     "dip_normal": "DIP 正常病例",
     "dip_low": "DIP 费用超低病例",
     "dip_high": "DIP 费用超高病例",
@@ -84,6 +89,8 @@ def _conditions() -> list[tuple[str, pl.Expr]]:
         ("QY_GROUP", cls == "qy"),
         ("UNGROUPABLE", cls == "ungroupable"),
         ("NO_STANDARD", cls == "no_standard"),
+        ("LONG_STAY", cls == "long_stay"),
+        ("HIGH_CAPPED", cls == "high_capped"),
         ("DIP_NORMAL", cls == "dip_normal"),
         ("DIP_LOW", cls == "dip_low"),
         ("DIP_HIGH", cls == "dip_high"),
@@ -95,6 +102,7 @@ def _conditions() -> list[tuple[str, pl.Expr]]:
         ("PAY_STANDARD", basis == "standard"),
         ("PAY_EXCESS", basis == "excess"),
         ("PAY_SCORE", basis == "score"),
+        ("PAY_PER_DIEM", basis == "per_diem"),
         ("SPECIAL_ADJUSTED", basis == "special_standard"),
         ("PAY_ITEMS", basis == "items"),
         ("PAY_ITEMS_FRACTION", basis == "items_fraction"),
@@ -220,6 +228,25 @@ def _class_text() -> pl.Expr:
         )
         .when(cls == "ungroupable")
         .then(pl.format("无法入组病例（分组状态 {}）：按项目支付 {} 元", "status", _m("pay_fen")))
+        .when(cls == "long_stay")
+        .then(
+            pl.format(
+                "超长住院病例：住院 {} 天，超过 {} 天，按床日付费 {} 元",
+                pl.col("los_days").cast(pl.String),
+                pl.col("long_stay_days").cast(pl.String),
+                _m("pay_fen"),
+            )
+        )
+        .when(cls == "high_capped")
+        .then(
+            pl.format(
+                "高倍率病例超出本院高倍率病例比例上限：费用 {} 元超过{}的 {} 倍，按{}支付",
+                _m("cost_fen"),
+                standard,
+                pl.col("high_text"),
+                standard,
+            )
+        )
         .when(cls == "no_standard")
         .then(
             pl.format(

@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from yibao.engines.measure.params import SimulationParams, check_levels, explain
 from yibao.engines.settlement.errors import SettlementError
@@ -245,6 +252,10 @@ class ClearingParams(_Params):
         ReleaseBand(min_score=Decimal(60), share=Decimal("0.2")),
     )
     missing_score: Decimal | None = None
+    #: at most this share of each hospital's year of normal, high and low cases is paid
+    #: as high-multiplier cases; the others (lowest cost ratio first) are re-paid by
+    #: weight (ADR 0031); None: no cap
+    high_share_cap: Decimal | None = Field(default=None, ge=0, le=1, decimal_places=4)
 
     @field_validator("point_scale")
     @classmethod

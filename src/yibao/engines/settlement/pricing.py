@@ -28,9 +28,7 @@ sorted by ``setl_id`` so that the same cases in any order give an identical fram
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
 import polars as pl
 
@@ -42,7 +40,6 @@ from yibao.engines.settlement.explain import CLASS_NAMES, explanation, with_reas
 from yibao.engines.settlement.frames import (
     E4,
     RATIO,
-    SettlementCase,
     check_standards,
     e4_to_decimal,
     fen,
@@ -104,9 +101,10 @@ STANDARD_BASES: Final = ("standard", "excess", "special_standard", "score")
 def _classify(frame: pl.DataFrame, standards: pl.DataFrame, params: PricingParams) -> pl.DataFrame:
     """Class and payment from the measurement engine, plus thresholds and weights."""
     keys = ("setl_id", "hospital_code", "hospital_level", "status", "drg", "total_cost")
+    weighted = [c for c in ("relative_weight",) if c in standards.columns]
     done = classify_cases(
-        frame.select(*keys, "fund_payment"),
-        standards.select("drg", "hospital_level", "payment_standard"),
+        frame.select(*keys, "fund_payment", "los_days"),
+        standards.select("drg", "hospital_level", "payment_standard", *weighted),
         params.classification,
     )
     if done.height != frame.height:  # pragma: no cover - guarded by check_standards
@@ -121,10 +119,6 @@ def _classify(frame: pl.DataFrame, standards: pl.DataFrame, params: PricingParam
         .cast(PRICED["base_rate"])
         .alias("base_rate"),
     )
-    cls = params.classification
-    high_e4 = {lv: int(k * E4) for lv, k in cls.high_multipliers.items()}
-    high_text = {lv: f"{k.normalize():f}" for lv, k in cls.high_multipliers.items()}
-    level = pl.col("hospital_level")
     std = pl.col("std_fen")
     return (
         frame.with_columns(
@@ -132,23 +126,34 @@ def _classify(frame: pl.DataFrame, standards: pl.DataFrame, params: PricingParam
             done["std_fen"],
             done["payment_class"].alias("cls0"),
             done["pay_fen"].alias("pay0"),
+            done["k_e4"],
+            done["low_e4"],
         )
         .join(extra, on=["drg", "hospital_level"], how="left", maintain_order="left")
         .with_columns(
-            half_up_div(
-                level.replace_strict(high_e4, default=None, return_dtype=pl.Int64) * std, E4
-            ).alias("hi_fen"),
-            half_up_div(pl.lit(int(cls.low_multiplier * E4)) * std, E4).alias("lo_fen"),
+            half_up_div(pl.col("k_e4") * std, E4).alias("hi_fen"),
+            half_up_div(pl.col("low_e4") * std, E4).alias("lo_fen"),
             pl.when(std > 0).then(half_up_div(pl.col("cost_fen") * E4, std)).alias("ratio_e4"),
-            level.replace_strict(high_text, default="?", return_dtype=pl.String).alias("high_text"),
-            pl.lit(f"{cls.low_multiplier.normalize():f}").alias("low_text"),
+            _e4_text("k_e4").fill_null("?").alias("high_text"),
+            _e4_text("low_e4").fill_null("?").alias("low_text"),
+            pl.lit(params.classification.rules.long_stay_days).alias("long_stay_days"),
         )
     )
 
 
+def _e4_text(column: str) -> pl.Expr:
+    """A multiplier in 1/10,000 as its shortest decimal text: 30000 → "3", 3000 → "0.3"."""
+    r = pl.col(column)
+    frac = (r % E4).cast(pl.String).str.zfill(4).str.strip_chars_end("0")
+    whole = (r // E4).cast(pl.String)
+    return pl.when(r % E4 == 0).then(whole).otherwise(pl.format("{}.{}", whole, frac))
+
+
 def _payment(frame: pl.DataFrame, params: PricingParams) -> pl.DataFrame:
     """Final class, DRG payment (fen) and payment basis."""
-    qy_e4 = int(params.qy_fraction * E4)
+    # the settlement's QY share, or else the standard set's rules (1: by items)
+    qy = params.qy_fraction if params.qy_fraction != 1 else params.classification.rules.qy_fraction
+    qy_e4 = int(qy * E4)
     excess = params.classification.high_payment == "excess"
     special = (pl.col("special_case") == "approved").fill_null(False)
     amount = fen("special_payment")
@@ -158,8 +163,10 @@ def _payment(frame: pl.DataFrame, params: PricingParams) -> pl.DataFrame:
         .then(pl.lit("special_standard"))
         .when(special)
         .then(pl.lit("items"))
-        .when(cls0 == "normal")
+        .when(cls0.is_in(("normal", "high_capped")))
         .then(pl.lit("standard"))
+        .when(cls0 == "long_stay")
+        .then(pl.lit("per_diem"))
         .when((cls0 == "high") & pl.lit(excess))
         .then(pl.lit("excess"))
         .when((cls0 == "qy") & pl.lit(qy_e4 < E4))
@@ -436,57 +443,3 @@ def price_batch(
     frame = _classify(frame, standards, params)
     frame = fund_amounts(_payment(frame, params), policies, params)
     return output_columns(frame.with_columns(explanation())).sort("setl_id")
-
-
-@dataclass(frozen=True, slots=True)
-class PricedCase:
-    """One priced case: the main figures, the reason codes, the Chinese explanation and
-    ``row`` (every :data:`PRICED` column)."""
-
-    setl_id: str
-    payment_class: str
-    payment_basis: str
-    payment_standard: Decimal | None
-    cost_ratio: Decimal | None
-    drg_payment: Decimal
-    fund_formula: str
-    fund_amount: Decimal
-    reason_codes: tuple[str, ...]
-    explanation: str
-    row: dict[str, Any]
-
-
-def price_case(
-    case: SettlementCase,
-    standards: pl.DataFrame | Decimal | None,
-    policies: PolicySet | None = None,
-    params: PricingParams | None = None,
-) -> PricedCase:
-    """Price one case through the same code path as :func:`price_batch`.
-
-    ``standards`` is a standards table or directly the case's payment standard
-    (``None``: the DRG × level has no standard).
-    """
-    if not isinstance(standards, pl.DataFrame):
-        standards = pl.DataFrame(
-            {
-                "drg": [case.drg] if standards is not None else [],
-                "hospital_level": [case.hospital_level] if standards is not None else [],
-                "payment_standard": [standards] if standards is not None else [],
-            },
-            schema={"drg": pl.String, "hospital_level": pl.String, "payment_standard": MONEY},
-        )
-    row = price_batch(case.frame(), standards, policies, params).row(0, named=True)
-    return PricedCase(
-        setl_id=row["setl_id"],
-        payment_class=row["payment_class"],
-        payment_basis=row["payment_basis"],
-        payment_standard=row["payment_standard"],
-        cost_ratio=row["cost_ratio"],
-        drg_payment=row["drg_payment"],
-        fund_formula=row["fund_formula"],
-        fund_amount=row["fund_amount"],
-        reason_codes=tuple(row["reason_codes"]),
-        explanation=row["explanation"],
-        row=row,
-    )

@@ -37,6 +37,7 @@ def std_out(row: PaymentStandardSet) -> dict[str, Any]:
             "valid_to": row.valid_to,
             "status": row.status,
             "checksum": row.checksum,
+            "payment_rules": svc.rules_json(svc.payment_rules(row.payment_rules)),
         }
     )
 
@@ -62,6 +63,7 @@ def publish_standards(
         registry=registry_of(request),
         budget_tolerance=Decimal(str(request.app.state.settings.budget_tolerance)),
         confirm_budget_gap=body.confirm_budget_gap,
+        rules=body.payment_rules or None,
     )
     return StandardSetOut.model_validate(std_out(row))
 
@@ -86,6 +88,9 @@ def import_standards(
     valid_from: Day = Form(...),
     valid_to: Day | None = Form(None),
     name: str = Form("", max_length=100),
+    payment_rules: str = Form(
+        "", max_length=10_000, description="支付规则（JSON，与发布接口的 payment_rules 相同）"
+    ),
 ) -> StandardSetOut:
     row = svc.import_standards(
         db,
@@ -99,6 +104,7 @@ def import_standards(
         valid_to=valid_to,
         actor=request_actor(request, user),
         four_eyes=request.app.state.settings.publish_four_eyes,
+        rules=svc.rules_text(payment_rules),
     )
     return StandardSetOut.model_validate(std_out(row))
 

@@ -13,6 +13,7 @@ both use.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -44,6 +45,41 @@ from yibao.measurement.service.weight_plans import weight_plan_frame
 from yibao.measurement.service.year_frames import SIMULATION_RULES, year_frame
 
 STANDARD_COLUMNS = ("drg", "hospital_level", "relative_weight", "base_rate", "payment_standard")
+#: the parts of the simulation parameters that say how a case is classified and paid
+RULE_FIELDS = {"high_multipliers", "low_multiplier", "high_payment", "rules"}
+
+
+def payment_rules(data: dict[str, Any] | None) -> m.SimulationParams:
+    """The classification and payment rules of a standard set (defaults for ``None``);
+    a bad value is a Chinese error naming the field (``payment_rules.rules.qy_fraction``)."""
+    unknown = sorted(set(data or {}) - RULE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            f"payment_rules：不是可识别的支付规则：{'、'.join(unknown)}"
+            f"（可用：{'、'.join(sorted(RULE_FIELDS))}）",
+            field="payment_rules",
+        )
+    return m.parse_params(m.SimulationParams, data or {})
+
+
+def rules_json(params: m.SimulationParams) -> dict[str, Any]:
+    return params.model_dump(mode="json", include=RULE_FIELDS)
+
+
+def rules_text(text: str) -> dict[str, Any] | None:
+    """Payment rules typed as JSON (a form field); empty: none."""
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"payment_rules：支付规则须为 JSON 对象（第 {getattr(exc, 'lineno', 1)} 行有误）",
+            field="payment_rules",
+        ) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("payment_rules：支付规则须为 JSON 对象", field="payment_rules")
+    return data
 
 
 def standards_csv(table: pl.DataFrame) -> bytes:
@@ -119,6 +155,7 @@ def do_publish_standards(
     actor: Actor,
     four_eyes: bool = False,
     budget_gap: dict[str, str] | None = None,
+    rules: m.SimulationParams | None = None,
 ) -> PaymentStandardSet:
     """Store a payment standard table; an open earlier set of the same plan is closed
     the day before ``valid_from`` (audited), overlapping closed sets are refused.
@@ -141,6 +178,7 @@ def do_publish_standards(
         status="pending" if four_eyes else "published",
         checksum=hashlib.sha256(data).hexdigest(),
         created_by=actor.name,
+        payment_rules=rules_json(rules) if rules is not None else None,
     )
     session.add(row)
     session.flush()
@@ -172,6 +210,7 @@ def do_publish_standards(
             "checksum": row.checksum,
             "source": source,
             "status": row.status,
+            "payment_rules": row.payment_rules,
             **({"budget_gap_confirmed": budget_gap} if budget_gap else {}),
         },
     )
@@ -187,6 +226,7 @@ def check_budget(
     run: MeasurementRun,
     tolerance: Decimal,
     actor: Actor,
+    rules: m.SimulationParams | None = None,
 ) -> dict[str, Any] | None:
     """Simulate the rate plan's volume year with its rates: None when the simulated
     payment meets the budget within ``tolerance`` (a share), else the figures."""
@@ -198,7 +238,8 @@ def check_budget(
     if frame.height == 0:
         return None
     table = m.payment_standards(weight_plan_frame(session, weight_plan.id), rates)
-    gap = budget_gap(m.simulate(frame, table, m.SimulationParams(), budget=rates.budget))
+    params = rules or m.SimulationParams()
+    gap = budget_gap(m.simulate(frame, table, params, budget=rates.budget))
     if gap is None:
         return None
     payment, budget, diff = gap
@@ -235,6 +276,7 @@ def publish_standards(
     registry: PlanRegistry | None = None,
     budget_tolerance: Decimal | None = None,
     confirm_budget_gap: bool = False,
+    rules: dict[str, Any] | None = None,
 ) -> PaymentStandardSet:
     """As ``POST /api/measurement/standards``.
 
@@ -248,6 +290,7 @@ def publish_standards(
         )
     if rate_row.weight_plan_id != weight_plan.id:
         raise ValidationFailed("rate_plan_id：费率方案不是基于该权重方案", field="rate_plan_id")
+    params = payment_rules(rules) if rules else None
     gap = None
     if registry is not None and budget_tolerance is not None:
         gap = check_budget(
@@ -258,6 +301,7 @@ def publish_standards(
             run=run,
             tolerance=budget_tolerance,
             actor=actor,
+            rules=params,
         )
         if gap is not None and not confirm_budget_gap:
             raise BudgetMissed(
@@ -283,6 +327,7 @@ def publish_standards(
         actor=actor,
         four_eyes=four_eyes,
         budget_gap=None if gap is None else {k: str(v) for k, v in gap.items()},
+        rules=params,
     )
 
 
@@ -299,8 +344,10 @@ def import_standards(
     valid_to: date | None,
     actor: Actor,
     four_eyes: bool = False,
+    rules: dict[str, Any] | None = None,
 ) -> PaymentStandardSet:
     """As ``POST /api/measurement/standards/import``."""
+    params = payment_rules(rules) if rules else None
     info = plan_info(registry, plan_id)
     table = read_standards_file(content, filename, registry.get(info.id))
     return do_publish_standards(
@@ -316,6 +363,7 @@ def import_standards(
         rate_row=None,
         actor=actor,
         four_eyes=four_eyes,
+        rules=params,
     )
 
 

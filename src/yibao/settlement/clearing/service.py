@@ -28,7 +28,8 @@ from yibao.engines.settlement.params import (
 )
 from yibao.engines.settlement.statements import monthly_statement
 from yibao.kit.errors import Forbidden, ValidationFailed
-from yibao.measurement.service import standards_frame
+from yibao.measurement.models import PaymentStandardSet
+from yibao.measurement.service import payment_rules, standards_frame
 from yibao.settlement.auth import STATEMENT_ROLES, region_for
 from yibao.settlement.clearing.schemas import ClearingIn
 from yibao.settlement.models import SettlementClearing
@@ -74,6 +75,7 @@ def _year_cases(session: Session, cases: pl.DataFrame) -> pl.DataFrame:
         "relative_weight",
         "adjusted_score",
         "coefficient",
+        "cost_ratio",
         "drg_payment",
         items.cast(MONEY).alias("items_part"),
         (pl.col("drg_payment") - pl.col("original_fund")).cast(MONEY).alias("patient_other"),
@@ -110,7 +112,29 @@ def year_clearing(
         for month in months
         for part in [cases.filter(pl.col("period") == month)]
     ]
+    if params.high_share_cap is None and params.method != "dip":
+        cap = _standards_cap(session, cases)
+        if cap is not None:
+            params = params.model_copy(update={"high_share_cap": cap})
     return year_end_clearing(_year_cases(session, cases), budget, monthly, scores, params)
+
+
+def _standards_cap(session: Session, cases: pl.DataFrame) -> Decimal | None:
+    """The cap on high-multiplier cases of the standard sets the year was priced with
+    (ADR 0031); sets with different caps must be cleared with an explicit one."""
+    caps = set()
+    for set_id in cases["standard_set_id"].drop_nulls().unique().to_list():
+        row = session.get(PaymentStandardSet, int(set_id))
+        if row is not None:
+            caps.add(payment_rules(row.payment_rules).rules.high_share_cap)
+    if len(caps) > 1:
+        shown = "、".join("不设" if c is None else str(c) for c in sorted(caps, key=str))
+        raise ValidationFailed(
+            f"high_share_cap：本年度病例所用的支付标准高倍率病例比例上限不同（{shown}），"
+            "请在清算参数中指定 high_share_cap",
+            field="high_share_cap",
+        )
+    return next(iter(caps), None)
 
 
 def clearing_result(db: Session, user: User, year: int, body: ClearingIn) -> ClearingResult:

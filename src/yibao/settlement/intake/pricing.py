@@ -32,7 +32,7 @@ from yibao.engines.settlement import (
 from yibao.grouping.plans import compiled_plan, plan_for_date, plan_info
 from yibao.grouping.service import store_groupings
 from yibao.kit.timeutil import utcnow
-from yibao.measurement.service import standard_sets_in_force, standards_frame
+from yibao.measurement.service import payment_rules, standard_sets_in_force, standards_frame
 from yibao.regions.models import Hospital
 from yibao.settlement.models import CasePricing
 
@@ -168,6 +168,17 @@ def _keyed(priced: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
     return priced.join(keys, on="setl_id")
 
 
+def intake_params(rules: dict[str, Any] | None) -> PricingParams:
+    """How intake prices under a standard set's payment rules (ADR 0031).  The cap on
+    high-multiplier cases is a share of a hospital's *year*: a list is priced as the
+    high case it is, and the cap is applied at year-end clearing."""
+    cls = payment_rules(rules)
+    uncapped = cls.model_copy(
+        update={"rules": cls.rules.model_copy(update={"high_share_cap": None})}
+    )
+    return PricingParams(missing_policy="actual", classification=uncapped)
+
+
 def _price_drg(
     session: Session, frame: pl.DataFrame, levels: pl.DataFrame, policies: PolicySet
 ) -> pl.DataFrame:
@@ -180,12 +191,13 @@ def _price_drg(
         orient="row",
     )
     frame = frame.join(choice, on=["city", "discharge_date"], how="left", nulls_equal=True)
-    params = PricingParams(missing_policy="actual")
+    sets = {s.id: s for s in in_force.values()}
     out = []
     for (set_id,), part in frame.group_by("set_id", maintain_order=True):
         standards = EMPTY_STANDARDS if set_id is None else standards_frame(session, int(set_id))
+        rules = sets[int(set_id)].payment_rules if set_id is not None else None
         settle = prepare_settlement_cases(part, _grouped(part), levels)
-        priced = price_batch(settle, standards, policies, params)
+        priced = price_batch(settle, standards, policies, intake_params(rules))
         out.append(_keyed(priced, part).join(part.select("setl_id", "set_id"), on="setl_id"))
     return pl.concat(out, how="diagonal_relaxed")
 

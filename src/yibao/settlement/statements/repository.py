@@ -17,6 +17,7 @@ statement cache.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -54,6 +55,7 @@ CASE_SCHEMA: dict[str, Any] = {
     "fund_deduction": MONEY,
     "adjusted_score": pl.Decimal(18, 2),  # DIP: the case's adjusted score (null for DRG)
     "coefficient": pl.Decimal(18, 4),  # DIP: the hospital's coefficient it was priced with
+    "cost_ratio": pl.Decimal(18, 4),  # cost ÷ standard when priced (ranks high cases)
 }
 
 
@@ -67,6 +69,19 @@ def _basis(terms: Any, payment_class: str) -> str:
     if basis:
         return str(basis)
     return "standard" if payment_class == "normal" else "items"
+
+
+def _term(terms: Any, key: str) -> Decimal | None:
+    if isinstance(terms, str):
+        try:
+            terms = json.loads(terms)
+        except ValueError:
+            return None
+    value = terms.get(key) if isinstance(terms, dict) else None
+    try:
+        return None if value is None else Decimal(str(value))
+    except ArithmeticError:
+        return None
 
 
 # long: one query joining the periods' lists, cases, pricings and confirmations
@@ -116,6 +131,7 @@ def confirmed_cases(
         original = priced_fund if priced_fund is not None else c.fund_amount
         cls, basis, payment = c.payment_class, _basis(terms, c.payment_class), c.drg_payment
         score, coef = clearing_points(terms)
+        ratio = _term(terms, "cost_ratio")
         if method is not None:  # paid as the special-case decision, nothing deducted
             cls, basis = "special", SPECIAL_BASIS.get(method, "items")
             payment, original = c.amount_paid, c.fund_amount
@@ -138,6 +154,7 @@ def confirmed_cases(
                 original - c.fund_amount,
                 score,
                 coef,
+                ratio,
             )
         )
     return pl.DataFrame(rows, schema=CASE_SCHEMA, orient="row")

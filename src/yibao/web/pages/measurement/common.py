@@ -167,3 +167,69 @@ def base_context(**extra: Any) -> dict[str, Any]:
     }
     ctx.update(extra)
     return ctx
+
+
+def _bands(raw: str) -> list[dict[str, Any]]:
+    """RW bands typed one per line (or ';'): ``权重上限:高倍率[:低倍率]``, the last upper
+    bound may be ``*`` (no bound): ``1.6:2.5`` / ``*:1.5:0.3``."""
+    out = []
+    for n, line in enumerate((x.strip() for x in raw.replace("；", ";").splitlines()), 1):
+        for part in (p.strip() for p in line.split(";") if p.strip()):
+            bits = [b.strip() for b in part.replace("：", ":").split(":")]
+            if len(bits) not in (2, 3) or not bits[1]:
+                raise ValidationFailed(
+                    f"权重分段倍率 rw_bands：第 {n} 行“{part}”应写作 权重上限:高倍率[:低倍率]"
+                    "（最后一段上限可写 *）",
+                    field="rw_bands",
+                )
+            band: dict[str, Any] = {"max_rw": None if bits[0] in ("*", "") else bits[0]}
+            band["high"] = bits[1]
+            if len(bits) == 3 and bits[2]:
+                band["low"] = bits[2]
+            out.append(band)
+    return out
+
+
+def rules_of(form: FormData) -> dict[str, Any]:
+    """The classification and payment-rule fields of a form (ADR 0031) as
+    :class:`~yibao.engines.measure.SimulationParams` keys; empty fields keep defaults."""
+    rules: dict[str, Any] = {}
+    if bands := forms.text(form, "rw_bands"):
+        rules["rw_bands"] = _bands(bands)
+    if qy := forms.text(form, "qy_fraction"):
+        rules["qy_fraction"] = qy
+    if days := forms.text(form, "long_stay_days"):
+        rules["long_stay_days"] = as_int(days, "long_stay_days", "超长住院天数")
+    if per_diem := {lv: v for lv in m.LEVELS if (v := forms.text(form, f"per_diem_{lv}"))}:
+        rules["per_diem"] = per_diem
+    if cap := forms.text(form, "high_share_cap"):
+        rules["high_share_cap"] = cap
+    out: dict[str, Any] = {"rules": rules} if rules else {}
+    if high := {lv: v for lv in m.LEVELS if (v := forms.text(form, f"high_{lv}"))}:
+        defaults = m.SimulationParams().high_multipliers  # a level left empty keeps its default
+        out["high_multipliers"] = {lv: high.get(lv, str(defaults[lv])) for lv in m.LEVELS}
+    if low := forms.text(form, "low_multiplier"):
+        out["low_multiplier"] = low
+    if pay := forms.text(form, "high_payment"):
+        out["high_payment"] = pay
+    return out
+
+
+def rules_text(params: dict[str, Any] | None) -> str:
+    """A one-line Chinese summary of stored payment rules (empty: defaults)."""
+    rules = (params or {}).get("rules") or {}
+    parts = []
+    if bands := rules.get("rw_bands"):
+        shown = "；".join(f"RW≤{b['max_rw'] or '∞'} 高 {b['high']}×" for b in bands)
+        parts.append(f"权重分段倍率 {shown}")
+    if (qy := rules.get("qy_fraction")) not in (None, "1"):
+        parts.append(f"歧义组按项目 × {qy}")
+    if rules.get("long_stay_days"):
+        per = rules.get("per_diem") or {}
+        parts.append(
+            f"住院超过 {rules['long_stay_days']} 天按床日付费（三级 {per.get('3')} / 二级 "
+            f"{per.get('2')} / 一级 {per.get('1')} 元/日）"
+        )
+    if rules.get("high_share_cap") is not None:
+        parts.append(f"高倍率病例比例上限 {rules['high_share_cap']}")
+    return "；".join(parts)

@@ -32,6 +32,7 @@ from yibao.web.pages.measurement.common import (
     base_context,
     failure,
     prefix_of,
+    rules_of,
     values_of,
 )
 from yibao.web.render import render
@@ -381,6 +382,8 @@ def sim_params_of(form: FormData) -> tuple[int, dict[str, Any]]:
         params["low_multiplier"] = low
     if params["fund_share"] == "fixed" and (share := text(form, "fixed_fund_share")):
         params["fixed_fund_share"] = share
+    if rules := rules_of(form).get("rules"):
+        params["rules"] = rules
     return year, params
 
 

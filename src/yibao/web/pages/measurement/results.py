@@ -26,6 +26,7 @@ from yibao.web.pages.measurement.common import (
     charts_json,
     failure,
     prefix_of,
+    rules_text,
     xlsx,
 )
 from yibao.web.render import render
@@ -185,6 +186,7 @@ def simulation_page(
         charts=charts_json(charts),
         applied=rate_row.plan == sim.rates and "solved" in res,
         apply_error=apply_error,
+        rules_summary=rules_text(sim.params),
     )
     return render(request, "measurement/simulation.html", ctx, status_code=status_code)
 

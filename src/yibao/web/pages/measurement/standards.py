@@ -29,6 +29,8 @@ from yibao.web.pages.measurement.common import (
     failure,
     prefix_of,
     required_date,
+    rules_of,
+    rules_text,
     values_of,
 )
 from yibao.web.render import render
@@ -101,6 +103,7 @@ def publish(request: Request, form: PostedForm, db: Db, user: User = MEASURE) ->
             registry=registry_of(request),
             budget_tolerance=Decimal(str(request.app.state.settings.budget_tolerance)),
             confirm_budget_gap=text(form, "confirm_budget_gap") == "1",
+            rules=rules_of(form) or None,
         )
     except DomainError as exc:
         err = failure(db, exc)
@@ -134,6 +137,7 @@ def import_file(request: Request, form: PostedForm, db: Db, user: User = MEASURE
             valid_to=as_date(text(form, "valid_to"), "valid_to", "失效日期"),
             actor=request_actor(request, user),
             four_eyes=request.app.state.settings.publish_four_eyes,
+            rules=rules_of(form) or None,
         )
     except DomainError as exc:
         err = failure(db, exc)
@@ -193,5 +197,6 @@ def standard_set_page(
         total=svc.standard_item_counts(db, [row.id]).get(row.id, 0),
         approve_error=error,
         can_approve=row.status == "pending" and row.created_by != user.username,
+        rules_summary=rules_text(row.payment_rules),
     )
     return render(request, "measurement/standard_set.html", ctx, status_code=status_code)

@@ -108,6 +108,7 @@ TERM_VALUES = {
         "excess": "支付标准 + 超出高倍率界值部分",
         "special_standard": "特例单议核定金额",
         "score": "按病种分值 × 医疗机构系数 × 点值",
+        "per_diem": "按床日付费",
         "items": "按项目",
         "items_fraction": "按项目 × 歧义组系数",
     },
