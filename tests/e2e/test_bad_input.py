@@ -91,8 +91,9 @@ def test_integers_beyond_32_and_64_bits_and_20_digit_pages_in_queries(world):  #
             assert "查询参数" in error["message"], error
         assert client.get(f"{url}?page=1000000&size=500").status_code == 200
     client = as_user(world, "analyst")
-    for query in (f"weight_plan_id={INT32}&year=2024", f"weight_plan_id=1&year={INT64}"):
-        refused(client.get(f"/api/measurement/indices?{query}"))
+    for body in ({"weight_plan_id": INT32, "year": 2024}, {"weight_plan_id": 1, "year": INT64}):
+        refused(client.post("/api/measurement/indices", json=body))
+    refused(client.get(f"/api/measurement/indices/{DIGITS20}"))
     for ids in (f"1,{INT32}", str(DIGITS20)):
         error = refused(client.get("/api/measurement/simulations", params={"ids": ids}))
         assert error["field"] == "ids" and "编号" in error["message"]
@@ -139,7 +140,7 @@ def test_year_0_and_149710(world):  # type: ignore[no-untyped-def]
     client = as_user(world, "analyst")
     for year in (0, 149710):
         refused(client.post("/api/measurement/runs", json={"name": "x", "years": [year]}))
-        refused(client.get(f"/api/measurement/indices?weight_plan_id=1&year={year}"))
+        refused(client.post("/api/measurement/indices", json={"weight_plan_id": 1, "year": year}))
     for day in ("0000-01-01", "149710-01-01"):
         body = {"weight_plan_id": 1, "rate_plan_id": 1, "valid_from": day}
         error = refused(client.post("/api/measurement/standards", json=body))

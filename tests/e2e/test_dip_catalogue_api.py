@@ -263,20 +263,21 @@ def test_simulation_pays_score_times_coefficient_times_point_value(analyst, db):
 
 
 def test_drg_and_dip_side_by_side(analyst, db):  # type: ignore[no-untyped-def]
-    from tests.e2e.test_measurement_api import _run, _weight_plan
+    from tests.e2e.test_measurement_api import (
+        _run,
+        _weight_plan,
+        create_rate_plan,
+        create_simulation,
+    )
 
     client = analyst
     dip_sim = _simulate(client, _build(client, threshold=5)["id"], year=2025)
     plan = _weight_plan(client, _run(client)["id"], "W2026")
-    r = client.post(
-        "/api/measurement/rate-plans",
-        json={"weight_plan_id": plan["id"], "volume_year": 2025, "params": {}},
+    rate = create_rate_plan(
+        client, {"weight_plan_id": plan["id"], "volume_year": 2025, "params": {}}
     )
-    assert r.status_code == 201, r.text
-    body = {"weight_plan_id": plan["id"], "rate_plan_id": r.json()["id"], "year": 2025}
-    r = client.post("/api/measurement/simulations", json={**body, "name": "2025 DRG"})
-    assert r.status_code == 201, r.text
-    drg = r.json()
+    body = {"weight_plan_id": plan["id"], "rate_plan_id": rate["id"], "year": 2025}
+    drg = create_simulation(client, {**body, "name": "2025 DRG"})
 
     shown = client.get(f"/api/dip/simulations/{dip_sim['id']}/compare/{drg['id']}")
     assert shown.status_code == 200, shown.text

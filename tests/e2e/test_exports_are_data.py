@@ -244,7 +244,12 @@ def test_measurement_exports(client, db) -> None:  # type: ignore[no-untyped-def
     """A small demo region measured over HTTP; hospital names, department codes of the
     cases and scenario names carry the text into the API tables (CSV and Excel) and the
     pages' Excel downloads."""
-    from tests.e2e.test_measurement_api import _weight_plan
+    from tests.e2e.test_measurement_api import (
+        _weight_plan,
+        create_rate_plan,
+        create_simulation,
+        indices_rows,
+    )
 
     set_scope(db, SYSTEM_SCOPE)
     seed_demo(db, seed=5, years=[2023], cases_per_year=300)
@@ -267,34 +272,22 @@ def test_measurement_exports(client, db) -> None:  # type: ignore[no-untyped-def
     assert r.status_code == 202, r.text
     assert wait_job(client, r.json()["job_id"], timeout=120)["status"] == "succeeded"
     plan = _weight_plan(client, r.json()["id"], "WX")
-    r = client.post(
-        "/api/measurement/rate-plans",
-        json={"weight_plan_id": plan["id"], "volume_year": 2023, "params": {}},
+    rate = create_rate_plan(
+        client, {"weight_plan_id": plan["id"], "volume_year": 2023, "params": {}}
     )
-    assert r.status_code == 201, r.text
-    rate = r.json()
     sims = []
     for name in (FORMULAS[0], URL):
-        r = client.post(
-            "/api/measurement/simulations",
-            json={
-                "weight_plan_id": plan["id"],
-                "rate_plan_id": rate["id"],
-                "year": 2023,
-                "name": name,
-            },
-        )
-        assert r.status_code == 201, r.text
-        sims.append(r.json()["id"])
+        body = {"weight_plan_id": plan["id"], "rate_plan_id": rate["id"], "year": 2023}
+        sims.append(create_simulation(client, {**body, "name": name})["id"])
 
     # the API's tables: departments by hospital, as CSV and as Excel
     params = {"weight_plan_id": plan["id"], "year": 2023, "by": "department"}
-    r = client.get("/api/measurement/indices", params={**params, "format": "csv"})
+    r = indices_rows(client, params, "csv")
     assert r.status_code == 200, r.text
     frame = read_csv(r.content.removeprefix("\ufeff".encode()))
     assert_csv_neutralised(frame["discharge_dept"], DEPTS)
     assert frame["cmi"].cast(pl.Float64).min() > 0  # numbers stay numbers
-    r = client.get("/api/measurement/indices", params={**params, "format": "xlsx"})
+    r = indices_rows(client, params, "xlsx")
     assert r.status_code == 200, r.text
     assert_xlsx_is_data(r.content, DEPTS)
 

@@ -45,6 +45,35 @@ def _run(client, name: str = "2023–2025 基础测算"):  # type: ignore[no-unt
     return client.get(f"/api/measurement/runs/{r.json()['id']}").json()
 
 
+def job_summary(client, r, timeout: float = 120):  # type: ignore[no-untyped-def]
+    """A rate plan, simulation or indices request queued as a job (202): wait, return
+    the finished job's summary (the result's id and url)."""
+    assert r.status_code == 202, r.text
+    assert r.json()["job_url"] == f"/api/jobs/{r.json()['job_id']}"
+    job = wait_job(client, r.json()["job_id"], timeout=timeout)
+    assert job["status"] == "succeeded", job
+    return job["summary"]
+
+
+def create_rate_plan(client, body):  # type: ignore[no-untyped-def]
+    """POST a rate plan (a job), then read the plan it made."""
+    made = job_summary(client, client.post("/api/measurement/rate-plans", json=body))
+    return client.get(f"/api/measurement/rate-plans/{made['rate_plan_id']}").json()
+
+
+def create_simulation(client, body):  # type: ignore[no-untyped-def]
+    """POST a simulation (a job), then read the simulation it made."""
+    made = job_summary(client, client.post("/api/measurement/simulations", json=body))
+    return client.get(f"/api/measurement/simulations/{made['simulation_id']}").json()
+
+
+def indices_rows(client, body, fmt: str = "json"):  # type: ignore[no-untyped-def]
+    """POST an indices computation (a job), then read its table."""
+    made = job_summary(client, client.post("/api/measurement/indices", json=body))
+    job_id = int(made["url"].rsplit("=", 1)[1])
+    return client.get(f"/api/measurement/indices/{job_id}", params={"format": fmt})
+
+
 def _weight_plan(client, run_id: int, code: str):  # type: ignore[no-untyped-def]
     body = {
         "run_id": run_id,
@@ -90,12 +119,9 @@ def test_measurement_end_to_end(analyst):  # type: ignore[no-untyped-def]
     r = client.patch(f"/api/measurement/weight-plans/{plan['id']}", json={"adjustments": {}})
     assert r.status_code == 409 and "已发布" in r.json()["error"]["message"]
 
-    r = client.post(
-        "/api/measurement/rate-plans",
-        json={"weight_plan_id": plan["id"], "volume_year": 2025, "params": {"growth": "0.05"}},
+    rate = create_rate_plan(
+        client, {"weight_plan_id": plan["id"], "volume_year": 2025, "params": {"growth": "0.05"}}
     )
-    assert r.status_code == 201, r.text
-    rate = r.json()
     base_rate = Decimal(rate["plan"]["base_rate"])
     assert Decimal(5000) < base_rate < Decimal(40000)
 
@@ -108,9 +134,7 @@ def test_measurement_end_to_end(analyst):  # type: ignore[no-untyped-def]
             "name": "求解费率" if solve else "初始费率",
             "solve_budget": solve,
         }
-        r = client.post("/api/measurement/simulations", json=body)
-        assert r.status_code == 201, r.text
-        sims.append(r.json())
+        sims.append(create_simulation(client, body))
     totals = sims[1]["results"]["totals"]
     assert abs(Decimal(totals["drg_payment"]) - Decimal(totals["budget"])) < Decimal(50)
     # the fund's part by the insured places' published policies (issue 10.3)
@@ -121,9 +145,7 @@ def test_measurement_end_to_end(analyst):  # type: ignore[no-untyped-def]
         "name": "按待遇政策估算基金",
         "params": {"fund_share": "policy"},
     }
-    r = client.post("/api/measurement/simulations", json=body)
-    assert r.status_code == 201, r.text
-    by_policy = r.json()["results"]["totals"]
+    by_policy = create_simulation(client, body)["results"]["totals"]
     by_actual = sims[0]["results"]["totals"]
     assert by_policy["drg_payment"] == by_actual["drg_payment"]
     assert 0 < Decimal(by_policy["fund_estimate"]) < Decimal(by_policy["drg_payment"])
@@ -136,9 +158,7 @@ def test_measurement_end_to_end(analyst):  # type: ignore[no-untyped-def]
     )
     assert [s["name"] for s in compare.json()["scenarios"]] == ["初始费率", "求解费率"]
 
-    indices = client.get(
-        "/api/measurement/indices", params={"weight_plan_id": plan["id"], "year": 2025}
-    )
+    indices = indices_rows(client, {"weight_plan_id": plan["id"], "year": 2025})
     rows = {r["hospital_code"]: r for r in indices.json()}
     assert len(rows) == 30 and all(Decimal(str(r["cmi"])) > 0 for r in rows.values())
 
@@ -173,10 +193,9 @@ def test_measurement_end_to_end(analyst):  # type: ignore[no-untyped-def]
     # reproducible: the same inputs and parameters give a byte-identical table
     run2 = _run(client, "重复测算")
     plan2 = _weight_plan(client, run2["id"], "W2026B")
-    rate2 = client.post(
-        "/api/measurement/rate-plans",
-        json={"weight_plan_id": plan2["id"], "volume_year": 2025, "params": {"growth": "0.05"}},
-    ).json()
+    rate2 = create_rate_plan(
+        client, {"weight_plan_id": plan2["id"], "volume_year": 2025, "params": {"growth": "0.05"}}
+    )
     second = client.post(
         "/api/measurement/standards",
         json={

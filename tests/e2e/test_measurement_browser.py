@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_browser import ARTIFACTS, live_server, page  # noqa: F401  (fixtures)
-from tests.e2e.test_measurement_pages import analyst, created_id, post, start_run  # noqa: F401
+from tests.e2e.test_measurement_pages import (  # noqa: F401
+    analyst,
+    created_by_job,
+    created_id,
+    post,
+    start_run,
+)
 from yibao.demo.seed import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -22,13 +28,13 @@ def _simulation(client, run_id: int) -> int:  # type: ignore[no-untyped-def]
         f"/measurement/weight-plans/{plan_id}/rate-plans",
         {"volume_year": "2025", "growth_pct": "5", "mode": "single"},
     )
-    rate_id = created_id(r, "/measurement/rate-plans/")
+    rate_id = created_by_job(client, r, "rate_plan_id")
     r = post(
         client,
         f"/measurement/rate-plans/{rate_id}/simulations",
         {"name": "浏览器模拟", "year": "2025", "high_3": "3", "high_2": "2", "high_1": "2"},
     )
-    return created_id(r, "/measurement/simulations/")
+    return created_by_job(client, r, "simulation_id")
 
 
 def test_run_and_simulation_pages_draw_charts(page, live_server, analyst):  # type: ignore[no-untyped-def]  # noqa: F811

@@ -8,33 +8,31 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from tests.e2e.test_measurement_api import _run, _weight_plan, analyst  # noqa: F401
+from tests.e2e.test_measurement_api import (  # noqa: F401
+    _run,
+    _weight_plan,
+    analyst,
+    create_rate_plan,
+    create_simulation,
+)
 from yibao.audit.models import AuditLog
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 
 
 def _rate_plan(client, plan_id: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    r = client.post(
-        "/api/measurement/rate-plans",
-        json={"weight_plan_id": plan_id, "volume_year": 2025, "params": {}},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
+    body = {"weight_plan_id": plan_id, "volume_year": 2025, "params": {}}
+    return create_rate_plan(client, body)  # type: ignore[no-any-return]
 
 
 def _simulate(client, plan_id: int, rate_id: int, solve: bool) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    r = client.post(
-        "/api/measurement/simulations",
-        json={
-            "weight_plan_id": plan_id,
-            "rate_plan_id": rate_id,
-            "year": 2025,
-            "name": "求解" if solve else "原费率",
-            "solve_budget": solve,
-        },
-    )
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
+    body = {
+        "weight_plan_id": plan_id,
+        "rate_plan_id": rate_id,
+        "year": 2025,
+        "name": "求解" if solve else "原费率",
+        "solve_budget": solve,
+    }
+    return create_simulation(client, body)  # type: ignore[no-any-return]
 
 
 def test_rate_meets_budget(analyst, db):  # type: ignore[no-untyped-def]  # noqa: F811

@@ -59,6 +59,17 @@ def created_id(response, prefix: str) -> int:  # type: ignore[no-untyped-def]
     return int(location.removeprefix(prefix).split("#")[0])
 
 
+def created_by_job(client, response, key: str) -> int:  # type: ignore[no-untyped-def]
+    """A form whose work runs as a job (rate plan, simulation): it redirects to the job's
+    page; wait for the job, check the page links the result, return the result's id."""
+    job_id = created_id(response, "/jobs/")
+    job = wait_job(client, job_id, timeout=120)
+    assert job["status"] == "succeeded", job
+    page = text(client.get(f"/jobs/{job_id}", headers=HTML))
+    assert 'data-testid="job-result-link"' in page and job["summary"]["url"] in page
+    return int(job["summary"][key])
+
+
 RUN_PARAMS = parse_run_params({})
 RUN_FORM = {
     "name": "2023–2025 页面测算",
@@ -319,7 +330,7 @@ def test_measurement_pages_end_to_end(analyst) -> None:  # type: ignore[no-untyp
             "rounding": "fen",
         },
     )
-    rate_id = created_id(r, "/measurement/rate-plans/")
+    rate_id = created_by_job(client, r, "rate_plan_id")
     page = text(client.get(f"/measurement/rate-plans/{rate_id}", headers=HTML))
     assert 'data-testid="rate-3"' in page and "增长率 5.00%" in page
     bad = post(
@@ -354,7 +365,7 @@ def test_measurement_pages_end_to_end(analyst) -> None:  # type: ignore[no-untyp
                 "solve_budget": solve,
             },
         )
-        sims.append(created_id(r, "/measurement/simulations/"))
+        sims.append(created_by_job(client, r, "simulation_id"))
     page = client.get(f"/measurement/simulations/{sims[1]}", headers=HTML)
     body = text(page)
     for testid in (
@@ -392,11 +403,17 @@ def test_measurement_pages_end_to_end(analyst) -> None:  # type: ignore[no-untyp
     assert bad.status_code == 422 and "模拟编号" in text(bad)
 
     # ------------------------------------------------------------------ indices
-    page = client.get(f"/measurement/indices?weight_plan_id={plan_id}&year=2025", headers=HTML)
+    r = post(client, "/measurement/indices", {"weight_plan_id": str(plan_id), "year": "2025"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/measurement/indices?job=")
+    job_id = int(r.headers["location"].rsplit("=", 1)[1])
+    waiting = text(client.get(f"/measurement/indices?job={job_id}", headers=HTML))
+    assert 'data-testid="indices-pending"' in waiting or 'data-testid="indices-row"' in waiting
+    assert wait_job(client, job_id, timeout=120)["status"] == "succeeded"
+    page = client.get(f"/measurement/indices?job={job_id}", headers=HTML)
     assert page.status_code == 200 and text(page).count('data-testid="indices-row"') == 30
-    assert 'data-testid="chart-indices"' in page.text
-    assert "format=xlsx" in page.text
-    bad = client.get("/measurement/indices?weight_plan_id=abc&year=2025", headers=HTML)
+    assert 'data-testid="chart-indices"' in page.text and "indices-pending" not in page.text
+    assert f"/api/measurement/indices/{job_id}?format=xlsx" in page.text
+    bad = post(client, "/measurement/indices", {"weight_plan_id": "abc", "year": "2025"})
     assert bad.status_code == 422 and "权重方案" in text(bad)
 
     # ------------------------------------------------------------------ standards

@@ -8,7 +8,7 @@ whose keys depend on the measurement are free-form objects (``dict``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -100,6 +100,22 @@ class RunStarted(RunOut):
     """A run just queued, with where to follow its job."""
 
     job_url: str = Field(description="后台任务的地址，如 /api/jobs/12")
+
+
+class JobAccepted(BaseModel):
+    """A rate plan, simulation or indices computation queued as a background job: follow
+    ``job_url``; when it has succeeded its ``summary.url`` names the result."""
+
+    job_id: int = Field(description="后台任务编号")
+    job_url: str = Field(description="后台任务的地址，如 /api/jobs/12")
+    status: str = Field(description="queued 排队中")
+    message: str | None = Field(description="任务说明")
+
+
+class IndicesCreate(BaseModel):
+    weight_plan_id: DbId
+    year: Year
+    by: Literal["hospital", "department"] = "hospital"
 
 
 class RunWeightRow(BaseModel):

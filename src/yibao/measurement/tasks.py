@@ -8,6 +8,14 @@ from yibao.kit.errors import NotFound
 from yibao.measurement.frames import case_frame, regroup_years
 from yibao.measurement.models import MeasurementRun
 from yibao.measurement.service import RUN_KIND, execute_run
+from yibao.measurement.service.background import (
+    INDICES_KIND,
+    RATE_KIND,
+    SIM_KIND,
+    run_indices_job,
+    run_rate_plan_job,
+    run_simulation_job,
+)
 
 
 @job_kind(RUN_KIND, "DRG 测算：分组、排除、裁剪、相对权重")
@@ -36,4 +44,37 @@ def measurement_run(ctx: JobContext) -> JobOutcome:
             f"病例 {summary['cases']:,}，入基数 {summary['base_cases']:,}，"
             f"DRG {summary['drgs']}，RIV {q.get('riv') or 0:.3f}"
         ),
+    )
+
+
+@job_kind(RATE_KIND, "费率方案：按病例量与预算计算费率")
+def rate_plan(ctx: JobContext) -> JobOutcome:
+    ctx.progress(0, None, f"读取并分组 {ctx.params['volume_year']} 年病例，计算费率")
+    row = run_rate_plan_job(ctx.session, plan_registry(ctx.settings), ctx.params, ctx.actor)
+    url = f"/measurement/rate-plans/{row.id}"
+    return JobOutcome(
+        summary={"rate_plan_id": row.id, "url": url, "url_label": "查看费率方案"},
+        message=f"费率方案 #{row.id} 已建立",
+    )
+
+
+@job_kind(SIM_KIND, "模拟测算：按支付标准模拟一年病例")
+def simulation(ctx: JobContext) -> JobOutcome:
+    ctx.progress(0, None, f"读取并分组 {ctx.params['year']} 年病例，模拟支付")
+    sim = run_simulation_job(ctx.session, plan_registry(ctx.settings), ctx.params, ctx.actor)
+    url = f"/measurement/simulations/{sim.id}"
+    return JobOutcome(
+        summary={"simulation_id": sim.id, "url": url, "url_label": "查看模拟结果"},
+        message=f"模拟 #{sim.id} 完成",
+    )
+
+
+@job_kind(INDICES_KIND, "医院指标：CMI、消耗指数、低风险组死亡率")
+def indices(ctx: JobContext) -> JobOutcome:
+    ctx.progress(0, None, f"读取 {ctx.params['year']} 年病例，计算医院指标")
+    summary = run_indices_job(ctx.session, plan_registry(ctx.settings), ctx.params, ctx.actor)
+    url = f"/measurement/indices?job={ctx.job_id}"
+    return JobOutcome(
+        summary={**summary, "url": url, "url_label": "查看医院指标"},
+        message=f"{summary['units']} 个单位的指标已计算",
     )

@@ -14,8 +14,10 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import require
 from yibao.api.openapi import CSV, XLSX, download
+from yibao.jobs.models import Job
 from yibao.kit.exports import csv_safe, labelled, write_xlsx
 from yibao.measurement import service as svc
+from yibao.measurement.schemas import JobAccepted
 
 ANALYST = require(Permission.MEASURE)
 
@@ -37,3 +39,11 @@ def table_response(frame: pl.DataFrame, fmt: str, name: str) -> Response:
 
 
 Fmt = Literal["json", "csv", "xlsx"]
+
+
+def accepted(job: Job) -> JSONResponse:
+    """202 with where to follow a queued job."""
+    body = JobAccepted(
+        job_id=job.id, job_url=f"/api/jobs/{job.id}", status=job.status, message=job.message
+    )
+    return JSONResponse(status_code=202, content=body.model_dump())

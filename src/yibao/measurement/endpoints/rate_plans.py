@@ -7,14 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, registry_of, request_actor
+from yibao.api.deps import Db, request_actor, runner_of
 from yibao.kit.bounds import DbId
 from yibao.measurement import service as svc
-from yibao.measurement.endpoints.common import ANALYST, region_of
+from yibao.measurement.endpoints.common import ANALYST, accepted, region_of
 from yibao.measurement.models import RatePlanRow
-from yibao.measurement.schemas import RatePlanCreate, RatePlanOut, RatesSet
+from yibao.measurement.schemas import JobAccepted, RatePlanCreate, RatePlanOut, RatesSet
+from yibao.measurement.service.background import submit_rate_plan
 
 router = APIRouter()
 
@@ -33,22 +35,25 @@ def rp_out(row: RatePlanRow) -> dict[str, Any]:
     )
 
 
-@router.post("/rate-plans", status_code=201, summary="新建费率方案：预算与各级费率")
+@router.post(
+    "/rate-plans",
+    status_code=202,
+    response_model=JobAccepted,
+    summary="新建费率方案（后台任务）：按病例量与预算计算各级费率",
+)
 def create_rate_plan(
     body: RatePlanCreate, request: Request, db: Db, user: User = ANALYST
-) -> RatePlanOut:
-    wp = svc.get_weight_plan(db, body.weight_plan_id, region_of(user))
-    row = svc.create_rate_plan(
+) -> JSONResponse:
+    job = submit_rate_plan(
         db,
-        registry_of(request),
-        weight_plan=wp,
-        run=svc.get_run(db, wp.run_id, region_of(user)),
+        runner_of(request),
+        weight_plan=svc.get_weight_plan(db, body.weight_plan_id, region_of(user)),
         name=body.name,
         volume_year=body.volume_year,
         params=body.params,
         actor=request_actor(request, user),
     )
-    return RatePlanOut.model_validate(rp_out(row))
+    return accepted(job)
 
 
 @router.get("/rate-plans/{plan_id}", summary="一个费率方案：预算、费率与参数")

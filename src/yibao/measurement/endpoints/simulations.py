@@ -7,21 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, registry_of, request_actor
+from yibao.api.deps import Db, request_actor, runner_of
 from yibao.kit.bounds import INT4_MAX, DbId
 from yibao.kit.errors import ValidationFailed
 from yibao.measurement import service as svc
-from yibao.measurement.endpoints.common import ANALYST, region_of
+from yibao.measurement.endpoints.common import ANALYST, accepted, region_of
 from yibao.measurement.endpoints.rate_plans import rp_out
 from yibao.measurement.models import Simulation
 from yibao.measurement.schemas import (
+    JobAccepted,
     RatePlanOut,
     SimulationComparison,
     SimulationCreate,
     SimulationOut,
 )
+from yibao.measurement.service.background import submit_simulation
 
 router = APIRouter()
 
@@ -43,30 +46,26 @@ def sim_out(sim: Simulation) -> dict[str, Any]:
 
 @router.post(
     "/simulations",
-    status_code=201,
-    summary="模拟测算：按支付标准模拟一年病例的支付（可按预算求解费率）",
+    status_code=202,
+    response_model=JobAccepted,
+    summary="模拟测算（后台任务）：按支付标准模拟一年病例的支付（可按预算求解费率）",
 )
 def create_simulation(
     body: SimulationCreate, request: Request, db: Db, user: User = ANALYST
-) -> SimulationOut:
+) -> JSONResponse:
     region = region_of(user)
-    wp = svc.get_weight_plan(db, body.weight_plan_id, region)
-    rate_row = svc.get_rate_plan(db, body.rate_plan_id, region)
-    if rate_row.weight_plan_id != wp.id:
-        raise ValidationFailed("rate_plan_id：费率方案不是基于该权重方案", field="rate_plan_id")
-    sim = svc.create_simulation(
+    job = submit_simulation(
         db,
-        registry_of(request),
-        weight_plan=wp,
-        rate_row=rate_row,
-        run=svc.get_run(db, wp.run_id, region),
+        runner_of(request),
+        weight_plan=svc.get_weight_plan(db, body.weight_plan_id, region),
+        rate_row=svc.get_rate_plan(db, body.rate_plan_id, region),
         name=body.name,
         year=body.year,
         params=body.params,
         solve_budget=body.solve_budget,
         actor=request_actor(request, user),
     )
-    return SimulationOut.model_validate(sim_out(sim))
+    return accepted(job)
 
 
 @router.post("/simulations/{sim_id}/apply-rates")

@@ -13,13 +13,14 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, PostedForm, registry_of, request_actor
+from yibao.api.deps import Db, PostedForm, registry_of, request_actor, runner_of
 from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
+from yibao.measurement.service.background import submit_rate_plan, submit_simulation
 from yibao.web.forms import page_arg, text
 from yibao.web.pages.measurement.common import (
     CSRF,
@@ -261,16 +262,13 @@ def rate_params_of(form: FormData) -> tuple[int, dict[str, Any]]:
 def create_rate_plan(
     plan_id: DbId, request: Request, form: PostedForm, db: Db, user: User = MEASURE
 ) -> Response:
-    prefix = prefix_of(user)
-    plan = svc.get_weight_plan(db, plan_id, prefix)
-    run = svc.get_run(db, plan.run_id, prefix)
+    plan = svc.get_weight_plan(db, plan_id, prefix_of(user))
     try:
         volume_year, params = rate_params_of(form)
-        row = svc.create_rate_plan(
+        job = submit_rate_plan(
             db,
-            registry_of(request),
+            runner_of(request),
             weight_plan=plan,
-            run=run,
             name=text(form, "name"),
             volume_year=volume_year,
             params=params,
@@ -283,7 +281,7 @@ def create_rate_plan(
             return weight_plan_view(request, db, user, plan_id, **kw)
 
         return again(page, err, "rate", form=values_of(form))
-    return RedirectResponse(f"/measurement/rate-plans/{row.id}", status_code=303)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)  # a job: regroups a year
 
 
 # ------------------------------------------------------------------ rate plans
@@ -394,15 +392,13 @@ def run_simulation(
     prefix = prefix_of(user)
     row = svc.get_rate_plan(db, rate_id, prefix)
     plan = svc.get_weight_plan(db, row.weight_plan_id, prefix)
-    run = svc.get_run(db, plan.run_id, prefix)
     try:
         year, params = sim_params_of(form)
-        sim = svc.create_simulation(
+        job = submit_simulation(
             db,
-            registry_of(request),
+            runner_of(request),
             weight_plan=plan,
             rate_row=row,
-            run=run,
             name=text(form, "name"),
             year=year,
             params=params,
@@ -416,4 +412,4 @@ def run_simulation(
             return rate_plan_view(request, db, user, rate_id, **kw)
 
         return again(page, err, "sim", form=values_of(form))
-    return RedirectResponse(f"/measurement/simulations/{sim.id}", status_code=303)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)  # a job: regroups a year

@@ -9,15 +9,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
-from yibao.api.deps import Db, PostedForm, registry_of, request_actor
+from yibao.api.deps import Db, PostedForm, registry_of, request_actor, runner_of
 from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
+from yibao.jobs.service import get_job
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.measurement import service as svc
 from yibao.measurement.models import Simulation
-from yibao.web.forms import page_arg
+from yibao.measurement.service.background import indices_of, submit_indices
+from yibao.web.forms import page_arg, text
 from yibao.web.pages.measurement.common import (
     CSRF,
     MEASURE,
@@ -295,40 +297,70 @@ def compare_export(request: Request, db: Db, user: User = MEASURE) -> Response:
 # ------------------------------------------------------------------ indices
 
 
+def _indices_context(db: Db, user: User, qp: Any) -> dict[str, Any]:
+    """The form's choices (weight plans, years, the default plan and year)."""
+    plans = svc.list_weight_plans(db, prefix_of(user))
+    years = sorted(case_years(db))
+    done = complete_years(years) or years
+    default = next((p for p in plans if p.status == "published"), plans[0] if plans else None)
+    by = "department" if qp.get("by") == "department" else "hospital"
+    return base_context(
+        plans=plans,
+        case_years=years,
+        by=by,
+        plan=default,
+        year=done[-1] if done else None,
+        rows=None,
+        job=None,
+    )
+
+
 @router.get("/indices")
 def indices_page(request: Request, db: Db, user: User = MEASURE) -> Response:
-    """CMI, cost / time consumption index and low-risk mortality per hospital."""
-    prefix = prefix_of(user)
-    qp = request.query_params
-    plans = svc.list_weight_plans(db, prefix)
-    years = sorted(case_years(db))
-    by = "department" if qp.get("by") == "department" else "hospital"
-    ctx = base_context(plans=plans, case_years=years, by=by, table=None, rows=None)
+    """CMI, cost / time consumption index and low-risk mortality per hospital: the form,
+    and with ``?job=`` the result of that computation (waiting while it runs)."""
+    ctx = _indices_context(db, user, request.query_params)
+    raw = request.query_params.get("job") or ""
+    if not raw:
+        return render(request, "measurement/indices.html", ctx)
     try:
-        plan_raw = qp.get("weight_plan_id") or ""
-        year_raw = qp.get("year") or ""
-        default = next((p for p in plans if p.status == "published"), plans[0] if plans else None)
-        plan_id = as_int(plan_raw, "weight_plan_id", "权重方案") if plan_raw else None
-        done = complete_years(years) or years
-        year = as_int(year_raw, "year", "年度") if year_raw else (done[-1] if done else None)
-        plan = svc.get_weight_plan(db, plan_id, prefix) if plan_id else default
-        ctx.update(plan=plan, year=year)
-        if plan is not None and year is not None:
-            run = svc.get_run(db, plan.run_id, prefix)
-            table = svc.indices_table(
-                db,
-                registry_of(request),
-                weight_plan=plan,
-                run=run,
-                year=year,
-                by=by,
-                actor=request_actor(request, user),
+        job = get_job(db, as_int(raw, "job", "任务"))
+        ctx["job"] = job
+        if job.status == "succeeded":
+            _, table = indices_of(db, job.id)
+            summary = job.summary or {}
+            ctx.update(
+                plan=svc.get_weight_plan(db, int(summary["weight_plan_id"]), prefix_of(user)),
+                year=summary.get("year"),
+                by=summary.get("by") or "hospital",
             )
-            ctx.update(_indices_rows(request, db, table, by))
+            ctx.update(_indices_rows(request, db, table, ctx["by"]))
+        elif job.status == "failed":
+            raise ValidationFailed(f"计算失败：{job.error or '未知错误'}")
     except DomainError as exc:
         ctx["errors"] = {"indices": failure(db, exc)}
         return render(request, "measurement/indices.html", ctx, status_code=422)
     return render(request, "measurement/indices.html", ctx)
+
+
+@router.post("/indices", dependencies=CSRF)
+def indices_start(request: Request, form: PostedForm, db: Db, user: User = MEASURE) -> Response:
+    """Queue the computation (it reads a whole year of cases), then show its page."""
+    try:
+        plan_id = as_int(text(form, "weight_plan_id"), "weight_plan_id", "权重方案")
+        job = submit_indices(
+            db,
+            runner_of(request),
+            weight_plan=svc.get_weight_plan(db, plan_id, prefix_of(user)),
+            year=as_int(text(form, "year"), "year", "年度"),
+            by="department" if text(form, "by") == "department" else "hospital",
+            actor=request_actor(request, user),
+        )
+    except DomainError as exc:
+        ctx = _indices_context(db, user, form)
+        ctx["errors"] = {"indices": failure(db, exc)}
+        return render(request, "measurement/indices.html", ctx, status_code=422)
+    return RedirectResponse(f"/measurement/indices?job={job.id}", status_code=303)
 
 
 def _indices_rows(request: Request, db: Db, table: pl.DataFrame, by: str) -> dict[str, Any]:
