@@ -271,8 +271,10 @@ def test_drg_and_dip_side_by_side(analyst, db):  # type: ignore[no-untyped-def]
     )
 
     client = analyst
-    dip_sim = _simulate(client, _build(client, threshold=5)["id"], year=2025)
+    # the base run groups the years' cases (stored groupings): the DIP simulation sums
+    # its payments per DRG from them
     plan = _weight_plan(client, _run(client)["id"], "W2026")
+    dip_sim = _simulate(client, _build(client, threshold=5)["id"], year=2025)
     rate = create_rate_plan(
         client, {"weight_plan_id": plan["id"], "volume_year": 2025, "params": {}}
     )
@@ -293,25 +295,68 @@ def test_drg_and_dip_side_by_side(analyst, db):  # type: ignore[no-untyped-def]
         )
     differences = [Decimal(r["difference"]) for r in rows]
     assert differences == sorted(differences, reverse=True)  # largest gain first
+    _check_diseases(db, shown.json(), dip_sim, drg)
 
     r = client.get(
         f"/api/dip/simulations/{dip_sim['id']}/compare/{drg['id']}", params={"format": "xlsx"}
     )
-    sheet = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    book = load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == ["各医院", "各病组"]
+    sheet = list(book["各医院"].iter_rows(values_only=True))
     assert (
         sheet[0][:3] == ("医疗机构编码", "医院等级", "DIP 病例数") and len(sheet) == len(rows) + 1
     )
+    by_drg = list(book["各病组"].iter_rows(values_only=True))
+    assert by_drg[0][:2] == ("DRG 病组", "病组名称")
+    assert len(by_drg) == len(shown.json()["diseases"]) + 1
 
     page = client.get(
         f"/dip/simulations/{dip_sim['id']}/compare/{drg['id']}", headers={"accept": "text/html"}
     )
     assert page.status_code == 200 and page.text.count('data-testid="dip-compare-row"') == len(rows)
+    assert 'data-testid="chart-dip-compare-drg"' in page.text
+    assert page.text.count('data-testid="dip-disease-row"') > 0
     sim_page = client.get(f"/dip/simulations/{dip_sim['id']}", headers={"accept": "text/html"})
     assert f"/compare/{drg['id']}" in sim_page.text
 
     other = _simulate(client, dip_sim["catalogue_id"], year=2024)
     wrong = client.get(f"/api/dip/simulations/{other['id']}/compare/{drg['id']}")
     assert wrong.status_code == 422 and "只能对比同一年度" in wrong.json()["error"]["message"]
+
+
+def _check_diseases(db, shown, dip_sim, drg) -> None:  # type: ignore[no-untyped-def]
+    """Per DRG: the DRG side is the DRG simulation's, the DIP side counts exactly the
+    2025 cases stored in that DRG (chs-drg-1.1) and adds up to the DIP total."""
+    from datetime import date
+
+    from yibao.grouping.models import CaseGrouping
+
+    diseases = {d["drg"]: d for d in shown["diseases"]}
+    stored: dict[str, int] = defaultdict(int)
+    rows = db.execute(
+        select(CaseGrouping.drg)
+        .join(Case, Case.id == CaseGrouping.case_id)
+        .where(
+            CaseGrouping.plan_id == "chs-drg-1.1",
+            Case.discharge_date >= date(2025, 1, 1),
+            Case.discharge_date <= date(2025, 12, 31),
+        )
+    )
+    for (code,) in rows:
+        stored[code] += 1
+    dip_cases = {k: v["dip_cases"] for k, v in diseases.items() if v["dip_cases"]}
+    assert dip_cases == dict(stored)
+    total = sum(Decimal(d["dip_payment"]) for d in diseases.values() if d["dip_payment"])
+    assert total == sum(Decimal(h["payment"]) for h in dip_sim["hospitals"])
+    for row in drg["results"]["by_drg"]:
+        got = diseases[row["drg"]]
+        assert Decimal(got["drg_payment"]) == Decimal(str(row["drg_payment"]))
+        assert got["drg_cases"] == row["cases"]
+        if got["dip_payment"] is not None:
+            assert Decimal(got["difference"]) == Decimal(got["dip_payment"]) - Decimal(
+                got["drg_payment"]
+            )
+    assert shown["note"] is None
 
 
 def test_export_edit_import_as_a_new_version(analyst, db):  # type: ignore[no-untyped-def]

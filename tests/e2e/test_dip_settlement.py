@@ -218,6 +218,10 @@ def _upload(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def]
             assert D(got["fund_amount"]) == s.fund, (s.key, got["fund_amount"], s.fund)
         detail = client.get(f"/api/settlement/lists/{mine[0].list_id}").json()
         assert "分值" in str(detail) and "点值" in str(detail)
+        page = client.get(f"/settlement/lists/{mine[0].list_id}", headers={"accept": "text/html"})
+        assert page.status_code == 200, page.text[-2000:]
+        for words in ("DIP 病种", "医疗机构系数", "预算点值（元/分）", "DIP 支付额"):
+            assert words in page.text, words
 
 
 def _confirm(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def]

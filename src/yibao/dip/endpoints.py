@@ -32,6 +32,7 @@ from yibao.dip.schemas import (
     CatalogueOut,
     CatalogueStarted,
     ChangedGroup,
+    CompareDrgRow,
     CompareOut,
     CompareRow,
     DiffOut,
@@ -341,6 +342,7 @@ def get_simulation(
 def compare_with_drg(
     simulation_id: DbId,
     drg_simulation_id: DbId,
+    request: Request,
     db: Db,
     user: User = ANALYST,
     format: Literal["json", "xlsx"] = "json",
@@ -348,9 +350,10 @@ def compare_with_drg(
     sim = simulation.get_simulation(db, simulation_id, _region(user))
     drg = compare.drg_simulation(db, drg_simulation_id, sim)
     frame = compare.compare(db, sim, drg)
+    by_drg, note = compare.diseases(db, registry_of(request), sim, drg)
     if format == "xlsx":
         return download(
-            compare.compare_xlsx(frame),
+            compare.compare_xlsx(frame, by_drg),
             XLSX,
             f"drg-vs-dip-{sim.year}.xlsx",
             f"DRG与DIP对比-{sim.year}.xlsx",
@@ -360,8 +363,17 @@ def compare_with_drg(
         CompareRow.model_validate({**r, **{k: _text(r[k]) for k in money}})
         for r in frame.to_dicts()
     ]
+    diseases = [
+        CompareDrgRow.model_validate({**r, **{k: _text(r[k]) for k in money}})
+        for r in by_drg.to_dicts()
+    ]
     return CompareOut(
-        dip_simulation_id=sim.id, drg_simulation_id=drg.id, year=sim.year, hospitals=rows
+        dip_simulation_id=sim.id,
+        drg_simulation_id=drg.id,
+        year=sim.year,
+        hospitals=rows,
+        diseases=diseases,
+        note=note,
     )
 
 

@@ -162,11 +162,25 @@ class CompareRow(BaseModel):
     change: float | None = Field(description="差额占 DRG 支付的比例")
 
 
+class CompareDrgRow(BaseModel):
+    drg: str = Field(description="DRG 病组（空：病例在该方案下未分组）")
+    drg_name: str
+    dip_cases: int
+    drg_cases: int
+    total_cost: str | None = Field(description="医疗总费用（元，DIP 模拟的病例）")
+    drg_payment: str | None = Field(description="DRG 支付（元）")
+    dip_payment: str | None = Field(description="DIP 支付（元）")
+    difference: str | None = Field(description="DIP − DRG（元）")
+    change: float | None = Field(description="差额占 DRG 支付的比例")
+
+
 class CompareOut(BaseModel):
     dip_simulation_id: int
     drg_simulation_id: int
     year: int
     hospitals: list[CompareRow]
+    diseases: list[CompareDrgRow] = Field(description="各病组（DRG）两种方式的支付，差额从大到小")
+    note: str | None = Field(description="口径说明（两侧分组方案不同等）")
 
 
 class SchemeCreate(BaseModel):

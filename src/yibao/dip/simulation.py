@@ -10,6 +10,7 @@ cost-neutral: the payments spend what the year's cases cost."""
 from __future__ import annotations
 
 import io
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
+from yibao.cases.models import Case
 from yibao.db.bulk import insert_frame
 from yibao.dip.models import DipCatalogue, DipGroup, DipSimulation, DipSimulationHospital
 from yibao.dip.service import case_levels, case_tables, groups_frame, plan_dictionaries
@@ -26,12 +28,15 @@ from yibao.engines.caseframe import MONEY
 from yibao.engines.dip.catalogue import GROUP_COLUMNS
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.measure import parse_params
+from yibao.engines.measure.frames import fen
+from yibao.grouping.models import CaseGrouping
 from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner
 from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import Conflict, NotFound, ValidationFailed
 from yibao.kit.exports import labelled, write_xlsx
 from yibao.kit.timeutil import utcnow
+from yibao.regions.models import region_prefix
 
 SIM_KIND = "dip.simulation"
 HOSPITAL_LABELS = {
@@ -188,6 +193,8 @@ def execute_simulation(
         "balance": str(payment - total_cost),
         "basis": basis,
         "budget": str(params.budget) if params.budget is not None else None,
+        "drg_plan": row.plan_id,
+        "by_drg": _by_drg(session, row, sim.year, paid),
     }
     sim.point_value = point
     sim.summary = summary
@@ -195,6 +202,46 @@ def execute_simulation(
     sim.error = None
     sim.finished_at = utcnow()
     return summary
+
+
+def _by_drg(
+    session: Session, row: DipCatalogue, year: int, paid: pl.DataFrame
+) -> list[dict[str, Any]]:
+    """The DIP payments summed per DRG of the cases (their stored grouping under the
+    catalogue's plan; ``""`` when a case has none): the per-disease side of the
+    DRG-vs-DIP comparison."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    groupings = session.execute(
+        select(CaseGrouping.case_id, CaseGrouping.drg)
+        .join(Case, Case.id == CaseGrouping.case_id)
+        .where(
+            CaseGrouping.plan_id == row.plan_id,
+            Case.region_code.startswith(region_prefix(row.region_code)),
+            Case.discharge_date >= start,
+            Case.discharge_date <= end,
+        )
+    )
+    drgs = pl.DataFrame(
+        [(str(i), d) for i, d in groupings],
+        schema={"setl_id": pl.String, "drg": pl.String},
+        orient="row",
+    )
+    sums = (
+        paid.select("setl_id", fen("total_cost").alias("c"), fen("payment").alias("p"))
+        .join(drgs, on="setl_id", how="left")
+        .group_by(pl.col("drg").fill_null(""))
+        .agg(pl.len().alias("cases"), pl.col("c").sum(), pl.col("p").sum())
+        .sort("drg")
+    )
+    return [
+        {
+            "drg": d,
+            "cases": int(n),
+            "total_cost": str(Decimal(int(c)).scaleb(-2)),
+            "payment": str(Decimal(int(p)).scaleb(-2)),
+        }
+        for d, n, c, p in sums.iter_rows()
+    ]
 
 
 def _store_hospitals(

@@ -431,6 +431,9 @@ def compare_page(
     sim = simulation.get_simulation(db, simulation_id, _region(user))
     drg = compare.drg_simulation(db, drg_simulation_id, sim)
     rows = compare.compare(db, sim, drg).to_dicts()
+    by_drg, note = compare.diseases(db, registry_of(request), sim, drg)
+    paired = by_drg.filter(pl.col("difference").is_not_null())
+    top = pl.concat([paired.head(10), paired.tail(10)]).unique("drg", maintain_order=True)
     chart = {
         "dip_compare": [
             {
@@ -439,7 +442,11 @@ def compare_page(
                 "dip": _text(r["dip_payment"]),
             }
             for r in sorted(rows, key=lambda r: r["hospital_code"])
-        ]
+        ],
+        "dip_compare_drg": [
+            {"drg": d, "difference": _text(x)}
+            for d, x in top.select("drg", "difference").iter_rows()
+        ],
     }
     gains = [r for r in rows if r["difference"] is not None and r["difference"] > 0]
     losses = [r for r in rows if r["difference"] is not None and r["difference"] < 0]
@@ -452,5 +459,9 @@ def compare_page(
         total_dip=sum((r["dip_payment"] for r in rows if r["dip_payment"] is not None), Decimal(0)),
         total_drg=sum((r["drg_payment"] for r in rows if r["drg_payment"] is not None), Decimal(0)),
         charts=json.dumps(chart, ensure_ascii=False).replace("</", "<\\/"),
+        gainers=paired.filter(pl.col("difference") > 0).head(20).to_dicts(),
+        losers=paired.filter(pl.col("difference") < 0).reverse().head(20).to_dicts(),
+        drg_groups=by_drg.height,
+        note=note,
     )
     return render(request, "dip/compare.html", ctx)

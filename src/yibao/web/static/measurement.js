@@ -340,6 +340,23 @@
     });
   }
 
+  if (data.dip_compare_drg && data.dip_compare_drg.length) {
+    var byDrg = data.dip_compare_drg;
+    chart("chart-dip-compare-drg", {
+      tooltip: { trigger: "axis" },
+      grid: { left: 60, right: 20, top: 30, bottom: 60 },
+      xAxis: { type: "category", data: byDrg.map(function (d) { return d.drg || "未分组"; }), axisLabel: { rotate: 40 } },
+      yAxis: { type: "value", name: "DIP − DRG（万元）" },
+      series: [{
+        name: "DIP − DRG（万元）", type: "bar",
+        data: byDrg.map(function (d) {
+          var v = wan(d.difference);
+          return { value: v, itemStyle: { color: v >= 0 ? "#198754" : "#dc3545" } };
+        })
+      }]
+    });
+  }
+
   // ------------------------------------------------------------ waiting for a run's job
   var wait = document.querySelector("[data-job-wait]");
   if (wait) {
