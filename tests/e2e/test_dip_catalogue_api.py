@@ -195,6 +195,52 @@ def test_bad_requests_are_refused_in_chinese(analyst, client):  # type: ignore[n
     assert client.get("/api/dip/catalogues").status_code == 403
 
 
+def _check_auxiliary(db, aux, year_cases: int) -> None:  # type: ignore[no-untyped-def]
+    """The auxiliary counts of 2025 against the stored cases, counted here."""
+    from datetime import timedelta
+
+    total = aux["total"]
+    assert total["cases"] == year_cases
+    assert sum(h["death"] for h in aux["hospitals"].values()) == total["death"]
+    principal = dict(
+        db.execute(
+            select(CaseDiagnosis.case_id, CaseDiagnosis.code).where(CaseDiagnosis.is_principal)
+        ).all()
+    )
+    rows = [
+        r
+        for r in db.execute(
+            select(
+                Case.id,
+                Case.psn_no,
+                Case.admission_time,
+                Case.discharge_time,
+                Case.age_years,
+                Case.los_days,
+                Case.discharge_way,
+                Case.discharge_date,
+            )
+        )
+        if r[7].year == 2025
+    ]
+    assert total["death"] == sum(1 for r in rows if r[6] == "5")
+    assert total["long_stay"] == sum(1 for r in rows if r[5] > 60)
+    assert total["children"] == sum(1 for r in rows if r[4] is not None and r[4] <= 6)
+    assert total["elderly"] == sum(1 for r in rows if r[4] is not None and r[4] >= 70)
+    last: dict[tuple[str, str], object] = {}
+    readmitted = 0
+    for r in sorted(
+        rows, key=lambda r: (r[1], principal[r[0]].replace(".", "")[:4], r[2], str(r[0]))
+    ):
+        key = (r[1], principal[r[0]].replace(".", "")[:4])
+        prev = last.get(key)
+        if prev is not None and prev <= r[2] <= prev + timedelta(days=15):  # type: ignore[operator]
+            readmitted += 1
+        last[key] = r[3]
+    assert total["readmitted"] == readmitted
+    assert total["cci_1"] + total["cci_2"] + total["cci_3"] <= year_cases
+
+
 def _simulate(client, catalogue_id: int, **body):  # type: ignore[no-untyped-def]
     r = client.post(f"/api/dip/catalogues/{catalogue_id}/simulations", json=body)
     assert r.status_code == 202, r.text
@@ -224,6 +270,7 @@ def test_simulation_pays_score_times_coefficient_times_point_value(analyst, db):
     assert {h["hospital_level"]: h["coefficient"] for h in hospitals}["3"] == "0.9300"
     for h in hospitals:
         assert Decimal(h["balance"]) == Decimal(h["payment"]) - Decimal(h["total_cost"])
+    _check_auxiliary(db, s["auxiliary"], year_cases)
 
     # payments are linear in the point value (by-items cases apart), to the fen per case
     twenty = _simulate(client, built["id"], year=2025, point_value="20")
@@ -249,8 +296,13 @@ def test_simulation_pays_score_times_coefficient_times_point_value(analyst, db):
     assert len(listed) == 4
 
     r = client.get(f"/api/dip/simulations/{ten['id']}", params={"format": "xlsx"})
-    rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    book = load_workbook(io.BytesIO(r.content))
+    rows = list(book["各医院"].iter_rows(values_only=True))
     assert rows[0][0] == "医疗机构编码" and len(rows) - 1 == len(hospitals)
+    aux = list(book["辅助目录与监管指标"].iter_rows(values_only=True))
+    assert aux[0][:3] == ("医疗机构编码", "病例数", "CCI 1 级（指数 1–2）")
+    page = client.get(f"/dip/simulations/{ten['id']}", headers={"accept": "text/html"})
+    assert page.text.count('data-testid="dip-aux-row"') == len(hospitals)
 
     both = client.post(
         f"/api/dip/catalogues/{built['id']}/simulations",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case
 from yibao.db.bulk import insert_frame
+from yibao.dip.auxiliary import COUNT_LABELS, counts_frame, year_counts
 from yibao.dip.models import DipCatalogue, DipGroup, DipSimulation, DipSimulationHospital
 from yibao.dip.service import case_levels, case_tables, groups_frame, plan_dictionaries
 from yibao.engines import dip
@@ -195,6 +196,7 @@ def execute_simulation(
         "budget": str(params.budget) if params.budget is not None else None,
         "drg_plan": row.plan_id,
         "by_drg": _by_drg(session, row, sim.year, paid),
+        "auxiliary": year_counts(session, row.region_code, sim.year, paid),
     }
     sim.point_value = point
     sim.summary = summary
@@ -314,10 +316,12 @@ def hospitals_frame(session: Session, simulation_id: int) -> pl.DataFrame:
 def export_xlsx(session: Session, sim: DipSimulation) -> bytes:
     levels = {"1": "一级", "2": "二级", "3": "三级"}
     frame = hospitals_frame(session, sim.id)
+    sheets = {"各医院": labelled(frame, HOSPITAL_LABELS, {"hospital_level": levels})}
+    aux = counts_frame(sim.summary)
+    if aux.height:
+        sheets["辅助目录与监管指标"] = labelled(
+            aux, {"hospital_code": "医疗机构编码", **COUNT_LABELS}
+        )
     buf = io.BytesIO()
-    write_xlsx(
-        {"各医院": labelled(frame, HOSPITAL_LABELS, {"hospital_level": levels})},
-        buf,
-        autofit=True,
-    )
+    write_xlsx(sheets, buf, autofit=True)
     return buf.getvalue()

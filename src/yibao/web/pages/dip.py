@@ -27,6 +27,7 @@ from yibao.dip import (  # noqa: F401  (tasks: jobs)
     simulation,
     tasks,
 )
+from yibao.dip.auxiliary import COUNT_LABELS, counts_frame
 from yibao.dip.models import SCHEME_STATUSES, STATUS_LABELS, DipCatalogue
 from yibao.engines import dip
 from yibao.engines.dip.params import LEVEL_COEFFICIENTS
@@ -418,6 +419,10 @@ def simulation_page(
         charts=json.dumps(charts, ensure_ascii=False).replace("</", "<\\/"),
         basis_labels={"given": "指定点值", "budget": "按预算求解", "cost_neutral": "费用中性"},
         drg_simulations=compare.drg_simulations(db, sim.region_code, sim.year),
+        aux=counts_frame(sim.summary).to_dicts(),
+        aux_labels=COUNT_LABELS,
+        aux_total=((sim.summary or {}).get("auxiliary") or {}).get("total") or {},
+        aux_params=((sim.summary or {}).get("auxiliary") or {}).get("params") or {},
     )
     return render(request, "dip/simulation.html", ctx)
 

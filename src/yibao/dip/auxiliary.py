@@ -1,0 +1,112 @@
+"""The auxiliary catalogue of a DIP simulation's year (domain.md §2.5): CCI levels, age
+bands and the supervision indicators of each case (:mod:`yibao.engines.dip.auxiliary`),
+counted per hospital for the simulation page and its Excel."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yibao.cases.models import Case, CaseDiagnosis
+from yibao.engines.dip.auxiliary import AuxiliaryParams, auxiliary
+from yibao.regions.models import region_prefix
+
+#: per-hospital counts kept in the simulation's summary → Chinese label
+COUNT_LABELS = {
+    "cases": "病例数",
+    "cci_1": "CCI 1 级（指数 1–2）",
+    "cci_2": "CCI 2 级（指数 3–4）",
+    "cci_3": "CCI 3 级（指数 ≥5）",
+    "children": "儿童（≤6 岁）",
+    "elderly": "老年（≥70 岁）",
+    "readmitted": "二次入院",
+    "low_admission": "低标入院",
+    "long_stay": "超长住院",
+    "death": "死亡",
+}
+
+
+def _inputs(session: Session, region_code: str, year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    where = (
+        Case.region_code.startswith(region_prefix(region_code)),
+        Case.discharge_date >= date(year, 1, 1),
+        Case.discharge_date <= date(year, 12, 31),
+    )
+    rows = session.execute(
+        select(
+            Case.id,
+            Case.psn_no,
+            Case.admission_time,
+            Case.discharge_time,
+            Case.age_years,
+            Case.los_days,
+            Case.discharge_way,
+        ).where(*where)
+    )
+    cases = pl.DataFrame(
+        [(str(i), p, a, d, y, n, w) for i, p, a, d, y, n, w in rows],
+        schema={
+            "setl_id": pl.String,
+            "psn_no": pl.String,
+            "admission_time": pl.Datetime("us", "UTC"),
+            "discharge_time": pl.Datetime("us", "UTC"),
+            "age_years": pl.Int32,
+            "los_days": pl.Int32,
+            "discharge_way": pl.String,
+        },
+        orient="row",
+    )
+    secondary = pl.DataFrame(
+        [
+            (str(i), c)
+            for i, c in session.execute(
+                select(CaseDiagnosis.case_id, CaseDiagnosis.code).where(
+                    CaseDiagnosis.case_id.in_(select(Case.id).where(*where)),
+                    CaseDiagnosis.is_principal.is_(False),
+                )
+            )
+        ],
+        schema={"setl_id": pl.String, "code": pl.String},
+        orient="row",
+    )
+    return cases, secondary
+
+
+def year_counts(
+    session: Session, region_code: str, year: int, paid: pl.DataFrame
+) -> dict[str, Any]:
+    """Per hospital and in total: the counts of :data:`COUNT_LABELS` for the simulated
+    cases ``paid`` (``setl_id``, ``hospital_code``, ``dx_cat``, ``deviation``)."""
+    params = AuxiliaryParams()
+    cases, secondary = _inputs(session, region_code, year)
+    frame = cases.join(
+        paid.select("setl_id", "hospital_code", "dx_cat", "deviation"), on="setl_id", how="inner"
+    )
+    flagged = auxiliary(frame, secondary, params)
+    bands = [b.label for b in params.age_bands]
+    counts = flagged.group_by("hospital_code").agg(
+        pl.len().alias("cases"),
+        *((pl.col("cci_level") == n).sum().alias(f"cci_{n}") for n in (1, 2, 3)),
+        (pl.col("age_band") == bands[0]).sum().alias("children"),
+        (pl.col("age_band") == bands[-1]).sum().alias("elderly"),
+        *(pl.col(k).sum() for k in ("readmitted", "low_admission", "long_stay", "death")),
+    )
+    by_hospital = {
+        r["hospital_code"]: {k: int(r[k]) for k in COUNT_LABELS}
+        for r in counts.sort("hospital_code").iter_rows(named=True)
+    }
+    total = {k: sum(h[k] for h in by_hospital.values()) for k in COUNT_LABELS}
+    return {"params": params.model_dump(mode="json"), "hospitals": by_hospital, "total": total}
+
+
+def counts_frame(summary: dict[str, Any] | None) -> pl.DataFrame:
+    """The per-hospital counts of a simulation's summary as a table (empty before)."""
+    hospitals = ((summary or {}).get("auxiliary") or {}).get("hospitals") or {}
+    return pl.DataFrame(
+        [{"hospital_code": h, **v} for h, v in sorted(hospitals.items())],
+        schema={"hospital_code": pl.String, **dict.fromkeys(COUNT_LABELS, pl.Int64)},
+    )
