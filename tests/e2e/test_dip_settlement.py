@@ -52,6 +52,7 @@ class Sent:
     coefficient: Decimal
     point_value: Decimal
     list_id: int = 0
+    decided: Decimal | None = None  # an expert panel's payment (特例单议)
 
     @property
     def cost(self) -> Decimal:
@@ -224,25 +225,59 @@ def _upload(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def]
             assert words in page.text, words
 
 
+def _extreme_review(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def]
+    """The case beyond 5× its standard goes to expert review: the hospital applies
+    (特例单议), the panel pays it by items (its cost), the fund follows."""
+    extreme = next(s for s in lists if s.kind == "extreme")
+    login(client, "hosp01", DEMO_PASSWORD)
+    r = client.post(
+        f"/api/settlement/lists/{extreme.list_id}/special-case",
+        data={"reason": "DIP 极端异常病例（费用超过病种标准 5 倍），申请专家评审"},
+    )
+    assert r.status_code == 200, r.text
+    special_id = r.json()["id"]
+    login(client, "reviewer", DEMO_PASSWORD)
+    r = client.post(
+        f"/api/settlement/special-cases/{special_id}/decide",
+        json={"decision": "approve", "method": "items"},
+    )
+    assert r.status_code == 200, r.text
+    decision = r.json()["decision"]
+    assert D(decision["original_payment"]) == extreme.payment
+    assert D(decision["new_payment"]) == extreme.cost
+    extreme.decided = extreme.cost
+
+
+def _paid(s: Sent) -> Decimal:
+    return s.decided if s.decided is not None else s.payment
+
+
+def _paid_fund(s: Sent) -> Decimal:
+    """An item-paid decision scales the priced fund by the new payment (as DRG does)."""
+    return s.fund if s.decided is None else money(s.fund * s.decided / s.payment)
+
+
 def _confirm(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def]
     period = last_month()[0]
     login(client, "reviewer", DEMO_PASSWORD)
-    r = client.post("/api/settlement/review/bulk-approve", json={"ids": [s.list_id for s in lists]})
-    assert r.status_code == 200 and r.json()["approved"] == len(lists), r.text
+    ids = [s.list_id for s in lists if s.decided is None]  # the decided one is settled as such
+    r = client.post("/api/settlement/review/bulk-approve", json={"ids": ids})
+    assert r.status_code == 200 and r.json()["approved"] == len(ids), r.text
     r = client.post(f"/api/settlement/periods/{period}/confirm", json={})
     assert r.status_code == 202, r.text
     job = wait_job(client, r.json()["job_id"], timeout=60)
     assert job["status"] == "succeeded", job
-    assert D(job["summary"]["amount_paid"]) == sum(s.payment for s in lists)
-    assert D(job["summary"]["fund_amount"]) == sum(s.fund for s in lists)
+    assert D(job["summary"]["amount_paid"]) == sum(_paid(s) for s in lists)
+    assert D(job["summary"]["fund_amount"]) == sum(_paid_fund(s) for s in lists)
     got = client.get(f"/api/settlement/periods/{period}/statements").json()["items"]
     by_code = {i["hospital_code"]: i for i in got}
     for code in {s.hospital for s in lists}:
         mine = [s for s in lists if s.hospital == code]
         st = by_code[code]
-        assert st["drg_cases"] == len(mine) and st["item_cases"] == 0
-        assert D(st["drg_payment"]) == sum(s.payment for s in mine)
-        fund = sum(s.fund for s in mine)
+        scored = [s for s in mine if s.decided is None]
+        assert st["drg_cases"] == len(scored) and st["item_cases"] == len(mine) - len(scored)
+        assert D(st["drg_payment"]) == sum(s.payment for s in scored)
+        fund = sum(_paid_fund(s) for s in mine)
         assert D(st["fund_total"]) == fund and D(st["settlement_amount"]) == fund
         assert D(st["deposit_withheld"]) == money(fund * D("0.10"))
 
@@ -250,7 +285,7 @@ def _confirm(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def]
 def _clearing(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def]
     """Year-end clearing by the 结算点值: budget ÷ Σ points, each case re-priced."""
     year = int(last_month()[0][:4])
-    budget = money(sum(s.payment for s in lists) * D("0.95"))
+    budget = money(sum(_paid(s) for s in lists) * D("0.95"))
     scores = dict.fromkeys({s.hospital for s in lists}, 90)
     body = {"budget": str(budget), "method": "rate", "assessment_scores": scores}
     wrong = client.post(f"/api/settlement/years/{year}/clearing", json=body)
@@ -258,16 +293,20 @@ def _clearing(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def
     r = client.post(f"/api/settlement/years/{year}/clearing", json={**body, "method": "dip"})
     assert r.status_code == 200, r.text
     out = r.json()
-    points = sum((s.points for s in lists), Fraction(0))
-    value = half_up(Fraction(budget) / points, 4)
-    assert D(out["final_value"]) == value and D(out["fixed_total"]) == 0
+    scored = [s for s in lists if s.decided is None]
+    fixed = sum((s.decided for s in lists if s.decided is not None), D(0))
+    points = sum((s.points for s in scored), Fraction(0))
+    value = half_up((Fraction(budget) - Fraction(fixed)) / points, 4)  # the 结算点值
+    assert D(out["final_value"]) == value and D(out["fixed_total"]) == fixed
     assert D(out["total_points"]) == D(points.numerator) / D(points.denominator)
     hospitals = {h["hospital_code"]: h for h in out["hospitals"]}
     for code, h in hospitals.items():
         mine = [s for s in lists if s.hospital == code]
-        final = sum(half_up(s.points * Fraction(value), 2) for s in mine)
+        final = sum(
+            half_up(s.points * Fraction(value), 2) if s.decided is None else s.decided for s in mine
+        )
         assert D(h["final_payment"]) == final, code
-        assert D(h["provisional_payment"]) == sum(s.payment for s in mine)
+        assert D(h["provisional_payment"]) == sum(_paid(s) for s in mine)
         assert D(h["cases"]) == len(mine)
 
 
@@ -289,5 +328,6 @@ def test_dip_build_publish_simulate_settle_and_clear(analyst, db):  # type: igno
     assert any(s.group["procedures"] for s in lists)  # operated and conservative cases
     assert any(not s.group["procedures"] for s in lists)
     _upload(client, lists)
+    _extreme_review(client, lists)
     _confirm(client, lists)
     _clearing(client, lists)
