@@ -241,6 +241,62 @@ def _check_auxiliary(db, aux, year_cases: int) -> None:  # type: ignore[no-untyp
     assert total["cci_1"] + total["cci_2"] + total["cci_3"] <= year_cases
 
 
+def test_dynamic_add_ons_from_the_year(analyst, db):  # type: ignore[no-untyped-def]
+    """Xiamen L1–L3 add-ons: the shares recounted from the stored cases, the parts
+    recomputed from the inputs, the coefficient = level base + add-on."""
+    import math
+    from fractions import Fraction
+
+    client = analyst
+    sim = _simulate(client, _build(client, threshold=5)["id"], year=2025, dynamic_add_ons=True)
+    rows = {d["code"]: d for d in sim["summary"]["dynamic_add_ons"]}
+    assert rows and any(Decimal(d["add_on"]) > 0 for d in rows.values())
+    ages: dict[str, list[int]] = defaultdict(list)
+    fees: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for code, age, cost, herbal, patent, day in db.execute(
+        select(
+            Case.hospital_code,
+            Case.age_years,
+            Case.total_cost,
+            Case.fee_herbal_pieces,
+            Case.fee_chinese_patent_medicine,
+            Case.discharge_date,
+        )
+    ):
+        if day.year == 2025:
+            ages[code].append(age)
+            fees[code][0] += herbal + patent
+            fees[code][1] += cost
+    for code, d in rows.items():
+        n = len(ages[code])
+        assert abs(Fraction(d["child_share"]) - Fraction(sum(a <= 6 for a in ages[code]), n)) < 1e-9
+        assert (
+            abs(Fraction(d["elderly_share"]) - Fraction(sum(a >= 70 for a in ages[code]), n)) < 1e-9
+        )
+        assert Decimal(d["tcm_share"]).quantize(Decimal("1e-12")) == (
+            fees[code][0] / fees[code][1]
+        ).quantize(Decimal("1e-12"))
+    caps = {"cmi": "0.13", "child_share": "0.06", "elderly_share": "0.03", "tcm_share": "0.05"}
+    steps = {"cmi": "0.05", "child_share": "0.10", "elderly_share": "0.20", "tcm_share": "0.03"}
+    parts = dict(zip(caps, ("l1_difficulty", "l2_children", "l2_elderly", "l3_tcm"), strict=True))
+    third = [d for d in rows.values() if d["level"] == "3"]
+    for key, part in parts.items():
+        mean = sum(Fraction(d[key]) for d in third) / len(third)
+        for d in third:
+            v = Fraction(d[key])
+            n = math.floor((v / mean - 1) / Fraction(steps[key])) if v > mean else 0
+            want = min(Fraction(n, 100), Fraction(caps[key]))
+            assert Fraction(d[part]) == want, (d["code"], key)
+    base = {"3": Decimal("0.93"), "2": Decimal("0.72"), "1": Decimal("0.55")}
+    for h in sim["hospitals"]:
+        d = rows[h["hospital_code"]]
+        assert Decimal(h["coefficient"]) == base[h["hospital_level"]] + Decimal(d["add_on"])
+        if h["hospital_level"] == "1":
+            assert Decimal(d["add_on"]) == 0
+    page = client.get(f"/dip/simulations/{sim['id']}", headers={"accept": "text/html"})
+    assert page.text.count('data-testid="dip-dynamic-row"') == len(rows)
+
+
 def _simulate(client, catalogue_id: int, **body):  # type: ignore[no-untyped-def]
     r = client.post(f"/api/dip/catalogues/{catalogue_id}/simulations", json=body)
     assert r.status_code == 202, r.text

@@ -5,6 +5,7 @@ counted per hospital for the simulation page and its Excel."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -12,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.cases.models import Case, CaseDiagnosis
+from yibao.dip.models import DipCatalogue
+from yibao.engines.caseframe import MONEY
 from yibao.engines.dip.auxiliary import AuxiliaryParams, auxiliary
 from yibao.regions.models import region_prefix
 
@@ -109,4 +112,63 @@ def counts_frame(summary: dict[str, Any] | None) -> pl.DataFrame:
     return pl.DataFrame(
         [{"hospital_code": h, **v} for h, v in sorted(hospitals.items())],
         schema={"hospital_code": pl.String, **dict.fromkeys(COUNT_LABELS, pl.Int64)},
+    )
+
+
+def hospital_inputs(
+    session: Session, row: DipCatalogue, year: int, frame: pl.DataFrame
+) -> pl.DataFrame:
+    """What the dynamic add-ons read per hospital (:mod:`yibao.engines.dip.addons`): its
+    level, CMI (mean group score of its scored cases ÷ the score scale), shares of
+    patients aged ≤ 6 and ≥ 70, and the TCM share of its costs (中药饮片 + 中成药 ÷ total),
+    over the year's cases ``frame`` (``setl_id``, ``hospital_code``, ``hospital_level``,
+    ``score``)."""
+    scale = Decimal(str((row.params.get("scores") or {}).get("scale") or 1000))
+    where = (
+        Case.region_code.startswith(region_prefix(row.region_code)),
+        Case.discharge_date >= date(year, 1, 1),
+        Case.discharge_date <= date(year, 12, 31),
+    )
+    rows = session.execute(
+        select(
+            Case.id,
+            Case.age_years,
+            Case.total_cost,
+            Case.fee_herbal_pieces,
+            Case.fee_chinese_patent_medicine,
+        ).where(*where)
+    )
+    fees = pl.DataFrame(
+        [(str(i), a, c, h + p) for i, a, c, h, p in rows],
+        schema={"setl_id": pl.String, "age": pl.Int32, "cost": MONEY, "tcm": MONEY},
+        orient="row",
+    )
+    joined = frame.select("setl_id", "hospital_code", "hospital_level", "score").join(
+        fees, on="setl_id", how="inner"
+    )
+    sums = joined.group_by("hospital_code", "hospital_level").agg(
+        pl.col("score").cast(pl.Decimal(38, 2)).mean().alias("mean_score"),
+        (pl.col("age") <= 6).mean().alias("child_share"),
+        (pl.col("age") >= 70).mean().alias("elderly_share"),
+        pl.col("tcm").cast(pl.Decimal(38, 2)).sum().alias("tcm"),
+        pl.col("cost").cast(pl.Decimal(38, 2)).sum().alias("cost"),
+    )
+    out = []
+    for r in sums.sort("hospital_code").iter_rows(named=True):
+        cost = Decimal(r["cost"] or 0)
+        out.append(
+            {
+                "code": r["hospital_code"],
+                "level": r["hospital_level"],
+                "cmi": str(Decimal(r["mean_score"] or 0) / scale),
+                "child_share": str(r["child_share"] or 0),
+                "elderly_share": str(r["elderly_share"] or 0),
+                "tcm_share": str(Decimal(r["tcm"] or 0) / cost if cost else 0),
+            }
+        )
+    return pl.DataFrame(
+        out,
+        schema=dict.fromkeys(
+            ("code", "level", "cmi", "child_share", "elderly_share", "tcm_share"), pl.String
+        ),
     )

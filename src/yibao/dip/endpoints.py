@@ -277,6 +277,7 @@ def create_simulation(
         "budget": body.budget,
         "add_ons": body.add_ons,
         "deviation": body.deviation,
+        "dynamic_add_ons": body.dynamic_add_ons or None,
     }
     if body.coefficients is not None:
         params["coefficients"] = body.coefficients

@@ -106,6 +106,10 @@ class SimulationCreate(BaseModel):
     )
     add_ons: dict[str, str] = Field({}, description='医院加成系数，如 {"H001": "0.03"}')
     deviation: dict[str, Any] = Field({}, description="偏差病例界限：low、high、extreme")
+    dynamic_add_ons: bool = Field(
+        False,
+        description="按厦门办法由该年病例计算各医院动态加成（难度、年龄、中医），显式加成优先",
+    )
 
 
 class SimulationOut(BaseModel):

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case
 from yibao.db.bulk import insert_frame
-from yibao.dip.auxiliary import COUNT_LABELS, counts_frame, year_counts
+from yibao.dip.auxiliary import COUNT_LABELS, counts_frame, hospital_inputs, year_counts
 from yibao.dip.models import DipCatalogue, DipGroup, DipSimulation, DipSimulationHospital
 from yibao.dip.service import case_levels, case_tables, groups_frame, plan_dictionaries
 from yibao.engines import dip
 from yibao.engines.caseframe import MONEY
+from yibao.engines.dip.addons import add_on_map, dynamic_add_ons
 from yibao.engines.dip.catalogue import GROUP_COLUMNS
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.measure import parse_params
@@ -166,10 +167,15 @@ def execute_simulation(
     hospitals = frame.select(
         pl.col("hospital_code").alias("code"), pl.col("hospital_level").alias("level")
     ).unique()
+    explicit = {k: Decimal(v) for k, v in params.add_ons.items()}
+    dynamic = None
+    if params.dynamic_add_ons:
+        inputs = hospital_inputs(session, row, sim.year, frame)
+        dynamic = inputs.join(dynamic_add_ons(inputs), on="code", how="left")
     coef = dip.coefficients(
         hospitals,
         {k: Decimal(v) for k, v in params.coefficients.items()},
-        {k: Decimal(v) for k, v in params.add_ons.items()},
+        add_on_map(dynamic, explicit) if dynamic is not None else explicit,
     )
     total_cost = Decimal(frame["total_cost"].sum())
     if params.point_value is not None:
@@ -197,6 +203,7 @@ def execute_simulation(
         "drg_plan": row.plan_id,
         "by_drg": _by_drg(session, row, sim.year, paid),
         "auxiliary": year_counts(session, row.region_code, sim.year, paid),
+        "dynamic_add_ons": None if dynamic is None else _jsonable(dynamic),
     }
     sim.point_value = point
     sim.summary = summary
@@ -243,6 +250,12 @@ def _by_drg(
             "payment": str(Decimal(int(p)).scaleb(-2)),
         }
         for d, n, c, p in sums.iter_rows()
+    ]
+
+
+def _jsonable(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: (v if isinstance(v, str) else str(v)) for k, v in r.items()} for r in frame.to_dicts()
     ]
 
 

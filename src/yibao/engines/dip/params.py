@@ -149,6 +149,9 @@ class PaymentParams(_Params):
     coefficients: dict[str, Decimal] = Field(default_factory=lambda: dict(LEVEL_COEFFICIENTS))
     add_ons: dict[str, Decimal] = Field(default_factory=dict)
     deviation: DeviationParams = DeviationParams()
+    #: compute each hospital's add-on from the year's cases (Xiamen L1–L3, §2.6);
+    #: ``add_ons`` given explicitly still win
+    dynamic_add_ons: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> PaymentParams:

@@ -306,7 +306,9 @@ def simulate(
     """Start a simulation of one year under the catalogue, then show its page."""
     row = service.get_catalogue(db, catalogue_id, _region(user))
     try:
-        params = {k: v for k in ("point_value", "budget") if (v := text(form, k))}
+        params: dict[str, Any] = {k: v for k in ("point_value", "budget") if (v := text(form, k))}
+        if form.get("dynamic_add_ons"):
+            params["dynamic_add_ons"] = True
         sim, _job = simulation.start_simulation(
             db,
             runner_of(request),
@@ -423,6 +425,7 @@ def simulation_page(
         aux_labels=COUNT_LABELS,
         aux_total=((sim.summary or {}).get("auxiliary") or {}).get("total") or {},
         aux_params=((sim.summary or {}).get("auxiliary") or {}).get("params") or {},
+        dynamic=(sim.summary or {}).get("dynamic_add_ons") or [],
     )
     return render(request, "dip/simulation.html", ctx)
 
