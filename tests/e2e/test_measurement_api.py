@@ -63,7 +63,11 @@ def create_rate_plan(client, body):  # type: ignore[no-untyped-def]
 
 def create_simulation(client, body):  # type: ignore[no-untyped-def]
     """POST a simulation (a job), then read the simulation it made."""
-    made = job_summary(client, client.post("/api/measurement/simulations", json=body))
+    r = client.post("/api/measurement/simulations", json=body)
+    made = job_summary(client, r)
+    job = client.get(r.json()["job_url"]).json()  # the year's grouping was reported
+    progress = job["progress"]
+    assert progress["total"] and progress["done"] == progress["total"], job
     return client.get(f"/api/measurement/simulations/{made['simulation_id']}").json()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from yibao.grouping.plans import plan_registry
 from yibao.jobs.runner import JobContext, JobOutcome, job_kind
 from yibao.kit.errors import NotFound
@@ -47,10 +49,17 @@ def measurement_run(ctx: JobContext) -> JobOutcome:
     )
 
 
+def _grouping(ctx: JobContext) -> Callable[[int, int], None]:
+    """Progress of the year's grouping, as the base run reports it."""
+    return lambda done, total: ctx.progress(done, total, f"分组 {done:,} / {total:,} 例")
+
+
 @job_kind(RATE_KIND, "费率方案：按病例量与预算计算费率")
 def rate_plan(ctx: JobContext) -> JobOutcome:
     ctx.progress(0, None, f"读取并分组 {ctx.params['volume_year']} 年病例，计算费率")
-    row = run_rate_plan_job(ctx.session, plan_registry(ctx.settings), ctx.params, ctx.actor)
+    row = run_rate_plan_job(
+        ctx.session, plan_registry(ctx.settings), ctx.params, ctx.actor, _grouping(ctx)
+    )
     url = f"/measurement/rate-plans/{row.id}"
     return JobOutcome(
         summary={"rate_plan_id": row.id, "url": url, "url_label": "查看费率方案"},
@@ -61,7 +70,9 @@ def rate_plan(ctx: JobContext) -> JobOutcome:
 @job_kind(SIM_KIND, "模拟测算：按支付标准模拟一年病例")
 def simulation(ctx: JobContext) -> JobOutcome:
     ctx.progress(0, None, f"读取并分组 {ctx.params['year']} 年病例，模拟支付")
-    sim = run_simulation_job(ctx.session, plan_registry(ctx.settings), ctx.params, ctx.actor)
+    sim = run_simulation_job(
+        ctx.session, plan_registry(ctx.settings), ctx.params, ctx.actor, _grouping(ctx)
+    )
     url = f"/measurement/simulations/{sim.id}"
     return JobOutcome(
         summary={"simulation_id": sim.id, "url": url, "url_label": "查看模拟结果"},
@@ -72,7 +83,9 @@ def simulation(ctx: JobContext) -> JobOutcome:
 @job_kind(INDICES_KIND, "医院指标：CMI、消耗指数、低风险组死亡率")
 def indices(ctx: JobContext) -> JobOutcome:
     ctx.progress(0, None, f"读取 {ctx.params['year']} 年病例，计算医院指标")
-    summary = run_indices_job(ctx.session, plan_registry(ctx.settings), ctx.params, ctx.actor)
+    summary = run_indices_job(
+        ctx.session, plan_registry(ctx.settings), ctx.params, ctx.actor, _grouping(ctx)
+    )
     url = f"/measurement/indices?job={ctx.job_id}"
     return JobOutcome(
         summary={**summary, "url": url, "url_label": "查看医院指标"},

@@ -28,6 +28,7 @@ from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner
 from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import Conflict, NotFound, ValidationFailed
+from yibao.measurement.frames import Progress
 from yibao.measurement.models import MeasurementRun, RatePlanRow, Simulation, WeightPlan
 from yibao.measurement.service.indices import indices_table
 from yibao.measurement.service.rate_plans import create_rate_plan
@@ -142,7 +143,11 @@ def _plan_and_run(session: Session, weight_plan_id: int) -> tuple[WeightPlan, Me
 
 
 def run_rate_plan_job(
-    session: Session, registry: PlanRegistry, params: dict[str, Any], actor: Actor
+    session: Session,
+    registry: PlanRegistry,
+    params: dict[str, Any],
+    actor: Actor,
+    progress: Progress | None = None,
 ) -> RatePlanRow:
     plan, run = _plan_and_run(session, int(params["weight_plan_id"]))
     return create_rate_plan(
@@ -154,11 +159,16 @@ def run_rate_plan_job(
         volume_year=int(params["volume_year"]),
         params=dict(params["params"]),
         actor=actor,
+        progress=progress,
     )
 
 
 def run_simulation_job(
-    session: Session, registry: PlanRegistry, params: dict[str, Any], actor: Actor
+    session: Session,
+    registry: PlanRegistry,
+    params: dict[str, Any],
+    actor: Actor,
+    progress: Progress | None = None,
 ) -> Simulation:
     plan, run = _plan_and_run(session, int(params["weight_plan_id"]))
     rate_row = session.get(RatePlanRow, int(params["rate_plan_id"]))
@@ -175,11 +185,16 @@ def run_simulation_job(
         params=dict(params["params"]),
         solve_budget=bool(params["solve_budget"]),
         actor=actor,
+        progress=progress,
     )
 
 
 def run_indices_job(
-    session: Session, registry: PlanRegistry, params: dict[str, Any], actor: Actor
+    session: Session,
+    registry: PlanRegistry,
+    params: dict[str, Any],
+    actor: Actor,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     plan, run = _plan_and_run(session, int(params["weight_plan_id"]))
     table = indices_table(
@@ -190,6 +205,7 @@ def run_indices_job(
         year=int(params["year"]),
         by=str(params["by"]),
         actor=actor,
+        progress=progress,
     )
     buf = io.BytesIO()
     table.write_ipc(buf, compression="zstd")

@@ -19,6 +19,7 @@ from yibao.audit.service import Actor, record
 from yibao.engines import measure as m
 from yibao.engines.grouper import PlanRegistry
 from yibao.kit.errors import Conflict, ValidationFailed
+from yibao.measurement.frames import Progress
 from yibao.measurement.models import MeasurementRun, RatePlanRow, Simulation, WeightPlan
 from yibao.measurement.service.common import _require_status
 from yibao.measurement.service.weight_plans import weight_plan_frame
@@ -89,10 +90,13 @@ def create_rate_plan(
     volume_year: int,
     params: dict[str, Any],
     actor: Actor,
+    progress: Progress | None = None,
 ) -> RatePlanRow:
-    """As ``POST /api/measurement/rate-plans``."""
+    """As ``POST /api/measurement/rate-plans`` (its job)."""
     m.parse_params(m.RateParams, params)  # parameter errors before any grouping
-    paid = year_frame(session, registry, run.plan_id, volume_year, SIMULATION_RULES, actor)
+    paid = year_frame(
+        session, registry, run.plan_id, volume_year, SIMULATION_RULES, actor, progress=progress
+    )
     return do_create_rate_plan(
         session,
         weight_plan=weight_plan,

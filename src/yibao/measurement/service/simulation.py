@@ -19,6 +19,7 @@ from yibao.engines import measure as m
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.settlement import policy_fund_fen
 from yibao.kit.errors import ValidationFailed
+from yibao.measurement.frames import Progress
 from yibao.measurement.models import MeasurementRun, RatePlanRow, Simulation, WeightPlan
 from yibao.measurement.service.common import _jsonable
 from yibao.measurement.service.rate_plans import rate_plan_of
@@ -119,10 +120,13 @@ def create_simulation(
     params: dict[str, Any],
     solve_budget: bool,
     actor: Actor,
+    progress: Progress | None = None,
 ) -> Simulation:
-    """As ``POST /api/measurement/simulations``."""
+    """As ``POST /api/measurement/simulations`` (its job)."""
     m.parse_params(m.SimulationParams, params)
-    frame = year_frame(session, registry, run.plan_id, year, SIMULATION_RULES, actor)
+    frame = year_frame(
+        session, registry, run.plan_id, year, SIMULATION_RULES, actor, progress=progress
+    )
     if frame.height == 0:
         raise ValidationFailed(f"year：{year} 年没有可用病例", field="year")
     rates, result, extra = run_simulation(

@@ -20,7 +20,11 @@ from yibao.cases.models import Case
 from yibao.engines import measure as m
 from yibao.engines.grouper import PlanRegistry
 from yibao.grouping.models import CaseGrouping
-from yibao.measurement.frames import case_frame, regroup_years
+from yibao.measurement.frames import (
+    Progress,
+    case_frame,
+    regroup_years,
+)
 from yibao.measurement.models import MeasurementRun
 
 #: only cases with missing fields stay out of a simulation (as in the API)
@@ -42,6 +46,7 @@ def year_frame(
     actor: Actor,
     *,
     regroup: bool = True,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """One year's cases grouped under ``plan_id``, after ``rules`` (as the API does).
 
@@ -49,7 +54,7 @@ def year_frame(
     plan yet (for pages that only read).
     """
     if regroup or ungrouped_cases(session, plan_id, year):
-        regroup_years(session, registry, plan_id, [year], actor)
+        regroup_years(session, registry, plan_id, [year], actor, progress)
     frame = case_frame(session, plan_id, [year])
     if frame.height == 0:
         return frame
