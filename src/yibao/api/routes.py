@@ -15,6 +15,7 @@ from yibao.exchange.endpoints import router as exchange_router
 from yibao.grouping.endpoints import router as grouping_router
 from yibao.insured.endpoints import router as insured_router
 from yibao.jobs.endpoints import router as jobs_router
+from yibao.maps.endpoints import router as maps_router
 from yibao.measurement.endpoints import router as measurement_router
 from yibao.regions.endpoints import router as regions_router
 from yibao.settlement.clearing.endpoints import router as settlement_clearing_router
@@ -41,6 +42,7 @@ router.include_router(grouping_router)
 router.include_router(jobs_router)
 router.include_router(measurement_router)
 router.include_router(dip_router)
+router.include_router(maps_router)
 router.include_router(settlement_intake_router)
 router.include_router(settlement_lists_router)
 router.include_router(settlement_review_router)

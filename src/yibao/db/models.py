@@ -11,6 +11,7 @@ from yibao.exchange import models as exchange_models
 from yibao.grouping import models as grouping_models
 from yibao.insured import models as insured_models
 from yibao.jobs import models as jobs_models
+from yibao.maps import models as maps_models
 from yibao.measurement import models as measurement_models
 from yibao.regions import models as regions_models
 from yibao.settlement import models as settlement_models
@@ -31,6 +32,7 @@ __all__ = [
     "grouping_models",
     "insured_models",
     "jobs_models",
+    "maps_models",
     "measurement_models",
     "realtime_audit_models",
     "regions_models",

@@ -130,6 +130,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
                 ),
             ),
             NavItem("/supervision/rules", "规则库", Permission.VIEW_RULES),
+            NavItem("/maps", "地图定位", Permission.VIEW_DASHBOARD),
             NavItem("/supervision/knowledge", "知识库", Permission.VIEW_RULES),
         ),
     ),

@@ -16,6 +16,7 @@ from yibao.web.pages import (
     hospitals,
     insured,
     jobs,
+    maps,
     measurement,
     settlement,
     supervision,
@@ -39,5 +40,6 @@ for module in (
     exchange,
     supervision,
     findings,
+    maps,
 ):
     router.include_router(module.router)
