@@ -116,6 +116,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         log_level="WARNING",
         figures_cache_s=0,  # each test sees the figures of its own data
         count_cache_s=0,
+        monitor_interval_s=0,  # alerts are checked on demand (POST /api/monitoring/check)
     )
 
 

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=128 * 1024 * 1024, ge=1024, description="文件上传请求体上限 / upload limit"
     )
+    monitor_interval_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="应用监控阈值检查间隔（秒）；0 = 不自动检查 / alert check interval",
+    )
     max_unzipped_bytes: int = Field(
         default=256 * 1024 * 1024, ge=1024, description="Excel 解压后大小上限 / xlsx limit"
     )

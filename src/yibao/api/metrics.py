@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from yibao.api.monitor import FLAGS, WINDOW
 from yibao.logs import get_logger
 
 REQUESTS = Counter("yibao_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -53,8 +54,12 @@ class MetricsMiddleware:
             route = _route_of(scope)
             method = scope["method"]
             if not route.startswith("/static"):
-                REQUESTS.labels(method, route, str(status)).inc()
-                LATENCY.labels(method, route).observe(elapsed)
+                if FLAGS["metrics"]:
+                    REQUESTS.labels(method, route, str(status)).inc()
+                    LATENCY.labels(method, route).observe(elapsed)
+                if FLAGS["route_stats"]:
+                    WINDOW.record(method, route, elapsed, status >= 500)
+            if not route.startswith("/static") and FLAGS["request_log"]:
                 log.info(
                     "request",
                     method=method,

@@ -455,6 +455,21 @@ def dip_bench(
     )
 
 
+@app.command("monitoring")
+def monitoring_bench(requests: int = typer.Option(20_000, min=100, help="每轮请求数")) -> None:
+    """应用监控的开销：各组件全开与全关时每个请求的耗时 / monitoring overhead."""
+    from yibao.cli.bench_monitoring import measure
+
+    r = measure(requests)
+    parts = "，".join(f"{k} {r[f'{k}_us']} µs" for k in ("metrics", "route_stats", "request_log"))
+    console.print(f"每请求：监控全开 {r['on_us']} µs，全关 {r['off_us']} µs；单项开销 {parts}")
+    _figures(
+        monitoring_on_us=r["on_us"],
+        monitoring_off_us=r["off_us"],
+        monitoring_overhead_us=r["overhead_us"],
+    )
+
+
 @app.command("post-audit")
 def post_audit(
     lines: int = typer.Option(1_000_000, min=1_000, help="费用明细行数 / claim lines"),

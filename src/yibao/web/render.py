@@ -150,6 +150,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
             NavItem("/hospitals", "医疗机构", Permission.VIEW_HOSPITALS),
             NavItem("/admin/users", "用户管理", Permission.MANAGE_USERS),
             NavItem("/admin/audit", "审计日志", Permission.VIEW_AUDIT_LOG),
+            NavItem("/ops/monitoring", "应用监控", Permission.VIEW_AUDIT_LOG),
         ),
     ),
 )

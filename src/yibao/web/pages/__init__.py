@@ -18,6 +18,7 @@ from yibao.web.pages import (
     jobs,
     maps,
     measurement,
+    ops,
     settlement,
     supervision,
 )
@@ -41,5 +42,6 @@ for module in (
     supervision,
     findings,
     maps,
+    ops,
 ):
     router.include_router(module.router)
