@@ -16,9 +16,9 @@ import pytest
 from tests import builders as b
 from tests.builders.settlement import login
 from yibao.accounts.roles import Role
-from yibao.api.monitor import FLAGS, WINDOW
 from yibao.cases import repository
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
+from yibao.kit.monitor import FLAGS, WINDOW
 
 HTML = {"accept": "text/html"}
 

@@ -7,8 +7,8 @@ import re
 
 from typer.testing import CliRunner
 
-from yibao.api.monitor import FLAGS
 from yibao.cli.main import app
+from yibao.kit.monitor import FLAGS
 
 
 def test_bench_monitoring_prints_its_figures() -> None:
@@ -20,4 +20,4 @@ def test_bench_monitoring_prints_its_figures() -> None:
         r"monitoring_on_us=[\d.]+ monitoring_off_us=[\d.]+ monitoring_overhead_us=-?[\d.]+", last
     ), last
     assert "request_log" in done.output
-    assert FLAGS == before
+    assert before == FLAGS

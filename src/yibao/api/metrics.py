@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from yibao.api.monitor import FLAGS, WINDOW
+from yibao.kit.monitor import FLAGS, WINDOW
 from yibao.logs import get_logger
 
 REQUESTS = Counter("yibao_http_requests_total", "HTTP requests", ["method", "route", "status"])

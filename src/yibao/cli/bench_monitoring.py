@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from yibao.api.metrics import MetricsMiddleware
-from yibao.api.monitor import FLAGS, WINDOW
+from yibao.kit.monitor import FLAGS, WINDOW
 
 
 async def _app(scope: Any, receive: Any, send: Any) -> None:

@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, request_actor, require
-from yibao.api.monitor import COMPONENTS, WINDOW
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.kit.bounds import DbId
+from yibao.kit.monitor import COMPONENTS, WINDOW
 from yibao.logs import get_logger
 from yibao.monitoring import health, service
 

@@ -1,6 +1,6 @@
 """Application monitoring (应用监控, issue 15 item 5, ADR 0034).
 
-* Route figures come from this process's rolling window (:mod:`yibao.api.monitor`).
+* Route figures come from this process's rolling window (:mod:`yibao.kit.monitor`).
 * Thresholds (a route template or ``*``, a method or ``*``, P95 / P99 latency in ms or
   the error rate, a minimum number of calls) are checked by :func:`evaluate` — every
   few seconds by each server process (:mod:`yibao.monitoring.endpoints`), or at once
@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.api.monitor import COMPONENTS, FLAGS, WINDOW
 from yibao.audit.service import Actor, record
 from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.monitor import COMPONENTS, FLAGS, WINDOW
 from yibao.kit.timeutil import utcnow
 from yibao.monitoring.models import METRICS, MonitorAlert, MonitorSetting, MonitorThreshold
 

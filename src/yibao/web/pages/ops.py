@@ -12,9 +12,9 @@ from fastapi.responses import RedirectResponse, Response
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
-from yibao.api.monitor import COMPONENTS, WINDOW
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
+from yibao.kit.monitor import COMPONENTS, WINDOW
 from yibao.monitoring import health, service
 from yibao.monitoring.models import METRICS
 from yibao.web.forms import failure, text
