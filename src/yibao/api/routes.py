@@ -17,6 +17,7 @@ from yibao.insured.endpoints import router as insured_router
 from yibao.jobs.endpoints import router as jobs_router
 from yibao.maps.endpoints import router as maps_router
 from yibao.measurement.endpoints import router as measurement_router
+from yibao.messages.endpoints import router as messages_router
 from yibao.monitoring.endpoints import router as monitoring_router
 from yibao.regions.endpoints import router as regions_router
 from yibao.settlement.clearing.endpoints import router as settlement_clearing_router
@@ -45,6 +46,7 @@ router.include_router(measurement_router)
 router.include_router(dip_router)
 router.include_router(maps_router)
 router.include_router(monitoring_router)
+router.include_router(messages_router)
 router.include_router(settlement_intake_router)
 router.include_router(settlement_lists_router)
 router.include_router(settlement_review_router)

@@ -13,6 +13,7 @@ from yibao.insured import models as insured_models
 from yibao.jobs import models as jobs_models
 from yibao.maps import models as maps_models
 from yibao.measurement import models as measurement_models
+from yibao.messages import models as messages_models
 from yibao.monitoring import models as monitoring_models
 from yibao.regions import models as regions_models
 from yibao.settlement import models as settlement_models
@@ -35,6 +36,7 @@ __all__ = [
     "jobs_models",
     "maps_models",
     "measurement_models",
+    "messages_models",
     "monitoring_models",
     "realtime_audit_models",
     "regions_models",

@@ -98,6 +98,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
                 (Permission.SUBMIT_LISTS, Permission.REVIEW_SETTLEMENT),
             ),
             NavItem("/settlement/statements", "结算单", Permission.VIEW_CASES, STATEMENT_READERS),
+            NavItem("/messages", "消息中心", Permission.VIEW_DASHBOARD),
         ),
     ),
     # the gateway's journal, settlements, reconciliations (and, for bureaus, clearing)

@@ -18,6 +18,7 @@ from yibao.web.pages import (
     jobs,
     maps,
     measurement,
+    messages,
     ops,
     settlement,
     supervision,
@@ -43,5 +44,6 @@ for module in (
     findings,
     maps,
     ops,
+    messages,
 ):
     router.include_router(module.router)

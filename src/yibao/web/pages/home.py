@@ -11,6 +11,7 @@ from yibao.api.deps import CurrentUser, Db
 from yibao.api.inline import light_read
 from yibao.cases.service import overview
 from yibao.kit.timeutil import local, utcnow
+from yibao.messages import service as messages
 from yibao.regions.models import region_prefix
 from yibao.settlement import special
 from yibao.settlement.views import hospital_home, period_labels
@@ -56,5 +57,7 @@ def home(request: Request, db: Db, user: CurrentUser) -> Response:
             "charts_json": json.dumps(charts, ensure_ascii=False),
             "period_labels": period_labels(db, ov.latest_periods),
             "todo": todo,
+            "unread": messages.unread_count(db, user),
+            "due": messages.deadlines(db, user),
         },
     )
