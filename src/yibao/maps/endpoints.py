@@ -16,7 +16,7 @@ from yibao.maps import service
 from yibao.regions.models import region_prefix
 
 router = APIRouter(prefix="/api/maps", tags=["maps 地图"])
-VIEW = require(Permission.VIEW_DASHBOARD)
+VIEW = require(Permission.VIEW_CASES)
 MANAGE = require(Permission.MANAGE_HOSPITALS)
 
 

@@ -17,7 +17,7 @@ from yibao.messages import service
 from yibao.messages.models import MessageThread
 
 router = APIRouter(prefix="/api/messages", tags=["messages 互动交流"])
-VIEW = require(Permission.VIEW_DASHBOARD)
+VIEW = require(Permission.VIEW_CASES)
 
 
 class NoticeIn(BaseModel):

@@ -98,7 +98,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
                 (Permission.SUBMIT_LISTS, Permission.REVIEW_SETTLEMENT),
             ),
             NavItem("/settlement/statements", "结算单", Permission.VIEW_CASES, STATEMENT_READERS),
-            NavItem("/messages", "消息中心", Permission.VIEW_DASHBOARD),
+            NavItem("/messages", "消息中心", Permission.VIEW_CASES),
         ),
     ),
     # the gateway's journal, settlements, reconciliations (and, for bureaus, clearing)
@@ -131,8 +131,8 @@ NAV_MENUS: tuple[NavMenu, ...] = (
                 ),
             ),
             NavItem("/supervision/rules", "规则库", Permission.VIEW_RULES),
-            NavItem("/maps", "地图定位", Permission.VIEW_DASHBOARD),
             NavItem("/supervision/knowledge", "知识库", Permission.VIEW_RULES),
+            NavItem("/maps", "地图定位", Permission.VIEW_CASES),
         ),
     ),
     NavMenu(

@@ -7,6 +7,7 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import CurrentUser, Db
 from yibao.api.inline import light_read
 from yibao.cases.service import overview
@@ -24,6 +25,7 @@ router = APIRouter()
 @light_read
 def home(request: Request, db: Db, user: CurrentUser) -> Response:
     todo = None
+    reads = has_permission(user.role, Permission.VIEW_CASES)  # the message centre's readers
     if user.hospital is not None:
         city = user.hospital.region_code[:4] + "00"
         prefix = region_prefix(city)
@@ -57,7 +59,7 @@ def home(request: Request, db: Db, user: CurrentUser) -> Response:
             "charts_json": json.dumps(charts, ensure_ascii=False),
             "period_labels": period_labels(db, ov.latest_periods),
             "todo": todo,
-            "unread": messages.unread_count(db, user),
-            "due": messages.deadlines(db, user),
+            "unread": messages.unread_count(db, user) if reads else 0,
+            "due": messages.deadlines(db, user) if reads else [],
         },
     )

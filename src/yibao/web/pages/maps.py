@@ -22,7 +22,7 @@ from yibao.web.forms import failure, text
 from yibao.web.render import render
 
 router = APIRouter()
-VIEW = require(Permission.VIEW_DASHBOARD)
+VIEW = require(Permission.VIEW_CASES)
 
 
 def _page(request: Request, db: Db, user: User, **extra: Any) -> Response:

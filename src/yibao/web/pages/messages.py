@@ -21,7 +21,7 @@ from yibao.web.forms import failure, text
 from yibao.web.render import render
 
 router = APIRouter(prefix="/messages")
-VIEW = require(Permission.VIEW_DASHBOARD)
+VIEW = require(Permission.VIEW_CASES)
 CSRF = [Depends(check_csrf)]
 
 
