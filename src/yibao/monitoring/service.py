@@ -33,7 +33,11 @@ WEBHOOK_TIMEOUT_S = 3.0
 def settings_of(session: Session) -> dict[str, Any]:
     rows = {r.key: r.value for r in session.scalars(select(MonitorSetting))}
     components = {**dict.fromkeys(COMPONENTS, True), **(rows.get("components") or {})}
-    return {"components": components, "webhook_url": rows.get("webhook_url") or ""}
+    return {
+        "components": components,
+        "webhook_url": rows.get("webhook_url") or "",
+        "screen_intervals": rows.get("screen_intervals") or {},
+    }
 
 
 def apply_switches(session: Session) -> dict[str, Any]:
@@ -52,6 +56,11 @@ def _put(session: Session, key: str, value: Any, actor: Actor) -> None:
     else:
         row.value, row.updated_by, row.updated_at = value, actor.name, utcnow()
     record(session, actor, f"monitoring.{key}", "monitor_setting", None, before=before, after=value)
+
+
+def do_set_setting(session: Session, key: str, value: Any, actor: Actor) -> None:
+    """Store one setting (audited)."""
+    _put(session, key, value, actor)
 
 
 def do_set_components(session: Session, switches: dict[str, bool], actor: Actor) -> None:

@@ -132,6 +132,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
             ),
             NavItem("/supervision/rules", "规则库", Permission.VIEW_RULES),
             NavItem("/supervision/knowledge", "知识库", Permission.VIEW_RULES),
+            NavItem("/screens", "实时监控", Permission.VIEW_CASES),
             NavItem("/maps", "地图定位", Permission.VIEW_CASES),
         ),
     ),

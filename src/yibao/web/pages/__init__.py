@@ -20,6 +20,7 @@ from yibao.web.pages import (
     measurement,
     messages,
     ops,
+    screens,
     settlement,
     supervision,
 )
@@ -45,5 +46,6 @@ for module in (
     maps,
     ops,
     messages,
+    screens,
 ):
     router.include_router(module.router)
