@@ -68,6 +68,13 @@ def test_demo_map_figures_and_scope(world, db) -> None:  # type: ignore[no-untyp
     assert page.status_code == 200 and 'data-testid="chart-map"' in page.text
     assert page.text.count('data-testid="map-district-row"') == len(want)
 
+    client = _as(world, "district_reviewer")  # a district bureau: the city's map, its own figures
+    district = client.get("/api/maps/current/figures", params={"year": 2025}).json()
+    assert district["region"] == "990100" and len(district["districts"]) == 1
+    own = district["districts"][0]["code"]
+    assert district["districts"][0]["cases"] == want[own][0]
+    assert {h["district"] for h in district["hospitals"]} == {own}
+
     hospital = db.scalar(select(Hospital).where(Hospital.code == figures["hospitals"][0]["code"]))
     user = "hosp01"
     client = _as(world, user)
