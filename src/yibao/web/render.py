@@ -132,6 +132,13 @@ NAV_MENUS: tuple[NavMenu, ...] = (
             ),
             NavItem("/supervision/rules", "规则库", Permission.VIEW_RULES),
             NavItem("/supervision/knowledge", "知识库", Permission.VIEW_RULES),
+        ),
+    ),
+    # the supervision screens read settlement and audit figures: every case reader
+    NavMenu(
+        "monitor",
+        "监控",
+        (
             NavItem("/screens", "实时监控", Permission.VIEW_CASES),
             NavItem("/maps", "地图定位", Permission.VIEW_CASES),
         ),
