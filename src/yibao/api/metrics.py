@@ -57,7 +57,7 @@ class MetricsMiddleware:
                 if FLAGS["metrics"]:
                     REQUESTS.labels(method, route, str(status)).inc()
                     LATENCY.labels(method, route).observe(elapsed)
-                if FLAGS["route_stats"]:
+                if FLAGS["route_stats"] and not scope["path"].startswith("/static/"):
                     WINDOW.record(method, route, elapsed, status >= 500)
             if not route.startswith("/static") and FLAGS["request_log"]:
                 log.info(
