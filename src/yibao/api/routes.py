@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from yibao.accounts.endpoints import router as accounts_router
+from yibao.analysis.endpoints import router as analysis_router
 from yibao.api.deps import check_csrf
 from yibao.api.errors import ERROR_RESPONSES
 from yibao.api.fastpath import FastRoute
@@ -47,6 +48,7 @@ router.include_router(dip_router)
 router.include_router(maps_router)
 router.include_router(monitoring_router)
 router.include_router(messages_router)
+router.include_router(analysis_router)
 router.include_router(settlement_intake_router)
 router.include_router(settlement_lists_router)
 router.include_router(settlement_review_router)

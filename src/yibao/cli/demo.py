@@ -8,12 +8,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from yibao.analysis.refresh import do_refresh
 from yibao.cli.common import console, domain_errors, fail, progress_bar
 from yibao.config import get_settings
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.db.session import get_engine, unit_of_work
 from yibao.demo.audit_traffic import RealtimeSeedResult, seed_realtime_audits
-from yibao.demo.seed import CITY, DEMO_PASSWORD, demo_exists, reset_demo, seed_demo
+from yibao.demo.seed import CITY, DEMO_PASSWORD, SEED_ACTOR, demo_exists, reset_demo, seed_demo
 from yibao.demo.settlement import default_lists_per_month, seed_settlement
 from yibao.grouping.plans import plan_registry
 
@@ -124,6 +125,8 @@ def seed(
             )
             console.print("事前事中审核（演示 HIS 请求）/ real-time audits …")
             audits = seed_realtime_audits(session, CITY, seed=seed_used, settings=settings)
+        console.print("决策分析汇总 / decision-analysis summaries …")
+        do_refresh(session, CITY, SEED_ACTOR, registry=plan_registry(settings))
         console.print("提交事务 / committing …")
     refresh_statistics()
     elapsed = time.perf_counter() - started

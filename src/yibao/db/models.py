@@ -1,6 +1,7 @@
 """Import every model module so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from yibao.accounts import models as accounts_models
+from yibao.analysis import models as analysis_models
 from yibao.audit import models as audit_models
 from yibao.benefits import models as benefits_models
 from yibao.cases import models as cases_models
@@ -24,6 +25,7 @@ from yibao.supervision.realtime import models as realtime_audit_models
 __all__ = [
     "Base",
     "accounts_models",
+    "analysis_models",
     "audit_models",
     "benefits_models",
     "cases_models",

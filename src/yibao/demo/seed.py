@@ -22,6 +22,7 @@ from yibao.accounts.models import ApiToken, User
 from yibao.accounts.roles import Role
 from yibao.accounts.service import do_create_user, hash_password
 from yibao.accounts.tokens import do_create_api_token
+from yibao.analysis.refresh import reset_analysis
 from yibao.audit.models import AuditLog
 from yibao.audit.service import Actor, record
 from yibao.benefits.models import StoredPolicy
@@ -318,6 +319,7 @@ def reset_demo(session: Session) -> int:
 def reset_settlement(session: Session, prefix: str) -> None:
     """Delete the settlement, measurement and job rows of the regions under ``prefix``
     (before their cases, hospitals and users go)."""
+    reset_analysis(session, prefix)
     _reset_exchange(session, prefix)
     lists = select(SettlementList.id).where(SettlementList.region_code.startswith(prefix))
     scoped: tuple[Any, ...] = (SettlementAppeal, SpecialCaseApplication, SettlementConfirmation)

@@ -141,6 +141,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
         (
             NavItem("/screens", "实时监控", Permission.VIEW_CASES),
             NavItem("/maps", "地图定位", Permission.VIEW_CASES),
+            NavItem("/analysis", "决策分析", Permission.VIEW_CASES),
         ),
     ),
     NavMenu(

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from yibao.web.pages import (
     admin,
+    analysis,
     auth,
     benefits,
     cases,
@@ -47,5 +48,6 @@ for module in (
     ops,
     messages,
     screens,
+    analysis,
 ):
     router.include_router(module.router)

@@ -1,0 +1,122 @@
+"""A decision-analysis report as an Excel workbook or a printable PDF (landscape A4,
+Chinese glyphs embedded as the monthly statements do), with the same columns, labels
+and figures as the page."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from yibao.analysis.reports import Report
+from yibao.kit.exports import write_xlsx
+from yibao.settlement.statements.pdf import pdf_font
+
+
+def shown(value: Any, kind: str) -> str:
+    """A figure as printed: money with thousands and fen, shares as per cent."""
+    if value is None or value == "":
+        return "—"
+    if kind == "money":
+        return f"{Decimal(value):,.2f}"
+    if kind == "pct":
+        return f"{Decimal(value) * 100:.2f}%"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "dec":
+        return f"{Decimal(value):,.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _frame(columns: list[tuple[str, str, str]], rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Labelled columns; money and indices stay numbers (Decimal), shares as numbers."""
+    data: dict[str, pl.Series] = {}
+    for key, label, kind in columns:
+        values = [r.get(key) for r in rows]
+        if kind in ("money", "dec", "pct"):
+            floats = [None if v is None else float(v) for v in values]
+            data[label] = pl.Series(label, floats, dtype=pl.Float64)
+        elif kind == "int":
+            data[label] = pl.Series(label, values, dtype=pl.Int64)
+        else:
+            data[label] = pl.Series(
+                label, [None if v is None else str(v) for v in values], dtype=pl.String
+            )
+    return pl.DataFrame(data)
+
+
+def report_xlsx(report: Report) -> bytes:
+    sheets = {report.title[:31]: _frame(report.columns, report.rows)}
+    if report.extra.get("items"):
+        sheets["排名前列的药品项目耗材"] = _frame(
+            report.extra["item_columns"], report.extra["items"]
+        )
+    buf = io.BytesIO()
+    write_xlsx(sheets, buf, autofit=True)
+    return buf.getvalue()
+
+
+def _table(columns: list[tuple[str, str, str]], rows: list[dict[str, Any]], font: str) -> Table:
+    body = [[label for _, label, _ in columns]] + [
+        [shown(r.get(key), kind) for key, _, kind in columns] for r in rows
+    ]
+    table = Table(body, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), font, 7),
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
+                ("ALIGN", (0, 1), (-1, -1), "RIGHT"),
+            ]
+        )
+    )
+    return table
+
+
+def report_pdf(report: Report, scope: str, issued: str) -> bytes:
+    font = pdf_font()
+    title = ParagraphStyle("t", fontName=font, fontSize=15, leading=20, alignment=1)
+    body = ParagraphStyle("b", fontName=font, fontSize=9, leading=13)
+    f = report.filters
+    when = f"{f.year} 年" + (f" {f.month} 月" if f.month else "")
+    story: list[Any] = [
+        Paragraph(f"{report.title}（{when}）", title),
+        Spacer(1, 3 * mm),
+        Paragraph(f"范围：{scope}；医院：{f.hospital or '全部'}；出具时间：{issued}", body),
+    ]
+    story += [Paragraph(n, body) for n in report.notes]
+    forecast = report.extra.get("forecast")
+    if forecast:
+        story.append(
+            Paragraph(
+                f"预测全年基金支付 {shown(forecast['total'], 'money')} 元"
+                f"（95% 区间 {shown(forecast['low'], 'money')} – "
+                f"{shown(forecast['high'], 'money')}；"
+                f"{forecast['method']}，已知 {forecast['months']} 个月）",
+                body,
+            )
+        )
+    story += [Spacer(1, 3 * mm), _table(report.columns, report.rows, font)]
+    if report.extra.get("items"):
+        story += [Spacer(1, 5 * mm), Paragraph("排名前列的药品、诊疗项目与耗材", body)]
+        story.append(_table(report.extra["item_columns"], report.extra["items"], font))
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=landscape(A4),
+        leftMargin=10 * mm,
+        rightMargin=10 * mm,
+        topMargin=10 * mm,
+        bottomMargin=10 * mm,
+        title=report.title,
+    )
+    doc.build(story)
+    return buf.getvalue()

@@ -1,0 +1,1 @@
+"""Pure figures of the decision-analysis reports (no I/O)."""
