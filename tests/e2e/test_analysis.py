@@ -10,6 +10,7 @@ import io
 import re
 import time
 from collections import defaultdict
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
 import openpyxl
@@ -243,3 +244,25 @@ def test_refresh_job(world, db) -> None:  # type: ignore[no-untyped-def]
     state = db.get(AnalysisState, CITY)
     assert state.refreshed_at > before and state.refreshed_by == "analyst"
     assert state.summary["cases"] == len(db.scalars(select(Case.id)).all())
+
+
+def test_home_figures_from_the_summaries_equal_the_scan(world, db) -> None:  # type: ignore[no-untyped-def]
+    from yibao.analysis.figures import home_figures
+    from yibao.cases.service import _case_figures
+
+    def same(a, b) -> bool:  # type: ignore[no-untyped-def]
+        return replace(a, avg_los=0) == replace(b, avg_los=0) and a.avg_los == pytest.approx(
+            b.avg_los
+        )
+
+    state = db.get(AnalysisState, CITY)
+    assert same(home_figures(db, state), _case_figures(db))
+    late = db.scalar(select(Case).limit(1))  # a case stored after the refresh
+    make_transient(late)
+    late.id, late.setl_id = None, "LATE-0002"
+    db.add(late)
+    db.commit()
+    assert same(home_figures(db, state), _case_figures(db))
+    client = _as(world, "district_reviewer")
+    page = client.get("/", headers=HTML)
+    assert page.status_code == 200

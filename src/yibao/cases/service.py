@@ -38,7 +38,7 @@ class Overview:
 
 
 @dataclass(frozen=True)
-class _CaseFigures:
+class CaseFigures:
     cases: int
     hospitals: int
     total_cost: Decimal
@@ -50,19 +50,26 @@ class _CaseFigures:
 
 
 #: case aggregates per data scope (computed over every case of the region: cached)
-_FIGURES: TTLCache[_CaseFigures] = TTLCache()
+_FIGURES: TTLCache[CaseFigures] = TTLCache()
 
 
-def overview(session: Session, period_region_prefix: str | None, *, cache_s: float = 0) -> Overview:
+def overview(
+    session: Session,
+    period_region_prefix: str | None,
+    *,
+    cache_s: float = 0,
+    figures_of: Callable[[], CaseFigures] | None = None,
+) -> Overview:
     """Figures from the database, within the session's scope.
 
     Settlement periods are kept per city; ``period_region_prefix`` selects the ones
     the viewer's region belongs to.  The case aggregates (a scan of every case in
-    scope) may be up to ``cache_s`` seconds old; the periods are always current.
+    scope, or ``figures_of`` — the decision-analysis summaries, ADR 0037) may be up to
+    ``cache_s`` seconds old; the periods are always current.
     """
     scope = get_scope(session)
     key = (scope.hospital_id, scope.region_code, scope.is_global) if scope else None
-    figures = _FIGURES.get(key, cache_s, lambda: _case_figures(session))
+    figures = _FIGURES.get(key, cache_s, figures_of or (lambda: _case_figures(session)))
     pq_stmt = select(SettlementPeriod)
     if period_region_prefix:
         pq_stmt = pq_stmt.where(SettlementPeriod.region_code.startswith(period_region_prefix))
@@ -84,7 +91,7 @@ def overview(session: Session, period_region_prefix: str | None, *, cache_s: flo
     )
 
 
-def _case_figures(session: Session) -> _CaseFigures:
+def _case_figures(session: Session) -> CaseFigures:
     n, total, los = session.execute(
         select(
             func.count(Case.id),
@@ -132,7 +139,7 @@ def _case_figures(session: Session) -> _CaseFigures:
             .order_by(Case.insutype)
         )
     ]
-    return _CaseFigures(
+    return CaseFigures(
         cases=int(n or 0),
         hospitals=int(hospitals),
         total_cost=Decimal(total or 0),

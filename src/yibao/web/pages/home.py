@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from yibao.accounts.roles import Permission, has_permission
+from yibao.analysis import service as analysis
+from yibao.analysis.figures import home_figures
 from yibao.api.deps import CurrentUser, Db
 from yibao.api.inline import light_read
 from yibao.cases.service import overview
@@ -40,7 +42,13 @@ def home(request: Request, db: Db, user: CurrentUser) -> Response:
     else:
         code = user.region_code or ""
         prefix = region_prefix(code[:4] + "00" if not code.endswith("00") else code)
-    ov = overview(db, prefix, cache_s=request.app.state.settings.figures_cache_s)
+    state = analysis.state_for(db, user)  # the summaries, where refreshed (ADR 0037)
+    ov = overview(
+        db,
+        prefix,
+        cache_s=request.app.state.settings.figures_cache_s,
+        figures_of=(lambda: home_figures(db, state)) if state is not None else None,
+    )
     charts = {
         "by_month": {"x": [m for m, _ in ov.by_month], "y": [c for _, c in ov.by_month]},
         "by_year": {
