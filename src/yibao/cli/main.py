@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from yibao.cli import (
+    analysis,
     bench,
     cases,
     db,
@@ -33,6 +34,7 @@ app.add_typer(plans.app, name="plans", help="分组方案 / grouping plans")
 app.command("group", help="对病例文件分组 / group a case file")(plans.group)
 app.add_typer(measure.app, name="measure", help="DRG 测算 / measurement")
 app.add_typer(bench.app, name="bench", help="性能基准 / benchmarks")
+app.add_typer(analysis.app, name="analysis", help="决策分析汇总 / decision-analysis summaries")
 app.add_typer(exchange.app, name="exchange", help="交易接口管理（签名密钥）/ gateway admin")
 app.add_typer(
     supervision.app, name="supervision", help="智能审核：事后审核、疑点逾期处理 / intelligent audit"

@@ -1,0 +1,150 @@
+"""``yibao bench dashboards``: the home page, every supervision screen and module, the
+map and every decision-analysis report, as a bureau, a district bureau and a hospital
+user see them, on a region of ``--cases-per-year`` × 3 years (issue 15 item 6).
+
+The benchmark migrates the database, seeds the demo region when it is empty (above
+100,000 cases a year without the settlement workload, whose measurement would group
+every case first), refreshes the decision-analysis summaries when none exist, starts
+``yibao serve`` on a free loopback port, and requests each page and endpoint
+``--rounds`` times per user, one request at a time (a manager's browser), after two
+warm-up requests each (one per server process).  It stops by itself.  The last line
+is ``dashboards_p95_ms=… dashboards_max_ms=…``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from yibao.cli.bench_web import SERVE, free_port, login, start_server, wait_healthy
+
+USERS = ("admin", "district_reviewer", "hosp01")
+REPORTS = ("institutions", "trend", "drg", "usage", "fund")
+MODULES = ("bills", "counts", "results", "hospitals", "trend", "visits")
+PATHS: tuple[str, ...] = (
+    "/",
+    "/screens",
+    *(f"/screens/modules/{m}" for m in MODULES),
+    "/maps",
+    "/api/maps/current/figures",
+    *(f"/analysis/{r}" for r in REPORTS),
+    *(f"/api/analysis/reports/{r}" for r in REPORTS),
+)
+
+
+def _run(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE, *args], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        tail = f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        raise RuntimeError(f"yibao {' '.join(args)} 失败：\n{tail}")
+    return done.stdout
+
+
+def prepare(env: dict[str, str], cases_per_year: int, say: Any) -> None:
+    say("yibao db upgrade …")
+    _run(env, "db", "upgrade")
+    seed = ["demo", "seed", "--if-empty", "--cases-per-year", str(cases_per_year)]
+    if cases_per_year > 100_000:
+        seed.append("--no-settlement")
+    say(f"yibao {' '.join(seed)} …（已有演示数据时跳过）")
+    _run(env, *seed)
+    probe = (
+        "from sqlalchemy import select, func\n"
+        "from yibao.db.session import unit_of_work\n"
+        "from yibao.analysis.models import AnalysisState\n"
+        "with unit_of_work() as s:\n"
+        "    print(s.scalar(select(func.count()).select_from(AnalysisState)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    if done.stdout.strip() in ("", "0"):
+        say("yibao analysis refresh …")
+        _run(env, "analysis", "refresh")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+async def measure(base: str, rounds: int) -> tuple[dict[str, list[float]], list[str]]:
+    """Per "user path": the latencies (ms) of ``rounds`` requests; failures listed."""
+    times: dict[str, list[float]] = {}
+    errors: list[str] = []
+    for username in USERS:
+        http = await login(base, username)
+        try:
+            for path in PATHS:
+                key = f"{username} {path}"
+                for n in range(rounds + 2):
+                    started = time.perf_counter()
+                    r = await http.get(path, headers={"accept": "text/html"})
+                    ms = (time.perf_counter() - started) * 1000
+                    if r.status_code >= 400:
+                        errors.append(f"{key} → HTTP {r.status_code}")
+                        break
+                    if n >= 2:  # two warm-ups: one per server process
+                        times.setdefault(key, []).append(ms)
+        finally:
+            await http.aclose()
+    return times, errors
+
+
+# long: set-up, the server's life and the report in one sequence
+def bench_dashboards(
+    *,
+    database_url: str | None,
+    cases_per_year: int,
+    rounds: int,
+    workers: int,
+    say: Any,
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="yibao-dash-") as tmp:
+        folder = Path(tmp)
+        url = database_url or f"sqlite:///{folder / 'bench.db'}"
+        env = {
+            **os.environ,
+            "YIBAO_DATABASE_URL": url,
+            "YIBAO_VAR_DIR": str(folder / "var"),
+            "YIBAO_SECRET_KEY": os.environ.get("YIBAO_SECRET_KEY", "bench-dashboards"),
+            "YIBAO_LOG_LEVEL": "WARNING",
+        }
+        prepare(env, cases_per_year, say)
+        port = free_port()
+        log = folder / "server.log"
+        server = start_server(env, port, workers, log)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            asyncio.run(wait_healthy(base, server, log, ready_in_a_row=2 * workers))
+            say(f"服务已启动（{workers} 个进程），按 3 类用户请求 {len(PATHS)} 个页面与接口 …")
+            times, errors = asyncio.run(measure(base, rounds))
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    every = [ms for values in times.values() for ms in values]
+    slowest = sorted(
+        ((k, percentile(v, 0.5), percentile(v, 0.95), max(v)) for k, v in times.items()),
+        key=lambda row: -row[2],
+    )[:10]
+    return {
+        "requests": len(every),
+        "p50_ms": percentile(every, 0.5),
+        "p95_ms": percentile(every, 0.95),
+        "max_ms": max(every) if every else 0.0,
+        "slowest": slowest,
+        "errors": errors,
+        "database": url.split("://")[0],
+    }
