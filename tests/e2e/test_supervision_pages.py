@@ -707,6 +707,6 @@ def test_navigation_menus_by_role(admin, client, db) -> None:  # type: ignore[no
     menus = _menus(client.get("/", headers=HTML).text)
     assert menus["settlement"] == ["结算清单", "结算清单上传/质控", "结算单", "消息中心"]
     assert menus["supervision"] == ["事前事中审核记录", "规则库", "知识库"]
-    assert menus["monitor"] == ["实时监控", "地图定位"]
+    assert menus["monitor"] == ["实时监控", "地图定位", "决策分析"]
     assert menus["catalogue"] == ["待遇政策", "医保目录", "参保人员"]
     assert menus["admin"] == ["医疗机构", "用户管理", "审计日志", "应用监控"]

@@ -273,6 +273,7 @@ def trend(session: Session, state: AnalysisState | None, f: Filters) -> Report:
     )
 
 
+# long: the DRG rows, then their column labels and chart
 def drg(session: Session, state: AnalysisState | None, f: Filters) -> Report:
     """DRG 绩效: CMI, cost and time consumption indices, low-risk mortality, 入组率."""
     stmt = select(DrgYear).where(DrgYear.year == f.year).order_by(DrgYear.hospital_code)

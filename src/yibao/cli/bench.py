@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from yibao.cli.bench_dashboards import dashboards_command
 from yibao.cli.common import console, fail, progress_bar
 
 if TYPE_CHECKING:
@@ -470,40 +471,7 @@ def monitoring_bench(requests: int = typer.Option(20_000, min=100, help="每轮�
     )
 
 
-@app.command("dashboards")
-def dashboards_bench(
-    cases_per_year: int = typer.Option(20_000, min=100, help="每年病例数（共 3 年）"),
-    database_url: str | None = typer.Option(
-        None, help="数据库（默认临时 SQLite；空库先生成演示数据）/ database URL"
-    ),
-    rounds: int = typer.Option(10, min=1, max=1000, help="每个页面每个用户的请求次数"),
-    workers: int = typer.Option(2, min=1, max=16, help="服务进程数 / server processes"),
-) -> None:
-    """首页、实时监控、地图与决策分析各页面的响应时间 / dashboard latencies."""
-    from yibao.cli.bench_dashboards import bench_dashboards
-
-    try:
-        r = bench_dashboards(
-            database_url=database_url,
-            cases_per_year=cases_per_year,
-            rounds=rounds,
-            workers=workers,
-            say=lambda text: console.print(text),
-        )
-    except RuntimeError as exc:
-        raise fail(str(exc)) from None
-    console.print(
-        f"{r['requests']:,} 个请求（{r['database']}），失败 {len(r['errors'])}：p50 {r['p50_ms']:,.0f} ms，"
-        f"p95 {r['p95_ms']:,.0f} ms，最长 {r['max_ms']:,.0f} ms；最慢的页面（p50、p95、最长）："
-    )
-    for key, p50, p95, top in r["slowest"]:
-        console.print(f"  {key:<48} {p50:>7,.0f} {p95:>7,.0f} {top:>7,.0f} ms", soft_wrap=True)
-    if r["errors"]:
-        console.print(f"失败：{r['errors'][:10]}")
-    _figures(
-        dashboards_p95_ms=round(r["p95_ms"]),
-        dashboards_max_ms=round(r["max_ms"]),
-    )
+app.command("dashboards")(dashboards_command)
 
 
 @app.command("post-audit")

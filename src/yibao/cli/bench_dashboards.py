@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from yibao.cli.bench_web import SERVE, free_port, login, start_server, wait_healthy
+import typer
+
+from yibao.cli.common import console, fail
 
 USERS = ("admin", "district_reviewer", "hosp01")
 REPORTS = ("institutions", "trend", "drg", "usage", "fund")
@@ -39,6 +41,8 @@ PATHS: tuple[str, ...] = (
 
 
 def _run(env: dict[str, str], *args: str) -> str:
+    from yibao.cli.bench_web import SERVE
+
     done = subprocess.run(
         [sys.executable, "-c", SERVE, *args], env=env, capture_output=True, text=True, check=False
     )
@@ -63,7 +67,9 @@ def prepare(env: dict[str, str], cases_per_year: int, say: Any) -> None:
         "with unit_of_work() as s:\n"
         "    print(s.scalar(select(func.count()).select_from(AnalysisState)))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
+    )
     if done.stdout.strip() in ("", "0"):
         say("yibao analysis refresh …")
         _run(env, "analysis", "refresh")
@@ -79,6 +85,8 @@ def percentile(values: list[float], q: float) -> float:
 
 async def measure(base: str, rounds: int) -> tuple[dict[str, list[float]], list[str]]:
     """Per "user path": the latencies (ms) of ``rounds`` requests; failures listed."""
+    from yibao.cli.bench_web import login
+
     times: dict[str, list[float]] = {}
     errors: list[str] = []
     for username in USERS:
@@ -109,6 +117,8 @@ def bench_dashboards(
     workers: int,
     say: Any,
 ) -> dict[str, Any]:
+    from yibao.cli.bench_web import free_port, start_server, wait_healthy
+
     with tempfile.TemporaryDirectory(prefix="yibao-dash-") as tmp:
         folder = Path(tmp)
         url = database_url or f"sqlite:///{folder / 'bench.db'}"
@@ -148,3 +158,44 @@ def bench_dashboards(
         "errors": errors,
         "database": url.split("://")[0],
     }
+
+
+def dashboard_lines(r: dict[str, Any]) -> list[str]:
+    """The human-readable report: totals, then the slowest pages."""
+    lines = [
+        f"{r['requests']:,} 个请求（{r['database']}），失败 {len(r['errors'])}："
+        f"p50 {r['p50_ms']:,.0f} ms，p95 {r['p95_ms']:,.0f} ms，最长 {r['max_ms']:,.0f} ms；"
+        "最慢的页面（p50、p95、最长）："
+    ]
+    for key, p50, p95, top in r["slowest"]:
+        lines.append(f"  {key:<48} {p50:>7,.0f} {p95:>7,.0f} {top:>7,.0f} ms")
+    if r["errors"]:
+        lines.append(f"失败：{r['errors'][:10]}")
+    return lines
+
+
+def dashboards_command(
+    cases_per_year: int = typer.Option(20_000, min=100, help="每年病例数（共 3 年）"),
+    database_url: str | None = typer.Option(
+        None, help="数据库（默认临时 SQLite；空库先生成演示数据）/ database URL"
+    ),
+    rounds: int = typer.Option(10, min=1, max=1000, help="每个页面每个用户的请求次数"),
+    workers: int = typer.Option(2, min=1, max=16, help="服务进程数 / server processes"),
+) -> None:
+    """首页、实时监控、地图与决策分析各页面的响应时间 / dashboard latencies."""
+    try:
+        r = bench_dashboards(
+            database_url=database_url,
+            cases_per_year=cases_per_year,
+            rounds=rounds,
+            workers=workers,
+            say=lambda text: console.print(text),
+        )
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    for line in dashboard_lines(r):
+        console.print(line, soft_wrap=True)
+    print(
+        f"dashboards_p95_ms={round(r['p95_ms'])} dashboards_max_ms={round(r['max_ms'])}",
+        flush=True,
+    )

@@ -33,7 +33,10 @@ def current_map(db: Db, user: User = VIEW) -> dict[str, Any]:
     return {"region": region, **geojson}
 
 
-@router.get("/current/figures", summary="地图上的数字：各下级区划与各医院的病例数、费用、基金支付")
+@router.get(
+    "/current/figures",
+    summary="地图上的数字：各下级区划与各医院的病例数、费用、基金支付、审核疑点数与疑点金额",
+)
 def current_figures(
     db: Db, user: User = VIEW, year: Year | None = Query(None, description="出院年度")
 ) -> dict[str, Any]:
@@ -44,7 +47,8 @@ def current_figures(
     chosen = year or service.latest_year(db)
     if chosen is None:
         return {"region": region, "year": None, "districts": [], "hospitals": []}
-    return service.map_figures(db, region, geojson, chosen)
+    hospital_view = user.hospital_id is not None  # published post-audit findings only
+    return service.map_figures(db, region, geojson, chosen, published_only=hospital_view)
 
 
 @router.post(

@@ -7,9 +7,11 @@ and the figures drawn on it.
   features are the region's child regions), checked (:func:`yibao.engines.geo.check_geojson`)
   and stored as a new version, audited; a bad file stores nothing.
 * :func:`map_figures` — per child region and per hospital: cases, total cost and fund
-  payment of a year, by SQL aggregates in the caller's data scope (a hospital user
-  sees its hospital, a district bureau its district); hospitals are placed inside
-  their district (generated positions: no hospital coordinates are stored yet).
+  payment of a year, the year's real-time audits (3101 / 3102: audits, those with
+  findings, findings, violation amount) and post-audit findings (count, amount), by
+  SQL aggregates in the caller's data scope (a hospital user sees its hospital, a
+  district bureau its district); hospitals are placed inside their district
+  (generated positions: no hospital coordinates are stored yet).
 """
 
 from __future__ import annotations
@@ -17,21 +19,31 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from yibao.analysis.models import CaseMonth
+from yibao.analysis.refresh import case_month_rows
+from yibao.analysis.reports import state_of
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case
 from yibao.engines.geo import GeoError, centroid, check_geojson, demo_map
 from yibao.engines.synth.region import CITY_CODE
 from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.timeutil import BUSINESS_TZ, local
 from yibao.maps.models import RegionMap
 from yibao.regions.models import Hospital, Region, region_prefix
+from yibao.supervision.findings.models import Finding
+from yibao.supervision.findings.states import State
+from yibao.supervision.realtime.models import AuditRequest
 
 MAX_BYTES = 20 * 1024 * 1024
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
 def children(session: Session, region_code: str) -> list[Region]:
@@ -120,12 +132,36 @@ def do_upload_map(
     return row
 
 
+def years(session: Session) -> list[int]:
+    """The years with figures to draw (ascending): of the discharges and of the
+    real-time audits in scope (each from its first to its last year)."""
+    found: set[int] = set()
+    first, last = session.execute(
+        select(func.min(Case.discharge_date), func.max(Case.discharge_date))
+    ).one()
+    if isinstance(first, date) and isinstance(last, date):
+        found.update(range(first.year, last.year + 1))
+    first, last = session.execute(
+        select(func.min(AuditRequest.received_at), func.max(AuditRequest.received_at))
+    ).one()
+    if isinstance(first, datetime) and isinstance(last, datetime):
+        found.update(range(local(first).year, local(last).year + 1))
+    return sorted(found)
+
+
 def latest_year(session: Session) -> int | None:
-    day = session.scalar(select(func.max(Case.discharge_date)))
-    return day.year if isinstance(day, date) else None
+    """The newest year of :func:`years` (None when there is nothing to draw)."""
+    found = years(session)
+    return found[-1] if found else None
 
 
-def _sums(session: Session, region_code: str, year: int) -> list[Any]:
+def _sums(session: Session, prefix: str, year: int) -> list[Any]:
+    """(hospital code, region, cases, total cost, fund payment) of ``year``'s discharges:
+    from the decision-analysis case months where the region has been summarised (plus
+    the cases stored since, ADR 0037), else from the cases themselves."""
+    state = state_of(session, prefix.ljust(6, "0") if prefix else None)
+    if state is not None:
+        return _summed(session, prefix, year, state.case_watermark)
     return list(
         session.execute(
             select(
@@ -136,11 +172,86 @@ def _sums(session: Session, region_code: str, year: int) -> list[Any]:
                 func.sum(Case.fund_payment),
             )
             .where(
-                Case.region_code.startswith(region_prefix(region_code)),
+                Case.region_code.startswith(prefix),
                 Case.discharge_date >= date(year, 1, 1),
                 Case.discharge_date <= date(year, 12, 31),
             )
             .group_by(Case.hospital_code, Case.region_code)
+        )
+    )
+
+
+def _summed(session: Session, prefix: str, year: int, watermark: int) -> list[Any]:
+    stored = session.execute(
+        select(
+            CaseMonth.hospital_code,
+            CaseMonth.region_code,
+            func.sum(CaseMonth.cases),
+            func.sum(CaseMonth.total_cost),
+            func.sum(CaseMonth.fund_payment),
+        )
+        .where(CaseMonth.region_code.startswith(prefix), CaseMonth.month.startswith(f"{year}-"))
+        .group_by(CaseMonth.hospital_code, CaseMonth.region_code)
+    )
+    acc: dict[tuple[str, str], list[Any]] = {}
+    for code, region, n, cost, fund in stored:
+        acc[(code, region)] = [int(n), Decimal(cost or 0), Decimal(fund or 0)]
+    for r in case_month_rows(session, prefix, after_id=watermark):
+        if r["month"].startswith(f"{year}-"):
+            a = acc.setdefault((r["hospital_code"], r["region_code"]), [0, ZERO, ZERO])
+            a[0] += r["cases"]
+            a[1] += r["total_cost"]
+            a[2] += r["fund_payment"]
+    return [(code, region, *a) for (code, region), a in sorted(acc.items())]
+
+
+def _audit_sums(session: Session, prefix: str, year: int) -> list[Any]:
+    """(hospital code, region, audits, audits with findings, findings, violation amount)
+    of the real-time audits (3101 / 3102) received in ``year`` (business time)."""
+    start = datetime(year, 1, 1, tzinfo=BUSINESS_TZ)
+    end = datetime(year + 1, 1, 1, tzinfo=BUSINESS_TZ)
+    return list(
+        session.execute(
+            select(
+                Hospital.code,
+                AuditRequest.region_code,
+                func.count(AuditRequest.id),
+                func.count(AuditRequest.id).filter(AuditRequest.findings > 0),
+                func.sum(AuditRequest.findings),
+                func.sum(AuditRequest.vola_amt),
+            )
+            .join(Hospital, Hospital.id == AuditRequest.hospital_id)
+            .where(
+                AuditRequest.region_code.startswith(prefix),
+                AuditRequest.received_at >= start,
+                AuditRequest.received_at < end,
+            )
+            .group_by(Hospital.code, AuditRequest.region_code)
+        )
+    )
+
+
+def _finding_sums(session: Session, prefix: str, year: int, published_only: bool) -> list[Any]:
+    """(hospital code, region, findings, violation amount) of the post-audit findings
+    of ``year``'s periods, but those dismissed (a hospital: published ones only)."""
+    conds = [
+        Finding.region_code.startswith(prefix),
+        Finding.period >= f"{year}-01",
+        Finding.period <= f"{year}-12",
+        Finding.state != State.DISMISSED.value,
+    ]
+    if published_only:
+        conds.append(Finding.published_at.is_not(None))
+    return list(
+        session.execute(
+            select(
+                Finding.hospital_code,
+                Finding.region_code,
+                func.count(Finding.id),
+                func.sum(Finding.vola_amt),
+            )
+            .where(*conds)
+            .group_by(Finding.hospital_code, Finding.region_code)
         )
     )
 
@@ -159,42 +270,92 @@ def _place(feature: dict[str, Any] | None, code: str) -> list[float] | None:
     return [round(cx + t * (vx - cx), 5), round(cy + t * (vy - cy), 5)]
 
 
+COUNTS = ("cases", "audits", "flagged", "rt_findings", "post_findings")
+AMOUNTS = ("cost", "fund", "rt_amount", "post_amount")
+
+
+def _figures_by_hospital(
+    session: Session, prefix: str, year: int, published_only: bool
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """(hospital code, region) → the year's figures of the three aggregates."""
+    per: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(hospital: str, region: str, **values: Any) -> None:
+        row = per.setdefault(
+            (hospital, region), {**dict.fromkeys(COUNTS, 0), **dict.fromkeys(AMOUNTS, ZERO)}
+        )
+        for key, value in values.items():
+            row[key] += int(value or 0) if key in COUNTS else Decimal(str(value or 0))
+
+    for hospital, region, n, cost, fund in _sums(session, prefix, year):
+        add(hospital, region, cases=n, cost=cost, fund=fund)
+    for hospital, region, n, flagged, found, amount in _audit_sums(session, prefix, year):
+        add(hospital, region, audits=n, flagged=flagged, rt_findings=found, rt_amount=amount)
+    for hospital, region, n, amount in _finding_sums(session, prefix, year, published_only):
+        add(hospital, region, post_findings=n, post_amount=amount)
+    return per
+
+
+def _accumulate(into: dict[str, Any], row: dict[str, Any]) -> None:
+    for name, value in row.items():
+        into[name] = into.get(name, 0) + value
+
+
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    """The figures as drawn: money in yuan (2 decimals), 疑点 = real-time + post-audit."""
+    out: dict[str, Any] = {k: row[k] for k in COUNTS}
+    out.update({k: float(row[k].quantize(CENT)) for k in AMOUNTS})
+    out["findings"] = row["rt_findings"] + row["post_findings"]
+    out["amount"] = float((row["rt_amount"] + row["post_amount"]).quantize(CENT))
+    return out
+
+
 def map_figures(
-    session: Session, region_code: str, geojson: dict[str, Any], year: int
+    session: Session,
+    region_code: str,
+    geojson: dict[str, Any],
+    year: int,
+    *,
+    published_only: bool = False,
 ) -> dict[str, Any]:
-    """Per child region and per hospital (in the session's scope): cases, total cost,
-    fund payment of ``year``; hospitals with a position in their district."""
+    """Per child region and per hospital (in the session's scope), of ``year``: cases,
+    total cost, fund payment; real-time audits, those with findings, their findings
+    and violation amount; post-audit findings and their amount (``published_only``:
+    a hospital's view, published ones only); ``findings`` / ``amount`` add the two.
+    Hospitals with a position in their district."""
     features = {f["properties"]["adcode"]: f for f in geojson["features"]}
     names = {h.code: (h.name, h.level) for h in session.scalars(select(Hospital))}
-    districts: dict[str, dict[str, Any]] = {}
-    hospitals = []
-    for hospital, region, n, cost, fund in _sums(session, region_code, year):
+    per = _figures_by_hospital(session, region_prefix(region_code), year, published_only)
+    totals: dict[str, dict[str, Any]] = {}
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for (hospital, region), row in per.items():
         district = next((c for c in features if region.startswith(region_prefix(c))), region)
-        d = districts.setdefault(district, {"code": district, "cases": 0, "cost": 0, "fund": 0})
-        d["cases"] += int(n)
-        d["cost"] += float(cost or 0)
-        d["fund"] += float(fund or 0)
-        name, level = names.get(hospital, (hospital, ""))
+        _accumulate(totals.setdefault(district, {}), row)
+        _accumulate(merged.setdefault((hospital, district), {}), row)
+    districts = [
+        {
+            "code": code,
+            "name": features[code]["properties"]["name"] if code in features else code,
+            **_shown(row),
+        }
+        for code, row in totals.items()
+    ]
+    hospitals = []
+    for (code, district), row in merged.items():
+        name, level = names.get(code, (code, ""))
         hospitals.append(
             {
-                "code": hospital,
+                "code": code,
                 "name": name,
                 "level": level,
                 "district": district,
-                "cases": int(n),
-                "cost": round(float(cost or 0), 2),
-                "fund": round(float(fund or 0), 2),
-                "position": _place(features.get(district), hospital),
+                **_shown(row),
+                "position": _place(features.get(district), code),
             }
         )
-    for d in districts.values():
-        d["name"] = (
-            features[d["code"]]["properties"]["name"] if d["code"] in features else d["code"]
-        )
-        d["cost"], d["fund"] = round(d["cost"], 2), round(d["fund"], 2)
     return {
         "region": region_code,
         "year": year,
-        "districts": sorted(districts.values(), key=lambda d: d["code"]),
-        "hospitals": sorted(hospitals, key=lambda h: (-h["cost"], h["code"])),
+        "districts": sorted(districts, key=lambda d: d["code"]),
+        "hospitals": sorted(hospitals, key=lambda h: (-h["cost"], -h["amount"], h["code"])),
     }

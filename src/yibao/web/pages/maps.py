@@ -1,6 +1,7 @@
 """地图定位 page (issue 15 item 3): the user's region on a map — districts coloured by a
-figure of the year, hospitals as points, click a district to list its hospitals — and,
-for a bureau administrator, the upload of the region's own boundary GeoJSON."""
+figure of the year (spending, cases, or the audits' 疑点 count and amount), hospitals
+as points, click a district to list its hospitals — and, for a bureau administrator,
+the upload of the region's own boundary GeoJSON."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from starlette.datastructures import UploadFile
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
-from yibao.cases.repository import case_years
 from yibao.kit.errors import DomainError, Forbidden, ValidationFailed
 from yibao.maps import service
 from yibao.regions.models import region_prefix
@@ -23,22 +23,38 @@ from yibao.web.render import render
 
 router = APIRouter()
 VIEW = require(Permission.VIEW_CASES)
+#: what the districts can be coloured by (service.map_figures keys)
+METRICS = {
+    "cost": "医疗总费用",
+    "fund": "基金支付",
+    "cases": "病例数",
+    "findings": "疑点数",
+    "amount": "疑点金额",
+}
 
 
 def _page(request: Request, db: Db, user: User, **extra: Any) -> Response:
     region = service.map_region(db, user.region_code, user.hospital_id)
     geojson = service.region_map(db, region)
     raw = request.query_params.get("year") or ""
-    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else service.latest_year(db)
-    figures = service.map_figures(db, region, geojson, year) if geojson and year else None
+    years = service.years(db)
+    latest = years[-1] if years else None
+    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else latest
+    figures = None
+    if geojson and year:  # a hospital sees its published post-audit findings only
+        hospital_view = user.hospital_id is not None
+        figures = service.map_figures(db, region, geojson, year, published_only=hospital_view)
     data = {"map": geojson, "figures": figures}
+    metric = request.query_params.get("metric") or "cost"
     ctx = {
         "region": region,
         "year": year,
         "has_map": geojson is not None,
         "figures": figures,
         "stored": service.newest(db, region),
-        "years": sorted(case_years(db)),
+        "years": years,
+        "metrics": METRICS,
+        "metric": metric if metric in METRICS else "cost",
         "can_upload": has_permission(user.role, Permission.MANAGE_HOSPITALS),
         "data": json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
         "errors": {},

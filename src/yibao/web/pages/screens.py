@@ -46,6 +46,9 @@ def module(name: str, request: Request, db: Db, user: User = VIEW) -> Response:
     if name == "counts":
         chart = {"x": [f"{h}时" for h in range(24)], "series": {
             screens.STAGES[s]: v for s, v in data["hours"].items()}}  # fmt: skip
+    elif name == "visits":
+        chart = {"x": [f"{h}时" for h in range(24)], "series": {
+            f"{screens.KINDS[k]}结算": v for k, v in data["today"]["hours"].items()}}  # fmt: skip
     elif name == "trend":
         chart = {"x": [f"{m}月" for m in range(1, 13)], "series": {
             "审核次数": data["audits"], "有疑点": data["flagged"]}}  # fmt: skip
