@@ -11,6 +11,7 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import replace
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import openpyxl
@@ -266,3 +267,19 @@ def test_home_figures_from_the_summaries_equal_the_scan(world, db) -> None:  # t
     client = _as(world, "district_reviewer")
     page = client.get("/", headers=HTML)
     assert page.status_code == 200
+
+
+def test_map_reads_the_case_months(world, db) -> None:  # type: ignore[no-untyped-def]
+    late = db.scalar(select(Case).where(Case.discharge_date >= date(2025, 1, 1)).limit(1))
+    make_transient(late)  # stored after the refresh: counted live
+    late.id, late.setl_id = None, "LATE-0003"
+    db.add(late)
+    db.commit()
+    want = _cases(db, 2025)
+    client = _as(world, "admin")
+    figures = client.get("/api/maps/current/figures", params={"year": 2025}).json()
+    got = {h["code"]: h for h in figures["hospitals"] if h["cases"]}
+    assert set(got) == set(want)
+    for code, (n, cost, fund, _) in want.items():
+        assert got[code]["cases"] == n
+        assert Decimal(str(got[code]["cost"])) == cost and Decimal(str(got[code]["fund"])) == fund
