@@ -24,7 +24,8 @@ from tests.builders.settlement import plan_registry
 from tests.e2e.test_http_scoping import _login
 from yibao.accounts.models import User
 from yibao.analysis.models import AnalysisState
-from yibao.analysis.refresh import do_refresh, weight_plan_of
+from yibao.analysis.performance import weight_plan_of
+from yibao.analysis.refresh import do_refresh
 from yibao.audit.models import AuditLog
 from yibao.cases.models import Case
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
@@ -222,7 +223,7 @@ def test_scope_exports_and_bad_input(world, db) -> None:  # type: ignore[no-unty
         assert bad.status_code == 422 and bad.json()["error"]["field"] == field
         assert "须为" in bad.json()["error"]["message"]
     assert client.get("/api/analysis/reports/nothing").status_code == 404
-    for name in ("institutions", "trend", "drg", "usage", "fund"):
+    for name in ("institutions", "trend", "drg", "dip", "usage", "fund"):
         page = client.get(f"/analysis/{name}", headers=HTML)
         assert page.status_code == 200 and 'data-testid="analysis-table"' in page.text
 

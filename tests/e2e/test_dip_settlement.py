@@ -30,6 +30,7 @@ from yibao.accounts.models import User
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.demo.seed import DEMO_PASSWORD
 from yibao.regions.models import Hospital
+from yibao.settlement.models import CasePricing
 
 D = Decimal
 BASE = {"3": D("0.93"), "2": D("0.72"), "1": D("0.55")}
@@ -310,6 +311,39 @@ def _clearing(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def
         assert D(h["cases"]) == len(mine)
 
 
+def _dip_performance(client, db) -> None:  # type: ignore[no-untyped-def]
+    """决策分析 DIP 绩效 after a refresh: each hospital's figures equal its DIP-priced
+    cases summed directly (ADR 0037)."""
+    login(client, "analyst", DEMO_PASSWORD)
+    r = client.post("/api/analysis/refresh")
+    assert r.status_code == 202, r.text
+    assert wait_job(client, r.json()["job_id"], timeout=120)["status"] == "succeeded"
+    want: dict[str, dict[str, Any]] = {}
+    year = None
+    for p, case in db.execute(
+        select(CasePricing, Case)
+        .join(Case, Case.id == CasePricing.case_id)
+        .where(CasePricing.payment_class.startswith("dip_"))
+    ):
+        year = case.discharge_date.year
+        w = want.setdefault(
+            case.hospital_code, {"cases": 0, "grouped": 0, "score": D(0), "payment": D(0)}
+        )
+        w["cases"] += 1
+        w["payment"] += p.drg_payment
+        if p.payment_class != "dip_items":
+            w["grouped"] += 1
+            w["score"] += D(str(p.terms["dip_score"]))
+    assert want and year is not None
+    body = client.get("/api/analysis/reports/dip", params={"year": year}).json()
+    got = {row["hospital_code"]: row for row in body["rows"]}
+    assert set(got) == set(want)
+    for code, w in want.items():
+        assert got[code]["cases"] == w["cases"] and got[code]["grouped"] == w["grouped"]
+        assert D(got[code]["total_score"]) == w["score"]
+        assert D(got[code]["payment"]) == w["payment"]
+
+
 def test_dip_build_publish_simulate_settle_and_clear(analyst, db):  # type: ignore[no-untyped-def]  # noqa: F811
     client = analyst
     catalogue = _build(client, threshold=2)  # small demo: combinations with procedures too
@@ -331,3 +365,4 @@ def test_dip_build_publish_simulate_settle_and_clear(analyst, db):  # type: igno
     _extreme_review(client, lists)
     _confirm(client, lists)
     _clearing(client, lists)
+    _dip_performance(client, db)

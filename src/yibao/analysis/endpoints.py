@@ -60,7 +60,7 @@ def answer(r: Report, fmt: str, user: User) -> Response:
 @router.get(
     "/reports/{name}",
     responses=file_answers(XLSX, PDF),
-    summary="决策分析报表（institutions/trend/drg/usage/fund；format=xlsx 或 pdf 导出）",
+    summary="决策分析报表（institutions/trend/drg/dip/usage/fund；format=xlsx 或 pdf 导出）",
 )
 def get_report(
     name: str,

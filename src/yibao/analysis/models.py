@@ -119,6 +119,27 @@ class DrgYear(ScopedRow, Base):
     low_risk_deaths: Mapped[int] = mapped_column(Integer)
 
 
+class DipYear(ScopedRow, Base):
+    """A hospital's cases priced under DIP in a year: 入组率, points, the cost against
+    the DIP payment, and the cases by DIP class."""
+
+    __tablename__ = "analysis_dip_years"
+    __table_args__ = (UniqueConstraint("hospital_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_code: Mapped[str] = mapped_column(String(12))
+    year: Mapped[int] = mapped_column(SmallInteger)
+    cases: Mapped[int] = mapped_column(Integer)
+    grouped: Mapped[int] = mapped_column(Integer)  # in a DIP group (not dip_items)
+    groups: Mapped[int] = mapped_column(Integer)
+    total_score: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    low: Mapped[int] = mapped_column(Integer)
+    high: Mapped[int] = mapped_column(Integer)
+    extreme: Mapped[int] = mapped_column(Integer)
+    total_cost: Mapped[Decimal] = mapped_column(Money())
+    payment: Mapped[Decimal] = mapped_column(Money())
+
+
 class ItemYear(ScopedRow, Base):
     """Drug, service item and material use of a hospital in a year (gateway fee lines)."""
 

@@ -12,6 +12,8 @@ tables in the caller's transaction — every figure a SQL aggregate (``GROUP BY`
 * DRG years — CMI, consumption indices, low-risk mortality under the region's newest
   published weight plan (:func:`indices_table`, as the indices page), 入组率 from the
   stored grouping results;
+* DIP years — the cases priced under DIP: 入组率, groups, points, cost against payment,
+  low / high / extreme cases;
 * item years — drug, item and material use from the gateway's settled fee lines.
 
 The state row records the highest case id covered (readers add later cases live) and
@@ -21,7 +23,6 @@ what the refresh found.  An audit row names who refreshed and the counts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -32,11 +33,13 @@ from yibao.analysis.models import (
     AnalysisState,
     AuditMonth,
     CaseMonth,
+    DipYear,
     DrgYear,
     FundBudget,
     FundMonth,
     ItemYear,
 )
+from yibao.analysis.performance import dip_year_rows, drg_year_rows
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case
 from yibao.config import get_settings
@@ -44,18 +47,18 @@ from yibao.db.bulk import insert_many
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.measure.frames import DEATH
 from yibao.exchange.models import Fee
-from yibao.grouping.models import CaseGrouping
 from yibao.grouping.plans import plan_registry
 from yibao.kit.timeutil import BUSINESS_TZ, utcnow
-from yibao.measurement.models import MeasurementRun, WeightPlan
-from yibao.measurement.service.indices import indices_table
 from yibao.regions.models import Hospital, region_prefix
-from yibao.settlement.models import SettlementAuditDeduction, SettlementConfirmation
+from yibao.settlement.models import (
+    SettlementAuditDeduction,
+    SettlementConfirmation,
+)
 from yibao.settlement.statements.service import period_statements
 from yibao.supervision.findings.models import Finding
 from yibao.supervision.realtime.models import AuditRequest
 
-TABLES = (CaseMonth, AuditMonth, FundMonth, DrgYear, ItemYear)
+TABLES = (CaseMonth, AuditMonth, FundMonth, DrgYear, DipYear, ItemYear)
 ZERO = Decimal("0.00")
 Progress = Callable[[str], None]
 
@@ -227,106 +230,6 @@ def fund_month_rows(session: Session, region_code: str) -> list[dict[str, Any]]:
     return rows
 
 
-def weight_plan_of(session: Session, region_code: str) -> WeightPlan | None:
-    """The region's newest published weight plan (the indices' weights)."""
-    return session.scalar(
-        select(WeightPlan)
-        .where(WeightPlan.region_code == region_code, WeightPlan.status == "published")
-        .order_by(WeightPlan.published_at.desc(), WeightPlan.id.desc())
-        .limit(1)
-    )
-
-
-def _grouped_counts(
-    session: Session, prefix: str, plan_id: str, year: int
-) -> dict[str, tuple[int, int, int]]:
-    """Per hospital code: (cases of the year, cases in a DRG under ``plan_id``, DRGs)."""
-    g = CaseGrouping
-    ok = g.status == "ok"
-    stmt = (
-        select(
-            Case.hospital_code,
-            func.count(Case.id),
-            func.coalesce(func.sum(case((ok, 1), else_=0)), 0),
-            func.count(func.distinct(case((ok, g.drg)))),
-        )
-        .outerjoin(g, (g.case_id == Case.id) & (g.plan_id == plan_id))
-        .where(
-            Case.region_code.startswith(prefix),
-            Case.discharge_date >= date(year, 1, 1),
-            Case.discharge_date <= date(year, 12, 31),
-        )
-        .group_by(Case.hospital_code)
-    )
-    return {code: (int(n), int(k), int(d)) for code, n, k, d in session.execute(stmt)}
-
-
-# long: one year after another, each one indices table joined to its counts
-def drg_year_rows(
-    session: Session,
-    region_code: str,
-    actor: Actor,
-    registry: PlanRegistry,
-    progress: Progress | None = None,
-) -> tuple[list[dict[str, Any]], int | None]:
-    plan = weight_plan_of(session, region_code)
-    if plan is None:
-        return [], None
-    run = session.get(MeasurementRun, plan.run_id)
-    if run is None:
-        return [], None
-    prefix = region_prefix(region_code)
-    year = func.extract("year", Case.discharge_date)
-    years = [
-        int(y)
-        for y in session.scalars(
-            select(year).where(Case.region_code.startswith(prefix)).group_by(year).order_by(year)
-        )
-    ]
-    hospitals = {
-        h.code: (h.id, h.region_code)
-        for h in session.scalars(select(Hospital).where(Hospital.region_code.startswith(prefix)))
-    }
-    rows = []
-    for y in years:
-        if progress:
-            progress(f"{y} 年 DRG 指标（权重方案 {plan.code} v{plan.version}）")
-        table = indices_table(
-            session, registry, weight_plan=plan, run=run, year=y, by="hospital", actor=actor
-        )
-        counts = _grouped_counts(session, prefix, run.plan_id, y)
-        drgs = {r["hospital_code"]: r for r in table.iter_rows(named=True)}
-        for code, (n_all, n_grouped, n_drgs) in counts.items():
-            if code not in hospitals:
-                continue
-            r = drgs.get(code) or {}
-            rows.append(
-                {
-                    "hospital_id": hospitals[code][0],
-                    "region_code": hospitals[code][1],
-                    "hospital_code": code,
-                    "year": y,
-                    "plan_id": run.plan_id,
-                    "weight_plan_id": plan.id,
-                    "cases_all": n_all,
-                    "grouped": n_grouped,
-                    "cases": int(r.get("cases") or 0),
-                    "drgs": n_drgs,
-                    "total_weight": Decimal(str(r.get("total_weight") or 0)),
-                    "cmi": Decimal(str(r.get("cmi") or 0)),
-                    "cost_index": _dec(r.get("cost_index")),
-                    "time_index": _dec(r.get("time_index")),
-                    "low_risk_cases": int(r.get("low_risk_cases") or 0),
-                    "low_risk_deaths": int(r.get("low_risk_deaths") or 0),
-                }
-            )
-    return rows, plan.id
-
-
-def _dec(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value)).quantize(Decimal("0.0001"))
-
-
 def item_year_rows(session: Session, prefix: str) -> list[dict[str, Any]]:
     f = Fee
     year = func.substr(local_month(session, f.fee_ocur_time), 1, 4)
@@ -397,6 +300,8 @@ def do_refresh(
     funds = fund_month_rows(session, region_code)
     registry = registry or plan_registry(get_settings())
     drgs, plan_id = drg_year_rows(session, region_code, actor, registry, say)
+    say("汇总 DIP 病例")
+    dips = dip_year_rows(session, prefix)
     say("汇总药品、诊疗项目与耗材")
     items = item_year_rows(session, prefix)
     for model in TABLES:
@@ -409,6 +314,7 @@ def do_refresh(
         (AuditMonth, audits),
         (FundMonth, funds),
         (DrgYear, drgs),
+        (DipYear, dips),
         (ItemYear, items),
     ):
         insert_many(session, model.__table__, rows)
@@ -418,6 +324,7 @@ def do_refresh(
         "audit_months": len(audits),
         "fund_months": len(funds),
         "drg_years": len(drgs),
+        "dip_years": len(dips),
         "item_years": len(items),
     }
     state = session.get(AnalysisState, region_code) or AnalysisState(region_code=region_code)

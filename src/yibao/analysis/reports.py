@@ -11,7 +11,6 @@ and notes — the page, the JSON API, the Excel workbook and the PDF all show th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yibao.analysis.models import AnalysisState, AuditMonth, CaseMonth, DrgYear, ItemYear
+from yibao.analysis.models import AnalysisState, AuditMonth, CaseMonth, ItemYear
 from yibao.analysis.refresh import case_month_rows
 from yibao.catalogue.models import CatalogueEntry
 from yibao.db.scoping import get_scope
@@ -273,76 +272,6 @@ def trend(session: Session, state: AnalysisState | None, f: Filters) -> Report:
     )
 
 
-# long: the DRG rows, then their column labels and chart
-def drg(session: Session, state: AnalysisState | None, f: Filters) -> Report:
-    """DRG 绩效: CMI, cost and time consumption indices, low-risk mortality, 入组率."""
-    stmt = select(DrgYear).where(DrgYear.year == f.year).order_by(DrgYear.hospital_code)
-    if f.hospital:
-        stmt = stmt.where(DrgYear.hospital_code == f.hospital)
-    names = _hospitals(session)
-    rows: list[dict[str, Any]] = []
-    for d in session.scalars(stmt):
-        h = names.get(d.hospital_code)
-        rows.append(
-            {
-                "hospital_code": d.hospital_code,
-                "hospital_name": h.name if h else d.hospital_code,
-                "level": HOSPITAL_LEVELS.get(h.level, h.level) if h else "",
-                "cases_all": d.cases_all,
-                "grouped": d.grouped,
-                "group_rate": _ratio(d.grouped, d.cases_all),
-                "drgs": d.drgs,
-                "cases": d.cases,
-                "cmi": d.cmi,
-                "cost_index": d.cost_index,
-                "time_index": d.time_index,
-                "low_risk_cases": d.low_risk_cases,
-                "low_risk_deaths": d.low_risk_deaths,
-                "low_risk_mortality": _ratio(d.low_risk_deaths, d.low_risk_cases),
-            }
-        )
-    notes = []
-    if not rows:
-        notes.append("本年度暂无 DRG 指标：需先发布权重方案并刷新汇总。")
-    elif state is not None and state.weight_plan_id:
-        notes.append(f"权重方案 #{state.weight_plan_id}（最新发布）；指数以全市同 DRG 均值为 1。")
-    return Report(
-        "drg",
-        "DRG 绩效",
-        f,
-        [
-            ("hospital_code", "医院编码", "text"),
-            ("hospital_name", "医院名称", "text"),
-            ("level", "等级", "text"),
-            ("cases_all", "出院病例", "int"),
-            ("grouped", "入组病例", "int"),
-            ("group_rate", "入组率", "pct"),
-            ("drgs", "DRG 组数", "int"),
-            ("cases", "参与指标病例", "int"),
-            ("cmi", "CMI", "dec"),
-            ("cost_index", "费用消耗指数", "dec"),
-            ("time_index", "时间消耗指数", "dec"),
-            ("low_risk_cases", "低风险组病例", "int"),
-            ("low_risk_deaths", "低风险组死亡", "int"),
-            ("low_risk_mortality", "低风险组死亡率", "pct"),
-        ],
-        rows,
-        chart={
-            "kind": "scatter",
-            "points": [
-                {
-                    "name": r["hospital_name"],
-                    "value": [float(r["cost_index"] or 0), float(r["cmi"] or 0)],
-                }
-                for r in rows
-            ],
-            "x_name": "费用消耗指数",
-            "y_name": "CMI",
-        },
-        notes=notes,
-    )
-
-
 # long: the per-hospital shares, then the items ranked with their catalogue names
 def usage(session: Session, state: AnalysisState | None, f: Filters, top: int = 20) -> Report:
     """药品耗材使用: drug, material and examination shares per hospital; the most used
@@ -436,14 +365,6 @@ def usage(session: Session, state: AnalysisState | None, f: Filters, top: int = 
             ],
         },
     )
-
-
-REPORTS: dict[str, tuple[str, Callable[[Session, AnalysisState | None, Filters], Report]]] = {
-    "institutions": ("机构月度审核与费用", institutions),
-    "trend": ("年度趋势", trend),
-    "drg": ("DRG 绩效", drg),
-    "usage": ("药品耗材使用", usage),
-}
 
 
 def parse_filters(session: Session, year: Any, month: Any = None, hospital: Any = None) -> Filters:

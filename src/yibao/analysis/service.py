@@ -7,6 +7,7 @@ summaries of the bureau's city and sets its fund budget."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
-from yibao.analysis import fund, reports
+from yibao.analysis import fund, performance_reports, reports
 from yibao.analysis.models import AnalysisState, FundBudget
 from yibao.analysis.refresh import do_refresh
 from yibao.audit.service import Actor
@@ -25,7 +26,15 @@ from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.kit.timeutil import local
 
 REFRESH_KIND = "analysis.refresh"
-NAMES = {**{k: t for k, (t, _) in reports.REPORTS.items()}, "fund": "基金运行分析"}
+Builder = Callable[[Session, AnalysisState | None, reports.Filters], reports.Report]
+REPORTS: dict[str, tuple[str, Builder]] = {
+    "institutions": ("机构月度审核与费用", reports.institutions),
+    "trend": ("年度趋势", reports.trend),
+    "drg": ("DRG 绩效", performance_reports.drg),
+    "dip": ("DIP 绩效", performance_reports.dip),
+    "usage": ("药品耗材使用", reports.usage),
+}
+NAMES = {**{k: t for k, (t, _) in REPORTS.items()}, "fund": "基金运行分析"}
 
 __all__ = ["NAMES", "REFRESH_KIND", "do_refresh", "report", "submit_refresh"]
 
@@ -71,7 +80,7 @@ def report(
         budget_region = None if user.hospital_id is not None else user.region_code
         out = fund.fund_run(session, state, f, budget_region)
     else:
-        out = reports.REPORTS[name][1](session, state, f)
+        out = REPORTS[name][1](session, state, f)
     if state is not None:
         out.notes.append(
             f"审核、结算单与 DRG 指标截至 {local(state.refreshed_at):%Y-%m-%d %H:%M} 汇总；"

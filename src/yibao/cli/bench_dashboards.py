@@ -27,7 +27,7 @@ import typer
 from yibao.cli.common import console, fail
 
 USERS = ("admin", "district_reviewer", "hosp01")
-REPORTS = ("institutions", "trend", "drg", "usage", "fund")
+REPORTS = ("institutions", "trend", "drg", "dip", "usage", "fund")
 MODULES = ("bills", "counts", "results", "hospitals", "trend", "visits")
 PATHS: tuple[str, ...] = (
     "/",
