@@ -68,16 +68,14 @@ def _table(columns: list[tuple[str, str, str]], rows: list[dict[str, Any]], font
         [shown(r.get(key), kind) for key, _, kind in columns] for r in rows
     ]
     table = Table(body, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), font, 7),
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
-                ("ALIGN", (0, 1), (-1, -1), "RIGHT"),
-            ]
-        )
-    )
+    style: list[Any] = [
+        ("FONT", (0, 0), (-1, -1), font, 7),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
+    ]
+    for i, (_, _, kind) in enumerate(columns):  # figures right, text left
+        style.append(("ALIGN", (i, 1), (i, -1), "LEFT" if kind == "text" else "RIGHT"))
+    table.setStyle(TableStyle(style))
     return table
 
 
