@@ -284,3 +284,14 @@ def test_map_reads_the_case_months(world, db) -> None:  # type: ignore[no-untype
     for code, (n, cost, fund, _) in want.items():
         assert got[code]["cases"] == n
         assert Decimal(str(got[code]["cost"])) == cost and Decimal(str(got[code]["fund"])) == fund
+
+
+def test_reports_say_when_the_summaries_are_behind(world, db) -> None:  # type: ignore[no-untyped-def]
+    client = _as(world, "analyst")
+    notes = client.get("/api/analysis/reports/institutions", params={"year": 2025}).json()["notes"]
+    assert not any("尚未计入" in n for n in notes)
+    state = db.get(AnalysisState, CITY)
+    state.confirmation_watermark -= 1  # as if one confirmation came after the refresh
+    db.commit()
+    notes = client.get("/api/analysis/reports/institutions", params={"year": 2025}).json()["notes"]
+    assert any("尚未计入" in n for n in notes)

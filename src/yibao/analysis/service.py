@@ -11,6 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
@@ -24,6 +25,8 @@ from yibao.jobs.runner import JobRunner
 from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.kit.timeutil import local
+from yibao.settlement.models import SettlementConfirmation
+from yibao.supervision.realtime.models import AuditRequest
 
 REFRESH_KIND = "analysis.refresh"
 Builder = Callable[[Session, AnalysisState | None, reports.Filters], reports.Report]
@@ -81,6 +84,8 @@ def report(
         out = fund.fund_run(session, state, f, budget_region)
     else:
         out = REPORTS[name][1](session, state, f)
+    if state is not None and _stale(session, state):
+        out.notes.append("汇总之后又有新的结算确认或审核记录，尚未计入；请刷新汇总。")
     if state is not None:
         out.notes.append(
             f"审核、结算单与 DRG 指标截至 {local(state.refreshed_at):%Y-%m-%d %H:%M} 汇总；"
@@ -89,6 +94,13 @@ def report(
     else:
         out.notes.append("尚未刷新汇总：审核、结算单与 DRG 指标暂缺，病例数据为实时统计。")
     return out
+
+
+def _stale(session: Session, state: AnalysisState) -> bool:
+    """Confirmations or real-time audits stored after the refresh (two max-id reads)."""
+    confirmed = session.scalar(select(func.max(SettlementConfirmation.id))) or 0
+    audited = session.scalar(select(func.max(AuditRequest.id))) or 0
+    return confirmed > state.confirmation_watermark or audited > state.audit_watermark
 
 
 def submit_refresh(session: Session, runner: JobRunner, user: User, actor: Actor) -> Job:
