@@ -15,11 +15,19 @@ from yibao.cases import repository as cases_repo
 from yibao.grouping import tasks  # noqa: F401  (registers the job kinds)
 from yibao.grouping.files import do_group_upload
 from yibao.grouping.plans import list_plans, plan_info, plan_payload
+from yibao.grouping.region_plans import (
+    do_set_region_plan,
+    list_region_plans,
+    own_region,
+    user_region,
+)
 from yibao.grouping.schemas import (
     CaseIn,
     GroupOut,
     JobAccepted,
     PlanOut,
+    RegionPlanIn,
+    RegionPlanOut,
     RegroupIn,
     StoredCaseGroupOut,
     parse_case_input,
@@ -38,6 +46,7 @@ from yibao.kit.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/grouping", tags=["grouping 分组"])
 GROUP = require(Permission.GROUP_CASES)
+MANAGE_PLANS = require(Permission.MANAGE_POLICIES)
 
 
 def accepted(job: Job) -> JSONResponse:
@@ -64,10 +73,10 @@ def plans(request: Request, _user: User = GROUP) -> list[PlanOut]:
     },
     summary="预分组一个病例：分组结果与逐步说明（不保存）",
 )
-def group(request: Request, _user: User = GROUP, body: Any = Body(...)) -> GroupOut:
+def group(request: Request, db: Db, user: User = GROUP, body: Any = Body(...)) -> GroupOut:
     """Pre-group one case: result and the explained trace.  Nothing is stored."""
     case = parse_case_input(body)
-    single = group_case_input(registry_of(request), case)
+    single = group_case_input(registry_of(request), case, session=db, region_code=user_region(user))
     return GroupOut.model_validate(result_payload(single))
 
 
@@ -81,7 +90,9 @@ def group_stored_case(
 ) -> StoredCaseGroupOut:
     """Pre-group a stored case (in your scope) with its trace, and its stored results."""
     case = cases_repo.get_case(db, case_id)
-    single = group_case_input(registry_of(request), case_input_of(case, plan))
+    single = group_case_input(
+        registry_of(request), case_input_of(case, plan), session=db, region_code=case.region_code
+    )
     stored = [
         {
             "plan_id": g.plan_id,
@@ -160,3 +171,33 @@ def regroup(body: RegroupIn, request: Request, db: Db, user: User = GROUP) -> JS
         message="排队中：重新分组已存结算清单",
     )
     return accepted(job)
+
+
+@router.get(
+    "/region-plans", response_model=list[RegionPlanOut], summary="本地区的付费分组方案及其有效期"
+)
+def region_plans(db: Db, user: User = GROUP) -> list[RegionPlanOut]:
+    rows = list_region_plans(db, user_region(user))
+    return [RegionPlanOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post(
+    "/region-plans",
+    status_code=201,
+    response_model=RegionPlanOut,
+    summary="设定本地区自某日起按哪个分组方案付费（不重新分组已结算病例）",
+)
+def set_region_plan(
+    body: RegionPlanIn, request: Request, db: Db, user: User = MANAGE_PLANS
+) -> RegionPlanOut:
+    row = do_set_region_plan(
+        db,
+        registry_of(request),
+        region_code=own_region(user, body.region_code),
+        plan_id=body.plan_id,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+        reason=body.reason,
+        actor=request_actor(request, user),
+    )
+    return RegionPlanOut.model_validate(row, from_attributes=True)

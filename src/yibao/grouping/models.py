@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, TZDateTime
@@ -39,3 +39,21 @@ class CaseGrouping(ScopedRow, Base):
         Index("ix_case_groupings_hospital_plan", "hospital_id", "plan_id"),
         Index("ix_case_groupings_region_plan", "region_code", "plan_id"),
     )
+
+
+class RegionPlan(Base):
+    """The grouping plan a region pays by from ``valid_from`` (to ``valid_to``, open
+    when None): a city or province bureau's own choice, national or regional (ADR 0039).
+    The periods of one region never overlap."""
+
+    __tablename__ = "region_plans"
+    __table_args__ = (Index("ix_region_plans_region_from", "region_code", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6))
+    plan_id: Mapped[str] = mapped_column(String(40))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)

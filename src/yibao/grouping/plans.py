@@ -30,6 +30,7 @@ PLAN_STATUS_LABELS = {"published": "已发布", "retired": "已停用", "draft":
 PLAN_REASONS = {
     "requested": "指定方案",
     "discharge_date": "按出院日期选择",
+    "region": "本地区付费方案（按出院日期）",
     "default": "当前有效的最新方案",
 }
 
@@ -117,11 +118,17 @@ def plan_for_date(registry: PlanRegistry, day: date) -> PlanInfo | None:
 
 
 def choose_plan(
-    registry: PlanRegistry, plan_id: str | None = None, day: date | None = None
+    registry: PlanRegistry,
+    plan_id: str | None = None,
+    day: date | None = None,
+    own_plan: str | None = None,
 ) -> tuple[PlanInfo, str]:
-    """(plan, reason): the requested plan, else the one valid on ``day``, else the default."""
+    """(plan, reason): the requested plan, else the region's own plan for the day
+    (``own_plan``, ADR 0039), else the one valid on ``day``, else the default."""
     if plan_id:
         return plan_info(registry, plan_id), "requested"
+    if own_plan:
+        return plan_info(registry, own_plan), "region"
     if day is not None:
         try:
             return registry.info_for_date(day), "discharge_date"

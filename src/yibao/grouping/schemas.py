@@ -326,3 +326,21 @@ class JobAccepted(BaseModel):
     status: str
     status_url: str
     page_url: str
+
+
+class RegionPlanIn(BaseModel):
+    region_code: str | None = Field(None, max_length=6, description="区划（默认本人区划）")
+    plan_id: str = Field(max_length=40, description="分组方案")
+    valid_from: date = Field(description="起始日期（按出院日期）")
+    valid_to: date | None = Field(None, description="结束日期（空为长期）")
+    reason: str = Field(max_length=500, description="设定依据，如文件号")
+
+
+class RegionPlanOut(BaseModel):
+    id: int
+    region_code: str
+    plan_id: str
+    valid_from: date
+    valid_to: date | None
+    reason: str
+    set_by: str

@@ -25,9 +25,9 @@ from yibao.grouping.plans import (
     STATUS_LABELS,
     choose_plan,
     compiled_plan,
-    plan_for_date,
     plan_info,
 )
+from yibao.grouping.region_plans import plan_chooser, region_plan_id, with_plan_ids
 from yibao.grouping.schemas import CaseInput
 from yibao.kit.timeutil import utcnow
 
@@ -52,10 +52,19 @@ class SingleResult:
 
 
 def group_case_input(
-    registry: PlanRegistry, case: CaseInput, plan_id: str | None = None
+    registry: PlanRegistry,
+    case: CaseInput,
+    plan_id: str | None = None,
+    *,
+    session: Session | None = None,
+    region_code: str | None = None,
 ) -> SingleResult:
-    """Group one case with its trace; plan by id, else by discharge date, else default."""
-    info, reason = choose_plan(registry, plan_id or case.plan, case.discharge_date)
+    """Group one case with its trace; plan by id, else the plan ``region_code`` pays
+    by on the discharge date (with a ``session``), else by date, else default."""
+    own = None
+    if session is not None and case.discharge_date is not None:
+        own = region_plan_id(session, region_code, case.discharge_date)
+    info, reason = choose_plan(registry, plan_id or case.plan, case.discharge_date, own)
     result = group_one(compiled_plan(registry, info), case.to_engine(), trace=True)
     return SingleResult(info, reason, result, case)
 
@@ -272,8 +281,9 @@ def do_group_stored_cases(
     """Group stored cases in the session's scope and store one current result per
     (case, plan) in ``case_groupings``; write one audit row for the run.
 
-    ``plan_id`` None picks each case's plan by discharge date (cases on a date without
-    a valid plan are counted as ``no_plan``).  Batch grouping (Polars) per chunk of
+    ``plan_id`` None picks each case's plan by its region and discharge date (the
+    region's own plan, ADR 0039, else the national one; cases on a date without a valid
+    plan are counted as ``no_plan``).  Batch grouping (Polars) per chunk of
     ``chunk_rows`` cases; results replace earlier ones of the same plan.
     """
     flt = flt or CaseFilter()
@@ -292,23 +302,13 @@ def do_group_stored_cases(
     if progress:
         progress(0, run.total)
     grouped_at = utcnow()
-    by_date: dict[Any, PlanInfo | None] = {}
+    choose = plan_chooser(session, registry)  # the region's plan, else the national one
     for cases, cond in _case_chunks(session, flt, case_ids, chunk_rows):
         frame = _grouper_frame(session, cases, flt, cond)
         if fixed is not None:
             parts = [(fixed, frame)]
         else:
-            for day in frame["discharge_date"].unique().to_list():
-                if day not in by_date:
-                    by_date[day] = plan_for_date(registry, day)
-            lookup = pl.DataFrame(
-                {
-                    "discharge_date": list(by_date),
-                    "plan_id": [p.id if p else None for p in by_date.values()],
-                },
-                schema={"discharge_date": pl.Date, "plan_id": pl.String},
-            )
-            frame = frame.join(lookup, on="discharge_date", how="left")
+            frame = with_plan_ids(frame, choose)
             run.no_plan += frame["plan_id"].null_count()
             parts = [
                 (plan_info(registry, pid), frame.filter(pl.col("plan_id") == pid))

@@ -110,6 +110,11 @@ NAV_MENUS: tuple[NavMenu, ...] = (
             NavItem("/grouping", "分组/预分组", Permission.GROUP_CASES),
             NavItem("/measurement", "测算", Permission.MEASURE),
             NavItem("/dip", "DIP 目录", Permission.MEASURE),
+            NavItem(
+                "/grouping/region-plans",
+                "付费方案设置",
+                (Permission.MEASURE, Permission.MANAGE_POLICIES),
+            ),
         ),
     ),
     NavMenu(

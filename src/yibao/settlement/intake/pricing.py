@@ -29,7 +29,8 @@ from yibao.engines.settlement import (
     prepare_settlement_cases,
     price_batch,
 )
-from yibao.grouping.plans import compiled_plan, plan_for_date, plan_info
+from yibao.grouping.plans import compiled_plan, plan_info
+from yibao.grouping.region_plans import plan_chooser, with_plan_ids
 from yibao.grouping.service import store_groupings
 from yibao.kit.timeutil import utcnow
 from yibao.measurement.service import payment_rules, standard_sets_in_force, standards_frame
@@ -45,7 +46,8 @@ def _group(
     procedures: pl.DataFrame,
     actor: Actor,
 ) -> pl.DataFrame:
-    """Group the new cases from the frames in hand (plan by discharge date), store results.
+    """Group the new cases from the frames in hand (plan by region and discharge date),
+    store results.
 
     Returns ``id, plan_id, status, drg`` of the grouped cases (none without a plan).
     """
@@ -55,13 +57,7 @@ def _group(
         ),
         on="case_id",
     )
-    days = frame["discharge_date"].unique().to_list()
-    plans = {d: plan_for_date(registry, d) for d in days}
-    frame = frame.with_columns(
-        pl.col("discharge_date")
-        .replace_strict({d: p.id if p else None for d, p in plans.items()}, return_dtype=pl.String)
-        .alias("plan_id")
-    )
+    frame = with_plan_ids(frame, plan_chooser(session, registry))  # region's plan (ADR 0039)
     now = utcnow()
     counts: dict[str, int] = {}
     results = [pl.DataFrame(schema=GROUPED_SCHEMA)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
-from yibao.accounts.roles import Permission
+from yibao.accounts.roles import Permission, has_permission
 from yibao.api.deps import (
     Db,
     PostedForm,
@@ -30,6 +30,12 @@ from yibao.grouping.plans import (
     plan_info,
     plan_payload,
 )
+from yibao.grouping.region_plans import (
+    do_set_region_plan,
+    list_region_plans,
+    own_region,
+    user_region,
+)
 from yibao.grouping.schemas import FIELDS, CaseInputError, parse_case_input
 from yibao.grouping.service import (
     REGROUP_KIND,
@@ -40,9 +46,9 @@ from yibao.grouping.service import (
 )
 from yibao.jobs.runner import kind_label
 from yibao.jobs.service import do_submit_job, recent_jobs
-from yibao.kit.errors import DomainError, NotFound, ValidationFailed
+from yibao.kit.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from yibao.regions.repository import hospital_choices
-from yibao.web.forms import int_param
+from yibao.web.forms import date_param, failure, int_param, text
 from yibao.web.pages.cases import DISCHARGE_WAYS, _year
 from yibao.web.render import render
 
@@ -95,7 +101,9 @@ def _load_case(request: Request, db: Db, case: Case, plan: str | None) -> dict[s
         "stored": stored_groupings(db, case.id),
     }
     try:
-        out["result"] = group_case_input(registry_of(request), case_input)
+        out["result"] = group_case_input(
+            registry_of(request), case_input, session=db, region_code=case.region_code
+        )
     except DomainError as exc:
         out["errors"] = [{"field": exc.field or "plan", "message": exc.message}]
     return out
@@ -135,7 +143,9 @@ def grouping_submit(request: Request, form: PostedForm, db: Db, user: User = GRO
     result: SingleResult | None = None
     errors: list[dict[str, str]] = []
     try:
-        result = group_case_input(registry_of(request), parse_case_input(data))
+        result = group_case_input(
+            registry_of(request), parse_case_input(data), session=db, region_code=user_region(user)
+        )
     except CaseInputError as exc:
         errors = exc.details
     except DomainError as exc:
@@ -211,3 +221,52 @@ def grouping_regroup(
         ctx = _context(request, db, user, regroup_error=exc.message)
         return render(request, "grouping/page.html", ctx, status_code=exc.http_status)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+def _region_plans_page(
+    request: Request, db: Db, user: User, error: dict[str, Any] | None = None
+) -> Response:
+    ctx = {
+        "rows": list_region_plans(db, user_region(user)),
+        "plans": [plan_payload(i) for i in list_plans(registry_of(request))],
+        "can_set": has_permission(user.role, Permission.MANAGE_POLICIES),
+        "region": user_region(user),
+        "error": error,
+    }
+    return render(
+        request, "grouping/region_plans.html", ctx, status_code=error["status"] if error else 200
+    )
+
+
+@router.get("/grouping/region-plans")
+def region_plans_page(request: Request, db: Db, user: User = GROUP) -> Response:
+    """本地区付费方案：which plan the region pays by, from when (and, for a bureau
+    administrator, the form to set the next one)."""
+    return _region_plans_page(request, db, user)
+
+
+@router.post("/grouping/region-plans", dependencies=[Depends(check_csrf)])
+def region_plans_submit(request: Request, form: PostedForm, db: Db, user: User = GROUP) -> Response:
+    try:
+        if not has_permission(user.role, Permission.MANAGE_POLICIES):
+            raise Forbidden("只有医保局管理员可以设定付费方案")
+        do_set_region_plan(
+            db,
+            registry_of(request),
+            region_code=own_region(user, text(form, "region_code") or None),
+            plan_id=text(form, "plan_id"),
+            valid_from=_day(text(form, "valid_from"), "valid_from", "起始日期", required=True),
+            valid_to=_day(text(form, "valid_to"), "valid_to", "结束日期"),
+            reason=text(form, "reason"),
+            actor=request_actor(request, user),
+        )
+    except DomainError as exc:
+        return _region_plans_page(request, db, user, failure(db, exc))
+    return RedirectResponse("/grouping/region-plans", status_code=303)
+
+
+def _day(raw: str, field: str, label: str, *, required: bool = False) -> Any:
+    day = date_param(raw, field, label)
+    if day is None and required:
+        raise ValidationFailed(f"{field}：请填写{label}", field=field)
+    return day

@@ -16,9 +16,11 @@ from yibao.api.inline import light_read
 from yibao.cases.repository import case_years, complete_years
 from yibao.engines import measure as m
 from yibao.grouping.plans import default_plan, list_plans, plan_payload
+from yibao.grouping.region_plans import region_plan_id, user_region
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
 from yibao.kit.paging import clamp_page
+from yibao.kit.timeutil import local, utcnow
 from yibao.measurement import service as svc
 from yibao.measurement import tasks  # noqa: F401  (registers the job kind)
 from yibao.web.forms import page_arg, text, texts
@@ -69,8 +71,9 @@ def overview_page(
     registry = registry_of(request)
     years = case_years(db)
     defaults = run_defaults(years)
+    own = region_plan_id(db, user_region(user), local(utcnow()).date())  # ADR 0039
     try:
-        defaults["plan"] = default_plan(registry).id
+        defaults["plan"] = own or default_plan(registry).id
     except NotFound:
         defaults["plan"] = ""
     ctx = base_context(
