@@ -9,10 +9,11 @@ Components: ``metrics`` (the Prometheus counters of :mod:`yibao.api.metrics`),
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
-from typing import Final
+from typing import Any, Final
 
 COMPONENTS: Final = {
     "metrics": "Prometheus 指标（/metrics）",
@@ -76,3 +77,87 @@ class RouteWindow:
 
 
 WINDOW = RouteWindow()
+
+
+# --- figures of several processes ------------------------------------------------------
+#: latency buckets for merging processes' windows: bucket i holds (B·R^(i-1), B·R^i] ms,
+#: so a merged percentile (the bucket's upper bound) is at most 5 % above the true one
+BUCKET_BASE_MS: Final = 0.05
+BUCKET_RATIO: Final = 1.05
+
+
+def bucket_of(ms: float) -> int:
+    if ms <= BUCKET_BASE_MS:
+        return 0
+    return max(0, math.ceil(math.log(ms / BUCKET_BASE_MS) / math.log(BUCKET_RATIO) - 1e-9))
+
+
+def bucket_ms(index: int) -> float:
+    return BUCKET_BASE_MS * BUCKET_RATIO**index
+
+
+def summary(window: RouteWindow) -> list[dict[str, object]]:
+    """This process's window as mergeable figures: per route calls, errors and the
+    latency histogram ``{bucket: calls}`` (sparse)."""
+    cutoff = time.monotonic() - WINDOW_S
+    with window._lock:
+        snapshot = {k: [c for c in v if c[0] >= cutoff] for k, v in window._calls.items()}
+    out: list[dict[str, object]] = []
+    for (method, route), calls in snapshot.items():
+        if not calls:
+            continue
+        buckets: dict[str, int] = {}
+        for c in calls:
+            key = str(bucket_of(c[1] * 1000))
+            buckets[key] = buckets.get(key, 0) + 1
+        errors = sum(1 for c in calls if c[2])
+        out.append(
+            {
+                "method": method,
+                "route": route,
+                "calls": len(calls),
+                "errors": errors,
+                "buckets": buckets,
+            }
+        )
+    return out
+
+
+def merge(summaries: list[list[dict[str, Any]]]) -> list[dict[str, object]]:
+    """Several processes' :func:`summary` as one route table (the :meth:`RouteWindow.stats`
+    shape); percentiles are the upper bounds of the merged histogram's buckets."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for rows in summaries:
+        for r in rows:
+            m = merged.setdefault(
+                (str(r["method"]), str(r["route"])), {"calls": 0, "errors": 0, "buckets": {}}
+            )
+            m["calls"] += int(r["calls"])
+            m["errors"] += int(r["errors"])
+            for k, n in dict(r["buckets"]).items():
+                m["buckets"][int(k)] = m["buckets"].get(int(k), 0) + int(n)
+    out: list[dict[str, object]] = []
+    for (method, route), m in merged.items():
+        order = sorted(m["buckets"].items())
+
+        def pct(q: float, order: list[tuple[int, int]] = order, n: int = m["calls"]) -> float:
+            want, seen = max(1, math.ceil(q * n)), 0
+            for index, count in order:
+                seen += count
+                if seen >= want:
+                    return round(bucket_ms(index), 1)
+            return round(bucket_ms(order[-1][0]), 1) if order else 0.0
+
+        out.append(
+            {
+                "method": method,
+                "route": route,
+                "calls": m["calls"],
+                "errors": m["errors"],
+                "error_rate": round(m["errors"] / m["calls"], 4) if m["calls"] else 0.0,
+                "p50_ms": pct(0.50),
+                "p95_ms": pct(0.95),
+                "p99_ms": pct(0.99),
+            }
+        )
+    return sorted(out, key=lambda r: (-int(str(r["calls"])), str(r["route"])))

@@ -31,12 +31,17 @@ def check_now(app: FastAPI) -> list[int]:
     """One check in this process: evaluate, commit, post the new alerts' webhook."""
     with app.state.sessionmaker() as session:
         set_scope(session, SYSTEM_SCOPE)
-        opened = service.evaluate(session)
+        service.publish(session)
+        opened = service.evaluate(session, max_age(app))
         url = service.settings_of(session)["webhook_url"]
         session.commit()
         ids = [a.id for a in opened]
     service.notify(app.state.sessionmaker, ids, url)
     return ids
+
+
+def max_age(app: FastAPI) -> float:
+    return service.max_age(app.state.settings)
 
 
 def _loop(app: FastAPI, stop: threading.Event, interval: float) -> None:
@@ -90,6 +95,19 @@ def overview(db: Db, request: Request) -> dict[str, Any]:
     current = service.settings_of(db)
     return {
         "routes": WINDOW.stats(),
+        "routes_all": service.merged_stats(db, max_age(request.app)),
+        "instances": [
+            {
+                "instance": i.instance,
+                "service": i.service,
+                "started_at": i.started_at.isoformat(),
+                "seen_at": i.seen_at.isoformat(),
+                "calls": sum(int(r["calls"]) for r in i.routes),
+                "errors": sum(int(r["errors"]) for r in i.routes),
+                "this": i.instance == service.instance(),
+            }
+            for i in service.live_instances(db, max_age(request.app))
+        ],
         "components": current["components"],
         "webhook_url": current["webhook_url"],
         "thresholds": [

@@ -57,3 +57,18 @@ class MonitorSetting(Base):
     value: Mapped[Any] = mapped_column(JSON)
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class MonitorInstance(Base):
+    """A server process's latest route figures (mergeable histograms), written at each
+    of its checks, so every process and the operations page see all of them."""
+
+    __tablename__ = "monitor_instances"
+
+    instance: Mapped[str] = mapped_column(String(120), primary_key=True)  # host:pid
+    host: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int] = mapped_column(Integer)
+    service: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(TZDateTime())
+    seen_at: Mapped[datetime] = mapped_column(TZDateTime(), index=True)
+    routes: Mapped[Any] = mapped_column(JSON)

@@ -13,8 +13,11 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 import urllib.request
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,11 +26,26 @@ from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
 from yibao.kit.errors import NotFound, ValidationFailed
-from yibao.kit.monitor import COMPONENTS, FLAGS, WINDOW
+from yibao.kit.monitor import COMPONENTS, FLAGS, WINDOW, merge, summary
 from yibao.kit.timeutil import utcnow
-from yibao.monitoring.models import METRICS, MonitorAlert, MonitorSetting, MonitorThreshold
+from yibao.monitoring.models import (
+    METRICS,
+    MonitorAlert,
+    MonitorInstance,
+    MonitorSetting,
+    MonitorThreshold,
+)
 
 WEBHOOK_TIMEOUT_S = 3.0
+
+
+#: when this module was loaded: the process's start, as the operations page shows it
+STARTED = utcnow()
+
+
+def instance() -> str:
+    """This server process (host:pid, read at call time: a forked worker is its own)."""
+    return f"{socket.gethostname()[:100]}:{os.getpid()}"
 
 
 def settings_of(session: Session) -> dict[str, Any]:
@@ -104,15 +122,23 @@ def do_add_threshold(
     if not 1 <= min_calls <= 100_000:
         raise ValidationFailed(f"min_calls：最少调用次数须在 1 到 100000 之间（收到 {min_calls}）")
     row = MonitorThreshold(
-        route=route, method=method, metric=metric, limit=limit, min_calls=min_calls,
+        route=route,
+        method=method,
+        metric=metric,
+        limit=limit,
+        min_calls=min_calls,
         created_by=actor.name,
-    )  # fmt: skip
+    )
     session.add(row)
     session.flush()
     record(
-        session, actor, "monitoring.threshold.add", "monitor_threshold", row.id,
+        session,
+        actor,
+        "monitoring.threshold.add",
+        "monitor_threshold",
+        row.id,
         after={"route": route, "method": method, "metric": metric, "limit": limit},
-    )  # fmt: skip
+    )
     return row
 
 
@@ -136,20 +162,72 @@ def _matches(t: MonitorThreshold, row: dict[str, Any]) -> bool:
     return (t.route in ("*", row["route"])) and (t.method in ("*", row["method"]))
 
 
-def evaluate(session: Session) -> list[MonitorAlert]:
-    """Check every enabled threshold against this process's window: open an alert for
-    each newly crossed (threshold, route), close those back under.  Returns the alerts
-    opened (their webhook is posted after the caller commits: :func:`notify`)."""
+def publish(session: Session, service_name: str = "web") -> None:
+    """Write this process's route figures (mergeable) for the other processes."""
+    me = instance()
+    row = session.get(MonitorInstance, me)
+    if row is None:
+        host, _, pid = me.rpartition(":")
+        row = MonitorInstance(
+            instance=me,
+            host=host[:100],
+            pid=int(pid),
+            service=service_name[:40],
+            started_at=STARTED,
+        )
+        session.add(row)
+    row.seen_at, row.routes = utcnow(), summary(WINDOW)
+    session.flush()
+
+
+def max_age(settings: Any) -> float:
+    """How recent a process's published figures must be to count as live: three of its
+    check intervals (a minute when checks run only on demand)."""
+    interval = float(settings.monitor_interval_s)
+    return 3 * interval if interval > 0 else 60.0
+
+
+def live_instances(session: Session, max_age_s: float) -> list[MonitorInstance]:
+    since = utcnow() - timedelta(seconds=max_age_s)
+    return list(
+        session.scalars(
+            select(MonitorInstance)
+            .where(MonitorInstance.seen_at >= since)
+            .order_by(MonitorInstance.instance)
+        )
+    )
+
+
+def merged_stats(session: Session, max_age_s: float) -> list[dict[str, Any]]:
+    """Route figures of every live process: this one's exact window when it is the only
+    one, else the merged histograms (this process's own figures taken fresh)."""
+    me = instance()
+    others = [i.routes for i in live_instances(session, max_age_s) if i.instance != me]
+    if not others:
+        return WINDOW.stats()
+    return merge([summary(WINDOW), *others])
+
+
+def evaluate(session: Session, max_age_s: float = 60.0) -> list[MonitorAlert]:
+    """Check every enabled threshold against the figures of every live process (each
+    process checks the same merged figures, so one does not close another's alert):
+    open an alert for each newly crossed (threshold, route), close those back under.
+    Returns the alerts opened (their webhook is posted after the caller commits:
+    :func:`notify`).  The thresholds are locked, so two processes do not open the same
+    alert twice."""
     current = apply_switches(session)
     if not FLAGS["alerts"]:
         return []
-    stats: list[dict[str, Any]] = WINDOW.stats()
+    enabled = list(
+        session.scalars(select(MonitorThreshold).where(MonitorThreshold.enabled).with_for_update())
+    )
+    stats: list[dict[str, Any]] = merged_stats(session, max_age_s)
     open_rows = {
         (a.threshold_id, a.method, a.route): a
         for a in session.scalars(select(MonitorAlert).where(MonitorAlert.status == "open"))
     }
     opened = []
-    for t in session.scalars(select(MonitorThreshold).where(MonitorThreshold.enabled)):
+    for t in enabled:
         for row in stats:
             if not _matches(t, row) or int(row["calls"]) < t.min_calls:
                 continue
@@ -158,10 +236,15 @@ def evaluate(session: Session) -> list[MonitorAlert]:
             existing = open_rows.get(key)
             if value > t.limit and existing is None:
                 alert = MonitorAlert(
-                    threshold_id=t.id, method=row["method"], route=row["route"],
-                    metric=t.metric, value=value, limit=t.limit, calls=int(row["calls"]),
+                    threshold_id=t.id,
+                    method=row["method"],
+                    route=row["route"],
+                    metric=t.metric,
+                    value=value,
+                    limit=t.limit,
+                    calls=int(row["calls"]),
                     webhook=None if current["webhook_url"] else "未配置 Webhook",
-                )  # fmt: skip
+                )
                 session.add(alert)
                 opened.append(alert)
             elif value <= t.limit and existing is not None:

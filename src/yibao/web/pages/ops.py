@@ -14,7 +14,7 @@ from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, PostedForm, check_csrf, request_actor, require
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, ValidationFailed
-from yibao.kit.monitor import COMPONENTS, WINDOW
+from yibao.kit.monitor import COMPONENTS
 from yibao.monitoring import health, service
 from yibao.monitoring.models import METRICS
 from yibao.web.forms import failure, text
@@ -28,7 +28,9 @@ CSRF = [Depends(check_csrf)]
 def _page(request: Request, db: Db, **extra: Any) -> Response:
     current = service.settings_of(db)
     ctx = {
-        "routes": WINDOW.stats(),
+        "routes": service.merged_stats(db, service.max_age(request.app.state.settings)),
+        "instances": service.live_instances(db, service.max_age(request.app.state.settings)),
+        "me": service.instance(),
         "components": COMPONENTS,
         "switches": current["components"],
         "webhook_url": current["webhook_url"],
