@@ -7,7 +7,6 @@ input (SQLite, or PostgreSQL with YIBAO_TEST_DATABASE_URL)."""
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections import defaultdict
 from dataclasses import replace
@@ -21,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import make_transient
 
 from tests.builders.settlement import plan_registry
-from tests.e2e.test_http_scoping import _login
+from tests.e2e.test_maps import _as
 from yibao.accounts.models import User
 from yibao.analysis.models import AnalysisState
 from yibao.analysis.performance import weight_plan_of
@@ -29,7 +28,7 @@ from yibao.analysis.refresh import do_refresh
 from yibao.audit.models import AuditLog
 from yibao.cases.models import Case
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.demo.seed import CITY, DEMO_PASSWORD, SEED_ACTOR, seed_demo
+from yibao.demo.seed import CITY, SEED_ACTOR, seed_demo
 from yibao.demo.settlement import seed_settlement
 from yibao.engines.measure.frames import DEATH
 from yibao.measurement.models import MeasurementRun, WeightPlanItem
@@ -50,14 +49,6 @@ def world(client, db, tmp_path):  # type: ignore[no-untyped-def]
     )
     do_refresh(db, CITY, SEED_ACTOR, registry=plan_registry())
     db.commit()
-    return client
-
-
-def _as(client, user: str):  # type: ignore[no-untyped-def]
-    client.cookies.clear()
-    _login(client, user, DEMO_PASSWORD)
-    page = client.get("/", headers=HTML)
-    client.headers["x-csrf-token"] = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)
     return client
 
 

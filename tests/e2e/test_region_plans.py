@@ -6,7 +6,6 @@ case's region and discharge date; setting one regroups nothing already stored
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
@@ -14,13 +13,13 @@ from sqlalchemy import func, select
 
 from tests.builders.settlement import plan_registry
 from tests.e2e.test_grouping_api import payload
-from tests.e2e.test_http_scoping import _login
+from tests.e2e.test_maps import _as
 from tests.integration.test_grouping_stored import public_rows
 from yibao.audit.models import AuditLog
 from yibao.audit.service import SYSTEM
 from yibao.cases.models import Case
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.demo.seed import DEMO_PASSWORD, seed_demo
+from yibao.demo.seed import seed_demo
 from yibao.grouping.models import CaseGrouping, RegionPlan
 from yibao.grouping.service import do_group_stored_cases
 
@@ -32,14 +31,6 @@ def world(client, db):  # type: ignore[no-untyped-def]
     set_scope(db, SYSTEM_SCOPE)
     seed_demo(db, seed=5, years=[2025], cases_per_year=200)
     db.commit()
-    return client
-
-
-def _as(client, user: str):  # type: ignore[no-untyped-def]
-    client.cookies.clear()
-    _login(client, user, DEMO_PASSWORD)
-    page = client.get("/", headers=HTML)
-    client.headers["x-csrf-token"] = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)
     return client
 
 
