@@ -100,3 +100,27 @@ def test_scope_and_intervals(client, world) -> None:  # type: ignore[no-untyped-
     assert 'hx-trigger="load, every 3s"' in page and "每 20 秒刷新" in page
     bad = client.post("/screens/intervals", data={**form, "i_bills": "1"}, headers=HTML)
     assert bad.status_code == 422 and "2–3600" in bad.text
+
+
+def test_trend_reads_the_summaries_and_later_audits(client, db, world) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from tests.builders.settlement import plan_registry
+    from yibao.analysis.models import AnalysisState, AuditMonth
+    from yibao.analysis.refresh import do_refresh
+    from yibao.db.scoping import SYSTEM_SCOPE, set_scope
+    from yibao.demo.seed import CITY, SEED_ACTOR
+
+    set_scope(db, SYSTEM_SCOPE)
+    do_refresh(db, CITY, SEED_ACTOR, registry=plan_registry())
+    db.commit()
+    assert db.get(AnalysisState, CITY) is not None
+    assert sum(m.audits for m in db.scalars(select(AuditMonth))) == 2  # summarised
+    login(client, "reviewer", DEMO_PASSWORD)
+    assert re.search(r'data-testid="trend-total">2<', _module(client, "trend"))
+    it = world["items"]
+    send(client, world, [kit.order("R4", it.male_only, "1", "20.00", kit.today())])
+    assert re.search(r'data-testid="trend-total">3<', _module(client, "trend"))  # 2 + 1 live
+    counts = _module(client, "counts")
+    assert re.search(r'data-testid="count-all">3<', counts)
+    assert re.search(r'data-testid="count-flagged">2<', counts)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, select
+from sqlalchemy import ColumnElement, Integer, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from yibao.analysis.models import (
@@ -68,6 +68,13 @@ def local_month(session: Session, column: Any) -> ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone(str(BUSINESS_TZ), column), "YYYY-MM")
     return func.strftime("%Y-%m", column, "+8 hours")  # China keeps no summer time
+
+
+def local_hour(session: Session, column: Any) -> ColumnElement[int]:
+    """The hour (0–23) of a stored UTC time in business time, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.cast(func.extract("hour", func.timezone(str(BUSINESS_TZ), column)), Integer)
+    return func.cast(func.strftime("%H", column, "+8 hours"), Integer)
 
 
 def _month(year: Any, month: Any) -> str:

@@ -60,6 +60,18 @@ def state_of(session: Session, region_code: str | None) -> AnalysisState | None:
     return None
 
 
+def state_for_scope(session: Session) -> AnalysisState | None:
+    """The refresh state covering the session's data scope (None: global or unknown)."""
+    scope = get_scope(session)
+    if scope is None or scope.is_global:
+        return None
+    region = scope.region_code
+    if scope.hospital_id is not None:
+        hospital = session.get(Hospital, scope.hospital_id)
+        region = hospital.region_code if hospital is not None else None
+    return state_of(session, region)
+
+
 def years(session: Session) -> list[int]:
     months = session.scalars(select(CaseMonth.month).distinct()).all()
     return sorted({int(m[:4]) for m in months}, reverse=True)

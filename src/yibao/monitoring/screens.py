@@ -10,12 +10,15 @@ masked) and today's visits, settlements and reversals."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from yibao.analysis.models import AuditMonth
+from yibao.analysis.refresh import local_hour, local_month
+from yibao.analysis.reports import state_for_scope
 from yibao.exchange.models import Fee, Settlement, Visit
 from yibao.insured.models import InsuredPerson
 from yibao.kit.timeutil import BUSINESS_TZ, local, utcnow
@@ -60,21 +63,26 @@ def bills(session: Session, limit: int = 12) -> list[dict[str, Any]]:
 
 
 def counts(session: Session) -> dict[str, Any]:
-    start = _today_start()
+    """Today's audits by hour and stage, and those with findings: one SQL aggregate."""
+    hour = local_hour(session, AuditRequest.received_at)
     rows = session.execute(
-        select(AuditRequest.stage, AuditRequest.received_at, AuditRequest.findings).where(
-            AuditRequest.received_at >= start
+        select(
+            AuditRequest.stage,
+            hour,
+            func.count(AuditRequest.id),
+            func.sum(case((AuditRequest.findings > 0, 1), else_=0)),
         )
+        .where(AuditRequest.received_at >= _today_start())
+        .group_by(AuditRequest.stage, hour)
     )
     hours = {s: [0] * 24 for s in STAGES}
     total = dict.fromkeys(STAGES, 0)
     flagged = 0
-    for stage, at, findings in rows:
-        h = local(at).hour
-        if stage in hours:
-            hours[stage][h] += 1
-            total[stage] += 1
-        flagged += 1 if findings else 0
+    for stage, h, n, found in rows:
+        if stage in hours and h is not None:
+            hours[stage][int(h)] += int(n)
+            total[stage] += int(n)
+        flagged += int(found or 0)
     return {"hours": hours, "total": total, "all": sum(total.values()), "flagged": flagged}
 
 
@@ -115,21 +123,35 @@ def hospitals(session: Session) -> list[dict[str, Any]]:
 
 
 def trend(session: Session) -> dict[str, Any]:
+    """The year's audits and those with findings per month: the decision-analysis
+    audit months (ADR 0037) plus the audits received since their refresh, else one SQL
+    aggregate over the year."""
     year = local(utcnow()).year
+    months, flagged = [0] * 12, [0] * 12
+    state = state_for_scope(session)
+    after = state.audit_watermark if state is not None else 0
+    if state is not None:
+        for m, n, f in session.execute(
+            select(AuditMonth.month, AuditMonth.audits, AuditMonth.flagged).where(
+                AuditMonth.month.startswith(f"{year}-")
+            )
+        ):
+            months[int(m[5:7]) - 1] += int(n)
+            flagged[int(m[5:7]) - 1] += int(f)
     start = datetime(year, 1, 1, tzinfo=BUSINESS_TZ)
-    months = [0] * 12
-    flagged = [0] * 12
-    rows = session.execute(
-        select(AuditRequest.received_at, AuditRequest.findings).where(
-            AuditRequest.received_at >= start,
-            AuditRequest.received_at < start + timedelta(days=366),
+    month = local_month(session, AuditRequest.received_at)
+    for m, n, f in session.execute(
+        select(
+            month,
+            func.count(AuditRequest.id),
+            func.sum(case((AuditRequest.findings > 0, 1), else_=0)),
         )
-    )
-    for at, findings in rows:
-        m = local(at)
-        if m.year == year:
-            months[m.month - 1] += 1
-            flagged[m.month - 1] += 1 if findings else 0
+        .where(AuditRequest.received_at >= start, AuditRequest.id > after)
+        .group_by(month)
+    ):
+        if m and m.startswith(f"{year}-"):
+            months[int(m[5:7]) - 1] += int(n)
+            flagged[int(m[5:7]) - 1] += int(f or 0)
     return {"year": year, "audits": months, "flagged": flagged}
 
 
