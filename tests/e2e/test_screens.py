@@ -124,3 +124,7 @@ def test_trend_reads_the_summaries_and_later_audits(client, db, world) -> None: 
     counts = _module(client, "counts")
     assert re.search(r'data-testid="count-all">3<', counts)
     assert re.search(r'data-testid="count-flagged">2<', counts)
+    # the map reads the same audit months plus the later audit
+    figures = client.get("/api/maps/current/figures", params={"year": kit.today().year}).json()
+    assert sum(h["audits"] for h in figures["hospitals"]) == 3
+    assert sum(h["flagged"] for h in figures["hospitals"]) == 2

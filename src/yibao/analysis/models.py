@@ -73,6 +73,7 @@ class AuditMonth(ScopedRow, Base):
     month: Mapped[str] = mapped_column(String(7))
     audits: Mapped[int] = mapped_column(Integer, default=0)
     flagged: Mapped[int] = mapped_column(Integer, default=0)
+    rt_findings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     vola_amt: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     findings: Mapped[int] = mapped_column(Integer, default=0)  # post-audit (事后)
     finding_amt: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))

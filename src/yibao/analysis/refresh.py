@@ -23,6 +23,7 @@ what the refresh found.  An audit row names who refreshed and the counts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -138,7 +139,54 @@ def case_month_rows(
 
 
 # long: three sources merged into one row per hospital and month
-def audit_month_rows(session: Session, prefix: str) -> list[dict[str, Any]]:
+def realtime_audit_rows(
+    session: Session,
+    prefix: str,
+    *,
+    after_id: int = 0,
+    upto_id: int | None = None,
+    since: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Real-time audits (3101/3102) with ``after_id < id <= upto_id`` (received from
+    ``since``) per hospital and business-time month: audits, those with findings,
+    findings, violation amount."""
+    a = AuditRequest
+    month = local_month(session, a.received_at)
+    stmt = (
+        select(
+            a.hospital_id,
+            a.region_code,
+            Hospital.code,
+            month,
+            func.count(a.id),
+            func.sum(case((a.findings > 0, 1), else_=0)),
+            func.sum(a.findings),
+            func.sum(a.vola_amt),
+        )
+        .join(Hospital, Hospital.id == a.hospital_id)
+        .where(a.region_code.startswith(prefix), a.id > after_id)
+        .group_by(a.hospital_id, a.region_code, Hospital.code, month)
+    )
+    if upto_id is not None:
+        stmt = stmt.where(a.id <= upto_id)
+    return [
+        {
+            "hospital_id": hid,
+            "region_code": region,
+            "hospital_code": code,
+            "month": m,
+            "audits": int(n),
+            "flagged": int(flagged or 0),
+            "rt_findings": int(found or 0),
+            "vola_amt": _money(amt),
+        }
+        for hid, region, code, m, n, flagged, found, amt in session.execute(stmt)
+    ]
+
+
+def audit_month_rows(
+    session: Session, prefix: str, upto_id: int | None = None
+) -> list[dict[str, Any]]:
     rows: dict[tuple[int, str], dict[str, Any]] = {}
 
     def row(hid: int, region: str, code: str, month: str) -> dict[str, Any]:
@@ -151,6 +199,7 @@ def audit_month_rows(session: Session, prefix: str) -> list[dict[str, Any]]:
                 "month": month,
                 "audits": 0,
                 "flagged": 0,
+                "rt_findings": 0,
                 "vola_amt": ZERO,
                 "findings": 0,
                 "finding_amt": ZERO,
@@ -158,24 +207,9 @@ def audit_month_rows(session: Session, prefix: str) -> list[dict[str, Any]]:
             },
         )
 
-    a = AuditRequest
-    month = local_month(session, a.received_at)
-    for hid, region, code, m, n, flagged, amt in session.execute(
-        select(
-            a.hospital_id,
-            a.region_code,
-            Hospital.code,
-            month,
-            func.count(a.id),
-            func.sum(case((a.findings > 0, 1), else_=0)),
-            func.sum(a.vola_amt),
-        )
-        .join(Hospital, Hospital.id == a.hospital_id)
-        .where(a.region_code.startswith(prefix))
-        .group_by(a.hospital_id, a.region_code, Hospital.code, month)
-    ):
-        r = row(hid, region, code, m)
-        r["audits"], r["flagged"], r["vola_amt"] = int(n), int(flagged or 0), _money(amt)
+    for a in realtime_audit_rows(session, prefix, upto_id=upto_id):
+        r = row(a["hospital_id"], a["region_code"], a["hospital_code"], a["month"])
+        r.update({k: a[k] for k in ("audits", "flagged", "rt_findings", "vola_amt")})
     f = Finding
     for hid, region, code, period, n, amt in session.execute(
         select(
@@ -302,7 +336,8 @@ def do_refresh(
     say("汇总病例（按医院、月份、险种）")
     cases = case_month_rows(session, prefix, upto_id=int(case_mark or 0))
     say("汇总审核与疑点")
-    audits = audit_month_rows(session, prefix)
+    audit_mark = int(session.scalar(select(func.coalesce(func.max(AuditRequest.id), 0))) or 0)
+    audits = audit_month_rows(session, prefix, upto_id=audit_mark)
     say("汇总月度结算单")
     funds = fund_month_rows(session, region_code)
     registry = registry or plan_registry(get_settings())
@@ -338,9 +373,7 @@ def do_refresh(
     state.refreshed_at = utcnow()
     state.refreshed_by = actor.name
     state.case_watermark = int(case_mark or 0)
-    state.audit_watermark = int(
-        session.scalar(select(func.coalesce(func.max(AuditRequest.id), 0))) or 0
-    )
+    state.audit_watermark = audit_mark
     state.confirmation_watermark = int(
         session.scalar(select(func.coalesce(func.max(SettlementConfirmation.id), 0))) or 0
     )

@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yibao.analysis.models import CaseMonth
-from yibao.analysis.refresh import case_month_rows
+from yibao.analysis.models import AuditMonth, CaseMonth
+from yibao.analysis.refresh import case_month_rows, realtime_audit_rows
 from yibao.analysis.reports import state_of
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case
@@ -207,28 +207,37 @@ def _summed(session: Session, prefix: str, year: int, watermark: int) -> list[An
 
 def _audit_sums(session: Session, prefix: str, year: int) -> list[Any]:
     """(hospital code, region, audits, audits with findings, findings, violation amount)
-    of the real-time audits (3101 / 3102) received in ``year`` (business time)."""
-    start = datetime(year, 1, 1, tzinfo=BUSINESS_TZ)
-    end = datetime(year + 1, 1, 1, tzinfo=BUSINESS_TZ)
-    return list(
-        session.execute(
+    of the real-time audits (3101 / 3102) received in ``year`` (business time): the
+    decision-analysis audit months plus the audits since their refresh (ADR 0037), else
+    one aggregate over the year's audits."""
+    state = state_of(session, prefix.ljust(6, "0") if prefix else None)
+    after = state.audit_watermark if state is not None else 0
+    acc: dict[tuple[str, str], list[Any]] = {}
+
+    def add(code: str, region: str, n: int, flagged: int, found: int, amount: Any) -> None:
+        a = acc.setdefault((code, region), [0, 0, 0, ZERO])
+        a[0], a[1], a[2], a[3] = a[0] + n, a[1] + flagged, a[2] + found, a[3] + Decimal(amount)
+
+    if state is not None:
+        m = AuditMonth
+        for row in session.execute(
             select(
-                Hospital.code,
-                AuditRequest.region_code,
-                func.count(AuditRequest.id),
-                func.count(AuditRequest.id).filter(AuditRequest.findings > 0),
-                func.sum(AuditRequest.findings),
-                func.sum(AuditRequest.vola_amt),
+                m.hospital_code, m.region_code, m.audits, m.flagged, m.rt_findings, m.vola_amt
+            ).where(m.region_code.startswith(prefix), m.month.startswith(f"{year}-"))
+        ):
+            add(*row)
+    since = datetime(year, 1, 1, tzinfo=BUSINESS_TZ)
+    for r in realtime_audit_rows(session, prefix, after_id=after, since=since):
+        if r["month"].startswith(f"{year}-"):
+            add(
+                r["hospital_code"],
+                r["region_code"],
+                r["audits"],
+                r["flagged"],
+                r["rt_findings"],
+                r["vola_amt"],
             )
-            .join(Hospital, Hospital.id == AuditRequest.hospital_id)
-            .where(
-                AuditRequest.region_code.startswith(prefix),
-                AuditRequest.received_at >= start,
-                AuditRequest.received_at < end,
-            )
-            .group_by(Hospital.code, AuditRequest.region_code)
-        )
-    )
+    return [(code, region, *a) for (code, region), a in sorted(acc.items()) if a[0]]
 
 
 def _finding_sums(session: Session, prefix: str, year: int, published_only: bool) -> list[Any]:
