@@ -90,7 +90,8 @@ PROCEDURES: Final[dict[str, pl.DataType | type[pl.DataType]]] = {
     "procedure_date": pl.Date,
 }
 
-#: Columns of the grouper's case file (../shared/data/chs-drg-1.1/cases-public.csv).
+#: Columns of the grouper's case file (../shared/data/chs-drg-1.1/cases-public.csv; the
+#: regional plans that read ICU hours add ``icu_hours``, PLAN-FORMAT-ADDITIONS.md §8).
 GROUPER_INPUT: Final[dict[str, pl.DataType | type[pl.DataType]]] = {
     "case_id": pl.String,
     "sex": pl.String,
@@ -102,6 +103,7 @@ GROUPER_INPUT: Final[dict[str, pl.DataType | type[pl.DataType]]] = {
     "discharge_type": pl.String,
     "diagnoses": pl.String,  # codes joined by "|", principal first
     "procedures": pl.String,  # codes joined by "|", principal first; "" when none
+    "icu_hours": pl.Int64,  # hours in intensive care (regional plans; null when unknown)
 }
 
 
@@ -137,6 +139,10 @@ def to_grouper_input(
         )
         .join(dx, left_on="case_id", right_on="setl_id", how="left")
         .join(px, left_on="case_id", right_on="setl_id", how="left")
-        .with_columns(pl.col("diagnoses").fill_null(""), pl.col("procedures").fill_null(""))
+        .with_columns(
+            pl.col("diagnoses").fill_null(""),
+            pl.col("procedures").fill_null(""),
+            pl.lit(None, dtype=pl.Int64).alias("icu_hours"),  # not in the case model yet
+        )
         .collect()
     )

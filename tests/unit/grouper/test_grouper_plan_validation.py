@@ -96,7 +96,8 @@ def test_unknown_drg_in_adrg(broken: Broken) -> None:
 
 
 def test_unknown_split(broken: Broken) -> None:
-    err = broken(lambda p: p["drgs"]["YR11"].update(split="cc"))
+    # "cc" is a split kind of the regional additions; "cc_only" is not
+    err = broken(lambda p: p["drgs"]["YR11"].update(split="cc_only"))
     assert err.where == "drgs.YR11.split"
 
 

@@ -22,6 +22,7 @@ COLUMN_NAMES_ZH = {
     "discharge_type": "离院方式",
     "diagnoses": "诊断编码",
     "procedures": "手术操作编码",
+    "icu_hours": "重症监护时长（小时）",
 }
 _INT_TEXT = r"^-?[0-9]+(\.0*)?$"
 

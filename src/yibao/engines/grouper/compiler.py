@@ -25,13 +25,24 @@ lookup per input code gives the grouper code, its bitsets and its CC data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from yibao.engines.grouper.conditions import AllOf, Literal, Prim, to_dnf
+from yibao.engines.grouper.conditions import AllOf, Condition, Literal, Prim, to_dnf
 from yibao.engines.grouper.errors import PlanError
 from yibao.engines.grouper.plan import Plan
+from yibao.engines.grouper.prims import (
+    OR_KEY,
+    SPLIT_STATES,
+    Ctx,
+    DxRec,
+    LitFn,
+    PxRec,
+    cc_state,
+    cond_fn,
+    literal_fn,
+    mcc_first_state,
+)
 from yibao.engines.grouper.results import (
     AMBIGUOUS_QY,
     CHECK_FAILED,
@@ -44,27 +55,28 @@ from yibao.engines.grouper.results import (
     qy_message,
 )
 
-#: input dx code → (grouper code, term bitset, CC level 0/1 CC/2 MCC, CC table id, CCE table id,
-#: bitset of the "any" literals the code satisfies)
-DxRec: TypeAlias = tuple[str, int, int, int, int, int]
-#: input proc code → (grouper code, term bitset, "any"-literal bitset)
-PxRec: TypeAlias = tuple[str, int, int]
-#: (sex, age_years, age_days, birth_weight_g, diagnosis records, procedure records)
-Ctx: TypeAlias = tuple[int | None, int | None, int | None, int | None, list[DxRec], list[PxRec]]
-LitFn: TypeAlias = Callable[[Ctx], bool]
 #: per term: None (no other literal) or (required any-bits, forbidden any-bits, other tests)
 TermCheck: TypeAlias = tuple[int, int, tuple[LitFn, ...]] | None
 
-OR_KEY = "@or_procedures"
+__all__ = ["OR_KEY", "CompiledPlan", "Ctx", "DxRec", "PxRec", "compile_plan"]
+
 MDC_PREFIX = "MDC"
 #: outcome indices of the results that do not come from a rule
 OUT_DX_NOT_MAPPED, OUT_PROC_NOT_MAPPED, OUT_CHECK_FAILED, OUT_UNGROUPABLE = 0, 1, 2, 3
-#: split → is it true for CC state (none, CC only, MCC)?  Plan README "DRG splits".
-_SPLIT_STATES = {
-    "always": (True, True, True),
-    "cc_or_mcc": (False, True, True),
-    "mcc": (False, False, True),
-}
+#: rule outcome "no DRG split holds, go on with the next ADRG" (``if_no_drg``) and "the
+#: splits need conditions: evaluate them" (``CompiledPlan.rule_splits``)
+NEXT_ADRG, DYNAMIC = -1, -2
+
+
+@dataclass(frozen=True, slots=True)
+class SplitStep:
+    """One DRG of a rule whose splits are conditions: a CC-state mask or a condition."""
+
+    outcome: int
+    #: bit s set when the named split holds for CC state s (None: a condition split)
+    states: int | None
+    condition: Condition | None
+    test: LitFn | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +87,11 @@ class Rule:
     mdc: str
     adrg: str
     qy: bool
-    #: outcome index when the case has no valid CC/MCC, a valid CC only, a valid MCC
-    outcomes: tuple[int, int, int]
+    #: outcome index per CC state (none, CC only, MCC only, both); NEXT_ADRG or DYNAMIC
+    outcomes: tuple[int, int, int, int]
+    #: the DRG tests of a DYNAMIC rule in order, and the outcome when none holds
+    splits: tuple[SplitStep, ...] = ()
+    fallback: int = NEXT_ADRG
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +142,18 @@ class CompiledPlan:
         self.term_check: tuple[TermCheck, ...] = ()
         self.sex_map: dict[object, int] = {}
         for value in plan.sex_values:
-            self.sex_map[value] = self.sex_map[str(value)] = value
+            if plan.sex_accepted is None:
+                self.sex_map[value] = self.sex_map[str(value)] = value
+            elif str(value) in plan.sex_accepted:  # text-only check (additions §5)
+                self.sex_map[str(value)] = value
         self.term_fixed: tuple[int, ...] = ()
-        self.term_outcomes: tuple[tuple[int, int, int], ...] = ()
+        self.term_outcomes: tuple[tuple[int, int, int, int], ...] = ()
+        #: per term: the mask that clears it and the later terms of its rule (``&``)
+        self.term_skip: tuple[int, ...] = ()
+        self.sex_accepted = plan.sex_accepted
+        #: CC state for picking a DRG: exact, or stopping at the first MCC when no rule
+        #: tells "MCC only" from "MCC and CC" (set by compile_plan)
+        self.split_state = cc_state
         self.ungroupable = self.outcomes[OUT_UNGROUPABLE]
         self.check_order: tuple[str, ...] = plan.input_checks
         self.batch_cache: dict[str, Any] = {}
@@ -152,8 +176,22 @@ def compile_plan(plan: Plan) -> CompiledPlan:
     c.term_check = tuple(_term_check(c, term, any_bits) for term in c.terms)
     outs = [c.rules[t.rule].outcomes for t in c.terms]
     c.term_outcomes = tuple(outs)
-    c.term_fixed = tuple(o[0] if o[0] == o[1] == o[2] else -1 for o in outs)
+    c.term_fixed = tuple(
+        o[0] if o[0] >= 0 and len(set(o)) == 1 else (DYNAMIC if o[0] == DYNAMIC else -1)
+        for o in outs
+    )
+    if all(o[2] == o[3] for o in outs):
+        c.split_state = mcc_first_state
+    last: dict[int, int] = {}
+    for t in c.terms:
+        last[t.rule] = t.index
+    c.term_skip = tuple(~((1 << (last[t.rule] + 1)) - 1) for t in c.terms)
     return c
+
+
+def rule_of_term(c: CompiledPlan) -> list[int]:
+    """The rule index of every term."""
+    return [t.rule for t in c.terms]
 
 
 def table_id(c: CompiledPlan, table: str | None) -> int:
@@ -164,13 +202,13 @@ def table_id(c: CompiledPlan, table: str | None) -> int:
 
 
 def _fixed_outcomes(plan: Plan) -> list[GroupResult]:
-    mdc, adrg, drg = plan.no_group
+    mdc, adrg, drg = plan.failure_codes
     msg = "主要诊断未进入任何 MDC，或所进入的 MDC 中没有符合条件的 ADRG，无法入组"
     return [
         GroupResult(DX_NOT_MAPPED, mdc, adrg, drg, None, "诊断编码不能转换为分组器编码"),
         GroupResult(PROC_NOT_MAPPED, mdc, adrg, drg, None, "手术操作编码不能转换为分组器编码"),
         GroupResult(CHECK_FAILED, mdc, adrg, drg, None, "病案信息校验不通过"),
-        GroupResult(UNGROUPABLE, mdc, adrg, drg, None, msg),
+        GroupResult(UNGROUPABLE, *plan.no_group, None, msg),
     ]
 
 
@@ -180,6 +218,14 @@ def _outcome(c: CompiledPlan, status: str, letter: str, adrg: str, drg: str) -> 
     if found is not None:
         return found
     mdc = MDC_PREFIX + letter
+    plan = c.plan
+    if status == OK and plan.mdc_no_group and drg != plan.no_group_raw and drg[1:3] == "00":
+        # additions §6: a raw code with "00" in characters 2–3 (no plan produces one)
+        adrg, drg = plan.mdc_no_group
+        msg = "所进入的 MDC 中没有符合条件的 ADRG，无法入组"
+        c.outcomes.append(GroupResult(UNGROUPABLE, mdc, adrg, drg, None, msg))
+        c._outcome_ids[key] = len(c.outcomes) - 1
+        return len(c.outcomes) - 1
     if status == OK:
         spec = c.plan.drgs.get(drg)
         name = spec.name if spec is not None else None
@@ -203,24 +249,45 @@ def _add_rule(
         where = f"mdcs.{letter}.qy"
         cond = AllOf((mdc.entry, mdc.qy.condition))
         out = _outcome(c, AMBIGUOUS_QY, letter, plan.qy_adrg, mdc.qy.drg)
-        rule = Rule(index, letter, plan.qy_adrg, True, (out, out, out))
+        rule = Rule(index, letter, plan.qy_adrg, True, (out, out, out, out))
     else:
         where = f"adrgs.{adrg}.condition"
-        spec = plan.adrgs[adrg]
-        cond = AllOf((mdc.entry, spec.condition))
-        picks = []
-        for state in range(3):
-            drg = next(
-                (d for d in spec.drgs if _SPLIT_STATES[plan.drgs[d].split][state]), adrg
-            )  # no DRG found: the ADRG code is the DRG (plan README step 7)
-            picks.append(_outcome(c, OK, letter, adrg, drg))
-        rule = Rule(index, letter, adrg, False, (picks[0], picks[1], picks[2]))
+        cond = AllOf((mdc.entry, plan.adrgs[adrg].condition))
+        rule = _split_rule(c, index, letter, adrg)
     c.rules.append(rule)
     try:
         dnf = to_dnf(cond)
     except ValueError as exc:
         raise PlanError(plan.id, where, "条件过于复杂，无法编译", str(exc)) from exc
     _add_terms(c, index, dnf, literal_ids)
+
+
+def _split_rule(c: CompiledPlan, index: int, letter: str, adrg: str) -> Rule:
+    """The rule of one ADRG with its DRG split (plan README step 7, additions §1 and §4)."""
+    plan = c.plan
+    spec = plan.adrgs[adrg]
+    # no DRG found: the ADRG code is the DRG (plan README step 7), or go on (if_no_drg)
+    fallback = NEXT_ADRG if spec.next_adrg else _outcome(c, OK, letter, adrg, adrg)
+    drgs = [plan.drgs[d] for d in spec.drgs]
+    if all(d.condition is None for d in drgs):
+        picks = [
+            next(
+                (_outcome(c, OK, letter, adrg, d.code) for d in drgs if SPLIT_STATES[d.split][s]),
+                fallback,
+            )
+            for s in range(4)
+        ]
+        return Rule(index, letter, adrg, False, (picks[0], picks[1], picks[2], picks[3]))
+    steps = []
+    for d in drgs:
+        out = _outcome(c, OK, letter, adrg, d.code)
+        if d.condition is None:
+            mask = sum(1 << s for s in range(4) if SPLIT_STATES[d.split][s])
+            steps.append(SplitStep(out, mask, None, None))
+        else:
+            steps.append(SplitStep(out, None, d.condition, cond_fn(c, d.condition)))
+    dyn = (DYNAMIC, DYNAMIC, DYNAMIC, DYNAMIC)
+    return Rule(index, letter, adrg, False, dyn, tuple(steps), fallback)
 
 
 def _add_terms(
@@ -243,7 +310,7 @@ def _add_terms(
                 if lit not in literal_ids:
                     literal_ids[lit] = len(c.literals)
                     c.literals.append(lit)
-                    c.literal_fns.append(_literal_fn(c, prim, positive))
+                    c.literal_fns.append(literal_fn(c, prim, positive))
                 other.append(literal_ids[lit])
         c.terms.append(Term(len(c.terms), rule, frozenset(pdx), frozenset(ppx), tuple(other)))
 
@@ -312,7 +379,7 @@ def _build_indices(c: CompiledPlan, any_bits: dict[tuple[str, str], int]) -> Non
     px_bits, base_px = _bits_by_code(c, [(t.ppx_sets, t.index) for t in c.terms])
     dx_any = _any_code_bits(c, any_bits, "dx")
     px_any = _any_code_bits(c, any_bits, "px")
-    levels = {"CC": 1, "MCC": 2}
+    levels = {"CC": 1, "MCC": 2, "MCC+CC": 3}  # level bits: HAS_CC | HAS_MCC
     no_cc = (0, -1)
     cc_info = {code: (levels[e.level], table_id(c, e.table)) for code, e in plan.cc_mcc.items()}
     exclusion = {code: table_id(c, table) for code, table in plan.cc_exclusion.items()}
@@ -343,55 +410,3 @@ def _bits_by_code(
         for code in codes:
             bits[code] = bits.get(code, 0) | mask
     return bits, base
-
-
-def _literal_fn(c: CompiledPlan, prim: Prim, positive: bool) -> LitFn:
-    fn = _prim_fn(c, prim)
-    if positive:
-        return fn
-    return lambda ctx: not fn(ctx)
-
-
-def _prim_fn(c: CompiledPlan, prim: Prim) -> LitFn:
-    op, v = prim.op, prim.value
-    members = c.list_sets.get(prim.list_name or "", frozenset())
-    or_set = c.list_sets[OR_KEY]
-    if op == "true":
-        return lambda ctx: True
-    if op == "principal_dx_in":
-        return lambda ctx: ctx[4][0][0] in members
-    if op == "any_dx_in":
-        return lambda ctx: any(r[0] in members for r in ctx[4])
-    if op == "principal_proc_in":
-        return lambda ctx: bool(ctx[5]) and ctx[5][0][0] in members
-    if op == "any_proc_in":
-        return lambda ctx: any(r[0] in members for r in ctx[5])
-    if op == "principal_proc_is_or":
-        return lambda ctx: bool(ctx[5]) and ctx[5][0][0] in or_set
-    if op == "any_proc_is_or":
-        return lambda ctx: any(r[0] in or_set for r in ctx[5])
-    if op == "no_or_proc":
-        return lambda ctx: not any(r[0] in or_set for r in ctx[5])
-    if op == "sex_is":
-        return lambda ctx: ctx[0] == v
-    if op == "age_years_eq":
-        return lambda ctx: ctx[1] is not None and ctx[1] == v
-    if op == "age_days_le":
-        return lambda ctx: ctx[2] is not None and v is not None and ctx[2] <= v
-    if op == "birth_weight_range":
-        ge, lt = prim.ge, prim.lt
-        return lambda ctx: (
-            ctx[3] is not None
-            and ctx[3] != 0
-            and (ge is None or ctx[3] >= ge)
-            and (lt is None or ctx[3] < lt)
-        )
-    if op == "proc_tag_present":
-        tags: Mapping[str, str] = c.tag_maps[prim.table or ""]
-        tag = prim.tag
-        return lambda ctx: any(tags.get(r[0]) == tag for r in ctx[5])
-    if op == "trauma_site_count_ge":
-        sites: Mapping[str, int] = c.site_maps[prim.sites or ""]
-        need = prim.min_count or 0
-        return lambda ctx: len({sites[r[0]] for r in ctx[4] if r[0] in sites}) >= need
-    raise PlanError(c.plan.id, "condition", f'未知的条件类型 "{op}"', f"unknown op {op!r}")

@@ -30,6 +30,11 @@ class Prim:
     tag: str | None = None
     sites: str | None = None
     min_count: int | None = None
+    gt: int | None = None
+    le: int | None = None
+    eq: int | None = None
+    field: str | None = None
+    values: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +64,8 @@ Literal: TypeAlias = tuple[Prim, bool]
 _Fail: TypeAlias = Callable[[str, str, str], PlanError]
 
 #: primitive → (required parameters, optional parameters), each JSON key → kind, where
-#: kind is "list" (code list name), "int", "tag_table", "tag" or "sites".
+#: kind is "list" (code list name), "int", "tag_table", "tag", "sites", "range_field",
+#: "text_field" or "texts".  The regional additions (PLAN-FORMAT-ADDITIONS.md §2) follow "true".
 PRIMITIVES: Mapping[str, tuple[Mapping[str, str], Mapping[str, str]]] = {
     "true": ({}, {}),
     "principal_dx_in": ({"list": "list"}, {}),
@@ -75,6 +81,29 @@ PRIMITIVES: Mapping[str, tuple[Mapping[str, str], Mapping[str, str]]] = {
     "birth_weight_range": ({}, {"ge": "int", "lt": "int"}),
     "proc_tag_present": ({"table": "tag_table", "tag": "tag"}, {}),
     "trauma_site_count_ge": ({"sites": "sites", "min": "int"}, {}),
+    "false": ({}, {}),
+    "has_procedure": ({}, {}),
+    "has_mcc": ({}, {}),
+    "has_cc": ({}, {}),
+    "secondary_dx_in": ({"list": "list"}, {}),
+    "secondary_proc_in": ({"list": "list"}, {}),
+    "field_range": (
+        {"field": "range_field"},
+        {"ge": "int", "gt": "int", "le": "int", "lt": "int", "eq": "int"},
+    ),
+    "field_in": ({"field": "text_field", "values": "texts"}, {}),
+}
+#: fields ``field_range`` reads (integers) and ``field_in`` reads (texts)
+RANGE_FIELDS = ("age_years", "age_days", "birth_weight_g", "los_days", "icu_hours")
+TEXT_FIELDS = ("dept", "discharge_type")
+_FIELD_ZH = {
+    "age_years": "年龄（岁）",
+    "age_days": "日龄（天）",
+    "birth_weight_g": "出生体重（克）",
+    "los_days": "住院天数",
+    "icu_hours": "重症监护时长（小时）",
+    "dept": "科室",
+    "discharge_type": "离院方式",
 }
 
 _FIELD = {"list": "list_name", "min": "min_count"}
@@ -155,6 +184,10 @@ def _check_param(
     value: Any, kind: str, key: str, op: str, ctx: ConditionContext, where: str, fail: _Fail
 ) -> Any:
     path = f"{where}.{key}"
+    if kind == "texts":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(path, f'中 "{op}" 的参数 "{key}" 应为字符串数组', f'"{key}" must be strings')
+        return tuple(value)
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise fail(path, f'中 "{op}" 的参数 "{key}" 应为整数', f'"{key}" must be an integer')
@@ -165,6 +198,9 @@ def _check_param(
         raise fail(path, f'引用了不存在的编码表 "{value}"', f'unknown code list "{value}"')
     if kind == "tag_table" and value not in ctx.tag_tables:
         raise fail(path, f'引用了不存在的手术标签表 "{value}"', f'unknown proc tag table "{value}"')
+    fields = {"range_field": RANGE_FIELDS, "text_field": TEXT_FIELDS}.get(kind)
+    if fields is not None and value not in fields:
+        raise fail(path, f'中 "{op}" 的字段 "{value}" 未知', f'"{key}" must be one of {fields}')
     if kind == "sites" and value not in ctx.trauma_sites:
         raise fail(
             path,
@@ -183,6 +219,10 @@ def _check_prim_values(prim: Prim, where: str, fail: _Fail) -> None:
             "中 birth_weight_range 至少需要 ge 或 lt",
             "birth_weight_range needs ge and/or lt",
         )
+    if prim.op == "field_range" and all(
+        b is None for b in (prim.ge, prim.gt, prim.le, prim.lt, prim.eq)
+    ):
+        raise fail(where, "中 field_range 至少需要一个界限", "field_range needs a bound")
     if prim.op == "trauma_site_count_ge" and (prim.min_count is None or prim.min_count < 1):
         raise fail(f"{where}.min", "中 trauma_site_count_ge 的 min 应 ≥ 1", "min must be ≥ 1")
 
@@ -195,8 +235,8 @@ def to_dnf(cond: Condition, positive: bool = True) -> list[frozenset[Literal]]:
     dropped.  Raises ``ValueError`` when the form would exceed 4,096 terms.
     """
     if isinstance(cond, Prim):
-        if cond.op == "true":
-            return [frozenset()] if positive else []
+        if cond.op in ("true", "false"):
+            return [frozenset()] if positive == (cond.op == "true") else []
         return [frozenset({(cond, positive)})]
     if isinstance(cond, Not):
         return to_dnf(cond.arg, not positive)
@@ -265,7 +305,17 @@ def describe_prim(prim: Prim) -> str:
         "age_days_le": f"日龄 ≤ {prim.value} 天",
         "proc_tag_present": f"有 {prim.table} 标签 {prim.tag} 的手术操作",
         "trauma_site_count_ge": f"创伤部位（{prim.sites}）≥ {prim.min_count} 个",
+        "false": "永不成立",
+        "has_procedure": "有手术操作",
+        "has_mcc": "有有效 MCC",
+        "has_cc": "有有效 CC",
+        "secondary_dx_in": f"其他诊断属于 {prim.list_name}",
+        "secondary_proc_in": f"其他手术操作属于 {prim.list_name}",
+        "field_in": f"{_FIELD_ZH.get(prim.field or '', prim.field)}为 "
+        + "、".join(prim.values or ()),
     }
+    if op == "field_range":
+        return f"{_FIELD_ZH.get(prim.field or '', prim.field)} {range_text(prim)}"
     if op == "birth_weight_range":
         parts = []
         if prim.ge is not None:
@@ -274,6 +324,27 @@ def describe_prim(prim: Prim) -> str:
             parts.append(f"< {prim.lt} g")
         return "出生体重 " + " 且 ".join(parts)
     return texts[op]
+
+
+def range_text(prim: Prim) -> str:
+    """The bounds of a ``field_range`` primitive, e.g. ``≥ 1 且 ≤ 120``."""
+    signs = (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"), ("eq", "="))
+    parts = [
+        f"{sign} {getattr(prim, key)}" for key, sign in signs if getattr(prim, key) is not None
+    ]
+    return " 且 ".join(parts)
+
+
+def in_range(prim: Prim, value: int | None) -> bool:
+    """Reference semantics of ``field_range``: the value is given and within every bound."""
+    return (
+        value is not None
+        and (prim.ge is None or value >= prim.ge)
+        and (prim.gt is None or value > prim.gt)
+        and (prim.le is None or value <= prim.le)
+        and (prim.lt is None or value < prim.lt)
+        and (prim.eq is None or value == prim.eq)
+    )
 
 
 def describe(cond: Condition) -> str:

@@ -76,6 +76,24 @@ def as_sex(value: Any, valid: tuple[int, ...]) -> int | None:
     return number if number in valid else None
 
 
+def as_text(value: Any) -> str:
+    """A text field (``field_in``): the text itself, other values as ``str``, missing → ``""``."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def plan_sex(value: Any, valid: tuple[int, ...], accepted: tuple[str, ...] | None) -> int | None:
+    """The sex code under the plan's ``sex_valid`` check.
+
+    With ``accepted`` (the text-only check of some regional plans) only those exact
+    texts pass; otherwise :func:`as_sex`.
+    """
+    if accepted is None:
+        return as_sex(value, valid)
+    return int(value) if isinstance(value, str) and value in accepted else None
+
+
 def check_message(check: str, *, value: Any = None, newborn_days: int = 28) -> str:
     """Chinese message for a failed input check."""
     texts = {

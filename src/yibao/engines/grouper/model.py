@@ -20,6 +20,8 @@ class PlanMeta:
     valid_from: date | None
     valid_to: date | None
     status: str
+    #: the region a regional plan is paid by (``meta.json`` ``region``); ``None``: national
+    region: str | None = None
 
     def valid_on(self, day: date) -> bool:
         """True when ``day`` lies in ``[valid_from, valid_to]`` (both inclusive, open ends)."""
@@ -56,16 +58,23 @@ class AdrgSpec:
     mdc: str
     condition: Condition
     drgs: tuple[str, ...]
+    #: ``if_no_drg = next_adrg``: no DRG split holds → the ADRG counts as not matched
+    next_adrg: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DrgSpec:
-    """One DRG: its split rule (``always`` / ``mcc`` / ``cc_or_mcc``) and Chinese name."""
+    """One DRG: its split rule and Chinese name.
+
+    ``split`` is ``always`` / ``mcc`` / ``cc_or_mcc`` / ``cc`` or ``condition`` (then
+    ``condition`` holds the test, PLAN-FORMAT-ADDITIONS.md §1).
+    """
 
     code: str
     adrg: str
     split: str
     name: str
+    condition: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +121,19 @@ class Plan:
     or_procedures: frozenset[str]
     cc_mcc: Mapping[str, CcEntry]
     cc_exclusion: Mapping[str, str]
+    # regional additions (PLAN-FORMAT-ADDITIONS.md); the defaults are the national format
+    #: ``input_checks`` → ``sex_valid.accepted``: the only sex texts that pass (§5)
+    sex_accepted: tuple[str, ...] | None = None
+    #: the walk's own no-group code (``result_codes.no_group.raw``, §6)
+    no_group_raw: str = "0000"
+    #: (adrg, drg) written for a raw code with ``00`` in characters 2–3 (§6)
+    mdc_no_group: tuple[str, str] | None = None
+    #: (mdc, adrg, drg) of check_failed / dx_not_mapped / proc_not_mapped (§6)
+    input_failure: tuple[str, str, str] | None = None
+    #: ``no_group_retry = each_other_procedure_alone`` (§7)
+    retry_single_procedures: bool = False
+
+    @property
+    def failure_codes(self) -> tuple[str, str, str]:
+        """(mdc, adrg, drg) written for a failed input check."""
+        return self.input_failure if self.input_failure is not None else self.no_group

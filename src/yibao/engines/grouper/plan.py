@@ -26,14 +26,23 @@ from yibao.engines.grouper.model import (
     QySpec,
     TraumaSite,
 )
+from yibao.engines.grouper.planext import (
+    SPLITS,
+    check_keys,
+    drg_split,
+    if_no_drg,
+    no_group_retry,
+    result_codes,
+    sex_accepted,
+)
 from yibao.engines.grouper.tables import Checker, cc_mcc_table, read_tables, to_dict
 
 PLAN_FORMAT = "chs-drg-plan"
 PLAN_FORMAT_VERSION = 1
-SPLITS = ("always", "mcc", "cc_or_mcc")
 PLAN_STATUSES = ("draft", "published", "retired")
 
 __all__ = [
+    "SPLITS",
     "AdrgSpec",
     "CcEntry",
     "DrgSpec",
@@ -76,6 +85,7 @@ def load_plan(path: Path) -> Plan:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ck.error("plan.json", f"plan.json 不是有效的 JSON：{exc}", "invalid JSON") from exc
     raw = ck.obj(raw, "plan.json")
+    check_keys(ck, raw, "plan.json", "plan.json")
     if raw.get("format") != PLAN_FORMAT or raw.get("format_version") != PLAN_FORMAT_VERSION:
         raise ck.error(
             "format",
@@ -84,6 +94,7 @@ def load_plan(path: Path) -> Plan:
         )
     head = ck.obj(ck.key(raw, "plan", "plan.json"), "plan")
     ck.plan_id = ck.str_(ck.key(head, "id", "plan"), "plan.id")
+    check_keys(ck, head, "plan", "plan")
     code_lists = {
         name: ck.str_list(codes, f"code_lists.{name}")
         for name, codes in ck.obj(ck.key(raw, "code_lists", "plan.json"), "code_lists").items()
@@ -93,15 +104,12 @@ def load_plan(path: Path) -> Plan:
     cctx = ConditionContext(ck.plan_id, code_lists, tag_tables, trauma)
     mdcs, order = _mdcs(ck, raw, cctx)
     adrgs = _adrgs(ck, raw, cctx, mdcs)
-    drgs = _drgs(ck, raw, adrgs)
+    drgs = _drgs(ck, raw, adrgs, cctx)
     _check_links(ck, mdcs, adrgs, drgs)
     _check_counts(ck, head, mdcs, adrgs, drgs)
     inp = ck.obj(ck.key(raw, "input", "plan.json"), "input")
-    no_group = ck.obj(
-        ck.obj(ck.key(raw, "result_codes", "plan.json"), "result_codes").get("no_group"),
-        "result_codes.no_group",
-    )
-    qy_codes = ck.obj(raw["result_codes"].get("qy", {"adrg": "QY"}), "result_codes.qy")
+    check_keys(ck, inp, "input", "input")
+    codes = result_codes(ck, raw)
     sex_values = ck.obj(ck.key(inp, "sex_values", "input"), "input.sex_values")
     if not all(re.fullmatch(r"[0-9]+", k) for k in sex_values):
         raise ck.error("input.sex_values", "性别取值应为数字", "sex values must be digits")
@@ -109,7 +117,7 @@ def load_plan(path: Path) -> Plan:
     if not separators or not all(separators):
         raise ck.error("input.code_separators", "编码分隔符不能为空", "empty separator")
     meta = read_meta(folder, ck.plan_id, ck.str_(head.get("title", ck.plan_id), "plan.title"))
-    input_checks = _input_checks(ck, raw.get("input_checks"))
+    input_checks, accepted = _input_checks(ck, raw.get("input_checks"), sex_values)
     # the tables last: the checks above are cheap, hashing 6 MB is not
     tables = read_tables(ck, folder, ck.obj(ck.key(raw, "tables", "plan.json"), "tables"))
     return Plan(
@@ -123,11 +131,8 @@ def load_plan(path: Path) -> Plan:
             ck.key(inp, "newborn_max_age_days", "input"), "input.newborn_max_age_days"
         ),
         input_checks=input_checks,
-        no_group=tuple(  # type: ignore[arg-type]
-            ck.str_(ck.key(no_group, k, "result_codes.no_group"), f"result_codes.no_group.{k}")
-            for k in ("mdc", "adrg", "drg")
-        ),
-        qy_adrg=ck.str_(qy_codes.get("adrg", "QY"), "result_codes.qy.adrg"),
+        no_group=codes["no_group"],
+        qy_adrg=codes["qy_adrg"],
         mdc_order=order,
         mdcs=mdcs,
         adrgs=adrgs,
@@ -142,6 +147,11 @@ def load_plan(path: Path) -> Plan:
         or_procedures=frozenset(r[0] for r in tables["or_procedures"]),
         cc_mcc=cc_mcc_table(ck, tables["cc_mcc"]),
         cc_exclusion=to_dict(ck, "cc_exclusion", tables["cc_exclusion"]),
+        sex_accepted=accepted,
+        no_group_raw=codes["no_group_raw"],
+        mdc_no_group=codes["mdc_no_group"],
+        input_failure=codes["input_failure"],
+        retry_single_procedures=no_group_retry(ck, raw),
     )
 
 
@@ -201,6 +211,7 @@ def _mdcs(
     for letter in order:
         where = f"mdcs.{letter}"
         spec = ck.obj(mdcs_raw[letter], where)
+        check_keys(ck, spec, "mdcs", where)
         entry = parse_condition(
             ck.key(spec, "entry", where), cctx, f"{where}.entry", f"MDC {letter} 的入组条件"
         )
@@ -211,6 +222,7 @@ def _mdcs(
                     f"{where}.adrgs", f"MDC {letter} 引用了不存在的 ADRG {code}", "unknown ADRG"
                 )
         qy = ck.obj(spec.get("qy", {"enabled": False, "position": 0, "drg": ""}), f"{where}.qy")
+        check_keys(ck, qy, "mdcs.qy", f"{where}.qy")
         qy_cond = qy.get("condition", {"op": "any_proc_is_or"})
         position = ck.int_(qy.get("position", 0), f"{where}.qy.position")
         if not 0 <= position <= len(adrgs):
@@ -239,12 +251,12 @@ def _adrgs(
     for code, spec_raw in raw["adrgs"].items():
         where = f"adrgs.{code}"
         spec = ck.obj(spec_raw, where)
+        check_keys(ck, spec, "adrgs", where)
         mdc = ck.str_(ck.key(spec, "mdc", where), f"{where}.mdc")
         if mdc not in mdcs:
             raise ck.error(f"{where}.mdc", f"ADRG {code} 属于不存在的 MDC {mdc}", "unknown MDC")
+        # an ADRG may have no DRG (some regional plans): its result is the ADRG code
         drgs = ck.str_list(ck.key(spec, "drgs", where), f"{where}.drgs")
-        if not drgs:
-            raise ck.error(f"{where}.drgs", f"ADRG {code} 没有 DRG", "no DRGs")
         for drg in drgs:
             if drg not in drg_codes:
                 raise ck.error(
@@ -253,24 +265,24 @@ def _adrgs(
         cond = parse_condition(
             ck.key(spec, "condition", where), cctx, f"{where}.condition", f"ADRG {code} 的条件"
         )
-        out[code] = AdrgSpec(code, mdc, cond, drgs)
+        out[code] = AdrgSpec(code, mdc, cond, drgs, if_no_drg(ck, spec, where))
     return out
 
 
-def _drgs(ck: Checker, raw: dict[str, Any], adrgs: Mapping[str, AdrgSpec]) -> dict[str, DrgSpec]:
+def _drgs(
+    ck: Checker, raw: dict[str, Any], adrgs: Mapping[str, AdrgSpec], cctx: ConditionContext
+) -> dict[str, DrgSpec]:
     out = {}
     for code, spec_raw in raw["drgs"].items():
         where = f"drgs.{code}"
         spec = ck.obj(spec_raw, where)
+        check_keys(ck, spec, "drgs", where)
         adrg = ck.str_(ck.key(spec, "adrg", where), f"{where}.adrg")
         if adrg not in adrgs:
             raise ck.error(f"{where}.adrg", f"DRG {code} 属于不存在的 ADRG {adrg}", "unknown ADRG")
-        split = ck.str_(ck.key(spec, "split", where), f"{where}.split")
-        if split not in SPLITS:
-            raise ck.error(
-                f"{where}.split", f'DRG {code} 的细分规则 "{split}" 未知', f"split not in {SPLITS}"
-            )
-        out[code] = DrgSpec(code, adrg, split, ck.str_(spec.get("name", ""), f"{where}.name"))
+        split, cond = drg_split(ck, spec, cctx, code)
+        name = ck.str_(spec.get("name", ""), f"{where}.name")
+        out[code] = DrgSpec(code, adrg, split, name, cond)
     return out
 
 
@@ -313,16 +325,21 @@ def _check_counts(
             )
 
 
-def _input_checks(ck: Checker, raw: Any) -> tuple[str, ...]:
+def _input_checks(
+    ck: Checker, raw: Any, sex_values: Mapping[str, Any]
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
     if raw is None:
-        return tuple(INPUT_CHECKS)
+        return tuple(INPUT_CHECKS), None
     if not isinstance(raw, list):
         raise ck.error("input_checks", "input_checks 应为数组", "expected an array")
     items = [ck.obj(x, f"input_checks[{i}]") for i, x in enumerate(raw)]
     items.sort(key=lambda x: x.get("order", 0))
     names: list[str] = []
+    accepted = None
     for i, item in enumerate(items):
+        check_keys(ck, item, "input_checks", f"input_checks[{i}]")
         name = ck.str_(item.get("check"), f"input_checks[{i}].check")
+        accepted = sex_accepted(ck, item, f"input_checks[{i}]", sex_values) or accepted
         if INPUT_CHECKS.get(name) != item.get("status") or name in names:
             raise ck.error(
                 f"input_checks[{i}]",
@@ -335,7 +352,7 @@ def _input_checks(ck: Checker, raw: Any) -> tuple[str, ...]:
         raise ck.error(
             "input_checks", f'input_checks 缺少输入校验 "{missing[0]}"', f"missing {missing[0]}"
         )
-    return tuple(names)
+    return tuple(names), accepted
 
 
 def read_meta(folder: Path, plan_id: str | None = None, title: str | None = None) -> PlanMeta:
@@ -386,4 +403,6 @@ def read_meta(folder: Path, plan_id: str | None = None, title: str | None = None
     if dates[0] and dates[1] and dates[1] < dates[0]:
         raise ck.error("meta.json.valid_to", "valid_to 早于 valid_from", "valid_to < valid_from")
     title = ck.str_(raw.get("title", title or plan_id), "meta.json.title")
-    return PlanMeta(plan_id, version, title, dates[0], dates[1], status)
+    region = raw.get("region")
+    region = None if region is None else ck.str_(region, "meta.json.region")
+    return PlanMeta(plan_id, version, title, dates[0], dates[1], status, region)

@@ -86,21 +86,33 @@ class PlanRegistry:
                 self._compiled[plan_id] = compiled
             return compiled
 
-    def info_for_date(self, day: date) -> PlanInfo:
+    def info_for_date(self, day: date, region: str | None = None) -> PlanInfo:
         """The plan valid on ``day`` (discharge date).
 
         Drafts are never chosen; retired plans still are for dates in their range.
         When several plans are valid the one with the latest ``valid_from`` wins.
+        Regional plans (``meta.json`` ``region``) are only chosen for their
+        ``region``, before the national plans; without ``region`` only national
+        plans are chosen.
         """
         valid = [
-            i for i in self._infos.values() if i.meta.status != "draft" and i.meta.valid_on(day)
+            i
+            for i in self._infos.values()
+            if i.meta.status != "draft" and i.meta.valid_on(day) and i.meta.region is None
         ]
+        if region is not None:
+            own = [
+                i
+                for i in self._infos.values()
+                if i.meta.status != "draft" and i.meta.valid_on(day) and i.meta.region == region
+            ]
+            valid = own or valid
         if not valid:
             raise PlanNotFoundError(
                 f"没有在 {day.isoformat()} 有效的分组方案 (no plan valid on {day.isoformat()})"
             )
         return max(valid, key=lambda i: (i.meta.valid_from or date.min, i.id))
 
-    def for_date(self, day: date) -> CompiledPlan:
+    def for_date(self, day: date, region: str | None = None) -> CompiledPlan:
         """The compiled plan valid on ``day``; see :meth:`info_for_date`."""
-        return self.get(self.info_for_date(day).id)
+        return self.get(self.info_for_date(day, region).id)

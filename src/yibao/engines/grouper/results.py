@@ -17,12 +17,16 @@ MDC_SKIP       an MDC's entry condition is false
 MDC_ENTRY      an MDC's entry condition is true; its ADRG walk starts
 QY_MATCH       the QY test of the MDC is true (ambiguous case)
 ADRG_MATCH     the first ADRG whose condition is true (with the reason)
+ADRG_NO_DRG    an ADRG matched but none of its DRG splits holds and it has
+               ``if_no_drg = next_adrg``: the ADRG walk goes on
 MDC_FALLTHROUGH no ADRG of an entered MDC matched; the MDC walk goes on
 CC_NONE        no secondary diagnosis, or none is a CC / MCC
 MCC_FOUND      a secondary diagnosis is a valid MCC
 CC_FOUND       a secondary diagnosis is a valid CC
 CC_EXCLUDED    a CC / MCC excluded by the principal diagnosis' exclusion table
 DRG_SPLIT      the DRG chosen inside the ADRG and why
+NO_GROUP_RETRY no group: the walk is repeated with one other procedure alone
+               (``no_group_retry``, regional plans)
 RESULT         the final status and codes
 ============== ==============================================================
 """
@@ -55,12 +59,14 @@ TRACE_CODES: Final = (
     "MDC_ENTRY",
     "QY_MATCH",
     "ADRG_MATCH",
+    "ADRG_NO_DRG",
     "MDC_FALLTHROUGH",
     "CC_NONE",
     "MCC_FOUND",
     "CC_FOUND",
     "CC_EXCLUDED",
     "DRG_SPLIT",
+    "NO_GROUP_RETRY",
     "RESULT",
 )
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from yibao.engines.grouper.compiler import CompiledPlan, Ctx, DxRec, PxRec
-from yibao.engines.grouper.inputs import as_int, as_sex, check_message, getter, split_codes
+from yibao.engines.grouper.compiler import CompiledPlan, Ctx, DxRec, PxRec, Rule
+from yibao.engines.grouper.inputs import as_int, check_message, getter, plan_sex, split_codes
+from yibao.engines.grouper.prims import cc_state
 from yibao.engines.grouper.results import (
     CHECK_FAILED,
     DX_NOT_MAPPED,
@@ -34,8 +35,9 @@ def group_one(
     ``case`` is a mapping (or an object with attributes) with ``sex`` (1/2, int or
     str), ``age_years``, ``age_days``, ``birth_weight_g`` and ``diagnoses`` /
     ``procedures`` (a string of codes separated by ``|`` or ``,``, principal first,
-    or a list of codes); ``dept``, ``los_days`` and ``discharge_type`` are not used
-    by CHS-DRG 1.x.  Bad input never raises: it gives a status.
+    or a list of codes); ``dept``, ``los_days``, ``discharge_type`` and ``icu_hours``
+    are read only by plans whose conditions use them (regional plans; CHS-DRG 1.x
+    does not).  Bad input never raises: it gives a status.
 
     >>> r = group_one(plan, {"sex": 1, "age_years": 50, "diagnoses": "K22.301|K11.901"})
     >>> r.status, r.drg  # doctest: +SKIP
@@ -86,7 +88,7 @@ def group_one(
     if kind is str or kind is int:
         sex = compiled.sex_map.get(sex_raw)
     else:
-        sex = as_sex(sex_raw, compiled.plan.sex_values)
+        sex = plan_sex(sex_raw, compiled.plan.sex_values, compiled.sex_accepted)
     age_raw = get("age_years")
     age = age_raw if type(age_raw) is int else as_int(age_raw)
     newborn_issue = False
@@ -105,55 +107,68 @@ def group_one(
     ):
         return _first_failure(compiled, get, bad_dx, bad_px, sex, age, len(dx_codes))
 
-    cand = recs[0][1] & (px_recs[0][1] if px_recs else compiled.no_px_bits)
-    term_check = compiled.term_check
-    any_bits = -1
-    while cand:
-        low = cand & -cand
-        term = low.bit_length() - 1
-        check = term_check[term]
-        if check is not None:
-            if any_bits < 0:
-                any_bits = 0
-                for rec in recs:
-                    any_bits |= rec[5]
-                for prec in px_recs:
-                    any_bits |= prec[2]
-            need, forbid, tests = check
-            if (any_bits & need) != need or any_bits & forbid:
-                cand ^= low
-                continue
-            if tests:
-                ctx: Ctx = (
-                    sex,
-                    age,
-                    as_int(get("age_days")),
-                    as_int(get("birth_weight_g")),
-                    recs,
-                    px_recs,
-                )
-                if not all(fn(ctx) for fn in tests):
+    # the walk over the candidate terms, inlined (see above); with ``no_group_retry``
+    # (additions §7) it is repeated with each other procedure alone, in input order
+    px_now = px_recs
+    tried = 0
+    while True:
+        cand = recs[0][1] & (px_now[0][1] if px_now else compiled.no_px_bits)
+        term_check = compiled.term_check
+        any_bits = -1
+        ctx: Ctx | None = None
+        while cand:
+            low = cand & -cand
+            term = low.bit_length() - 1
+            check = term_check[term]
+            if check is not None:
+                if any_bits < 0:
+                    any_bits = 0
+                    for rec in recs:
+                        any_bits |= rec[5]
+                    for prec in px_now:
+                        any_bits |= prec[2]
+                need, forbid, tests = check
+                if (any_bits & need) != need or any_bits & forbid:
                     cand ^= low
                     continue
-        fixed = compiled.term_fixed[term]
-        if fixed >= 0:
-            return compiled.outcomes[fixed]
-        return compiled.outcomes[compiled.term_outcomes[term][_cc_state(recs)]]
-    return compiled.ungroupable
+                if tests:
+                    if ctx is None:
+                        days, weight = as_int(get("age_days")), as_int(get("birth_weight_g"))
+                        ctx = (sex, age, days, weight, recs, px_now, get)
+                    if not all(fn(ctx) for fn in tests):
+                        cand ^= low
+                        continue
+            fixed = compiled.term_fixed[term]
+            if fixed >= 0:
+                return compiled.outcomes[fixed]
+            if fixed == -1:
+                out = compiled.term_outcomes[term][compiled.split_state(recs)]
+            else:  # DRG splits given as conditions (additions §1)
+                if ctx is None:
+                    days, weight = as_int(get("age_days")), as_int(get("birth_weight_g"))
+                    ctx = (sex, age, days, weight, recs, px_now, get)
+                out = _split(compiled.rules[compiled.terms[term].rule], ctx)
+            if out >= 0:
+                return compiled.outcomes[out]
+            cand &= compiled.term_skip[term]  # if_no_drg = next_adrg: skip the rest of the ADRG
+        tried += 1
+        if tried >= len(px_recs) or not compiled.plan.retry_single_procedures:
+            return compiled.ungroupable
+        px_now = [px_recs[tried]]
 
 
-def _cc_state(recs: list[DxRec]) -> int:
-    """0 = no valid CC/MCC, 1 = a valid CC only, 2 = a valid MCC (plan README "CC / MCC")."""
-    state = 0
-    if len(recs) > 1:
-        exclusion = recs[0][4]
-        for rec in recs[1:]:
-            level = rec[2]
-            if level and rec[3] != exclusion:
-                if level == 2:
-                    return 2
-                state = 1
-    return state
+def _split(rule: Rule, ctx: Ctx) -> int:
+    """Outcome of the first DRG whose split holds, else the rule's fallback."""
+    state = -1
+    for step in rule.splits:
+        if step.test is None:
+            if state < 0:
+                state = cc_state(ctx[4])
+            if (step.states or 0) >> state & 1:
+                return step.outcome
+        elif step.test(ctx):
+            return step.outcome
+    return rule.fallback
 
 
 def _first_failure(
@@ -194,7 +209,7 @@ def _first_failure(
         else:  # dx_list_not_empty
             failed = n_dx == 0
         if failed:
-            mdc, adrg, drg = plan.no_group
+            mdc, adrg, drg = plan.failure_codes
             status = _CHECK_STATUS.get(check, CHECK_FAILED)
             msg = check_message(check, value=value, newborn_days=newborn)
             return GroupResult(status, mdc, adrg, drg, None, msg)

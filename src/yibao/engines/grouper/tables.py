@@ -10,6 +10,9 @@ from typing import Any
 from yibao.engines.grouper.errors import PlanError
 from yibao.engines.grouper.model import CcEntry
 
+#: level of a code listed both as MCC and as CC (same exclusion table)
+MCC_AND_CC = "MCC+CC"
+
 #: table name → columns the engine needs.
 TABLE_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "diagnoses": ("code", "name"),
@@ -129,7 +132,11 @@ def to_dict(ck: Checker, name: str, rows: list[list[str]]) -> dict[str, str]:
 
 
 def cc_mcc_table(ck: Checker, rows: list[list[str]]) -> dict[str, CcEntry]:
-    """``cc_mcc.tsv`` as code → (level, table); levels are MCC or CC, one entry per code."""
+    """``cc_mcc.tsv`` as code → (level, table); levels are MCC or CC, one entry per code.
+
+    A code listed as MCC and as CC with the same table (one regional plan has one)
+    counts as both: level ``MCC+CC``.
+    """
     out: dict[str, CcEntry] = {}
     for code, level, table in rows:
         if level not in ("MCC", "CC"):
@@ -137,6 +144,9 @@ def cc_mcc_table(ck: Checker, rows: list[list[str]]) -> dict[str, CcEntry]:
                 "tables.cc_mcc", f'cc_mcc 中 "{code}" 的级别 "{level}" 无效', "bad level"
             )
         entry = CcEntry(level, table)
-        if out.setdefault(code, entry) != entry:
+        old = out.setdefault(code, entry)
+        if old != entry and old.table == table and {old.level, level} == {"MCC", "CC"}:
+            out[code] = CcEntry(MCC_AND_CC, table)
+        elif old != entry and old != CcEntry(MCC_AND_CC, table):
             raise ck.error("tables.cc_mcc", f'cc_mcc 中 "{code}" 出现两次且取值不同', "conflict")
     return out

@@ -11,13 +11,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from yibao.engines.grouper.compiler import MDC_PREFIX, OR_KEY, CompiledPlan
-from yibao.engines.grouper.conditions import AllOf, AnyOf, Condition, Not, Prim
+from yibao.engines.grouper.conditions import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Not,
+    Prim,
+    describe_prim,
+    in_range,
+    range_text,
+)
 from yibao.engines.grouper.inputs import (
     CHECK_TRACE_CODES,
     as_int,
-    as_sex,
+    as_text,
     check_message,
     getter,
+    plan_sex,
     split_codes,
 )
 from yibao.engines.grouper.results import (
@@ -26,13 +36,19 @@ from yibao.engines.grouper.results import (
     DX_NOT_MAPPED,
     OK,
     PROC_NOT_MAPPED,
+    UNGROUPABLE,
     GroupResult,
     TraceStep,
     ok_message,
     qy_message,
 )
 
-SPLIT_TEXT = {"always": "无条件", "mcc": "需有效 MCC", "cc_or_mcc": "需有效 CC 或 MCC"}
+SPLIT_TEXT = {
+    "always": "无条件",
+    "mcc": "需有效 MCC",
+    "cc_or_mcc": "需有效 CC 或 MCC",
+    "cc": "需有效 CC",
+}
 _STATUS = {"dx_codes_mapped": DX_NOT_MAPPED, "proc_codes_mapped": PROC_NOT_MAPPED}
 
 
@@ -45,6 +61,11 @@ class _Case:
     weight: int | None
     dx: list[str]
     px: list[str]
+    get: Any  # the other input fields (los_days, icu_hours, dept, discharge_type)
+
+    def _replace_px(self, px: list[str]) -> _Case:
+        c = self
+        return _Case(c.compiled, c.sex, c.age, c.age_days, c.weight, c.dx, px, c.get)
 
 
 def trace_one(compiled: CompiledPlan, case: Any) -> GroupResult:
@@ -60,12 +81,13 @@ def trace_one(compiled: CompiledPlan, case: Any) -> GroupResult:
     px, bad_px = _map_codes(steps, "MAP_PROC", px_codes, plan.proc_map, plan.proc_names, roles)
     ev = _Case(
         compiled,
-        as_sex(get("sex"), plan.sex_values),
+        plan_sex(get("sex"), plan.sex_values, plan.sex_accepted),
         as_int(get("age_years")),
         as_int(get("age_days")),
         as_int(get("birth_weight_g")),
         dx,
         px,
+        get,
     )
     n_dx = len(dx_codes)
     for check in plan.input_checks:
@@ -74,8 +96,16 @@ def trace_one(compiled: CompiledPlan, case: Any) -> GroupResult:
         if failed:
             msg = check_message(check, value=value, newborn_days=plan.newborn_max_age_days)
             status = _STATUS.get(check, CHECK_FAILED)
-            return _result(steps, GroupResult(status, *plan.no_group, None, msg))
-    return _result(steps, _walk(steps, ev))
+            return _result(steps, GroupResult(status, *plan.failure_codes, None, msg))
+    result = _walk(steps, ev)
+    if result.status == UNGROUPABLE and plan.retry_single_procedures and len(px) > 1:
+        for i, code in enumerate(px[1:], start=1):  # additions §7
+            text = f"未入组，仅以其他手术操作 {i} {code} 重新分组"
+            steps.append(TraceStep("NO_GROUP_RETRY", True, text, {"code": code}))
+            retry = _walk(steps, ev._replace_px([code]))
+            if retry.status != UNGROUPABLE:
+                return _result(steps, retry)
+    return _result(steps, result)
 
 
 def _walk(steps: list[TraceStep], ev: _Case) -> GroupResult:
@@ -116,7 +146,11 @@ def _adrg_walk(steps: list[TraceStep], ev: _Case, letter: str) -> GroupResult | 
         if ok:
             text = f"ADRG {adrg} 条件满足（{name} 第 {pos + 1} 个 ADRG）：{why}"
             steps.append(TraceStep("ADRG_MATCH", True, text, {"adrg": adrg}))
-            return _split(steps, ev, name, adrg)
+            found = _split(steps, ev, name, adrg)
+            if found is not None:
+                return found
+            text = f"ADRG {adrg} 没有成立的 DRG 细分，按 if_no_drg 继续下一个 ADRG"
+            steps.append(TraceStep("ADRG_NO_DRG", False, text, {"adrg": adrg}))
     return None
 
 
@@ -179,7 +213,8 @@ def _check(
     return n_dx == 0, f"诊断 {n_dx} 个", None
 
 
-def _split(steps: list[TraceStep], ev: _Case, mdc: str, adrg: str) -> GroupResult:
+def _cc_flags(ev: _Case, steps: list[TraceStep] | None = None) -> tuple[bool, bool]:
+    """(valid MCC, valid CC) among D[1:]; with ``steps`` every finding is recorded."""
     plan = ev.compiled.plan
     principal = ev.dx[0]
     exclusion = plan.cc_exclusion.get(principal)
@@ -197,28 +232,50 @@ def _split(steps: list[TraceStep], ev: _Case, mdc: str, adrg: str) -> GroupResul
         data = {"code": code, "level": entry.level, "table": entry.table}
         if exclusion is not None and exclusion == entry.table:
             text = f"其他诊断 {i} {code} 是 {entry.level}（排除表 {entry.table}），被{own}排除"
-            steps.append(TraceStep("CC_EXCLUDED", False, text, data))
+            if steps is not None:
+                steps.append(TraceStep("CC_EXCLUDED", False, text, data))
             continue
-        has_mcc = has_mcc or entry.level == "MCC"
-        has_cc = has_cc or entry.level == "CC"
+        has_mcc = has_mcc or "MCC" in entry.level.split("+")
+        has_cc = has_cc or "CC" in entry.level.split("+")
         text = f"其他诊断 {i} {code} 是有效 {entry.level}（排除表 {entry.table}；{own}）"
-        steps.append(TraceStep(f"{entry.level}_FOUND", True, text, data))
-    if not seen:
+        code_ = "MCC_FOUND" if entry.level.startswith("MCC") else "CC_FOUND"
+        if steps is not None:
+            steps.append(TraceStep(code_, True, text, data))
+    if not seen and steps is not None:
         text = "只有主要诊断，没有其他诊断" if len(ev.dx) == 1 else "其他诊断中没有 CC / MCC"
         steps.append(TraceStep("CC_NONE", False, text))
+    return has_mcc, has_cc
+
+
+def _split(steps: list[TraceStep], ev: _Case, mdc: str, adrg: str) -> GroupResult | None:
+    """The DRG split of ``adrg`` (step 7); ``None`` when none holds and ``if_no_drg``."""
+    plan = ev.compiled.plan
+    has_mcc, has_cc = _cc_flags(ev, steps)
+    named = {"always": True, "mcc": has_mcc, "cc_or_mcc": has_mcc or has_cc, "cc": has_cc}
     parts = []
-    chosen = adrg  # no DRG found: the ADRG code is the DRG (plan README step 7)
+    chosen = None
     for drg in plan.adrgs[adrg].drgs:
-        split = plan.drgs[drg].split
-        ok = split == "always" or has_mcc or (split == "cc_or_mcc" and has_cc)
-        parts.append(f"{drg}（{SPLIT_TEXT[split]}）{'满足' if ok else '不满足'}")
+        spec = plan.drgs[drg]
+        if spec.condition is None:
+            ok, why = named[spec.split], SPLIT_TEXT[spec.split]
+        else:
+            ok, why = explain(spec.condition, ev)
+        parts.append(f"{drg}（{why}）{'满足' if ok else '不满足'}")
         if ok:
             chosen = drg
             break
+    if chosen is None and plan.adrgs[adrg].next_adrg:
+        steps.append(TraceStep("DRG_SPLIT", False, f"ADRG {adrg} 细分：{'；'.join(parts)} → 无"))
+        return None
+    chosen = chosen or adrg  # no DRG found: the ADRG code is the DRG (plan README step 7)
     text = f"ADRG {adrg} 细分：{'；'.join(parts)} → {chosen}"
     steps.append(TraceStep("DRG_SPLIT", True, text, {"drg": chosen}))
-    spec = plan.drgs.get(chosen)
-    name = spec.name if spec is not None else None
+    if plan.mdc_no_group and chosen != plan.no_group_raw and chosen[1:3] == "00":
+        adrg, drg = plan.mdc_no_group  # additions §6 (no plan produces such a code)
+        msg = "所进入的 MDC 中没有符合条件的 ADRG，无法入组"
+        return GroupResult(UNGROUPABLE, mdc, adrg, drg, None, msg)
+    spec_ = plan.drgs.get(chosen)
+    name = spec_.name if spec_ is not None else None
     adrg = chosen[:3]  # plan README "Result": the first 3 characters of the DRG
     return GroupResult(OK, mdc, adrg, chosen, name, ok_message(mdc, adrg, chosen, name))
 
@@ -286,6 +343,8 @@ def _explain_prim(p: Prim, ev: _Case) -> tuple[bool, str]:  # one branch per pri
         if hit is None:
             return False, f"没有 {p.table} 标签 {p.tag} 的手术操作"
         return True, f"手术操作 {hit} 有 {p.table} 标签 {p.tag}"
+    if op in _EXTRA_OPS:
+        return _explain_extra(p, ev)
     assert op == "trauma_site_count_ge"
     sites = c.site_maps[p.sites or ""]
     touched = sorted({sites[x] for x in ev.dx if x in sites})
@@ -293,3 +352,50 @@ def _explain_prim(p: Prim, ev: _Case) -> tuple[bool, str]:  # one branch per pri
     ok = len(touched) >= (p.min_count or 0)
     sign = "≥" if ok else "<"
     return ok, f"创伤部位 {len(touched)} 个（{'、'.join(labels) or '无'}）{sign} {p.min_count}"
+
+
+_EXTRA_OPS = frozenset(
+    {
+        "false",
+        "has_procedure",
+        "has_mcc",
+        "has_cc",
+        "secondary_dx_in",
+        "secondary_proc_in",
+        "field_range",
+        "field_in",
+    }
+)
+
+
+def _explain_extra(p: Prim, ev: _Case) -> tuple[bool, str]:
+    """The primitives of the regional additions (PLAN-FORMAT-ADDITIONS.md §2)."""
+    op = p.op
+    if op == "false":
+        return False, "永不成立"
+    if op == "has_procedure":
+        return bool(ev.px), f"手术操作 {len(ev.px)} 个"
+    if op in ("has_mcc", "has_cc"):
+        ok = _cc_flags(ev)[0 if op == "has_mcc" else 1]
+        return ok, f"{'有' if ok else '没有'}有效 {'MCC' if op == 'has_mcc' else 'CC'}"
+    if op in ("secondary_dx_in", "secondary_proc_in"):
+        members = ev.compiled.list_sets.get(p.list_name or "", frozenset())
+        codes = ev.dx[1:] if op == "secondary_dx_in" else ev.px[1:]
+        kind = "其他诊断" if op == "secondary_dx_in" else "其他手术操作"
+        hit = next((x for x in codes if x in members), None)
+        if hit is None:
+            return False, f"没有{kind}属于 {p.list_name}"
+        return True, f"{kind} {hit} 属于 {p.list_name}"
+    name = p.field or ""
+    if op == "field_range":
+        known = {"age_years": ev.age, "age_days": ev.age_days, "birth_weight_g": ev.weight}
+        value = known[name] if name in known else as_int(ev.get(name))
+        ok = in_range(p, value)
+        return (
+            ok,
+            f"{describe_prim(p).split(' ')[0]} {value} {'满足' if ok else '不满足'} "
+            f"{range_text(p)}",
+        )
+    text = as_text(ev.get(name))
+    ok = text in (p.values or ())
+    return ok, f"{name} = {text!r} {'属于' if ok else '不属于'} {list(p.values or ())}"
