@@ -173,8 +173,12 @@ def test_plans_list(client, db) -> None:  # type: ignore[no-untyped-def]
     world(db)
     login(client, "analyst")
     plans = client.get("/api/grouping/plans").json()
-    assert [p["id"] for p in plans] == ["chs-drg-1.1", "chs-drg-1.0"]
-    p11 = plans[0]
+    ids = [p["id"] for p in plans]
+    # the national plans, newest first, and every regional plan shipped with the package
+    national = [i for i in ids if i.startswith("chs-drg-")]
+    assert national == ["chs-drg-1.1", "chs-drg-1.0"]
+    assert {"beijing-2022", "zhejiang-2022", "yunnan-2023"} <= set(ids)
+    p11 = plans[ids.index("chs-drg-1.1")]
     assert p11["valid_from"] == "2022-01-01" and p11["valid_to"] is None
     assert p11["status"] == "published" and p11["counts"]["drg"] > 600
 

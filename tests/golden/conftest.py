@@ -1,4 +1,10 @@
-"""Fixtures for the golden grouper tests: compiled package plans and the shared case files."""
+"""Fixtures for the golden grouper tests: compiled package plans and the shared case files.
+
+Every plan folder counts: the plans shipped in ``src/yibao/plans`` and the plan
+folders of ``../shared/data`` (the truth for which plans exist; a folder there that
+is not shipped fails).  The fixtures are module-scoped, so pytest runs the tests
+plan by plan and keeps one compiled plan (≈ 50 MB) in memory at a time.
+"""
 
 from __future__ import annotations
 
@@ -13,24 +19,33 @@ REPO = Path(__file__).resolve().parents[1].parent
 PLANS_DIR = REPO / "src" / "yibao" / "plans"
 SHARED_DATA = REPO / ".." / "shared" / "data"
 
-_compiled: dict[str, CompiledPlan] = {}
+
+def plan_folders(root: Path) -> list[str]:
+    """Names of the sub-folders of ``root`` that hold a ``plan.json``."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "plan.json").is_file())
 
 
-@pytest.fixture(params=["chs-drg-1.1", "chs-drg-1.0"])
+PLAN_IDS = sorted(set(plan_folders(PLANS_DIR)) | set(plan_folders(SHARED_DATA)))
+
+
+@pytest.fixture(scope="module", params=PLAN_IDS)
 def plan_id(request: pytest.FixtureRequest) -> str:
-    """Each plan version that has a golden case file."""
+    """Each plan folder (package plans and ../shared/data plans)."""
     return str(request.param)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def golden_plan(plan_id: str) -> CompiledPlan:
-    """The package plan ``plan_id``, compiled once per test session."""
-    if plan_id not in _compiled:
-        _compiled[plan_id] = compile_plan(load_plan(PLANS_DIR / plan_id))
-    return _compiled[plan_id]
+    """The package plan ``plan_id``, compiled once per plan."""
+    folder = PLANS_DIR / plan_id
+    if not (folder / "plan.json").is_file():
+        pytest.fail(f"方案 {plan_id} 在 ../shared/data 中，但没有随包发布 (not in src/yibao/plans)")
+    return compile_plan(load_plan(folder))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def golden_cases(plan_id: str) -> pl.DataFrame:
     """``cases-public.csv`` of the plan (input columns + expected results), or skip."""
     path = SHARED_DATA / plan_id / "cases-public.csv"
