@@ -54,6 +54,8 @@ class Case(ScopedRow, Base):
     admission_dept: Mapped[str | None] = mapped_column(String(10))
     discharge_dept: Mapped[str | None] = mapped_column(String(10))
     discharge_way: Mapped[str] = mapped_column(String(1))
+    #: hours in intensive care (4101A icuinfo durations; read by regional plans)
+    icu_hours: Mapped[int | None] = mapped_column(Integer)
     total_cost: Mapped[Decimal] = mapped_column(Money())
     fee_bed: Mapped[Decimal] = mapped_column(Money())
     fee_consultation: Mapped[Decimal] = mapped_column(Money())

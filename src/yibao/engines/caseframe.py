@@ -70,6 +70,7 @@ CASES: Final[dict[str, pl.DataType | type[pl.DataType]]] = {
     "admission_dept": pl.String,  # 诊疗科目 code
     "discharge_dept": pl.String,
     "discharge_way": pl.String,  # 离院方式 1–5, 9
+    "icu_hours": pl.Int32,  # hours in intensive care (4101A icuinfo); null when unknown
     "total_cost": MONEY,  # medfee_sumamt
     **dict.fromkeys(FEE_COLUMNS, MONEY),
     **dict.fromkeys(PAYMENT_COLUMNS, MONEY),
@@ -107,6 +108,13 @@ GROUPER_INPUT: Final[dict[str, pl.DataType | type[pl.DataType]]] = {
 }
 
 
+def _icu_hours(cases: pl.DataFrame | pl.LazyFrame) -> pl.Expr:
+    names = cases.collect_schema().names()
+    if "icu_hours" in names:
+        return pl.col("icu_hours").cast(pl.Int64)
+    return pl.lit(None, dtype=pl.Int64).alias("icu_hours")
+
+
 def to_grouper_input(
     cases: pl.DataFrame | pl.LazyFrame,
     diagnoses: pl.DataFrame | pl.LazyFrame,
@@ -136,13 +144,14 @@ def to_grouper_input(
             pl.col("discharge_dept").alias("dept"),
             pl.col("los_days").cast(pl.Int64),
             pl.col("discharge_way").alias("discharge_type"),
+            _icu_hours(cases),
         )
         .join(dx, left_on="case_id", right_on="setl_id", how="left")
         .join(px, left_on="case_id", right_on="setl_id", how="left")
         .with_columns(
             pl.col("diagnoses").fill_null(""),
             pl.col("procedures").fill_null(""),
-            pl.lit(None, dtype=pl.Int64).alias("icu_hours"),  # not in the case model yet
         )
+        .select(list(GROUPER_INPUT))
         .collect()
     )

@@ -162,3 +162,24 @@ def test_injected_errors_are_caught(
     assert frame.height == sum(len(f) for f in batch.findings)
     # a smoke figure, not an assertion (see yibao.engines.qc.bench for the 10,000-list run)
     print(f"\nparse + QC: {len(messages) / seconds:,.0f} lists/s ({len(messages)} lists)")
+
+
+def test_icu_hours_from_the_icuinfo_durations(synth_batch: CaseBatch, plan: CompiledPlan) -> None:
+    message = _messages(synth_batch, plan)[0]
+
+    def hours(icuinfo: list[dict[str, str]]) -> object:
+        m = json.loads(json.dumps({**message, "icuinfo": icuinfo}, ensure_ascii=False))
+        cases, _, _ = to_case_frames(parse_lists([m]))
+        return cases["icu_hours"][0]
+
+    day = message["setlinfo"]["dscg_time"]
+    stay = {"scs_cutd_ward_type": "1", "scs_cutd_inpool_time": day, "scs_cutd_exit_time": day}
+    assert hours([]) == 0  # no intensive care
+    # 1 day 2 h 30 min + 5 h 45 min = 32 h 15 min: whole hours
+    assert (
+        hours([{**stay, "scs_cutd_sum_dura": "1/2/30"}, {**stay, "scs_cutd_sum_dura": "0/5/45"}])
+        == 32
+    )
+    assert hours([{**stay, "scs_cutd_sum_dura": "两天"}]) is None  # unreadable: unknown
+    icu = synth_batch.cases.filter(pl.col("icu_hours") > 0)
+    assert icu.height > 0  # the synthetic stays in intensive care round-trip (test above)

@@ -28,7 +28,7 @@ oprn_oprt_begntime.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -38,7 +38,14 @@ from yibao.engines.caseframe import CASES, DIAGNOSES, FEE_CATEGORIES, PROCEDURES
 from yibao.engines.grouper import CompiledPlan, Plan
 from yibao.engines.qc.intake import ParsedList
 from yibao.engines.qc.schema import SetlInfo, SettlementList
-from yibao.engines.qc.values import to_date, to_datetime, to_decimal, to_int, to_weights
+from yibao.engines.qc.values import (
+    to_date,
+    to_datetime,
+    to_decimal,
+    to_duration,
+    to_int,
+    to_weights,
+)
 from yibao.kit.timeutil import BUSINESS_TZ
 
 _FEN = Decimal("0.01")
@@ -151,6 +158,7 @@ def _case_row(msg: SettlementList) -> dict[str, Any]:
         "admission_dept": s.adm_caty,
         "discharge_dept": s.dscg_caty,
         "discharge_way": s.dscg_way,
+        "icu_hours": _icu_hours(msg),
         "total_cost": _money(s.medfee_sumamt),
         "fund_payment": _money(s.fund_pay_sumamt or s.hifp_pay),
     }
@@ -158,6 +166,36 @@ def _case_row(msg: SettlementList) -> dict[str, Any]:
     for column, name in _PAYMENTS:
         row[column] = _money(getattr(s, name))
     return row
+
+
+def _icu_hours(msg: SettlementList) -> int | None:
+    """Hours in intensive care: the icuinfo durations (d/h/m) summed, minutes dropped;
+    0 with no icuinfo; None when a duration cannot be read."""
+    total = 0
+    for icu in msg.icuinfo or []:
+        parts = to_duration(icu.scs_cutd_sum_dura)
+        if parts is None:
+            return None
+        days, hours, minutes = parts
+        total += days * 24 * 60 + hours * 60 + minutes
+    return _bounded(total // 60, _INT32)
+
+
+def _icuinfo(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One ICU stay ending at discharge for a case row's ``icu_hours`` (demo lists)."""
+    hours, adm, dscg = row.get("icu_hours"), row["admission_time"], row["discharge_time"]
+    if not hours or adm is None or dscg is None:
+        return []
+    begin = max(adm, dscg - timedelta(hours=int(hours)))
+    minutes = int((dscg - begin).total_seconds()) // 60
+    return [
+        {
+            "scs_cutd_ward_type": "1",
+            "scs_cutd_inpool_time": _s(begin),
+            "scs_cutd_exit_time": _s(dscg),
+            "scs_cutd_sum_dura": f"{minutes // 1440}/{minutes % 1440 // 60}/{minutes % 60}",
+        }
+    ]
 
 
 def _fees(msg: SettlementList) -> dict[str, Decimal | None]:
@@ -277,6 +315,7 @@ def from_case_frames(
                     )
                     for seq, code, day in pxs
                 ],
+                "icuinfo": _icuinfo(row),
                 "iteminfo": [
                     {"med_chrgitm": code, "amt": _s(row[column])}
                     for column, code, _ in FEE_CATEGORIES

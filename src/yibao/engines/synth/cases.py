@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -280,6 +281,15 @@ def _long(
     return frame.select(pl.col(c).cast(tp) for c, tp in schema.items())
 
 
+def _icu_hours(los: np.ndarray, pre_mdc: np.ndarray, way: Any) -> np.ndarray:
+    """Hours in intensive care, without a random draw (the other columns stay as they
+    were): half of the stay for the pre-MDC cases (ventilation, ECMO, transplants), the
+    last two days (at most the stay) for those who died, none otherwise."""
+    died = np.asarray(pl.Series(way).eq("5").to_numpy(), dtype=bool)
+    hours = np.where(pre_mdc, los * 12, np.where(died, np.minimum(los * 24, 48), 0))
+    return hours.astype(np.int32)
+
+
 def _ids(year: int, start: int, n: int) -> pl.DataFrame:
     """setl_id "S" + year + 9-digit sequence, mdtrt_id "M" + year + the same sequence."""
     seq = pl.Series("seq", np.arange(start + 1, start + n + 1, dtype=np.int64))
@@ -367,6 +377,7 @@ def _chunk(
             "admission_dept": adm_dept,
             "discharge_dept": dis_dept,
             "discharge_way": way,
+            "icu_hours": _icu_hours(np.maximum(diff, 1), pre_mdc, way),
         }
     ).with_columns(pl.col("admission_time", "discharge_time").dt.replace_time_zone("Asia/Shanghai"))
     cases = pl.concat([ids, person, base, _money(fen, stay, person, away, rng)], how="horizontal")
