@@ -62,13 +62,19 @@ def year_frame(
 
 
 def ungrouped_cases(session: Session, plan_id: str, year: int) -> int:
-    grouped = select(CaseGrouping.case_id).where(CaseGrouping.plan_id == plan_id)
+    """Cases of ``year`` without a result under ``plan_id`` (an anti-join: ``NOT IN`` a
+    subquery of millions of ids made PostgreSQL search the list for every case)."""
+    grouped = (
+        select(CaseGrouping.id)
+        .where(CaseGrouping.case_id == Case.id, CaseGrouping.plan_id == plan_id)
+        .exists()
+    )
     return int(
         session.scalar(
             select(func.count(Case.id)).where(
                 Case.discharge_date >= date(year, 1, 1),
                 Case.discharge_date <= date(year, 12, 31),
-                Case.id.not_in(grouped),
+                ~grouped,
             )
         )
         or 0
