@@ -107,6 +107,27 @@ def test_bench_group_last_line(sample: Path) -> None:
     assert last.startswith("group_cases=600 ")
 
 
+@needs_shared
+def test_bench_group_all_plans_side_by_side(tmp_path: Path) -> None:
+    for plan in ("chs-drg-1.1", "beijing-2022"):  # each plan on (a part of) its own cases
+        (tmp_path / plan).mkdir()
+        source = SHARED / "data" / plan / "cases-public.csv"
+        pl.read_csv(source, infer_schema=False).head(200).write_csv(tmp_path / plan / source.name)
+    args = ["bench", "group", "--all-plans", "--data-dir", str(tmp_path), "--repeat", "2"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "beijing-2022" in result.output and "100%" in result.output  # 1.1 against itself
+    last = result.output.strip().splitlines()[-1]
+    assert [kv.split("=")[0] for kv in last.split()] == [
+        "plans",
+        "min_cases_per_s",
+        "max_single_median_us",
+    ]
+    assert last.startswith("plans=2 ")
+    empty = runner.invoke(app, ["bench", "group", "--all-plans", "--data-dir", str(tmp_path / "x")])
+    assert empty.exit_code != 0 and "cases-public.csv" in empty.output
+
+
 def test_bench_generate_last_line(tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["bench", "generate", "--cases", "2000", "--out", str(tmp_path / "g")]

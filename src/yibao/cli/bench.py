@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from yibao.cli.bench_dashboards import dashboards_command
+from yibao.cli.bench_group import group_command
 from yibao.cli.common import console, fail, progress_bar
 
 if TYPE_CHECKING:
@@ -61,55 +62,7 @@ def generate(
     _figures(generate_cases=n, generate_s=f"{elapsed:.2f}")
 
 
-@app.command("group")
-def group(
-    cases: Path = typer.Option(
-        ..., "--cases", help="病例文件（CSV/Parquet/XLSX，列同 cases-public.csv）"
-    ),
-    plan: str = typer.Option("chs-drg-1.1", help="方案 ID"),
-    repeat: int | None = typer.Option(
-        None, min=1, help="批量模式重复次数（默认重复到至少 200,000 例）"
-    ),
-) -> None:
-    """分组器速度：方案加载、批量吞吐、单例延迟 / grouper speed."""
-    from yibao.cli.plans import registry
-    from yibao.engines.grouper import CaseFileError, PlanNotFoundError
-    from yibao.engines.grouper.bench import run_benchmark
-
-    try:
-        info = registry().info(plan)
-    except PlanNotFoundError as exc:
-        raise fail(str(exc)) from None
-    with progress_bar("分组基准 / grouper benchmark", None) as bar:
-        task = bar.task_ids[0]
-
-        def report(stage: str, done: int, total: int) -> None:
-            names = {
-                "load": "加载方案",
-                "read": "读取病例",
-                "batch": "批量分组",
-                "single": "单例分组",
-            }
-            bar.update(task, description=names.get(stage, stage), completed=done, total=total)
-
-        try:
-            r = run_benchmark(info.path, cases, repeat=repeat, progress=report)
-        except CaseFileError as exc:
-            raise fail(str(exc)) from None
-    console.print(
-        f"方案 {r['plan_id']}：加载+编译 {r['load_s']:.2f} 秒；读取 {r['file_cases']:,} 例 "
-        f"{r['read_s']:.2f} 秒\n"
-        f"批量：{r['group_cases']:,} 例 {r['batch_s']:.2f} 秒 = {r['batch_cases_per_s']:,} 例/秒\n"
-        f"单例：{r['single_cases']:,} 例，中位 {r['single_median_us']} µs，"
-        f"P99 {r['single_p99_us']} µs，平均 {r['single_mean_us']} µs\n"
-        f"状态分布：{r['statuses']}"
-    )
-    _figures(
-        group_cases=r["group_cases"],
-        batch_cases_per_s=r["batch_cases_per_s"],
-        single_median_us=r["single_median_us"],
-        single_p99_us=r["single_p99_us"],
-    )
+app.command("group")(group_command)
 
 
 @app.command("measure")
