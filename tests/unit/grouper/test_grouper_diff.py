@@ -55,3 +55,21 @@ def test_versions_1_0_to_1_1(plan10: Plan, plan11: Plan) -> None:
     text = diff.to_text()
     assert text.startswith("方案对比 chs-drg-1.0 → chs-drg-1.1")
     assert "编码表改变" in text and "…… 另" in text
+
+
+def test_a_changed_split_condition_is_found() -> None:
+    from yibao.engines.grouper import PlanRegistry
+    from yibao.engines.grouper.plan import load_plan
+
+    beijing = load_plan(PlanRegistry().info("beijing-2022").path)
+    cd1d = beijing.drgs["CD1D"]  # 除眼眶外的外眼手术，小于等于6岁
+    assert cd1d.split == "condition" and cd1d.condition is not None
+    older = dataclasses.replace(cd1d.condition, le=14)  # age ≤ 14 instead of ≤ 6
+    edited = dataclasses.replace(
+        beijing,
+        id="edited",
+        drgs={**beijing.drgs, "CD1D": dataclasses.replace(cd1d, condition=older)},
+    )
+    diff = diff_plans(beijing, edited)
+    assert [c.owner for c in diff.conditions_changed] == ["DRG CD1D 细分条件"]
+    assert "DRG CD1D 细分条件" in diff.to_text()

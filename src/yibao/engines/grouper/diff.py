@@ -178,6 +178,13 @@ def diff_plans(a: Plan, b: Plan) -> PlanDiff:
         (f"MDC {m} 入组条件", a.mdcs[m].entry, b.mdcs[m].entry) for m in a.mdcs if m in b.mdcs
     ]
     owners += [(f"ADRG {c}", a.adrgs[c].condition, b.adrgs[c].condition) for c in common]
+    owners += [  # DRG splits written as conditions (regional plans)
+        (f"DRG {c} 细分条件", cond_a, cond_b)
+        for c in a.drgs
+        if c in b.drgs
+        and (cond_a := a.drgs[c].condition) is not None
+        and (cond_b := b.drgs[c].condition) is not None
+    ]
     for owner, cond_a, cond_b in owners:
         if _skeleton(cond_a) != _skeleton(cond_b):
             conditions.append(ConditionChange(owner, describe(cond_a), describe(cond_b)))
