@@ -6,6 +6,7 @@ case's region and discharge date; setting one regroups nothing already stored
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import pytest
@@ -32,6 +33,11 @@ def world(client, db):  # type: ignore[no-untyped-def]
     seed_demo(db, seed=5, years=[2025], cases_per_year=200)
     db.commit()
     return client
+
+
+def _sha(plan_id: str) -> str:
+    path = plan_registry().info(plan_id).path / "plan.json"
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _set(client, plan: str, start: str, end: str | None = None, region: str | None = None):  # type: ignore[no-untyped-def]
@@ -91,9 +97,13 @@ def test_grouping_uses_the_regions_plan(world, db) -> None:  # type: ignore[no-u
         r = c.post("/api/grouping/group", json=body).json()
         assert r["plan_reason"] == "discharge_date", (user, r)
 
+    assert r["plan_checksum"] == _sha(r["plan_id"])  # the exact plan, by content
+
     set_scope(db, SYSTEM_SCOPE)
     do_group_stored_cases(db, plan_registry(), actor=SYSTEM)
     db.commit()
+    stored = db.execute(select(CaseGrouping.plan_id, CaseGrouping.plan_checksum)).all()
+    assert stored and all(checksum == _sha(plan) for plan, checksum in stored)
     for case_id, day in db.execute(select(Case.id, Case.discharge_date)):
         plans = set(db.scalars(select(CaseGrouping.plan_id).where(CaseGrouping.case_id == case_id)))
         want = "chs-drg-1.0" if date(2025, 1, 1) <= day <= date(2025, 6, 30) else None

@@ -97,6 +97,7 @@ def group_stored_case(
         {
             "plan_id": g.plan_id,
             "plan_version": g.plan_version,
+            "plan_checksum": g.plan_checksum,
             "status": g.status,
             "mdc": g.mdc,
             "adrg": g.adrg,

@@ -26,6 +26,8 @@ class CaseGrouping(ScopedRow, Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     plan_id: Mapped[str] = mapped_column(String(40))
     plan_version: Mapped[str] = mapped_column(String(20))
+    #: SHA-256 of the plan's plan.json (every table's checksum inside): the exact plan
+    plan_checksum: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     mdc: Mapped[str] = mapped_column(String(10))
     adrg: Mapped[str] = mapped_column(String(10))

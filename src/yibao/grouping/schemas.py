@@ -272,8 +272,9 @@ class GroupOut(BaseModel):
     case_id: str | None = None
     plan_id: str
     plan_version: str
+    plan_checksum: str | None = None
     plan_title: str
-    plan_reason: str = Field(description="requested / discharge_date / default")
+    plan_reason: str = Field(description="requested / region / discharge_date / default")
     status: str
     status_label: str
     mdc: str
@@ -298,6 +299,7 @@ class PlanOut(BaseModel):
 class StoredGroupingOut(BaseModel):
     plan_id: str
     plan_version: str
+    plan_checksum: str | None = None
     status: str
     mdc: str
     adrg: str

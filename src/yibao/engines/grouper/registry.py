@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +29,22 @@ class PlanInfo:
     def id(self) -> str:
         """The plan id, e.g. ``chs-drg-1.1``."""
         return self.meta.id
+
+    @property
+    def checksum(self) -> str:
+        """SHA-256 of the folder's ``plan.json``, which holds every table's SHA-256: one
+        fingerprint of the plan's whole content (recorded with each grouping result)."""
+        return plan_checksum(self.path / "plan.json")
+
+
+def plan_checksum(path: Path) -> str:
+    stat = path.stat()
+    return _checksum(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _checksum(path: str, _mtime_ns: int, _size: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 class PlanRegistry:
