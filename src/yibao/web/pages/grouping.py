@@ -228,7 +228,13 @@ def _region_plans_page(
 ) -> Response:
     ctx = {
         "rows": list_region_plans(db, user_region(user)),
-        "plans": [plan_payload(i) for i in list_plans(registry_of(request))],
+        # the national plans first (the usual choice), then the regional ones
+        "plans": [
+            plan_payload(i)
+            for i in sorted(
+                list_plans(registry_of(request)), key=lambda i: i.meta.region is not None
+            )
+        ],
         "can_set": has_permission(user.role, Permission.MANAGE_POLICIES),
         "region": user_region(user),
         "error": error,
