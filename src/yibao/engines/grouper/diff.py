@@ -164,6 +164,7 @@ def _section(lines: list[str], title: str, items: list[str]) -> None:
         lines.append(f"  …… 另 {len(items) - _EXAMPLES} 项")
 
 
+# long: every kind of change is compared in one pass over the two plans
 def diff_plans(a: Plan, b: Plan) -> PlanDiff:
     """Compare plan ``a`` (old) with plan ``b`` (new).
 
