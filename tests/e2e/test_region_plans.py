@@ -7,6 +7,7 @@ case's region and discharge date; setting one regroups nothing already stored
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date
 
 import pytest
@@ -36,8 +37,16 @@ def world(client, db):  # type: ignore[no-untyped-def]
 
 
 def _sha(plan_id: str) -> str:
-    path = plan_registry().info(plan_id).path / "plan.json"
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The plan's content checksum, recomputed here (ADR 0040): canonical plan.json
+    without the plan's id, title and provenance notes."""
+    raw = json.loads((plan_registry().info(plan_id).path / "plan.json").read_text("utf-8"))
+    raw.pop("source", None)
+    raw["plan"] = {k: v for k, v in raw["plan"].items() if k not in ("id", "title")}
+    for spec in raw["tables"].values():
+        spec.pop("file", None)
+        spec.pop("source", None)
+    text = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _set(client, plan: str, start: str, end: str | None = None, region: str | None = None):  # type: ignore[no-untyped-def]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from yibao.engines.grouper.compiler import CompiledPlan, compile_plan
 from yibao.engines.grouper.errors import PlanNotFoundError
@@ -32,19 +34,42 @@ class PlanInfo:
 
     @property
     def checksum(self) -> str:
-        """SHA-256 of the folder's ``plan.json``, which holds every table's SHA-256: one
-        fingerprint of the plan's whole content (recorded with each grouping result)."""
+        """The plan's :func:`content_checksum` (recorded with each grouping result)."""
         return plan_checksum(self.path / "plan.json")
 
 
+#: what a plan's checksum leaves out: its name and where its data came from
+_IDENTITY_KEYS = ("source",)
+_IDENTITY_PLAN_KEYS = ("id", "title")
+_IDENTITY_TABLE_KEYS = ("file", "source")
+
+
+def content_checksum(raw: dict[str, Any]) -> str:
+    """SHA-256 of a plan's grouping content: ``plan.json`` (which holds every table's
+    SHA-256) in a canonical form (keys sorted, no spaces) without the plan's id and
+    title and the provenance notes.  Two plans that group alike by construction — a
+    plan and its unchanged Excel round trip, whatever id it is imported under — have
+    the same checksum; any change to a condition, list, split, table or setting
+    changes it (ADR 0040)."""
+    content = {k: v for k, v in raw.items() if k not in _IDENTITY_KEYS}
+    content["plan"] = {k: v for k, v in raw.get("plan", {}).items() if k not in _IDENTITY_PLAN_KEYS}
+    content["tables"] = {
+        name: {k: v for k, v in spec.items() if k not in _IDENTITY_TABLE_KEYS}
+        for name, spec in raw.get("tables", {}).items()
+    }
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def plan_checksum(path: Path) -> str:
+    """:func:`content_checksum` of a ``plan.json`` file (cached per file version)."""
     stat = path.stat()
     return _checksum(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=256)
 def _checksum(path: str, _mtime_ns: int, _size: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return content_checksum(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 class PlanRegistry:
@@ -87,6 +112,9 @@ class PlanRegistry:
     def info(self, plan_id: str) -> PlanInfo:
         """Metadata of one plan; :class:`PlanNotFoundError` if unknown."""
         found = self._infos.get(plan_id)
+        if found is None:  # a plan folder added since (a bureau's local plan): look again
+            self.refresh()
+            found = self._infos.get(plan_id)
         if found is None:
             known = "、".join(sorted(self._infos)) or "无"
             raise PlanNotFoundError(
@@ -97,12 +125,24 @@ class PlanRegistry:
     def get(self, plan_id: str) -> CompiledPlan:
         """The compiled plan ``plan_id``, loaded and compiled on first use."""
         info = self.info(plan_id)
+        key = f"{plan_id}@{info.checksum}"  # a replaced draft is compiled afresh
         with self._lock:
-            compiled = self._compiled.get(plan_id)
+            compiled = self._compiled.get(key)
             if compiled is None:
                 compiled = compile_plan(load_plan(info.path))
-                self._compiled[plan_id] = compiled
+                self._compiled = {
+                    k: v for k, v in self._compiled.items() if not k.startswith(f"{plan_id}@")
+                }
+                self._compiled[key] = compiled
             return compiled
+
+    def forget(self, plan_id: str) -> None:
+        """Drop a removed plan folder (a deleted draft) and its compiled form."""
+        with self._lock:
+            self._compiled = {
+                k: v for k, v in self._compiled.items() if not k.startswith(f"{plan_id}@")
+            }
+        self.refresh()
 
     def info_for_date(self, day: date, region: str | None = None) -> PlanInfo:
         """The plan valid on ``day`` (discharge date).
