@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -28,6 +29,7 @@ from yibao.api.routes import FAST_ROUTES
 from yibao.api.routes import router as api_router
 from yibao.config import Settings, get_settings
 from yibao.db.session import make_engine, read_requests, reader, session_factory, writer
+from yibao.grouping.local_plans import sync_local_plans
 from yibao.grouping.plans import plan_registry
 from yibao.kit import heap
 from yibao.logs import configure_logging
@@ -69,6 +71,15 @@ def warm_up(settings: Settings, app: FastAPI | None = None) -> None:
             log.warning("rule sets not compiled at start", exc_info=True)
 
 
+def unpack_local_plans(settings: Settings, engine: Any) -> None:
+    """Unpack the bureau's local plans this process lacks (ADR 0040)."""
+    try:
+        with session_factory(engine)() as session:
+            sync_local_plans(session, settings, plan_registry(settings))
+    except Exception:  # no tables yet (before ``db upgrade``): nothing to unpack
+        log.warning("local plans not unpacked at start", exc_info=True)
+
+
 def settle_for_serving() -> None:
     """Move everything loaded so far (code, templates, plans, route models) out of the
     cyclic garbage collector's scans (``gc.freeze``), as long-running servers do: its
@@ -98,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # request handlers run in worker threads: as many as the database pool serves
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        unpack_local_plans(settings, engine)
         if settings.warm_up:
             threading.Thread(
                 target=prepare_to_serve, args=(settings, app), name="yibao-warm-up", daemon=True

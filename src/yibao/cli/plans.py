@@ -188,3 +188,45 @@ def _trace_json(compiled: CompiledPlan, case: dict[str, object]) -> str:
     res = group_one(compiled, case, trace=True)
     steps = [{"code": s.code, "ok": s.ok, "text": s.text} for s in res.trace or ()]
     return json.dumps(steps, ensure_ascii=False)
+
+
+@app.command("export")
+def export(
+    plan_id: str = typer.Argument(..., help="方案 ID"),
+    output: Path = typer.Option(..., "--output", "-o", help="工作簿文件（.xlsx）"),
+) -> None:
+    """导出方案为 Excel 工作簿（可修改后导入为本地方案）/ export a plan as a workbook."""
+    from yibao.engines.grouper.workbook import export_workbook
+
+    output.write_bytes(export_workbook(_info(registry(), plan_id).path))
+    console.print(f"已导出 {plan_id} → {output}")
+
+
+@app.command("check")
+def check(
+    workbook: Path = typer.Argument(..., exists=True, dir_okay=False, help="方案工作簿"),
+) -> None:
+    """检查方案工作簿：按工作表和行列出错误，或给出方案内容校验和 / check a workbook."""
+    import tempfile
+
+    from yibao.engines.grouper.workbook_read import (
+        WorkbookError,
+        build_plan_folder,
+        read_workbook,
+    )
+
+    try:
+        content = read_workbook(workbook.read_bytes())
+        with tempfile.TemporaryDirectory() as tmp:
+            plan_id = content.raw["plan"]["id"] or "check"
+            title = content.raw["plan"]["title"]
+            plan, checksum = build_plan_folder(content, Path(tmp) / "p", plan_id, title, {})
+    except WorkbookError as exc:
+        for issue in exc.issues:
+            console.print(str(issue), highlight=False, markup=False)
+        raise fail(f"工作簿有 {len(exc.issues)} 处错误") from None
+    console.print(
+        f"工作簿可以导入：MDC {len(plan.mdcs)} 个，ADRG {len(plan.adrgs)} 个，"
+        f"DRG {len(plan.drgs)} 个；内容校验和 {checksum}",
+        highlight=False,
+    )

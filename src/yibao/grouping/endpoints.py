@@ -10,10 +10,19 @@ from fastapi.responses import JSONResponse, Response
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
 from yibao.api.deps import Db, grouped_file, registry_of, request_actor, require, runner_of
-from yibao.api.openapi import CSV, PARQUET, XLSX, file_answers
+from yibao.api.openapi import CSV, PARQUET, XLSX, download, file_answers
 from yibao.cases import repository as cases_repo
 from yibao.grouping import tasks  # noqa: F401  (registers the job kinds)
 from yibao.grouping.files import do_group_upload
+from yibao.grouping.local_plans import (
+    do_delete_draft,
+    do_import_plan,
+    do_publish_plan,
+    list_local_plans,
+    local_plan,
+    local_plan_payload,
+    plan_workbook,
+)
 from yibao.grouping.plans import list_plans, plan_info, plan_payload
 from yibao.grouping.region_plans import (
     do_set_region_plan,
@@ -25,7 +34,10 @@ from yibao.grouping.schemas import (
     CaseIn,
     GroupOut,
     JobAccepted,
+    LocalPlanOut,
     PlanOut,
+    PlanTrialIn,
+    ReasonIn,
     RegionPlanIn,
     RegionPlanOut,
     RegroupIn,
@@ -43,6 +55,7 @@ from yibao.jobs.models import Job
 from yibao.jobs.service import do_submit_job
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import ValidationFailed
+from yibao.settlement.plan_trial import TRIAL_KIND
 
 router = APIRouter(prefix="/api/grouping", tags=["grouping 分组"])
 GROUP = require(Permission.GROUP_CASES)
@@ -202,3 +215,118 @@ def set_region_plan(
         actor=request_actor(request, user),
     )
     return RegionPlanOut.model_validate(row, from_attributes=True)
+
+
+# ------------------------------------------------------------- local plans (ADR 0040)
+
+
+@router.get(
+    "/plans/{plan_id}/workbook",
+    responses=file_answers(XLSX, json=False, description="分组方案工作簿"),
+    summary="导出分组方案为 Excel 工作簿（结构、条件、编码表、CC/MCC 与排除表）",
+)
+def plan_workbook_file(plan_id: str, request: Request, _user: User = GROUP) -> Response:
+    data, name = plan_workbook(registry_of(request), plan_id)
+    return download(data, XLSX, f"plan-{plan_id}.xlsx", title=name)
+
+
+@router.get(
+    "/local-plans", response_model=list[LocalPlanOut], summary="本地分组方案（草稿与已发布）"
+)
+def local_plans(db: Db, _user: User = GROUP) -> list[LocalPlanOut]:
+    return [LocalPlanOut.model_validate(local_plan_payload(r)) for r in list_local_plans(db)]
+
+
+@router.get("/local-plans/{plan_id}", response_model=LocalPlanOut, summary="一个本地分组方案")
+def local_plan_one(plan_id: str, db: Db, _user: User = GROUP) -> LocalPlanOut:
+    return LocalPlanOut.model_validate(local_plan_payload(local_plan(db, plan_id)))
+
+
+@router.post(
+    "/local-plans",
+    status_code=201,
+    response_model=LocalPlanOut,
+    summary="导入修改后的方案工作簿为草稿（新编号，或替换同编号的草稿）；有误则按工作表和行列出，不保存",
+)
+def import_local_plan(
+    request: Request,
+    db: Db,
+    user: User = MANAGE_PLANS,
+    file: UploadFile | None = File(None, description="分组方案工作簿（.xlsx）"),
+    plan_id: str = Form(..., description="新方案编号，如 city-2026"),
+    title: str | None = Form(None, description="方案名称；不填则由基础方案名称生成"),
+    reason: str = Form(..., description="导入依据或修改说明"),
+) -> LocalPlanOut:
+    if file is None or not file.filename:
+        raise ValidationFailed("请选择方案工作簿（file）", field="file")
+    row = do_import_plan(
+        db,
+        registry_of(request),
+        request.app.state.settings,
+        data=file.file.read(),
+        filename=file.filename,
+        plan_id=plan_id,
+        title=title,
+        reason=reason,
+        actor=request_actor(request, user),
+        user=user,
+    )
+    return LocalPlanOut.model_validate(local_plan_payload(row))
+
+
+@router.post(
+    "/local-plans/{plan_id}/trial",
+    status_code=202,
+    response_model=JobAccepted,
+    summary="在已存病例上试算本地方案：多少病例改变分组、按现行支付标准支付如何变化（后台任务）",
+)
+def trial_local_plan(
+    plan_id: str, body: PlanTrialIn, request: Request, db: Db, user: User = MANAGE_PLANS
+) -> JSONResponse:
+    local_plan(db, plan_id)  # unknown plan: 404 now, not in the job
+    job = do_submit_job(
+        db,
+        runner_of(request),
+        kind=TRIAL_KIND,
+        params={"plan_id": plan_id, "year": body.year, "hospital": body.hospital},
+        actor=request_actor(request, user),
+        message=f"排队中：试算本地方案 {plan_id}",
+    )
+    return accepted(job)
+
+
+@router.post(
+    "/local-plans/{plan_id}/publish",
+    response_model=LocalPlanOut,
+    summary="发布本地方案草稿：发布后不可修改，可设为本地区的付费方案",
+)
+def publish_local_plan(
+    plan_id: str, body: ReasonIn, request: Request, db: Db, user: User = MANAGE_PLANS
+) -> LocalPlanOut:
+    row = do_publish_plan(
+        db,
+        registry_of(request),
+        request.app.state.settings,
+        plan_id=plan_id,
+        reason=body.reason,
+        actor=request_actor(request, user),
+        user=user,
+    )
+    return LocalPlanOut.model_validate(local_plan_payload(row))
+
+
+@router.delete(
+    "/local-plans/{plan_id}", status_code=204, summary="删除本地方案草稿（已发布的不能删除）"
+)
+def delete_local_plan(
+    plan_id: str, request: Request, db: Db, user: User = MANAGE_PLANS
+) -> Response:
+    do_delete_draft(
+        db,
+        registry_of(request),
+        request.app.state.settings,
+        plan_id=plan_id,
+        actor=request_actor(request, user),
+        user=user,
+    )
+    return Response(status_code=204)

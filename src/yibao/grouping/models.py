@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base, TZDateTime
@@ -59,3 +60,33 @@ class RegionPlan(Base):
     reason: Mapped[str] = mapped_column(String(500))
     set_by: Mapped[str] = mapped_column(String(100))
     set_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class LocalPlan(Base):
+    """A plan a bureau derived from a national or regional one through the Excel
+    workbook (issue 16 item 4, ADR 0040): a draft until published, immutable after.
+
+    ``bundle`` is the plan folder (plan.json, tables, meta.json, NOTICE) as a zip; each
+    server process unpacks it into ``<var>/local-plans/<plan_id>`` where the plan
+    registry finds it.  ``checksum`` is the plan's content checksum."""
+
+    __tablename__ = "local_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    base_plan_id: Mapped[str | None] = mapped_column(String(40))
+    region_code: Mapped[str] = mapped_column(String(6))
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    checksum: Mapped[str] = mapped_column(String(64))
+    workbook_name: Mapped[str] = mapped_column(String(200))
+    bundle: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    #: what changed against the base plan (counts and the first changes), at import
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: the last trial on stored cases (how many change group, payment before/after)
+    trial: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(String(100))
+    published_at: Mapped[datetime | None] = mapped_column(TZDateTime())

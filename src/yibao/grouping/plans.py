@@ -46,6 +46,8 @@ def plan_registry(settings: Any) -> PlanRegistry:
     plans are shared by all requests and jobs of the process.
     """
     extra = [settings.plans_dir] if getattr(settings, "plans_dir", None) else []
+    if getattr(settings, "var_dir", None) is not None:  # the bureau's local plans (ADR 0040)
+        extra.append(Path(settings.var_dir) / "local-plans")
     dirs = tuple(str(Path(d).resolve()) for d in extra)
     with _registries_lock:
         registry = _registries.get(dirs)

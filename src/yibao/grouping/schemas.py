@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -346,3 +346,30 @@ class RegionPlanOut(BaseModel):
     valid_to: date | None
     reason: str
     set_by: str
+
+
+class PlanTrialIn(BaseModel):
+    year: Year | None = Field(None, description="出院年度；不填则为全部已存病例（至多 50 万例）")
+    hospital: str | None = Field(None, max_length=12, description="医疗机构编码")
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(..., min_length=2, max_length=500, description="依据（如文件号）")
+
+
+class LocalPlanOut(BaseModel):
+    plan_id: str
+    title: str
+    base_plan_id: str | None
+    region_code: str
+    status: str
+    status_label: str
+    checksum: str = Field(description="方案内容校验和（SHA-256），记录于每条分组结果")
+    workbook_name: str
+    changes: dict[str, Any] = Field(description="与基础方案的差异（text 为中文摘要）")
+    trial: dict[str, Any] | None = Field(description="最近一次已存病例试算结果")
+    reason: str
+    created_by: str
+    created_at: datetime
+    published_by: str | None
+    published_at: datetime | None

@@ -334,3 +334,12 @@ def do_group_stored_cases(
         session, actor, "grouping.regroup", "case_groupings", plan_id or "by_date", after=summary
     )
     return summary
+
+
+def stored_case_frames(
+    session: Session, flt: CaseFilter, chunk_rows: int = STORED_CHUNK_ROWS
+) -> Iterator[pl.DataFrame]:
+    """Grouper input of the stored cases in scope (``flt``), a chunk at a time, with
+    ``id``, ``hospital_id``, ``region_code`` and ``discharge_date`` (ordered by id)."""
+    for cases, cond in _case_chunks(session, flt, None, chunk_rows):
+        yield _grouper_frame(session, cases, flt, cond)

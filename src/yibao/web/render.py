@@ -115,6 +115,11 @@ NAV_MENUS: tuple[NavMenu, ...] = (
                 "付费方案设置",
                 (Permission.MEASURE, Permission.MANAGE_POLICIES),
             ),
+            NavItem(
+                "/grouping/local-plans",
+                "本地分组方案",
+                (Permission.MEASURE, Permission.MANAGE_POLICIES),
+            ),
         ),
     ),
     NavMenu(

@@ -149,7 +149,7 @@ def _price(
         out.append(_keyed(priced, part).with_columns(pl.lit(None, pl.Int64).alias("set_id")))
     drg = frame.filter(pl.col("scheme_id").is_null())
     if drg.height:
-        out.append(_price_drg(session, drg, levels, policies))
+        out.append(price_drg(session, drg, levels, policies))
     priced = pl.concat(out, how="diagonal_relaxed")
     _store_pricing(session, priced)
     return priced
@@ -175,7 +175,7 @@ def intake_params(rules: dict[str, Any] | None) -> PricingParams:
     return PricingParams(missing_policy="actual", classification=uncapped)
 
 
-def _price_drg(
+def price_drg(
     session: Session, frame: pl.DataFrame, levels: pl.DataFrame, policies: PolicySet
 ) -> pl.DataFrame:
     """The DRG pricing of ``frame``, one batch per standard set in force."""
