@@ -133,3 +133,7 @@ def test_local_plan_lifecycle(world, db, tmp_path) -> None:  # type: ignore[no-u
     assert page.status_code == 200 and "city-2026" in page.text and "已发布" in page.text
     hospital = _as(world, "hosp01")
     assert _import(hospital, _save(edited), "hosp-plan").status_code == 403
+    seen = hospital.get("/api/grouping/local-plans/city-2026").json()
+    assert seen["checksum"] == draft["checksum"] and seen["trial"] is None  # no region figures
+    trial = hospital.post("/api/grouping/local-plans/city-2026/trial", json={"year": 2025})
+    assert trial.status_code == 403

@@ -15,6 +15,7 @@ from yibao.cases import repository as cases_repo
 from yibao.grouping import tasks  # noqa: F401  (registers the job kinds)
 from yibao.grouping.files import do_group_upload
 from yibao.grouping.local_plans import (
+    check_owner,
     do_delete_draft,
     do_import_plan,
     do_publish_plan,
@@ -233,13 +234,13 @@ def plan_workbook_file(plan_id: str, request: Request, _user: User = GROUP) -> R
 @router.get(
     "/local-plans", response_model=list[LocalPlanOut], summary="本地分组方案（草稿与已发布）"
 )
-def local_plans(db: Db, _user: User = GROUP) -> list[LocalPlanOut]:
-    return [LocalPlanOut.model_validate(local_plan_payload(r)) for r in list_local_plans(db)]
+def local_plans(db: Db, user: User = GROUP) -> list[LocalPlanOut]:
+    return [LocalPlanOut.model_validate(local_plan_payload(r, user)) for r in list_local_plans(db)]
 
 
 @router.get("/local-plans/{plan_id}", response_model=LocalPlanOut, summary="一个本地分组方案")
-def local_plan_one(plan_id: str, db: Db, _user: User = GROUP) -> LocalPlanOut:
-    return LocalPlanOut.model_validate(local_plan_payload(local_plan(db, plan_id)))
+def local_plan_one(plan_id: str, db: Db, user: User = GROUP) -> LocalPlanOut:
+    return LocalPlanOut.model_validate(local_plan_payload(local_plan(db, plan_id), user))
 
 
 @router.post(
@@ -271,7 +272,7 @@ def import_local_plan(
         actor=request_actor(request, user),
         user=user,
     )
-    return LocalPlanOut.model_validate(local_plan_payload(row))
+    return LocalPlanOut.model_validate(local_plan_payload(row, user))
 
 
 @router.post(
@@ -283,7 +284,7 @@ def import_local_plan(
 def trial_local_plan(
     plan_id: str, body: PlanTrialIn, request: Request, db: Db, user: User = MANAGE_PLANS
 ) -> JSONResponse:
-    local_plan(db, plan_id)  # unknown plan: 404 now, not in the job
+    check_owner(local_plan(db, plan_id), user)  # unknown plan: 404 now, not in the job
     job = do_submit_job(
         db,
         runner_of(request),
@@ -312,7 +313,7 @@ def publish_local_plan(
         actor=request_actor(request, user),
         user=user,
     )
-    return LocalPlanOut.model_validate(local_plan_payload(row))
+    return LocalPlanOut.model_validate(local_plan_payload(row, user))
 
 
 @router.delete(

@@ -43,6 +43,7 @@ from yibao.grouping.models import LocalPlan
 from yibao.grouping.plans import plan_info
 from yibao.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.kit.timeutil import local, utcnow
+from yibao.regions.models import region_prefix
 
 LOCAL_DIR = "local-plans"
 PLAN_ID = re.compile(r"[a-z0-9][a-z0-9.\-]{2,39}")
@@ -167,6 +168,8 @@ def do_import_plan(
     if len(text) < 2:
         raise ValidationFailed("reason：请填写导入依据（如文件号、修改说明）", field="reason")
     existing = _check_new_id(session, registry, plan_id)
+    if existing is not None:
+        check_owner(existing, user)
     try:
         content = read_workbook(data)
     except WorkbookError as exc:
@@ -227,6 +230,7 @@ def do_publish_plan(
     row = session.scalar(select(LocalPlan).where(LocalPlan.plan_id == plan_id).with_for_update())
     if row is None:
         raise NotFound(f"找不到本地分组方案 {plan_id}", code="plan_not_found", field="plan_id")
+    check_owner(row, user)
     if row.status != "draft":
         raise Conflict(f"方案 {plan_id} 已发布", field="plan_id")
     with tempfile.TemporaryDirectory() as tmp:
@@ -268,6 +272,7 @@ def do_delete_draft(
     """Delete a draft (a published plan stays for ever)."""
     _bureau_region(actor, user)
     row = local_plan(session, plan_id)
+    check_owner(row, user)
     if row.status != "draft":
         raise Conflict(f"方案 {plan_id} 已发布，不能删除", field="plan_id")
     before = {"plan_id": plan_id, "checksum": row.checksum, "status": row.status}
@@ -328,7 +333,24 @@ def sync_local_plans(session: Session, settings: Any, registry: PlanRegistry) ->
     return done
 
 
-def local_plan_payload(row: LocalPlan) -> dict[str, Any]:
+def sees_trial(row: LocalPlan, user: Any) -> bool:
+    """A trial's figures are the region's cases: only its bureau (and the bureaus above
+    it) see them, never a hospital."""
+    mine = getattr(user, "region_code", None)
+    if getattr(user, "hospital_id", None) is not None or not mine:
+        return False
+    return row.region_code.startswith(region_prefix(mine))
+
+
+def check_owner(row: LocalPlan, user: Any) -> None:
+    """Only the bureau that imported a plan (or one above it) may try, publish or
+    delete it."""
+    if not sees_trial(row, user):
+        raise Forbidden(f"方案 {row.plan_id} 属于区划 {row.region_code}，只能由该地医保局操作")
+
+
+def local_plan_payload(row: LocalPlan, user: Any) -> dict[str, Any]:
+    """A local plan as ``schemas.LocalPlanOut`` (the trial only for those who may see it)."""
     return {
         "plan_id": row.plan_id,
         "title": row.title,
@@ -339,7 +361,7 @@ def local_plan_payload(row: LocalPlan) -> dict[str, Any]:
         "checksum": row.checksum,
         "workbook_name": row.workbook_name,
         "changes": row.changes,
-        "trial": row.trial,
+        "trial": row.trial if sees_trial(row, user) else None,
         "reason": row.reason,
         "created_by": row.created_by,
         "created_at": row.created_at,

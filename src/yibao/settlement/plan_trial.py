@@ -1,8 +1,9 @@
 """Trying a local plan on stored cases before it is published (issue 16 item 4).
 
 The stored cases in the user's scope (a year, a hospital) are grouped with the draft
-and with its base plan, and both groupings priced with the DRG payment standards in
-force on each discharge date, exactly as intake prices a list.  The result says how
+and with its base plan, and both groupings priced, as intake prices a list, with the
+DRG payment standards in force today for the case's city (the current standards, so
+cases of earlier years are compared on today's prices).  The result says how
 many cases change group (and between which DRGs), how payment would change in total
 and per change, and how many cases land in a group the standards do not price
 (paid at actual cost until standards are measured for it).  Nothing is stored but
@@ -30,7 +31,7 @@ from yibao.grouping.plans import compiled_plan, plan_info, plan_registry
 from yibao.grouping.service import ID_BATCH, stored_case_frames
 from yibao.jobs.runner import JobContext, JobOutcome, job_kind
 from yibao.kit.errors import NotFound
-from yibao.kit.timeutil import utcnow
+from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital
 from yibao.settlement.intake.pricing import CASE_COLUMNS, price_drg
 
@@ -61,7 +62,7 @@ def _payments(
     frame = cases.join(grouped.select("id", "plan_id", "status", "drg"), on="id").with_columns(
         pl.lit(None, pl.Int64).alias("scheme_id")
     )
-    priced = price_drg(session, frame, levels, policies)
+    priced = price_drg(session, frame, levels, policies, standards_on=local(utcnow()).date())
     return priced.select(
         "id",
         pl.col("drg_payment").cast(pl.Decimal(18, 2)).fill_null(0).alias("payment"),

@@ -10,6 +10,7 @@ transaction.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -176,17 +177,26 @@ def intake_params(rules: dict[str, Any] | None) -> PricingParams:
 
 
 def price_drg(
-    session: Session, frame: pl.DataFrame, levels: pl.DataFrame, policies: PolicySet
+    session: Session,
+    frame: pl.DataFrame,
+    levels: pl.DataFrame,
+    policies: PolicySet,
+    *,
+    standards_on: date | None = None,
 ) -> pl.DataFrame:
-    """The DRG pricing of ``frame``, one batch per standard set in force."""
-    keys = frame.select("city", "discharge_date").unique()
+    """The DRG pricing of ``frame``, one batch per standard set in force on each case's
+    discharge date (or, with ``standards_on``, on that day: a trial "under the current
+    standards")."""
+    day = pl.lit(standards_on) if standards_on else pl.col("discharge_date")
+    frame = frame.with_columns(day.alias("standards_day"))
+    keys = frame.select("city", "standards_day").unique()
     in_force = standard_sets_in_force(session, keys.rows())
     choice = pl.DataFrame(
         [(c, d, s.id if (s := in_force.get((c, d))) else None) for c, d in keys.rows()],
-        schema={"city": pl.String, "discharge_date": pl.Date, "set_id": pl.Int64},
+        schema={"city": pl.String, "standards_day": pl.Date, "set_id": pl.Int64},
         orient="row",
     )
-    frame = frame.join(choice, on=["city", "discharge_date"], how="left", nulls_equal=True)
+    frame = frame.join(choice, on=["city", "standards_day"], how="left", nulls_equal=True)
     sets = {s.id: s for s in in_force.values()}
     out = []
     for (set_id,), part in frame.group_by("set_id", maintain_order=True):

@@ -22,6 +22,7 @@ from yibao.api.deps import (
 from yibao.api.openapi import XLSX, download
 from yibao.grouping.local_plans import (
     WorkbookInvalid,
+    check_owner,
     do_delete_draft,
     do_import_plan,
     do_publish_plan,
@@ -35,7 +36,7 @@ from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import DomainError, Forbidden, ValidationFailed
 from yibao.regions.repository import hospital_choices
 from yibao.settlement.plan_trial import TRIAL_KIND
-from yibao.web.forms import failure, flash, int_param, text
+from yibao.web.forms import failure, flash, int_param, take_flash, text
 from yibao.web.render import render
 
 router = APIRouter()
@@ -44,12 +45,13 @@ VIEW = require(Permission.GROUP_CASES)
 
 def _page(request: Request, db: Db, user: User, error: dict[str, Any] | None = None) -> Response:
     ctx = {
-        "rows": [local_plan_payload(r) for r in list_local_plans(db)],
+        "rows": [local_plan_payload(r, user) for r in list_local_plans(db)],
         "plans": [plan_payload(i) for i in list_plans(registry_of(request))],
         "can_manage": has_permission(user.role, Permission.MANAGE_POLICIES)
         and user.hospital_id is None,
         "hospitals": hospital_choices(db),
         "error": error,
+        "flash": take_flash(request),
     }
     status = error["status"] if error else 200
     return render(request, "grouping/local_plans.html", ctx, status_code=status)
@@ -115,7 +117,7 @@ def plan_action(
     try:
         _manager(user)
         if action == "trial":
-            local_plan(db, plan_id)
+            check_owner(local_plan(db, plan_id), user)
             year = int_param(text(form, "year"), "year")
             job = do_submit_job(
                 db,
