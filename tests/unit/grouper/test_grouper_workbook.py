@@ -56,7 +56,9 @@ def _save(sheets: Sheets) -> bytes:
         ws = book.add_worksheet(name)
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
-                if isinstance(value, str) and value:
+                if isinstance(value, bool):
+                    ws.write_boolean(r, c, value)
+                elif isinstance(value, str) and value:
                     ws.write_string(r, c, value)
                 elif isinstance(value, (int, float)) and not isinstance(value, bool):
                     ws.write_number(r, c, value)
@@ -128,6 +130,13 @@ def test_condition_text_reads_what_people_type() -> None:
                     {"op": "field_in", "field": "dept", "values": ["ICU", "CCU"]},
                 ],
             },
+        ],
+    }
+    assert parse_condition_text("（年龄岁数＞＝６５）且　并非（有手术操作）") == {
+        "op": "all",
+        "args": [
+            {"op": "field_range", "field": "age_years", "ge": 65},
+            {"op": "not", "arg": {"op": "has_procedure"}},
         ],
     }
     for bad, words in (
@@ -242,6 +251,20 @@ def test_malformed_workbooks_are_refused_by_sheet_and_row(
     else:
         assert hit[0][1] is None or hit[0][1] > 1, issues
     assert not (tmp_path / "p").exists() or _missing_list is edit
+
+
+def test_sloppy_cells_that_read_unambiguously(tmp_path: Path) -> None:
+    def sloppy(sheets: Sheets) -> None:
+        row = next(r for r in sheets["DRG"] if r[0] == "ES21")
+        row[3] = "伴ＭＣＣ"  # full-width, another usual wording
+        sheets["MDC"][1][2] = False  # a boolean cell for QY启用
+        row = next(r for r in sheets["ADRG"] if r[0] == "BV3")
+        row[2] = "（主要诊断属于　BV3.dx）"
+
+    content = read_workbook(_edited(sloppy))
+    assert content.raw["drgs"]["ES21"]["split"] == "mcc"
+    assert content.raw["mdcs"][content.raw["mdc_order"][0]]["qy"]["enabled"] is False
+    assert content.raw["adrgs"]["BV3"]["condition"] == {"op": "principal_dx_in", "list": "BV3.dx"}
 
 
 def test_not_a_workbook(tmp_path: Path) -> None:

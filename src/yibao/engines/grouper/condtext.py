@@ -19,6 +19,7 @@ still validates names and values when the plan is loaded.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -191,6 +192,8 @@ def parse_condition_text(text: str) -> dict[str, Any]:
     """Plan JSON of a workbook condition text; :class:`ConditionTextError` if unreadable."""
     if not text or not text.strip():
         raise ConditionTextError("条件为空")
+    # full-width letters, digits, signs and parentheses as typed with a Chinese IME
+    text = unicodedata.normalize("NFKC", text)
     parser = _Parser(text)
     out = parser.expr()
     if parser.pos != len(parser.tokens):

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,12 @@ from yibao.engines.grouper.workbook import (
 
 MAX_ISSUES = 200
 MAX_BYTES = 64 * 1024 * 1024
-_SPLIT_OF = {v: k for k, v in SPLIT_WORDS.items()} | {k: k for k in SPLIT_WORDS}
+_SPLIT_OF = (
+    {v: k for k, v in SPLIT_WORDS.items()}
+    | {k: k for k in SPLIT_WORDS}
+    | {"无": "always", "伴MCC": "mcc", "伴CC": "cc", "条件": "condition"}
+    | dict.fromkeys(("有CC或MCC", "伴MCC或CC", "伴CC或MCC"), "cc_or_mcc")
+)
 #: columns whose numbers may be read as integers (all other cells must be text)
 _INT_COLUMNS = {"排除表", "QY位置"}
 
@@ -120,6 +126,8 @@ class _Reader:
         name = HEADERS[sheet][col]
         if value is None:
             return ""
+        if isinstance(value, bool) and name == "QY启用":
+            return "是" if value else "否"
         if isinstance(value, str):
             if "\t" in value or "\n" in value or "\r" in value:
                 self.add(sheet, n, f"“{name}”不能含制表符或换行")
@@ -227,6 +235,13 @@ def _unique(rd: _Reader, sheet: str, n: int, code: str, seen: dict[str, Any]) ->
     return bool(code)
 
 
+def _split_of(text: str) -> str | None:
+    """The split kind of a 细分方式 cell (also full-width or lower-case MCC / CC)."""
+    word = unicodedata.normalize("NFKC", text).strip()
+    word = re.sub("(?i)(?<![m])cc", "CC", re.sub("(?i)mcc", "MCC", word))
+    return _SPLIT_OF.get(word) or _SPLIT_OF.get(word.lower())
+
+
 def _drgs(rd: _Reader) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for n, cells in rd.rows(DRG):
@@ -237,7 +252,7 @@ def _drgs(rd: _Reader) -> dict[str, dict[str, Any]]:
         if not _unique(rd, DRG, n, code, out):
             continue
         rd.places[f"drgs.{code}"] = (DRG, n)
-        split = _SPLIT_OF.get(row[3].strip())
+        split = _split_of(row[3])
         if split is None:
             rd.add(DRG, n, f"细分方式应为 {'、'.join(SPLIT_WORDS.values())} 之一")
             continue
