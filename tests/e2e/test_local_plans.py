@@ -6,6 +6,7 @@ carrying its checksum (SQLite, or PostgreSQL with YIBAO_TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 
 import pytest
@@ -120,6 +121,9 @@ def test_local_plan_lifecycle(world, db, tmp_path) -> None:  # type: ignore[no-u
         "grouping.local_plan_publish",
     }
 
+    # a server that has never seen the plan (another host): it is unpacked from the database
+    shutil.rmtree(local_dir / "city-2026")
+    plan_registry(world.app.state.settings).forget("city-2026")
     body = {"plan_id": "city-2026", "valid_from": "2026-01-01", "reason": "医保发〔2026〕8号"}
     assert client.post("/api/grouping/region-plans", json=body).status_code == 201
     info = plan_registry(world.app.state.settings).info("city-2026")

@@ -294,7 +294,10 @@ def _extract(bundle: bytes, folder: Path) -> None:
 
 def unpack(row: LocalPlan, settings: Any, registry: PlanRegistry) -> None:
     """Write the plan folder of ``row`` (replacing an older one) and tell the registry."""
-    root = local_plans_dir(settings)
+    _unpack_into(local_plans_dir(settings), row, registry)
+
+
+def _unpack_into(root: Path, row: LocalPlan, registry: PlanRegistry) -> None:
     root.mkdir(parents=True, exist_ok=True)
     target = root / row.plan_id
     with tempfile.TemporaryDirectory(dir=root, prefix=".unpack-") as tmp:
@@ -305,6 +308,19 @@ def unpack(row: LocalPlan, settings: Any, registry: PlanRegistry) -> None:
             target.rename(old)
         folder.rename(target)
     registry.refresh()
+
+
+def ensure_local_plan(session: Session, registry: PlanRegistry, plan_id: str) -> None:
+    """Make a stored local plan known to this process, in its stored status, if it is
+    not yet (another server imported or published it; ADR 0040).  Ids that are not
+    local plans are left alone (the caller's lookup answers 404 for unknown ones)."""
+    row = session.scalar(select(LocalPlan).where(LocalPlan.plan_id == plan_id))
+    roots = [d for d in registry.dirs if d.name == LOCAL_DIR]
+    if row is None or not roots:
+        return
+    held = next((i for i in registry.list_plans() if i.id == plan_id), None)
+    if held is None or held.meta.status != row.status:
+        _unpack_into(roots[0], row, registry)
 
 
 def sync_local_plans(session: Session, settings: Any, registry: PlanRegistry) -> int:

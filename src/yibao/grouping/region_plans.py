@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
 from yibao.engines.grouper import PlanInfo, PlanRegistry
+from yibao.grouping.local_plans import ensure_local_plan
 from yibao.grouping.models import RegionPlan
 from yibao.grouping.plans import plan_for_date, plan_info
 from yibao.kit.errors import Conflict, Forbidden, ValidationFailed
@@ -86,11 +87,15 @@ def plan_chooser(
 ) -> Callable[[str | None, date], PlanInfo | None]:
     """A memoised (region, discharge date) → plan function for one batch of cases."""
     memo: dict[tuple[str | None, date], PlanInfo | None] = {}
+    ensured: set[str] = set()
 
     def choose(region_code: str | None, day: date) -> PlanInfo | None:
         key = (region_code, day)
         if key not in memo:
             own = region_plan_id(session, region_code, day)
+            if own and own not in ensured:  # a local plan imported on another server
+                ensure_local_plan(session, registry, own)
+                ensured.add(own)
             memo[key] = plan_info(registry, own) if own else plan_for_date(registry, day)
         return memo[key]
 
@@ -117,6 +122,7 @@ def do_set_region_plan(
     actor: Actor,
 ) -> RegionPlan:
     """Set the plan ``region_code`` pays by from ``valid_from``."""
+    ensure_local_plan(session, registry, plan_id)  # published by another process
     info = plan_info(registry, plan_id)  # 404 naming the plan when unknown
     if info.meta.status == "draft":
         raise ValidationFailed(f"plan_id：方案 {plan_id} 是草稿，不能用于付费", field="plan_id")
