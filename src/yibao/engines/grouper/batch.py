@@ -3,9 +3,12 @@
 1. Split the code fields and explode them (one row per code), map the codes to
    indices of the compiled input tables with one ``replace_strict`` per column.
 2. Gather per-code term bitsets (``uint64`` words) for the principal diagnosis and
-   the principal procedure and ``&`` them: the candidate terms of every case.
-3. Evaluate the few "other" literals (sex, ages, weight, any-code, tags, trauma
-   sites) as boolean vectors and clear the terms whose literals fail.
+   the principal procedure and ``&`` them: the candidate terms of every case (the
+   literals on the principal codes only are folded into these tables).
+3. The "any code / secondary code in a set" literals put back or clear terms by
+   per-code term bitsets OR-ed over the case's codes (:mod:`batchlits`); the few
+   remaining literals (sex, ages, weight, trauma sites) are evaluated as boolean
+   vectors and clear the terms whose literals fail.
 4. The lowest set bit is the winning term; its rule's outcome for the case's CC
    state (valid MCC / CC, computed on the exploded secondary diagnoses) is the
    result.  Failed input checks overwrite it, first check in plan order winning.
@@ -27,6 +30,14 @@ from yibao.engines.grouper.batchenv import (
     Tables,
     Words,
     facts_query,
+)
+from yibao.engines.grouper.batchlits import (
+    apply_gates,
+    build_gates,
+    fold_principal,
+    open_words,
+    primary_masks,
+    split_terms,
 )
 from yibao.engines.grouper.compiler import (
     DYNAMIC,
@@ -57,12 +68,20 @@ def _tables(c: CompiledPlan) -> Tables:
     width = max(1, (len(c.terms) + 63) // 64)
     dx_items = list(c.dx_info.items())
     px_items = list(c.px_info.items())
-    dx_bits = _words([r[1] for _, r in dx_items] + [0], width)
-    px_bits = _words([r[1] for _, r in px_items] + [c.no_px_bits, 0], width)
+    gated, static, rest = split_terms(c)
+    dx_codes = [r[0] for _, r in dx_items]
+    px_codes = [r[0] for _, r in px_items]
+    dx_bits_t = np.ascontiguousarray(_words([r[1] for _, r in dx_items] + [0], width).T)
+    px_bits_t = np.ascontiguousarray(
+        _words([r[1] for _, r in px_items] + [c.no_px_bits, 0], width).T
+    )
+    fold_principal(c, static, (dx_bits_t, px_bits_t), (dx_codes, px_codes))
+    gates = build_gates(c, gated, dx_codes, px_codes, width)
+    primary = primary_masks(gates, width)
     groups: dict[tuple[int, ...], int] = {}
     for term in c.terms:
-        if term.other:
-            groups[term.other] = groups.get(term.other, 0) | (1 << term.index)
+        if rest[term.index]:
+            groups[rest[term.index]] = groups.get(rest[term.index], 0) | (1 << term.index)
     rule_last = [0] * len(c.rules)
     for term in c.terms:
         rule_last[term.rule] = term.index
@@ -75,10 +94,12 @@ def _tables(c: CompiledPlan) -> Tables:
         px_keys=pl.Series([k for k, _ in px_items], dtype=pl.String),
         dx_index={k: i for i, (k, _) in enumerate(dx_items)},
         px_index={k: i for i, (k, _) in enumerate(px_items)},
-        dx_codes=[r[0] for _, r in dx_items],
-        px_codes=[r[0] for _, r in px_items],
-        dx_bits_t=np.ascontiguousarray(dx_bits.T),
-        px_bits_t=np.ascontiguousarray(px_bits.T),
+        dx_codes=dx_codes,
+        px_codes=px_codes,
+        dx_bits_t=dx_bits_t,
+        px_bits_t=px_bits_t,
+        dx_open_t=dx_bits_t & ~primary[:, None],
+        dx_open_words=open_words(dx_bits_t, primary),
         dx_level=np.array([r[2] for _, r in dx_items] + [0], dtype=np.int8),
         dx_cc_table=np.array([r[3] for _, r in dx_items] + [-1], dtype=np.int32),
         dx_exclusion=np.array([r[4] for _, r in dx_items] + [-1], dtype=np.int32),
@@ -91,6 +112,7 @@ def _tables(c: CompiledPlan) -> Tables:
             (k, [(w, np.uint64(m)) for w, m in enumerate(_words([v], width)[0]) if m])
             for k, v in groups.items()
         ],
+        gates=gates,
         outcome_frame=frame,
     )
     c.batch_cache["tables"] = tables
@@ -143,6 +165,9 @@ def _codes(frame: pl.DataFrame, n: int, keys: pl.Series, index: dict[str, int]) 
     return Codes(case, starts, idx, count, bad)
 
 
+#: a word with every term bit set
+ALL_TERMS = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
 #: rows grouped at a time; bounds the memory of the per-case bitsets (W × 8 bytes × 2)
 CHUNK_ROWS = 500_000
 
@@ -184,9 +209,9 @@ def _fields(c: CompiledPlan) -> frozenset[str]:
     return frozenset(p.field for p in prims if p.field in wanted and p.field is not None)
 
 
-def _outcomes(compiled: CompiledPlan, t: Tables, df: pl.DataFrame, *, retry: bool = True) -> Ints:
-    """Outcome index (row of ``t.outcome_frame``) per case."""
-    n, plan = df.height, compiled.plan
+def batch_env(compiled: CompiledPlan, df: pl.DataFrame) -> tuple[Env, pl.DataFrame]:
+    """The case facts of ``df`` and its exploded procedure codes (``case``, ``code``)."""
+    t, n = _tables(compiled), df.height
     queries = [
         _codes_query(compiled, df, "diagnoses", empty_is_none=False),
         facts_query(df, compiled, t.fields),
@@ -199,16 +224,30 @@ def _outcomes(compiled: CompiledPlan, t: Tables, df: pl.DataFrame, *, retry: boo
         frames[2] if len(frames) > 2 else pl.DataFrame(schema={"case": pl.Int64, "code": pl.String})
     )
     px = _codes(px_frame, n, t.px_keys, t.px_index)
-    env = Env(compiled, t, n, dx, px, frames[1])
+    return Env(compiled, t, n, dx, px, frames[1]), px_frame
+
+
+def _outcomes(compiled: CompiledPlan, t: Tables, df: pl.DataFrame, *, retry: bool = True) -> Ints:
+    """Outcome index (row of ``t.outcome_frame``) per case."""
+    plan = compiled.plan
+    env, px_frame = batch_env(compiled, df)
+    dx, px = env.dx, env.px
 
     # candidate terms, one uint64 row per word of the term bitset: shape (W, n)
-    bits = t.dx_bits_t[:, env.pdx] & t.px_bits_t[:, env.ppx]
+    bits = t.dx_open_t[:, env.pdx] & t.px_bits_t[:, env.ppx]
+
+    def base(words: Ints, cases: Ints) -> Words:
+        found: Words = t.dx_bits_t[words, env.pdx[cases]] & t.px_bits_t[words, env.ppx[cases]]
+        return found
+
+    if t.gates:
+        apply_gates(t.gates, dx, px, bits, base, t.dx_open_words[env.pdx])
     for literals, words in t.other_groups:
         sat = env.literal(literals[0]).copy()
         for lit in literals[1:]:
             sat &= env.literal(lit)
         for w, mask in words:
-            bits[w] = np.where(sat, bits[w], bits[w] & ~mask)
+            bits[w] &= np.where(sat, ALL_TERMS, ~mask)
     found, term = _lowest_set_bit(bits)
     outcome: Ints = np.where(found, t.term_outcomes[term, env.cc_state()], OUT_UNGROUPABLE)
     if t.needs_resolve:

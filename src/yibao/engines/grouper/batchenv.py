@@ -7,11 +7,13 @@ its closure in :mod:`yibao.engines.grouper.prims` (the parity tests keep them in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from yibao.engines.grouper.batchlits import Gate
 from yibao.engines.grouper.compiler import OR_KEY, CompiledPlan, Rule
 from yibao.engines.grouper.conditions import AllOf, AnyOf, Condition, Not, Prim
 from yibao.engines.grouper.inputs import INT_PATTERN
@@ -39,6 +41,8 @@ class Tables:
     px_codes: list[str]
     dx_bits_t: Words  # (W, n_dx + 1); last column: dummy (all zero)
     px_bits_t: Words  # (W, n_px + 2); column n_px: "no procedure", last column: dummy
+    dx_open_t: Words  # dx_bits_t without the terms a primary gate row puts back
+    dx_open_words: Words  # per dx column: the words with such terms (``open_words``)
     dx_level: npt.NDArray[np.int8]  # HAS_CC / HAS_MCC bits of the code
     dx_cc_table: npt.NDArray[np.int32]
     dx_exclusion: npt.NDArray[np.int32]
@@ -49,8 +53,11 @@ class Tables:
     needs_resolve: bool
     #: optional input fields the plan reads (``los_days``, ``icu_hours``, ``dept`` …)
     fields: frozenset[str]
-    #: literal ids → [(word, mask)] of the terms that need exactly these literals
+    #: literal ids → [(word, mask)] of the terms that need exactly these literals (besides
+    #: those folded into the candidate tables and the gates, see ``batchlits``)
     other_groups: list[tuple[tuple[int, ...], list[tuple[int, np.uint64]]]]
+    #: "some code in a set" literals folded into per-code term bitsets (``batchlits``)
+    gates: list[Gate]
     outcome_frame: pl.DataFrame
     member_cache: dict[tuple[str, str], Bools] = field(default_factory=dict)
 
@@ -65,10 +72,13 @@ class Codes:
     count: Ints  # per case: number of codes
     bad: Bools  # some code of the case is not in the map
 
+    _secondary: Bools | None = None
+
     def secondary(self) -> Bools:
         """Per row: not the first code of its case (D[1:] / P[1:])."""
-        rows: Bools = np.arange(self.case.size) != self.starts[self.case]
-        return rows
+        if self._secondary is None:
+            self._secondary = np.arange(self.case.size) != self.starts[self.case]
+        return self._secondary
 
 
 def int_expr(df: pl.DataFrame, name: str) -> pl.Expr:
@@ -180,21 +190,20 @@ class Env:
             self._cache[lit] = vec
         return vec
 
-    def cond(self, cond: Condition) -> Bools:
-        """A whole condition tree per case (DRG splits given as conditions)."""
+    def cond(self, cond: Condition, rows: Ints) -> Bools:
+        """A whole condition tree for the cases ``rows`` (DRG splits given as conditions)."""
         if isinstance(cond, Prim):
-            return self.prim(cond)
+            return self.prim_at(cond, rows)
         if isinstance(cond, Not):
-            inner: Bools = ~self.cond(cond.arg)
+            inner: Bools = ~self.cond(cond.arg, rows)
             return inner
-        vecs = [self.cond(a) for a in cond.args]
-        out = vecs[0].copy()
-        for vec in vecs[1:]:
+        out = self.cond(cond.args[0], rows)
+        for arg in cond.args[1:]:
             if isinstance(cond, AllOf):
-                out &= vec
+                out &= self.cond(arg, rows)
             else:
                 assert isinstance(cond, AnyOf)
-                out |= vec
+                out |= self.cond(arg, rows)
         return out
 
     def split(self, rule: Rule, rows: Ints) -> Ints:
@@ -206,7 +215,7 @@ class Env:
             if step.condition is None:
                 hit: Bools = ((np.int64(step.states or 0) >> state) & 1).astype(bool)
             else:
-                hit = self.cond(step.condition)[rows]
+                hit = self.cond(step.condition, rows)
             hit = hit & open_
             res[hit] = step.outcome
             open_ &= ~hit
@@ -237,52 +246,83 @@ class Env:
             self.t.member_cache[key] = found
         return found
 
-    def _any(self, codes: Codes, member: Bools, secondary: bool = False) -> Bools:
+    def _any(
+        self, codes: Codes, member: Bools, secondary: bool = False, rows: Ints | None = None
+    ) -> Bools:
+        """Some code (some secondary code) of each case (of ``rows``) is in ``member``."""
         # unknown codes have idx -1, which reads the dummy (False) last element
-        out = np.zeros(self.n, dtype=bool)
-        hit = member[codes.idx]
+        if rows is None:
+            out = np.zeros(self.n, dtype=bool)
+            hit = member[codes.idx]
+            if secondary:
+                hit &= codes.secondary()
+            out[codes.case[hit]] = True
+            return out
+        count = codes.count[rows]
+        owner = np.repeat(np.arange(rows.size), count)
+        offset = np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
+        hit = member[codes.idx[codes.starts[rows][owner] + offset]]
         if secondary:
-            hit &= codes.secondary()
-        out[codes.case[hit]] = True
-        return out
+            hit &= offset != 0
+        found = np.zeros(rows.size, dtype=bool)
+        found[owner[hit]] = True
+        return found
+
+    def prim_at(self, p: Prim, rows: Ints) -> Bools:
+        """``prim(p)[rows]``, computed for those cases only when they are few."""
+        vec = self._prims.get(p)
+        if vec is not None:
+            return vec[rows]
+        if rows.size * 4 >= self.n or p.op == "trauma_site_count_ge":
+            return self.prim(p)[rows]
+        return self._prim(p, rows)
 
     # long: one branch per primitive of the plan language, as in prims.prim_fn
-    def _prim(self, p: Prim) -> Bools:
+    def _prim(self, p: Prim, rows: Ints | None = None) -> Bools:
+        """The primitive for every case, or for the cases ``rows`` (not trauma sites)."""
         op, name = p.op, p.list_name or ""
-        has_px: Bools = self.px.count > 0
+
+        def at(vec: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return vec if rows is None else vec[rows]
+
+        size = self.n if rows is None else rows.size
+        has_px: Bools = at(self.px.count) > 0
         if op in ("true", "false"):
-            return np.full(self.n, op == "true", dtype=bool)
+            return np.full(size, op == "true", dtype=bool)
         if op == "has_procedure":
             return has_px
         if op in ("has_mcc", "has_cc"):
             bit = HAS_MCC if op == "has_mcc" else HAS_CC
-            has: Bools = (self.cc_state() & bit) != 0
+            has: Bools = (at(self.cc_state()) & bit) != 0
             return has
         if op == "principal_dx_in":
-            return self._member("dx", name)[self.pdx]
+            principal: Bools = self._member("dx", name)[at(self.pdx)]
+            return principal
         if op in ("any_dx_in", "secondary_dx_in"):
-            return self._any(self.dx, self._member("dx", name), op == "secondary_dx_in")
+            return self._any(self.dx, self._member("dx", name), op == "secondary_dx_in", rows)
         if op in ("principal_proc_in", "principal_proc_is_or"):
             member = self._member("px", name if op == "principal_proc_in" else OR_KEY)
-            return has_px & member[self.ppx]
+            first: Bools = has_px & member[at(self.ppx)]
+            return first
         if op in ("any_proc_in", "secondary_proc_in"):
-            return self._any(self.px, self._member("px", name), op == "secondary_proc_in")
+            return self._any(self.px, self._member("px", name), op == "secondary_proc_in", rows)
         if op in ("any_proc_is_or", "no_or_proc"):
-            hit = self._any(self.px, self._member("px", OR_KEY))
+            hit = self._any(self.px, self._member("px", OR_KEY), False, rows)
             return hit if op == "any_proc_is_or" else ~hit
         if op == "proc_tag_present":
-            return self._any(self.px, self._member("tag", f"{p.table}\x00{p.tag}"))
+            tag = self._member("tag", f"{p.table}\x00{p.tag}")
+            return self._any(self.px, tag, False, rows)
         if op == "sex_is":
-            same: Bools = self.sex == p.value
+            same: Bools = at(self.sex) == p.value
             return same
         if op == "age_years_eq":
-            equal: Bools = self.age[1] & (self.age[0] == p.value)
+            equal: Bools = at(self.age[1]) & (at(self.age[0]) == p.value)
             return equal
         if op == "age_days_le":
-            within: Bools = self.days[1] & (self.days[0] <= (p.value or 0))
+            within: Bools = at(self.days[1]) & (at(self.days[0]) <= (p.value or 0))
             return within
         if op == "birth_weight_range":
-            w, given = self.weight
+            w, given = at(self.weight[0]), at(self.weight[1])
             ok: Bools = given & (w != 0)
             if p.ge is not None:
                 ok &= w >= p.ge
@@ -290,17 +330,18 @@ class Env:
                 ok &= w < p.lt
             return ok
         if op == "field_range":
-            return self._range(p)
+            v, given = self.ints[p.field or ""]
+            return self._range(p, at(v), at(given))
         if op == "field_in":
             col = self.facts.get_column(p.field or "")
-            found: Bools = col.is_in(list(p.values or ())).to_numpy()
+            found: Bools = at(col.is_in(list(p.values or ())).to_numpy())
             return found
         assert op == "trauma_site_count_ge"
         return self._trauma(p)
 
-    def _range(self, p: Prim) -> Bools:
-        v, ok = self.ints[p.field or ""]
-        ok = ok.copy()
+    @staticmethod
+    def _range(p: Prim, v: Ints, given: Bools) -> Bools:
+        ok = given.copy()
         for bound, test in (
             (p.ge, np.greater_equal),
             (p.gt, np.greater),
