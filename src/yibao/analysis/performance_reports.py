@@ -4,6 +4,7 @@ extreme shares), one row per hospital of a year, from the summary tables."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -13,22 +14,43 @@ from yibao.analysis.models import AnalysisState, DipYear, DrgYear
 from yibao.analysis.reports import Filters, Report, _hospitals, _ratio
 from yibao.regions.models import HOSPITAL_LEVELS
 
+#: the first columns of every per-hospital report
+HOSPITAL_COLUMNS = (
+    ("hospital_code", "医院编码", "text"),
+    ("hospital_name", "医院名称", "text"),
+    ("level", "等级", "text"),
+)
 
-# long: the DRG rows, then their column labels and chart
-def drg(session: Session, state: AnalysisState | None, f: Filters) -> Report:
-    """DRG 绩效: CMI, cost and time consumption indices, low-risk mortality, 入组率."""
-    stmt = select(DrgYear).where(DrgYear.year == f.year).order_by(DrgYear.hospital_code)
+
+def _year_rows(
+    session: Session, model: type[DrgYear] | type[DipYear], f: Filters
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """The summary rows of the year (one hospital's if filtered), each with the
+    hospital's code, name and level."""
+    stmt: Any = select(model).where(model.year == f.year).order_by(model.hospital_code)
     if f.hospital:
-        stmt = stmt.where(DrgYear.hospital_code == f.hospital)
+        stmt = stmt.where(model.hospital_code == f.hospital)
     names = _hospitals(session)
-    rows: list[dict[str, Any]] = []
     for d in session.scalars(stmt):
         h = names.get(d.hospital_code)
-        rows.append(
+        yield (
+            d,
             {
                 "hospital_code": d.hospital_code,
                 "hospital_name": h.name if h else d.hospital_code,
                 "level": HOSPITAL_LEVELS.get(h.level, h.level) if h else "",
+            },
+        )
+
+
+# long: the DRG rows, then their column labels and chart
+def drg(session: Session, state: AnalysisState | None, f: Filters) -> Report:
+    """DRG 绩效: CMI, cost and time consumption indices, low-risk mortality, 入组率."""
+    rows: list[dict[str, Any]] = []
+    for d, hospital in _year_rows(session, DrgYear, f):
+        rows.append(
+            {
+                **hospital,
                 "cases_all": d.cases_all,
                 "grouped": d.grouped,
                 "group_rate": _ratio(d.grouped, d.cases_all),
@@ -52,9 +74,7 @@ def drg(session: Session, state: AnalysisState | None, f: Filters) -> Report:
         "DRG 绩效",
         f,
         [
-            ("hospital_code", "医院编码", "text"),
-            ("hospital_name", "医院名称", "text"),
-            ("level", "等级", "text"),
+            *HOSPITAL_COLUMNS,
             ("cases_all", "出院病例", "int"),
             ("grouped", "入组病例", "int"),
             ("group_rate", "入组率", "pct"),
@@ -87,18 +107,11 @@ def drg(session: Session, state: AnalysisState | None, f: Filters) -> Report:
 # long: the DIP rows, then their column labels and chart
 def dip(session: Session, state: AnalysisState | None, f: Filters) -> Report:
     """DIP 绩效: the cases priced under DIP per hospital."""
-    stmt = select(DipYear).where(DipYear.year == f.year).order_by(DipYear.hospital_code)
-    if f.hospital:
-        stmt = stmt.where(DipYear.hospital_code == f.hospital)
-    names = _hospitals(session)
     rows: list[dict[str, Any]] = []
-    for d in session.scalars(stmt):
-        h = names.get(d.hospital_code)
+    for d, hospital in _year_rows(session, DipYear, f):
         rows.append(
             {
-                "hospital_code": d.hospital_code,
-                "hospital_name": h.name if h else d.hospital_code,
-                "level": HOSPITAL_LEVELS.get(h.level, h.level) if h else "",
+                **hospital,
                 "cases": d.cases,
                 "grouped": d.grouped,
                 "group_rate": _ratio(d.grouped, d.cases),
@@ -118,9 +131,7 @@ def dip(session: Session, state: AnalysisState | None, f: Filters) -> Report:
         "DIP 绩效",
         f,
         [
-            ("hospital_code", "医院编码", "text"),
-            ("hospital_name", "医院名称", "text"),
-            ("level", "等级", "text"),
+            *HOSPITAL_COLUMNS,
             ("cases", "DIP 结算病例", "int"),
             ("grouped", "入组病例", "int"),
             ("group_rate", "入组率", "pct"),
