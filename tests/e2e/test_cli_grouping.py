@@ -114,6 +114,7 @@ def test_bench_group_all_plans_side_by_side(tmp_path: Path) -> None:
         source = SHARED / "data" / plan / "cases-public.csv"
         pl.read_csv(source, infer_schema=False).head(200).write_csv(tmp_path / plan / source.name)
     args = ["bench", "group", "--all-plans", "--data-dir", str(tmp_path), "--repeat", "2"]
+    args += ["--rounds", "2"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "beijing-2022" in result.output and "100%" in result.output  # 1.1 against itself
