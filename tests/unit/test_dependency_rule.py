@@ -1,7 +1,9 @@
 """Architecture rule: engines import only the standard library, kit, pydantic, numpy, polars
 (and defusedxml: the standard library's XML parser with its dangerous features off; gmssl:
 SM3 in pure Python, for message signatures, ADR 0019; scikit-learn: the IsolationForest
-of the audit detectors' anomaly score, ADR 0020)."""
+of the audit detectors' anomaly score, ADR 0020; xlsxwriter and python_calamine: the
+file format of the grouping plan workbook, written and read without any other layer,
+ADR 0040)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,17 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "yibao"
-ALLOWED_THIRD_PARTY = {"numpy", "polars", "pydantic", "pyarrow", "defusedxml", "gmssl", "sklearn"}
+ALLOWED_THIRD_PARTY = {
+    "numpy",
+    "polars",
+    "pydantic",
+    "pyarrow",
+    "defusedxml",
+    "gmssl",
+    "sklearn",
+    "xlsxwriter",
+    "python_calamine",
+}
 ALLOWED_YIBAO = ("yibao.engines", "yibao.kit")
 
 

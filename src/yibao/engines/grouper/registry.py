@@ -89,7 +89,8 @@ class PlanRegistry:
         if include_package:
             self.dirs.append(PACKAGE_PLANS_DIR)
         self._lock = threading.Lock()
-        self._compiled: dict[str, CompiledPlan] = {}
+        #: plan id → (content checksum, compiled plan)
+        self._compiled: dict[str, tuple[str, CompiledPlan]] = {}
         self._infos: dict[str, PlanInfo] = {}
         self.refresh()
 
@@ -125,23 +126,18 @@ class PlanRegistry:
     def get(self, plan_id: str) -> CompiledPlan:
         """The compiled plan ``plan_id``, loaded and compiled on first use."""
         info = self.info(plan_id)
-        key = f"{plan_id}@{info.checksum}"  # a replaced draft is compiled afresh
+        checksum = info.checksum  # a replaced draft (new content) is compiled afresh
         with self._lock:
-            compiled = self._compiled.get(key)
-            if compiled is None:
-                compiled = compile_plan(load_plan(info.path))
-                self._compiled = {
-                    k: v for k, v in self._compiled.items() if not k.startswith(f"{plan_id}@")
-                }
-                self._compiled[key] = compiled
-            return compiled
+            cached = self._compiled.get(plan_id)
+            if cached is None or cached[0] != checksum:
+                cached = (checksum, compile_plan(load_plan(info.path)))
+                self._compiled[plan_id] = cached
+            return cached[1]
 
     def forget(self, plan_id: str) -> None:
         """Drop a removed plan folder (a deleted draft) and its compiled form."""
         with self._lock:
-            self._compiled = {
-                k: v for k, v in self._compiled.items() if not k.startswith(f"{plan_id}@")
-            }
+            self._compiled.pop(plan_id, None)
         self.refresh()
 
     def info_for_date(self, day: date, region: str | None = None) -> PlanInfo:
