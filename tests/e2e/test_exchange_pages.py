@@ -117,6 +117,17 @@ def test_bureau_pages_show_the_figures(world, db) -> None:  # type: ignore[no-un
     assert page.status_code == 200
     assert page.text.count('data-testid="journal-row"') == 5 and "住院结算" in page.text
     assert stays["far1"]["msgid"] in page.text
+    # paged: the pager counts the pages of an API page model and links the next one
+    total = client.get("/api/exchange/journal").json()["total"]
+    first = client.get("/exchange/journal", params={"size": 3}, headers=HTML).text
+    assert f"第 1/{-(-total // 3)} 页" in first and total > 3
+    pager = first[first.index('aria-label="分页"') :]
+    pager = pager[: pager.index("</nav>")]
+    nxt = re.search(
+        r'<li class="page-item ([a-z]*)"><a class="page-link" href="([^"]*)">下一页', pager
+    )
+    assert nxt is not None and nxt.group(1) == "", pager
+    assert "page=2" in nxt.group(2) and "size=3" in nxt.group(2)
     failed = client.get("/api/exchange/journal", params={"result": "failed"}).json()
     assert failed["total"] == 0
     api = client.get("/api/exchange/journal", params={"msgid": stays["near"]["msgid"]}).json()
