@@ -90,6 +90,7 @@ def test_demo_seed_small_and_if_empty(env) -> None:  # type: ignore[no-untyped-d
     assert first.exit_code == 0, first.output
     assert "hosp01" in first.output and "Demo@2026" in first.output
     assert "结算演示：支付标准" in first.output and "待审核" in first.output
+    _check_gateway_and_findings(first.output)
     second = runner.invoke(app, ["demo", "seed", "--if-empty"])
     assert second.exit_code == 0 and "跳过" in second.output
     # --reset removes the settlement workload too; --no-settlement seeds the history only
@@ -99,3 +100,54 @@ def test_demo_seed_small_and_if_empty(env) -> None:  # type: ignore[no-untyped-d
     )
     assert third.exit_code == 0, third.output
     assert "已删除演示数据" in third.output and "结算演示" not in third.output
+    assert _counts() == {"settlements": 0, "messages": 0, "findings": 0, "deductions": 0}
+
+
+def _counts() -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from yibao.db.scoping import SYSTEM_SCOPE, set_scope
+    from yibao.db.session import unit_of_work
+    from yibao.exchange.models import ExchangeMessage, Settlement
+    from yibao.settlement.models import SettlementAuditDeduction
+    from yibao.supervision.findings.models import Finding
+
+    tables = {
+        "settlements": Settlement,
+        "messages": ExchangeMessage,
+        "findings": Finding,
+        "deductions": SettlementAuditDeduction,
+    }
+    with unit_of_work() as session:
+        set_scope(session, SYSTEM_SCOPE)
+        return {
+            k: int(session.scalar(select(func.count()).select_from(m)) or 0)
+            for k, m in tables.items()
+        }
+
+
+def _check_gateway_and_findings(output: str) -> None:
+    """The seed's HIS flows went through the gateway (local and cross-region, some
+    reversed, reconciled) and the post-audit's findings were published and answered."""
+    from sqlalchemy import select
+
+    from yibao.db.scoping import SYSTEM_SCOPE, set_scope
+    from yibao.db.session import unit_of_work
+    from yibao.exchange.models import ExchangeMessage, Settlement
+    from yibao.supervision.findings.models import Finding
+
+    assert "实时结算演示（经交易接口）：流程 40，结算 40" in output, output
+    assert "对总账 " in output and "不平" not in output
+    counts = _counts()
+    assert counts["settlements"] == 40 and counts["deductions"] == 1, counts
+    with unit_of_work() as session:
+        set_scope(session, SYSTEM_SCOPE)
+        rows = session.scalars(select(Settlement)).all()
+        assert {r.scope for r in rows} >= {"local", "in_province"}
+        assert {r.kind for r in rows} == {"ipt", "otp"}
+        assert sum(r.state == "reversed" for r in rows) == 5
+        infnos = set(session.scalars(select(ExchangeMessage.infno)))
+        assert {"9001", "1101", "2401", "2304", "2305", "2207", "2208", "3201"} <= infnos
+        states = [f.state for f in session.scalars(select(Finding))]
+        assert states.count("published") > 0 and states.count("deducted") == 1
+        assert states.count("answered") == 1

@@ -10,13 +10,16 @@ from rich.table import Table
 
 from yibao.analysis.refresh import do_refresh
 from yibao.cli.common import console, domain_errors, fail, progress_bar
-from yibao.config import get_settings
+from yibao.cli.demo_gateway import GatewaySeedResult, drive_gateway
+from yibao.config import Settings, get_settings
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.db.session import get_engine, unit_of_work
 from yibao.demo.audit_traffic import RealtimeSeedResult, seed_realtime_audits
+from yibao.demo.findings import FindingsSeedResult, seed_findings
 from yibao.demo.seed import CITY, DEMO_PASSWORD, SEED_ACTOR, demo_exists, reset_demo, seed_demo
-from yibao.demo.settlement import default_lists_per_month, seed_settlement
+from yibao.demo.settlement import default_lists_per_month, seed_settlement, settlement_months
 from yibao.grouping.plans import plan_registry
+from yibao.kit.timeutil import local, utcnow
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -125,10 +128,15 @@ def seed(
             )
             console.print("事前事中审核（演示 HIS 请求）/ real-time audits …")
             audits = seed_realtime_audits(session, CITY, seed=seed_used, settings=settings)
-        console.print("决策分析汇总 / decision-analysis summaries …")
-        do_refresh(session, CITY, SEED_ACTOR, registry=plan_registry(settings))
         console.print("提交事务 / committing …")
     refresh_statistics()
+    traffic = None
+    if settlement and result.his_token:
+        traffic = seed_traffic(settings, result.his_token)
+    with domain_errors(), unit_of_work(get_engine()) as session:
+        set_scope(session, SYSTEM_SCOPE)
+        console.print("决策分析汇总 / decision-analysis summaries …")
+        do_refresh(session, CITY, SEED_ACTOR, registry=plan_registry(settings))
     elapsed = time.perf_counter() - started
     console.print(
         f"演示数据已生成：医院 {result.hospitals}，病例 {result.cases:,}，"
@@ -143,7 +151,27 @@ def seed(
     if workload is not None:
         console.print(workload.summary())
         console.print(audits.summary())
+    if traffic is not None:
+        console.print(traffic[0].summary())
+        console.print(traffic[1].summary())
     print_logins(result.his_token)
+
+
+def seed_traffic(
+    settings: Settings, his_token: str
+) -> tuple[GatewaySeedResult, FindingsSeedResult]:
+    """After the seed has committed: the demo HIS's flows through the gateway, then the
+    post-audit of the settlement months and this month, with findings published and
+    answered (:mod:`yibao.cli.demo_gateway`, :mod:`yibao.demo.findings`)."""
+    console.print("实时结算演示（HIS 经交易接口）/ settlements through the gateway …")
+    gateway = GatewaySeedResult()
+    drive_gateway(settings, his_token, gateway)
+    today = local(utcnow()).date()
+    months = sorted({*settlement_months(today), today.strftime("%Y-%m")})
+    console.print("事后审核与疑点公示 / post-audit and findings …")
+    with domain_errors(), unit_of_work(get_engine()) as session:
+        found = seed_findings(session, CITY, months)
+    return gateway, found
 
 
 def refresh_statistics() -> None:

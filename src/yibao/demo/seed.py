@@ -64,6 +64,7 @@ from yibao.settlement.models import (
     QcFinding,
     SettlementAdjustment,
     SettlementAppeal,
+    SettlementAuditDeduction,
     SettlementConfirmation,
     SettlementConfirmBatch,
     SettlementList,
@@ -72,6 +73,7 @@ from yibao.settlement.models import (
     SettlementPeriod,
     SpecialCaseApplication,
 )
+from yibao.supervision.findings.models import Finding, FindingAttachment, FindingEvent
 from yibao.supervision.realtime.models import AuditFeedback, AuditFinding, AuditRequest
 
 DEMO_PASSWORD = "Demo@2026"
@@ -320,6 +322,10 @@ def reset_settlement(session: Session, prefix: str) -> None:
     """Delete the settlement, measurement and job rows of the regions under ``prefix``
     (before their cases, hospitals and users go)."""
     reset_analysis(session, prefix)
+    # the post-audit's findings and their deductions (they refer to the jobs and periods)
+    found: tuple[Any, ...] = (SettlementAuditDeduction, FindingAttachment, FindingEvent, Finding)
+    for model in found:
+        session.execute(delete(model).where(model.region_code.startswith(prefix)))
     _reset_exchange(session, prefix)
     lists = select(SettlementList.id).where(SettlementList.region_code.startswith(prefix))
     scoped: tuple[Any, ...] = (SettlementAppeal, SpecialCaseApplication, SettlementConfirmation)
