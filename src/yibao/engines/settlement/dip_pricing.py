@@ -188,7 +188,16 @@ def class_text() -> pl.Expr:
         _m("pay_fen"),
     )
     return (
-        pl.when(cls == "dip_normal")
+        pl.when((cls == "dip_normal") & pl.col("deviation").is_null())
+        .then(
+            pl.format(
+                "DIP 病例：{}，{}医院没有病种标准费用，不作偏差判断，按病种分值支付；{}",
+                group,
+                pl.col("level_name"),
+                pay,
+            )
+        )
+        .when(cls == "dip_normal")
         .then(
             pl.format(
                 "DIP 正常病例：{}，费用 {} 元为{}的 {} 倍（介于 {} 与 {} 倍之间），{}",
@@ -237,7 +246,7 @@ def class_text() -> pl.Expr:
                 "未进入 DIP 病种（{}）：按项目支付 {} 元",
                 pl.when(pl.col("drg").is_null())
                 .then(pl.lit("没有主要诊断或目录中无对应病种"))
-                .otherwise(pl.format("病种 {} 在{}医院没有标准费用", "drg", "level_name")),
+                .otherwise(pl.format("病种 {} 没有分值", "drg")),
                 _m("pay_fen"),
             )
         )
