@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ from yibao.engines import dip
 from yibao.engines.measure import parse_params
 from yibao.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.kit.timeutil import utcnow
-from yibao.regions.models import region_prefix
+from yibao.regions.models import Hospital, region_prefix
 
 #: bounds of a point value (元/分): above zero, at most this (a score of 1,000 is the
 #: region's mean case; a point value of 1,000 would pay it a million yuan)
@@ -52,6 +53,24 @@ def _checked_point_value(value: Decimal | None, catalogue: DipCatalogue) -> Deci
             field="point_value",
         )
     return value
+
+
+def _check_coefficients(session: Session, params: dip.PaymentParams) -> None:
+    """Refuse add-ons that leave a hospital of the database with a coefficient at or
+    below zero (base of its level + add-on), before anything is stored."""
+    if not params.add_ons:
+        return
+    rows = session.execute(
+        select(Hospital.code, Hospital.level).where(Hospital.code.in_(list(params.add_ons)))
+    )
+    hospitals = pl.DataFrame(
+        [tuple(r) for r in rows], schema={"code": pl.String, "level": pl.String}, orient="row"
+    )
+    dip.coefficients(
+        hospitals.filter(pl.col("level").is_in(list(params.coefficients))),
+        params.coefficients,
+        params.add_ons,
+    )
 
 
 def _overlapping(
@@ -122,6 +141,7 @@ def create_scheme(
         raise ValidationFailed("valid_to：失效日期早于生效日期", field="valid_to")
     value = _checked_point_value(point_value, catalogue)
     clean = parse_params(dip.PaymentParams, {**params, "point_value": None, "budget": None})
+    _check_coefficients(session, clean)
     _overlapping(session, catalogue.region_code, valid_from, valid_to)  # 409 early
     row = DipScheme(
         region_code=catalogue.region_code,

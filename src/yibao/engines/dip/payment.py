@@ -31,7 +31,9 @@ def coefficients(
     add_ons: Mapping[str, Decimal] | None = None,
 ) -> dict[str, Decimal]:
     """Hospital code → coefficient: the base of its level plus its add-on (0 without
-    one).  ``hospitals`` has ``code`` and ``level``; a level without a base is refused."""
+    one).  ``hospitals`` has ``code`` and ``level``; a level without a base is refused,
+    and so is an add-on that leaves the coefficient at or below zero (it would pay a
+    case nothing or a negative amount)."""
     require(hospitals, ("code", "level"), "coefficients")
     base = base or LEVEL_COEFFICIENTS
     add_ons = add_ons or {}
@@ -42,7 +44,14 @@ def coefficients(
                 f"医院 {code} 的等级 {level} 没有基础系数（已设置：{'、'.join(sorted(base))}）",
                 field="coefficients",
             )
-        out[code] = base[level] + add_ons.get(code, Decimal(0))
+        add_on = add_ons.get(code, Decimal(0))
+        out[code] = base[level] + add_on
+        if out[code] <= 0:
+            raise MeasureError(
+                f"add_ons.{code}：医院 {code} 的医疗机构系数 = 等级基础系数 {base[level]} "
+                f"+ 加成 {add_on} = {out[code]}，须大于 0",
+                field=f"add_ons.{code}",
+            )
     return out
 
 
