@@ -1,6 +1,8 @@
 """The DIP engine against an independent recomputation written here from domain.md
 §2.2–2.4 (core threshold, combination keys, 1:2:7 scores, deviation bounds and
-formulas, half-up fen per case, point values), plus the defects it found."""
+formulas, half-up fen per case, point values), plus the defects it found: rounding of
+whole-number scores, coefficients at or below zero, and explanations of cases
+without a standard cost or a score."""
 
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ import pytest
 from yibao.engines.dip import (
     CatalogueParams,
     ScoreParams,
+    adjust_scores,
     build_catalogue,
     case_combinations,
     case_payments,
     coefficients,
     group_scores,
     procedure_types,
+    solve_point_value,
 )
 from yibao.engines.measure.errors import MeasureError
 from yibao.engines.measure.params import TrimParams
@@ -158,6 +162,18 @@ def test_deviation_and_payment_match_a_recomputation_at_the_bounds() -> None:
         payment = half_up(Fraction(adjusted) * Fraction(coef) * Fraction(point), 2)
         got = (r["deviation"], r["adjusted_score"], r["payment"], r["extreme"])
         assert got == (kind, adjusted, payment, ratio > 5), (cost, score, standard)
+
+
+def test_whole_number_scores_round_half_up_once() -> None:
+    """A catalogue scored with ``places=0``: 1000 × 4,005 ÷ 10,000 = 400.5 points → 401
+    (half up), not 400 (banker's rounding after a first rounding to hundredths)."""
+    rows = [("4005.00", "1000", "10000.00"), ("4004.95", "1000", "10000.00")]
+    frame = _frame(rows, pl.Decimal(18, 0))
+    adjusted = adjust_scores(frame)
+    assert adjusted["adjusted_score"].to_list() == [D(401), D(400)]  # 400.5 → 401; 400.495 → 400
+    paid = case_payments(frame, {"H": D(1)}, D(1))
+    assert paid["payment"].to_list() == [D("401.00"), D("400.00")]
+    assert solve_point_value(paid, D("801")) == D(1)
 
 
 def test_coefficient_at_or_below_zero_is_refused() -> None:

@@ -20,7 +20,7 @@ import polars as pl
 
 from yibao.engines.caseframe import MONEY
 from yibao.engines.dip.params import LEVEL_COEFFICIENTS, DeviationParams
-from yibao.engines.dip.scores import POINT_PLACES, adjust_scores, half_up
+from yibao.engines.dip.scores import POINT_PLACES, adjust_scores, half_up, score_places
 from yibao.engines.measure.errors import MeasureError
 from yibao.engines.measure.frames import fen, require, round_half_up
 
@@ -80,7 +80,7 @@ def case_payments(
             f"医院 {'、'.join(sorted(map(str, missing)))} 没有医疗机构系数", field="coefficients"
         )
     adjusted = adjust_scores(cases, deviation)
-    places = getattr(adjusted.schema["adjusted_score"], "scale", None) or 2
+    places = score_places(adjusted.schema["adjusted_score"])
     pn, pd = Fraction(point_value).numerator, Fraction(point_value).denominator
     fractions = {h: Fraction(c) for h, c in hospital_coefficients.items()}
     payments: list[Decimal] = []
@@ -143,7 +143,7 @@ def solve_point_value(
     """The point value that spends ``budget`` on the cases of ``payments``: (budget −
     what the by-items cases cost) ÷ Σ adjusted score × coefficient."""
     require(payments, ("adjusted_score", "coefficient", "by_items", "total_cost"), "solve")
-    digits = getattr(payments.schema["adjusted_score"], "scale", None) or 2
+    digits = score_places(payments.schema["adjusted_score"])
     sums = (
         payments.filter(~pl.col("by_items"))
         .group_by("coefficient")

@@ -137,6 +137,12 @@ def level_standards(members: pl.DataFrame, levels: pl.DataFrame, year: int) -> p
     )
 
 
+def score_places(dtype: pl.DataType | type[pl.DataType]) -> int:
+    """The decimals of a score column: a Decimal's own scale (0 included), else 2."""
+    scale = getattr(dtype, "scale", None)
+    return 2 if scale is None else int(scale)
+
+
 def half_up(num: int, den: int) -> int:
     """``num ÷ den`` rounded half up (away from zero at .5), ``den`` > 0: integers only."""
     whole = (2 * abs(num) + den) // (2 * den)
@@ -162,7 +168,7 @@ def adjust_scores(cases: pl.DataFrame, params: DeviationParams | None = None) ->
     require(cases, ("total_cost", "score", "standard_cost"), "adjust_scores")
     (ln, ld), (hn, hd), (en, ed) = (_ratio(params.low), _ratio(params.high), _ratio(params.extreme))
     score_type = cases.schema["score"]
-    places = getattr(score_type, "scale", None) or 2  # the score's own decimals
+    places = score_places(score_type)  # the score's own decimals
     ints = cases.select(
         fen("total_cost").alias("c"),
         pl.col("score").cast(pl.Decimal(38, places)).to_physical().alias("s"),
