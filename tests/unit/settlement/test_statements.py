@@ -265,3 +265,17 @@ def test_audit_deductions_apart_by_hand() -> None:
 def clear_with(months: list[pl.DataFrame]) -> dict[str, Decimal]:
     r = year_end_clearing(priced(), D("100000"), months, {"H1": 85, "H2": 95, "H3": 90})
     return dict(zip(r.hospitals["hospital_code"], r.hospitals["final_fund"], strict=True))
+
+
+@pytest.mark.parametrize("given", ["adjustments", "advances", "additions", "audit_deductions"])
+@pytest.mark.parametrize("amount", ["100.005", "0.001", "NaN", "1e30"])
+def test_amounts_below_the_fen_are_refused_not_cut(given: str, amount: str) -> None:
+    # an advance of 100.005 was shown as 100.00 and netted as 100.005 (net payable
+    # 46699.995 stored as 46700.00): a money figure holds whole fen
+    with pytest.raises(SettlementError) as err:
+        monthly_statement(priced(), **{given: {"H1": D(amount)}})  # type: ignore[arg-type]
+    assert err.value.field == given
+    assert "最多 2 位小数" in str(err.value) and "H1" in str(err.value)
+    # whole fen, however written, is fine
+    row = monthly_statement(priced(), **{given: {"H1": D("100.000")}}).row(0, named=True)  # type: ignore[arg-type]
+    assert row[given if given != "adjustments" else "deductions"] == D("100.00")

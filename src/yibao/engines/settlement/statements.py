@@ -25,9 +25,11 @@ import polars as pl
 
 from yibao.engines.caseframe import MONEY
 from yibao.engines.measure.frames import round_half_up
+from yibao.engines.settlement.errors import SettlementError
 from yibao.engines.settlement.frames import fen, require
 from yibao.engines.settlement.params import StatementParams
 from yibao.engines.settlement.pricing import STANDARD_BASES
+from yibao.kit.bounds import is_tame
 
 FEN: Final = Decimal("0.01")
 _STATEMENT_SUMS: Final = (
@@ -54,7 +56,14 @@ def _amounts(source: Mapping[str, Decimal] | pl.DataFrame | None, where: str) ->
         require(source, ("hospital_code", "amount"), where)
         rows = source.group_by("hospital_code").agg(fen("amount").sum()).rows()
         return {str(h): Decimal(int(a)) / 100 for h, a in rows}
-    return {str(h): Decimal(a) for h, a in source.items()}
+    amounts = {str(h): Decimal(a) for h, a in source.items()}
+    bad = [f"{h}：{a}" for h, a in amounts.items() if not is_tame(a) or a != a.quantize(FEN)]
+    if bad:  # a money column holds whole fen: a third decimal would be cut off silently
+        raise SettlementError(
+            f"{where}：金额须为数字且最多 2 位小数（收到 {'、'.join(bad[:5])}）",
+            field=where.split("(")[-1].rstrip(")"),
+        )
+    return amounts
 
 
 def monthly_statement(
