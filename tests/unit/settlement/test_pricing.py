@@ -315,3 +315,18 @@ def test_fund_inputs_that_cannot_be_computed(demo: PolicySet) -> None:
     assert (row["fund_formula"], row["fund_amount"]) == ("policy", D("6720.00"))
     with pytest.raises(SettlementError, match="按总额定额公式计算需要个人支付金额"):
         price_case(no_fund, D("9000"), None, LOCAL)
+
+
+@pytest.mark.parametrize(
+    ("column", "label"),
+    [("self_pay_full", "全自费"), ("self_pay_first", "先行自付"), ("fund_payment", "基金支付")],
+)
+def test_batch_refuses_negative_amounts_like_one_case(column: str, label: str) -> None:
+    # a negative 全自费 of −1,000 raised the national fund amount of a 9,000 standard
+    # from 5,920.00 to 6,720.00 in the batch path; SettlementCase refuses it
+    cases = frame(case()).with_columns(pl.lit(D("-1000")).cast(pl.Decimal(18, 2)).alias(column))
+    with pytest.raises(SettlementError) as err:
+        price_batch(cases, standards(("AA19", "3", "9000")), POLICIES, NATIONAL)
+    assert f"{column}：{label}不能为负数（1 条病例）" in str(err.value)
+    with pytest.raises(ValueError, match="金额不能为负数"):
+        case(**{column: "-1000"})

@@ -52,6 +52,19 @@ SETTLEMENT_CASES: Final[dict[str, pl.DataType | type[pl.DataType]]] = {
     "fund_paid_ytd": MONEY,  # pooled fund already paid to the person this year (cap)
     "new_tech": pl.Boolean,  # uses a new drug / device / technology (特例单议)
 }
+#: the money columns of the frame and their Chinese names (for the errors)
+MONEY_LABELS: Final = {
+    "total_cost": "总费用",
+    "self_pay_full": "全自费",
+    "self_pay_first": "先行自付",
+    "fund_payment": "基金支付",
+    "other_fund_payment": "其他基金支付",
+    "account_payment": "个人账户支付",
+    "cash_payment": "个人现金支付",
+    "special_payment": "特例单议核定金额",
+    "deductible_paid": "本年已付起付线",
+    "fund_paid_ytd": "本年统筹基金已支付",
+}
 REQUIRED: Final = ("setl_id", "hospital_code", "hospital_level", "status", "drg", "total_cost")
 SPECIAL_STATES: Final = ("applied", "approved", "rejected")
 _ZERO_DEFAULTS: Final = ("self_pay_full", "self_pay_first", "other_fund_payment")
@@ -122,9 +135,12 @@ def _check(frame: pl.DataFrame) -> None:
         problems.append(f"setl_id：结算ID 重复：{'、'.join(dup.head(10).to_list())}")
     nulls = [c for c in ("setl_id", "hospital_code", "total_cost") if frame[c].null_count()]
     problems += [f"{c}：不能为空（{frame[c].null_count()} 条病例为空）" for c in nulls]
-    bad = frame.filter(pl.col("total_cost") < 0).height
-    if bad:
-        problems.append(f"total_cost：总费用不能为负数（{bad} 条病例）")
+    # every amount of a list is ≥ 0, as SettlementCase (one case) requires: a negative
+    # 全自费 or 先自付 would raise the national formula's fund amount
+    for name, label in MONEY_LABELS.items():
+        bad = frame.filter(pl.col(name) < 0).height
+        if bad:
+            problems.append(f"{name}：{label}不能为负数（{bad} 条病例）")
     special = frame.filter(
         pl.col("special_case").is_not_null() & ~pl.col("special_case").is_in(SPECIAL_STATES)
     )["special_case"]
