@@ -85,6 +85,12 @@ def to_datetime(text: str | None) -> datetime | None:
     return value
 
 
+def is_bare_date(text: str | None) -> bool:
+    """A date-time field written as a date only (``2024-03-08``, ``2024/3/8``,
+    ``20240308``): it stands for the whole day, not for its midnight."""
+    return text is not None and len(text) <= 10 and ":" not in text
+
+
 def aware(value: datetime) -> datetime:
     """A naive business-time datetime made timezone-aware (Asia/Shanghai)."""
     return value.replace(tzinfo=BUSINESS_TZ)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -19,7 +19,7 @@ from yibao.engines.grouper import CompiledPlan, Plan
 from yibao.engines.qc.findings import Finding, Severity
 from yibao.engines.qc.intake import ParsedList
 from yibao.engines.qc.schema import FIELD_KINDS, LIST_NODES, Node, SettlementList, parse_ref
-from yibao.engines.qc.values import safe_value, show, to_date, to_datetime
+from yibao.engines.qc.values import is_bare_date, safe_value, show, to_date, to_datetime
 
 #: check function: (parsed list, its message, findings to append to)
 CheckFn = Callable[[ParsedList, SettlementList, list[Finding]], None]
@@ -154,8 +154,14 @@ def setl_time(p: ParsedList, msg: SettlementList, name: str) -> datetime | date 
 
 
 def stay(p: ParsedList, msg: SettlementList) -> tuple[datetime | None, datetime | None]:
-    """(admission, discharge) times of a list (naive business time), cached."""
+    """(admission, discharge) times of a list (naive business time), cached.
+
+    A discharge written as a date only (``2024-03-08``) is the end of that day: the
+    operations, anaesthesia and intensive care of the discharge day lie in the stay.
+    """
     adm, dscg = setl_time(p, msg, "adm_time"), setl_time(p, msg, "dscg_time")
+    if isinstance(dscg, datetime) and is_bare_date(msg.setlinfo.dscg_time):
+        dscg = datetime.combine(dscg.date(), time.max)
     return adm, dscg  # type: ignore[return-value]
 
 

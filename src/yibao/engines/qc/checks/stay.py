@@ -23,6 +23,7 @@ from yibao.engines.qc.intake import ParsedList
 from yibao.engines.qc.schema import FIELD_KINDS, SettlementList, label, parse_ref, path_of
 from yibao.engines.qc.values import (
     fmt_dt,
+    is_bare_date,
     show,
     to_date,
     to_datetime,
@@ -50,9 +51,10 @@ def _read(node: str, name: str, text: str | None) -> datetime | date | None:
     return to_datetime(text)
 
 
-def _before(a: datetime | date, b: datetime | date) -> bool:
-    """a < b, comparing dates when either side is a bare date."""
-    if isinstance(a, datetime) and isinstance(b, datetime):
+def _before(a: datetime | date, b: datetime | date, by_date: bool = False) -> bool:
+    """a < b, comparing dates when either side is a bare date (or ``by_date``: a
+    date-time field written as a date only, which stands for the whole day)."""
+    if isinstance(a, datetime) and isinstance(b, datetime) and not by_date:
         return a < b
     day_a = a.date() if isinstance(a, datetime) else a
     day_b = b.date() if isinstance(b, datetime) else b
@@ -99,8 +101,9 @@ def _within_stay(params: WithinStayParams, rep: Reporter, _plan: PlanView) -> Ch
                     text = getattr(item, name)
                     if text is None:
                         continue
-                    when = to_date(text) if is_date else to_datetime(text)
-                    if when is not None and not _inside(when, is_date, lo, hi, first, last):
+                    by_day = is_date or is_bare_date(text)
+                    when = to_date(text) if by_day else to_datetime(text)
+                    if when is not None and not _inside(when, by_day, lo, hi, first, last):
                         _outside(rep, p, out, node, i, name, adm, dscg)
 
     return check
@@ -157,7 +160,8 @@ def _time_order(params: TimeOrderParams, rep: Reporter, _plan: PlanView) -> Chec
     def check(p: ParsedList, msg: SettlementList, out: list[Finding]) -> None:
         for first, second in setl:
             a, b = setl_time(p, msg, first), setl_time(p, msg, second)
-            if a is not None and b is not None and _before(b, a):
+            by_day = _by_day(msg.setlinfo, first, second)
+            if a is not None and b is not None and _before(b, a, by_day):
                 _report_order(rep, p, out, msg.setlinfo, "setlinfo", None, first, second)
         for node, first, second in items:
             for i, item in enumerate(getattr(msg, node)):
@@ -165,10 +169,16 @@ def _time_order(params: TimeOrderParams, rep: Reporter, _plan: PlanView) -> Chec
                 if text_a is None or text_b is None:
                     continue
                 a, b = _read(node, first, text_a), _read(node, second, text_b)
-                if a is not None and b is not None and _before(b, a):
+                by_day = is_bare_date(text_a) or is_bare_date(text_b)
+                if a is not None and b is not None and _before(b, a, by_day):
                     _report_order(rep, p, out, item, node, i, first, second)
 
     return check
+
+
+def _by_day(item: object, first: str, second: str) -> bool:
+    """Compare by date: one of the two values is written as a date only."""
+    return is_bare_date(getattr(item, first)) or is_bare_date(getattr(item, second))
 
 
 def _report_order(
