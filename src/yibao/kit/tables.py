@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import IO, Any
 
 import polars as pl
@@ -146,14 +148,29 @@ def _header(header: tuple[Any, ...], filename: str, limits: TableLimits) -> list
 def _cell(value: Any) -> str | None:
     if value is None:
         return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return _number(value)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ").removesuffix(" 00:00:00")
     if isinstance(value, date | time):
         return value.isoformat()
     text = str(value)
     return text if text != "" else None
+
+
+def _number(value: float) -> str:
+    """A number cell as Excel shows it: 15 significant digits, no exponent.
+
+    Excel stores the binary double of a sum or a formula (``0.30000000000000004``,
+    ``15167.250000000002``) but shows and computes with 15 significant digits, so
+    ``=SUM(...)`` of amounts in fen is read as the amount the user sees.
+    """
+    if not math.isfinite(value):
+        return str(value)
+    if value.is_integer():
+        return str(int(value))
+    text = format(Decimal(format(value, ".15g")), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _too_many_rows(filename: str, limits: TableLimits) -> ValidationFailed:

@@ -4,8 +4,15 @@ Each test is a defect found on review (a valid list held, or a value misread).""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
+from openpyxl import Workbook
+
 from yibao.engines.grouper import CompiledPlan
-from yibao.engines.qc import RuleSet, check_list
+from yibao.engines.qc import RuleSet, check_list, lists_to_flat
+from yibao.kit.tables import TableLimits
+from yibao.settlement.intake.files import read_list_file
 
 from .conftest import Message
 
@@ -76,3 +83,48 @@ def test_item_times_given_as_dates_compare_by_day(
         anst_endtime="2024-03-01 10:00:00",
     )
     assert _rules(good, ruleset, plan) == []
+
+
+def _xlsx(rows: list[list[object]], raw_values: dict[str, str]) -> bytes:
+    """A workbook whose cells hold ``raw_values`` (shown text → stored text) as Excel
+    writes them: the full binary double of a sum, not the rounded figure."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    src, out = zipfile.ZipFile(io.BytesIO(buf.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                for shown, stored in raw_values.items():
+                    assert f"<v>{shown}</v>" in text
+                    text = text.replace(f"<v>{shown}</v>", f"<v>{stored}</v>")
+                data = text.encode()
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def test_excel_sums_are_read_as_excel_shows_them(
+    good: Message, ruleset: RuleSet, plan: CompiledPlan
+) -> None:
+    """A total computed by ``=SUM(...)`` is stored as ``10000.000000000002``; Excel shows
+    10000.00 and so must intake (it held the list: "超过 2 位小数", QC021/QC022)."""
+    good["setlinfo"]["psn_cash_pay"] = "2000.50"
+    flat = lists_to_flat([good])
+    columns = flat.columns
+    row: list[object] = list(flat.row(0))
+    row[columns.index("medfee_sumamt")] = 10000.5
+    row[columns.index("fee_western_medicine")] = 5000.5
+    content = _xlsx(
+        [columns, row],
+        {"10000.5": "10000.500000000002", "5000.5": "5000.499999999999"},
+    )
+    (message,) = read_list_file("lists.xlsx", content, TableLimits())
+    assert message["setlinfo"]["medfee_sumamt"] == "10000.5"
+    assert {"med_chrgitm": "09", "amt": "5000.5"} in message["iteminfo"]
+    assert [f.rule_id for f in check_list(message, ruleset, plan)] == []
