@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
 from openpyxl import Workbook
 
 from yibao.engines.grouper import CompiledPlan
-from yibao.engines.qc import RuleSet, check_list, lists_to_flat
+from yibao.engines.qc import FLAT_COLUMNS, RuleSet, check_list, lists_to_flat
+from yibao.kit.errors import ValidationFailed
 from yibao.kit.tables import TableLimits
 from yibao.settlement.intake.files import read_list_file
 
@@ -128,3 +130,32 @@ def test_excel_sums_are_read_as_excel_shows_them(
     assert message["setlinfo"]["medfee_sumamt"] == "10000.5"
     assert {"med_chrgitm": "09", "amt": "5000.5"} in message["iteminfo"]
     assert [f.rule_id for f in check_list(message, ruleset, plan)] == []
+
+
+def test_hand_typed_headers_and_trailing_blank_rows(
+    good: Message, ruleset: RuleSet, plan: CompiledPlan
+) -> None:
+    """A CSV saved from a hospital's own sheet: Chinese titles typed with ASCII
+    parentheses (``年龄(岁)``), a space in ``结算 ID``, and the ``,,,,`` rows a
+    spreadsheet writes after the data.  Before, the ``年龄(岁)`` column was silently
+    ignored (the list held: "年龄 未填写") and every blank row came back as a refused list."""
+    flat = lists_to_flat([good])
+    titles = {c: FLAT_COLUMNS[c].replace("（", "(").replace("）", ")") for c in flat.columns}
+    titles["setl_id"] = "结算 ID"
+    assert "年龄(岁)" in titles.values() and "新生儿出生体重(克)" not in titles.values()
+    buf = io.StringIO()
+    flat.rename(titles).write_csv(buf)
+    text = buf.getvalue() + "," * (flat.width - 1) + "\n" + " ," * (flat.width - 1) + "\n\n"
+    (message,) = read_list_file("lists.csv", text.encode("gbk"), TableLimits())
+    assert (
+        message["setlinfo"]["age"] == "63"
+        and message["setlinfo"]["setl_id"] == good["setlinfo"]["setl_id"]
+    )
+    assert [f.rule_id for f in check_list(message, ruleset, plan)] == []
+
+
+def test_a_file_with_only_a_header_names_the_file() -> None:
+    for content in (b"setl_id,gend\n", b"setl_id,gend\n,\n,\n"):
+        with pytest.raises(ValidationFailed) as exc:
+            read_list_file("lists.csv", content, TableLimits())
+        assert "lists.csv" in exc.value.message and "只有表头" in exc.value.message

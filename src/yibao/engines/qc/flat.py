@@ -25,6 +25,7 @@ Excel files with every column as text, so codes such as ``01`` keep their zeros.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -78,10 +79,23 @@ _HEADERS: Final[dict[str, str]] = {
 }
 
 
+def _header_key(header: str) -> str:
+    """A header as compared: full-width forms folded (``（`` = ``(``, ``ＩＤ`` = ``ID``),
+    no whitespace, no BOM, lower case."""
+    return "".join(unicodedata.normalize("NFKC", header.replace("\ufeff", "")).split()).lower()
+
+
+#: every accepted header, by its :func:`_header_key`
+_HEADER_KEYS: Final[dict[str, str]] = {_header_key(h): c for h, c in _HEADERS.items()}
+
+
 def column_name(header: str) -> str | None:
-    """The canonical column of a header (``"性别"`` → ``"gend"``), ``None`` if unknown."""
+    """The canonical column of a header (``"性别"`` → ``"gend"``), ``None`` if unknown.
+
+    Headers typed by hand match too: ``年龄(岁)`` for ``年龄（岁）``, ``结算 ID``, ``SETL_ID``.
+    """
     text = header.strip().lstrip("\ufeff")
-    return _HEADERS.get(text) or _HEADERS.get(text.lower())
+    return _HEADERS.get(text) or _HEADER_KEYS.get(_header_key(text))
 
 
 def unknown_flat_columns(headers: Iterable[str]) -> list[str]:

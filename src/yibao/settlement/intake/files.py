@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import IO, Any
 
+import polars as pl
+
 from yibao.engines.qc import read_flat
 from yibao.engines.qc.flat import column_name
 from yibao.kit.errors import ValidationFailed
@@ -67,4 +69,24 @@ def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits
     limited = TableLimits(limits.max_unzipped_bytes, min(limits.max_rows, MAX_LISTS))
     frame = read_table(stream, filename, limited)
     _check_headers(frame.columns, filename)
+    frame = _without_trailing_blank_rows(frame)
+    if frame.height == 0:
+        raise ValidationFailed(
+            f"文件 {filename} 只有表头，没有结算清单数据行：请在表头下每行填写一份结算清单",
+            field="file",
+        )
     return list_messages(read_flat(frame))
+
+
+def _without_trailing_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without the empty rows at its end (``,,,,`` lines a spreadsheet saves
+    after the data): they are no lists.  Rows in between keep their numbers."""
+    if frame.height == 0 or frame.width == 0:
+        return frame
+    blank = frame.select(
+        pl.all_horizontal(
+            pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in frame.columns
+        )
+    ).to_series()
+    filled = (~blank).arg_true()
+    return frame.head(int(filled[-1]) + 1 if len(filled) else 0)
