@@ -5,13 +5,22 @@ Each test is a defect found on review (a valid list held, or a value misread).""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
+from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
 
 from yibao.engines.grouper import CompiledPlan
-from yibao.engines.qc import FLAT_COLUMNS, RuleSet, check_list, lists_to_flat
+from yibao.engines.qc import (
+    FLAT_COLUMNS,
+    RuleSet,
+    check_list,
+    lists_to_flat,
+    parse_list,
+    to_case_frames,
+)
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.tables import TableLimits
 from yibao.settlement.intake.files import read_list_file
@@ -159,3 +168,32 @@ def test_a_file_with_only_a_header_names_the_file() -> None:
         with pytest.raises(ValidationFailed) as exc:
             read_list_file("lists.csv", content, TableLimits())
         assert "lists.csv" in exc.value.message and "只有表头" in exc.value.message
+
+
+def test_fund_payments_of_a_4101_message_come_from_payinfo(
+    good: Message, ruleset: RuleSet, plan: CompiledPlan
+) -> None:
+    """4101 gives the fund payments per fund in ``payinfo`` (表155), not as a total in
+    setlinfo: QC022 held such a valid list ("基金支付总额 0 + 个人 3000.00 ≠ 10000.00")
+    and the case lost its fund payment."""
+    good["setlinfo"].pop("fund_pay_sumamt")
+    good["payinfo"] = [
+        {"fund_pay_type": "310100", "fund_payamt": "6500.00"},
+        {"fund_pay_type": "330100", "fund_payamt": 500},
+        {"fund_pay_type": "610100", "fund_payamt": ""},
+    ]
+    parsed = parse_list(good)
+    assert parsed.message is not None
+    assert parsed.message.setlinfo.fund_pay_sumamt == "7000.00"
+    assert _rules(good, ruleset, plan) == []
+    cases, _, _ = to_case_frames([parsed])
+    assert cases["fund_payment"].to_list() == [Decimal("7000.00")]
+    assert json.loads(parsed.raw_json())["setlinfo"].get("fund_pay_sumamt") is None  # as sent
+    # a total given in setlinfo wins; an amount that is no number is named, not summed
+    good["setlinfo"]["hifp_pay"] = "7000.00"
+    assert parse_list(good).message.setlinfo.fund_pay_sumamt is None  # type: ignore[union-attr]
+    del good["setlinfo"]["hifp_pay"]
+    good["payinfo"][1]["fund_payamt"] = "五百"
+    findings = check_list(good, ruleset, plan)
+    assert ("QC000", "payinfo[1].fund_payamt") in [(f.rule_id, f.field) for f in findings]
+    assert "五百" in next(f.message for f in findings if f.rule_id == "QC000")

@@ -41,7 +41,7 @@ from yibao.engines.qc.schema import (
     label,
     path_of,
 )
-from yibao.engines.qc.values import MAX_READ_CHARS, escape, show
+from yibao.engines.qc.values import MAX_READ_CHARS, escape, show, to_decimal
 
 #: integers of more than :data:`MAX_READ_CHARS` digits are not read (nor turned into text)
 _MAX_INT_BITS = math.ceil(MAX_READ_CHARS * math.log2(10))
@@ -133,7 +133,9 @@ def parse_list(obj: object, index: int | None = None) -> ParsedList:
         value = _brief(setl_raw)
         out.problems.append(structure_finding("setlinfo", value, "应为 JSON 对象", "结算清单信息"))
         return out
-    setl = SetlInfo.model_validate(_clean(out, "setlinfo", None, setl_raw))
+    setl_values = _clean(out, "setlinfo", None, setl_raw)
+    _fund_from_payinfo(out, _get(body, "payinfo"), setl_values)
+    setl = SetlInfo.model_validate(setl_values)
     nodes: dict[str, list[Any]] = {n: _items(out, n, _get(body, n)) for n in LIST_NODES}
     out.message = SettlementList.model_validate({"setlinfo": setl, **nodes})
     return out
@@ -161,6 +163,35 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _fund_from_payinfo(out: ParsedList, raw: Any, setl: dict[str, str]) -> None:
+    """A 4101 message gives the fund payments per fund in ``payinfo`` (表155:
+    ``fund_pay_type``, ``fund_payamt``) instead of a total: their sum becomes
+    ``fund_pay_sumamt`` when ``setlinfo`` has neither it nor ``hifp_pay``.  An amount
+    that is not a number is a ``QC000`` finding on its path (no total is made up)."""
+    if raw is None or "fund_pay_sumamt" in setl or "hifp_pay" in setl:
+        return
+    items = [raw] if _is_obj(raw) else raw
+    if not isinstance(items, list | tuple) or not items:
+        return
+    total, readable, found = Decimal(0), True, 0
+    for i, item in enumerate(items[:MAX_NODE_ITEMS]):
+        amount = _get(item, "fund_payamt") if _is_obj(item) else None
+        text = None if amount is None else _text(amount)
+        if amount is None or text == "":
+            continue  # not a fund row, or a fund row without an amount: adds nothing
+        value = None if text is None else to_decimal(text)
+        if value is None:
+            problem = "不是有效的金额，无法计算基金支付总额"
+            where = f"payinfo[{i}].fund_payamt"
+            out.problems.append(structure_finding(where, _brief(amount), problem, "基金支付金额"))
+            readable = False
+            continue
+        total += value
+        found += 1
+    if readable and found:
+        setl["fund_pay_sumamt"] = str(total)
 
 
 def _get(body: Mapping[Any, Any], name: str) -> Any:
