@@ -289,3 +289,43 @@ def counts_of(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
         ),
         "postings": db.scalar(select(func.count()).select_from(InsuredPosting)),
     }
+
+
+def test_compact_times_are_the_times_the_his_wrote(db, world) -> None:  # type: ignore[no-untyped-def]
+    """A HIS that writes times as yyyyMMddHHmmss (common) had its discharge read as
+    seconds since 1970 — the year 2611 — and the settlement posted to that year's
+    figures under the policy valid then; now the stay ends when the HIS says."""
+    his: His = world["his"]
+    who = world["local"]
+    identify(his, who)
+    start = datetime.combine(
+        local(utcnow()).date() - timedelta(days=2), datetime.min.time()
+    ).replace(hour=8)
+    mdtrt_id = admit(his, who, start)
+    body, expected = fee_lines(db, world["hospital"].level, mdtrt_id, who.psn_no, start)
+    for line in body:
+        line["fee_ocur_time"] = f"{start:%Y%m%d%H%M%S}"
+    ok(his.send(his.envelope("2301", {"feedetail": body}, **ids(his, who))))
+    end = start + timedelta(days=1, hours=2)
+    dscg = {
+        "mdtrt_id": mdtrt_id,
+        "psn_no": who.psn_no,
+        "endtime": f"{end:%Y%m%d%H%M%S}",
+        "dscg_way": "1",
+    }
+    answer = his.send(his.envelope("2402", {"dscginfo": dscg}, **ids(his, who)))
+    assert answer["infcode"] == 0 and "endtime" in answer["warn_msg"], answer
+    set_scope(db, SYSTEM_SCOPE)
+    db.expire_all()
+    visit = db.scalar(select(Visit).where(Visit.mdtrt_id == mdtrt_id))
+    assert local(visit.endtime).replace(tzinfo=None) == end
+    total = expected["medfee_sumamt"]
+    ok(his.send(his.envelope("2304", settle_input(who, mdtrt_id, total), **ids(his, who))))
+    db.expire_all()
+    years = set(db.scalars(select(InsuredPosting.year).where(InsuredPosting.kind == "settle")))
+    assert years == {end.year}
+    # ten digits are no time of any layout: refused, naming the field
+    bad = his.send(
+        his.envelope("2402", {"dscginfo": {**dscg, "endtime": "1704420000"}}, **ids(his, who))
+    )
+    assert bad["infcode"] == -1 and "endtime" in bad["err_msg"] and "日期时间" in bad["err_msg"]

@@ -323,3 +323,34 @@ def test_what_the_journal_stores_is_storable_anywhere() -> None:
     assert storable({"a\x00": ["x\ud800", float("inf"), 1.5]}) == {
         "a\ufffd": ["x\ufffd", "inf", 1.5]
     }
+
+
+def test_times_in_compact_and_slash_layouts_are_read_never_as_epoch_seconds() -> None:
+    """HIS systems send yyyyMMddHHmmss, yyyyMMdd and yyyy/MM/dd: the model alone read
+    digits as seconds since 1970 (20240105103000 → the year 2611); now they are the
+    time they write, with a warning; other digit strings are refused, naming the field."""
+    from datetime import date
+
+    class Times(BaseModel):
+        at: datetime
+        day: date | None = None
+
+    cases = {
+        "20240105103000": datetime(2024, 1, 5, 10, 30),
+        "202401051030": datetime(2024, 1, 5, 10, 30),
+        "20240105": datetime(2024, 1, 5),
+        20240105: datetime(2024, 1, 5),
+        "2024/01/05 10:30:00": datetime(2024, 1, 5, 10, 30),
+    }
+    for sent, want in cases.items():
+        data, warnings = read(Times, {"at": sent})
+        assert data.at == want, sent
+        assert any("at：应为日期时间" in w and str(want) in w for w in warnings), warnings
+    data, warnings = read(Times, {"at": "2024-01-05 10:30:00", "day": "2024-01-05 10:30:00"})
+    assert (data.at, data.day) == (datetime(2024, 1, 5, 10, 30), date(2024, 1, 5))
+    data, _ = read(Times, {"at": "2024-01-05 10:30:00", "day": "20240105"})
+    assert data.day == date(2024, 1, 5)
+    for bad in ("1704420000", "20241301", "2024010510"):
+        with pytest.raises(Refused) as refused:
+            read(Times, {"at": bad})
+        assert refused.value.field == "at" and "应为日期时间" in refused.value.message

@@ -9,17 +9,23 @@ liberty taken becomes a warning (``warn_msg``):
   (no warning: the spec's clients do it everywhere);
 * a key in other letter case (``SignIn`` for ``signIn``) is read as the model's key;
 * an object where an array of objects is expected is read as an array of one;
+* a time or a date in another unambiguous layout (``yyyyMMddHHmmss``, ``yyyyMMdd``,
+  ``yyyy/MM/dd HH:mm:ss`` …, :func:`_moment`) is read as that time; a date field
+  sent a time keeps its day;
 * keys the model does not define are ignored.
 
 Anything else that does not fit — a decimal or ``true`` where text is expected, text
-that is no number, a required field that is absent, text over its length — is refused
-with :class:`Refused`, whose message is Chinese first and names the field.
+that is no number, a required field that is absent, text over its length, digits
+where a time is expected in none of those layouts (never read as seconds since 1970)
+— is refused with :class:`Refused`, whose message is Chinese first and names the
+field.
 """
 
 from __future__ import annotations
 
 import functools
 import types
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
@@ -173,6 +179,8 @@ def _kind(annotation: Any) -> tuple[str, Any]:
         return "int", tp
     if tp in (Decimal, float):
         return "number", tp
+    if tp in (datetime, date):
+        return "time", tp
     if _is_model(tp):
         return "model", tp
     if get_origin(tp) is list:
@@ -214,6 +222,9 @@ def loosen(model: type[BaseModel], data: Any, path: str, warnings: list[str]) ->
             if kt is str:
                 fits = value and not value[0].isspace() and not value[-1].isspace()
                 if fits and kind in ("text", "other"):
+                    out[name] = value
+                    continue
+                if fits and kind == "time" and _iso(value, plan[1]):
                     out[name] = value
                     continue
             elif kind in _AS_SENT and kt in _AS_SENT[kind]:
@@ -260,6 +271,8 @@ def _loosen_value(plan: tuple[str, Any], value: Any, where: str, warnings: list[
         if isinstance(value, str):
             return _number(value.strip(), tp, where, warnings)
         return value
+    if kind == "time":
+        return _moment(value, tp, where, warnings)
     if kind == "model":
         return loosen(tp, value, where, warnings)
     if kind == "list":
@@ -300,6 +313,62 @@ def _number(text: str, tp: Any, where: str, warnings: list[str]) -> Any:
     else:
         warnings.append(f"{label(where)}：应为数字，已将文本“{text}”按数字读取")
     return value
+
+
+#: time layouts with separators read besides the spec's ``yyyy-MM-dd HH:mm:ss`` (first)
+TIME_LAYOUTS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+)
+#: date layouts with separators, the spec's ``yyyy-MM-dd`` first
+DATE_LAYOUTS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d")
+#: digits only: by their number (yyyyMMdd, yyyyMMddHHmm, yyyyMMddHHmmss) — any other
+#: count is refused, never read as seconds since 1970
+COMPACT_LAYOUTS = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
+
+
+def _iso(text: str, tp: Any) -> bool:
+    """Whether ``text`` is in the spec's layout, which the model reads itself:
+    ``yyyy-MM-dd`` for a date; that, ``yyyy-MM-dd HH:mm[:ss]`` or ISO (``T``,
+    fractions, an offset) for a time."""
+    if len(text) < 10 or text[4] != "-" or text[7] != "-":
+        return False
+    return len(text) == 10 or (tp is datetime and len(text) >= 16)
+
+
+def _moment(value: Any, tp: Any, where: str, warnings: list[str]) -> Any:
+    """A time or date in one of the accepted layouts (:data:`TIME_LAYOUTS`,
+    :data:`DATE_LAYOUTS`, :data:`COMPACT_LAYOUTS`; a date field takes the day of a
+    time), with a warning when not the spec's.  Digits in none of them are refused;
+    other text is left for the model (an ISO time with an offset) to read or refuse."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return value
+    text = str(value).strip()
+    want = "日期（yyyy-MM-dd）" if tp is date else "日期时间（yyyy-MM-dd HH:mm:ss）"
+    if text.isdigit():
+        compact = COMPACT_LAYOUTS.get(len(text))
+        layouts: tuple[str, ...] = (compact,) if compact else ()
+    elif tp is date:
+        layouts = (*DATE_LAYOUTS, *TIME_LAYOUTS)
+    else:
+        layouts = (*TIME_LAYOUTS, *DATE_LAYOUTS)
+    for i, layout in enumerate(layouts):
+        try:
+            moment = datetime.strptime(text, layout)
+        except ValueError:
+            continue
+        shown: date | datetime = moment.date() if tp is date else moment
+        if i > 0 or text.isdigit() or text != value:
+            warnings.append(f"{label(where)}：应为{want}格式，已将“{text[:30]}”按 {shown} 读取")
+        return shown
+    if text.isdigit():
+        raise Refused(where, f"{label(where)}：应为{want}（收到“{text[:30]}”）")
+    return text
 
 
 def refusal(exc: ValidationError, path: str = "") -> Refused:
