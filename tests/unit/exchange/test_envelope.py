@@ -354,3 +354,44 @@ def test_times_in_compact_and_slash_layouts_are_read_never_as_epoch_seconds() ->
         with pytest.raises(Refused) as refused:
             read(Times, {"at": bad})
         assert refused.value.field == "at" and "应为日期时间" in refused.value.message
+
+
+def test_a_refusal_names_the_input_field_in_chinese() -> None:
+    """The transaction inputs' fields are named in Chinese from their descriptions
+    (only the envelope's had Chinese names: ``input.data.medfee_sumamt：…`` told a HIS
+    developer nothing in Chinese), the path after it."""
+    from yibao.engines.exchange.settling import SettleIn
+    from yibao.engines.exchange.visits import FeeIn
+
+    line = {
+        "feedetl_sn": "1",
+        "mdtrt_id": "M",
+        "psn_no": "P",
+        "fee_ocur_time": "2026-01-05 10:00:00",
+        "med_list_codg": "X",
+        "det_item_fee_sumamt": "10.005",
+        "cnt": "1",
+        "pric": "10",
+    }
+    cases = [
+        (
+            FeeIn,
+            {"feedetail": [line]},
+            "明细项目费用总额（input.feedetail[0].det_item_fee_sumamt）",
+        ),
+        (FeeIn, {"feedetail": [{**line, "cnt": True}]}, "数量（input.feedetail[0].cnt）：应为数字"),
+        (
+            SettleIn,
+            {"data": {"psn_no": "P", "medfee_sumamt": "1"}},
+            "就诊ID（input.data.mdtrt_id）：必填",
+        ),
+        (
+            SettleIn,
+            {"data": {"psn_no": "P", "mdtrt_id": "M", "medfee_sumamt": "x"}},
+            "医疗费总额（input.data.medfee_sumamt）：应为数字",
+        ),
+    ]
+    for model, data, want in cases:
+        with pytest.raises(Refused) as refused:
+            read_input(model, data)
+        assert refused.value.message.startswith(want), refused.value.message

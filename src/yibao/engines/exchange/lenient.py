@@ -24,6 +24,7 @@ field.
 from __future__ import annotations
 
 import functools
+import re
 import types
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -148,11 +149,37 @@ RULES: dict[str, str] = {
 }
 
 
-def label(path: str) -> str:
-    """``交易编号（infno）`` for a field path; the path alone when it has no Chinese name."""
+def label(path: str, described: str | None = None) -> str:
+    """``交易编号（infno）`` for a field path: the name of :data:`LABELS`, else
+    ``described`` (the model field's Chinese description, :func:`short_name`); the
+    path alone when it has neither."""
     last = path.rsplit(".", 1)[-1].split("[", 1)[0]
-    name = LABELS.get(last)
+    name = LABELS.get(last) or described
     return f"{name}（{path}）" if name else path
+
+
+def short_name(description: str | None) -> str | None:
+    """A field's Chinese name: its description up to the first explanation
+    (``医疗费总额（须等于…）`` → ``医疗费总额``)."""
+    if not description:
+        return None
+    name = re.split(r"[（(：:，,；;]", description, maxsplit=1)[0].strip()
+    return name or None
+
+
+def _described(model: Any, loc: Any) -> str | None:
+    """The Chinese name of the field at ``loc`` (a pydantic error location) in
+    ``model``, if its description gives one."""
+    name: str | None = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not _is_model(model) or part not in model.model_fields:
+            return None
+        info = model.model_fields[part]
+        name = short_name(info.description)
+        model = _kind(info.annotation)[1]
+    return name
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -190,11 +217,14 @@ def _kind(annotation: Any) -> tuple[str, Any]:
 
 
 @functools.cache
-def _plan(model: type[BaseModel]) -> tuple[dict[str, tuple[str, Any]], dict[str, str]]:
-    """Each field's kind (:func:`_kind`) and the field names by lower case, worked out
-    once per model (a busy route reads thousands of messages a second)."""
+def _plan(
+    model: type[BaseModel],
+) -> tuple[dict[str, tuple[str, Any, str | None]], dict[str, str]]:
+    """Each field's kind and type (:func:`_kind`) and Chinese name (:func:`short_name`),
+    and the field names by lower case, worked out once per model (a busy route reads
+    thousands of messages a second)."""
     fields = model.model_fields
-    kinds = {name: _kind(f.annotation) for name, f in fields.items()}
+    kinds = {name: (*_kind(f.annotation), short_name(f.description)) for name, f in fields.items()}
     return kinds, {name.lower(): name for name in fields}
 
 
@@ -237,7 +267,9 @@ def loosen(model: type[BaseModel], data: Any, path: str, warnings: list[str]) ->
                 continue
         where = f"{path}.{name}" if path else name
         if name != key:
-            warnings.append(f"{label(where)}：字段名应为 {name}，已将 {key} 按 {name} 读取")
+            warnings.append(
+                f"{label(where, fields[name][2])}：字段名应为 {name}，已将 {key} 按 {name} 读取"
+            )
         loose = _loosen_value(fields[name], value, where, warnings)
         if loose is not None:
             out[name] = loose
@@ -251,36 +283,39 @@ def loosen(model: type[BaseModel], data: Any, path: str, warnings: list[str]) ->
 _AS_SENT: dict[str, tuple[type, ...]] = {"int": (int,), "number": (int, float, Decimal)}
 
 
-def _loosen_value(plan: tuple[str, Any], value: Any, where: str, warnings: list[str]) -> Any:
-    kind, tp = plan
+def _loosen_value(
+    plan: tuple[str, Any, str | None], value: Any, path: str, warnings: list[str]
+) -> Any:
+    kind, tp, described = plan
+    where = label(path, described)
     if value is None:
         return None
     if isinstance(value, str) and not value.strip():
         return None  # "" and blanks mean absent
     if kind == "text":
         if isinstance(value, int) and not isinstance(value, bool):
-            warnings.append(f"{label(where)}：应为文本，已将数字 {value} 按文本读取")
+            warnings.append(f"{where}：应为文本，已将数字 {value} 按文本读取")
             return str(value)
         if isinstance(value, str) and value != value.strip():
-            warnings.append(f"{label(where)}：已去除首尾空白")
+            warnings.append(f"{where}：已去除首尾空白")
             return value.strip()
         return value
     if kind in ("int", "number"):
         if isinstance(value, bool):
-            raise Refused(where, f"{label(where)}：应为数字，不能是 {str(value).lower()}")
+            raise Refused(path, f"{where}：应为数字，不能是 {str(value).lower()}")
         if isinstance(value, str):
-            return _number(value.strip(), tp, where, warnings)
+            return _number(value.strip(), tp, path, where, warnings)
         return value
     if kind == "time":
-        return _moment(value, tp, where, warnings)
+        return _moment(value, tp, path, where, warnings)
     if kind == "model":
-        return loosen(tp, value, where, warnings)
+        return loosen(tp, value, path, warnings)
     if kind == "list":
         if isinstance(value, dict):
-            warnings.append(f"{label(where)}：应为数组，已将单个对象按一项的数组读取")
+            warnings.append(f"{where}：应为数组，已将单个对象按一项的数组读取")
             value = [value]
         if isinstance(value, list) and _is_model(tp):
-            return [loosen(tp, v, f"{where}[{i}]", warnings) for i, v in enumerate(value)]
+            return [loosen(tp, v, f"{path}[{i}]", warnings) for i, v in enumerate(value)]
     return value
 
 
@@ -296,7 +331,9 @@ class Notes(list[str]):
 SHOWN_NOTES = 8
 
 
-def _number(text: str, tp: Any, where: str, warnings: list[str]) -> Any:
+def _number(text: str, tp: Any, path: str, where: str, warnings: list[str]) -> Any:
+    """``text`` as a number of type ``tp`` (``where``: the field's label), or the text
+    for the model to refuse."""
     try:
         number = Decimal(text)
     except InvalidOperation:
@@ -311,7 +348,7 @@ def _number(text: str, tp: Any, where: str, warnings: list[str]) -> Any:
     if isinstance(warnings, Notes) and len(warnings) >= SHOWN_NOTES:
         warnings.folded += 1
     else:
-        warnings.append(f"{label(where)}：应为数字，已将文本“{text}”按数字读取")
+        warnings.append(f"{where}：应为数字，已将文本“{text}”按数字读取")
     return value
 
 
@@ -341,7 +378,7 @@ def _iso(text: str, tp: Any) -> bool:
     return len(text) == 10 or (tp is datetime and len(text) >= 16)
 
 
-def _moment(value: Any, tp: Any, where: str, warnings: list[str]) -> Any:
+def _moment(value: Any, tp: Any, path: str, where: str, warnings: list[str]) -> Any:
     """A time or date in one of the accepted layouts (:data:`TIME_LAYOUTS`,
     :data:`DATE_LAYOUTS`, :data:`COMPACT_LAYOUTS`; a date field takes the day of a
     time), with a warning when not the spec's.  Digits in none of them are refused;
@@ -364,15 +401,16 @@ def _moment(value: Any, tp: Any, where: str, warnings: list[str]) -> Any:
             continue
         shown: date | datetime = moment.date() if tp is date else moment
         if i > 0 or text.isdigit() or text != value:
-            warnings.append(f"{label(where)}：应为{want}格式，已将“{text[:30]}”按 {shown} 读取")
+            warnings.append(f"{where}：应为{want}格式，已将“{text[:30]}”按 {shown} 读取")
         return shown
     if text.isdigit():
-        raise Refused(where, f"{label(where)}：应为{want}（收到“{text[:30]}”）")
+        raise Refused(path, f"{where}：应为{want}（收到“{text[:30]}”）")
     return text
 
 
-def refusal(exc: ValidationError, path: str = "") -> Refused:
-    """The first problem of ``exc`` as a refusal naming its field (and how many more)."""
+def refusal(exc: ValidationError, path: str = "", model: Any = None) -> Refused:
+    """The first problem of ``exc`` as a refusal naming its field (and how many more),
+    in Chinese when ``model`` (what was validated) describes it."""
     errors = exc.errors(include_url=False)
     first = errors[0]
     where = path
@@ -390,7 +428,8 @@ def refusal(exc: ValidationError, path: str = "") -> Refused:
     if first.get("type") == "string_too_long" and isinstance(first.get("input"), str):
         rule += f"（收到 {len(first['input'])} 个字符）"
     more = f"（另有 {len(errors) - 1} 处问题）" if len(errors) > 1 else ""
-    return Refused(where or None, f"{label(where) if where else '报文'}：{rule}{more}")
+    shown = label(where, _described(model, first.get("loc", ()))) if where else "报文"
+    return Refused(where or None, f"{shown}：{rule}{more}")
 
 
 def read(model: type[M], data: Any, path: str = "") -> tuple[M, list[str]]:
@@ -403,4 +442,4 @@ def read(model: type[M], data: Any, path: str = "") -> tuple[M, list[str]]:
     try:
         return model.model_validate(loose), warnings
     except ValidationError as exc:
-        raise refusal(exc, path) from None
+        raise refusal(exc, path, model) from None
