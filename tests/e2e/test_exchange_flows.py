@@ -32,7 +32,7 @@ from tests.builders.visits import (
 from yibao.accounts.models import User
 from yibao.accounts.tokens import do_create_api_token
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.exchange.models import Fee, Settlement, Visit
+from yibao.exchange.models import ExchangeMessage, Fee, Settlement, Visit
 from yibao.insured.models import InsuredPosting
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital
@@ -329,3 +329,32 @@ def test_compact_times_are_the_times_the_his_wrote(db, world) -> None:  # type: 
         his.envelope("2402", {"dscginfo": {**dscg, "endtime": "1704420000"}}, **ids(his, who))
     )
     assert bad["infcode"] == -1 and "endtime" in bad["err_msg"] and "日期时间" in bad["err_msg"]
+
+
+def test_reversing_an_admission_after_discharge_is_refused_in_chinese(db, world) -> None:  # type: ignore[no-untyped-def]
+    """2601 of a 2401 whose stay has been discharged: refused, the state named in
+    Chinese (it was the table's English word: "就诊discharged"), nothing changed."""
+    his: His = world["his"]
+    who = world["local"]
+    identify(his, who)
+    start = datetime.combine(
+        local(utcnow()).date() - timedelta(days=2), datetime.min.time()
+    ).replace(hour=8)
+    mdtrt_id = admit(his, who, start)
+    set_scope(db, SYSTEM_SCOPE)
+    db.expire_all()
+    visit = db.scalar(select(Visit).where(Visit.mdtrt_id == mdtrt_id))
+    omsgid = db.scalar(select(ExchangeMessage.msgid).where(ExchangeMessage.id == visit.message_id))
+    dscg = {
+        "mdtrt_id": mdtrt_id,
+        "psn_no": who.psn_no,
+        "endtime": f"{start + timedelta(days=1):%Y-%m-%d %H:%M:%S}",
+        "dscg_way": "1",
+    }
+    ok(his.send(his.envelope("2402", {"dscginfo": dscg}, **ids(his, who))))
+    data = {"data": {"psn_no": who.psn_no, "omsgid": omsgid, "oinfno": "2401"}}
+    answer = his.send(his.envelope("2601", data, **ids(his, who)))
+    assert answer["infcode"] == -1 and "已出院" in answer["err_msg"], answer
+    assert "discharged" not in answer["err_msg"]
+    db.expire_all()
+    assert db.scalar(select(Visit.state).where(Visit.mdtrt_id == mdtrt_id)) == "discharged"

@@ -26,7 +26,7 @@ from yibao.exchange.fees import cancel_lines
 from yibao.exchange.models import ExchangeMessage, Fee, Settlement, Visit
 from yibao.exchange.registry import Call
 from yibao.exchange.settle import reverse
-from yibao.exchange.visits import cancel_opened
+from yibao.exchange.visits import STATES, cancel_opened
 
 NOTHING_TO_UNDO = frozenset(
     {"1101", "2303", "2206", "5206", "3201", "3202", "9001", "9002", "2203", "2403"}
@@ -139,7 +139,11 @@ def _undo(call: Call, original: ExchangeMessage, oinfno: str) -> str:
         if visit.state == "cancelled":
             return "就诊已撤销，无需再冲正"
         if visit.state != "open":
-            raise Refused("omsgid", f"原发送方报文ID（omsgid）：就诊{visit.state}，不能冲正登记")
+            raise Refused(
+                "omsgid",
+                f"原发送方报文ID（omsgid）：就诊{STATES[visit.state]}，不能冲正登记，"
+                "请先撤销出院（2405）或结算（2305 / 2208）",
+            )
         cancel_opened(call, visit)
         return f"已撤销就诊 {visit.mdtrt_id}"
     if oinfno == "2402":
