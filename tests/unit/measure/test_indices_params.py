@@ -158,3 +158,32 @@ def test_defaults() -> None:
     assert SimulationParams().high_multipliers == {"3": 3, "2": 2, "1": 2}
     assert SimulationParams().low_multiplier == Decimal("0.3")
     assert (ExclusionRules().los_min_days, ExclusionRules().los_max_days) == (1, 60)
+
+
+def test_parse_params_says_every_pydantic_rule_in_chinese() -> None:
+    """NaN, infinity and numeric limits: Chinese, no English pydantic text."""
+    from yibao.engines import dip
+
+    cases = [
+        ({"point_value": "NaN"}, "point_value：必须是有限的数字（不能是 NaN 或无穷大）"),
+        ({"add_ons": {"H1": "inf"}}, "add_ons.H1：必须是有限的数字"),
+        ({"coefficients": {"1": "NaN"}}, "coefficients.1：必须是有限的数字"),
+    ]
+    for data, message in cases:
+        with pytest.raises(MeasureError) as caught:
+            parse_params(dip.PaymentParams, data)
+        text = str(caught.value)
+        assert message in text and "Input should" not in text, text
+    # a limit from the error's context, and an unknown error type falls back to Chinese
+    from pydantic import BaseModel, Field
+
+    class Limits(BaseModel):
+        share: float = Field(ge=0, le=1)
+        code: str = Field(max_length=3)
+
+    with pytest.raises(MeasureError) as caught:
+        parse_params(Limits, {"share": 2, "code": "ABCD"})
+    assert caught.value.problems == (
+        "Limits.share：不能大于 1.0（收到 2）",
+        "Limits.code：最多 3 个字符（收到 'ABCD'）",
+    )

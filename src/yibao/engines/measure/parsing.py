@@ -30,7 +30,41 @@ _MESSAGES: Final[dict[str, str]] = {
     "dict_type": "必须是键值对象",
     "model_type": "必须是对象",
     "model_attributes_type": "必须是对象",
+    "finite_number": "必须是有限的数字（不能是 NaN 或无穷大）",
+    "float_type": "必须是数字",
+    "greater_than": "必须大于 {gt}",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than": "必须小于 {lt}",
+    "less_than_equal": "不能大于 {le}",
+    "multiple_of": "必须是 {multiple_of} 的整数倍",
+    "decimal_max_digits": "数字位数过多（最多 {max_digits} 位）",
+    "decimal_max_places": "小数位数过多（最多 {decimal_places} 位）",
+    "decimal_whole_digits": "整数部分位数过多（最多 {whole_digits} 位）",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "date_parsing": "必须是日期（yyyy-MM-dd）",
+    "date_type": "必须是日期（yyyy-MM-dd）",
+    "date_from_datetime_parsing": "必须是日期（yyyy-MM-dd）",
+    "date_from_datetime_inexact": "必须是日期（yyyy-MM-dd，不带时刻）",
+    "datetime_parsing": "必须是日期时间（yyyy-MM-dd HH:mm:ss）",
+    "datetime_type": "必须是日期时间（yyyy-MM-dd HH:mm:ss）",
+    "json_invalid": "不是有效的 JSON",
+    "json_type": "必须是 JSON 文本",
 }
+#: an error type without a Chinese message above
+_UNKNOWN: Final = "取值不正确"
+
+
+def _text(kind: str, ctx: Mapping[str, Any]) -> str:
+    """The Chinese rule of a Pydantic error type, its limits filled in."""
+    template = _MESSAGES.get(kind, _UNKNOWN)
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError, ValueError):
+        return template.split("{", 1)[0].rstrip() or _UNKNOWN
 
 
 def explain(exc: ValidationError, model: str) -> list[str]:
@@ -48,7 +82,7 @@ def explain(exc: ValidationError, model: str) -> list[str]:
         elif kind == "literal_error":
             text = f"取值必须是 {err.get('ctx', {}).get('expected', '')}"
         else:
-            text = _MESSAGES.get(kind, err["msg"])
+            text = _text(kind, err.get("ctx") or {})
         received = err.get("input")
         if kind not in ("missing", "value_error") and not isinstance(received, Mapping):
             text += f"（收到 {received!r}）"
