@@ -128,7 +128,17 @@ def test_file_upload_and_bad_bodies(world, db):  # type: ignore[no-untyped-def]
     pl.DataFrame(flat).write_csv(buf)
     r = client.post("/api/settlement/lists/upload", files={"file": ("lists.csv", buf.getvalue())})
     assert r.status_code == 200, r.text
-    assert r.json()["by_state"] == {"priced": 5}
+    assert r.json()["by_state"] == {"priced": 5} and r.json()["notes"] == []
+    # a column the flat form does not know is named in the answer and on the page
+    extra = pl.DataFrame(flat).with_columns(pl.lit("1").alias("院内编号"))
+    buf = io.BytesIO()
+    extra.write_csv(buf)
+    files = {"file": ("lists.csv", buf.getvalue())}
+    (note,) = client.post("/api/settlement/lists/upload", files=files).json()["notes"]
+    assert "院内编号" in note and "已忽略" in note
+    page = client.post("/settlement/lists/upload", files=files, headers={"accept": "text/html"})
+    assert page.status_code == 200 and 'data-testid="upload-note"' in page.text
+    assert "院内编号" in page.text
     bad = client.post(
         "/api/settlement/lists", content=b"{not json", headers={"content-type": "application/json"}
     )

@@ -9,6 +9,7 @@ import json
 import zipfile
 from decimal import Decimal
 
+import polars as pl
 import pytest
 from openpyxl import Workbook
 
@@ -135,7 +136,7 @@ def test_excel_sums_are_read_as_excel_shows_them(
         [columns, row],
         {"10000.5": "10000.500000000002", "5000.5": "5000.499999999999"},
     )
-    (message,) = read_list_file("lists.xlsx", content, TableLimits())
+    (message,) = read_list_file("lists.xlsx", content, TableLimits()).messages
     assert message["setlinfo"]["medfee_sumamt"] == "10000.5"
     assert {"med_chrgitm": "09", "amt": "5000.5"} in message["iteminfo"]
     assert [f.rule_id for f in check_list(message, ruleset, plan)] == []
@@ -155,12 +156,29 @@ def test_hand_typed_headers_and_trailing_blank_rows(
     buf = io.StringIO()
     flat.rename(titles).write_csv(buf)
     text = buf.getvalue() + "," * (flat.width - 1) + "\n" + " ," * (flat.width - 1) + "\n\n"
-    (message,) = read_list_file("lists.csv", text.encode("gbk"), TableLimits())
+    read = read_list_file("lists.csv", text.encode("gbk"), TableLimits())
+    (message,) = read.messages
+    assert read.notes == []  # every hand-typed title was recognised
     assert (
         message["setlinfo"]["age"] == "63"
         and message["setlinfo"]["setl_id"] == good["setlinfo"]["setl_id"]
     )
     assert [f.rule_id for f in check_list(message, ruleset, plan)] == []
+
+
+def test_unknown_columns_are_named_not_silently_dropped(good: Message) -> None:
+    """A column that is no flat-form column (a typo, a hospital's own extra column) is
+    left out, and the upload says which: a misspelt 主要诊断 would otherwise only show
+    up as every list held for a missing diagnosis."""
+    flat = lists_to_flat([good]).with_columns(
+        pl.lit("x").alias("主诊断编吗"), pl.lit("1").alias("科室内部编号")
+    )
+    buf = io.StringIO()
+    flat.write_csv(buf)
+    read = read_list_file("上传.csv", buf.getvalue().encode(), TableLimits())
+    assert len(read.messages) == 1
+    (note,) = read.notes
+    assert "上传.csv" in note and "主诊断编吗、科室内部编号" in note and "模板" in note
 
 
 def test_a_file_with_only_a_header_names_the_file() -> None:

@@ -62,5 +62,7 @@ def upload_lists(
 ) -> IntakeOut:
     """批量上传：JSON（清单数组）、CSV 或 Excel（平铺格式，见 FLAT_COLUMNS）。"""
     limits = table_limits(request.app.state.settings)
-    messages = read_list_file(file.filename or "", file.file, limits)
-    return _intake(request, db, user, messages, "file")
+    read = read_list_file(file.filename or "", file.file, limits)
+    out = _intake(request, db, user, read.messages, "file")
+    out.notes = read.notes
+    return out

@@ -6,11 +6,12 @@ One reader for the API and the pages.  Files are read within the upload limits o
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import polars as pl
 
-from yibao.engines.qc import read_flat
+from yibao.engines.qc import read_flat, unknown_flat_columns
 from yibao.engines.qc.flat import column_name
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.tables import TableLimits, read_json, read_table
@@ -49,8 +50,35 @@ def _check_headers(headers: list[str], filename: str) -> None:
         )
 
 
-def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits) -> list[Any]:
-    """The 4101A messages of an uploaded file (JSON array / object, flat CSV or Excel)."""
+@dataclass
+class ListFile:
+    """The 4101A messages of an uploaded file, and what the uploader should know about
+    how it was read (columns that are no flat-form column and were left out)."""
+
+    messages: list[Any]
+    notes: list[str] = field(default_factory=list)
+
+
+#: unknown columns named in a note at most
+SHOWN_COLUMNS = 10
+
+
+def _unknown_columns_note(headers: list[str], filename: str) -> list[str]:
+    unknown = [h.strip() for h in unknown_flat_columns(headers) if h.strip()]
+    if not unknown:
+        return []
+    shown = "、".join(unknown[:SHOWN_COLUMNS]) + (
+        f" 等 {len(unknown)} 列" if len(unknown) > SHOWN_COLUMNS else ""
+    )
+    return [
+        f"文件 {filename} 中未识别的列已忽略：{shown}。如为清单字段，请按模板的列名填写"
+        "（下载 CSV 模板）"
+    ]
+
+
+def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits) -> ListFile:
+    """The 4101A messages of an uploaded file (JSON array / object, flat CSV or Excel),
+    with a note naming the columns of a flat file that were not read."""
     name = filename.lower()
     if not name.endswith((".json", ".csv", ".xlsx", ".xlsm")):
         raise ValidationFailed(
@@ -65,7 +93,7 @@ def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits
     if empty:
         raise ValidationFailed(f"文件 {filename} 是空的", field="file")
     if name.endswith(".json"):
-        return list_messages(read_json(stream, filename))
+        return ListFile(list_messages(read_json(stream, filename)))
     limited = TableLimits(limits.max_unzipped_bytes, min(limits.max_rows, MAX_LISTS))
     frame = read_table(stream, filename, limited)
     _check_headers(frame.columns, filename)
@@ -75,7 +103,8 @@ def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits
             f"文件 {filename} 只有表头，没有结算清单数据行：请在表头下每行填写一份结算清单",
             field="file",
         )
-    return list_messages(read_flat(frame))
+    notes = _unknown_columns_note(list(frame.columns), filename)
+    return ListFile(list_messages(read_flat(frame)), notes)
 
 
 def _without_trailing_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:

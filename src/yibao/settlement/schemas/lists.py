@@ -42,6 +42,9 @@ class IntakeOut(BaseModel):
     received: int = Field(description="收到的清单份数")
     by_state: dict[str, int] = Field(description="各状态的份数")
     lists: list[ListOutcomeOut]
+    notes: list[str] = Field(
+        default_factory=list, description="读取文件的提示（如未识别、已忽略的列）"
+    )
 
 
 class ListOut(BaseModel):

@@ -204,7 +204,7 @@ def upload_lists(
     try:
         if file is None or not filename:
             raise ValidationFailed("请选择要上传的文件（.csv、.xlsx 或 .json）", field="file")
-        messages = read_list_file(filename, file.file, table_limits(request.app.state.settings))
+        read = read_list_file(filename, file.file, table_limits(request.app.state.settings))
     except ValidationFailed as exc:
         ctx = _list_context(request, db, user)
         ctx["upload_error"] = exc.message
@@ -213,7 +213,7 @@ def upload_lists(
     try:
         outcomes = do_intake_lists(
             db,
-            messages,
+            read.messages,
             registry=plan_registry(request.app.state.settings),
             actor=request_actor(request, user),
             source="file",
@@ -229,6 +229,7 @@ def upload_lists(
         return render(request, "settlement/lists.html", ctx, status_code=409)
     ctx = _list_context(request, db, user)
     ctx["upload"] = _summary(filename, outcomes)
+    ctx["upload_notes"] = read.notes
     ctx["max_shown"] = MAX_SHOWN
     ctx["severity"] = SEVERITY
     return render(request, "settlement/lists.html", ctx)
