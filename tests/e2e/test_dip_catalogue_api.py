@@ -187,6 +187,10 @@ def test_bad_requests_are_refused_in_chinese(analyst, client):  # type: ignore[n
     assert r.status_code == 422 and "目录编码" in r.json()["error"]["message"]
     r = client.post("/api/dip/catalogues", json={**body, "years": [1980]})
     assert r.status_code == 422
+    # a stored score keeps 2 decimals: more would be cut off silently
+    r = client.post("/api/dip/catalogues", json={**body, "scores": {"places": 4}})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "scores.places"
+    assert "最多 2 位小数" in r.json()["error"]["message"]
     assert client.get("/api/dip/catalogues/999").status_code == 404
     assert client.get("/api/dip/catalogues").json() == []  # nothing was stored
     client.post("/logout")

@@ -61,11 +61,24 @@ GROUP_LABELS = {
 }
 
 
+#: decimals of a stored group's score (``dip_groups.score``)
+STORED_SCORE_PLACES = 2
+
+
 def parse_build_params(data: dict[str, Any]) -> dict[str, Any]:
     """The catalogue's and the scores' parameters, checked; JSON-safe."""
+    scores = parse_params(dip.ScoreParams, data.get("scores") or {})
+    if scores.places > STORED_SCORE_PLACES:
+        # the engine scores to 6 places, but a stored catalogue keeps scores (and every
+        # payment computed from them) to the fen-like 2: more would be cut off silently
+        raise ValidationFailed(
+            f"scores.places：保存的 DIP 目录分值最多 {STORED_SCORE_PLACES} 位小数"
+            f"（收到 {scores.places}）",
+            field="scores.places",
+        )
     out = {
         "catalogue": parse_params(dip.CatalogueParams, data.get("catalogue") or {}),
-        "scores": parse_params(dip.ScoreParams, data.get("scores") or {}),
+        "scores": scores,
     }
     return {k: v.model_dump(mode="json") for k, v in out.items()}
 
