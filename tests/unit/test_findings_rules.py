@@ -18,6 +18,7 @@ from yibao.supervision.findings.states import (
     InvalidTransition,
     Side,
     State,
+    allowed,
     transition,
 )
 
@@ -26,9 +27,10 @@ def test_machine_shape() -> None:
     sources = {t.source for t in TRANSITIONS}
     targets = {t.target for t in TRANSITIONS}
     assert set(State) == sources | targets  # every state is used
-    # final states lead nowhere, except upheld → deducted (by the system)
+    # final states lead nowhere, except upheld → deducted, or → covered when its fee
+    # lines were already deducted by other findings (by the system, ADR 0041)
     outgoing = {(t.source, t.action) for t in TRANSITIONS if t.source in FINAL}
-    assert outgoing == {(State.UPHELD, Action.DEDUCT)}
+    assert outgoing == {(State.UPHELD, Action.DEDUCT), (State.UPHELD, Action.COVER)}
     # 复审 once: nothing leads back to first_upheld from second_review
     assert not any(
         t.source == State.SECOND_REVIEW and t.target == State.FIRST_UPHELD for t in TRANSITIONS
@@ -39,6 +41,18 @@ def test_machine_shape() -> None:
     assert "待公示" in exc.value.message and "医疗机构" in exc.value.message
     with pytest.raises(InvalidTransition):
         transition("published", Action.PUBLISH, Side.HOSPITAL)  # the wrong side
+
+
+def test_cover_is_a_final_system_step() -> None:
+    """ADR 0041: an upheld finding whose fee lines are already deducted is covered."""
+    assert transition("upheld", Action.COVER, Side.SYSTEM) == State.COVERED
+    assert State.COVERED in FINAL
+    assert all(allowed(State.COVERED, side) == [] for side in Side)
+    with pytest.raises(InvalidTransition) as exc:
+        transition("covered", Action.DEDUCT, Side.SYSTEM)
+    assert "已维持（同一明细已扣款）" in exc.value.message
+    with pytest.raises(InvalidTransition):
+        transition("upheld", Action.COVER, Side.BUREAU)  # only the system covers
 
 
 def test_attachment_checks() -> None:

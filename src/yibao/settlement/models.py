@@ -385,7 +385,11 @@ class SettlementAuditDeduction(ScopedRow, Base):
     finding of the supervision domain, entered in the monthly statement of
     ``period_code`` for its hospital, shown apart from the review deductions (ADR 0024).
 
-    ``finding_id`` is unique: a finding is deducted exactly once, in one month."""
+    ``finding_id`` is unique: a finding is deducted exactly once, in one month.
+    ``lines`` keeps what the deduction took on each fee line of the finding
+    (``[{"rx_id", "amount"}]``, amounts as strings; empty for a finding without fee
+    lines and for the rows written before ADR 0041): the room left on a line is its
+    cap minus what the stored rows took on it."""
 
     __tablename__ = "settlement_audit_deductions"
 
@@ -399,6 +403,7 @@ class SettlementAuditDeduction(ScopedRow, Base):
     period_code: Mapped[str] = mapped_column(String(7))
     amount: Mapped[Decimal] = mapped_column(Money())
     reason: Mapped[str] = mapped_column(String(500))
+    lines: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
 

@@ -117,6 +117,9 @@ class FindingDetail(FindingOut):
     second_by: str | None
     final_kind: str | None
     final_on: date | None
+    deducted_amount: Decimal | None = Field(
+        description="实际扣款金额（元）：同一费用明细已由其他疑点扣款时小于最终维持金额（ADR 0041）"
+    )
     actions: list[str] = Field(description="当前用户可执行的操作")
     events: list[EventOut]
     attachments: list[AttachmentOut]

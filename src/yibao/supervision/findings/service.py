@@ -5,7 +5,8 @@ Each ``do_…`` function locks the finding, asks the state machine (:mod:`.state
 changes the row, writes an event and an audit row in the caller's transaction and
 never commits.  A final decision that upholds an amount above zero is deducted in the
 same transaction: one :class:`~yibao.settlement.models.SettlementAuditDeduction` per
-finding (unique), in the statement of the month of the decision.
+finding (unique), in the statement of the month of the decision, never more on a fee
+line than the largest amount claimed on it (:mod:`.feelines`, ADR 0041).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import Permission, has_permission
 from yibao.audit.service import SYSTEM, Actor, record
 from yibao.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from yibao.regions.models import region_prefix
-from yibao.settlement.models import SettlementAuditDeduction, SettlementPeriod
-from yibao.supervision.findings import attachments
+from yibao.settlement.models import SettlementAuditDeduction
+from yibao.supervision.findings import attachments, feelines
+from yibao.supervision.findings.deductions import deduction_period, deduction_row
 from yibao.supervision.findings.models import Finding, FindingEvent
 from yibao.supervision.findings.rules import (
     FindingRules,
@@ -73,7 +74,17 @@ def require_side(user: User, side: Side, what: str) -> None:
 
 def lock(session: Session, finding_id: int, *, published_only: bool = False) -> Finding:
     """The finding, locked for the step (another hospital's or region's: 404; for a
-    hospital, an unpublished one too)."""
+    hospital, an unpublished one too).  A finding on fee lines first locks every
+    finding of its visit, in id order, so that the room of a line is computed by one
+    decision at a time (ADR 0041)."""
+    head = session.execute(
+        select(Finding.source, Finding.hospital_code, Finding.mdtrt_id, Finding.lines).where(
+            Finding.id == finding_id
+        )
+    ).first()
+    visit = feelines.visit_of(*head) if head is not None else None
+    if visit is not None:
+        feelines.lock_rows(session, (), (visit,))
     row = session.scalar(select(Finding).where(Finding.id == finding_id).with_for_update())
     if row is None or (published_only and row.published_at is None):
         raise NotFound(f"疑点 {finding_id} 不存在或不在您的权限范围 / not found")
@@ -132,33 +143,12 @@ def record_step(
     return event
 
 
-def deduction_period(session: Session, finding: Finding, on: date) -> str:
-    """The month whose statement takes the deduction: the month of the decision, or the
-    first later month whose settlement period is not closed (ADR 0024)."""
-    month = date(on.year, on.month, 1)
-    closed = {
-        (p.region_code, p.code)
-        for p in session.scalars(
-            select(SettlementPeriod).where(
-                SettlementPeriod.status == "closed", SettlementPeriod.code >= f"{month:%Y-%m}"
-            )
-        )
-    }
-
-    def is_closed(code: str) -> bool:
-        return any(
-            c == code and finding.region_code.startswith(region_prefix(r)) for r, c in closed
-        )
-
-    while is_closed(f"{month:%Y-%m}"):
-        month = (month + timedelta(days=32)).replace(day=1)
-    return f"{month:%Y-%m}"
-
-
 def finalise(
     session: Session, finding: Finding, amount: Decimal, kind: str, on: date, actor: Actor
 ) -> None:
-    """Record the final decision; deduct an amount above zero (exactly once)."""
+    """Record the final decision; deduct an amount above zero (exactly once), at most
+    the room left on the finding's fee lines (ADR 0041): the decided amount stays the
+    finding's ``final_amount``, the deduction holds what is really deducted."""
     finding.final_amount = amount
     finding.final_kind = kind
     finding.final_on = on
@@ -169,26 +159,30 @@ def finalise(
     )
     if existing is not None:  # the unique link also refuses it in the database
         raise Conflict(f"疑点 {finding.id} 已计入结算单扣款，不能重复扣款")
+    took = feelines.take(session, finding, amount)
+    details: dict[str, Any] = {"decided": str(amount), "lines": took.lines}
+    if took.earlier:
+        details["covered_by"] = sorted(took.earlier)
+    if took.amount <= 0:
+        record_step(
+            session,
+            finding,
+            Action.COVER,
+            Side.SYSTEM,
+            transition(finding.state, Action.COVER, Side.SYSTEM),
+            actor,
+            reason=f"{ACTION_LABELS[Action.COVER]}：{took.words()}",
+            amount=Decimal("0.00"),
+            details=details,
+        )
+        return
     period = deduction_period(session, finding, on)
+    note = f"；{took.words()}，实扣 {took.amount} 元" if took.amount < amount else ""
     text = (
         f"智能审核扣款：疑点 {finding.id}（{finding.rule_id} {finding.rule_name}，"
-        f"{finding.period}），{FINAL_KINDS[kind]}，维持 {amount} 元"
-    )[:500]
-    session.add(
-        SettlementAuditDeduction(
-            finding_id=finding.id,
-            hospital_id=finding.hospital_id,
-            region_code=finding.region_code,
-            jr_id=finding.jr_id,
-            rule_id=finding.rule_id,
-            hospital_code=finding.hospital_code,
-            period_code=period,
-            amount=amount,
-            reason=text,
-            created_by=actor.name,
-            created_at=now(),
-        )
+        f"{finding.period}），{FINAL_KINDS[kind]}，维持 {amount} 元{note}"
     )
+    session.add(deduction_row(finding, period, took, text, actor))
     finding.deducted_period = period
     record_step(
         session,
@@ -197,9 +191,9 @@ def finalise(
         Side.SYSTEM,
         transition(finding.state, Action.DEDUCT, Side.SYSTEM),
         actor,
-        reason=f"计入 {period} 月度结算单（智能审核扣款）",
-        amount=amount,
-        details={"period": period},
+        reason=f"计入 {period} 月度结算单（智能审核扣款）{note}",
+        amount=took.amount,
+        details={"period": period, **details},
     )
 
 
@@ -412,18 +406,22 @@ def do_expire_overdue(
     published finding is upheld at its amount, a 初审 维持 at the 初审 amount.  The
     decision's day is the day after the deadline (its month takes the deduction)."""
     day = on or today()
-    rows = list(
-        session.scalars(
-            select(Finding)
-            .where(
-                Finding.state.in_((State.PUBLISHED.value, State.FIRST_UPHELD.value)),
-                Finding.deadline < day,
-            )
-            .order_by(Finding.id)
-            .limit(limit)
-            .with_for_update()
-        )
-    )
+    waiting = (State.PUBLISHED.value, State.FIRST_UPHELD.value)
+    found = session.execute(
+        select(Finding.id, Finding.source, Finding.hospital_code, Finding.mdtrt_id, Finding.lines)
+        .where(Finding.state.in_(waiting), Finding.deadline < day)
+        .order_by(Finding.id)
+        .limit(limit)
+    ).all()
+    ids = {r[0] for r in found}
+    visits = [v for r in found if (v := feelines.visit_of(*r[1:])) is not None]
+    # one ordered lock of the overdue findings and of their visits' (ADR 0041), then
+    # only those still overdue once locked
+    rows = [
+        row
+        for row in feelines.lock_rows(session, ids, visits)
+        if row.id in ids and row.state in waiting and row.deadline and row.deadline < day
+    ]
     for row in rows:
         assert row.deadline is not None
         first = row.state == State.FIRST_UPHELD

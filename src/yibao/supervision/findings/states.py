@@ -13,11 +13,14 @@
           second_review ──second_uphold (bureau)──► 已维持 upheld
           second_review ──second_dismiss (bureau)─► 已撤销 dismissed
           upheld ──deduct (system, amount > 0)──► 已扣款 deducted
+          upheld ──cover (system, the fee lines already deducted)──► 已维持（同一明细已扣款）covered
 
-``upheld``, ``dismissed`` and ``deducted`` are final; a final upheld amount above zero
-is deducted in the same transaction (the state ``upheld`` stays only for an amount of
-zero).  A 复审 can be asked once: ``second_review`` never leads back to
-``first_upheld``.
+``upheld``, ``dismissed``, ``deducted`` and ``covered`` are final; a final upheld amount
+above zero is deducted in the same transaction (the state ``upheld`` stays only for an
+amount of zero).  When earlier findings already deducted every fee line of the finding
+up to the line's cap (ADR 0041), nothing is left to deduct: the finding is ``covered``,
+its decided amount kept, no deduction row written.  A 复审 can be asked once:
+``second_review`` never leads back to ``first_upheld``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class State(StrEnum):
     UPHELD = "upheld"
     DISMISSED = "dismissed"
     DEDUCTED = "deducted"
+    COVERED = "covered"
 
 
 class Action(StrEnum):
@@ -53,6 +57,7 @@ class Action(StrEnum):
     SECOND_UPHOLD = "second_uphold"
     SECOND_DISMISS = "second_dismiss"
     DEDUCT = "deduct"
+    COVER = "cover"
 
 
 class Side(StrEnum):
@@ -70,6 +75,7 @@ STATE_LABELS: Final[dict[str, str]] = {
     State.UPHELD: "已维持",
     State.DISMISSED: "已撤销",
     State.DEDUCTED: "已扣款",
+    State.COVERED: "已维持（同一明细已扣款）",
 }
 ACTION_LABELS: Final[dict[str, str]] = {
     Action.PUBLISH: "公示",
@@ -84,13 +90,14 @@ ACTION_LABELS: Final[dict[str, str]] = {
     Action.SECOND_UPHOLD: "复审维持",
     Action.SECOND_DISMISS: "复审撤销",
     Action.DEDUCT: "计入月度结算单扣款",
+    Action.COVER: "同一明细已扣款，本疑点不再扣款",
 }
 SIDE_LABELS: Final[dict[str, str]] = {
     Side.BUREAU: "医保局审核人员",
     Side.HOSPITAL: "医疗机构",
     Side.SYSTEM: "系统",
 }
-FINAL: Final = frozenset({State.UPHELD, State.DISMISSED, State.DEDUCTED})
+FINAL: Final = frozenset({State.UPHELD, State.DISMISSED, State.DEDUCTED, State.COVERED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +123,7 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     Transition(State.SECOND_REVIEW, Action.SECOND_UPHOLD, State.UPHELD, Side.BUREAU),
     Transition(State.SECOND_REVIEW, Action.SECOND_DISMISS, State.DISMISSED, Side.BUREAU),
     Transition(State.UPHELD, Action.DEDUCT, State.DEDUCTED, Side.SYSTEM),
+    Transition(State.UPHELD, Action.COVER, State.COVERED, Side.SYSTEM),
 )
 _TABLE: Final = {(t.source, t.action, t.side): t.target for t in TRANSITIONS}
 

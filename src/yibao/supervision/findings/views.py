@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
+from yibao.settlement.models import SettlementAuditDeduction
 from yibao.supervision.findings import attachments, repository
 from yibao.supervision.findings.models import Finding
 from yibao.supervision.findings.service import overdue, side_of, state_text
@@ -43,8 +45,12 @@ def finding_detail(session: Session, row: Finding, user: User) -> dict[str, Any]
     events = repository.events_of(session, row.id)
     files = attachments.attachments_of(session, row.id)
     actions = [] if overdue(row) else [a.value for a in allowed(row.state, side_of(user))]
+    deducted = session.scalar(
+        select(SettlementAuditDeduction.amount).where(SettlementAuditDeduction.finding_id == row.id)
+    )
     return {
         **finding_row(row),
+        "deducted_amount": deducted,
         "vola_evid": row.vola_evid,
         "lines": row.lines or [],
         "published_at": row.published_at,

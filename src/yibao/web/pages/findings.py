@@ -54,6 +54,7 @@ BADGES = {
     "upheld": "danger",
     "dismissed": "success",
     "deducted": "danger",
+    "covered": "dark",
 }
 
 
