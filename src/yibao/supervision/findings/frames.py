@@ -15,12 +15,14 @@
 * :func:`outpatient_visits`: the live outpatient settlements of the gateway (visit date
   = settlement date, amount = total medical fee);
 * :func:`claim_frames`: the live settlements of the gateway settled in a date range as
-  the rule engine's frames (patients, encounters, diagnoses, fee lines), with each
-  encounter's hospital, treating place and month.
+  the rule engine's frames (patients, encounters, diagnoses, fee lines with the days
+  of supply the HIS sent, :func:`supply_days`), with each encounter's hospital,
+  treating place and month.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -229,6 +231,16 @@ def outpatient_visits(session: Session, start: date, end: date) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=OUTPATIENT_SCHEMA, orient="row")
 
 
+def supply_days(prd_days: Decimal | None) -> int | None:
+    """A stored line's days of supply as the rule engine reads them: the 用药周期天数
+    the HIS sent with the line (``prd_days``), rounded up and at most 366, as a 3102
+    of the same line reads them (:func:`yibao.engines.audit.realtime.read_request`);
+    None (one day) when it sent none."""
+    if prd_days is None or prd_days <= 0:
+        return None
+    return min(math.ceil(prd_days), 366)
+
+
 @dataclass(frozen=True)
 class Claims:
     """The rule engine's frames and, per encounter, where and when it was settled."""
@@ -319,6 +331,7 @@ def claim_frames(session: Session, start: date, end: date) -> Claims:
             Fee.pric,
             Fee.det_item_fee_sumamt,
             Fee.fee_ocur_time,
+            Fee.prd_days,
         )
         .join(Settlement, Settlement.id == Fee.settlement_id)
         .join(Visit, Visit.id == Fee.visit_id)
@@ -326,8 +339,8 @@ def claim_frames(session: Session, start: date, end: date) -> Claims:
         .order_by(Fee.id)
     )
     lines = [
-        (m, sn, code, q, p, a, local(t).date(), None, "")
-        for m, sn, code, q, p, a, t in session.execute(fee_stmt)
+        (m, sn, code, q, p, a, local(t).date(), supply_days(prd), "")
+        for m, sn, code, q, p, a, t, prd in session.execute(fee_stmt)
     ]
     return Claims(
         patients=pl.DataFrame(
