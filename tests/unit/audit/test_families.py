@@ -55,6 +55,34 @@ def test_indication_needs_a_qualifying_diagnosis_prefix() -> None:
     assert both(principal, [claim([ln("1", "D002")], dx=("C56", "J18.9"))]) == []
 
 
+def test_indication_codes_match_whatever_their_letter_case() -> None:
+    """ICD-10 医保版 codes carry a lower-case x (I10.x00x002) that many HIS systems send
+    in upper case, and some send the whole code in lower case: the letters are the same
+    code, so a qualifying diagnosis qualifies in any case, in both paths."""
+    k = Knowledge.from_data(
+        [
+            {
+                "code": "D010",
+                "name": "降压药",
+                "kind": "western",
+                "fee_type": "09",
+                "chrgitm_lv": "01",
+                "restrictions": [{"kind": "indication", "diagnoses": ["I10.x", "C50"]}],
+            }
+        ]
+    )
+    rs = compile_rules([rule("indication")], k, on=date(2024, 1, 1))
+    for dx in ("I10.x00x002", "I10.X00X002", "i10.x00", "c50.900"):
+        assert both(rs, [claim([ln("1", "D010")], dx=("J18.9", dx))]) == [], dx
+    principal = compile_rules(
+        [rule("indication", params={"principal_only": True})], k, on=date(2024, 1, 1)
+    )
+    assert both(principal, [claim([ln("1", "D010")], dx=("i10.X00", "J18.9"))]) == []
+    # a code that only starts alike still does not qualify, in any case
+    f = _one(both(rs, [claim([ln("1", "D010")], dx=("i11.x00",))]))
+    assert "限诊断 I10.x、C50" in f.vola_cont and "i11.x00" in f.vola_evid
+
+
 def test_scope_families_care_mode_institution_insutype_specialty() -> None:
     rs = compiled(rule("care_mode"), rule("institution"), rule("insutype"), rule("specialty"))
     bad = claim(

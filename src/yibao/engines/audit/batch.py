@@ -29,7 +29,7 @@ from yibao.engines.audit.claims import Claim
 from yibao.engines.audit.errors import AuditError
 from yibao.engines.audit.findings import VIOLATING, Finding, Hit, to_finding
 from yibao.engines.audit.plans import LINE_FAMILIES, ItemPlan, Plan, principal_only
-from yibao.engines.audit.single import fen, line_facts
+from yibao.engines.audit.single import fen, line_facts, upper_prefixes
 
 Q: Final = 4  # quantity places
 P: Final = 6  # price places
@@ -134,7 +134,9 @@ def _checks(plans: Sequence[ItemPlan], family: str) -> pl.DataFrame:
         idx, principal = plan.rule.index, principal_only(plan.rule)
         for code, v in plan.values.items():
             base = {"rule_idx": idx, "item_code": code}
-            if family in ("indication", "specialty"):
+            if family == "indication":  # compared in upper case (single.upper_prefixes)
+                rows += [base | {"prefix": x, "principal": principal} for x in upper_prefixes(v)]
+            elif family == "specialty":
                 rows += [base | {"prefix": x, "principal": principal} for x in v]
             elif family == "age":
                 rows.append(base | {"vmin": v[0], "vmax": v[1]})
@@ -167,7 +169,7 @@ def _violations(x: pl.DataFrame, dx: pl.DataFrame, family: str, c: pl.DataFrame)
             .with_columns(
                 (
                     pl.col("dx").is_not_null()
-                    & pl.col("dx").str.starts_with(pl.col("prefix"))
+                    & pl.col("dx").str.to_uppercase().str.starts_with(pl.col("prefix"))
                     & (~pl.col("principal") | (pl.col("seq") == 1))
                 ).alias("ok")
             )

@@ -10,6 +10,7 @@ checks that touch them, not with the size of the rule set.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -79,6 +80,8 @@ class Context:
     dept: str
     dx: tuple[str, ...]
     age: int
+    #: the diagnoses in upper case, as the indication checks compare them
+    dx_up: tuple[str, ...] = ()
     by_code: dict[str, list[Line]] = field(default_factory=dict)
     _hist: dict[str, list[tuple[Line, str]]] | None = None
 
@@ -96,6 +99,7 @@ class Context:
             dept=enc.dept_code,
             dx=enc.diagnoses,
             age=age_on(claim.patient.birth_date, enc.begin_date),
+            dx_up=tuple(d.upper() for d in enc.diagnoses),
         )
 
     def hist(self) -> dict[str, list[tuple[Line, str]]]:
@@ -141,12 +145,20 @@ def _t_age(v: tuple[int | None, int | None], line: Line, c: Context) -> bool:
     return (v[0] is not None and c.age < v[0]) or (v[1] is not None and c.age > v[1])
 
 
+@functools.lru_cache(maxsize=4096)
+def upper_prefixes(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """Diagnosis prefixes in upper case: ICD-10 codes are compared whatever their
+    letter case (医保版 codes carry a lower-case x that many HIS systems send upper)."""
+    return tuple(p.upper() for p in prefixes)
+
+
 def _t_indication(v: tuple[str, ...], line: Line, c: Context) -> bool:
-    return not any(d.startswith(v) for d in c.dx)
+    up = upper_prefixes(v)
+    return not any(d.startswith(up) for d in c.dx_up)
 
 
 def _t_principal(v: tuple[str, ...], line: Line, c: Context) -> bool:
-    return not (c.dx and c.dx[0].startswith(v))
+    return not (c.dx_up and c.dx_up[0].startswith(upper_prefixes(v)))
 
 
 def _t_mode(v: str, line: Line, c: Context) -> bool:
