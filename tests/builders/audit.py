@@ -186,10 +186,12 @@ def stay(
     los: int = 3,
     settle: bool = True,
     diag: tuple[str, str] = ("I21.000", "急性心肌梗死"),
+    others: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, Any]:
-    """An inpatient stay of ``who`` at ``his``'s institution: 1101 → 2401 → 2301 (lines
-    (code, cnt, price, prd_days) on the day after admission) → 2402 → 2304 when
-    ``settle``.  Returns mdtrt_id, the fee day and the total."""
+    """An inpatient stay of ``who`` at ``his``'s institution: 1101 → 2401 (main
+    diagnosis ``diag``; with ``others``, ``diseinfo`` lists it and these secondary
+    diagnoses) → 2301 (lines (code, cnt, price, prd_days) on the day after admission) →
+    2402 → 2304 when ``settle``.  Returns mdtrt_id, the fee day and the total."""
     place = {"insuplc_admdvs": who.insuplc_admdvs}
     cert = {"mdtrt_cert_type": "02", "mdtrt_cert_no": who.certno}
     ok(his.send(his.envelope("1101", {"data": {**cert, "psn_name": who.psn_name}}, **place)))
@@ -212,9 +214,14 @@ def stay(
         "dscg_maindiag_code": diag[0],
         "dscg_maindiag_name": diag[1],
     }
-    mdtrt_id = str(
-        ok(his.send(his.envelope("2401", {"mdtrtinfo": info}, **place)))["result"]["mdtrt_id"]
-    )
+    admission: dict[str, Any] = {"mdtrtinfo": info}
+    if others:
+        admission["diseinfo"] = [
+            {"maindiag_flag": "1" if i == 0 else "0", "diag_srt_no": i + 1}
+            | {"diag_type": "1", "diag_code": code, "diag_name": name}
+            for i, (code, name) in enumerate((diag, *others))
+        ]
+    mdtrt_id = str(ok(his.send(his.envelope("2401", admission, **place)))["result"]["mdtrt_id"])
     fee_day = start + timedelta(days=1)
     total = Decimal("0.00")
     body = []

@@ -1,7 +1,8 @@
 """The real-time audit (3102) and the post-audit (事后) over the same settled stay give
-the same findings: the post-audit reads the stored fee lines with what the HIS sent for
-them, here the days of supply (``prd_days``) that the quantity rule multiplies the daily
-maximum by (ADR 0020, 0023, 0024)."""
+the same findings: the post-audit reads the stored visits and fee lines with what the
+HIS sent for them — the days of supply (``prd_days``) that the quantity rule multiplies
+the daily maximum by, and every diagnosis of the stay, which the indication rule reads
+(ADR 0020, 0023, 0024)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,15 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "sev_deg": 2,
         "params": {"codes": [it.drug_per_day]},
     }
-    kit.publish_rules(db, it, [quantity])  # the knowledge allows 3 units a day
+    indication = quantity | {
+        "rule_id": "T-IND",
+        "name": "限适应症用药",
+        "family": "indication",
+        "window": "visit",
+        "params": {"codes": [it.dx_drug]},
+    }
+    # the knowledge allows 3 units a day of drug_per_day, dx_drug only with N40
+    kit.publish_rules(db, it, [quantity, indication])
     w["items"] = it
     return w
 
@@ -79,3 +88,47 @@ def test_days_of_supply_count_alike_in_3102_and_in_the_post_audit(client, db, wo
     found = db.scalars(select(Finding).where(Finding.rule_id == "T-QTY")).all()
     assert [(f.mdtrt_id, f.vola_amt) for f in found] == [(stays[1]["mdtrt_id"], Decimal("2.00"))]
     assert "用药天数 7" in found[0].vola_cont
+
+
+def test_secondary_diagnoses_qualify_in_3102_and_in_the_post_audit(client, db, world) -> None:  # type: ignore[no-untyped-def]
+    his: His = world["his"]
+    who = world["local"]
+    drug = world["items"].dx_drug  # indicated for N40 only
+    main = ("I21.000", "急性心肌梗死")
+    # N40 as a secondary diagnosis of the first stay; the second stay has none
+    qualified = kit.stay(
+        his, who, [(drug, "1", "50.00", None)], days_ago=30, others=(("N40.x00", "前列腺增生"),)
+    )
+    unqualified = kit.stay(
+        his, who, [(drug, "1", "60.00", None)], days_ago=10, others=(("E11.900", "2型糖尿病"),)
+    )
+    mid = []
+    for s, dx, price in ((qualified, "N40.x00", "50.00"), (unqualified, "E11.900", "60.00")):
+        body = kit.audit_input(
+            who,
+            [kit.order("L1", drug, "1", price, s["fee_day"])],
+            day=s["start"].date(),
+            mdtrt_id=s["mdtrt_id"],
+            trig_scen="8",
+            med_mdtrt_type="2",
+            dx=main[0],
+        )
+        enc = body["data"]["patient_dtos"][0]["fsi_encounter_dtos"][0]
+        enc["fsi_diagnose_dtos"].append(
+            {"dise_id": "2", "maindise_flag": "0", "dias_srt_no": "2", "dise_codg": dx}
+        )
+        r = client.post(
+            "/api/audit/3102", json=body, headers={"Authorization": f"Bearer {his.token}"}
+        )
+        assert r.status_code == 200, r.text
+        mid.append([(x["rule_id"], x["vola_amt"]) for x in r.json()["output"]["result"]])
+    assert mid == [[], [("T-IND", "60.00")]]
+    month = local(utcnow()).strftime("%Y-%m")
+    run_post_audit(db, [month], actor=TEST_ACTOR, params=DetectorParams(anomaly=False))
+    db.commit()
+    set_scope(db, SYSTEM_SCOPE)
+    found = db.scalars(select(Finding).where(Finding.rule_id == "T-IND")).all()
+    assert [(f.mdtrt_id, f.vola_amt) for f in found] == [
+        (unqualified["mdtrt_id"], Decimal("60.00"))
+    ]
+    assert "I21.000、E11.900" in found[0].vola_evid

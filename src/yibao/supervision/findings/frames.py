@@ -15,9 +15,9 @@
 * :func:`outpatient_visits`: the live outpatient settlements of the gateway (visit date
   = settlement date, amount = total medical fee);
 * :func:`claim_frames`: the live settlements of the gateway settled in a date range as
-  the rule engine's frames (patients, encounters, diagnoses, fee lines with the days
-  of supply the HIS sent, :func:`supply_days`), with each encounter's hospital,
-  treating place and month.
+  the rule engine's frames (patients, encounters, every diagnosis of the visit
+  (:func:`visit_diagnoses`), fee lines with the days of supply the HIS sent
+  (:func:`supply_days`)), with each encounter's hospital, treating place and month.
 """
 
 from __future__ import annotations
@@ -231,6 +231,26 @@ def outpatient_visits(session: Session, start: date, end: date) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=OUTPATIENT_SCHEMA, orient="row")
 
 
+def visit_diagnoses(main: str | None, details: Any) -> list[str]:
+    """A stored visit's diagnosis codes as 3102 reads the message's (principal first):
+    the discharge's ``diseinfo`` (2402), else the admission's or the outpatient visit's
+    (2401 / 2403 / 2203), the one flagged main first, then by ``diag_srt_no``; the
+    visit's main diagnosis first when none is flagged, alone when no list was sent."""
+    nodes: list[Any] = []
+    if isinstance(details, dict):
+        nodes = details.get("dscg_diseinfo") or details.get("diseinfo") or []
+
+    def order(d: dict[str, Any]) -> tuple[int, int]:
+        rank = d.get("diag_srt_no")
+        return (0 if d.get("maindiag_flag") == "1" else 1, rank if isinstance(rank, int) else 999)
+
+    listed = sorted((d for d in nodes if isinstance(d, dict) and d.get("diag_code")), key=order)
+    codes = [str(d["diag_code"]) for d in listed]
+    if main and not any(d.get("maindiag_flag") == "1" for d in listed):
+        codes = [main, *codes]
+    return list(dict.fromkeys(codes))
+
+
 def supply_days(prd_days: Decimal | None) -> int | None:
     """A stored line's days of supply as the rule engine reads them: the 用药周期天数
     the HIS sent with the line (``prd_days``), rounded up and at most 366, as a 3102
@@ -274,6 +294,7 @@ def claim_frames(session: Session, start: date, end: date) -> Claims:
             Visit.dept_code,
             Visit.insutype,
             Visit.diag_code,
+            Visit.details,
             Visit.mdtrtarea_admvs,
             Hospital.code,
             Hospital.level,
@@ -300,6 +321,7 @@ def claim_frames(session: Session, start: date, end: date) -> Claims:
         dept,
         insutype,
         dx,
+        details,
         admdvs,
         hcode,
         level,
@@ -319,8 +341,8 @@ def claim_frames(session: Session, start: date, end: date) -> Claims:
                 insutype or "",
             )
         )
-        if dx:
-            diagnoses.append((mdtrt_id, 1, dx))
+        codes = visit_diagnoses(dx, details)
+        diagnoses += [(mdtrt_id, i + 1, code) for i, code in enumerate(codes)]
         where[mdtrt_id] = (hcode, admdvs, local(setl_time).strftime("%Y-%m"))
     fee_stmt = (
         select(
