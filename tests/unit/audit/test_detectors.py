@@ -247,6 +247,18 @@ def test_self_pay_share_above_threshold() -> None:
     assert len(only(run(rows, self_pay_case_share=0.25), "DRG-SELFPAY")) == 2
 
 
+def test_self_pay_threshold_is_the_share_rounded_half_up_once() -> None:
+    """25 % of 1,000.02 元 is 250.005 元: the threshold is 250.01 (half up, once), for
+    the filter and the amount alike — Python's round() gave 250.00 (half to even) for
+    the amount while the filter had rounded up, so the excess came out one fen high."""
+    at = case("S1", total_cost=Decimal("1000.02"), self_pay_full=Decimal("250.01"))
+    at["self_pay_first"] = Decimal("0.00")
+    assert not only(run([at], self_pay_case_share=0.25), "DRG-SELFPAY")
+    above = at | {"self_pay_full": Decimal("250.02")}
+    [f] = only(run([above], self_pay_case_share=0.25), "DRG-SELFPAY")
+    assert f["vola_amt"] == Decimal("0.01") and "阈值 25.0% 即 250.01 元" in f["vola_evid"]
+
+
 def test_a_self_pay_total_column_may_replace_the_two() -> None:
     rows = [case("S1", self_pay=Decimal("4000"))]
     for r in rows:

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Final
 
 import polars as pl
@@ -255,27 +257,39 @@ def shift_findings(prep: Prepared) -> list[Emitted]:
     return out
 
 
+def _share_fen(share: float, cost: Any) -> Any:
+    """``share`` × ``cost`` (fen) rounded half up to the fen, exactly: the share is read
+    as the decimal it was written as (0.3 is 3/10, not the nearest binary fraction), so
+    the threshold of the filter and of the amount agree on every half fen.  ``cost``
+    is an integer or a Polars expression of integers."""
+    ratio = Fraction(Decimal(str(share)))
+    n, d = ratio.numerator, ratio.denominator
+    return (2 * n * cost + d) // (2 * d)
+
+
 def self_pay_findings(prep: Prepared) -> list[Emitted]:
     """``DRG-SELFPAY``: cases of the audited months whose self-pay share passes
-    ``self_pay_case_share``; the amount is the self-pay above that share."""
+    ``self_pay_case_share``; the amount is the self-pay above that share (the share of
+    the cost rounded half up to the fen)."""
     p = prep.params
     share = p.self_pay_case_share
     rows = prep.cases.filter(
         pl.col("period").is_in(prep.months)
         & (pl.col("cost") > 0)
-        & (pl.col("self") > (share * pl.col("cost")).round(0))
+        & (pl.col("self") > _share_fen(share, pl.col("cost")))
     ).sort("setl_id")
     what = "全自费与先行自付" if p.self_pay_include_first else "全自费"
     out: list[Emitted] = []
     for r in rows.iter_rows(named=True):
-        excess = r["self"] - round(share * r["cost"])
+        limit = _share_fen(share, r["cost"])
+        excess = r["self"] - limit
         cont = (
             f"患者 {r['psn_no']} 在 {r['hospital_code']} 住院（DRG {r['drg']}）自费比例 "
             f"{pct(r['self'] / r['cost'])}，超过阈值 {pct(share)}：超出 {yuan_of(excess)} 元"
         )
         evid = (
             f"结算 {r['setl_id']}：医疗总费用 {yuan_of(r['cost'])} 元，{what} "
-            f"{yuan_of(r['self'])} 元；阈值 {pct(share)} 即 {yuan_of(round(share * r['cost']))} 元"
+            f"{yuan_of(r['self'])} 元；阈值 {pct(share)} 即 {yuan_of(limit)} 元"
         )
         out.append(
             emit(
