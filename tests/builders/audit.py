@@ -51,6 +51,7 @@ class Items:
     drug_per_day: str  # a drug with at most 3 units a day
     drug_unknown: str  # a drug with neither
     plain: str  # a service nothing restricts
+    dept_only: str  # a service only department A10 may bill
     names: dict[str, str]
 
 
@@ -77,6 +78,7 @@ def items(db: Session) -> Items:
         drug_per_day=drugs[3].code,
         drug_unknown=drugs[4].code,
         plain=svc[3].code,
+        dept_only=svc[4].code,
         names={r.code: r.name for r in rows},
     )
 
@@ -137,6 +139,7 @@ def publish_rules(db: Session, it: Items, rule_list: list[dict[str, Any]] | None
         it.child_drug: [{"kind": "age", "max_years": 14}],
         it.dx_drug: [{"kind": "indication", "diagnoses": ["N40"]}],
         it.drug_per_day: [{"kind": "quantity", "per_day": "3"}],
+        it.dept_only: [{"kind": "department", "departments": ["A10"]}],
         it.drug_prd: [],
         it.drug_unknown: [],
     }
@@ -187,10 +190,12 @@ def stay(
     settle: bool = True,
     diag: tuple[str, str] = ("I21.000", "急性心肌梗死"),
     others: tuple[tuple[str, str], ...] = (),
+    bilg_dept: str = "A03",
 ) -> dict[str, Any]:
     """An inpatient stay of ``who`` at ``his``'s institution: 1101 → 2401 (main
     diagnosis ``diag``; with ``others``, ``diseinfo`` lists it and these secondary
-    diagnoses) → 2301 (lines (code, cnt, price, prd_days) on the day after admission) →
+    diagnoses) → 2301 (lines (code, cnt, price, prd_days) on the day after admission,
+    billed by department ``bilg_dept``; the stay's department is A03) →
     2402 → 2304 when ``settle``.  Returns mdtrt_id, the fee day and the total."""
     place = {"insuplc_admdvs": who.insuplc_admdvs}
     cert = {"mdtrt_cert_type": "02", "mdtrt_cert_no": who.certno}
@@ -237,8 +242,7 @@ def stay(
             "det_item_fee_sumamt": str(amount),
             "cnt": cnt,
             "pric": price,
-            "bilg_dept_codg": "A03",
-            "bilg_dept_name": "心血管内科",
+            "bilg_dept_codg": bilg_dept,
         }
         if prd is not None:
             line["prd_days"] = prd

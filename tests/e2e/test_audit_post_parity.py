@@ -1,8 +1,9 @@
 """The real-time audit (3102) and the post-audit (事后) over the same settled stay give
 the same findings: the post-audit reads the stored visits and fee lines with what the
 HIS sent for them — the days of supply (``prd_days``) that the quantity rule multiplies
-the daily maximum by, and every diagnosis of the stay, which the indication rule reads
-(ADR 0020, 0023, 0024)."""
+the daily maximum by, every diagnosis of the stay, which the indication rule reads, and
+the department that billed each line, which the specialty rule reads (ADR 0020, 0023,
+0024)."""
 
 from __future__ import annotations
 
@@ -43,8 +44,15 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "window": "visit",
         "params": {"codes": [it.dx_drug]},
     }
-    # the knowledge allows 3 units a day of drug_per_day, dx_drug only with N40
-    kit.publish_rules(db, it, [quantity, indication])
+    specialty = indication | {
+        "rule_id": "T-DEPT",
+        "name": "限科室项目",
+        "family": "specialty",
+        "params": {"codes": [it.dept_only]},
+    }
+    # the knowledge allows 3 units a day of drug_per_day, dx_drug only with N40,
+    # dept_only only billed by department A10
+    kit.publish_rules(db, it, [quantity, indication, specialty])
     w["items"] = it
     return w
 
@@ -132,3 +140,38 @@ def test_secondary_diagnoses_qualify_in_3102_and_in_the_post_audit(client, db, w
         (unqualified["mdtrt_id"], Decimal("60.00"))
     ]
     assert "I21.000、E11.900" in found[0].vola_evid
+
+
+def test_the_billing_department_of_a_line_counts_in_3102_and_in_the_post_audit(
+    client, db, world
+) -> None:  # type: ignore[no-untyped-def]
+    """The stay belongs to A03; its dept_only line was billed by A10 (allowed) in one
+    stay and by A03 in the other.  3102 reads each order's drord_dept_codg; the
+    post-audit read the visit's department for every line and flagged both."""
+    his: His = world["his"]
+    who = world["local"]
+    item = world["items"].dept_only
+    allowed = kit.stay(his, who, [(item, "1", "80.00", None)], days_ago=30, bilg_dept="A10")
+    wrong = kit.stay(his, who, [(item, "1", "90.00", None)], days_ago=10, bilg_dept="A03")
+    mid = []
+    for s, dept, price in ((allowed, "A10", "80.00"), (wrong, "A03", "90.00")):
+        body = kit.audit_input(
+            who,
+            [kit.order("L1", item, "1", price, s["fee_day"], drord_dept_codg=dept)],
+            day=s["start"].date(),
+            mdtrt_id=s["mdtrt_id"],
+            trig_scen="8",
+            med_mdtrt_type="2",
+        )
+        r = client.post(
+            "/api/audit/3102", json=body, headers={"Authorization": f"Bearer {his.token}"}
+        )
+        assert r.status_code == 200, r.text
+        mid.append([(x["rule_id"], x["vola_amt"]) for x in r.json()["output"]["result"]])
+    assert mid == [[], [("T-DEPT", "90.00")]]
+    month = local(utcnow()).strftime("%Y-%m")
+    run_post_audit(db, [month], actor=TEST_ACTOR, params=DetectorParams(anomaly=False))
+    db.commit()
+    set_scope(db, SYSTEM_SCOPE)
+    found = db.scalars(select(Finding).where(Finding.rule_id == "T-DEPT")).all()
+    assert [(f.mdtrt_id, f.vola_amt) for f in found] == [(wrong["mdtrt_id"], Decimal("90.00"))]

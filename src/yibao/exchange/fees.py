@@ -140,6 +140,7 @@ def _store(call: Call, visit: Visit, line: FeeNode, s: LineSplit) -> FeeResult:
             selfpay_prop=s.selfpay_prop,
             pric_uplmt_amt=s.pric_uplmt_amt,
             prd_days=line.prd_days,
+            bilg_dept_codg=(line.bilg_dept_codg or "").strip() or None,
             state="open",
             message_id=call.message_id,
         )

@@ -162,6 +162,9 @@ class Fee(ScopedRow, Base):
     #: 用药周期天数 as the HIS sent it (2204 / 2301 ``prd_days``): the days a drug
     #: line lasts, read by real-time audit (ADR 0023)
     prd_days: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    #: 开单科室编码 as the HIS sent it (``bilg_dept_codg``): the department a specialty
+    #: rule reads for the line, as 3102 reads ``drord_dept_codg`` (None: the visit's)
+    bilg_dept_codg: Mapped[str | None] = mapped_column(String(30))
     state: Mapped[str] = mapped_column(String(10))
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_settlements.id"))
     message_id: Mapped[int | None] = mapped_column(

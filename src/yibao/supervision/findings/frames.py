@@ -354,15 +354,17 @@ def claim_frames(session: Session, start: date, end: date) -> Claims:
             Fee.det_item_fee_sumamt,
             Fee.fee_ocur_time,
             Fee.prd_days,
+            Fee.bilg_dept_codg,
         )
         .join(Settlement, Settlement.id == Fee.settlement_id)
         .join(Visit, Visit.id == Fee.visit_id)
         .where(*live, Fee.state == "settled")
         .order_by(Fee.id)
     )
+    # the billing department of a line, as 3102 reads an order's; empty: the visit's
     lines = [
-        (m, sn, code, q, p, a, local(t).date(), supply_days(prd), "")
-        for m, sn, code, q, p, a, t, prd in session.execute(fee_stmt)
+        (m, sn, code, q, p, a, local(t).date(), supply_days(prd), dept or "")
+        for m, sn, code, q, p, a, t, prd, dept in session.execute(fee_stmt)
     ]
     return Claims(
         patients=pl.DataFrame(
