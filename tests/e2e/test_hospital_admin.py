@@ -134,3 +134,17 @@ def test_a_level_change_prices_later_lists_by_the_new_level(city, db):  # type: 
     )
     assert r.status_code == 303
     assert send() == Decimal("12000.00")
+
+
+def test_the_edit_page_opens_with_the_hospital_filled_in(city, db):  # type: ignore[no-untyped-def]
+    """The page an administrator reaches from the register (no form posted yet) shows
+    the hospital's current name, level and district, and an empty reason."""
+    client = city
+    set_scope(db, SYSTEM_SCOPE)
+    h = b.hospital(db, "990102", name="城南医院", level="2")
+    db.commit()
+    r = client.get(f"/hospitals/{h.code}", headers=HTML)
+    assert r.status_code == 200, r.text[:300]
+    assert 'value="城南医院"' in r.text
+    assert '<option value="2" selected>' in r.text
+    assert 'name="reason" maxlength="500" value=""' in r.text

@@ -109,6 +109,7 @@ def _edit_page(request: Request, db: Db, user: Any, hospital: Any, **extra: Any)
         "levels": HOSPITAL_LEVELS,
         "regions": {r.code: r.name for r in districts_under(db, user.region_code)},
         "error": None,
+        "form": {},  # the posted fields, when a refused change is shown again
         "saved": request.query_params.get("saved"),
     }
     ctx.update(extra)
