@@ -47,3 +47,58 @@ def test_hospital_home_shows_its_own_figures(world, db):  # type: ignore[no-unty
     assert "特例单议申请" in todo
     _as(client, "reviewer")  # a bureau user has no hospital panel
     assert 'data-testid="hospital-todo"' not in client.get("/", headers=HTML).text
+
+
+def test_every_domain_s_actions_read_in_chinese(client, db):  # type: ignore[no-untyped-def]
+    """Rows written by the gateway, the post-audit findings, the rule base, DIP, the
+    local plans, the messages and monitoring are named in Chinese too — action,
+    object, field and state — not by their codes (exchange.ipt.discharge, published)."""
+    import html
+    import re
+
+    from tests import builders as b
+    from tests.builders.settlement import login
+    from yibao.accounts.roles import Role
+    from yibao.audit.service import Actor, record
+    from yibao.db.scoping import SYSTEM_SCOPE, set_scope
+
+    set_scope(db, SYSTEM_SCOPE)
+    b.region(db, "990100")
+    b.region(db, "990102")
+    b.user(db, Role.BUREAU_ADMIN, region_code="990100", username="boss")
+    who = Actor(user_id=None, name="hosp01", region_code="990102")
+    rows = [
+        ("exchange.ipt.discharge", "exchange_visit", {"state": "discharged", "psn_no": "P1"}),
+        ("exchange.otp.settle", "exchange_visit", {"msgid": "M1", "scope": "local"}),
+        ("exchange.sign_in", "exchange_sign_in", {"sign_no": "S1"}),
+        ("finding.publish", "supervision_finding", {"state": "published", "jr_id": "J1"}),
+        ("finding.appeal", "supervision_finding", {"state": "answered", "amount": "1.00"}),
+        ("finding.post_audit", "job", {"found": 3}),
+        ("supervision.rules.publish", "rule_set_version", None),
+        ("supervision.knowledge.relation.add", "knowledge_version", None),
+        ("dip.catalogue.publish", "dip_catalogue", None),
+        ("grouping.local_plan_publish", "local_plan", None),
+        ("settlement.request_adjust", "settlement_list", {"state": "priced"}),
+        ("messages.notice", "message_thread", None),
+        ("monitoring.threshold.add", "monitor_threshold", None),
+        ("analysis.refresh", "job", {"case_months": 2}),
+    ]
+    for action, object_type, after in rows:
+        record(db, who, action, object_type, 1, after=after, region_code="990102")
+    db.commit()
+    login(client, "boss")
+    page = client.get("/admin/audit", headers=HTML)
+    assert page.status_code == 200
+    body = page.text.split('data-testid="audit-table"', 1)[1]
+    shown = html.unescape(re.sub(r"<[^>]+>", " ", body))  # the words, not the attributes
+    for action, object_type, after in rows:
+        assert action not in shown and object_type not in shown, action
+        assert not any(f"{key}：" in shown for key in after or {}), after
+    for code in ("published", "answered", "local", "discharged"):  # values in words
+        assert not re.search(rf"\b{code}\b", shown), code
+    assert "住院出院办理" in shown and "门诊结算" in shown and "发布规则库" in shown
+    assert "疑点公示" in shown and "已公示（待医院答复）" in shown and "本地就医" in shown
+    assert "已出院" in shown and "事后审核疑点" in shown and "接口签到" in shown
+    filter_box = page.text.split('id="a-action"', 1)[1].split("</select>", 1)[0]
+    labels = re.findall(r">([^<]+)</option>", filter_box)
+    assert labels and not [t for t in labels if re.fullmatch(r"[a-z_.]+", t)], labels

@@ -8,7 +8,43 @@ from typing import Any
 
 from yibao.accounts.roles import Role
 from yibao.engines.settlement.states import ACTION_LABELS, STATE_LABELS
+from yibao.exchange.visits import KINDS as VISIT_KINDS
+from yibao.exchange.visits import STATES as VISIT_STATES
 from yibao.regions.models import HOSPITAL_LEVELS
+from yibao.settlement.review.states import NOTE_LABELS
+from yibao.supervision.findings.states import ACTION_LABELS as FINDING_ACTION_LABELS
+from yibao.supervision.findings.states import STATE_LABELS as FINDING_STATE_LABELS
+
+#: the gateway's steps of a visit (exchange.<kind>.<step>)
+_VISIT_STEPS = {
+    "open": "登记",
+    "visit": "就诊信息上传",
+    "change": "信息变更",
+    "cancel": "撤销登记",
+    "fees": "费用明细上传",
+    "fees_cancel": "费用明细撤销",
+    "discharge": "出院办理",
+    "discharge_cancel": "撤销出院",
+    "settle": "结算",
+    "reverse": "撤销结算",
+}
+#: the versioned knowledge base and rule base (supervision.<what>.<verb>)
+_SUPERVISION_WHAT = {"knowledge": "知识库", "rules": "规则库"}
+_SUPERVISION_VERBS = {
+    "create": "新建{}版本",
+    "import": "导入{}",
+    "publish": "发布{}",
+    "retire": "停用{}",
+    "close": "{}截止（新版本生效）",
+    "delete": "删除{}草稿",
+    "relation.add": "{}新增关系",
+    "relation.edit": "{}修改关系",
+    "relation.delete": "{}删除关系",
+    "restriction.put": "{}保存限定支付",
+    "restriction.delete": "{}删除限定支付",
+    "rule.put": "{}保存规则",
+    "rule.delete": "{}删除规则",
+}
 
 ACTIONS: dict[str, str] = {
     "auth.login": "登录",
@@ -62,7 +98,51 @@ ACTIONS: dict[str, str] = {
     "settlement.confirm.resume": "继续月度结算确认",
     "settlement.confirm.finish": "完成月度结算确认",
     "settlement.period.close": "关闭结算期间",
+    "settlement.clearing.save": "保存年度清算",
+    "analysis.refresh": "刷新决策分析汇总",
+    "analysis.budget": "设定基金年度预算",
+    "dip.catalogue.create": "新建 DIP 病种目录",
+    "dip.catalogue.import": "导入 DIP 病种目录",
+    "dip.catalogue.publish": "发布 DIP 病种目录",
+    "dip.scheme.create": "新建 DIP 付费方案",
+    "dip.scheme.publish": "发布 DIP 付费方案",
+    "dip.scheme.close": "DIP 付费方案截止（新方案生效）",
+    "dip.simulation.create": "运行 DIP 模拟",
+    "exchange.sign_in": "接口签到",
+    "exchange.sign_out": "接口签退",
+    "exchange.reversal": "冲正交易",
+    "exchange.key.issue": "发放接口密钥",
+    "exchange.key.rotate": "更换接口密钥",
+    "exchange.key.revoke": "吊销接口密钥",
+    "finding.post_audit": "事后审核",
+    "supervision.audit.feedback": "事前事中审核医生反馈",
+    "grouping.region_plan": "设置地区付费方案",
+    "grouping.local_plan_import": "导入地方分组方案",
+    "grouping.local_plan_trial": "试运行地方分组方案",
+    "grouping.local_plan_publish": "发布地方分组方案",
+    "grouping.local_plan_delete": "删除地方分组方案",
+    "measurement.weight_plan.reopen": "权重方案退回草稿",
+    "maps.upload": "上传地图",
+    "messages.notice": "发布通知",
+    "messages.thread": "发起会话",
+    "monitoring.threshold.add": "新增监控阈值",
+    "monitoring.threshold.delete": "删除监控阈值",
+    "monitoring.components": "启停监控组件",
+    "monitoring.webhook_url": "设置告警推送地址",
+    "monitoring.screen_intervals": "设置大屏刷新间隔",
 } | {f"settlement.{a.value}": label for a, label in ACTION_LABELS.items()}
+ACTIONS |= {f"settlement.{a}": label for a, label in NOTE_LABELS.items()}
+ACTIONS |= {f"finding.{a}": f"疑点{label}" for a, label in FINDING_ACTION_LABELS.items()}
+ACTIONS |= {
+    f"exchange.{kind}.{step}": f"{kind_label}{step_label}"
+    for kind, kind_label in VISIT_KINDS.items()
+    for step, step_label in _VISIT_STEPS.items()
+}
+ACTIONS |= {
+    f"supervision.{what}.{verb}": text.format(what_label)
+    for what, what_label in _SUPERVISION_WHAT.items()
+    for verb, text in _SUPERVISION_VERBS.items()
+}
 
 OBJECTS: dict[str, str] = {
     "user": "用户",
@@ -83,6 +163,26 @@ OBJECTS: dict[str, str] = {
     "settlement_list_batch": "一批结算清单",
     "settlement_confirm_batch": "月度结算确认",
     "settlement_period": "结算期间",
+    "settlement_clearing": "年度清算",
+    "supervision_finding": "事后审核疑点",
+    "audit_finding": "事前事中审核提示",
+    "knowledge_version": "知识库版本",
+    "rule_set_version": "规则库版本",
+    "dip_catalogue": "DIP 病种目录",
+    "dip_scheme": "DIP 付费方案",
+    "dip_simulation": "DIP 模拟",
+    "exchange_key": "接口密钥",
+    "exchange_message": "交易报文",
+    "exchange_settlement": "实时结算",
+    "exchange_sign_in": "接口签到",
+    "exchange_visit": "就诊",
+    "fund_budget": "基金预算",
+    "local_plan": "地方分组方案",
+    "region_plan": "地区付费方案",
+    "region_map": "地图",
+    "message_thread": "消息会话",
+    "monitor_setting": "监控设置",
+    "monitor_threshold": "监控阈值",
 }
 
 FIELDS: dict[str, str] = {
@@ -178,12 +278,72 @@ FIELDS: dict[str, str] = {
     "accounts": "个人账户数",
     "identities": "特殊身份",
     "openings": "期初累计",
+    "amount": "金额",
+    "jr_id": "疑点编号",
+    "deadline": "答复期限",
+    "attachments": "附件",
+    "psn_no": "人员编号",
+    "mdtrt_id": "就诊ID",
+    "msgid": "报文ID",
+    "sign_no": "签到编号",
+    "opter_no": "经办人编号",
+    "expires_at": "有效期至",
+    "scope": "就医地类型",
+    "policy": "待遇政策",
+    "lines": "明细条数",
+    "medfee_sumamt": "医疗费总额",
+    "fund_pay_sumamt": "基金支付总额",
+    "acct_pay": "个人账户支出",
+    "psn_cash_pay": "个人现金支出",
+    "reversal_setl_id": "撤销结算ID",
+    "task_id": "审核任务",
+    "opter": "经办人",
+    "dspo_way": "处理方式",
+    "notes": "说明",
+    "special_id": "特例单议申请",
+    "method_label": "结算方式",
+    "simulation_id": "模拟",
+    "based_on": "基于版本",
+    "plan": "分组方案",
+    "params": "参数",
+    "seed": "随机种子",
+    "years": "年度",
+    "places": "地区",
+    "mode": "方式",
+    "scale": "调整系数",
+    "rounding": "取整",
+    "totals": "合计",
+    "total_before": "调整前合计",
+    "total_after": "调整后合计",
+    "expected_weight": "预计权重",
+    "level_weights": "各级权重",
+    "level_rates": "各级费率",
+    "level_budgets": "各级预算",
+    "payment_rules": "支付规则",
+    "found": "发现疑点",
+    "new": "新增",
+    "kept": "保留",
+    "dropped": "撤销",
+    "expired": "逾期",
+    "refreshed": "更新",
+    "rule_findings": "规则疑点",
+    "detector_findings": "模型疑点",
+    "unknown_hospital": "未知机构",
+    "case_months": "病例月汇总",
+    "audit_months": "审核月汇总",
+    "fund_months": "基金月汇总",
+    "drg_years": "DRG 年汇总",
+    "dip_years": "DIP 年汇总",
+    "item_years": "项目年汇总",
 }
 VALUES: dict[str, dict[Any, str]] = {
     "role": {r.value: r.label for r in Role},
     "is_active": {True: "是", False: "否"},
     "bulk": {True: "是", False: "否"},
-    "state": {s.value: label for s, label in STATE_LABELS.items()},
+    # settlement lists, post-audit findings and gateway visits name their states apart
+    "state": VISIT_STATES
+    | {str(s): label for s, label in FINDING_STATE_LABELS.items()}
+    | {s.value: label for s, label in STATE_LABELS.items()},
     "level": HOSPITAL_LEVELS,
     "status": {"draft": "草稿", "published": "已发布", "retired": "已停用", "pending": "待复核"},
     "kind": {
@@ -194,6 +354,7 @@ VALUES: dict[str, dict[Any, str]] = {
         "reverse": "撤销结算",
     },
     "steps": {a.value: label for a, label in ACTION_LABELS.items()},
+    "scope": {"local": "本地就医", "in_province": "省内异地", "out_of_province": "跨省异地"},
 }
 #: at most this many items of a list are shown
 LIST_ITEMS = 10
