@@ -63,3 +63,29 @@ def test_statement_and_clearing_workbooks_read_in_chinese(world):  # type: ignor
     assert r.status_code == 200, r.text
     for rows in _sheets(r.content).values():
         _headers_are_chinese(rows)
+
+
+def test_statement_money_cells_show_two_decimals(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    """A money column (its header ends in （元）) is a number formatted to the fen —
+    #,##0.00, so 0 reads 0.00 and 1,979.9 reads 1,979.90 — not Excel's General."""
+    client, codes = world["client"], world["codes"]
+    _confirm_month_a(world)
+    _as(client, "reviewer")
+    r = client.get(
+        f"/api/settlement/periods/{world['month_a']}/statements/{codes['hosp01']}",
+        params={"format": "xlsx"},
+    )
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    checked = 0
+    for sheet in (book["汇总"], book["病例明细"]):
+        header = [c.value for c in sheet[1]]
+        for i, name in enumerate(header):
+            if not str(name).endswith("（元）"):
+                continue
+            for cell in [row[i] for row in sheet.iter_rows(min_row=2)]:
+                if cell.value is None:
+                    continue
+                assert cell.data_type == "n", (name, cell.value)
+                assert cell.number_format == "#,##0.00", (sheet.title, name, cell.number_format)
+                checked += 1
+    assert checked > 10

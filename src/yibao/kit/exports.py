@@ -19,10 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import polars as pl
 from xlsxwriter import Workbook
+
+if TYPE_CHECKING:
+    from polars._typing import ColumnFormatDict
 
 #: Characters that make a spreadsheet program read a CSV cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -56,11 +59,26 @@ def write_xlsx(
     autofit: bool = False,
 ) -> None:
     """Write one frame (to ``worksheet``) or ``{sheet name: frame}`` in order to an
-    ``.xlsx`` through :func:`safe_workbook`; polars formats each sheet as usual."""
+    ``.xlsx`` through :func:`safe_workbook`; polars formats each sheet as usual, and a
+    decimal column (money, weights) shows its own places (:func:`decimal_formats`)."""
     frames = {worksheet: sheets} if isinstance(sheets, pl.DataFrame) else sheets
     with safe_workbook(target) as wb:
         for name, frame in frames.items():
-            frame.write_excel(wb, worksheet=name, autofit=autofit)
+            frame.write_excel(
+                wb, worksheet=name, autofit=autofit, column_formats=decimal_formats(frame)
+            )
+
+
+def decimal_formats(frame: pl.DataFrame) -> ColumnFormatDict:
+    """Excel number formats of ``frame``'s decimal columns, to their scale: money
+    (scale 2) as ``#,##0.00``, a weight (scale 4) as ``#,##0.0000``.  Polars writes
+    decimals as numbers in the General format, where 0 reads 0 and 12.5 reads 12.5."""
+    formats: dict[Any, str] = {}  # keys: column names (polars also takes selectors)
+    for column, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Decimal):
+            places = dtype.scale or 0
+            formats[column] = "#,##0." + "0" * places if places else "#,##0"
+    return formats
 
 
 def neutralise(text: str) -> str:
