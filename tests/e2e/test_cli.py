@@ -143,7 +143,7 @@ def _check_gateway_and_findings(output: str) -> None:
     with unit_of_work() as session:
         set_scope(session, SYSTEM_SCOPE)
         rows = session.scalars(select(Settlement)).all()
-        assert {r.scope for r in rows} >= {"local", "in_province"}
+        assert {r.scope for r in rows} == {"local", "in_province", "out_of_province"}
         assert {r.kind for r in rows} == {"ipt", "otp"}
         assert sum(r.state == "reversed" for r in rows) == 5
         infnos = set(session.scalars(select(ExchangeMessage.infno)))

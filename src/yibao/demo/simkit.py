@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from decimal import Decimal
+from itertools import zip_longest
 from typing import Any
 
 from sqlalchemy import select
@@ -35,19 +36,41 @@ def _price(entry: CatalogueEntry, level: str) -> Decimal:
 
 def _persons(session: Session, count: int) -> list[dict[str, str]]:
     """Insured persons in normal standing: three quarters from the demo city, the
-    others insured elsewhere (cross-region settlements)."""
+    others insured elsewhere (cross-region settlements), taken in turn from each other
+    insured place, so that both in-province and out-of-province pairs are cleared."""
     local_n = max(1, count * 3 // 4)
-    rows: list[InsuredPerson] = []
-    for where, n in (
-        (InsuredPerson.insuplc_admdvs.startswith("9901"), local_n),
-        (~InsuredPerson.insuplc_admdvs.startswith("9901"), count - local_n),
-    ):
-        rows += session.scalars(
+    normal = InsuredPerson.psn_insu_stas == "1"
+    rows: list[InsuredPerson] = list(
+        session.scalars(
             select(InsuredPerson)
-            .where(where, InsuredPerson.psn_insu_stas == "1")
+            .where(InsuredPerson.insuplc_admdvs.startswith("9901"), normal)
             .order_by(InsuredPerson.id)
-            .limit(n)
-        ).all()
+            .limit(local_n)
+        )
+    )
+    places = sorted(
+        session.scalars(
+            select(InsuredPerson.insuplc_admdvs)
+            .where(~InsuredPerson.insuplc_admdvs.startswith("9901"), normal)
+            .distinct()
+        )
+    )
+    others = count - len(rows)
+    if places and others > 0:
+        per_place = -(-others // len(places))
+        by_place = [
+            list(
+                session.scalars(
+                    select(InsuredPerson)
+                    .where(InsuredPerson.insuplc_admdvs == place, normal)
+                    .order_by(InsuredPerson.id)
+                    .limit(per_place)
+                )
+            )
+            for place in places
+        ]
+        turns = [p for group in zip_longest(*by_place) for p in group if p is not None]
+        rows += turns[:others]
     return [
         {"certno": p.certno, "psn_name": p.psn_name, "insuplc_admdvs": p.insuplc_admdvs}
         for p in rows
