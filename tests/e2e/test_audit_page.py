@@ -102,3 +102,50 @@ def test_every_domain_s_actions_read_in_chinese(client, db):  # type: ignore[no-
     filter_box = page.text.split('id="a-action"', 1)[1].split("</select>", 1)[0]
     labels = re.findall(r">([^<]+)</option>", filter_box)
     assert labels and not [t for t in labels if re.fullmatch(r"[a-z_.]+", t)], labels
+
+
+def test_rows_about_a_user_belong_to_the_user_s_region(client, db):  # type: ignore[no-untyped-def]
+    """A user (and its token) created by an actor of no region — the demo seed, a
+    province administrator — is recorded in the created user's region: the bureau of
+    another region does not read who was created there."""
+    from tests import builders as b
+    from tests.builders.settlement import login
+    from yibao.accounts.models import ApiToken
+    from yibao.accounts.roles import Role
+    from yibao.accounts.service import do_create_user
+    from yibao.accounts.tokens import do_create_api_token, do_revoke_api_token
+    from yibao.audit.models import AuditLog
+    from yibao.audit.service import Actor
+    from yibao.db.scoping import SYSTEM_SCOPE, set_scope
+
+    set_scope(db, SYSTEM_SCOPE)
+    b.region(db, "990100")
+    b.region(db, "980100")
+    far = b.hospital(db, "980100", code="H98010010001")
+    b.user(db, Role.BUREAU_ADMIN, region_code="990100", username="boss")
+    province = Actor(user_id=None, name="province-admin")
+    do_create_user(
+        db,
+        username="far_analyst",
+        password="Far@2026x",
+        role=Role.BUREAU_ANALYST.value,
+        region_code="980100",
+        actor=province,
+    )
+    his = do_create_user(
+        db,
+        username="far_his",
+        password="Far@2026x",
+        role=Role.HIS_CLIENT.value,
+        hospital_code=far.code,
+        actor=province,
+    )
+    assert do_create_api_token(db, his, "far", actor=province)
+    do_revoke_api_token(db, db.query(ApiToken).filter_by(user_id=his.id).one(), actor=province)
+    db.commit()
+    rows = db.query(AuditLog).filter(AuditLog.actor_name == "province-admin").all()
+    assert rows and {r.region_code for r in rows} == {"980100"}
+    assert {r.hospital_id for r in rows if r.object_type == "api_token"} == {far.id}
+    login(client, "boss")
+    page = client.get("/admin/audit", headers=HTML).text
+    assert "far_analyst" not in page and "far_his" not in page

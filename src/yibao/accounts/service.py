@@ -5,6 +5,7 @@ administration of users within an administrator's reach.  Login is in
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -60,6 +61,16 @@ def scope_of(user: User) -> Scope:
 def actor_of(user: User, ip: str | None = None) -> Actor:
     region = user.region_code or (user.hospital.region_code if user.hospital else None)
     return Actor(user.id, user.username, region, user.hospital_id, ip)
+
+
+def user_place(user: User) -> dict[str, Any]:
+    """Where an audit row about ``user`` belongs: the user's own region (a hospital
+    user's: its hospital's) and hospital, not the actor's — so the bureau of another
+    region never reads who was created or changed here, whoever did it (the demo seed,
+    a province administrator)."""
+    hospital = user.hospital
+    region = user.region_code or (hospital.region_code if hospital is not None else None)
+    return {"region_code": region, "hospital_id": user.hospital_id}
 
 
 def _user_snapshot(user: User) -> dict[str, object]:
@@ -219,7 +230,16 @@ def do_create_user(
     )
     session.add(user)
     session.flush()
-    record(session, actor, "user.create", "user", user.id, None, _user_snapshot(user))
+    record(
+        session,
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        None,
+        _user_snapshot(user),
+        **user_place(user),
+    )
     return user
 
 
@@ -246,7 +266,15 @@ def do_change_password(
         raise ValidationFailed("新密码不能与当前密码相同 / choose a new password", field="new")
     user.password_hash = hash_password(new)
     ended = do_end_user_sessions(session, user.id, keep=keep_session)
-    record(session, actor, "user.password_change", "user", user.id, after={"sessions_ended": ended})
+    record(
+        session,
+        actor,
+        "user.password_change",
+        "user",
+        user.id,
+        after={"sessions_ended": ended},
+        **user_place(user),
+    )
     return ended
 
 
@@ -317,6 +345,7 @@ def do_set_user_active(
         target.id,
         before=before,
         after={**_user_snapshot(target), "reason": why, "sessions_ended": ended},
+        **user_place(target),
     )
     return ended
 
@@ -341,6 +370,7 @@ def do_reset_password(
         "user",
         target.id,
         after={"reason": why, "sessions_ended": ended},
+        **user_place(target),
     )
     return ended
 
@@ -376,5 +406,6 @@ def do_change_role(
         target.id,
         before=before,
         after={**_user_snapshot(target), "reason": why, "sessions_ended": ended},
+        **user_place(target),
     )
     return ended

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from yibao.accounts.models import ApiToken, User
 from yibao.accounts.principals import TokenPrincipal, forget_principals
 from yibao.accounts.roles import Role
-from yibao.accounts.service import check_can_manage
+from yibao.accounts.service import check_can_manage, user_place
 from yibao.audit.service import Actor, record
 from yibao.kit.errors import Conflict, NotFound, ValidationFailed
 from yibao.kit.timeutil import utcnow
@@ -38,6 +38,7 @@ def do_create_api_token(session: Session, user: User, name: str, *, actor: Actor
         "api_token",
         token.id,
         after={"user": user.username, "name": name, "prefix": token.prefix},
+        **user_place(user),
     )
     return plain
 
@@ -46,7 +47,13 @@ def do_revoke_api_token(session: Session, token: ApiToken, *, actor: Actor) -> N
     token.revoked_at = utcnow()
     forget_principals()
     record(
-        session, actor, "api_token.revoke", "api_token", token.id, after={"prefix": token.prefix}
+        session,
+        actor,
+        "api_token.revoke",
+        "api_token",
+        token.id,
+        after={"prefix": token.prefix},
+        **user_place(token.user),
     )
 
 
