@@ -161,6 +161,8 @@ class FileRow:
     fund_pay_sumamt: Decimal
     acct_pay: Decimal
     refd_setl_flag: str
+    #: the line's number in the file (the header counts)
+    line: int = 0
 
 
 COLUMNS = (
@@ -202,16 +204,52 @@ def read_detail_file(text: str) -> list[FileRow]:
             raise Refused(
                 "file_content", f"明细文件（file_content）第 {number} 行：退费结算标志应为 0 或 1"
             )
-        out.append(FileRow(cells[0], cells[1], cells[2], money[0], money[1], money[2], cells[6]))
+        out.append(
+            FileRow(cells[0], cells[1], cells[2], money[0], money[1], money[2], cells[6], number)
+        )
     return out
+
+
+#: the detail file's compared fields: name, Chinese label
+COMPARED = (
+    ("mdtrt_id", "就诊ID"),
+    ("psn_no", "人员编号"),
+    ("medfee_sumamt", "医疗费总额"),
+    ("fund_pay_sumamt", "基金支付总额"),
+    ("acct_pay", "个人账户支付金额"),
+    ("refd_setl_flag", "退费结算标志"),
+)
+
+
+def _centre_line(row: Settlement, sign: int) -> dict[str, object]:
+    """The centre's line of settlement ``row`` (``sign`` −1: its reversal)."""
+    return {
+        "mdtrt_id": str((row.setlinfo or {}).get("mdtrt_id") or ""),
+        "psn_no": row.psn_no,
+        "medfee_sumamt": sign * row.medfee_sumamt,
+        "fund_pay_sumamt": sign * row.fund_pay_sumamt,
+        "acct_pay": sign * row.acct_pay,
+        "refd_setl_flag": "1" if sign < 0 else "0",
+    }
+
+
+def _differences(theirs: FileRow, centre: dict[str, object]) -> list[str]:
+    """Each field of the institution's line that is not the centre's, named with both
+    values."""
+    return [
+        f"{label}（{name}）：机构 {getattr(theirs, name)}，中心 {centre[name]}"
+        for name, label in COMPARED
+        if getattr(theirs, name) != centre[name]
+    ]
 
 
 # long: one pass over the institution's lines, one over the centre's, writing the differences
 def detail_statement(call: Call, data: DetailStatementIn) -> DetailStatementOut:
     """3202 对明细账: each settlement of the file against the centre's, line by line;
     the output file lists what does not agree (only at the institution, only at the
-    centre, different amounts).  A reversal is a line of its own (refd_setl_flag 1,
-    amounts negative, ``setl_id`` the reversal's id)."""
+    centre, a line twice in the file, and each field that differs — named, with the
+    institution's and the centre's value).  A reversal is a line of its own
+    (refd_setl_flag 1, amounts negative, ``setl_id`` the reversal's id)."""
     node = data.data
     start, end = _window(node.stmt_begndate, node.stmt_enddate)
     optins = pooling_region(node.setl_optins)
@@ -225,12 +263,14 @@ def detail_statement(call: Call, data: DetailStatementIn) -> DetailStatementOut:
         insutype=None,
         kind=_kind(node.clr_type),
     )
-    centre: dict[str, tuple[Settlement, int]] = {}
+    if len(rows) > MAX_ROWS:  # the centre's side would be cut short: every line "missing"
+        raise Refused("stmt_enddate", f"对账期间的结算超过 {MAX_ROWS} 笔，请缩短对账期间")
+    centre: dict[str, dict[str, object]] = {}
     for row in rows:
         if start <= row.setl_time < end:
-            centre[row.setl_id] = (row, 1)
+            centre[row.setl_id] = _centre_line(row, 1)
         if row.reversal_setl_id and row.reversed_at is not None and start <= row.reversed_at < end:
-            centre[row.reversal_setl_id] = (row, -1)
+            centre[row.reversal_setl_id] = _centre_line(row, -1)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
@@ -245,38 +285,26 @@ def detail_statement(call: Call, data: DetailStatementIn) -> DetailStatementOut:
         ]
     )
     problems = 0
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for r in theirs:
-        seen.add(r.setl_id)
         match = centre.get(r.setl_id)
-        if match is None:
+        if r.setl_id in seen:
+            dscr = f"明细文件中重复出现（第 {r.line} 行与第 {seen[r.setl_id]} 行）"
+        elif match is None:
+            dscr = "中心无此结算"
+        else:
+            dscr = "；".join(_differences(r, match))
+        seen.setdefault(r.setl_id, r.line)
+        if dscr:
+            centre_fee = "" if match is None else match["medfee_sumamt"]
             writer.writerow(
-                [r.setl_id, r.mdtrt_id, r.psn_no, "1", "中心无此结算", r.medfee_sumamt, ""]
+                [r.setl_id, r.mdtrt_id, r.psn_no, "1", dscr, r.medfee_sumamt, centre_fee]
             )
             problems += 1
-            continue
-        row, sign = match
-        want = (sign * row.medfee_sumamt, sign * row.fund_pay_sumamt, sign * row.acct_pay)
-        if (r.medfee_sumamt, r.fund_pay_sumamt, r.acct_pay) != want or r.refd_setl_flag != (
-            "1" if sign < 0 else "0"
-        ):
-            writer.writerow(
-                [
-                    r.setl_id,
-                    r.mdtrt_id,
-                    r.psn_no,
-                    "1",
-                    "金额或退费标志不符",
-                    r.medfee_sumamt,
-                    want[0],
-                ]
-            )
-            problems += 1
-    for setl_id, (row, sign) in sorted(centre.items()):
+    for setl_id, line in sorted(centre.items()):
         if setl_id not in seen:
-            writer.writerow(
-                [setl_id, "", row.psn_no, "1", "机构无此结算", "", sign * row.medfee_sumamt]
-            )
+            row_out = [setl_id, line["mdtrt_id"], line["psn_no"], "1", "机构无此结算", ""]
+            writer.writerow([*row_out, line["medfee_sumamt"]])
             problems += 1
     return DetailStatementOut(
         fileinfo={
