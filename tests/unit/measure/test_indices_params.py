@@ -187,3 +187,41 @@ def test_parse_params_says_every_pydantic_rule_in_chinese() -> None:
         "Limits.share：不能大于 1.0（收到 2）",
         "Limits.code：最多 3 个字符（收到 'ABCD'）",
     )
+
+
+def test_consumption_indices_leave_out_groups_without_a_regional_mean() -> None:
+    # AA19: every case costs 0 and stays 0 days anywhere in the region, so k = 0 ÷ 0 is
+    # undefined there; BB19 region mean cost 200, LOS 10.
+    cases = make_cases(
+        {"hospital_code": "H1", "total_cost": 0, "los_days": 0},
+        {"hospital_code": "H1", "total_cost": 100, "los_days": 5, "drg": "BB19"},
+        {"hospital_code": "H2", "total_cost": 0, "los_days": 0},
+        {"hospital_code": "H2", "total_cost": 300, "los_days": 15, "drg": "BB19"},
+        {"hospital_code": "H3", "total_cost": 0, "los_days": 0},
+    )
+    weights = make_weights(("MDCA", "AA1", "AA19", "1", 0), ("MDCB", "BB1", "BB19", "2", 0))
+    out = {r["hospital_code"]: r for r in hospital_indices(cases, weights).rows(named=True)}
+    # over the groups with a regional mean: H1 100/200 = 0.5, LOS 5/10; H2 1.5, 1.5
+    assert (out["H1"]["cost_index"], out["H1"]["time_index"]) == (0.5, 0.5)
+    assert (out["H2"]["cost_index"], out["H2"]["time_index"]) == (1.5, 1.5)
+    # H3 has no case in such a group: its indices are unknown, not 0 (cheapest possible)
+    assert (out["H3"]["cost_index"], out["H3"]["time_index"]) == (None, None)
+    # CMI still counts every weighted case
+    assert (out["H1"]["cmi"], out["H3"]["cmi"]) == (Decimal("1.5000"), Decimal("1.0000"))
+
+
+def test_index_rates_round_half_up() -> None:
+    # 1 death in 32 low-risk cases = 0.03125 → 0.0313 (四舍五入, not half to even)
+    rows = repeat(1, drg="D1", discharge_way="5") + repeat(31, drg="D1")
+    rows += repeat(1, drg="D2", discharge_way="5") + repeat(1, drg="D2")
+    rows += repeat(1, drg="D3", discharge_way="5") + repeat(3, drg="D3")
+    weights = make_weights(*[("MDCA", "AA1", f"D{i}", "1", 0) for i in range(1, 4)])
+    out = hospital_indices(make_cases(*rows), weights).row(0, named=True)
+    assert (out["low_risk_cases"], out["low_risk_deaths"]) == (32, 1)
+    assert out["low_risk_mortality"] == 0.0313
+    # region AA19 mean (31 + 33) ÷ 2 = 32: H1 31/32 = 0.96875, H2 33/32 = 1.03125 → half up
+    costs = make_cases(
+        {"hospital_code": "H1", "total_cost": 31}, {"hospital_code": "H2", "total_cost": 33}
+    )
+    got = hospital_indices(costs, make_weights(("MDCA", "AA1", "AA19", "1", 0)))
+    assert got["cost_index"].to_list() == [0.9688, 1.0313]

@@ -5,7 +5,8 @@ Definitions (domain.md §1.3–§1.4):
 * CMI = Σ(RW × cases) ÷ cases (S1), exact on 4-decimal weights, rounded half up;
 * cost consumption index = Σ_g k_g·n_g ÷ Σ_g n_g with k_g = the unit's average cost
   in DRG g ÷ the regional average cost in g (S14 / [M]); ``time_index`` the same
-  with length of stay;
+  with length of stay; both over the DRGs whose regional mean is positive (else
+  k_g = 0 ÷ 0), null for a unit without such a DRG;
 * low-risk-group mortality: per DRG mortality m_g; over the DRGs with deaths, μ and
   σ (ddof 1) of ln m_g; ln m_g < μ − σ is 低风险 (level 1), [μ − σ, μ) 中低 (2),
   [μ, μ + σ) 中高 (3), ≥ μ + σ 高 (4), no deaths = level 0 ([M], S38).  Low-risk
@@ -119,7 +120,12 @@ def hospital_indices(
 
 
 def _unit_indices(cells: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Aggregate the unit × DRG cells: k_g·n_g = S_ug·n_g ÷ S_g (cost), likewise LOS."""
+    """Aggregate the unit × DRG cells: k_g·n_g = S_ug·n_g ÷ S_g (cost), likewise LOS.
+
+    A DRG whose regional total cost (LOS) is 0 has no k_g (0 ÷ 0): it is left out of
+    that index's numerator *and* denominator, and a unit with no other DRG gets null.
+    Indices and the mortality are rounded half up (四舍五入); the mortality exactly,
+    on the integer counts."""
     k_cost = pl.col("cost") * pl.col("n_g") / pl.col("cost_g")
     k_time = pl.col("los") * pl.col("n_g") / pl.col("los_g")
     low = pl.col("low_risk")
@@ -127,12 +133,16 @@ def _unit_indices(cells: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         pl.col("n").sum().alias("cases"),
         (pl.col("n") * pl.col("rw_e4")).sum().alias("w_e4"),
         pl.when(pl.col("cost_g") > 0).then(k_cost).sum().alias("k_cost"),
+        pl.when(pl.col("cost_g") > 0).then(pl.col("n")).sum().alias("n_cost"),
         pl.when(pl.col("los_g") > 0).then(k_time).sum().alias("k_time"),
+        pl.when(pl.col("los_g") > 0).then(pl.col("n")).sum().alias("n_time"),
         pl.when(low).then(pl.col("n")).sum().alias("low_risk_cases"),
         pl.when(low).then(pl.col("deaths")).sum().alias("low_risk_deaths"),
     )
     unit = pl.lit(Decimal("0.0001"))
     cmi_e4 = (2 * pl.col("w_e4") + pl.col("cases")) // (2 * pl.col("cases"))
+    lr_n, lr_d = pl.col("low_risk_cases"), pl.col("low_risk_deaths")
+    mortality_e4 = (2 * 10_000 * lr_d + lr_n) // (2 * lr_n)
     return per.select(
         *keys,
         "cases",
@@ -140,11 +150,15 @@ def _unit_indices(cells: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         .cast(pl.Decimal(18, 4))
         .alias("total_weight"),
         (cmi_e4.cast(pl.Decimal(38, 0)) * unit).cast(pl.Decimal(18, 4)).alias("cmi"),
-        (pl.col("k_cost") / pl.col("cases")).round(4).alias("cost_index"),
-        (pl.col("k_time") / pl.col("cases")).round(4).alias("time_index"),
-        pl.col("low_risk_cases").cast(pl.Int64),
-        pl.col("low_risk_deaths").cast(pl.Int64),
-        pl.when(pl.col("low_risk_cases") > 0)
-        .then((pl.col("low_risk_deaths") / pl.col("low_risk_cases")).round(4))
-        .alias("low_risk_mortality"),
+        _index("k_cost", "n_cost").alias("cost_index"),
+        _index("k_time", "n_time").alias("time_index"),
+        lr_n.cast(pl.Int64),
+        lr_d.cast(pl.Int64),
+        pl.when(lr_n > 0).then((mortality_e4 / 10_000).round(4)).alias("low_risk_mortality"),
     ).sort(keys)
+
+
+def _index(weighted: str, cases: str) -> pl.Expr:
+    """Σ k_g·n_g ÷ Σ n_g over the DRGs with a k_g, 4 decimals half up; null without one."""
+    ratio = (pl.col(weighted) / pl.col(cases)).round(4, mode="half_away_from_zero")
+    return pl.when(pl.col(cases) > 0).then(ratio)
