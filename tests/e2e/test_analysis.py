@@ -75,7 +75,9 @@ def test_institutions_and_trend_equal_the_cases(world, db) -> None:  # type: ign
         row = got[code]
         assert row["cases"] == n
         assert Decimal(row["total_cost"]) == cost and Decimal(row["fund_payment"]) == fund
-        assert Decimal(row["drug_share"]) == (drugs / cost).quantize(Decimal("0.0001"))
+        assert Decimal(row["drug_share"]) == (drugs / cost).quantize(
+            Decimal("0.0001"), ROUND_HALF_UP
+        )
     trend = client.get("/api/analysis/reports/trend", params={"year": 2025}).json()
     months: dict[str, int] = defaultdict(int)
     for day in db.scalars(select(Case.discharge_date)):

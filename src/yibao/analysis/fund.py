@@ -9,7 +9,7 @@ no budget."""
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -50,7 +50,7 @@ def do_set_budget(
     if row is None:
         row = FundBudget(region_code=region_code, year=year)
         session.add(row)
-    row.amount = amount.quantize(CENT)
+    row.amount = amount.quantize(CENT, ROUND_HALF_UP)
     row.reason, row.set_by, row.set_at = text, actor.name, utcnow()
     session.flush()
     record(
@@ -64,6 +64,12 @@ def do_set_budget(
         region_code=region_code,
     )
     return row
+
+
+def budget_line(amount: Decimal, month: int) -> Decimal:
+    """The budget spent evenly to the end of ``month``: amount × month ÷ 12, exact
+    before one rounding half up (四舍五入) to the fen."""
+    return (amount * month / 12).quantize(CENT, ROUND_HALF_UP)
 
 
 def _monthly(session: Session, f: Filters) -> dict[int, dict[int, dict[str, Decimal]]]:
@@ -106,7 +112,11 @@ def fund_run(
         value = got["fund_total"] if got else None
         cumulative += value or 0
         ahead = fc is not None and m > k
-        forecast = Decimal(str(fc.monthly[m - first])).quantize(CENT) if fc and ahead else None
+        forecast = (
+            Decimal(str(fc.monthly[m - first])).quantize(CENT, ROUND_HALF_UP)
+            if fc and ahead
+            else None
+        )
         rows.append(
             {
                 "month": f"{f.year:04d}-{m:02d}",
@@ -116,7 +126,7 @@ def fund_run(
                 "settlement_amount": got["settlement_amount"] if got else None,
                 "cumulative": cumulative if first <= m <= k else None,
                 "forecast": forecast,
-                "budget_line": (budget.amount * m / 12).quantize(CENT) if budget else None,
+                "budget_line": budget_line(budget.amount, m) if budget else None,
             }
         )
     extra: dict[str, Any] = {"budget": budget.amount if budget else None, "forecast": None}
@@ -126,15 +136,19 @@ def fund_run(
             "method": ("按往年月度分布" if fc.method == "history" else "按本年月均")
             + (f"，自 {first} 月起" if first > 1 else ""),
             "months": fc.months_known,
-            "ytd": Decimal(str(fc.ytd)).quantize(CENT),
-            "total": Decimal(str(fc.total)).quantize(CENT),
-            "low": Decimal(str(fc.low)).quantize(CENT) if fc.low is not None else None,
-            "high": Decimal(str(fc.high)).quantize(CENT) if fc.high is not None else None,
+            "ytd": Decimal(str(fc.ytd)).quantize(CENT, ROUND_HALF_UP),
+            "total": Decimal(str(fc.total)).quantize(CENT, ROUND_HALF_UP),
+            "low": Decimal(str(fc.low)).quantize(CENT, ROUND_HALF_UP)
+            if fc.low is not None
+            else None,
+            "high": Decimal(str(fc.high)).quantize(CENT, ROUND_HALF_UP)
+            if fc.high is not None
+            else None,
         }
         if budget:
             p = overrun_probability(fc, float(budget.amount))
             extra["forecast"]["execution"] = (Decimal(str(fc.ytd)) / budget.amount).quantize(
-                Decimal("0.0001")
+                Decimal("0.0001"), ROUND_HALF_UP
             )
             extra["forecast"]["overrun_p"] = None if p is None else round(p, 4)
     else:

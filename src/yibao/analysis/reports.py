@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -120,7 +120,8 @@ def _sum_by(
 
 
 def _ratio(a: Any, b: Any, places: str = "0.0001") -> Decimal | None:
-    return (Decimal(a) / Decimal(b)).quantize(Decimal(places)) if b else None
+    """a ÷ b rounded half up (四舍五入) to ``places``; None when b is 0."""
+    return (Decimal(a) / Decimal(b)).quantize(Decimal(places), ROUND_HALF_UP) if b else None
 
 
 CASE_FIELDS = (
