@@ -6,7 +6,8 @@ DIP (入组率, groups, points, cost against payment, low / high / extreme cases
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor
 from yibao.cases.models import Case
+from yibao.db.scoping import Scope, get_scope, set_scope
 from yibao.engines.grouper import PlanRegistry
 from yibao.grouping.models import CaseGrouping
 from yibao.measurement.models import MeasurementRun, WeightPlan
@@ -61,6 +63,26 @@ def _grouped_counts(
     return {code: (int(n), int(k), int(d)) for code, n, k, d in session.execute(stmt)}
 
 
+@contextmanager
+def region_scope(session: Session, region_code: str) -> Iterator[None]:
+    """Read as the region's bureau while a system session (global scope, or none)
+    computes the region's indices: the case frame behind them reads the session's
+    scope, and the whole database would otherwise be the "region".  A narrower
+    scope (the job owner's) is kept."""
+    before = get_scope(session)
+    if before is not None and not before.is_global:
+        yield
+        return
+    set_scope(session, Scope(region_code=region_code))
+    try:
+        yield
+    finally:
+        if before is None:
+            session.info.pop("scope", None)
+        else:
+            set_scope(session, before)
+
+
 # long: one year after another, each one indices table joined to its counts
 def drg_year_rows(
     session: Session,
@@ -91,9 +113,10 @@ def drg_year_rows(
     for y in years:
         if progress:
             progress(f"{y} 年 DRG 指标（权重方案 {plan.code} v{plan.version}）")
-        table = indices_table(
-            session, registry, weight_plan=plan, run=run, year=y, by="hospital", actor=actor
-        )
+        with region_scope(session, region_code):
+            table = indices_table(
+                session, registry, weight_plan=plan, run=run, year=y, by="hospital", actor=actor
+            )
         counts = _grouped_counts(session, prefix, run.plan_id, y)
         drgs = {r["hospital_code"]: r for r in table.iter_rows(named=True)}
         for code, (n_all, n_grouped, n_drgs) in counts.items():
