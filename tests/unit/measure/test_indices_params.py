@@ -135,6 +135,11 @@ def test_parse_params_translates_every_problem() -> None:
     assert "TrimParams.bogus：不是可识别的参数（收到 1）" in problems
     assert any(p.startswith("TrimParams.method：取值必须是") for p in problems)
     assert caught.value.code == "measure_invalid" and caught.value.http_status == 422
+    with pytest.raises(MeasureError) as caught:  # the choices in Chinese, no English "or"
+        parse_params(SimulationParams, {"high_payment": "x"})
+    assert caught.value.problems == (
+        "SimulationParams.high_payment：取值必须是 'items'、'excess' 之一（收到 'x'）",
+    )
     with pytest.raises(MeasureError) as caught:
         parse_params(WeightParams, {"year_weights": [1, 0, 7], "years": [2024]})
     assert caught.value.problems == (

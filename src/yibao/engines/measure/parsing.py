@@ -80,7 +80,8 @@ def explain(exc: ValidationError, model: str) -> list[str]:
                 out.append(".".join((model, *loc[:-1], text)))
                 continue
         elif kind == "literal_error":
-            text = f"取值必须是 {err.get('ctx', {}).get('expected', '')}"
+            expected = str(err.get("ctx", {}).get("expected", "")).replace(" or ", "、")
+            text = f"取值必须是 {expected} 之一"
         else:
             text = _text(kind, err.get("ctx") or {})
         received = err.get("input")
