@@ -122,12 +122,16 @@ def test_sigkill_during_a_burst_of_settlements(db, world, database_url, tmp_path
     stays = world["stays"]
     answers: dict[int, dict[str, Any] | None] = {}
     enough = threading.Event()
+    counting = threading.Lock()  # the answers are written by eight threads at once
     var = tmp_path / "var"
     with live_server(database_url, var) as server:
 
         def settle(i: int) -> None:
-            answers[i] = _send(server.base, his.token, stays[i][1])
-            if sum(1 for a in answers.values() if a and a["infcode"] == 0) >= 4:
+            answer = _send(server.base, his.token, stays[i][1])
+            with counting:
+                answers[i] = answer
+                done = sum(1 for a in answers.values() if a and a["infcode"] == 0)
+            if done >= 4:
                 enough.set()
 
         pool = ThreadPoolExecutor(max_workers=8)
