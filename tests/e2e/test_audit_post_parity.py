@@ -62,6 +62,37 @@ def _order(rx: str, code: str, cnt: str, day: object, prd: str | None) -> dict[s
     return kit.order(rx, code, cnt, "2.00", day, **extra)  # type: ignore[arg-type]
 
 
+def _mid(client, his, who, s, orders, secondary=None, **kw):  # type: ignore[no-untyped-def]
+    """3102 (住院结算, trig_scen 8) of stay ``s`` with ``orders`` (and a ``secondary``
+    diagnosis after the main one): its findings as (rule_id, vola_amt)."""
+    body = kit.audit_input(
+        who,
+        orders,
+        day=s["start"].date(),
+        mdtrt_id=s["mdtrt_id"],
+        trig_scen="8",
+        med_mdtrt_type="2",
+        **kw,
+    )
+    if secondary is not None:
+        enc = body["data"]["patient_dtos"][0]["fsi_encounter_dtos"][0]
+        enc["fsi_diagnose_dtos"].append(
+            {"dise_id": "2", "maindise_flag": "0", "dias_srt_no": "2", "dise_codg": secondary}
+        )
+    r = client.post("/api/audit/3102", json=body, headers={"Authorization": f"Bearer {his.token}"})
+    assert r.status_code == 200, r.text
+    return [(x["rule_id"], x["vola_amt"]) for x in r.json()["output"]["result"]]
+
+
+def _post(db, rule_id: str) -> list[Finding]:  # type: ignore[no-untyped-def]
+    """The post-audit of this month (both stays were settled in it): findings of ``rule_id``."""
+    month = local(utcnow()).strftime("%Y-%m")
+    run_post_audit(db, [month], actor=TEST_ACTOR, params=DetectorParams(anomaly=False))
+    db.commit()
+    set_scope(db, SYSTEM_SCOPE)
+    return list(db.scalars(select(Finding).where(Finding.rule_id == rule_id)))
+
+
 def test_days_of_supply_count_alike_in_3102_and_in_the_post_audit(client, db, world) -> None:  # type: ignore[no-untyped-def]
     his: His = world["his"]
     who = world["local"]
@@ -71,29 +102,13 @@ def test_days_of_supply_count_alike_in_3102_and_in_the_post_audit(client, db, wo
         kit.stay(his, who, [(drug, "21", "2.00", "7")], days_ago=40),
         kit.stay(his, who, [(drug, "22", "2.00", "7")], days_ago=20),
     ]
-    mid = []
-    for s in stays:
-        cnt = "21" if s is stays[0] else "22"
-        body = kit.audit_input(
-            who,
-            [_order("L1", drug, cnt, s["fee_day"], "7")],
-            day=s["start"].date(),
-            mdtrt_id=s["mdtrt_id"],
-            trig_scen="8",
-            med_mdtrt_type="2",
-        )
-        r = client.post(
-            "/api/audit/3102", json=body, headers={"Authorization": f"Bearer {his.token}"}
-        )
-        assert r.status_code == 200, r.text
-        mid.append([(x["rule_id"], x["vola_amt"]) for x in r.json()["output"]["result"]])
+    mid = [
+        _mid(client, his, who, s, [_order("L1", drug, cnt, s["fee_day"], "7")])
+        for s, cnt in zip(stays, ("21", "22"), strict=True)
+    ]
     assert mid == [[], [("T-QTY", "2.00")]]
     # the post-audit of the month both stays were settled in finds the same
-    month = local(utcnow()).strftime("%Y-%m")
-    run_post_audit(db, [month], actor=TEST_ACTOR, params=DetectorParams(anomaly=False))
-    db.commit()
-    set_scope(db, SYSTEM_SCOPE)
-    found = db.scalars(select(Finding).where(Finding.rule_id == "T-QTY")).all()
+    found = _post(db, "T-QTY")
     assert [(f.mdtrt_id, f.vola_amt) for f in found] == [(stays[1]["mdtrt_id"], Decimal("2.00"))]
     assert "用药天数 7" in found[0].vola_cont
 
@@ -110,32 +125,12 @@ def test_secondary_diagnoses_qualify_in_3102_and_in_the_post_audit(client, db, w
     unqualified = kit.stay(
         his, who, [(drug, "1", "60.00", None)], days_ago=10, others=(("E11.900", "2型糖尿病"),)
     )
-    mid = []
-    for s, dx, price in ((qualified, "N40.x00", "50.00"), (unqualified, "E11.900", "60.00")):
-        body = kit.audit_input(
-            who,
-            [kit.order("L1", drug, "1", price, s["fee_day"])],
-            day=s["start"].date(),
-            mdtrt_id=s["mdtrt_id"],
-            trig_scen="8",
-            med_mdtrt_type="2",
-            dx=main[0],
-        )
-        enc = body["data"]["patient_dtos"][0]["fsi_encounter_dtos"][0]
-        enc["fsi_diagnose_dtos"].append(
-            {"dise_id": "2", "maindise_flag": "0", "dias_srt_no": "2", "dise_codg": dx}
-        )
-        r = client.post(
-            "/api/audit/3102", json=body, headers={"Authorization": f"Bearer {his.token}"}
-        )
-        assert r.status_code == 200, r.text
-        mid.append([(x["rule_id"], x["vola_amt"]) for x in r.json()["output"]["result"]])
+    mid = [
+        _mid(client, his, who, s, [kit.order("L1", drug, "1", price, s["fee_day"])], dx, dx=main[0])
+        for s, dx, price in ((qualified, "N40.x00", "50.00"), (unqualified, "E11.900", "60.00"))
+    ]
     assert mid == [[], [("T-IND", "60.00")]]
-    month = local(utcnow()).strftime("%Y-%m")
-    run_post_audit(db, [month], actor=TEST_ACTOR, params=DetectorParams(anomaly=False))
-    db.commit()
-    set_scope(db, SYSTEM_SCOPE)
-    found = db.scalars(select(Finding).where(Finding.rule_id == "T-IND")).all()
+    found = _post(db, "T-IND")
     assert [(f.mdtrt_id, f.vola_amt) for f in found] == [
         (unqualified["mdtrt_id"], Decimal("60.00"))
     ]
@@ -153,25 +148,16 @@ def test_the_billing_department_of_a_line_counts_in_3102_and_in_the_post_audit(
     item = world["items"].dept_only
     allowed = kit.stay(his, who, [(item, "1", "80.00", None)], days_ago=30, bilg_dept="A10")
     wrong = kit.stay(his, who, [(item, "1", "90.00", None)], days_ago=10, bilg_dept="A03")
-    mid = []
-    for s, dept, price in ((allowed, "A10", "80.00"), (wrong, "A03", "90.00")):
-        body = kit.audit_input(
+    mid = [
+        _mid(
+            client,
+            his,
             who,
+            s,
             [kit.order("L1", item, "1", price, s["fee_day"], drord_dept_codg=dept)],
-            day=s["start"].date(),
-            mdtrt_id=s["mdtrt_id"],
-            trig_scen="8",
-            med_mdtrt_type="2",
         )
-        r = client.post(
-            "/api/audit/3102", json=body, headers={"Authorization": f"Bearer {his.token}"}
-        )
-        assert r.status_code == 200, r.text
-        mid.append([(x["rule_id"], x["vola_amt"]) for x in r.json()["output"]["result"]])
+        for s, dept, price in ((allowed, "A10", "80.00"), (wrong, "A03", "90.00"))
+    ]
     assert mid == [[], [("T-DEPT", "90.00")]]
-    month = local(utcnow()).strftime("%Y-%m")
-    run_post_audit(db, [month], actor=TEST_ACTOR, params=DetectorParams(anomaly=False))
-    db.commit()
-    set_scope(db, SYSTEM_SCOPE)
-    found = db.scalars(select(Finding).where(Finding.rule_id == "T-DEPT")).all()
+    found = _post(db, "T-DEPT")
     assert [(f.mdtrt_id, f.vola_amt) for f in found] == [(wrong["mdtrt_id"], Decimal("90.00"))]
