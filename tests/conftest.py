@@ -15,6 +15,8 @@ from yibao.config import Settings
 from yibao.db import migrate
 from yibao.db.models import Base
 from yibao.db.session import SQLITE_BEGIN, make_engine, session_factory
+from yibao.exchange.keys import forget_keys
+from yibao.exchange.signin import forget_sign_ins
 from yibao.supervision import notify
 
 # Cheap argon2 parameters for tests only (the product default is 3 passes, 64 MiB).
@@ -99,6 +101,8 @@ def db(engine: Engine) -> Iterator[Session]:
     # ids start again after the truncation: the process's rule caches (keyed by rule
     # set id, valid for published sets that never change) must forget the last test's
     notify.changed("test database emptied")
+    forget_sign_ins()  # likewise the gateway's kept sign-ins and signing keys (ADR 0042)
+    forget_keys()
     session = session_factory(engine.execution_options(**{SQLITE_BEGIN: "PYSQLITE"}))()
     try:
         yield session

@@ -162,6 +162,13 @@ class Settings(BaseSettings):
         le=24 * 7,
         description="交易接口签到（9001）的有效时长（小时）/ how long a sign_no is valid",
     )
+    exchange_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="交易接口在进程内缓存签到编号与签名密钥的秒数（签退、换钥在其他进程中"
+        "于此时间内生效，本进程立即生效）/ sign-in and signing-key cache ttl",
+    )
     audit_history_days: int = Field(
         default=30,
         ge=1,

@@ -20,6 +20,7 @@ from tests.builders.settlement import demo_world, settlement_list
 from yibao.accounts.tokens import do_create_api_token
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.exchange.models import SignIn
+from yibao.exchange.signin import forget_sign_ins
 from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital
 from yibao.settlement.models import SettlementListVersion
@@ -60,6 +61,7 @@ def _expire(db, sign_no: str) -> None:  # type: ignore[no-untyped-def]
     past = utcnow() - timedelta(minutes=1)
     db.execute(update(SignIn).where(SignIn.sign_no == sign_no).values(expires_at=past))
     db.commit()
+    forget_sign_ins()  # the row was edited behind the gateway's back (ADR 0042)
 
 
 # ----------------------------------------------------------------- refusals, one by one

@@ -6,6 +6,10 @@ string, :mod:`yibao.engines.exchange.signature`): a message without a valid ``ca
 is refused (−1, naming ``cainfo``), journaled and nothing else.  Without a key a
 signature is not checked, and the answer's ``warn_msg`` says so.  The secret is
 printed once when issued and never audited.
+
+Which secret an institution signs with (or that it has none) is kept in the process
+for ``YIBAO_EXCHANGE_CACHE_SECONDS`` (ADR 0042): issuing, rotating or revoking takes
+effect in its own process at once and in the others within that time.
 """
 
 from __future__ import annotations
@@ -24,11 +28,19 @@ from yibao.engines.exchange import Envelope, Refused, label
 from yibao.engines.exchange.signature import SIGN_TYPE, verify
 from yibao.exchange.models import ExchangeKey
 from yibao.exchange.registry import Institution
+from yibao.kit.cache import TTLCache
 from yibao.kit.errors import Conflict, NotFound
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital
 
 SECRET_BYTES = 32
+#: each institution's active secret (None: it signs nothing), by institution id
+_KEPT: TTLCache[str | None] = TTLCache(max_entries=4096)
+
+
+def forget_keys() -> None:
+    """Drop this process's kept secrets (a key issued, rotated or revoked here)."""
+    _KEPT.clear()
 
 
 @dataclass(frozen=True)
@@ -60,11 +72,16 @@ def check_signature(
     message: Mapping[str, Any],
     envelope: Envelope,
     warnings: list[str],
+    keep_s: float = 0.0,
 ) -> None:
     """Refuse ``message`` when the institution has an active key and the message's
     ``cainfo`` is missing or not its HMAC-SM3; without a key, a signature sent is
-    ignored with a warning."""
-    secret = session.connection().scalar(_SECRET, {"hospital": institution.id})
+    ignored with a warning.  The secret is kept for ``keep_s`` seconds."""
+    secret = _KEPT.get(
+        institution.id,
+        keep_s,
+        lambda: session.connection().scalar(_SECRET, {"hospital": institution.id}),
+    )
     given = envelope.cainfo
     if secret is None:
         if given:
@@ -114,6 +131,7 @@ def _new_key(session: Session, hospital: Hospital, actor: Actor, now: datetime) 
     )
     session.add(row)
     session.flush()
+    forget_keys()
     return Issued(key_id, secret, hospital.code)
 
 
@@ -122,6 +140,7 @@ def _end(session: Session, key: ExchangeKey, actor: Actor, now: datetime) -> Non
     key.revoked_at = now
     key.revoked_by = actor.name
     session.flush()  # before a new active key of the same institution is inserted
+    forget_keys()
 
 
 def _audit(session: Session, actor: Actor, action: str, hospital: Hospital, **after: Any) -> None:

@@ -166,7 +166,11 @@ class Fee(ScopedRow, Base):
     #: rule reads for the line, as 3102 reads ``drord_dept_codg`` (None: the visit's)
     bilg_dept_codg: Mapped[str | None] = mapped_column(String(30))
     state: Mapped[str] = mapped_column(String(10))
-    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_settlements.id"))
+    #: indexed: a reversal (2305 / 2208 / 2601) reopens its settlement's lines, and
+    #: the settlement pages list them
+    settlement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("exchange_settlements.id"), index=True
+    )
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("exchange_messages.id", ondelete="SET NULL")
     )

@@ -212,9 +212,14 @@ def _run(call: Call, reading: Reading) -> tuple[dict[str, Any] | None, Refused |
     (not after a failure a retry may not meet: a conflict, an internal error)."""
     transaction = _given(reading.transaction)
     try:
-        check_signature(call.session, call.institution, reading.doc, call.envelope, call.warnings)
+        keep_s = call.settings.exchange_cache_seconds
+        check_signature(
+            call.session, call.institution, reading.doc, call.envelope, call.warnings, keep_s
+        )
         if transaction.needs_sign_no:
-            check_sign_no(call.session, call.institution, call.envelope.sign_no, call.received_at)
+            check_sign_no(
+                call.session, call.institution, call.envelope.sign_no, call.received_at, keep_s
+            )
         if transaction.writes:
             with call.session.begin_nested():
                 output = transaction.handler(call, reading.data)

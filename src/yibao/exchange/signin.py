@@ -3,6 +3,11 @@
 A sign-in is valid for ``YIBAO_EXCHANGE_SIGN_IN_HOURS`` (24) hours or until its
 sign-out, for the institution that signed in only (ADR 0015).  Each terminal or
 operator may hold its own sign_no; a new sign-in does not end the earlier ones.
+
+A known sign-in's validity is kept in the process for ``YIBAO_EXCHANGE_CACHE_SECONDS``
+(ADR 0042): its expiry is still checked against every message's time; a sign-out
+takes effect in its own process at once and in the others within that time, as a
+revoked token does (ADR 0026).  An unknown sign_no is never kept.
 """
 
 from __future__ import annotations
@@ -25,9 +30,17 @@ from yibao.engines.exchange.messages import (
 )
 from yibao.exchange.models import SignIn
 from yibao.exchange.registry import Call, Institution
+from yibao.kit.cache import TTLCache
 from yibao.kit.timeutil import local
 
 SIGN_IN_AGAIN = "请重新签到（9001）"
+#: known sign-ins' (signed_out_at, expires_at) by (institution id, sign_no)
+_KEPT: TTLCache[tuple[datetime | None, datetime]] = TTLCache(max_entries=4096)
+
+
+def forget_sign_ins() -> None:
+    """Drop this process's kept sign-ins (a sign-out here; a test that edits rows)."""
+    _KEPT.clear()
 
 
 def new_sign_no(now: datetime) -> str:
@@ -77,6 +90,7 @@ def sign_out(call: Call, data: SignOutIn) -> SignOutOut:
         raise Refused("sign_no", f"{label('sign_no')}：已于 {wall_time(row.signed_out_at)} 签退")
     row.signed_out_at = call.received_at
     call.session.flush()
+    forget_sign_ins()
     record(
         call.session,
         call.actor,
@@ -112,24 +126,29 @@ _VALIDITY = select(SignIn.signed_out_at, SignIn.expires_at).where(
 
 
 def check_sign_no(
-    session: Session, institution: Institution, sign_no: str | None, now: datetime
+    session: Session,
+    institution: Institution,
+    sign_no: str | None,
+    now: datetime,
+    keep_s: float = 0.0,
 ) -> None:
     """Refuse ``sign_no`` when it is absent, unknown, another institution's, signed
-    out or expired (read without the ORM: every message but a sign-in asks)."""
+    out or expired (read without the ORM: every message but a sign-in asks; a known
+    one kept for ``keep_s`` seconds)."""
     if not sign_no:
         raise Refused("sign_no", f"{label('sign_no')}：必填，请先签到（9001）并使用返回的签到编号")
-    found = (
-        session.connection()
-        .execute(
-            select(SignIn.signed_out_at, SignIn.expires_at).where(
-                SignIn.sign_no == sign_no, SignIn.hospital_id == institution.id
-            )
+
+    def look_up() -> tuple[datetime | None, datetime]:
+        found = (
+            session.connection()
+            .execute(_VALIDITY, {"sign_no": sign_no, "hospital": institution.id})
+            .first()
         )
-        .first()
-    )
-    if found is None:
-        raise _unknown(sign_no)
-    signed_out_at, expires_at = found
+        if found is None:
+            raise _unknown(sign_no)  # nothing kept
+        return found[0], found[1]
+
+    signed_out_at, expires_at = _KEPT.get((institution.id, sign_no), keep_s, look_up)
     if signed_out_at is not None:
         raise Refused(
             "sign_no",
