@@ -69,6 +69,7 @@ COLUMNS: Final = {
     "payment_class": "支付类别",
     "adjusted_score": "DIP 调整后分值",
     "cost_ratio": "费用倍数（费用 ÷ 标准）",
+    "case_cost": "病例总费用（元）",
     "coefficient": "医疗机构系数",
     "payment_basis": "支付依据",
     "standard_set_id": "支付标准编号",

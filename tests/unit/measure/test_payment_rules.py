@@ -116,6 +116,23 @@ def test_high_share_cap_per_hospital() -> None:
     assert classes["S0007"] == "low"
 
 
+def test_high_share_cap_keeps_the_largest_excess_over_the_standard() -> None:
+    # domain.md §1.5: rank by cost − standard (ADR 0043).  H1: 10 cases, cap 10 % → one
+    # stays high.  AA19 3,900 (ratio 3.9, excess 2,900) against BB19 16,000 (ratio 3.2,
+    # excess 11,000): BB19 stays, AA19 is paid its standard — a ratio would keep AA19.
+    rows = [{"total_cost": "1000"}] * 8
+    rows += [{"total_cost": "3900"}, {"total_cost": "16000", "drg": "BB19"}]
+    out = simulate(make_cases(*rows), _standards(), _params(high_share_cap="0.1")).cases
+    classes = dict(zip(out["setl_id"], out["payment_class"], strict=True))
+    assert (classes["S0009"], classes["S0010"]) == ("high_capped", "high")
+    # equal excess (11,000): the higher ratio stays (AA19 12 against BB19 3.2)
+    rows = [{"total_cost": "1000"}] * 8
+    rows += [{"total_cost": "12000"}, {"total_cost": "16000", "drg": "BB19"}]
+    out = simulate(make_cases(*rows), _standards(), _params(high_share_cap="0.1")).cases
+    classes = dict(zip(out["setl_id"], out["payment_class"], strict=True))
+    assert (classes["S0009"], classes["S0010"]) == ("high", "high_capped")
+
+
 def test_rules_are_validated_in_chinese() -> None:
     bad = {
         "rw_bands": [{"max_rw": None, "high": "3"}, {"max_rw": "1", "high": "2"}],

@@ -93,6 +93,7 @@ def test_high_share_cap_at_year_end_clearing() -> None:
             "payment_basis": [r[2] for r in rows],
             "relative_weight": [D(r[3]) for r in rows],
             "total_cost": [D(r[4]) for r in rows],
+            "payment_standard": [D("10000")] * 5,
             "drg_payment": [D(r[4]) for r in rows],
             "items_part": [D(r[5]) for r in rows],
             "fund_amount": [D(r[4]) * D("0.7") for r in rows],
@@ -104,7 +105,14 @@ def test_high_share_cap_at_year_end_clearing() -> None:
         pl.col("cost_ratio").cast(pl.Decimal(18, 4)),
         *(
             pl.col(c).cast(MONEY)
-            for c in ("total_cost", "drg_payment", "items_part", "fund_amount", "patient_other")
+            for c in (
+                "total_cost",
+                "payment_standard",
+                "drg_payment",
+                "items_part",
+                "fund_amount",
+                "patient_other",
+            )
         ),
     )
     month = monthly_statement(year, period="2025-01")
@@ -121,3 +129,59 @@ def test_high_share_cap_at_year_end_clearing() -> None:
     # without the cap all three high cases are item-paid (107,000 > the budget)
     with pytest.raises(SettlementError, match=r"107000\.00"):
         year_end_clearing(year, D("105000"), [month], {"H1": 100}, ClearingParams())
+
+
+def test_high_share_cap_at_clearing_ranks_by_excess_over_the_standard() -> None:
+    """domain.md §1.5 (ADR 0043): of two high cases with a cap of one, the one whose
+    cost exceeds its standard by more stays item-paid, whatever the ratios: A costs
+    9,000 on a 2,000 standard (ratio 4.5, excess 7,000), B 36,000 on 10,000 (3.6,
+    26,000).  B stays; A is paid by weight."""
+    import polars as pl
+
+    from yibao.engines.caseframe import MONEY
+    from yibao.engines.settlement import ClearingParams, monthly_statement, year_end_clearing
+
+    rows = [  # id, class, basis, rw, cost, standard, items part, ratio
+        ("a", "high", "items", "0.2", "9000", "2000", "9000", "4.5000"),
+        ("b", "high", "items", "1.0", "36000", "10000", "36000", "3.6000"),
+        *(
+            (f"n{i}", "normal", "standard", "1.0", "10000", "10000", "0", "1.0000")
+            for i in range(8)
+        ),
+    ]
+    year = pl.DataFrame(
+        {
+            "setl_id": [r[0] for r in rows],
+            "hospital_code": ["H1"] * len(rows),
+            "hospital_level": ["3"] * len(rows),
+            "payment_class": [r[1] for r in rows],
+            "payment_basis": [r[2] for r in rows],
+            "relative_weight": [D(r[3]) for r in rows],
+            "total_cost": [D(r[4]) for r in rows],
+            "payment_standard": [D(r[5]) for r in rows],
+            "drg_payment": [D(r[4]) for r in rows],
+            "items_part": [D(r[6]) for r in rows],
+            "fund_amount": [D(r[4]) * D("0.7") for r in rows],
+            "patient_other": [D(r[4]) * D("0.3") for r in rows],
+            "cost_ratio": [D(r[7]) for r in rows],
+        }
+    ).with_columns(
+        pl.col("relative_weight").cast(pl.Decimal(18, 4)),
+        pl.col("cost_ratio").cast(pl.Decimal(18, 4)),
+        *(
+            pl.col(c).cast(MONEY)
+            for c in (
+                "total_cost",
+                "payment_standard",
+                "drg_payment",
+                "items_part",
+                "fund_amount",
+                "patient_other",
+            )
+        ),
+    )
+    month = monthly_statement(year, period="2025-01")
+    params = ClearingParams(high_share_cap=D("0.1"))  # ⌊0.1 × 10⌋ = 1 stays high
+    r = year_end_clearing(year, D("200000"), [month], {"H1": 100}, params)
+    classes = dict(zip(r.cases["setl_id"], r.cases["payment_class"], strict=True))
+    assert (classes["a"], classes["b"]) == ("high_capped", "high")

@@ -362,8 +362,8 @@ class PaymentRules(_Params):
     * ``long_stay_days`` and ``per_diem``: a stay longer than ``long_stay_days`` is
       paid per bed-day (按床日付费): days × ``per_diem`` of the hospital's level.
     * ``high_share_cap``: per hospital, at most this share of its grouped cases (with
-      a standard) is paid as high-multiplier cases; the high cases beyond it, lowest
-      cost ratio first, are paid the standard (class ``high_capped``).
+      a standard) is paid as high-multiplier cases; the high cases beyond it, smallest
+      cost − standard first (ADR 0043), are paid the standard (class ``high_capped``).
     """
 
     rw_bands: tuple[RwBand, ...] = ()

@@ -127,15 +127,20 @@ def _classify(params: SimulationParams) -> pl.Expr:
 
 def _cap_high(frame: pl.DataFrame, cap: Decimal) -> pl.DataFrame:
     """At most ⌊cap × n⌋ high cases per hospital (n: its normal, high and low cases);
-    the others, lowest cost ratio first (ties: settlement id), become ``high_capped``."""
+    the others, smallest cost − standard first (domain.md §1.5; ties: the higher cost
+    ratio stays, then settlement id), become ``high_capped`` (ADR 0043)."""
     num, den = Fraction(cap).numerator, Fraction(cap).denominator
     cls = pl.col("payment_class")
     ranked = (
         frame.filter(cls == "high")
         .with_columns(
-            (pl.col("cost_fen").cast(pl.Int128) * 10**12 // pl.col("std_fen")).alias("_key")
+            (pl.col("cost_fen") - pl.col("std_fen")).alias("_excess"),
+            (pl.col("cost_fen").cast(pl.Int128) * 10**12 // pl.col("std_fen")).alias("_key"),
         )
-        .sort(["hospital_code", "_key", "setl_id"], descending=[False, True, False])
+        .sort(
+            ["hospital_code", "_excess", "_key", "setl_id"],
+            descending=[False, True, True, False],
+        )
         .with_columns(pl.int_range(pl.len()).over("hospital_code").alias("_rank"))
         .select("setl_id", "hospital_code", "_rank")
     )

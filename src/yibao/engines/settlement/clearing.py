@@ -132,20 +132,34 @@ def _dip_weighted(year_cases: pl.DataFrame) -> pl.DataFrame:
 
 
 def cap_high_cases(year_cases: pl.DataFrame, cap: Decimal) -> pl.DataFrame:
-    """The cap on high-multiplier cases (ADR 0031): per hospital at most ⌊cap × n⌋ of
-    its ``n`` normal, high and low cases stay high; the others, lowest ``cost_ratio``
-    first (ties: settlement id), become ``high_capped`` and are paid by weight
-    (basis ``standard``, no item-paid part)."""
-    require(year_cases, ("cost_ratio",), "year_end_clearing(year_cases)（高倍率比例上限）")
+    """The cap on high-multiplier cases (ADR 0031, 0043): per hospital at most
+    ⌊cap × n⌋ of its ``n`` normal, high and low cases stay high; the others, smallest
+    ``total_cost − payment_standard`` first (domain.md §1.5; ties: the higher
+    ``cost_ratio`` stays, then settlement id), become ``high_capped`` and are paid by
+    weight (basis ``standard``, no item-paid part).  A case whose cost is unknown
+    ranks by its ratio × standard."""
+    require(
+        year_cases,
+        ("cost_ratio", "total_cost", "payment_standard"),
+        "year_end_clearing(year_cases)（高倍率比例上限）",
+    )
     num, den = Fraction(cap).numerator, Fraction(cap).denominator
     cls = pl.col("payment_class")
     counted = year_cases.filter(cls.is_in(["normal", "high", "low"])).group_by("hospital_code")
     allowed = counted.len().select(
         "hospital_code", ((pl.col("len").cast(pl.Int64) * num) // den).alias("_allowed")
     )
+    wide = pl.Decimal(38, 6)
+    standard = pl.col("payment_standard").cast(wide)
+    cost = pl.col("total_cost").cast(wide).fill_null((pl.col("cost_ratio") * standard).cast(wide))
     over = (
         year_cases.filter(cls == "high")
-        .sort(["hospital_code", "cost_ratio", "setl_id"], descending=[False, True, False])
+        .with_columns((cost - standard).alias("_excess"))
+        .sort(
+            ["hospital_code", "_excess", "cost_ratio", "setl_id"],
+            descending=[False, True, True, False],
+            nulls_last=True,
+        )
         .with_columns(pl.int_range(pl.len()).over("hospital_code").alias("_rank"))
         .join(allowed, on="hospital_code")
         .filter(pl.col("_rank") >= pl.col("_allowed"))["setl_id"]

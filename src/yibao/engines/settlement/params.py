@@ -253,8 +253,8 @@ class ClearingParams(_Params):
     )
     missing_score: Decimal | None = None
     #: at most this share of each hospital's year of normal, high and low cases is paid
-    #: as high-multiplier cases; the others (lowest cost ratio first) are re-paid by
-    #: weight (ADR 0031); None: no cap
+    #: as high-multiplier cases; the others (smallest cost − standard first, ADR 0043)
+    #: are re-paid by weight (ADR 0031); None: no cap
     high_share_cap: Decimal | None = Field(default=None, ge=0, le=1, decimal_places=4)
 
     @field_validator("point_scale")

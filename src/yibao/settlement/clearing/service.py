@@ -76,6 +76,8 @@ def _year_cases(session: Session, cases: pl.DataFrame) -> pl.DataFrame:
         "adjusted_score",
         "coefficient",
         "cost_ratio",
+        pl.col("case_cost").alias("total_cost"),
+        "payment_standard",
         "drg_payment",
         items.cast(MONEY).alias("items_part"),
         (pl.col("drg_payment") - pl.col("original_fund")).cast(MONEY).alias("patient_other"),

@@ -24,6 +24,7 @@ import polars as pl
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from yibao.cases.models import Case
 from yibao.dip.settle import clearing_points
 from yibao.engines.caseframe import MONEY
 from yibao.regions.models import Hospital, region_prefix
@@ -55,7 +56,8 @@ CASE_SCHEMA: dict[str, Any] = {
     "fund_deduction": MONEY,
     "adjusted_score": pl.Decimal(18, 2),  # DIP: the case's adjusted score (null for DRG)
     "coefficient": pl.Decimal(18, 4),  # DIP: the hospital's coefficient it was priced with
-    "cost_ratio": pl.Decimal(18, 4),  # cost ÷ standard when priced (ranks high cases)
+    "cost_ratio": pl.Decimal(18, 4),  # cost ÷ standard when priced
+    "case_cost": MONEY,  # the case's total cost (ranks high cases for the cap, ADR 0043)
 }
 
 
@@ -102,8 +104,10 @@ def confirmed_cases(
             CasePricing.payment_standard,
             Hospital.level,
             special.method,
+            Case.total_cost,
         )
         .outerjoin(CasePricing, CasePricing.case_id == SettlementConfirmation.case_id)
+        .outerjoin(Case, Case.id == SettlementConfirmation.case_id)
         .outerjoin(Hospital, Hospital.code == SettlementConfirmation.hospital_code)
         .outerjoin(
             special,
@@ -124,7 +128,7 @@ def confirmed_cases(
     if hospital_code is not None:
         stmt = stmt.where(SettlementConfirmation.hospital_code == hospital_code)
     rows, seen = [], set()
-    for c, priced_fund, terms, set_id, standard, level, method in session.execute(stmt):
+    for c, priced_fund, terms, set_id, standard, level, method, cost in session.execute(stmt):
         if c.id in seen:  # at most one row per confirmation
             continue
         seen.add(c.id)
@@ -155,6 +159,7 @@ def confirmed_cases(
                 score,
                 coef,
                 ratio,
+                cost,
             )
         )
     return pl.DataFrame(rows, schema=CASE_SCHEMA, orient="row")
