@@ -230,3 +230,21 @@ def test_solve_scale_for_separate_level_rates() -> None:
     assert solution.rates.level_rates == {"3": Decimal(1250)}
     standards = payment_standards(_solve_weights(), solution.rates)
     assert simulate(cases, standards).totals["drg_payment"][0] == Decimal("15500.00")
+
+
+def test_cost_ratio_is_rounded_half_up_on_exact_figures() -> None:
+    """The simulation's cost ratio rounds as pricing's does (四舍五入 on the exact fen,
+    not a float's half-to-even): 0.00015 → 0.0002, for any cost and standard."""
+    import random
+    from decimal import ROUND_HALF_UP
+
+    from yibao.engines.measure.simulate import _ratio_4
+
+    rng = random.Random(7)
+    pairs = [(3, 20000), (12345, 100000), (1, 3), (0, 5)]
+    pairs += [(rng.randint(0, 10**9), rng.randint(1, 10**8)) for _ in range(500)]
+    frame = pl.DataFrame({"c": [c for c, _ in pairs], "s": [s for _, s in pairs]})
+    got = frame.select(_ratio_4(pl.col("c"), pl.col("s"))).to_series().to_list()
+    for (c, s), value in zip(pairs, got, strict=True):
+        want = (Decimal(c) / Decimal(s)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        assert Decimal(str(value)) == want, (c, s, value)

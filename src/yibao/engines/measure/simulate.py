@@ -125,6 +125,14 @@ def _classify(params: SimulationParams) -> pl.Expr:
     )
 
 
+def _ratio_4(cost_fen: pl.Expr, std_fen: pl.Expr) -> pl.Expr:
+    """cost ÷ standard to four places, half up on the exact integers (as pricing's
+    ``cost_ratio``), shown as a float; null without a positive standard."""
+    up = (2 * cost_fen.abs().cast(pl.Int64) * _E4 + std_fen) // (2 * std_fen)
+    signed = pl.when(cost_fen < 0).then(up * -1).otherwise(up)
+    return pl.when(std_fen > 0).then((signed.cast(pl.Float64) / _E4).round(4))  # float noise
+
+
 def _cap_high(frame: pl.DataFrame, cap: Decimal) -> pl.DataFrame:
     """At most ⌊cap × n⌋ high cases per hospital (n: its normal, high and low cases);
     the others, smallest cost − standard first (domain.md §1.5; ties: the higher cost
@@ -355,7 +363,7 @@ def simulate(
         "payment_class",
         money(pl.col("cost_fen")).alias("total_cost"),
         money(pl.col("std_fen")).alias("payment_standard"),
-        (pl.col("cost_fen") / pl.col("std_fen")).round(4).alias("cost_ratio"),
+        _ratio_4(pl.col("cost_fen"), pl.col("std_fen")).alias("cost_ratio"),
         money(pl.col("pay_fen")).alias("drg_payment"),
         money(pl.col("est_fen")).alias("fund_estimate"),
         money(pl.col("pay_fen") - pl.col("cost_fen")).alias("balance"),
