@@ -19,12 +19,14 @@ from tests.builders.exchange import His
 from tests.builders.settlement import settlement_list
 from tests.builders.visits import (
     admit,
+    basic_terms,
     fee_lines,
     figures,
     identify,
     ids,
     make_world,
     ok,
+    policy_body,
     run_inpatient,
     run_outpatient,
     settle_input,
@@ -358,3 +360,77 @@ def test_reversing_an_admission_after_discharge_is_refused_in_chinese(db, world)
     assert "discharged" not in answer["err_msg"]
     db.expire_all()
     assert db.scalar(select(Visit.state).where(Visit.mdtrt_id == mdtrt_id)) == "discharged"
+
+
+def test_outpatient_visit_settles_each_charge_batch(db, world) -> None:  # type: ignore[no-untyped-def]
+    """门诊分次结算 (ADR 0044): a visit charged twice (B1, then B2 after the first
+    payment) is settled once per batch; the second settlement starts from the figures
+    the first posted (the deductible is not taken twice); a batch is not settled twice;
+    reversing one batch leaves the other settled; reversing both restores the person."""
+    his, who = world["his"], world["local"]
+    level = world["hospital"].level
+    identify(his, who)
+    now = datetime.combine(local(utcnow()).date(), datetime.min.time()).replace(hour=0, minute=5)
+    reg = {
+        "psn_no": who.psn_no,
+        "insutype": who.insutype,
+        "begntime": f"{now:%Y-%m-%d %H:%M:%S}",
+        "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": who.certno,
+        "ipt_otp_no": f"MZ{who.id:06d}",
+        "atddr_no": "D002",
+        "dr_name": "张医生",
+        "dept_code": "A01",
+        "dept_name": "普通内科",
+    }
+    mdtrt_id = ok(his.send(his.envelope("2201", {"data": reg}, **ids(his, who))))["result"][
+        "mdtrt_id"
+    ]
+    balance_before, cums_before = figures(db, who)
+    settled = []
+    for batch in ("B1", "B2"):
+        body, expected = fee_lines(db, level, mdtrt_id, who.psn_no, now, chrg_bchno=batch)
+        body = [{**line, "feedetl_sn": f"{batch}-{line['feedetl_sn']}"} for line in body]
+        ok(his.send(his.envelope("2204", {"feedetail": body}, **ids(his, who))))
+        data = settle_input(
+            who, mdtrt_id, expected["medfee_sumamt"], med_type="11", chrg_bchno=batch
+        )
+        pre = ok(his.send(his.envelope("2206", data, **ids(his, who))))["setlinfo"]
+        info = ok(his.send(his.envelope("2207", data, **ids(his, who))))["setlinfo"]
+        assert pre["hifp_pay"] == info["hifp_pay"] and pre["act_pay_dedc"] == info["act_pay_dedc"]
+        assert Decimal(str(info["medfee_sumamt"])) == expected["medfee_sumamt"]
+        settled.append((data, info))
+    first, second = settled[0][1], settled[1][1]
+    assert first["setl_id"] != second["setl_id"]
+    # the deductible is met once: the second batch's 起付线 is what the first left
+    region = who.insuplc_admdvs[:4] + "00"
+    deductible, _ = basic_terms(
+        policy_body(db, region, who.insutype), level, "local", outpatient=True
+    )
+    paid_dedc = Decimal(str(first["act_pay_dedc"])) + Decimal(str(second["act_pay_dedc"]))
+    assert paid_dedc == min(deductible, 2 * fee_lines(db, level, "x", "y", now)[1]["inscp_scp_amt"])
+    set_scope(db, SYSTEM_SCOPE)
+    db.expire_all()
+    visit = db.scalar(select(Visit).where(Visit.mdtrt_id == mdtrt_id))
+    assert visit is not None and visit.state == "settled"
+    live = select(func.count()).where(
+        Settlement.visit_id == visit.id, Settlement.state == "settled"
+    )
+    assert db.scalar(live) == 2
+    # B1 again, as a new message: nothing left to settle in it
+    again = his.send(his.envelope("2207", settled[0][0], **ids(his, who)))
+    assert again["infcode"] == -1 and "没有待结算的费用明细" in again["err_msg"], again
+    # 2208 of B1: B2 stays settled, the visit too; B1's lines are open again
+    ref = {"data": {"psn_no": who.psn_no, "mdtrt_id": mdtrt_id, "setl_id": first["setl_id"]}}
+    ok(his.send(his.envelope("2208", ref, **ids(his, who))))
+    db.expire_all()
+    assert db.scalar(live) == 1 and db.get(Visit, visit.id).state == "settled"
+    open_b1 = select(func.count()).where(
+        Fee.visit_id == visit.id, Fee.chrg_bchno == "B1", Fee.state == "open"
+    )
+    assert db.scalar(open_b1) == 4
+    ref = {"data": {"psn_no": who.psn_no, "mdtrt_id": mdtrt_id, "setl_id": second["setl_id"]}}
+    ok(his.send(his.envelope("2208", ref, **ids(his, who))))
+    db.expire_all()
+    assert db.scalar(live) == 0 and db.get(Visit, visit.id).state == "open"
+    assert figures(db, who) == (balance_before, cums_before)

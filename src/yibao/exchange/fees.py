@@ -49,7 +49,8 @@ def _one_visit(call: Call, lines: list[FeeNode], kind: str) -> Visit:
                 f"费用明细（feedetail[{i}]）：一次上传的明细须属于同一就诊和同一人员",
             )
     visit = own_visit(call, first.mdtrt_id, first.psn_no, kind)
-    allowed = ("open", "discharged") if kind == "ipt" else ("open",)
+    # an outpatient visit takes another charge batch after one is settled (ADR 0044)
+    allowed = ("open", "discharged") if kind == "ipt" else ("open", "settled")
     if visit.state not in allowed:
         raise Refused(
             "mdtrt_id", f"就诊ID（mdtrt_id）：就诊{STATES[visit.state]}，不能上传费用明细"
@@ -195,8 +196,8 @@ def cancel_fees(call: Call, data: FeeCancelIn, kind: str) -> FeeCancelOut:
     unsettled lines of the visit (feedetl_sn 0000 or empty)."""
     node = data.data
     visit = own_visit(call, node.mdtrt_id, node.psn_no, kind)
-    if visit.state in ("settled", "cancelled"):
-        raise Refused(
+    if visit.state == "cancelled" or (visit.state == "settled" and kind == "ipt"):
+        raise Refused(  # an outpatient visit's unsettled batches may go (ADR 0044)
             "mdtrt_id", f"就诊ID（mdtrt_id）：就诊{STATES[visit.state]}，不能撤销费用明细"
         )
     stmt = select(Fee).where(Fee.visit_id == visit.id, Fee.state == "open")

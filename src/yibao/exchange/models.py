@@ -178,8 +178,10 @@ class Fee(ScopedRow, Base):
 
 class Settlement(ScopedRow, Base):
     """A settlement (2304 / 2207) and, once reversed (2305 / 2208 / 2601), its
-    reversal.  At most one live (``settled``) settlement per visit: a partial unique
-    index makes a second one fail, whatever races.  Money columns repeat the
+    reversal.  At most one live (``settled``) settlement per inpatient stay: a partial
+    unique index makes a second one fail, whatever races.  An outpatient visit may be
+    settled once per charge batch (门诊分次结算, ADR 0044): each fee line is settled
+    once, under the visit's row lock.  Money columns repeat the
     figures reconciliation and clearing sum; ``setlinfo`` / ``setldetail`` are the
     output as sent.  ``insuplc_admdvs`` ≠ ``mdtrtarea_admvs`` pool: a cross-region
     settlement, cleared monthly between the two places (``clr_month``)."""
@@ -190,8 +192,8 @@ class Settlement(ScopedRow, Base):
             "uq_exchange_settlements_live_visit",
             "visit_id",
             unique=True,
-            sqlite_where=text("state = 'settled'"),
-            postgresql_where=text("state = 'settled'"),
+            sqlite_where=text("state = 'settled' AND kind = 'ipt'"),
+            postgresql_where=text("state = 'settled' AND kind = 'ipt'"),
         ),
         Index("ix_exchange_settlements_hospital_time", "hospital_id", "setl_time"),
         Index("ix_exchange_settlements_clearing", "clr_month", "insuplc_admdvs"),

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import record, record_now
@@ -130,7 +130,7 @@ def _settleable(call: Call, node: SettleNode, kind: str, final: bool) -> tuple[V
             )
         if visit.state not in ("open", "discharged"):
             raise Refused("mdtrt_id", f"就诊ID（mdtrt_id）：就诊{STATES[visit.state]}，不能结算")
-    elif visit.state != "open":
+    elif visit.state not in ("open", "settled"):  # 门诊分次结算: another batch (ADR 0044)
         raise Refused("mdtrt_id", f"就诊ID（mdtrt_id）：就诊{STATES[visit.state]}，不能结算")
     if node.insutype and node.insutype != visit.insutype:
         raise Refused(
@@ -368,7 +368,7 @@ def reverse(call: Call, row: Settlement, cause: str) -> SettleOut:
         fee.state, fee.settlement_id = "open", None
     visit = call.session.get(Visit, row.visit_id)
     assert visit is not None
-    visit.state = "discharged" if visit.kind == "ipt" else "open"
+    visit.state = "discharged" if visit.kind == "ipt" else _outpatient_state(call, row)
     visit.updated_at = call.received_at
     info = _negated(row.setlinfo)
     info.update(
@@ -401,6 +401,18 @@ def reverse(call: Call, row: Settlement, cause: str) -> SettleOut:
         setlinfo=SetlInfo.model_validate(info),
         setldetail=[SetlDetail.model_validate(d) for d in details],
     )
+
+
+def _outpatient_state(call: Call, reversed_row: Settlement) -> str:
+    """An outpatient visit stays settled while another batch's settlement is live."""
+    others = call.session.scalar(
+        select(func.count()).where(
+            Settlement.visit_id == reversed_row.visit_id,
+            Settlement.state == "settled",
+            Settlement.id != reversed_row.id,
+        )
+    )
+    return "settled" if others else "open"
 
 
 def reverse_settlement(call: Call, data: SettlementRefIn, kind: str) -> SettleOut:

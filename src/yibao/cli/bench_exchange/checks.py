@@ -29,7 +29,7 @@ def check_database(
             made = s.scalar(select(func.count()).where(recent)) or 0
             live = (
                 select(Settlement.visit_id, func.count().label("n"))
-                .where(recent, Settlement.state == "settled")
+                .where(recent, Settlement.state == "settled", Settlement.kind == "ipt")
                 .group_by(Settlement.visit_id)
                 .subquery()
             )
