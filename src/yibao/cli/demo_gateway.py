@@ -83,7 +83,9 @@ def drive_gateway(settings: Settings, token: str, result: GatewaySeedResult) -> 
     kit, _ = _kit(today)
     assert kit.hospital_code and kit.hospital_name and kit.mdtrtarea_admvs
     with (
-        TestClient(create_app(settings), base_url="http://demo.invalid") as http,
+        TestClient(  # the demo HIS "connects" from this machine (the audit log's IP)
+            create_app(settings), base_url="http://demo.invalid", client=("127.0.0.1", 50000)
+        ) as http,
         HisClient(
             "http://demo.invalid",
             token,
