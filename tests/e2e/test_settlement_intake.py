@@ -215,3 +215,45 @@ def test_list_page_shows_the_grouping_and_pricing_steps(world, db):  # type: ign
     page = client.get(f"/settlement/lists/{priced['list_id']}").text
     assert 'data-action="group"' in page and 'data-action="price"' in page
     assert f"<code>{priced['drg']}</code>" in page and "DRG 支付" in page
+
+
+def test_excel_date_serials_are_read_as_dates(world, db):  # type: ignore[no-untyped-def]
+    """A date column saved without its date format holds Excel serial numbers
+    (45356.35 = 2024-03-05 08:24): read as dates, with a note naming the column."""
+    from datetime import datetime
+
+    import openpyxl
+
+    from yibao.engines.qc.serial_dates import EPOCH
+    from yibao.kit.timeutil import local
+
+    client, lists, _other = world
+    flat = pl.DataFrame(lists_to_flat(lists[:3]))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(flat.columns)
+    wanted = {}
+    for row in flat.iter_rows(named=True):
+        cells = []
+        for name, value in row.items():
+            if name in ("adm_time", "dscg_time") and value:
+                when = datetime.fromisoformat(str(value))
+                cells.append((when - EPOCH).total_seconds() / 86400)  # a plain number
+            else:
+                cells.append(value)
+        wanted[row["setl_id"]] = datetime.fromisoformat(str(row["dscg_time"]))
+        sheet.append(cells)
+    buf = io.BytesIO()
+    book.save(buf)
+    files = {"file": ("lists.xlsx", buf.getvalue())}
+    r = client.post("/api/settlement/lists/upload", files=files)
+    assert r.status_code == 200, r.text
+    assert r.json()["by_state"] == {"priced": 3}, r.json()
+    notes = r.json()["notes"]
+    assert any("入院时间" in n and "Excel 日期序号" in n for n in notes), notes
+    assert any("出院时间" in n for n in notes), notes
+    set_scope(db, SYSTEM_SCOPE)
+    cases = db.scalars(select(Case).where(Case.setl_id.in_(list(wanted)))).all()
+    assert len(cases) == 3
+    for case in cases:  # to the second, in business time
+        assert local(case.discharge_time).replace(tzinfo=None) == wanted[case.setl_id]

@@ -215,3 +215,31 @@ def test_fund_payments_of_a_4101_message_come_from_payinfo(
     findings = check_list(good, ruleset, plan)
     assert ("QC000", "payinfo[1].fund_payamt") in [(f.rule_id, f.field) for f in findings]
     assert "五百" in next(f.message for f in findings if f.rule_id == "QC000")
+
+
+def test_excel_serials_in_date_columns_are_read_as_dates() -> None:
+    import polars as pl
+
+    from yibao.engines.qc.serial_dates import from_serial, read_serial_dates
+
+    assert from_serial("45231", "date") == "2023-11-01"
+    assert from_serial("45231.5", "datetime") == "2023-11-01 12:00:00"
+    assert from_serial("45231.5", "date") == "2023-11-01"
+    assert from_serial("45231", "datetime") == "2023-11-01"  # a bare date: the whole day
+    for other in ("1234", "123456", "2023-11-01", "20231101", "9999", "x45231"):
+        assert from_serial(other, "date") is None
+    frame = pl.DataFrame(
+        {
+            "入院时间": ["45231.25", "2023-11-02 08:00:00", None],
+            "oprn_dates": ["45232|45233", "2023-11-03", ""],
+            "setl_id": ["45231", "S2", "S3"],  # not a date column: left alone
+        }
+    )
+    out, notes = read_serial_dates(frame)
+    assert out["入院时间"].to_list() == ["2023-11-01 06:00:00", "2023-11-02 08:00:00", None]
+    assert out["oprn_dates"].to_list() == ["2023-11-02|2023-11-03", "2023-11-03", ""]
+    assert out["setl_id"].to_list() == ["45231", "S2", "S3"]
+    assert len(notes) == 2 and "“入院时间”列有 1 个 Excel 日期序号" in notes[0]
+    assert "“手术操作日期”列有 2 个" in notes[1]
+    same, none = read_serial_dates(pl.DataFrame({"adm_time": ["2023-11-01"]}))
+    assert none == [] and same["adm_time"].to_list() == ["2023-11-01"]

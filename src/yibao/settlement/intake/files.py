@@ -13,6 +13,7 @@ import polars as pl
 
 from yibao.engines.qc import read_flat, unknown_flat_columns
 from yibao.engines.qc.flat import column_name
+from yibao.engines.qc.serial_dates import read_serial_dates
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.tables import TableLimits, read_json, read_table
 
@@ -103,7 +104,8 @@ def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits
             f"文件 {filename} 只有表头，没有结算清单数据行：请在表头下每行填写一份结算清单",
             field="file",
         )
-    notes = _unknown_columns_note(list(frame.columns), filename)
+    frame, dated = read_serial_dates(frame)
+    notes = _unknown_columns_note(list(frame.columns), filename) + dated
     return ListFile(list_messages(read_flat(frame)), notes)
 
 
