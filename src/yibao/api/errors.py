@@ -153,6 +153,8 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
         loc = tuple(err.get("loc", ()))
         where = LOCATION.get(str(loc[0]), "") if loc else ""
         ctx = dict(err.get("ctx") or {})
+        if "expected" in ctx:  # pydantic's "'1', '2' or '3'"
+            ctx["expected"] = str(ctx["expected"]).replace(", ", "、").replace(" or ", "、")
         template = VALIDATION_TEXT.get(str(err.get("type")), "取值不正确")
         try:
             rule = template.format(**ctx)
