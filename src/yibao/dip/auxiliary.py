@@ -5,7 +5,8 @@ counted per hospital for the simulation page and its Excel."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 import polars as pl
@@ -115,6 +116,32 @@ def counts_frame(summary: dict[str, Any] | None) -> pl.DataFrame:
     )
 
 
+def _ratio(value: Fraction | int) -> str:
+    value = Fraction(value)
+    return f"{value.numerator}/{value.denominator}"
+
+
+#: the columns of :func:`hospital_inputs` that hold exact ratios
+RATIOS = ("cmi", "child_share", "elderly_share", "tcm_share")
+
+
+def shown_inputs(frame: pl.DataFrame, places: int = 12) -> pl.DataFrame:
+    """``frame`` with the exact ratios of :func:`hospital_inputs` as decimals (half up to
+    ``places``), for a page or a stored summary."""
+    unit = Decimal(1).scaleb(-places)
+
+    def shown(text: str | None) -> str | None:
+        if text is None:
+            return None
+        value = Fraction(text)
+        return str((Decimal(value.numerator) / value.denominator).quantize(unit, ROUND_HALF_UP))
+
+    present = [c for c in RATIOS if c in frame.columns]
+    return frame.with_columns(
+        pl.col(c).map_elements(shown, return_dtype=pl.String) for c in present
+    )
+
+
 def hospital_inputs(
     session: Session, row: DipCatalogue, year: int, frame: pl.DataFrame
 ) -> pl.DataFrame:
@@ -123,7 +150,7 @@ def hospital_inputs(
     patients aged ≤ 6 and ≥ 70, and the TCM share of its costs (中药饮片 + 中成药 ÷ total),
     over the year's cases ``frame`` (``setl_id``, ``hospital_code``, ``hospital_level``,
     ``score``)."""
-    scale = Decimal(str((row.params.get("scores") or {}).get("scale") or 1000))
+    scale = Fraction(str((row.params.get("scores") or {}).get("scale") or 1000))
     where = (
         Case.region_code.startswith(region_prefix(row.region_code)),
         Case.discharge_date >= date(year, 1, 1),
@@ -147,23 +174,29 @@ def hospital_inputs(
         fees, on="setl_id", how="inner"
     )
     sums = joined.group_by("hospital_code", "hospital_level").agg(
-        pl.col("score").cast(pl.Decimal(38, 2)).mean().alias("mean_score"),
-        (pl.col("age") <= 6).mean().alias("child_share"),
-        (pl.col("age") >= 70).mean().alias("elderly_share"),
+        pl.len().alias("n"),
+        pl.col("score").is_not_null().sum().alias("scored"),
+        pl.col("score").cast(pl.Decimal(38, 2)).sum().alias("score_sum"),
+        (pl.col("age") <= 6).sum().alias("children"),
+        (pl.col("age") >= 70).sum().alias("elderly"),
         pl.col("tcm").cast(pl.Decimal(38, 2)).sum().alias("tcm"),
         pl.col("cost").cast(pl.Decimal(38, 2)).sum().alias("cost"),
     )
     out = []
     for r in sums.sort("hospital_code").iter_rows(named=True):
-        cost = Decimal(r["cost"] or 0)
+        # exact ratios "n/d": a share exactly one step above its level's mean must count
+        # (the add-ons compare in rational arithmetic, ADR 0030)
+        n, cost = int(r["n"]), Fraction(Decimal(r["cost"] or 0))
+        scored = int(r["scored"])
+        cmi = Fraction(Decimal(r["score_sum"] or 0)) / scored / scale if scored else Fraction(0)
         out.append(
             {
                 "code": r["hospital_code"],
                 "level": r["hospital_level"],
-                "cmi": str(Decimal(r["mean_score"] or 0) / scale),
-                "child_share": str(r["child_share"] or 0),
-                "elderly_share": str(r["elderly_share"] or 0),
-                "tcm_share": str(Decimal(r["tcm"] or 0) / cost if cost else 0),
+                "cmi": _ratio(cmi),
+                "child_share": _ratio(Fraction(int(r["children"] or 0), n)),
+                "elderly_share": _ratio(Fraction(int(r["elderly"] or 0), n)),
+                "tcm_share": _ratio(Fraction(Decimal(r["tcm"] or 0)) / cost if cost else 0),
             }
         )
     return pl.DataFrame(

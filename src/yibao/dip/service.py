@@ -336,10 +336,18 @@ def execute_build(session: Session, row: DipCatalogue, registry: PlanRegistry) -
         combos.select("setl_id", "year", "total_cost"), on="setl_id", how="inner"
     )
     scored = dip.group_scores(members, sparams)
-    groups = catalogue.groups.join(scored.scores.drop("cases"), on="code", how="left").join(
-        level_costs(members, case_levels(session, row.region_code, row.years), max(row.years)),
-        on="code",
-        how="left",
+    # the score's year-weighted mean is the group's 加权均次费用 (the catalogue's own
+    # mean_cost is the plain mean it breaks grouping ties with)
+    weighted = scored.scores.drop("cases").rename({"mean_cost": "weighted_mean"})
+    groups = (
+        catalogue.groups.join(weighted, on="code", how="left")
+        .with_columns(pl.coalesce("weighted_mean", "mean_cost").alias("mean_cost"))
+        .drop("weighted_mean")
+        .join(
+            level_costs(members, case_levels(session, row.region_code, row.years), max(row.years)),
+            on="code",
+            how="left",
+        )
     )
     store_groups(session, row.id, _readable(groups, names))
     primary = catalogue.members.filter(pl.col("primary"))

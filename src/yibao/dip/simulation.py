@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import Actor, record
 from yibao.cases.models import Case
 from yibao.db.bulk import insert_frame
-from yibao.dip.auxiliary import COUNT_LABELS, counts_frame, hospital_inputs, year_counts
+from yibao.dip.auxiliary import (
+    COUNT_LABELS,
+    counts_frame,
+    hospital_inputs,
+    shown_inputs,
+    year_counts,
+)
 from yibao.dip.models import DipCatalogue, DipGroup, DipSimulation, DipSimulationHospital
 from yibao.dip.service import case_levels, case_tables, groups_frame, plan_dictionaries
 from yibao.engines import dip
@@ -203,7 +209,7 @@ def execute_simulation(
         "drg_plan": row.plan_id,
         "by_drg": _by_drg(session, row, sim.year, paid),
         "auxiliary": year_counts(session, row.region_code, sim.year, paid),
-        "dynamic_add_ons": None if dynamic is None else _jsonable(dynamic),
+        "dynamic_add_ons": None if dynamic is None else _jsonable(shown_inputs(dynamic)),
     }
     sim.point_value = point
     sim.summary = summary

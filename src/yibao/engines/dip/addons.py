@@ -64,8 +64,15 @@ def _part(
     return min(steps * unit, cap)
 
 
+def _exact(text: str) -> Fraction:
+    """A share or CMI as given: a decimal (``"0.3667"``) or an exact ratio
+    (``"11/30"``, as :func:`yibao.dip.auxiliary.hospital_inputs` gives it)."""
+    return Fraction(text.strip())
+
+
 def dynamic_add_ons(hospitals: pl.DataFrame, rules: XiamenRules | None = None) -> pl.DataFrame:
-    """Per hospital of ``hospitals`` (:data:`INPUTS`; shares as fractions 0–1): the
+    """Per hospital of ``hospitals`` (:data:`INPUTS`; shares as fractions 0–1, decimals
+    or exact ratios ``"n/d"``, compared in exact rational arithmetic): the
     four parts (:data:`PARTS`) and their sum ``add_on``, all ``Decimal(18, 4)``,
     sorted by code."""
     rules = rules or XiamenRules()
@@ -77,8 +84,7 @@ def dynamic_add_ons(hospitals: pl.DataFrame, rules: XiamenRules | None = None) -
         ).iter_rows(named=True)
     ]
     values = {
-        r["code"]: {k: Fraction(Decimal(r[k])) if r[k] is not None else None for k in PARTS}
-        for r in rows
+        r["code"]: {k: _exact(r[k]) if r[k] is not None else None for k in PARTS} for r in rows
     }
     means: dict[tuple[str, str], Fraction] = {}
     for level in {r["level"] for r in rows}:
