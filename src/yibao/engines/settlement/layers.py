@@ -167,13 +167,22 @@ class MedicalAidLayer(_Model):
             )
         return v
 
+    def held(self, identities: Iterable[str]) -> list[tuple[str, AidTerms]]:
+        """The person's identities this layer aids, with their terms, by code."""
+        return [(k, self.identities[k]) for k in sorted(set(identities)) if k in self.identities]
+
     def best(self, identities: Iterable[str]) -> tuple[str, AidTerms] | None:
-        """The terms of the person's most favourable identity: the highest ratio, then
-        the highest annual cap, then the smallest code; ``None`` without one."""
-        held = [(k, self.identities[k]) for k in sorted(set(identities)) if k in self.identities]
+        """Of equally paying identities the preferred one: the highest ratio, then the
+        highest annual cap, then the smallest code; ``None`` without one.  (Settlement
+        first takes the identity that pays the most this time, ADR 0017.)"""
+        held = self.held(identities)
         if not held:
             return None
-        return max(held, key=lambda kv: (kv[1].ratio, kv[1].annual_cap, -int(kv[0])))
+        return max(held, key=_preference)
+
+
+def _preference(kv: tuple[str, AidTerms]) -> tuple[Decimal, Decimal, int]:
+    return kv[1].ratio, kv[1].annual_cap, -int(kv[0])
 
 
 class OutpatientBenefit(_Model):

@@ -35,7 +35,10 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from yibao.engines.measure.params import explain
 from yibao.engines.settlement.errors import SettlementError
 from yibao.engines.settlement.layers import (
+    CIVIL_SERVANT_FUND,
     LARGE_FUND_OF_INSUTYPE,
+    LARGE_FUNDS,
+    MEDICAL_AID_FUND,
     CivilServantLayer,
     LargeAmountLayer,
     MedicalAidLayer,
@@ -65,6 +68,14 @@ DEMO_POLICY_DIR: Final = Path(__file__).resolve().parent / "policies"
 #: the basic pooled fund of an insutype when the policy does not name it (§3.4 [S]/[M])
 BASIC_FUNDS: Final[dict[str, str]] = {"310": "310100", "390": "390100"}
 _FUND_CODE = re.compile(r"^\d{6}$")
+#: codes the basic fund may not take: the layers' funds and the personal account's
+#: setldetail row (a basic fund under one of them would merge with it)
+RESERVED_FUNDS: Final[dict[str, str]] = {
+    CIVIL_SERVANT_FUND: "公务员医疗补助",
+    **dict.fromkeys(LARGE_FUNDS, "大额（大病）保险"),
+    MEDICAL_AID_FUND: "医疗救助",
+    "310200": "职工基本医疗保险个人账户",
+}
 
 _REGION = re.compile(r"^\d{6}$")
 _INSUTYPE = re.compile(r"^\d{3}$")
@@ -179,6 +190,10 @@ class BenefitPolicy(_Model):
         if v is not None and not _FUND_CODE.match(v):
             raise ValueError(
                 f"fund_pay_type：基本统筹基金编码须为 6 位数字，如 310100（收到 {v!r}）"
+            )
+        if v in RESERVED_FUNDS:
+            raise ValueError(
+                f"fund_pay_type：{v} 是{RESERVED_FUNDS[v]}的编码，不能作为基本统筹基金编码"
             )
         return v
 

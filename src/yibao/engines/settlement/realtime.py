@@ -109,7 +109,7 @@ class Settled:
     def fund_details(self) -> tuple[FundDetail, ...]:
         """The rows of funds (without the account and hospital rows); they add up to
         ``fund_pay_sumamt``."""
-        return tuple(d for d in self.details if d.fund_pay_type in FUND_TYPES)
+        return tuple(d for d in self.details if d.fund_pay_type != ACCOUNT_FUND[0])
 
     def setlinfo(self) -> dict[str, Decimal | str]:
         """The NHSA setlinfo field names → values (``balc`` 0.00 without an account)."""

@@ -186,15 +186,22 @@ def civil_part(
 def medical_aid_part(
     layer: MedicalAidLayer | None, identities: Iterable[str], base: int, ytd: Cumulative
 ) -> Part:
-    """医疗救助 by the most favourable identity (:meth:`MedicalAidLayer.best`)."""
-    best = None if layer is None else layer.best(identities)
-    if best is None:
+    """医疗救助 by the person's most favourable identity: the one that pays the most
+    this time (its ratio and what its annual cap leaves of the year's aid), ties as
+    :meth:`MedicalAidLayer.best` prefers."""
+    held = [] if layer is None else layer.held(identities)
+    if not held:
         why = "本政策未设" if layer is None else "无符合条件的救助对象身份"
         return Part("", None, base, 0, 0, f"医疗救助：{why}")
-    code, terms = best
-    label = f"医疗救助·{IDENTITIES[code]}"
-    cap = int(terms.annual_cap * 100)
-    return _ratio_part(MEDICAL_AID_FUND, "maf_pay", label, base, int(terms.ratio * E4), cap, ytd)
+    options = []
+    for code, terms in held:
+        cap = int(terms.annual_cap * 100)
+        label = f"医疗救助·{IDENTITIES[code]}"
+        part = _ratio_part(
+            MEDICAL_AID_FUND, "maf_pay", label, base, int(terms.ratio * E4), cap, ytd
+        )
+        options.append((part.pay_fen, terms.ratio, terms.annual_cap, -int(code), part))
+    return max(options, key=lambda o: o[:4])[4]
 
 
 def post(
