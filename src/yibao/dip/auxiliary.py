@@ -142,6 +142,22 @@ def shown_inputs(frame: pl.DataFrame, places: int = 12) -> pl.DataFrame:
     )
 
 
+def _input_row(r: dict[str, Any], scale: Fraction) -> dict[str, str]:
+    """One hospital's inputs as exact ratios "n/d": a share exactly one step above its
+    level's mean must count (the add-ons compare in rational arithmetic, ADR 0030)."""
+    n, cost = int(r["n"]), Fraction(Decimal(r["cost"] or 0))
+    scored = int(r["scored"])
+    cmi = Fraction(Decimal(r["score_sum"] or 0)) / scored / scale if scored else Fraction(0)
+    return {
+        "code": r["hospital_code"],
+        "level": r["hospital_level"],
+        "cmi": _ratio(cmi),
+        "child_share": _ratio(Fraction(int(r["children"] or 0), n)),
+        "elderly_share": _ratio(Fraction(int(r["elderly"] or 0), n)),
+        "tcm_share": _ratio(Fraction(Decimal(r["tcm"] or 0)) / cost if cost else 0),
+    }
+
+
 def hospital_inputs(
     session: Session, row: DipCatalogue, year: int, frame: pl.DataFrame
 ) -> pl.DataFrame:
@@ -182,23 +198,7 @@ def hospital_inputs(
         pl.col("tcm").cast(pl.Decimal(38, 2)).sum().alias("tcm"),
         pl.col("cost").cast(pl.Decimal(38, 2)).sum().alias("cost"),
     )
-    out = []
-    for r in sums.sort("hospital_code").iter_rows(named=True):
-        # exact ratios "n/d": a share exactly one step above its level's mean must count
-        # (the add-ons compare in rational arithmetic, ADR 0030)
-        n, cost = int(r["n"]), Fraction(Decimal(r["cost"] or 0))
-        scored = int(r["scored"])
-        cmi = Fraction(Decimal(r["score_sum"] or 0)) / scored / scale if scored else Fraction(0)
-        out.append(
-            {
-                "code": r["hospital_code"],
-                "level": r["hospital_level"],
-                "cmi": _ratio(cmi),
-                "child_share": _ratio(Fraction(int(r["children"] or 0), n)),
-                "elderly_share": _ratio(Fraction(int(r["elderly"] or 0), n)),
-                "tcm_share": _ratio(Fraction(Decimal(r["tcm"] or 0)) / cost if cost else 0),
-            }
-        )
+    out = [_input_row(r, scale) for r in sums.sort("hospital_code").iter_rows(named=True)]
     return pl.DataFrame(
         out,
         schema=dict.fromkeys(

@@ -190,17 +190,22 @@ def _payment(params: SimulationParams) -> pl.Expr:
 
 
 def _fund(params: SimulationParams, has_fund: bool) -> pl.Expr:
-    """Estimated fund part of the payment (fen): payment × actual fund ratio, or × a
-    fixed share; rounded half away from zero per case."""
-    pay = pl.col("pay_fen").cast(pl.Float64)
+    """Estimated fund part of the payment (fen): payment × actual fund ratio (the
+    case's fund ÷ cost), or × a fixed share; half away from zero per case, on the
+    exact integers (as pricing rounds)."""
+    pay = pl.col("pay_fen").cast(pl.Int128)
     if params.fund_share == "actual" and has_fund:
-        ratio = pl.when(pl.col("cost_fen") > 0).then(
-            pl.col("fund_fen").cast(pl.Float64) / pl.col("cost_fen").cast(pl.Float64)
-        )
-        share = ratio.otherwise(0.0)
-    else:
-        share = pl.lit(float(params.fixed_fund_share))
-    return (pay * share).round(0, mode="half_away_from_zero").cast(pl.Int64)
+        cost = pl.col("cost_fen").cast(pl.Int128)
+        est = pl.when(cost > 0).then(_half_up(pay * pl.col("fund_fen").cast(pl.Int128), cost))
+        return est.otherwise(0).cast(pl.Int64)
+    share = Fraction(params.fixed_fund_share)
+    return _half_up(pay * share.numerator, pl.lit(share.denominator, pl.Int128)).cast(pl.Int64)
+
+
+def _half_up(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    """num ÷ den (den > 0) rounded half away from zero, in integers."""
+    up = (2 * num.abs() + den) // (2 * den)
+    return pl.when(num < 0).then(up * -1).otherwise(up)
 
 
 #: case columns a policy-based fund estimate reads (kept through the classification)
@@ -283,7 +288,7 @@ def _summary(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
         pl.col("fund_fen").sum().alias("a"),
     ]
     grouped = frame.group_by(list(keys)).agg(aggs).sort(list(keys)) if keys else frame.select(aggs)
-    ratio = pl.when(pl.col("c") > 0).then((pl.col("p") / pl.col("c")).round(4))
+    ratio = _ratio_4(pl.col("p"), pl.col("c"))
     return grouped.select(
         *keys,
         "cases",

@@ -187,7 +187,7 @@ def benefit_split(
         _fen(case.self_pay_full),
         _fen(case.self_pay_first),
         benefit,
-        deductible_paid_fen=_fen(case.deductible_paid),
+        deductible_paid_fen=0 if policy.deductible_per == "stay" else _fen(case.deductible_paid),
         cap_remaining_fen=benefit.cap_fen - _fen(case.fund_paid_ytd),
     )
     ratio = Decimal(terms.ratio_e4) / E4
@@ -248,7 +248,10 @@ def policy_table(policies: PolicySet, *, include_drafts: bool = False) -> tuple[
             "hospital_level": b.level,
             "scope": b.scope,
             "ded_fen": b.deductible_fen,
+            "ded_per_stay": policy.deductible_per == "stay",
             "cap_fen": b.cap_fen,
+            "_draft": policy.status == "draft",
+            "_version": policy.version,
         }
         for i in range(k):
             seg = b.segments[i] if i < len(b.segments) else None
@@ -266,7 +269,10 @@ def policy_table(policies: PolicySet, *, include_drafts: bool = False) -> tuple[
         "hospital_level": pl.String,
         "scope": pl.String,
         "ded_fen": pl.Int64,
+        "ded_per_stay": pl.Boolean,
         "cap_fen": pl.Int64,
+        "_draft": pl.Boolean,
+        "_version": pl.Int64,
     }
     for i in range(k):
         schema |= {f"lo{i}": pl.Int64, f"hi{i}": pl.Int64, f"r{i}": pl.Int64}
@@ -281,7 +287,9 @@ def fund_columns(amount: pl.Expr, k: int, prefix: str, *, cap: bool) -> list[pl.
     policy columns of :func:`policy_table` (the vectorised :func:`fund_terms`; null
     where the case has no policy)."""
     in_scope = amount - pl.col("sf_fen") - pl.col("sp_fen")
-    ded = pl.max_horizontal(pl.lit(0), pl.col("ded_fen") - pl.col("ded_paid_fen"))
+    # a per-stay deductible (ADR 0017) is paid in full whatever the year paid before
+    paid = pl.when(pl.col("ded_per_stay")).then(0).otherwise(pl.col("ded_paid_fen"))
+    ded = pl.max_horizontal(pl.lit(0), pl.col("ded_fen") - paid)
     base = pl.max_horizontal(pl.lit(0), in_scope - ded)
     parts = [
         pl.col(f"r{i}")
@@ -367,7 +375,15 @@ def attach_policies(
         ok = (pl.col("valid_from") <= pl.col("discharge_date")) & (
             pl.col("valid_to").is_null() | (pl.col("discharge_date") <= pl.col("valid_to"))
         )
-        return joined.filter(ok).select("_i", *columns)
+        # one policy per case: with drafts (simulation) a draft overlapping the
+        # published version wins, then the highest version (as PolicySet.find)
+        return (
+            joined.filter(ok)
+            .sort(["_i", "_draft", "_version"], descending=[False, True, True])
+            .unique("_i", keep="first", maintain_order=True)
+            .select("_i", *columns)
+            .drop("_draft", "_version")
+        )
 
     found = match("pool").with_columns(pl.lit(False).alias("policy_fallback"))
     if fallback_treating:

@@ -152,11 +152,16 @@ def cap_high_cases(year_cases: pl.DataFrame, cap: Decimal) -> pl.DataFrame:
     wide = pl.Decimal(38, 6)
     standard = pl.col("payment_standard").cast(wide)
     cost = pl.col("total_cost").cast(wide).fill_null((pl.col("cost_ratio") * standard).cast(wide))
+    cost_fen, standard_fen = ((e * 100).cast(pl.Int128) for e in (cost, standard))
     over = (
         year_cases.filter(cls == "high")
-        .with_columns((cost - standard).alias("_excess"))
+        .with_columns(
+            (cost - standard).alias("_excess"),
+            # the exact ratio (not the stored four places), as the simulation ranks
+            pl.when(standard_fen > 0).then(cost_fen * 10**12 // standard_fen).alias("_ratio"),
+        )
         .sort(
-            ["hospital_code", "_excess", "cost_ratio", "setl_id"],
+            ["hospital_code", "_excess", "_ratio", "setl_id"],
             descending=[False, True, True, False],
             nulls_last=True,
         )

@@ -111,7 +111,9 @@ def _conditions() -> list[tuple[str, pl.Expr]]:
         ("FUND_ACTUAL", fund == "actual"),
         ("FUND_POLICY", fund == "policy"),
         ("FUND_SCALED", pl.col("scaled")),
-        ("FUND_ZERO", (fund == "national") & (pl.col("fund_out") == 0)),
+        # the bracket (standard − 全自费 − 先自付 − 起付线) is not positive; a fund
+        # brought to 0 by the annual cap is FUND_CAPPED only
+        ("FUND_ZERO", (fund == "national") & (pl.col("fund_out") == 0) & ~pl.col("capped")),
         ("FUND_CLAWBACK", pl.col("fund_out") < 0),
         ("FUND_CAPPED", pl.col("capped")),
         ("CROSS_REGION_IN_PROVINCE", uses & (pl.col("scope") == "in_province")),

@@ -318,12 +318,16 @@ class PolicySet:
     def find(
         self, insured_region: str, insutype: str, on: date, *, include_drafts: bool = False
     ) -> BenefitPolicy | None:
-        """The policy of the insured place's pooling region and insutype valid on ``on``."""
+        """The policy of the insured place's pooling region and insutype valid on ``on``
+        (with drafts, a draft overlapping the published version wins, then the highest
+        version)."""
         region = pooling_region(insured_region)
-        for policy in self.usable(include_drafts):
-            if policy.region_code == region and policy.insutype == insutype and policy.valid_on(on):
-                return policy
-        return None
+        found = [
+            p
+            for p in self.usable(include_drafts)
+            if p.region_code == region and p.insutype == insutype and p.valid_on(on)
+        ]
+        return max(found, key=lambda p: (p.status == "draft", p.version)) if found else None
 
 
 def _overlaps(policies: Sequence[BenefitPolicy]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Review B: year-end clearing — the high-case cap's tie-break (ADR 0043)."""
+"""Year-end clearing — the high-case cap's tie-break (ADR 0043)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _year() -> pl.DataFrame:
     )
 
 
-def test_review_b_cap_tie_on_excess_is_broken_by_the_exact_ratio() -> None:
+def test_cap_tie_on_excess_is_broken_by_the_exact_ratio() -> None:
     """ADR 0043: rank by cost − standard, "ties by the higher exact cost ratio, then by
     settlement id", in the simulation and the clearing alike.  Cap 0.5 of n = 2 → ⌊1⌋ =
     1 case stays high.  Excess tie (30,000.00 each); exact ratios 4 (b1) > 3.999997

@@ -1,12 +1,6 @@
-"""Review B: the simulation's fund estimate must round half up on the exact fen.
-
-The simulation rounds ``payment × fund ratio`` as a float (``round(0,
-"half_away_from_zero")`` on a binary product), so an exact half fen can land just
-below .5 and be rounded down.  Pricing (``pricing._fund``: ``half_up_div`` on
-Int128) and the policy fallback (``benefit.policy_fund_fen``) round the same product
-half up on integers; the commit "Simulation's cost ratio rounds half up on the exact
-fen" fixed the same float step for ``cost_ratio`` but not here.
-"""
+"""The simulation's fund estimate and payment ratio round half up on the exact fen
+(as pricing does), not as floats: an exact half fen of a binary product could land
+just below .5 and be rounded down."""
 
 from __future__ import annotations
 
@@ -26,7 +20,7 @@ def _standard(amount: str) -> pl.DataFrame:
     )
 
 
-def test_review_b_fund_estimate_actual_ratio_rounds_half_up() -> None:
+def test_fund_estimate_actual_ratio_rounds_half_up() -> None:
     """Normal case (cost 8,627.00 = 2.0 × standard 4,313.50, not > 3×): paid the
     standard.  Fund estimate = 4,313.50 × 4,619.71 ÷ 8,627.00 = 4,619.71 ÷ 2 =
     2,309.855 exactly → 四舍五入 2,309.86.  The float product is 230985.49999999997
@@ -37,7 +31,7 @@ def test_review_b_fund_estimate_actual_ratio_rounds_half_up() -> None:
     assert out["fund_estimate"] == Decimal("2309.86")
 
 
-def test_review_b_fund_estimate_fixed_share_rounds_half_up() -> None:
+def test_fund_estimate_fixed_share_rounds_half_up() -> None:
     """fund_share="fixed" with the default 0.7: 7,000.05 × 0.7 = 4,900.035 exactly →
     4,900.04; the float 700005 × 0.7 = 490003.49999999994 fen gives 4,900.03."""
     cases = make_cases({"total_cost": "7000.05", "fund_payment": "0"})
@@ -47,7 +41,7 @@ def test_review_b_fund_estimate_fixed_share_rounds_half_up() -> None:
     assert out["fund_estimate"] == Decimal("4900.04")
 
 
-def test_review_b_payment_ratio_rounds_half_up() -> None:
+def test_payment_ratio_rounds_half_up() -> None:
     """Minor, same float step as the fixed ``cost_ratio``: the summaries'
     ``payment_ratio`` = payment ÷ cost is rounded as a float by Polars.  Normal case,
     cost 10,000.00, standard 10,002.50: 10,002.50 ÷ 10,000.00 = 1.00025 → 四舍五入

@@ -1,4 +1,4 @@
-"""Review B: DRG case pricing — fund formula terms, reason codes and policy matching."""
+"""DRG case pricing — fund formula terms, reason codes and policy matching."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _v1() -> BenefitPolicy:
     return found[0]
 
 
-def test_review_b_per_stay_deductible_is_not_reduced_by_the_year_to_date() -> None:
+def test_per_stay_deductible_is_not_reduced_by_the_year_to_date() -> None:
     """A policy with ``deductible_per="stay"`` (ADR 0017: each inpatient settlement pays
     its own full deductible) must not take the year's deductible already paid off the
     起付线.  Case: standard 9,000, 全自费 500, 先自付 300, 起付线 800 (per stay), 80 %:
@@ -42,7 +42,7 @@ def test_review_b_per_stay_deductible_is_not_reduced_by_the_year_to_date() -> No
     assert benefit_split(c, policies).fund == D("6720.00")
 
 
-def test_review_b_fund_zero_reason_only_when_the_bracket_is_not_positive() -> None:
+def test_fund_zero_reason_only_when_the_bracket_is_not_positive() -> None:
     """FUND_ZERO means "公式括号内不大于 0". A case whose bracket is 9,000 − 500 − 300 −
     800 = 7,400 > 0 but whose fund is 0 because the person already reached the annual
     cap (400,000 paid this year) is FUND_CAPPED, not FUND_ZERO."""
@@ -53,7 +53,7 @@ def test_review_b_fund_zero_reason_only_when_the_bracket_is_not_positive() -> No
     assert "FUND_ZERO" not in row["reason_codes"]
 
 
-def test_review_b_one_priced_row_per_case_with_drafts() -> None:
+def test_one_priced_row_per_case_with_drafts() -> None:
     """``include_drafts`` (simulation): a draft version overlapping the published one of
     the same place and insutype (the normal way a bureau prepares a new version — the
     overlap check skips drafts) must still give one priced row per case.  The
