@@ -83,6 +83,12 @@ def test_accounts_identities_and_figures(db, seeded) -> None:  # type: ignore[no
             figures.get("fund_pay_sumamt") + figures.get("acct_pay") + figures.get("psn_cash_pay")
         )
         assert figures.get("act_pay_dedc") <= figures.get("inscp_scp_amt")
+        # the kinds of figures a settlement posts (ADR 0017): the inpatient basic fund
+        # counts against the cap, the burden left feeds the large-amount layer
+        funds = figures.get("ipt_hifp") + figures.get("otp_hifp")
+        assert funds == figures.get("fund_pay_sumamt")
+        if figures.get("ipt_cnt"):
+            assert figures.get("ipt_hifp") > 0 or figures.get("large_base") > 0
     rows = db.scalar(select(func.count()).select_from(InsuredCumulative))
     assert rows == sum(len(Delta.from_json(p.deltas).values) for p in postings)
 

@@ -95,6 +95,9 @@ def _psn_type(insutype: str, age: int, gend: str) -> str:
     return "1403" if age < 60 else "1404"
 
 
+ZERO = Decimal("0.00")
+
+
 def _yuan(value: float) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -142,32 +145,52 @@ def _person(
 
 
 def _opening(rng: random.Random, insutype: str, balance_fen: int | None) -> Delta | None:
-    """This year's figures so far (a fifth of the people), as one delta."""
+    """This year's figures so far (a fifth of the people), as one delta with the same
+    kinds of figures a settlement posts (ADR 0017): the inpatient stays' deductible,
+    basic fund (``ipt_hifp``) and burden left (``large_base``); the outpatient visits'
+    ``otp_dedc`` and ``otp_hifp``; the fund, account and cash totals of both."""
     stays, visits = rng.choice((0, 0, 1, 1, 2)), rng.randint(0, 6)
     if stays == 0 and visits == 0:
         return None
-    medfee = sum(rng.lognormvariate(9.2, 0.6) for _ in range(stays))
-    medfee += sum(rng.uniform(80, 600) for _ in range(visits))
-    fee = _yuan(medfee)
-    inscp = _yuan(float(fee) * rng.uniform(0.75, 0.92))
-    deductible = min(inscp, Decimal(800 if insutype == "310" else 600)) if stays else Decimal(0)
-    fund = _yuan(float(inscp - deductible) * (0.8 if stays else 0.5))
-    acct = Decimal(0)
-    if balance_fen is not None:
-        acct = min(_yuan(rng.uniform(0, 800)), fee - fund)
-    delta = settlement_delta(
-        medfee_sumamt=fee,
-        inscp_scp_amt=inscp,
-        act_pay_dedc=deductible.quantize(Decimal("0.01")),
-        funds={"310100" if insutype == "310" else "390100": fund},
-        acct_pay=acct,
-        psn_cash_pay=fee - fund - acct,
-        inpatient=stays > 0,
-    )
-    values = dict(delta.values)
+    values: dict[str, Decimal] = {}
+    for inpatient, count in ((True, stays), (False, visits)):
+        if count:
+            part = _opening_part(rng, insutype, inpatient, count, balance_fen is not None)
+            for k, v in part.items():
+                values[k] = values.get(k, Decimal(0)) + v
     values["ipt_cnt"] = Decimal(stays)  # the counts of the whole year so far
     values["otp_cnt"] = Decimal(visits)
     return Delta(values)
+
+
+def _opening_part(
+    rng: random.Random, insutype: str, inpatient: bool, count: int, account: bool
+) -> dict[str, Decimal]:
+    """The figures of ``count`` earlier stays (or visits) of this year."""
+    if inpatient:
+        medfee = sum(rng.lognormvariate(9.2, 0.6) for _ in range(count))
+    else:
+        medfee = sum(rng.uniform(80, 600) for _ in range(count))
+    fee = _yuan(medfee)
+    inscp = _yuan(float(fee) * rng.uniform(0.75, 0.92))
+    deductible = min(inscp, Decimal(800 if insutype == "310" else 600)) if inpatient else ZERO
+    fund = _yuan(float(inscp - deductible) * (0.8 if inpatient else 0.5))
+    acct = min(_yuan(rng.uniform(0, 800)), fee - fund) if account else ZERO
+    delta = settlement_delta(
+        medfee_sumamt=fee,
+        inscp_scp_amt=inscp,
+        act_pay_dedc=deductible if inpatient else ZERO,
+        funds={"310100" if insutype == "310" else "390100": fund},
+        acct_pay=acct,
+        psn_cash_pay=fee - fund - acct,
+        inpatient=inpatient,
+    )
+    values = dict(delta.values)
+    if inpatient:
+        values["ipt_hifp"], values["large_base"] = fund, inscp - fund
+    else:
+        values["otp_hifp"] = fund
+    return values
 
 
 def demo_register(seed: int, places: tuple[Place, ...], today: date) -> Register:
