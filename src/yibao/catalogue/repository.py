@@ -3,7 +3,7 @@ force for a treating place and day (what the gateway classifies fee lines with).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,6 +20,7 @@ from yibao.engines.catalogue import (
     classify_fees,
     parse_restrictions,
 )
+from yibao.engines.catalogue.classify import LineSplit, Refunded
 from yibao.kit.cache import TTLCache
 from yibao.kit.errors import NotFound
 from yibao.kit.paging import Page
@@ -167,13 +168,22 @@ def catalogue_in_force(session: Session, admdvs: str, on: date) -> Catalogue:
 
 
 def classify(
-    session: Session, admdvs: str, on: date, hospital_level: str, lines: Iterable[FeeLine]
+    session: Session,
+    admdvs: str,
+    on: date,
+    hospital_level: str,
+    lines: Iterable[FeeLine],
+    *,
+    charges: Mapping[str, tuple[LineSplit, Refunded]] | None = None,
 ) -> Classification:
     """Fee lines of a hospital of ``hospital_level`` in ``admdvs``, treated on ``on``,
     classified against the catalogue in force there (domain.md §4.4: the treating
-    place's catalogue, whoever the insured place is)."""
+    place's catalogue, whoever the insured place is); refunds of ``charges`` mirror
+    them (ADR 0045)."""
     catalogue = catalogue_in_force(session, admdvs, on)
-    return classify_fees(lines, catalogue, hospital_level, catalogue_key=catalogue.key)
+    return classify_fees(
+        lines, catalogue, hospital_level, catalogue_key=catalogue.key, charges=charges
+    )
 
 
 def counts(session: Session, version_id: int) -> tuple[dict[str, int], dict[str, int]]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from yibao.audit.service import record
 from yibao.catalogue.repository import classify
 from yibao.engines.catalogue import FeeLine
-from yibao.engines.catalogue.classify import LineSplit
+from yibao.engines.catalogue.classify import LineSplit, remember
 from yibao.engines.catalogue.model import CatalogueError
 from yibao.engines.exchange import Refused
 from yibao.engines.exchange.visits import (
@@ -30,6 +30,7 @@ from yibao.engines.exchange.visits import (
     FeeResult,
 )
 from yibao.exchange.models import Fee, Visit
+from yibao.exchange.refund_lines import Charges, refunded_charges
 from yibao.exchange.registry import Call
 from yibao.exchange.visits import STATES, business_time, own_visit
 from yibao.kit.errors import NotFound
@@ -94,8 +95,11 @@ def _check_serials(call: Call, visit: Visit, lines: list[FeeNode]) -> None:
         )
 
 
-def _classified(call: Call, visit: Visit, day: date, lines: list[FeeNode]) -> list[LineSplit]:
-    """The lines of one day against the treating place's catalogue in force that day."""
+def _classified(
+    call: Call, visit: Visit, day: date, lines: list[FeeNode], charges: Charges
+) -> list[LineSplit]:
+    """The lines of one day against the treating place's catalogue in force that day;
+    a refund naming a charge (of ``charges``, kept up to date) mirrors it."""
     fee_lines = [
         FeeLine(
             code=line.med_list_codg,
@@ -104,13 +108,21 @@ def _classified(call: Call, visit: Visit, day: date, lines: list[FeeNode]) -> li
             amount=line.det_item_fee_sumamt,
             ref=line.feedetl_sn,
             fee_type=line.med_chrgitm_type,
+            init_ref=(line.init_feedetl_sn or "").strip() or None,
         )
         for line in lines
     ]
     try:
         split = classify(
-            call.session, visit.mdtrtarea_admvs, day, call.institution.level, fee_lines
+            call.session,
+            visit.mdtrtarea_admvs,
+            day,
+            call.institution.level,
+            fee_lines,
+            charges=charges,
         )
+        for line, s in zip(fee_lines, split.lines, strict=True):
+            remember(charges, line, s)
     except NotFound as exc:
         raise Refused("fee_ocur_time", exc.message) from None
     except CatalogueError as exc:
@@ -125,6 +137,7 @@ def _store(call: Call, visit: Visit, line: FeeNode, s: LineSplit) -> FeeResult:
             region_code=visit.region_code,
             visit_id=visit.id,
             feedetl_sn=line.feedetl_sn,
+            init_feedetl_sn=(line.init_feedetl_sn or "").strip() or None,
             chrg_bchno=line.chrg_bchno,
             med_list_codg=line.med_list_codg,
             medins_list_codg=line.medins_list_codg,
@@ -173,8 +186,9 @@ def upload_fees(call: Call, data: FeeIn, kind: str) -> FeeOut:
         _check_line(i, line, visit)
         by_day[business_time(line.fee_ocur_time).date()].append(i)
     results: dict[int, FeeResult] = {}
+    charges = refunded_charges(call, visit, lines)
     for day, indexes in sorted(by_day.items()):
-        split = _classified(call, visit, day, [lines[i] for i in indexes])
+        split = _classified(call, visit, day, [lines[i] for i in indexes], charges)
         for i, s in zip(indexes, split, strict=True):
             results[i] = _store(call, visit, lines[i], s)
     call.session.flush()

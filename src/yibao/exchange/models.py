@@ -144,6 +144,9 @@ class Fee(ScopedRow, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("exchange_visits.id"))
     feedetl_sn: Mapped[str] = mapped_column(String(30))
+    #: 原费用流水号: the charge a refund line takes back (its split mirrors the
+    #: charge's, ADR 0045)
+    init_feedetl_sn: Mapped[str | None] = mapped_column(String(30))
     chrg_bchno: Mapped[str | None] = mapped_column(String(30))
     med_list_codg: Mapped[str] = mapped_column(String(30))
     medins_list_codg: Mapped[str | None] = mapped_column(String(150))

@@ -60,8 +60,11 @@ STATES = {
 
 
 def business_time(value: datetime) -> datetime:
-    """A HIS time (business local time, naive) as stored (aware)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=BUSINESS_TZ)
+    """A HIS time as stored (aware, in business time): a naive time is business local
+    time; one sent with an offset is converted (its date is the business day)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=BUSINESS_TZ)
+    return value.astimezone(BUSINESS_TZ)
 
 
 def new_id(call: Call, tag: str) -> str:

@@ -20,12 +20,29 @@ Every part of a line is derived from the amount by subtraction after one roundin
 exactly per line, and the totals (sums of the lines) satisfy
 ``medfee_sumamt = fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt``
 to the fen.  Restrictions (限定支付范围) are not applied here: the audit rules do.
+
+A refund line (退费: a negative line naming its charge by ``init_feedetl_sn``)
+mirrors its charge's split (ADR 0045).
+
+Classified on its own, a refund is rounded per line like any line: a charge of
+3 × 3.35 = 10.05 at 10 % 先自付 gives 1.01, three refunds of −3.35 give −0.34 each,
+and the refunded item leaves −0.01 先自付 and +0.01 范围内 behind; a refund after a
+catalogue change would be split by the new class.  Instead each part of the charge
+is refunded in proportion, on the **cumulative** refund, so that rounding never
+accumulates: with ``A`` the charge's amount, ``P`` one of its parts and ``R`` every
+refund of it so far including this one (negative),
+
+    part refunded so far = half_up(P × R ÷ A);  this refund's part = that − the earlier ones'
+
+and 范围内 takes the rest of the refund's amount.  A charge refunded in full leaves
+exactly nothing in any part; the class, fee category, 先自付 ratio and cap are the
+charge's.  A refund larger than what is left of its charge is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
@@ -65,6 +82,8 @@ class FeeLine:
     amount: Decimal
     ref: str = ""
     fee_type: str | None = None
+    #: the charge a refund line (negative amount) takes back (``init_feedetl_sn``)
+    init_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,9 +229,13 @@ def classify_fees(
     hospital_level: str,
     *,
     catalogue_key: str = "",
+    charges: Mapping[str, tuple[LineSplit, Refunded]] | None = None,
 ) -> Classification:
     """Classify every line against ``catalogue`` for a hospital of ``hospital_level``
     (``"1"``/``"2"``/``"3"``); totals and fee-category sums are sums of the lines.
+    A refund line naming a charge (``init_ref``) of ``lines`` or of ``charges``
+    (earlier lines: their split and :class:`Refunded`)
+    mirrors it (:func:`mirror_refund`).
 
     >>> from yibao.engines.catalogue.model import CatalogueItem
     >>> drug = CatalogueItem(code="X1", name="演达沙坦片", kind="western", fee_type="09",
@@ -228,7 +251,7 @@ def classify_fees(
         raise CatalogueError(
             f"医院等级须为 {'、'.join(LEVELS)}（收到 {hospital_level!r}）", field="hospital_level"
         )
-    split = tuple(classify_line(line, catalogue.get(line.code), hospital_level) for line in lines)
+    split = _split(lines, catalogue, hospital_level, charges)
     totals = FeeSplit(
         medfee_sumamt=_sum(s.det_item_fee_sumamt for s in split),
         fulamt_ownpay_amt=_sum(s.fulamt_ownpay_amt for s in split),
@@ -245,6 +268,35 @@ def classify_fees(
     )
 
 
+def _split(
+    lines: Iterable[FeeLine],
+    catalogue: Mapping[str, CatalogueItem],
+    level: str,
+    charges: Mapping[str, tuple[LineSplit, Refunded]] | None,
+) -> tuple[LineSplit, ...]:
+    known: dict[str, tuple[LineSplit, Refunded]] = dict(charges or {})
+    out = []
+    for line in lines:
+        found = known.get(line.init_ref) if line.init_ref and line.amount < 0 else None
+        if found is not None:
+            split = mirror_refund(found[0], found[1], line)
+        else:
+            split = classify_line(line, catalogue.get(line.code), level)
+        remember(known, line, split)
+        out.append(split)
+    return tuple(out)
+
+
+def remember(known: dict[str, tuple[LineSplit, Refunded]], line: FeeLine, split: LineSplit) -> None:
+    """Keep ``split`` in ``known``: a charge under its serial, a refund added to what
+    its charge has had back."""
+    if line.init_ref and line.amount < 0 and line.init_ref in known:
+        charge, before = known[line.init_ref]
+        known[line.init_ref] = (charge, before.plus(split))
+    elif line.ref and split.det_item_fee_sumamt > 0:
+        known.setdefault(line.ref, (split, Refunded()))
+
+
 def _sum(values: Iterable[Decimal]) -> Decimal:
     return sum(values, ZERO.quantize(FEN))
 
@@ -259,3 +311,54 @@ def _categories(lines: tuple[LineSplit, ...]) -> tuple[CategorySplit, ...]:
         own = _sum(s.fulamt_ownpay_amt for s in mine)
         out.append(CategorySplit(fee_type, amt, claa, clab, own, amt - claa - clab - own))
     return tuple(out)
+
+
+_PARTS = ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt")
+
+
+@dataclass(frozen=True, slots=True)
+class Refunded:
+    """What the earlier refunds of one charge took (sums, ≤ 0)."""
+
+    amount: Decimal = ZERO
+    fulamt_ownpay_amt: Decimal = ZERO
+    overlmt_amt: Decimal = ZERO
+    preselfpay_amt: Decimal = ZERO
+    inscp_scp_amt: Decimal = ZERO
+
+    def plus(self, line: LineSplit) -> Refunded:
+        return Refunded(
+            self.amount + line.det_item_fee_sumamt,
+            self.fulamt_ownpay_amt + line.fulamt_ownpay_amt,
+            self.overlmt_amt + line.overlmt_amt,
+            self.preselfpay_amt + line.preselfpay_amt,
+            self.inscp_scp_amt + line.inscp_scp_amt,
+        )
+
+
+def mirror_refund(charge: LineSplit, before: Refunded, line: FeeLine) -> LineSplit:
+    """The split of refund ``line`` of ``charge`` (module docstring)."""
+    amount = half_up(line.amount)
+    left = charge.det_item_fee_sumamt + before.amount
+    if charge.det_item_fee_sumamt <= 0 or amount >= 0 or -amount > left:
+        where = f"费用明细 {line.ref}：" if line.ref else "费用明细："
+        raise CatalogueError(
+            f"{where}退费金额 {amount} 超过原费用明细 {charge.ref} 尚未退费的 {left}"
+            f"（原金额 {charge.det_item_fee_sumamt}）",
+            field="init_feedetl_sn",
+        )
+    total = before.amount + amount
+    share = total / charge.det_item_fee_sumamt
+    parts = {
+        name: half_up(getattr(charge, name) * share) - getattr(before, name) for name in _PARTS
+    }
+    inscp = amount - sum(parts.values(), ZERO)
+    return replace(
+        charge,
+        ref=line.ref,
+        cnt=line.quantity,
+        pric=line.price,
+        det_item_fee_sumamt=amount,
+        inscp_scp_amt=inscp.quantize(FEN),
+        **{name: value.quantize(FEN) for name, value in parts.items()},
+    )

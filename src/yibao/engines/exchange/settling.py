@@ -184,7 +184,9 @@ class StatementNode(InNode):
     medfee_sumamt: Money = Field(description="医疗费总额")
     fund_pay_sumamt: Money = Field(description="基金支付总额")
     acct_pay: Money = Field(description="个人账户支付金额")
-    fixmedins_setl_cnt: int = Field(ge=0, description="定点医药机构结算笔数")
+    #: a reversal counts −1 in its own period (ADR 0018): a period that only reverses
+    #: an earlier one's settlement has a negative count
+    fixmedins_setl_cnt: int = Field(description="定点医药机构结算笔数（撤销计 −1）")
 
 
 class StatementIn(InNode):
