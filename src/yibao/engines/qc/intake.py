@@ -120,9 +120,10 @@ def parse_list(obj: object, index: int | None = None) -> ParsedList:
         )
         return out
     body: Mapping[Any, Any] = obj
+    envelope: Mapping[Any, Any] = {}
     inner = body.get("input")
     if "setlinfo" not in body and _is_obj(inner):
-        body = inner
+        envelope, body = body, inner
     setl_raw = _get(body, "setlinfo")
     if setl_raw is None:
         out.problems.append(
@@ -134,6 +135,9 @@ def parse_list(obj: object, index: int | None = None) -> ParsedList:
         out.problems.append(structure_finding("setlinfo", value, "应为 JSON 对象", "结算清单信息"))
         return out
     setl_values = _clean(out, "setlinfo", None, setl_raw)
+    region = envelope.get("mdtrtarea_admvs")
+    if not setl_values.get("mdtrtarea_admvs") and isinstance(region, str | int) and region:
+        setl_values["mdtrtarea_admvs"] = str(region).strip()  # the envelope's 就医地
     _fund_from_payinfo(out, _get(body, "payinfo"), setl_values)
     setl = SetlInfo.model_validate(setl_values)
     nodes: dict[str, list[Any]] = {n: _items(out, n, _get(body, n)) for n in LIST_NODES}

@@ -11,7 +11,8 @@ can run in a worker process while the previous batch is written
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, Final
 
 import polars as pl
 
@@ -23,6 +24,7 @@ from yibao.engines.qc import (
     to_case_frames,
 )
 from yibao.engines.qc.intake import gc_paused
+from yibao.engines.qc.schema import label
 from yibao.engines.qc.values import to_date
 
 
@@ -74,10 +76,74 @@ def prepare_lists(messages: list[Any], plan: Any) -> PreparedBatch:
             for i in sorted(last.values())
             if not any(f.severity == "blocking" for f in batch.findings[i])
         ]
-        cases, diagnoses, procedures = to_case_frames(clean, with_index=True)
+        cases, diagnoses, procedures = _storable(
+            *to_case_frames(clean, with_index=True), batch.findings
+        )
     return PreparedBatch(
         setl_ids, codes, months, batch.findings, raws, cases, diagnoses, procedures
     )
+
+
+#: payment columns a list need not give (a bare 4101A has none, ADR 0005)
+MONEY_DEFAULTS: Final = (
+    "fund_payment",
+    "account_payment",
+    "cash_payment",
+    "self_pay_full",
+    "self_pay_first",
+)
+#: case columns a list must give to be stored and priced (the case field → the list's
+#: field, for the finding), whatever the rule set in force requires
+STORED: Final = {
+    "setl_id": "setlinfo.setl_id",
+    "mdtrt_id": "setlinfo.mdtrt_id",
+    "psn_no": "setlinfo.psn_no",
+    "sex": "setlinfo.gend",
+    "insutype": "setlinfo.insutype",
+    "admission_time": "setlinfo.adm_time",
+    "discharge_time": "setlinfo.dscg_time",
+    "discharge_way": "setlinfo.dscg_way",
+    "total_cost": "setlinfo.medfee_sumamt",
+}
+
+
+def _storable(
+    cases: pl.DataFrame,
+    diagnoses: pl.DataFrame,
+    procedures: pl.DataFrame,
+    findings: list[list[Finding]],
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The case frames as they can be stored: amounts a list need not give (fee
+    categories, payments) are 0 and a missing name is empty (each already a QC
+    warning where the rules ask for it); a list without a value the case cannot do
+    without is held with a blocking finding naming the field, instead of failing the
+    batch's insert."""
+    money = [c for c in cases.columns if c.startswith("fee_")] + [
+        c for c in MONEY_DEFAULTS if c in cases.columns
+    ]
+    cases = cases.with_columns(
+        *(pl.col(c).fill_null(pl.lit(Decimal(0)).cast(cases.schema[c])) for c in money),
+        pl.col("psn_name").fill_null(""),
+    )
+    held: set[int] = set()
+    for column, field in STORED.items():
+        for i in cases.filter(pl.col(column).is_null())["list_index"].to_list():
+            held.add(int(i))
+            findings[int(i)].append(
+                Finding(
+                    rule_id="QC001",
+                    severity="blocking",
+                    field=field,
+                    value=None,
+                    message=f"{label(*field.split('.'))}（{field}）：缺少，无法入库、分组和计价，"
+                    "请补充后重新上传",
+                    kind="completeness",
+                )
+            )
+    if not held:
+        return cases, diagnoses, procedures
+    keep = ~pl.col("list_index").is_in(sorted(held))
+    return cases.filter(keep), diagnoses.filter(keep), procedures.filter(keep)
 
 
 def _month(value: Any) -> str | None:

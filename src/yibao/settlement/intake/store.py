@@ -228,13 +228,28 @@ def _load_cases(
     )
     new_ids = reserve_ids(session, Case.__table__, cases.height)
     ids = pl.DataFrame(
-        {"hospital_code": list(hospitals), "hospital_id": [h.id for h in hospitals.values()]}
+        {
+            "hospital_code": list(hospitals),
+            "hospital_id": [h.id for h in hospitals.values()],
+            "_home": [h.region_code for h in hospitals.values()],
+        }
     )
-    cases = cases.with_columns(
-        pl.Series("id", new_ids, dtype=pl.Int64),
-        source=pl.lit("upload"),
-        created_at=pl.lit(utcnow()),
-    ).join(ids, on="hospital_code", how="left")
+    cases = (
+        cases.with_columns(
+            pl.Series("id", new_ids, dtype=pl.Int64),
+            source=pl.lit("upload"),
+            created_at=pl.lit(utcnow()),
+        )
+        .join(ids, on="hospital_code", how="left")
+        # a list that does not say where it was treated (mdtrtarea_admvs is an envelope
+        # field of 4101A) was treated at its hospital; one without its insured place
+        # (a QC002 warning) is taken as local
+        .with_columns(pl.coalesce("region_code", "_home").alias("region_code"))
+        .with_columns(
+            pl.coalesce("insured_region_code", "region_code").alias("insured_region_code")
+        )
+        .drop("_home")
+    )
     keys = cases.select("list_index", pl.col("id").alias("case_id"))
     insert_frame(session, Case.__table__, cases.drop("list_index"))
     for model, codes in ((CaseDiagnosis, diagnoses), (CaseProcedure, procedures)):

@@ -339,7 +339,7 @@ def _counts(params: CountParams, rep: Reporter, _plan: PlanView) -> CheckFn:
         for name, node in pairs:
             value = getattr(msg.setlinfo, name)
             have = len(getattr(msg, node))
-            if value is not None and value.isdigit() and int(value) != have:
+            if value is not None and value.isascii() and value.isdigit() and int(value) != have:
                 problem = f"与实际 {have} 条{NODE_LABELS[node]}不符"
                 rep.emit(p, out, "setlinfo." + name, label("setlinfo", name), value, problem)
 

@@ -273,7 +273,7 @@ def _against_birth(
 ) -> None:
     """Ages against the birth date and the admission date."""
     s = msg.setlinfo
-    birth, (adm, _dscg) = setl_time(p, msg, "brdy"), stay(p, msg)
+    birth, (adm, dscg) = setl_time(p, msg, "brdy"), stay(p, msg)
     if not isinstance(birth, date) or adm is None or birth > adm.date():
         return
     if isinstance(birth, datetime):
@@ -282,8 +282,13 @@ def _against_birth(
     basis = f"按出生日期 {birth.isoformat()} 与入院日期 {adm.date().isoformat()} 计算"
     if age is not None and age >= 1:
         years = _completed_years(birth, adm.date())
-        if abs(int(age) - years) > params.age_tolerance_years:
+        # the tolerance is for an age reckoned at discharge; a patient not 1 year old
+        # even at discharge is an infant, whose age is given in days (nwb_age)
+        infant = _completed_years(birth, (dscg or adm).date()) == 0
+        if infant or abs(int(age) - years) > params.age_tolerance_years:
             problem = f"与{basis}的 {years} 岁不符"
+            if infant:
+                problem += f"（出生 {(adm.date() - birth).days} 天，不满 1 周岁应填年龄 0 和天龄）"
             rep.emit(p, out, "setlinfo.age", label("setlinfo", "age"), s.age, problem)
     elif nwb is not None:
         days = (adm.date() - birth).days
