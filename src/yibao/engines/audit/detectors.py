@@ -128,7 +128,9 @@ def readmission_pairs(x: pl.DataFrame, p: DetectorParams) -> pl.DataFrame:
 def _with_shift(x: pl.DataFrame, o: pl.DataFrame, p: DetectorParams) -> pl.DataFrame:
     on = ["psn_no", "hospital_code"] if p.shift_same_hospital else ["psn_no"]
     stays = x.select("setl_id", "psn_no", "hospital_code", "admission_date", "discharge_date")
-    visits = o.select(*on, "visit_date", "amount").filter(pl.col("amount") != 0)
+    visits = (
+        o.select(*on, "visit_date", "amount").filter(pl.col("amount") != 0).with_row_index("_v")
+    )
     d = pl.col("visit_date")
     before = d.is_between(
         pl.col("admission_date") - pl.duration(days=p.shift_days_before), pl.col("admission_date")
@@ -136,13 +138,19 @@ def _with_shift(x: pl.DataFrame, o: pl.DataFrame, p: DetectorParams) -> pl.DataF
     after = (d > pl.col("discharge_date")) & (
         d <= pl.col("discharge_date") + pl.duration(days=p.shift_days_after)
     )
+    # a visit in the windows of two stays counts for one: the nearer, and of equal
+    # distance the stay it precedes (its money is never claimed twice)
+    gap = pl.when(before).then(pl.col("admission_date") - d).otherwise(d - pl.col("discharge_date"))
     sums = (
         stays.join(visits, on=on)
         .filter(before | after)
+        .with_columns(gap.alias("_gap"), before.alias("_before"))
+        .sort(["_v", "_gap", "_before"], descending=[False, False, True])
+        .unique("_v", keep="first", maintain_order=True)
         .group_by("setl_id")
         .agg(
-            pl.col("amount").filter(before).sum().alias("shift_before"),
-            pl.col("amount").filter(after).sum().alias("shift_after"),
+            pl.col("amount").filter(pl.col("_before")).sum().alias("shift_before"),
+            pl.col("amount").filter(~pl.col("_before")).sum().alias("shift_after"),
             pl.len().cast(pl.Int64).alias("shift_visits"),
         )
     )

@@ -351,13 +351,16 @@ def history_claims(
     until: date,
 ) -> list[Claim]:
     """The stored visits as claims for the rules' day and month windows: each visit
-    with its lines dated ``since`` … ``until`` (days of supply as :func:`days_supplied`).
-    Refund and correction lines (quantity, price or amount not above zero) are left
-    out, as the engine ignores them (ADR 0020)."""
+    with its lines dated ``since`` … ``until``, their days of supply the HIS's
+    ``prd_days`` only, as the post-audit reads the same lines (a stored line's own
+    quantity must not widen the daily limit it is checked against; the remaining
+    days of 事前提醒 use :func:`days_supplied`).  Refund and correction lines
+    (quantity, price or amount not above zero) are left out, as the engine ignores
+    them (ADR 0020)."""
     by_visit: dict[int, list[Line]] = {}
     for f in fees:
         if since <= f.day <= until and f.quantity > 0 and f.price >= 0 and f.amount >= 0:
-            supply = days_supplied(f, per_day_of(knowledge, f.item_code))
+            supply = days_supplied(f, None)  # prd_days only
             by_visit.setdefault(f.visit_id, []).append(
                 Line(
                     rx_id=f.feedetl_sn,

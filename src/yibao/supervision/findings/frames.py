@@ -328,6 +328,8 @@ def claim_frames(session: Session, start: date, end: date) -> Claims:
         sex,
         birth,
     ) in session.execute(stmt):
+        if mdtrt_id in where:  # an outpatient visit settled batch by batch: one encounter
+            continue
         patients[psn_no] = (sex, birth)
         encounters.append(
             (

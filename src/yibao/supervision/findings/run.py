@@ -72,17 +72,28 @@ def _months_back(month: str, n: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def _months_after(month: str, n: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:]) - 1 + n
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 def _rule_findings(
     session: Session, months: list[str], note: Progress
 ) -> tuple[pl.DataFrame, list[str]]:
-    """Findings of the rule sets in force over the settled claims of each month."""
+    """Findings of the rule sets in force over the settled claims of each month.  The
+    claims settled in the month before and after are read too, as the rules' day and
+    month windows see them (a stay settled after the month's end may share a month
+    window with a visit settled in it); only the month's own encounters get findings."""
     out, notes = [], []
     for month in months:
-        first, last = month_range(month)
-        claims = frames.claim_frames(session, first, last)
+        _first, last = month_range(month)
+        claims = frames.claim_frames(
+            session, _months_back(month, 1), month_range(_months_after(month, 1))[1]
+        )
         if claims.encounters.height == 0:
             continue
-        places = sorted({place[:4] + "00" for _, place, _ in claims.where.values()})
+        own = {m for m, (_, _, period) in claims.where.items() if period == month}
+        places = sorted({p[:4] + "00" for m, (_, p, _) in claims.where.items() if m in own})
         for place in places:
             ids = [m for m, (_, p, _) in claims.where.items() if p[:4] + "00" == place]
             try:
@@ -99,6 +110,7 @@ def _rule_findings(
                 claims.lines.filter(keep),
                 stage="post",
             )
+            found = found.filter(pl.col("mdtrt_id").is_in(sorted(own)))
             if found.height == 0:
                 continue
             where = pl.DataFrame(
