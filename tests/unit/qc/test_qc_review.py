@@ -63,3 +63,41 @@ def test_code_count_rule_does_not_crash_on_unicode_digits(
     good["setlinfo"]["diag_code_cnt"] = "³"
     findings = check_list(good, ruleset, plan)
     assert [f.rule_id for f in findings if f.kind == "internal"] == []
+
+
+def test_money_with_trailing_zeros_is_exact_to_the_fen(
+    good: Message, ruleset: RuleSet, plan: CompiledPlan
+) -> None:
+    """'10000.0000' (a SQL Server money export) is 10,000.00 exactly: no finding; a
+    third decimal that is not zero still is one."""
+    s = good["setlinfo"]
+    s["medfee_sumamt"] = (
+        f"{s['medfee_sumamt']}00"
+        if "." in str(s["medfee_sumamt"])
+        else f"{s['medfee_sumamt']}.0000"
+    )
+    findings = check_list(good, ruleset, plan)
+    assert not [f for f in findings if f.field == "setlinfo.medfee_sumamt"], findings
+    s["medfee_sumamt"] = "100.005"
+    findings = check_list(good, ruleset, plan)
+    assert [f.rule_id for f in findings if f.field == "setlinfo.medfee_sumamt"][:1] == ["QC005"]
+
+
+def test_zero_weight_is_a_placeholder_for_an_adult_only(
+    good: Message, newborn: Message, ruleset: RuleSet, plan: CompiledPlan
+) -> None:
+    good["setlinfo"]["nwb_bir_wt"] = "0"  # a common HIS placeholder: not a newborn
+    assert not [f for f in check_list(good, ruleset, plan) if f.rule_id == "QC007"]
+    newborn["setlinfo"]["nwb_bir_wt"] = "0"
+    assert [f for f in check_list(newborn, ruleset, plan) if f.rule_id == "QC007"]
+
+
+def test_a_midnight_time_stands_for_the_whole_day_as_a_bare_date() -> None:
+    """A HIS that keeps only dates exports '2024-03-08 00:00:00' (and an Excel date
+    cell reads so): the same as '2024-03-08', in JSON as in a spreadsheet."""
+    from yibao.engines.qc.values import is_bare_date
+
+    for text in ("2024-03-08", "2024-03-08 00:00:00", "2024/3/8 00:00", "2024-03-08T00:00:00"):
+        assert is_bare_date(text), text
+    for text in ("2024-03-08 00:00:01", "2024-03-08 08:30:00", None):
+        assert not is_bare_date(text), text

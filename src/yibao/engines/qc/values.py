@@ -85,10 +85,19 @@ def to_datetime(text: str | None) -> datetime | None:
     return value
 
 
+_MIDNIGHT: Final = re.compile(r"[0-9/-]{6,10}[ T]00:00(:00(\.0+)?)?")
+
+
 def is_bare_date(text: str | None) -> bool:
     """A date-time field written as a date only (``2024-03-08``, ``2024/3/8``,
-    ``20240308``): it stands for the whole day, not for its midnight."""
-    return text is not None and len(text) <= 10 and ":" not in text
+    ``20240308``), or with a time of exactly midnight (``2024-03-08 00:00:00``: how a
+    HIS that keeps only the date exports it, and how an Excel date cell reads): it
+    stands for the whole day, not for its midnight."""
+    if text is None:
+        return False
+    if len(text) <= 10 and ":" not in text:
+        return True
+    return len(text) <= 30 and _MIDNIGHT.fullmatch(text) is not None
 
 
 def aware(value: datetime) -> datetime:

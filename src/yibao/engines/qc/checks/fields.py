@@ -236,7 +236,7 @@ def _format_problem(params: FormatParams) -> Callable[[str, str], str | None]:
             number = to_decimal(value)
             if number is None:
                 return _too_large(value) or "不是数字"
-            if kind == "money" and decimal_places(number) > params.money_places:
+            if kind == "money" and decimal_places(number.normalize()) > params.money_places:
                 return f"超过 {params.money_places} 位小数（金额精确到分）"
         return "不能为负数" if params.non_negative and number < 0 else None
 
@@ -322,9 +322,14 @@ def _weight(params: WeightParams, rep: Reporter, _plan: PlanView) -> CheckFn:
     lo, hi = params.min_g, params.max_g
 
     def check(p: ParsedList, msg: SettlementList, out: list[Finding]) -> None:
+        age = to_decimal(msg.setlinfo.age)
+        adult = age is not None and age >= 1
         for node, name in refs:
             for i, value in values(msg, node, name):
-                for w in to_weights(value) or ():
+                weights = to_weights(value) or []
+                if adult and weights and all(w == 0 for w in weights):
+                    continue  # "0": the HIS's placeholder for "not a newborn"
+                for w in weights:
                     if not lo <= w <= hi:
                         problem = f"中的 {w} 克超出 {lo}–{hi} 克的合理范围"
                         rep.emit(p, out, path_of(node, i, name), label(node, name), value, problem)
