@@ -109,7 +109,10 @@ class DrgYear(ScopedRow, Base):
     plan_id: Mapped[str] = mapped_column(String(40))
     weight_plan_id: Mapped[int] = mapped_column(Integer)
     cases_all: Mapped[int] = mapped_column(Integer)
-    grouped: Mapped[int] = mapped_column(Integer)  # in a DRG (not 0000 / QY)
+    grouped: Mapped[int] = mapped_column(Integer)  # in a DRG (not 0000 / QY), of eligible
+    #: 入组率's denominator: cases less the data exclusions (LOS outside 1–60 days,
+    #: cost below 5 yuan; domain.md §1.2, S14); None in rows before it was kept
+    eligible: Mapped[int | None] = mapped_column(Integer)
     cases: Mapped[int] = mapped_column(Integer)  # with a weight: the indices' base
     drgs: Mapped[int] = mapped_column(Integer)
     total_weight: Mapped[Decimal] = mapped_column(Numeric(18, 4))

@@ -12,13 +12,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor
 from yibao.cases.models import Case
 from yibao.db.scoping import Scope, get_scope, set_scope
 from yibao.engines.grouper import PlanRegistry
+from yibao.engines.measure.params import ExclusionRules
 from yibao.grouping.models import CaseGrouping
 from yibao.measurement.models import MeasurementRun, WeightPlan
 from yibao.measurement.service.indices import indices_table
@@ -41,15 +42,25 @@ def weight_plan_of(session: Session, region_code: str) -> WeightPlan | None:
 
 def _grouped_counts(
     session: Session, prefix: str, plan_id: str, year: int
-) -> dict[str, tuple[int, int, int]]:
-    """Per hospital code: (cases of the year, cases in a DRG under ``plan_id``, DRGs)."""
+) -> dict[str, tuple[int, int, int, int]]:
+    """Per hospital code: (cases of the year, cases less the data exclusions of 入组率,
+    eligible cases in a DRG under ``plan_id``, DRGs) — 入组率 = grouped ÷ eligible
+    (domain.md §1.2, S14; the exclusions of :class:`ExclusionRules`' defaults, as
+    :func:`yibao.engines.measure.base.grouping_rate` reads them)."""
     g = CaseGrouping
     ok = g.status == "ok"
+    rules = ExclusionRules()
+    eligible = and_(
+        Case.los_days >= (rules.los_min_days or 0),
+        Case.los_days <= (rules.los_max_days or 10**6),
+        Case.total_cost >= (rules.cost_floor or 0),
+    )
     stmt = (
         select(
             Case.hospital_code,
             func.count(Case.id),
-            func.coalesce(func.sum(case((ok, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((eligible, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(ok, eligible), 1), else_=0)), 0),
             func.count(func.distinct(case((ok, g.drg)))),
         )
         .outerjoin(g, (g.case_id == Case.id) & (g.plan_id == plan_id))
@@ -60,7 +71,7 @@ def _grouped_counts(
         )
         .group_by(Case.hospital_code)
     )
-    return {code: (int(n), int(k), int(d)) for code, n, k, d in session.execute(stmt)}
+    return {code: (int(n), int(e), int(k), int(d)) for code, n, e, k, d in session.execute(stmt)}
 
 
 @contextmanager
@@ -119,7 +130,7 @@ def drg_year_rows(
             )
         counts = _grouped_counts(session, prefix, run.plan_id, y)
         drgs = {r["hospital_code"]: r for r in table.iter_rows(named=True)}
-        for code, (n_all, n_grouped, n_drgs) in counts.items():
+        for code, (n_all, n_eligible, n_grouped, n_drgs) in counts.items():
             if code not in hospitals:
                 continue
             r = drgs.get(code) or {}
@@ -132,6 +143,7 @@ def drg_year_rows(
                     "plan_id": run.plan_id,
                     "weight_plan_id": plan.id,
                     "cases_all": n_all,
+                    "eligible": n_eligible,
                     "grouped": n_grouped,
                     "cases": int(r.get("cases") or 0),
                     "drgs": n_drgs,

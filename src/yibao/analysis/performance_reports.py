@@ -53,7 +53,9 @@ def drg(session: Session, state: AnalysisState | None, f: Filters) -> Report:
                 **hospital,
                 "cases_all": d.cases_all,
                 "grouped": d.grouped,
-                "group_rate": _ratio(d.grouped, d.cases_all),
+                "group_rate": _ratio(
+                    d.grouped, d.eligible if d.eligible is not None else d.cases_all
+                ),
                 "drgs": d.drgs,
                 "cases": d.cases,
                 "cmi": d.cmi,

@@ -59,7 +59,9 @@ class RouteWindow:
             errors = sum(1 for c in calls if c[2])
 
             def pct(q: float, ms: list[float] = ms) -> float:
-                return round(ms[min(len(ms) - 1, max(0, int(q * len(ms) + 0.5) - 1))], 1)
+                # nearest rank ⌈q·n⌉, as the merged view (merge) reads its histogram
+                rank = math.ceil(round(q * len(ms), 9))
+                return round(ms[min(len(ms) - 1, max(0, rank - 1))], 1)
 
             out.append(
                 {

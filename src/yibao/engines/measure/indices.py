@@ -55,14 +55,17 @@ def mortality_risk(cases: pl.DataFrame) -> pl.DataFrame:
     mu = float(ln.mean()) if ln.len() else 0.0  # type: ignore[arg-type]
     sigma = float(ln.std(ddof=1) or 0.0) if ln.len() > 1 else 0.0  # type: ignore[arg-type]
     x = pl.col("ln_mortality")
+    # a group exactly on a bound (ln m = μ − σ in exact arithmetic) belongs to the upper
+    # interval; floating point can put it a few ulps below, so compare with a margin
+    eps = 1e-9 * max(1.0, abs(mu) + sigma)
     level = (
         pl.when(x.is_null())
         .then(0)
-        .when(x < mu - sigma)
+        .when(x < mu - sigma - eps)
         .then(1)
-        .when(x < mu)
+        .when(x < mu - eps)
         .then(2)
-        .when(x < mu + sigma)
+        .when(x < mu + sigma - eps)
         .then(3)
         .otherwise(4)
     )
