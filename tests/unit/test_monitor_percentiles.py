@@ -1,4 +1,4 @@
-"""the route window's P95 / P99 must be nearest-rank percentiles (the value
+"""The route window's P95 / P99 must be nearest-rank percentiles (the value
 at rank ⌈q·n⌉, as :func:`yibao.kit.monitor.merge` ranks the merged histogram), so
 that at least q of the calls are at or below the figure a threshold is checked on."""
 

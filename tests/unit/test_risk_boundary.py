@@ -1,4 +1,4 @@
-"""low-risk mortality risk levels at the μ ± σ boundaries (domain.md §1.4,
+"""Low-risk mortality risk levels at the μ ± σ boundaries (domain.md §1.4,
 ADR 0004 item 11): ln m_g < μ − σ is 低风险, [μ − σ, μ) 中低, [μ, μ + σ) 中高,
 ≥ μ + σ 高.  A DRG lying exactly on μ − σ is 中低, not 低风险, and one exactly on
 μ + σ is 高风险 — the float comparison of ``mortality_risk`` misplaces both.
