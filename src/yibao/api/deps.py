@@ -103,7 +103,13 @@ async def receive_body(request: Request) -> AsyncIterator[Received]:
         async with state.request_gate.slot():
             yield Received(b"", None)
         return
-    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(FORM_TYPES[0]):
+        # the body is kept too (Starlette parses the form from it): a HIS posts JSON
+        # with the form type of curl -d or Java's HttpURLConnection
+        raw = await read_body(request)
+        received = Received(raw, await request.form())
+    elif content_type.startswith(FORM_TYPES):
         received = Received(b"", await request.form())
     else:
         received = Received(await read_body(request), None)

@@ -31,6 +31,7 @@ from yibao.audit.service import Actor
 from yibao.config import Settings
 from yibao.db.batching import Handle
 from yibao.db.scoping import Scope, set_scope
+from yibao.engines.exchange import parse_body
 from yibao.exchange import views
 from yibao.exchange.clearing import clearing_report, clearing_workbook
 from yibao.exchange.registry import Institution, institution_of, institution_of_principal
@@ -77,6 +78,7 @@ def call_service(request: Request, body: Body, db: Db, user: User = HIS) -> JSON
 
     报文不完全符合规范但含义可确定时照常办理，并在 warn_msg 中说明；无法确定的拒绝办理，
     err_msg 指明字段。每条报文与应答都记入交易日志。"""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
     answer = do_exchange(
         db,
         body.raw,
@@ -85,8 +87,19 @@ def call_service(request: Request, body: Body, db: Db, user: User = HIS) -> JSON
         actor=request_actor(request, user),
         user_id=user.id,
         settings=request.app.state.settings,
+        parse=_form_typed if content_type == "application/x-www-form-urlencoded" else parse_body,
     )
     return JSONResponse(answer)
+
+
+def _form_typed(raw: bytes) -> tuple[Any, list[str]]:
+    """A body posted with the form type, read as the JSON it is (or refused as such)."""
+    doc, warnings = parse_body(raw)
+    warnings.append(
+        "请求头 Content-Type 为 application/x-www-form-urlencoded，应为 application/json；"
+        "已按 JSON 读取报文"
+    )
+    return doc, warnings
 
 
 router.add_api_route(

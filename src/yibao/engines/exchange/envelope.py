@@ -160,7 +160,7 @@ def load_json(text: str, field: str | None = None) -> Any:
     nested too deeply or carries text no database stores."""
     where = "请求体" if field is None else f"{label(field)}："
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_no_conflicting_keys)
     except json.JSONDecodeError as exc:
         raise Refused(
             field, f"{where}不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列 {exc.msg}"
@@ -169,6 +169,21 @@ def load_json(text: str, field: str | None = None) -> Any:
         raise Refused(field, f"{where}不是可读的 JSON（数字过长或嵌套过深）") from None
     _check_text(doc, field or "", strings=_RISKY_ESCAPE.search(text) is not None)
     return doc
+
+
+def _no_conflicting_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; a key sent twice with different values is refused (which value
+    is meant cannot be known), twice with the same value is read once."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out and out[key] != value:
+            raise Refused(
+                key,
+                f"{label(key)}：同一节点中出现两次且取值不同（“{str(out[key])[:30]}”与"
+                f"“{str(value)[:30]}”），无法确定以哪个为准",
+            )
+        out[key] = value
+    return out
 
 
 def _check_text(doc: Any, root: str = "", strings: bool = True) -> None:

@@ -331,6 +331,10 @@ class Notes(list[str]):
 SHOWN_NOTES = 8
 
 
+#: most digits of a whole number read from text (an exponent can hide millions)
+MAX_INT_DIGITS = 30
+
+
 def _number(text: str, tp: Any, path: str, where: str, warnings: list[str]) -> Any:
     """``text`` as a number of type ``tp`` (``where``: the field's label), or the text
     for the model to refuse."""
@@ -342,7 +346,8 @@ def _number(text: str, tp: Any, path: str, where: str, warnings: list[str]) -> A
         return text
     value: Decimal | int = number
     if tp is int:
-        if number != number.to_integral_value():
+        # "1e500000" is 8 characters but half a million digits: refused before int()
+        if number.adjusted() > MAX_INT_DIGITS or number != number.to_integral_value():
             return text
         value = int(number)
     if isinstance(warnings, Notes) and len(warnings) >= SHOWN_NOTES:
