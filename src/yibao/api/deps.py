@@ -107,7 +107,10 @@ async def receive_body(request: Request) -> AsyncIterator[Received]:
     if content_type.startswith(FORM_TYPES[0]):
         # the body is kept too (Starlette parses the form from it): a HIS posts JSON
         # with the form type of curl -d or Java's HttpURLConnection
-        raw = await read_body(request)
+        try:
+            raw = await read_body(request)
+        except RuntimeError:  # a route with form parameters has read the stream already
+            raw = b""
         received = Received(raw, await request.form())
     elif content_type.startswith(FORM_TYPES):
         received = Received(b"", await request.form())
