@@ -28,6 +28,7 @@ FIELDS: dict[str, str] = {
     "birth_weight_g": "出生体重（克）",
     "dept": "出院科室",
     "los_days": "住院天数",
+    "icu_hours": "重症监护时长（小时）",
     "discharge_type": "离院方式",
     "discharge_date": "出院日期",
     "diagnoses": "诊断编码",
@@ -40,6 +41,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "age_days": (0, 150 * 366),
     "birth_weight_g": (0, 10_000),
     "los_days": (0, 36_600),
+    "icu_hours": (0, 36_600 * 24),
 }
 MAX_CODES = 60
 MAX_CODE_LEN = 30
@@ -73,6 +75,7 @@ class CaseInput:
     birth_weight_g: int | None = None
     dept: str | None = None
     los_days: int | None = None
+    icu_hours: int | None = None
     discharge_type: str | None = None
     discharge_date: date | None = None
     plan: str | None = None
@@ -86,6 +89,7 @@ class CaseInput:
             "birth_weight_g": self.birth_weight_g,
             "dept": self.dept,
             "los_days": self.los_days,
+            "icu_hours": self.icu_hours,
             "discharge_type": self.discharge_type,
             "diagnoses": list(self.diagnoses),
             "procedures": list(self.procedures),
@@ -104,6 +108,7 @@ class CaseInput:
             "birth_weight_g": text(self.birth_weight_g),
             "dept": text(self.dept),
             "los_days": text(self.los_days),
+            "icu_hours": text(self.icu_hours),
             "discharge_type": text(self.discharge_type),
             "discharge_date": self.discharge_date.isoformat() if self.discharge_date else "",
             "diagnoses": "\n".join(self.diagnoses),
@@ -205,6 +210,8 @@ def parse_case_input(data: Any) -> CaseInput:
     elif sex is not None and (isinstance(sex, bool) or not isinstance(sex, int)):
         errors.append({"field": "sex", "message": f"{_label('sex')}应为 1（男）或 2（女）"})
         sex = None
+    elif sex is not None:
+        sex = str(sex)  # 1 → "1": plans compare the code as text
     ints = {name: _int(name, data.get(name), errors) for name in INT_RANGES}
     diagnoses = _codes("diagnoses", data.get("diagnoses"), errors)
     if not diagnoses and not any(e["field"] == "diagnoses" for e in errors):
@@ -234,6 +241,7 @@ def parse_case_input(data: Any) -> CaseInput:
         birth_weight_g=ints["birth_weight_g"],
         dept=_text("dept", data.get("dept"), errors),
         los_days=ints["los_days"],
+        icu_hours=ints["icu_hours"],
         discharge_type=_text("discharge_type", data.get("discharge_type"), errors, max_len=2),
         discharge_date=discharge_date,
         plan=plan,

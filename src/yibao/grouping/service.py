@@ -103,6 +103,7 @@ def case_input_of(case: Case, plan: str | None = None) -> CaseInput:
         birth_weight_g=case.birth_weight_g,
         dept=case.discharge_dept,
         los_days=case.los_days,
+        icu_hours=case.icu_hours,
         discharge_type=case.discharge_way,
         discharge_date=case.discharge_date,
         diagnoses=tuple(d.code for d in case.diagnoses),
@@ -127,6 +128,7 @@ _CASE_COLUMNS: dict[str, Any] = {
     "birth_weight_g": pl.Int64,
     "discharge_dept": pl.String,
     "los_days": pl.Int64,
+    "icu_hours": pl.Int64,  # regional plans read it (foshan-2022's ICU groups)
     "discharge_way": pl.String,
     "hospital_id": pl.Int64,
     "region_code": pl.String,
