@@ -37,8 +37,8 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs 任务"], lifespan=jobs_lifes
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="后台任务状态与进度")
-def job_status(job_id: DbId, db: Db, runner: Runner, _user: CurrentUser) -> JobOut:
-    return job_view(get_job(db, job_id), runner)
+def job_status(job_id: DbId, db: Db, runner: Runner, user: CurrentUser) -> JobOut:
+    return job_view(get_job(db, job_id, user), runner)
 
 
 @router.get(
@@ -46,8 +46,8 @@ def job_status(job_id: DbId, db: Db, runner: Runner, _user: CurrentUser) -> JobO
     responses=file_answers(CSV, XLSX, PARQUET, JSON, json=False, description="任务结果文件"),
     summary="下载后台任务的结果文件",
 )
-def job_result(job_id: DbId, db: Db, runner: Runner, _user: CurrentUser) -> FileResponse:
-    job = get_job(db, job_id)
+def job_result(job_id: DbId, db: Db, runner: Runner, user: CurrentUser) -> FileResponse:
+    job = get_job(db, job_id, user)
     if job.status != "succeeded":
         raise Conflict(f"任务 {job_id} 尚未完成（{job.status_label}），没有结果文件")
     path = runner.result_path(job)

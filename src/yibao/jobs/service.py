@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yibao.accounts.roles import Permission, has_permission
 from yibao.audit.service import Actor, record
 from yibao.db.scoping import Scope, get_scope
 from yibao.jobs.models import Job
@@ -90,11 +91,29 @@ def do_submit_job(
     return job
 
 
-def get_job(session: Session, job_id: int) -> Job:
-    """A job in the caller's scope; another hospital's job is simply 'not found'."""
+#: the permission that lets a user other than its owner see a job of a kind (by the
+#: kind's prefix); a kind not listed is its owner's only
+JOB_PERMISSIONS: dict[str, Permission] = {
+    "grouping.": Permission.GROUP_CASES,
+    "measurement.": Permission.MEASURE,
+    "dip.": Permission.MEASURE,
+    "analysis.": Permission.MEASURE,
+    "settlement.": Permission.REVIEW_SETTLEMENT,
+    "supervision.": Permission.REVIEW_FINDINGS,
+}
+
+
+def get_job(session: Session, job_id: int, user: Any = None) -> Job:
+    """A job in the caller's scope; another hospital's job is simply 'not found'.
+    With ``user``, also one the user may see: their own, or one of a kind their role
+    works with (a rule administrator does not download a hospital's grouped cases)."""
     job = session.scalar(select(Job).where(Job.id == job_id))
     if job is None:
         raise NotFound(f"任务 {job_id} 不存在 / job not found")
+    if user is not None and job.owner_id != user.id:
+        needed = next((p for k, p in JOB_PERMISSIONS.items() if job.kind.startswith(k)), None)
+        if needed is None or not has_permission(user.role, needed):
+            raise NotFound(f"任务 {job_id} 不存在 / job not found")
     return job
 
 
