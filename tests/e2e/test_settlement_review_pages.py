@@ -458,11 +458,15 @@ def test_special_case_and_appeal_pages(world, db, monkeypatch):  # type: ignore[
     download = client.get(link)
     assert download.status_code == 200 and download.content == b"%PDF-1.4 page"
     url = f"/settlement/special/{app_id}/decide"
-    r = _post(client, url, {"decision": "approve", "method": "amount", "amount": ""})
+    r = _post(client, url, {"decision": "approve", "reason": "专家评审通过"})
+    assert r.status_code == 422 and "method" in _testid(r.text, "special-error")
+    r = _post(client, url, {"decision": "approve", "method": "items"})
+    assert r.status_code == 422 and "原因" in _testid(r.text, "special-error")
+    r = _post(client, url, {"decision": "approve", "method": "amount", "amount": "", "reason": "x"})
     assert r.status_code == 422 and "amount" in _testid(r.text, "special-error")
     r = _post(client, url, {"decision": "maybe"})
     assert r.status_code == 422 and "decision" in _testid(r.text, "special-error")
-    r = _post(client, url, {"decision": "approve", "method": "items"})
+    r = _post(client, url, {"decision": "approve", "method": "items", "reason": "专家评审通过"})
     assert r.status_code == 303
     doc = client.get("/settlement/special?sstatus=all", headers=HTML).text
     assert "评审通过" in _testid(doc, "flash") and "按项目付费" in doc

@@ -76,7 +76,8 @@ def test_special_cases_and_appeals(world, db, monkeypatch, tmp_path):  # type: i
 
     # roles: a hospital can't decide, a reviewer can't apply
     r = client.post(
-        f"/api/settlement/special-cases/{app['id']}/decide", json={"decision": "approve"}
+        f"/api/settlement/special-cases/{app['id']}/decide",
+        json={"decision": "approve", "reason": "专家评审通过"},
     )
     assert r.status_code == 403
     assert client.get("/api/settlement/special-cases").json()["total"] == 1
@@ -86,12 +87,13 @@ def test_special_cases_and_appeals(world, db, monkeypatch, tmp_path):  # type: i
 
     # approve by items → re-priced at the case's total cost; original pricing kept
     r = client.post(
-        f"/api/settlement/special-cases/{app['id']}/decide", json={"decision": "approve"}
+        f"/api/settlement/special-cases/{app['id']}/decide",
+        json={"decision": "approve", "reason": "专家评审通过"},
     )
     assert r.status_code == 422 and "method" in _error(r)
     r = client.post(
         f"/api/settlement/special-cases/{app['id']}/decide",
-        json={"decision": "approve", "method": "items"},
+        json={"decision": "approve", "method": "items", "reason": "专家评审通过"},
     )
     assert r.status_code == 200, r.text
     decision = r.json()["decision"]
@@ -217,9 +219,14 @@ def test_special_reject_then_appeal_upheld(world, db, monkeypatch):  # type: ign
     _as(client, "reviewer")
     r = client.post(
         f"/api/settlement/appeals/{appeal_id}/decide",
-        json={"decision": "uphold", "method": "amount", "amount": "12345.60"},
+        json={
+            "decision": "uphold",
+            "method": "amount",
+            "amount": "3000.00",
+            "reason": "补充证明成立",
+        },
     )
     assert r.status_code == 200, r.text
     assert r.json()["list_state"] == "special_approved" and r.json()["status"] == "upheld"
     items = client.get("/api/settlement/special-cases?status=approved").json()["items"]
-    assert items[0]["decision"]["new_payment"] == "12345.60"
+    assert items[0]["decision"]["new_payment"] == "3000.00"

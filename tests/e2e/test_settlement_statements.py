@@ -157,7 +157,7 @@ def test_special_case_is_item_paid_in_the_statement(world, monkeypatch):  # type
     _as(client, "reviewer")
     r = client.post(
         f"/api/settlement/special-cases/{r.json()['id']}/decide",
-        json={"decision": "approve", "method": "items"},
+        json={"decision": "approve", "method": "items", "reason": "专家评审通过"},
     )
     decision = r.json()["decision"]
     assert D(decision["new_payment"]) != D(decision["original_payment"])

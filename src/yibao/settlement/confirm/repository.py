@@ -124,7 +124,10 @@ def _adjustments(session: Session, rows: Sequence[Any]) -> dict[int, SettlementA
     ):
         if adj.case_id == wanted[adj.list_id]:
             out[adj.list_id] = adj
-    missing = sorted(set(wanted) - set(out))
+    # a rejected appeal against a rejected special case (not an adjustment) leaves
+    # the list at its pricing: it has no adjustment to pay
+    adjusted = {r.id for r in rows if r.state == State.ADJUSTED}
+    missing = sorted((set(wanted) - set(out)) & adjusted)
     if missing:
         raise ValidationFailed(
             f"结算清单 {missing[:10]} 处于调整状态但没有调整记录，无法确定支付金额",

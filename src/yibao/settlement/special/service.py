@@ -24,7 +24,7 @@ from yibao.audit.service import Actor
 from yibao.cases.models import Case
 from yibao.engines.settlement import Action, State, transition
 from yibao.engines.settlement.quota import special_case_quota
-from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.errors import Conflict, NotFound, ValidationFailed
 from yibao.kit.timeutil import local
 from yibao.settlement.models import (
     CasePricing,
@@ -213,6 +213,12 @@ def _reprice(
     if case is None or pricing is None:
         raise Refused(f"结算清单 {app.setl_id} 没有计价结果，不能重新计价")
     paid = case.total_cost if method == "items" else parse_amount(amount, "amount")
+    if paid > case.total_cost:
+        raise ValidationFailed(
+            f"核定金额 amount：{paid} 元超过该病例的医疗总费用 {case.total_cost} 元，"
+            "特例单议按核定金额支付不应高于实际发生的费用",
+            field="amount",
+        )
     app.method = method
     app.original_payment = pricing.drg_payment
     app.original_fund = pricing.fund_amount
@@ -240,10 +246,12 @@ def do_decide_special_case(
     user_role: str,
     actor: Actor,
 ) -> SpecialCaseApplication:
-    """特例单议评审: approve (re-price) or reject (reason required)."""
+    """特例单议评审: approve (re-price) or reject; a reason either way (the decision
+    moves money)."""
     reviewer_role(user_role)
     action = Action.APPROVE_SPECIAL if approve else Action.REJECT_SPECIAL
-    text = _text(reason, "特例单议评审不通过", 500, required=not approve)
+    what = "特例单议评审通过" if approve else "特例单议评审不通过"
+    text = _text(reason, what, 500, required=True)
     app = _lock_special(session, special_id)
     row = lock_list(session, app.list_id)
     role = bureau_role(user_role, row.state, action)
@@ -325,15 +333,18 @@ def do_decide_appeal(
     actor: Actor,
 ) -> SettlementAppeal:
     """申诉成立 (adjusted → approved; special → special approved, re-priced) or
-    驳回申诉 (reason required)."""
+    驳回申诉; a reason either way, and once only."""
     reviewer_role(user_role)
     action = Action.UPHOLD_APPEAL if uphold else Action.REJECT_APPEAL
-    text = _text(reason, "驳回申诉", 500, required=not uphold)
+    text = _text(reason, "申诉成立" if uphold else "驳回申诉", 500, required=True)
     appeal = session.scalar(
         select(SettlementAppeal).where(SettlementAppeal.id == appeal_id).with_for_update()
     )
     if appeal is None:
         raise NotFound(f"申诉 {appeal_id} 不存在或不在您的辖区 / not found")
+    if appeal.status != "pending":
+        shown = {"upheld": "申诉成立", "rejected": "驳回申诉"}.get(appeal.status, appeal.status)
+        raise Conflict(f"申诉 {appeal_id} 已处理（{shown}），不能再次处理", field="appeal")
     row = lock_list(session, appeal.list_id)
     role = bureau_role(user_role, row.state, action)
     target = transition(row.state, action, role, reason=text)

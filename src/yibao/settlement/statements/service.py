@@ -144,13 +144,16 @@ def _advances(text: str | None) -> dict[str, Decimal]:
         if not isinstance(data, dict):
             raise ValueError
         amounts = {str(k): Decimal(str(v)) for k, v in data.items()}
-        if not all(is_tame(a) and abs(a) <= MONEY_MAX for a in amounts.values()):
+        if not all(
+            is_tame(a) and 0 <= a <= MONEY_MAX and a == a.quantize(Decimal("0.01"))
+            for a in amounts.values()
+        ):
             raise ValueError
         return amounts
     except (ValueError, ArithmeticError, RecursionError):
         raise ValidationFailed(
-            'advances：已预付金额须为 JSON 对象 {"医院编码": 金额}，金额为数字，'
-            f"绝对值不超过 {MONEY_MAX} 元",
+            'advances：已预付金额须为 JSON 对象 {"医院编码": 金额}，金额为 0 到 '
+            f"{MONEY_MAX} 元的数字，最多 2 位小数",
             field="advances",
         ) from None
 

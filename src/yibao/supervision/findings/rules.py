@@ -78,10 +78,12 @@ def upheld_amount(value: Any, ceiling: Decimal, what: str) -> Decimal:
         raise ValidationFailed(
             f"维持金额 amount 须为数字（收到 {value!r}）", field="amount"
         ) from None
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise ValidationFailed(f"维持金额 amount 最多两位小数（收到 {value!r}）", field="amount")
-    if amount < 0 or amount > ceiling:
+    if not amount.is_finite():
+        raise ValidationFailed(f"维持金额 amount 须为数字（收到 {value!r}）", field="amount")
+    if amount < 0 or amount > ceiling:  # before rounding: 1E+30 cannot be quantized
         raise ValidationFailed(
-            f"维持金额 amount 须在 0 到 {ceiling} 元之间（收到 {amount}）", field="amount"
+            f"维持金额 amount 须在 0 到 {ceiling} 元之间（收到 {value!r}）", field="amount"
         )
+    if amount != amount.quantize(CENT):
+        raise ValidationFailed(f"维持金额 amount 最多两位小数（收到 {value!r}）", field="amount")
     return amount.quantize(CENT)
