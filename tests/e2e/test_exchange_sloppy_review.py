@@ -114,3 +114,20 @@ def test_conflicting_duplicate_keys_are_not_settled_silently(world, db) -> None:
         assert answer["warn_msg"] and "medfee_sumamt" in answer["warn_msg"], answer
     else:
         assert "medfee_sumamt" in answer["err_msg"], answer
+
+
+def test_a_msgid_reused_for_another_transaction_is_refused(world, db) -> None:  # type: ignore[no-untyped-def]
+    """A HIS that reuses a msgid for another transaction (a 2305 under the msgid of
+    its 2304) must not get the first message's answer back as if it were done: the
+    second message is refused naming the msgid, the first answer stays its own."""
+    his: His = world["his"]
+    who = world["local"]
+    identify(his, who)
+    first = his.envelope("5206", {"data": {"psn_no": who.psn_no}}, **ids(his, who))
+    assert his.send(first)["infcode"] == 0
+    reused = his.envelope("1101", {"data": {"psn_no": who.psn_no}}, msgid=first["msgid"])
+    answer = his.send(reused)
+    assert answer["infcode"] == -1, answer
+    assert "已用于交易 5206" in answer["err_msg"] and "msgid" in answer["err_msg"], answer
+    again = his.send(first)  # a retry of the first message still gets its own answer
+    assert again["infcode"] == 0 and "cuminfo" in (again["output"] or {}), again

@@ -457,6 +457,9 @@ def test_special_case_and_appeal_pages(world, db, monkeypatch):  # type: ignore[
     link = re.search(r'href="(/settlement/special/\d+/attachments/1)"', doc).group(1)
     download = client.get(link)
     assert download.status_code == 200 and download.content == b"%PDF-1.4 page"
+    _as(client, "analyst")  # reads cases, but not the hospitals' 病历 behind an application
+    assert client.get(link).status_code == 403
+    _as(client, "reviewer")
     url = f"/settlement/special/{app_id}/decide"
     r = _post(client, url, {"decision": "approve", "reason": "专家评审通过"})
     assert r.status_code == 422 and "method" in _testid(r.text, "special-error")

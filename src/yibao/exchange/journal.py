@@ -24,11 +24,20 @@ from yibao.exchange.registry import Institution
 
 def stored_response(session: Session, hospital_id: int, msgid: str) -> dict[str, Any] | None:
     """The response already given to the institution's message ``msgid``, if any."""
-    return session.scalar(
-        select(ExchangeMessage.response).where(
+    found = stored_answer(session, hospital_id, msgid)
+    return None if found is None else found[1]
+
+
+def stored_answer(
+    session: Session, hospital_id: int, msgid: str
+) -> tuple[str | None, dict[str, Any]] | None:
+    """The transaction (infno) and response of the institution's message ``msgid``."""
+    row = session.execute(
+        select(ExchangeMessage.infno, ExchangeMessage.response).where(
             ExchangeMessage.hospital_id == hospital_id, ExchangeMessage.msgid == msgid
         )
-    )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def claim(

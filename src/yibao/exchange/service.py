@@ -25,6 +25,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
@@ -176,9 +177,12 @@ def do_exchange(
     )
     if row is None:
         assert reading.msgid is not None
-        stored = journal.stored_response(session, institution.id, reading.msgid)
-        if stored is None:  # the holder rolled back after all: the client may retry
+        found = journal.stored_answer(session, institution.id, reading.msgid)
+        if found is None:  # the holder rolled back after all: the client may retry
             raise Busy("系统繁忙：同一报文ID的另一笔报文正在处理，请稍后重试 / busy, retry")
+        infno, stored = found
+        if infno and reading.infno and _code(infno) != _code(reading.infno):
+            return _reused_msgid(session, institution, reading, infno, user_id, received)
         log.info("msgid %s of %s answered before", reading.msgid, institution.code)
         return stored
     refused, output, keep_msgid = reading.refused, None, True
@@ -198,6 +202,50 @@ def do_exchange(
         warnings=reading.warnings,
     )
     journal.finish(session, row, answer, answered=answered, keep_msgid=keep_msgid)
+    return answer
+
+
+def _code(infno: str) -> str:
+    return infno.strip().upper()
+
+
+def _reused_msgid(
+    session: Session,
+    institution: Institution,
+    reading: Reading,
+    used_by: str,
+    user_id: int | None,
+    received: datetime,
+) -> dict[str, Any]:
+    """A msgid the institution used for another transaction: refused, journaled without
+    the msgid (which stays the first message's).  Answering the first message's
+    response would tell a HIS that, say, a reversal (2305) was done when only the
+    settlement (2304) it reused the msgid of ever was."""
+    row = journal.claim(
+        session,
+        institution,
+        msgid=None,
+        infno=reading.infno,
+        sign_no=reading.sign_no,
+        user_id=user_id,
+        received=received,
+        request=reading.request,
+    )
+    assert row is not None  # a row without msgid always goes in
+    text = (
+        f"{label('msgid')}：{reading.msgid} 已用于交易 {used_by}，不能再用于交易 "
+        f"{reading.infno}；本报文未办理，请使用新的报文ID"
+    )
+    answered = utcnow()
+    answer = response(
+        ref=journal.ref_of(institution, row, received),
+        received=received,
+        responded=answered,
+        output=None,
+        error=text,
+        warnings=reading.warnings,
+    )
+    journal.finish(session, row, answer, answered=answered, keep_msgid=False)
     return answer
 
 

@@ -39,7 +39,6 @@ from yibao.web.pages.settlement.common import (
     SPECIAL_USER,
     STATUS_BADGES,
     SUBMIT,
-    VIEW,
 )
 from yibao.web.render import render
 
@@ -268,9 +267,11 @@ def decide_appeal(
 
 @router.get(PAGE + "/{special_id}/attachments/{index}")
 def attachment(
-    special_id: DbId, index: int, request: Request, db: Db, user: User = VIEW
+    special_id: DbId, index: int, request: Request, db: Db, user: User = SPECIAL_USER
 ) -> Response:
-    """One attachment of an application (its hospital and the bureau in scope)."""
+    """One attachment of an application (病历摘要 and the like): its hospital and the
+    bureau's reviewers in scope — the roles of the special-case page, not every role
+    that may read cases."""
     app = special.get_application(db, special_id)
     if app is None:  # another hospital's application looks like none
         raise NotFound(f"特例单议申请 {special_id} 不存在或不在您的权限范围内")
