@@ -50,3 +50,13 @@ def test_part_year_span_and_edges() -> None:
         forecast_year([])
     with pytest.raises(ValueError):
         forecast_year([1.0] * 4, months=3)
+
+
+def test_history_without_spending_in_the_first_months_falls_back_to_the_trend() -> None:
+    """Earlier years that paid nothing in their first two months (a system started
+    mid-year) cannot scale this year's two months: the trend method is used, no
+    error."""
+    from yibao.engines.analysis.forecast import forecast_year
+
+    fc = forecast_year([100.0, 120.0], history=[[0, 0] + [50.0] * 10], months=12)
+    assert fc.method == "trend" and fc.total == 220.0 + 10 * 110.0

@@ -58,9 +58,10 @@ def forecast_year(
     ytd = float(sum(actual))
     if k == months:
         return Forecast(k, ytd, ytd, 0.0, ytd, ytd, [float(a) for a in actual], "actual")
-    shares = _history_shares(history, months)
+    # an earlier year that spent nothing in its first k months says nothing of this one
+    shares = [s for s in _history_shares(history, months) if sum(s[:k]) > 0]
     if shares:
-        estimates = [ytd / sum(s[:k]) for s in shares if sum(s[:k]) > 0]
+        estimates = [ytd / sum(s[:k]) for s in shares]
         total = fmean(estimates)
         if len(estimates) > 1:
             sd: float | None = stdev(estimates)
