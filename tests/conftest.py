@@ -17,6 +17,7 @@ from yibao.db.models import Base
 from yibao.db.session import SQLITE_BEGIN, make_engine, session_factory
 from yibao.exchange.keys import forget_keys
 from yibao.exchange.signin import forget_sign_ins
+from yibao.kit.monitor import FLAGS
 from yibao.supervision import notify
 
 # Cheap argon2 parameters for tests only (the product default is 3 passes, 64 MiB).
@@ -103,6 +104,7 @@ def db(engine: Engine) -> Iterator[Session]:
     notify.changed("test database emptied")
     forget_sign_ins()  # likewise the gateway's kept sign-ins and signing keys (ADR 0042)
     forget_keys()
+    FLAGS.update(dict.fromkeys(FLAGS, True))  # monitoring components a test switched off
     session = session_factory(engine.execution_options(**{SQLITE_BEGIN: "PYSQLITE"}))()
     try:
         yield session

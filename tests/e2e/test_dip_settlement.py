@@ -240,7 +240,7 @@ def _extreme_review(client, lists: list[Sent]) -> None:  # type: ignore[no-untyp
     login(client, "reviewer", DEMO_PASSWORD)
     r = client.post(
         f"/api/settlement/special-cases/{special_id}/decide",
-        json={"decision": "approve", "method": "items"},
+        json={"decision": "approve", "method": "items", "reason": "专家评审：按项目付费"},
     )
     assert r.status_code == 200, r.text
     decision = r.json()["decision"]

@@ -449,7 +449,7 @@ def _review(w: Walk, special_id: int) -> None:
     # the expert panel's decision: A8 paid by items (its total cost)
     r = client.post(
         f"/api/settlement/special-cases/{special_id}/decide",
-        json={"decision": "approve", "method": "items"},
+        json={"decision": "approve", "method": "items", "reason": "专家评审通过"},
     )
     assert r.status_code == 200, r.text
     a8 = w.lists["A8"]
@@ -492,7 +492,10 @@ def _appeals(w: Walk) -> None:
         json={"decision": "reject", "reason": "检查报告不支持该主要诊断"},
     )
     assert r.status_code == 200 and r.json()["list_state"] == "appeal_rejected", r.text
-    r = client.post(f"/api/settlement/appeals/{appeals['A7']}/decide", json={"decision": "uphold"})
+    r = client.post(
+        f"/api/settlement/appeals/{appeals['A7']}/decide",
+        json={"decision": "uphold", "reason": "申诉理由成立"},
+    )
     assert r.status_code == 200 and r.json()["list_state"] == "approved", r.text
     r = client.post(f"/api/settlement/review/{w.id('A5')}/approve", json={})
     assert r.json()["state"] == "approved"
