@@ -21,6 +21,7 @@ from yibao.db.session import session_factory
 from yibao.kit.errors import DomainError
 from yibao.settlement import special
 from yibao.settlement.models import (
+    SettlementAdjustment,
     SettlementConfirmation,
     SettlementList,
     SpecialCaseApplication,
@@ -237,3 +238,110 @@ def test_rejected_special_appeal_blocks_confirmation(db, engine, setup):  # type
     paid = db.scalars(select(SettlementConfirmation).where(SettlementConfirmation.list_id == lid))
     [row] = list(paid)
     assert row.amount_paid == Decimal("8000.00")
+
+
+def test_decided_special_case_cannot_be_decided_again(db, setup):  # type: ignore[no-untyped-def]
+    """A special case already rejected is not decided a second time, even when its
+    list is ``special_applied`` again (here: put back by hand, as a data repair or a
+    later application would): the old application is refused with 已处理 and nothing
+    moves; a pending application of the same list is decided normally."""
+    lid = setup["list_id"]
+    first = _apply(db, setup)
+    first_id = first.id
+    do_decide_special_case(
+        db,
+        first_id,
+        approve=False,
+        method=None,
+        amount=None,
+        reason="不符合新技术条件",
+        user_role="bureau_reviewer",
+        actor=REVIEWER,
+    )
+    db.commit()
+    db.get(SettlementList, lid).state = "special_applied"  # type: ignore[union-attr]
+    db.commit()
+    with pytest.raises(DomainError) as refused:
+        do_decide_special_case(
+            db,
+            first_id,
+            approve=True,
+            method="items",
+            amount=None,
+            reason="改判",
+            user_role="bureau_reviewer",
+            actor=REVIEWER,
+        )
+    assert "已处理" in refused.value.message
+    db.rollback()
+    app = db.get(SpecialCaseApplication, first_id)
+    assert app is not None and app.status == "rejected" and app.new_payment is None
+
+
+def test_overturned_adjustment_is_not_paid_later(db, engine, setup):  # type: ignore[no-untyped-def]
+    """A deduction (8,000 → 7,000) overturned by an upheld appeal is no longer in
+    force: when the list later ends in ``appeal_rejected`` through a rejected special
+    case, the confirmation pays the pricing (8,000), not the overturned 7,000; the
+    adjustment row says 申诉成立 and who decided."""
+    lid = setup["list_id"]
+    adj = do_adjust_list(
+        db,
+        lid,
+        reason="高套分组",
+        drg_payment="7000.00",
+        user_role="bureau_reviewer",
+        actor=REVIEWER,
+    )
+    adj_id = adj.id
+    appeal = do_file_appeal(
+        db, lid, reason="分组正确", user_role="hospital_user", actor=setup["hosp"]
+    )
+    do_decide_appeal(
+        db,
+        appeal.id,
+        uphold=True,
+        reason="病历支持原分组",
+        method=None,
+        amount=None,
+        user_role="bureau_reviewer",
+        actor=REVIEWER_B,
+    )
+    db.commit()
+    app = _apply(db, setup)
+    do_decide_special_case(
+        db,
+        app.id,
+        approve=False,
+        method=None,
+        amount=None,
+        reason="不符合条件",
+        user_role="bureau_reviewer",
+        actor=REVIEWER,
+    )
+    second = do_file_appeal(
+        db, lid, reason="有新技术证明", user_role="hospital_user", actor=setup["hosp"]
+    )
+    do_decide_appeal(
+        db,
+        second.id,
+        uphold=False,
+        reason="维持不通过",
+        method=None,
+        amount=None,
+        user_role="bureau_reviewer",
+        actor=REVIEWER_B,
+    )
+    db.commit()
+    confirm_period(
+        session_factory(engine),
+        region_code="990100",
+        period_code="2024-03",
+        actor=Actor(None, "system"),
+    )
+    db.expire_all()
+    [row] = db.scalars(select(SettlementConfirmation).where(SettlementConfirmation.list_id == lid))
+    assert row.amount_paid == Decimal("8000.00")
+    overturned = db.get(SettlementAdjustment, adj_id)
+    assert overturned is not None and overturned.status == "overturned"
+    assert overturned.decided_by_name == "审核员乙"
+    assert overturned.decision_reason == "病历支持原分组"

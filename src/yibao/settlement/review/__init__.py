@@ -67,6 +67,7 @@ from yibao.settlement.review.states import ADJUST_STATUS_LABELS as ADJUST_STATUS
 from yibao.settlement.review.states import ADJUSTED_STATES as ADJUSTED_STATES
 from yibao.settlement.review.states import EFFECTIVE as EFFECTIVE
 from yibao.settlement.review.states import NOTE_LABELS as NOTE_LABELS
+from yibao.settlement.review.states import OVERTURNED as OVERTURNED
 from yibao.settlement.review.states import PENDING as PENDING
 from yibao.settlement.review.states import QUEUE_STATES as QUEUE_STATES
 from yibao.settlement.review.states import REASON_REQUIRED as REASON_REQUIRED

@@ -35,11 +35,14 @@ ADJUST_KINDS = {"deduct": "调整扣减", "add": "调增"}
 #: only effective adjustments are paid (pending ones wait for a second reviewer)
 EFFECTIVE = "effective"
 PENDING = "pending"
+#: taken out of force by an upheld appeal (申诉成立)
+OVERTURNED = "overturned"
 ADJUST_STATUS_LABELS = {
     "effective": "已生效",
     "pending": "待复核",
     "rejected": "复核不同意",
     "reverted": "已撤销",
+    "overturned": "申诉成立，已撤销",
 }
 
 

@@ -36,10 +36,12 @@ from yibao.settlement.review import (
     Step,
     adjusted_fund,
     apply_steps,
+    latest_adjustments,
     lock_list,
     parse_amount,
     reviewer_role,
 )
+from yibao.settlement.review.states import OVERTURNED
 from yibao.settlement.special.repository import _decision_event, _quota_frames
 from yibao.settlement.special.rules import (
     METHODS,
@@ -253,6 +255,11 @@ def do_decide_special_case(
     what = "特例单议评审通过" if approve else "特例单议评审不通过"
     text = _text(reason, what, 500, required=True)
     app = _lock_special(session, special_id)
+    if app.status != "applied":
+        shown = {"approved": "评审通过", "rejected": "评审不通过"}.get(app.status, app.status)
+        raise Conflict(
+            f"特例单议申请 {special_id} 已处理（{shown}），不能再次评审", field="special"
+        )
     row = lock_list(session, app.list_id)
     role = bureau_role(user_role, row.state, action)
     target = transition(row.state, action, role, reason=text)
@@ -356,6 +363,10 @@ def do_decide_appeal(
         app.decision_reason = text
         app.decided_by = actor.name
         app.decided_at = _now()
+    if uphold and target == State.APPROVED:
+        overturned = _overturn_adjustment(session, row, text, actor)
+        if overturned is not None:
+            details["overturned_adjustment_id"] = overturned
     appeal.status = "upheld" if uphold else "rejected"
     appeal.decision_reason = text
     appeal.decided_by = actor.name
@@ -363,3 +374,16 @@ def do_decide_appeal(
     step = Step(State(row.state), action, target)
     apply_steps(session, row, [step], role=role, actor=actor, reason=text, details=details)
     return appeal
+
+
+def _overturn_adjustment(session: Session, row: SettlementList, reason: str, actor: Actor) -> None:
+    """An upheld appeal against an adjustment takes it out of force (``overturned``,
+    申诉成立): the list is paid its pricing, now and if it later ends in an adjusted
+    state for another reason (a rejected special case's appeal)."""
+    adj = latest_adjustments(session, [row]).get(row.id)
+    if adj is None:
+        return None
+    adj.status = OVERTURNED
+    adj.decided_by_id, adj.decided_by_name = actor.user_id, actor.name
+    adj.decided_at, adj.decision_reason = _now(), reason
+    return adj.id
