@@ -35,6 +35,7 @@ from fastapi import Request
 from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from yibao.kit import jsonerrors
 from yibao.kit.errors import Busy, TooLarge, TooManyRequests, ValidationFailed
 
 _MB = 1024 * 1024
@@ -141,7 +142,7 @@ def parse_json(raw: bytes, field: str = "body", *, text_checked_per_item: bool =
         ) from None
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
-            f"请求体不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列 {exc.msg} / invalid JSON",
+            f"请求体不是有效的 JSON（{jsonerrors.reason(exc)}）/ invalid JSON",
             field=field,
         ) from None
     except RecursionError:

@@ -28,6 +28,7 @@ from typing import IO, Any
 import polars as pl
 from openpyxl import load_workbook
 
+from yibao.kit import jsonerrors
 from yibao.kit.errors import ValidationFailed
 
 _MB = 1024 * 1024
@@ -221,7 +222,7 @@ def read_json(source: bytes | IO[bytes], filename: str) -> Any:
         return json.loads(decode_text(bytes(content), filename))
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
-            f"文件 {filename} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列 {exc.msg}",
+            f"文件 {filename} 不是有效的 JSON（{jsonerrors.reason(exc)}）",
             field="file",
         ) from None
     except RecursionError:

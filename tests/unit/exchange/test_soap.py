@@ -99,7 +99,7 @@ def test_input_in_elements_and_fields_twice_are_refused_by_name() -> None:
     assert caught.value.field == "input"
     with pytest.raises(Refused, match=r"交易编号（infno）：出现了多次"):
         read_call(_call(ENVELOPE, "<y:infno>9002</y:infno>"))
-    with pytest.raises(Refused, match=r"交易输入（input）：不是有效的 JSON：第 1 行"):
+    with pytest.raises(Refused, match=r"交易输入（input）：不是有效的 JSON（第 1 行"):
         read_call(_call({**ENVELOPE, "input": "{signIn"}))
     with pytest.raises(Refused, match="NUL"):
         read_call(_call({**ENVELOPE, "input": '{"a": "\\u0000"}'}))
@@ -166,3 +166,42 @@ def test_the_wsdl_names_every_envelope_field_and_its_address() -> None:
         assert field in names, field
     address = root.find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address")
     assert address is not None and address.get("location") == 'http://h:8000/api/exchange/soap?"x'
+
+
+def test_input_text_with_a_byte_order_mark_is_read_with_a_warning() -> None:
+    """Some HIS vendors write the input JSON with a UTF-8 BOM: it is ignored and said
+    so, in the fields form and the whole-message form alike."""
+    text = "\ufeff" + json.dumps(INPUT)
+    doc, warnings = read_call(_call({**ENVELOPE, "input": text}))
+    assert doc["input"] == INPUT
+    assert warnings == ["交易输入（input）以字节顺序标记（BOM）开头，已忽略"]
+    whole = "\ufeff" + json.dumps({**ENVELOPE, "input": INPUT}, ensure_ascii=False)
+    doc, warnings = read_call(_call({"message": whole}))
+    assert doc["input"] == INPUT and len(warnings) == 1 and "BOM" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"a":}', "第 1 行第 6 列：此处应为一个值"),
+        ('{"a":1} x', "第 1 行第 9 列：JSON 结束后还有多余的内容"),
+        ('{"a":"x', "字符串没有结束引号"),
+        ("{a:1}", "字段名应以英文双引号括起"),
+        ('{"a" 1}', "此处缺少冒号"),
+        ("[1 2]", "此处缺少逗号"),
+        ('{"a":"\\q"}', "无效的转义序列"),
+        ('{"a":"\\u12"}', "无效的 \\u 转义"),
+        ('{"a":"x\ny"}', "未转义的控制字符"),
+    ],
+)
+def test_json_refusals_say_what_is_wrong_in_chinese(text: str, reason: str) -> None:
+    """The json module's English reason never reaches the HIS: each is said in Chinese
+    with the line and column."""
+    with pytest.raises(Refused) as refused:
+        read_call(_call({**ENVELOPE, "input": text.replace("&", "&amp;")}))
+    message = refused.value.message
+    assert message.startswith("交易输入（input）：不是有效的 JSON（") and reason in message
+    assert not any(
+        "a" <= ch.lower() <= "z"
+        for ch in message.replace("JSON", "").replace("input", "").replace("\\u", "")
+    )

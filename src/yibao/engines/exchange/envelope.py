@@ -24,6 +24,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from yibao.engines.exchange.lenient import Refused, label, read
+from yibao.kit import jsonerrors
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -154,17 +155,20 @@ def parse_body(raw: bytes) -> tuple[Any, list[str]]:
     return load_json(text), warnings
 
 
-def load_json(text: str, field: str | None = None) -> Any:
+def load_json(text: str, field: str | None = None, warnings: list[str] | None = None) -> Any:
     """JSON ``text`` — the body, or the field ``field`` that carries JSON as text (the
     SOAP binding's ``input``) — as Python objects; refuses text that is no JSON, is
-    nested too deeply or carries text no database stores."""
+    nested too deeply or carries text no database stores.  A byte-order mark before
+    the text is ignored (noted in ``warnings`` when given)."""
     where = "请求体" if field is None else f"{label(field)}："
+    if text.startswith("\ufeff"):
+        text = text[1:]
+        if warnings is not None:
+            warnings.append(f"{where.rstrip('：')}以字节顺序标记（BOM）开头，已忽略")
     try:
         doc = json.loads(text, object_pairs_hook=_no_conflicting_keys)
     except json.JSONDecodeError as exc:
-        raise Refused(
-            field, f"{where}不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列 {exc.msg}"
-        ) from None
+        raise Refused(field, f"{where}不是有效的 JSON（{jsonerrors.reason(exc)}）") from None
     except (ValueError, RecursionError):
         raise Refused(field, f"{where}不是可读的 JSON（数字过长或嵌套过深）") from None
     _check_text(doc, field or "", strings=_RISKY_ESCAPE.search(text) is not None)

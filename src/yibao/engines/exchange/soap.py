@@ -101,7 +101,7 @@ def read_call(raw: bytes, action: str | None = None) -> tuple[Any, list[str]]:
         )
     if len(call) == 0 and (call.text or "").strip():
         warnings.append("整条报文应放在 message 元素中，已将 callService 的文本按整条报文读取")
-        return _whole(call.text or ""), warnings
+        return _whole(call.text or "", warnings), warnings
     fields = _fields(call)
     whole = _key(fields, WHOLE)
     if whole is not None:
@@ -110,10 +110,10 @@ def read_call(raw: bytes, action: str | None = None) -> tuple[Any, list[str]]:
                 None,
                 "整条报文（message）与逐个字段（infno、msgid、input 等）只能用一种",
             )
-        return _whole(fields[whole]), warnings
+        return _whole(fields[whole], warnings), warnings
     given = _key(fields, "input")
     if given is not None and isinstance(fields[given], str) and fields[given].strip():
-        fields[given] = load_json(fields[given], "input")
+        fields[given] = load_json(fields[given], "input", warnings)
     return fields, warnings
 
 
@@ -164,10 +164,10 @@ def _key(fields: Mapping[str, Any], name: str) -> str | None:
     return next((k for k in fields if k.lower() == name), None)
 
 
-def _whole(text: str | None) -> Any:
+def _whole(text: str | None, warnings: list[str]) -> Any:
     if text is None or not text.strip():
         raise Refused(WHOLE, f"{label(WHOLE)}：必填")
-    doc = load_json(text, WHOLE)
+    doc = load_json(text, WHOLE, warnings)
     if not isinstance(doc, dict):
         raise Refused(WHOLE, f"{label(WHOLE)}：应为 JSON 对象（含 infno、msgid、input 等字段）")
     return doc

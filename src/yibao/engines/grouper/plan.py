@@ -36,6 +36,7 @@ from yibao.engines.grouper.planext import (
     sex_accepted,
 )
 from yibao.engines.grouper.tables import Checker, cc_mcc_table, read_tables, to_dict
+from yibao.kit import jsonerrors
 
 PLAN_FORMAT = "chs-drg-plan"
 PLAN_FORMAT_VERSION = 1
@@ -83,7 +84,9 @@ def load_plan(path: Path) -> Plan:
     try:
         raw = json.loads(plan_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ck.error("plan.json", f"plan.json 不是有效的 JSON：{exc}", "invalid JSON") from exc
+        raise ck.error(
+            "plan.json", f"plan.json 不是有效的 JSON（{jsonerrors.describe(exc)}）", "invalid JSON"
+        ) from exc
     raw = ck.obj(raw, "plan.json")
     check_keys(ck, raw, "plan.json", "plan.json")
     if raw.get("format") != PLAN_FORMAT or raw.get("format_version") != PLAN_FORMAT_VERSION:
@@ -370,7 +373,9 @@ def read_meta(folder: Path, plan_id: str | None = None, title: str | None = None
             raw = ck.obj(json.loads(file.read_text(encoding="utf-8")), "meta.json")
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ck.error(
-                "meta.json", f"meta.json 不是有效的 JSON：{exc}", "invalid JSON"
+                "meta.json",
+                f"meta.json 不是有效的 JSON（{jsonerrors.describe(exc)}）",
+                "invalid JSON",
             ) from exc
     if plan_id is None and "id" not in raw:
         try:

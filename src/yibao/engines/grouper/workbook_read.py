@@ -40,6 +40,7 @@ from yibao.engines.grouper.workbook import (
     TAGS,
     TRAUMA,
 )
+from yibao.kit import jsonerrors
 
 MAX_ISSUES = 200
 MAX_BYTES = 64 * 1024 * 1024
@@ -161,7 +162,7 @@ class _Reader:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            self.add(sheet, n, f"“{column}”不是有效的 JSON：{exc.msg}")
+            self.add(sheet, n, f"“{column}”不是有效的 JSON（{jsonerrors.reason(exc)}）")
             return None
 
     def extra(self, sheet: str, n: int, text: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from yibao.engines.qc.checks import PRIMITIVES, Params
 from yibao.engines.qc.findings import Severity
+from yibao.kit import jsonerrors
 from yibao.kit.errors import DomainError
 
 RULESET_FORMAT: Final = "yibao-qc-ruleset"
@@ -150,7 +151,9 @@ def load_ruleset(path: Path | str) -> RuleSet:
     except OSError as exc:
         raise RuleSetError(f"无法读取规则集文件 {file}：{exc.strerror}", str(file)) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RuleSetError(f"规则集文件 {file} 不是有效的 JSON：{exc}", str(file)) from None
+        raise RuleSetError(
+            f"规则集文件 {file} 不是有效的 JSON（{jsonerrors.describe(exc)}）", str(file)
+        ) from None
     return parse_ruleset(raw, source=file.name)
 
 

@@ -54,6 +54,7 @@ from yibao.engines.settlement.levels import (
     _places,
     check_levels,
 )
+from yibao.kit import jsonerrors
 
 #: Where the insured person was treated, relative to the insured place.
 Scope = Literal["local", "in_province", "out_of_province"]
@@ -369,7 +370,7 @@ def load_policies(source: Path | str | bytes | Sequence[Path]) -> PolicySet:
             documents.append((name, json.loads(text)))
         except json.JSONDecodeError as exc:
             raise SettlementError(
-                f"{name}：不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）",
+                f"{name}：不是有效的 JSON（{jsonerrors.reason(exc)}）",
                 field="policies",
             ) from None
     policies: list[BenefitPolicy] = []
