@@ -83,6 +83,29 @@ def test_indication_codes_match_whatever_their_letter_case() -> None:
     assert "限诊断 I10.x、C50" in f.vola_cont and "i11.x00" in f.vola_evid
 
 
+def test_indication_codes_match_with_or_without_the_dot() -> None:
+    """HIS systems send 医保版 codes without their dot (E11900 for E11.900), and
+    knowledge bases write prefixes either way (E11.9, I10x): the dot is no part of the
+    code, so either form qualifies in both paths; another code still does not."""
+    k = Knowledge.from_data(
+        [
+            {
+                "code": "D011",
+                "name": "降糖药",
+                "kind": "western",
+                "fee_type": "09",
+                "chrgitm_lv": "01",
+                "restrictions": [{"kind": "indication", "diagnoses": ["E11.9", "I10x"]}],
+            }
+        ]
+    )
+    rs = compile_rules([rule("indication")], k, on=date(2024, 1, 1))
+    for dx in ("E11900", "E11.900", "e11.9", "I10.x00", "I10x00x002"):
+        assert both(rs, [claim([ln("1", "D011")], dx=("J18.9", dx))]) == [], dx
+    for dx in ("E11800", "E11.8", "I11.x00", "E1"):
+        assert len(both(rs, [claim([ln("1", "D011")], dx=(dx,))])) == 1, dx
+
+
 def test_scope_families_care_mode_institution_insutype_specialty() -> None:
     rs = compiled(rule("care_mode"), rule("institution"), rule("insutype"), rule("specialty"))
     bad = claim(

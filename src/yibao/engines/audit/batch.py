@@ -134,7 +134,7 @@ def _checks(plans: Sequence[ItemPlan], family: str) -> pl.DataFrame:
         idx, principal = plan.rule.index, principal_only(plan.rule)
         for code, v in plan.values.items():
             base = {"rule_idx": idx, "item_code": code}
-            if family == "indication":  # compared in upper case (single.upper_prefixes)
+            if family == "indication":  # compared as single.dx_key does
                 rows += [base | {"prefix": x, "principal": principal} for x in upper_prefixes(v)]
             elif family == "specialty":
                 rows += [base | {"prefix": x, "principal": principal} for x in v]
@@ -169,7 +169,10 @@ def _violations(x: pl.DataFrame, dx: pl.DataFrame, family: str, c: pl.DataFrame)
             .with_columns(
                 (
                     pl.col("dx").is_not_null()
-                    & pl.col("dx").str.to_uppercase().str.starts_with(pl.col("prefix"))
+                    & pl.col("dx")
+                    .str.to_uppercase()
+                    .str.replace_all(".", "", literal=True)
+                    .str.starts_with(pl.col("prefix"))
                     & (~pl.col("principal") | (pl.col("seq") == 1))
                 ).alias("ok")
             )

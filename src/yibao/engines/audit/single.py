@@ -99,7 +99,7 @@ class Context:
             dept=enc.dept_code,
             dx=enc.diagnoses,
             age=age_on(claim.patient.birth_date, enc.begin_date),
-            dx_up=tuple(d.upper() for d in enc.diagnoses),
+            dx_up=tuple(dx_key(d) for d in enc.diagnoses),
         )
 
     def hist(self) -> dict[str, list[tuple[Line, str]]]:
@@ -146,10 +146,17 @@ def _t_age(v: tuple[int | None, int | None], line: Line, c: Context) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
+def dx_key(code: str) -> str:
+    """A diagnosis code as compared with restriction prefixes: upper case, without
+    dots — ICD-10 codes are the same whatever their letter case (医保版 codes carry a
+    lower-case x that many HIS systems send upper) and with or without the dot
+    (E11.900 and E11900; a prefix E11.9 matches both)."""
+    return code.upper().replace(".", "")
+
+
 def upper_prefixes(prefixes: tuple[str, ...]) -> tuple[str, ...]:
-    """Diagnosis prefixes in upper case: ICD-10 codes are compared whatever their
-    letter case (医保版 codes carry a lower-case x that many HIS systems send upper)."""
-    return tuple(p.upper() for p in prefixes)
+    """Diagnosis prefixes as :func:`dx_key` compares them."""
+    return tuple(dx_key(p) for p in prefixes)
 
 
 def _t_indication(v: tuple[str, ...], line: Line, c: Context) -> bool:
