@@ -8,7 +8,9 @@ from decimal import Decimal
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from yibao.engines.exchange.lenient import read
+import pytest
+
+from yibao.engines.exchange.lenient import Refused, read
 from yibao.engines.exchange.settling import StatementIn
 from yibao.engines.exchange.visits import FeeIn
 from yibao.exchange.fees import _check_line
@@ -86,3 +88,27 @@ def test_a_fee_time_with_an_offset_is_dated_in_business_time() -> None:
         endtime=datetime(2026, 3, 12, 10, 0, tzinfo=SH),
     )
     _check_line(0, data.feedetail[0], visit)  # type: ignore[arg-type]  # today: Refused
+
+
+def test_a_fee_category_outside_the_bill_is_refused_by_name() -> None:
+    """医疗收费项目类别 is used for a code not in the catalogue (it decides the line's
+    bill category): one of 01–14, one digit read as its code, anything else refused
+    naming the field of the line."""
+    base = {
+        "feedetl_sn": "L1",
+        "mdtrt_id": "990100120260310003000000001",
+        "psn_no": "P000000000001",
+        "fee_ocur_time": "2026-03-10 10:00:00",
+        "med_list_codg": "X1",
+        "det_item_fee_sumamt": "10.00",
+        "cnt": "1",
+        "pric": "10.00",
+    }
+    for sent, read_as in (("09", "09"), ("9", "09"), (14, "14"), ("", None)):
+        data, _ = read(FeeIn, {"feedetail": [base | {"med_chrgitm_type": sent}]})
+        assert data.feedetail[0].med_chrgitm_type == read_as, sent
+    for sent in ("99", "15", "00", "西药", "0x9"):
+        with pytest.raises(Refused) as refused:
+            read(FeeIn, {"feedetail": [base | {"med_chrgitm_type": sent}]})
+        assert refused.value.field == "feedetail[0].med_chrgitm_type", sent
+        assert "医疗收费项目类别应为 01–14 之一" in refused.value.message

@@ -13,6 +13,7 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, Field, field_validator
 
+from yibao.engines.catalogue.model import FEE_TYPES
 from yibao.engines.insured.messages import PersonInfo, PersonQuery
 
 #: 医疗类别 (med_type) [M]: the common codes; a visit's kind decides which are allowed
@@ -56,6 +57,17 @@ def check_med_type(value: str | None) -> str | None:
         kinds = "、".join(f"{k} {v}" for k, v in MED_TYPES.items())
         raise ValueError(f"医疗类别应为 {kinds} 之一（收到“{value[:10]}”）")
     return value
+
+
+def check_fee_type(value: str | None) -> str | None:
+    """医疗收费项目类别: one of the bill's 14 categories; one digit is read as its
+    two-digit code ("9" → "09")."""
+    if value is None:
+        return None
+    code = value.zfill(2) if value.isascii() and value.isdigit() and len(value) == 1 else value
+    if code not in FEE_TYPES:
+        raise ValueError(f"医疗收费项目类别应为 01–14 之一（收到“{value[:10]}”）")
+    return code
 
 
 class InNode(BaseModel):
@@ -249,6 +261,7 @@ class FeeNode(InNode):
     )
 
     _m = field_validator("med_type")(check_med_type)
+    _t = field_validator("med_chrgitm_type")(check_fee_type)
 
 
 class FeeIn(InNode):
