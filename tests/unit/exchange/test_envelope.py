@@ -5,7 +5,7 @@ the response envelope and the masking of ID numbers."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -267,7 +267,19 @@ def test_values_that_fit_are_taken_as_sent_and_the_rest_loosened() -> None:
     )
     assert (data.text, data.n, data.amount) == ("a", 7, Decimal("1.5"))
     assert data.when == datetime(2026, 1, 2, 3, 4, 5)
-    assert warnings == ["text：已去除首尾空白"]
+    assert warnings == [
+        "text：已去除首尾空白",
+        "when：应为日期时间（yyyy-MM-dd HH:mm:ss）格式，已将“2026-01-02T03:04:05”按 "
+        "2026-01-02 03:04:05 读取",
+    ]
+    data, warnings = read(Mixed, {"text": "a", "when": "2026-01-02 03:04:05"})
+    assert data.when == datetime(2026, 1, 2, 3, 4, 5) and warnings == []
+    data, warnings = read(Mixed, {"text": "a", "when": "2026-01-02T03:04:05+08:00"})
+    assert data.when is not None and data.when.utcoffset() == timedelta(hours=8)
+    assert warnings == [
+        "when：应为日期时间（yyyy-MM-dd HH:mm:ss）格式，已将“2026-01-02T03:04:05+08:00”按 "
+        "ISO 8601 时间读取"
+    ]
     for bad in ({"text": "x", "n": True}, {"text": "x", "n": 1.5}, {"text": 1.5}):
         with pytest.raises(Refused):
             read(Mixed, bad)

@@ -376,11 +376,17 @@ COMPACT_LAYOUTS = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
 
 def _iso(text: str, tp: Any) -> bool:
     """Whether ``text`` is in the spec's layout, which the model reads itself:
-    ``yyyy-MM-dd`` for a date; that, ``yyyy-MM-dd HH:mm[:ss]`` or ISO (``T``,
-    fractions, an offset) for a time."""
+    ``yyyy-MM-dd`` for a date; that (many fields named ``…_date`` are times: a day
+    alone is their midnight) or ``yyyy-MM-dd HH:mm:ss`` for a time.  Any other layout
+    (``T``, fractions, an offset, no seconds) goes through :func:`_moment`, which reads
+    it and says so."""
     if len(text) < 10 or text[4] != "-" or text[7] != "-":
         return False
-    return len(text) == 10 or (tp is datetime and len(text) >= 16)
+    if len(text) == 10:
+        return True
+    if tp is date:
+        return False
+    return len(text) == 19 and text[10] == " " and text[13] == ":" and text[16] == ":"
 
 
 def _moment(value: Any, tp: Any, path: str, where: str, warnings: list[str]) -> Any:
@@ -410,7 +416,14 @@ def _moment(value: Any, tp: Any, path: str, where: str, warnings: list[str]) -> 
         return shown
     if text.isdigit():
         raise Refused(path, f"{where}：应为{want}（收到“{text[:30]}”）")
-    return text
+    try:  # ISO 8601 with an offset or Z: the model reads it, the HIS is told
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if tp is date:
+        return text  # a date field: the model takes the day or refuses the time
+    warnings.append(f"{where}：应为{want}格式，已将“{text[:30]}”按 ISO 8601 时间读取")
+    return at
 
 
 def refusal(exc: ValidationError, path: str = "", model: Any = None) -> Refused:
