@@ -178,7 +178,10 @@ def load_json(text: str, field: str | None = None, warnings: list[str] | None = 
 def _no_conflicting_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object; a key sent twice with different values is refused (which value
     is meant cannot be known), twice with the same value is read once."""
-    out: dict[str, Any] = {}
+    out = dict(pairs)
+    if len(out) == len(pairs):  # no key twice: the common case, at C speed
+        return out
+    out = {}
     for key, value in pairs:
         if key in out and out[key] != value:
             raise Refused(
