@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Numeric, Row, bindparam, text
+from sqlalchemy import Numeric, Row, TextualSelect, bindparam, text
 from sqlalchemy.orm import Session
 
 from yibao.db.base import Money, TZDateTime
@@ -31,40 +31,54 @@ SKIP = {"skip_scope": True}
 #: for a whole batch of requests (ADR 0026): the pairs are the (institution, psn_no)
 #: asked about; each request's own pooling region, window and exclusions are applied to
 #: the rows in Python.  Written as text once, so a request pays no statement building.
-HISTORY = (
-    text(
-        "SELECT i.hospital_id AS asker, p.psn_no AS asked_psn_no,"
-        " v.id, v.mdtrt_id, v.kind, v.begntime, v.endtime, v.diag_code, v.diag_name,"
-        " v.dept_code, v.insutype, v.mdtrtarea_admvs, h.code AS hospital_code,"
-        " h.name AS hospital_name, h.level AS hospital_level, s.medfee_sumamt,"
-        " f.feedetl_sn, f.med_list_codg, f.cnt, f.pric, f.det_item_fee_sumamt,"
-        " f.fee_ocur_time, f.state AS fee_state, f.med_chrgitm_type, f.prd_days"
-        " FROM exchange_identified i JOIN insured_persons p ON p.id = i.person_id"
-        " LEFT JOIN exchange_visits v ON v.person_id = p.id AND v.psn_no = p.psn_no"
-        " AND v.state <> 'cancelled' AND v.begntime < :end"
-        " AND (v.endtime IS NULL OR v.endtime >= :start)"
-        " LEFT JOIN hospitals h ON h.id = v.hospital_id"
-        " LEFT JOIN exchange_settlements s ON s.visit_id = v.id AND s.state = 'settled'"
-        " LEFT JOIN exchange_fees f ON f.visit_id = v.id AND f.state <> 'cancelled'"
-        " AND f.fee_ocur_time >= :start AND f.fee_ocur_time < :end"
-        " WHERE i.hospital_id IN :hospitals AND p.psn_no IN :persons"
+_HISTORY_SQL = (
+    "SELECT i.hospital_id AS asker, p.psn_no AS asked_psn_no,"
+    " v.id, v.mdtrt_id, v.kind, v.begntime, v.endtime, v.diag_code, v.diag_name,"
+    " v.dept_code, v.insutype, v.mdtrtarea_admvs, h.code AS hospital_code,"
+    " h.name AS hospital_name, h.level AS hospital_level, s.medfee_sumamt,"
+    " f.feedetl_sn, f.med_list_codg, f.cnt, f.pric, f.det_item_fee_sumamt,"
+    " f.fee_ocur_time, f.state AS fee_state, f.med_chrgitm_type, f.prd_days"
+    " FROM exchange_identified i JOIN insured_persons p ON p.id = i.person_id"
+    " LEFT JOIN exchange_visits v ON v.person_id = p.id AND v.psn_no = p.psn_no"
+    " AND v.state <> 'cancelled' AND v.begntime < :end"
+    " AND (v.endtime IS NULL OR v.endtime >= :start)"
+    " LEFT JOIN hospitals h ON h.id = v.hospital_id"
+    " LEFT JOIN exchange_settlements s ON s.visit_id = v.id AND s.state = 'settled'"
+    " LEFT JOIN exchange_fees f ON f.visit_id = v.id AND f.state <> 'cancelled'"
+    " AND f.fee_ocur_time >= :start AND f.fee_ocur_time < :end"
+)
+_HISTORY_COLUMNS = {
+    "begntime": TZDateTime(),
+    "endtime": TZDateTime(),
+    "medfee_sumamt": Money(),
+    "cnt": Numeric(18, 4, asdecimal=True),
+    "pric": Numeric(18, 6, asdecimal=True),
+    "det_item_fee_sumamt": Money(),
+    "fee_ocur_time": TZDateTime(),
+    "prd_days": Numeric(6, 2, asdecimal=True),
+}
+
+
+def _history(where: str, expanding: bool) -> TextualSelect:
+    return (
+        text(_HISTORY_SQL + where)
+        .bindparams(
+            bindparam("start", type_=TZDateTime()),
+            bindparam("end", type_=TZDateTime()),
+            bindparam("hospitals", expanding=expanding),
+            bindparam("persons", expanding=expanding),
+        )
+        .columns(**_HISTORY_COLUMNS)
     )
-    .bindparams(
-        bindparam("start", type_=TZDateTime()),
-        bindparam("end", type_=TZDateTime()),
-        bindparam("hospitals", expanding=True),
-        bindparam("persons", expanding=True),
-    )
-    .columns(
-        begntime=TZDateTime(),
-        endtime=TZDateTime(),
-        medfee_sumamt=Money(),
-        cnt=Numeric(18, 4, asdecimal=True),
-        pric=Numeric(18, 6, asdecimal=True),
-        det_item_fee_sumamt=Money(),
-        fee_ocur_time=TZDateTime(),
-        prd_days=Numeric(6, 2, asdecimal=True),
-    )
+
+
+#: the statement as SQLite runs it (IN lists, one text per list length) …
+HISTORY = _history(" WHERE i.hospital_id IN :hospitals AND p.psn_no IN :persons", True)
+#: … and on PostgreSQL: arrays, one text whatever the batch, so psycopg prepares it
+#: once and the server plans it once (an IN list of n values is a new statement for
+#: every n: parsed and planned afresh for most batches of a group commit)
+HISTORY_ARRAYS = _history(
+    " WHERE i.hospital_id = ANY(:hospitals) AND p.psn_no = ANY(:persons)", False
 )
 
 
@@ -118,8 +132,9 @@ def pasts_of(session: Session, asks: list[Ask]) -> list[Past]:
         return []
     start = _start(min(a.since for a in asks))
     end = _start(max(a.until for a in asks) + timedelta(days=1))
+    arrays = session.connection().dialect.name == "postgresql"
     rows = session.execute(
-        HISTORY,
+        HISTORY_ARRAYS if arrays else HISTORY,
         {
             "hospitals": sorted({a.hospital_id for a in asks}),
             "persons": sorted({a.psn_no for a in asks}),
