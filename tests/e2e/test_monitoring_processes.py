@@ -104,3 +104,23 @@ def test_publish_writes_this_process(admin, db) -> None:  # type: ignore[no-unty
     row = db.get(MonitorInstance, service.instance())
     assert row is not None and any(r["route"] == "/api/me" for r in row.routes)
     assert (utcnow() - row.seen_at).total_seconds() < 30
+
+
+def test_error_rate_is_compared_unrounded(admin, db) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """1 error in 10,000 calls is exactly the limit 0.0001: no alert.  1 in 9,616 is
+    0.000104, shown as 0.0001 (4 decimals) but above the limit: an alert.  A limit
+    finer than the 4 decimals kept is refused, not rounded to 0."""
+    client = admin
+    body = {"route": SLOW, "method": "GET", "metric": "error_rate", "limit": "0.00004"}
+    refused = client.post("/api/monitoring/thresholds", json=body)
+    assert refused.status_code == 422 and "最多 4 位小数" in refused.json()["error"]["message"]
+    body["limit"] = "0.0001"
+    assert client.post("/api/monitoring/thresholds", json=body).status_code == 201
+    _other(db, "web-2:4242", seen_s_ago=1, ms=5, calls=10000, errors=1)
+    assert client.post("/api/monitoring/check").json()["opened"] == []
+    other = db.get(MonitorInstance, "web-2:4242")
+    route = other.routes[0]
+    other.routes = [{**route, "calls": 9616, "buckets": {str(bucket_of(5.0)): 9616}}]
+    db.commit()
+    (opened,) = client.post("/api/monitoring/check").json()["opened"]
+    assert db.get(MonitorAlert, opened).metric == "error_rate"

@@ -19,6 +19,7 @@ import threading
 import urllib.request
 from datetime import timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
@@ -119,6 +120,10 @@ def do_add_threshold(
     top = Decimal(1) if metric == "error_rate" else Decimal(600_000)
     if not 0 < limit <= top:
         raise ValidationFailed(f"limit：阈值须大于 0 且不超过 {top}（收到 {limit}）")
+    if limit != limit.quantize(Decimal("0.0001")):
+        raise ValidationFailed(
+            f"limit：阈值最多 4 位小数（收到 {limit}；错误率 0.0001 即万分之一）", field="limit"
+        )
     if not 1 <= min_calls <= 100_000:
         raise ValidationFailed(f"min_calls：最少调用次数须在 1 到 100000 之间（收到 {min_calls}）")
     row = MonitorThreshold(
@@ -232,9 +237,17 @@ def evaluate(session: Session, max_age_s: float = 60.0) -> list[MonitorAlert]:
             if not _matches(t, row) or int(row["calls"]) < t.min_calls:
                 continue
             value = Decimal(str(row[t.metric]))
+            # the error rate is compared unrounded (its 4 shown decimals can hide
+            # the difference from the limit either way)
+            exact = (
+                Fraction(int(row["errors"]), int(row["calls"]))
+                if t.metric == "error_rate"
+                else Fraction(value)
+            )
+            over = exact > Fraction(t.limit)
             key = (t.id, str(row["method"]), str(row["route"]))
             existing = open_rows.get(key)
-            if value > t.limit and existing is None:
+            if over and existing is None:
                 alert = MonitorAlert(
                     threshold_id=t.id,
                     method=row["method"],
@@ -247,7 +260,7 @@ def evaluate(session: Session, max_age_s: float = 60.0) -> list[MonitorAlert]:
                 )
                 session.add(alert)
                 opened.append(alert)
-            elif value <= t.limit and existing is not None:
+            elif not over and existing is not None:
                 existing.status, existing.closed_at = "closed", utcnow()
     session.flush()
     return opened
