@@ -119,7 +119,7 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("dates reversed", lambda r: r.update(valid_to="2000-01-01"), "valid_to", "早于"),
     ("bad date", lambda r: r.update(valid_from="2000-13-01"), "valid_from", "YYYY-MM-DD"),
     ("rules not a list", lambda r: r.update(rules={}), "rules", "JSON 数组"),
-    ("rule not an object", lambda r: r["rules"].append(5), "rules[30]", "JSON 对象"),
+    ("rule not an object", lambda r: r["rules"].insert(3, 5), "rules[3]", "JSON 对象"),
 ]
 
 

@@ -201,14 +201,16 @@ def _report_order(
 
 class LosParams(Params):
     """act_ipt_days = discharge date − admission date (a same-day stay counts as
-    ``same_day_days``), within ``tolerance_days``."""
+    ``same_day_days``), within ``tolerance_days``; with ``up_to_days`` only a
+    difference of at most that many days is this rule's (a larger one another's)."""
 
     tolerance_days: int = 0
     same_day_days: int = 1
+    up_to_days: int | None = None
 
 
 def _los(params: LosParams, rep: Reporter, _plan: PlanView) -> CheckFn:
-    tol, same_day = params.tolerance_days, params.same_day_days
+    tol, same_day, up_to = params.tolerance_days, params.same_day_days, params.up_to_days
 
     def check(p: ParsedList, msg: SettlementList, out: list[Finding]) -> None:
         text = msg.setlinfo.act_ipt_days
@@ -217,7 +219,8 @@ def _los(params: LosParams, rep: Reporter, _plan: PlanView) -> CheckFn:
         if days is None or adm is None or dscg is None or dscg < adm:
             return
         expected = max((dscg.date() - adm.date()).days, same_day)
-        if abs(days - expected) > tol:
+        off = abs(days - expected)
+        if off > tol and (up_to is None or off <= up_to):
             problem = (
                 f"与出入院日期计算的 {expected} 天不符"
                 f"（出院日期 − 入院日期，当日出入院计 {same_day} 天）"
