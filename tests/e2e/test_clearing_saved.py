@@ -47,6 +47,11 @@ def test_clearing_scores_from_a_table_saved_and_exported(world, db):  # type: ig
 
     good = _sheet([["机构编码", "机构名称", "考核得分"], [h1, "甲", 95], [h2, "乙", "50"]])
     r = _post(client, "/settlement/clearing", form, files={"scores_file": ("s.xlsx", good, XLSX)})
+    assert r.status_code == 422  # no 清算说明: saving fixes the year's money
+    assert "清算说明" in _testid(r.text, "clearing-error")
+    assert db.scalar(select(SettlementClearing.id)) is None
+    form["note"] = "  年度清算，经局务会审定  "
+    r = _post(client, "/settlement/clearing", form, files={"scores_file": ("s.xlsx", good, XLSX)})
     assert r.status_code == 303, r.text[-600:]
     page = client.get(r.headers["location"], headers=HTML).text
     assert 'data-testid="clearing-saved"' in page and 'data-testid="saved-clearings"' in page
@@ -64,7 +69,8 @@ def test_clearing_scores_from_a_table_saved_and_exported(world, db):  # type: ig
         row = result.split(f'data-hospital="{h["hospital_code"]}"', 1)[1].split("</tr>", 1)[0]
         assert f"{Decimal(h['clearing_amount']):,.2f}" in row
     [audit] = db.scalars(select(AuditLog).where(AuditLog.action == "settlement.clearing.save"))
-    assert audit.after["hospitals"] == 2
+    assert audit.after["hospitals"] == 2 and audit.after["note"] == "年度清算，经局务会审定"
+    assert saved.note == "年度清算，经局务会审定" and "经局务会审定" in page
 
     xlsx = client.get(f"/settlement/clearing/{saved.id}.xlsx")
     wb = openpyxl.load_workbook(io.BytesIO(xlsx.content))

@@ -376,6 +376,8 @@ class SettlementClearing(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     hospitals: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     clearing_total: Mapped[Decimal] = mapped_column(Money())
+    #: why it was saved (清算说明); required from ADR 0008's 2026-12-07 amendment
+    note: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
 

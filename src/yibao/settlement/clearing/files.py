@@ -42,6 +42,7 @@ def clearing_workbook(row: SettlementClearing, names: Mapping[str, str]) -> byte
                 "清算金额合计（元）",
                 "保存人",
                 "保存时间",
+                "清算说明",
             ],
             "值": [
                 str(row.year),
@@ -52,6 +53,7 @@ def clearing_workbook(row: SettlementClearing, names: Mapping[str, str]) -> byte
                 f"{row.clearing_total:.2f}",
                 row.created_by,
                 row.created_at.isoformat(),
+                row.note or "",
             ],
         }
     )

@@ -167,9 +167,19 @@ def do_save_clearing(
     method: str,
     scores: Mapping[str, Decimal | int],
     result: ClearingResult,
+    note: str | None,
     actor: Actor,
 ) -> SettlementClearing:
-    """Keep a clearing's inputs and per-hospital result (audited)."""
+    """Keep a clearing's inputs and per-hospital result (audited), with the reason it
+    is saved: it fixes each hospital's year-end amount, a money decision."""
+    note = " ".join((note or "").split())
+    if not note:
+        raise ValidationFailed(
+            "清算说明 note：保存年终清算须写明说明（如“2024 年度清算，经局务会审定”）",
+            field="note",
+        )
+    if len(note) > 500:
+        raise ValidationFailed(f"清算说明 note：最多 500 字（收到 {len(note)} 字）", field="note")
     hospitals = [
         {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
         for row in result.hospitals.to_dicts()
@@ -191,6 +201,7 @@ def do_save_clearing(
         summary=summary,
         hospitals=hospitals,
         clearing_total=total,
+        note=note,
         created_by=actor.name,
     )
     session.add(row)
@@ -209,6 +220,7 @@ def do_save_clearing(
             "final_value": row.final_value,
             "hospitals": len(hospitals),
             "clearing_total": total,
+            "note": note,
         },
         region_code=region_code,
     )

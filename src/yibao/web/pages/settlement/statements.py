@@ -244,6 +244,7 @@ def run_clearing(request: Request, form: PostedForm, db: Db, user: User = VIEW) 
                 method=body.method,
                 scores=body.assessment_scores,
                 result=result,
+                note=text(form, "note"),
                 actor=request_actor(request, user),
             )
             return RedirectResponse(f"/settlement/clearing/{saved.id}", status_code=303)
