@@ -155,6 +155,14 @@ def test_special_cases_and_appeals(world, db, monkeypatch, tmp_path):  # type: i
     assert r.status_code == 409 and "申诉期限" in _error(r)
     assert client.get("/api/settlement/appeals").json()["total"] == 1
 
+    # an analyst reads cases, but applications and appeals are the hospitals' and the
+    # reviewers' business: refused by the API as by the page
+    _as(client, "analyst")
+    for path in ("/api/settlement/special-cases", "/api/settlement/appeals"):
+        r = client.get(path)
+        assert r.status_code == 403 and "无权操作" in _error(r), path
+    assert client.get("/settlement/special").status_code == 403
+
     # every step wrote an event and an audit row
     events = db.scalar(
         select(func.count()).where(

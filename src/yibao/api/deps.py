@@ -308,6 +308,21 @@ def require(permission: Permission) -> Any:
     return Depends(_dep)
 
 
+def require_any(*permissions: Permission) -> Any:
+    """Dependency factory: 403 unless the user's role has one of ``permissions``."""
+
+    async def _dep(user: CurrentUser) -> User:
+        if not any(has_permission(user.role, p) for p in permissions):
+            wanted = "”或“".join(PERMISSION_LABELS[p] for p in permissions)
+            raise Forbidden(
+                f"无权操作：当前角色（{Role(user.role).label}）没有“{wanted}”权限"
+                " / your role lacks this permission"
+            )
+        return user
+
+    return Depends(_dep)
+
+
 def request_actor(request: Request, user: User) -> Actor:
     ip = request.client.host if request.client else None
     return actor_of(user, ip)

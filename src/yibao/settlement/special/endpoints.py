@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
-from yibao.api.deps import Db, request_actor, require
+from yibao.api.deps import Db, request_actor, require, require_any
 from yibao.kit.bounds import DbId, PageNo, PageSize
 from yibao.kit.paging import clamp_page
 from yibao.settlement import special
@@ -25,7 +25,9 @@ from yibao.settlement.schemas import AppealOut, AppealPage, SpecialCaseOut, Spec
 
 REVIEW = require(Permission.REVIEW_SETTLEMENT)
 SUBMIT = require(Permission.SUBMIT_LISTS)
-VIEW = require(Permission.VIEW_CASES)
+#: the applications and appeals are the hospitals' (apply, appeal) and the reviewers'
+#: (decide) business, as on the special-case page
+SPECIAL = require_any(Permission.SUBMIT_LISTS, Permission.REVIEW_SETTLEMENT)
 
 router = APIRouter(prefix="/api/settlement", tags=["settlement 特例单议与申诉"])
 
@@ -87,7 +89,7 @@ def apply_special(
 @router.get("/special-cases")
 def special_cases(
     db: Db,
-    user: User = VIEW,
+    user: User = SPECIAL,
     status: str | None = None,
     hospital: str | None = None,
     period: str | None = None,
@@ -140,7 +142,7 @@ def appeal(
 @router.get("/appeals")
 def appeals(
     db: Db,
-    user: User = VIEW,
+    user: User = SPECIAL,
     status: str | None = None,
     hospital: str | None = None,
     page: PageNo = 1,

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from fastapi import Depends, Request
 
-from yibao.accounts.models import User
-from yibao.accounts.roles import Permission, has_permission
-from yibao.api.deps import CurrentUser, check_csrf, require
-from yibao.kit.errors import Forbidden
+from yibao.accounts.roles import Permission
+from yibao.api.deps import check_csrf, require, require_any
 
 REVIEW = require(Permission.REVIEW_SETTLEMENT)
 VIEW = require(Permission.VIEW_CASES)
@@ -27,19 +25,8 @@ STATUS_BADGES = {
 }
 
 
-def _special_user(user: CurrentUser) -> User:
-    """Hospital users (apply, appeal) and reviewers (decide) use the special-case page."""
-    if not (
-        has_permission(user.role, Permission.SUBMIT_LISTS)
-        or has_permission(user.role, Permission.REVIEW_SETTLEMENT)
-    ):
-        raise Forbidden(
-            "当前角色不能处理特例单议或申诉（需要 submit_lists 或 review_settlement 权限）"
-        )
-    return user
-
-
-SPECIAL_USER = Depends(_special_user)
+#: hospital users (apply, appeal) and reviewers (decide) use the special-case page
+SPECIAL_USER = require_any(Permission.SUBMIT_LISTS, Permission.REVIEW_SETTLEMENT)
 
 
 def with_query(request: Request, path: str) -> str:
