@@ -219,6 +219,7 @@ def journal(
         person=person or None,
         date_from=date_from,
         date_to=date_to,
+        whole_person=not views.reveals_ids(user),
     )
     return views.search_journal(db, flt, page, size)
 

@@ -3,6 +3,7 @@ response (ID numbers masked for readers without ``VIEW_ID_NUMBERS``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -32,6 +33,9 @@ class JournalFilter:
     person: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    #: ``person`` matched as a whole value only (a role that sees ID numbers masked:
+    #: a part of a number would let it read one digit by digit)
+    whole_person: bool = False
 
 
 def journal_conditions(flt: JournalFilter) -> list[Any]:
@@ -47,9 +51,13 @@ def journal_conditions(flt: JournalFilter) -> list[Any]:
     if flt.msgid:
         conds.append(ExchangeMessage.msgid.startswith(flt.msgid.strip(), autoescape=True))
     if flt.person:
-        # 人员编号 or a whole ID number, anywhere in the request as received
+        # 人员编号 or an ID number, anywhere in the request as received: any part of
+        # it, or (whole_person) only a whole JSON text value
         text = cast(ExchangeMessage.request, String)
-        conds.append(text.contains(flt.person.strip(), autoescape=True))
+        wanted = flt.person.strip()
+        if flt.whole_person:
+            wanted = json.dumps(wanted, ensure_ascii=False)
+        conds.append(text.contains(wanted, autoescape=True))
     if flt.date_from:
         conds.append(ExchangeMessage.received_at >= day_start(flt.date_from))
     if flt.date_to:

@@ -124,6 +124,7 @@ def journal_page(request: Request, db: Db, user: User = VIEW) -> Response:
             person=form["person"][:30] or None,
             date_from=_date(form["date_from"], "date_from", "接收日期起"),
             date_to=_date(form["date_to"], "date_to", "接收日期止"),
+            whole_person=not ctx["reveal"],
         )
     except DomainError as exc:
         ctx["error"] = exc
