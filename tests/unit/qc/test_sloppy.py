@@ -226,8 +226,12 @@ def test_excel_serials_in_date_columns_are_read_as_dates() -> None:
     assert from_serial("45231.5", "datetime") == "2023-11-01 12:00:00"
     assert from_serial("45231.5", "date") == "2023-11-01"
     assert from_serial("45231", "datetime") == "2023-11-01"  # a bare date: the whole day
-    for other in ("1234", "123456", "2023-11-01", "20231101", "9999", "x45231"):
-        assert from_serial(other, "date") is None
+    for other in ("1234", "1985", "123456", "2023-11-01", "20231101", "9999", "x45231"):
+        assert from_serial(other, "date") is None  # 1985: a year typed alone, not a serial
+    # birth dates of patients born before October 1954 (serials below 20000)
+    assert from_serial("14732", "date") == "1940-05-01"
+    assert from_serial("10000", "date") == "1927-05-18"
+    assert from_serial("80000", "date") is None
     frame = pl.DataFrame(
         {
             "入院时间": ["45231.25", "2023-11-02 08:00:00", None],

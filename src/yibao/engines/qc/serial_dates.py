@@ -4,8 +4,10 @@ A date cell that lost its date format shows, and is saved as, the day's serial
 number (1900 date system: ``45231`` = 2023-11-01, ``45231.5`` = noon that day). In a
 date or date-time column such a number can mean nothing else, so the flat reader
 takes it as the date (or date-time) and says so in a note; any other text is left
-to the format rule.  Only five-digit serials (1954-10-03 … 2119-01-10) are read: a
-smaller or larger number in a date column is an error to report, not to guess.
+to the format rule.  Only five-digit serials (10000 … 79999: 1927-05-18 … 2119-01-10,
+the birth dates of patients in their nineties included) are read: a smaller number
+could be a year typed alone (1985), a larger one is no date of this era; either is an
+error to report, not to guess.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from yibao.engines.qc.schema import FIELD_KINDS, FIELD_LABELS
 
 #: day 0 of Excel's 1900 date system (its fictitious 1900-02-29 makes it the 30th)
 EPOCH: Final = datetime(1899, 12, 30)
-SERIAL: Final = re.compile(r"[2-7][0-9]{4}(\.[0-9]+)?")
+SERIAL: Final = re.compile(r"[1-7][0-9]{4}(\.[0-9]+)?")
 SHOWN: Final = 3
 
 
