@@ -71,6 +71,16 @@ def test_canonical_name_wins_over_alias() -> None:
     assert p.message is not None and p.message.setlinfo.insutype == "310"
 
 
+def test_a_blank_canonical_field_does_not_hide_its_filled_alias() -> None:
+    """Flat files often carry both columns, the new one left empty: the alias's value
+    is read (whatever the order of the keys)."""
+    for node in ({"insutype": "", "hi_type": "390"}, {"hi_type": "390", "insutype": None}):
+        p = parse_list({"setlinfo": node})
+        assert p.message is not None and p.message.setlinfo.insutype == "390", node
+    p = parse_list({"setlinfo": {"insutype": "  ", "hi_type": " "}})
+    assert p.message is not None and p.message.setlinfo.insutype is None
+
+
 GARBAGE: list[tuple[Any, str]] = [
     (None, "$"),
     ("just text", "$"),

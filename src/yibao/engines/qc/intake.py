@@ -255,7 +255,7 @@ def _clean(out: ParsedList, node: str, index: int | None, obj: Mapping[Any, Any]
                 continue
             name = ALIASES.get(node, {}).get(key.lower(), key.lower())
             kind = kinds.get(name)
-            if kind is None or (name != key and name in obj):
+            if kind is None or (name != key and _given(obj.get(name))):
                 continue  # unknown key (kept in ``raw`` only), or an alias of a given field
         if type(value) is str:
             text: str | None = value.strip()
@@ -281,6 +281,12 @@ def _clean(out: ParsedList, node: str, index: int | None, obj: Mapping[Any, Any]
             text = "0" + text
         values[name] = text
     return values
+
+
+def _given(value: object) -> bool:
+    """Whether a field holds a value (not absent, null or blank text): a blank field
+    does not hide its filled alias."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def _text(value: object) -> str | None:
