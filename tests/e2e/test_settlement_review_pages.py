@@ -374,6 +374,9 @@ def test_statement_and_clearing_pages(world, db):  # type: ignore[no-untyped-def
     assert r.status_code == 422
     error = _testid(r.text, "clearing-error")
     assert f"score_{h2}" in error and "考核得分" in error and f'data-field="score_{h2}"' in r.text
+    assert "未填写" in error and "10^18" not in error
+    r = _post(client, "/settlement/clearing", {**good, f"score_{h2}": "九十"})
+    assert "不是数字（收到“九十”）" in _testid(r.text, "clearing-error")
     r = _post(client, "/settlement/clearing", {**good, "budget": "0"})
     assert r.status_code == 422 and "budget" in _testid(r.text, "clearing-error")
     r = _post(client, "/settlement/clearing", {**good, f"score_{h1}": "120"})

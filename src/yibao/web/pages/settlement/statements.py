@@ -139,10 +139,12 @@ def _decimal(raw: str, field: str, label: str) -> Decimal:
         value = Decimal(raw.replace(",", ""))
     except InvalidOperation:
         value = Decimal("NaN")
-    if not raw or not is_tame(value):
-        raise ValidationFailed(
-            f"{label} {field}：必须填写数字，绝对值小于 10^18（收到 {raw!r}）", field=field
-        )
+    if not raw:
+        raise ValidationFailed(f"{label} {field}：未填写，须填写数字", field=field)
+    if not is_tame(value):
+        shown = raw[:30]
+        problem = "数值过大" if value.is_finite() else "不是数字"
+        raise ValidationFailed(f"{label} {field}：{problem}（收到“{shown}”）", field=field)
     return value
 
 
