@@ -407,3 +407,18 @@ def test_a_refusal_names_the_input_field_in_chinese() -> None:
         with pytest.raises(Refused) as refused:
             read_input(model, data)
         assert refused.value.message.startswith(want), refused.value.message
+
+
+def test_keys_a_vendor_adds_to_every_item_are_said_once_for_the_array() -> None:
+    """A vendor's own fields on each of ten lines: one warning naming the items, not
+    ten (warn_msg shows 500 characters); items with other keys are said apart."""
+    lines = [{"medfee_sumamt": 1, "cnt": 1, "rx_no": "R", "freq": "bid"} for _ in range(10)]
+    lines[7] = {"medfee_sumamt": 1, "cnt": 1, "memo": "x"}
+    data, warnings = read(Lines, {"lines": lines})
+    assert len(data.lines) == 10
+    assert warnings == [
+        "lines[0]、[1] 等 9 项：忽略未定义的字段 rx_no、freq",
+        "lines[7]：忽略未定义的字段 memo",
+    ]
+    data, warnings = read(Lines, {"lines": lines[:3]})
+    assert warnings == ["lines[0–2]（3 项）：忽略未定义的字段 rx_no、freq"]

@@ -275,7 +275,10 @@ def loosen(model: type[BaseModel], data: Any, path: str, warnings: list[str]) ->
             out[name] = loose
     if ignored:
         shown = "、".join(ignored[:8]) + (f" 等 {len(ignored)} 个" if len(ignored) > 8 else "")
-        warnings.append(f"{path or '报文'}：忽略未定义的字段 {shown}")
+        if isinstance(warnings, Notes) and path.endswith("]"):
+            warnings.fold_ignored(path, shown)  # said once for all items of the array
+        else:
+            warnings.append(f"{path or '报文'}：忽略未定义的字段 {shown}")
     return out
 
 
@@ -322,9 +325,35 @@ def _loosen_value(
 class Notes(list[str]):
     """The warnings of one message.  Many HIS systems send every number as text: past
     :data:`SHOWN_NOTES` warnings (more than ``warn_msg`` shows), such numbers are only
-    counted (``folded``) and summed up in one last warning by :func:`read`."""
+    counted (``folded``) and summed up in one last warning by :func:`read`.  Keys the
+    model does not define, sent in every item of an array (a vendor's own fields on
+    each order line), are said once for the array (``fold_ignored``, :meth:`close`)."""
 
     folded: int = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ignored: dict[tuple[str, str], list[int]] = {}
+
+    def fold_ignored(self, path: str, shown: str) -> None:
+        """Item ``path`` (``a.b[3]``) had the undefined keys ``shown``."""
+        parent, _, index = path.rpartition("[")
+        self.ignored.setdefault((parent, shown), []).append(int(index[:-1]))
+
+    def close(self) -> None:
+        """Write out the folded warnings."""
+        for (parent, shown), items in self.ignored.items():
+            if len(items) == 1:
+                where = f"{parent}[{items[0]}]"
+            elif items == list(range(items[0], items[-1] + 1)):
+                where = f"{parent}[{items[0]}–{items[-1]}]（{len(items)} 项）"
+            else:
+                where = f"{parent}[{items[0]}]、[{items[1]}] 等 {len(items)} 项"
+            self.append(f"{where}：忽略未定义的字段 {shown}")
+        self.ignored.clear()
+        if self.folded:
+            self.append(f"另有 {self.folded} 个数字字段以文本发送，已按数字读取")
+            self.folded = 0
 
 
 #: warnings written out in full before numbers read from text are only counted
@@ -455,8 +484,7 @@ def read(model: type[M], data: Any, path: str = "") -> tuple[M, list[str]]:
     Raises :class:`Refused` naming the first field that cannot be read."""
     warnings = Notes()
     loose = loosen(model, data, path, warnings)
-    if warnings.folded:
-        warnings.append(f"另有 {warnings.folded} 个数字字段以文本发送，已按数字读取")
+    warnings.close()
     try:
         return model.model_validate(loose), warnings
     except ValidationError as exc:
