@@ -376,7 +376,9 @@ def do_decide_appeal(
     return appeal
 
 
-def _overturn_adjustment(session: Session, row: SettlementList, reason: str, actor: Actor) -> None:
+def _overturn_adjustment(
+    session: Session, row: SettlementList, reason: str | None, actor: Actor
+) -> int | None:
     """An upheld appeal against an adjustment takes it out of force (``overturned``,
     申诉成立): the list is paid its pricing, now and if it later ends in an adjusted
     state for another reason (a rejected special case's appeal)."""
