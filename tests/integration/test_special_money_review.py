@@ -76,6 +76,36 @@ def _apply(db: Session, s: dict) -> SpecialCaseApplication:  # type: ignore[type
     return app
 
 
+def _special_rejected_twice(db: Session, s: dict) -> None:  # type: ignore[type-arg]
+    """A special case applied and rejected, its appeal filed and rejected: the list
+    ends in ``appeal_rejected``."""
+    app = _apply(db, s)
+    do_decide_special_case(
+        db,
+        app.id,
+        approve=False,
+        method=None,
+        amount=None,
+        reason="不符合条件",
+        user_role="bureau_reviewer",
+        actor=REVIEWER,
+    )
+    appeal = do_file_appeal(
+        db, s["list_id"], reason="有新技术证明", user_role="hospital_user", actor=s["hosp"]
+    )
+    do_decide_appeal(
+        db,
+        appeal.id,
+        uphold=False,
+        reason="维持不通过",
+        method=None,
+        amount=None,
+        user_role="bureau_reviewer",
+        actor=REVIEWER_B,
+    )
+    db.commit()
+
+
 def test_special_approval_without_reason_moves_money(db, setup):  # type: ignore[no-untyped-def]
     """Approving a special case re-prices the list (here to the case's total cost,
     10,000 instead of 8,000): money changes, so a reason must be required."""
@@ -200,31 +230,7 @@ def test_rejected_special_appeal_blocks_confirmation(db, engine, setup):  # type
     ``appeal_rejected`` without an adjustment.  The confirmation takes that state as
     an adjusted one and refuses the whole chunk: the period can never be confirmed."""
     lid = setup["list_id"]
-    app = _apply(db, setup)
-    do_decide_special_case(
-        db,
-        app.id,
-        approve=False,
-        method=None,
-        amount=None,
-        reason="不符合条件",
-        user_role="bureau_reviewer",
-        actor=REVIEWER,
-    )
-    appeal = do_file_appeal(
-        db, lid, reason="有新技术证明", user_role="hospital_user", actor=setup["hosp"]
-    )
-    do_decide_appeal(
-        db,
-        appeal.id,
-        uphold=False,
-        reason="维持不通过",
-        method=None,
-        amount=None,
-        user_role="bureau_reviewer",
-        actor=REVIEWER_B,
-    )
-    db.commit()
+    _special_rejected_twice(db, setup)
     assert db.scalar(select(SettlementList.state).where(SettlementList.id == lid)) == (
         "appeal_rejected"
     )
@@ -307,31 +313,7 @@ def test_overturned_adjustment_is_not_paid_later(db, engine, setup):  # type: ig
         actor=REVIEWER_B,
     )
     db.commit()
-    app = _apply(db, setup)
-    do_decide_special_case(
-        db,
-        app.id,
-        approve=False,
-        method=None,
-        amount=None,
-        reason="不符合条件",
-        user_role="bureau_reviewer",
-        actor=REVIEWER,
-    )
-    second = do_file_appeal(
-        db, lid, reason="有新技术证明", user_role="hospital_user", actor=setup["hosp"]
-    )
-    do_decide_appeal(
-        db,
-        second.id,
-        uphold=False,
-        reason="维持不通过",
-        method=None,
-        amount=None,
-        user_role="bureau_reviewer",
-        actor=REVIEWER_B,
-    )
-    db.commit()
+    _special_rejected_twice(db, setup)
     confirm_period(
         session_factory(engine),
         region_code="990100",
