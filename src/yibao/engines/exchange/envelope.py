@@ -171,7 +171,11 @@ def load_json(text: str, field: str | None = None, warnings: list[str] | None = 
         raise Refused(field, f"{where}不是有效的 JSON（{jsonerrors.reason(exc)}）") from None
     except (ValueError, RecursionError):
         raise Refused(field, f"{where}不是可读的 JSON（数字过长或嵌套过深）") from None
-    _check_text(doc, field or "", strings=_RISKY_ESCAPE.search(text) is not None)
+    strings = _RISKY_ESCAPE.search(text) is not None
+    # no text to check and fewer brackets than the depth allowed: nothing to walk (the
+    # nesting cannot be deeper than the number of { and [, inside strings or not)
+    if strings or text.count("{") + text.count("[") > MAX_DEPTH:
+        _check_text(doc, field or "", strings=strings)
     return doc
 
 
