@@ -158,6 +158,19 @@ def clearing_result(db: Session, user: User, year: int, body: ClearingIn) -> Cle
     )
 
 
+def _note(note: str | None) -> str:
+    """The 清算说明, blanks collapsed: required, at most 500 characters."""
+    text = " ".join((note or "").split())
+    if not text:
+        raise ValidationFailed(
+            "清算说明 note：保存年终清算须写明说明（如“2024 年度清算，经局务会审定”）",
+            field="note",
+        )
+    if len(text) > 500:
+        raise ValidationFailed(f"清算说明 note：最多 500 字（收到 {len(text)} 字）", field="note")
+    return text
+
+
 def do_save_clearing(
     session: Session,
     region_code: str,
@@ -172,14 +185,7 @@ def do_save_clearing(
 ) -> SettlementClearing:
     """Keep a clearing's inputs and per-hospital result (audited), with the reason it
     is saved: it fixes each hospital's year-end amount, a money decision."""
-    note = " ".join((note or "").split())
-    if not note:
-        raise ValidationFailed(
-            "清算说明 note：保存年终清算须写明说明（如“2024 年度清算，经局务会审定”）",
-            field="note",
-        )
-    if len(note) > 500:
-        raise ValidationFailed(f"清算说明 note：最多 500 字（收到 {len(note)} 字）", field="note")
+    note = _note(note)
     hospitals = [
         {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
         for row in result.hospitals.to_dicts()
