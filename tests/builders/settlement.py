@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.builders import PASSWORD, TEST_ACTOR
+from tests.builders.snapshot import cached
 from yibao.accounts.models import User
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import seed_demo
@@ -237,8 +238,15 @@ def login(client, username: str, password: str = PASSWORD) -> None:  # type: ign
 def demo_world(session: Session, seed: int = 9) -> dict[str, str]:
     """The demo region (users hosp01, hosp02, reviewer … with the demo password) and a
     flat published standard (10,000.00 for every DRG and level), committed.  Returns
-    {username: hospital code} of hosp01 and hosp02."""
+    {username: hospital code} of hosp01 and hosp02.
+
+    Seeded once per test process and copied into each later test's empty database
+    (:mod:`tests.builders.snapshot`)."""
     set_scope(session, SYSTEM_SCOPE)
+    return cached(session, f"demo-world-{seed}", lambda s: _build_demo_world(s, seed))
+
+
+def _build_demo_world(session: Session, seed: int) -> dict[str, str]:
     seed_demo(session, seed=seed, years=[2023], cases_per_year=50)
     publish_standards(session)
     session.commit()

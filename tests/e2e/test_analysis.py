@@ -19,17 +19,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import make_transient
 
+from tests.builders.demo import settled_region
 from tests.builders.settlement import plan_registry
 from tests.e2e.test_maps import _as
 from yibao.accounts.models import User
 from yibao.analysis.models import AnalysisState
 from yibao.analysis.performance import weight_plan_of
-from yibao.analysis.refresh import do_refresh
 from yibao.audit.models import AuditLog
 from yibao.cases.models import Case
-from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.demo.seed import CITY, SEED_ACTOR, seed_demo
-from yibao.demo.settlement import seed_settlement
+from yibao.demo.seed import CITY, SEED_ACTOR
 from yibao.engines.measure.frames import DEATH
 from yibao.measurement.models import MeasurementRun, WeightPlanItem
 from yibao.measurement.service.year_frames import run_rules, year_frame
@@ -42,13 +40,7 @@ YEARS = [2024, 2025]
 
 @pytest.fixture()
 def world(client, db, tmp_path):  # type: ignore[no-untyped-def]
-    set_scope(db, SYSTEM_SCOPE)
-    seed_demo(db, seed=7, years=YEARS, cases_per_year=400)
-    seed_settlement(
-        db, seed=7, years=YEARS, registry=plan_registry(), var_dir=tmp_path, lists_per_month=40
-    )
-    do_refresh(db, CITY, SEED_ACTOR, registry=plan_registry())
-    db.commit()
+    settled_region(db, years=YEARS, var_dir=tmp_path)
     return client
 
 

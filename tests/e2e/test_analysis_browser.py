@@ -8,14 +8,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.builders.settlement import plan_registry
+from tests.builders.demo import settled_region
 from tests.e2e.test_browser import ARTIFACTS, live_server, page  # noqa: F401  (fixtures)
 from tests.e2e.test_maps_browser import _login
 from yibao.accounts.models import User
-from yibao.analysis.refresh import do_refresh
-from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.demo.seed import CITY, SEED_ACTOR, seed_demo
-from yibao.demo.settlement import seed_settlement
 from yibao.regions.models import Hospital
 
 pytestmark = pytest.mark.browser
@@ -33,18 +29,7 @@ DRAWN = """(sel) => {
 
 @pytest.fixture()
 def world(db, tmp_path):  # type: ignore[no-untyped-def]
-    set_scope(db, SYSTEM_SCOPE)
-    seed_demo(db, seed=7, years=[2024, 2025], cases_per_year=400)
-    seed_settlement(
-        db,
-        seed=7,
-        years=[2024, 2025],
-        registry=plan_registry(),
-        var_dir=tmp_path,
-        lists_per_month=40,
-    )
-    do_refresh(db, CITY, SEED_ACTOR, registry=plan_registry())
-    db.commit()
+    settled_region(db, years=[2024, 2025], var_dir=tmp_path)
     regions = {h.code: h.region_code for h in db.scalars(select(Hospital))}
     own = db.scalar(
         select(Hospital.code)

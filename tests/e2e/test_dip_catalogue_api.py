@@ -15,11 +15,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from tests.builders.demo import demo_region
 from tests.e2e.test_grouping_api import wait_job
 from tests.e2e.test_http_scoping import _login
 from yibao.cases.models import Case, CaseDiagnosis, CaseProcedure
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.demo.seed import DEMO_PASSWORD, seed_demo
+from yibao.demo.seed import DEMO_PASSWORD
 from yibao.regions.models import Hospital
 
 YEARS = [2023, 2024, 2025]
@@ -29,7 +30,7 @@ WEIGHTS = {2023: 1, 2024: 2, 2025: 7}
 @pytest.fixture()
 def analyst(client, db):  # type: ignore[no-untyped-def]
     set_scope(db, SYSTEM_SCOPE)
-    seed_demo(db, seed=7, years=YEARS, cases_per_year=600)
+    demo_region(db, seed=7, years=YEARS, cases_per_year=600)
     db.commit()
     _login(client, "analyst", DEMO_PASSWORD)
     page = client.get("/", headers={"accept": "text/html"})

@@ -11,19 +11,20 @@ import re
 
 import pytest
 
+from tests.builders.demo import demo_region
 from tests.e2e.test_dip_catalogue_api import YEARS
 from tests.e2e.test_grouping_api import wait_job
 from tests.e2e.test_http_scoping import _login
 from tests.e2e.test_measurement_pages import HTML, created_id, post, text
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.demo.seed import DEMO_PASSWORD, seed_demo
+from yibao.demo.seed import DEMO_PASSWORD
 from yibao.dip.models import DipCatalogue
 
 
 @pytest.fixture()
 def analyst(client, db):  # type: ignore[no-untyped-def]
     set_scope(db, SYSTEM_SCOPE)
-    seed_demo(db, seed=7, years=YEARS, cases_per_year=600)
+    demo_region(db, seed=7, years=YEARS, cases_per_year=600)
     db.commit()
     _login(client, "analyst", DEMO_PASSWORD)
     page = client.get("/", headers=HTML)

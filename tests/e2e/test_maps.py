@@ -13,10 +13,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from tests.builders.demo import demo_region
 from tests.e2e.test_http_scoping import _login
 from yibao.cases.models import Case
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.demo.seed import DEMO_PASSWORD, seed_demo
+from yibao.demo.seed import DEMO_PASSWORD
 from yibao.maps.models import RegionMap
 from yibao.regions.models import Hospital, Region
 
@@ -26,7 +27,7 @@ HTML = {"accept": "text/html"}
 @pytest.fixture()
 def world(client, db):  # type: ignore[no-untyped-def]
     set_scope(db, SYSTEM_SCOPE)
-    seed_demo(db, seed=11, years=[2025], cases_per_year=400)
+    demo_region(db, seed=11, years=[2025], cases_per_year=400)
     db.commit()
     return client
 

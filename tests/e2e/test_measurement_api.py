@@ -9,10 +9,11 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from tests.builders.demo import demo_region
 from tests.e2e.test_grouping_api import wait_job
 from tests.e2e.test_http_scoping import _login
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.demo.seed import DEMO_PASSWORD, seed_demo
+from yibao.demo.seed import DEMO_PASSWORD
 
 YEARS = [2023, 2024, 2025]
 
@@ -20,7 +21,7 @@ YEARS = [2023, 2024, 2025]
 @pytest.fixture()
 def analyst(client, db):  # type: ignore[no-untyped-def]
     set_scope(db, SYSTEM_SCOPE)
-    seed_demo(db, seed=5, years=YEARS, cases_per_year=1500)
+    demo_region(db, seed=5, years=YEARS, cases_per_year=1500)
     db.commit()
     _login(client, "analyst", DEMO_PASSWORD)
     token = client.cookies  # session cookie is kept by the client

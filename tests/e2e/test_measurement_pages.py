@@ -13,6 +13,7 @@ import re
 import polars as pl
 import pytest
 
+from tests.builders.demo import demo_region
 from tests.e2e.test_grouping_api import wait_job
 from tests.e2e.test_http_scoping import _login
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
@@ -29,7 +30,7 @@ XLSX = b"PK"
 @pytest.fixture()
 def analyst(client, db):  # type: ignore[no-untyped-def]
     set_scope(db, SYSTEM_SCOPE)
-    seed_demo(db, seed=5, years=YEARS, cases_per_year=1500)
+    demo_region(db, seed=5, years=YEARS, cases_per_year=1500)
     db.commit()
     _login(client, "analyst", DEMO_PASSWORD)
     page = client.get("/", headers=HTML)

@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from tests.builders.demo import demo_region
 from tests.builders.settlement import plan_registry
 from tests.e2e.test_grouping_api import payload
 from tests.e2e.test_maps import _as
@@ -21,7 +22,6 @@ from yibao.audit.models import AuditLog
 from yibao.audit.service import SYSTEM
 from yibao.cases.models import Case
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
-from yibao.demo.seed import seed_demo
 from yibao.grouping.models import CaseGrouping, RegionPlan
 from yibao.grouping.service import do_group_stored_cases
 
@@ -31,7 +31,7 @@ HTML = {"accept": "text/html"}
 @pytest.fixture()
 def world(client, db):  # type: ignore[no-untyped-def]
     set_scope(db, SYSTEM_SCOPE)
-    seed_demo(db, seed=5, years=[2025], cases_per_year=200)
+    demo_region(db, seed=5, years=[2025], cases_per_year=200)
     db.commit()
     return client
 
