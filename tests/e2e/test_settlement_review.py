@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.builders.settlement import PLAN_ID, demo_world, login, plan_registry
+from tests.builders.snapshot import cached
 from tests.e2e.test_grouping_api import wait_job
 from yibao.accounts.models import User
 from yibao.audit.models import AuditLog
@@ -41,7 +42,14 @@ def _as(client, username: str) -> None:  # type: ignore[no-untyped-def]
 @pytest.fixture()
 def world(client, db):  # type: ignore[no-untyped-def]
     """Demo region, standards, and priced lists: hosp01 8 in month A and 2 in month B,
-    hosp02 one in month A."""
+    hosp02 one in month A; the client logged in as hosp01.  Built through the API once
+    per test process, then copied (:mod:`tests.builders.snapshot`)."""
+    built = cached(db, f"settlement-review-world-{SEED}", lambda _s: _build_world(client, db))
+    _as(client, "hosp01")
+    return {"client": client, **built}
+
+
+def _build_world(client, db) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     codes = demo_world(db, seed=SEED)
     plan = plan_registry().get(PLAN_ID)
     by_month: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -72,8 +80,10 @@ def world(client, db):  # type: ignore[no-untyped-def]
     out = r.json()["lists"]
     assert all(o["state"] == "priced" for o in out), out
     ids = [o["list_id"] for o in out]
+    # logged out before the copy is taken: every test then logs in the same way
+    assert client.post("/logout", follow_redirects=False).status_code == 303
+    del client.headers["x-csrf-token"]
     return {
-        "client": client,
         "codes": codes,
         "month_a": month_a,
         "month_b": month_b,
