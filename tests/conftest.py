@@ -55,6 +55,10 @@ def _reset_postgres(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
+        # copies of cached worlds an earlier session kept (tests/builders/snapshot.py)
+        kept = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'snap\\_%'"))
+        for (schema,) in kept.all():
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
 
 

@@ -114,7 +114,7 @@ def _save(session: Session, key: str, result: Any) -> _Saved:
     rows = conn.execute(
         text("SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'")
     )
-    sequences: dict[str, int | None] = dict(rows.tuples().all())
+    sequences: dict[str, int | None] = dict(rows.all())
     session.commit()
     return _Saved(result, schema=schema, tables=tables, sequences=sequences)
 
