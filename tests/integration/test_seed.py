@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
+from tests.builders.demo import demo_region
 from yibao.accounts.login import do_login
 from yibao.accounts.models import ApiToken, User
 from yibao.accounts.roles import Role
@@ -24,10 +25,9 @@ YEARS = [2023, 2024, 2025]
 
 @pytest.fixture()
 def seeded(db):  # type: ignore[no-untyped-def]
-    set_scope(db, SYSTEM_SCOPE)
-    result = seed_demo(db, seed=7, years=YEARS, cases_per_year=400)
-    db.commit()
-    return result
+    """The seed's rows and result; seeded by the first test of the process that asks,
+    an exact copy for the others (the seed is deterministic, see the last test)."""
+    return demo_region(db, seed=7, years=YEARS, cases_per_year=400)
 
 
 def test_seed_creates_region_users_periods_and_cases(db, seeded):  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.builders.settlement import plan_registry
+from tests.builders.snapshot import cached
 from yibao.cases.models import Case
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import CITY, reset_demo, seed_demo
@@ -57,7 +58,9 @@ def _seed(db, tmp_path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture()
 def seeded(db, tmp_path):  # type: ignore[no-untyped-def]
-    return _seed(db, tmp_path)
+    """Seeded by the first test of the process that asks, an exact copy for the others
+    (the last test seeds again after a reset and compares)."""
+    return cached(db, "seed-settlement-7", lambda _s: _seed(db, tmp_path))
 
 
 def _states(db, month: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
