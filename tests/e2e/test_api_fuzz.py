@@ -1,8 +1,9 @@
 """Schemathesis over every operation of the JSON API, as five roles: whatever the input,
 no answer is a server error (issue 9, item 10).
 
-The demo region is built once per role (:func:`tests.builders.settlement.demo_world`),
-with a dozen settlement lists of hosp01 received through intake.  Each role then sends,
+The demo region (:func:`tests.builders.settlement.demo_world`) with a dozen settlement
+lists of hosp01 received through intake is built once per process and copied into each
+role's database (:mod:`tests.builders.snapshot`).  Each role then sends,
 for every operation of ``/api/openapi.json``, cases that schemathesis draws from the
 schema — valid ones and ones that break it (negative mode: wrong types, out-of-range
 numbers, missing fields …) — through the app in this process.  A case is a finding when
@@ -48,6 +49,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.builders import TEST_ACTOR
 from tests.builders.settlement import PLAN_ID, demo_world, plan_registry
+from tests.builders.snapshot import cached
 from yibao.accounts.models import User
 from yibao.accounts.service import hash_password
 from yibao.accounts.tokens import do_create_api_token
@@ -257,18 +259,24 @@ def _submit_lists(client: asgi.ASGIClient, hospital_code: str) -> None:
     assert r.status_code == 200 and r.json()["received"] == len(lists) > 0, r.text[:300]
 
 
+def _world(client: asgi.ASGIClient, db: Any) -> None:
+    """The demo world and :data:`LISTS` lists of hosp01 sent by his01 through intake."""
+    codes = demo_world(db)
+    client.headers["authorization"] = f"Bearer {_token(db, 'his01')}"
+    _submit_lists(client, codes["hosp01"])
+    del client.headers["authorization"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("username", list(ROLES))
 def test_no_server_error_on_any_input(username, db, settings):  # type: ignore[no-untyped-def]
-    codes = demo_world(db)
     settings = settings.model_copy(update={"token_rate_per_minute": 0})  # the fuzzer is fast
     app = create_app(settings)
     client = asgi.get_client(app)
     with client:
         try:
-            client.headers["authorization"] = f"Bearer {_token(db, 'his01')}"
-            _submit_lists(client, codes["hosp01"])
-            del client.headers["authorization"]
+            # the world is the same for every role: built once per process, then copied
+            cached(db, "api-fuzz-world", lambda _s: _world(client, db))
             _authenticate(client, db, username)
             primary = None
             if username in PRIMARY:  # learns which operations the primary run covers
