@@ -21,8 +21,10 @@ returns is kept and handed out again, so it must not hold ORM objects or a clien
 
 from __future__ import annotations
 
+import atexit
 import copy
 import re
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
@@ -99,6 +101,7 @@ def _save(session: Session, key: str, result: Any) -> _Saved:
     if engine.dialect.name == "sqlite":
         if not _DIR:
             _DIR.append(Path(tempfile.mkdtemp(prefix="yibao-snapshots-")))
+            atexit.register(shutil.rmtree, _DIR[0], ignore_errors=True)
         target = _DIR[0] / f"{re.sub(r'[^a-z0-9]+', '_', key.lower())}-{len(_SAVED)}.db"
         _copy_sqlite(_sqlite_path(engine), target)
         return _Saved(result, sqlite_file=target)
