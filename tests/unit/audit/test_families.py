@@ -55,22 +55,18 @@ def test_indication_needs_a_qualifying_diagnosis_prefix() -> None:
     assert both(principal, [claim([ln("1", "D002")], dx=("C56", "J18.9"))]) == []
 
 
+def _drug_for(code: str, name: str, diagnoses: list[str]) -> Knowledge:
+    """A knowledge base of one western drug restricted to ``diagnoses`` (prefixes)."""
+    item = {"code": code, "name": name, "kind": "western", "fee_type": "09"}
+    restriction = {"kind": "indication", "diagnoses": diagnoses}
+    return Knowledge.from_data([item | {"chrgitm_lv": "01", "restrictions": [restriction]}])
+
+
 def test_indication_codes_match_whatever_their_letter_case() -> None:
     """ICD-10 医保版 codes carry a lower-case x (I10.x00x002) that many HIS systems send
     in upper case, and some send the whole code in lower case: the letters are the same
     code, so a qualifying diagnosis qualifies in any case, in both paths."""
-    k = Knowledge.from_data(
-        [
-            {
-                "code": "D010",
-                "name": "降压药",
-                "kind": "western",
-                "fee_type": "09",
-                "chrgitm_lv": "01",
-                "restrictions": [{"kind": "indication", "diagnoses": ["I10.x", "C50"]}],
-            }
-        ]
-    )
+    k = _drug_for("D010", "降压药", ["I10.x", "C50"])
     rs = compile_rules([rule("indication")], k, on=date(2024, 1, 1))
     for dx in ("I10.x00x002", "I10.X00X002", "i10.x00", "c50.900"):
         assert both(rs, [claim([ln("1", "D010")], dx=("J18.9", dx))]) == [], dx
@@ -87,18 +83,7 @@ def test_indication_codes_match_with_or_without_the_dot() -> None:
     """HIS systems send 医保版 codes without their dot (E11900 for E11.900), and
     knowledge bases write prefixes either way (E11.9, I10x): the dot is no part of the
     code, so either form qualifies in both paths; another code still does not."""
-    k = Knowledge.from_data(
-        [
-            {
-                "code": "D011",
-                "name": "降糖药",
-                "kind": "western",
-                "fee_type": "09",
-                "chrgitm_lv": "01",
-                "restrictions": [{"kind": "indication", "diagnoses": ["E11.9", "I10x"]}],
-            }
-        ]
-    )
+    k = _drug_for("D011", "降糖药", ["E11.9", "I10x"])
     rs = compile_rules([rule("indication")], k, on=date(2024, 1, 1))
     for dx in ("E11900", "E11.900", "e11.9", "I10.x00", "I10x00x002"):
         assert both(rs, [claim([ln("1", "D011")], dx=("J18.9", dx))]) == [], dx
