@@ -246,6 +246,7 @@ def _extreme_review(client, lists: list[Sent]) -> None:  # type: ignore[no-untyp
     decision = r.json()["decision"]
     assert D(decision["original_payment"]) == extreme.payment
     assert D(decision["new_payment"]) == extreme.cost
+    assert D(decision["new_fund"]) == D(extreme.message["setlinfo"]["fund_pay_sumamt"])
     extreme.decided = extreme.cost
 
 
@@ -254,8 +255,8 @@ def _paid(s: Sent) -> Decimal:
 
 
 def _paid_fund(s: Sent) -> Decimal:
-    """An item-paid decision scales the priced fund by the new payment (as DRG does)."""
-    return s.fund if s.decided is None else money(s.fund * s.decided / s.payment)
+    """A decision to pay by items pays the case's actual pooled fund (as DRG does)."""
+    return s.fund if s.decided is None else D(s.message["setlinfo"]["fund_pay_sumamt"])
 
 
 def _confirm(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def]

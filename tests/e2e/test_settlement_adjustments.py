@@ -41,6 +41,22 @@ def _priced(db, list_id: int) -> tuple[Decimal, Decimal]:  # type: ignore[no-unt
     return row[0], row[1]
 
 
+def _formula_fund(db, list_id: int, amount: Decimal) -> Decimal:  # type: ignore[no-untyped-def]
+    """The national formula's fund at ``amount`` with the list's own terms (全自费,
+    先自付, 起付线, ratio): max(0, (amount − 全自费 − 先自付 − 起付线) × ratio), half up."""
+    set_scope(db, SYSTEM_SCOPE)
+    terms = db.scalar(
+        select(CasePricing.terms)
+        .join(SettlementList, SettlementList.case_id == CasePricing.case_id)
+        .where(SettlementList.id == list_id)
+    )
+    assert terms["payment_basis"] == "standard" and terms["fund_formula"] == "national"
+    base = amount - sum(
+        D(terms[k]) for k in ("term_self_pay_full", "term_self_pay_first", "term_deductible")
+    )
+    return max(D(0), base * D(terms["term_ratio"])).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def _state(db, list_id: int) -> str:  # type: ignore[no-untyped-def]
     db.expire_all()
     set_scope(db, SYSTEM_SCOPE)
@@ -114,7 +130,10 @@ def test_an_addition_is_explicit_bounded_and_reasoned(world, db):  # type: ignor
     assert r.status_code == 200, r.text
     [adj] = _adjustments(db, a[1])
     assert (adj.kind, adj.status, adj.adjusted_payment) == ("add", "effective", raised)
-    assert adj.adjusted_fund == (fund * raised / payment).quantize(CENT, rounding=ROUND_HALF_UP)
+    # the case's own fund formula at the new payment, not the fund scaled like it
+    assert fund == _formula_fund(db, a[1], payment)
+    assert adj.adjusted_fund == _formula_fund(db, a[1], raised)
+    assert adj.adjusted_fund != (fund * raised / payment).quantize(CENT, rounding=ROUND_HALF_UP)
     assert _state(db, a[1]) == "adjusted"
 
 
@@ -262,14 +281,12 @@ def test_statement_shows_deductions_and_additions_apart(world, db):  # type: ign
     r = client.post(f"/api/settlement/periods/{world['month_a']}/confirm", json={})
     assert wait_job(client, r.json()["job_id"])["status"] == "succeeded"
 
-    def scaled(fund: Decimal, pay: Decimal, new: Decimal) -> Decimal:
-        return (fund * new / pay).quantize(CENT, rounding=ROUND_HALF_UP)
-
     r = client.get(f"/api/settlement/periods/{world['month_a']}/statements")
     assert r.status_code == 200, r.text
     row = next(i for i in r.json()["items"] if i["hospital_code"] == codes["hosp01"])
-    assert D(row["deductions"]) == down_fund - scaled(down_fund, down_pay, down)
-    assert D(row["additions"]) == scaled(up_fund, up_pay, up) - up_fund
+    # the fund part follows each case's own formula at the adjusted payment
+    assert D(row["deductions"]) == down_fund - _formula_fund(db, a[0], down)
+    assert D(row["additions"]) == _formula_fund(db, a[1], up) - up_fund
     assert D(row["settlement_amount"]) == (
         D(row["fund_total"]) - D(row["deductions"]) + D(row["additions"])
     )

@@ -146,18 +146,20 @@ def expected(key: str, message: dict[str, Any], level: str) -> Expected:
         cls = "normal"
     assert cls == kind, (key, cls, kind)
     if cls == "normal":  # national formula on the standard (ADR 0006 §3)
-        day = date.fromisoformat(info["dscg_time"][:10])
-        deductible, ratio = benefit(info["insutype"], level, day)
-        in_scope = standard - D(info["fulamt_ownpay_amt"]) - D(info["preselfpay_amt"])
-        payment, fund = standard, money(max(D(0), (in_scope - deductible) * ratio))
+        payment, fund = standard, formula_fund(message, level, standard)
     else:  # by items: the cost, and the case's actual pooled fund
         payment, fund = cost, D(info["fund_pay_sumamt"])
     return Expected(key, message, level, golden.drg, cls, standard, payment, fund)
 
 
-def scaled(fund: Decimal, original: Decimal, paid: Decimal) -> Decimal:
-    """The fund part scaled like the payment (× paid ÷ original, half up)."""
-    return money(fund * paid / original)
+def formula_fund(message: dict[str, Any], level: str, amount: Decimal) -> Decimal:
+    """The national formula's fund at payment ``amount`` (ADR 0006 §3): max(0, (amount −
+    全自费 − 先自付 − 起付线) × ratio) with the demo policy of the list's insutype and day."""
+    info = message["setlinfo"]
+    day = date.fromisoformat(info["dscg_time"][:10])
+    deductible, ratio = benefit(info["insutype"], level, day)
+    in_scope = amount - D(info["fulamt_ownpay_amt"]) - D(info["preselfpay_amt"])
+    return money(max(D(0), (in_scope - deductible) * ratio))
 
 
 def cost_for(key: str, level: str) -> Decimal:
@@ -441,7 +443,8 @@ def _review(w: Walk, special_id: int) -> None:
         assert r.status_code == 200, r.text
         adj = r.json()["adjustment"]
         assert D(adj["original_payment"]) == exp.payment and D(adj["adjusted_payment"]) == amount
-        assert D(adj["adjusted_fund"]) == scaled(exp.fund, exp.payment, amount)
+        # the case's own fund formula at the adjusted payment (ADR 0010 amendment)
+        assert D(adj["adjusted_fund"]) == formula_fund(exp.message, exp.level, amount)
     # illegal: a returned list cannot be approved (409 naming state and action)
     r = client.post(f"/api/settlement/review/{w.id('A5')}/approve", json={})
     assert r.status_code == 409
@@ -457,7 +460,8 @@ def _review(w: Walk, special_id: int) -> None:
     assert r.json()["list_state"] == "special_approved"
     assert D(decision["original_payment"]) == a8.payment
     assert D(decision["new_payment"]) == a8.cost
-    assert D(decision["new_fund"]) == scaled(a8.fund, a8.payment, a8.cost)
+    # paid by items: the case's actual pooled fund, as any item-paid case (ADR 0006 §3)
+    assert D(decision["new_fund"]) == D(a8.message["setlinfo"]["fund_pay_sumamt"])
 
 
 def _appeals(w: Walk) -> None:
@@ -509,9 +513,10 @@ def _payments(w: Walk) -> None:
         exp.basis = "standard" if exp.payment_class == "normal" else "items"
     a6 = w.lists["A6"]
     a6.paid = money(a6.payment * D("0.8"))
-    a6.paid_fund = scaled(a6.fund, a6.payment, a6.paid)
+    a6.paid_fund = formula_fund(a6.message, a6.level, a6.paid)
     a8 = w.lists["A8"]
-    a8.paid, a8.paid_fund, a8.basis = a8.cost, scaled(a8.fund, a8.payment, a8.cost), "items"
+    a8_fund = D(a8.message["setlinfo"]["fund_pay_sumamt"])
+    a8.paid, a8.paid_fund, a8.basis = a8.cost, a8_fund, "items"
 
 
 def _confirm(w: Walk) -> dict[str, Expected]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from tests.e2e.test_settlement_adjustments import _formula_fund
 from tests.e2e.test_settlement_review import _as, _error, world  # noqa: F401
 from yibao.audit.models import AuditLog
 from yibao.settlement import special
@@ -238,3 +239,5 @@ def test_special_reject_then_appeal_upheld(world, db, monkeypatch):  # type: ign
     assert r.json()["list_state"] == "special_approved" and r.json()["status"] == "upheld"
     items = client.get("/api/settlement/special-cases?status=approved").json()["items"]
     assert items[0]["decision"]["new_payment"] == "3000.00"
+    # the fund part by the case's own formula at the decided amount (ADR 0008 amendment)
+    assert items[0]["decision"]["new_fund"] == str(_formula_fund(db, a[0], Decimal("3000.00")))

@@ -263,6 +263,7 @@ FIELDS: dict[str, str] = {
     "method": "方式",
     "new_payment": "新支付",
     "new_fund": "新基金支付",
+    "fund_explanation": "基金支付计算",
     "quota": "名额",
     "sessions": "会话",
     "batch_id": "批次",

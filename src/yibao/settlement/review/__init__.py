@@ -26,7 +26,6 @@ from yibao.settlement.review.adjustments import _adjust_details as _adjust_detai
 from yibao.settlement.review.adjustments import _check_bounds as _check_bounds
 from yibao.settlement.review.adjustments import _lock_adjustment as _lock_adjustment
 from yibao.settlement.review.adjustments import _parse_kind as _parse_kind
-from yibao.settlement.review.adjustments import adjusted_fund as adjusted_fund
 from yibao.settlement.review.adjustments import do_adjust_list as do_adjust_list
 from yibao.settlement.review.adjustments import do_decide_adjustment as do_decide_adjustment
 from yibao.settlement.review.adjustments import do_revert_adjustment as do_revert_adjustment
@@ -49,6 +48,8 @@ from yibao.settlement.review.repository import pending_adjustment as pending_adj
 from yibao.settlement.review.repository import pending_adjustments as pending_adjustments
 from yibao.settlement.review.repository import review_queue as review_queue
 from yibao.settlement.review.repository import waiting_adjustments as waiting_adjustments
+from yibao.settlement.review.repricing import adjusted_fund as adjusted_fund
+from yibao.settlement.review.repricing import priced_special as priced_special
 from yibao.settlement.review.schemas import MAX_BULK as MAX_BULK
 from yibao.settlement.review.schemas import BulkResult as BulkResult
 from yibao.settlement.review.schemas import ReviewFilter as ReviewFilter

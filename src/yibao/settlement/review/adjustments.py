@@ -1,22 +1,24 @@
 """Payment adjustments of settlement lists (调整扣减 / 调增) and their second review.
 
-The rules (an amount in yuan, the fund part scaled like the payment, the bureau's
-:class:`AdjustPolicy` bounds) and the operations: ask for an adjustment (effective at
-once, or pending a second reviewer beyond the policy's share), decide a pending one
-(双人复核), and withdraw or revert one before confirmation.  Each writes its events
-and audit row in the caller's transaction; nothing here commits.
+The rules (an amount in yuan, the fund part at the new payment by the case's own
+formula (:mod:`.repricing`), the bureau's :class:`AdjustPolicy` bounds) and the
+operations: ask for an adjustment (effective at once, or pending a second reviewer
+beyond the policy's share), decide a pending one (双人复核), and withdraw or revert
+one before confirmation.  Each writes its events and audit row in the caller's
+transaction; nothing here commits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor
+from yibao.cases.models import Case
 from yibao.engines.settlement import Action, IllegalTransition, State, transition
 from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.kit.timeutil import utcnow
@@ -26,6 +28,7 @@ from yibao.settlement.review.repository import (
     lock_list,
     pending_adjustment,
 )
+from yibao.settlement.review.repricing import adjusted_fund
 from yibao.settlement.review.service import _note, _refuse_if_pending, apply_steps
 from yibao.settlement.review.states import (
     ADJUST_KINDS,
@@ -68,14 +71,6 @@ def parse_amount(value: Any, field_name: str = "drg_payment") -> Decimal:
             f"调整后支付金额 {field_name} 最多 2 位小数（收到 {amount}）", field=field_name
         )
     return amount.quantize(CENT)
-
-
-def adjusted_fund(fund: Decimal, original: Decimal, adjusted: Decimal) -> Decimal:
-    """The fund part scaled like the payment, half up to the fen (the pricing engine's
-    rule for a hospital paid less than its basis: × payment ÷ basis, ADR 0006)."""
-    if original == 0:
-        return fund
-    return (fund * adjusted / original).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -190,6 +185,7 @@ def do_adjust_list(
             f"结算清单 {row.setl_id} 没有计价结果，不能调整支付金额", field="drg_payment"
         )
     _check_bounds(how, pricing.drg_payment, amount, policy)
+    case = session.get(Case, row.case_id) if row.case_id else None
     second = policy.needs_second_review(pricing.drg_payment, amount)
     adj = SettlementAdjustment(
         list_id=row.id,
@@ -202,7 +198,7 @@ def do_adjust_list(
         original_payment=pricing.drg_payment,
         adjusted_payment=amount,
         original_fund=pricing.fund_amount,
-        adjusted_fund=adjusted_fund(pricing.fund_amount, pricing.drg_payment, amount),
+        adjusted_fund=adjusted_fund(session, case, pricing, amount),
         reason=text or "",
         actor_id=actor.user_id,
         actor_name=actor.name,

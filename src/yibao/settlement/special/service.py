@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +33,11 @@ from yibao.settlement.models import (
 )
 from yibao.settlement.review import (
     Step,
-    adjusted_fund,
     apply_steps,
     latest_adjustments,
     lock_list,
     parse_amount,
+    priced_special,
     reviewer_role,
 )
 from yibao.settlement.review.states import OVERTURNED
@@ -221,11 +220,12 @@ def _reprice(
             "特例单议按核定金额支付不应高于实际发生的费用",
             field="amount",
         )
+    priced = priced_special(session, case, pricing, None if method == "items" else paid)
     app.method = method
     app.original_payment = pricing.drg_payment
     app.original_fund = pricing.fund_amount
-    app.new_payment = Decimal(paid).quantize(Decimal("0.01"))
-    app.new_fund = adjusted_fund(pricing.fund_amount, pricing.drg_payment, app.new_payment)
+    app.new_payment = priced.drg_payment
+    app.new_fund = priced.fund_amount
     return {
         "special_id": app.id,
         "method": method,
@@ -234,6 +234,7 @@ def _reprice(
         "new_payment": str(app.new_payment),
         "original_fund": str(app.original_fund),
         "new_fund": str(app.new_fund),
+        "fund_explanation": priced.explanation,
     }
 
 
