@@ -393,3 +393,23 @@ def test_unknown_codes_suggest_the_nearest_valid_ones(
     assert "相近的有效编码：" in first and "J18.900（" in first.split("相近的有效编码：")[1]
     assert "E11.900" in third.split("相近的有效编码：")[1]
     assert CJK.search(first.split("J18.900（")[1])  # with its Chinese name
+
+
+def test_hospital_borne_part_completes_the_payment_sum(
+    good: Message, ruleset: RuleSet, plan: CompiledPlan
+) -> None:
+    """medfee_sumamt = fund + personal + hosp_part_amt (§3.4): a list whose hospital
+    bears part of the cost adds up; the same list without that part does not, and the
+    finding names the three parts when one is given."""
+    cash = good["setlinfo"]["psn_cash_pay"]
+    good["setlinfo"]["psn_cash_pay"] = f"{float(cash) - 150:.2f}"
+    findings = [f for f in check_list(good, ruleset, plan) if f.rule_id == "QC022"]
+    assert findings and "相差 150.00 元" in findings[0].message
+    good["setlinfo"]["hosp_part_amt"] = "150.00"
+    assert not [f for f in check_list(good, ruleset, plan) if f.rule_id == "QC022"]
+    good["setlinfo"]["hosp_part_amt"] = "100.00"
+    [finding] = [f for f in check_list(good, ruleset, plan) if f.rule_id == "QC022"]
+    assert "医院负担金额 100.00" in finding.message and "相差 50.00 元" in finding.message
+    good["setlinfo"]["hosp_part_amt"] = "1O0.00"  # a letter O: the format rule reports it
+    assert not [f for f in check_list(good, ruleset, plan) if f.rule_id == "QC022"]
+    assert any(f.field == "setlinfo.hosp_part_amt" for f in check_list(good, ruleset, plan))

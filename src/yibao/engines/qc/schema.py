@@ -226,6 +226,7 @@ class SetlInfo(Node):
     fund_pay_sumamt: str | None = _f("基金支付总额", "money", "16,2")  # ext (2304)
     hifp_pay: str | None = _f("统筹基金支出", "money", "16,2")  # ext (2304)
     acct_pay: str | None = _f("个人账户支出", "money", "16,2")
+    hosp_part_amt: str | None = _f("医院负担金额", "money", "16,2")  # ext (2304)
     psn_cash_pay: str | None = _f("个人现金支付", "money", "16,2")  # 4101: psn_cashpay
     fulamt_ownpay_amt: str | None = _f("全自费金额", "money", "16,2")  # ext (2304)
     preselfpay_amt: str | None = _f("先行自付金额", "money", "16,2")  # ext (2304)

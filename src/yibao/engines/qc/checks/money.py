@@ -31,6 +31,11 @@ def _total(values: list[Decimal | None]) -> Decimal | None:
     return total
 
 
+def _amount(text: str | None) -> Decimal | None:
+    """A money field's value: 0 when absent, ``None`` when unreadable."""
+    return Decimal(0) if text is None else to_decimal(text)
+
+
 class FeeSumParams(Params):
     """Σ iteminfo.amt = setlinfo.medfee_sumamt; with ``check_item_parts`` also
     甲类 + 乙类 + 全自费 + 其他 = 金额 for items that give the parts."""
@@ -79,19 +84,22 @@ def _item_parts(
 
 
 class PaymentSumParams(Params):
-    """fund (first filled of ``fund_fields``) + Σ ``personal_fields`` = medfee_sumamt;
+    """fund (first filled of ``fund_fields``) + Σ ``personal_fields`` + Σ
+    ``hospital_fields`` = medfee_sumamt (the settlement's identity medfee_sumamt =
+    fund_pay_sumamt + psn_part_amt + hosp_part_amt, domain.md §3.4);
     Σ ``self_pay_fields`` ≤ Σ ``personal_fields`` (parts of what the person paid).
     Skipped when no payment field is filled (a bare 4101A list)."""
 
     tolerance: Decimal = Decimal("0.00")
     fund_fields: tuple[FieldRef, ...] = ("setlinfo.fund_pay_sumamt", "setlinfo.hifp_pay")
     personal_fields: tuple[FieldRef, ...] = ("setlinfo.acct_pay", "setlinfo.psn_cash_pay")
+    hospital_fields: tuple[FieldRef, ...] = ("setlinfo.hosp_part_amt",)
     self_pay_fields: tuple[FieldRef, ...] = (
         "setlinfo.fulamt_ownpay_amt",
         "setlinfo.preselfpay_amt",
     )
 
-    @field_validator("fund_fields", "personal_fields", "self_pay_fields")
+    @field_validator("fund_fields", "personal_fields", "hospital_fields", "self_pay_fields")
     @classmethod
     def _setl(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         check_setl_only(value, "支付字段")
@@ -101,6 +109,7 @@ class PaymentSumParams(Params):
 def _payment_sum(params: PaymentSumParams, rep: Reporter, _plan: PlanView) -> CheckFn:
     fund_names = [parse_ref(r)[1] for r in params.fund_fields]
     personal = [parse_ref(r)[1] for r in params.personal_fields]
+    hospital = [parse_ref(r)[1] for r in params.hospital_fields]
     self_pay = [parse_ref(r)[1] for r in params.self_pay_fields]
     tol = params.tolerance
     words = "、".join(label("setlinfo", n) for n in personal)
@@ -121,13 +130,17 @@ def _payment_sum(params: PaymentSumParams, rep: Reporter, _plan: PlanView) -> Ch
         total = to_decimal(total_text)
         fund = Decimal(0) if fund_name is None else to_decimal(getattr(s, fund_name))
         person = _total([Decimal(0) if t is None else to_decimal(t) for t in texts])
-        if total is None or fund is None or person is None:
+        borne = _total([_amount(getattr(s, n)) for n in hospital])
+        if total is None or fund is None or person is None or borne is None:
             return  # unreadable amounts: the format rule reports them
-        if abs(fund + person - total) > tol:
+        if abs(fund + person + borne - total) > tol:
             shown = label("setlinfo", fund_name or fund_names[0])
+            parts = f"{shown} {fund} + {words} {person}"
+            if borne:
+                parts += f" + {'、'.join(label('setlinfo', n) for n in hospital)} {borne}"
             problem = (
-                f"不等于{shown} {fund} + {words} {person} = {fund + person} 元"
-                f"（相差 {total - fund - person} 元）"
+                f"不等于{parts} = {fund + person + borne} 元"
+                f"（相差 {total - fund - person - borne} 元）"
             )
             where = "setlinfo.medfee_sumamt"
             rep.emit(p, out, where, label("setlinfo", "medfee_sumamt"), total_text, problem)
