@@ -165,6 +165,29 @@ def test_course_sessions_and_days() -> None:
     assert _lines(f)[0] == ("2", 1, Decimal("10.00"))
 
 
+def test_course_sessions_and_days_count_a_line_once() -> None:
+    """Both limits on one rule: 4 sessions on 4 days against 2 sessions and 2 days.
+    Each limit has its finding, but a line past both counts once for the rule."""
+    both_limits = compiled(
+        rule("course", window="visit", params={"codes": ["S007"], "max_sessions": 2, "max_days": 2})
+    )
+    four = [ln(str(i), "S007", 1, day=DAY + timedelta(i)) for i in range(4)]
+    found = both(both_limits, [claim(four)])
+    assert len(found) == 2
+    by_measure = {("次" if "疗程限 2 次" in f.vola_cont else "天"): f for f in found}
+    assert set(by_measure) == {"次", "天"}, [f.vola_cont for f in found]
+    assert by_measure["次"].vola_amt == Decimal("20.00")  # sessions 3 and 4
+    assert by_measure["天"].vola_amt == Decimal("0.00")  # the same two lines: counted once
+    assert sum(f.vola_amt for f in found) == Decimal("20.00")
+    # lines 3 and 4 are still named as violating the day limit
+    assert [x[:2] for x in _lines(by_measure["天"]) if x[1] == 1] == [("2", 1), ("3", 1)]
+    # two sessions a day on three days: sessions 3–6 past the count, the third day past
+    # the days; the third day's lines were counted by sessions already
+    six = [ln(f"{d}{k}", "S007", 1, day=DAY + timedelta(d)) for d in range(3) for k in "ab"]
+    found = both(both_limits, [claim(six)])
+    assert sum(f.vola_amt for f in found) == Decimal("40.00")
+
+
 def test_phantom_hours_per_day_and_days_of_stay() -> None:
     hours = compiled(rule("phantom", window="day"))
     assert both(hours, [claim([ln("1", "S008", 24, "2.00")])]) == []

@@ -27,7 +27,7 @@ import polars as pl
 from yibao.engines.audit import batch_groups
 from yibao.engines.audit.claims import Claim
 from yibao.engines.audit.errors import AuditError
-from yibao.engines.audit.findings import VIOLATING, Finding, Hit, to_finding
+from yibao.engines.audit.findings import VIOLATING, Finding, Hit, one_course_amount, to_finding
 from yibao.engines.audit.plans import LINE_FAMILIES, ItemPlan, Plan, principal_only
 from yibao.engines.audit.single import fen, line_facts, upper_prefixes
 
@@ -288,7 +288,7 @@ def audit_frames(
     hits += batch_groups.count_family_hits(item_plans, x, encounters)
     hits += batch_groups.relation_family_hits(plans, x)
     # Polars groups come in no fixed order: sort by what identifies a finding, jr_id last
-    found = [(h, to_finding(h, names)) for h in hits]
+    found = [(h, to_finding(h, names)) for h in one_course_amount(hits)]
     found.sort(key=lambda p: (p[0].rule.index, p[0].mdtrt_id, p[0].detail, p[1].jr_id))
     return findings_frame(f for _, f in found)
 

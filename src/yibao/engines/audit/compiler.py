@@ -29,7 +29,7 @@ import polars as pl
 from yibao.engines.audit import batch
 from yibao.engines.audit.claims import Claim, Line
 from yibao.engines.audit.errors import AuditError
-from yibao.engines.audit.findings import Finding, Hit, to_finding
+from yibao.engines.audit.findings import Finding, Hit, one_course_amount, to_finding
 from yibao.engines.audit.knowledge import Knowledge
 from yibao.engines.audit.plans import CompiledRule, ItemPlan, Plan, RelationPlan, build_plans
 from yibao.engines.audit.rules import STAGES, TRIG_STAGE, Rule
@@ -182,7 +182,7 @@ class RuleSet:
         for rp, i in touched:
             hits.extend(relation_hits(rp, i, c))
         hits.sort(key=lambda h: (h.rule.index, h.detail))
-        return [to_finding(h, self.names) for h in hits]
+        return [to_finding(h, self.names) for h in one_course_amount(hits)]
 
     def audit_frames(
         self,

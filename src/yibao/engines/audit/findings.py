@@ -69,6 +69,38 @@ class Hit:
     lines: list[tuple[str, int, int]]
 
 
+def one_course_amount(hits: list[Hit]) -> list[Hit]:
+    """A course rule with both a session and a day limit can find the same line too
+    many sessions *and* past the days: its two findings are kept (each says what was
+    exceeded), but a line's amount counts once for the rule — the days finding keeps
+    only what the sessions finding did not already count on that line.  Both paths
+    (one claim, a month of claims) call this on their hits, so they stay equal."""
+    sessions: dict[tuple[int, str, str], dict[str, int]] = {}
+    for h in hits:
+        if h.rule.family == "course" and h.detail.endswith("|sessions"):
+            counted = sessions.setdefault((h.rule.index, h.mdtrt_id, h.detail[:-9]), {})
+            for rx, kind, fen in h.lines:
+                if kind == VIOLATING:
+                    counted[rx] = counted.get(rx, 0) + fen
+    if not sessions:
+        return hits
+    for h in hits:
+        if not (h.rule.family == "course" and h.detail.endswith("|days")):
+            continue
+        counted = sessions.get((h.rule.index, h.mdtrt_id, h.detail[:-5]))
+        if not counted:
+            continue
+        lines = []
+        for rx, kind, fen in h.lines:
+            if kind == VIOLATING and counted.get(rx):
+                taken = min(fen, counted[rx])
+                counted[rx] -= taken
+                fen -= taken
+            lines.append((rx, kind, fen))
+        h.lines = lines
+    return hits
+
+
 def jr_id(rule: CompiledRule, mdtrt_id: str, detail: str, rx_ids: list[str]) -> str:
     """The deterministic finding id (module docstring)."""
     text = "\x1f".join((rule.rule_id, str(rule.version), mdtrt_id, detail, *sorted(rx_ids)))
