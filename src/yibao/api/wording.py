@@ -110,6 +110,7 @@ LABELS: dict[str, str] = {
     "growth_pct": "增长率",
     "mode": "费率方式",
     "coefficients": "等级系数",
+    "add_ons": "医院加成系数",
     "level_budgets": "分级预算",
     "level_rates": "各级费率",
     "high_multipliers": "高倍率阈值",

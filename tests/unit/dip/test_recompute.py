@@ -230,3 +230,19 @@ def test_scheme_with_an_add_on_below_the_base_stores_nothing(db) -> None:  # typ
     assert db.scalar(select(func.count()).select_from(DipScheme)) == 0
     # the same add-on for a 三级 hospital (0.93 − 0.6 = 0.33) is fine
     assert create({big.code: "-0.6"}).params["add_ons"] == {big.code: "-0.6"}
+    # a coefficient finer than 4 decimals would be paid at one value and cleared at the
+    # 4-decimal value the pricing keeps: refused, nothing stored
+    with pytest.raises(MeasureError, match=r"最多 4 位小数.*0\.05005"):
+        create({big.code: "0.05005"})
+    with pytest.raises(MeasureError, match=r"最多 4 位小数.*3=0\.93125"):
+        create_scheme(
+            db,
+            catalogue,
+            name="",
+            valid_from=date(2026, 1, 1),
+            valid_to=None,
+            point_value=D("10"),
+            params={"coefficients": {"3": "0.93125"}},
+            actor=TEST_ACTOR,
+        )
+    assert db.scalar(select(func.count()).select_from(DipScheme)) == 1

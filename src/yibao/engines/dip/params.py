@@ -138,6 +138,10 @@ class DeviationParams(_Params):
         return self
 
 
+#: the finest coefficient (base or add-on) a scheme may set
+COEFFICIENT_STEP = Decimal("0.0001")
+
+
 class PaymentParams(_Params):
     """How a simulated year is paid (domain.md §2.3, §2.6): the point value given, or
     solved so that the payments spend ``budget`` (without either: the year's total cost,
@@ -167,4 +171,13 @@ class PaymentParams(_Params):
         bad += [f"{k}={v}" for k, v in self.add_ons.items() if not -1 < v < 10]
         if bad:
             raise rule(f"coefficients / add_ons：系数须大于 0 且不超过 10（{'、'.join(bad)}）")
+        # a case's pricing keeps its coefficient to 4 decimals and the year-end clearing
+        # re-prices from it: a finer coefficient would pay one amount and clear another
+        for name, words, values in (
+            ("coefficients", "等级系数", self.coefficients),
+            ("add_ons", "医院加成系数", self.add_ons),
+        ):
+            fine = [f"{k}={v}" for k, v in values.items() if v != v.quantize(COEFFICIENT_STEP)]
+            if fine:
+                raise rule(f"{name}：{words}最多 4 位小数（{'、'.join(fine)}）")
         return self
