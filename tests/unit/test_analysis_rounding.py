@@ -27,3 +27,10 @@ def test_budget_line_rounds_half_up_once() -> None:
         Decimal("8.33"),
         Decimal("58.33"),
     )
+
+
+def test_budget_line_of_a_late_start_year_covers_its_span() -> None:
+    # paid under the system from July: 1,200 spread over July..December, 200 a month
+    assert budget_line(Decimal("1200"), 6, first=7) is None
+    assert budget_line(Decimal("1200"), 7, first=7) == Decimal("200.00")
+    assert budget_line(Decimal("1200"), 12, first=7) == Decimal("1200.00")

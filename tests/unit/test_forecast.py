@@ -60,3 +60,22 @@ def test_history_without_spending_in_the_first_months_falls_back_to_the_trend() 
 
     fc = forecast_year([100.0, 120.0], history=[[0, 0] + [50.0] * 10], months=12)
     assert fc.method == "trend" and fc.total == 220.0 + 10 * 110.0
+
+
+def test_a_month_not_confirmed_yet_is_forecast_not_zero() -> None:
+    """March unknown between February and April: the trend is the mean of the three
+    known months (110), and March is forecast like the months to come."""
+    fc = forecast_year([100, 120, None, 110])
+    assert fc.method == "trend" and fc.months_known == 3 and fc.ytd == 330
+    assert fc.total == pytest.approx(330 + 9 * 110)
+    assert fc.monthly[2] == pytest.approx(110) and fc.monthly[3] == 110
+    assert fc.sd == pytest.approx(10 * math.sqrt(9 + 81 / 3))
+    # with history: the estimate divides by the known months' share (1/12 each of a
+    # flat year: 3/12), not the first four months'
+    flat = [100.0] * 12
+    fc = forecast_year([100, 120, None, 110], [flat, flat])
+    assert fc.total == pytest.approx(330 / (3 / 12))
+    assert fc.monthly[2] == pytest.approx((1320 - 330) / 9)
+    assert sum(fc.monthly) == pytest.approx(1320)
+    with pytest.raises(ValueError):
+        forecast_year([None, None])

@@ -66,10 +66,14 @@ def do_set_budget(
     return row
 
 
-def budget_line(amount: Decimal, month: int) -> Decimal:
-    """The budget spent evenly to the end of ``month``: amount × month ÷ 12, exact
-    before one rounding half up (四舍五入) to the fen."""
-    return (amount * month / 12).quantize(CENT, ROUND_HALF_UP)
+def budget_line(amount: Decimal, month: int, first: int = 1) -> Decimal | None:
+    """The budget spent evenly to the end of ``month`` over the months paid under the
+    system this year (``first``..12): amount × (month − first + 1) ÷ (13 − first), exact
+    before one rounding half up (四舍五入) to the fen; ``None`` before ``first`` (a
+    late-start year's budget covers its span, as the forecast it is compared with)."""
+    if month < first:
+        return None
+    return (amount * (month - first + 1) / (13 - first)).quantize(CENT, ROUND_HALF_UP)
 
 
 def _monthly(session: Session, f: Filters) -> dict[int, dict[int, dict[str, Decimal]]]:
@@ -88,6 +92,10 @@ def _monthly(session: Session, f: Filters) -> dict[int, dict[int, dict[str, Deci
     return out
 
 
+def _spent(got: dict[str, Decimal] | None) -> float | None:
+    return None if got is None else float(got["fund_total"])
+
+
 # long: actual months, forecast months and the budget line in one table
 def fund_run(
     session: Session, state: AnalysisState | None, f: Filters, budget_region: str | None
@@ -97,8 +105,13 @@ def fund_run(
     this = data.get(f.year, {})
     known = sorted(this)
     first, k = (known[0], known[-1]) if known else (1, 0)
+    if any(y < f.year for y in data):
+        first = 1  # paid under the system last year: a month not confirmed yet is a gap
     span = 13 - first  # months paid under the system this year: first..12
-    actual = [float(this.get(m, {}).get("fund_total", 0)) for m in range(first, k + 1)]
+    gaps = [m for m in range(first, k + 1) if m not in this]
+    # a month between confirmed ones whose statements are not confirmed yet is unknown
+    # (forecast), not nothing spent
+    actual = [_spent(this.get(m)) for m in range(first, k + 1)]
     history = [
         [float(data[y][m]["fund_total"]) for m in range(first, 13)]
         for y in sorted(data)
@@ -111,7 +124,7 @@ def fund_run(
         got = this.get(m)
         value = got["fund_total"] if got else None
         cumulative += value or 0
-        ahead = fc is not None and m > k
+        ahead = fc is not None and m >= first and got is None
         forecast = (
             Decimal(str(fc.monthly[m - first])).quantize(CENT, ROUND_HALF_UP)
             if fc and ahead
@@ -124,9 +137,9 @@ def fund_run(
                 "fund_total": value,
                 "deductions": got["deductions"] if got else None,
                 "settlement_amount": got["settlement_amount"] if got else None,
-                "cumulative": cumulative if first <= m <= k else None,
+                "cumulative": cumulative if got is not None else None,
                 "forecast": forecast,
-                "budget_line": budget_line(budget.amount, m) if budget else None,
+                "budget_line": budget_line(budget.amount, m, first) if budget else None,
             }
         )
     extra: dict[str, Any] = {"budget": budget.amount if budget else None, "forecast": None}
@@ -151,6 +164,9 @@ def fund_run(
                 Decimal("0.0001"), ROUND_HALF_UP
             )
             extra["forecast"]["overrun_p"] = None if p is None else round(p, 4)
+        if gaps:
+            months = "、".join(f"{m} 月" for m in gaps)
+            notes.append(f"{f.year} 年 {months}尚无已确认的结算单，按预测显示，未按 0 计入。")
     else:
         notes.append(f"{f.year} 年尚无已确认的月度结算单。")
     if budget_region and budget is None:
