@@ -87,14 +87,14 @@ def one_course_amount(hits: list[Hit]) -> list[Hit]:
     for h in hits:
         if not (h.rule.family == "course" and h.detail.endswith("|days")):
             continue
-        counted = sessions.get((h.rule.index, h.mdtrt_id, h.detail[:-5]))
-        if not counted:
+        left = sessions.get((h.rule.index, h.mdtrt_id, h.detail[:-5]))
+        if not left:
             continue
         lines = []
         for rx, kind, fen in h.lines:
-            if kind == VIOLATING and counted.get(rx):
-                taken = min(fen, counted[rx])
-                counted[rx] -= taken
+            if kind == VIOLATING and left.get(rx):
+                taken = min(fen, left[rx])
+                left[rx] -= taken
                 fen -= taken
             lines.append((rx, kind, fen))
         h.lines = lines
