@@ -143,6 +143,20 @@ def test_readmission_pairs_with_the_latest_earlier_stay_of_the_key() -> None:
     assert "7 天后" in f["vola_cont"]
 
 
+def test_readmission_counts_from_the_discharge_of_a_longer_overlapping_stay() -> None:
+    """S2 lies inside S1 (a data error or a second hospital at once): S3, admitted 5 days
+    after S1's discharge, is a readmission after S1 although S2 was admitted later."""
+    rows = [
+        case("S1", adm=date(2024, 3, 1), los=19),  # discharged 03-20
+        case("S2", adm=date(2024, 3, 5), los=3, hospital_code="H2"),  # 03-05 to 03-08
+        case("S3", adm=date(2024, 3, 25), los=2),  # 17 days after S2, 5 after S1
+    ]
+    [f] = only(run(rows), "DRG-READMIT")
+    assert f["mdtrt_id"] == "S3"
+    assert [x["rx_id"] for x in f["lines"]] == ["S3", "S1"]
+    assert "于 2024-03-20 自 H1 出院" in f["vola_cont"] and "5 天后" in f["vola_cont"]
+
+
 def test_readmission_exemptions_by_mdc_and_drg_prefix() -> None:
     chemo = _pair(10, mdc="MDCR", adrg="RE1", drg="RE13")
     chemo[0] |= {"mdc": "MDCR", "adrg": "RE1", "drg": "RE13"}

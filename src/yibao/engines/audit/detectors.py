@@ -108,8 +108,17 @@ def readmission_pairs(x: pl.DataFrame, p: DetectorParams) -> pl.DataFrame:
     same key (``prev_*`` columns) admitted ``gap`` = 0–``readmit_days`` days after that
     stay's discharge, not exempt; every month."""
     key = ["psn_no", p.readmit_key] + (["hospital_code"] if p.readmit_same_hospital_only else [])
-    s = x.sort("psn_no", "admission_date", "discharge_date", "setl_id")
-    s = s.with_columns(pl.col(c).shift(1).over(key).alias(f"prev_{c}") for c in _PAIR_COLS)
+    s = x.sort("psn_no", "admission_date", "discharge_date", "setl_id").with_row_index("_r")
+    # the earlier stay discharged last (of equal discharge, the later admitted): a stay
+    # nested in a longer one does not hide the longer one's discharge from the next
+    n = s.height + 1
+    day = pl.col("discharge_date").cast(pl.Int64) + 1_000_000  # days since 1970, kept ≥ 0
+    last = (day * n + pl.col("_r").cast(pl.Int64)).cum_max()
+    s = s.with_columns((last.shift(1).over(key) % n).alias("_prev"))
+    earlier = s.select(
+        pl.col("_r").alias("_prev"), *(pl.col(c).alias(f"prev_{c}") for c in _PAIR_COLS)
+    )
+    s = s.join(earlier, on="_prev", how="left", maintain_order="left").drop("_r", "_prev")
     gap = (pl.col("admission_date") - pl.col("prev_discharge_date")).dt.total_days()
     exempt = pl.col("mdc").is_in(list(p.readmit_exempt_mdcs))
     for prefix in p.readmit_exempt_drg_prefixes:
