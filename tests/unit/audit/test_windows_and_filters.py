@@ -82,6 +82,15 @@ def test_stage_trig_scen_and_rule_ids_select_rules() -> None:
     with pytest.raises(AuditError, match="rule_ids：规则 NOPE 不存在") as err:
         rs.audit(c, stage="mid", rule_ids=["NOPE"])
     assert err.value.field == "rule_ids"
+    # a 事前+事中 rule naming only 事前 scenarios: narrowed at 事前, every 事中 scenario
+    both_stages = compiled(rule("sex", "BOTH", stages=["pre", "mid"], trig_scen=[2]))
+    assert ids(both_stages.audit(c, stage="pre", trig_scen=2)) == ["BOTH"]
+    assert ids(both_stages.audit(c, stage="pre", trig_scen=1)) == []
+    assert ids(both_stages.audit(c, stage="mid", trig_scen=6)) == ["BOTH"]
+    assert ids(both_stages.audit(c, stage="mid", trig_scen=9)) == ["BOTH"]
+    mid_named = compiled(rule("sex", "BOTH", stages=["pre", "mid"], trig_scen=[2, 7]))
+    assert ids(mid_named.audit(c, stage="mid", trig_scen=6)) == []
+    assert ids(mid_named.audit(c, stage="mid", trig_scen=7)) == ["BOTH"]
     with pytest.raises(AuditError, match="触发场景 6 属于事中，与审核阶段事前不符"):
         rs.audit(c, stage="pre", trig_scen=6)
     with pytest.raises(AuditError, match="stage 须为"):

@@ -18,6 +18,7 @@ from yibao.engines.audit.errors import AuditError
 from yibao.engines.audit.knowledge import Exclusive, Inclusive, Knowledge, Package, Requires
 from yibao.engines.audit.rules import (
     FAMILIES,
+    TRIG_STAGE,
     CourseParams,
     DuplicateParams,
     FrequencyParams,
@@ -74,12 +75,18 @@ class CompiledRule:
     stages: frozenset[str]
     trig: frozenset[int]
     params: ScopeParams
+    #: the stages the rule's scenarios narrow (:data:`TRIG_STAGE` of each)
+    trig_stages: frozenset[str] = frozenset()
 
     def runs(self, stage: str, trig_scen: int | None) -> bool:
-        """Whether the rule runs at ``stage`` for ``trig_scen`` (None: any)."""
+        """Whether the rule runs at ``stage`` for ``trig_scen`` (None: any).  The rule's
+        scenarios narrow the stages they belong to: a 事前+事中 rule naming only 事前
+        scenarios runs at every 事中 scenario (its stages say it runs there)."""
         if stage not in self.stages:
             return False
-        return trig_scen is None or not self.trig or trig_scen in self.trig
+        if trig_scen is None or trig_scen in self.trig:
+            return True
+        return stage not in self.trig_stages
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -138,6 +145,7 @@ def build_plans(
             stages=frozenset(rule.stages),
             trig=frozenset(rule.trig_scen),
             params=rule.params_model(),
+            trig_stages=frozenset(TRIG_STAGE[n] for n in rule.trig_scen),
         )
         if rule.family in RELATION_FAMILIES:
             plans.append(RelationPlan(compiled, _relations(compiled, knowledge)))
