@@ -38,6 +38,7 @@ from yibao.exchange.models import ExchangeMessage, Fee, Settlement, Visit
 from yibao.insured.models import InsuredPosting
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital
+from yibao.settlement.models import SettlementList
 
 
 @pytest.fixture()
@@ -250,18 +251,7 @@ def test_another_institution_cannot_touch_the_visit(client, db, world) -> None: 
     mdtrt_id = admit(his, who, start.replace(hour=8))
     body, expected = fee_lines(db, world["hospital"].level, mdtrt_id, who.psn_no, start)
     ok(his.send(his.envelope("2301", {"feedetail": body}, **ids(his, who))))
-    set_scope(db, SYSTEM_SCOPE)
-    code = db.scalar(select(User).where(User.username == "hosp02")).hospital.code
-    other_user = user(
-        db,
-        "his_client",
-        hospital=db.scalar(select(Hospital).where(Hospital.code == code)),
-        username="his_hosp02",
-    )
-    token = do_create_api_token(db, other_user, "t", actor=TEST_ACTOR)
-    db.commit()
-    other = His(client, token, code)
-    other.sign_in()
+    other = _hosp02_his(client, db)
     identify(other, who)  # it may identify the person; the stay is still not its own
     before = counts_of(db)
     ref = {"psn_no": who.psn_no, "mdtrt_id": mdtrt_id}
@@ -278,6 +268,51 @@ def test_another_institution_cannot_touch_the_visit(client, db, world) -> None: 
         answer = other.send(other.envelope(infno, data, **ids(other, who)))
         assert answer["infcode"] == -1 and "本机构没有就诊" in answer["err_msg"], (infno, answer)
     assert counts_of(db) == before
+
+
+def _hosp02_his(client, db) -> His:  # type: ignore[no-untyped-def]
+    """hosp02's HIS client, signed in."""
+    set_scope(db, SYSTEM_SCOPE)
+    code = db.scalar(select(User).where(User.username == "hosp02")).hospital.code
+    other_user = user(
+        db,
+        "his_client",
+        hospital=db.scalar(select(Hospital).where(Hospital.code == code)),
+        username="his_hosp02",
+    )
+    token = do_create_api_token(db, other_user, "t", actor=TEST_ACTOR)
+    db.commit()
+    other = His(client, token, code)
+    other.sign_in()
+    return other
+
+
+def test_another_institution_cannot_file_the_list_of_a_stay(client, db, world) -> None:  # type: ignore[no-untyped-def]
+    """hosp02 uploads a settlement list naming hosp01's settlement (or only its visit):
+    refused, so the stay cannot be claimed twice; nothing stored."""
+    who = world["local"]
+    done = run_inpatient(db, world, who, "local")
+    other = _hosp02_his(client, db)
+    lst = settlement_list(
+        other.code,
+        discharge=done["start"].date() + timedelta(days=3),
+        diagnoses=["I21.000"],
+        total_cost=done["total"],
+        setl_id=done["setl_id"],
+        psn_no=who.psn_no,
+    )
+    for key in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"):
+        lst["setlinfo"][key] = str(done["info"][key])
+    set_scope(db, SYSTEM_SCOPE)
+    before = db.scalar(select(func.count()).select_from(SettlementList))
+    answer = other.send(other.envelope("4101A", lst))
+    assert answer["infcode"] == -1, answer
+    assert done["setl_id"] in answer["err_msg"] and "其他定点医疗机构" in answer["err_msg"]
+    lst["setlinfo"] |= {"setl_id": "H2-OWN-0001", "mdtrt_id": done["mdtrt_id"]}
+    answer = other.send(other.envelope("4101A", lst))
+    assert answer["infcode"] == -1 and done["mdtrt_id"] in answer["err_msg"], answer
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(SettlementList)) == before
 
 
 def counts_of(db) -> dict[str, int]:  # type: ignore[no-untyped-def]

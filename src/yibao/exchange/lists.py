@@ -12,7 +12,7 @@ from sqlalchemy import select
 from yibao.engines.exchange import Refused
 from yibao.engines.exchange.messages import ListFinding, ListUploadIn, ListUploadOut
 from yibao.engines.settlement.states import STATE_LABELS
-from yibao.exchange.models import Settlement
+from yibao.exchange.models import Settlement, Visit
 from yibao.exchange.registry import Call
 from yibao.grouping.plans import plan_registry
 from yibao.settlement.intake import do_intake_lists
@@ -25,13 +25,45 @@ STATE_NAMES = {state.value: name for state, name in STATE_LABELS.items()}
 
 
 #: the list's figures that must agree with the gateway's settlement of the same id
-AGREED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+AGREED = {
+    "medfee_sumamt": "医疗费总额",
+    "fund_pay_sumamt": "基金支付总额",
+    "acct_pay": "个人账户支出",
+    "psn_cash_pay": "个人现金支出",
+}
+
+
+def _not_anothers(call: Call, setlinfo: dict[str, Any]) -> None:
+    """A settlement id or visit id the gateway gave another institution is that
+    institution's stay: a list naming it would claim the stay a second time (the
+    gateway's ids are unique across institutions; looked up across them, ids only)."""
+    me = call.institution.id
+    setl_id = str(setlinfo.get("setl_id") or "").strip()
+    mdtrt_id = str(setlinfo.get("mdtrt_id") or "").strip()
+    checks = (
+        ("setl_id", setl_id, Settlement.hospital_id, Settlement.setl_id, "结算"),
+        ("mdtrt_id", mdtrt_id, Visit.hospital_id, Visit.mdtrt_id, "就诊"),
+    )
+    for name, value, owner, column, what in checks:
+        if not value:
+            continue
+        found = call.session.scalar(
+            select(owner).where(column == value).execution_options(skip_scope=True)
+        )
+        if found is not None and found != me:
+            raise Refused(
+                f"setlinfo.{name}",
+                f"结算清单被拒收：{what} {value} 是其他定点医疗机构经本平台办理的{what}，"
+                "不能由本机构上传其结算清单",
+            )
 
 
 def _agrees_with_settlement(call: Call, setlinfo: dict[str, Any]) -> None:
     """A list of a stay settled through this gateway carries that settlement's
     person and figures, and the settlement is not reversed; a list of a stay settled
-    elsewhere (a batch from before the gateway) is not checked here."""
+    elsewhere (a batch from before the gateway) is not checked here — unless the
+    gateway settled it for another institution (:func:`_not_anothers`)."""
+    _not_anothers(call, setlinfo)
     setl_id = str(setlinfo.get("setl_id") or "").strip()
     if not setl_id:
         return
@@ -64,7 +96,8 @@ def _agrees_with_settlement(call: Call, setlinfo: dict[str, Any]) -> None:
         if value != stored:
             raise Refused(
                 f"setlinfo.{name}",
-                f"结算清单被拒收：{name} 为 {value}，与实时结算 {setl_id} 的 {stored} 不符",
+                f"结算清单被拒收：{AGREED[name]}（setlinfo.{name}）为 {value}，"
+                f"与实时结算 {setl_id} 的 {stored} 不符",
             )
 
 
