@@ -196,7 +196,7 @@ def stay(
     diagnosis ``diag``; with ``others``, ``diseinfo`` lists it and these secondary
     diagnoses) → 2301 (lines (code, cnt, price, prd_days) on the day after admission,
     billed by department ``bilg_dept``; the stay's department is A03) →
-    2402 → 2304 when ``settle``.  Returns mdtrt_id, the fee day and the total."""
+    2402 (``los`` days after admission, never after today) → 2304 when ``settle``.  Returns mdtrt_id, the fee day and the total."""
     place = {"insuplc_admdvs": who.insuplc_admdvs}
     cert = {"mdtrt_cert_type": "02", "mdtrt_cert_no": who.certno}
     ok(his.send(his.envelope("1101", {"data": {**cert, "psn_name": who.psn_name}}, **place)))
@@ -227,7 +227,9 @@ def stay(
             for i, (code, name) in enumerate((diag, *others))
         ]
     mdtrt_id = str(ok(his.send(his.envelope("2401", admission, **place)))["result"]["mdtrt_id"])
-    fee_day = start + timedelta(days=1)
+    # the day after admission, or the admission day for a stay begun today (the
+    # gateway refuses fees and discharges dated after today)
+    fee_day = start + (timedelta(days=1) if days_ago else timedelta(hours=1))
     total = Decimal("0.00")
     body = []
     for i, (code, cnt, price, prd) in enumerate(lines):
@@ -254,7 +256,7 @@ def stay(
             "mdtrt_id": mdtrt_id,
             "psn_no": who.psn_no,
             "insutype": who.insutype,
-            "endtime": stamp(start + timedelta(days=los)),
+            "endtime": stamp(start + (timedelta(days=min(los, days_ago)) or timedelta(hours=2))),
             "dscg_way": "1",
         }
         ok(his.send(his.envelope("2402", {"dscginfo": dscg}, **place)))

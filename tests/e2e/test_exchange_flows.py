@@ -469,3 +469,66 @@ def test_outpatient_visit_settles_each_charge_batch(db, world) -> None:  # type:
     db.expire_all()
     assert db.scalar(live) == 0 and db.get(Visit, visit.id).state == "open"
     assert figures(db, who) == (balance_before, cums_before)
+
+
+def test_times_that_have_not_happened_and_fees_outside_the_stay_are_refused(db, world) -> None:  # type: ignore[no-untyped-def]
+    """Fees and admissions dated after today, refund lines naming no charge, a zero
+    quantity, a discharge before the last fee and an admission moved after the first
+    fee are refused naming the field; nothing changes."""
+    his: His = world["his"]
+    who = world["local"]
+    identify(his, who)
+    today = local(utcnow()).date()
+    tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time()).replace(hour=9)
+    # an admission tomorrow
+    with pytest.raises(AssertionError, match="晚于今天"):
+        admit(his, who, tomorrow)
+    start = datetime.combine(today - timedelta(days=3), datetime.min.time()).replace(hour=8)
+    mdtrt_id = admit(his, who, start)
+    body, _ = fee_lines(db, world["hospital"].level, mdtrt_id, who.psn_no, start)
+    before = counts_of(db)
+    bad = {
+        "fee_ocur_time": (
+            {"fee_ocur_time": f"{tomorrow:%Y-%m-%d %H:%M:%S}"},
+            "晚于今天",
+        ),
+        "init_feedetl_sn": (
+            {
+                "cnt": "-1",
+                "det_item_fee_sumamt": f"-{Decimal(body[0]['pric']):.2f}",
+                "pric": body[0]["pric"],
+            },
+            "退费明细",
+        ),
+        "cnt": ({"cnt": "0", "det_item_fee_sumamt": "0.00"}, "不能为 0"),
+    }
+    for field, (change, words) in bad.items():
+        line = {**body[0], "feedetl_sn": "X1", **change}
+        answer = his.send(his.envelope("2301", {"feedetail": [line]}, **ids(his, who)))
+        assert answer["infcode"] == -1 and words in answer["err_msg"], (field, answer)
+        assert f"feedetail[0].{field}" in answer["err_msg"], answer
+    assert counts_of(db) == before
+    # fees on the day after admission and two days after
+    later = {
+        **body[0],
+        "feedetl_sn": "L9",
+        "fee_ocur_time": f"{start + timedelta(days=2):%Y-%m-%d %H:%M:%S}",
+    }
+    ok(his.send(his.envelope("2301", {"feedetail": [*body, later]}, **ids(his, who))))
+    ref = {"psn_no": who.psn_no, "mdtrt_id": mdtrt_id}
+    # a discharge before the last fee's day, or tomorrow
+    for end, words in (
+        (start + timedelta(days=1), "早于已上传费用的发生日期"),
+        (tomorrow, "晚于今天"),
+    ):
+        dscg = {**ref, "endtime": f"{end:%Y-%m-%d %H:%M:%S}", "dscg_way": "1"}
+        answer = his.send(his.envelope("2402", {"dscginfo": dscg}, **ids(his, who)))
+        assert answer["infcode"] == -1 and words in answer["err_msg"], answer
+    # the admission moved after the first fee's day
+    moved = {**ref, "begntime": f"{start + timedelta(days=2):%Y-%m-%d %H:%M:%S}"}
+    answer = his.send(his.envelope("2403", {"adminfo": moved}, **ids(his, who)))
+    assert answer["infcode"] == -1 and "晚于已上传费用的发生日期" in answer["err_msg"], answer
+    set_scope(db, SYSTEM_SCOPE)
+    db.expire_all()
+    visit = db.scalar(select(Visit).where(Visit.mdtrt_id == mdtrt_id))
+    assert visit.state == "open" and local(visit.begntime).date() == start.date()

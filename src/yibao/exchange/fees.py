@@ -59,8 +59,15 @@ def _one_visit(call: Call, lines: list[FeeNode], kind: str) -> Visit:
     return visit
 
 
-def _check_line(i: int, line: FeeNode, visit: Visit) -> None:
+def _check_line(i: int, line: FeeNode, visit: Visit, today: date) -> None:
     where = f"feedetail[{i}]"
+    if line.cnt == 0:
+        raise Refused(f"{where}.cnt", f"数量（{where}.cnt）：不能为 0")
+    if line.cnt < 0 and not (line.init_feedetl_sn or "").strip():
+        raise Refused(
+            f"{where}.init_feedetl_sn",
+            f"原费用流水号（{where}.init_feedetl_sn）：退费明细（数量为负）须填写所退的原费用流水号",
+        )
     if abs(line.cnt * line.pric - line.det_item_fee_sumamt) > TOLERANCE:
         raise Refused(
             f"{where}.det_item_fee_sumamt",
@@ -68,6 +75,12 @@ def _check_line(i: int, line: FeeNode, visit: Visit) -> None:
             f" 数量 {line.cnt} × 单价 {line.pric} 不符",
         )
     day = business_time(line.fee_ocur_time).date()
+    if day > today:
+        raise Refused(
+            f"{where}.fee_ocur_time",
+            f"费用发生时间（{where}.fee_ocur_time）：{day} 晚于今天（{today}），"
+            "不能上传尚未发生的费用",
+        )
     if day < local(visit.begntime).date() or (
         visit.endtime is not None and day > local(visit.endtime).date()
     ):
@@ -182,8 +195,9 @@ def upload_fees(call: Call, data: FeeIn, kind: str) -> FeeOut:
     visit = _one_visit(call, lines, kind)
     _check_serials(call, visit, lines)
     by_day: dict[date, list[int]] = defaultdict(list)
+    today = local(call.received_at).date()
     for i, line in enumerate(lines):
-        _check_line(i, line, visit)
+        _check_line(i, line, visit, today)
         by_day[business_time(line.fee_ocur_time).date()].append(i)
     results: dict[int, FeeResult] = {}
     charges = refunded_charges(call, visit, lines)

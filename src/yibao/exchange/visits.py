@@ -249,6 +249,7 @@ def _open_visit(
 ) -> Visit:
     _check_insutype(person, insutype)
     _kind_med_type(med_type, kind)
+    _not_future(call, business_time(begntime), "begntime", "开始时间")
     if kind == "ipt":
         already = call.session.scalar(
             select(Visit.mdtrt_id).where(
@@ -290,6 +291,29 @@ def _open_visit(
     call.session.flush()
     _audit(call, f"exchange.{kind}.open", visit)
     return visit
+
+
+def _not_future(call: Call, moment: datetime, field: str, name: str) -> None:
+    """A visit's times are read on business days: a day after the message's is refused
+    (an admission, discharge or fee that has not happened yet)."""
+    today = local(call.received_at).date()
+    if local(moment).date() > today:
+        raise Refused(
+            field, f"{name}（{field}）：{local(moment):%Y-%m-%d %H:%M:%S} 晚于今天（{today}）"
+        )
+
+
+def _open_fee_days(call: Call, visit: Visit) -> tuple[Any, Any]:
+    """(first, last) business day of the visit's lines not yet settled or cancelled."""
+    first, last = call.session.execute(
+        select(func.min(Fee.fee_ocur_time), func.max(Fee.fee_ocur_time)).where(
+            Fee.visit_id == visit.id, Fee.state == "open"
+        )
+    ).one()
+    return (
+        local(first).date() if first is not None else None,
+        local(last).date() if last is not None else None,
+    )
 
 
 def _audit(call: Call, action: str, visit: Visit, **extra: Any) -> None:
@@ -341,6 +365,14 @@ def discharge(call: Call, data: DischargeIn) -> Done:
     end = business_time(node.endtime)
     if end < visit.begntime:
         raise Refused("endtime", "结束时间（endtime）：出院时间早于入院时间")
+    _not_future(call, end, "endtime", "结束时间")
+    _, last = _open_fee_days(call, visit)
+    if last is not None and last > local(end).date():
+        raise Refused(
+            "endtime",
+            f"结束时间（endtime）：出院日期 {local(end).date()} 早于已上传费用的发生日期 {last}，"
+            "请先撤销（2302）或更正这些费用明细",
+        )
     visit.endtime = end
     visit.dscg_way = node.dscg_way
     if node.dscg_dept_codg:
@@ -370,6 +402,14 @@ def change_admission(call: Call, data: AdmissionChangeIn) -> Done:
         start = business_time(node.begntime)
         if visit.endtime is not None and visit.endtime < start:
             raise Refused("begntime", "开始时间（begntime）：入院时间晚于出院时间")
+        _not_future(call, start, "begntime", "开始时间")
+        first, _ = _open_fee_days(call, visit)
+        if first is not None and first < local(start).date():
+            raise Refused(
+                "begntime",
+                f"开始时间（begntime）：入院日期 {local(start).date()} 晚于已上传费用的发生日期"
+                f" {first}，请先撤销（2302）或更正这些费用明细",
+            )
         visit.begntime = start
     if node.ipt_no:
         visit.ipt_otp_no = node.ipt_no

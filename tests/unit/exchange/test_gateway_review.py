@@ -3,7 +3,7 @@ each shown by hand-computed figures.  No database: the pure parts are called."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -87,7 +87,7 @@ def test_a_fee_time_with_an_offset_is_dated_in_business_time() -> None:
         begntime=datetime(2026, 3, 10, 0, 30, tzinfo=SH),
         endtime=datetime(2026, 3, 12, 10, 0, tzinfo=SH),
     )
-    _check_line(0, data.feedetail[0], visit)  # type: ignore[arg-type]  # today: Refused
+    _check_line(0, data.feedetail[0], visit, date(2026, 3, 12))  # type: ignore[arg-type]
 
 
 def test_a_fee_category_outside_the_bill_is_refused_by_name() -> None:
