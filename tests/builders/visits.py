@@ -160,7 +160,8 @@ def ok(answer: dict[str, Any]) -> dict[str, Any]:
     return answer["output"]
 
 
-def admit(his: His, who: InsuredPerson, when: datetime) -> str:
+def admit(his: His, who: InsuredPerson, when: datetime, **kw: Any) -> str:
+    """2401 for ``who`` at ``when`` (``kw``: fields of ``mdtrtinfo`` to change)."""
     info = {
         "psn_no": who.psn_no,
         "insutype": who.insutype,
@@ -177,6 +178,7 @@ def admit(his: His, who: InsuredPerson, when: datetime) -> str:
         "adm_bed": "12",
         "dscg_maindiag_code": "I21.000",
         "dscg_maindiag_name": "急性心肌梗死",
+        **kw,
     }
     dise = [
         {

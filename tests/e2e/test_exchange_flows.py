@@ -532,3 +532,27 @@ def test_times_that_have_not_happened_and_fees_outside_the_stay_are_refused(db, 
     db.expire_all()
     visit = db.scalar(select(Visit).where(Visit.mdtrt_id == mdtrt_id))
     assert visit.state == "open" and local(visit.begntime).date() == start.date()
+
+
+def test_the_certificate_must_be_the_persons(db, world) -> None:  # type: ignore[no-untyped-def]
+    """A 居民身份证 number that is not the person's is refused at admission and at
+    settlement; a one-digit certificate type is read as its code with a warning; an
+    unknown type is refused; a second settlement says it is one."""
+    his: His = world["his"]
+    who, stranger = world["local"], world["far"]
+    place = ids(his, who)
+    cert = {"mdtrt_cert_type": 2, "mdtrt_cert_no": who.certno, "psn_name": who.psn_name}
+    answer = his.send(his.envelope("1101", {"data": cert}, **place))
+    assert answer["infcode"] == 0 and "已将“2”按 02 读取" in (answer["warn_msg"] or ""), answer
+    start = datetime.combine(local(utcnow()).date() - timedelta(days=3), datetime.min.time())
+    with pytest.raises(AssertionError, match="不是人员 .* 的居民身份证号"):
+        admit(his, who, start.replace(hour=8), mdtrt_cert_no=stranger.certno)
+    with pytest.raises(AssertionError, match="就诊凭证类型（mdtrt_cert_type）：应为 01"):
+        admit(his, who, start.replace(hour=8), mdtrt_cert_type="99")
+    done = run_inpatient(db, world, who, "local")
+    data = settle_input(who, done["mdtrt_id"], done["total"])
+    again = his.send(his.envelope("2304", data, **place))
+    assert again["infcode"] == -1 and "不能重复结算" in again["err_msg"], again
+    wrong = settle_input(who, done["mdtrt_id"], done["total"], mdtrt_cert_no=stranger.certno)
+    answer = his.send(his.envelope("2303", wrong, **place))
+    assert answer["infcode"] == -1 and "mdtrt_cert_no" in answer["err_msg"], answer

@@ -87,7 +87,7 @@ def test_1101_by_certificate_or_person_number(db: Session, people) -> None:  # t
         (
             {"mdtrt_cert_type": "02", "psn_name": "别人"},
             ValidationFailed,
-            "姓名与参保登记的姓名不符",
+            "人员姓名（psn_name）：与参保登记的姓名不符",
         ),
     ],
 )

@@ -48,7 +48,7 @@ from yibao.exchange.settle_rows import (
     open_lines,
     store_settlement,
 )
-from yibao.exchange.visits import STATES, new_id, own_visit, own_visit_and_person
+from yibao.exchange.visits import STATES, certificate, new_id, own_visit, own_visit_and_person
 from yibao.insured.models import InsuredPerson
 from yibao.insured.repository import settlement_facts
 from yibao.insured.service import do_post_settlement, do_reverse_settlement
@@ -113,11 +113,26 @@ def fee_split(fees: Sequence[LineRow]) -> FeeSplit:
     )
 
 
+#: the parts of a settlement's total a HIS may send its own figures of
+SPLIT_NAMES = {
+    "fulamt_ownpay_amt": "全自费金额",
+    "overlmt_selfpay": "超限价自费费用",
+    "preselfpay_amt": "先行自付金额",
+    "inscp_scp_amt": "符合政策范围金额",
+}
+
+
 def _settleable(call: Call, node: SettleNode, kind: str, final: bool) -> tuple[VisitRow, PersonRow]:
     """The visit and its person, checked to be in a state that may be (pre-)settled.
     Both rows are locked (parallel settlements of one person see each other's
     deductible and cap) in the statement that reads them."""
     visit, person = own_visit_and_person(call, node.mdtrt_id, node.psn_no, kind)
+    certificate(call, person.psn_no, person.certno, node.mdtrt_cert_type, node.mdtrt_cert_no)
+    if visit.state == "settled" and kind == "ipt":
+        raise Refused(
+            "mdtrt_id",
+            "就诊ID（mdtrt_id）：就诊已结算，不能重复结算；如需重新结算，请先撤销结算（2305）",
+        )
     if kind == "ipt":
         if node.mid_setl_flag == "1":
             raise Refused(
@@ -152,11 +167,12 @@ def _lines(call: Call, node: SettleNode, visit: VisitRow) -> tuple[list[LineRow]
             f"医疗费总额（medfee_sumamt）：{node.medfee_sumamt} 与已上传的 {len(fees)} 条费用明细"
             f"之和 {split.medfee_sumamt} 不符",
         )
-    for name in ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt"):
+    for name in SPLIT_NAMES:
         given = getattr(node, name)
         if given is not None and given != getattr(split, name):
             call.warnings.append(
-                f"{name}：HIS 计算为 {given}，按医保目录计算为 {getattr(split, name)}，以后者为准"
+                f"{SPLIT_NAMES[name]}（{name}）：HIS 计算为 {given}，"
+                f"按医保目录计算为 {getattr(split, name)}，以后者为准"
             )
     return fees, split
 

@@ -39,6 +39,7 @@ from yibao.engines.exchange.visits import (
     VisitRefIn,
     VisitResult,
 )
+from yibao.engines.insured.messages import CERT_TYPES
 from yibao.engines.settlement.policy import pooling_region
 from yibao.exchange.models import Fee, Identified, Settlement, Visit
 from yibao.exchange.registry import Call
@@ -120,12 +121,19 @@ def _check_person(call: Call, person: InsuredPerson | PersonRow, identified: boo
 def identify(call: Call, data: PersonIn) -> PersonOut:
     """1101: the person of a certificate, remembered as identified by the
     institution."""
+    query = data.data
+    kind = (query.mdtrt_cert_type or "").strip()
+    if len(kind) == 1 and kind.isdigit():
+        call.warnings.append(
+            f"就诊凭证类型（mdtrt_cert_type）：应为两位代码，已将“{kind}”按 0{kind} 读取"
+        )
+        query = query.model_copy(update={"mdtrt_cert_type": f"0{kind}"})
     try:
         info = person_info(
             call.session,
-            data.data,
+            query,
             insuplc_admdvs=call.envelope.insuplc_admdvs,
-            on=data.data.begntime or local(call.received_at).date(),
+            on=query.begntime or local(call.received_at).date(),
         )
     except NotFound as exc:
         raise Refused(exc.field or "mdtrt_cert_no", exc.message) from None
@@ -241,7 +249,7 @@ def _open_visit(
     insutype: str,
     med_type: str,
     ipt_otp_no: str,
-    cert_type: str,
+    cert: tuple[str, str | None],
     begntime: datetime,
     dept: tuple[str, str],
     diag: tuple[str, str],
@@ -249,6 +257,7 @@ def _open_visit(
 ) -> Visit:
     _check_insutype(person, insutype)
     _kind_med_type(med_type, kind)
+    cert_type = certificate(call, person.psn_no, person.certno, *cert) or cert[0]
     _not_future(call, business_time(begntime), "begntime", "开始时间")
     if kind == "ipt":
         already = call.session.scalar(
@@ -291,6 +300,35 @@ def _open_visit(
     call.session.flush()
     _audit(call, f"exchange.{kind}.open", visit)
     return visit
+
+
+def certificate(
+    call: Call, psn_no: str, certno: str, cert_type: str | None, cert_no: str | None
+) -> str | None:
+    """The message's 就诊凭证类型, checked: one of :data:`CERT_TYPES` (one digit read as
+    its two-digit code, with a warning); with 02 居民身份证, a 就诊凭证编号 given must be
+    the person's (an electronic credential's or a card's number cannot be compared
+    here).  Returns the type as read."""
+    if cert_type is None:
+        return None
+    kind = cert_type.strip()
+    if len(kind) == 1 and kind.isdigit():
+        call.warnings.append(
+            f"就诊凭证类型（mdtrt_cert_type）：应为两位代码，已将“{kind}”按 0{kind} 读取"
+        )
+        kind = f"0{kind}"
+    if kind not in CERT_TYPES:
+        names = "、".join(f"{k} {v}" for k, v in CERT_TYPES.items())
+        raise Refused(
+            "mdtrt_cert_type", f"就诊凭证类型（mdtrt_cert_type）：应为 {names}（收到“{kind[:10]}”）"
+        )
+    number = (cert_no or "").strip().upper()
+    if kind == "02" and number and number != certno.strip().upper():
+        raise Refused(
+            "mdtrt_cert_no",
+            f"就诊凭证编号（mdtrt_cert_no）：不是人员 {psn_no} 的居民身份证号，请核对就诊人",
+        )
+    return kind
 
 
 def _not_future(call: Call, moment: datetime, field: str, name: str) -> None:
@@ -340,7 +378,7 @@ def admit(call: Call, data: AdmissionIn) -> VisitOut:
         insutype=node.insutype,
         med_type=node.med_type,
         ipt_otp_no=node.ipt_no,
-        cert_type=node.mdtrt_cert_type,
+        cert=(node.mdtrt_cert_type, node.mdtrt_cert_no),
         begntime=node.begntime,
         dept=(node.adm_dept_codg, node.adm_dept_name),
         diag=(node.dscg_maindiag_code, node.dscg_maindiag_name),
@@ -488,7 +526,7 @@ def register(call: Call, data: RegistrationIn) -> VisitOut:
         insutype=node.insutype,
         med_type="11",
         ipt_otp_no=node.ipt_otp_no,
-        cert_type=node.mdtrt_cert_type,
+        cert=(node.mdtrt_cert_type, node.mdtrt_cert_no),
         begntime=node.begntime,
         dept=(node.dept_code, node.dept_name),
         diag=("", ""),

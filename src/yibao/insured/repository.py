@@ -210,7 +210,8 @@ def _identify(session: Session, query: PersonQuery) -> InsuredPerson:
         )
     if kind != "02":
         raise ValidationFailed(
-            f"就诊凭证类型须为 01、02 或 03（收到 {kind!r}）", field="mdtrt_cert_type"
+            f"就诊凭证类型（mdtrt_cert_type）须为 01、02 或 03（收到“{kind[:10]}”）",
+            field="mdtrt_cert_type",
         )
     certno = (query.mdtrt_cert_no or query.certno or "").strip().upper()
     if not certno:
@@ -220,9 +221,9 @@ def _identify(session: Session, query: PersonQuery) -> InsuredPerson:
         raise ValidationFailed(f"就诊凭证编号：{problem}", field="mdtrt_cert_no")
     person = person_by_certno(session, certno)
     if query.certno and query.certno.strip().upper() != certno:
-        raise ValidationFailed("证件号码与就诊凭证编号不一致", field="certno")
+        raise ValidationFailed("证件号码（certno）：与就诊凭证编号不一致", field="certno")
     if query.psn_name and query.psn_name.strip() != person.psn_name:
-        raise ValidationFailed("人员姓名与参保登记的姓名不符", field="psn_name")
+        raise ValidationFailed("人员姓名（psn_name）：与参保登记的姓名不符", field="psn_name")
     return person
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from yibao.engines.exchange.lenient import Refused, read
-from yibao.engines.exchange.settling import StatementIn
+from yibao.engines.exchange.settling import ReversalIn, StatementIn
 from yibao.engines.exchange.visits import FeeIn
 from yibao.exchange.fees import _check_line
 from yibao.exchange.reconcile import _window, centre_totals
@@ -112,3 +112,14 @@ def test_a_fee_category_outside_the_bill_is_refused_by_name() -> None:
             read(FeeIn, {"feedetail": [base | {"med_chrgitm_type": sent}]})
         assert refused.value.field == "feedetail[0].med_chrgitm_type", sent
         assert "医疗收费项目类别应为 01–14 之一" in refused.value.message
+
+
+def test_a_reversal_names_any_msgid_the_envelope_accepts() -> None:
+    """The envelope accepts msgids of 1–50 characters (ADR 0015): 2601 must be able to
+    name every one of them, else a settlement sent with a long msgid, whose answer the
+    HIS never received, could not be reversed."""
+    long = "H99010200001" + "20261207101010" + "0001" + "X" * 20  # 50 characters
+    data, _ = read(ReversalIn, {"data": {"omsgid": long, "oinfno": "2304"}})
+    assert data.data.omsgid == long
+    with pytest.raises(Refused, match="omsgid"):
+        read(ReversalIn, {"data": {"omsgid": long + "Y", "oinfno": "2304"}})

@@ -132,7 +132,9 @@ class SettlementRefIn(InNode):
 
 class ReversalNode(InNode):
     psn_no: str | None = Field(None, max_length=30, description="人员编号")
-    omsgid: Code = Field(description="原发送方报文ID")
+    #: as long as an envelope's msgid may be (1–50, ADR 0015): a message the gateway
+    #: accepted can always be named for its reversal
+    omsgid: str = Field(min_length=1, max_length=50, description="原发送方报文ID")
     oinfno: str = Field(min_length=4, max_length=10, description="原交易编号")
 
 
