@@ -57,6 +57,15 @@ def test_carry_open_lists_to_the_next_period(world, db):  # type: ignore[no-unty
     assert listed[month]["status_label"] == detail["status_label"]
     page = client.get("/settlement/periods", params={"period": month}, headers=HTML).text
     assert 'data-testid="close-form"' in page and "已确认，1 份待处理" in page
+    # a hospital's home reads the region's confirmation too (it read 未结算), without
+    # the region's open lists
+    _as(client, "hosp01")
+    home = client.get("/", headers=HTML).text
+    states = re.findall(
+        r'<td>([0-9-]{7})</td><td>[^<]*</td><td data-testid="home-period-status">([^<]*)<', home
+    )
+    assert (month, "已确认") in states, states
+    _as(client, "reviewer")
 
     for body, words in (
         ({"how": "carry"}, "原因"),

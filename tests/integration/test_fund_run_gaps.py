@@ -73,3 +73,16 @@ def test_a_late_start_year_spreads_its_budget_over_its_span(db) -> None:  # type
     # trend over July–December: 400 + 4 × 200
     assert report.extra["forecast"]["total"] == D("1200.00")
     assert report.extra["forecast"]["execution"] == D("0.3333")
+
+
+def test_a_budget_finer_than_a_fen_is_refused(db) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from yibao.analysis.fund import budget_of
+    from yibao.kit.errors import ValidationFailed
+
+    set_scope(db, SYSTEM_SCOPE)
+    hospital(db, "990102")
+    with pytest.raises(ValidationFailed, match="最多 2 位小数") as err:
+        do_set_budget(db, "990102", 2026, D("1000.123"), "测试三位小数", TEST_ACTOR)
+    assert err.value.field == "amount" and budget_of(db, "990102", 2026) is None

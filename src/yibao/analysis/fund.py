@@ -42,6 +42,10 @@ def do_set_budget(
         raise ValidationFailed(f"year：年度须在 2000–2100 之间（收到 {year}）", field="year")
     if not amount.is_finite() or amount <= 0 or amount > MONEY_MAX:
         raise ValidationFailed(f"amount：基金预算须为正数且不超过 {MONEY_MAX} 元", field="amount")
+    if amount != amount.quantize(CENT):
+        raise ValidationFailed(
+            f"amount：基金预算最多 2 位小数（收到 {amount}），请按元、角、分填写", field="amount"
+        )
     text = reason.strip()
     if len(text) < 2 or len(text) > 500:
         raise ValidationFailed("reason：请填写设定预算的依据（2–500 字）", field="reason")

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yibao.cases.models import Case
+from yibao.db.scoping import get_scope
 from yibao.engines.settlement import State
 from yibao.regions.models import Hospital, region_prefix
 from yibao.settlement.confirm import (
@@ -69,6 +70,10 @@ def period_labels(session: Session, periods: Iterable[SettlementPeriod]) -> dict
     已关闭 with what was carried or closed out."""
     rows = list(periods)
     done: dict[int, int] = {}
+    # a confirmation is the region's, not one hospital's: a hospital reads that its
+    # period is confirmed (it was "未结算" to it), but not the region's open lists
+    scope = get_scope(session)
+    hospital_side = scope is not None and scope.hospital_id is not None
     for period_id, pending in session.execute(
         select(SettlementConfirmBatch.period_id, SettlementConfirmBatch.pending)
         .where(
@@ -76,8 +81,9 @@ def period_labels(session: Session, periods: Iterable[SettlementPeriod]) -> dict
             SettlementConfirmBatch.status == "done",
         )
         .order_by(SettlementConfirmBatch.id)
+        .execution_options(skip_scope=True)
     ):
-        done[period_id] = int((pending or {}).get("total") or 0)
+        done[period_id] = 0 if hospital_side else int((pending or {}).get("total") or 0)
     out = {}
     for p in rows:
         if p.status == "closed":
