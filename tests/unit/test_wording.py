@@ -28,6 +28,17 @@ from yibao.api.wording import humanize
         ),
         ("advances：已预付金额须为 JSON 对象", "已预付金额须为 JSON 对象"),
         ("year：年度须在 2000 到 2100 之间", "年度须在 2000 到 2100 之间"),
+        (
+            "调整后支付金额 drg_payment 应为数字（元）（收到 'abc'）",
+            "调整后支付金额 应为数字（元）（收到“abc”）",
+        ),
+        ("年龄（岁） [age_years] 必须是整数", "年龄（岁） 必须是整数"),
+        ("标题 subject：不能为空", "标题：不能为空"),
+        ("deadline：截止日期 2020-01-01 已过", "截止日期 2020-01-01 已过"),
+        (
+            "webhook_url：须为 http:// 或 https:// 地址",
+            "告警通知地址：须为 http:// 或 https:// 地址",
+        ),
         # data is left alone: a username, a settlement id, a file name
         ("用户 hosp_a 不在您的辖区内", "用户 hosp_a 不在您的辖区内"),
         ("结算清单 S_2024_001 已确认", "结算清单 S_2024_001 已确认"),

@@ -187,14 +187,21 @@ LABELS: dict[str, str] = {
     "self_pay_full": "全自费金额",
     "self_pay_first": "先行自付金额",
     "payment_class": "支付类别",
+    # messages, monitoring
+    "subject": "标题",
+    "deadline": "截止日期",
+    "limit": "阈值",
+    "webhook_url": "告警通知地址",
 }
 _PATH = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*"
 #: a path that opens a clause: the message's start or after ；/ 。/ a newline
 _OPENING = re.compile(rf"(^|[；。\n]\s*)({_PATH})(?=\s*：| / )")
 #: a path right after Chinese text (its label) and a space
 _REPEATED = re.compile(rf"(?<=[\u4e00-\u9fff）)]) ({_PATH})(?=\s*：|\s+[\u4e00-\u9fff])")
-#: a path in brackets after its label: 标准差倍数（TrimParams.sd_k）
-_BRACKETED = re.compile(rf"（({_PATH})）")
+#: a path in brackets after its label: 标准差倍数（TrimParams.sd_k）, 年龄（岁） [age_years]
+_BRACKETED = re.compile(rf"（({_PATH})）| ?\[({_PATH})\]")
+#: a value shown as Python writes it: （收到 'abc'）
+_RECEIVED = re.compile(r"（收到 '([^'（）]*)'）")
 #: a clause whose rule starts with the field's own name again
 _ECHO = re.compile(r"(^|[；。\n]\s*)([\u4e00-\u9fff][^：；\s]{0,15})：(?=\2)")
 #: an engine parameter class prefix anywhere (TrimParams.sd_k → sd_k)
@@ -230,15 +237,20 @@ def humanize(message: str) -> str:
         colon = m.string[m.end() :].lstrip().startswith("：")
         if words and colon:
             return " " + words
+        if (
+            words
+        ):  # a known field between its Chinese name and the rule: 调整后支付金额 drg_payment 应为…
+            return ""
         # an unknown machine name right before the colon, after its Chinese
         # description (score_H990…：): drop it; elsewhere it may be data (a username)
         return "" if colon and ("_" in m.group(1) or "." in m.group(1)) else m.group(0)
 
     def bracketed(m: re.Match[str]) -> str:
-        path = m.group(1)
+        path = m.group(1) or m.group(2)
         return "" if label(path) or "_" in path or "." in path else m.group(0)
 
     text = _BRACKETED.sub(bracketed, message)
+    text = _RECEIVED.sub(r"（收到“\1”）", text)  # a Python repr's quotes: （收到 'abc'）
     text = _REPEATED.sub(repeated, text)
     text = _OPENING.sub(opening, text)
     # a label that the rule itself repeats: 已预付金额：已预付金额须为… → 已预付金额须为…

@@ -33,6 +33,7 @@ from yibao.audit.service import Actor, record
 from yibao.cases.models import Case
 from yibao.engines.geo import GeoError, centroid, check_geojson, demo_map
 from yibao.engines.synth.region import CITY_CODE
+from yibao.kit import jsonerrors
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.timeutil import BUSINESS_TZ, local
 from yibao.maps.models import RegionMap
@@ -101,7 +102,9 @@ def do_upload_map(
     try:
         data = json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ValidationFailed(f"file：不是有效的 JSON（{exc}）"[:300], field="file") from None
+        raise ValidationFailed(
+            f"file：不是有效的 GeoJSON 文件（{jsonerrors.describe(exc)}）", field="file"
+        ) from None
     kids = children(session, region_code)
     if not kids:
         raise ValidationFailed(f"区划 {region_code} 没有下级区划，无法上传其地图", field="region")

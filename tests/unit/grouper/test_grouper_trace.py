@@ -65,7 +65,7 @@ def test_failed_input_check_is_the_last_step_before_the_result(grouper11: Compil
     assert result.status == "check_failed"
     assert result.trace is not None
     assert [s.code for s in result.trace[-2:]] == ["CHECK_SEX", "RESULT"]
-    assert not result.trace[-2].ok and "'3'" in result.trace[-2].text
+    assert not result.trace[-2].ok and "“3”" in result.trace[-2].text
     assert "性别" in result.message
 
 

@@ -94,13 +94,20 @@ def plan_sex(value: Any, valid: tuple[int, ...], accepted: tuple[str, ...] | Non
     return int(value) if isinstance(value, str) and value in accepted else None
 
 
+def shown(value: Any) -> str:
+    """A case value as a person reads it in a message: 未填写, or the value quoted."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "未填写"
+    return f"“{value}”"
+
+
 def check_message(check: str, *, value: Any = None, newborn_days: int = 28) -> str:
     """Chinese message for a failed input check."""
     texts = {
         "dx_codes_mapped": f'诊断编码 "{value}" 不在诊断映射表中，不能转换为分组器编码',
         "proc_codes_mapped": f'手术操作编码 "{value}" 不在手术操作映射表中，不能转换为分组器编码',
-        "sex_valid": f"性别缺失或无效（{value!r}），应为 1（男）或 2（女）",
-        "age_years_present": f"年龄（岁）缺失或不是整数（{value!r}）",
+        "sex_valid": f"性别缺失或无效（{shown(value)}），应为 1（男）或 2（女）",
+        "age_years_present": f"年龄（岁）缺失或不是整数（{shown(value)}）",
         "age_days_present_if_age_0": "年龄为 0 岁时须填写日龄（天），日龄缺失或不是整数",
         "birth_weight_present_if_newborn": f"日龄 ≤ {newborn_days} 天的新生儿须填写出生体重（克）",
         "dx_list_not_empty": "诊断列表为空",

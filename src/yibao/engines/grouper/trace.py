@@ -28,6 +28,7 @@ from yibao.engines.grouper.inputs import (
     check_message,
     getter,
     plan_sex,
+    shown,
     split_codes,
 )
 from yibao.engines.grouper.results import (
@@ -199,17 +200,17 @@ def _check(
             return True, f'手术操作编码 "{bad_px}" 无法转换', bad_px
         return False, "全部手术操作编码可转换", None
     if check == "sex_valid":
-        return ev.sex is None, f"性别 {get('sex')!r}", get("sex")
+        return ev.sex is None, f"性别 {shown(get('sex'))}", get("sex")
     if check == "age_years_present":
-        return ev.age is None, f"年龄 {get('age_years')!r} 岁", get("age_years")
+        return ev.age is None, f"年龄 {shown(get('age_years'))} 岁", get("age_years")
     if check == "age_days_present_if_age_0":
         if ev.age != 0:
             return False, "年龄不为 0 岁，不要求日龄", None
-        return ev.age_days is None, f"0 岁，日龄 {get('age_days')!r}", None
+        return ev.age_days is None, f"0 岁，日龄 {shown(get('age_days'))}", None
     if check == "birth_weight_present_if_newborn":
         if ev.age != 0 or ev.age_days is None or ev.age_days > newborn:
             return False, f"非日龄 ≤ {newborn} 天的新生儿，不要求出生体重", None
-        return ev.weight is None, f"新生儿出生体重 {get('birth_weight_g')!r} 克", None
+        return ev.weight is None, f"新生儿出生体重 {shown(get('birth_weight_g'))} 克", None
     return n_dx == 0, f"诊断 {n_dx} 个", None
 
 
