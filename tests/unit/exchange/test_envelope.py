@@ -422,3 +422,21 @@ def test_keys_a_vendor_adds_to_every_item_are_said_once_for_the_array() -> None:
     ]
     data, warnings = read(Lines, {"lines": lines[:3]})
     assert warnings == ["lines[0–2]（3 项）：忽略未定义的字段 rx_no、freq"]
+
+
+def test_inf_time_layouts_are_those_of_every_time_field() -> None:
+    """inf_time is read in the layouts every time field accepts (with a warning when
+    not the spec's), digits only by their count — ten digits are never seconds since
+    1970 (they were read as the year 1733) — and ISO 8601 with an offset in Beijing
+    time; a date alone is no transaction time."""
+    from datetime import datetime
+
+    from yibao.engines.exchange.envelope import read_inf_time
+
+    at = datetime(2026, 12, 7, 10, 10, 10)
+    assert read_inf_time("2026-12-07 10:10:10") == (at, True)
+    assert read_inf_time("20261207101010") == (at, False)
+    assert read_inf_time("2026-12-07T02:10:10+00:00") == (at, False)
+    assert read_inf_time("2026-12-07 10:10") == (at.replace(second=0), False)
+    for bad in ("1733540000", "2026-12-07", "20261207", "昨天", "2026-13-07 10:10:10"):
+        assert read_inf_time(bad) is None, bad

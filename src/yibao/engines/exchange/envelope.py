@@ -23,8 +23,15 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from yibao.engines.exchange.lenient import Refused, label, read
+from yibao.engines.exchange.lenient import (
+    COMPACT_LAYOUTS,
+    TIME_LAYOUTS,
+    Refused,
+    label,
+    read,
+)
 from yibao.kit import jsonerrors
+from yibao.kit.timeutil import BUSINESS_TZ
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -33,27 +40,35 @@ MAX_DEPTH = 32
 #: msgid: visible ASCII only (it is a key, compared byte for byte)
 MSGID = re.compile(r"^[!-~]{1,50}$")
 MSGID_RULE = "定点医药机构编号 12 位 + yyyyMMddHHmmss 14 位 + 顺序号 4 位，共 30 位"
-#: inf_time as the spec writes it, then the other layouts read without doubt
+#: inf_time as the spec writes it; the other layouts read without doubt are those of
+#: every time field (:data:`~yibao.engines.exchange.lenient.TIME_LAYOUTS`, digits only
+#: by their count — never seconds since 1970 — and ISO 8601 with an offset)
 INF_TIME = "%Y-%m-%d %H:%M:%S"
-INF_TIME_OTHERS = (
-    "%Y%m%d%H%M%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S.%f",
-)
 OPTER_TYPES = {"1": "经办人", "2": "自助终端", "3": "移动终端"}
 
 
 def read_inf_time(text: str) -> tuple[datetime, bool] | None:
     """``inf_time`` as a (naive, business-time) datetime and whether it had the spec's
     layout; None when it has none of the accepted layouts."""
-    for i, layout in enumerate((INF_TIME, *INF_TIME_OTHERS)):
+    text = text.strip()
+    if text.isdigit():
+        layouts: tuple[str, ...] = (COMPACT_LAYOUTS[len(text)],) if len(text) in (12, 14) else ()
+    else:
+        layouts = TIME_LAYOUTS
+    for layout in layouts:
         try:
-            return datetime.strptime(text, layout), i == 0
+            return datetime.strptime(text, layout), layout == INF_TIME
         except ValueError:
             continue
-    return None
+    if text.isdigit():
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        return None  # a date alone, or another layout: not a transaction time
+    return at.astimezone(BUSINESS_TZ).replace(tzinfo=None), False
 
 
 def _inf_time(value: str) -> str:
