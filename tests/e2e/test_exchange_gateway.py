@@ -292,3 +292,30 @@ def test_parallel_retries_of_one_msgid_have_one_effect(world, db):  # type: igno
     assert all(a == answers[0] for a in answers), answers
     assert _versions(db, one["setlinfo"]["setl_id"]) == 1
     assert len(journal_rows(db, body["msgid"])) == 1
+
+
+def test_a_body_in_the_charset_its_content_type_declares(world, client):  # type: ignore[no-untyped-def]
+    """A HIS sending GBK and saying so (charset=GBK) is read, with a warning; GBK bytes
+    without the declaration, or an unknown charset, are refused naming the encoding."""
+    import json
+
+    his, _ = world
+    body = his.envelope(
+        "9001", {"signIn": {"opter_no": "0001", "mac": "00-16-3E-12-34-56", "ip": "10.0.0.8"}}
+    )
+    body["opter_name"] = "张经办"
+    raw = json.dumps(body, ensure_ascii=False).encode("gbk")
+
+    def post(data: bytes, content_type: str) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {his.token}", "content-type": content_type}
+        r = client.post("/api/exchange", content=data, headers=headers)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    answer = post(raw, "application/json; charset=GBK")
+    assert answer["infcode"] == 0 and "GBK" in answer["warn_msg"], answer
+    body["msgid"] = msgid_for(his.code)
+    answer = post(json.dumps(body, ensure_ascii=False).encode("gbk"), "application/json")
+    assert answer["infcode"] == -1 and "UTF-8" in answer["err_msg"], answer
+    answer = post(raw, "application/json; charset=klingon")
+    assert answer["infcode"] == -1 and "klingon" in answer["err_msg"], answer

@@ -216,9 +216,15 @@ _writers_lock = threading.Lock()
 
 
 def _is_json(scope: Scope) -> bool:
+    """JSON in UTF-8 (a charset other than UTF-8 declared: the framework's route, which
+    reads it)."""
     for name, value in scope["headers"]:
         if name == b"content-type":
-            return bool(value.split(b";")[0].strip().lower() == b"application/json")
+            media, _, params = value.lower().partition(b";")
+            if media.strip() != b"application/json":
+                return False
+            charset = params.partition(b"charset=")[2].split(b";")[0].strip(b" \t\"'")
+            return charset in (b"", b"utf-8", b"utf8")
     return False
 
 

@@ -12,6 +12,7 @@ bureau users."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -78,7 +79,13 @@ def call_service(request: Request, body: Body, db: Db, user: User = HIS) -> JSON
 
     报文不完全符合规范但含义可确定时照常办理，并在 warn_msg 中说明；无法确定的拒绝办理，
     err_msg 指明字段。每条报文与应答都记入交易日志。"""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    media, _, params = request.headers.get("content-type", "").partition(";")
+    charset = params.partition("charset=")[2].split(";")[0].strip() or None
+    parse: Any = (
+        _form_typed
+        if media.strip().lower() == "application/x-www-form-urlencoded"
+        else functools.partial(parse_body, charset=charset)
+    )
     answer = do_exchange(
         db,
         body.raw,
@@ -87,7 +94,7 @@ def call_service(request: Request, body: Body, db: Db, user: User = HIS) -> JSON
         actor=request_actor(request, user),
         user_id=user.id,
         settings=request.app.state.settings,
-        parse=_form_typed if content_type == "application/x-www-form-urlencoded" else parse_body,
+        parse=parse,
     )
     return JSONResponse(answer)
 

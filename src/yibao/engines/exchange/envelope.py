@@ -151,23 +151,44 @@ class Envelope(BaseModel):
 # ------------------------------------------------------------------------------ body
 
 
-def parse_body(raw: bytes) -> tuple[Any, list[str]]:
+def parse_body(raw: bytes, charset: str | None = None) -> tuple[Any, list[str]]:
     """The JSON document of a request body and the warnings of reading it; refuses a
-    body that is empty, not UTF-8, not JSON, nested too deeply, or carries text no
-    database stores (NUL, lone UTF-16 surrogates)."""
+    body that is empty, not UTF-8 (or the ``charset`` its Content-Type declares), not
+    JSON, nested too deeply, or carries text no database stores (NUL, lone UTF-16
+    surrogates)."""
     warnings: list[str] = []
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
         warnings.append("请求体以 UTF-8 字节顺序标记（BOM）开头，已忽略")
     if not raw.strip():
         raise Refused(None, "请求体为空：应为 JSON 格式的交易报文")
+    name = (charset or "utf-8").strip().strip("\"'").lower()
+    if name in ("utf-8", "utf8"):
+        try:
+            return load_json(raw.decode("utf-8")), warnings
+        except UnicodeDecodeError as exc:
+            raise Refused(
+                None, f"请求体不是 UTF-8 编码的文本（第 {exc.start} 字节），请以 UTF-8 发送报文"
+            ) from None
+    codec = DECLARED_CHARSETS.get(name)
+    if codec is None:
+        raise Refused(
+            None, f"请求头 Content-Type 声明的字符集 {name[:20]} 不能读取：请以 UTF-8 发送报文"
+        )
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode(codec)
     except UnicodeDecodeError as exc:
         raise Refused(
-            None, f"请求体不是 UTF-8 编码的文本（第 {exc.start} 字节），请以 UTF-8 发送报文"
+            None,
+            f"请求体不是 {name.upper()} 编码的文本（第 {exc.start} 字节），请以 UTF-8 发送报文",
         ) from None
+    warnings.append(f"请求体按 Content-Type 声明的 {name.upper()} 编码读取；建议以 UTF-8 发送报文")
     return load_json(text), warnings
+
+
+#: charsets a HIS may declare besides UTF-8, and the codec that reads them (GB18030 is
+#: a superset of GBK and GB2312: every text of theirs reads the same)
+DECLARED_CHARSETS = {"gbk": "gb18030", "gb2312": "gb18030", "gb18030": "gb18030"}
 
 
 def load_json(text: str, field: str | None = None, warnings: list[str] | None = None) -> Any:
