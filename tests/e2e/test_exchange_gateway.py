@@ -275,6 +275,23 @@ def test_the_same_msgid_twice_is_done_once(world, db):  # type: ignore[no-untype
     assert _versions(db, setl_id) == 2
 
 
+def test_a_corrected_message_with_a_spent_msgid_is_told_so(world, db):  # type: ignore[no-untyped-def]
+    """A refusal spends its msgid: the corrected message sent with the same msgid gets
+    the stored refusal again, now saying why; resent unchanged, exactly the stored one."""
+    his, _ = world
+    his.sign_in()
+    body = his.envelope("4101A", {"diseinfo": []})  # no setlinfo: refused
+    first = his.send(body)
+    assert first["infcode"] == -1, first
+    assert his.send(body) == first  # unchanged: the stored answer as it was
+    fixed = {**body, "input": _list(his.code)}
+    again = his.send(fixed)
+    assert again["infcode"] == -1 and again["err_msg"] == first["err_msg"]
+    assert "已使用过" in again["warn_msg"] and "新的报文ID" in again["warn_msg"]
+    ok = his.send({**fixed, "msgid": msgid_for(his.code)})
+    assert ok["infcode"] == 0, ok
+
+
 def test_parallel_retries_of_one_msgid_have_one_effect(world, db):  # type: ignore[no-untyped-def]
     his, _ = world
     his.sign_in()

@@ -40,6 +40,16 @@ def stored_answer(
     return None if row is None else (row[0], row[1])
 
 
+def stored_input(session: Session, hospital_id: int, msgid: str) -> Any:
+    """The ``input`` of the institution's message ``msgid`` as it was journaled."""
+    request = session.scalar(
+        select(ExchangeMessage.request).where(
+            ExchangeMessage.hospital_id == hospital_id, ExchangeMessage.msgid == msgid
+        )
+    )
+    return request.get("input") if isinstance(request, dict) else None
+
+
 def claim(
     session: Session,
     institution: Institution,

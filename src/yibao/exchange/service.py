@@ -47,6 +47,7 @@ from yibao.engines.exchange import (
     response,
     storable,
 )
+from yibao.engines.exchange.answer import warn_text
 from yibao.exchange import journal
 from yibao.exchange.keys import check_signature
 from yibao.exchange.registry import Call, Institution, Registry, Transaction
@@ -148,6 +149,27 @@ def _read(
     reading.warnings += more
 
 
+def _replayed(
+    session: Session, institution: Institution, reading: Reading, stored: dict[str, Any]
+) -> dict[str, Any]:
+    """The stored answer of a msgid used before.  A refusal resent with another input
+    (the HIS corrected the message but kept its msgid) is still the stored refusal —
+    the msgid is spent — but says why the correction was not read."""
+    if stored.get("infcode") != -1 or not isinstance(reading.doc, dict) or not reading.msgid:
+        return stored
+    if reading.doc.get("input") == journal.stored_input(session, institution.id, reading.msgid):
+        return stored
+    hint = (
+        f"报文ID {reading.msgid} 已使用过（首次报文被拒绝），本次返回首次的应答；"
+        "更正后的报文请使用新的报文ID发送"
+    )
+    # the hint first: a long stored warning must not push it out of warn_msg
+    return {
+        **stored,
+        "warn_msg": warn_text([hint, *([stored["warn_msg"]] if stored.get("warn_msg") else [])]),
+    }
+
+
 def do_exchange(
     session: Session,
     raw: bytes,
@@ -184,7 +206,7 @@ def do_exchange(
         if infno and reading.infno and _code(infno) != _code(reading.infno):
             return _reused_msgid(session, institution, reading, infno, user_id, received)
         log.info("msgid %s of %s answered before", reading.msgid, institution.code)
-        return stored
+        return _replayed(session, institution, reading, stored)
     refused, output, keep_msgid = reading.refused, None, True
     if refused is None:
         call = Call(
