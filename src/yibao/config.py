@@ -162,6 +162,12 @@ class Settings(BaseSettings):
         le=24 * 7,
         description="交易接口签到（9001）的有效时长（小时）/ how long a sign_no is valid",
     )
+    exchange_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=64 * 1024,
+        description="交易接口单笔报文上限（字节；规范 input ≤ 40000 字符，费用明细应分批上传）"
+        " / one gateway message's size limit",
+    )
     exchange_cache_seconds: float = Field(
         default=5.0,
         ge=0,

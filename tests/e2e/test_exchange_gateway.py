@@ -336,3 +336,20 @@ def test_a_body_in_the_charset_its_content_type_declares(world, client):  # type
     assert answer["infcode"] == -1 and "UTF-8" in answer["err_msg"], answer
     answer = post(raw, "application/json; charset=klingon")
     assert answer["infcode"] == -1 and "klingon" in answer["err_msg"], answer
+
+
+def test_an_oversized_message_is_refused_and_not_journaled_in_full(world, db):  # type: ignore[no-untyped-def]
+    """Over the gateway's message limit (1 MiB, the spec's input ≤ 40000 characters):
+    infcode −1 naming the limit; the journal keeps the first characters, not the body."""
+    his, _ = world
+    his.sign_in()
+    body = his.envelope("4101A", _list(his.code))
+    body["pad"] = "x" * (2 * 1024 * 1024)
+    answer = his.send(body)
+    assert answer["infcode"] == -1 and "报文过大" in answer["err_msg"], answer["err_msg"]
+    set_scope(db, SYSTEM_SCOPE)
+    from yibao.exchange.models import ExchangeMessage
+
+    row = db.scalars(select(ExchangeMessage).order_by(ExchangeMessage.id.desc())).first()
+    assert row is not None and row.infcode == -1
+    assert len(str(row.request)) < 10_000

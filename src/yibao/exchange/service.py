@@ -95,10 +95,20 @@ def read_message(
     role: str,
     registry: Registry = TRANSACTIONS,
     parse: BodyParser = parse_body,
+    max_bytes: int | None = None,
 ) -> Reading:
     """Read a request body as far as it goes; ``refused`` says why it stops.  ``parse``
     turns the body into the envelope; what else it raises (the SOAP binding's
-    ``NotACall``) goes up before anything is written."""
+    ``NotACall``) goes up before anything is written.  A body over ``max_bytes`` is
+    refused unread (the journal keeps its first characters, not megabytes)."""
+    if max_bytes is not None and len(raw) > max_bytes:
+        text = raw[:RAW_TEXT_KEPT].decode("utf-8", errors="replace")
+        too_big = Refused(
+            None,
+            f"报文过大：{len(raw)} 字节，上限 {max_bytes} 字节（交易输入 input 不超过 40000 字符；"
+            "费用明细请分批上传）",
+        )
+        return Reading(request=storable({"raw_text": text}), refused=too_big)
     try:
         doc, warnings = parse(raw)
     except Refused as exc:
@@ -186,7 +196,9 @@ def do_exchange(
     commits.  Returns the response envelope.  ``parse`` reads the body into the
     envelope: JSON (the default) or the SOAP binding's XML."""
     received = utcnow()
-    reading = read_message(raw, institution, role, registry, parse)
+    reading = read_message(
+        raw, institution, role, registry, parse, max_bytes=settings.exchange_max_body_bytes
+    )
     row = journal.claim(
         session,
         institution,
