@@ -196,7 +196,8 @@ def stay(
     diagnosis ``diag``; with ``others``, ``diseinfo`` lists it and these secondary
     diagnoses) → 2301 (lines (code, cnt, price, prd_days) on the day after admission,
     billed by department ``bilg_dept``; the stay's department is A03) →
-    2402 (``los`` days after admission, never after today) → 2304 when ``settle``.  Returns mdtrt_id, the fee day and the total."""
+    2402 (``los`` days after admission, never after today) → 2304 when ``settle``.
+    Returns mdtrt_id, the fee day and the total."""
     place = {"insuplc_admdvs": who.insuplc_admdvs}
     cert = {"mdtrt_cert_type": "02", "mdtrt_cert_no": who.certno}
     ok(his.send(his.envelope("1101", {"data": {**cert, "psn_name": who.psn_name}}, **place)))

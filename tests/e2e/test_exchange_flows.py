@@ -545,7 +545,7 @@ def test_the_certificate_must_be_the_persons(db, world) -> None:  # type: ignore
     answer = his.send(his.envelope("1101", {"data": cert}, **place))
     assert answer["infcode"] == 0 and "已将“2”按 02 读取" in (answer["warn_msg"] or ""), answer
     start = datetime.combine(local(utcnow()).date() - timedelta(days=3), datetime.min.time())
-    with pytest.raises(AssertionError, match="不是人员 .* 的居民身份证号"):
+    with pytest.raises(AssertionError, match=r"不是人员 .* 的居民身份证号"):
         admit(his, who, start.replace(hour=8), mdtrt_cert_no=stranger.certno)
     with pytest.raises(AssertionError, match="就诊凭证类型（mdtrt_cert_type）：应为 01"):
         admit(his, who, start.replace(hour=8), mdtrt_cert_type="99")

@@ -219,9 +219,9 @@ def test_bad_claims_are_refused_naming_the_field() -> None:
     assert err.value.field == "fsi_order_dtos[0].cnt"
     with pytest.raises(AuditError, match="rx_id 1 重复"):
         claim([ln("1", "S002"), ln("1", "S001")])
-    with pytest.raises(AuditError, match="medins_lv（医院等级）须为 1、2、3"):
+    with pytest.raises(AuditError, match="医院等级（medins_lv）须为 1、2、3"):
         claim([], level="5")
-    with pytest.raises(AuditError, match="gend（性别）"):
+    with pytest.raises(AuditError, match="性别（gend）"):
         claim([], sex="M")
 
 

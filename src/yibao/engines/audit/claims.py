@@ -46,7 +46,7 @@ class Patient:
             raise AuditError("参保人：patn_id（人员编号）不能为空", field="patn_id")
         if self.sex not in SEXES:
             raise AuditError(
-                f"参保人：gend（性别）须为 1、2、0 或 9（收到 {self.sex!r}）", field="gend"
+                f"参保人：性别（gend）须为 1、2、0 或 9（收到“{self.sex}”）", field="gend"
             )
 
 
@@ -77,12 +77,12 @@ class Encounter:
             raise AuditError("就诊信息：mdtrt_id（就诊ID）不能为空", field="mdtrt_id")
         if self.care_mode not in CARE_MODES:
             raise AuditError(
-                f"就诊信息：med_mdtrt_type（就诊类型）须为 ipt 或 otp（收到 {self.care_mode!r}）",
+                f"就诊信息：就诊类型（med_mdtrt_type）须为 ipt 或 otp（收到“{self.care_mode}”）",
                 field="med_mdtrt_type",
             )
         if self.hospital_level not in LEVELS:
             raise AuditError(
-                f"就诊信息：medins_lv（医院等级）须为 1、2、3（收到 {self.hospital_level!r}）",
+                f"就诊信息：医院等级（medins_lv）须为 1、2、3（收到“{self.hospital_level}”）",
                 field="medins_lv",
             )
         if self.end_date is not None and self.end_date < self.begin_date:

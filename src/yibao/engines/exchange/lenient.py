@@ -95,6 +95,10 @@ LABELS: dict[str, str] = {
     "fsi_order_dtos": "处方（医嘱）信息",
     "fsi_operation_dtos": "手术操作信息",
     "rx_id": "处方（医嘱）标识",
+    "feedetail": "费用明细",
+    "mdtrtinfo": "就诊信息",
+    "dscginfo": "出院信息",
+    "adminfo": "入院信息",
     "hilist_code": "医保目录代码",
     "cnt": "数量",
     "pric": "单价",
@@ -114,7 +118,7 @@ LABELS: dict[str, str] = {
 RULES: dict[str, str] = {
     "missing": "必填",
     "string_type": "应为文本",
-    "string_too_short": "不能为空",
+    "string_too_short": "长度不能少于 {min_length} 个字符",
     "string_too_long": "长度不能超过 {max_length} 个字符",
     "string_pattern_mismatch": "格式不正确",
     "int_type": "应为整数",
@@ -124,6 +128,7 @@ RULES: dict[str, str] = {
     "decimal_parsing": "应为数字",
     "decimal_max_digits": "数字位数过多（最多 {max_digits} 位）",
     "decimal_max_places": "小数位数过多（最多 {decimal_places} 位）",
+    "decimal_whole_digits": "数值过大（整数部分最多 {whole_digits} 位）",
     "finite_number": "应为有限数字",
     "float_type": "应为数字",
     "float_parsing": "应为数字",
@@ -468,6 +473,8 @@ def refusal(exc: ValidationError, path: str = "", model: Any = None) -> Refused:
             where = f"{where}.{part}" if where else str(part)
     ctx = dict(first.get("ctx") or {})
     template = RULES.get(str(first.get("type")), "取值不正确")
+    if first.get("type") == "string_too_short" and ctx.get("min_length") == 1:
+        template = "不能为空"
     try:
         rule = template.format(**ctx)
     except (KeyError, IndexError, ValueError):
