@@ -115,6 +115,9 @@ def test_upload_summary_list_and_detail(world, db) -> None:  # type: ignore[no-u
     assert d.status_code == 200 and row.setl_id in d.text
     assert 'data-testid="drg-payment"' in d.text and "10,000.00" in d.text  # the standard
     assert "费用 ÷ 支付标准" in d.text and "起付线（D）" in d.text
+    # the pricing's reasons and formula in words, not the engine's codes
+    assert "按病组支付标准支付" in d.text and "PAY_STANDARD" not in d.text
+    assert "（national）" not in d.text and "(A − B − C − D) × R" in d.text
     assert f'href="/cases/{row.case_id}"' in d.text and 'data-testid="drg"' in d.text
     total = db.scalar(select(Case.total_cost).where(Case.id == row.case_id))
     assert f"<th>医疗总费用</th><td>{format_yuan(total)} 元</td>" in d.text

@@ -7,7 +7,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import polars as pl
@@ -23,6 +23,7 @@ from yibao.api.openapi import CSV, download
 from yibao.engines.qc import FLAT_COLUMNS, lists_to_flat
 from yibao.engines.qc.bench import synthetic_lists
 from yibao.engines.settlement import CLASS_NAMES, TRANSITIONS, Action
+from yibao.engines.settlement.explain import REASONS
 from yibao.grouping.plans import plan_registry
 from yibao.kit.bounds import DbId
 from yibao.kit.errors import DomainError, NotFound, ValidationFailed
@@ -86,7 +87,7 @@ TERM_LABELS = {
     "term_patient_payment": "个人负担",
     "term_other_funds": "其他基金",
     "policy_key": "待遇政策",
-    "reason_codes": "原因代码",
+    "reason_codes": "计价原因",
 }
 #: the terms of a case priced under DIP (ADR 0030), shown before the fund terms
 DIP_TERM_LABELS = {
@@ -280,14 +281,39 @@ def _terms(pricing: CasePricing | None, total_cost: Decimal | None = None) -> li
             # never "3.0000" for a case just above a 3× threshold
             out.append((label, ratio_text(total_cost, pricing.payment_standard)))
             continue
-        if isinstance(value, list):
+        if key == "reason_codes" and isinstance(value, list):
+            text = "；".join(REASONS.get(str(code), str(code)) for code in value)
+        elif isinstance(value, list):
             text = "、".join(value)
+        elif key in MONEY_TERMS:
+            text = _money_text(value)
         else:
             text = TERM_VALUES.get(key, {}).get(str(value), str(value))
-            if key == "fund_formula" and text != value:
-                text = f"{text}（{value}）"
         out.append((label, text))
     return out
+
+
+#: the terms that are amounts in yuan (shown with thousands separators)
+MONEY_TERMS = frozenset(
+    {
+        "high_threshold",
+        "low_threshold",
+        "term_standard",
+        "term_self_pay_full",
+        "term_self_pay_first",
+        "term_deductible",
+        "term_patient_payment",
+        "term_other_funds",
+        "standard_cost",
+    }
+)
+
+
+def _money_text(value: Any) -> str:
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return str(value)
 
 
 def _history(db: Db, row: SettlementList, versions: list[Any]) -> dict[str, Any]:
