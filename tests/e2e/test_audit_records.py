@@ -22,6 +22,7 @@ from tests.builders.settlement import login
 from tests.builders.visits import make_world
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD
+from yibao.engines.audit.rules import family_name
 from yibao.regions.models import Hospital
 from yibao.supervision.findings.models import Finding
 
@@ -228,6 +229,10 @@ def test_post_audit_finding_shows_the_warnings_of_its_visit(client, db, world) -
     page = client.get(f"/supervision/findings/{finding.id}", headers=HTML)
     assert page.status_code == 200
     assert 'data-testid="realtime-warnings"' in page.text
+    assert (
+        f"，{family_name(finding.family)}）" in page.text
+        and f"，{finding.family}）" not in page.text
+    )
     assert "家属坚持，已告知自费" in page.text and "/supervision/realtime/" in page.text
     requests = _list(client, outcome="warned")["items"]
     detail = client.get(f"/api/audit/requests/{requests[0]['id']}").json()

@@ -221,3 +221,20 @@ class Rule(BaseModel):
             return cls.model_validate(dict(data))
         except ValidationError as exc:
             raise explain(exc, head) from None
+
+
+#: the DRG detectors' families (post-audit, ADR 0024) in Chinese
+DETECTOR_FAMILIES: Final[dict[str, str]] = {
+    "readmission": "分解住院",
+    "upcoding": "高套分组",
+    "under_treatment": "服务不足",
+    "cost_shifting": "转嫁费用",
+    "self_pay": "自费比例",
+    "anomaly": "综合异常",
+}
+
+
+def family_name(family: str) -> str:
+    """A rule family's or a detector family's Chinese name (the code if unknown)."""
+    info = FAMILIES.get(family)
+    return info.name if info is not None else DETECTOR_FAMILIES.get(family, family)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
+from yibao.engines.audit.rules import family_name
 from yibao.settlement.models import SettlementAuditDeduction
 from yibao.supervision.findings import attachments, repository
 from yibao.supervision.findings.models import Finding
@@ -24,6 +25,7 @@ def finding_row(row: Finding) -> dict[str, Any]:
         "rule_version": row.rule_version,
         "rule_name": row.rule_name,
         "family": row.family,
+        "family_name": family_name(row.family),
         "result_type": row.result_type,
         "sev_deg": row.sev_deg,
         "hospital_code": row.hospital_code,
