@@ -201,6 +201,12 @@ def test_findings_workflow_to_statement(fworld, db, monkeypatch):  # type: ignor
     assert out["state"] == "deducted" and D(str(out["final_amount"])) == D("9100.50")
     assert out["deducted_period"] == MONTH
     assert [e["action"] for e in out["events"]] == ["publish", "accept", "deduct"]
+    # the deduction is the system's step on the hospital's acceptance, named as such
+    accept, deduct = out["events"][1:]
+    assert (
+        deduct["actor_name"].startswith("系统（因 ")
+        and accept["actor_name"] in deduct["actor_name"]
+    )
     # invalid: accept twice, appeal a deducted finding — refused in Chinese, nothing changed
     before = _snapshot(db)
     for r in (

@@ -292,6 +292,8 @@ FIELDS: dict[str, str] = {
     "scope": "就医地类型",
     "policy": "待遇政策",
     "lines": "明细条数",
+    "decided": "裁定金额",
+    "covered_by": "已由其他疑点扣减",
     "medfee_sumamt": "医疗费总额",
     "fund_pay_sumamt": "基金支付总额",
     "acct_pay": "个人账户支出",

@@ -11,6 +11,7 @@ line than the largest amount claimed on it (:mod:`.feelines`, ADR 0041).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -104,6 +105,10 @@ def record_step(
     details: dict[str, Any] | None = None,
 ) -> FindingEvent:
     source = finding.state
+    if side == Side.SYSTEM and actor.user_id is not None:
+        # a step the system takes on a person's action (an upheld finding deducted):
+        # the person is named as the cause, not as the one who did it
+        actor = dataclasses.replace(actor, name=f"系统（因 {actor.name} 的操作）"[:100])
     event = FindingEvent(
         finding_id=finding.id,
         hospital_id=finding.hospital_id,
