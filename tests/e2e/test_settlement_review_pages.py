@@ -421,6 +421,8 @@ def test_special_case_and_appeal_pages(world, db, monkeypatch):  # type: ignore[
     assert "DRG 结算病例 8 例 × 5‰" in quota
     candidates = _rows(doc.text, "candidate-row")
     assert str(a[0]) in candidates and str(world["other"]) not in candidates
+    # a list below both thresholds says it needs a new technique to be eligible
+    assert "须使用新药品、新耗材或新技术方可申请" in doc.text
     assert "<th>评审</th>" not in _testid(doc.text, "specials", "</thead>")
 
     # a missing reason is refused on the page; nothing is stored
@@ -449,7 +451,7 @@ def test_special_case_and_appeal_pages(world, db, monkeypatch):  # type: ignore[
     )
     assert r.status_code == 409
     error = _testid(r.text, "special-error")
-    assert "OVER_QUOTA" in error and "名额 1 个" in error
+    assert "超出本院本期特例单议名额" in error and "名额 1 个" in error
     app_id = int(re.search(r'data-testid="special-row" data-special="(\d+)"', doc).group(1))
 
     # the reviewer sees the application with its quota and attachment, and decides

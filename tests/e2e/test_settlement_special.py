@@ -47,7 +47,8 @@ def test_special_cases_and_appeals(world, db, monkeypatch, tmp_path):  # type: i
     assert r.status_code == 404
     # not eligible (no criterion holds) → 409 naming the rule
     r = client.post(url.format(a[2]), data={"reason": "费用高"})
-    assert r.status_code == 409 and "NOT_ELIGIBLE" in _error(r)
+    assert r.status_code == 409 and "不符合特例单议条件" in _error(r)
+    assert "NOT_ELIGIBLE" not in _error(r)
 
     # within the quota (1 of 8 cases) → accepted, with attachments kept by name
     files = [("files", ("病历摘要.pdf", b"%PDF-1.4 x", "application/pdf"))]
@@ -66,7 +67,7 @@ def test_special_cases_and_appeals(world, db, monkeypatch, tmp_path):  # type: i
     r = client.post(url.format(a[1]), data={"reason": "新技术", "new_tech": "true"})
     assert r.status_code == 409
     message = _error(r)
-    assert "OVER_QUOTA" in message and "名额 1 个" in message and "8 例" in message
+    assert "超出本院本期特例单议名额" in message and "名额 1 个" in message and "8 例" in message
     # the same list again → 409 (state machine)
     r = client.post(url.format(a[0]), data={"reason": "再次", "new_tech": "true"})
     assert r.status_code == 409
@@ -91,7 +92,8 @@ def test_special_cases_and_appeals(world, db, monkeypatch, tmp_path):  # type: i
         f"/api/settlement/special-cases/{app['id']}/decide",
         json={"decision": "approve", "reason": "专家评审通过"},
     )
-    assert r.status_code == 422 and "method" in _error(r)
+    assert r.status_code == 422 and "支付方式" in _error(r)
+    assert r.json()["error"]["field"] == "method"
     r = client.post(
         f"/api/settlement/special-cases/{app['id']}/decide",
         json={"decision": "approve", "method": "items", "reason": "专家评审通过"},

@@ -90,7 +90,7 @@ def _admit(
     start = case.discharge_date.replace(day=1)
     cases, earlier = _quota_frames(session, row, start, month_end(start, 0))
     if any(a.list_id == row.id for a in earlier):
-        raise Refused(f"结算清单 {row.setl_id} 本期已申请过特例单议（重复申请，规则 DUPLICATE）")
+        raise Refused(f"结算清单 {row.setl_id} 本期已申请过特例单议（重复申请）")
     apps = pl.DataFrame(
         {
             "setl_id": [a.setl_id for a in earlier] + [row.setl_id],
@@ -115,10 +115,10 @@ def _admit(
         "message": mine["reason"],
     }
     if not mine["accepted"]:
+        per_mille = f"{(QUOTA_PARAMS.rate * 1000).normalize():f}‰"
         raise Refused(
-            f"特例单议申请未受理：{mine['reason']}（规则 {mine['reason_code']}；"
-            f"本院 {period} DRG 结算病例 {drg_cases} 例，名额比例 {QUOTA_PARAMS.rate}，"
-            f"名额 {quota} 个，已受理 {len(earlier)} 个）"
+            f"特例单议申请未受理：{mine['reason']}（本院 {period} DRG 结算病例 {drg_cases} 例，"
+            f"名额比例 {per_mille}，名额 {quota} 个，已受理 {len(earlier)} 个）"
         )
     return figures
 
@@ -205,8 +205,9 @@ def _reprice(
     session: Session, app: SpecialCaseApplication, method: str | None, amount: Any
 ) -> dict[str, Any]:
     if method not in METHODS:
+        got = "未填写" if not method else f"收到“{str(method)[:20]}”"
         raise ValidationFailed(
-            f"支付方式 method 必填：items（按项目付费）或 amount（按核定金额）（收到 {method!r}）",
+            f"支付方式 method 必填：items（按项目付费）或 amount（按核定金额）（{got}）",
             field="method",
         )
     case = session.get(Case, app.case_id) if app.case_id else None

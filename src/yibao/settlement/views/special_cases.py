@@ -10,6 +10,7 @@ reviewer's reason.  All queries run in the session's data scope.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -134,9 +135,29 @@ def special_candidates(
                 "los_days": los,
                 "drg_payment": pricing.drg_payment,
                 "applied_before": lst.id in applied,
+                **_criteria(total_cost, standard, los),
             }
         )
     return Page(items, int(total), page, size)
+
+
+def _criteria(cost: Decimal, standard: Decimal | None, los: int | None) -> dict[str, Any]:
+    """Which of the eligibility criteria (special.QUOTA_PARAMS) a list meets by its
+    figures; without either, only a new drug, device or technique makes it eligible."""
+    p = special.QUOTA_PARAMS
+    by_cost = bool(
+        p.min_cost_multiple is not None and standard and cost >= p.min_cost_multiple * standard
+    )
+    by_los = bool(p.min_los_days is not None and los is not None and los >= p.min_los_days)
+    note = None
+    if not (by_cost or by_los):
+        parts = []
+        if p.min_cost_multiple is not None:
+            parts.append(f"费用未达支付标准 {p.min_cost_multiple.normalize():f} 倍")
+        if p.min_los_days is not None:
+            parts.append(f"住院未达 {p.min_los_days} 天")
+        note = "，".join(parts) + "：须使用新药品、新耗材或新技术方可申请"
+    return {"meets_cost": by_cost, "meets_los": by_los, "criteria_note": note}
 
 
 def _decision(session: Session, row: SettlementList) -> SettlementListEvent | None:
