@@ -134,6 +134,9 @@ def test_notice_to_everyone_and_the_form(world, db) -> None:  # type: ignore[no-
         headers=HTML,
     )
     assert r.status_code == 422 and "已过" in r.text
+    # what was typed comes back in the notice form only, not in the thread form
+    thread = r.text[r.text.index('data-testid="thread-form"') :]
+    assert 'value="全市通知"' in r.text and "全市通知" not in thread
     r = client.post(
         "/messages/notices",
         data={"csrf_token": token, "subject": "全市通知", "body": "各医疗机构注意。"},
