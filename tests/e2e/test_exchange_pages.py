@@ -145,6 +145,8 @@ def test_bureau_pages_show_the_figures(world, db) -> None:  # type: ignore[no-un
         assert stay["setl_id"] in page
     assert _yuan(stays["far1"]["setlinfo"]["medfee_sumamt"]) in page
     assert "跨省异地" in page and "省内异地" in page and "已撤销" in page
+    # the benefit policy by its name (its key in the tooltip), not the key alone
+    assert re.search(r'title="\d{6}-\d{3}-[A-Z]+@v\d+">[^<@]*待遇[^<@]*<', page)
     cross = client.get("/api/exchange/settlements", params={"scope": "out_of_province"}).json()
     assert {s["setl_id"] for s in cross["items"]} == {
         stays["far1"]["setl_id"],

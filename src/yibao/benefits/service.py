@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -64,6 +64,15 @@ def to_engine(row: StoredPolicy) -> BenefitPolicy:
         },
         f"政策 {row.key}",
     )
+
+
+def policy_names(session: Session, keys: Iterable[str]) -> dict[str, str]:
+    """``<code>@v<version>`` → the policy's name, for the keys given (unknown keys are
+    left out: the page shows the key)."""
+    wanted = {k for k in keys if k}
+    codes = {k.rsplit("@v", 1)[0] for k in wanted}
+    rows = session.scalars(select(StoredPolicy).where(StoredPolicy.code.in_(sorted(codes))))
+    return {r.key: r.name for r in rows if r.key in wanted}
 
 
 def policy_set(session: Session, *, include_drafts: bool = False) -> PolicySet:

@@ -23,6 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, require
+from yibao.benefits.service import policy_names
 from yibao.db.scoping import get_scope
 from yibao.engines.insured import INSUTYPES
 from yibao.exchange import views
@@ -189,6 +190,7 @@ def settlements_page(request: Request, db: Db, user: User = VIEW) -> Response:
         ctx["error"] = exc
         return _page(request, db, "exchange/settlements.html", ctx, status_code=exc.http_status)
     ctx["result"] = views.search_settlements(db, flt, page, size)
+    ctx["policy_names"] = policy_names(db, (s.policy_key for s in ctx["result"].items))
     return _page(request, db, "exchange/settlements.html", ctx)
 
 
@@ -201,6 +203,7 @@ def settlement_page(setl_id: str, request: Request, db: Db, user: User = VIEW) -
         "exchange/settlement.html",
         {
             "s": detail,
+            "policy_names": policy_names(db, [detail.policy_key]),
             "details": [{f.name: f.value for f in row} for row in detail.setldetail],
             "amounts": views.SETLINFO_AMOUNTS,
             "transactions": views.transaction_names(),
