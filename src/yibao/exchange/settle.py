@@ -48,7 +48,8 @@ from yibao.exchange.settle_rows import (
     open_lines,
     store_settlement,
 )
-from yibao.exchange.visits import STATES, certificate, new_id, own_visit, own_visit_and_person
+from yibao.exchange.visit_checks import certificate
+from yibao.exchange.visits import STATES, new_id, own_visit, own_visit_and_person
 from yibao.insured.models import InsuredPerson
 from yibao.insured.repository import settlement_facts
 from yibao.insured.service import do_post_settlement, do_reverse_settlement

@@ -39,11 +39,17 @@ from yibao.engines.exchange.visits import (
     VisitRefIn,
     VisitResult,
 )
-from yibao.engines.insured.messages import CERT_TYPES
 from yibao.engines.settlement.policy import pooling_region
 from yibao.exchange.models import Fee, Identified, Settlement, Visit
 from yibao.exchange.registry import Call
 from yibao.exchange.settle_rows import PersonRow, VisitRow, locked_visit
+from yibao.exchange.visit_checks import (
+    begins_before_fees,
+    certificate,
+    ends_after_fees,
+    not_future,
+    two_digit_type,
+)
 from yibao.insured.models import InsuredPerson
 from yibao.insured.repository import cumulative, person_by_psn_no, person_info
 from yibao.kit.errors import NotFound
@@ -121,13 +127,7 @@ def _check_person(call: Call, person: InsuredPerson | PersonRow, identified: boo
 def identify(call: Call, data: PersonIn) -> PersonOut:
     """1101: the person of a certificate, remembered as identified by the
     institution."""
-    query = data.data
-    kind = (query.mdtrt_cert_type or "").strip()
-    if len(kind) == 1 and kind.isdigit():
-        call.warnings.append(
-            f"就诊凭证类型（mdtrt_cert_type）：应为两位代码，已将“{kind}”按 0{kind} 读取"
-        )
-        query = query.model_copy(update={"mdtrt_cert_type": f"0{kind}"})
+    query = two_digit_type(call, data.data)
     try:
         info = person_info(
             call.session,
@@ -258,7 +258,7 @@ def _open_visit(
     _check_insutype(person, insutype)
     _kind_med_type(med_type, kind)
     cert_type = certificate(call, person.psn_no, person.certno, *cert) or cert[0]
-    _not_future(call, business_time(begntime), "begntime", "开始时间")
+    not_future(call, business_time(begntime), "begntime", "开始时间")
     if kind == "ipt":
         already = call.session.scalar(
             select(Visit.mdtrt_id).where(
@@ -300,58 +300,6 @@ def _open_visit(
     call.session.flush()
     _audit(call, f"exchange.{kind}.open", visit)
     return visit
-
-
-def certificate(
-    call: Call, psn_no: str, certno: str, cert_type: str | None, cert_no: str | None
-) -> str | None:
-    """The message's 就诊凭证类型, checked: one of :data:`CERT_TYPES` (one digit read as
-    its two-digit code, with a warning); with 02 居民身份证, a 就诊凭证编号 given must be
-    the person's (an electronic credential's or a card's number cannot be compared
-    here).  Returns the type as read."""
-    if cert_type is None:
-        return None
-    kind = cert_type.strip()
-    if len(kind) == 1 and kind.isdigit():
-        call.warnings.append(
-            f"就诊凭证类型（mdtrt_cert_type）：应为两位代码，已将“{kind}”按 0{kind} 读取"
-        )
-        kind = f"0{kind}"
-    if kind not in CERT_TYPES:
-        names = "、".join(f"{k} {v}" for k, v in CERT_TYPES.items())
-        raise Refused(
-            "mdtrt_cert_type", f"就诊凭证类型（mdtrt_cert_type）：应为 {names}（收到“{kind[:10]}”）"
-        )
-    number = (cert_no or "").strip().upper()
-    if kind == "02" and number and number != certno.strip().upper():
-        raise Refused(
-            "mdtrt_cert_no",
-            f"就诊凭证编号（mdtrt_cert_no）：不是人员 {psn_no} 的居民身份证号，请核对就诊人",
-        )
-    return kind
-
-
-def _not_future(call: Call, moment: datetime, field: str, name: str) -> None:
-    """A visit's times are read on business days: a day after the message's is refused
-    (an admission, discharge or fee that has not happened yet)."""
-    today = local(call.received_at).date()
-    if local(moment).date() > today:
-        raise Refused(
-            field, f"{name}（{field}）：{local(moment):%Y-%m-%d %H:%M:%S} 晚于今天（{today}）"
-        )
-
-
-def _open_fee_days(call: Call, visit: Visit) -> tuple[Any, Any]:
-    """(first, last) business day of the visit's lines not yet settled or cancelled."""
-    first, last = call.session.execute(
-        select(func.min(Fee.fee_ocur_time), func.max(Fee.fee_ocur_time)).where(
-            Fee.visit_id == visit.id, Fee.state == "open"
-        )
-    ).one()
-    return (
-        local(first).date() if first is not None else None,
-        local(last).date() if last is not None else None,
-    )
 
 
 def _audit(call: Call, action: str, visit: Visit, **extra: Any) -> None:
@@ -403,14 +351,7 @@ def discharge(call: Call, data: DischargeIn) -> Done:
     end = business_time(node.endtime)
     if end < visit.begntime:
         raise Refused("endtime", "结束时间（endtime）：出院时间早于入院时间")
-    _not_future(call, end, "endtime", "结束时间")
-    _, last = _open_fee_days(call, visit)
-    if last is not None and last > local(end).date():
-        raise Refused(
-            "endtime",
-            f"结束时间（endtime）：出院日期 {local(end).date()} 早于已上传费用的发生日期 {last}，"
-            "请先撤销（2302）或更正这些费用明细",
-        )
+    ends_after_fees(call, visit, end)
     visit.endtime = end
     visit.dscg_way = node.dscg_way
     if node.dscg_dept_codg:
@@ -440,14 +381,7 @@ def change_admission(call: Call, data: AdmissionChangeIn) -> Done:
         start = business_time(node.begntime)
         if visit.endtime is not None and visit.endtime < start:
             raise Refused("begntime", "开始时间（begntime）：入院时间晚于出院时间")
-        _not_future(call, start, "begntime", "开始时间")
-        first, _ = _open_fee_days(call, visit)
-        if first is not None and first < local(start).date():
-            raise Refused(
-                "begntime",
-                f"开始时间（begntime）：入院日期 {local(start).date()} 晚于已上传费用的发生日期"
-                f" {first}，请先撤销（2302）或更正这些费用明细",
-            )
+        begins_before_fees(call, visit, start)
         visit.begntime = start
     if node.ipt_no:
         visit.ipt_otp_no = node.ipt_no

@@ -1,0 +1,103 @@
+"""Checks of a visit's messages that read the person or the visit's fee lines: the
+certificate is the person's, nothing dated after today, the stay's dates against the
+fees already uploaded (ADR 0018 amendments)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from yibao.engines.exchange import Refused
+from yibao.engines.insured.messages import CERT_TYPES, PersonQuery
+from yibao.exchange.models import Fee, Visit
+from yibao.exchange.registry import Call
+from yibao.kit.timeutil import local
+
+
+def two_digit_type(call: Call, query: PersonQuery) -> PersonQuery:
+    """1101's 就诊凭证类型 sent as one digit (``2``) read as its code (``02``), warned."""
+    kind = (query.mdtrt_cert_type or "").strip()
+    if len(kind) != 1 or not kind.isdigit():
+        return query
+    call.warnings.append(
+        f"就诊凭证类型（mdtrt_cert_type）：应为两位代码，已将“{kind}”按 0{kind} 读取"
+    )
+    return query.model_copy(update={"mdtrt_cert_type": f"0{kind}"})
+
+
+def certificate(
+    call: Call, psn_no: str, certno: str, cert_type: str | None, cert_no: str | None
+) -> str | None:
+    """The message's 就诊凭证类型, checked: one of :data:`CERT_TYPES` (one digit read as
+    its two-digit code, with a warning); with 02 居民身份证, a 就诊凭证编号 given must be
+    the person's (an electronic credential's or a card's number cannot be compared
+    here).  Returns the type as read."""
+    if cert_type is None:
+        return None
+    kind = cert_type.strip()
+    if len(kind) == 1 and kind.isdigit():
+        call.warnings.append(
+            f"就诊凭证类型（mdtrt_cert_type）：应为两位代码，已将“{kind}”按 0{kind} 读取"
+        )
+        kind = f"0{kind}"
+    if kind not in CERT_TYPES:
+        names = "、".join(f"{k} {v}" for k, v in CERT_TYPES.items())
+        raise Refused(
+            "mdtrt_cert_type", f"就诊凭证类型（mdtrt_cert_type）：应为 {names}（收到“{kind[:10]}”）"
+        )
+    number = (cert_no or "").strip().upper()
+    if kind == "02" and number and number != certno.strip().upper():
+        raise Refused(
+            "mdtrt_cert_no",
+            f"就诊凭证编号（mdtrt_cert_no）：不是人员 {psn_no} 的居民身份证号，请核对就诊人",
+        )
+    return kind
+
+
+def not_future(call: Call, moment: datetime, field: str, name: str) -> None:
+    """A visit's times are read on business days: a day after the message's is refused
+    (an admission, discharge or fee that has not happened yet)."""
+    today = local(call.received_at).date()
+    if local(moment).date() > today:
+        raise Refused(
+            field, f"{name}（{field}）：{local(moment):%Y-%m-%d %H:%M:%S} 晚于今天（{today}）"
+        )
+
+
+def open_fee_days(call: Call, visit: Visit) -> tuple[Any, Any]:
+    """(first, last) business day of the visit's lines not yet settled or cancelled."""
+    first, last = call.session.execute(
+        select(func.min(Fee.fee_ocur_time), func.max(Fee.fee_ocur_time)).where(
+            Fee.visit_id == visit.id, Fee.state == "open"
+        )
+    ).one()
+    return (
+        local(first).date() if first is not None else None,
+        local(last).date() if last is not None else None,
+    )
+
+
+def ends_after_fees(call: Call, visit: Visit, end: datetime) -> None:
+    """2402: the end is not after today nor before the last day of the open fees."""
+    not_future(call, end, "endtime", "结束时间")
+    _, last = open_fee_days(call, visit)
+    if last is not None and last > local(end).date():
+        raise Refused(
+            "endtime",
+            f"结束时间（endtime）：出院日期 {local(end).date()} 早于已上传费用的发生日期 {last}，"
+            "请先撤销（2302）或更正这些费用明细",
+        )
+
+
+def begins_before_fees(call: Call, visit: Visit, start: datetime) -> None:
+    """2403: a new begin is not after today nor after the first day of the open fees."""
+    not_future(call, start, "begntime", "开始时间")
+    first, _ = open_fee_days(call, visit)
+    if first is not None and first < local(start).date():
+        raise Refused(
+            "begntime",
+            f"开始时间（begntime）：入院日期 {local(start).date()} 晚于已上传费用的发生日期"
+            f" {first}，请先撤销（2302）或更正这些费用明细",
+        )
