@@ -83,3 +83,18 @@ def test_safe_workbook_options() -> None:
         ("https://e.x", "s", None),
         ("12", "s", None),
     ]
+
+
+def test_write_xlsx_formats_floats_and_the_columns_it_is_told() -> None:
+    """A float column nobody described shows at least the fen (polars' own default is
+    three decimals: 1,878,477.050); ``formats`` sets a column's format in every sheet."""
+    money = pl.DataFrame({"基金支付": [1878477.05, 0.5], "药占比": [0.3263, 0.1], "n": [1, 2]})
+    other = pl.DataFrame({"药占比": [0.25], "权重": [Decimal("1.2500")]})
+    buf = io.BytesIO()
+    write_xlsx({"一": money, "二": other}, buf, formats={"药占比": "0.00%", "absent": "0"})
+    book = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))
+    first, second = book["一"], book["二"]
+    assert first["A2"].number_format == "#,##0.00##" and first["A2"].value == 1878477.05
+    assert first["B2"].number_format == "0.00%" and first["B2"].value == 0.3263
+    assert second["A2"].number_format == "0.00%" and second["A2"].data_type == "n"
+    assert second["B2"].number_format == "#,##0.0000"  # a decimal keeps its scale

@@ -5,7 +5,7 @@ and figures as the page."""
 from __future__ import annotations
 
 import io
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import polars as pl
@@ -16,31 +16,48 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from yibao.analysis.reports import Report
-from yibao.kit.exports import write_xlsx
+from yibao.kit.exports import NUMBER_FORMATS, write_xlsx
 from yibao.settlement.statements.pdf import pdf_font
+
+#: places and thousands separators of a figure as printed, by column kind: money and
+#: other decimals (points, quantities) with fen and separators, days to 2, CMI and
+#: the consumption indices to 4 (the weights' places) — fixed, so a column lines up
+PLACES: dict[str, tuple[int, bool]] = {
+    "money": (2, True),
+    "dec": (2, True),
+    "days": (2, False),
+    "index": (4, False),
+}
 
 
 def shown(value: Any, kind: str) -> str:
-    """A figure as printed: money with thousands and fen, shares as per cent."""
+    """A figure as printed on the page and in the PDF, in the fixed places of its kind
+    (:data:`PLACES`), rounded half up (四舍五入); shares as per cent with 2 decimals,
+    counts with separators; nothing is "—"."""
     if value is None or value == "":
         return "—"
-    if kind == "money":
-        return f"{Decimal(value):,.2f}"
-    if kind == "pct":
-        return f"{Decimal(value) * 100:.2f}%"
     if kind == "int":
         return f"{int(value):,}"
-    if kind == "dec":
-        return f"{Decimal(value):,.4f}".rstrip("0").rstrip(".")
+    if kind == "pct":
+        return f"{_fixed(Decimal(str(value)) * 100, 2)}%"
+    if kind in PLACES:
+        places, grouped = PLACES[kind]
+        return _fixed(Decimal(str(value)), places, grouped=grouped)
     return str(value)
 
 
+def _fixed(value: Decimal, places: int, *, grouped: bool = False) -> str:
+    exact = value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    return f"{exact:,.{places}f}" if grouped else f"{exact:.{places}f}"
+
+
 def _frame(columns: list[tuple[str, str, str]], rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """Labelled columns; money and indices stay numbers (Decimal), shares as numbers."""
+    """Labelled columns; money, shares and indices stay numbers (shares as fractions,
+    formatted as per cent by :func:`_formats`)."""
     data: dict[str, pl.Series] = {}
     for key, label, kind in columns:
         values = [r.get(key) for r in rows]
-        if kind in ("money", "dec", "pct"):
+        if kind in ("money", "dec", "pct", "index", "days"):
             floats = [None if v is None else float(v) for v in values]
             data[label] = pl.Series(label, floats, dtype=pl.Float64)
         elif kind == "int":
@@ -52,14 +69,24 @@ def _frame(columns: list[tuple[str, str, str]], rows: list[dict[str, Any]]) -> p
     return pl.DataFrame(data)
 
 
+def _formats(*column_sets: list[tuple[str, str, str]]) -> dict[str, str]:
+    """Excel number formats of the labelled columns by kind (money ``#,##0.00``, shares
+    ``0.00%``, indices ``0.0000``, days ``0.00``)."""
+    return {
+        label: NUMBER_FORMATS[kind]
+        for columns in column_sets
+        for _, label, kind in columns
+        if kind in NUMBER_FORMATS
+    }
+
+
 def report_xlsx(report: Report) -> bytes:
     sheets = {report.title[:31]: _frame(report.columns, report.rows)}
+    item_columns = report.extra.get("item_columns") or []
     if report.extra.get("items"):
-        sheets["排名前列的药品项目耗材"] = _frame(
-            report.extra["item_columns"], report.extra["items"]
-        )
+        sheets["排名前列的药品项目耗材"] = _frame(item_columns, report.extra["items"])
     buf = io.BytesIO()
-    write_xlsx(sheets, buf, autofit=True)
+    write_xlsx(sheets, buf, autofit=True, formats=_formats(report.columns, item_columns))
     return buf.getvalue()
 
 

@@ -42,7 +42,8 @@ class Report:
     name: str
     title: str
     filters: Filters
-    columns: list[tuple[str, str, str]]  # key, label, kind: text/int/money/pct/dec
+    #: key, label, kind: text, int, money, pct, index (4 places), days, dec (2 places)
+    columns: list[tuple[str, str, str]]
     rows: list[dict[str, Any]]
     chart: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -204,7 +205,7 @@ def institutions(session: Session, state: AnalysisState | None, f: Filters) -> R
             ("total_cost", "医疗总费用", "money"),
             ("fund_payment", "基金支付", "money"),
             ("avg_cost", "例均费用", "money"),
-            ("avg_los", "平均住院日", "dec"),
+            ("avg_los", "平均住院日", "days"),
             ("drug_share", "药占比", "pct"),
             ("audits", "实时审核次数", "int"),
             ("flagged", "有疑点次数", "int"),

@@ -7,7 +7,9 @@ turns into a live formula when the file is opened (formula / CSV injection, OWAS
 * **Excel**: every workbook comes from :func:`safe_workbook`, whose xlsxwriter options
   write strings as strings (``strings_to_formulas``, ``strings_to_urls`` and
   ``strings_to_numbers`` off); the text is kept exactly.  :func:`write_xlsx` writes
-  polars frames through it, one worksheet each.
+  polars frames through it, one worksheet each, every number as a number in a format
+  of its kind (:data:`NUMBER_FORMATS`): money ``#,##0.00``, shares ``0.00%`` — never
+  polars' own three decimals for a float column.
 * **CSV** has no cell types, so :func:`csv_safe` prefixes a single quote ``'`` to text
   that begins with ``=`` ``+`` ``-`` ``@``, a tab or a carriage return (in text columns
   and in the header; numeric columns stay numbers).
@@ -19,13 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import polars as pl
 from xlsxwriter import Workbook
-
-if TYPE_CHECKING:
-    from polars._typing import ColumnFormatDict
 
 #: Characters that make a spreadsheet program read a CSV cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -44,6 +43,22 @@ WORKBOOK_OPTIONS: dict[str, Any] = {
 
 XlsxTarget = str | Path | IO[bytes]
 
+#: Excel number formats by kind of figure, for a caller that knows its columns: counts,
+#: money in yuan with fen, shares as per cent (the cell keeps the fraction, 0.3263
+#: shows 32.63%), CMI and consumption indices to 4 decimals (weights' places), days
+#: (average length of stay) and other decimals (points, quantities) to 2.
+NUMBER_FORMATS: dict[str, str] = {
+    "int": "#,##0",
+    "money": "#,##0.00",
+    "pct": "0.00%",
+    "index": "0.0000",
+    "days": "0.00",
+    "dec": "#,##0.00",
+}
+#: a float column nobody described: at least the fen, up to 4 places (polars' own
+#: default, ``#,##0.000``, pads money to three decimals and cuts a weight's fourth)
+FLOAT_FORMAT = "#,##0.00##"
+
 
 def safe_workbook(target: XlsxTarget) -> Workbook:
     """An xlsxwriter workbook on ``target`` (a path or a binary buffer) that writes
@@ -57,27 +72,33 @@ def write_xlsx(
     *,
     worksheet: str = "Sheet1",
     autofit: bool = False,
+    formats: Mapping[str, str] | None = None,
 ) -> None:
     """Write one frame (to ``worksheet``) or ``{sheet name: frame}`` in order to an
-    ``.xlsx`` through :func:`safe_workbook`; polars formats each sheet as usual, and a
-    decimal column (money, weights) shows its own places (:func:`decimal_formats`)."""
+    ``.xlsx`` through :func:`safe_workbook`; polars formats each sheet as usual, a
+    decimal column (money, weights) shows its own places and a float column at least
+    two (:func:`decimal_formats`); ``formats`` (column name → Excel number format, e.g.
+    from :data:`NUMBER_FORMATS`) sets a column's format in every sheet that has it."""
     frames = {worksheet: sheets} if isinstance(sheets, pl.DataFrame) else sheets
     with safe_workbook(target) as wb:
         for name, frame in frames.items():
-            frame.write_excel(
-                wb, worksheet=name, autofit=autofit, column_formats=decimal_formats(frame)
-            )
+            chosen = decimal_formats(frame)
+            chosen.update({c: f for c, f in (formats or {}).items() if c in frame.columns})
+            frame.write_excel(wb, worksheet=name, autofit=autofit, column_formats=chosen)
 
 
-def decimal_formats(frame: pl.DataFrame) -> ColumnFormatDict:
-    """Excel number formats of ``frame``'s decimal columns, to their scale: money
-    (scale 2) as ``#,##0.00``, a weight (scale 4) as ``#,##0.0000``.  Polars writes
-    decimals as numbers in the General format, where 0 reads 0 and 12.5 reads 12.5."""
+def decimal_formats(frame: pl.DataFrame) -> dict[Any, str]:
+    """Excel number formats of ``frame``'s decimal and float columns: a decimal to its
+    scale — money (scale 2) as ``#,##0.00``, a weight (scale 4) as ``#,##0.0000`` —
+    a float as :data:`FLOAT_FORMAT`.  Polars writes decimals as numbers in the General
+    format, where 0 reads 0 and 12.5 reads 12.5, and floats with three decimals."""
     formats: dict[Any, str] = {}  # keys: column names (polars also takes selectors)
     for column, dtype in frame.schema.items():
         if isinstance(dtype, pl.Decimal):
             places = dtype.scale or 0
             formats[column] = "#,##0." + "0" * places if places else "#,##0"
+        elif dtype.is_float():
+            formats[column] = FLOAT_FORMAT
     return formats
 
 

@@ -9,7 +9,7 @@
   var option;
   if (spec.kind === "scatter") {
     option = {
-      tooltip: { formatter: function (p) { return p.name + "<br>" + spec.x_name + " " + p.value[0] + "<br>" + spec.y_name + " " + p.value[1]; } },
+      tooltip: { formatter: function (p) { return p.name + "<br>" + spec.x_name + " " + p.value[0].toFixed(4) + "<br>" + spec.y_name + " " + p.value[1].toFixed(4); } },  // indices: 4 places, as the table
       grid: { left: 60, right: 30, top: 30, bottom: 50 },
       xAxis: { type: "value", name: spec.x_name, nameLocation: "middle", nameGap: 28, scale: true },
       yAxis: { type: "value", name: spec.y_name, scale: true },
