@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yibao.analysis.models import AnalysisState, DipYear, DrgYear
@@ -43,29 +43,50 @@ def _year_rows(
         )
 
 
-# long: the DRG rows, then their column labels and chart
+def drg_rows(session: Session, f: Filters) -> list[dict[str, Any]]:
+    """The DRG 绩效 rows of the year (one hospital's if filtered), from the summaries.
+
+    ``cmi`` is the hospital-year's one CMI (ADR 0037, amendment "one CMI"): Σ weights
+    ÷ ``cases`` over the year's cases grouped under the weight plan's grouping plan
+    and kept by its run's exclusions (LOS 1–60 days, cost ≥ 5 yuan, grouped, not QY)
+    whose DRG has a weight — :func:`yibao.engines.measure.hospital_indices`."""
+    return [
+        {
+            **hospital,
+            "year": d.year,
+            "cases_all": d.cases_all,
+            "grouped": d.grouped,
+            "group_rate": _ratio(d.grouped, d.eligible if d.eligible is not None else d.cases_all),
+            "drgs": d.drgs,
+            "cases": d.cases,
+            "cmi": d.cmi,
+            "cost_index": d.cost_index,
+            "time_index": d.time_index,
+            "low_risk_cases": d.low_risk_cases,
+            "low_risk_deaths": d.low_risk_deaths,
+            "low_risk_mortality": _ratio(d.low_risk_deaths, d.low_risk_cases),
+        }
+        for d, hospital in _year_rows(session, DrgYear, f)
+    ]
+
+
+def hospital_cmi(session: Session, hospital_code: str) -> dict[str, Any] | None:
+    """The hospital's DRG 绩效 row (:func:`drg_rows`: ``year``, ``cmi``, ``cases``, …)
+    of its latest year with cases counted in the summaries; None before a refresh."""
+    year = session.scalar(
+        select(func.max(DrgYear.year)).where(
+            DrgYear.hospital_code == hospital_code, DrgYear.cases > 0
+        )
+    )
+    if year is None:
+        return None
+    rows = drg_rows(session, Filters(year=int(year), hospital=hospital_code))
+    return rows[0] if rows else None
+
+
 def drg(session: Session, state: AnalysisState | None, f: Filters) -> Report:
     """DRG 绩效: CMI, cost and time consumption indices, low-risk mortality, 入组率."""
-    rows: list[dict[str, Any]] = []
-    for d, hospital in _year_rows(session, DrgYear, f):
-        rows.append(
-            {
-                **hospital,
-                "cases_all": d.cases_all,
-                "grouped": d.grouped,
-                "group_rate": _ratio(
-                    d.grouped, d.eligible if d.eligible is not None else d.cases_all
-                ),
-                "drgs": d.drgs,
-                "cases": d.cases,
-                "cmi": d.cmi,
-                "cost_index": d.cost_index,
-                "time_index": d.time_index,
-                "low_risk_cases": d.low_risk_cases,
-                "low_risk_deaths": d.low_risk_deaths,
-                "low_risk_mortality": _ratio(d.low_risk_deaths, d.low_risk_cases),
-            }
-        )
+    rows = drg_rows(session, f)
     notes = []
     if not rows:
         notes.append("本年度暂无 DRG 指标：需先发布权重方案并刷新汇总。")

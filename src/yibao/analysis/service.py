@@ -25,6 +25,7 @@ from yibao.jobs.runner import JobRunner
 from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.kit.timeutil import local
+from yibao.regions.models import Hospital
 from yibao.settlement.models import SettlementConfirmation
 from yibao.supervision.realtime.models import AuditRequest
 
@@ -39,7 +40,7 @@ REPORTS: dict[str, tuple[str, Builder]] = {
 }
 NAMES = {**{k: t for k, (t, _) in REPORTS.items()}, "fund": "基金运行分析"}
 
-__all__ = ["NAMES", "REFRESH_KIND", "do_refresh", "report", "submit_refresh"]
+__all__ = ["NAMES", "REFRESH_KIND", "do_refresh", "hospital_cmi", "report", "submit_refresh"]
 
 
 def can_manage(user: User) -> bool:
@@ -61,6 +62,13 @@ def city_of(user: User) -> str:
 def state_for(session: Session, user: User) -> AnalysisState | None:
     region = user.hospital.region_code if user.hospital is not None else user.region_code
     return reports.state_of(session, region)
+
+
+def hospital_cmi(session: Session, hospital: Hospital) -> dict[str, Any] | None:
+    """The hospital's CMI as 决策分析 › DRG 绩效 shows it — the same row of the same
+    summaries (:func:`performance_reports.hospital_cmi`): ``year``, ``cmi`` and the
+    ``cases`` it counts, of its latest year; None before the first refresh."""
+    return performance_reports.hospital_cmi(session, hospital.code)
 
 
 def report(

@@ -1,9 +1,10 @@
 """Read-only queries behind a hospital's home page (医院首页).
 
-A hospital's own figures (the session is scoped to it): the CMI of its priced cases
-in its latest year (cached for a while: a scan), the lists it must act on, what waits
-for the bureau's review, the amount approved and not yet confirmed, its last
-confirmed month, and its deadlines (special-case applications, open appeals).
+A hospital's own figures (the session is scoped to it): the lists it must act on,
+what waits for the bureau's review, the amount approved and not yet confirmed, its
+last confirmed month, and its deadlines (special-case applications, open appeals).
+Its CMI is the decision analysis' (:func:`yibao.analysis.service.hospital_cmi`, ADR
+0037): one figure for a hospital-year on every page.
 """
 
 from __future__ import annotations
@@ -14,11 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yibao.cases.models import Case
 from yibao.engines.settlement import State
-from yibao.kit.cache import TTLCache
-from yibao.measurement.models import PaymentStandardItem
-from yibao.regions.models import Hospital
 from yibao.settlement import special
 from yibao.settlement.models import (
     CasePricing,
@@ -34,48 +31,16 @@ WAITING_STATES = (State.PRICED.value, State.UNDER_REVIEW.value)
 TO_CONFIRM_STATES = (State.APPROVED.value, State.ADJUSTED.value, State.SPECIAL_APPROVED.value)
 
 
-#: a hospital's CMI (a scan of its priced cases of the year)
-_CMI: TTLCache[tuple[int | None, float | None, int]] = TTLCache()
-
-
-def _hospital_cmi(session: Session, hospital: Hospital) -> tuple[int | None, float | None, int]:
-    """(year, CMI, cases): the mean relative weight of the standards the hospital's
-    cases of its latest discharge year were priced with."""
-    last = session.scalar(
-        select(func.max(Case.discharge_date)).join(CasePricing, CasePricing.case_id == Case.id)
-    )
-    if last is None:
-        return None, None, 0
-    cmi, n = session.execute(
-        select(func.avg(PaymentStandardItem.relative_weight), func.count())
-        .select_from(CasePricing)
-        .join(Case, Case.id == CasePricing.case_id)
-        .join(
-            PaymentStandardItem,
-            (PaymentStandardItem.set_id == CasePricing.standard_set_id)
-            & (PaymentStandardItem.drg == CasePricing.drg)
-            & (PaymentStandardItem.hospital_level == hospital.level),
-        )
-        .where(Case.discharge_date >= date(last.year, 1, 1))
-    ).one()
-    return last.year, None if cmi is None else round(float(cmi), 4), int(n)
-
-
 def hospital_home(
     session: Session,
-    hospital: Hospital,
     *,
     today: date,
     rules: special.SpecialRules,
-    cache_s: float = 0,
 ) -> dict[str, Any]:
-    """A hospital's own figures for its home page (the session is scoped to it): CMI of
-    its priced cases in its latest year (up to ``cache_s`` seconds old), lists it must
-    act on, what waits for the bureau, the amount approved and not yet confirmed, its
-    last confirmed month, and the deadlines (special-case applications, appeals)."""
-    year, cmi, cmi_cases = _CMI.get(
-        (hospital.id, hospital.level), cache_s, lambda: _hospital_cmi(session, hospital)
-    )
+    """A hospital's own figures for its home page (the session is scoped to it): lists
+    it must act on, what waits for the bureau, the amount approved and not yet
+    confirmed, its last confirmed month, and the deadlines (special-case applications,
+    appeals)."""
     by_state = dict(
         session.execute(
             select(SettlementList.state, func.count()).group_by(SettlementList.state)
@@ -105,9 +70,6 @@ def hospital_home(
         else []
     )
     return {
-        "year": year,
-        "cmi": cmi,
-        "cmi_cases": cmi_cases,
         "qc_failed": by_state.get(State.QC_FAILED.value, 0),
         "returned": by_state.get(State.RETURNED.value, 0),
         "waiting": sum(by_state.get(s, 0) for s in WAITING_STATES),

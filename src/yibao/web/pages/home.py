@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from yibao.accounts.roles import Permission, has_permission
 from yibao.analysis import service as analysis
+from yibao.analysis.exports import shown
 from yibao.analysis.figures import home_figures
 from yibao.api.deps import CurrentUser, Db
 from yibao.api.inline import light_read
@@ -32,13 +33,8 @@ def home(request: Request, db: Db, user: CurrentUser) -> Response:
         city = user.hospital.region_code[:4] + "00"
         prefix = region_prefix(city)
         today = local(utcnow()).date()
-        todo = hospital_home(
-            db,
-            user.hospital,
-            today=today,
-            rules=special.SpecialRules(),
-            cache_s=request.app.state.settings.figures_cache_s,
-        )
+        todo = hospital_home(db, today=today, rules=special.SpecialRules())
+        todo["cmi"] = analysis.hospital_cmi(db, user.hospital)  # as 决策分析 › DRG 绩效
     else:
         code = user.region_code or ""
         prefix = region_prefix(code[:4] + "00" if not code.endswith("00") else code)
@@ -67,6 +63,7 @@ def home(request: Request, db: Db, user: CurrentUser) -> Response:
             "charts_json": json.dumps(charts, ensure_ascii=False),
             "period_labels": period_labels(db, ov.latest_periods),
             "todo": todo,
+            "shown": shown,
             "unread": messages.unread_count(db, user) if reads else 0,
             "due": messages.deadlines(db, user) if reads else [],
         },
