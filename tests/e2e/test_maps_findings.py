@@ -1,9 +1,9 @@
 """地图定位 coloured by audit findings (issue 15 items 1 and 3): per district and per
 hospital, the year's real-time audits (audits, those with findings, findings,
-violation amount) and post-audit findings (not dismissed; a hospital: published
-only) equal direct sums over the stored rows, in the viewer's scope; the page offers
-疑点数 / 疑点金额 beside cost, fund and cases (SQLite, or PostgreSQL with
-YIBAO_TEST_DATABASE_URL)."""
+violation amount) and post-audit findings (published or later, not dismissed — for a
+bureau and a hospital alike) equal direct sums over the stored rows, in the viewer's
+scope, and the 机构月度 report's 疑点 columns; the page offers 疑点数 / 疑点金额 beside
+cost, fund and cases (SQLite, or PostgreSQL with YIBAO_TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.builders.settlement import plan_registry
 from tests.e2e.test_maps import _as
+from yibao.analysis.refresh import do_refresh
 from yibao.db.scoping import SYSTEM_SCOPE, region_prefix, set_scope
-from yibao.demo.seed import seed_demo
+from yibao.demo.seed import SEED_ACTOR, seed_demo
 from yibao.kit.timeutil import BUSINESS_TZ, local
 from yibao.regions.models import Hospital, Region
 from yibao.supervision.findings.models import Finding
@@ -140,7 +142,7 @@ def _by_hand(
             d["rt_findings"] += a.findings
             d["rt_amount"] += a.vola_amt
     for f in db.scalars(select(Finding)):
-        seen = f.state != "dismissed" and (hospital_id is None or f.published_at is not None)
+        seen = f.state not in ("new", "dismissed")  # 待公示 ones are not counted yet
         if f.period.startswith("2025-") and seen and mine(f.hospital_id, f.region_code):
             assert codes[f.hospital_id] == f.hospital_code
             d = out[district_of(f.region_code)]
@@ -200,3 +202,41 @@ def test_map_figures_of_findings_equal_direct_sums(world, db) -> None:  # type: 
     own_want = _by_hand(db, hospital_id=own_h.id)
     assert own_want and next(iter(own_want.values()))["audits"] > 0
     _check(mine["districts"], own_want)
+
+
+def test_map_and_institutions_report_count_the_same_findings(world, db) -> None:  # type: ignore[no-untyped-def]
+    """The map's 疑点 of a district = the 机构月度 report's 实时疑点数 + 事后疑点数 of its
+    hospitals (amounts likewise) = the sums by hand; 待公示 findings count in none."""
+    set_scope(db, SYSTEM_SCOPE)
+    assert db.scalar(select(Finding.id).where(Finding.state == "new").limit(1)) is not None
+    do_refresh(db, "990100", SEED_ACTOR, registry=plan_registry())
+    db.commit()
+    want = {
+        code: (w["rt_findings"] + w["post_findings"], w["rt_amount"] + w["post_amount"])
+        for code, w in _by_hand(db).items()
+        if w["rt_findings"] + w["post_findings"]
+    }
+    districts = {h.code: h.region_code for h in db.scalars(select(Hospital))}
+
+    figures = _as(world, "admin").get("/api/maps/current/figures", params={"year": 2025}).json()
+    on_map = {
+        d["code"]: (d["findings"], Decimal(str(d["amount"])))
+        for d in figures["districts"]
+        if d["findings"]
+    }
+    assert on_map == want
+    assert "不含待公示" in world.get("/maps", params={"year": 2025}, headers=HTML).text
+
+    body = (
+        _as(world, "analyst")
+        .get("/api/analysis/reports/institutions", params={"year": 2025})
+        .json()
+    )
+    in_report: dict[str, tuple[int, Decimal]] = defaultdict(lambda: (0, Decimal(0)))
+    for r in body["rows"]:
+        n, amount = in_report[districts[r["hospital_code"]]]
+        n += r["rt_findings"] + r["findings"]
+        amount += Decimal(r["vola_amt"]) + Decimal(r["finding_amt"])
+        in_report[districts[r["hospital_code"]]] = (n, amount)
+    assert {c: v for c, v in in_report.items() if v[0]} == want
+    assert any("不含待公示" in n for n in body["notes"])

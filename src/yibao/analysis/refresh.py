@@ -6,8 +6,9 @@ tables in the caller's transaction — every figure a SQL aggregate (``GROUP BY`
 
 * case months — discharged cases per hospital, month and insurance type;
 * audit months — real-time audits by the month they were received (business time),
-  published post-audit findings (公示 or later, not dismissed) by period, upheld
-  audit deductions by statement period;
+  published post-audit findings (公示 or later, not dismissed:
+  :func:`yibao.supervision.findings.repository.counted`, as the map) by period,
+  upheld audit deductions by statement period;
 * fund months — the monthly statements (:func:`period_statements`), per hospital;
 * DRG years — CMI, consumption indices, low-risk mortality under the region's newest
   published weight plan (:func:`indices_table`, as the indices page), 入组率 from the
@@ -57,6 +58,7 @@ from yibao.settlement.models import (
 )
 from yibao.settlement.statements.service import period_statements
 from yibao.supervision.findings.models import Finding
+from yibao.supervision.findings.repository import counted
 from yibao.supervision.realtime.models import AuditRequest
 
 TABLES = (CaseMonth, AuditMonth, FundMonth, DrgYear, DipYear, ItemYear)
@@ -220,7 +222,7 @@ def audit_month_rows(
             func.count(f.id),
             func.sum(f.vola_amt),
         )
-        .where(f.region_code.startswith(prefix), f.state.not_in(("new", "dismissed")))
+        .where(f.region_code.startswith(prefix), counted())
         .group_by(f.hospital_id, f.region_code, f.hospital_code, f.period)
     ):
         r = row(hid, region, code, period)

@@ -136,7 +136,21 @@ CASE_FIELDS = (
     "material_cost",
     "exam_cost",
 )
-AUDIT_FIELDS = ("audits", "flagged", "vola_amt", "findings", "finding_amt", "deducted")
+AUDIT_FIELDS = (
+    "audits",
+    "flagged",
+    "rt_findings",
+    "vola_amt",
+    "findings",
+    "finding_amt",
+    "deducted",
+)
+#: what the 疑点 columns count — the same findings as 地图定位's 疑点 (ADR 0033)
+FINDINGS_NOTE = (
+    "疑点：实时疑点数、实时疑点金额为本期事前事中审核（3101/3102）提示的疑点；"
+    "事后疑点为已公示（含其后各环节）、未撤销的事后审核疑点，不含待公示的。"
+    "二者之和即地图定位的疑点数与疑点金额。"
+)
 
 
 def _audit_rows(session: Session, f: Filters, *, whole_year: bool = False) -> list[AuditMonth]:
@@ -185,6 +199,7 @@ def institutions(session: Session, state: AnalysisState | None, f: Filters) -> R
                 "audits": a["audits"],
                 "flagged": a["flagged"],
                 "flag_rate": _ratio(a["flagged"], a["audits"]),
+                "rt_findings": a["rt_findings"],
                 "vola_amt": Decimal(a["vola_amt"]),
                 "findings": a["findings"],
                 "finding_amt": Decimal(a["finding_amt"]),
@@ -210,6 +225,7 @@ def institutions(session: Session, state: AnalysisState | None, f: Filters) -> R
             ("audits", "实时审核次数", "int"),
             ("flagged", "有疑点次数", "int"),
             ("flag_rate", "疑点率", "pct"),
+            ("rt_findings", "实时疑点数", "int"),
             ("vola_amt", "实时疑点金额", "money"),
             ("findings", "事后疑点数", "int"),
             ("finding_amt", "事后疑点金额", "money"),
@@ -224,6 +240,7 @@ def institutions(session: Session, state: AnalysisState | None, f: Filters) -> R
                 "审核扣款（万元）": [round(float(r["deducted"]) / 1e4, 2) for r in top],
             },
         },
+        notes=[FINDINGS_NOTE],
     )
 
 

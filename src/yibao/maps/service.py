@@ -8,8 +8,9 @@ and the figures drawn on it.
   and stored as a new version, audited; a bad file stores nothing.
 * :func:`map_figures` — per child region and per hospital: cases, total cost and fund
   payment of a year, the year's real-time audits (3101 / 3102: audits, those with
-  findings, findings, violation amount) and post-audit findings (count, amount), by
-  SQL aggregates in the caller's data scope (a hospital user sees its hospital, a
+  findings, findings, violation amount) and published post-audit findings (count,
+  amount; the findings decision analysis counts), by SQL aggregates in the caller's
+  data scope (a hospital user sees its hospital, a
   district bureau its district); hospitals are placed inside their district
   (generated positions: no hospital coordinates are stored yet).
 """
@@ -39,7 +40,7 @@ from yibao.kit.timeutil import BUSINESS_TZ, local
 from yibao.maps.models import RegionMap
 from yibao.regions.models import Hospital, Region, region_prefix
 from yibao.supervision.findings.models import Finding
-from yibao.supervision.findings.states import State
+from yibao.supervision.findings.repository import counted
 from yibao.supervision.realtime.models import AuditRequest
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -243,17 +244,17 @@ def _audit_sums(session: Session, prefix: str, year: int) -> list[Any]:
     return [(code, region, *a) for (code, region), a in sorted(acc.items()) if a[0]]
 
 
-def _finding_sums(session: Session, prefix: str, year: int, published_only: bool) -> list[Any]:
+def _finding_sums(session: Session, prefix: str, year: int) -> list[Any]:
     """(hospital code, region, findings, violation amount) of the post-audit findings
-    of ``year``'s periods, but those dismissed (a hospital: published ones only)."""
+    of ``year``'s periods that the figures count — published or later, not dismissed
+    (:func:`~yibao.supervision.findings.repository.counted`), for a bureau and a
+    hospital alike, as decision analysis counts them."""
     conds = [
         Finding.region_code.startswith(prefix),
         Finding.period >= f"{year}-01",
         Finding.period <= f"{year}-12",
-        Finding.state != State.DISMISSED.value,
+        counted(),
     ]
-    if published_only:
-        conds.append(Finding.published_at.is_not(None))
     return list(
         session.execute(
             select(
@@ -287,7 +288,7 @@ AMOUNTS = ("cost", "fund", "rt_amount", "post_amount")
 
 
 def _figures_by_hospital(
-    session: Session, prefix: str, year: int, published_only: bool
+    session: Session, prefix: str, year: int
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """(hospital code, region) → the year's figures of the three aggregates."""
     per: dict[tuple[str, str], dict[str, Any]] = {}
@@ -303,7 +304,7 @@ def _figures_by_hospital(
         add(hospital, region, cases=n, cost=cost, fund=fund)
     for hospital, region, n, flagged, found, amount in _audit_sums(session, prefix, year):
         add(hospital, region, audits=n, flagged=flagged, rt_findings=found, rt_amount=amount)
-    for hospital, region, n, amount in _finding_sums(session, prefix, year, published_only):
+    for hospital, region, n, amount in _finding_sums(session, prefix, year):
         add(hospital, region, post_findings=n, post_amount=amount)
     return per
 
@@ -327,17 +328,15 @@ def map_figures(
     region_code: str,
     geojson: dict[str, Any],
     year: int,
-    *,
-    published_only: bool = False,
 ) -> dict[str, Any]:
     """Per child region and per hospital (in the session's scope), of ``year``: cases,
     total cost, fund payment; real-time audits, those with findings, their findings
-    and violation amount; post-audit findings and their amount (``published_only``:
-    a hospital's view, published ones only); ``findings`` / ``amount`` add the two.
-    Hospitals with a position in their district."""
+    and violation amount; published post-audit findings and their amount (not those
+    waiting for publication: :func:`_finding_sums`); ``findings`` / ``amount`` add
+    the two.  Hospitals with a position in their district."""
     features = {f["properties"]["adcode"]: f for f in geojson["features"]}
     names = {h.code: (h.name, h.level) for h in session.scalars(select(Hospital))}
-    per = _figures_by_hospital(session, region_prefix(region_code), year, published_only)
+    per = _figures_by_hospital(session, region_prefix(region_code), year)
     totals: dict[str, dict[str, Any]] = {}
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for (hospital, region), row in per.items():

@@ -10,14 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from yibao.kit.errors import NotFound, ValidationFailed
 from yibao.kit.exports import labelled, write_xlsx
 from yibao.kit.paging import Page
 from yibao.supervision.findings.models import Finding, FindingEvent
-from yibao.supervision.findings.states import STATE_LABELS
+from yibao.supervision.findings.states import COUNTED, STATE_LABELS
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 SEVERITIES = {1: "提示", 2: "警告", 3: "严重"}
@@ -76,6 +76,12 @@ def _filtered(flt: FindingFilter) -> Select[Any]:
     if flt.published_only:
         stmt = stmt.where(Finding.published_at.is_not(None))
     return stmt
+
+
+def counted() -> ColumnElement[bool]:
+    """The findings the figures count (:data:`~yibao.supervision.findings.states.COUNTED`:
+    published or later, not dismissed), as a SQL condition."""
+    return Finding.state.in_(sorted(COUNTED))
 
 
 def list_findings(session: Session, flt: FindingFilter, page: int, size: int) -> Page[Finding]:

@@ -98,6 +98,11 @@ SIDE_LABELS: Final[dict[str, str]] = {
     Side.SYSTEM: "系统",
 }
 FINAL: Final = frozenset({State.UPHELD, State.DISMISSED, State.DEDUCTED, State.COVERED})
+#: the findings the figures count — decision analysis (机构月度, 年度趋势) and 地图定位,
+#: for a bureau and a hospital alike: published (公示) or later, not dismissed.  A
+#: 待公示 finding is the bureau's candidate, not yet reviewed nor shown to the hospital
+#: (ADR 0033 and 0037 amendments).
+COUNTED: Final = frozenset(State) - {State.NEW, State.DISMISSED}
 
 
 @dataclass(frozen=True, slots=True)

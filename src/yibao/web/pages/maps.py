@@ -41,9 +41,8 @@ def _page(request: Request, db: Db, user: User, **extra: Any) -> Response:
     latest = years[-1] if years else None
     year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else latest
     figures = None
-    if geojson and year:  # a hospital sees its published post-audit findings only
-        hospital_view = user.hospital_id is not None
-        figures = service.map_figures(db, region, geojson, year, published_only=hospital_view)
+    if geojson and year:  # post-audit findings: published ones, for everyone
+        figures = service.map_figures(db, region, geojson, year)
     data = {"map": geojson, "figures": figures}
     metric = request.query_params.get("metric") or "cost"
     ctx = {
