@@ -15,7 +15,10 @@
   var metric = select && LABELS[select.value] ? select.value : "cost";
   function audited() { return metric === "findings" || metric === "amount"; }
   function sizeOf(h) { return audited() ? h.amount : h.cost; }
-  function fmt(v) { return Number(v).toLocaleString("zh-CN", { maximumFractionDigits: 2 }); }
+  var MONEY = { cost: true, fund: true, amount: true };  // yuan: with fen, as the table
+  function fmt(v) { return Number(v).toLocaleString("zh-CN", { maximumFractionDigits: 0 }); }
+  function money(v) { return Number(v).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 }); }
+  function figure(v, key) { return MONEY[key] ? money(v) : fmt(v); }  // thousands separated
   function draw() {
     var values = figures.districts.map(function (d) { return d[metric]; });
     var max = values.length ? Math.max.apply(null, values) : 1;
@@ -24,12 +27,13 @@
     chart.setOption({
       tooltip: { trigger: "item", formatter: function (p) {
         if (p.seriesType === "scatter") {
-          return p.data.name + "<br>" + p.data.level + " 级 · 病例 " + fmt(p.data.cases) + "<br>费用 " + fmt(p.data.cost) + " 元" +
-            "<br>审核 " + fmt(p.data.audits) + " 次 · 疑点 " + fmt(p.data.findings) + " 个 · 疑点金额 " + fmt(p.data.amount) + " 元";
+          return p.data.name + "<br>" + p.data.level + " 级 · 病例 " + fmt(p.data.cases) + "<br>费用 " + money(p.data.cost) + " 元" +
+            "<br>审核 " + fmt(p.data.audits) + " 次 · 疑点 " + fmt(p.data.findings) + " 个 · 疑点金额 " + money(p.data.amount) + " 元";
         }
-        return p.name + "<br>" + LABELS[metric] + "：" + (p.value === undefined || isNaN(p.value) ? "—" : fmt(p.value));
+        return p.name + "<br>" + LABELS[metric] + "：" + (p.value === undefined || isNaN(p.value) ? "—" : figure(p.value, metric));
       } },
       visualMap: { min: min < max ? min : 0, max: max || 1, left: 10, bottom: 10, text: ["高", "低"], calculable: true, seriesIndex: 0,
+        precision: MONEY[metric] ? 2 : 0, formatter: function (v) { return figure(v, metric); },
         inRange: { color: audited() ? ["#fff5eb", "#d94801"] : ["#e0f3f8", "#4575b4"] } },
       geo: { map: "region", roam: true, label: { show: true, fontSize: 11 }, itemStyle: { borderColor: "#555" } },
       series: [
@@ -51,7 +55,7 @@
     rows.forEach(function (r) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-testid", "map-hospital-row");
-      [r.name, fmt(r.cases), fmt(r.cost), fmt(r.findings), fmt(r.amount)].forEach(function (v, i) {
+      [r.name, fmt(r.cases), money(r.cost), fmt(r.findings), money(r.amount)].forEach(function (v, i) {
         var td = document.createElement("td");
         if (i) { td.className = "text-end"; }
         td.textContent = v;
