@@ -33,7 +33,7 @@ PLACES: dict[str, tuple[int, bool]] = {
 def shown(value: Any, kind: str) -> str:
     """A figure as printed on the page and in the PDF, in the fixed places of its kind
     (:data:`PLACES`), rounded half up (四舍五入); shares as per cent with 2 decimals,
-    counts with separators; nothing is "—"."""
+    counts with separators; a missing figure reads "—"."""
     if value is None or value == "":
         return "—"
     if kind == "int":

@@ -7,9 +7,10 @@ turns into a live formula when the file is opened (formula / CSV injection, OWAS
 * **Excel**: every workbook comes from :func:`safe_workbook`, whose xlsxwriter options
   write strings as strings (``strings_to_formulas``, ``strings_to_urls`` and
   ``strings_to_numbers`` off); the text is kept exactly.  :func:`write_xlsx` writes
-  polars frames through it, one worksheet each, every number as a number in a format
-  of its kind (:data:`NUMBER_FORMATS`): money ``#,##0.00``, shares ``0.00%`` — never
-  polars' own three decimals for a float column.
+  polars frames through it, one worksheet each; numbers stay numbers, in the formats
+  the caller names by kind (:data:`NUMBER_FORMATS`: money ``#,##0.00``, shares
+  ``0.00%`` …), a float column nobody described with at least the fen — never
+  polars' own three decimals.
 * **CSV** has no cell types, so :func:`csv_safe` prefixes a single quote ``'`` to text
   that begins with ``=`` ``+`` ``-`` ``@``, a tab or a carriage return (in text columns
   and in the header; numeric columns stay numbers).
