@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from yibao.analysis.models import AnalysisState, DipYear, DrgYear
 from yibao.analysis.reports import Filters, Report, _hospitals, _ratio
-from yibao.regions.models import HOSPITAL_LEVELS
+from yibao.regions.models import HOSPITAL_LEVELS, Hospital
 
 #: the first columns of every per-hospital report
 HOSPITAL_COLUMNS = (
@@ -28,9 +28,12 @@ def _year_rows(
     """The summary rows of the year (one hospital's if filtered), each with the
     hospital's code, name and level."""
     stmt: Any = select(model).where(model.year == f.year).order_by(model.hospital_code)
-    if f.hospital:
+    if f.hospital:  # one hospital (its home page): its own name only
         stmt = stmt.where(model.hospital_code == f.hospital)
-    names = _hospitals(session)
+        one = session.scalars(select(Hospital).where(Hospital.code == f.hospital))
+        names = {h.code: h for h in one}
+    else:
+        names = _hospitals(session)
     for d in session.scalars(stmt):
         h = names.get(d.hospital_code)
         yield (
