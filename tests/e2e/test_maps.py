@@ -109,7 +109,7 @@ def test_upload_own_geojson(world, db) -> None:  # type: ignore[no-untyped-def]
     r = client.post("/api/maps/990100", files={"file": ("m.json", json.dumps(bad).encode())})
     assert r.status_code == 422 and "990199 不是本辖区的下级区划" in r.json()["error"]["message"]
     r = client.post("/api/maps/990100", files={"file": ("m.json", b"{not json")})
-    assert r.status_code == 422 and "不是有效的 JSON" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "不是有效的 GeoJSON" in r.json()["error"]["message"]
     assert db.query(RegionMap).count() == 0
     good = json.dumps(_rectangles(codes), ensure_ascii=False).encode()
     r = client.post("/api/maps/990100", files={"file": ("m.json", good)}, data={"name": "测试区划"})
