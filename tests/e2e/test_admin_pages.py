@@ -55,7 +55,7 @@ def test_admin_form_errors_are_specific_and_store_nothing(client, db):  # type: 
         data={**base, "username": "newbie", "password": "short", "role": "bureau_analyst"},
         headers=HTML,
     )
-    assert short.status_code == 400 and "密码至少8位" in short.text
+    assert short.status_code == 422 and "密码至少8位" in short.text
     outside = client.post(
         "/admin/users",
         data={
@@ -67,7 +67,7 @@ def test_admin_form_errors_are_specific_and_store_nothing(client, db):  # type: 
         },
         headers=HTML,
     )
-    assert outside.status_code == 400 and "辖区外" in outside.text
+    assert outside.status_code == 403 and "辖区外" in outside.text
     no_csrf = client.post(
         "/admin/users",
         data={

@@ -97,7 +97,7 @@ def test_the_reported_escalation_is_refused(client, db, world):  # type: ignore[
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     form = {**body, "csrf_token": token, "display_name": ""}
     r = client.post("/admin/users", data=form, headers={"accept": "text/html"})
-    assert r.status_code == 400 and "辖区外" in r.text
+    assert r.status_code == 403 and "辖区外" in r.text
     assert db.scalar(select(func.count()).select_from(User)) == before
 
 

@@ -30,6 +30,11 @@ from yibao.web.render import render
 router = APIRouter(prefix="/admin")
 
 
+def _status(error: DomainError) -> int:
+    """A refused form answers with its error's status (a 400 or 404 of the data: 422)."""
+    return 422 if error.http_status in (400, 404) else error.http_status
+
+
 def _user_page(request: Request, db: Db, admin: User, **extra: object) -> Response:
     qp = request.query_params
     page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
@@ -43,7 +48,9 @@ def _user_page(request: Request, db: Db, admin: User, **extra: object) -> Respon
         "created": None,
     }
     ctx.update(extra)
-    return render(request, "admin/users.html", ctx, status_code=400 if extra.get("error") else 200)
+    error = extra.get("error")
+    status = _status(error) if isinstance(error, DomainError) else 200
+    return render(request, "admin/users.html", ctx, status_code=status)
 
 
 @router.get("/users")
@@ -134,10 +141,6 @@ _DONE = {
     "role": "角色已修改，该用户需重新登录",
     "revoke": "令牌已吊销",
 }
-
-
-def _status(error: DomainError) -> int:
-    return 422 if error.http_status in (400, 404) else error.http_status
 
 
 def _manage_page(request: Request, db: Db, admin: User, target: User, **extra: object) -> Response:
