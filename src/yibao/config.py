@@ -193,6 +193,15 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
+    password_min_length: int = Field(
+        default=8, ge=8, le=128, description="密码最短长度 / shortest password"
+    )
+    password_min_classes: int = Field(
+        default=3,
+        ge=1,
+        le=4,
+        description="密码至少包含大写字母、小写字母、数字、符号中的几类 / kinds of character",
+    )
     login_max_failures: int = 5
     login_lock_minutes: int = 15
 

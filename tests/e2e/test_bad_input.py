@@ -166,7 +166,7 @@ def test_json_nested_50000_deep(world):  # type: ignore[no-untyped-def]
 
 def test_lone_surrogates_and_nul_in_json_strings(world):  # type: ignore[no-untyped-def]
     client = as_user(world, "admin")
-    user = {"username": "fuzz01", "password": "longenough1", "role": "bureau_analyst"}
+    user = {"username": "fuzz01", "password": "Longenough1", "role": "bureau_analyst"}
     for bad in ("\ud800", "x\udfffy", "\udc00\ud800", "a\u0000b"):
         # json.dumps escapes them: the text is valid JSON, its string is not storable
         text = json.dumps({**user, "display_name": bad})

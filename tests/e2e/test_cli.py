@@ -56,7 +56,7 @@ def test_users_create_and_token(env, db) -> None:  # type: ignore[no-untyped-def
             "--hospital",
             h.code,
             "--password",
-            "longpassword",
+            "Longpassw0rd",
             "--token",
         ],
     )
@@ -73,10 +73,22 @@ def test_users_create_and_token(env, db) -> None:  # type: ignore[no-untyped-def
             "--hospital",
             h.code,
             "--password",
-            "longpassword",
+            "Longpassw0rd",
         ],
     )
     assert again.exit_code == 2 and "已存在" in again.output
+
+
+def test_users_create_keeps_the_password_rule(env, db) -> None:  # type: ignore[no-untyped-def]
+    from tests import builders as b
+
+    b.region(db, "990100")
+    db.commit()
+    weak = ["users", "create", "zed", "--role", "bureau_analyst", "--region", "990100"]
+    result = runner.invoke(app, [*weak, "--password", "aaaaaaaa"])
+    assert result.exit_code == 2 and "密码须包含" in result.output, result.output
+    result = runner.invoke(app, [*weak, "--password", "Zed-2026x"])
+    assert result.exit_code == 0, result.output
 
 
 def test_demo_seed_rejects_bad_years(env) -> None:  # type: ignore[no-untyped-def]

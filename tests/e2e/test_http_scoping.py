@@ -128,7 +128,7 @@ def test_csrf_required_for_session_posts(client, db):  # type: ignore[no-untyped
     b.user(db, Role.BUREAU_ADMIN, region_code="990100", username="boss")
     db.commit()
     _login(client, "boss")
-    body = {"username": "newbie", "password": "longenough1", "role": "bureau_analyst"}
+    body = {"username": "newbie", "password": "Longenough1", "role": "bureau_analyst"}
     assert client.post("/api/users", json=body).status_code == 403  # no CSRF header
     page = client.get("/", headers={"accept": "text/html"})
     token = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)

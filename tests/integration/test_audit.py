@@ -18,7 +18,7 @@ def test_change_and_audit_commit_together(db):  # type: ignore[no-untyped-def]
     user = do_create_user(
         db,
         username="alice",
-        password="longpassword",
+        password="Longpassw0rd",
         role=Role.BUREAU_ANALYST,
         region_code="990100",
         actor=b.TEST_ACTOR,
@@ -37,7 +37,7 @@ def test_rollback_leaves_neither_change_nor_audit(db):  # type: ignore[no-untype
     do_create_user(
         db,
         username="bob",
-        password="longpassword",
+        password="Longpassw0rd",
         role=Role.BUREAU_ANALYST,
         region_code="990100",
         actor=b.TEST_ACTOR,
@@ -52,6 +52,8 @@ def test_rollback_leaves_neither_change_nor_audit(db):  # type: ignore[no-untype
     [
         ({"username": "x"}, ValidationFailed, "username"),
         ({"password": "short"}, ValidationFailed, "password"),
+        ({"password": "aaaaaaaa"}, ValidationFailed, "password"),
+        ({"username": "carol.li", "password": "CAROL.li"}, ValidationFailed, "password"),
         ({"role": "boss"}, ValidationFailed, "role"),
         ({"region_code": "123456"}, ValidationFailed, "region_code"),
         ({"role": Role.HOSPITAL_USER, "region_code": None}, ValidationFailed, "hospital_code"),
@@ -61,7 +63,7 @@ def test_bad_user_input_names_the_field(db, kwargs, exc, field):  # type: ignore
     b.region(db, "990100")
     args = {
         "username": "carol",
-        "password": "longpassword",
+        "password": "Longpassw0rd",
         "role": Role.BUREAU_ANALYST,
         "region_code": "990100",
         "actor": b.TEST_ACTOR,

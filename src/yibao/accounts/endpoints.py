@@ -29,7 +29,11 @@ class MeOut(BaseModel):
 
 class UserCreate(BaseModel):
     username: str = Field(min_length=1, max_length=50, description="用户名")
-    password: str = Field(min_length=1, max_length=200, description="初始密码（至少 8 位）")
+    password: str = Field(
+        min_length=1,
+        max_length=200,
+        description="初始密码（默认至少 8 位，含大小写字母、数字、符号中的 3 类，不同于用户名）",
+    )
     role: str = Field(max_length=30, description="角色")
     display_name: str | None = Field(None, max_length=100, description="姓名")
     region_code: str | None = Field(None, max_length=6, description="医保区划（医保局角色）")
@@ -110,7 +114,7 @@ class ReasonIn(BaseModel):
 
 
 class PasswordResetIn(ReasonIn):
-    password: str = Field(max_length=200, description="新密码（至少 8 位）")
+    password: str = Field(max_length=200, description="新密码（规则同初始密码）")
 
 
 class RoleIn(ReasonIn):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
+from yibao.accounts.passwords import check_password
 from yibao.accounts.principals import forget_principals
 from yibao.accounts.roles import Role
 from yibao.accounts.sessions import do_end_user_sessions
@@ -24,7 +25,6 @@ from yibao.regions.models import Hospital, Region
 
 _hasher: PasswordHasher | None = None
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,50}$")
-MIN_PASSWORD_LEN = 8
 
 
 def _password_hasher() -> PasswordHasher:
@@ -136,13 +136,7 @@ def _check_fields(username: str, password: str, display_name: str | None) -> Non
             "用户名须为3–50位字母、数字或 _ . - / username: 3–50 letters, digits, _ . -",
             field="username",
         )
-    if len(password) < MIN_PASSWORD_LEN:
-        raise ValidationFailed(
-            f"密码至少{MIN_PASSWORD_LEN}位 / password needs {MIN_PASSWORD_LEN}+ characters",
-            field="password",
-        )
-    if len(password) > 200:
-        raise ValidationFailed("密码最长 200 位 / password too long", field="password")
+    check_password(password, username=username)
     if display_name is not None and len(display_name) > 100:
         raise ValidationFailed("姓名最长 100 个字符 / display name too long", field="display_name")
 
@@ -257,11 +251,7 @@ def do_change_password(
 
     if not verify_password(user.password_hash, current):
         raise ValidationFailed("当前密码不正确 / current password is wrong", field="current")
-    if len(new) < MIN_PASSWORD_LEN:
-        raise ValidationFailed(
-            f"新密码至少{MIN_PASSWORD_LEN}位 / password needs {MIN_PASSWORD_LEN}+ characters",
-            field="new",
-        )
+    check_password(new, username=user.username, field="new", label="新密码")
     if new == current:
         raise ValidationFailed("新密码不能与当前密码相同 / choose a new password", field="new")
     user.password_hash = hash_password(new)

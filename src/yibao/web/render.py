@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from yibao.accounts.passwords import PasswordPolicy
 from yibao.accounts.roles import Permission, Role, has_permission
 from yibao.api.deps import Principal, csrf_token
 from yibao.api.wording import humanize
@@ -233,6 +234,8 @@ templates.env.filters["json_zh"] = lambda v: json.dumps(
     v, ensure_ascii=False, sort_keys=True, default=str
 )
 templates.env.globals["role_label"] = lambda r: Role(r).label
+#: the password rule of the settings, for form hints (the service enforces it)
+templates.env.globals["password_rule"] = PasswordPolicy.from_settings
 
 
 def compile_templates() -> int:
