@@ -101,3 +101,30 @@ def test_the_users_own_change_keeps_the_rule(bureau, db):  # type: ignore[no-unt
     assert r.status_code == 400 and "新密码至少8位" in r.text
     assert _can_login(client, "analyst", b.PASSWORD)
     assert not _can_login(client, "analyst", "aaaaaaaa")
+
+
+# ------------------------------------------------- usernames ignore case (ADR 0046)
+
+
+def test_a_username_in_another_case_is_refused(bureau, db):  # type: ignore[no-untyped-def]
+    """The walk created ``ADMIN`` beside ``admin``: two look-alike 医保局管理员."""
+    client, _ = bureau
+    before = _users(db)
+    new = {"display_name": "", "password": "Twin@2026x", "role": "bureau_admin",
+           "region_code": "990100", "hospital_code": ""}  # fmt: skip
+    r = _form(client, "/admin/users", username="ADMIN", **new)
+    assert r.status_code == 409, r.text[:300]
+    assert "用户名 ADMIN 已被占用：已有用户 admin，用户名不区分大小写" in r.text
+    r = client.post("/api/users", json={"username": "Analyst", "password": "Twin@2026x",
+                                        "role": "bureau_analyst"})  # fmt: skip
+    assert r.status_code == 409 and r.json()["error"]["field"] == "username"
+    assert "已有用户 analyst" in r.json()["error"]["message"]
+    assert _users(db) == before
+
+
+def test_a_login_matches_the_username_in_any_case(bureau, db):  # type: ignore[no-untyped-def]
+    client, _ = bureau
+    login(client, "ADMIN")
+    assert client.get("/api/me").json()["username"] == "admin"
+    login(client, "Analyst")
+    assert client.get("/api/me").json()["username"] == "analyst"

@@ -77,6 +77,14 @@ def test_users_create_and_token(env, db) -> None:  # type: ignore[no-untyped-def
         ],
     )
     assert again.exit_code == 2 and "已存在" in again.output
+    twin = runner.invoke(
+        app,
+        ["users", "create", "HIS9", "--role", "his_client", "--hospital", h.code,
+         "--password", "Longpassw0rd"],
+    )  # fmt: skip
+    assert twin.exit_code == 2 and "已有用户 his9" in twin.output, twin.output
+    token = runner.invoke(app, ["users", "token", "His9"])  # the lookup ignores case too
+    assert token.exit_code == 0 and token.output.startswith("ybt_"), token.output
 
 
 def test_users_create_keeps_the_password_rule(env, db) -> None:  # type: ignore[no-untyped-def]

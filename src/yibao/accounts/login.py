@@ -1,5 +1,6 @@
 """Login with lock-out: attempts counted before the password is checked, one message
-for every failure.  Never commits."""
+for every failure.  A username matches in any case (``Admin`` logs in as ``admin``:
+usernames are unique regardless of case, ADR 0046).  Never commits."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import CursorResult, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
+from yibao.accounts.repository import username_is
 from yibao.accounts.service import _password_hasher, actor_of, hash_password, verify_password
 from yibao.audit.service import Actor, record
 from yibao.kit.errors import Unauthorized
@@ -67,7 +69,7 @@ def do_begin_login(
     caller commits at once (so parallel attempts see each other), then calls
     :func:`do_finish_login`.  A locked account's attempt is not counted."""
     cfg = settings or LoginSettings()
-    user_id = session.scalar(select(User.id).where(User.username == username))
+    user_id = session.scalar(select(User.id).where(username_is(username)))
     if user_id is None:
         return LoginAttempt(username, None, None, ip)
     now = utcnow()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yibao.accounts.roles import Role
@@ -42,6 +42,11 @@ class User(Base):
     @property
     def role_enum(self) -> Role:
         return Role(self.role)
+
+
+#: usernames are unique whatever their case: ``admin`` and ``ADMIN`` cannot both exist
+#: (ADR 0046, migration 0046); logins and the service look users up by this expression
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class ApiToken(Base):

@@ -10,11 +10,13 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
 from yibao.accounts.passwords import check_password
 from yibao.accounts.principals import forget_principals
+from yibao.accounts.repository import username_is
 from yibao.accounts.roles import Role
 from yibao.accounts.sessions import do_end_user_sessions
 from yibao.audit.service import Actor, record
@@ -141,6 +143,23 @@ def _check_fields(username: str, password: str, display_name: str | None) -> Non
         raise ValidationFailed("姓名最长 100 个字符 / display name too long", field="display_name")
 
 
+def _username_taken(username: str, existing: str | None = None) -> Conflict:
+    """The refusal of a username another user has, in this case or another (ADR 0046)."""
+    if existing is None or existing == username:
+        return Conflict(f"用户名 {username} 已存在 / username exists", field="username")
+    return Conflict(
+        f"用户名 {username} 已被占用：已有用户 {existing}，用户名不区分大小写"
+        " / username exists (usernames ignore case)",
+        field="username",
+    )
+
+
+def _check_username_free(session: Session, username: str) -> None:
+    existing = session.scalar(select(User.username).where(username_is(username)))
+    if existing is not None:
+        raise _username_taken(username, existing)
+
+
 # long: the rules (role, region, hospital, creator's reach) read as one checklist
 def do_create_user(
     session: Session,
@@ -178,8 +197,7 @@ def do_create_user(
             )
         check_can_create(creator, role_enum, region_code, hospital)
     _check_fields(username, password, display_name)
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"用户名 {username} 已存在 / username exists", field="username")
+    _check_username_free(session, username)
     hospital_id = None
     if role_enum.is_hospital:
         if not hospital_code:
@@ -223,7 +241,10 @@ def do_create_user(
         failed_logins=0,
     )
     session.add(user)
-    session.flush()
+    try:  # the unique index on lower(username) settles two creations at the same time;
+        session.flush()  # the caller rolls back on the error, as on any other
+    except IntegrityError:
+        raise _username_taken(username) from None
     record(
         session,
         actor,

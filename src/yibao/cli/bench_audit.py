@@ -147,7 +147,7 @@ def load_world(url: str, hospitals: int) -> dict[str, Any]:
     insured register, the catalogue of the region in force and its restricted items."""
     from sqlalchemy import select
 
-    from yibao.accounts.models import User
+    from yibao.accounts.repository import user_by_username
     from yibao.accounts.roles import Role
     from yibao.accounts.service import do_create_user, hash_password
     from yibao.accounts.tokens import do_create_api_token
@@ -173,7 +173,7 @@ def load_world(url: str, hospitals: int) -> dict[str, Any]:
             institutions = []
             for h in rows:
                 name = USERNAME.format(code=h.code)
-                user = session.scalar(select(User).where(User.username == name))
+                user = user_by_username(session, name)
                 if user is None:
                     user = do_create_user(
                         session,

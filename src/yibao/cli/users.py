@@ -7,6 +7,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from yibao.accounts.models import User
+from yibao.accounts.repository import user_by_username
 from yibao.accounts.roles import Role
 from yibao.accounts.service import do_create_user
 from yibao.accounts.tokens import do_create_api_token
@@ -55,7 +56,7 @@ def create(
 def token(username: str, name: str = typer.Option("cli", help="令牌名称")) -> None:
     """为用户创建 API 令牌 / create an API token."""
     with domain_errors(), unit_of_work() as session:
-        user = session.scalar(select(User).where(User.username == username))
+        user = user_by_username(session, username)
         if user is None:
             raise fail(f"用户 {username} 不存在 / no such user")
         plain = do_create_api_token(session, user, name, actor=CLI_ACTOR)

@@ -47,7 +47,7 @@ def load_world(url: str, hospitals: int, seed: int) -> World:
     an earlier run left waiting."""
     from sqlalchemy import func, select
 
-    from yibao.accounts.models import User
+    from yibao.accounts.repository import user_by_username
     from yibao.accounts.roles import Role
     from yibao.accounts.service import do_create_user, hash_password
     from yibao.accounts.tokens import do_create_api_token
@@ -76,7 +76,7 @@ def load_world(url: str, hospitals: int, seed: int) -> World:
             hashed = hash_password(DEMO_PASSWORD)
             for i, h in enumerate(rows):
                 name = USERNAME.format(code=h.code)
-                user = session.scalar(select(User).where(User.username == name))
+                user = user_by_username(session, name)
                 if user is None:
                     user = do_create_user(
                         session,
