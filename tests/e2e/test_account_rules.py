@@ -128,3 +128,32 @@ def test_a_login_matches_the_username_in_any_case(bureau, db):  # type: ignore[n
     assert client.get("/api/me").json()["username"] == "admin"
     login(client, "Analyst")
     assert client.get("/api/me").json()["username"] == "analyst"
+
+
+# ------------------------------------------------- the new user's role is chosen
+
+
+def _role_options(html: str) -> list[str]:
+    select = html.split('id="u-role"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r"<option [^>]*>", select)
+
+
+def test_the_new_user_form_has_no_role_until_one_is_chosen(bureau, db):  # type: ignore[no-untyped-def]
+    """The form defaulted to 医保局管理员, the most powerful role: now nothing is
+    chosen, the browser asks for one, and a form sent without one is refused."""
+    client, _ = bureau
+    page = client.get("/admin/users", headers=HTML).text
+    assert 'name="role" required' in page
+    options = _role_options(page)
+    assert options[0] == '<option value="" disabled selected>'
+    assert not [o for o in options[1:] if "selected" in o], options
+    before = _users(db)
+    new = {"username": "newbie", "display_name": "", "password": "Newbie.2026",
+           "region_code": "990100", "hospital_code": ""}  # fmt: skip
+    r = _form(client, "/admin/users", **new)  # no role at all (the placeholder is not sent)
+    assert r.status_code == 422 and "角色：请选择新用户的角色" in r.text
+    assert _users(db) == before
+    r = _form(client, "/admin/users", role="bureau_analyst", **{**new, "password": "aaaaaaaa"})
+    assert r.status_code == 422  # a refused form keeps the role that was chosen
+    assert '<option value="bureau_analyst" selected>' in r.text
+    assert _role_options(r.text)[0] == '<option value="" disabled >'

@@ -160,6 +160,19 @@ def _check_username_free(session: Session, username: str) -> None:
         raise _username_taken(username, existing)
 
 
+def _role(role: str) -> Role:
+    """The role asked for a new user: none chosen and an unknown one are refused."""
+    if not role:
+        raise ValidationFailed("角色：请选择新用户的角色 / choose a role", field="role")
+    try:
+        return Role(role)
+    except ValueError:
+        allowed = "、".join(f"{r.value}（{r.label}）" for r in Role)
+        raise ValidationFailed(
+            f"未知角色 {role[:30]!r}，可选：{allowed} / unknown role", field="role"
+        ) from None
+
+
 # long: the rules (role, region, hospital, creator's reach) read as one checklist
 def do_create_user(
     session: Session,
@@ -182,13 +195,7 @@ def do_create_user(
     (:func:`check_can_create`).  ``password_hash`` (an argon2 hash of ``password``)
     skips hashing again.
     """
-    try:
-        role_enum = Role(role)
-    except ValueError:
-        allowed = "、".join(f"{r.value}（{r.label}）" for r in Role)
-        raise ValidationFailed(
-            f"未知角色 {role[:30]!r}，可选：{allowed} / unknown role", field="role"
-        ) from None
+    role_enum = _role(role)
     hospital = _hospital(session, hospital_code) if hospital_code else None
     if creator is not None:  # who may do this first: a refusal says nothing about the data
         if role_enum.is_hospital and hospital is None and hospital_code:
