@@ -88,6 +88,30 @@ def test_register_and_edit_a_hospital(city, db):  # type: ignore[no-untyped-def]
     assert audit[1].before["level"] == "2" and audit[1].after["reason"] == "评审升级为三级"
 
 
+def test_a_code_must_carry_its_districts_region(city, db):  # type: ignore[no-untyped-def]
+    """The walk registered H12345678901 in 990102: the code is H, the district's 6-digit
+    医保区划 and a 5-digit serial, so a code of another shape or district is refused."""
+    client = city
+    data = {"name": "某医院", "level": "1", "region_code": "990102"}
+    for code, words in (
+        ("H12345678901", "中的医保区划 123456 与所在区县测试区划990102（990102）不符"),
+        ("H99010300001", "该区县的机构编码须以 H990102 开头"),  # the next district's
+        ("H9901020001", "须为 12 位"),
+        ("H990102ABCDE", "须为 12 位"),
+    ):
+        r = _post(client, "/hospitals", code=code, **data)
+        assert r.status_code == 422 and "机构编码：" in r.text and words in r.text, (
+            code,
+            r.text.split("form-error", 1)[-1][:300],
+        )
+    set_scope(db, SYSTEM_SCOPE)
+    db.expire_all()
+    assert db.scalar(select(Hospital.id)) is None
+    r = _post(client, "/hospitals", code="h99010200001", **data)  # a lower-case h reads as H
+    assert r.status_code == 303, r.text[:300]
+    assert db.scalar(select(Hospital.code)) == "H99010200001"
+
+
 def test_only_admins_of_the_region_manage_hospitals(city, db):  # type: ignore[no-untyped-def]
     client = city
     set_scope(db, SYSTEM_SCOPE)

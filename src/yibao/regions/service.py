@@ -1,7 +1,8 @@
 """Maintaining the register of medical institutions (定点医疗机构): add and edit.
 
-A hospital's code (the NHSA ``fixmedins_code``: ``H`` + 11 digits) is fixed once lists
-carry it; its name, level and district can change.  A level change applies to lists
+A hospital's code (the NHSA ``fixmedins_code``: ``H``, the 6-digit 医保区划 of the
+district it is registered in, a 5-digit serial) is fixed once lists carry it; its
+name, level and district can change.  A level change applies to lists
 priced from then on (the standard is per level); lists already priced keep theirs.
 Every change writes an audit row with the before and after."""
 
@@ -18,6 +19,9 @@ from yibao.db.scoping import Scope
 from yibao.kit.errors import Conflict, Forbidden, ValidationFailed
 from yibao.regions.models import HOSPITAL_LEVELS, Hospital, Region
 
+#: 定点医药机构编码: ``H`` (医疗机构), the 6-digit 医保区划 of the institution's district,
+#: a 5-digit serial within it (NHSA 医疗保障信息业务编码标准: 定点医药机构编码), as the
+#: demo's H99010200001 (990102, serial 00001)
 CODE_RE = re.compile(r"^H\d{11}$")
 
 
@@ -43,6 +47,28 @@ def _check(session: Session, scope: Scope, name: str, level: str, region_code: s
     return name
 
 
+def check_code_shape(code: str) -> None:
+    """Refuse a code that is not ``H`` and 11 digits."""
+    if not CODE_RE.match(code):
+        raise ValidationFailed(
+            "机构编码：须为 12 位，H 加所在区县的 6 位医保区划再加 5 位顺序号，如 H99010200001"
+            f"（收到 {code[:20]!r}）",
+            field="code",
+        )
+
+
+def check_code_region(code: str, region_code: str, region_name: str = "") -> None:
+    """Refuse a code whose embedded 医保区划 (characters 2–7) is not ``region_code``,
+    the district the institution is registered in."""
+    if code[1:7] != region_code:
+        district = f"{region_name}（{region_code}）" if region_name else f" {region_code} "
+        raise ValidationFailed(
+            f"机构编码：{code[:20]} 中的医保区划 {code[1:7]} 与所在区县{district}不符，"
+            f"该区县的机构编码须以 H{region_code} 开头",
+            field="code",
+        )
+
+
 def do_create_hospital(
     session: Session,
     scope: Scope,
@@ -54,13 +80,10 @@ def do_create_hospital(
     actor: Actor,
 ) -> Hospital:
     code = (code or "").strip().upper()
-    if not CODE_RE.match(code):
-        raise ValidationFailed(
-            "机构编码：须为 H 加 11 位数字的定点医疗机构编码，如 H99010200001"
-            f"（收到 {code[:20]!r}）",
-            field="code",
-        )
+    check_code_shape(code)
     name = _check(session, scope, name, level, region_code)
+    region = session.get(Region, region_code)
+    check_code_region(code, region_code, region.name if region is not None else "")
     taken = session.scalar(
         select(Hospital.id).where(Hospital.code == code).execution_options(skip_scope=True)
     )
