@@ -86,6 +86,15 @@ def test_json_posted_as_form_content_type_is_not_an_empty_body(world, db) -> Non
     assert "请求体为空" not in (answer["err_msg"] or ""), answer
     assert answer["infcode"] == 0 and "Content-Type" in (answer["warn_msg"] or ""), answer
     assert journal_rows(db, envelope["msgid"]), "the message's msgid was not journaled"
+    # text/plain, or no Content-Type at all: read as JSON, and said
+    for content_type in ("text/plain", None):
+        envelope = his.envelope("5206", {"data": {"psn_no": who.psn_no}}, **ids(his, who))
+        headers = {"Authorization": f"Bearer {his.token}"}
+        if content_type:
+            headers["content-type"] = content_type
+        raw = json.dumps(envelope, ensure_ascii=False).encode()
+        answer = his.client.post("/api/exchange", content=raw, headers=headers).json()
+        assert answer["infcode"] == 0 and "Content-Type" in (answer["warn_msg"] or ""), answer
 
 
 def test_conflicting_duplicate_keys_are_not_settled_silently(world, db) -> None:  # type: ignore[no-untyped-def]
