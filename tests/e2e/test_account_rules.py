@@ -96,9 +96,9 @@ def test_the_users_own_change_keeps_the_rule(bureau, db):  # type: ignore[no-unt
     client, _ = bureau
     login(client, "analyst")
     r = _form(client, "/account/password", current=b.PASSWORD, new="aaaaaaaa", confirm="aaaaaaaa")
-    assert r.status_code == 400 and "新密码须包含" in r.text
+    assert r.status_code == 422 and "新密码须包含" in r.text
     r = _form(client, "/account/password", current=b.PASSWORD, new="Analyst", confirm="Analyst")
-    assert r.status_code == 400 and "新密码至少8位" in r.text
+    assert r.status_code == 422 and "新密码至少8位" in r.text
     assert _can_login(client, "analyst", b.PASSWORD)
     assert not _can_login(client, "analyst", "aaaaaaaa")
 

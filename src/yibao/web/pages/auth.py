@@ -111,6 +111,7 @@ def change_password(
                 actor=request_actor(request, user),
                 keep_session=request.session.get(SESSION_KEY),
             )
-    except DomainError as exc:
-        return render(request, "password.html", {"error": exc, "done": False}, status_code=400)
+    except DomainError as exc:  # the error's own status; a refused form is a 422
+        status = 422 if exc.http_status in (400, 404) else exc.http_status
+        return render(request, "password.html", {"error": exc, "done": False}, status_code=status)
     return render(request, "password.html", {"error": None, "done": True})
