@@ -237,7 +237,7 @@ def test_bad_file_names_rows_and_columns_and_stores_nothing(bureau, db) -> None:
     message = r.json()["error"]["message"]
     for words in (
         "8 处错误，未导入任何目录条目",
-        "第 3 行“甲乙类”：须为 甲类、乙类 或 丙类（收到 '丁类'）",
+        "第 3 行“甲乙类”：须为 甲类、乙类 或 丙类（收到“丁类”）",
         "第 4 行“先自付比例”：须在 0 到 1 之间",
         "第 5 行“三级医院限价（元）”：须为不小于 0",
         "第 6 行“使用限制（JSON）”：第 1 条限制的 kind 须为",

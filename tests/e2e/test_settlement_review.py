@@ -151,7 +151,8 @@ def test_review_and_confirm(world, db):  # type: ignore[no-untyped-def]
     r = client.post(f"/api/settlement/review/{a[2]}/return", json={"reason": reason})
     assert r.json()["state"] == "returned" and r.json()["reason"]["text"] == reason
     no_amount = client.post(f"/api/settlement/review/{a[3]}/adjust", json={"reason": "扣减"})
-    assert no_amount.status_code == 422 and "drg_payment" in _error(no_amount)
+    assert no_amount.status_code == 422 and "调整后支付金额" in _error(no_amount)
+    assert no_amount.json()["error"]["field"] == "drg_payment"
     negative = client.post(
         f"/api/settlement/review/{a[3]}/adjust", json={"reason": "扣减", "drg_payment": "-1"}
     )

@@ -39,6 +39,8 @@ from yibao.api.wording import humanize
             "webhook_url：须为 http:// 或 https:// 地址",
             "告警通知地址：须为 http:// 或 https:// 地址",
         ),
+        # a value list is data, even when its words are field names elsewhere
+        ("第 1 条限制的 kind 须为 sex、age 之一", "第 1 条限制的 kind 须为 sex、age 之一"),
         # data is left alone: a username, a settlement id, a file name
         ("用户 hosp_a 不在您的辖区内", "用户 hosp_a 不在您的辖区内"),
         ("结算清单 S_2024_001 已确认", "结算清单 S_2024_001 已确认"),

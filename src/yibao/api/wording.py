@@ -237,10 +237,8 @@ def humanize(message: str) -> str:
         colon = m.string[m.end() :].lstrip().startswith("：")
         if words and colon:
             return " " + words
-        if (
-            words
-        ):  # a known field between its Chinese name and the rule: 调整后支付金额 drg_payment 应为…
-            return ""
+        if words and "_" in m.group(1):  # a known machine name between its Chinese name
+            return ""  # and the rule: 调整后支付金额 drg_payment 应为… (a plain word may be data)
         # an unknown machine name right before the colon, after its Chinese
         # description (score_H990…：): drop it; elsewhere it may be data (a username)
         return "" if colon and ("_" in m.group(1) or "." in m.group(1)) else m.group(0)
