@@ -358,6 +358,16 @@ def test_bad_requests_name_the_field_and_store_nothing(client, db, world) -> Non
             "必填",
         ),
         ("3101", variant(set_order("cnt", "两盒")), f"{enc}.fsi_order_dtos[0].cnt", "数量"),
+        # a negative or zero quantity, a total that is not quantity × price
+        ("3101", variant(set_order("cnt", "-1")), f"{enc}.fsi_order_dtos[0].cnt", "应大于 0"),
+        ("3102", variant(set_order("cnt", 0)), f"{enc}.fsi_order_dtos[0].cnt", "应大于 0"),
+        ("3102", variant(set_order("pric", -20)), f"{enc}.fsi_order_dtos[0].pric", "不能小于 0"),
+        (
+            "3102",
+            variant(set_order("sumamt", "200.00")),
+            f"{enc}.fsi_order_dtos[0].sumamt",
+            "与数量 1 × 单价 20",
+        ),
         (
             "3101",
             variant(

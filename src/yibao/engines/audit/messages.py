@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from yibao.engines.exchange.visits import InNode, check_flag
 
@@ -48,6 +48,8 @@ Amount = Annotated[Decimal, Field(max_digits=16, decimal_places=2, allow_inf_nan
 Qty = Annotated[Decimal, Field(max_digits=16, decimal_places=4, allow_inf_nan=False)]
 Price = Annotated[Decimal, Field(max_digits=16, decimal_places=6, allow_inf_nan=False)]
 _YEARS = (1900, 2100)
+#: how far an order line's sumamt may be from cnt × pric (rounding to the fen)
+SUM_TOLERANCE: Final = Decimal("0.01")
 
 
 def _in_years(value: Any) -> Any:
@@ -91,9 +93,9 @@ class OrderDto(InNode):
     hilist_pric: Price | None = Field(None, description="医保目录价格")
     hosplist_code: str | None = Field(None, max_length=50, description="医院目录代码")
     hosplist_name: str | None = Field(None, max_length=200, description="医院目录名称")
-    cnt: Qty = Field(description="数量")
-    pric: Price = Field(description="单价")
-    sumamt: Amount = Field(description="总费用")
+    cnt: Qty = Field(gt=0, description="数量")
+    pric: Price = Field(ge=0, description="单价")
+    sumamt: Amount = Field(description="总费用（须等于数量 × 单价）")
     ownpay_amt: Amount | None = Field(None, description="自费金额")
     selfpay_amt: Amount | None = Field(None, description="自付金额")
     spec: str | None = Field(None, max_length=100, description="规格")
@@ -115,6 +117,17 @@ class OrderDto(InNode):
 
     _f = field_validator("long_drord_flag", "curr_drord_flag")(check_flag)
     _d = field_validator("drord_begn_date", "drord_stop_date")(_in_years)
+
+    @field_validator("sumamt")
+    @classmethod
+    def _sum_is_cnt_times_pric(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        """A line whose total is not its quantity × price cannot be audited: which of
+        them the amounts of a finding should follow is not known (the gateway's fee
+        lines are held to the same, to the fen: ``exchange.fees``)."""
+        cnt, pric = info.data.get("cnt"), info.data.get("pric")
+        if cnt is not None and pric is not None and abs(cnt * pric - value) > SUM_TOLERANCE:
+            raise ValueError(f"{value} 与数量 {cnt} × 单价 {pric} 不符")
+        return value
 
 
 class OperationDto(InNode):

@@ -139,6 +139,7 @@ RULES: dict[str, str] = {
     "datetime_type": "应为日期时间（yyyy-MM-dd HH:mm:ss）",
     "datetime_parsing": "应为日期时间（yyyy-MM-dd HH:mm:ss）",
     "datetime_from_date_parsing": "应为日期时间（yyyy-MM-dd HH:mm:ss）",
+    "greater_than": "应大于 {gt}",
     "greater_than_equal": "不能小于 {ge}",
     "less_than_equal": "不能大于 {le}",
     "bool_type": "应为 true 或 false",
