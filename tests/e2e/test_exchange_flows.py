@@ -454,7 +454,12 @@ def test_outpatient_visit_settles_each_charge_batch(db, world) -> None:  # type:
     assert db.scalar(live) == 2
     # B1 again, as a new message: nothing left to settle in it
     again = his.send(his.envelope("2207", settled[0][0], **ids(his, who)))
-    assert again["infcode"] == -1 and "没有待结算的费用明细" in again["err_msg"], again
+    assert again["infcode"] == -1 and "收费批次号（chrg_bchno）" in again["err_msg"], again
+    assert "没有收费批次 B1 的待结算费用明细" in again["err_msg"], again
+    # 2205 of a batch the visit does not have names the batch, not the line serial
+    gone = {"psn_no": who.psn_no, "mdtrt_id": mdtrt_id, "chrg_bchno": "B9", "feedetl_sn": ""}
+    answer = his.send(his.envelope("2205", {"data": gone}, **ids(his, who)))
+    assert answer["infcode"] == -1 and "收费批次号（chrg_bchno）" in answer["err_msg"], answer
     # 2208 of B1: B2 stays settled, the visit too; B1's lines are open again
     ref = {"data": {"psn_no": who.psn_no, "mdtrt_id": mdtrt_id, "setl_id": first["setl_id"]}}
     ok(his.send(his.envelope("2208", ref, **ids(his, who))))
@@ -556,3 +561,54 @@ def test_the_certificate_must_be_the_persons(db, world) -> None:  # type: ignore
     wrong = settle_input(who, done["mdtrt_id"], done["total"], mdtrt_cert_no=stranger.certno)
     answer = his.send(his.envelope("2303", wrong, **place))
     assert answer["infcode"] == -1 and "mdtrt_cert_no" in answer["err_msg"], answer
+
+
+def test_death_med_type_settling_way_and_sign_in_address_are_checked(db, world) -> None:  # type: ignore[no-untyped-def]
+    """A 死亡日期 with another 离院方式 or outside the stay, a settlement under another
+    医疗类别 than the visit's, 02 按定额结算 or an unknown way, a sign-in from no IP
+    address: each refused naming the field, nothing changes; the death within the stay
+    with 离院方式 5 is taken and the stay settles."""
+    his: His = world["his"]
+    who = world["local"]
+    identify(his, who)
+    place = ids(his, who)
+    bad_ip = {"signIn": {"opter_no": "0001", "mac": "00-16-3E-12-34-56", "ip": "his-server"}}
+    answer = his.send(his.envelope("9001", bad_ip, **place))
+    assert answer["infcode"] == -1 and "IP 地址（input.signIn.ip）" in answer["err_msg"], answer
+    assert "IPv4 或 IPv6" in answer["err_msg"], answer
+    today = local(utcnow()).date()
+    start = datetime.combine(today - timedelta(days=3), datetime.min.time()).replace(hour=8)
+    mdtrt_id = admit(his, who, start)
+    body, expected = fee_lines(db, world["hospital"].level, mdtrt_id, who.psn_no, start)
+    ok(his.send(his.envelope("2301", {"feedetail": body}, **place)))
+    end = start + timedelta(days=2)
+    ref = {"psn_no": who.psn_no, "mdtrt_id": mdtrt_id, "endtime": f"{end:%Y-%m-%d %H:%M:%S}"}
+    before = counts_of(db)
+    for change, words in (
+        ({"dscg_way": "1", "die_date": f"{end:%Y-%m-%d}"}, "离院方式（dscg_way）为 5 死亡时才填写"),
+        ({"dscg_way": "5", "die_date": f"{start - timedelta(days=1):%Y-%m-%d}"}, "不在住院期间"),
+        ({"dscg_way": "5", "die_date": f"{today:%Y-%m-%d}"}, "不在住院期间"),
+    ):
+        answer = his.send(his.envelope("2402", {"dscginfo": {**ref, **change}}, **place))
+        assert answer["infcode"] == -1 and "死亡日期（die_date）" in answer["err_msg"], answer
+        assert words in answer["err_msg"], answer
+    assert counts_of(db) == before
+    died = {**ref, "dscg_way": "5", "die_date": f"{end:%Y-%m-%d}"}
+    ok(his.send(his.envelope("2402", {"dscginfo": died}, **place)))
+    total = expected["medfee_sumamt"]
+    for change, field, words in (
+        ({"med_type": "22"}, "med_type", "22 外伤住院 与就诊登记的 21 普通住院 不符"),
+        ({"psn_setlway": "02"}, "psn_setlway", "暂不办理 02 按定额结算"),
+        ({"psn_setlway": "03"}, "psn_setlway", "应为 01 按项目结算"),
+    ):
+        for infno in ("2303", "2304"):
+            data = settle_input(who, mdtrt_id, total, **change)
+            answer = his.send(his.envelope(infno, data, **place))
+            assert answer["infcode"] == -1 and field in answer["err_msg"], answer
+            assert words in answer["err_msg"], answer
+    assert counts_of(db)["settlements"] == before["settlements"]
+    # the way sent as one digit is its code; the visit's own 医疗类别 settles
+    data = settle_input(who, mdtrt_id, total, med_type="21", psn_setlway="1")
+    out = ok(his.send(his.envelope("2304", data, **place)))["setlinfo"]
+    assert Decimal(str(out["medfee_sumamt"])) == total
+    assert counts_of(db)["settlements"] == before["settlements"] + 1

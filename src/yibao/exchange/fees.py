@@ -237,6 +237,14 @@ def cancel_fees(call: Call, data: FeeCancelIn, kind: str) -> FeeCancelOut:
     rows = list(call.session.scalars(stmt.with_for_update()))
     if not rows:
         what = f"流水号 {sn}" if sn not in ALL_LINES else "未结算的费用明细"
+        if node.chrg_bchno and sn in ALL_LINES:  # the batch named is what is not there
+            raise Refused(
+                "chrg_bchno",
+                f"收费批次号（chrg_bchno）：就诊 {visit.mdtrt_id} 没有收费批次"
+                f" {node.chrg_bchno} 的未结算费用明细",
+            )
+        if node.chrg_bchno:
+            what += f"（收费批次 {node.chrg_bchno}）"
         raise Refused(
             "feedetl_sn", f"费用明细流水号（feedetl_sn）：就诊 {visit.mdtrt_id} 没有{what}"
         )

@@ -48,7 +48,7 @@ from yibao.exchange.settle_rows import (
     open_lines,
     store_settlement,
 )
-from yibao.exchange.visit_checks import certificate
+from yibao.exchange.visit_checks import certificate, same_med_type
 from yibao.exchange.visits import STATES, new_id, own_visit, own_visit_and_person
 from yibao.insured.models import InsuredPerson
 from yibao.insured.repository import settlement_facts
@@ -129,6 +129,7 @@ def _settleable(call: Call, node: SettleNode, kind: str, final: bool) -> tuple[V
     deductible and cap) in the statement that reads them."""
     visit, person = own_visit_and_person(call, node.mdtrt_id, node.psn_no, kind)
     certificate(call, person.psn_no, person.certno, node.mdtrt_cert_type, node.mdtrt_cert_no)
+    same_med_type(node.med_type, visit.med_type)
     if visit.state == "settled" and kind == "ipt":
         raise Refused(
             "mdtrt_id",
@@ -159,6 +160,12 @@ def _lines(call: Call, node: SettleNode, visit: VisitRow) -> tuple[list[LineRow]
     """The open lines to settle and their sums, checked against the message's total."""
     batch = node.chrg_bchno if visit.kind == "otp" else None
     fees = open_lines(call.session.connection(), visit.id, batch)
+    if not fees and batch:
+        raise Refused(
+            "chrg_bchno",
+            f"收费批次号（chrg_bchno）：就诊 {visit.mdtrt_id} 没有收费批次 {batch}"
+            " 的待结算费用明细",
+        )
     if not fees:
         raise Refused("mdtrt_id", f"就诊ID（mdtrt_id）：就诊 {visit.mdtrt_id} 没有待结算的费用明细")
     split = fee_split(fees)

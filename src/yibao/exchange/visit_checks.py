@@ -4,12 +4,13 @@ fees already uploaded (ADR 0018 amendments)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
 from yibao.engines.exchange import Refused
+from yibao.engines.exchange.visits import DSCG_WAYS, MED_TYPES
 from yibao.engines.insured.messages import CERT_TYPES, PersonQuery
 from yibao.exchange.models import Fee, Visit
 from yibao.exchange.registry import Call
@@ -100,4 +101,34 @@ def begins_before_fees(call: Call, visit: Visit, start: datetime) -> None:
             "begntime",
             f"开始时间（begntime）：入院日期 {local(start).date()} 晚于已上传费用的发生日期"
             f" {first}，请先撤销（2302）或更正这些费用明细",
+        )
+
+
+def death_in_stay(visit: Visit, die_date: date | None, dscg_way: str, end: datetime) -> None:
+    """2402's 死亡日期: only with 离院方式 5 死亡, and a day of the stay (from the
+    admission's day to the discharge's)."""
+    if die_date is None:
+        return
+    if dscg_way != "5":
+        raise Refused(
+            "die_date",
+            f"死亡日期（die_date）：离院方式（dscg_way）为 5 死亡时才填写，本次为 {dscg_way}"
+            f" {DSCG_WAYS.get(dscg_way, '')}".rstrip(),
+        )
+    first, last = local(visit.begntime).date(), local(end).date()
+    if not first <= die_date <= last:
+        raise Refused(
+            "die_date",
+            f"死亡日期（die_date）：{die_date} 不在住院期间（{first} 至 {last}）内",
+        )
+
+
+def same_med_type(sent: str | None, registered: str) -> None:
+    """A (pre-)settlement's 医疗类别, when sent, is the visit's (2401/2403, 2201/2203):
+    another one would settle the stay under rules it was not registered for."""
+    if sent is not None and sent != registered:
+        raise Refused(
+            "med_type",
+            f"医疗类别（med_type）：{sent} {MED_TYPES.get(sent, '')} 与就诊登记的"
+            f" {registered} {MED_TYPES.get(registered, '')} 不符",
         )

@@ -46,6 +46,7 @@ from yibao.exchange.settle_rows import PersonRow, VisitRow, locked_visit
 from yibao.exchange.visit_checks import (
     begins_before_fees,
     certificate,
+    death_in_stay,
     ends_after_fees,
     not_future,
     two_digit_type,
@@ -352,6 +353,7 @@ def discharge(call: Call, data: DischargeIn) -> Done:
     if end < visit.begntime:
         raise Refused("endtime", "结束时间（endtime）：出院时间早于入院时间")
     ends_after_fees(call, visit, end)
+    death_in_stay(visit, node.die_date, node.dscg_way, end)
     visit.endtime = end
     visit.dscg_way = node.dscg_way
     if node.dscg_dept_codg:

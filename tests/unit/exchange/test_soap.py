@@ -93,6 +93,14 @@ def test_what_is_no_call_is_not_a_call() -> None:
     assert caught.value.code == "VersionMismatch"
 
 
+def test_an_envelope_in_another_namespace_says_which() -> None:
+    wrong = _call(ENVELOPE).replace(SOAP_ENV.encode(), b"urn:his-vendor:soap")
+    with pytest.raises(Refused, match=r"收到 Envelope（命名空间 urn:his-vendor:soap）"):
+        read_call(wrong)
+    with pytest.raises(Refused, match=r"收到 callService（无命名空间）"):
+        read_call(b"<callService><infno>9001</infno></callService>")
+
+
 def test_input_in_elements_and_fields_twice_are_refused_by_name() -> None:
     with pytest.raises(Refused, match=r"交易输入（input）：应为文本") as caught:
         read_call(_call(ENVELOPE, "<y:input><signIn/></y:input>"))

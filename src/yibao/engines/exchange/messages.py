@@ -3,9 +3,10 @@ NHSA interface spec): 9001 签到, 9002 签退, 4101A 结算清单上传."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 # ------------------------------------------------------------------ 9001 签到 / 9002 签退
 
@@ -14,6 +15,15 @@ class SignInNode(BaseModel):
     opter_no: str = Field(min_length=1, max_length=20, description="操作员编号")
     mac: str = Field(min_length=1, max_length=20, description="签到 MAC 地址")
     ip: str = Field(min_length=1, max_length=45, description="签到 IP 地址（IPv4 或 IPv6）")
+
+    @field_validator("ip")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"应为 IPv4 或 IPv6 地址（收到“{value[:45]}”）") from None
+        return value
 
 
 class SignInIn(BaseModel):

@@ -42,6 +42,21 @@ class SettleNode(InNode):
     _m = field_validator("med_type")(check_med_type)
     _f = field_validator("acct_used_flag", "mid_setl_flag")(check_flag)
 
+    @field_validator("psn_setlway")
+    @classmethod
+    def _by_items(cls, value: str) -> str:
+        """Only 01 按项目结算 is settled here: a settlement by quota (02) pays a fixed
+        sum this gateway has no table of; any other code is no way of settling.  One
+        digit is read as its two-digit code (as 收费项目类别)."""
+        value = value.strip()
+        if len(value) == 1 and value.isdigit():
+            value = f"0{value}"
+        if value == "02":
+            raise ValueError("暂不办理 02 按定额结算，请以 01 按项目结算")
+        if value != "01":
+            raise ValueError(f"应为 01 按项目结算（收到“{value[:6]}”）")
+        return value
+
 
 class SettleIn(InNode):
     """2303 / 2304 / 2206 / 2207 input."""

@@ -82,10 +82,12 @@ def read_call(raw: bytes, action: str | None = None) -> tuple[Any, list[str]]:
             "VersionMismatch", "只支持 SOAP 1.1（命名空间 " + SOAP_ENV + "），收到 SOAP 1.2"
         )
     if root.tag != f"{{{SOAP_ENV}}}Envelope":
+        space, name = split_tag(root.tag)
+        got = f"命名空间 {space[:80]}" if space else "无命名空间"
         raise Refused(
             None,
             f"请求体不是 SOAP 1.1 报文：根元素应为 Envelope（命名空间 {SOAP_ENV}），"
-            f"收到 {split_tag(root.tag)[1][:40]}",
+            f"收到 {name[:40]}（{got}）",
         )
     body = root.find(f"{{{SOAP_ENV}}}Body")
     if body is None:
