@@ -58,7 +58,9 @@ def _set(target: str, compression: str) -> None:
         if compression == "pglz" or lz4:
             for column in _columns(table):
                 op.execute(
-                    sa.text(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {compression}")
+                    sa.text(
+                        f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {compression}"
+                    )
                 )
 
 
