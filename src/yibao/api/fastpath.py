@@ -130,16 +130,19 @@ def _error(exc: DomainError) -> tuple[int, bytes]:
 class FastPathMiddleware:
     """Serve the POST requests of ``routes`` directly; pass everything else on."""
 
-    def __init__(self, app: ASGIApp, routes: list[FastRoute]) -> None:
+    def __init__(self, app: ASGIApp, routes: list[FastRoute], state: Any = None) -> None:
         self.app = app
         self.routes = {r.path: r for r in routes}
+        #: the app's state, when this middleware wraps the app from outside (where the
+        #: scope names no app yet: :func:`yibao.api.app.serve_app`)
+        self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
         if route is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        state = scope["app"].state
+        state = self.state if self.state is not None else scope["app"].state
         if not state.settings.fast_routes or not (route.json_only or _is_json(scope)):
             await self.app(scope, receive, send)
             return

@@ -10,7 +10,7 @@ import uvicorn
 from yibao.cli.workers import balances_by_port, run_workers
 from yibao.config import get_settings
 
-APP = "yibao.api.app:create_app"
+APP = "yibao.api.app:serve_app"
 
 
 def serve(
