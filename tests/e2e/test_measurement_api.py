@@ -117,6 +117,11 @@ def test_measurement_end_to_end(analyst):  # type: ignore[no-untyped-def]
     csv = client.get(f"/api/measurement/runs/{run['id']}/weights", params={"format": "csv"})
     assert csv.status_code == 200 and csv.content.decode("utf-8-sig").startswith("mdc,adrg,drg")
     assert client.get(f"/api/measurement/runs/{run['id']}/fences").json()
+    # the file's fences are yuan to the fen (the JSON keeps what the trim used)
+    text = client.get(f"/api/measurement/runs/{run['id']}/fences", params={"format": "csv"})
+    fences = pl.read_csv(io.BytesIO(text.content), infer_schema_length=0)
+    shown = [v for v in [*fences["lower"], *fences["upper"]] if v]
+    assert shown and all(len(v.partition(".")[2]) <= 2 for v in shown), shown[:5]
 
     plan = _weight_plan(client, run["id"], "W2026")
     assert plan["status"] == "published"

@@ -127,4 +127,6 @@ def run_fences(
         schema=list(cols),
         orient="row",
     )
+    if format != "json":  # a file is read by people: the fences in yuan to the fen
+        frame = frame.with_columns(pl.col("lower", "upper").cast(pl.Float64).round(2))
     return table_response(frame, format, f"run{run.id}_fences")
