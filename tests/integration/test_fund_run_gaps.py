@@ -86,3 +86,18 @@ def test_a_budget_finer_than_a_fen_is_refused(db) -> None:  # type: ignore[no-un
     with pytest.raises(ValidationFailed, match="最多 2 位小数") as err:
         do_set_budget(db, "990102", 2026, D("1000.123"), "测试三位小数", TEST_ACTOR)
     assert err.value.field == "amount" and budget_of(db, "990102", 2026) is None
+
+
+def test_one_month_without_history_says_why_there_is_no_probability(db) -> None:  # type: ignore[no-untyped-def]
+    set_scope(db, SYSTEM_SCOPE)
+    h = hospital(db, "990102")
+    _months(db, h, 2026, {1: "100.00"})
+    do_set_budget(db, "990102", 2026, D("1200"), "年度预算", TEST_ACTOR)
+    report = fund_run(db, None, Filters(2026), "990102")
+    fc = report.extra["forecast"]
+    assert fc["overrun_p"] is None and fc["low"] is None
+    assert any("暂不给出 95% 区间与超预算概率" in n for n in report.notes), report.notes
+    _months(db, h, 2026, {2: "120.00"})  # a second month: the spread is estimated
+    report = fund_run(db, None, Filters(2026), "990102")
+    assert report.extra["forecast"]["overrun_p"] is not None
+    assert not any("暂不给出" in n for n in report.notes)

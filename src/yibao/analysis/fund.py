@@ -168,6 +168,11 @@ def fund_run(
                 Decimal("0.0001"), ROUND_HALF_UP
             )
             extra["forecast"]["overrun_p"] = None if p is None else round(p, 4)
+        if fc.sd is None:  # one month, no earlier years: its spread is not known
+            notes.append(
+                f"仅 {fc.months_known} 个月已确认、无往年数据，月度波动无法估计："
+                "暂不给出 95% 区间与超预算概率（需至少 2 个月或往年数据）。"
+            )
         if gaps:
             months = "、".join(f"{m} 月" for m in gaps)
             notes.append(f"{f.year} 年 {months}尚无已确认的结算单，按预测显示，未按 0 计入。")
