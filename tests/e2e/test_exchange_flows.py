@@ -506,6 +506,11 @@ def test_times_that_have_not_happened_and_fees_outside_the_stay_are_refused(db, 
             "退费明细",
         ),
         "cnt": ({"cnt": "0", "det_item_fee_sumamt": "0.00"}, "不能为 0"),
+        # one fen over cnt × pric is refused (rounding is within half a fen)
+        "det_item_fee_sumamt": (
+            {"cnt": "1", "pric": "10", "det_item_fee_sumamt": "10.01"},
+            "与 数量 1 × 单价 10 不符",
+        ),
     }
     for field, (change, words) in bad.items():
         line = {**body[0], "feedetl_sn": "X1", **change}
@@ -612,3 +617,42 @@ def test_death_med_type_settling_way_and_sign_in_address_are_checked(db, world) 
     out = ok(his.send(his.envelope("2304", data, **place)))["setlinfo"]
     assert Decimal(str(out["medfee_sumamt"])) == total
     assert counts_of(db)["settlements"] == before["settlements"] + 1
+
+
+def test_a_person_has_one_stay_at_a_time(client, db, world) -> None:  # type: ignore[no-untyped-def]
+    """A second stay overlapping a settled one — at the same hospital or another — is
+    refused at admission, at discharge and when 2403 moves its start; a transfer
+    (admitted elsewhere at the moment of discharge) is taken."""
+    his: His = world["his"]
+    who = world["local"]
+    done = run_inpatient(db, world, who, "local")  # today-4 09:00 → today-1 09:00, settled
+    start = datetime.combine(local(utcnow()).date() - timedelta(days=4), datetime.min.time())
+    start = start.replace(hour=9)
+    before = counts_of(db)
+    with pytest.raises(AssertionError, match=r"本院（就诊ID .*与本次住院时间重叠"):
+        admit(his, who, start + timedelta(days=1))
+    other = _hosp02_his(client, db)
+    identify(other, who)
+    with pytest.raises(
+        AssertionError, match=r"人员在另一定点医疗机构有住院（.* 至 .*），与本次住院时间重叠"
+    ):
+        admit(other, who, start + timedelta(days=2))
+    # admitted elsewhere before the settled stay began (registered late: taken), then
+    # discharged inside it: refused; discharged the moment it began: a transfer, taken
+    early = admit(other, who, start - timedelta(days=2))
+    ref = {"psn_no": who.psn_no, "mdtrt_id": early, "dscg_way": "1"}
+    inside = {**ref, "endtime": f"{start + timedelta(days=1):%Y-%m-%d %H:%M:%S}"}
+    answer = other.send(other.envelope("2402", {"dscginfo": inside}, **ids(other, who)))
+    assert answer["infcode"] == -1 and "结束时间（endtime）" in answer["err_msg"], answer
+    assert "与本次住院时间重叠" in answer["err_msg"], answer
+    at = {**ref, "endtime": f"{start:%Y-%m-%d %H:%M:%S}"}
+    ok(other.send(other.envelope("2402", {"dscginfo": at}, **ids(other, who))))
+    # after the settled stay's discharge: a new stay elsewhere is taken; 2403 moving
+    # its start into the settled stay is refused
+    later = admit(other, who, start + timedelta(days=3))
+    moved = {"psn_no": who.psn_no, "mdtrt_id": later}
+    moved["begntime"] = f"{start + timedelta(days=2):%Y-%m-%d %H:%M:%S}"
+    answer = other.send(other.envelope("2403", {"adminfo": moved}, **ids(other, who)))
+    assert answer["infcode"] == -1 and "与本次住院时间重叠" in answer["err_msg"], answer
+    assert counts_of(db)["settlements"] == before["settlements"]
+    assert done["mdtrt_id"] != later

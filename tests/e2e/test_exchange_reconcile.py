@@ -31,7 +31,7 @@ def stays(client, db):  # type: ignore[no-untyped-def]
     his.sign_in()
     item = plain_item(db)
     kept = settle_stay(his, who, item, amount=Decimal("1500.00"))
-    gone = settle_stay(his, who, item, amount=Decimal("800.00"))
+    gone = settle_stay(his, who, item, amount=Decimal("800.00"), days_ago=8)  # an earlier stay
     back = reverse_stay(his, who, gone)
     return {"his": his, "who": who, "kept": kept, "gone": gone, "back": back}
 

@@ -36,8 +36,9 @@ from yibao.exchange.visits import STATES, business_time, own_visit
 from yibao.kit.errors import NotFound
 from yibao.kit.timeutil import local
 
-#: |cnt × pric − det_item_fee_sumamt| allowed (rounding of the HIS's own)
-TOLERANCE = Decimal("0.01")
+#: |cnt × pric − det_item_fee_sumamt| allowed: the HIS's rounding to the fen (half a
+#: fen); one fen more is a fen charged for nothing
+TOLERANCE = Decimal("0.005")
 ALL_LINES = {"", "0000"}
 
 

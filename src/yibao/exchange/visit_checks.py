@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from yibao.engines.exchange import Refused
 from yibao.engines.exchange.visits import DSCG_WAYS, MED_TYPES
@@ -132,3 +132,68 @@ def same_med_type(sent: str | None, registered: str) -> None:
             f"医疗类别（med_type）：{sent} {MED_TYPES.get(sent, '')} 与就诊登记的"
             f" {registered} {MED_TYPES.get(registered, '')} 不符",
         )
+
+
+def not_in_hospital(call: Call, person_id: int, psn_no: str) -> None:
+    """2401: the person is not already in this hospital (a stay not yet discharged)."""
+    already = call.session.scalar(
+        select(Visit.mdtrt_id).where(
+            Visit.person_id == person_id,
+            Visit.kind == "ipt",
+            Visit.state == "open",
+            Visit.hospital_id == call.institution.id,
+        )
+    )
+    if already is not None:
+        raise Refused(
+            "psn_no", f"人员编号（psn_no）：人员 {psn_no} 已在本院住院（就诊ID {already}）"
+        )
+
+
+def no_overlapping_stay(
+    call: Call,
+    person_id: int,
+    begin: datetime,
+    end: datetime | None,
+    own_id: int | None = None,
+    field: str = "begntime",
+) -> None:
+    """A person is in one hospital bed at a time: an inpatient stay may not overlap
+    another of theirs that is not cancelled — open, discharged or settled, at any
+    institution — or both would be paid for the same stay.  With ``end`` (2402, a 2403
+    of a discharged stay) two stays overlap when each begins before the other ends; at
+    admission (no end yet) when ``begin`` falls within the other stay — a stay
+    registered late, after a later one of the person, is taken, and its discharge
+    checked (a stay is settled only once discharged).  A transfer (discharged and
+    admitted at the same moment) does not overlap."""
+    stmt = select(Visit.mdtrt_id, Visit.hospital_id, Visit.begntime, Visit.endtime).where(
+        Visit.person_id == person_id,
+        Visit.kind == "ipt",
+        Visit.state != "cancelled",
+        or_(Visit.endtime.is_(None), Visit.endtime > begin),
+        Visit.begntime < end if end is not None else Visit.begntime <= begin,
+    )
+    if own_id is not None:
+        stmt = stmt.where(Visit.id != own_id)
+    other = call.session.execute(
+        stmt.order_by(Visit.begntime).limit(1).execution_options(skip_scope=True)
+    ).first()
+    if other is None:
+        return
+    since = f"{local(other.begntime):%Y-%m-%d %H:%M}"
+    period = (
+        f"{since} 入院，至今在院"
+        if other.endtime is None
+        else f"{since} 至 {local(other.endtime):%Y-%m-%d %H:%M}"
+    )
+    where = (
+        f"本院（就诊ID {other.mdtrt_id}）"
+        if other.hospital_id == call.institution.id
+        else "另一定点医疗机构"
+    )
+    name = "结束时间" if field == "endtime" else "开始时间"
+    raise Refused(
+        field,
+        f"{name}（{field}）：人员在{where}有住院（{period}），与本次住院时间重叠，"
+        "同一时间只能有一次住院",
+    )

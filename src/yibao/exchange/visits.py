@@ -48,7 +48,9 @@ from yibao.exchange.visit_checks import (
     certificate,
     death_in_stay,
     ends_after_fees,
+    no_overlapping_stay,
     not_future,
+    not_in_hospital,
     two_digit_type,
 )
 from yibao.insured.models import InsuredPerson
@@ -261,19 +263,8 @@ def _open_visit(
     cert_type = certificate(call, person.psn_no, person.certno, *cert) or cert[0]
     not_future(call, business_time(begntime), "begntime", "开始时间")
     if kind == "ipt":
-        already = call.session.scalar(
-            select(Visit.mdtrt_id).where(
-                Visit.person_id == person.id,
-                Visit.kind == "ipt",
-                Visit.state == "open",
-                Visit.hospital_id == call.institution.id,
-            )
-        )
-        if already is not None:
-            raise Refused(
-                "psn_no",
-                f"人员编号（psn_no）：人员 {person.psn_no} 已在本院住院（就诊ID {already}）",
-            )
+        not_in_hospital(call, person.id, person.psn_no)
+        no_overlapping_stay(call, person.id, business_time(begntime), None)
     visit = Visit(
         hospital_id=call.institution.id,
         region_code=call.institution.region_code,
@@ -354,6 +345,7 @@ def discharge(call: Call, data: DischargeIn) -> Done:
         raise Refused("endtime", "结束时间（endtime）：出院时间早于入院时间")
     ends_after_fees(call, visit, end)
     death_in_stay(visit, node.die_date, node.dscg_way, end)
+    no_overlapping_stay(call, visit.person_id, visit.begntime, end, visit.id, "endtime")
     visit.endtime = end
     visit.dscg_way = node.dscg_way
     if node.dscg_dept_codg:
@@ -384,6 +376,7 @@ def change_admission(call: Call, data: AdmissionChangeIn) -> Done:
         if visit.endtime is not None and visit.endtime < start:
             raise Refused("begntime", "开始时间（begntime）：入院时间晚于出院时间")
         begins_before_fees(call, visit, start)
+        no_overlapping_stay(call, visit.person_id, start, visit.endtime, visit.id)
         visit.begntime = start
     if node.ipt_no:
         visit.ipt_otp_no = node.ipt_no

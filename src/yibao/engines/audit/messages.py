@@ -48,8 +48,8 @@ Amount = Annotated[Decimal, Field(max_digits=16, decimal_places=2, allow_inf_nan
 Qty = Annotated[Decimal, Field(max_digits=16, decimal_places=4, allow_inf_nan=False)]
 Price = Annotated[Decimal, Field(max_digits=16, decimal_places=6, allow_inf_nan=False)]
 _YEARS = (1900, 2100)
-#: how far an order line's sumamt may be from cnt × pric (rounding to the fen)
-SUM_TOLERANCE: Final = Decimal("0.01")
+#: how far an order line's sumamt may be from cnt × pric: rounding to the fen (half a fen)
+SUM_TOLERANCE: Final = Decimal("0.005")
 
 
 def _in_years(value: Any) -> Any:
