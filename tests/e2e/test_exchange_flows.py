@@ -656,3 +656,42 @@ def test_a_person_has_one_stay_at_a_time(client, db, world) -> None:  # type: ig
     assert answer["infcode"] == -1 and "与本次住院时间重叠" in answer["err_msg"], answer
     assert counts_of(db)["settlements"] == before["settlements"]
     assert done["mdtrt_id"] != later
+
+
+def test_reversing_a_discharge_undoes_only_that_discharge(db, world) -> None:  # type: ignore[no-untyped-def]
+    """2402 (X), 2405, 2402 again (Y): a 2601 of X changes nothing and says why; a
+    2601 of Y undoes the discharge Y made."""
+    his: His = world["his"]
+    who = world["local"]
+    identify(his, who)
+    start = datetime.combine(local(utcnow()).date() - timedelta(days=3), datetime.min.time())
+    mdtrt_id = admit(his, who, start.replace(hour=8))
+    ref = {"mdtrt_id": mdtrt_id, "psn_no": who.psn_no}
+    first = his.envelope(
+        "2402",
+        {"dscginfo": {**ref, "endtime": f"{start.replace(hour=20)}", "dscg_way": "1"}},
+        **ids(his, who),
+    )
+    ok(his.send(first))
+    ok(his.send(his.envelope("2405", {"data": ref}, **ids(his, who))))
+    second_end = start + timedelta(days=1, hours=10)
+    second = his.envelope(
+        "2402", {"dscginfo": {**ref, "endtime": f"{second_end}", "dscg_way": "4"}}, **ids(his, who)
+    )
+    ok(his.send(second))
+
+    def reverse(msgid: str) -> dict:  # type: ignore[type-arg]
+        data = {"data": {"psn_no": who.psn_no, "omsgid": msgid, "oinfno": "2402"}}
+        return his.send(his.envelope("2601", data, **ids(his, who)))
+
+    answer = reverse(first["msgid"])
+    assert answer["infcode"] == 0 and "来自另一报文，无需再冲正" in str(answer["output"]), answer
+    set_scope(db, SYSTEM_SCOPE)
+    db.expire_all()
+    visit = db.scalar(select(Visit).where(Visit.mdtrt_id == mdtrt_id))
+    assert visit.state == "discharged" and visit.dscg_way == "4"
+    assert local(visit.endtime).replace(tzinfo=None) == second_end
+    answer = reverse(second["msgid"])
+    assert answer["infcode"] == 0 and "已撤销就诊" in str(answer["output"]), answer
+    db.expire_all()
+    assert db.scalar(select(Visit.state).where(Visit.mdtrt_id == mdtrt_id)) == "open"

@@ -168,6 +168,9 @@ def _undo_discharge(call: Call, original: ExchangeMessage) -> str:
         raise Refused("omsgid", "原发送方报文ID（omsgid）：找不到原出院办理的就诊")
     if visit.state == "open":
         return "出院已撤销，无需再冲正"
+    by = visit.details.get("dscg_message_id") if isinstance(visit.details, dict) else None
+    if by is not None and by != original.id:  # undone (2405), then discharged anew
+        return "原出院办理已撤销，就诊现在的出院办理来自另一报文，无需再冲正"
     if visit.state != "discharged":
         raise Refused("omsgid", "原发送方报文ID（omsgid）：就诊已结算，请先撤销结算（2305）")
     visit.state, visit.endtime, visit.dscg_way = "open", None, None

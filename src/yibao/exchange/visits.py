@@ -355,6 +355,8 @@ def discharge(call: Call, data: DischargeIn) -> Done:
         **visit.details,
         "dscginfo": node.model_dump(mode="json", exclude_none=True),
         "dscg_diseinfo": _diseases(data.diseinfo),
+        # which message discharged the stay: a 2601 undoes only that one (reversal)
+        "dscg_message_id": call.message_id,
     }
     visit.updated_at = call.received_at
     _audit(call, "exchange.ipt.discharge", visit)
