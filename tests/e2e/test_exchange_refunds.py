@@ -144,3 +144,11 @@ def test_a_refund_after_a_catalogue_change_mirrors_its_charge(client, db) -> Non
     refused = his.send(his.envelope("2301", {"feedetail": [unknown]}, **place))
     assert refused["infcode"] == -1 and "init_feedetl_sn" in refused["err_msg"], refused
     assert "没有流水号为 NOPE 的费用明细" in refused["err_msg"]
+    # the charge C2 cannot be cancelled while its refunds R2/R3 stay; with them it can
+    data = {"psn_no": who.psn_no, "mdtrt_id": mdtrt_id}
+    refused = his.send(his.envelope("2302", {"data": {**data, "feedetl_sn": "C2"}}, **place))
+    assert refused["infcode"] == -1 and "有未撤销的退费明细 R" in refused["err_msg"], refused
+    for sn in ("R2", "R3", "C2"):
+        ok(his.send(his.envelope("2302", {"data": {**data, "feedetl_sn": sn}}, **place)))
+    # all open lines at once (a charge and its refund together) may go
+    ok(his.send(his.envelope("2302", {"data": {**data, "feedetl_sn": "0000"}}, **place)))

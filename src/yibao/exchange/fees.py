@@ -252,8 +252,29 @@ def cancel_fees(call: Call, data: FeeCancelIn, kind: str) -> FeeCancelOut:
     return FeeCancelOut(result=cancel_lines(call, visit, rows))
 
 
+def _no_live_refunds(call: Call, visit: Visit, rows: list[Fee]) -> None:
+    """A charge whose refund lines stay (not cancelled, not cancelled with it) cannot
+    go: the refund would be left refunding nothing (ADR 0045)."""
+    going = {r.feedetl_sn for r in rows}
+    left = call.session.execute(
+        select(Fee.feedetl_sn, Fee.init_feedetl_sn).where(
+            Fee.visit_id == visit.id,
+            Fee.state != "cancelled",
+            Fee.init_feedetl_sn.in_(going),
+            Fee.feedetl_sn.not_in(going),
+        )
+    ).first()
+    if left is not None:
+        raise Refused(
+            "feedetl_sn",
+            f"费用明细流水号（feedetl_sn）：费用明细 {left.init_feedetl_sn} 有未撤销的退费明细"
+            f" {left.feedetl_sn}，请先撤销该退费明细或一并撤销",
+        )
+
+
 def cancel_lines(call: Call, visit: Visit, rows: list[Fee]) -> dict[str, str | int]:
     """Mark open lines cancelled (2302 / 2205 / 2601) with an audit row."""
+    _no_live_refunds(call, visit, rows)
     amount = sum((r.det_item_fee_sumamt for r in rows), Decimal("0.00"))
     for r in rows:
         r.state = "cancelled"
