@@ -224,6 +224,17 @@ def test_3101_reminder_recent_visits_and_drugs_on_hand(client, db, world) -> Non
     answer = his.send(his.envelope("3101", stranger))
     assert answer["infcode"] == 0 and answer["output"]["hist_dtos"] == []
     assert "1101" in answer["warn_msg"]
+    # ... said first, whatever the reader noted (a dozen numbers sent as text)
+    many = [
+        kit.order(f"R{i}", it.plain, "1", "10.00", today, prd_days=str(i % 3 + 1))
+        for i in range(12)
+    ]
+    loud = kit.audit_input(world["far"], many, day=today)
+    for answer in (
+        his.send(his.envelope("3101", loud))["warn_msg"],
+        plain(client, his, "3101", loud).json()["warn_msg"],
+    ):
+        assert answer.startswith("参保人") and "1101" in answer.split("；")[0], answer
     assert open_stay["mdtrt_id"]
 
 
@@ -358,6 +369,35 @@ def test_bad_requests_name_the_field_and_store_nothing(client, db, world) -> Non
             "必填",
         ),
         ("3101", variant(set_order("cnt", "两盒")), f"{enc}.fsi_order_dtos[0].cnt", "数量"),
+        # an order outside its encounter or after today; a birth after the encounter
+        (
+            "3101",
+            variant(set_order("drord_begn_date", f"{today - timedelta(days=400)}")),
+            f"{enc}.fsi_order_dtos[0].drord_begn_date",
+            "早于入院（就诊）日期",
+        ),
+        (
+            "3101",
+            variant(set_order("drord_begn_date", f"{today + timedelta(days=1)}")),
+            f"{enc}.fsi_order_dtos[0].drord_begn_date",
+            "晚于今天",
+        ),
+        (
+            "3101",
+            variant(lambda d: d["patient_dtos"][0].update(brdy=f"{today + timedelta(days=3)}")),
+            "data.patient_dtos[0].brdy",
+            "晚于就诊",
+        ),
+        (
+            "3101",
+            variant(
+                lambda d: d["patient_dtos"][0]["fsi_encounter_dtos"][0].update(
+                    adm_date=f"{today + timedelta(days=30)}"
+                )
+            ),
+            f"{enc}.adm_date",
+            "晚于今天",
+        ),
         # a negative or zero quantity, a total that is not quantity × price
         ("3101", variant(set_order("cnt", "-1")), f"{enc}.fsi_order_dtos[0].cnt", "应大于 0"),
         ("3102", variant(set_order("cnt", 0)), f"{enc}.fsi_order_dtos[0].cnt", "应大于 0"),
@@ -412,6 +452,11 @@ def test_bad_requests_name_the_field_and_store_nothing(client, db, world) -> Non
         answer = his.send(his.envelope(infno, body))
         assert answer["infcode"] == -1 and answer["output"] is None, (field, answer)
         assert field.rsplit(".", 1)[-1].split("[")[0] in answer["err_msg"], (field, answer)
+    # a body over the gateway's message limit (1 MiB) is refused unread on both routes
+    huge = {**good, "padding": "x" * (1024 * 1024)}
+    for infno in ("3101", "3103"):
+        r = plain(client, his, infno, huge)
+        assert r.status_code == 413 and "请求体过大" in r.json()["error"]["message"], r.text
     after = kit.counts(db)
     assert (after["requests"], after["findings"], after["feedback"]) == (
         before["requests"],

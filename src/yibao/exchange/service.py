@@ -225,7 +225,9 @@ def do_exchange(
             session, institution, actor, settings, _given(reading.envelope), row.id, received
         )
         output, refused, keep_msgid = _run(call, reading)
-        reading.warnings += call.warnings
+        # what the transaction found first: notes on how the message was read (numbers
+        # sent as text …) must not push it out of warn_msg
+        reading.warnings = [*call.warnings, *reading.warnings]
     answered = utcnow()
     answer = response(
         ref=journal.ref_of(institution, row, received),

@@ -141,6 +141,23 @@ def _line(o: OrderDto, begin: date, i: int, where: str) -> Line:
     return line
 
 
+def _dated(
+    patient_dto: PatientDto, encounter: Encounter, today: date | None, base: str, where: str
+) -> None:
+    """An encounter begins after the patient's birth and, with ``today``, not after it."""
+    if patient_dto.brdy is not None and patient_dto.brdy > encounter.begin_date:
+        raise Refused(
+            f"{base}.brdy",
+            f"出生日期（{base}.brdy）：{patient_dto.brdy} 晚于就诊 {encounter.mdtrt_id} 的"
+            f"入院（就诊）日期 {encounter.begin_date}",
+        )
+    if today is not None and encounter.begin_date > today:
+        raise Refused(
+            f"{where}.adm_date",
+            f"入院日期（{where}.adm_date）：{encounter.begin_date} 晚于今天（{today}）",
+        )
+
+
 def _current(patient_dto: PatientDto, base: str) -> tuple[int, dict[str, int]]:
     """The index of the audited encounter (``curr_mdtrt_id``, or the only one) and
     every encounter's index by mdtrt_id (unique)."""
@@ -169,8 +186,21 @@ def _current(patient_dto: PatientDto, base: str) -> tuple[int, dict[str, int]]:
     )
 
 
+def _within(line: Line, encounter: Encounter, today: date | None, where: str) -> None:
+    """An order dated outside its encounter (before admission, after discharge) or
+    after today would slip past the rules that count by day: refused."""
+    field = f"{where}.drord_begn_date"
+    shown = f"医嘱开始日期（{field}）：{line.day}"
+    if line.day < encounter.begin_date:
+        raise Refused(field, f"{shown} 早于入院（就诊）日期 {encounter.begin_date}")
+    if encounter.end_date is not None and line.day > encounter.end_date:
+        raise Refused(field, f"{shown} 晚于出院日期 {encounter.end_date}")
+    if today is not None and line.day > today:
+        raise Refused(field, f"{shown} 晚于今天（{today}）")
+
+
 def _lines(
-    enc: EncounterDto, begin: date, where: str, audited: bool
+    enc: EncounterDto, encounter: Encounter, where: str, audited: bool, today: date | None
 ) -> tuple[list[Line], list[Line]]:
     """The encounter's lines to audit and those only counted (``curr_drord_flag`` 0,
     or every line of an encounter that is not the audited one)."""
@@ -178,7 +208,8 @@ def _lines(
     past: list[Line] = []
     rx_seen: set[str] = set()
     for j, order in enumerate(enc.fsi_order_dtos):
-        line = _line(order, begin, j, where)
+        line = _line(order, encounter.begin_date, j, where)
+        _within(line, encounter, today, f"{where}.fsi_order_dtos[{j}]")
         if line.rx_id in rx_seen:
             raise Refused(
                 f"{where}.fsi_order_dtos[{j}].rx_id",
@@ -189,10 +220,11 @@ def _lines(
     return now, past
 
 
-def read_request(infno: str, data: AuditData, level: str) -> Request:
+def read_request(infno: str, data: AuditData, level: str, today: date | None = None) -> Request:
     """The claim to audit and the history the message carries; ``level`` is the
     institution's registered level (``medins_lv`` is not used).  Refuses naming the
-    field what the engine cannot use."""
+    field what the engine cannot use: with ``today``, also an encounter or an order
+    dated after it; always an order outside its encounter and a birth after it."""
     stage, scene = stage_of(infno, data)
     patient_dto = data.patient_dtos[0]
     base = "data.patient_dtos[0]"
@@ -206,7 +238,8 @@ def read_request(infno: str, data: AuditData, level: str) -> Request:
     for i, enc in enumerate(patient_dto.fsi_encounter_dtos):
         where = f"{base}.fsi_encounter_dtos[{i}]"
         encounter = _encounter(enc, level, where)
-        now, past = _lines(enc, encounter.begin_date, where, i == at)
+        _dated(patient_dto, encounter, today, base, where)
+        now, past = _lines(enc, encounter, where, i == at, today)
         if i == at:
             claim = Claim(patient, encounter, tuple(now))
         if past:

@@ -31,10 +31,11 @@ from yibao.config import Settings
 from yibao.db.batching import Handle
 from yibao.engines.audit.messages import AuditIn, AuditOut, FeedbackIn, FeedbackOut, PreAuditOut
 from yibao.engines.exchange import Refused, parse_body
+from yibao.engines.exchange.answer import warn_text
 from yibao.engines.exchange.lenient import M, read
 from yibao.exchange.registry import institution_of, institution_of_principal
 from yibao.kit.bounds import DbId, PageNo, PageSize
-from yibao.kit.errors import ValidationFailed
+from yibao.kit.errors import TooLarge, ValidationFailed
 from yibao.kit.paging import clamp_page
 from yibao.kit.timeutil import utcnow
 from yibao.supervision.realtime import repository as records
@@ -76,7 +77,15 @@ class FeedbackAnswer(BaseModel):
     warn_msg: str | None = None
 
 
-def _read(raw: bytes, model: type[M]) -> tuple[M, list[str]]:
+def _read(raw: bytes, model: type[M], settings: Settings) -> tuple[M, list[str]]:
+    """The body read as ``model`` (the gateway's lenient reader) and its warnings; a
+    body over the gateway's message limit is refused unread, as through the gateway."""
+    limit = settings.exchange_max_body_bytes
+    if len(raw) > limit:
+        raise TooLarge(
+            f"请求体过大：{len(raw)} 字节，上限 {limit} 字节（与交易接口相同），"
+            "请分次发送处方（医嘱） / request too large"
+        )
     try:
         doc, warnings = parse_body(raw)
         if not isinstance(doc, dict):
@@ -101,19 +110,19 @@ def _asker(request: Request, user: User) -> Asker:
 def _answer(output: BaseModel, warnings: list[str]) -> JSONResponse:
     body: dict[str, Any] = {
         "output": output.model_dump(mode="json"),
-        "warn_msg": "；".join(warnings)[:500] or None,
+        "warn_msg": warn_text(warnings),  # as the gateway's: clipped with a count
     }
     return JSONResponse(body)
 
 
 def _audit(request: Request, body: Body, db: Db, user: User, infno: str) -> JSONResponse:
     asker = _asker(request, user)
-    data, warnings = _read(body.raw, AuditIn)
+    data, warnings = _read(body.raw, AuditIn, request.app.state.settings)
     try:
         out = answer_audit(db, infno, data, asker, request.app.state.settings)
     except Refused as exc:
         raise ValidationFailed(exc.message, field=exc.field) from None
-    return _answer(out, warnings + asker.warnings)
+    return _answer(out, asker.warnings + warnings)
 
 
 AUDIT_BODY = "交易的 input：data 含 patient_dtos → fsi_encounter_dtos（诊断、处方医嘱、手术），"
@@ -152,7 +161,7 @@ def feedback(request: Request, body: Body, db: Db, user: User = HIS) -> JSONResp
     """反馈：对本机构某次审核（task_id）的结果（jr_id）选择继续执行（须说明理由）或返回
     修改；每条反馈保存并记入审计日志。"""
     asker = _asker(request, user)
-    data, warnings = _read(body.raw, FeedbackIn)
+    data, warnings = _read(body.raw, FeedbackIn, request.app.state.settings)
     try:
         out = do_feedback(db, data, asker)
     except Refused as exc:
@@ -252,7 +261,7 @@ def _fast_audit(infno: str) -> FastHandler:
 
     async def handler(call: FastCall) -> bytes:
         asker = _fast_asker(call.principal, call.client)
-        data, warnings = _read(call.body, AuditIn)
+        data, warnings = _read(call.body, AuditIn, call.state.settings)
         settings = call.state.settings
         writer = group_commit(
             call.state, "audit", _answer_batch(settings), settings.audit_writer_threads
@@ -260,9 +269,9 @@ def _fast_audit(infno: str) -> FastHandler:
         out = await asyncio.wrap_future(writer.submit(AuditJob(infno, data, asker)))
         if isinstance(out, Refused):
             raise ValidationFailed(out.message, field=out.field)
-        shown = warnings + asker.warnings
+        shown = asker.warnings + warnings  # the audit's own notes before the reader's
         # the output as serialised once for its stored row (service.Answer)
-        warn = dumps("；".join(shown)[:500] or None)
+        warn = dumps(warn_text(shown))
         output: str = out.json
         return b'{"output":' + output.encode() + b',"warn_msg":' + warn + b"}"
 

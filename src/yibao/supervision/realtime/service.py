@@ -56,7 +56,7 @@ from yibao.engines.audit.realtime import (
 )
 from yibao.engines.exchange import Refused
 from yibao.exchange.registry import Institution
-from yibao.kit.timeutil import utcnow
+from yibao.kit.timeutil import local, utcnow
 from yibao.supervision import runtime
 from yibao.supervision.realtime.history import Ask, Past, pasts_of
 from yibao.supervision.realtime.models import AuditFeedback, AuditFinding, AuditRequest
@@ -142,7 +142,8 @@ def answer_audits(
     for i, job in enumerate(jobs):
         set_scope(session, Scope(hospital_id=job.asker.institution.id))
         try:
-            req = read_request(job.infno, job.data.data, job.asker.institution.level)
+            today = local(job.asker.received_at).date()
+            req = read_request(job.infno, job.data.data, job.asker.institution.level, today)
             key = (job.asker.institution.region_code, req.on)
             current = in_force.get(key)
             if current is None:
