@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -134,3 +135,12 @@ def test_the_3201_totals_are_net_of_the_reversal(stays) -> None:  # type: ignore
     his = stays["his"]
     res = ok(his.send(his.envelope("3201", {"data": stmt})))["stmtinfo"]
     assert (res["stmt_rslt"], res["fixmedins_setl_cnt"]) == ("0", 1)
+    # a period not begun yet, an unknown 险种 or a settlement centre that is no 区划
+    for change, field, words in (
+        ({"stmt_begndate": str(today + timedelta(days=1))}, "stmt_begndate", "晚于今天"),
+        ({"insutype": "XYZ"}, "insutype", "应为 310"),
+        ({"setl_optins": "ABCDEF"}, "setl_optins", "6 位数字"),
+    ):
+        answer = his.send(his.envelope("3201", {"data": {**stmt, **change}}))
+        assert answer["infcode"] == -1 and field in answer["err_msg"], answer
+        assert words in answer["err_msg"], answer

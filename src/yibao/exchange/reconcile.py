@@ -30,7 +30,7 @@ from yibao.engines.exchange.settling import (
 from yibao.engines.settlement.policy import pooling_region
 from yibao.exchange.models import Settlement
 from yibao.exchange.registry import Call
-from yibao.kit.timeutil import BUSINESS_TZ
+from yibao.kit.timeutil import BUSINESS_TZ, local
 
 ZERO = Decimal("0.00")
 MAX_DAYS = 366
@@ -45,7 +45,12 @@ class Totals:
     count: int = 0
 
 
-def _window(begin: date, end: date) -> tuple[datetime, datetime]:
+def _window(begin: date, end: date, today: date) -> tuple[datetime, datetime]:
+    if begin > today:
+        raise Refused(
+            "stmt_begndate",
+            f"对账开始日期（stmt_begndate）：{begin} 晚于今天（{today}），尚无结算可对",
+        )
     if end < begin:
         raise Refused("stmt_enddate", "对账结束日期（stmt_enddate）：早于开始日期")
     if (end - begin).days >= MAX_DAYS:
@@ -115,7 +120,7 @@ def centre_totals(rows: list[Settlement], start: datetime, end: datetime) -> Tot
 def total_statement(call: Call, data: StatementIn) -> StatementOut:
     """3201 对总账."""
     node = data.data
-    start, end = _window(node.stmt_begndate, node.stmt_enddate)
+    start, end = _window(node.stmt_begndate, node.stmt_enddate, local(call.received_at).date())
     optins = pooling_region(node.setl_optins)
     rows = _rows(
         call.session,
@@ -251,7 +256,7 @@ def detail_statement(call: Call, data: DetailStatementIn) -> DetailStatementOut:
     institution's and the centre's value).  A reversal is a line of its own
     (refd_setl_flag 1, amounts negative, ``setl_id`` the reversal's id)."""
     node = data.data
-    start, end = _window(node.stmt_begndate, node.stmt_enddate)
+    start, end = _window(node.stmt_begndate, node.stmt_enddate, local(call.received_at).date())
     optins = pooling_region(node.setl_optins)
     theirs = read_detail_file(node.file_content)
     rows = _rows(

@@ -27,7 +27,8 @@ def test_3201_a_period_with_only_a_reversal_can_be_balanced() -> None:
     The HIS's own figures are the same (yibao.his.transactions sums setl_type 2 as −1),
     but the message is refused: ``fixmedins_setl_cnt`` must be ≥ 0, while the amounts
     may be negative.  June can never be reconciled 平."""
-    start, end = _window(datetime(2026, 6, 1).date(), datetime(2026, 6, 30).date())
+    june = datetime(2026, 6, 1).date(), datetime(2026, 6, 30).date()
+    start, end = _window(*june, today=datetime(2026, 7, 1).date())
     row = SimpleNamespace(
         setl_time=datetime(2026, 5, 28, 10, 0, tzinfo=SH),
         reversed_at=datetime(2026, 6, 3, 10, 0, tzinfo=SH),

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, field_validator
 
 from yibao.engines.exchange.visits import Code, InNode, Money, check_flag, check_med_type
+from yibao.engines.insured.messages import INSUTYPES
 
 # ------------------------------------------------ 2303/2304 · 2206/2207 (预)结算
 
@@ -204,6 +205,21 @@ class StatementNode(InNode):
     #: a reversal counts −1 in its own period (ADR 0018): a period that only reverses
     #: an earlier one's settlement has a negative count
     fixmedins_setl_cnt: int = Field(description="定点医药机构结算笔数（撤销计 −1）")
+
+    @field_validator("setl_optins")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not (value.isascii() and value.isdigit()):
+            raise ValueError(f"应为 6 位数字的医保区划（收到“{value[:10]}”）")
+        return value
+
+    @field_validator("insutype")
+    @classmethod
+    def _insutype(cls, value: str) -> str:
+        if value not in INSUTYPES:
+            known = "、".join(f"{k} {v}" for k, v in INSUTYPES.items())
+            raise ValueError(f"应为 {known} 之一（收到“{value[:10]}”）")
+        return value
 
 
 class StatementIn(InNode):
