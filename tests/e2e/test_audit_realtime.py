@@ -325,6 +325,19 @@ def test_3103_feedback_stored_with_audit_rows(client, db, world) -> None:  # typ
     }
     r = plain(client, other, "3103", body)
     assert r.status_code == 422 and "没有" in r.json()["error"]["message"], r.text
+    # one finding handled twice in one message (accept and explain): which one stands?
+    twice = {
+        "data": {
+            "warn_type": "1",
+            "warns": [
+                {"warn_rslt_id": sex["jr_id"], "dspo_way": "2"},
+                {"warn_rslt_id": sex["jr_id"], "dspo_way": "1", "dspo_way_rea": "x"},
+            ],
+        }
+    }
+    r = plain(client, his, "3103", twice)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "data.warns[1].warn_rslt_id"
+    assert "出现两次" in r.json()["error"]["message"], r.text
     after = kit.counts(db)
     assert {k: after[k] for k in ("feedback", "audit", "requests")} == {
         k: n[k] for k in ("feedback", "audit", "requests")

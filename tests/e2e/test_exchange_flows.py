@@ -695,3 +695,23 @@ def test_reversing_a_discharge_undoes_only_that_discharge(db, world) -> None:  #
     assert answer["infcode"] == 0 and "已撤销就诊" in str(answer["output"]), answer
     db.expire_all()
     assert db.scalar(select(Visit.state).where(Visit.mdtrt_id == mdtrt_id)) == "open"
+
+
+def test_voiding_an_unknown_message_names_a_transaction_that_can_be_reversed(db, world) -> None:  # type: ignore[no-untyped-def]
+    """2601 of a message never received registers the void only for a transaction a
+    2601 can reverse; 9999 or 3101 is refused and nothing is journaled as voided."""
+    his: His = world["his"]
+    who = world["local"]
+    identify(his, who)
+    set_scope(db, SYSTEM_SCOPE)
+    before = db.scalar(select(func.count()).select_from(ExchangeMessage))
+    for oinfno in ("9999", "3101"):
+        data = {"data": {"psn_no": who.psn_no, "omsgid": f"{his.code}X{oinfno}", "oinfno": oinfno}}
+        answer = his.send(his.envelope("2601", data, **ids(his, who)))
+        assert answer["infcode"] == -1 and "不是可冲正的交易" in answer["err_msg"], answer
+    db.expire_all()
+    # only the two refused 2601 messages themselves are journaled
+    assert db.scalar(select(func.count()).select_from(ExchangeMessage)) == before + 2
+    data = {"data": {"psn_no": who.psn_no, "omsgid": f"{his.code}X2304", "oinfno": "2304"}}
+    answer = his.send(his.envelope("2601", data, **ids(his, who)))
+    assert answer["infcode"] == 0 and "已登记冲正" in str(answer["output"]), answer

@@ -32,6 +32,8 @@ NOTHING_TO_UNDO = frozenset(
     {"1101", "2303", "2206", "5206", "3201", "3202", "9001", "9002", "2203", "2403"}
 )
 NOT_REVERSIBLE = frozenset({"2305", "2208", "2601", "2302", "2205", "2404", "2405", "2202"})
+#: transactions whose effect a 2601 undoes (:func:`_undo`)
+UNDONE = frozenset({"2304", "2207", "2301", "2204", "2401", "2201", "2402"})
 
 
 def _voided(call: Call, omsgid: str, oinfno: str) -> ReversalOut:
@@ -89,6 +91,12 @@ def reverse_message(call: Call, data: ReversalIn) -> ReversalOut:
         )
     )
     if original is None:
+        if oinfno not in UNDONE | NOTHING_TO_UNDO | NOT_REVERSIBLE:  # no such message to void
+            raise Refused(
+                "oinfno",
+                f"原交易编号（oinfno）：{oinfno[:10]} 不是可冲正的交易（可冲正："
+                f"{'、'.join(sorted(UNDONE))} 等）",
+            )
         return _voided(call, omsgid, oinfno)
     if (original.infno or "").upper() != oinfno:
         raise Refused(

@@ -40,7 +40,7 @@ def order(rx: str, code: str = "S1", **kw: Any) -> dict[str, Any]:
 
 def body(encounters: list[dict[str, Any]], **data: Any) -> AuditIn:
     patient = {"patn_id": "P1", "gend": "2", "brdy": "1980-05-01", "fsi_encounter_dtos": encounters}
-    doc = {"data": {"patient_dtos": [patient], "trig_scen": "2"} | data}
+    doc = {"data": {"patient_dtos": [patient], "trig_scen": "4"} | data}
     model, _ = read(AuditIn, doc)
     return model
 
@@ -67,7 +67,7 @@ def test_current_encounter_and_history_the_message_carries() -> None:
     )
     data.data.patient_dtos[0].curr_mdtrt_id = "M1"
     req = read_request("3101", data.data, "2")
-    assert (req.stage, req.trig_scen, req.on) == ("pre", 2, date(2026, 3, 5))
+    assert (req.stage, req.trig_scen, req.on) == ("pre", 4, date(2026, 3, 5))
     assert req.claim.encounter.care_mode == "ipt" and req.claim.encounter.hospital_level == "2"
     assert req.claim.encounter.diagnoses == ("I10", "J18.9")
     assert [(ln.rx_id, ln.day) for ln in req.claim.lines] == [("C", date(2026, 3, 6))]
@@ -86,11 +86,14 @@ def test_current_encounter_and_history_the_message_carries() -> None:
 @pytest.mark.parametrize(
     ("infno", "scene", "ok"),
     [
-        ("3101", "1", True),
+        ("3101", "3", True),
         ("3101", "5", True),
         ("3101", "6", False),
-        ("3102", "10", True),
+        ("3102", "8", True),
         ("3102", "4", False),
+        # the encounter is inpatient: an outpatient or pharmacy scene does not fit it
+        ("3101", "1", False),
+        ("3102", "10", False),
     ],
 )
 def test_scenario_belongs_to_the_transaction(infno: str, scene: str, ok: bool) -> None:

@@ -34,6 +34,7 @@ from yibao.engines.audit.messages import (
     PatientDto,
     ResultOut,
 )
+from yibao.engines.audit.request_checks import dated_sanely, scene_fits, within_encounter
 from yibao.engines.audit.rules import TRIG_STAGE
 from yibao.engines.catalogue.restrictions import QuantityRule
 from yibao.engines.exchange.lenient import Refused
@@ -141,23 +142,6 @@ def _line(o: OrderDto, begin: date, i: int, where: str) -> Line:
     return line
 
 
-def _dated(
-    patient_dto: PatientDto, encounter: Encounter, today: date | None, base: str, where: str
-) -> None:
-    """An encounter begins after the patient's birth and, with ``today``, not after it."""
-    if patient_dto.brdy is not None and patient_dto.brdy > encounter.begin_date:
-        raise Refused(
-            f"{base}.brdy",
-            f"出生日期（{base}.brdy）：{patient_dto.brdy} 晚于就诊 {encounter.mdtrt_id} 的"
-            f"入院（就诊）日期 {encounter.begin_date}",
-        )
-    if today is not None and encounter.begin_date > today:
-        raise Refused(
-            f"{where}.adm_date",
-            f"入院日期（{where}.adm_date）：{encounter.begin_date} 晚于今天（{today}）",
-        )
-
-
 def _current(patient_dto: PatientDto, base: str) -> tuple[int, dict[str, int]]:
     """The index of the audited encounter (``curr_mdtrt_id``, or the only one) and
     every encounter's index by mdtrt_id (unique)."""
@@ -186,19 +170,6 @@ def _current(patient_dto: PatientDto, base: str) -> tuple[int, dict[str, int]]:
     )
 
 
-def _within(line: Line, encounter: Encounter, today: date | None, where: str) -> None:
-    """An order dated outside its encounter (before admission, after discharge) or
-    after today would slip past the rules that count by day: refused."""
-    field = f"{where}.drord_begn_date"
-    shown = f"医嘱开始日期（{field}）：{line.day}"
-    if line.day < encounter.begin_date:
-        raise Refused(field, f"{shown} 早于入院（就诊）日期 {encounter.begin_date}")
-    if encounter.end_date is not None and line.day > encounter.end_date:
-        raise Refused(field, f"{shown} 晚于出院日期 {encounter.end_date}")
-    if today is not None and line.day > today:
-        raise Refused(field, f"{shown} 晚于今天（{today}）")
-
-
 def _lines(
     enc: EncounterDto, encounter: Encounter, where: str, audited: bool, today: date | None
 ) -> tuple[list[Line], list[Line]]:
@@ -209,7 +180,7 @@ def _lines(
     rx_seen: set[str] = set()
     for j, order in enumerate(enc.fsi_order_dtos):
         line = _line(order, encounter.begin_date, j, where)
-        _within(line, encounter, today, f"{where}.fsi_order_dtos[{j}]")
+        within_encounter(line, encounter, today, f"{where}.fsi_order_dtos[{j}]")
         if line.rx_id in rx_seen:
             raise Refused(
                 f"{where}.fsi_order_dtos[{j}].rx_id",
@@ -238,13 +209,14 @@ def read_request(infno: str, data: AuditData, level: str, today: date | None = N
     for i, enc in enumerate(patient_dto.fsi_encounter_dtos):
         where = f"{base}.fsi_encounter_dtos[{i}]"
         encounter = _encounter(enc, level, where)
-        _dated(patient_dto, encounter, today, base, where)
+        dated_sanely(patient_dto, encounter, today, base, where)
         now, past = _lines(enc, encounter, where, i == at, today)
         if i == at:
             claim = Claim(patient, encounter, tuple(now))
         if past:
             history.append(Claim(patient, encounter, tuple(past)))
     assert claim is not None
+    scene_fits(scene, claim.encounter.care_mode, patient_dto.fsi_encounter_dtos[at])
     return Request(
         stage=stage,
         trig_scen=scene,

@@ -367,10 +367,15 @@ def do_feedback(session: Session, data: FeedbackIn, asker: Asker) -> FeedbackOut
     of the other stage, or ``dspo_way`` 1 without a reason refuses the message before
     anything is written."""
     d = data.data
+    seen: set[str] = set()
     for i, w in enumerate(d.warns):
         if w.dspo_way == "1" and not (w.dspo_way_rea or "").strip():
             where = f"data.warns[{i}].dspo_way_rea"
             raise Refused(where, f"处理原因（{where}）：选择继续执行（dspo_way 1）时须说明理由")
+        if w.warn_rslt_id in seen:  # two handlings of one finding: which one stands?
+            where = f"data.warns[{i}].warn_rslt_id"
+            raise Refused(where, f"违规标识（{where}）：{w.warn_rslt_id} 在本次反馈中出现两次")
+        seen.add(w.warn_rslt_id)
     rows = session.execute(
         select(
             FINDINGS.c.id,
