@@ -715,3 +715,15 @@ def test_voiding_an_unknown_message_names_a_transaction_that_can_be_reversed(db,
     data = {"data": {"psn_no": who.psn_no, "omsgid": f"{his.code}X2304", "oinfno": "2304"}}
     answer = his.send(his.envelope("2601", data, **ids(his, who)))
     assert answer["infcode"] == 0 and "已登记冲正" in str(answer["output"]), answer
+
+
+def test_a_treating_place_of_another_pool_is_said(db, world) -> None:  # type: ignore[no-untyped-def]
+    """The envelope's 就医地医保区划 outside the institution's pool is not what the
+    gateway settles under (the institution's own place): said in warn_msg."""
+    his: His = world["his"]
+    who = world["local"]
+    cert = {"mdtrt_cert_type": "02", "mdtrt_cert_no": who.certno, "psn_name": who.psn_name}
+    env = his.envelope("1101", {"data": cert}, **{**ids(his, who), "mdtrtarea_admvs": "110100"})
+    answer = his.send(env)
+    assert answer["infcode"] == 0, answer
+    assert "就医地医保区划（mdtrtarea_admvs）：110100 不在本机构所在统筹区" in answer["warn_msg"]

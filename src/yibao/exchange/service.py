@@ -136,6 +136,11 @@ def _read(
             f"{label('fixmedins_code')}：{envelope.fixmedins_code} 不是本接口令牌所属机构"
             f"（{institution.code}）的编号，只能以本机构的名义发送报文",
         )
+    if envelope.mdtrtarea_admvs[:4] != institution.admvs[:4]:  # the spec's field, not ours
+        reading.warnings.append(
+            f"{label('mdtrtarea_admvs')}：{envelope.mdtrtarea_admvs} 不在本机构所在统筹区"
+            f"（{institution.admvs}），已按本机构所在区划办理"
+        )
     transaction = registry.find(envelope.infno)
     if transaction is None:
         raise Refused(
