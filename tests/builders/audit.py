@@ -292,8 +292,8 @@ def audit_input(
     orders: list[dict[str, Any]],
     *,
     day: date,
-    gend: str = "2",
-    brdy: str = "1980-05-17",
+    gend: str | None = None,
+    brdy: str | None = None,
     mdtrt_id: str = "HIS-MZ-0001",
     trig_scen: str | None = "2",
     med_mdtrt_type: str = "1",
@@ -318,8 +318,9 @@ def audit_input(
     patient = {
         "patn_id": who.psn_no,
         "patn_name": who.psn_name,
-        "gend": gend,
-        "brdy": brdy,
+        # as registered unless a test says otherwise (the audit uses the registration)
+        "gend": who.gend if gend is None else gend,
+        "brdy": f"{who.brdy:%Y-%m-%d}" if brdy is None else brdy,
         "poolarea": who.insuplc_admdvs,
         "curr_mdtrt_id": mdtrt_id,
         "fsi_encounter_dtos": [enc],

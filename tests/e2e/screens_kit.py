@@ -40,7 +40,7 @@ def settled_stay(db: Session, his: His, code: str, price: str, who: Any = None) 
     ``who`` (a new insured person when not given: one stay at a time per person)."""
     if who is None:
         set_scope(db, SYSTEM_SCOPE)
-        who = person(db, "990102")
+        who = person(db, "990102", gend="2")  # the audit input's patient (a woman)
         db.commit()
     stay = kit.stay(his, who, [(code, "1", price, None)], days_ago=0, los=1)
     set_scope(db, SYSTEM_SCOPE)
@@ -105,11 +105,14 @@ def two_hospitals(client, db: Session, *, gateway: bool = True) -> dict[str, Any
     audit(client, w["his"], who, [kit.order("R1", it.male_only, "1", "20.00", today)])
     audit(client, w["his"], who, [kit.order("R2", it.plain, "1", "10.00", today)], "3102")
     audit(client, his_other, who, [kit.order("R3", it.child_drug, "2", "5.00", today)])
-    if gateway:
+    if gateway:  # today's stays, each of its own person (one stay at a time)
         w["settled"] = settled_stay(db, w["his"], it.plain, "6000.00", who)
+        set_scope(db, SYSTEM_SCOPE)
+        staying, back = person(db, "990102", gend="2"), person(db, "990102", gend="2")
+        db.commit()
         w["open"] = kit.stay(
-            w["his"], who, [(it.plain, "1", "35.50", None)], days_ago=0, settle=False
+            w["his"], staying, [(it.plain, "1", "35.50", None)], days_ago=0, settle=False
         )
-        w["reversed"] = settled_stay(db, his_other, it.plain, "900.00", who)
-        reverse_stay(his_other, who, w["reversed"])
+        w["reversed"] = settled_stay(db, his_other, it.plain, "900.00", back)
+        reverse_stay(his_other, back, w["reversed"])
     return w

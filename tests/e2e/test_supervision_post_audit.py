@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from tests.builders.exchange import reverse_stay, settle_stay
+from tests.builders.insured import person
 from tests.builders.settlement import login
 from tests.builders.visits import make_world
 from tests.e2e.test_grouping_api import wait_job
@@ -36,7 +37,9 @@ def _run(client, month: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
 def test_rules_over_settled_visits(client, db):  # type: ignore[no-untyped-def]
     world = make_world(client, db)
     item = _female_only_item(db)
-    man = world["local"]
+    set_scope(db, SYSTEM_SCOPE)
+    man = person(db, "990102", insutype="310", balance="300.00", gend="1")
+    db.commit()
     stay = settle_stay(world["his"], man, item, amount=Decimal("345.60"))
     month = local(utcnow()).strftime("%Y-%m")
 

@@ -11,15 +11,16 @@ never another institution's rows as such.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Numeric, Row, TextualSelect, bindparam, text
+from sqlalchemy import Numeric, Row, TextualSelect, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from yibao.db.base import Money, TZDateTime
-from yibao.engines.audit.realtime import PastFee, PastVisit
+from yibao.engines.audit.realtime import PastFee, PastVisit, Request
+from yibao.insured.models import InsuredPerson
 from yibao.kit.timeutil import BUSINESS_TZ, local
 
 SKIP = {"skip_scope": True}
@@ -198,4 +199,39 @@ def _fee(r: Row[Any]) -> PastFee:
         settled=r.fee_state == "settled",
         fee_type=r.med_chrgitm_type or "",
         prd_days=r.prd_days,
+    )
+
+
+# ------------------------------------------------------------ the person as registered
+
+
+def registered_people(session: Session, psn_nos: Collection[str]) -> dict[str, tuple[str, date]]:
+    """Sex and birth date of the insured persons ``psn_nos`` as registered (any
+    region: a person insured elsewhere is audited as registered there)."""
+    rows = session.execute(
+        select(InsuredPerson.psn_no, InsuredPerson.gend, InsuredPerson.brdy)
+        .where(InsuredPerson.psn_no.in_(set(psn_nos)))
+        .execution_options(skip_scope=True)
+    )
+    return {r.psn_no: (r.gend, r.brdy) for r in rows}
+
+
+def as_registered(req: Request, found: tuple[str, date] | None, warnings: list[str]) -> Request:
+    """``req`` audited with the registered sex and birth date of an insured person
+    (a message's own would let a HIS step round the sex and age rules), each
+    difference said in ``warnings`` — without the registered value, which the
+    institution may not have asked for (1101)."""
+    patient = req.claim.patient
+    if found is None or found == (patient.sex, patient.birth_date):
+        return req
+    gend, brdy = found
+    if patient.sex != gend:
+        warnings.append("性别（gend）：与参保登记不符，已按参保登记审核")
+    if patient.birth_date != brdy:
+        warnings.append("出生日期（brdy）：与参保登记不符，已按参保登记审核")
+    person = replace(patient, sex=gend, birth_date=brdy)
+    return replace(
+        req,
+        claim=replace(req.claim, patient=person),
+        sent_history=tuple(replace(c, patient=person) for c in req.sent_history),
     )

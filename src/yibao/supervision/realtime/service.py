@@ -58,7 +58,13 @@ from yibao.engines.exchange import Refused
 from yibao.exchange.registry import Institution
 from yibao.kit.timeutil import local, utcnow
 from yibao.supervision import runtime
-from yibao.supervision.realtime.history import Ask, Past, pasts_of
+from yibao.supervision.realtime.history import (
+    Ask,
+    Past,
+    as_registered,
+    pasts_of,
+    registered_people,
+)
 from yibao.supervision.realtime.models import AuditFeedback, AuditFinding, AuditRequest
 
 _ZERO = Decimal("0.00")
@@ -139,11 +145,14 @@ def answer_audits(
     read: list[tuple[int, Request, runtime.Current, _Window]] = []
     in_force: dict[tuple[str, date], runtime.Current] = {}
     windows: dict[tuple[int, str, int | None], frozenset[str]] = {}
+    people = registered_people(session, {j.data.data.patient_dtos[0].patn_id for j in jobs})
     for i, job in enumerate(jobs):
         set_scope(session, Scope(hospital_id=job.asker.institution.id))
         try:
             today = local(job.asker.received_at).date()
             req = read_request(job.infno, job.data.data, job.asker.institution.level, today)
+            found = people.get(req.claim.patient.psn_no)
+            req = as_registered(req, found, job.asker.warnings)
             key = (job.asker.institution.region_code, req.on)
             current = in_force.get(key)
             if current is None:
