@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 #: NHSA's path, the one HIS vendors hard-code
@@ -35,6 +36,9 @@ class Patient:
     name: str
     insutype: str
     insuplc: str
+    #: when the person's first stay in the database began (business time, naive): a
+    #: run's stays go before it, one after the other (the gateway refuses overlaps)
+    first_stay: datetime | None = None
 
 
 @dataclass

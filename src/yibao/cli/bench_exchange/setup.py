@@ -164,12 +164,16 @@ async def _stays_of(
     target: list[int],
 ) -> None:
     """Admit, charge and discharge ``count`` stays of one patient, one after the other
-    (a person is in one hospital bed at a time), while fewer than ``target[0]`` exist."""
+    (a person is in one hospital bed at a time: the gateway refuses overlapping stays),
+    while fewer than ``target[0]`` exist: the k-th stay back from today — or from the
+    person's first stay in the database, an earlier run's — begins k + 1 days before
+    it (up to ten hours later) and lasts 13 hours."""
     now = datetime.now()
-    for _ in range(count):
+    anchor = min(now, p.first_stay) if p.first_stay is not None else now
+    for k in range(count):
         if len(out) >= target[0]:
             return
-        start = now - timedelta(days=2, minutes=rng.randint(0, 600))
+        start = anchor - timedelta(days=k + 1) + timedelta(minutes=rng.randint(0, 600))
         admission = {
             "mdtrtinfo": {
                 "psn_no": p.psn_no,
@@ -207,7 +211,7 @@ async def _stays_of(
                 "mdtrt_id": stay_id,
                 "psn_no": p.psn_no,
                 "insutype": p.insutype,
-                "endtime": f"{now - timedelta(minutes=5):%Y-%m-%d %H:%M:%S}",
+                "endtime": f"{start + timedelta(hours=13):%Y-%m-%d %H:%M:%S}",
                 "dscg_way": "1",
             }
         }

@@ -59,6 +59,7 @@ def load_world(url: str, hospitals: int, seed: int) -> World:
     from yibao.demo.seed import DEMO_PASSWORD
     from yibao.exchange.models import Fee, Visit
     from yibao.insured.models import InsuredPerson
+    from yibao.kit.timeutil import local
     from yibao.regions.models import Hospital
 
     actor = Actor(None, "bench")
@@ -97,8 +98,23 @@ def load_world(url: str, hospitals: int, seed: int) -> World:
                 .where(InsuredPerson.psn_insu_stas == "1")
                 .order_by(InsuredPerson.id)
             ).all()
+            firsts = dict(
+                session.execute(
+                    select(Visit.person_id, func.min(Visit.begntime))
+                    .where(Visit.kind == "ipt", Visit.state != "cancelled")
+                    .group_by(Visit.person_id)
+                ).all()
+            )
             patients = [
-                Patient(n % len(rows), p.psn_no, p.certno, p.psn_name, p.insutype, p.insuplc_admdvs)
+                Patient(
+                    n % len(rows),
+                    p.psn_no,
+                    p.certno,
+                    p.psn_name,
+                    p.insutype,
+                    p.insuplc_admdvs,
+                    local(firsts[p.id]).replace(tzinfo=None) if p.id in firsts else None,
+                )
                 for n, p in enumerate(people)
             ]
             today = datetime.now().date()
