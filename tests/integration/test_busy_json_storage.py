@@ -17,7 +17,10 @@ def test_busy_tables_keep_json_inline(engine: Engine) -> None:
     with engine.connect() as conn:
         options = dict(
             conn.execute(
-                text("SELECT relname, reloptions FROM pg_class WHERE relname = ANY(:t)"),
+                text(  # the app's tables, not the copies of tests' snapshot schemas
+                    "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(:t)"
+                    " AND relnamespace = 'public'::regnamespace AND relkind = 'r'"
+                ),
                 {"t": list(TABLES)},
             ).all()
         )
