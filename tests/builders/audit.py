@@ -191,11 +191,13 @@ def stay(
     diag: tuple[str, str] = ("I21.000", "急性心肌梗死"),
     others: tuple[tuple[str, str], ...] = (),
     bilg_dept: str = "A03",
+    refunds: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, Any]:
     """An inpatient stay of ``who`` at ``his``'s institution: 1101 → 2401 (main
     diagnosis ``diag``; with ``others``, ``diseinfo`` lists it and these secondary
     diagnoses) → 2301 (lines (code, cnt, price, prd_days) on the day after admission,
-    billed by department ``bilg_dept``; the stay's department is A03) →
+    billed by department ``bilg_dept``; the stay's department is A03; ``refunds``:
+    (charge's feedetl_sn, negative cnt) lines taking units of a charge back) →
     2402 (``los`` days after admission, never after today) → 2304 when ``settle``.
     Returns mdtrt_id, the fee day and the total."""
     place = {"insuplc_admdvs": who.insuplc_admdvs}
@@ -250,6 +252,12 @@ def stay(
         if prd is not None:
             line["prd_days"] = prd
         body.append(line)
+    for i, (charge, cnt) in enumerate(refunds):
+        line = next(x for x in body if x["feedetl_sn"] == charge)
+        amount = (Decimal(cnt) * Decimal(line["pric"])).quantize(Decimal("0.01"))
+        total += amount
+        sn = {"feedetl_sn": f"R{i + 1}", "init_feedetl_sn": charge}
+        body.append(line | sn | {"cnt": cnt, "det_item_fee_sumamt": str(amount)})
     if body:
         ok(his.send(his.envelope("2301", {"feedetail": body}, **place)))
     if settle:

@@ -2,8 +2,8 @@
 the same findings: the post-audit reads the stored visits and fee lines with what the
 HIS sent for them — the days of supply (``prd_days``) that the quantity rule multiplies
 the daily maximum by, every diagnosis of the stay, which the indication rule reads, and
-the department that billed each line, which the specialty rule reads (ADR 0020, 0023,
-0024)."""
+the department that billed each line, which the specialty rule reads, and a charge
+less the refunds naming it (ADR 0020, 0023, 0024, 0045)."""
 
 from __future__ import annotations
 
@@ -161,3 +161,21 @@ def test_the_billing_department_of_a_line_counts_in_3102_and_in_the_post_audit(
     assert mid == [[], [("T-DEPT", "90.00")]]
     found = _post(db, "T-DEPT")
     assert [(f.mdtrt_id, f.vola_amt) for f in found] == [(wrong["mdtrt_id"], Decimal("90.00"))]
+
+
+def test_a_refunded_charge_counts_only_what_was_kept(client, db, world) -> None:  # type: ignore[no-untyped-def]
+    """5 units a day of a drug allowed 3, 3 of them refunded (退费, a line naming the
+    charge): 2 were given.  The post-audit finds nothing (it flagged the 5), and 3102
+    of another encounter that day counts the 2 kept toward the day's 3."""
+    his: His = world["his"]
+    who = world["local"]
+    drug = world["items"].drug_per_day
+    s = kit.stay(his, who, [(drug, "5", "2.00", None)], days_ago=20, refunds=(("L1", "-3"),))
+    assert s["total"] == Decimal("4.00")
+    assert _post(db, "T-QTY") == []
+    other = {**s, "mdtrt_id": "ZY-OTHER-0001"}
+    mid = [
+        _mid(client, his, who, other, [_order("N1", drug, cnt, s["fee_day"], None)])
+        for cnt in ("1", "2")
+    ]
+    assert mid == [[], [("T-QTY", "2.00")]]

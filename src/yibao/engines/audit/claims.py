@@ -8,11 +8,13 @@ names of the interface are given per attribute; [S] seen in HIS vendor code, [M]
 verified.
 
 Lines with a quantity of zero or less (refunds, corrections) are not audited: the
-caller nets refunds into their original line first (ADR 0020).
+caller nets refunds into their original line first (ADR 0020; :func:`net_refunds`
+for stored lines that name their charge).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -167,3 +169,27 @@ class Claim:
                     field=f"fsi_order_dtos[{i}].rx_id",
                 )
             seen.add(line.rx_id)
+
+
+def net_refunds(
+    lines: Sequence[tuple[Hashable, str, str | None, Decimal, Decimal]],
+) -> list[tuple[Decimal, Decimal] | None]:
+    """Refunds taken into the charges they name (ADR 0045: a refund line names its
+    charge by ``init_feedetl_sn``): for each line ``(group, sn, charge_sn, quantity,
+    amount)`` — ``group`` the visit, ``sn`` its feedetl_sn — the quantity and amount
+    to audit, the refunds of it taken off; None for a refund taken into its charge
+    (found among the lines of its group).  A charge refunded in full is left with
+    nothing (quantity 0: not audited); a refund naming no charge here is left as it
+    is (its quantity is not above zero: not audited either)."""
+    out: list[tuple[Decimal, Decimal] | None] = [(q, a) for _, _, _, q, a in lines]
+    where = {(g, sn): i for i, (g, sn, _, q, _) in enumerate(lines) if q > 0}
+    for i, (group, _, charge, quantity, amount) in enumerate(lines):
+        if not charge or quantity > 0:
+            continue
+        j = where.get((group, charge))
+        if j is None:
+            continue
+        q, a = out[j] or (Decimal(0), Decimal(0))
+        out[j] = (q + quantity, a + amount)
+        out[i] = None
+    return out

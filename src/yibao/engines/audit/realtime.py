@@ -315,6 +315,8 @@ class PastFee:
     settled: bool
     fee_type: str
     prd_days: Decimal | None
+    #: the charge a refund line names (its feedetl_sn), if any
+    init_feedetl_sn: str | None = None
 
 
 def per_day_of(knowledge: Knowledge, code: str) -> Decimal | None:

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.cases.models import Case, CaseDiagnosis
+from yibao.engines.audit.claims import net_refunds
 from yibao.exchange.models import Fee, Settlement, Visit
 from yibao.grouping.models import CaseGrouping
 from yibao.insured.models import InsuredPerson
@@ -357,16 +358,21 @@ def claim_frames(session: Session, start: date, end: date) -> Claims:
             Fee.fee_ocur_time,
             Fee.prd_days,
             Fee.bilg_dept_codg,
+            Fee.init_feedetl_sn,
         )
         .join(Settlement, Settlement.id == Fee.settlement_id)
         .join(Visit, Visit.id == Fee.visit_id)
         .where(*live, Fee.state == "settled")
         .order_by(Fee.id)
     )
-    # the billing department of a line, as 3102 reads an order's; empty: the visit's
+    # the billing department of a line, as 3102 reads an order's; empty: the visit's;
+    # a refund taken into the charge it names (ADR 0045), as the real-time history is
+    rows = session.execute(fee_stmt).all()
+    kept = net_refunds([(r[0], r[1], r[9], r[3], r[5]) for r in rows])
     lines = [
-        (m, sn, code, q, p, a, local(t).date(), supply_days(prd), dept or "")
-        for m, sn, code, q, p, a, t, prd, dept in session.execute(fee_stmt)
+        (m, sn, code, k[0], p, k[1], local(t).date(), supply_days(prd), dept or "")
+        for (m, sn, code, _, p, _, t, prd, dept, _), k in zip(rows, kept, strict=True)
+        if k is not None
     ]
     return Claims(
         patients=pl.DataFrame(

@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Numeric, Row, TextualSelect, bindparam, select, text
+from sqlalchemy import Date, Numeric, Row, TextualSelect, bindparam, text
 from sqlalchemy.orm import Session
 
 from yibao.db.base import Money, TZDateTime
+from yibao.engines.audit.claims import net_refunds
 from yibao.engines.audit.realtime import PastFee, PastVisit, Request
-from yibao.insured.models import InsuredPerson
 from yibao.kit.timeutil import BUSINESS_TZ, local
 
 SKIP = {"skip_scope": True}
@@ -28,17 +28,21 @@ SKIP = {"skip_scope": True}
 #: the visits overlapping [start, end) of persons the asking institutions identified,
 #: with their fee lines of those days that are not cancelled (one row a line, one for a
 #: visit without any, one without a visit for a person without any; none for a pair
-#: whose institution has not identified the person).  One statement, one round trip
-#: for a whole batch of requests (ADR 0026): the pairs are the (institution, psn_no)
-#: asked about; each request's own pooling region, window and exclusions are applied to
-#: the rows in Python.  Written as text once, so a request pays no statement building.
+#: whose institution has not identified the person); then, without an asker, one row
+#: per insured person of the batch with the registered sex and birth date (any
+#: region, identified or not: ADR 0023).  One statement, one round trip for a whole
+#: batch of requests (ADR 0026): the pairs are the (institution, psn_no) asked about;
+#: each request's own pooling region, window and exclusions are applied to the rows
+#: in Python.  Written as text once, so a request pays no statement building.
 _HISTORY_SQL = (
     "SELECT i.hospital_id AS asker, p.psn_no AS asked_psn_no,"
     " v.id, v.mdtrt_id, v.kind, v.begntime, v.endtime, v.diag_code, v.diag_name,"
     " v.dept_code, v.insutype, v.mdtrtarea_admvs, h.code AS hospital_code,"
     " h.name AS hospital_name, h.level AS hospital_level, s.medfee_sumamt,"
     " f.feedetl_sn, f.med_list_codg, f.cnt, f.pric, f.det_item_fee_sumamt,"
-    " f.fee_ocur_time, f.state AS fee_state, f.med_chrgitm_type, f.prd_days"
+    " f.fee_ocur_time, f.state AS fee_state, f.med_chrgitm_type, f.prd_days,"
+    " f.init_feedetl_sn,"
+    " NULL AS gend, NULL AS brdy"
     " FROM exchange_identified i JOIN insured_persons p ON p.id = i.person_id"
     " LEFT JOIN exchange_visits v ON v.person_id = p.id AND v.psn_no = p.psn_no"
     " AND v.state <> 'cancelled' AND v.begntime < :end"
@@ -47,6 +51,10 @@ _HISTORY_SQL = (
     " LEFT JOIN exchange_settlements s ON s.visit_id = v.id AND s.state = 'settled'"
     " LEFT JOIN exchange_fees f ON f.visit_id = v.id AND f.state <> 'cancelled'"
     " AND f.fee_ocur_time >= :start AND f.fee_ocur_time < :end"
+    " WHERE i.hospital_id {hospitals} AND p.psn_no {asked}"
+    " UNION ALL SELECT NULL, r.psn_no, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+    " NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+    " NULL, NULL, r.gend, r.brdy FROM insured_persons r WHERE r.psn_no {persons}"
 )
 _HISTORY_COLUMNS = {
     "begntime": TZDateTime(),
@@ -57,30 +65,30 @@ _HISTORY_COLUMNS = {
     "det_item_fee_sumamt": Money(),
     "fee_ocur_time": TZDateTime(),
     "prd_days": Numeric(6, 2, asdecimal=True),
+    "brdy": Date(),
 }
 
 
-def _history(where: str, expanding: bool) -> TextualSelect:
+def _history(expanding: bool) -> TextualSelect:
+    test = "IN :{}" if expanding else "= ANY(:{})"
+    names = ("hospitals", "asked", "persons")
     return (
-        text(_HISTORY_SQL + where)
+        text(_HISTORY_SQL.format(**{n: test.format(n) for n in names}))
         .bindparams(
             bindparam("start", type_=TZDateTime()),
             bindparam("end", type_=TZDateTime()),
-            bindparam("hospitals", expanding=expanding),
-            bindparam("persons", expanding=expanding),
+            *(bindparam(n, expanding=expanding) for n in names),
         )
         .columns(**_HISTORY_COLUMNS)
     )
 
 
 #: the statement as SQLite runs it (IN lists, one text per list length) …
-HISTORY = _history(" WHERE i.hospital_id IN :hospitals AND p.psn_no IN :persons", True)
+HISTORY = _history(expanding=True)
 #: … and on PostgreSQL: arrays, one text whatever the batch, so psycopg prepares it
 #: once and the server plans it once (an IN list of n values is a new statement for
 #: every n: parsed and planned afresh for most batches of a group commit)
-HISTORY_ARRAYS = _history(
-    " WHERE i.hospital_id = ANY(:hospitals) AND p.psn_no = ANY(:persons)", False
-)
+HISTORY_ARRAYS = _history(expanding=False)
 
 
 @dataclass(frozen=True)
@@ -126,28 +134,46 @@ def past_of(
     return pasts_of(session, [ask])[0]
 
 
+_ANY_DAY = date(2000, 1, 1)
+
+
 def pasts_of(session: Session, asks: list[Ask]) -> list[Past]:
-    """:func:`past_of` for several requests with one statement (:data:`HISTORY` over
-    the widest window, then each request's own window, region and exclusions)."""
-    if not asks:
-        return []
-    start = _start(min(a.since for a in asks))
-    end = _start(max(a.until for a in asks) + timedelta(days=1))
+    """:func:`past_of` for several requests with one statement."""
+    return look_up(session, asks, ())[0]
+
+
+def look_up(
+    session: Session, asks: list[Ask], psn_nos: Collection[str]
+) -> tuple[list[Past], dict[str, tuple[str, date]]]:
+    """:func:`past_of` for several requests, and the registered sex and birth date of
+    the insured persons ``psn_nos`` (:func:`registered_people`), with one statement
+    (:data:`HISTORY` over the widest window, then each request's own window, region
+    and exclusions)."""
+    if not asks and not psn_nos:
+        return [], {}
+    # no request reads the history: the visits' part matches nothing (no pair asked)
+    start = _start(min((a.since for a in asks), default=_ANY_DAY))
+    end = _start(max((a.until for a in asks), default=_ANY_DAY) + timedelta(days=1))
     arrays = session.connection().dialect.name == "postgresql"
     rows = session.execute(
         HISTORY_ARRAYS if arrays else HISTORY,
         {
             "hospitals": sorted({a.hospital_id for a in asks}),
-            "persons": sorted({a.psn_no for a in asks}),
+            "asked": sorted({a.psn_no for a in asks}),
+            "persons": sorted(set(psn_nos)),
             "start": start,
             "end": end,
         },
         execution_options=SKIP,
     ).all()
     by_pair: dict[tuple[int, str], list[Row[Any]]] = {}
+    people: dict[str, tuple[str, date]] = {}
     for r in rows:
-        by_pair.setdefault((r.asker, r.asked_psn_no), []).append(r)
-    return [_past(a, by_pair.get((a.hospital_id, a.psn_no))) for a in asks]
+        if r.asker is None:
+            people[r.asked_psn_no] = (r.gend, r.brdy)
+        else:
+            by_pair.setdefault((r.asker, r.asked_psn_no), []).append(r)
+    return [_past(a, by_pair.get((a.hospital_id, a.psn_no))) for a in asks], people
 
 
 def _past(ask: Ask, rows: list[Row[Any]] | None) -> Past:
@@ -166,7 +192,25 @@ def _past(ask: Ask, rows: list[Row[Any]] | None) -> Past:
             visits[r.id] = _visit(r)
         if r.feedetl_sn is not None and start <= r.fee_ocur_time < end:
             fees.append(_fee(r))
-    return Past(list(visits.values()), fees, True)
+    return Past(list(visits.values()), _netted(fees), True)
+
+
+def _netted(fees: list[PastFee]) -> list[PastFee]:
+    """The lines with each refund taken into the charge it names (ADR 0045): a
+    refunded charge counts only what was kept, toward the rules' windows and the
+    reminder's days of supply alike."""
+    if not any(f.init_feedetl_sn for f in fees):
+        return fees
+    keys = [(f.visit_id, f.feedetl_sn, f.init_feedetl_sn, f.quantity, f.amount) for f in fees]
+    out = []
+    for f, kept in zip(fees, net_refunds(keys), strict=True):
+        if kept is not None:
+            out.append(
+                f
+                if kept == (f.quantity, f.amount)
+                else replace(f, quantity=kept[0], amount=kept[1])
+            )
+    return out
 
 
 def _visit(r: Row[Any]) -> PastVisit:
@@ -199,6 +243,7 @@ def _fee(r: Row[Any]) -> PastFee:
         settled=r.fee_state == "settled",
         fee_type=r.med_chrgitm_type or "",
         prd_days=r.prd_days,
+        init_feedetl_sn=r.init_feedetl_sn,
     )
 
 
@@ -208,12 +253,7 @@ def _fee(r: Row[Any]) -> PastFee:
 def registered_people(session: Session, psn_nos: Collection[str]) -> dict[str, tuple[str, date]]:
     """Sex and birth date of the insured persons ``psn_nos`` as registered (any
     region: a person insured elsewhere is audited as registered there)."""
-    rows = session.execute(
-        select(InsuredPerson.psn_no, InsuredPerson.gend, InsuredPerson.brdy)
-        .where(InsuredPerson.psn_no.in_(set(psn_nos)))
-        .execution_options(skip_scope=True)
-    )
-    return {r.psn_no: (r.gend, r.brdy) for r in rows}
+    return look_up(session, [], psn_nos)[1]
 
 
 def as_registered(req: Request, found: tuple[str, date] | None, warnings: list[str]) -> Request:

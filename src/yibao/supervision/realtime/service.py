@@ -62,8 +62,7 @@ from yibao.supervision.realtime.history import (
     Ask,
     Past,
     as_registered,
-    pasts_of,
-    registered_people,
+    look_up,
 )
 from yibao.supervision.realtime.models import AuditFeedback, AuditFinding, AuditRequest
 
@@ -145,14 +144,11 @@ def answer_audits(
     read: list[tuple[int, Request, runtime.Current, _Window]] = []
     in_force: dict[tuple[str, date], runtime.Current] = {}
     windows: dict[tuple[int, str, int | None], frozenset[str]] = {}
-    people = registered_people(session, {j.data.data.patient_dtos[0].patn_id for j in jobs})
     for i, job in enumerate(jobs):
         set_scope(session, Scope(hospital_id=job.asker.institution.id))
         try:
             today = local(job.asker.received_at).date()
             req = read_request(job.infno, job.data.data, job.asker.institution.level, today)
-            found = people.get(req.claim.patient.psn_no)
-            req = as_registered(req, found, job.asker.warnings)
             key = (job.asker.institution.region_code, req.on)
             current = in_force.get(key)
             if current is None:
@@ -165,10 +161,18 @@ def answer_audits(
         if names is None:
             names = windows[wkey] = _windows(current, req.stage, req.trig_scen)
         read.append((i, req, current, _window(req, current, job.asker, settings, names)))
-    pasts = iter(pasts_of(session, [w.ask for _, _, _, w in read if w.ask is not None]))
+    # the history of every request and the registered persons: one statement
+    found, people = look_up(
+        session,
+        [w.ask for _, _, _, w in read if w.ask is not None],
+        {req.claim.patient.psn_no for _, req, _, _ in read},
+    )
+    pasts = iter(found)
     answered: list[_Answered] = []
     for i, req, current, window in read:
         past = next(pasts) if window.ask is not None else None
+        registered = people.get(req.claim.patient.psn_no)
+        req = as_registered(req, registered, jobs[i].asker.warnings)
         try:
             done = _audit_one(jobs[i], req, current, window, past, settings)
         except Refused as exc:
