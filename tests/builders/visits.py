@@ -312,6 +312,7 @@ def run_inpatient(db, world, who: InsuredPerson, scope: str) -> dict[str, Any]: 
         "mdtrt_id": mdtrt_id,
         "setl_id": info["setl_id"],
         "info": info,
+        "detail": out["setldetail"],
         "msgid": envelope["msgid"],
         "before": (balance_before, cums_before),
         "after": (balance_after, cums_after),

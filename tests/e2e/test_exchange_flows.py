@@ -127,6 +127,15 @@ def test_inpatient_out_of_province_uses_insured_place_policy(db, world) -> None:
     out = ok(his.send(rev))
     assert "已冲正" in out["result"]["rslt"]
     assert figures(db, who) == done["before"]
+    # answered with the reversal's figures, as 2305 would: negated, setl_type 2
+    back, info = out["setlinfo"], done["info"]
+    assert back["setl_type"] == "2" and back["setl_id"] != info["setl_id"]
+    for key in ("medfee_sumamt", "hifp_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay"):
+        assert Decimal(str(back[key])) == -Decimal(str(info[key])), key
+    assert Decimal(str(back["balc"])) == done["before"][0]
+    assert sum(Decimal(str(d["fund_payamt"])) for d in out["setldetail"]) == -sum(
+        Decimal(str(d["fund_payamt"])) for d in done["detail"]
+    )
     assert ok(his.send(rev)) == out  # its own retry: the stored answer
     assert figures(db, who) == done["before"]
 
@@ -401,7 +410,8 @@ def test_outpatient_visit_settles_each_charge_batch(db, world) -> None:  # type:
     """门诊分次结算 (ADR 0044): a visit charged twice (B1, then B2 after the first
     payment) is settled once per batch; the second settlement starts from the figures
     the first posted (the deductible is not taken twice); a batch is not settled twice;
-    reversing one batch leaves the other settled; reversing both restores the person."""
+    reversing one batch leaves the other settled; reversing both restores the person.
+    A refund goes in its charge's batch, and not after that batch was settled."""
     his, who = world["his"], world["local"]
     level = world["hospital"].level
     identify(his, who)
@@ -422,10 +432,11 @@ def test_outpatient_visit_settles_each_charge_batch(db, world) -> None:  # type:
         "mdtrt_id"
     ]
     balance_before, cums_before = figures(db, who)
-    settled = []
+    settled, bodies = [], {}
     for batch in ("B1", "B2"):
         body, expected = fee_lines(db, level, mdtrt_id, who.psn_no, now, chrg_bchno=batch)
         body = [{**line, "feedetl_sn": f"{batch}-{line['feedetl_sn']}"} for line in body]
+        bodies[batch] = body
         ok(his.send(his.envelope("2204", {"feedetail": body}, **ids(his, who))))
         data = settle_input(
             who, mdtrt_id, expected["medfee_sumamt"], med_type="11", chrg_bchno=batch
@@ -452,6 +463,18 @@ def test_outpatient_visit_settles_each_charge_batch(db, world) -> None:  # type:
         Settlement.visit_id == visit.id, Settlement.state == "settled"
     )
     assert db.scalar(live) == 2
+    # a refund of a settled charge is refused at upload: its batch could never be
+    # settled (negative); the settlement is reversed first
+    charge = bodies["B1"][0]
+
+    def refund(batch: str) -> dict[str, object]:
+        back = -Decimal(str(charge["pric"])).quantize(Decimal("0.01"))
+        sn = {"feedetl_sn": f"{batch}-R1", "init_feedetl_sn": charge["feedetl_sn"]}
+        return {**charge, **sn, "cnt": "-1", "det_item_fee_sumamt": str(back), "chrg_bchno": batch}
+
+    answer = his.send(his.envelope("2204", {"feedetail": [refund("B3")]}, **ids(his, who)))
+    assert answer["infcode"] == -1 and "init_feedetl_sn" in answer["err_msg"], answer
+    assert "已结算，不能单独退费" in answer["err_msg"], answer
     # B1 again, as a new message: nothing left to settle in it
     again = his.send(his.envelope("2207", settled[0][0], **ids(his, who)))
     assert again["infcode"] == -1 and "收费批次号（chrg_bchno）" in again["err_msg"], again
@@ -474,6 +497,11 @@ def test_outpatient_visit_settles_each_charge_batch(db, world) -> None:  # type:
     db.expire_all()
     assert db.scalar(live) == 0 and db.get(Visit, visit.id).state == "open"
     assert figures(db, who) == (balance_before, cums_before)
+    # B1 open again: its refund goes in B1, not in another batch
+    answer = his.send(his.envelope("2204", {"feedetail": [refund("B3")]}, **ids(his, who)))
+    assert answer["infcode"] == -1 and "feedetail[0].chrg_bchno" in answer["err_msg"], answer
+    assert "同一收费批次（B1）" in answer["err_msg"], answer
+    ok(his.send(his.envelope("2204", {"feedetail": [refund("B1")]}, **ids(his, who))))
 
 
 def test_times_that_have_not_happened_and_fees_outside_the_stay_are_refused(db, world) -> None:  # type: ignore[no-untyped-def]
@@ -572,7 +600,8 @@ def test_death_med_type_settling_way_and_sign_in_address_are_checked(db, world) 
     """A 死亡日期 with another 离院方式 or outside the stay, a settlement under another
     医疗类别 than the visit's, 02 按定额结算 or an unknown way, a sign-in from no IP
     address: each refused naming the field, nothing changes; the death within the stay
-    with 离院方式 5 is taken and the stay settles."""
+    with 离院方式 5 is taken and the stay settles (a settlement's own 出院时间 other
+    than the discharge's is said, not used)."""
     his: His = world["his"]
     who = world["local"]
     identify(his, who)
@@ -612,9 +641,22 @@ def test_death_med_type_settling_way_and_sign_in_address_are_checked(db, world) 
             assert answer["infcode"] == -1 and field in answer["err_msg"], answer
             assert words in answer["err_msg"], answer
     assert counts_of(db)["settlements"] == before["settlements"]
+    # a discharge time other than the 2402's is said and not used; the day alone is
+    # what many HIS send and matches
+    later = end + timedelta(hours=1)
+    data = settle_input(who, mdtrt_id, total, dscg_time=f"{later:%Y-%m-%d %H:%M:%S}")
+    warned = his.send(his.envelope("2303", data, **place))
+    assert warned["infcode"] == 0 and "出院时间（dscg_time）" in (warned["warn_msg"] or ""), warned
+    assert f"{end:%Y-%m-%d %H:%M:%S}" in warned["warn_msg"], warned
+    data = settle_input(who, mdtrt_id, total, dscg_time=f"{end:%Y-%m-%d}")
+    answer = his.send(his.envelope("2303", data, **place))
+    assert answer["infcode"] == 0 and "dscg_time" not in (answer["warn_msg"] or ""), answer
     # the way sent as one digit is its code; the visit's own 医疗类别 settles
     data = settle_input(who, mdtrt_id, total, med_type="21", psn_setlway="1")
-    out = ok(his.send(his.envelope("2304", data, **place)))["setlinfo"]
+    data["data"]["dscg_time"] = f"{end:%Y-%m-%d %H:%M:%S}"
+    settled = his.send(his.envelope("2304", data, **place))
+    assert "dscg_time" not in (settled["warn_msg"] or ""), settled
+    out = ok(settled)["setlinfo"]
     assert Decimal(str(out["medfee_sumamt"])) == total
     assert counts_of(db)["settlements"] == before["settlements"] + 1
 

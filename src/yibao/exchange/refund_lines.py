@@ -3,8 +3,10 @@
 A refund line (negative amount) that names its charge by ``init_feedetl_sn`` is split
 like that charge (:func:`yibao.engines.catalogue.classify.mirror_refund`).  The charge
 is a line of the same upload or one stored on the same visit; the earlier refunds of a
-stored charge are read with it.  A named charge the visit does not have, or one that
-was cancelled, is refused with the field named.
+stored charge are read with it.  A named charge the visit does not have, one that
+was cancelled, or one already settled (a refund in a later charge batch could never be
+settled: its batch would be negative; the settlement is reversed instead) is refused
+with the field named.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ Charges = dict[str, tuple[LineSplit, Refunded]]
 def refunded_charges(call: Call, visit: Visit, lines: list[FeeNode]) -> Charges:
     """The stored charges the refund lines of ``lines`` name, with what earlier
     refunds took from each; refuses a name that is neither stored nor in ``lines``."""
-    own = {line.feedetl_sn for line in lines}
+    own = {line.feedetl_sn: line for line in lines}
     named = {
         (line.init_feedetl_sn or "").strip(): i
         for i, line in enumerate(lines)
         if line.det_item_fee_sumamt < 0 and (line.init_feedetl_sn or "").strip()
     }
+    if visit.kind == "otp":
+        for sn, i in named.items():
+            if sn in own:
+                _same_batch(lines[i], i, sn, own[sn].chrg_bchno)
     wanted = [sn for sn in named if sn not in own]
     if not wanted:
         return {}
@@ -50,12 +56,33 @@ def refunded_charges(call: Call, visit: Visit, lines: list[FeeNode]) -> Charges:
             raise Refused(where, f"原费用流水号（{where}）：本就诊没有流水号为 {sn} 的费用明细")
         if charge.state == "cancelled":
             raise Refused(where, f"原费用流水号（{where}）：费用明细 {sn} 已撤销，不能退费")
+        if charge.state == "settled":  # its settlement stands: taken back only with it
+            raise Refused(
+                where,
+                f"原费用流水号（{where}）：费用明细 {sn} 已结算，不能单独退费；"
+                "请先撤销该次结算（门诊 2208，住院 2305），再退费后重新结算",
+            )
+        if visit.kind == "otp":
+            _same_batch(lines[named[sn]], named[sn], sn, charge.chrg_bchno)
         before = Refunded()
         for r in rows:
             if r.init_feedetl_sn == sn and r.state != "cancelled":
                 before = before.plus(_split(r))
         out[sn] = (_split(charge), before)
     return out
+
+
+def _same_batch(line: FeeNode, i: int, sn: str, batch: str | None) -> None:
+    """An outpatient refund goes in its charge's batch (门诊分次结算, ADR 0044): in
+    another, that batch would be settled whole and the refund's batch negative."""
+    given, wanted = (line.chrg_bchno or "").strip(), (batch or "").strip()
+    if given != wanted:
+        where = f"feedetail[{i}].chrg_bchno"
+        raise Refused(
+            where,
+            f"收费批次号（{where}）：退费明细须与所退的费用明细 {sn} 同一收费批次"
+            f"（{wanted or '无批次号'}），收到 {given or '无批次号'}",
+        )
 
 
 def _split(row: Fee) -> LineSplit:

@@ -112,23 +112,35 @@ def reverse_message(call: Call, data: ReversalIn) -> ReversalOut:
     if oinfno in NOTHING_TO_UNDO:
         _audit(call, omsgid, oinfno, "nothing")
         return ReversalOut(result={**done, "rslt": "原交易未改变任何数据，无需冲正"})
+    if oinfno in ("2304", "2207"):
+        return _undo_settlement(call, original, done)
     outcome = _undo(call, original, oinfno)
     _audit(call, omsgid, oinfno, outcome)
     return ReversalOut(result={**done, "rslt": outcome})
 
 
+def _undo_settlement(call: Call, original: ExchangeMessage, done: dict[str, str]) -> ReversalOut:
+    """2601 of a settlement: reversed as 2305 / 2208 would, answered with the
+    reversal's figures (the HIS refunds the patient by them)."""
+    row = call.session.scalar(
+        select(Settlement).where(Settlement.message_id == original.id).with_for_update()
+    )
+    if row is None:
+        raise Refused("omsgid", f"原发送方报文ID（omsgid）：找不到报文 {original.msgid} 的结算")
+    if row.state != "settled":
+        outcome = f"结算 {row.setl_id} 已撤销，无需再冲正"
+        _audit(call, done["omsgid"], done["oinfno"], outcome)
+        return ReversalOut(result={**done, "rslt": outcome})
+    out = reverse(call, row, f"2601 {call.envelope.msgid}")
+    outcome = f"已冲正结算 {row.setl_id}（撤销结算ID {out.setlinfo.setl_id}）"
+    _audit(call, done["omsgid"], done["oinfno"], outcome)
+    return ReversalOut(
+        result={**done, "rslt": outcome}, setlinfo=out.setlinfo, setldetail=out.setldetail
+    )
+
+
 def _undo(call: Call, original: ExchangeMessage, oinfno: str) -> str:
     session = call.session
-    if oinfno in ("2304", "2207"):
-        row = session.scalar(
-            select(Settlement).where(Settlement.message_id == original.id).with_for_update()
-        )
-        if row is None:
-            raise Refused("omsgid", f"原发送方报文ID（omsgid）：找不到报文 {original.msgid} 的结算")
-        if row.state != "settled":
-            return f"结算 {row.setl_id} 已撤销，无需再冲正"
-        out = reverse(call, row, f"2601 {call.envelope.msgid}")
-        return f"已冲正结算 {row.setl_id}（撤销结算ID {out.setlinfo.setl_id}）"
     if oinfno in ("2301", "2204"):
         fees = list(
             session.scalars(select(Fee).where(Fee.message_id == original.id).with_for_update())

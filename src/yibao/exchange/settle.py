@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -49,7 +49,13 @@ from yibao.exchange.settle_rows import (
     store_settlement,
 )
 from yibao.exchange.visit_checks import certificate, same_med_type
-from yibao.exchange.visits import STATES, new_id, own_visit, own_visit_and_person
+from yibao.exchange.visits import (
+    STATES,
+    business_time,
+    new_id,
+    own_visit,
+    own_visit_and_person,
+)
 from yibao.insured.models import InsuredPerson
 from yibao.insured.repository import settlement_facts
 from yibao.insured.service import do_post_settlement, do_reverse_settlement
@@ -185,10 +191,26 @@ def _lines(call: Call, node: SettleNode, visit: VisitRow) -> tuple[list[LineRow]
     return fees, split
 
 
+def _same_discharge(call: Call, node: SettleNode, visit: VisitRow) -> None:
+    """A stay is settled by the discharge its 2402 recorded (the policy of that day);
+    a ``dscg_time`` the settlement message sends otherwise is said, not used."""
+    if node.dscg_time is None or visit.endtime is None:
+        return
+    sent = business_time(node.dscg_time)
+    day_only = sent.time() == time.min and sent.date() == local(visit.endtime).date()
+    if sent != visit.endtime and not day_only:  # many HIS send the day alone
+        call.warnings.append(
+            f"出院时间（dscg_time）：{wall_time(sent)} 与出院登记"
+            f"（2402）的 {wall_time(visit.endtime)} 不符，按出院登记结算"
+        )
+
+
 def _compute(call: Call, data: SettleIn, kind: str, final: bool) -> Computed:
     node = data.data
     visit, person = _settleable(call, node, kind, final)
     fees, split = _lines(call, node, visit)
+    if kind == "ipt":
+        _same_discharge(call, node, visit)
     end = visit.endtime if kind == "ipt" and visit.endtime is not None else call.received_at
     day = local(end).date()
     policy = usable_policies(call.session).find(person.insuplc_admdvs, visit.insutype, day)

@@ -162,6 +162,12 @@ class ReversalIn(InNode):
 
 class ReversalOut(BaseModel):
     result: dict[str, str] = Field(description="冲正结果")
+    #: 2601 of a settlement (2304 / 2207): the reversal's figures, as 2305 / 2208 answer
+    #: them (the settlement's negated, setl_type 2, the balance after the refund)
+    setlinfo: SetlInfo | None = Field(default=None, description="撤销结算信息（冲正结算时）")
+    setldetail: list[SetlDetail] | None = Field(
+        default=None, description="撤销基金分项（冲正结算时）"
+    )
 
 
 # ----------------------------------------------------------- 5206 人员累计信息查询
