@@ -113,6 +113,9 @@ def test_scope_families_care_mode_institution_insutype_specialty() -> None:
         dept="A1001",  # the line has no department: the encounter's counts
     )
     assert both(rs, [good]) == []
+    # a department code in lower case is the same department, in both paths
+    lower = claim([ln("4", "S005", dept_code="a1001")], mode="ipt", level="3", insutype="510")
+    assert both(rs, [lower]) == []
 
 
 def test_price_over_cap_is_the_excess_times_quantity_at_the_hospital_level() -> None:

@@ -82,6 +82,10 @@ def test_stage_trig_scen_and_rule_ids_select_rules() -> None:
     with pytest.raises(AuditError, match="rule_ids：规则 NOPE 不存在") as err:
         rs.audit(c, stage="mid", rule_ids=["NOPE"])
     assert err.value.field == "rule_ids"
+    # the day named is the encounter's, not the day the rule set was compiled for
+    later = claim([ln("1", "S002", day=DAY + timedelta(9))], begin=DAY + timedelta(9))
+    with pytest.raises(AuditError, match=f"在 {DAY + timedelta(9)} 未启用"):
+        rs.audit(later, stage="mid", rule_ids=["NOPE"])
     # a 事前+事中 rule naming only 事前 scenarios: narrowed at 事前, every 事中 scenario
     both_stages = compiled(rule("sex", "BOTH", stages=["pre", "mid"], trig_scen=[2]))
     assert ids(both_stages.audit(c, stage="pre", trig_scen=2)) == ["BOTH"]

@@ -29,7 +29,7 @@ from yibao.engines.audit.claims import Claim
 from yibao.engines.audit.errors import AuditError
 from yibao.engines.audit.findings import VIOLATING, Finding, Hit, one_course_amount, to_finding
 from yibao.engines.audit.plans import LINE_FAMILIES, ItemPlan, Plan, principal_only
-from yibao.engines.audit.single import fen, line_facts, upper_prefixes
+from yibao.engines.audit.single import dept_prefixes, fen, line_facts, upper_prefixes
 
 Q: Final = 4  # quantity places
 P: Final = 6  # price places
@@ -136,8 +136,8 @@ def _checks(plans: Sequence[ItemPlan], family: str) -> pl.DataFrame:
             base = {"rule_idx": idx, "item_code": code}
             if family == "indication":  # compared as single.dx_key does
                 rows += [base | {"prefix": x, "principal": principal} for x in upper_prefixes(v)]
-            elif family == "specialty":
-                rows += [base | {"prefix": x, "principal": principal} for x in v]
+            elif family == "specialty":  # compared as single.dept_prefixes does
+                rows += [base | {"prefix": x, "principal": principal} for x in dept_prefixes(v)]
             elif family == "age":
                 rows.append(base | {"vmin": v[0], "vmax": v[1]})
             elif family == "insutype":
@@ -185,7 +185,9 @@ def _violations(x: pl.DataFrame, dx: pl.DataFrame, family: str, c: pl.DataFrame)
     if family == "specialty":
         j = x.with_row_index("row").join(c, on="item_code").filter(pl.col("dept") != "")
         bad = (
-            j.with_columns(pl.col("dept").str.starts_with(pl.col("prefix")).alias("ok"))
+            j.with_columns(
+                pl.col("dept").str.to_uppercase().str.starts_with(pl.col("prefix")).alias("ok")
+            )
             .group_by("rule_idx", "row")
             .agg(pl.col("ok").any())
             .filter(~pl.col("ok"))

@@ -127,13 +127,15 @@ class RuleSet:
             if p.rule.runs(stage, trig_scen) and (wanted is None or p.rule.index in wanted)
         ]
 
-    def _wanted(self, rule_ids: Iterable[str]) -> frozenset[int]:
+    def _wanted(self, rule_ids: Iterable[str], on: date | None = None) -> frozenset[int]:
+        """The indexes of ``rule_ids``; ``on``: the day audited (the rule set is the
+        one in force then, compiled perhaps for an earlier day of the same versions)."""
         by_id = {p.rule.rule_id: p.rule.index for p in self.plans}
         ids = list(rule_ids)
         unknown = [r for r in ids if r not in by_id]
         if unknown:
             raise AuditError(
-                f"rule_ids：规则 {'、'.join(unknown[:5])} 不存在或在 {self.on} 未启用",
+                f"rule_ids：规则 {'、'.join(unknown[:5])} 不存在或在 {on or self.on} 未启用",
                 field="rule_ids",
             )
         return frozenset(by_id[r] for r in ids)
@@ -154,7 +156,8 @@ class RuleSet:
         ``history`` holds the person's other claims, read by day and month windows (and
         by visit windows for lines of the same ``mdtrt_id`` sent earlier)."""
         index = self._index(stage, trig_scen)
-        wanted = None if rule_ids is None else self._wanted(rule_ids)
+        day = claim.encounter.begin_date
+        wanted = None if rule_ids is None else self._wanted(rule_ids, day)
         c = Context.of(claim, history)
         by_code = c.by_code
         items, rels = index.items, index.relations

@@ -180,9 +180,16 @@ def _t_insutype(v: frozenset[str], line: Line, c: Context) -> bool:
     return bool(c.insutype) and c.insutype not in v
 
 
+@functools.lru_cache(maxsize=1024)
+def dept_prefixes(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """Department prefixes in upper case: a department code is the same whatever the
+    letter case a HIS sends it in (a10 is A10)."""
+    return tuple(p.upper() for p in prefixes)
+
+
 def _t_dept(v: tuple[str, ...], line: Line, c: Context) -> bool:
     dept = line.dept_code or c.dept
-    return bool(dept) and not dept.startswith(v)
+    return bool(dept) and not dept.upper().startswith(dept_prefixes(v))
 
 
 def _t_price(v: Mapping[str, Decimal], line: Line, c: Context) -> bool:
