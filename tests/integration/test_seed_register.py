@@ -89,6 +89,12 @@ def test_accounts_identities_and_figures(db, seeded) -> None:  # type: ignore[no
         assert funds == figures.get("fund_pay_sumamt")
         if figures.get("ipt_cnt"):
             assert figures.get("ipt_hifp") > 0 or figures.get("large_base") > 0
+        # the outpatient fund paid only above a deductible paid first (the smallest one
+        # of the demo policies: met at any level)
+        if figures.get("otp_hifp") > 0:
+            assert figures.get("otp_dedc") == (
+                100 if by_id[posting.person_id].insutype == "390" else 200
+            )
     rows = db.scalar(select(func.count()).select_from(InsuredCumulative))
     assert rows == sum(len(Delta.from_json(p.deltas).values) for p in postings)
 

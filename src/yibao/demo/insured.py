@@ -173,7 +173,10 @@ def _opening_part(
         medfee = sum(rng.uniform(80, 600) for _ in range(count))
     fee = _yuan(medfee)
     inscp = _yuan(float(fee) * rng.uniform(0.75, 0.92))
-    deductible = min(inscp, Decimal(800 if insutype == "310" else 600)) if inpatient else ZERO
+    if inpatient:
+        deductible = min(inscp, Decimal(800 if insutype == "310" else 600))
+    else:  # the demo policies' smallest 门诊统筹 deductible (level 1): met at any level
+        deductible = min(inscp, Decimal(200 if insutype == "310" else 100))
     fund = _yuan(float(inscp - deductible) * (0.8 if inpatient else 0.5))
     acct = min(_yuan(rng.uniform(0, 800)), fee - fund) if account else ZERO
     delta = settlement_delta(
@@ -188,8 +191,8 @@ def _opening_part(
     values = dict(delta.values)
     if inpatient:
         values["ipt_hifp"], values["large_base"] = fund, inscp - fund
-    else:
-        values["otp_hifp"] = fund
+    else:  # the fund paid only above the deductible paid first
+        values["otp_dedc"], values["otp_hifp"] = deductible, fund
     return values
 
 
