@@ -33,6 +33,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.config import get_settings
+from yibao.db.jsontext import ENGINE_JSON
 from yibao.db.sqlite import LOCK_WAIT_MS, SQLITE_BEGIN, sqlite_engine
 
 __all__ = [
@@ -82,6 +83,7 @@ def make_engine(
         max_overflow=overflow,
         pool_timeout=pool_timeout_s,
         connect_args=connect_args if url.startswith("postgresql") else {},
+        **ENGINE_JSON,
     )
     _ping_when_idle(engine)
     return engine

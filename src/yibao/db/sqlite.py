@@ -27,6 +27,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
+from yibao.db.jsontext import ENGINE_JSON
+
 #: execution option read by the ``begin`` hook: ``IMMEDIATE``, ``DEFERRED`` or ``PYSQLITE``
 SQLITE_BEGIN = "yibao_sqlite_begin"
 #: execution option: how long (ms) a transaction waits for a lock before giving up
@@ -93,7 +95,10 @@ def sqlite_engine(
         else {"pool_size": pool_size, "max_overflow": overflow, "pool_timeout": pool_timeout_s}
     )
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": busy_timeout_s}, **pool
+        url,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
+        **ENGINE_JSON,
+        **pool,
     )
     busy_ms = int(busy_timeout_s * 1000)
     queue = _lock_for(path)
