@@ -179,3 +179,26 @@ def test_a_refunded_charge_counts_only_what_was_kept(client, db, world) -> None:
         for cnt in ("1", "2")
     ]
     assert mid == [[], [("T-QTY", "2.00")]]
+
+
+def test_an_open_stays_uploaded_lines_count_when_only_new_orders_are_sent(
+    client, db, world
+) -> None:  # type: ignore[no-untyped-def]
+    """A stay still open has 2 units of the 3-a-day drug uploaded (2301, line L1) for
+    a day.  3102 of that stay sending only new orders of that day (none marked earlier,
+    curr_drord_flag 0) counts the uploaded 2 with them; sending L1 again under its own
+    number counts it once; sending the earlier order as such (flag 0) lets the HIS's
+    copy stand for the stored lines."""
+    his: His = world["his"]
+    who = world["local"]
+    drug = world["items"].drug_per_day
+    s = kit.stay(his, who, [(drug, "2", "2.00", None)], days_ago=5, settle=False)
+    day = s["fee_day"]
+    assert _mid(client, his, who, s, [_order("N1", drug, "1", day, None)]) == []  # 2 + 1
+    more = [_order("N1", drug, "2", day, None)]
+    assert _mid(client, his, who, s, more) == [("T-QTY", "2.00")]  # 2 + 2: one too many
+    resent = [_order("L1", drug, "2", day, None), _order("N1", drug, "1", day, None)]
+    assert _mid(client, his, who, s, resent) == []  # L1 once: 3
+    earlier = {**_order("L1", drug, "2", day, None), "curr_drord_flag": "0"}
+    assert _mid(client, his, who, s, [earlier, *more]) == [("T-QTY", "2.00")]
+    assert _mid(client, his, who, s, [earlier, _order("N1", drug, "1", day, None)]) == []

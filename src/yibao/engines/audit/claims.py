@@ -193,3 +193,24 @@ def net_refunds(
         out[j] = (q + quantity, a + amount)
         out[i] = None
     return out
+
+
+def without_resent(history: list[Claim], claim: Claim, mdtrt_ids: frozenset[str]) -> list[Claim]:
+    """The stored claims with the lines of encounters ``mdtrt_ids`` (the audited one,
+    :attr:`realtime.Request.stored_counts`) that ``claim`` sends again left out: a
+    stored line whose feedetl_sn is the rx_id of a line of the claim (a HIS numbering
+    its orders and fee lines alike).  Otherwise a stored line is an earlier order: the
+    message marked none of its orders as earlier (``curr_drord_flag`` 0), so it sent
+    only the new ones (ADR 0023)."""
+    if not mdtrt_ids:
+        return history
+    sent = {line.rx_id for line in claim.lines}
+    out = []
+    for c in history:
+        if c.encounter.mdtrt_id not in mdtrt_ids:
+            out.append(c)
+            continue
+        kept = tuple(line for line in c.lines if line.rx_id not in sent)
+        if kept:
+            out.append(Claim(c.patient, c.encounter, kept))
+    return out

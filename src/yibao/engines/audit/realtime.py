@@ -60,9 +60,14 @@ class Request:
     #: claims the HIS sent besides the audited one (other encounters; orders marked
     #: ``curr_drord_flag`` 0), counted by the rules, never listed
     sent_history: tuple[Claim, ...]
-    #: every mdtrt_id the message carries (stored visits with these ids are not history)
+    #: every mdtrt_id the message carries (stored visits with these ids are not history,
+    #: but for those in ``stored_counts``)
     mdtrt_ids: frozenset[str]
     on: date
+    #: the audited encounter when the message sent none of its earlier orders (no line
+    #: with ``curr_drord_flag`` 0): its stored lines are its earlier part, counted
+    #: except the lines the message sends again (:func:`claims.without_resent`)
+    stored_counts: frozenset[str] = frozenset()
 
 
 def stage_of(infno: str, data: AuditData) -> tuple[str, int | None]:
@@ -217,6 +222,9 @@ def read_request(infno: str, data: AuditData, level: str, today: date | None = N
             history.append(Claim(patient, encounter, tuple(past)))
     assert claim is not None
     scene_fits(scene, claim.encounter.care_mode, patient_dto.fsi_encounter_dtos[at])
+    earlier = any(
+        o.curr_drord_flag == "0" for o in patient_dto.fsi_encounter_dtos[at].fsi_order_dtos
+    )
     return Request(
         stage=stage,
         trig_scen=scene,
@@ -225,6 +233,7 @@ def read_request(infno: str, data: AuditData, level: str, today: date | None = N
         sent_history=tuple(history),
         mdtrt_ids=frozenset(seen),
         on=claim.encounter.begin_date,
+        stored_counts=frozenset() if earlier else frozenset({claim.encounter.mdtrt_id}),
     )
 
 

@@ -34,6 +34,7 @@ from yibao.config import Settings
 from yibao.db.bulk import insert_many, reserve_ids
 from yibao.db.scoping import Scope, set_scope
 from yibao.engines.audit import AuditError, Claim, Finding
+from yibao.engines.audit.claims import without_resent
 from yibao.engines.audit.messages import (
     DSPO_WAYS,
     STAGE_NAMES,
@@ -223,7 +224,7 @@ def _window(
         region_code=asker.institution.region_code,
         since=min(starts),
         until=last,
-        exclude=req.mdtrt_ids,
+        exclude=req.mdtrt_ids - req.stored_counts,
     )
     return _Window(rules_since, pre, ask)
 
@@ -364,9 +365,13 @@ def _history(
             window.rules_since,
             window.ask.until,
         )
-    if window.pre:
-        extra["hist_dtos"] = recent_visits(past.visits, past.fees, on, settings.audit_history_days)
-        extra["drug_remaining_dtos"] = drugs_on_hand(past.visits, past.fees, knowledge, on)
+        history = without_resent(history, req.claim, req.stored_counts)
+    if window.pre:  # the reminder: other visits than the one being treated
+        visits = [v for v in past.visits if v.mdtrt_id not in req.mdtrt_ids]
+        ids = {v.visit_id for v in visits}
+        fees = [f for f in past.fees if f.visit_id in ids]
+        extra["hist_dtos"] = recent_visits(visits, fees, on, settings.audit_history_days)
+        extra["drug_remaining_dtos"] = drugs_on_hand(visits, fees, knowledge, on)
     return history, extra
 
 
