@@ -164,10 +164,10 @@ def publish_rules(db: Session, it: Items, rule_list: list[dict[str, Any]] | None
                 set_id=rs.id,
                 version=1,
                 enabled=True,
-                valid_from=None,
-                valid_to=None,
+                valid_from=r.get("valid_from"),
+                valid_to=r.get("valid_to"),
                 trig_scen=r.get("trig_scen", []),
-                **{k: v for k, v in r.items() if k != "trig_scen"},
+                **{k: v for k, v in r.items() if k not in ("trig_scen", "valid_from", "valid_to")},
             )
         )
     db.flush()

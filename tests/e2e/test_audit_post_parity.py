@@ -7,6 +7,7 @@ less the refunds naming it (ADR 0020, 0023, 0024, 0045)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -202,3 +203,35 @@ def test_an_open_stays_uploaded_lines_count_when_only_new_orders_are_sent(
     earlier = {**_order("L1", drug, "2", day, None), "curr_drord_flag": "0"}
     assert _mid(client, his, who, s, [earlier, *more]) == [("T-QTY", "2.00")]
     assert _mid(client, his, who, s, [earlier, _order("N1", drug, "1", day, None)]) == []
+
+
+def test_each_encounter_is_post_audited_by_the_rules_in_force_on_its_first_day(client, db) -> None:  # type: ignore[no-untyped-def]
+    """A rule that stopped ten days ago: 3102 of a stay admitted before found it, of
+    one admitted after did not — and so does the post-audit of the month both were
+    settled in (it used the rules in force on the month's last day for both)."""
+    world = make_world(client, db)
+    it = kit.items(db)
+    ended = {
+        "rule_id": "T-QTY-OLD",
+        "name": "超每日最大用量（已停用）",
+        "family": "quantity",
+        "stages": ["mid", "post"],
+        "window": "day",
+        "result_type": "suspicious",
+        "sev_deg": 2,
+        "params": {"codes": [it.drug_per_day]},
+        "valid_to": local(utcnow()).date() - timedelta(days=10),
+    }
+    kit.publish_rules(db, it, [ended])
+    his: His = world["his"]
+    who = world["local"]
+    drug = it.drug_per_day
+    before = kit.stay(his, who, [(drug, "5", "2.00", None)], days_ago=20)
+    after = kit.stay(his, who, [(drug, "5", "2.00", None)], days_ago=5)
+    mid = [
+        _mid(client, his, who, s, [_order("L1", drug, "5", s["fee_day"], None)])
+        for s in (before, after)
+    ]
+    assert mid == [[("T-QTY-OLD", "4.00")], []]
+    found = _post(db, "T-QTY-OLD")
+    assert [(f.mdtrt_id, f.vola_amt) for f in found] == [(before["mdtrt_id"], Decimal("4.00"))]

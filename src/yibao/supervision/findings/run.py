@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
 from yibao.audit.service import Actor, record
-from yibao.engines.audit import AuditError, DetectorParams, post_audit
+from yibao.engines.audit import AuditError, DetectorParams, RuleSet, post_audit
 from yibao.jobs.models import Job
 from yibao.jobs.runner import JobRunner
 from yibao.jobs.service import do_submit_job, recent_jobs
@@ -83,10 +83,10 @@ def _rule_findings(
     """Findings of the rule sets in force over the settled claims of each month.  The
     claims settled in the month before and after are read too, as the rules' day and
     month windows see them (a stay settled after the month's end may share a month
-    window with a visit settled in it); only the month's own encounters get findings."""
+    window with a visit settled in it); only the month's own encounters get findings,
+    each by the rule set in force on its first day, as 3102 audited it."""
     out, notes = [], []
     for month in months:
-        _first, last = month_range(month)
         claims = frames.claim_frames(
             session, _months_back(month, 1), month_range(_months_after(month, 1))[1]
         )
@@ -94,36 +94,59 @@ def _rule_findings(
             continue
         own = {m for m, (_, _, period) in claims.where.items() if period == month}
         places = sorted({p[:4] + "00" for m, (_, p, _) in claims.where.items() if m in own})
+        first_day = dict(
+            zip(claims.encounters["mdtrt_id"], claims.encounters["begin_date"], strict=True)
+        )
         for place in places:
             ids = [m for m, (_, p, _) in claims.where.items() if p[:4] + "00" == place]
-            try:
-                ruleset = current_ruleset(session, place, last)
-            except NotFound:
-                notes.append(f"{month} 就医地 {place} 没有在用的规则库，未做规则审核")
-                continue
+            sets, missing = _rule_sets(session, place, sorted(set(ids) & own), first_day)
+            if missing:
+                notes.append(
+                    f"{month} 就医地 {place}：{missing} 次就诊在其就诊日没有在用的规则库，"
+                    "未做规则审核"
+                )
             note(f"{month} 就医地 {place}：规则审核 {len(ids):,} 次就诊")
             keep = pl.col("mdtrt_id").is_in(ids)
-            found = ruleset.audit_frames(
-                claims.patients,
-                claims.encounters.filter(keep),
-                claims.diagnoses.filter(keep),
-                claims.lines.filter(keep),
-                stage="post",
-            )
-            found = found.filter(pl.col("mdtrt_id").is_in(sorted(own)))
-            if found.height == 0:
-                continue
-            where = pl.DataFrame(
-                [(m, h, p) for m, (h, _, p) in claims.where.items()],
-                schema={"mdtrt_id": pl.String, "hospital_code": pl.String, "period": pl.String},
-                orient="row",
-            )
-            out.append(
-                found.join(where, on="mdtrt_id", how="left").with_columns(
-                    pl.lit("rule").alias("source")
-                )
-            )
+            for ruleset, audited in sets:
+                found = ruleset.audit_frames(
+                    claims.patients,
+                    claims.encounters.filter(keep),
+                    claims.diagnoses.filter(keep),
+                    claims.lines.filter(keep),
+                    stage="post",
+                ).filter(pl.col("mdtrt_id").is_in(audited))
+                if found.height:
+                    out.append(_placed(found, claims.where))
     return (pl.concat(out, how="diagonal") if out else pl.DataFrame()), notes
+
+
+def _rule_sets(
+    session: Session, place: str, own: list[str], first_day: dict[str, date]
+) -> tuple[list[tuple[RuleSet, list[str]]], int]:
+    """The encounters ``own`` by the compiled rule set in force on each one's first day
+    (days with the same rules in force share one), and how many have none."""
+    by_set: dict[int, tuple[RuleSet, list[str]]] = {}
+    missing = 0
+    for mdtrt_id in own:
+        try:
+            ruleset = current_ruleset(session, place, first_day[mdtrt_id])
+        except NotFound:
+            missing += 1
+            continue
+        by_set.setdefault(id(ruleset), (ruleset, []))[1].append(mdtrt_id)
+    return list(by_set.values()), missing
+
+
+def _placed(found: pl.DataFrame, where: dict[str, tuple[str, str, str]]) -> pl.DataFrame:
+    """Findings with their hospital and period, marked as the rules' own."""
+    placed = pl.DataFrame(
+        [(m, h, p) for m, (h, _, p) in where.items()],
+        schema={"mdtrt_id": pl.String, "hospital_code": pl.String, "period": pl.String},
+        orient="row",
+    )
+    return found.join(placed, on="mdtrt_id", how="left").with_columns(
+        pl.lit("rule").alias("source")
+    )
 
 
 def _detector_findings(
