@@ -95,3 +95,27 @@ def test_list_accepted_with_warnings_only_is_stored(world, db, change):  # type:
     out = r.json()["lists"][0]
     assert all(f["severity"] == "warning" for f in out["findings"]), out
     assert out["state"] in ("grouped", "priced"), out
+
+
+def test_a_list_treated_in_another_pooling_region_is_refused(world, db):  # type: ignore[no-untyped-def]  # noqa: F811
+    """The case is grouped and priced by its 就医地's plan and standards: a hospital
+    of 9901 declaring 9902 (no standards there) had its case paid by items instead of
+    its DRG standard, and the list then sat outside the month's settlement.  Refused,
+    naming the field; nothing stored.  Another district of the same city is taken."""
+    client, lists, _other = world
+    message = copy.deepcopy(lists[2])
+    setl = message["setlinfo"]
+    assert setl["mdtrtarea_admvs"][:4] == "9901"
+    far = {**message, "setlinfo": {**setl, "mdtrtarea_admvs": "990202"}}
+    r = client.post("/api/settlement/lists", json=far)
+    assert r.status_code == 200, r.text
+    out = r.json()["lists"][0]
+    assert out["state"] == "refused", out
+    finding = out["findings"][0]
+    assert finding["rule_id"] == "INTAKE07" and finding["field"] == "setlinfo.mdtrtarea_admvs"
+    assert "不是本机构所在统筹区" in finding["message"], finding
+    assert _region_of(db, setl["setl_id"]) is None
+    near = {**message, "setlinfo": {**setl, "mdtrtarea_admvs": "990103"}}
+    r = client.post("/api/settlement/lists", json=near)
+    assert r.json()["lists"][0]["state"] == "priced", r.text
+    assert _region_of(db, setl["setl_id"]) == "990103"

@@ -11,6 +11,7 @@ can run in a worker process while the previous batch is written
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any, Final
 
@@ -48,6 +49,8 @@ class PreparedBatch:
     cases: pl.DataFrame
     diagnoses: pl.DataFrame
     procedures: pl.DataFrame
+    #: the 就医地 (mdtrtarea_admvs) each list says it was treated in, as sent
+    places: list[str | None] = dataclass_field(default_factory=list)
 
 
 def prepare_lists(messages: list[Any], plan: Any) -> PreparedBatch:
@@ -57,6 +60,7 @@ def prepare_lists(messages: list[Any], plan: Any) -> PreparedBatch:
         setl_ids: list[str | None] = []
         codes: list[str | None] = []
         months: list[str | None] = []
+        places: list[str | None] = []
         last: dict[tuple[str, str], int] = {}
         for i, parsed in enumerate(batch.lists):
             setl_id = parsed.setl_id
@@ -68,6 +72,7 @@ def prepare_lists(messages: list[Any], plan: Any) -> PreparedBatch:
             setl_ids.append(setl_id)
             codes.append(code)
             months.append(_month(parsed.message.setlinfo.dscg_time if parsed.message else None))
+            places.append(parsed.message.setlinfo.mdtrtarea_admvs if parsed.message else None)
             if setl_id and code:
                 last[(code, setl_id)] = i
         raws = [parsed.raw_json() for parsed in batch.lists]
@@ -80,7 +85,7 @@ def prepare_lists(messages: list[Any], plan: Any) -> PreparedBatch:
             *to_case_frames(clean, with_index=True), batch.findings
         )
     return PreparedBatch(
-        setl_ids, codes, months, batch.findings, raws, cases, diagnoses, procedures
+        setl_ids, codes, months, batch.findings, raws, cases, diagnoses, procedures, places
     )
 
 

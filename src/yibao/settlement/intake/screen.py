@@ -171,6 +171,16 @@ def _stored_refusal(
     return None
 
 
+def _same_pool(place: str, home: str) -> bool:
+    """Whether 就医地 ``place`` is in the pooling region of an institution registered
+    at ``home``: the same city (first 4 digits); for a province-level institution
+    (xx0000), the same province.  Its cases are grouped and priced by that place's
+    plan and standards: another place would let a list choose how it is paid."""
+    if home.endswith("0000"):
+        return place[:2] == home[:2]
+    return place[:4] == home[:4]
+
+
 def _screen(
     i: int,
     prepared: PreparedBatch,
@@ -201,6 +211,18 @@ def _screen(
             f"定点医疗机构编码 setlinfo.fixmedins_code = {code!r} "
             "不存在或不属于您的机构/辖区：只能上传本机构的结算清单",
             value=code,
+        )
+    place = (prepared.places[i] if i < len(prepared.places) else None) or ""
+    if place and not _same_pool(place, hospital.region_code):
+        return _refused(
+            i,
+            setl_id,
+            "INTAKE07",
+            "setlinfo.mdtrtarea_admvs",
+            f"就医地医保区划 setlinfo.mdtrtarea_admvs = {place!r} 不是本机构所在统筹区"
+            f"（{hospital.region_code}）：结算清单的就医地是定点医疗机构所在地，"
+            "请更正后重新上传",
+            value=place,
         )
     key = (hospital.id, setl_id)
     out = ListOutcome(i, setl_id, "pending", findings=[_finding_dict(f) for f in findings])
