@@ -191,6 +191,11 @@ def _scheme(client, catalogue: dict[str, Any], hosp01: str) -> dict[str, Any]:  
         "valid_from": f"{year}-01-01",
         "add_ons": {hosp01: "0.03"},
     }
+    # DIP begins on 1 January: a first scheme from March would leave the year's
+    # January and February cases to another method, and the year could not be cleared
+    mid = client.post("/api/dip/schemes", json={**body, "valid_from": f"{year}-03-01"})
+    assert mid.status_code in (409, 422), mid.text
+    assert "同一年度" in mid.json()["error"]["message"], mid.text
     r = client.post("/api/dip/schemes", json=body)
     assert r.status_code == 201, r.text
     scheme = r.json()
@@ -224,6 +229,27 @@ def _upload(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def]
         assert page.status_code == 200, page.text[-2000:]
         for words in ("DIP 病种", "医疗机构系数", "预算点值（元/分）", "DIP 支付额"):
             assert words in page.text, words
+
+
+def _blank_group(client, db) -> None:  # type: ignore[no-untyped-def]
+    """A case in no DIP group (空白病组: a category without history cases) is paid by
+    items (ADR 0029 §8, 0030 §3) — with a normal case in the same upload, both stored
+    (it was a NOT NULL failure that lost the whole upload)."""
+    h = _hospital(db, "hosp01")
+    first = last_month()[1]
+    blank = settlement_list(
+        h.code, discharge=first + timedelta(days=20), diagnoses=["U04.900"], total_cost="12345.67"
+    )
+    login(client, "hosp01", DEMO_PASSWORD)
+    r = client.post("/api/settlement/lists", json=[blank])
+    assert r.status_code in (200, 201, 207), r.text
+    got = r.json()["lists"][0]
+    assert got["state"] == "priced", got
+    assert got["drg"] == "空白病组" and got["payment_class"] == "dip_items", got
+    assert D(got["drg_payment"]) == D("12345.67"), got
+    # withdrawn: the month's statements below are those of the six lists
+    r = client.post(f"/api/settlement/lists/{got['list_id']}/withdraw", json={"reason": "测试"})
+    assert r.status_code == 200, r.text
 
 
 def _extreme_review(client, lists: list[Sent]) -> None:  # type: ignore[no-untyped-def]
@@ -363,6 +389,7 @@ def test_dip_build_publish_simulate_settle_and_clear(analyst, db):  # type: igno
     assert any(s.group["procedures"] for s in lists)  # operated and conservative cases
     assert any(not s.group["procedures"] for s in lists)
     _upload(client, lists)
+    _blank_group(client, db)
     _extreme_review(client, lists)
     _confirm(client, lists)
     _clearing(client, lists)

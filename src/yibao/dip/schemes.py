@@ -21,12 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
+from yibao.cases.models import Case
 from yibao.dip.models import SCHEME_STATUSES, DipCatalogue, DipScheme
 from yibao.engines import dip
 from yibao.engines.measure import parse_params
 from yibao.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital, region_prefix
+from yibao.settlement.models import CasePricing
 
 #: bounds of a point value (元/分): above zero, at most this (a score of 1,000 is the
 #: region's mean case; a point value of 1,000 would pay it a million yuan)
@@ -71,6 +73,49 @@ def _check_coefficients(session: Session, params: dip.PaymentParams) -> None:
         params.coefficients,
         params.add_ons,
     )
+
+
+def _one_method_a_year(session: Session, region_code: str, valid_from: date) -> None:
+    """A year is cleared by one method (ADR 0030): a scheme may not begin while cases of
+    its year from that day on are already priced by the DRG standards (they are never
+    re-priced, and the year could then be cleared by neither method); nor mid-year
+    unless it follows a DIP scheme (a change of point value within DIP)."""
+    year_end = date(valid_from.year, 12, 31)
+    priced = session.scalars(
+        select(Case.setl_id)
+        .join(CasePricing, CasePricing.case_id == Case.id)
+        .where(
+            Case.region_code.startswith(region_code[:4]),
+            Case.discharge_date >= valid_from,
+            Case.discharge_date <= year_end,
+            CasePricing.payment_class.not_like("dip_%"),
+        )
+        .limit(6)
+    ).all()
+    if priced:
+        raise Conflict(
+            f"valid_from：{valid_from} 起本年度已有病例按 DRG 支付标准结算（如 "
+            f"{'、'.join(priced[:5])}），同一年度只能按一种方式清算；DIP 付费方案请自"
+            f" {valid_from.year + 1}-01-01 起实行",
+            field="valid_from",
+        )
+    if (valid_from.month, valid_from.day) == (1, 1):
+        return
+    before = valid_from - timedelta(days=1)
+    follows = session.scalar(
+        select(DipScheme.id).where(
+            DipScheme.region_code == region_code,
+            DipScheme.status == "published",
+            DipScheme.valid_from <= before,
+            (DipScheme.valid_to.is_(None)) | (DipScheme.valid_to >= before),
+        )
+    )
+    if follows is None:
+        raise ValidationFailed(
+            f"valid_from：DIP 付费自 1 月 1 日起实行（同一年度的病例按同一种方式清算）；"
+            f"{valid_from} 之前本年度没有在用的 DIP 方案，请设为 {valid_from.year}-01-01",
+            field="valid_from",
+        )
 
 
 def _overlapping(
@@ -143,6 +188,7 @@ def create_scheme(
     clean = parse_params(dip.PaymentParams, {**params, "point_value": None, "budget": None})
     _check_coefficients(session, clean)
     _overlapping(session, catalogue.region_code, valid_from, valid_to)  # 409 early
+    _one_method_a_year(session, catalogue.region_code, valid_from)
     row = DipScheme(
         region_code=catalogue.region_code,
         catalogue_id=catalogue.id,

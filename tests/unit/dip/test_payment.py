@@ -83,3 +83,13 @@ def test_bad_inputs_are_refused() -> None:
         case_payments(_cases(), {"H3": D(1), "H2": D(1)}, D(0))
     with pytest.raises(MeasureError, match="没有医疗机构系数"):
         case_payments(_cases(), {"H3": D(1)}, D(1))
+
+
+def test_levels_not_given_keep_their_default_base() -> None:
+    """A scheme or simulation giving level 3 alone: levels 1 and 2 keep the defaults
+    (they had none, and every list of their hospitals was refused)."""
+    from yibao.engines.dip.params import LEVEL_COEFFICIENTS, PaymentParams
+
+    params = PaymentParams.model_validate({"coefficients": {"3": "0.95"}})
+    assert params.coefficients == {**LEVEL_COEFFICIENTS, "3": D("0.95")}
+    assert set(params.coefficients) == {"1", "2", "3"}

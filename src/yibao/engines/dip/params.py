@@ -157,6 +157,14 @@ class PaymentParams(_Params):
     #: ``add_ons`` given explicitly still win
     dynamic_add_ons: bool = False
 
+    @field_validator("coefficients", mode="after")
+    @classmethod
+    def _every_level(cls, given: dict[str, Decimal]) -> dict[str, Decimal]:
+        """Levels not given keep the default base (§2.6): a scheme giving level 3 alone
+        had left every level-1 and level-2 hospital without one, and their lists were
+        refused until a new scheme was made."""
+        return {**LEVEL_COEFFICIENTS, **given}
+
     @model_validator(mode="after")
     def _check(self) -> PaymentParams:
         if self.point_value is not None and self.budget is not None:

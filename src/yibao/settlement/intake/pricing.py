@@ -147,13 +147,23 @@ def _price(
         ids = part["setl_id"].implode()
         dx, px = (c.filter(pl.col("setl_id").is_in(ids)) for c in codes)
         priced = price_under_scheme(session, registry, scheme, settle, dx, px, levels, policies)
-        out.append(_keyed(priced, part).with_columns(pl.lit(None, pl.Int64).alias("set_id")))
+        out.append(
+            _keyed(priced, part).with_columns(
+                pl.lit(None, pl.Int64).alias("set_id"),
+                # the blank group (空白病组) has no code: the case is paid by items
+                pl.col("drg").fill_null(DIP_BLANK),
+            )
+        )
     drg = frame.filter(pl.col("scheme_id").is_null())
     if drg.height:
         out.append(price_drg(session, drg, levels, policies))
     priced = pl.concat(out, how="diagonal_relaxed")
     _store_pricing(session, priced)
     return priced
+
+
+#: the group shown for a case in DIP's blank group (no core or comprehensive group)
+DIP_BLANK = "空白病组"
 
 
 def _grouped(part: pl.DataFrame) -> pl.DataFrame:
