@@ -18,6 +18,7 @@ from yibao.accounts.tokens import do_create_api_token
 from yibao.audit.models import AuditLog
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.exchange.models import ExchangeMessage, SignIn
+from yibao.kit.timeutil import local, utcnow
 from yibao.settlement.models import SettlementList, SettlementListVersion
 
 PATH = "/api/exchange"
@@ -65,7 +66,7 @@ class His:
             "opter_type": "1",
             "opter": "0001",
             "opter_name": "测试经办人",
-            "inf_time": f"{datetime.now():%Y-%m-%d %H:%M:%S}",
+            "inf_time": f"{local(utcnow()):%Y-%m-%d %H:%M:%S}",
             "fixmedins_code": self.code,
             "fixmedins_name": "测试医院",
             "sign_no": self.sign_no or "",

@@ -21,7 +21,7 @@ from yibao.accounts.tokens import do_create_api_token
 from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.exchange.models import SignIn
 from yibao.exchange.signin import forget_sign_ins
-from yibao.kit.timeutil import utcnow
+from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital
 from yibao.settlement.models import SettlementListVersion
 
@@ -155,6 +155,20 @@ def test_a_hospital_user_token_is_not_a_his_client(world, client, db):  # type: 
 
 
 # ------------------------------------------------------------------ sloppy but readable
+
+
+def test_a_his_clock_far_from_the_centres_is_said(world):  # type: ignore[no-untyped-def]
+    """inf_time more than ten minutes from the centre's receiving time (business time,
+    UTC+8): done, and the HIS is told to check its clock; within ten minutes: nothing."""
+    his, _ = world
+    sign_in = {"signIn": {"opter_no": "1", "mac": "00-16-3E-12-34-56", "ip": "10.0.0.8"}}
+    now = local(utcnow()).replace(tzinfo=None)
+    for offset, said in ((timedelta(minutes=-3), False), (timedelta(hours=8), True)):
+        stamp = f"{now + offset:%Y-%m-%d %H:%M:%S}"
+        answer = his.send(his.envelope(9001, sign_in, inf_time=stamp))
+        assert answer["infcode"] == 0, answer
+        assert ("请核对 HIS 服务器时钟" in (answer["warn_msg"] or "")) is said, answer
+    assert "相差 8 小时 0 分" in answer["warn_msg"] or "相差 7 小时 59 分" in answer["warn_msg"]
 
 
 def test_sloppy_but_readable_is_done_and_says_so(world, db):  # type: ignore[no-untyped-def]

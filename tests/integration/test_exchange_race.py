@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from yibao.db.session import session_factory, writer
 from yibao.exchange.models import ExchangeMessage, SignIn
 from yibao.exchange.registry import Institution
 from yibao.exchange.service import do_exchange
+from yibao.kit.timeutil import local, utcnow
 
 
 @pytest.fixture()
@@ -43,7 +43,7 @@ def _message(code: str, msgid: str) -> bytes:
         "opter_type": "1",
         "opter": "1",
         "opter_name": "经办人",
-        "inf_time": f"{datetime.now():%Y-%m-%d %H:%M:%S}",
+        "inf_time": f"{local(utcnow()):%Y-%m-%d %H:%M:%S}",
         "fixmedins_code": code,
         "fixmedins_name": "测试医院",
         "input": {"signIn": {"opter_no": "1", "mac": "m", "ip": "10.0.0.1"}},

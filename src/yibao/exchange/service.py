@@ -48,6 +48,7 @@ from yibao.engines.exchange import (
     storable,
 )
 from yibao.engines.exchange.answer import warn_text
+from yibao.engines.exchange.envelope import inf_time_warning
 from yibao.exchange import journal
 from yibao.exchange.keys import check_signature
 from yibao.exchange.registry import Call, Institution, Registry, Transaction
@@ -226,6 +227,9 @@ def do_exchange(
         return _replayed(session, institution, reading, stored)
     refused, output, keep_msgid = reading.refused, None, True
     if refused is None:
+        skew = inf_time_warning(_given(reading.envelope).inf_time, received)
+        if skew:  # after the notes on reading: the centre's time counts anyway
+            reading.warnings.append(skew)
         call = Call(
             session, institution, actor, settings, _given(reading.envelope), row.id, received
         )

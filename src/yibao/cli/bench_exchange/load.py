@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -55,8 +56,11 @@ def run_wrk(base: str, folder: Path, clients: int, seconds: float, threads: int)
         base + PATH,
     ]
     # the load generator yields the CPU to the server (it needs little: C and LuaJIT)
+    # the script dates msgid and inf_time by the clock of business time (UTC+8),
+    # whatever the machine's zone, as a HIS in China does
+    env = {**os.environ, "TZ": "CST-8"}
     done = subprocess.run(
-        ["nice", "-n", "5", *cmd], capture_output=True, text=True, check=False, cwd=folder
+        ["nice", "-n", "5", *cmd], capture_output=True, text=True, check=False, cwd=folder, env=env
     )
     out = folder / "result.json"
     if done.returncode != 0 or not out.exists():

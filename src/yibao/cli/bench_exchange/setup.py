@@ -15,6 +15,7 @@ from typing import Any
 import httptools
 
 from yibao.cli.bench_exchange.model import FEN, PATH, Institution, Patient, Stay, World
+from yibao.kit.timeutil import BUSINESS_TZ
 
 
 class Gateway:
@@ -80,9 +81,8 @@ class Msgids:
         elif n >= 10_000:
             sec, n = sec + 1, 0
         self.last[code] = (sec, n + 1)
-        when = time.localtime(sec)
-        stamp = time.strftime("%Y%m%d%H%M%S", when)
-        return f"{code}{stamp}{n:04d}", time.strftime("%Y-%m-%d %H:%M:%S", when)
+        when = datetime.fromtimestamp(sec, BUSINESS_TZ)  # a HIS in China: business time
+        return f"{code}{when:%Y%m%d%H%M%S}{n:04d}", f"{when:%Y-%m-%d %H:%M:%S}"
 
     @property
     def latest(self) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -69,6 +69,29 @@ def read_inf_time(text: str) -> tuple[datetime, bool] | None:
     if at.tzinfo is None:
         return None  # a date alone, or another layout: not a transaction time
     return at.astimezone(BUSINESS_TZ).replace(tzinfo=None), False
+
+
+#: how far a message's inf_time may be from the centre's receiving time before the HIS
+#: is told to check its clock [M]; the centre's time is what counts either way
+INF_TIME_SKEW = timedelta(minutes=10)
+
+
+def inf_time_warning(inf_time: str, received: datetime) -> str | None:
+    """A warning when ``inf_time`` is more than :data:`INF_TIME_SKEW` from
+    ``received`` (aware): a HIS clock that is off dates its own records wrongly."""
+    read = read_inf_time(inf_time)
+    if read is None:
+        return None
+    at = received.astimezone(BUSINESS_TZ).replace(tzinfo=None, microsecond=0)
+    gap = abs(read[0] - at)
+    if gap <= INF_TIME_SKEW:
+        return None
+    hours, rest = divmod(int(gap.total_seconds()) // 60, 60)
+    shown = f"{hours} 小时 {rest} 分" if hours else f"{rest} 分"
+    return (
+        f"{label('inf_time')}：{read[0]:%Y-%m-%d %H:%M:%S} 与中心接收时间 {at:%Y-%m-%d %H:%M:%S}"
+        f" 相差 {shown}，请核对 HIS 服务器时钟（以中心接收时间为准）"
+    )
 
 
 def _inf_time(value: str) -> str:
