@@ -227,9 +227,7 @@ def do_exchange(
         return _replayed(session, institution, reading, stored)
     refused, output, keep_msgid = reading.refused, None, True
     if refused is None:
-        skew = inf_time_warning(_given(reading.envelope).inf_time, received)
-        if skew:  # after the notes on reading: the centre's time counts anyway
-            reading.warnings.append(skew)
+        _note_clock(reading, received)
         call = Call(
             session, institution, actor, settings, _given(reading.envelope), row.id, received
         )
@@ -248,6 +246,14 @@ def do_exchange(
     )
     journal.finish(session, row, answer, answered=answered, keep_msgid=keep_msgid)
     return answer
+
+
+def _note_clock(reading: Reading, received: datetime) -> None:
+    """A HIS clock far from the centre's is said, after the notes on reading (the
+    centre's time counts anyway)."""
+    skew = inf_time_warning(_given(reading.envelope).inf_time, received)
+    if skew:
+        reading.warnings.append(skew)
 
 
 def _code(infno: str) -> str:
