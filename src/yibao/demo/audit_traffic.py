@@ -246,6 +246,9 @@ def seed_realtime_audits(
     jobs: list[AuditJob] = []
     for seq in range(count):
         day = first + timedelta(days=rng.randint(0, span))
+        at = datetime.combine(day, time(8 + rng.randrange(10), rng.randrange(60)), BUSINESS_TZ)
+        at = min(at, now - timedelta(minutes=rng.randint(1, 90)))  # none in the future
+        day = min(day, at.date())  # just after midnight: "an hour ago" is yesterday
         h = hospitals[rng.randrange(len(hospitals))]
         inst = {"code": h.code, "name": h.name, "admvs": place, "level": str(h.level)}
         infno = "3101" if rng.random() < 0.5 else "3102"
@@ -254,8 +257,6 @@ def seed_realtime_audits(
         items, hot = by_level.get(str(h.level), by_level["3"])
         raw = body(rng, infno, mode, inst, person, items, hot, 900_000 + seq, today=day)
         data, _ = read(AuditIn, raw)
-        at = datetime.combine(day, time(8 + rng.randrange(10), rng.randrange(60)), BUSINESS_TZ)
-        at = min(at, now - timedelta(minutes=rng.randint(1, 90)))  # none in the future
         institution = Institution(h.id, h.code, h.name, h.region_code, str(h.level))
         actor = Actor(None, f"演示 HIS（{h.code}）", hospital_id=h.id, region_code=h.region_code)
         asker = Asker(institution, actor, None, "api", at, opter="演示医生")
