@@ -24,11 +24,9 @@ from yibao.supervision.findings.models import Finding
 from yibao.supervision.findings.run import run_post_audit
 
 
-@pytest.fixture()
-def world(client, db):  # type: ignore[no-untyped-def]
-    w = make_world(client, db)
-    it = kit.items(db)
-    quantity = {
+def _quantity(it: kit.Items) -> dict[str, object]:
+    """The day-window quantity rule of drug_per_day (3 a day), 事中 and 事后."""
+    return {
         "rule_id": "T-QTY",
         "name": "超每日最大用量",
         "family": "quantity",
@@ -38,6 +36,13 @@ def world(client, db):  # type: ignore[no-untyped-def]
         "sev_deg": 2,
         "params": {"codes": [it.drug_per_day]},
     }
+
+
+@pytest.fixture()
+def world(client, db):  # type: ignore[no-untyped-def]
+    w = make_world(client, db)
+    it = kit.items(db)
+    quantity = _quantity(it)
     indication = quantity | {
         "rule_id": "T-IND",
         "name": "限适应症用药",
@@ -211,15 +216,9 @@ def test_each_encounter_is_post_audited_by_the_rules_in_force_on_its_first_day(c
     settled in (it used the rules in force on the month's last day for both)."""
     world = make_world(client, db)
     it = kit.items(db)
-    ended = {
+    ended = _quantity(it) | {
         "rule_id": "T-QTY-OLD",
         "name": "超每日最大用量（已停用）",
-        "family": "quantity",
-        "stages": ["mid", "post"],
-        "window": "day",
-        "result_type": "suspicious",
-        "sev_deg": 2,
-        "params": {"codes": [it.drug_per_day]},
         "valid_to": local(utcnow()).date() - timedelta(days=10),
     }
     kit.publish_rules(db, it, [ended])

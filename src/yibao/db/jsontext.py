@@ -3,7 +3,7 @@
 Every journal row (request and response of each gateway message), settlement
 (``setlinfo`` / ``setldetail``) and audit row carries JSON; serialising it with
 ``json.dumps`` cost about a twentieth of a real-time settlement's CPU.  orjson writes
-UTF-8 as it is (Chinese text is not escaped to ``\\uXXXX``: smaller rows, and a search
+UTF-8 as it is (Chinese text is not written as ``\\u`` escapes: smaller rows, and a search
 of the journal's text finds a name as typed) and compact.  Keys that are not text (an
 int) are written as text, as ``json`` did.  Text is read back by ``json``
 (:func:`loads`).
