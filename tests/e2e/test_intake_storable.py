@@ -112,7 +112,7 @@ def test_a_list_treated_in_another_pooling_region_is_refused(world, db):  # type
     out = r.json()["lists"][0]
     assert out["state"] == "refused", out
     finding = out["findings"][0]
-    assert finding["rule_id"] == "INTAKE07" and finding["field"] == "setlinfo.mdtrtarea_admvs"
+    assert finding["rule_id"] == "INTAKE08" and finding["field"] == "setlinfo.mdtrtarea_admvs"
     assert "不是本机构所在统筹区" in finding["message"], finding
     assert _region_of(db, setl["setl_id"]) is None
     near = {**message, "setlinfo": {**setl, "mdtrtarea_admvs": "990103"}}

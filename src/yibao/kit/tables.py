@@ -106,7 +106,7 @@ def read_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> 
         width = len(names)
         columns: list[list[str | None]] = [[] for _ in range(width)]
         count = 0
-        for row in rows:
+        for number, row in enumerate(rows, start=2):
             if row is None or all(v is None or v == "" for v in row):
                 continue
             count += 1
@@ -114,6 +114,8 @@ def read_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> 
                 raise _too_many_rows(filename, limits)
             for i in range(width):
                 value = row[i] if i < len(row) else None
+                if isinstance(value, int | float) and abs(value) >= EXCEL_EXACT:
+                    raise _shortened(filename, number, names[i], value)
                 columns[i].append(_cell(value))
     finally:
         book.close()
@@ -122,6 +124,20 @@ def read_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> 
             name: pl.Series(name, col, dtype=pl.String)
             for name, col in zip(names, columns, strict=True)
         }
+    )
+
+
+#: Excel keeps 15 significant digits of a number: from 10^15 on, a number cell may not be
+#: what was typed (an 18-digit settlement id or a 20-digit person number loses its tail)
+EXCEL_EXACT = 10**15
+
+
+def _shortened(filename: str, row: int, column: str, value: float) -> ValidationFailed:
+    return ValidationFailed(
+        f"文件 {filename} 第 {row} 行“{column}”列：数字 {_number(float(value))} 超过 Excel 的"
+        " 15 位有效数字，编号的后几位已被 Excel 改动，无法得知原值：请把该列设为“文本”格式，"
+        "重新填入完整编号后上传",
+        field="file",
     )
 
 

@@ -186,6 +186,13 @@ CASES: list[tuple[str, str, Any, str, str | None]] = [
     ("QC019", "good", _set("setlinfo.act_ipt_days", "6"), "setlinfo.act_ipt_days", "6"),
     ("QC031", "good", _set("setlinfo.act_ipt_days", "9"), "setlinfo.act_ipt_days", "9"),
     ("QC031", "good", _set("setlinfo.act_ipt_days", "70"), "setlinfo.act_ipt_days", "70"),
+    (
+        "QC032",
+        "good",
+        _set("setlinfo.dscg_time", "2099-03-08 10:00:00"),
+        "setlinfo.dscg_time",
+        "2099-03-08 10:00:00",
+    ),
     ("QC020", "good", _set("setlinfo.dscg_way", "2"), "setlinfo.acp_medins_name", None),
     ("QC021", "good", _set("iteminfo[3].amt", "5000.01"), "setlinfo.medfee_sumamt", "10000.00"),
     ("QC021", "good", _set("iteminfo[0].claa_sumfee", "600.00"), "iteminfo[0].amt", "700.00"),

@@ -41,7 +41,7 @@ from yibao.engines.qc.flat import (
 )
 from yibao.engines.qc.frames import from_case_frames, raw_frame, to_case_frames
 from yibao.engines.qc.intake import ParsedList, parse_list, parse_lists
-from yibao.engines.qc.limits import IDENTITY_FIELDS, identity_problems
+from yibao.engines.qc.limits import IDENTITY_FIELDS, identity_problems, mangled_ids
 from yibao.engines.qc.ruleset import (
     DEFAULT_RULESET,
     KIND_LABELS,
@@ -102,6 +102,7 @@ __all__ = [
     "identity_problems",
     "lists_to_flat",
     "load_ruleset",
+    "mangled_ids",
     "parse_list",
     "parse_lists",
     "parse_ruleset",

@@ -29,6 +29,20 @@ from yibao.engines.qc.values import UNSAFE_CHARS, safe_value, show
 
 #: ``setlinfo`` fields that identify a stored list (database keys)
 IDENTITY_FIELDS: Final[tuple[str, ...]] = ("setl_id", "fixmedins_code")
+#: ``setlinfo`` identifiers a spreadsheet may have turned into numbers
+NUMBER_LIKE_IDS: Final[tuple[str, ...]] = (
+    "setl_id",
+    "mdtrt_id",
+    "psn_no",
+    "certno",
+    "hi_no",
+    "medcasno",
+    "bill_no",
+)
+#: a long number as Excel shows and saves it in a CSV: ``2.02611E+17`` (its digits lost)
+_EXCEL_EXPONENT: Final = re.compile(r"[0-9](?:\.[0-9]+)?[eE]\+[0-9]{1,3}")
+#: whitespace inside an identifier (any Unicode blank, the ideographic space too)
+_BLANK: Final = re.compile(r"\s")
 
 _PLAIN_NUMBER: Final = re.compile(r"[+-]?([0-9]*)(?:\.[0-9]*)?")
 _CONTROL_NAMES: Final[dict[int, str]] = {
@@ -112,6 +126,56 @@ def _digits_problem(value: str, digits: tuple[int, int], spec: str) -> str | Non
     return f"整数部分 {have} 位，超过规范（{spec}）的上限 {allowed} 位"
 
 
+def excel_number_problem(value: str) -> str | None:
+    """Chinese problem text when an identifier reads as a number Excel shortened
+    (``2.02611E+17``): its digits are lost, so no list may be stored or matched by it.
+
+    >>> excel_number_problem("2.02611E+17")[:12]
+    '是 Excel 科学计数法'
+    >>> excel_number_problem("S2026E0001") is None
+    True
+    """
+    if _EXCEL_EXPONENT.fullmatch(value) is None:
+        return None
+    return (
+        "是 Excel 科学计数法显示的数字，原有的位数已丢失：请把该列设为“文本”格式，"
+        "重新填入完整编号后上传"
+    )
+
+
+def _blank_problem(value: str) -> str | None:
+    found = _BLANK.search(value)
+    if found is None:
+        return None
+    where = f"第 {found.start() + 1} 个字符"
+    return f"中间含有空白字符 U+{ord(found.group()):04X}（{where}），编号中不能有空格"
+
+
+def mangled_ids(parsed: ParsedList) -> list[Finding]:
+    """Blocking ``QC000`` findings for identifiers other than the list's own key that
+    a spreadsheet turned into a shortened number (:func:`excel_number_problem`): the
+    list is held, since its person or visit cannot be told."""
+    msg = parsed.message
+    if msg is None:
+        return []
+    out: list[Finding] = []
+    for name in NUMBER_LIKE_IDS:
+        value = getattr(msg.setlinfo, name, None)
+        if name in IDENTITY_FIELDS or not isinstance(value, str):
+            continue
+        problem = excel_number_problem(value)
+        if problem is None:
+            continue
+        path = f"setlinfo.{name}"
+        message = (
+            f"{label('setlinfo', name)} {path} = {show(value)} {problem}（规则 {STRUCTURE_RULE}）"
+        )
+        out.append(
+            Finding(STRUCTURE_RULE, "blocking", path, safe_value(value), message, "structure")
+        )
+    return out
+
+
 def char_problem(value: str) -> str | None:
     """Chinese problem text when ``value`` holds a control character or a lone
     surrogate, else ``None``.
@@ -154,7 +218,12 @@ def identity_problems(parsed: ParsedList) -> list[Finding]:
         value = getattr(msg.setlinfo, name)
         if value is None:
             continue
-        problem = char_problem(value) or length_problem(FIELD_LIMITS["setlinfo"][name], value)
+        problem = (
+            char_problem(value)
+            or length_problem(FIELD_LIMITS["setlinfo"][name], value)
+            or excel_number_problem(value)
+            or _blank_problem(value)
+        )
         if problem is None:
             continue
         path = f"setlinfo.{name}"
@@ -174,4 +243,5 @@ __all__ = [
     "char_problem",
     "identity_problems",
     "length_problem",
+    "mangled_ids",
 ]

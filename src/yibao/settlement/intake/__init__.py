@@ -23,11 +23,11 @@ from yibao.settlement.intake.screen import (
     screen_lists,
 )
 from yibao.settlement.intake.store import (
-    DUPLICATE_RULE,
     ListRow,
     do_intake_lists,
     store_prepared,
 )
+from yibao.settlement.intake.twins import DUPLICATE_RULE
 
 __all__ = [
     "CASE_COLUMNS",

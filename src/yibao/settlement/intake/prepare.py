@@ -22,6 +22,7 @@ from yibao.engines.qc import (
     check_batch,
     default_ruleset,
     identity_problems,
+    mangled_ids,
     to_case_frames,
 )
 from yibao.engines.qc.intake import gc_paused
@@ -69,6 +70,8 @@ def prepare_lists(messages: list[Any], plan: Any) -> PreparedBatch:
             if bad:  # an unusable key (too long, control characters): refused, not stored
                 batch.findings[i][:0] = bad
                 setl_id = code = None
+            else:  # a person or visit number a spreadsheet shortened: held
+                batch.findings[i] += mangled_ids(parsed)
             setl_ids.append(setl_id)
             codes.append(code)
             months.append(_month(parsed.message.setlinfo.dscg_time if parsed.message else None))

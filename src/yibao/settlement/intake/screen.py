@@ -5,7 +5,8 @@ list is refused (one blocking finding, nothing written) without a usable settlem
 id, with the upload template's example id, of an institution outside the scope,
 repeated later in the same batch, with a settlement id the hospital already uses for
 a case that is not a list's, or when its stored list may no longer be replaced
-(confirmed, paid, closed out, under review).  Also the per-list :class:`ListOutcome`
+(confirmed, paid, closed out, under review), or when a new version QC holds would
+replace one that passed (:func:`keep_passed_versions`).  Also the per-list :class:`ListOutcome`
 every step of intake reports into.
 """
 
@@ -171,6 +172,43 @@ def _stored_refusal(
     return None
 
 
+#: stored states of a version that passed QC and was grouped (priced or not): a new
+#: version that QC holds does not replace it (INTAKE09)
+PASSED_STATES = frozenset({State.GROUPED, State.PRICED})
+
+
+def keep_passed_versions(
+    prepared: PreparedBatch,
+    kept: list[tuple[int, SettlementList | None, Hospital]],
+    outcomes: list[ListOutcome],
+) -> list[tuple[int, SettlementList | None, Hospital]]:
+    """``kept`` without the new versions that would hold a list whose stored version
+    passed QC: such a version is refused (the stored one stays, grouped and priced as
+    it was) and its outcome names its blocking findings.  A resend with a column
+    missing or a typo must not take a priced list out of the month's settlement."""
+    out = []
+    for i, row, hospital in kept:
+        blocking = [f for f in prepared.findings[i] if f.severity == "blocking"]
+        if row is None or row.state not in PASSED_STATES or not blocking:
+            out.append((i, row, hospital))
+            continue
+        shown = "；".join(f"{f.field}（规则 {f.rule_id}）" for f in blocking[:3])
+        more = f" 等 {len(blocking)} 项" if len(blocking) > 3 else ""
+        refused = _refused(
+            i,
+            row.setl_id,
+            "INTAKE09",
+            "setlinfo.setl_id",
+            f"结算清单 {row.setl_id} 已{state_label(row.state)}（第 {row.version} 版），"
+            f"新上传的版本有阻断问题：{shown}{more}，未替换原版本（原版本照常审核结算）："
+            "请更正后重新上传",
+        )
+        refused.findings += [_finding_dict(f) for f in prepared.findings[i]]
+        refused.hospital_code = outcomes[i].hospital_code
+        outcomes[i] = refused
+    return out
+
+
 def _same_pool(place: str, home: str) -> bool:
     """Whether 就医地 ``place`` is in the pooling region of an institution registered
     at ``home``: the same city (first 4 digits); for a province-level institution
@@ -217,7 +255,7 @@ def _screen(
         return _refused(
             i,
             setl_id,
-            "INTAKE07",
+            "INTAKE08",
             "setlinfo.mdtrtarea_admvs",
             f"就医地医保区划 setlinfo.mdtrtarea_admvs = {place!r} 不是本机构所在统筹区"
             f"（{hospital.region_code}）：结算清单的就医地是定点医疗机构所在地，"

@@ -4,7 +4,8 @@
 transaction (prepare, then :func:`store_prepared`).  Storing writes new lists in bulk
 or new versions of the stored ones, their versions and findings, the cases of the
 lists QC let through (grouped and priced by :mod:`~yibao.settlement.intake.pricing`),
-points the lists at their cases and warns of probable duplicate visits.
+points the lists at their cases; a second list of one stay is held
+(:mod:`~yibao.settlement.intake.twins`).
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ from yibao.kit.timeutil import utcnow
 from yibao.regions.models import Hospital
 from yibao.settlement.intake.prepare import PreparedBatch, prepare_lists
 from yibao.settlement.intake.pricing import _group, _price
-from yibao.settlement.intake.screen import ListOutcome, screen_lists
+from yibao.settlement.intake.screen import ListOutcome, keep_passed_versions, screen_lists
+from yibao.settlement.intake.twins import hold_duplicate_stays
 from yibao.settlement.models import (
     QcFinding,
     SettlementList,
     SettlementListEvent,
     SettlementListVersion,
 )
-from yibao.settlement.review import state_label
 
 
 @dataclass
@@ -87,6 +88,8 @@ def _store(
 ) -> list[ListOutcome]:
     hospitals = {h.code: h for h in session.scalars(select(Hospital))}  # scoped by the session
     outcomes, kept = screen_lists(session, prepared, hospitals)
+    hold_duplicate_stays(session, prepared, kept, outcomes)
+    kept = keep_passed_versions(prepared, kept, outcomes)
     rows = _store_versions(session, prepared, kept, source, actor)
     accepted: list[tuple[int, ListRow]] = []
     for (i, _, _), stored in zip(kept, rows, strict=True):
@@ -285,7 +288,6 @@ def _load_cases(
             out.drg_payment, out.fund_amount = str(p["drg_payment"]), str(p["fund_amount"])
     _set_case_and_state(session, updates)
     _record_steps(session, accepted, groups, by_index, actor)
-    _flag_duplicates(session, cases, accepted, outcomes)
     for _, row in accepted:
         if row.orm is not None:
             session.expire(row.orm)
@@ -362,82 +364,4 @@ def _set_case_and_state(session: Session, updates: list[dict[str, Any]]) -> None
         .where(table.c.id == bindparam("b_id"))
         .values(case_id=bindparam("b_case"), state=bindparam("b_state")),
         updates,
-    )
-
-
-#: the same visit already billed under another settlement id: a warning for the reviewer
-DUPLICATE_RULE = "INTAKE07"
-
-
-# long: one query for the visits, then the warning rows, outcomes and counters together
-def _flag_duplicates(
-    session: Session,
-    cases: pl.DataFrame,
-    accepted: list[tuple[int, ListRow]],
-    outcomes: list[ListOutcome],
-) -> None:
-    """A list whose visit (the hospital's 就诊ID mdtrt_id and the person's psn_no) is
-    already on another of the hospital's lists, under another settlement id, gets a
-    warning finding naming that list: a probable duplicate for the reviewer (it is not
-    held: a corrected list legitimately gets a new id once the old one is withdrawn or
-    closed out, which are not counted)."""
-    if cases.height == 0:
-        return
-    mine = {
-        (r["hospital_id"], r["mdtrt_id"], r["psn_no"]): (r["list_index"], r["setl_id"])
-        for r in cases.select(
-            "hospital_id", "mdtrt_id", "psn_no", "list_index", "setl_id"
-        ).iter_rows(named=True)
-        if r["mdtrt_id"] and r["psn_no"]
-    }
-    people = sorted({k[2] for k in mine})
-    others: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
-    for start in range(0, len(people), 5000):
-        for hid, mdtrt, psn, setl_id, state in session.execute(
-            select(
-                Case.hospital_id,
-                Case.mdtrt_id,
-                Case.psn_no,
-                SettlementList.setl_id,
-                SettlementList.state,
-            )
-            .join(SettlementList, SettlementList.case_id == Case.id)
-            .where(
-                Case.psn_no.in_(people[start : start + 5000]),
-                SettlementList.state.not_in([State.CLOSED_OUT.value, State.WITHDRAWN.value]),
-            )
-        ):
-            key = (hid, mdtrt, psn)
-            if key in mine and setl_id != mine[key][1]:
-                others.setdefault(key, []).append((setl_id, state))
-    if not others:
-        return
-    list_of = dict(accepted)
-    found, warned = [], []
-    for key, twins in others.items():
-        i, _ = mine[key]
-        named = "、".join(f"{s}（{state_label(st)}）" for s, st in sorted(twins)[:5])
-        message = (
-            f"同一就诊（就诊ID mdtrt_id = {key[1]!r}，人员编号 psn_no = {key[2]!r}）"
-            f"已有结算清单 {named}：可能重复结算，请审核人员核对（规则 {DUPLICATE_RULE}）"
-        )
-        row = list_of[i]
-        found.append((row.id, DUPLICATE_RULE, "warning", "setlinfo.mdtrt_id", key[1], message))
-        warned.append(row.id)
-        outcomes[i].findings.append(
-            {
-                "rule_id": DUPLICATE_RULE,
-                "severity": "warning",
-                "field": "setlinfo.mdtrt_id",
-                "value": key[1],
-                "message": message,
-            }
-        )
-    cols = ["list_id", "rule_id", "severity", "field", "value", "message"]
-    insert_frame(session, QcFinding.__table__, pl.DataFrame(found, schema=cols, orient="row"))
-    session.execute(
-        update(SettlementList)
-        .where(SettlementList.id.in_(warned))
-        .values(warnings=SettlementList.warnings + 1)
-        .execution_options(synchronize_session=False)
     )

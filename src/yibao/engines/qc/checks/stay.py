@@ -31,6 +31,7 @@ from yibao.engines.qc.values import (
     to_duration,
     to_int,
 )
+from yibao.kit.timeutil import local, utcnow
 
 
 def _is_time(ref: str) -> bool:
@@ -232,6 +233,41 @@ def _los(params: LosParams, rep: Reporter, _plan: PlanView) -> CheckFn:
     return check
 
 
+# --- not after today ------------------------------------------------------------------
+
+
+class NotAfterTodayParams(Params):
+    """The days of ``fields`` (``setlinfo`` times) are not after the day the list is
+    read (business time): a stay that has not ended is not settled, and a year or
+    month typed wrong (2027 for 2026) is caught before it waits in a future period."""
+
+    fields: tuple[FieldRef, ...] = ("setlinfo.dscg_time",)
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in value:
+            if parse_ref(ref)[0] != "setlinfo":
+                raise ValueError(f"{ref} 不是 setlinfo 的字段")
+        return _times_only(value)
+
+
+def _not_after_today(params: NotAfterTodayParams, rep: Reporter, _plan: PlanView) -> CheckFn:
+    names = [parse_ref(ref)[1] for ref in params.fields]
+
+    def check(p: ParsedList, msg: SettlementList, out: list[Finding]) -> None:
+        today = local(utcnow()).date()
+        for name in names:
+            value = setl_time(p, msg, name)
+            day = value.date() if isinstance(value, datetime) else value
+            if day is not None and day > today:
+                problem = f"晚于今天（{today.isoformat()}）"
+                text = getattr(msg.setlinfo, name)
+                rep.emit(p, out, f"setlinfo.{name}", label("setlinfo", name), text, problem)
+
+    return check
+
+
 # --- age ---------------------------------------------------------------------------
 
 
@@ -405,6 +441,7 @@ PRIMITIVES = (
     Primitive("within_stay", "时间在住院期间内", WithinStayParams, _within_stay),
     Primitive("time_order", "时间先后", TimeOrderParams, _time_order),
     Primitive("los", "实际住院天数", LosParams, _los),
+    Primitive("not_after_today", "不晚于当天", NotAfterTodayParams, _not_after_today),
     Primitive("age", "年龄与天龄", AgeParams, _age),
     Primitive(
         "newborn_weight_required", "新生儿出生体重必填", NewbornWeightParams, _newborn_weight
