@@ -178,7 +178,10 @@ def _clearing(client, lists: list[Sent], codes: dict[str, str]) -> None:  # type
     # ratio 1.7); A3 (1.6) is paid by weight at the final rate
     fixed = sum(s.payment for s in lists if s.key in ("A7", "A2"))
     weighted = [s for s in lists if s.key not in ("A7", "A2")]
-    weights = sum((weight(PLAN[s.key][0].drg) for s in weighted), D(0))
+    # the final rate keeps the standard's level rates (8,000 / 9,000 / 10,000): each
+    # weight counts × its level's coefficient, the rate ÷ the highest (ADR 0006 amendment)
+    coefficient = {lv: rate / BASE_RATES["3"] for lv, rate in BASE_RATES.items()}
+    weights = sum((weight(PLAN[s.key][0].drg) * coefficient[s.level] for s in weighted), D(0))
     budget = money(fixed + weights * 9000)
     scores = dict.fromkeys(codes.values(), 100)
     body = {"budget": str(budget), "method": "rate", "assessment_scores": scores}
@@ -193,6 +196,13 @@ def _clearing(client, lists: list[Sent], codes: dict[str, str]) -> None:  # type
         money(weight(PLAN[s.key][0].drg) * rate_4) for s in weighted if s.key.startswith("A")
     )
     assert D(hospital_a["final_payment"]) == final_a
+    hospital_b = next(h for h in out["hospitals"] if h["hospital_code"] == codes["B"])
+    b1 = next(s for s in lists if s.key == "B1")  # 二级: paid at 0.9 × the final rate
+    assert D(hospital_b["final_payment"]) == money(weight(PLAN["B1"][0].drg) * rate_4 * D("0.9"))
+    assert {k: D(v) for k, v in out["level_values"].items()} == {
+        lv: rate_4 * c for lv, c in coefficient.items()
+    }, out["level_values"]
+    assert b1.level == "2"
     # an explicit cap of 1 (no cap in effect) pays A3 by items again
     body["params"] = {"high_share_cap": "1"}
     again = client.post(f"/api/settlement/years/{period[:4]}/clearing", json=body).json()

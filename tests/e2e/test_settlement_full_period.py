@@ -638,7 +638,12 @@ def _clearing(w: Walk, paid: dict[str, Expected], statements: dict[str, Any]) ->
     assert r.status_code == 200, r.text
     out = r.json()
     fixed = sum(e.paid for e in paid.values() if e.basis == "items")
-    weights = sum(weight(e.drg) for e in paid.values() if e.basis == "standard")
+    # each weight counts × its level's coefficient from the standard's level rates (ADR
+    # 0006 amendment): 三级 1, 二级 9,000 ÷ 10,000
+    coefficient = {lv: rate / BASE_RATES["3"] for lv, rate in BASE_RATES.items()}
+    weights = sum(
+        weight(e.drg) * coefficient[e.level] for e in paid.values() if e.basis == "standard"
+    )
     rate = (Fraction(budget) - Fraction(fixed)) / Fraction(weights)
     rate_4 = (D(rate.numerator) / D(rate.denominator)).quantize(D("0.0001"), ROUND_HALF_UP)
     assert D(out["fixed_total"]) == fixed and D(out["final_value"]) == rate_4
@@ -646,7 +651,10 @@ def _clearing(w: Walk, paid: dict[str, Expected], statements: dict[str, Any]) ->
     for side, code in w.codes.items():
         mine = [e for k, e in paid.items() if (k == "B1") == (side == "B")]
         final = sum(
-            money(weight(e.drg) * rate_4) if e.basis == "standard" else e.paid for e in mine
+            money(weight(e.drg) * rate_4 * coefficient[e.level])
+            if e.basis == "standard"
+            else e.paid
+            for e in mine
         )
         patient = sum(
             (e.paid - e.paid_fund) if e.key == "A8" else (e.payment - e.fund) for e in mine

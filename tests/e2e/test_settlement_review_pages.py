@@ -383,6 +383,16 @@ def test_statement_and_clearing_pages(world, db):  # type: ignore[no-untyped-def
     assert r.status_code == 422 and "0 到 100" in _testid(r.text, "clearing-error")
     r = _post(client, "/settlement/clearing", {**good, "year": "1999"})
     assert r.status_code == 422 and "year" in _testid(r.text, "clearing-error")
+    # numbers the form reads but the clearing cannot take: an answer naming the field
+    # (they were HTTP 500s)
+    for field, value, words in (
+        ("budget", "1.234", "小数位数过多"),
+        ("budget", "20000000000000000", "budget"),
+        (f"score_{h1}", "95.123456789", f"score_{h1}"),
+    ):
+        r = _post(client, "/settlement/clearing", {**good, field: value})
+        assert r.status_code == 422, (field, value, r.status_code)
+        assert words in _testid(r.text, "clearing-error"), (field, value)
     r = _post(client, "/settlement/clearing", good)
     assert r.status_code == 200, r.text[-800:]
     body = {"budget": "200000", "method": "rate", "assessment_scores": {h1: 95, h2: 50}}

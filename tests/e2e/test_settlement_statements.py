@@ -130,6 +130,15 @@ def test_year_end_clearing(world):  # type: ignore[no-untyped-def]
         f"/api/settlement/years/{year}/clearing", json={**body, "assessment_scores": {h1: 90}}
     )
     assert missing.status_code == 422
+    for scores, words in (
+        ({h1: 150, h2: 50}, "0 到 100"),
+        ({h1: -5, h2: 50}, "0 到 100"),
+        ({h1: 95, h2: 50, "H00000000000": 90}, "H00000000000"),
+    ):
+        bad = client.post(
+            f"/api/settlement/years/{year}/clearing", json={**body, "assessment_scores": scores}
+        )
+        assert bad.status_code == 422 and words in bad.json()["error"]["message"], bad.text
 
     _as(client, "hosp01")
     assert client.post(f"/api/settlement/years/{year}/clearing", json=body).status_code == 403

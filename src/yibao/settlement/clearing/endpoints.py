@@ -68,6 +68,7 @@ def clearing(
                 "fixed_total": result.fixed_total,
                 "total_points": result.total_points,
                 "final_value": result.final_value,
+                "level_values": result.level_values,
                 "residual": result.residual,
                 "totals": totals,
                 "hospitals": hospitals.to_dicts(),

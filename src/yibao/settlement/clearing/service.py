@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 import polars as pl
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
@@ -28,7 +29,7 @@ from yibao.engines.settlement.params import (
 )
 from yibao.engines.settlement.statements import monthly_statement
 from yibao.kit.errors import Forbidden, ValidationFailed
-from yibao.measurement.models import PaymentStandardSet
+from yibao.measurement.models import PaymentStandardItem, PaymentStandardSet, RatePlanRow
 from yibao.measurement.service import payment_rules, standards_frame
 from yibao.settlement.auth import STATEMENT_ROLES, region_for
 from yibao.settlement.clearing.schemas import ClearingIn
@@ -100,6 +101,15 @@ def year_clearing(
     cases = confirmed_cases(session, region_code, periods)
     audited = audit_deductions(session, region_code, periods)
     months = sorted(set(cases["period"]) | set(audited["period"]))
+    cleared = set(cases["hospital_code"]) | set(audited["hospital_code"])
+    unknown = sorted(set(scores) - cleared)
+    if unknown:
+        shown = "、".join(unknown[:5]) + (f" 等 {len(unknown)} 家" if len(unknown) > 5 else "")
+        raise ValidationFailed(
+            f"assessment_scores：{shown} 不是本年度有已确认病例的医疗机构，不能给出考核得分"
+            "（请核对机构编码）",
+            field="assessment_scores",
+        )
     monthly = [
         monthly_statement(
             priced_frame(part),
@@ -118,6 +128,10 @@ def year_clearing(
         cap = _standards_cap(session, cases)
         if cap is not None:
             params = params.model_copy(update={"high_share_cap": cap})
+    if params.level_coefficients is None and params.method != "dip":
+        params = params.model_copy(
+            update={"level_coefficients": standards_coefficients(session, cases)}
+        )
     return year_end_clearing(_year_cases(session, cases), budget, monthly, scores, params)
 
 
@@ -137,6 +151,49 @@ def _standards_cap(session: Session, cases: pl.DataFrame) -> Decimal | None:
             field="high_share_cap",
         )
     return next(iter(caps), None)
+
+
+def standards_coefficients(session: Session, cases: pl.DataFrame) -> dict[str, Decimal] | None:
+    """The hospital-level coefficients of the standard sets the year was priced with,
+    so that the clearing's final rate keeps each level's share of the rate (ADR 0006
+    amendment of 2026-12-07): a set measured with ``level_coefficients`` gives its
+    coefficients; any other set its level rates ÷ its highest level rate (4 decimals);
+    one rate for every level: None (every coefficient 1).  Sets with different
+    coefficients must be cleared with explicit ones."""
+    found: set[tuple[tuple[str, Decimal], ...]] = set()
+    for set_id in cases["standard_set_id"].drop_nulls().unique().to_list():
+        coefficients = _set_coefficients(session, int(set_id))
+        found.add(tuple(sorted(coefficients.items())))
+    if len(found) > 1:
+        raise ValidationFailed(
+            "level_coefficients：本年度病例所用的支付标准的医院等级系数不同，"
+            "请在清算参数中指定 level_coefficients（各等级的系数）",
+            field="level_coefficients",
+        )
+    coefficients = dict(next(iter(found), ()))
+    if not coefficients or all(c == 1 for c in coefficients.values()):
+        return None
+    return coefficients
+
+
+def _set_coefficients(session: Session, set_id: int) -> dict[str, Decimal]:
+    row = session.get(PaymentStandardSet, set_id)
+    if row is not None and row.rate_plan_id is not None:
+        plan = session.get(RatePlanRow, row.rate_plan_id)
+        coefficients = (plan.plan or {}).get("coefficients") if plan is not None else None
+        if plan is not None and plan.plan.get("mode") == "level_coefficients" and coefficients:
+            return {str(lv): Decimal(str(c)) for lv, c in coefficients.items()}
+    rates = dict(
+        session.execute(
+            select(PaymentStandardItem.hospital_level, func.max(PaymentStandardItem.base_rate))
+            .where(PaymentStandardItem.set_id == set_id)
+            .group_by(PaymentStandardItem.hospital_level)
+        ).all()
+    )
+    top = max(rates.values(), default=Decimal(0))
+    if top <= 0:
+        return {}
+    return {str(lv): (Decimal(r) / top).quantize(Decimal("0.0001")) for lv, r in rates.items()}
 
 
 def clearing_result(db: Session, user: User, year: int, body: ClearingIn) -> ClearingResult:
@@ -196,6 +253,7 @@ def do_save_clearing(
         "fixed_total": str(result.fixed_total),
         "total_points": str(result.total_points),
         "residual": str(result.residual),
+        "level_values": {lv: str(v) for lv, v in result.level_values.items()},
     }
     row = SettlementClearing(
         region_code=region_code,

@@ -126,6 +126,10 @@ class ClearingOut(BaseModel):
     fixed_total: str = Field(description="按项目支付的合计（元）")
     total_points: str = Field(description="权重或点数合计")
     final_value: str = Field(description="最终费率或点值")
+    level_values: dict[str, str] = Field(
+        default_factory=dict,
+        description="各医院等级的最终费率或点值（最终值 × 等级系数；等级系数取自支付标准）",
+    )
     residual: str = Field(description="尾差（元，预算 − 清算后支付合计）")
     totals: ClearingTotalsOut
     hospitals: list[ClearingHospitalOut]

@@ -19,11 +19,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from yibao.accounts.models import User
 from yibao.api.deps import Db, PostedForm, request_actor
 from yibao.api.openapi import XLSX, download
+from yibao.engines.exchange.lenient import refusal
 from yibao.kit.bounds import DbId, is_tame
 from yibao.kit.errors import DomainError, Forbidden, ValidationFailed
 from yibao.kit.tables import read_table, table_limits
@@ -164,9 +166,7 @@ def clearing_input(
             field="method",
         )
     if scores is not None:
-        return ClearingIn.model_validate(
-            {"budget": budget, "method": method, "assessment_scores": scores}
-        )
+        return _clearing_in({"budget": budget, "method": method, "assessment_scores": scores})
     scores = {}
     for code, name in hospitals:
         field = f"score_{code}"
@@ -176,9 +176,19 @@ def clearing_input(
                 f"{name} 的年度考核得分 {field}：须在 0 到 100 之间（收到 {score}）", field=field
             )
         scores[code] = score
-    return ClearingIn.model_validate(
-        {"budget": budget, "method": method, "assessment_scores": scores}
-    )
+    return _clearing_in({"budget": budget, "method": method, "assessment_scores": scores})
+
+
+def _clearing_in(data: dict[str, Any]) -> ClearingIn:
+    """The API's body, or the first problem in Chinese naming the form's field (a budget
+    with 3 decimals or over the limit, a score with too many decimals)."""
+    try:
+        return ClearingIn.model_validate(data)
+    except ValidationError as exc:
+        problem = refusal(exc, "", ClearingIn)
+        loc = [str(p) for p in exc.errors()[0]["loc"]]
+        field = f"score_{loc[1]}" if loc[0] == "assessment_scores" and len(loc) > 1 else loc[0]
+        raise ValidationFailed(problem.message, field=field) from None
 
 
 def clearing_page(
@@ -273,6 +283,8 @@ def _outcome(method: str, result: Any, rows: list[dict[str, Any]]) -> dict[str, 
         "fixed_total": result.fixed_total,
         "total_points": result.total_points,
         "final_value": result.final_value,
+        # the level rates only where the levels differ (a standard with level rates)
+        "level_values": (result.level_values if len(set(result.level_values.values())) > 1 else {}),
         "residual": result.residual,
         "rows": rows,
         "totals": _totals(rows, CLEARING_SUMS),
@@ -318,10 +330,12 @@ def saved_clearing(clearing_id: DbId, request: Request, db: Db, user: User = VIE
         }
         for h in row.hospitals
     ]
-    summary = {k: Decimal(v) for k, v in row.summary.items()}
+    summary = {k: Decimal(v) for k, v in row.summary.items() if k != "level_values"}
+    levels = row.summary.get("level_values") or {}
     result = {
         "method": row.method,
         **summary,
+        "level_values": levels if len(set(levels.values())) > 1 else {},
         "final_value": row.final_value,
         "rows": rows,
         "totals": _totals(rows, CLEARING_SUMS),
