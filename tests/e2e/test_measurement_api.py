@@ -134,6 +134,13 @@ def test_measurement_end_to_end(analyst):  # type: ignore[no-untyped-def]
     )
     base_rate = Decimal(rate["plan"]["base_rate"])
     assert Decimal(5000) < base_rate < Decimal(40000)
+    # hand-set rates the plan cannot hold: 422 naming the rule (were HTTP 500s)
+    for rates, words in (({"3": "-1"}, "大于 0"), ({"3": "0"}, "大于 0"), ({"9": "9000"}, "9")):
+        r = client.put(
+            f"/api/measurement/rate-plans/{rate['id']}/rates", json={"level_rates": rates}
+        )
+        assert r.status_code == 422 and words in r.json()["error"]["message"], r.text
+    assert client.get(f"/api/measurement/rate-plans/{rate['id']}").json()["plan"] == rate["plan"]
 
     sims = []
     for solve in (False, True):

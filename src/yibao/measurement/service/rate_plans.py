@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor, record
@@ -120,7 +121,13 @@ def do_set_rates(
     _require_status(row, ("draft",), "费率方案")
     before = row.plan
     plan = rate_plan_of(row).model_copy(update={"level_rates": rates, "mode": "per_level"})
-    row.plan = m.RatePlan.model_validate(plan.model_dump()).model_dump(mode="json")
+    try:
+        checked = m.RatePlan.model_validate(plan.model_dump())
+    except ValidationError as exc:  # a rate ≤ 0, an unknown level: the rule's own words
+        err = exc.errors()[0]
+        text = str(err.get("msg", "")).removeprefix("Value error, ")
+        raise ValidationFailed(f"费率 rates：{text}", field="rates") from None
+    row.plan = checked.model_dump(mode="json")
     record(
         session,
         actor,
