@@ -73,6 +73,16 @@ def test_carry_open_lists_to_the_next_period(world, db):  # type: ignore[no-unty
     ):
         r = client.post(f"/api/settlement/periods/{month}/close", json=body)
         assert r.status_code == 422 and words in _error(r), r.text
+    # a list in an appeal track is decided in its own period, whichever way (ADR 0012)
+    row = _list(db, a[1])
+    row.state = "appealed"
+    db.commit()
+    for how in ("carry", "close_out"):
+        r = client.post(f"/api/settlement/periods/{month}/close", json={"how": how, "reason": "x"})
+        assert r.status_code == 409 and "申诉" in _error(r), (how, r.text)
+    row = _list(db, a[1])
+    row.state = "returned"
+    db.commit()
     r = client.post(
         f"/api/settlement/periods/{month}/close",
         json={"how": "carry", "reason": "退回清单待医院更正，结转下期结算"},

@@ -91,15 +91,16 @@ def do_close_period(
         )
     rows = pending_lists(session, region_code, period_code)
     role = confirm_role(actor)
-    if how == "close_out":
-        blocked = [r for r in rows if r.state not in CLOSABLE]
-        if blocked:
-            named = "、".join(f"{r.setl_id}（{state_label(r.state)}）" for r in blocked[:10])
-            raise Conflict(
-                f"结算期间 {period_code} 有 {len(blocked)} 份清单在特例单议或申诉中，"
-                f"须先处理后才能关闭：{named}",
-                field="period",
-            )
+    # whichever way (ADR 0012): a list in a special-case or appeal track is decided in
+    # the period it is in, not carried past its decision
+    blocked = [r for r in rows if r.state not in CLOSABLE]
+    if blocked:
+        named = "、".join(f"{r.setl_id}（{state_label(r.state)}）" for r in blocked[:10])
+        raise Conflict(
+            f"结算期间 {period_code} 有 {len(blocked)} 份清单在特例单议或申诉中，"
+            f"须先处理后才能关闭：{named}",
+            field="period",
+        )
     target = next_period(period_code) if how == "carry" else None
     if target is not None:
         _period_row(session, region_code, target)
