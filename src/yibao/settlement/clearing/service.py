@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select
@@ -228,6 +229,17 @@ def _note(note: str | None) -> str:
     return text
 
 
+def _summary(result: ClearingResult) -> dict[str, Any]:
+    """A saved clearing's figures besides the hospitals (each level's final value too)."""
+    return {
+        "payment_budget": str(result.payment_budget),
+        "fixed_total": str(result.fixed_total),
+        "total_points": str(result.total_points),
+        "residual": str(result.residual),
+        "level_values": {lv: str(v) for lv, v in result.level_values.items()},
+    }
+
+
 def do_save_clearing(
     session: Session,
     region_code: str,
@@ -248,13 +260,7 @@ def do_save_clearing(
         for row in result.hospitals.to_dicts()
     ]
     total = sum((Decimal(str(h["clearing_amount"])) for h in hospitals), Decimal(0))
-    summary = {
-        "payment_budget": str(result.payment_budget),
-        "fixed_total": str(result.fixed_total),
-        "total_points": str(result.total_points),
-        "residual": str(result.residual),
-        "level_values": {lv: str(v) for lv, v in result.level_values.items()},
-    }
+    summary = _summary(result)
     row = SettlementClearing(
         region_code=region_code,
         year=year,
