@@ -66,3 +66,25 @@ def test_scientific_ids_and_blanks_in_a_csv(world):  # type: ignore[no-untyped-d
     ok["setlinfo"]["setl_id"] = "S2026E0001"
     again = client.post("/api/settlement/lists", json=ok).json()["lists"][0]
     assert again["state"] == "priced", again
+
+
+def test_headers_of_hospitals_own_exports_are_read(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    """入院日期 / 出院日期 / 医疗总费用 / 年龄 / 西药费（元）: the common headers of a
+    hospital's own export read as the template's columns (they were ignored and the
+    lists held as 未填写)."""
+    client, lists, _other = world
+    rows = _rows(lists[:3])
+    renamed = {
+        "adm_time": "入院日期",
+        "dscg_time": "出院日期",
+        "medfee_sumamt": "医疗总费用",
+        "age": "年龄",
+        "fee_western_medicine": "西药费（元）",
+    }
+    frame = pl.DataFrame(rows).rename({k: v for k, v in renamed.items() if k in rows[0]})
+    buf = io.BytesIO()
+    frame.write_csv(buf)
+    r = client.post("/api/settlement/lists/upload", files={"file": ("his.csv", buf.getvalue())})
+    assert r.status_code == 200, r.text
+    assert r.json()["by_state"] == {"priced": 3}, r.json()
+    assert r.json()["notes"] == []

@@ -85,17 +85,41 @@ def _header_key(header: str) -> str:
     return "".join(unicodedata.normalize("NFKC", header.replace("\ufeff", "")).split()).lower()
 
 
+#: headers hospitals' own exports use for a column, besides its title (日期 for 时间 …)
+HEADER_ALIASES: Final[dict[str, str]] = {
+    "入院日期": "adm_time",
+    "出院日期": "dscg_time",
+    "医疗总费用": "medfee_sumamt",
+    "住院总费用": "medfee_sumamt",
+    "总费用": "medfee_sumamt",
+    "年龄": "age",
+    "住院天数": "act_ipt_days",
+}
+
 #: every accepted header, by its :func:`_header_key`
-_HEADER_KEYS: Final[dict[str, str]] = {_header_key(h): c for h, c in _HEADERS.items()}
+_HEADER_KEYS: Final[dict[str, str]] = {
+    _header_key(h): c for h, c in {**HEADER_ALIASES, **_HEADERS}.items()
+}
+#: a unit after a header, as a spreadsheet writes it (``西药费(元)``, ``年龄(岁)``)
+_UNITS: Final = ("(元)", "(岁)", "(天)")
 
 
 def column_name(header: str) -> str | None:
     """The canonical column of a header (``"性别"`` → ``"gend"``), ``None`` if unknown.
 
-    Headers typed by hand match too: ``年龄(岁)`` for ``年龄（岁）``, ``结算 ID``, ``SETL_ID``.
+    Headers typed by hand match too: ``年龄(岁)`` for ``年龄（岁）``, ``结算 ID``, ``SETL_ID``;
+    so do the common headers of hospitals' own exports (:data:`HEADER_ALIASES`:
+    ``入院日期``, ``医疗总费用`` …) and a title with its unit (``西药费（元）``).
     """
     text = header.strip().lstrip("\ufeff")
-    return _HEADERS.get(text) or _HEADER_KEYS.get(_header_key(text))
+    found = _HEADERS.get(text)
+    if found is not None:
+        return found
+    key = _header_key(text)
+    found = _HEADER_KEYS.get(key)
+    if found is None and key.endswith(_UNITS):
+        found = _HEADER_KEYS.get(key[:-3])
+    return found
 
 
 def unknown_flat_columns(headers: Iterable[str]) -> list[str]:
