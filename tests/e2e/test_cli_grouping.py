@@ -79,6 +79,13 @@ def test_group_wrong_input_gets_clear_errors(tmp_path: Path) -> None:
     assert plan.exit_code == 2
     out = runner.invoke(app, ["group", str(bad), "-o", str(tmp_path / "x.json")])
     assert out.exit_code == 2 and "输出文件类型" in out.output
+    # a header and no case: said, not a traceback (it was a ColumnNotFoundError with -o)
+    empty = tmp_path / "empty.csv"
+    empty.write_text(
+        "case_id,sex,age_years,age_days,birth_weight_g,diagnoses,procedures\n", encoding="utf-8"
+    )
+    none = runner.invoke(app, ["group", str(empty), "-o", str(tmp_path / "o.csv")])
+    assert none.exit_code == 2 and "没有病例" in none.output, none.output
 
 
 def test_plans_list_show_diff() -> None:

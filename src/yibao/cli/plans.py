@@ -156,6 +156,8 @@ def group(
         cases = read_cases(input_path, keep_extra=True)
     except CaseFileError as exc:
         raise fail(str(exc)) from None
+    if cases.height == 0:
+        raise fail(f"病例文件 {input_path} 只有表头，没有病例：请在表头下每行填写一例")
     reg = registry()
     plan_ids = _pick_plans(reg, cases, plan)
     # input columns keep their names; clashing ones (e.g. expected results) get a suffix
