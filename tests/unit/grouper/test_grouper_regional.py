@@ -73,18 +73,22 @@ def _case(dx: str, **extra: Any) -> dict[str, Any]:
 CASES: list[tuple[dict[str, Any], tuple[str, str, str, str]]] = [
     # GZ13 = ICU hours > 120, or department ICU with a valid MCC; GZ15 = split "cc"
     (_case("K22.301", icu_hours=121), ("ok", "MDCG", "GZ1", "GZ13")),
-    (_case(f"K22.301|{MCC}", dept="ICU"), ("ok", "MDCG", "GZ1", "GZ13")),
+    (_case(f"K22.301|{MCC}", dept="ICU", icu_hours=0), ("ok", "MDCG", "GZ1", "GZ13")),
     (_case(f"K22.301|{CC}", icu_hours=0), ("ok", "MDCG", "GZ1", "GZ15")),
-    (_case(f"K22.301|{MCC}|{CC}", dept="04"), ("ok", "MDCG", "GZ1", "GZ15")),
+    (_case(f"K22.301|{MCC}|{CC}", dept="04", icu_hours=0), ("ok", "MDCG", "GZ1", "GZ15")),
     # no split holds → if_no_drg: the walk goes on and finds nothing (raw 0000 → 0000A)
     (_case("K22.301", icu_hours=120), ("ungroupable", "0000", "00", "0000A")),
-    (_case(f"K22.301|{MCC}", dept="04"), ("ungroupable", "0000", "00", "0000A")),
-    (_case("K22.301"), ("ungroupable", "0000", "00", "0000A")),
+    (_case(f"K22.301|{MCC}", dept="04", icu_hours=0), ("ungroupable", "0000", "00", "0000A")),
+    (_case("K22.301", icu_hours="0"), ("ungroupable", "0000", "00", "0000A")),
     # the ADRG G00 (no DRG) gives the raw code G00 → mdc_no_group
-    (_case("K22.300"), ("ungroupable", "MDCG", "00", "0000B")),
+    (_case("K22.300", icu_hours=0), ("ungroupable", "MDCG", "00", "0000B")),
     # input failures use result_codes.input_failure
     (_case("NOT.A.CODE"), ("dx_not_mapped", "", "", "")),
-    (_case("K22.301", sex="男"), ("check_failed", "", "", "")),
+    (_case("K22.301", sex="男", icu_hours=0), ("check_failed", "", "", "")),
+    # a plan that reads icu_hours needs it in every case (additions §2): missing, or
+    # not a whole number, is an input failure, not a case without intensive care
+    (_case(f"K22.301|{MCC}", dept="ICU"), ("check_failed", "", "", "")),
+    (_case("K22.301", icu_hours="4.5"), ("check_failed", "", "", "")),
 ]
 
 
@@ -99,9 +103,12 @@ def test_single_and_traced_paths(
 
 
 def test_batch_path(regional: CompiledPlan) -> None:
+    def text(value: Any) -> str | None:  # as a case file gives it: text, or missing
+        return None if value is None else str(value)
+
     frame = pl.DataFrame(
-        [{"dept": None, "icu_hours": None, **case} for case, _ in CASES],
-        schema_overrides={"icu_hours": pl.Int64, "dept": pl.String},
+        [{"dept": None, **case, "icu_hours": text(case.get("icu_hours"))} for case, _ in CASES],
+        schema_overrides={"icu_hours": pl.String, "dept": pl.String},
     )
     got = group_batch(regional, frame).select("status", "mdc", "adrg", "drg").rows()
     assert got == [want for _, want in CASES]
@@ -120,7 +127,7 @@ def test_text_only_sex_refuses_numbers_in_every_path(regional: CompiledPlan) -> 
 
 
 def test_if_no_drg_is_traced(regional: CompiledPlan) -> None:
-    result = group_one(regional, _case("K22.301"), trace=True)
+    result = group_one(regional, _case("K22.301", icu_hours=0), trace=True)
     assert result.trace is not None
     assert "ADRG_NO_DRG" in [step.code for step in result.trace]
 

@@ -21,8 +21,6 @@ import numpy.typing as npt
 import polars as pl
 
 from yibao.engines.grouper.batchenv import (
-    EXTRA_INTS,
-    EXTRA_TEXTS,
     Bools,
     Codes,
     Env,
@@ -47,8 +45,8 @@ from yibao.engines.grouper.compiler import (
     OUT_PROC_NOT_MAPPED,
     OUT_UNGROUPABLE,
     CompiledPlan,
+    read_fields,
 )
-from yibao.engines.grouper.conditions import iter_prims
 from yibao.engines.grouper.errors import CaseFileError
 
 RESULT_COLUMNS = ("status", "mdc", "adrg", "drg", "drg_name")
@@ -200,13 +198,7 @@ def group_batch(compiled: CompiledPlan, df: pl.DataFrame) -> pl.DataFrame:
 
 def _fields(c: CompiledPlan) -> frozenset[str]:
     """The optional input fields (ICU hours, length of stay, …) the plan's tests read."""
-    prims = [prim for prim, _ in c.literals]
-    for rule in c.rules:
-        for step in rule.splits:
-            if step.condition is not None:
-                prims.extend(prim for _, prim in iter_prims(step.condition))
-    wanted = (*EXTRA_INTS, *EXTRA_TEXTS)
-    return frozenset(p.field for p in prims if p.field in wanted and p.field is not None)
+    return read_fields(c)
 
 
 def batch_env(compiled: CompiledPlan, df: pl.DataFrame) -> tuple[Env, pl.DataFrame]:
@@ -254,7 +246,7 @@ def _outcomes(compiled: CompiledPlan, t: Tables, df: pl.DataFrame, *, retry: boo
         _resolve(compiled, t, env, bits, term, outcome)
     if retry and plan.retry_single_procedures:
         _retry(compiled, t, df, px_frame, env, outcome)
-    _apply_failures(plan.input_checks, plan.newborn_max_age_days, env, outcome)
+    _apply_failures(compiled, env, outcome)
     return outcome
 
 
@@ -315,8 +307,10 @@ def _lowest_set_bit(bits: Words) -> tuple[Bools, Ints]:
     return found, np.where(found, term, 0)
 
 
-def _apply_failures(checks: tuple[str, ...], newborn_days: int, env: Env, outcome: Ints) -> None:
-    """Overwrite ``outcome`` for failed input checks; the first check in plan order wins."""
+def _apply_failures(c: CompiledPlan, env: Env, outcome: Ints) -> None:
+    """Overwrite ``outcome`` for failed input checks; the first check in plan order wins
+    (the plan's own, then the integer inputs it needs: ``CompiledPlan.check_order``)."""
+    checks, needs, newborn_days = c.check_order, c.needs_ints, c.plan.newborn_max_age_days
     age, age_ok = env.age
     days, days_ok = env.days
     newborn = age_ok & (age == 0)
@@ -331,6 +325,7 @@ def _apply_failures(checks: tuple[str, ...], newborn_days: int, env: Env, outcom
             OUT_CHECK_FAILED,
         ),
         "dx_list_not_empty": (env.dx.count == 0, OUT_CHECK_FAILED),
+        **{f"{f}_present": (~env.ints[f][1], OUT_CHECK_FAILED) for f in needs},
     }
     for check in reversed(checks):
         mask, out = failures[check]

@@ -14,7 +14,13 @@ import numpy.typing as npt
 import polars as pl
 
 from yibao.engines.grouper.batchlits import Gate
-from yibao.engines.grouper.compiler import OR_KEY, CompiledPlan, Rule
+from yibao.engines.grouper.compiler import (
+    NEEDED_INTS,
+    OPTIONAL_TEXTS,
+    OR_KEY,
+    CompiledPlan,
+    Rule,
+)
 from yibao.engines.grouper.conditions import AllOf, AnyOf, Condition, Not, Prim
 from yibao.engines.grouper.inputs import INT_PATTERN
 from yibao.engines.grouper.prims import HAS_CC, HAS_MCC
@@ -25,8 +31,8 @@ Words = npt.NDArray[np.uint64]
 
 #: integer facts every plan reads, and the optional ones of the regional additions
 BASE_INTS = ("age_years", "age_days", "birth_weight_g")
-EXTRA_INTS = ("los_days", "icu_hours")
-EXTRA_TEXTS = ("dept", "discharge_type")
+EXTRA_INTS = NEEDED_INTS
+EXTRA_TEXTS = OPTIONAL_TEXTS
 
 
 @dataclass

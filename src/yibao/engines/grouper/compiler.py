@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from yibao.engines.grouper.conditions import AllOf, Condition, Literal, Prim, to_dnf
+from yibao.engines.grouper.conditions import AllOf, Condition, Literal, Prim, iter_prims, to_dnf
 from yibao.engines.grouper.errors import PlanError
 from yibao.engines.grouper.plan import Plan
 from yibao.engines.grouper.prims import (
@@ -156,6 +156,10 @@ class CompiledPlan:
         self.split_state = cc_state
         self.ungroupable = self.outcomes[OUT_UNGROUPABLE]
         self.check_order: tuple[str, ...] = plan.input_checks
+        #: the integer inputs the plan's conditions read beyond the ages and weight
+        #: (``los_days``, ``icu_hours``): required in every case (additions §2), each
+        #: checked after the plan's own input checks (``<field>_present``)
+        self.needs_ints: tuple[str, ...] = ()
         self.batch_cache: dict[str, Any] = {}
 
 
@@ -186,7 +190,27 @@ def compile_plan(plan: Plan) -> CompiledPlan:
     for t in c.terms:
         last[t.rule] = t.index
     c.term_skip = tuple(~((1 << (last[t.rule] + 1)) - 1) for t in c.terms)
+    c.needs_ints = tuple(f for f in NEEDED_INTS if f in read_fields(c))
+    c.check_order = (*plan.input_checks, *(f"{f}_present" for f in c.needs_ints))
     return c
+
+
+#: integer inputs a plan that reads them needs in every case (additions §2)
+NEEDED_INTS = ("los_days", "icu_hours")
+#: text inputs a plan's conditions may read (a missing one is the empty text)
+OPTIONAL_TEXTS = ("dept", "discharge_type")
+#: the optional input fields a plan's conditions may read
+OPTIONAL_FIELDS = (*NEEDED_INTS, *OPTIONAL_TEXTS)
+
+
+def read_fields(c: CompiledPlan) -> frozenset[str]:
+    """The optional input fields (ICU hours, length of stay, …) the plan's tests read."""
+    prims = [prim for prim, _ in c.literals]
+    for rule in c.rules:
+        for step in rule.splits:
+            if step.condition is not None:
+                prims.extend(prim for _, prim in iter_prims(step.condition))
+    return frozenset(p.field for p in prims if p.field in OPTIONAL_FIELDS and p.field is not None)
 
 
 def rule_of_term(c: CompiledPlan) -> list[int]:

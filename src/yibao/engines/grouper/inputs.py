@@ -22,6 +22,8 @@ CHECK_TRACE_CODES: Final[Mapping[str, str]] = {
     "age_days_present_if_age_0": "CHECK_AGE_DAYS",
     "birth_weight_present_if_newborn": "CHECK_BIRTH_WEIGHT",
     "dx_list_not_empty": "CHECK_DX_LIST",
+    "los_days_present": "CHECK_LOS_DAYS",
+    "icu_hours_present": "CHECK_ICU_HOURS",
 }
 
 
@@ -111,5 +113,12 @@ def check_message(check: str, *, value: Any = None, newborn_days: int = 28) -> s
         "age_days_present_if_age_0": "年龄为 0 岁时须填写日龄（天），日龄缺失或不是整数",
         "birth_weight_present_if_newborn": f"日龄 ≤ {newborn_days} 天的新生儿须填写出生体重（克）",
         "dx_list_not_empty": "诊断列表为空",
+        "los_days_present": (
+            f"住院天数缺失或不是整数（{shown(value)}）：本分组方案按住院天数分组，须填写"
+        ),
+        "icu_hours_present": (
+            f"重症监护时长（小时）缺失或不是整数（{shown(value)}）：本分组方案按重症监护时长分组，"
+            "须填写（没有重症监护填 0）"
+        ),
     }
     return texts[check]

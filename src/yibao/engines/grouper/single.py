@@ -97,6 +97,8 @@ def group_one(
         newborn_issue = age_days is None or (
             age_days <= compiled.plan.newborn_max_age_days and as_int(get("birth_weight_g")) is None
         )
+    if compiled.needs_ints:  # los_days / icu_hours of the plans that read them
+        newborn_issue = newborn_issue or any(as_int(get(f)) is None for f in compiled.needs_ints)
     if (
         bad_dx is not None
         or bad_px is not None
@@ -206,6 +208,9 @@ def _first_failure(
                 and days <= newborn
                 and as_int(get("birth_weight_g")) is None
             )
+        elif check.endswith("_present") and check != "age_years_present":
+            value = get(check.removesuffix("_present"))  # los_days / icu_hours
+            failed = as_int(value) is None
         else:  # dx_list_not_empty
             failed = n_dx == 0
         if failed:

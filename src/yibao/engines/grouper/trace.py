@@ -91,7 +91,7 @@ def trace_one(compiled: CompiledPlan, case: Any) -> GroupResult:
         get,
     )
     n_dx = len(dx_codes)
-    for check in plan.input_checks:
+    for check in ev.compiled.check_order:
         failed, text, value = _check(ev, check, get, bad_dx, bad_px, n_dx)
         steps.append(TraceStep(CHECK_TRACE_CODES[check], not failed, text))
         if failed:
@@ -211,6 +211,11 @@ def _check(
         if ev.age != 0 or ev.age_days is None or ev.age_days > newborn:
             return False, f"非日龄 ≤ {newborn} 天的新生儿，不要求出生体重", None
         return ev.weight is None, f"新生儿出生体重 {shown(get('birth_weight_g'))} 克", None
+    if check in ("los_days_present", "icu_hours_present"):
+        field = check.removesuffix("_present")
+        value = get(field)
+        name = "住院天数" if field == "los_days" else "重症监护时长（小时）"
+        return as_int(value) is None, f"{name} {shown(value)}", value
     return n_dx == 0, f"诊断 {n_dx} 个", None
 
 
