@@ -276,6 +276,13 @@ def run_clearing(request: Request, form: PostedForm, db: Db, user: User = VIEW) 
     )
 
 
+def _levels(values: dict[str, Any]) -> dict[str, str]:
+    """Each level's final rate as shown (4 decimals), only where the levels differ (a
+    standard with level rates); the exact products are in the API's answer."""
+    shown = {lv: f"{Decimal(str(v)):,.4f}" for lv, v in values.items()}
+    return shown if len(set(shown.values())) > 1 else {}
+
+
 def _outcome(method: str, result: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "method": method,
@@ -283,8 +290,7 @@ def _outcome(method: str, result: Any, rows: list[dict[str, Any]]) -> dict[str, 
         "fixed_total": result.fixed_total,
         "total_points": result.total_points,
         "final_value": result.final_value,
-        # the level rates only where the levels differ (a standard with level rates)
-        "level_values": (result.level_values if len(set(result.level_values.values())) > 1 else {}),
+        "level_values": _levels(result.level_values),
         "residual": result.residual,
         "rows": rows,
         "totals": _totals(rows, CLEARING_SUMS),
@@ -335,7 +341,7 @@ def saved_clearing(clearing_id: DbId, request: Request, db: Db, user: User = VIE
     result = {
         "method": row.method,
         **summary,
-        "level_values": levels if len(set(levels.values())) > 1 else {},
+        "level_values": _levels(levels),
         "final_value": row.final_value,
         "rows": rows,
         "totals": _totals(rows, CLEARING_SUMS),
