@@ -120,6 +120,15 @@ def test_department_indices() -> None:
         ),
         (lambda: RateParams(level_budgets={"3": 1}), "只有 mode=per_level 时才能分级设定预算"),
         (lambda: RateParams(growth=-1), "growth：增长率必须大于 -1"),
+        # amounts of yuan: to the fen and within bounds (1e30 failed the job, not the
+        # request; 100.123 was kept in the params and used as 100.12)
+        (lambda: RateParams(budget=Decimal("100.123")), r"budget：预算最多 2 位小数"),
+        (lambda: RateParams(last_total=Decimal("1e30")), r"last_total：上年总额过大"),
+        (lambda: ExclusionRules(cost_floor=Decimal("5.001")), "cost_floor：费用下限最多 2 位小数"),
+        (
+            lambda: RateParams(mode="per_level", level_budgets={"3": Decimal("1.001")}),
+            "level_budgets.3：3 级预算最多 2 位小数",
+        ),
     ],
 )
 def test_validation_errors_name_field_and_rule(factory: object, message: str) -> None:

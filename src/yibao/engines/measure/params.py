@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
 #: Hospital levels (医院等级 hosp_lv): "1" 一级, "2" 二级, "3" 三级.
 Level = Literal["1", "2", "3"]
@@ -49,6 +49,24 @@ def rule(message: str) -> ValueError:
 def _places(value: Decimal) -> int:
     exponent = value.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+#: the largest amount of yuan a measurement parameter takes (a budget of a province is
+#: far below; beyond it the arithmetic of the steps runs out of precision)
+MAX_YUAN = Decimal("1e16")
+
+
+def _yuan(v: Decimal, name: str, *, zero: bool = False) -> Decimal:
+    """An amount in yuan: finite, positive (or 0 with ``zero``), at most 2 decimals
+    (fen) and below :data:`MAX_YUAN`; a Chinese rule naming ``name`` otherwise."""
+    if not v.is_finite() or v < 0 or (v == 0 and not zero):
+        least = "不能为负数" if zero else "必须大于 0"
+        raise rule(f"{name}{least}（收到 {v}）")
+    if _places(v) > 2:
+        raise rule(f"{name}最多 2 位小数（到分）（收到 {v}）")
+    if v >= MAX_YUAN:
+        raise rule(f"{name}过大（须小于 10^16 元，收到 {v}）")
+    return v
 
 
 def check_levels(values: Mapping[str, object]) -> None:
@@ -100,9 +118,7 @@ class ExclusionRules(_Params):
     @field_validator("cost_floor")
     @classmethod
     def _floor(cls, v: Decimal | None) -> Decimal | None:
-        if v is not None and v < 0:
-            raise rule(f"cost_floor：费用下限不能为负数（收到 {v}）")
-        return v
+        return None if v is None else _yuan(v, "cost_floor：费用下限", zero=True)
 
     @field_validator("required")
     @classmethod
@@ -299,10 +315,11 @@ class RateParams(_Params):
 
     @field_validator("budget", "last_total")
     @classmethod
-    def _money(cls, v: Decimal | None) -> Decimal | None:
-        if v is not None and v <= 0:
-            raise rule(f"预算 / 上年总额必须大于 0（收到 {v}）")
-        return v
+    def _money(cls, v: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        name = {"budget": "budget：预算", "last_total": "last_total：上年总额"}[
+            str(info.field_name)
+        ]
+        return None if v is None else _yuan(v, name)
 
     @field_validator("growth")
     @classmethod
@@ -313,11 +330,15 @@ class RateParams(_Params):
 
     @field_validator("level_budgets", "coefficients")
     @classmethod
-    def _positive(cls, v: dict[str, Decimal] | None) -> dict[str, Decimal] | None:
+    def _positive(
+        cls, v: dict[str, Decimal] | None, info: ValidationInfo
+    ) -> dict[str, Decimal] | None:
         check_levels(v or {})
         for level, x in (v or {}).items():
             if x <= 0:
                 raise rule(f"{level} 级的取值必须大于 0（收到 {x}）")
+            if info.field_name == "level_budgets":
+                _yuan(x, f"level_budgets.{level}：{level} 级预算")
         return v
 
     @model_validator(mode="after")
