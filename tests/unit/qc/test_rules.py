@@ -187,6 +187,13 @@ CASES: list[tuple[str, str, Any, str, str | None]] = [
     ("QC031", "good", _set("setlinfo.act_ipt_days", "9"), "setlinfo.act_ipt_days", "9"),
     ("QC031", "good", _set("setlinfo.act_ipt_days", "70"), "setlinfo.act_ipt_days", "70"),
     (
+        "QC033",
+        "good",
+        _set("setlinfo.medfee_sumamt", "0.00"),
+        "setlinfo.medfee_sumamt",
+        "0.00",
+    ),
+    (
         "QC032",
         "good",
         _set("setlinfo.dscg_time", "2099-03-08 10:00:00"),

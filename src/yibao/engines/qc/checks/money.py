@@ -164,7 +164,37 @@ def _payment_sum(params: PaymentSumParams, rep: Reporter, _plan: PlanView) -> Ch
     return check
 
 
+class PositiveParams(Params):
+    """Each of ``fields`` (``setlinfo`` amounts), when it reads as a number, is above 0:
+    an inpatient stay that cost nothing is no stay to settle (a list with 医疗费总额
+    0.00 and no fee items was priced at 0.00 and took a place in the hospital's
+    special-case quota)."""
+
+    fields: tuple[FieldRef, ...] = ("setlinfo.medfee_sumamt",)
+
+    @field_validator("fields")
+    @classmethod
+    def _setl(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        check_setl_only(value, "fields")
+        return value
+
+
+def _positive(params: PositiveParams, rep: Reporter, _plan: PlanView) -> CheckFn:
+    names = [parse_ref(ref)[1] for ref in params.fields]
+
+    def check(p: ParsedList, msg: SettlementList, out: list[Finding]) -> None:
+        for name in names:
+            text = getattr(msg.setlinfo, name)
+            value = None if text is None else to_decimal(text)
+            if value is not None and value <= 0:
+                problem = "应大于 0（住院费用为零或负数的清单不能结算）"
+                rep.emit(p, out, f"setlinfo.{name}", label("setlinfo", name), text, problem)
+
+    return check
+
+
 PRIMITIVES = (
+    Primitive("positive", "金额大于零", PositiveParams, _positive),
     Primitive("fee_sum", "费用明细合计", FeeSumParams, _fee_sum),
     Primitive("payment_sum", "支付合计", PaymentSumParams, _payment_sum),
 )
