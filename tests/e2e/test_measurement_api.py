@@ -253,6 +253,14 @@ def test_measurement_errors_and_roles(analyst, client):  # type: ignore[no-untyp
     error = weights.json()["error"]
     assert weights.status_code == 422 and "年度权重" in error["message"]
     assert "year_weights" in error["field"] and "year_weights" not in error["message"]
+    # a year without cases is refused before anything is queued (the job failed)
+    runs = client.get("/api/measurement/runs").json()
+    empty = client.post(
+        "/api/measurement/runs",
+        json={"name": "x", "years": [2019], "weights": {"year_weights": [1]}},
+    )
+    assert empty.status_code == 422 and "2019 年没有可用病例" in empty.json()["error"]["message"]
+    assert client.get("/api/measurement/runs").json() == runs
     broken = client.post(
         "/api/measurement/standards/import",
         files={

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import date
 from typing import Any
 
 import polars as pl
@@ -21,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.audit.service import Actor
-from yibao.cases.models import Case
 from yibao.engines import measure as m
 from yibao.engines.grouper import PlanRegistry
 from yibao.jobs.models import Job
@@ -30,28 +28,14 @@ from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import Conflict, NotFound, ValidationFailed
 from yibao.measurement.frames import Progress
 from yibao.measurement.models import MeasurementRun, RatePlanRow, Simulation, WeightPlan
+from yibao.measurement.service.common import year_has_cases as _year_has_cases
 from yibao.measurement.service.indices import indices_table
 from yibao.measurement.service.rate_plans import create_rate_plan
 from yibao.measurement.service.simulation import create_simulation
-from yibao.regions.models import region_prefix
 
 RATE_KIND = "measurement.rate_plan"
 SIM_KIND = "measurement.simulation"
 INDICES_KIND = "measurement.indices"
-
-
-def _year_has_cases(session: Session, region_code: str, year: int, field: str) -> None:
-    found = session.scalar(
-        select(Case.id)
-        .where(
-            Case.region_code.startswith(region_prefix(region_code)),
-            Case.discharge_date >= date(year, 1, 1),
-            Case.discharge_date <= date(year, 12, 31),
-        )
-        .limit(1)
-    )
-    if found is None:
-        raise ValidationFailed(f"{field}：{year} 年没有可用病例", field=field)
 
 
 def submit_rate_plan(

@@ -12,9 +12,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yibao.kit.errors import Conflict, NotFound
+from yibao.cases.models import Case
+from yibao.kit.errors import Conflict, NotFound, ValidationFailed
 from yibao.measurement.models import (
     STATUS_LABELS,
     MeasurementRun,
@@ -83,3 +85,19 @@ def _require_status(obj: Any, allowed: tuple[str, ...], what: str) -> None:
 
 def _status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
+
+
+def year_has_cases(session: Session, region_code: str, year: int, field: str) -> None:
+    """Refuse (422 naming ``field``) a year without a case of the region: checked before
+    anything is queued, not found by the job."""
+    found = session.scalar(
+        select(Case.id)
+        .where(
+            Case.region_code.startswith(region_prefix(region_code)),
+            Case.discharge_date >= date(year, 1, 1),
+            Case.discharge_date <= date(year, 12, 31),
+        )
+        .limit(1)
+    )
+    if found is None:
+        raise ValidationFailed(f"{field}：{year} 年没有可用病例", field=field)

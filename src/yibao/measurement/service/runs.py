@@ -30,7 +30,7 @@ from yibao.jobs.service import do_submit_job
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.timeutil import utcnow
 from yibao.measurement.models import STATUS_LABELS, MeasurementRun, RunFence, RunWeight
-from yibao.measurement.service.common import _jsonable
+from yibao.measurement.service.common import _jsonable, year_has_cases
 
 RUN_KIND = "measurement.run"
 
@@ -69,6 +69,8 @@ def do_create_run(
             f"{len(weights['year_weights'])} 个，须一一对应（从早到晚）",
             field="weights.year_weights",
         )
+    for year in years:  # a year without cases fails the job: said now, nothing queued
+        year_has_cases(session, region_code, year, "years")
     run = MeasurementRun(
         region_code=region_code,
         name=name.strip(),
