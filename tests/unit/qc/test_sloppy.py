@@ -247,3 +247,40 @@ def test_excel_serials_in_date_columns_are_read_as_dates() -> None:
     assert "“手术操作日期”列有 2 个" in notes[1]
     same, none = read_serial_dates(pl.DataFrame({"adm_time": ["2023-11-01"]}))
     assert none == [] and same["adm_time"].to_list() == ["2023-11-01"]
+
+
+def test_loose_values_are_read_as_they_read_and_said(
+    good: Message, ruleset: RuleSet, plan: CompiledPlan
+) -> None:
+    """Full-width digits, thousands separators, a currency sign or 元, a lower-case
+    ICD-10 letter: read as what they mean with a warning naming the field (they held
+    the list as 不是数字 / 不在值域内 / 不在代码表中); prose keeps its full-width forms."""
+    total = good["setlinfo"]["medfee_sumamt"]
+    grouped = f"{Decimal(total):,.2f}"
+    good["setlinfo"].update(
+        gend="１",
+        medfee_sumamt=grouped,
+        psn_cash_pay="¥" + good["setlinfo"]["psn_cash_pay"],
+        psn_name="张三１",
+    )
+    good["diseinfo"][0]["diag_code"] = good["diseinfo"][0]["diag_code"].lower()
+    findings = check_list(good, ruleset, plan)
+    assert [f for f in findings if f.severity == "blocking"] == []
+    notes = {f.field: f.message for f in findings if f.rule_id == "QC000"}
+    assert set(notes) == {
+        "setlinfo.gend",
+        "setlinfo.medfee_sumamt",
+        "setlinfo.psn_cash_pay",
+        "diseinfo[0].diag_code",
+    }, notes
+    assert "全角" in notes["setlinfo.gend"] and "千分位" in notes["setlinfo.medfee_sumamt"]
+    parsed = parse_list(good)
+    assert parsed.message is not None
+    assert parsed.message.setlinfo.medfee_sumamt == total.replace(",", "")
+    assert parsed.message.setlinfo.psn_name == "张三１"
+    # not one reading: left for the rules to refuse
+    good["setlinfo"]["medfee_sumamt"] = "1,0000.00"
+    assert any(
+        f.rule_id != "QC000" and f.field == "setlinfo.medfee_sumamt" and f.severity == "blocking"
+        for f in check_list(good, ruleset, plan)
+    )

@@ -24,7 +24,8 @@ from typing import Any, TypeGuard, cast
 
 from pydantic import TypeAdapter
 
-from yibao.engines.qc.findings import Finding, structure_finding
+from yibao.engines.qc.findings import STRUCTURE_RULE, Finding, structure_finding
+from yibao.engines.qc.loose import loosen
 from yibao.engines.qc.schema import (
     ALIASES,
     FIELD_KINDS,
@@ -41,7 +42,7 @@ from yibao.engines.qc.schema import (
     label,
     path_of,
 )
-from yibao.engines.qc.values import MAX_READ_CHARS, escape, show, to_decimal
+from yibao.engines.qc.values import MAX_READ_CHARS, escape, safe_value, show, to_decimal
 
 #: integers of more than :data:`MAX_READ_CHARS` digits are not read (nor turned into text)
 _MAX_INT_BITS = math.ceil(MAX_READ_CHARS * math.log2(10))
@@ -277,6 +278,14 @@ def _clean(out: ParsedList, node: str, index: int | None, obj: Mapping[Any, Any]
                 continue
         if not text:
             continue
+        loose, note = loosen(node, name, kind, text)
+        if note is not None:  # one reading only: taken, and said (a warning)
+            where = path_of(node, index, name)
+            message = f"{label(node, name)} {where} = {show(text)} 已按“{loose}”读取（{note}）"
+            out.problems.append(
+                Finding(STRUCTURE_RULE, "warning", where, safe_value(text), message, "structure")
+            )
+            text = loose
         if kind == "code2" and len(text) == 1 and text.isdigit():
             text = "0" + text
         values[name] = text
