@@ -16,11 +16,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-#: full-width ASCII forms (U+FF01–U+FF5E) and the ideographic space → ASCII
-FULL_WIDTH: Final[dict[int, int]] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {
-    0x3000: 0x20
-}
-_FULL_WIDTH_CHARS: Final = re.compile("[\uff01-\uff5e\u3000]")
+#: full-width ASCII forms (U+FF01–U+FF5E) → ASCII; not the ideographic space (U+3000):
+#: a blank inside a number or a code has no one reading (the value's own check says so)
+FULL_WIDTH: Final[dict[int, int]] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FULL_WIDTH_CHARS: Final = re.compile("[\uff01-\uff5e]")
 #: kinds whose values are numbers, dates or codes, never prose (schema module docstring)
 NOT_PROSE: Final = frozenset({"code2", "int", "num", "money", "weight", "date", "datetime", "dura"})
 #: text fields that hold codes or identifiers (full-width forms are folded there too)
