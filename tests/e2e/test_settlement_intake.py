@@ -145,6 +145,12 @@ def test_file_upload_and_bad_bodies(world, db):  # type: ignore[no-untyped-def]
     assert bad.status_code == 422 and "JSON" in bad.json()["error"]["message"]
     wrong = client.post("/api/settlement/lists/upload", files={"file": ("x.txt", b"abc")})
     assert wrong.status_code == 422 and "文件类型" in wrong.json()["error"]["message"]
+    # a file field with an empty file name reaches the API as text: said in Chinese
+    # (pydantic's "Expected UploadFile, received: <class 'str'>" was shown)
+    nameless = client.post("/api/settlement/lists/upload", files={"file": ("", b"a,b\n1,2\n")})
+    message = nameless.json()["error"]["message"]
+    assert nameless.status_code == 422 and "文件" in message, message
+    assert "Expected" not in message and "class" not in message
 
 
 def test_scoping_of_lists(world, db):  # type: ignore[no-untyped-def]

@@ -156,6 +156,8 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
         if "expected" in ctx:  # pydantic's "'1', '2' or '3'"
             ctx["expected"] = str(ctx["expected"]).replace(", ", "、").replace(" or ", "、")
         template = VALIDATION_TEXT.get(str(err.get("type")), "取值不正确")
+        if str(ctx.get("error", "")).startswith("Expected UploadFile"):
+            template = "应为上传的文件（未选择文件，或文件名为空）"  # pydantic's English
         try:
             rule = template.format(**ctx)
         except (KeyError, IndexError, ValueError):
