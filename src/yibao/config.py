@@ -105,13 +105,13 @@ class Settings(BaseSettings):
         description="快速接口缓存令牌的秒数（吊销、停用在此时间内生效）/ token cache ttl",
     )
     audit_writer_threads: int = Field(
-        default=2,
+        default=1,
         ge=1,
         le=16,
         description="实时审核每个进程的批量提交线程数 / real-time audit writer threads",
     )
     exchange_writer_threads: int = Field(
-        default=4,
+        default=2,
         ge=1,
         le=16,
         description="交易接口每个进程的批量提交线程数 / transaction gateway writer threads",
