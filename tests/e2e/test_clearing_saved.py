@@ -51,10 +51,28 @@ def test_clearing_scores_from_a_table_saved_and_exported(world, db):  # type: ig
     assert "清算说明" in _testid(r.text, "clearing-error")
     assert db.scalar(select(SettlementClearing.id)) is None
     form["note"] = "  年度清算，经局务会审定  "
+    # only one month of the year is confirmed: a whole year's budget over a month's
+    # cases would overpay; saved only when the bureau ticks 按已确认月份保存
+    r = _post(client, "/settlement/clearing", form, files={"scores_file": ("s.xlsx", good, XLSX)})
+    assert r.status_code == 422
+    error = _testid(r.text, "clearing-error")
+    assert "11 个月未完成结算确认" in error and "按已确认月份保存" in error
+    assert 'data-field="partial"' in r.text
+    assert db.scalar(select(SettlementClearing.id)) is None
+    tried = _post(
+        client,
+        "/settlement/clearing",
+        {**form, "action": "try"},
+        files={"scores_file": ("s.xlsx", good, XLSX)},
+    )
+    warning = _testid(tried.text, "clearing-partial-warning")
+    assert "11 个月" in warning and world["month_a"] in warning
+    form["partial"] = "1"
     r = _post(client, "/settlement/clearing", form, files={"scores_file": ("s.xlsx", good, XLSX)})
     assert r.status_code == 303, r.text[-600:]
     page = client.get(r.headers["location"], headers=HTML).text
     assert 'data-testid="clearing-saved"' in page and 'data-testid="saved-clearings"' in page
+    assert "部分年度（缺 11 个月）" in page and "clearing-partial-warning" in page
 
     # the same figures as the API computes with those scores
     body = {"budget": "200000", "method": "rate", "assessment_scores": {h1: 95, h2: 50}}
@@ -70,11 +88,17 @@ def test_clearing_scores_from_a_table_saved_and_exported(world, db):  # type: ig
         assert f"{Decimal(h['clearing_amount']):,.2f}" in row
     [audit] = db.scalars(select(AuditLog).where(AuditLog.action == "settlement.clearing.save"))
     assert audit.after["hospitals"] == 2 and audit.after["note"] == "年度清算，经局务会审定"
+    missing = [f"{year}-{m:02d}" for m in range(1, 13) if f"{year}-{m:02d}" != world["month_a"]]
+    assert out["months"] == [world["month_a"]] and out["missing_months"] == missing
+    assert saved.summary["missing_months"] == missing and audit.after["missing_months"] == missing
     assert saved.note == "年度清算，经局务会审定" and "经局务会审定" in page
 
     xlsx = client.get(f"/settlement/clearing/{saved.id}.xlsx")
     wb = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     assert wb.sheetnames == ["医院清算", "清算参数"]
+    inputs = {r[0]: r[1] for r in wb["清算参数"].iter_rows(min_row=2, values_only=True)}
+    assert inputs["已确认月份"] == world["month_a"]
+    assert inputs["未确认月份"].count(str(year)) >= 2  # e.g. 2025-01 至 2025-04、2025-06 至 …
     sheet = wb["医院清算"]
     header = [c.value for c in sheet[1]]
     assert header[:2] == ["医疗机构编码", "医疗机构名称"] and "考核得分" in header

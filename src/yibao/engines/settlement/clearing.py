@@ -78,7 +78,9 @@ class ClearingResult:
     payment budget − Σ final payments (rounding).  ``cases``: one row per case, sorted
     by ``setl_id``: ``points``, ``provisional_payment``, ``final_payment``,
     ``difference``.  ``hospitals``: one row per hospital, sorted, with the clearing
-    figures (module docstring).
+    figures (module docstring).  ``months`` / ``missing_months``: the year's months
+    confirmed and not yet confirmed (a clearing of part of a year divides a whole year's
+    budget among part of its cases).
     """
 
     method: str
@@ -90,6 +92,10 @@ class ClearingResult:
     residual: Decimal
     cases: pl.DataFrame
     hospitals: pl.DataFrame
+    #: the year's months whose settlement confirmation is done, and those still open
+    #: (set by the service, which knows the periods; the engine sees only cases)
+    months: tuple[str, ...] = ()
+    missing_months: tuple[str, ...] = ()
 
 
 def _mixed(frame: pl.DataFrame, method: str) -> None:

@@ -19,7 +19,12 @@ from yibao.settlement.clearing.files import (
 )
 from yibao.settlement.clearing.repository import get_clearing, saved_clearings
 from yibao.settlement.clearing.schemas import ClearingIn
-from yibao.settlement.clearing.service import clearing_result, do_save_clearing, year_clearing
+from yibao.settlement.clearing.service import (
+    clearing_result,
+    do_save_clearing,
+    month_spans,
+    year_clearing,
+)
 
 __all__ = [
     "ClearingIn",
@@ -27,6 +32,7 @@ __all__ = [
     "clearing_workbook",
     "do_save_clearing",
     "get_clearing",
+    "month_spans",
     "saved_clearings",
     "scores_from_table",
     "scores_template",

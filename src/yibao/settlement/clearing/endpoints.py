@@ -70,6 +70,8 @@ def clearing(
                 "final_value": result.final_value,
                 "level_values": result.level_values,
                 "residual": result.residual,
+                "months": list(result.months),
+                "missing_months": list(result.missing_months),
                 "totals": totals,
                 "hospitals": hospitals.to_dicts(),
             }

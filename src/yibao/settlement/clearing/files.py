@@ -11,6 +11,7 @@ import polars as pl
 
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.exports import write_xlsx
+from yibao.settlement.clearing.service import month_spans
 from yibao.settlement.labels import for_people
 from yibao.settlement.models import SettlementClearing
 
@@ -43,6 +44,8 @@ def clearing_workbook(row: SettlementClearing, names: Mapping[str, str]) -> byte
                 "保存人",
                 "保存时间",
                 "清算说明",
+                "已确认月份",
+                "未确认月份",
             ],
             "值": [
                 str(row.year),
@@ -54,12 +57,21 @@ def clearing_workbook(row: SettlementClearing, names: Mapping[str, str]) -> byte
                 row.created_by,
                 row.created_at.isoformat(),
                 row.note or "",
+                *_months(row.summary),
             ],
         }
     )
     buf = io.BytesIO()
     write_xlsx({"医院清算": for_people(hospitals), "清算参数": inputs}, buf, autofit=True)
     return buf.getvalue()
+
+
+def _months(summary: Mapping[str, object]) -> list[str]:
+    """The months a saved clearing covered and missed (not kept before 2026-12)."""
+    if "missing_months" not in summary:
+        return ["（保存时未记录）", "（保存时未记录）"]
+    done, missing = summary.get("months") or [], summary.get("missing_months") or []
+    return [month_spans(list(done)) or "无", month_spans(list(missing)) or "无（全年已确认）"]  # type: ignore[call-overload]
 
 
 SCORE_CODE_COLUMNS = ("机构编码", "医疗机构编码", "hospital_code")

@@ -5,12 +5,16 @@ The clearing re-uses the confirmations of every ``YYYY-MM`` period of the year a
 the statement frames of each month (:mod:`yibao.settlement.statements`); the relative
 weight is read from the payment-standard set used in pricing, the item-paid part is
 the payment (``items``/``special``) or payment − standard (``excess``), and patient +
-other funds = payment − priced fund.
+other funds = payment − priced fund.  The result names the year's months whose
+confirmation is done and those still open: a year cleared before all twelve are
+confirmed divides the whole year's budget among part of its cases, so it is saved only
+when the bureau says so (ADR 0048).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +37,7 @@ from yibao.kit.errors import Forbidden, ValidationFailed
 from yibao.measurement.models import PaymentStandardItem, PaymentStandardSet, RatePlanRow
 from yibao.measurement.service import payment_rules, standards_frame
 from yibao.settlement.auth import STATEMENT_ROLES, region_for
+from yibao.settlement.clearing.repository import confirmed_months
 from yibao.settlement.clearing.schemas import ClearingIn
 from yibao.settlement.models import SettlementClearing
 from yibao.settlement.statements.repository import audit_deductions, confirmed_cases
@@ -133,7 +138,10 @@ def year_clearing(
         params = params.model_copy(
             update={"level_coefficients": standards_coefficients(session, cases)}
         )
-    return year_end_clearing(_year_cases(session, cases), budget, monthly, scores, params)
+    result = year_end_clearing(_year_cases(session, cases), budget, monthly, scores, params)
+    done = confirmed_months(session, region_code, year)
+    missing = tuple(p for p in periods if p not in done)
+    return replace(result, months=tuple(done), missing_months=missing)
 
 
 def _standards_cap(session: Session, cases: pl.DataFrame) -> Decimal | None:
@@ -230,14 +238,44 @@ def _note(note: str | None) -> str:
 
 
 def _summary(result: ClearingResult) -> dict[str, Any]:
-    """A saved clearing's figures besides the hospitals (each level's final value too)."""
+    """A saved clearing's figures besides the hospitals (each level's final value too)
+    and the months it covers and misses."""
     return {
         "payment_budget": str(result.payment_budget),
         "fixed_total": str(result.fixed_total),
         "total_points": str(result.total_points),
         "residual": str(result.residual),
         "level_values": {lv: str(v) for lv, v in result.level_values.items()},
+        "months": list(result.months),
+        "missing_months": list(result.missing_months),
     }
+
+
+def month_spans(months: Sequence[str]) -> str:
+    """``YYYY-MM`` months as runs: ``2024-03 至 2024-05、2024-09``."""
+    runs: list[list[str]] = []
+    for m in sorted(months):
+        y, mm = int(m[:4]), int(m[5:7])
+        if runs:
+            ly, lm = int(runs[-1][-1][:4]), int(runs[-1][-1][5:7])
+            if (y, mm) == ((ly, lm + 1) if lm < 12 else (ly + 1, 1)):
+                runs[-1].append(m)
+                continue
+        runs.append([m])
+    return "、".join(r[0] if len(r) == 1 else f"{r[0]} 至 {r[-1]}" for r in runs)
+
+
+def _whole_year(result: ClearingResult, partial: bool) -> None:
+    """A clearing of part of a year is saved only when the bureau says so (ADR 0048)."""
+    missing = result.missing_months
+    if missing and not partial:
+        raise ValidationFailed(
+            f"本年度尚有 {len(missing)} 个月未完成结算确认（{month_spans(missing)}）：年终清算"
+            "以全年预算分配全年病例，只含部分月份时最终费率（点值）偏高、各医院清算金额偏大。"
+            "请在全年确认后保存；确需按已确认月份保存的，请勾选“按已确认月份保存”，"
+            "并在清算说明中写明原因",
+            field="partial",
+        )
 
 
 def do_save_clearing(
@@ -251,9 +289,12 @@ def do_save_clearing(
     result: ClearingResult,
     note: str | None,
     actor: Actor,
+    partial: bool = False,
 ) -> SettlementClearing:
     """Keep a clearing's inputs and per-hospital result (audited), with the reason it
-    is saved: it fixes each hospital's year-end amount, a money decision."""
+    is saved: it fixes each hospital's year-end amount, a money decision.  A year not
+    yet wholly confirmed is refused unless ``partial`` (the bureau's explicit choice)."""
+    _whole_year(result, partial)
     note = _note(note)
     hospitals = [
         {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
@@ -291,6 +332,7 @@ def do_save_clearing(
             "hospitals": len(hospitals),
             "clearing_total": total,
             "note": note,
+            "missing_months": list(result.missing_months),
         },
         region_code=region_code,
     )

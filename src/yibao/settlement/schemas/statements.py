@@ -131,5 +131,10 @@ class ClearingOut(BaseModel):
         description="各医院等级的最终费率或点值（最终值 × 等级系数；等级系数取自支付标准）",
     )
     residual: str = Field(description="尾差（元，预算 − 清算后支付合计）")
+    months: list[str] = Field(default_factory=list, description="本年度已完成结算确认的月份")
+    missing_months: list[str] = Field(
+        default_factory=list,
+        description="本年度尚未完成结算确认的月份（非空时结果只含部分月份，最终费率偏高）",
+    )
     totals: ClearingTotalsOut
     hospitals: list[ClearingHospitalOut]

@@ -258,6 +258,7 @@ def run_clearing(request: Request, form: PostedForm, db: Db, user: User = VIEW) 
                 result=result,
                 note=text(form, "note"),
                 actor=request_actor(request, user),
+                partial=text(form, "partial") == "1",
             )
             return RedirectResponse(f"/settlement/clearing/{saved.id}", status_code=303)
     except DomainError as exc:
@@ -292,6 +293,9 @@ def _outcome(method: str, result: Any, rows: list[dict[str, Any]]) -> dict[str, 
         "final_value": result.final_value,
         "level_values": _levels(result.level_values),
         "residual": result.residual,
+        "months": clearing.month_spans(result.months),
+        "missing_months": clearing.month_spans(result.missing_months),
+        "missing_count": len(result.missing_months),
         "rows": rows,
         "totals": _totals(rows, CLEARING_SUMS),
     }
@@ -336,11 +340,20 @@ def saved_clearing(clearing_id: DbId, request: Request, db: Db, user: User = VIE
         }
         for h in row.hospitals
     ]
-    summary = {k: Decimal(v) for k, v in row.summary.items() if k != "level_values"}
+    summary = {
+        k: Decimal(v)
+        for k, v in row.summary.items()
+        if k not in ("level_values", "months", "missing_months")
+    }
     levels = row.summary.get("level_values") or {}
+    missing = row.summary.get("missing_months")
     result = {
         "method": row.method,
         **summary,
+        "months": clearing.month_spans(row.summary.get("months") or []),
+        "missing_months": clearing.month_spans(missing or []),
+        "missing_count": len(missing or []),
+        "months_unknown": missing is None,
         "level_values": _levels(levels),
         "final_value": row.final_value,
         "rows": rows,
