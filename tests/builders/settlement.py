@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from unittest.mock import patch
 
 import polars as pl
 from sqlalchemy import select
@@ -25,8 +27,10 @@ from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import seed_demo
 from yibao.engines.grouper import PlanRegistry
 from yibao.engines.measure import STANDARDS_SCHEMA
+from yibao.kit.timeutil import utcnow
 from yibao.measurement.models import PaymentStandardSet
 from yibao.measurement.service import do_publish_standards
+from yibao.settlement import special
 
 PLAN_ID = "chs-drg-1.1"
 CENT = Decimal("0.01")
@@ -298,3 +302,13 @@ def approved_list(
     session.add(row)
     session.flush()
     return row
+
+
+@contextmanager
+def appeal_window_over(days: int = 16) -> Iterator[None]:
+    """Confirm as on a day after the appeal window of today's review decisions (an
+    adjusted list is confirmed only then: ADR 0008 amendment).  Only the special-case
+    clock moves; the month-over check of a confirmation reads the real date."""
+    later = utcnow() + timedelta(days=days)
+    with patch.object(special, "CLOCK", lambda: later):
+        yield

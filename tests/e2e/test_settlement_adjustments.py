@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 
+from tests.builders.settlement import appeal_window_over
 from tests.e2e.test_grouping_api import wait_job
 from tests.e2e.test_settlement_review import _as, _error, world  # noqa: F401  (fixture)
 from yibao.audit.models import AuditLog
@@ -278,8 +279,9 @@ def test_statement_shows_deductions_and_additions_apart(world, db):  # type: ign
     assert _adjust(client, a[1], up, kind="add", reason="专家认定").json()["state"] == "adjusted"
     r = client.post("/api/settlement/review/bulk-approve", json={"ids": [*a[2:], world["other"]]})
     assert r.status_code == 200
-    r = client.post(f"/api/settlement/periods/{world['month_a']}/confirm", json={})
-    assert wait_job(client, r.json()["job_id"])["status"] == "succeeded"
+    with appeal_window_over():
+        r = client.post(f"/api/settlement/periods/{world['month_a']}/confirm", json={})
+        assert wait_job(client, r.json()["job_id"])["status"] == "succeeded"
 
     r = client.get(f"/api/settlement/periods/{world['month_a']}/statements")
     assert r.status_code == 200, r.text

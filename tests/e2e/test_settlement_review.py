@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.builders.settlement import PLAN_ID, demo_world, login, plan_registry
+from tests.builders.settlement import (
+    PLAN_ID,
+    appeal_window_over,
+    demo_world,
+    login,
+    plan_registry,
+)
 from tests.builders.snapshot import cached
 from tests.e2e.test_grouping_api import wait_job
 from yibao.accounts.models import User
@@ -22,6 +29,7 @@ from yibao.db.scoping import SYSTEM_SCOPE, set_scope
 from yibao.demo.seed import DEMO_PASSWORD
 from yibao.engines.qc.bench import synthetic_lists
 from yibao.jobs.models import Job
+from yibao.kit.timeutil import local, utcnow
 from yibao.settlement.models import (
     SettlementConfirmation,
     SettlementConfirmBatch,
@@ -208,20 +216,29 @@ def test_review_and_confirm(world, db):  # type: ignore[no-untyped-def]
         ).json()["items"]
     }
     assert payments[a[3]] == Decimal("8000.00") and len(payments) == 10
+    # the adjusted list waits for the hospital's 15-day appeal window (ADR 0008)
     before = client.get(f"/api/settlement/periods/{month_a}").json()
-    assert before["status"] == "open" and before["to_confirm"] == 8 and before["batches"] == []
+    assert before["status"] == "open" and before["to_confirm"] == 7 and before["batches"] == []
     r = client.post(f"/api/settlement/periods/{month_a}/confirm", json={"chunk_size": 3})
     assert r.status_code == 202, r.text
     job = wait_job(client, r.json()["job_id"])
     assert job["status"] == "succeeded", job
     summary = job["summary"]
-    assert summary["status"] == "done" and summary["confirmed"] == 8
-    assert summary["pending"]["by_state"] == {"returned": 1}
-    assert summary["pending"]["lists"][0]["id"] == a[2]
+    assert summary["status"] == "done" and summary["confirmed"] == 7
+    assert summary["pending"]["by_state"] == {"adjusted": 1, "returned": 1}
+    held = {x["id"]: x for x in summary["pending"]["lists"]}
+    deadline = (local(utcnow()).date() + timedelta(days=15)).isoformat()
+    assert held[a[3]]["appeal_until"] == deadline and deadline in held[a[3]]["state_label"]
+    assert "appeal_until" not in held[a[2]]
     assert summary["period_status"] == "open"
+    with appeal_window_over():  # the window is over: the adjustment is confirmed
+        r = client.post(f"/api/settlement/periods/{month_a}/confirm", json={})
+        summary = wait_job(client, r.json()["job_id"])["summary"]
+    assert summary["confirmed"] == 1 and summary["pending"]["by_state"] == {"returned": 1}
+    assert summary["pending"]["lists"][0]["id"] == a[2]
     confirmed_a = [a[0], a[1], *a[3:], other]
     expected = sum(payments[i] for i in confirmed_a)
-    assert Decimal(summary["amount_paid"]) == expected
+    assert Decimal(summary["amount_paid"]) == payments[a[3]]
     records = client.get(f"/api/settlement/periods/{month_a}/confirmations").json()
     assert records["total"] == 8 and Decimal(records["amount_paid"]) == expected
     by_list = {x["list_id"]: x for x in records["items"]}
@@ -329,3 +346,40 @@ def test_confirm_refused_while_its_job_runs(world, db):  # type: ignore[no-untyp
     r = client.post(f"/api/settlement/periods/{month}/confirm", json={})
     assert r.status_code == 202 and r.json()["batch_id"] is not None
     assert wait_job(client, r.json()["job_id"])["summary"]["runs"] == 1
+
+
+def test_confirmation_leaves_the_appeal_window_to_the_hospital(world, db):  # type: ignore[no-untyped-def]
+    """A month confirmed the day its lists were adjusted keeps the adjusted list out
+    (the hospital may still appeal it); the appeal filed afterwards is decided, and the
+    list is confirmed at what the decision says (ADR 0008 amendment)."""
+    client, a, month_a = world["client"], world["a"], world["month_a"]
+    _as(client, "reviewer")
+    r = client.post(
+        f"/api/settlement/review/{a[0]}/adjust",
+        json={"reason": "高套分组，按核定金额支付", "drg_payment": "5000.00"},
+    )
+    assert r.status_code == 200, r.text
+    r = client.post("/api/settlement/review/bulk-approve", json={"ids": [*a[1:], world["other"]]})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/settlement/periods/{month_a}/confirm", json={})
+    summary = wait_job(client, r.json()["job_id"])["summary"]
+    assert summary["pending"]["by_state"] == {"adjusted": 1}
+    assert summary["period_status"] == "open"
+    # nothing else to confirm before the window ends: refused, naming the window
+    r = client.post(f"/api/settlement/periods/{month_a}/confirm", json={})
+    assert r.status_code == 422 and "申诉期满后" in _error(r)
+    _as(client, "hosp01")
+    r = client.post(f"/api/settlement/lists/{a[0]}/appeal", json={"reason": "诊断依据充分"})
+    assert r.status_code == 200, r.text
+    _as(client, "reviewer")
+    r = client.post(
+        f"/api/settlement/appeals/{r.json()['id']}/decide",
+        json={"decision": "uphold", "reason": "复核属实，按原支付"},
+    )
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/settlement/periods/{month_a}/confirm", json={})
+    summary = wait_job(client, r.json()["job_id"])["summary"]
+    assert summary["confirmed"] == 1 and summary["period_status"] == "closed"
+    records = client.get(f"/api/settlement/periods/{month_a}/confirmations").json()["items"]
+    (row,) = [x for x in records if x["list_id"] == a[0]]
+    assert not row["adjusted"] and row["amount_paid"] == row["drg_payment"]  # upheld

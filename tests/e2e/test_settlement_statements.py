@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import openpyxl
 
+from tests.builders.settlement import appeal_window_over
 from tests.e2e import test_settlement_review as review
 from tests.e2e.test_grouping_api import wait_job
 
@@ -28,8 +29,9 @@ def _confirm_month_a(world):  # type: ignore[no-untyped-def]
     assert r.status_code == 200, r.text
     r = client.post("/api/settlement/review/bulk-approve", json={"ids": [*a[1:], world["other"]]})
     assert r.status_code == 200, r.text
-    r = client.post(f"/api/settlement/periods/{world['month_a']}/confirm", json={})
-    assert wait_job(client, r.json()["job_id"])["status"] == "succeeded"
+    with appeal_window_over():  # the adjusted list is confirmed after its appeal window
+        r = client.post(f"/api/settlement/periods/{world['month_a']}/confirm", json={})
+        assert wait_job(client, r.json()["job_id"])["status"] == "succeeded"
     records = client.get(
         f"/api/settlement/periods/{world['month_a']}/confirmations", params={"size": 100}
     ).json()

@@ -17,7 +17,10 @@ After :func:`yibao.demo.seed.seed_demo`, in the same transaction (nothing commit
 3. **The older month** reviewed: one special case (特例单议) applied for by its
    hospital within the quota and approved by the panel, a few lists returned and
    adjusted with reasons, the rest bulk-approved by the reviewer, then confirmed chunk
-   by chunk with the confirmation service, so its statements exist.  **The newer
+   by chunk with the confirmation service, so its statements exist.  The adjustments
+   are dated on the month's review day (five days after it ended, :func:`review_day`),
+   as a bureau reviews a month early in the next: their 15-day appeal window is over
+   by now, so they are confirmed (ADR 0008 amendment) and the statement shows them.  **The newer
    month** stays in the reviewer's queue.
 
 Deterministic for a seed and a date.  The settlement months move with the date.
@@ -28,12 +31,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from yibao.accounts.models import User
@@ -48,7 +51,7 @@ from yibao.engines.grouper import PlanRegistry
 from yibao.engines.qc.bench import inject_errors, synthetic_lists
 from yibao.engines.synth import Region, make_region
 from yibao.kit.money import format_yuan
-from yibao.kit.timeutil import local, utcnow
+from yibao.kit.timeutil import BUSINESS_TZ, local, utcnow
 from yibao.measurement.models import (
     PaymentStandardItem,
     RatePlanRow,
@@ -59,7 +62,9 @@ from yibao.settlement.confirm import do_start_confirmation as start_confirmation
 from yibao.settlement.intake import do_intake_lists
 from yibao.settlement.models import (
     CasePricing,
+    SettlementAdjustment,
     SettlementList,
+    SettlementListEvent,
     SettlementPeriod,
 )
 from yibao.settlement.review import (
@@ -282,12 +287,40 @@ def review_month(
             user_role=reviewer.role,
             actor=actor,
         )
+    _on_review_day(session, period, [r.id for r in adjusted])
     result.returned, result.adjusted = len(returned), len(adjusted)
     done = set(returned) | {r.id for r in adjusted}
     approve = [r.id for r in rest if r.id not in done]
     for start in range(0, len(approve), MAX_BULK):
         chunk = approve[start : start + MAX_BULK]
         do_bulk_approve_lists(session, chunk, user_role=reviewer.role, actor=actor)
+
+
+def review_day(period: str) -> datetime:
+    """When the demo's bureau reviewed ``period``: 10:00 five days after it ended."""
+    _, end = parse_period(period)
+    return datetime.combine(end + timedelta(days=5), time(10), BUSINESS_TZ).astimezone(UTC)
+
+
+def _on_review_day(session: Session, period: str, list_ids: list[int]) -> None:
+    """Date the adjustments of ``list_ids`` (their rows and list events) on the month's
+    review day, as the history the demo stands for; never later than now."""
+    when = min(review_day(period), utcnow())
+    if not list_ids:
+        return
+    session.flush()
+    session.execute(
+        update(SettlementListEvent)
+        .where(
+            SettlementListEvent.list_id.in_(list_ids), SettlementListEvent.to_state == "adjusted"
+        )
+        .values(created_at=when)
+    )
+    session.execute(
+        update(SettlementAdjustment)
+        .where(SettlementAdjustment.list_id.in_(list_ids))
+        .values(created_at=when)
+    )
 
 
 def confirm_month(session: Session, region_code: str, period: str, actor: Actor) -> dict[str, Any]:

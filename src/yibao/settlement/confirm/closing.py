@@ -97,8 +97,8 @@ def do_close_period(
     if blocked:
         named = "、".join(f"{r.setl_id}（{state_label(r.state)}）" for r in blocked[:10])
         raise Conflict(
-            f"结算期间 {period_code} 有 {len(blocked)} 份清单在特例单议或申诉中，"
-            f"须先处理后才能关闭：{named}",
+            f"结算期间 {period_code} 有 {len(blocked)} 份清单在特例单议、申诉中或医院申诉期内，"
+            f"须处理完毕（申诉期满后确认结算）才能关闭：{named}",
             field="period",
         )
     target = next_period(period_code) if how == "carry" else None

@@ -1,7 +1,8 @@
 """Queries of period confirmation: a period's lists, what is left, batches, reports.
 
 The lists that settle in a period (discharged in it or carried into it), those still
-confirmable (:func:`remaining_count`) and those with something left to do
+confirmable (:func:`remaining_count`: an adjustment or a rejected special case only once
+the hospital's appeal window is over, ADR 0008 amendment) and those with something left to do
 (:func:`pending_lists`, :func:`pending_report`), the effective adjustments and the
 approved special cases that set a list's payment, a batch locked for a chunk and a
 batch as the API shows it.
@@ -12,15 +13,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from yibao.cases.models import Case
 from yibao.engines.settlement import State
 from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.timeutil import BUSINESS_TZ, local
 from yibao.regions.models import region_prefix
 from yibao.settlement.confirm.states import CONFIRMABLE, DONE
 from yibao.settlement.models import (
@@ -29,10 +31,15 @@ from yibao.settlement.models import (
     SettlementConfirmation,
     SettlementConfirmBatch,
     SettlementList,
+    SettlementListEvent,
     SettlementPeriod,
     SpecialCaseApplication,
 )
 from yibao.settlement.review import ADJUSTED_STATES, parse_period, state_label
+from yibao.settlement.special.rules import SpecialRules, _now, appeal_deadline
+
+#: decisions the hospital may appeal (ADR 0008): confirmed once the window is over
+APPEALABLE = (State.ADJUSTED.value, State.SPECIAL_REJECTED.value)
 
 PENDING_SAMPLE = 100
 
@@ -76,8 +83,29 @@ def _held_in_period(code: str) -> Any:
     )
 
 
+def appeal_cutoff(now: datetime | None = None, rules: SpecialRules | None = None) -> datetime:
+    """Decisions taken at or after this instant may still be appealed today (the appeal
+    deadline is the decision's business date + ``appeal_days``, inclusive)."""
+    days = (rules or SpecialRules()).appeal_days
+    first = local(now or _now()).date() - timedelta(days=days)
+    return datetime.combine(first, time.min, BUSINESS_TZ).astimezone(UTC)
+
+
+def _past_appeal_window(cutoff: datetime) -> Any:
+    """Not an appealable decision taken at or after ``cutoff`` (the hospital may still
+    appeal it: confirming now would take that right away)."""
+    ev = SettlementListEvent
+    open_decision = exists().where(
+        ev.list_id == SettlementList.id,
+        ev.to_state == SettlementList.state,
+        ev.created_at >= cutoff,
+    )
+    return or_(SettlementList.state.not_in(APPEALABLE), ~open_decision)
+
+
 def _candidates(prefix: str, start: date, end: date) -> Select[*tuple[Any, ...]]:
-    """Priced lists of the period in a confirmable state (oldest id first)."""
+    """Priced lists of the period in a confirmable state whose appeal window, if any,
+    is over (oldest id first)."""
     return (
         select(
             SettlementList.id,
@@ -99,8 +127,25 @@ def _candidates(prefix: str, start: date, end: date) -> Select[*tuple[Any, ...]]
             SettlementList.region_code.startswith(prefix),
             SettlementList.state.in_(sorted(CONFIRMABLE)),
             in_period(start, end),
+            _past_appeal_window(appeal_cutoff()),
         )
     )
+
+
+def appeal_deadlines(session: Session, rows: Sequence[Any]) -> dict[int, date]:
+    """The appeal deadline of each of ``rows`` (id, state) awaiting a possible appeal."""
+    wanted = [r.id for r in rows if r.state in APPEALABLE]
+    if not wanted:
+        return {}
+    ev = SettlementListEvent
+    latest = session.execute(
+        select(ev.list_id, func.max(ev.created_at))
+        .join(SettlementList, SettlementList.id == ev.list_id)
+        .where(ev.list_id.in_(wanted), ev.to_state == SettlementList.state)
+        .group_by(ev.list_id)
+    ).all()
+    rules = SpecialRules()
+    return {list_id: appeal_deadline(at, rules) for list_id, at in latest if at is not None}
 
 
 def remaining_count(session: Session, region_code: str, period_code: str) -> int:
@@ -161,6 +206,7 @@ def pending_report(session: Session, batch: SettlementConfirmBatch) -> dict[str,
     discharge time of their message."""
     rows = pending_lists(session, batch.region_code, batch.period_code)
     counts = Counter(r.state for r in rows)
+    deadlines = appeal_deadlines(session, rows[:PENDING_SAMPLE])
     return {
         "total": len(rows),
         "by_state": dict(sorted(counts.items())),
@@ -170,7 +216,9 @@ def pending_report(session: Session, batch: SettlementConfirmBatch) -> dict[str,
                 "setl_id": r.setl_id,
                 "hospital_code": r.hospital_code,
                 "state": r.state,
-                "state_label": state_label(r.state),
+                "state_label": state_label(r.state)
+                + (f"（申诉期至 {deadlines[r.id]}）" if r.id in deadlines else ""),
+                **({"appeal_until": deadlines[r.id].isoformat()} if r.id in deadlines else {}),
             }
             for r in rows[:PENDING_SAMPLE]
         ],

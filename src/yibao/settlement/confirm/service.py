@@ -156,7 +156,8 @@ def _check_confirmable(session: Session, region_code: str, period_code: str) -> 
     if remaining_count(session, region_code, period_code) == 0:
         raise ValidationFailed(
             f"结算期间 {period_code}（区划 {region_code}）没有待确认的清单："
-            "只有审核通过（或调整、特例单议已决定）的清单才能确认结算",
+            "只有审核通过（或调整、特例单议已决定）的清单才能确认结算；调整支付或特例单议"
+            "不予通过的清单，医院申诉期满后才能确认",
             field="period",
         )
 
