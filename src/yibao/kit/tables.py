@@ -16,10 +16,13 @@ the event loop.
 
 from __future__ import annotations
 
+import csv
 import io
+import itertools
 import json
 import math
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -82,8 +85,31 @@ def check_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) ->
     stream.seek(0)
 
 
+#: what a caller's header row looks like (its cells as text), to find it below a title
+HeaderTest = Callable[[Sequence[str | None]], bool]
+#: rows searched for the header row (titles, a date line, a blank line above it)
+HEADER_SEARCH = 10
+
+
+@dataclass(frozen=True)
+class FoundTable:
+    """A table read below its header: the all-text frame, the header's row number
+    (1-based, as the spreadsheet shows it) and each data row's number."""
+
+    frame: pl.DataFrame
+    header_row: int
+    rows: list[int]
+
+
 def read_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> pl.DataFrame:
     """The first sheet of a workbook as an all-text frame (header row = column names)."""
+    return _read_xlsx(source, filename, limits, None).frame
+
+
+# long: one streaming pass over the sheet (header search, bounds, cells) kept together
+def _read_xlsx(
+    source: bytes | IO[bytes], filename: str, limits: TableLimits, is_header: HeaderTest | None
+) -> FoundTable:
     check_xlsx(source, filename, limits)
 
     try:
@@ -99,18 +125,20 @@ def read_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> 
         if sheet is None:
             raise ValidationFailed(f"Excel 文件 {filename} 没有工作表", field="file")
         rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
+        head = [r for _, r in zip(range(HEADER_SEARCH), rows, strict=False)]
+        if not head:
             raise ValidationFailed(f"Excel 文件 {filename} 是空的", field="file")
-        names = _header(header, filename, limits)
+        at = _header_index([[_cell(v) for v in r or ()] for r in head], is_header)
+        names = _header(head[at], filename, limits)
         width = len(names)
         columns: list[list[str | None]] = [[] for _ in range(width)]
-        count = 0
-        for number, row in enumerate(rows, start=2):
+        numbers: list[int] = []
+        following = itertools.chain(head[at + 1 :], rows)
+        for number, row in enumerate(following, start=at + 2):
             if row is None or all(v is None or v == "" for v in row):
                 continue
-            count += 1
-            if count > limits.max_rows:
+            numbers.append(number)
+            if len(numbers) > limits.max_rows:
                 raise _too_many_rows(filename, limits)
             for i in range(width):
                 value = row[i] if i < len(row) else None
@@ -119,12 +147,23 @@ def read_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> 
                 columns[i].append(_cell(value))
     finally:
         book.close()
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             name: pl.Series(name, col, dtype=pl.String)
             for name, col in zip(names, columns, strict=True)
         }
     )
+    return FoundTable(frame, at + 1, numbers)
+
+
+def _header_index(head: Sequence[Sequence[str | None]], is_header: HeaderTest | None) -> int:
+    """Which of the first rows is the header: the first ``is_header`` accepts (a title
+    or a date line above it is passed over), else the first."""
+    if is_header is not None:
+        for i, cells in enumerate(head):
+            if is_header(cells):
+                return i
+    return 0
 
 
 #: Excel keeps 15 significant digits of a number: from 10^15 on, a number cell may not be
@@ -212,12 +251,37 @@ def decode_text(content: bytes, filename: str) -> str:
 
 def read_csv(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> pl.DataFrame:
     """A CSV file as an all-text frame (UTF-8 or GBK)."""
+    return _read_csv(source, filename, limits, None).frame
+
+
+def _csv_header_line(text: str, is_header: HeaderTest | None) -> int:
+    """The 0-based line of the header among the first :data:`HEADER_SEARCH` records."""
+    if is_header is None:
+        return 0
+    reader = csv.reader(io.StringIO(text))
+    line = 0
+    try:
+        for _, record in zip(range(HEADER_SEARCH), reader, strict=False):
+            if is_header([c.strip() or None for c in record]):
+                return line
+            line = reader.line_num
+    except csv.Error:
+        pass  # the parser below says what is wrong
+    return 0
+
+
+def _read_csv(
+    source: bytes | IO[bytes], filename: str, limits: TableLimits, is_header: HeaderTest | None
+) -> FoundTable:
     content = source if isinstance(source, bytes | bytearray) else _binary(source).read()
     if b"\x00" in content[:4096]:
         raise ValidationFailed(f"文件 {filename} 不是文本格式的 CSV（含二进制内容）", field="file")
     text = decode_text(bytes(content), filename)
+    skip = _csv_header_line(text, is_header)
     try:
-        frame = pl.read_csv(io.StringIO(text), infer_schema=False, n_rows=limits.max_rows + 1)
+        frame = pl.read_csv(
+            io.StringIO(text), infer_schema=False, n_rows=limits.max_rows + 1, skip_rows=skip
+        )
     except Exception as exc:
         raise ValidationFailed(
             f"无法读取 CSV 文件 {filename}：{_csv_problem(exc)}", field="file"
@@ -228,7 +292,9 @@ def read_csv(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> p
         raise ValidationFailed(
             f"文件 {filename} 有 {frame.width} 列，超过上限 {limits.max_columns} 列", field="file"
         )
-    return frame
+    # polars keeps a blank line as an empty row, so row i is line skip + 2 + i (a quoted
+    # value over several lines shifts the later ones: rare in a list file)
+    return FoundTable(frame, skip + 1, [skip + 2 + i for i in range(frame.height)])
 
 
 def read_json(source: bytes | IO[bytes], filename: str) -> Any:
@@ -252,6 +318,21 @@ def read_table(source: bytes | IO[bytes], filename: str, limits: TableLimits) ->
         return read_xlsx(source, filename, limits)
     if name.endswith((".csv", ".txt")):
         return read_csv(source, filename, limits)
+    raise ValidationFailed(f"文件类型应为 .csv 或 .xlsx：{filename}", field="file")
+
+
+def read_table_found(
+    source: bytes | IO[bytes], filename: str, limits: TableLimits, is_header: HeaderTest
+) -> FoundTable:
+    """:func:`read_table` for a caller that knows its header: the header is the first
+    of the first :data:`HEADER_SEARCH` rows ``is_header`` accepts (the first row when
+    none does), so a title or a date line above it (as many exports have) is passed
+    over; with the header's and each data row's number as the spreadsheet shows them."""
+    name = filename.lower()
+    if name.endswith((".xlsx", ".xlsm")):
+        return _read_xlsx(source, filename, limits, is_header)
+    if name.endswith((".csv", ".txt")):
+        return _read_csv(source, filename, limits, is_header)
     raise ValidationFailed(f"文件类型应为 .csv 或 .xlsx：{filename}", field="file")
 
 

@@ -65,4 +65,7 @@ def upload_lists(
     read = read_list_file(file.filename or "", file.file, limits)
     out = _intake(request, db, user, read.messages, "file")
     out.notes = read.notes
+    if read.rows is not None:
+        for item in out.lists:
+            item.row = read.rows[item.index] if item.index < len(read.rows) else None
     return out

@@ -6,6 +6,7 @@ One reader for the API and the pages.  Files are read within the upload limits o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -15,7 +16,7 @@ from yibao.engines.qc import read_flat, unknown_flat_columns
 from yibao.engines.qc.flat import column_name
 from yibao.engines.qc.serial_dates import read_serial_dates
 from yibao.kit.errors import ValidationFailed
-from yibao.kit.tables import TableLimits, read_json, read_table
+from yibao.kit.tables import TableLimits, read_json, read_table_found
 
 #: lists in one request (JSON body or file)
 MAX_LISTS = 10_000
@@ -54,10 +55,18 @@ def _check_headers(headers: list[str], filename: str) -> None:
 @dataclass
 class ListFile:
     """The 4101A messages of an uploaded file, and what the uploader should know about
-    how it was read (columns that are no flat-form column and were left out)."""
+    how it was read (columns that are no flat-form column and were left out, title
+    rows passed over); for a CSV / Excel file, the row each message was read from, as
+    the spreadsheet numbers it (``rows[i]`` for message ``i``)."""
 
     messages: list[Any]
     notes: list[str] = field(default_factory=list)
+    rows: list[int] | None = None
+
+
+def _names_setl_id(cells: Sequence[str | None]) -> bool:
+    """A header row: one of its cells names the settlement-id column."""
+    return any(c is not None and column_name(c) == "setl_id" for c in cells)
 
 
 #: unknown columns named in a note at most
@@ -96,7 +105,8 @@ def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits
     if name.endswith(".json"):
         return ListFile(list_messages(read_json(stream, filename)))
     limited = TableLimits(limits.max_unzipped_bytes, min(limits.max_rows, MAX_LISTS))
-    frame = read_table(stream, filename, limited)
+    found = read_table_found(stream, filename, limited, _names_setl_id)
+    frame = found.frame
     _check_headers(frame.columns, filename)
     frame = _without_trailing_blank_rows(frame)
     if frame.height == 0:
@@ -105,8 +115,19 @@ def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits
             field="file",
         )
     frame, dated = read_serial_dates(frame)
-    notes = _unknown_columns_note(list(frame.columns), filename) + dated
-    return ListFile(list_messages(read_flat(frame)), notes)
+    notes = _title_note(found.header_row, filename)
+    notes += _unknown_columns_note(list(frame.columns), filename) + dated
+    return ListFile(list_messages(read_flat(frame)), notes, found.rows[: frame.height])
+
+
+def _title_note(header_row: int, filename: str) -> list[str]:
+    if header_row <= 1:
+        return []
+    above = "第 1 行" if header_row == 2 else f"第 1–{header_row - 1} 行"
+    return [
+        f"文件 {filename} 的{above}不是表头（标题或说明），已忽略；表头在第 {header_row} 行，"
+        f"清单从第 {header_row + 1} 行读起"
+    ]
 
 
 def _without_trailing_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:

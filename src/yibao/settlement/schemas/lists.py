@@ -21,6 +21,9 @@ class ListOutcomeOut(BaseModel):
     """What became of one submitted list (in the order sent)."""
 
     index: int = Field(description="在本次提交中的序号（从 0 起）")
+    row: int | None = Field(
+        None, description="CSV / Excel 上传时该清单所在的行号（与表格软件显示的行号一致）"
+    )
     setl_id: str | None = Field(description="结算ID")
     state: str = Field(
         description="priced 已计算支付 · grouped 已分组 · qc_failed 质控未通过（挂起）· "

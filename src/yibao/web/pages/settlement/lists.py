@@ -231,6 +231,7 @@ def upload_lists(
     ctx = _list_context(request, db, user)
     ctx["upload"] = _summary(filename, outcomes)
     ctx["upload_notes"] = read.notes
+    ctx["upload_rows"] = read.rows
     ctx["max_shown"] = MAX_SHOWN
     ctx["severity"] = SEVERITY
     return render(request, "settlement/lists.html", ctx)

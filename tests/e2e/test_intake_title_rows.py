@@ -1,0 +1,91 @@
+"""Sloppy list files as hospitals' own exports make them: a title and a blank line
+above the header, blank rows between the lists.  The header is found, the lines above
+it are named in a note, and every problem names the row the spreadsheet shows."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+import openpyxl
+
+from tests.e2e.test_settlement_review import _as, world  # noqa: F401  (fixture)
+from yibao.engines.qc.flat import lists_to_flat
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HTML = {"accept": "text/html"}
+
+
+def _messages(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    out = []
+    for i, m in enumerate(world["messages"][:3]):
+        m = copy.deepcopy(m)
+        m["setlinfo"]["setl_id"] = f"S2024998{i:06d}"
+        out.append(m)
+    out[2]["setlinfo"]["medfee_sumamt"] = "-5"  # QC033: a negative total is held
+    return out
+
+
+def _workbook(messages: list, above: list[list[str]], gap_after: int | None = None) -> bytes:  # type: ignore[type-arg]
+    flat = lists_to_flat(messages)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for line in above:
+        ws.append(line)
+    ws.append(flat.columns)
+    for i, row in enumerate(flat.iter_rows()):
+        ws.append(list(row))
+        if gap_after is not None and i == gap_after:
+            ws.append([])  # a blank row between lists
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_excel_with_a_title_finds_its_header_and_names_rows(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    client = world["client"]
+    _as(client, "hosp01")
+    content = _workbook(_messages(world), [["2024年10月 住院结算清单（第一人民医院）"], []], 0)
+    files = {"file": ("清单.xlsx", content, XLSX)}
+    out = client.post("/api/settlement/lists/upload", files=files).json()
+    assert out["received"] == 3, out
+    assert any("第 1–2 行不是表头" in n and "表头在第 3 行" in n for n in out["notes"])
+    rows = {o["setl_id"]: o["row"] for o in out["lists"]}
+    # header on row 3, lists on rows 4 and 6 (a blank row 5 between them), then 7
+    assert rows == {"S2024998000000": 4, "S2024998000001": 6, "S2024998000002": 7}
+    held = next(o for o in out["lists"] if o["setl_id"] == "S2024998000002")
+    assert held["state"] == "qc_failed"
+    page = client.post(
+        "/settlement/lists/upload",
+        files=files,
+        headers={**HTML, "x-csrf-token": client.headers["x-csrf-token"]},
+    ).text
+    assert "表头在第 3 行" in page and ">行号<" in page
+    row = page.split('data-setl-id="S2024998000002"', 1)[1].split("</tr>", 1)[0]
+    cell = row.split('data-testid="problem-row-number"', 1)[1].split("</td>", 1)[0]
+    assert cell.strip(">").strip() == "7"
+
+
+def test_csv_with_a_title_line_is_read_below_it(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    client = world["client"]
+    _as(client, "hosp01")
+    flat = lists_to_flat(_messages(world)[:2])
+    body = io.StringIO()
+    flat.write_csv(body)
+    text = "第一人民医院结算清单导出,,,\n" + body.getvalue()
+    files = {"file": ("清单.csv", text.encode("utf-8"), "text/csv")}
+    out = client.post("/api/settlement/lists/upload", files=files).json()
+    assert out["received"] == 2, out
+    assert [o["row"] for o in out["lists"]] == [3, 4]
+    assert any("第 1 行不是表头" in n for n in out["notes"])
+
+
+def test_a_file_without_the_id_column_is_still_refused(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    client = world["client"]
+    _as(client, "hosp01")
+    flat = lists_to_flat(_messages(world)[:1]).drop("setl_id")
+    body = io.StringIO()
+    flat.write_csv(body)
+    files = {"file": ("清单.csv", body.getvalue().encode("utf-8"), "text/csv")}
+    r = client.post("/api/settlement/lists/upload", files=files)
+    assert r.status_code == 422 and "缺少结算清单ID列" in r.text
