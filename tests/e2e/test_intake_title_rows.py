@@ -89,3 +89,29 @@ def test_a_file_without_the_id_column_is_still_refused(world):  # type: ignore[n
     files = {"file": ("清单.csv", body.getvalue().encode("utf-8"), "text/csv")}
     r = client.post("/api/settlement/lists/upload", files=files)
     assert r.status_code == 422 and "缺少结算清单ID列" in r.text
+
+
+def test_diagnoses_separated_by_dunhao_are_read(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    """诊断编码 typed as ``J18.900、I10.x00``: the list is read (and priced) as with ``|``."""
+    client = world["client"]
+    _as(client, "hosp01")
+    messages = world["messages"][:2]  # new versions of the stays' own lists
+    flat = lists_to_flat(messages)
+    assert any("|" in (v or "") for v in flat["diag_codes"].to_list())  # several diagnoses
+    sloppy = flat.with_columns(
+        flat["diag_codes"].str.replace_all("|", "、", literal=True),
+        flat["diag_names"].str.replace_all("|", "、", literal=True),
+    )
+    body = io.StringIO()
+    sloppy.write_csv(body)
+    files = {"file": ("清单.csv", body.getvalue().encode("utf-8"), "text/csv")}
+    out = client.post("/api/settlement/lists/upload", files=files).json()
+    assert any("已按“|”分隔读取" in n for n in out["notes"]), out["notes"]
+    assert {o["state"] for o in out["lists"]} <= {"priced", "grouped"}, [
+        o["findings"] for o in out["lists"]
+    ]
+    # the same group and payment as the lists sent as JSON
+    again = client.post("/api/settlement/lists", json={"lists": messages}).json()["lists"]
+    for by_file, by_json in zip(out["lists"], again, strict=True):
+        assert (by_file["drg"], by_file["drg_payment"]) == (by_json["drg"], by_json["drg_payment"])
+        assert not [f for f in by_file["findings"] if "diseinfo" in (f["field"] or "")]

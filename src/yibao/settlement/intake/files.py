@@ -14,6 +14,7 @@ import polars as pl
 
 from yibao.engines.qc import read_flat, unknown_flat_columns
 from yibao.engines.qc.flat import column_name
+from yibao.engines.qc.separators import read_separators
 from yibao.engines.qc.serial_dates import read_serial_dates
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.tables import TableLimits, read_json, read_table_found
@@ -115,8 +116,9 @@ def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits
             field="file",
         )
     frame, dated = read_serial_dates(frame)
+    frame, separated = read_separators(frame)
     notes = _title_note(found.header_row, filename)
-    notes += _unknown_columns_note(list(frame.columns), filename) + dated
+    notes += _unknown_columns_note(list(frame.columns), filename) + dated + separated
     return ListFile(list_messages(read_flat(frame)), notes, found.rows[: frame.height])
 
 
