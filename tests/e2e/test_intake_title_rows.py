@@ -5,6 +5,7 @@ it are named in a note, and every problem names the row the spreadsheet shows.""
 from __future__ import annotations
 
 import copy
+import csv
 import io
 
 import openpyxl
@@ -115,3 +116,57 @@ def test_diagnoses_separated_by_dunhao_are_read(world):  # type: ignore[no-untyp
     for by_file, by_json in zip(out["lists"], again, strict=True):
         assert (by_file["drg"], by_file["drg_payment"]) == (by_json["drg"], by_json["drg_payment"])
         assert not [f for f in by_file["findings"] if "diseinfo" in (f["field"] or "")]
+
+
+def test_excel_unicode_text_and_semicolons_are_read(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    """Excel's “Unicode 文本” (UTF-16, TAB-separated, .txt) and a ;-separated CSV."""
+    client = world["client"]
+    _as(client, "hosp01")
+    messages = world["messages"][:2]
+    flat = lists_to_flat(messages)
+    tsv = io.StringIO()
+    flat.write_csv(tsv, separator="\t")
+    files = {"file": ("清单.txt", tsv.getvalue().encode("utf-16"), "text/plain")}
+    out = client.post("/api/settlement/lists/upload", files=files).json()
+    assert out["received"] == 2 and {o["state"] for o in out["lists"]} == {"priced"}, out
+    assert any("制表符" in n for n in out["notes"]) and any("UTF-16" in n for n in out["notes"])
+    semi = io.StringIO()
+    flat.write_csv(semi, separator=";")
+    files = {"file": ("清单.csv", semi.getvalue().encode("gb18030"), "text/csv")}
+    out = client.post("/api/settlement/lists/upload", files=files).json()
+    assert out["received"] == 2 and {o["state"] for o in out["lists"]} == {"priced"}, out
+    assert any("分号" in n for n in out["notes"])
+
+
+def test_a_column_twice_is_merged_or_refused_naming_the_row(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    client = world["client"]
+    _as(client, "hosp01")
+    messages = world["messages"][:2]
+    flat = lists_to_flat(messages)
+    header = [*flat.columns, "医疗费总额"]
+    rows = [[*r, None] for r in flat.iter_rows()]
+    total = flat.columns.index("medfee_sumamt")
+    rows[0][-1], rows[0][total] = rows[0][total], None  # the value in the second copy
+    for ext in ("csv", "xlsx"):
+        wb = openpyxl.Workbook()
+        wb.active.append(header)
+        for r in rows:
+            wb.active.append(r)
+        buf = io.BytesIO()
+        if ext == "xlsx":
+            wb.save(buf)
+        else:
+            text = io.StringIO()
+            csv.writer(text).writerows([header, *rows])
+            buf.write(text.getvalue().encode("utf-8"))
+        files = {"file": (f"清单.{ext}", buf.getvalue(), XLSX)}
+        out = client.post("/api/settlement/lists/upload", files=files).json()
+        assert {o["state"] for o in out["lists"]} == {"priced"}, (ext, out)
+        assert any("“医疗费总额”列出现 2 次，已合并" in n for n in out["notes"]), out["notes"]
+        assert not any("_duplicated_" in n or "医疗费总额_2" in n for n in out["notes"])
+    rows[1][-1] = "1.00"  # two different totals in one row
+    text = io.StringIO()
+    csv.writer(text).writerows([header, *rows])
+    files = {"file": ("清单.csv", text.getvalue().encode("utf-8"), "text/csv")}
+    r = client.post("/api/settlement/lists/upload", files=files)
+    assert r.status_code == 422 and "第 3 行两列取值不同" in r.text, r.text

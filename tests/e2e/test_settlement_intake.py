@@ -143,7 +143,7 @@ def test_file_upload_and_bad_bodies(world, db):  # type: ignore[no-untyped-def]
         "/api/settlement/lists", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert bad.status_code == 422 and "JSON" in bad.json()["error"]["message"]
-    wrong = client.post("/api/settlement/lists/upload", files={"file": ("x.txt", b"abc")})
+    wrong = client.post("/api/settlement/lists/upload", files={"file": ("x.docx", b"abc")})
     assert wrong.status_code == 422 and "文件类型" in wrong.json()["error"]["message"]
     # a file field with an empty file name reaches the API as text: said in Chinese
     # (pydantic's "Expected UploadFile, received: <class 'str'>" was shown)

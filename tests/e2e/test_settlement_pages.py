@@ -140,7 +140,8 @@ def test_upload_summary_list_and_detail(world, db) -> None:  # type: ignore[no-u
 def test_bad_files_store_nothing(world, db) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     client, lists, _other = world
     cases = [
-        ("x.txt", b"abc", "文件类型"),
+        ("x.docx", b"abc", "文件类型"),
+        ("x.txt", "姓名\t年龄\n张三\t3\n".encode("utf-16"), "缺少结算清单ID列"),
         ("x.json", b"{not json", "JSON"),
         ("x.csv", "姓名,年龄\n张三,3\n".encode(), "缺少结算清单ID列"),
         ("x.csv", b"", "空的"),

@@ -23,7 +23,7 @@ import json
 import math
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
@@ -99,6 +99,8 @@ class FoundTable:
     frame: pl.DataFrame
     header_row: int
     rows: list[int]
+    #: how the file was read where it differs from the template (separator, encoding)
+    notes: list[str] = field(default_factory=list)
 
 
 def read_xlsx(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> pl.DataFrame:
@@ -236,7 +238,15 @@ def _too_many_rows(filename: str, limits: TableLimits) -> ValidationFailed:
 
 
 def decode_text(content: bytes, filename: str) -> str:
-    """UTF-8 (with or without BOM) as is; a GBK file (Excel on Chinese Windows) decoded."""
+    """UTF-8 (with or without BOM) as is; UTF-16 with its BOM (Excel's “Unicode 文本”);
+    a GBK file (Excel on Chinese Windows) decoded."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValidationFailed(
+                f"文件 {filename} 标明为 UTF-16 编码但内容不是有效的 UTF-16 文本", field="file"
+            ) from None
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -254,11 +264,25 @@ def read_csv(source: bytes | IO[bytes], filename: str, limits: TableLimits) -> p
     return _read_csv(source, filename, limits, None).frame
 
 
-def _csv_header_line(text: str, is_header: HeaderTest | None) -> int:
+#: field separators a “CSV” may use: Excel's Unicode text and some HIS exports use TAB,
+#: spreadsheets set to European locales ``;``
+DELIMITERS = (",", "\t", ";")
+DELIMITER_NAMES = {"\t": "制表符（TAB）", ";": "分号"}
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the first lines: the one a line holds most of (comma on a tie)."""
+    lines = text.splitlines()[:HEADER_SEARCH]
+    most = {d: max((line.count(d) for line in lines), default=0) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (most[d], d == ","))
+    return best if most[best] > 0 else ","
+
+
+def _csv_header_line(text: str, is_header: HeaderTest | None, delimiter: str = ",") -> int:
     """The 0-based line of the header among the first :data:`HEADER_SEARCH` records."""
     if is_header is None:
         return 0
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     line = 0
     try:
         for _, record in zip(range(HEADER_SEARCH), reader, strict=False):
@@ -274,13 +298,19 @@ def _read_csv(
     source: bytes | IO[bytes], filename: str, limits: TableLimits, is_header: HeaderTest | None
 ) -> FoundTable:
     content = source if isinstance(source, bytes | bytearray) else _binary(source).read()
-    if b"\x00" in content[:4096]:
+    utf16 = bytes(content[:2]) in (b"\xff\xfe", b"\xfe\xff")
+    if b"\x00" in content[:4096] and not utf16:
         raise ValidationFailed(f"文件 {filename} 不是文本格式的 CSV（含二进制内容）", field="file")
     text = decode_text(bytes(content), filename)
-    skip = _csv_header_line(text, is_header)
+    delimiter = _delimiter(text)
+    skip = _csv_header_line(text, is_header, delimiter)
     try:
         frame = pl.read_csv(
-            io.StringIO(text), infer_schema=False, n_rows=limits.max_rows + 1, skip_rows=skip
+            io.StringIO(text),
+            infer_schema=False,
+            n_rows=limits.max_rows + 1,
+            skip_rows=skip,
+            separator=delimiter,
         )
     except Exception as exc:
         raise ValidationFailed(
@@ -294,7 +324,13 @@ def _read_csv(
         )
     # polars keeps a blank line as an empty row, so row i is line skip + 2 + i (a quoted
     # value over several lines shifts the later ones: rare in a list file)
-    return FoundTable(frame, skip + 1, [skip + 2 + i for i in range(frame.height)])
+    notes = []
+    if delimiter != ",":
+        notes.append(f"文件 {filename} 以{DELIMITER_NAMES[delimiter]}分隔各列，已按此读取")
+    if utf16:
+        notes.append(f"文件 {filename} 为 UTF-16 编码（Excel 的“Unicode 文本”），已按此读取")
+    rows = [skip + 2 + i for i in range(frame.height)]
+    return FoundTable(frame, skip + 1, rows, notes)
 
 
 def read_json(source: bytes | IO[bytes], filename: str) -> Any:

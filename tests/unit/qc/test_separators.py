@@ -47,3 +47,12 @@ def test_nothing_to_do_changes_nothing() -> None:
     frame = _frame(setl_id=["S1"], 诊断编码=["J18.900|I10.x00"], 手术操作编码=[None])
     out, notes = read_separators(frame)
     assert out.equals(frame) and notes == []
+
+
+def test_serial_dates_in_a_separated_cell_are_read_after_the_split() -> None:
+    from yibao.engines.qc.serial_dates import read_serial_dates
+
+    frame = _frame(手术操作编码=["01.0100;02.0100"], 手术操作日期=["46340;46343"])
+    split, _ = read_separators(frame)
+    dated, notes = read_serial_dates(split)
+    assert dated["手术操作日期"].to_list() == ["2026-11-14|2026-11-17"] and notes

@@ -6,6 +6,7 @@ One reader for the API and the pages.  Files are read within the upload limits o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -13,7 +14,7 @@ from typing import IO, Any
 import polars as pl
 
 from yibao.engines.qc import read_flat, unknown_flat_columns
-from yibao.engines.qc.flat import column_name
+from yibao.engines.qc.flat import FLAT_COLUMNS, column_name
 from yibao.engines.qc.separators import read_separators
 from yibao.engines.qc.serial_dates import read_serial_dates
 from yibao.kit.errors import ValidationFailed
@@ -91,9 +92,11 @@ def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits
     """The 4101A messages of an uploaded file (JSON array / object, flat CSV or Excel),
     with a note naming the columns of a flat file that were not read."""
     name = filename.lower()
-    if not name.endswith((".json", ".csv", ".xlsx", ".xlsm")):
+    if not name.endswith((".json", ".csv", ".txt", ".xlsx", ".xlsm")):
         raise ValidationFailed(
-            f"文件类型应为 .csv、.xlsx 或 .json：{filename or '（未命名）'}", field="file"
+            f"文件类型应为 .csv、.xlsx 或 .json（Excel 另存的“Unicode 文本”.txt 亦可）："
+            f"{filename or '（未命名）'}",
+            field="file",
         )
     if isinstance(stream, bytes | bytearray):
         empty = not bytes(stream).strip()
@@ -110,16 +113,61 @@ def read_list_file(filename: str, stream: bytes | IO[bytes], limits: TableLimits
     frame = found.frame
     _check_headers(frame.columns, filename)
     frame = _without_trailing_blank_rows(frame)
+    frame, merged = _merge_repeated_columns(frame, found.rows, filename)
     if frame.height == 0:
         raise ValidationFailed(
             f"文件 {filename} 只有表头，没有结算清单数据行：请在表头下每行填写一份结算清单",
             field="file",
         )
+    frame, separated = read_separators(frame)  # first: 46340;46343 is two dates
     frame, dated = read_serial_dates(frame)
-    frame, separated = read_separators(frame)
-    notes = _title_note(found.header_row, filename)
+    notes = found.notes + _title_note(found.header_row, filename) + merged
     notes += _unknown_columns_note(list(frame.columns), filename) + dated + separated
     return ListFile(list_messages(read_flat(frame)), notes, found.rows[: frame.height])
+
+
+#: how the readers rename a header met again (polars: ``X_duplicated_0``; Excel: ``X_2``)
+_REPEATED = re.compile(r"^(?P<base>.+?)_(?:duplicated_\d+|\d+)$")
+
+
+def _field_of(header: str) -> str | None:
+    name = column_name(header)
+    if name is None and (m := _REPEATED.match(header)) is not None:
+        name = column_name(m["base"])
+    return name
+
+
+def _merge_repeated_columns(
+    frame: pl.DataFrame, rows: list[int], filename: str
+) -> tuple[pl.DataFrame, list[str]]:
+    """Columns naming one field twice (a template pasted into an export …) merged: per
+    row the value the filled one holds; two different values in one row refuse the
+    file naming the column and the row (which is meant cannot be known)."""
+    groups: dict[str, list[str]] = {}
+    for header in frame.columns:
+        name = _field_of(header)
+        if name is not None:
+            groups.setdefault(name, []).append(header)
+    notes: list[str] = []
+    for name, headers in groups.items():
+        if len(headers) < 2:
+            continue
+        title = FLAT_COLUMNS.get(name, name)
+        merged: list[str | None] = []
+        for i, values in enumerate(zip(*(frame[h].to_list() for h in headers), strict=True)):
+            filled = {v.strip() for v in values if v is not None and v.strip()}
+            if len(filled) > 1:
+                row = rows[i] if i < len(rows) else i + 2
+                shown = "”与“".join(sorted(filled)[:2])
+                raise ValidationFailed(
+                    f"文件 {filename} 中“{title}”列出现 {len(headers)} 次，第 {row} 行两列取值不同"
+                    f"（“{shown}”），无法确定以哪一列为准：请删除多余的一列后上传",
+                    field="file",
+                )
+            merged.append(filled.pop() if filled else None)
+        frame = frame.drop(headers[1:]).with_columns(pl.Series(headers[0], merged, dtype=pl.String))
+        notes.append(f"文件 {filename} 中“{title}”列出现 {len(headers)} 次，已合并为一列")
+    return frame, notes
 
 
 def _title_note(header_row: int, filename: str) -> list[str]:
