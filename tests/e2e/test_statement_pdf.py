@@ -64,3 +64,25 @@ def test_pdf_statement_embeds_its_chinese_font(world):  # type: ignore[no-untype
     standard = ("/Helvetica", "/Times", "/Courier", "/Symbol", "/ZapfDingbats")
     own = {(name, embedded) for name, embedded in fonts if not name.startswith(standard)}
     assert own and all(embedded for _name, embedded in own), fonts
+
+
+def test_only_the_bureau_tries_other_parameters_and_a_trial_is_no_statement(world):  # type: ignore[no-untyped-def]  # noqa: F811
+    """A hospital cannot print its statement with a 0 % deposit (an official-looking PDF
+    with a higher net payable); the bureau's trial says 试算 and has no seal block."""
+    client, codes = world["client"], world["codes"]
+    _confirm_month_a(world)
+    url = f"/api/settlement/periods/{world['month_a']}/statements/{codes['hosp01']}"
+    _as(client, "hosp01")
+    for params in ({"deposit_rate": "0", "format": "pdf"}, {"prepay_share": "1"}):
+        r = client.get(url, params=params)
+        assert r.status_code == 403 and "医疗机构不能调整结算单参数" in r.text, r.text
+    r = client.get(
+        f"/api/settlement/periods/{world['month_a']}/statements", params={"advances": '{"x": 1}'}
+    )
+    assert r.status_code == 403
+    assert client.get(url, params={"format": "pdf"}).status_code == 200  # its own: fine
+    _as(client, "reviewer")
+    trial = _text(client.get(url, params={"deposit_rate": "0", "format": "pdf"}).content)
+    assert "试算" in trial and "非正式结算单" in trial and "盖章）" not in trial
+    real = _text(client.get(url, params={"format": "pdf"}).content)
+    assert "试算" not in real and "确认支付金额" in real and "审核调整前" in real

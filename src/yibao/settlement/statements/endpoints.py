@@ -30,7 +30,11 @@ from yibao.settlement.answers import jsonable
 from yibao.settlement.labels import for_people
 from yibao.settlement.schemas import StatementOut, StatementsOut
 from yibao.settlement.statements.pdf import statement_pdf
-from yibao.settlement.statements.service import compute_statements, statement_audit_deductions
+from yibao.settlement.statements.service import (
+    compute_statements,
+    statement_audit_deductions,
+    trial_parameters,
+)
 
 VIEW = require(Permission.VIEW_CASES)
 
@@ -127,6 +131,7 @@ def statement(
             bureau=bureau,
             issued=issued,
             font_path=request.app.state.settings.pdf_font,
+            trial=trial_parameters(deposit_rate, prepay_share, advances),
         )
         return download(pdf, PDF, f"{name}.pdf", f"{title}.pdf")
     return StatementOut.model_validate(

@@ -101,10 +101,13 @@ def statement_pdf(
     bureau: str = "",
     issued: str = "",
     font_path: Path | None = None,
+    trial: bool = False,
 ) -> bytes:
     """One page: heading with the bureau, period and hospital, the statement figures,
-    the case count per payment class, and the signature and seal block of both sides
-    (font: :func:`pdf_font`)."""
+    the case count per payment class (at the confirmed amounts, review adjustments
+    included, said under it), and the signature and seal block of both sides (font:
+    :func:`pdf_font`).  A ``trial`` (parameters other than the bureau's) says so under
+    the heading and has no seal block: it is no statement."""
     font = pdf_font(font_path)
     title = ParagraphStyle("t", fontName=font, fontSize=16, leading=22, alignment=1)
     body = ParagraphStyle("b", fontName=font, fontSize=10, leading=14)
@@ -122,14 +125,20 @@ def statement_pdf(
         )
         .sort("payment_class")
     )
-    count_rows = [["病例类型", "病例数", "支付金额（元）", "基金支付（元）"]] + [
+    count_rows = [["病例类型", "病例数", "确认支付金额（元）", "确认基金支付（元）"]] + [
         [CLASSES.get(c, c), str(n), f"{paid:,.2f}", f"{fund:,.2f}"]
         for c, n, paid, fund in counts.rows()
     ]
     paid_sum, fund_sum = sum(r[2] for r in counts.rows()), sum(r[3] for r in counts.rows())
     count_rows.append(["合计", str(cases.height), f"{paid_sum:,.2f}", f"{fund_sum:,.2f}"])
+    warn = ParagraphStyle("w", fontName=font, fontSize=11, leading=16, textColor="#b02a37")
     story = [
-        Paragraph(f"{bureau}医疗保障基金 DRG 付费月度结算单", title),
+        Paragraph(f"{bureau}医疗保障基金 DRG 付费月度结算单{'（试算）' if trial else ''}", title),
+        *(
+            [Paragraph("试算：按调整后的参数计算，非正式结算单，不作拨付依据", warn)]
+            if trial
+            else []
+        ),
         Spacer(1, 4 * mm),
         Paragraph(f"经办机构：{bureau or '—'}；出具日期：{issued or '—'}", body),
         Paragraph(
@@ -149,26 +158,38 @@ def statement_pdf(
         Spacer(1, 2 * mm),
         _table(count_rows, [45 * mm, 25 * mm, 45 * mm, 45 * mm], font),
         Spacer(1, 6 * mm),
-        Paragraph("说明：本结算单根据已确认结算记录生成；质量保证金于年终考核后按得分返还。", body),
-        Spacer(1, 10 * mm),
-        _table(
-            [
-                ["医保经办机构（盖章）", "医疗机构（盖章）"],
-                ["经办人：", "经办人："],
-                ["复核人：", "负责人："],
-                ["日期：    年   月   日", "日期：    年   月   日"],
-            ],
-            [80 * mm, 80 * mm],
-            font,
-            seal=True,
+        Paragraph(
+            "说明：本结算单根据已确认结算记录生成；上表各项基金支付为审核调整前的金额，"
+            "审核调整扣减、调增与智能审核扣款另列；病例数统计为确认结算的金额（已含审核"
+            "调整与特例单议）。质量保证金于年终考核后按得分返还。",
+            body,
         ),
     ]
+    if trial:
+        story.append(Paragraph("（试算结算单不设盖章栏）", body))
+        doc_story = story
+    else:
+        doc_story = [*story, Spacer(1, 10 * mm), _seal(font)]
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf, pagesize=A4, title=f"结算单 {statement['period']} {statement['hospital_code']}"
     )
-    doc.build(story)
+    doc.build(doc_story)
     return buf.getvalue()
+
+
+def _seal(font: str) -> Any:
+    return _table(
+        [
+            ["医保经办机构（盖章）", "医疗机构（盖章）"],
+            ["经办人：", "经办人："],
+            ["复核人：", "负责人："],
+            ["日期：    年   月   日", "日期：    年   月   日"],
+        ],
+        [80 * mm, 80 * mm],
+        font,
+        seal=True,
+    )
 
 
 def _pct(value: Any) -> str:

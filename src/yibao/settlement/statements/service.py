@@ -29,7 +29,7 @@ from yibao.engines.settlement.params import StatementParams, parse_settlement_pa
 from yibao.engines.settlement.statements import monthly_statement
 from yibao.kit.bounds import MONEY_MAX, is_tame
 from yibao.kit.cache import TTLCache
-from yibao.kit.errors import NotFound, ValidationFailed
+from yibao.kit.errors import Forbidden, NotFound, ValidationFailed
 from yibao.settlement.auth import own_hospital, region_for
 from yibao.settlement.review import parse_period
 from yibao.settlement.statements.repository import (
@@ -165,6 +165,13 @@ def _statement_params(deposit_rate: Decimal | None, prepay_share: Decimal | None
     )
 
 
+def trial_parameters(
+    deposit_rate: Decimal | None, prepay_share: Decimal | None, advances: str | None
+) -> bool:
+    """Whether a statement request sets its own parameters (a trial, not the statement)."""
+    return deposit_rate is not None or prepay_share is not None or bool(advances)
+
+
 def compute_statements(
     db: Session,
     user: User,
@@ -178,10 +185,17 @@ def compute_statements(
     cache_s: float = 0,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A period's statements as the user may see them: a hospital only its own, a
-    bureau reviewer or admin any hospital of its region."""
+    bureau reviewer or admin any hospital of its region.  Only the bureau may try other
+    parameters (质量保证金比例, 预拨比例, 已预付金额): a hospital's statement is the
+    bureau's."""
     own = own_hospital(db, user)
     if own is not None and hospital is not None and hospital != own:
         raise NotFound(f"医院 {hospital} 的结算单不存在 / not found")
+    if own is not None and trial_parameters(deposit_rate, prepay_share, advances):
+        raise Forbidden(
+            "医疗机构不能调整结算单参数（质量保证金比例 deposit_rate、预拨比例 prepay_share、"
+            "已预付金额 advances）：结算单按医保局设定的参数计算"
+        )
     return period_statements(
         db,
         region_for(db, user, region),
