@@ -7,7 +7,8 @@ the involved lines carry no amount).  Over all findings the line is deducted at 
 its **cap**: the largest amount any finding with a final upheld decision claimed on it
 (overlapping wrong portions cannot be told apart, so the largest — in the hospital's
 favour).  A finding finalised at an amount A spreads A over its lines (claim × A ÷ the
-finding's amount, rounded down to the fen, the last line taking the remainder) and
+finding's amount, rounded down to the fen, the fen left by largest remainder, no line
+above its claim: :func:`shares`) and
 each share is cut to the line's room: the cap minus what the stored deductions of the
 visit already took on it (:attr:`SettlementAuditDeduction.lines`).
 
@@ -68,17 +69,29 @@ def visit_of(source: str, hospital_code: str, mdtrt_id: str, lines: Any) -> Visi
 
 def shares(amount: Decimal, claimed: Mapping[str, Decimal], total: Decimal) -> dict[str, Decimal]:
     """Each line's share of ``amount``: claim × amount ÷ ``total`` rounded down to the
-    fen, the last line taking the remainder (the shares sum to ``amount``)."""
-    out: dict[str, Decimal] = {}
-    left = amount
+    fen and never above the line's claim, then the fen left over handed out in order of
+    the largest remainders (one fen each first), each line up to its claim.  The shares
+    sum to ``amount`` whenever it is within the claims' sum (a decision is at most the
+    finding's amount); never more than a line claims."""
     items = list(claimed.items())
+    if not items:
+        return {}
+    base = total if total > 0 else sum(claimed.values(), ZERO)
+    out: dict[str, Decimal] = {}
+    remainders: list[tuple[Decimal, int]] = []
     for i, (rx, claim) in enumerate(items):
-        if i == len(items) - 1:
-            out[rx] = left
-            break
-        part = (claim * amount / total).quantize(CENT, ROUND_DOWN) if total > 0 else ZERO
-        out[rx] = min(part, left)
-        left -= out[rx]
+        exact = claim * amount / base if base > 0 else ZERO
+        out[rx] = max(ZERO, min(exact.quantize(CENT, ROUND_DOWN), claim))
+        remainders.append((exact - out[rx], i))
+    left = amount - sum(out.values(), ZERO)
+    order = [i for _, i in sorted(remainders, key=lambda r: (-r[0], r[1]))]
+    for step in (CENT, None):  # a fen each by largest remainder, then whatever room
+        for i in order:
+            rx, claim = items[i]
+            give = min(claim - out[rx], left) if step is None else min(step, claim - out[rx], left)
+            if give > 0:
+                out[rx] += give
+                left -= give
     return out
 
 
@@ -111,9 +124,14 @@ class Take:
     amount: Decimal
     lines: list[dict[str, str]] = field(default_factory=list)
     earlier: dict[int, Decimal] = field(default_factory=dict)
+    #: the finding's lines' claims summed (None: no fee lines, nothing capped)
+    claimed: Decimal | None = None
 
     def words(self) -> str:
-        """同一费用明细已由疑点 19 扣款 947.02 元，不重复扣款 (the first five named)."""
+        """Why less is taken than decided: 同一费用明细已由疑点 19 扣款 947.02 元，不重复
+        扣款 (the first five named), or the lines' own violation amounts."""
+        if not self.earlier:
+            return f"费用明细的违规金额合计 {self.claimed} 元，每条明细至多扣其违规金额"
         named = [f"疑点 {i} 扣款 {a} 元" for i, a in sorted(self.earlier.items())[:5]]
         more = "等" if len(self.earlier) > 5 else ""
         return f"同一费用明细已由{'、'.join(named)}{more}，不重复扣款"
@@ -160,4 +178,5 @@ def take(session: Session, finding: Finding, amount: Decimal) -> Take:
         sum(got.values(), ZERO),
         [{"rx_id": rx, "amount": str(a)} for rx, a in got.items()],
         earlier,
+        sum(claimed.values(), ZERO),
     )
