@@ -383,3 +383,24 @@ def test_confirmation_leaves_the_appeal_window_to_the_hospital(world, db):  # ty
     records = client.get(f"/api/settlement/periods/{month_a}/confirmations").json()["items"]
     (row,) = [x for x in records if x["list_id"] == a[0]]
     assert not row["adjusted"] and row["amount_paid"] == row["drg_payment"]  # upheld
+
+
+def test_list_pages_show_what_is_paid_after_a_decision(world):  # type: ignore[no-untyped-def]
+    """An adjusted list shows its adjusted payment in the list table (and the original
+    beside it), its pricing card says it is the pricing before the decision."""
+    client, a = world["client"], world["a"]
+    _as(client, "reviewer")
+    r = client.post(
+        f"/api/settlement/review/{a[0]}/adjust",
+        json={"reason": "高套分组，按核定金额支付", "drg_payment": "5000.00"},
+    )
+    assert r.status_code == 200, r.text
+    _as(client, "hosp01")
+    page = client.get(
+        "/settlement/lists", params={"state": "adjusted"}, headers={"accept": "text/html"}
+    ).text
+    row = page.split('data-testid="list-row"', 2)[1]
+    cell = row.split('data-testid="list-payment"', 1)[1].split("</td>", 1)[0]
+    assert "5,000.00" in cell and "调整后" in cell and "（原 " in cell
+    detail = client.get(f"/settlement/lists/{a[0]}", headers={"accept": "text/html"}).text
+    assert 'data-testid="pricing-before-decision"' in detail

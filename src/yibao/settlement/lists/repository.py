@@ -19,7 +19,9 @@ from yibao.regions.models import Hospital
 from yibao.settlement.models import (
     CasePricing,
     QcFinding,
+    SettlementAdjustment,
     SettlementAppeal,
+    SettlementConfirmation,
     SettlementList,
     SettlementListVersion,
     SpecialCaseApplication,
@@ -63,10 +65,60 @@ class ListRow:
 
 @dataclass(frozen=True)
 class Priced:
+    """A list's pricing, and what is paid for it now when a decision changed that: the
+    confirmed amounts, an effective adjustment's or an approved special case's
+    (``basis`` names which; None: the pricing stands)."""
+
     drg: str
     payment_class: str
     drg_payment: Any
     fund_amount: Any
+    paid: Any = None
+    paid_fund: Any = None
+    basis: str | None = None
+
+    @property
+    def shown(self) -> tuple[Any, Any]:
+        """(payment, fund) to show: what is paid now."""
+        if self.basis is None:
+            return self.drg_payment, self.fund_amount
+        return self.paid, self.paid_fund
+
+
+#: what a decided list is paid, by its state (the confirmation's figures come first)
+BASIS_LABELS = {"confirmed": "确认结算", "adjusted": "调整后", "special": "特例单议"}
+
+
+def _latest(column: Any, *where: Any) -> Any:
+    """The column of the newest row matching ``where``, as a correlated subquery."""
+    table = column.class_
+    return select(column).where(*where).order_by(table.id.desc()).limit(1).scalar_subquery()
+
+
+def _decided_columns() -> list[Any]:
+    adj, special, done = SettlementAdjustment, SpecialCaseApplication, SettlementConfirmation
+    adjusted = (adj.list_id == SettlementList.id, adj.status == "effective")
+    approved = (special.list_id == SettlementList.id, special.status == "approved")
+    return [
+        _latest(done.amount_paid, done.list_id == SettlementList.id),
+        _latest(done.fund_amount, done.list_id == SettlementList.id),
+        _latest(adj.adjusted_payment, *adjusted),
+        _latest(adj.adjusted_fund, *adjusted),
+        _latest(special.new_payment, *approved),
+        _latest(special.new_fund, *approved),
+    ]
+
+
+def _priced(state: str, r: Any) -> Priced:
+    """``r``: drg, class, payment, fund, then :func:`_decided_columns`."""
+    drg, cls, pay, fund, c_pay, c_fund, a_pay, a_fund, s_pay, s_fund = r
+    if c_pay is not None:
+        return Priced(drg, cls, pay, fund, c_pay, c_fund, "confirmed")
+    if state in ("adjusted", "appeal_rejected") and a_pay is not None:
+        return Priced(drg, cls, pay, fund, a_pay, a_fund, "adjusted")
+    if state == "special_approved" and s_pay is not None:
+        return Priced(drg, cls, pay, fund, s_pay, fund if s_fund is None else s_fund, "special")
+    return Priced(drg, cls, pay, fund)
 
 
 def list_rows(
@@ -88,6 +140,7 @@ def list_rows(
             CasePricing.payment_class,
             CasePricing.drg_payment,
             CasePricing.fund_amount,
+            *_decided_columns(),
         )
         .join(Hospital, Hospital.id == SettlementList.hospital_id)
         .outerjoin(CasePricing, CasePricing.case_id == SettlementList.case_id)
@@ -95,7 +148,7 @@ def list_rows(
     stmt = stmt.order_by(SettlementList.received_at.desc(), SettlementList.id.desc())
     rows = session.execute(stmt.offset((page - 1) * size).limit(size)).all()
     items: list[tuple[ListRow, str, Priced | None]] = [
-        (ListRow(*r[:7]), r[7], None if r[8] is None else Priced(r[8], r[9], r[10], r[11]))
+        (ListRow(*r[:7]), r[7], None if r[8] is None else _priced(r[3], r[8:]))
         for r in rows
     ]
     return Page(items, total, page, size)

@@ -35,7 +35,13 @@ from yibao.regions.repository import hospital_choices
 from yibao.settlement.history import list_history
 from yibao.settlement.intake import TEMPLATE_SAMPLE_ID, ListOutcome, do_intake_lists
 from yibao.settlement.intake.files import read_list_file
-from yibao.settlement.lists.repository import ListFilter, get_list_detail, list_rows, state_counts
+from yibao.settlement.lists.repository import (
+    BASIS_LABELS,
+    ListFilter,
+    get_list_detail,
+    list_rows,
+    state_counts,
+)
 from yibao.settlement.models import (
     CasePricing,
     SettlementList,
@@ -140,6 +146,7 @@ def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
     return {
         "flt": flt,
         "result": list_rows(db, flt, page, size, total),
+        "basis_labels": BASIS_LABELS,
         "counts": counts,
         "is_bureau": is_bureau,
         "hospitals": hospital_choices(db, cache_s=request.app.state.settings.figures_cache_s)
