@@ -178,7 +178,8 @@ def test_review_and_confirm(world, db):  # type: ignore[no-untyped-def]
     illegal = client.post(f"/api/settlement/review/{a[2]}/approve")
     assert illegal.status_code == 409
     message = _error(illegal)
-    assert "已退回医院" in message and "returned" in message and "approve" in message
+    assert "已退回医院" in message and "审核通过" in message
+    assert "returned" not in message and "approve" not in message  # no internal names
 
     # --- bulk approve: ids, one illegal and one unknown reported, the rest approved
     wanted = [*a[4:], *b_ids, a[2], 999_999]

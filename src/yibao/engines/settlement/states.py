@@ -248,7 +248,7 @@ def _named(value: State | Action | Role) -> str:
         label = ACTION_LABELS[value]
     else:
         label = ROLE_LABELS[value]
-    return f"「{label}」({value.value})"
+    return f"「{label}」"  # the code is in the error's state / action / role fields
 
 
 def _parse(kind: type[_E], value: _E | str, what: str) -> _E:
@@ -286,9 +286,12 @@ def transition(
     found = _INDEX.get((current, act))
     if found is None:
         options = allowed_actions(current)
-        if options:
-            allowed = "、".join(f"{_named(t.action)}" for t in options)
-            hint = f"该状态允许的操作：{allowed}"
+        mine = allowed_actions(current, who)
+        if mine:
+            allowed = "、".join(f"{_named(t.action)}" for t in mine)
+            hint = f"该状态下可执行的操作：{allowed}"
+        elif options:
+            hint = "该状态下本角色没有可执行的操作，待对方处理"
         else:
             hint = "该状态为终态，不允许任何操作"
         raise IllegalTransition(

@@ -148,8 +148,7 @@ def list_rows(
     stmt = stmt.order_by(SettlementList.received_at.desc(), SettlementList.id.desc())
     rows = session.execute(stmt.offset((page - 1) * size).limit(size)).all()
     items: list[tuple[ListRow, str, Priced | None]] = [
-        (ListRow(*r[:7]), r[7], None if r[8] is None else _priced(r[3], r[8:]))
-        for r in rows
+        (ListRow(*r[:7]), r[7], None if r[8] is None else _priced(r[3], r[8:])) for r in rows
     ]
     return Page(items, total, page, size)
 
