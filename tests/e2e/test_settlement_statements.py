@@ -78,6 +78,9 @@ def test_statements_figures_and_exports(world):  # type: ignore[no-untyped-def]
     wb = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     assert wb.sheetnames == ["汇总", "病例明细"]
     assert wb["病例明细"].max_row == 9 and wb["汇总"].max_row == 2
+    header = [c.value for c in wb["汇总"][1]]
+    rate = wb["汇总"].cell(row=2, column=header.index("质量保证金比例") + 1)
+    assert rate.value == 0.1 and rate.number_format == "0.00%"  # shows 10.00%, not 0.1000
 
     pdf = client.get(f"/api/settlement/periods/{month}/statements/{h1}", params={"format": "pdf"})
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

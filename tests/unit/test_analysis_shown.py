@@ -41,3 +41,10 @@ def test_rounds_half_up() -> None:
     assert shown(Decimal("0.00005"), "index") == "0.0001"
     assert shown(Decimal("2.125"), "days") == "2.13"
     assert shown(Decimal("0.03125"), "pct") == "3.13%"
+
+
+def test_list_detail_shows_the_fund_ratio_as_per_cent() -> None:
+    from yibao.web.pages.settlement.lists import _percent_text
+
+    assert _percent_text("0.8200") == "82%" and _percent_text(0.825) == "82.5%"
+    assert _percent_text("n/a") == "n/a"

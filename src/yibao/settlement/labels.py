@@ -7,7 +7,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from yibao.kit.exports import labelled
+from yibao.kit.exports import NUMBER_FORMATS, labelled
 
 PAYMENT_CLASSES: Final = {
     "normal": "正常病例",
@@ -103,6 +103,13 @@ VALUES: Final[dict[str, dict[Any, str]]] = {
     "payment_basis": PAYMENT_BASES,
     "hospital_level": LEVELS,
     "adjusted": YES_NO,
+}
+
+
+#: shares in the exported sheets (Chinese headers), shown as per cent: the cell keeps
+#: the fraction (0.1 shows 10.00%)
+PERCENT_COLUMNS = {
+    COLUMNS[c]: NUMBER_FORMATS["pct"] for c in ("deposit_rate", "release_share") if c in COLUMNS
 }
 
 

@@ -21,7 +21,7 @@ from yibao.kit.exports import write_xlsx
 from yibao.settlement.answers import jsonable
 from yibao.settlement.clearing.schemas import ClearingIn
 from yibao.settlement.clearing.service import clearing_result
-from yibao.settlement.labels import for_people
+from yibao.settlement.labels import PERCENT_COLUMNS, for_people
 from yibao.settlement.schemas import ClearingOut
 
 VIEW = require(Permission.VIEW_CASES)
@@ -47,7 +47,7 @@ def clearing(
     if format == "xlsx":
         buf = io.BytesIO()
         sheets = {"医院清算": for_people(hospitals), "病例": for_people(result.cases)}
-        write_xlsx(sheets, buf, autofit=True)
+        write_xlsx(sheets, buf, autofit=True, formats=PERCENT_COLUMNS)
         return download(buf.getvalue(), XLSX, f"clearing-{year}.xlsx", f"年终清算-{year}.xlsx")
     totals = {
         k: str(hospitals[k].sum())

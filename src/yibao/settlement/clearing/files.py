@@ -12,7 +12,7 @@ import polars as pl
 from yibao.kit.errors import ValidationFailed
 from yibao.kit.exports import write_xlsx
 from yibao.settlement.clearing.service import month_spans
-from yibao.settlement.labels import for_people
+from yibao.settlement.labels import PERCENT_COLUMNS, for_people
 from yibao.settlement.models import SettlementClearing
 
 
@@ -62,7 +62,12 @@ def clearing_workbook(row: SettlementClearing, names: Mapping[str, str]) -> byte
         }
     )
     buf = io.BytesIO()
-    write_xlsx({"医院清算": for_people(hospitals), "清算参数": inputs}, buf, autofit=True)
+    write_xlsx(
+        {"医院清算": for_people(hospitals), "清算参数": inputs},
+        buf,
+        autofit=True,
+        formats=PERCENT_COLUMNS,
+    )
     return buf.getvalue()
 
 

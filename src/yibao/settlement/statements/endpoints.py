@@ -27,7 +27,7 @@ from yibao.kit.exports import write_xlsx
 from yibao.kit.timeutil import local, utcnow
 from yibao.regions.models import Hospital, Region
 from yibao.settlement.answers import jsonable
-from yibao.settlement.labels import for_people
+from yibao.settlement.labels import PERCENT_COLUMNS, for_people
 from yibao.settlement.schemas import StatementOut, StatementsOut
 from yibao.settlement.statements.pdf import statement_pdf
 from yibao.settlement.statements.service import (
@@ -110,7 +110,7 @@ def statement(
         sheets = {"汇总": for_people(frame), "病例明细": for_people(cases.drop(dip_only))}
         if audited.height:
             sheets["智能审核扣款"] = for_people(audited)
-        write_xlsx(sheets, buf, autofit=True)
+        write_xlsx(sheets, buf, autofit=True, formats=PERCENT_COLUMNS)
         return download(buf.getvalue(), XLSX, f"{name}.xlsx", f"{title}.xlsx")
     if format == "pdf":
         found = db.execute(

@@ -274,6 +274,15 @@ def template_csv(request: Request, db: Db, user: User = SUBMIT) -> Response:
 # ---------------------------------------------------------------------------- detail
 
 
+def _percent_text(value: Any) -> str:
+    """A ratio as per cent (0.8200 → 82%, 0.825 → 82.5%); as sent when no number."""
+    try:
+        pct = (Decimal(str(value)) * 100).normalize()
+    except ArithmeticError:
+        return str(value)
+    return f"{pct:f}%"
+
+
 def _terms(pricing: CasePricing | None, total_cost: Decimal | None = None) -> list[tuple[str, str]]:
     if pricing is None:
         return []
@@ -295,6 +304,8 @@ def _terms(pricing: CasePricing | None, total_cost: Decimal | None = None) -> li
             text = "、".join(value)
         elif key in MONEY_TERMS:
             text = _money_text(value)
+        elif key == "term_ratio":
+            text = _percent_text(value)
         else:
             text = TERM_VALUES.get(key, {}).get(str(value), str(value))
         out.append((label, text))
