@@ -7,7 +7,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from sqlalchemy import update
+
 from tests.e2e.test_supervision_findings import _as, _at, _findings, _run, fworld  # noqa: F401
+from yibao.db.scoping import SYSTEM_SCOPE, set_scope
+from yibao.supervision.findings.models import Finding
 
 PDF = b"%PDF-1.4\n% page test\n"
 
@@ -16,7 +20,7 @@ def _csrf(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {"csrf_token": client.headers["x-csrf-token"]}
 
 
-def test_reviewer_and_hospital_pages(fworld, monkeypatch):  # type: ignore[no-untyped-def]  # noqa: F811
+def test_reviewer_and_hospital_pages(fworld, db, monkeypatch):  # type: ignore[no-untyped-def]  # noqa: F811
     client, codes = fworld["client"], fworld["codes"]
     _at(monkeypatch, date(2025, 2, 16))
     _as(client, "reviewer")
@@ -58,6 +62,16 @@ def test_reviewer_and_hospital_pages(fworld, monkeypatch):  # type: ignore[no-un
     listing = client.get("/supervision/findings", headers=html)
     assert listing.status_code == 200 and 'name="ids"' not in listing.text
     assert f'/supervision/findings/{ids[2]}"' not in listing.text  # not published
+    # the rule filter offers only the rules of its published findings (the unpublished
+    # one given a rule of its own, so that a leak would show)
+    set_scope(db, SYSTEM_SCOPE)
+    db.execute(update(Finding).where(Finding.id == int(ids[2])).values(rule_id="UNPUBLISHED-1"))
+    db.commit()
+    listing = client.get("/supervision/findings", headers=html)
+    select = listing.text.split('id="f-rule"', 1)[1].split("</select>", 1)[0]
+    offered = set(re.findall(r'<option value="([^"]+)"', select))
+    assert offered and offered == {f["rule_id"] for f in _findings(client)}
+    assert "UNPUBLISHED-1" not in offered
     assert client.get(f"/supervision/findings/{ids[2]}", headers=html).status_code == 404
     detail = client.get(f"/supervision/findings/{ids[0]}", headers=html)
     assert "提交申诉" in detail.text and "认可疑点" in detail.text

@@ -126,9 +126,13 @@ def events_of(session: Session, finding_id: int) -> list[FindingEvent]:
     return list(session.scalars(stmt))
 
 
-def rule_ids(session: Session) -> list[str]:
-    """The rule ids with findings in scope (for the filter list)."""
-    return list(session.scalars(select(Finding.rule_id).distinct().order_by(Finding.rule_id)))
+def rule_ids(session: Session, *, published_only: bool = False) -> list[str]:
+    """The rule ids with findings in scope (for the filter list); a hospital's of its
+    published findings only (a 待公示 finding is not shown to it, ADR 0024)."""
+    stmt = select(Finding.rule_id).distinct().order_by(Finding.rule_id)
+    if published_only:
+        stmt = stmt.where(Finding.published_at.is_not(None))
+    return list(session.scalars(stmt))
 
 
 # --------------------------------------------------------------------------- export

@@ -96,7 +96,7 @@ def list_page(
             "rows": [views.finding_row(f) for f in result.items],
             "totals": repository.totals(db, flt),
             "filters": raw,
-            "rule_ids": repository.rule_ids(db),
+            "rule_ids": repository.rule_ids(db, published_only=flt.published_only),
         }
     except DomainError as exc:
         status_code = exc.http_status
