@@ -405,3 +405,33 @@ def test_list_pages_show_what_is_paid_after_a_decision(world):  # type: ignore[n
     assert "5,000.00" in cell and "调整后" in cell and "（原 " in cell
     detail = client.get(f"/settlement/lists/{a[0]}", headers={"accept": "text/html"}).text
     assert 'data-testid="pricing-before-decision"' in detail
+
+
+def test_list_api_filters_by_discharge_month_and_id(world):  # type: ignore[no-untyped-def]
+    client, a, b = world["client"], world["a"], world["b"]
+    _as(client, "reviewer")
+    got = client.get("/api/settlement/lists", params={"month": world["month_a"], "size": 200})
+    assert got.status_code == 200, got.text
+    ids = {i["id"] for i in got.json()["items"]}
+    assert set(a) <= ids and not ids & set(b)
+    in_b = client.get("/api/settlement/lists", params={"month": world["month_b"], "size": 200})
+    assert {i["id"] for i in in_b.json()["items"]} >= set(b)
+    assert client.get("/api/settlement/lists", params={"month": "2024-13"}).status_code == 422
+    wildcard = client.get("/api/settlement/lists", params={"q": "%"}).json()
+    assert wildcard["total"] == 0  # a % typed in an id is no wildcard
+    one = client.get(
+        "/api/settlement/lists", params={"q": world["messages"][0]["setlinfo"]["setl_id"]}
+    )
+    assert [i["id"] for i in one.json()["items"]] == [a[0]]
+
+
+def test_list_page_filters_by_discharge_month(world):  # type: ignore[no-untyped-def]
+    client, a, b = world["client"], world["a"], world["b"]
+    _as(client, "reviewer")
+    html = {"accept": "text/html"}
+    page = client.get("/settlement/lists", params={"month": world["month_b"]}, headers=html)
+    assert page.status_code == 200 and f'value="{world["month_b"]}"' in page.text
+    shown = {int(i) for i in re.findall(r'href="/settlement/lists/(\d+)"', page.text)}
+    assert set(b) <= shown and not shown & set(a)
+    bad = client.get("/settlement/lists", params={"month": "2024-13"}, headers=html)
+    assert bad.status_code == 422 and "出院年月" in bad.text

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from yibao.accounts.models import User
 from yibao.accounts.roles import Permission
@@ -47,11 +47,16 @@ def list_lists(
     user: User = VIEW,
     state: str | None = None,
     hospital: str | None = None,
+    month: str | None = Query(
+        None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="出院年月 YYYY-MM"
+    ),
+    q: str | None = Query(None, max_length=40, description="结算ID 包含"),
     page: PageNo = 1,
     size: PageSize = 50,
 ) -> ListPage:
     page, size = clamp_page(page, size)
-    found = list_page(db, ListFilter(state=state, hospital=hospital), page, size)
+    flt = ListFilter(state=state, hospital=hospital, month=month, q=(q or "").strip() or None)
+    found = list_page(db, flt, page, size)
     return ListPage.model_validate(
         {
             "total": found.total,

@@ -33,12 +33,14 @@ SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 @dataclass(frozen=True)
 class ListFilter:
-    """The list page's filters: state, hospital, held by QC, settlement id contains."""
+    """The list page's filters: state, hospital, held by QC, settlement id contains,
+    discharge month (``YYYY-MM``)."""
 
     state: str | None = None
     hospital: str | None = None
     blocking: bool = False
     q: str | None = None
+    month: str | None = None
 
     def apply(self, stmt: SelectT, *, with_state: bool = True) -> SelectT:
         if self.state and with_state:
@@ -47,8 +49,10 @@ class ListFilter:
             stmt = stmt.where(SettlementList.hospital_code == self.hospital)
         if self.blocking:
             stmt = stmt.where(SettlementList.blocking > 0)
-        if self.q:
-            stmt = stmt.where(SettlementList.setl_id.contains(self.q))
+        if self.q:  # % and _ typed in an id are characters, not wildcards
+            stmt = stmt.where(SettlementList.setl_id.contains(self.q, autoescape=True))
+        if self.month:
+            stmt = stmt.where(SettlementList.discharge_month == self.month)
         return stmt
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -131,6 +132,16 @@ TERM_VALUES = {
 # ------------------------------------------------------------------------------ list
 
 
+def _month_param(value: str | None) -> str | None:
+    """The discharge-month filter (``YYYY-MM``, as a month input sends it)."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise ValidationFailed(f"出院年月 month 应为 YYYY-MM（收到 {text[:20]!r}）", field="month")
+    return text
+
+
 def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
     qp = request.query_params
     page, size = clamp_page(int_param(qp.get("page"), "page"), int_param(qp.get("size"), "size"))
@@ -140,6 +151,7 @@ def _list_context(request: Request, db: Db, user: User) -> dict[str, Any]:
         hospital=(qp.get("hospital") or None) if is_bureau else None,
         blocking=qp.get("blocking") == "1",
         q=(qp.get("q") or "").strip() or None,
+        month=_month_param(qp.get("month")),
     )
     counts = state_counts(db, flt)  # every filter but the state: the total follows from it
     total = counts.get(flt.state, 0) if flt.state else sum(counts.values())
