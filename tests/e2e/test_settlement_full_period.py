@@ -449,7 +449,7 @@ def _review(w: Walk, special_id: int) -> None:
     # illegal: a returned list cannot be approved (409 naming state and action)
     r = client.post(f"/api/settlement/review/{w.id('A5')}/approve", json={})
     assert r.status_code == 409
-    assert "已退回医院" in _error(r) and "approve" in r.json()["error"]["message"]
+    assert "已退回医院" in _error(r) and "审核通过" in r.json()["error"]["message"]
     # the expert panel's decision: A8 paid by items (its total cost)
     r = client.post(
         f"/api/settlement/special-cases/{special_id}/decide",
@@ -470,7 +470,7 @@ def _appeals(w: Walk) -> None:
     client = w.client
     login(client, "hosp_a")
     r = client.post(f"/api/settlement/lists/{w.id('A5')}/appeal", json={"reason": "不服"})
-    assert r.status_code == 409 and "returned" in _error(r)
+    assert r.status_code == 409 and "已退回医院" in _error(r)
     history = client.get(f"/api/settlement/lists/{w.id('A5')}/history").json()
     assert history["reason"]["text"].startswith("费用明细")
     corrected = w.message("A5", total_cost=money(w.lists["A5"].standard * D("1.1")))

@@ -79,6 +79,10 @@ def test_statements_figures_and_exports(world):  # type: ignore[no-untyped-def]
     assert wb.sheetnames == ["汇总", "病例明细"]
     assert wb["病例明细"].max_row == 9 and wb["汇总"].max_row == 2
     header = [c.value for c in wb["汇总"][1]]
+    detail = [c.value for c in wb["病例明细"][1]]
+    assert {"结算ID", "就诊ID", "人员编号", "出院日期"} <= set(detail)  # to match its records
+    first = [c.value for c in wb["病例明细"][2]]
+    assert first[detail.index("就诊ID")] and first[detail.index("人员编号")]
     rate = wb["汇总"].cell(row=2, column=header.index("质量保证金比例") + 1)
     assert rate.value == 0.1 and rate.number_format == "0.00%"  # shows 10.00%, not 0.1000
 

@@ -41,6 +41,9 @@ SPECIAL_BASIS = {"items": "items", "amount": "special_standard"}
 CASE_SCHEMA: dict[str, Any] = {
     "period": pl.String,
     "setl_id": pl.String,
+    "mdtrt_id": pl.String,  # the hospital's own keys of the stay, to match its records
+    "psn_no": pl.String,
+    "discharge_date": pl.Date,
     "hospital_code": pl.String,
     "hospital_level": pl.String,
     "drg": pl.String,
@@ -105,6 +108,9 @@ def confirmed_cases(
             Hospital.level,
             special.method,
             Case.total_cost,
+            Case.mdtrt_id,
+            Case.psn_no,
+            Case.discharge_date,
         )
         .outerjoin(CasePricing, CasePricing.case_id == SettlementConfirmation.case_id)
         .outerjoin(Case, Case.id == SettlementConfirmation.case_id)
@@ -128,7 +134,9 @@ def confirmed_cases(
     if hospital_code is not None:
         stmt = stmt.where(SettlementConfirmation.hospital_code == hospital_code)
     rows, seen = [], set()
-    for c, priced_fund, terms, set_id, standard, level, method, cost in session.execute(stmt):
+    for c, priced_fund, terms, set_id, standard, level, method, cost, *stay in session.execute(
+        stmt
+    ):
         if c.id in seen:  # at most one row per confirmation
             continue
         seen.add(c.id)
@@ -143,6 +151,7 @@ def confirmed_cases(
             (
                 c.period_code,
                 c.setl_id,
+                *stay,
                 c.hospital_code,
                 level,
                 c.drg,
