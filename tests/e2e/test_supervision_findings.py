@@ -492,6 +492,19 @@ def test_deduction_goes_to_the_next_open_month(fworld, db, monkeypatch):  # type
     _as(client, "hosp02")
     r = client.post(f"/api/supervision/findings/{f['id']}/accept", json={})
     assert r.status_code == 200 and r.json()["deducted_period"] == "2025-04"
+    # the fund analysis has the month although nothing was confirmed in it
+    from yibao.analysis.refresh import fund_month_rows
+
+    set_scope(db, SYSTEM_SCOPE)
+    april = [
+        x
+        for x in fund_month_rows(db, "990100")
+        if (x["period"], x["hospital_code"]) == ("2025-04", fworld["codes"]["hosp02"])
+    ]
+    taken = D(str(r.json()["deducted_amount"] or r.json()["final_amount"]))
+    assert len(april) == 1 and april[0]["cases"] == 0 and taken > 0
+    assert D(str(april[0]["audit_deductions"])) == taken
+    assert D(str(april[0]["settlement_amount"])) == -taken
 
     # drop by hand, then a case vanishes from the data: its 待公示 finding is dropped
     _as(client, "reviewer")

@@ -238,14 +238,21 @@ def audit_month_rows(
 
 
 def fund_month_rows(session: Session, region_code: str) -> list[dict[str, Any]]:
-    """The monthly statements of every period with confirmations, per hospital."""
+    """The monthly statements of every period with confirmations or intelligent-audit
+    deductions (a month with deductions only has a negative statement, ADR 0024), per
+    hospital."""
     prefix = region_prefix(region_code)
-    periods = session.scalars(
+    confirmed = session.scalars(
         select(SettlementConfirmation.period_code)
         .where(SettlementConfirmation.region_code.startswith(prefix))
         .distinct()
-        .order_by(SettlementConfirmation.period_code)
     ).all()
+    deducted = session.scalars(
+        select(SettlementAuditDeduction.period_code)
+        .where(SettlementAuditDeduction.region_code.startswith(prefix))
+        .distinct()
+    ).all()
+    periods = sorted(set(confirmed) | set(deducted))
     hospitals = {
         h.code: (h.id, h.region_code)
         for h in session.scalars(select(Hospital).where(Hospital.region_code.startswith(prefix)))
