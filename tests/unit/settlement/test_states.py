@@ -128,3 +128,19 @@ def test_unknown_names() -> None:
         transition("intake", "fly", "system")
     with pytest.raises(SettlementError, match="role：不认识的取值"):
         transition("intake", "group", "mayor")
+
+
+def test_amounts_typed_as_the_pages_show_them_are_read() -> None:
+    from decimal import Decimal
+
+    from yibao.kit.errors import ValidationFailed
+    from yibao.settlement.review import parse_amount
+
+    assert parse_amount("20,000.00") == Decimal("20000.00")
+    assert parse_amount("1,234,567.5") == Decimal("1234567.50")
+    for bad in ("20,00.00", "2,0000", ",100"):  # not grouped by thousands: no one reading
+        with pytest.raises(ValidationFailed):
+            parse_amount(bad)
+    with pytest.raises(ValidationFailed) as err:
+        parse_amount("abc", "amount", "核定金额")
+    assert err.value.message.startswith("核定金额 amount 应为数字")

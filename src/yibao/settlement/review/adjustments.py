@@ -10,6 +10,7 @@ transaction; nothing here commits.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
@@ -45,30 +46,38 @@ CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
-def parse_amount(value: Any, field_name: str = "drg_payment") -> Decimal:
-    """A money amount ≥ 0 with at most 2 decimals (422 in Chinese otherwise)."""
+#: an amount written with thousands separators, as every amount on the pages is shown
+_GROUPED = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$")
+
+
+def parse_amount(
+    value: Any, field_name: str = "drg_payment", label: str = "调整后支付金额"
+) -> Decimal:
+    """A money amount ≥ 0 with at most 2 decimals (422 in Chinese otherwise, naming
+    ``label``); ``20,000.00`` as the pages show amounts is read as 20000.00."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValidationFailed(
-            f"调整后支付金额 {field_name} 必填（元，最多 2 位小数）", field=field_name
-        )
+        raise ValidationFailed(f"{label} {field_name} 必填（元，最多 2 位小数）", field=field_name)
     if isinstance(value, bool):
         value = "x"
+    text = str(value).strip()
+    if _GROUPED.match(text):
+        text = text.replace(",", "")
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text)
     except InvalidOperation:
         amount = Decimal("NaN")
     if not amount.is_finite():
         raise ValidationFailed(
-            f"调整后支付金额 {field_name} 应为数字（元）（收到 {value!r}）", field=field_name
+            f"{label} {field_name} 应为数字（元）（收到 {value!r}）", field=field_name
         )
     if amount < 0 or amount > MAX_AMOUNT:
         raise ValidationFailed(
-            f"调整后支付金额 {field_name} 须在 0 到 {MAX_AMOUNT} 元之间（收到 {amount}）",
+            f"{label} {field_name} 须在 0 到 {MAX_AMOUNT} 元之间（收到 {amount}）",
             field=field_name,
         )
     if amount != amount.quantize(CENT):
         raise ValidationFailed(
-            f"调整后支付金额 {field_name} 最多 2 位小数（收到 {amount}）", field=field_name
+            f"{label} {field_name} 最多 2 位小数（收到 {amount}）", field=field_name
         )
     return amount.quantize(CENT)
 

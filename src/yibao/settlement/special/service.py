@@ -214,7 +214,7 @@ def _reprice(
     pricing = session.get(CasePricing, app.case_id) if app.case_id else None
     if case is None or pricing is None:
         raise Refused(f"结算清单 {app.setl_id} 没有计价结果，不能重新计价")
-    paid = case.total_cost if method == "items" else parse_amount(amount, "amount")
+    paid = case.total_cost if method == "items" else parse_amount(amount, "amount", "核定金额")
     if paid > case.total_cost:
         raise ValidationFailed(
             f"核定金额 amount：{paid} 元超过该病例的医疗总费用 {case.total_cost} 元，"
