@@ -58,7 +58,7 @@ from yibao.demo.seed import DEMO_PASSWORD
 from yibao.engines.qc.bench import synthetic_lists
 
 #: cases per operation and role (both generation modes together)
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 10
 #: cases first sent to learn whether the role may use the operation at all: when every
 #: one of them is refused with 403, the role's remaining cases are not sent
 PROBE_EXAMPLES = 3
